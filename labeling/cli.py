@@ -1,0 +1,145 @@
+"""The ``labeling`` command line: run the pipeline, or one step of it, and predict.
+
+Errors caused by input (config, data, LFs, models) print one line, ``error: ...``,
+and exit with status 2; nothing already written is removed.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from labeling.errors import LabelingError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Programmatic weak supervision: LFs -> label model -> small classifier.")
+
+CONFIG_ARG = typer.Argument(None, help="Task config (labeling.toml) or its folder; "
+                                       "default: ./labeling.toml")
+FAULT_OPT = typer.Option(None, "--fault-tolerant/--strict",
+                         help="Count LF exceptions and abstain instead of stopping "
+                              "(default: [apply] fault_tolerant in the config).")
+
+
+def user_errors(command):
+    """Turn a LabelingError into a one-line message and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except LabelingError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _task(config: Optional[Path]):
+    from labeling.pipeline import load_task
+
+    return load_task(config)
+
+
+@app.command()
+@user_errors
+def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FAULT_OPT,
+        progress: bool = typer.Option(True, "--progress/--no-progress")):
+    """Apply LFs, fit the label model, train, evaluate and export the end model."""
+    from labeling import pipeline, report
+
+    task = _task(config)
+    report.console().print(f"task [bold]{task.config.name}[/]: {len(task.lfs)} LFs, "
+                           + ", ".join(f"{s} {len(df)}" for s, df in task.splits.items()
+                                       if df is not None))
+    pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress)
+    report.print_lf_summary(task.run_dir)
+    pipeline.step_fit(task)
+    pipeline.step_train(task)
+    out = pipeline.step_export(task)
+    report.print_scores(pipeline.read_metrics(task.run_dir))
+    report.console().print(f"artifacts in {task.run_dir}; model exported to {out}")
+
+
+@app.command()
+@user_errors
+def apply(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FAULT_OPT,
+          progress: bool = typer.Option(True, "--progress/--no-progress")):
+    """Apply the LFs to every split: L.parquet and lf_summary.csv."""
+    from labeling import pipeline, report
+
+    task = _task(config)
+    pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress)
+    report.print_lf_summary(task.run_dir)
+
+
+@app.command()
+@user_errors
+def fit(config: Optional[Path] = CONFIG_ARG):
+    """Fit the label model (and majority vote) on L.parquet: probs.parquet."""
+    from labeling import pipeline, report
+
+    task = _task(config)
+    report.print_scores(pipeline.step_fit(task))
+
+
+@app.command()
+@user_errors
+def train(config: Optional[Path] = CONFIG_ARG):
+    """Train and evaluate the end model on the label model's soft labels."""
+    from labeling import pipeline, report
+
+    task = _task(config)
+    pipeline.step_train(task)
+    report.print_scores(pipeline.read_metrics(task.run_dir))
+
+
+@app.command()
+@user_errors
+def export(config: Optional[Path] = CONFIG_ARG,
+           out: Optional[Path] = typer.Option(None, help="Folder to export to "
+                                                        "(default: <run dir>/model).")):
+    """Export the trained end model (skops) with its model card."""
+    from labeling import pipeline
+
+    typer.echo(f"exported to {pipeline.step_export(_task(config), out)}")
+
+
+@app.command()
+@user_errors
+def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
+            model: Path = typer.Option(..., "--model", "-m", help="Exported model folder."),
+            input: Optional[str] = typer.Option(None, "--input", "-i",
+                                                help="CSV/TSV/JSONL/Parquet/.txt file, or - for stdin."),
+            text_column: str = typer.Option("text", help="Text column of a table input."),
+            fmt: str = typer.Option("tsv", "--format", help="tsv (label, probability, text) or jsonl.")):
+    """Print a label and its probability for each text (arguments, a file, or stdin)."""
+    from labeling.export import load_exported
+    from labeling.predict import format_prediction, predict_texts, read_texts
+
+    if fmt not in ("tsv", "jsonl"):
+        raise LabelingError(f"--format must be tsv or jsonl, not {fmt!r}")
+    items = list(texts or [])
+    if input is not None:
+        items += read_texts(input, text_column)
+    elif not items and not sys.stdin.isatty():
+        items = read_texts("-")
+    exported = load_exported(model)
+    if not items:
+        typer.echo("no texts to classify (pass texts, --input FILE, or pipe lines to stdin)",
+                   err=True)
+        return
+    for pred in predict_texts(exported, items):
+        typer.echo(format_prediction(pred, fmt))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The task config, ``labeling.toml``, validated with pydantic.
+
+Relative paths in the file are relative to the file's folder. Unknown keys are
+errors (a typo should not be silently ignored).
+
+    name = "youtube"
+    labels = ["ham", "spam"]          # class index = position in this list
+    positive_label = "spam"           # optional: F1 is reported for this class
+    lfs = ["functions/youtube_spam.py"]
+    output_dir = "runs/youtube"
+
+    [data]
+    train = "data/youtube/train.csv"  # CSV, JSONL or Parquet; gold labels ignored
+    dev = "data/youtube/dev.csv"      # gold labels required
+    test = "data/youtube/test.csv"    # gold labels required
+    text_column = "text"
+    label_column = "label"
+    id_column = "id"
+
+    [label_model]
+    name = "snorkel"                  # see labeling.models.available()
+    params = { epochs = 500, seed = 123 }
+
+    [end_model]
+    name = "tfidf_logreg"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from labeling.errors import ConfigError
+
+DEFAULT_CONFIG = "labeling.toml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    train: Path
+    dev: Path | None = None
+    test: Path | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    id_column: str | None = "id"
+
+
+class ApplyConfig(_Strict):
+    fault_tolerant: bool = False
+
+
+class ModelChoice(_Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskConfig(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    labels: list[str] = Field(min_length=2)
+    positive_label: str | None = None
+    lfs: list[str] = Field(min_length=1)
+    data: DataConfig
+    output_dir: Path | None = None
+    apply: ApplyConfig = Field(default_factory=ApplyConfig)
+    label_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="snorkel"))
+    end_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="tfidf_logreg"))
+    seed: int = 0
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _labels_are_consistent(self) -> "TaskConfig":
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"labels must be unique, got {self.labels}")
+        if self.positive_label is not None and self.positive_label not in self.labels:
+            raise ValueError(f"positive_label {self.positive_label!r} is not one of the "
+                             f"labels {self.labels}")
+        return self
+
+    @property
+    def cardinality(self) -> int:
+        return len(self.labels)
+
+    @property
+    def positive_index(self) -> int | None:
+        """Class index F1 is reported for: ``positive_label``, or class 1 of two."""
+        if self.positive_label is not None:
+            return self.labels.index(self.positive_label)
+        return 1 if self.cardinality == 2 else None
+
+    def resolve(self, path: Path | str) -> Path:
+        path = Path(path)
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def run_dir(self) -> Path:
+        return self.resolve(self.output_dir or Path("runs") / self.name)
+
+
+def load_config(path: Path | str | None = None) -> TaskConfig:
+    """Read and validate a task config (default: ``labeling.toml`` in the current folder)."""
+    path = Path(path or DEFAULT_CONFIG)
+    if path.is_dir():
+        path = path / DEFAULT_CONFIG
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found (pass the path to a labeling.toml)")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return TaskConfig(**raw, base_dir=path.resolve().parent)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{path}: {where}: {first['msg']}{more}") from None

@@ -1,0 +1,69 @@
+"""Saving and loading end models with skops, never with pickle.
+
+Loading accepts skops' default-trusted scikit-learn/NumPy/SciPy types plus the fixed
+list below, and nothing else: a file naming any other type (a tampered file
+smuggling ``os.system``, say) is refused with :class:`ModelLoadError`. The list is
+never built from the file itself (``get_untrusted_types`` passed straight back is
+how CVE-2025-54412-style bypasses happen).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import skops.io as sio
+
+from labeling.errors import ModelLoadError
+
+# What a fitted TF-IDF + logistic-regression pipeline is made of. skops trusts these
+# by default today; listing them keeps loading working if its defaults narrow.
+TRUSTED_TYPES = [
+    "sklearn.pipeline.Pipeline",
+    "sklearn.pipeline.FeatureUnion",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "numpy.ndarray",
+    "numpy.dtype",
+    "numpy.float64",
+    "numpy.int64",
+    "builtins.dict",
+    "builtins.list",
+    "builtins.tuple",
+    "builtins.str",
+    "builtins.int",
+    "builtins.float",
+]
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_model(model, path: Path) -> str:
+    """Write ``model`` to ``path`` (skops format); returns the file's sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    sio.dump(model, tmp)
+    tmp.replace(path)  # atomic: a crash never leaves a half-written model
+    return file_sha256(path)
+
+
+def load_model(path: Path):
+    """Load a model written by :func:`save_model`, refusing untrusted types."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: model file not found")
+    try:
+        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
+    except Exception as exc:
+        raise ModelLoadError(f"{path}: not a readable skops model file: {exc}") from None
+    if untrusted:
+        raise ModelLoadError(f"{path}: refusing to load: the file contains untrusted types "
+                             f"{', '.join(untrusted)}")
+    try:
+        return sio.load(path, trusted=TRUSTED_TYPES)
+    except Exception as exc:
+        raise ModelLoadError(f"{path}: cannot load model: {type(exc).__name__}: {exc}") from None

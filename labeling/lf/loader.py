@@ -1,0 +1,68 @@
+"""Loading users' LF modules (``functions/<task>.py``) named in the config."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+
+from snorkel.labeling import LabelingFunction
+
+from labeling.errors import LFLoadError
+
+
+def _import(entry: str, base_dir: Path):
+    if entry.endswith(".py"):
+        path = Path(entry) if Path(entry).is_absolute() else base_dir / entry
+        if not path.is_file():
+            raise LFLoadError(f"{path}: LF module not found")
+        # A unique module name per file keeps two tasks' modules apart.
+        digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
+        spec = importlib.util.spec_from_file_location(f"lfs_{path.stem}_{digest}", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        return module
+    if str(base_dir) not in sys.path:
+        sys.path.insert(0, str(base_dir))
+    return importlib.import_module(entry)
+
+
+def lfs_of_module(module) -> list[LabelingFunction]:
+    """The module's ``LFS`` list if it defines one, else every LF in definition order."""
+    if hasattr(module, "LFS"):
+        return list(module.LFS)
+    seen, lfs = set(), []
+    for value in vars(module).values():
+        if isinstance(value, LabelingFunction) and id(value) not in seen:
+            seen.add(id(value))
+            lfs.append(value)
+    return lfs
+
+
+def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
+    """Import each module (a ``.py`` path or a dotted name) and collect its LFs."""
+    lfs: list[LabelingFunction] = []
+    for entry in entries:
+        try:
+            module = _import(entry, base_dir)
+        except LFLoadError:
+            raise
+        except Exception as exc:
+            frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                      if Path(f.filename).name == Path(entry).name]
+            line = f" (line {frames[-1].lineno})" if frames else ""
+            raise LFLoadError(f"{entry}: failed to import{line}: "
+                              f"{type(exc).__name__}: {exc}") from None
+        found = lfs_of_module(module)
+        if not found:
+            raise LFLoadError(f"{entry}: defines no labeling functions")
+        lfs.extend(found)
+    names = [lf.name for lf in lfs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise LFLoadError(f"LF names must be unique across modules; repeated: {', '.join(dupes)}")
+    return lfs

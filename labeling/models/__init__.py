@@ -1,0 +1,36 @@
+"""Label models behind one contract: ``fit(L, y_dev=None, L_dev=None) -> self``,
+``predict_proba(L)``, ``predict(L)``, ``score(L, y)``.
+
+>>> from labeling import models
+>>> "mv" in models.available()
+True
+>>> lm = models.make("mv", cardinality=2)
+"""
+
+from __future__ import annotations
+
+from labeling.models.base import ABSTAIN, LabelModel
+from labeling.models.majority import MajorityVote
+from labeling.models.snorkel_lm import SnorkelLabelModel
+
+_REGISTRY: dict[str, type[LabelModel]] = {
+    MajorityVote.name: MajorityVote,
+    SnorkelLabelModel.name: SnorkelLabelModel,
+}
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`make`."""
+    return sorted(_REGISTRY)
+
+
+def make(name: str, cardinality: int, **params) -> LabelModel:
+    """Build the label model called ``name`` (see :func:`available`)."""
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown label model {name!r}; available: {', '.join(available())}") from None
+    return cls(cardinality=cardinality, **params)
+
+
+__all__ = ["ABSTAIN", "LabelModel", "MajorityVote", "SnorkelLabelModel", "available", "make"]

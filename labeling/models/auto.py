@@ -1,0 +1,136 @@
+"""Pick a label model by cross-validating on dev gold.
+
+No label model wins everywhere: majority vote is hard to beat when LFs are few and
+accurate, generative models win when accuracies differ a lot, and a few hundred
+gold rows can outweigh either. So ``AutoLabelModel`` scores every candidate on
+held-out dev folds and refits the winner. It only ever sees what is passed to
+``fit``: train ``L`` and, optionally, dev ``L_dev``/``y_dev``; test data cannot
+leak into the choice.
+
+>>> import numpy as np
+>>> L = np.array([[1, 1, -1], [0, 0, 0], [1, -1, 1], [0, 1, 0]] * 5)
+>>> auto = AutoLabelModel(cardinality=2, candidates=("mv", "dawid_skene")).fit(L)
+>>> auto.chosen_  # no dev gold: the unsupervised fallback
+'dawid_skene'
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from labeling.models.base import LabelModel, check_label_matrix
+from labeling.models.dawid_skene import DawidSkene
+from labeling.models.majority import MajorityVote
+from labeling.models.snorkel_lm import SnorkelLabelModel
+
+# name -> (factory(cardinality, seed, snorkel_epochs), how the model uses dev):
+#   "none"  : fit(L) only, never sees dev gold;
+#   "prior" : fit(L, y_dev) - dev gold sets the class balance only;
+#   "rows"  : fit(L, y_dev, L_dev) - dev rows enter training with gold labels.
+CANDIDATES = {
+    "mv": (lambda k, seed, ep: MajorityVote(cardinality=k), "prior"),
+    "dawid_skene": (lambda k, seed, ep: DawidSkene(cardinality=k), "none"),
+    "dawid_skene+dev": (lambda k, seed, ep: DawidSkene(cardinality=k), "rows"),
+    "snorkel": (lambda k, seed, ep: SnorkelLabelModel(cardinality=k, epochs=ep, seed=seed),
+                "prior"),
+}
+FALLBACK = "dawid_skene"
+
+
+def stratified_folds(y: np.ndarray, n_folds: int, seed: int = 0) -> np.ndarray:
+    """Fold id per row, classes dealt round-robin after a seeded (local) shuffle."""
+    rng = np.random.default_rng(seed)
+    folds = np.empty(len(y), dtype=int)
+    offset = 0
+    for c in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == c))
+        folds[rows] = (np.arange(len(rows)) + offset) % n_folds
+        offset += len(rows)  # keep small classes from all landing in fold 0
+    return folds
+
+
+def fit_candidate(name: str, k: int, L, y_dev, L_dev, seed: int = 123,
+                  snorkel_epochs: int = 500) -> LabelModel:
+    """Fit candidate ``name`` using dev data exactly as its entry in CANDIDATES says."""
+    factory, uses = CANDIDATES[name]
+    model = factory(k, seed, snorkel_epochs)
+    if uses == "none" or y_dev is None or len(y_dev) == 0:
+        return model.fit(L)
+    if uses == "prior":
+        return model.fit(L, y_dev=y_dev)
+    return model.fit(L, y_dev=y_dev, L_dev=L_dev)
+
+
+class AutoLabelModel(LabelModel):
+    """Choose among ``candidates`` by ``n_folds``-fold CV of ``metric`` on dev.
+
+    Candidates that use dev gold are fit on train ``L`` plus the other dev folds and
+    scored on the held-out fold; those that ignore dev are fit once. Ties go to the
+    candidate listed first. Without dev gold (or with fewer than two dev rows) the
+    choice is ``dawid_skene`` and every ``cv_scores_`` entry is NaN.
+    """
+
+    name = "auto"
+
+    def __init__(self, cardinality: int = 2, metric: str = "accuracy", pos_label: int = 1,
+                 n_folds: int = 5, seed: int = 123, snorkel_epochs: int = 500,
+                 candidates: tuple = ("mv", "dawid_skene", "dawid_skene+dev", "snorkel")):
+        self.cardinality = cardinality
+        self.metric = metric
+        self.pos_label = pos_label
+        self.n_folds = n_folds
+        self.seed = seed
+        self.snorkel_epochs = snorkel_epochs
+        self.candidates = candidates
+
+    def get_params(self) -> dict:
+        return {"cardinality": self.cardinality, "metric": self.metric,
+                "pos_label": self.pos_label, "n_folds": self.n_folds, "seed": self.seed,
+                "snorkel_epochs": self.snorkel_epochs, "candidates": tuple(self.candidates)}
+
+    def fit(self, L, y_dev=None, L_dev=None) -> "AutoLabelModel":
+        from labeling.train.metrics import score_predictions
+
+        k = self.cardinality
+        L = check_label_matrix(L, k)
+        names = list(dict.fromkeys(["mv", *self.candidates]))  # "mv" always scored
+        unknown = [n for n in names if n not in CANDIDATES]
+        if unknown:
+            raise ValueError(f"unknown candidates {unknown}; known: {sorted(CANDIDATES)}")
+        have_dev = (y_dev is not None and L_dev is not None and len(y_dev) >= 2)
+        if not have_dev:
+            self.cv_scores_ = {n: math.nan for n in names}
+            self.chosen_ = FALLBACK
+            self.model_ = fit_candidate(FALLBACK, k, L, y_dev, L_dev, self.seed,
+                                        self.snorkel_epochs)
+            self.class_balance_ = self.model_.class_balance_
+            return self
+
+        y_dev = np.asarray(y_dev)
+        L_dev = check_label_matrix(L_dev, k)
+        n_folds = max(2, min(self.n_folds, len(y_dev)))
+        folds = stratified_folds(y_dev, n_folds, self.seed)
+        scores = {n: [] for n in names}
+        for name in names:
+            uses = CANDIDATES[name][1]
+            once = fit_candidate(name, k, L, None, None, self.seed,
+                                 self.snorkel_epochs) if uses == "none" else None
+            for f in range(n_folds):
+                held, rest = folds == f, folds != f
+                model = once or fit_candidate(name, k, L, y_dev[rest], L_dev[rest],
+                                              self.seed, self.snorkel_epochs)
+                pred = model.predict(L_dev[held])
+                scores[name].append(score_predictions(y_dev[held], pred, self.metric,
+                                                      self.pos_label))
+        self.cv_scores_ = {n: float(np.mean(s)) for n, s in scores.items()}
+        order = [n for n in self.candidates] or names
+        self.chosen_ = max(order, key=lambda n: (self.cv_scores_[n], -order.index(n)))
+        self.model_ = fit_candidate(self.chosen_, k, L, y_dev, L_dev, self.seed,
+                                    self.snorkel_epochs)
+        self.class_balance_ = self.model_.class_balance_
+        return self
+
+    def predict_proba(self, L) -> np.ndarray:
+        return self.model_.predict_proba(L)

@@ -1,0 +1,84 @@
+"""The contract every label model follows.
+
+A label model turns an ``n x m`` label matrix ``L`` (int, ``-1`` = abstain, else a
+class index ``0..k-1``) into class probabilities. Like a scikit-learn estimator,
+``__init__`` stores parameters only, ``fit`` returns ``self`` and learned attributes
+end in ``_``. Every model learns ``class_balance_`` so ties and uncovered rows are
+broken the same way everywhere: by the most frequent class (see :meth:`predict`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ABSTAIN = -1
+
+
+def check_label_matrix(L, cardinality: int) -> np.ndarray:
+    """Return ``L`` as a 2-D integer array, or raise ValueError naming the bad value."""
+    L = np.asarray(L)
+    if L.ndim != 2:
+        raise ValueError(f"label matrix must be 2-D, got shape {L.shape}")
+    if L.size and not np.issubdtype(L.dtype, np.integer):
+        raise ValueError(f"label matrix must hold integers, got dtype {L.dtype}")
+    if L.size:
+        bad = (L < ABSTAIN) | (L >= cardinality)
+        if bad.any():
+            row, col = map(int, np.argwhere(bad)[0])
+            raise ValueError(
+                f"label matrix value {int(L[row, col])} at row {row}, column {col} "
+                f"is outside -1..{cardinality - 1}"
+            )
+    return L
+
+
+def vote_counts(L: np.ndarray, cardinality: int) -> np.ndarray:
+    """``n x k`` matrix: how many LFs voted each class on each row (vectorized)."""
+    counts = np.zeros((L.shape[0], cardinality), dtype=np.int32)
+    for c in range(cardinality):
+        counts[:, c] = (L == c).sum(axis=1)
+    return counts
+
+
+class LabelModel:
+    """Base class: subclasses implement ``fit`` and ``predict_proba``."""
+
+    name = "base"
+
+    def __init__(self, cardinality: int = 2):
+        self.cardinality = cardinality
+
+    def fit(self, L, y_dev=None, L_dev=None) -> "LabelModel":
+        raise NotImplementedError
+
+    def predict_proba(self, L) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, L, tie_break: str = "prior") -> np.ndarray:
+        """Most probable class per row.
+
+        Rows whose top probability is shared by several classes (ties, and rows where
+        every LF abstains when the model returns a flat distribution) go to the tied
+        class with the largest ``class_balance_`` (``tie_break="prior"``) or get
+        ``-1`` (``tie_break="abstain"``).
+        """
+        proba = self.predict_proba(L)
+        top = proba.max(axis=1, keepdims=True)
+        tied = np.isclose(proba, top, rtol=0, atol=1e-9)
+        if tie_break == "abstain":
+            pred = proba.argmax(axis=1)
+            pred[tied.sum(axis=1) > 1] = ABSTAIN
+            return pred
+        if tie_break != "prior":
+            raise ValueError(f"tie_break must be 'prior' or 'abstain', got {tie_break!r}")
+        # Among tied classes, prefer the larger prior: score = tied * (1 + prior).
+        return (tied * (1.0 + self.class_balance_)).argmax(axis=1)
+
+    def score(self, L, y, metric: str = "accuracy", pos_label: int = 1) -> float:
+        """Accuracy or F1 (of ``pos_label``) of :meth:`predict` against gold ``y``."""
+        from labeling.train.metrics import score_predictions
+
+        return score_predictions(np.asarray(y), self.predict(L), metric, pos_label)
+
+    def get_params(self) -> dict:
+        return {"cardinality": self.cardinality}

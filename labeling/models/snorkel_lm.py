@@ -1,0 +1,83 @@
+"""snorkel's LabelModel behind the project's contract, without leaking RNG state.
+
+snorkel's ``LabelModel.fit`` reseeds Python's ``random``, NumPy's and torch's global
+generators; this wrapper saves them before fitting and restores them after, so a
+user's own seeded code is not silently perturbed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import warnings
+
+import numpy as np
+
+from labeling.models.base import LabelModel, check_label_matrix
+
+
+@contextlib.contextmanager
+def preserved_global_rng():
+    """Restore the global random, numpy and torch generators on exit."""
+    import torch
+
+    py_state = random.getstate()
+    np_state = np.random.get_state()
+    torch_state = torch.random.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        torch.random.set_rng_state(torch_state)
+
+
+class SnorkelLabelModel(LabelModel):
+    """snorkel 0.10's matrix-completion LabelModel.
+
+    ``y_dev`` sets the class balance (that is all snorkel uses it for); without it the
+    balance is uniform, as in snorkel.
+    """
+
+    name = "snorkel"
+
+    def __init__(self, cardinality: int = 2, epochs: int = 500, lr: float = 0.01,
+                 l2: float = 0.0, seed: int = 123):
+        self.cardinality = cardinality
+        self.epochs = epochs
+        self.lr = lr
+        self.l2 = l2
+        self.seed = seed
+
+    def fit(self, L, y_dev=None, L_dev=None) -> "SnorkelLabelModel":
+        from snorkel.labeling.model import LabelModel as _SnorkelLM
+
+        L = check_label_matrix(L, self.cardinality)
+        if y_dev is not None and len(y_dev):
+            counts = np.bincount(np.asarray(y_dev), minlength=self.cardinality) + 1.0
+            balance = counts / counts.sum()
+        else:
+            balance = np.full(self.cardinality, 1.0 / self.cardinality)
+        logging.getLogger("snorkel").setLevel(logging.WARNING)
+        with preserved_global_rng(), warnings.catch_warnings():
+            # scipy warns about a dtype cast inside snorkel's code, on every fit.
+            warnings.simplefilter("ignore", FutureWarning)
+            model = _SnorkelLM(cardinality=self.cardinality, verbose=False)
+            # int64: snorkel's sparse construction warns (and copies) on int8.
+            model.fit(L.astype(np.int64), n_epochs=self.epochs, lr=self.lr, l2=self.l2, seed=self.seed,
+                      class_balance=balance, progress_bar=False)
+        self.model_ = model
+        self.class_balance_ = balance
+        self.lf_accuracies_ = np.asarray(model.get_weights())
+        return self
+
+    def predict_proba(self, L) -> np.ndarray:
+        L = check_label_matrix(L, self.cardinality)
+        if L.shape[0] == 0:
+            return np.zeros((0, self.cardinality))
+        return self.model_.predict_proba(L.astype(np.int64))
+
+    def get_params(self) -> dict:
+        return {"cardinality": self.cardinality, "epochs": self.epochs, "lr": self.lr,
+                "l2": self.l2, "seed": self.seed}

@@ -1,0 +1,256 @@
+"""The steps of a run, each reading and writing artifacts in the run folder.
+
+    apply  -> L.parquet (label matrix, LF names as columns), lf_summary.csv
+    fit    -> probs.parquet (label-model probabilities), metrics.json
+    train  -> end_model.skops, metrics.json
+    export -> model/ (model.skops, model_card.json, MODEL_CARD.md)
+
+Each step can run alone (``labeling fit`` after editing the label-model config
+reuses L.parquet); ``run`` does all four. metrics.json is merged, not overwritten,
+so an error in a later step loses nothing an earlier one wrote. Scores on every
+split count all rows: ties and rows no LF voted on go to the most frequent class
+(the label model's ``class_balance_``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labeling import models
+from labeling.analysis import coverage_stats, lf_summary
+from labeling.apply import FaultLog, apply_lfs
+from labeling.config import TaskConfig, load_config
+from labeling.data import SPLITS, load_split
+from labeling.errors import LabelingError
+from labeling.export import export_model, load_model, save_model
+from labeling.lf.core import PatternLF
+from labeling.lf.loader import load_lfs
+from labeling.train.end_model import predict_proba_full, train_end_model
+from labeling.train.metrics import classification_scores
+
+L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
+SUMMARY_FILE, END_MODEL_FILE, MODEL_DIR = "lf_summary.csv", "end_model.skops", "model"
+
+
+@dataclass
+class Task:
+    """A loaded task: its config, LFs and data splits (None where the config has none)."""
+
+    config: TaskConfig
+    lfs: list
+    splits: dict[str, pd.DataFrame | None]
+
+    @property
+    def run_dir(self) -> Path:
+        return self.config.run_dir
+
+    def gold(self, split: str) -> np.ndarray | None:
+        df = self.splits.get(split)
+        return None if df is None else df["label"].to_numpy()
+
+
+def load_task(config_path: Path | str | None = None) -> Task:
+    config = load_config(config_path)
+    splits = {split: load_split(config, split) for split in SPLITS}
+    lfs = load_lfs(config.lfs, config.base_dir)
+    return Task(config, lfs, splits)
+
+
+# --- artifacts ---------------------------------------------------------------
+
+def read_metrics(run_dir: Path) -> dict:
+    path = Path(run_dir) / METRICS_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def update_metrics(run_dir: Path, **sections) -> dict:
+    metrics = read_metrics(run_dir) | sections
+    path = Path(run_dir) / METRICS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return metrics
+
+
+def _require(task: Task, name: str, step: str) -> Path:
+    path = task.run_dir / name
+    if not path.is_file():
+        raise LabelingError(f"{path}: not found; run `labeling {step}` first")
+    return path
+
+
+def read_label_matrices(task: Task) -> dict[str, np.ndarray]:
+    """L per split from L.parquet, checked against the current data's ids."""
+    table = pd.read_parquet(_require(task, L_FILE, "apply"))
+    matrices = {}
+    for split, df in task.splits.items():
+        if df is None:
+            continue
+        part = table.xs(split, level="split") if split in table.index.get_level_values("split") else None
+        if part is None or list(part.index) != list(df["id"]):
+            raise LabelingError(f"{task.run_dir / L_FILE}: does not match the current {split} "
+                                "data; run `labeling apply` again")
+        matrices[split] = part.to_numpy()
+    return matrices
+
+
+def read_probs(task: Task, split: str = "train") -> pd.DataFrame:
+    table = pd.read_parquet(_require(task, PROBS_FILE, "fit"))
+    part = table.xs(split, level="split")
+    if list(part.index) != list(task.splits[split]["id"]):
+        raise LabelingError(f"{task.run_dir / PROBS_FILE}: does not match the current {split} "
+                            "data; run `labeling fit` again")
+    return part
+
+
+# --- steps -------------------------------------------------------------------
+
+def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = True) -> dict:
+    """Apply every LF to every split; write L.parquet and a first lf_summary.csv."""
+    cfg = task.config
+    tolerant = cfg.apply.fault_tolerant if fault_tolerant is None else fault_tolerant
+    faults = FaultLog()
+    names = [lf.name for lf in task.lfs]
+    matrices, frames = {}, []
+    for split, df in task.splits.items():
+        if df is None:
+            continue
+        L = apply_lfs(df, task.lfs, cfg.cardinality, fault_tolerant=tolerant, faults=faults,
+                      split=split, progress=progress)
+        matrices[split] = L
+        index = pd.MultiIndex.from_arrays([[split] * len(df), df["id"]], names=["split", "id"])
+        frames.append(pd.DataFrame(L, index=index, columns=names))
+    task.run_dir.mkdir(parents=True, exist_ok=True)
+    pd.concat(frames).to_parquet(task.run_dir / L_FILE)
+    summary = lf_summary(matrices["train"], names, cfg.labels, matrices.get("dev"),
+                         task.gold("dev"), fault_counts=faults.counts)
+    summary.to_csv(task.run_dir / SUMMARY_FILE)
+    update_metrics(task.run_dir, task=cfg.name,
+                   data={s: {"n": int(len(L)), **coverage_stats(L)} for s, L in matrices.items()},
+                   lfs={"n": len(names), "names": names, "fault_counts": faults.counts,
+                        "first_faults": faults.first})
+    return matrices
+
+
+def _evaluate(model, matrices, task) -> dict:
+    scores = {}
+    for split in ("dev", "test"):
+        if split in matrices:
+            pred = model.predict(matrices[split])
+            scores[split] = classification_scores(task.gold(split), pred,
+                                                  task.config.cardinality,
+                                                  task.config.positive_index)
+    return scores
+
+
+def step_fit(task: Task) -> dict:
+    """Fit majority vote and the configured label model; write probs.parquet."""
+    cfg = task.config
+    matrices = read_label_matrices(task)
+    L_dev, y_dev = matrices.get("dev"), task.gold("dev")
+    choice = cfg.label_model
+    try:
+        label_model = models.make(choice.name, cardinality=cfg.cardinality, **choice.params)
+    except (ValueError, TypeError) as exc:
+        raise LabelingError(f"label_model in {cfg.base_dir / 'labeling.toml'}: {exc}") from None
+    label_model.fit(matrices["train"], y_dev=y_dev, L_dev=L_dev)
+    majority = models.make("mv", cardinality=cfg.cardinality).fit(matrices["train"], y_dev=y_dev)
+
+    frames = []
+    for split, L in matrices.items():
+        proba = label_model.predict_proba(L)
+        frame = pd.DataFrame(proba, columns=[f"p_{name}" for name in cfg.labels],
+                             index=pd.MultiIndex.from_arrays(
+                                 [[split] * len(L), task.splits[split]["id"]],
+                                 names=["split", "id"]))
+        frame["covered"] = (L != -1).any(axis=1)
+        frame["label_model_pred"] = label_model.predict(L)
+        frame["majority_vote_pred"] = majority.predict(L)
+        frames.append(frame)
+    pd.concat(frames).to_parquet(task.run_dir / PROBS_FILE)
+
+    learned = getattr(label_model, "lf_accuracies_", None)
+    summary = lf_summary(matrices["train"], list(pd.read_parquet(task.run_dir / L_FILE).columns),
+                         cfg.labels, L_dev, y_dev, learned_accuracy=learned,
+                         fault_counts=read_metrics(task.run_dir).get("lfs", {}).get("fault_counts"))
+    summary.to_csv(task.run_dir / SUMMARY_FILE)
+    lm_section = {"name": choice.name, "params": label_model.get_params(),
+                  **_evaluate(label_model, matrices, task)}
+    for extra in ("chosen_", "cv_scores_"):
+        if hasattr(label_model, extra):
+            lm_section[extra.rstrip("_")] = getattr(label_model, extra)
+    return update_metrics(task.run_dir, label_model=lm_section,
+                          majority_vote={"name": "mv", **_evaluate(majority, matrices, task)})
+
+
+def step_train(task: Task):
+    """Train the end model on the train split's soft labels; evaluate on dev and test."""
+    cfg = task.config
+    probs = read_probs(task, "train")
+    proba = probs[[f"p_{name}" for name in cfg.labels]].to_numpy()
+    covered = probs["covered"].to_numpy()
+    try:
+        model = train_end_model(task.splits["train"]["text"], proba, covered,
+                                name=cfg.end_model.name, seed=cfg.seed, **cfg.end_model.params)
+    except (ValueError, TypeError) as exc:
+        raise LabelingError(f"end model: {exc}") from None
+    save_model(model, task.run_dir / END_MODEL_FILE)
+    section = {"name": cfg.end_model.name, "params": cfg.end_model.params,
+               "train_rows": int(covered.sum()), "train_rows_uncovered_dropped": int((~covered).sum())}
+    for split in ("dev", "test"):
+        df = task.splits[split]
+        if df is not None:
+            pred = predict_proba_full(model, df["text"], cfg.cardinality).argmax(axis=1)
+            section[split] = classification_scores(df["label"], pred, cfg.cardinality,
+                                                   cfg.positive_index)
+    update_metrics(task.run_dir, end_model=section)
+    return model
+
+
+def _lf_description(lf) -> dict:
+    if isinstance(lf, PatternLF):
+        return {"name": lf.name, "kind": "pattern", "pattern": lf.pattern.pattern,
+                "label": lf.label}
+    kind = "spacy" if any(getattr(p, "name", "") == "spacy_doc" for p in lf._pre) else "python"
+    return {"name": lf.name, "kind": kind}
+
+
+def step_export(task: Task, out_dir: Path | None = None) -> Path:
+    """Export the trained end model with its model card."""
+    cfg = task.config
+    model = load_model(_require(task, END_MODEL_FILE, "train"))
+    metrics = read_metrics(task.run_dir)
+    train_path = cfg.resolve(cfg.data.train)
+    probs = read_probs(task, "train")
+    card = {
+        "task": cfg.name,
+        "labels": cfg.labels,
+        "positive_label": cfg.positive_label,
+        "intended_use": f"Classifying texts like those of the '{cfg.name}' task into "
+                        f"{', '.join(cfg.labels)}. Check the test metrics before relying on it; "
+                        "it inherits the blind spots of the labeling functions.",
+        "end_model": {"name": cfg.end_model.name, "params": cfg.end_model.params},
+        "label_model": metrics.get("label_model", {}).get("name"),
+        "metrics": {k: {s: v for s, v in metrics.get(k, {}).items() if s in ("dev", "test")}
+                    for k in ("majority_vote", "label_model", "end_model")},
+        "training_data_sha256": hashlib.sha256(train_path.read_bytes()).hexdigest(),
+        "training_labels_sha256": hashlib.sha256(
+            np.ascontiguousarray(probs.filter(like="p_").to_numpy()).tobytes()).hexdigest(),
+        "lfs": [_lf_description(lf) for lf in task.lfs],
+    }
+    return export_model(model, Path(out_dir) if out_dir else task.run_dir / MODEL_DIR, card)
+
+
+def run(task: Task, fault_tolerant: bool | None = None, progress: bool = True) -> dict:
+    """All steps in order; returns the final metrics."""
+    step_apply(task, fault_tolerant=fault_tolerant, progress=progress)
+    step_fit(task)
+    step_train(task)
+    step_export(task)
+    return read_metrics(task.run_dir)

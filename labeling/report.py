@@ -1,0 +1,64 @@
+"""Readable terminal output for runs: the LF summary and the scores table."""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+SCORE_ROWS = (("majority vote", "majority_vote"), ("label model", "label_model"),
+              ("end model", "end_model"))
+
+
+@functools.lru_cache(maxsize=1)
+def console() -> Console:
+    return Console(stderr=False, highlight=False)
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def print_lf_summary(run_dir: Path) -> None:
+    summary = pd.read_csv(Path(run_dir) / "lf_summary.csv", index_col="lf")
+    table = Table(title="labeling functions (train: coverage/overlaps/conflicts; dev: accuracy)")
+    headers = {"polarity": "votes", "coverage": "cov", "overlaps": "overlap",
+               "conflicts": "conflict", "dev_accuracy": "dev acc", "learned_accuracy": "learned",
+               "faults": "faults"}
+    columns = [c for c in headers if c in summary.columns]
+    table.add_column("lf", no_wrap=True)
+    for column in columns:
+        table.add_column(headers[column], justify="right", no_wrap=True)
+    if "dev_accuracy_low" in summary.columns:
+        table.add_column("dev acc 95% CI", justify="right", no_wrap=True)
+    for name, row in summary.iterrows():
+        cells = [_fmt(row[c]) for c in columns]
+        if "dev_accuracy_low" in summary.columns:
+            cells.append(f"{_fmt(row['dev_accuracy_low'])}-{_fmt(row['dev_accuracy_high'])}")
+        table.add_row(str(name), *cells)
+    console().print(table)
+
+
+def print_scores(metrics: dict) -> None:
+    table = Table(title="scores (all rows; ties and uncovered rows go to the majority class)")
+    table.add_column("model")
+    for split in ("dev", "test"):
+        table.add_column(f"{split} accuracy", justify="right")
+        table.add_column(f"{split} F1", justify="right")
+    for title, key in SCORE_ROWS:
+        section = metrics.get(key)
+        if not section:
+            continue
+        name = f"{title} ({section['name']})" if key != "majority_vote" else title
+        cells = []
+        for split in ("dev", "test"):
+            scores = section.get(split, {})
+            cells += [_fmt(scores.get("accuracy")), _fmt(scores.get("f1"))]
+        table.add_row(name, *cells)
+    console().print(table)
