@@ -69,9 +69,80 @@ def coverage_stats(L: np.ndarray) -> dict:
     L = np.asarray(L)
     if L.size == 0:
         return {"coverage": 0.0, "conflict_rate": 0.0}
+    return {"coverage": float((L != -1).any(axis=1).mean()),
+            "conflict_rate": float(conflicting_rows(L).mean())}
+
+
+def pairwise_counts(L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(overlaps, conflicts)``: m x m counts of rows where LFs i and j both vote, and
+    where they both vote but disagree. The diagonal of ``overlaps`` is each LF's vote count.
+
+    >>> o, c = pairwise_counts(np.array([[0, 0, -1], [1, 0, 1], [-1, 1, 1]]))
+    >>> o.tolist(), c.tolist()
+    ([[2, 2, 1], [2, 3, 2], [1, 2, 2]], [[0, 1, 0], [1, 0, 1], [0, 1, 0]])
+    """
+    L = np.asarray(L)
+    voted = (L != -1).astype(np.int32)
+    overlaps = voted.T @ voted
+    agree = np.zeros_like(overlaps)
+    for c in np.unique(L[L != -1]):
+        is_c = (L == c).astype(np.int32)
+        agree += is_c.T @ is_c
+    conflicts = overlaps - agree
+    np.fill_diagonal(conflicts, 0)
+    return overlaps, conflicts
+
+
+def conflicting_rows(L: np.ndarray) -> np.ndarray:
+    """Boolean mask of rows where at least two LFs vote different classes."""
+    L = np.asarray(L)
     voted = L != -1
-    masked = np.where(voted, L, np.iinfo(np.int16).max)
-    lowest = masked.min(axis=1)
     highest = np.where(voted, L, -1).max(axis=1)
-    conflict = voted.any(axis=1) & (lowest != highest)
-    return {"coverage": float(voted.any(axis=1).mean()), "conflict_rate": float(conflict.mean())}
+    lowest = np.where(voted, L, np.iinfo(np.int32).max).min(axis=1)
+    return voted.any(axis=1) & (lowest != highest)
+
+
+def slices(L: np.ndarray, proba: np.ndarray | None = None, y: np.ndarray | None = None,
+           unsure_margin: float = 0.2) -> dict[str, np.ndarray]:
+    """Boolean row masks a reviewer looks at: ``uncovered`` (every LF abstains),
+    ``conflicting``, ``unsure`` (top two label-model probabilities closer than
+    ``unsure_margin``) and ``label_model_wrong`` (label model's argmax != gold)."""
+    L = np.asarray(L)
+    masks = {"uncovered": ~(L != -1).any(axis=1), "conflicting": conflicting_rows(L)}
+    if proba is not None:
+        top2 = np.sort(np.asarray(proba), axis=1)[:, -2:]
+        masks["unsure"] = (top2[:, 1] - top2[:, 0]) < unsure_margin
+        if y is not None:
+            masks["label_model_wrong"] = np.asarray(proba).argmax(axis=1) != np.asarray(y)
+    return masks
+
+
+def lf_warnings(L_train: np.ndarray, lf_names: list[str], cardinality: int,
+                L_dev: np.ndarray | None = None, y_dev: np.ndarray | None = None,
+                min_dev_votes: int = 10) -> list[str]:
+    """Problems a practitioner should fix, one sentence each: LFs with zero coverage,
+    LFs worse than chance on dev (with at least ``min_dev_votes`` votes and the Wilson
+    upper bound below chance), LFs identical to another, all LFs voting one class."""
+    L_train = np.asarray(L_train)
+    out = []
+    coverage = (L_train != -1).mean(axis=0) if len(L_train) else np.zeros(len(lf_names))
+    out += [f"LF '{n}' votes on no training example (zero coverage)"
+            for n, c in zip(lf_names, coverage) if c == 0]
+    if L_dev is not None and y_dev is not None and len(y_dev):
+        chance = 1.0 / cardinality
+        voted = np.asarray(L_dev) != -1
+        correct = ((np.asarray(L_dev) == np.asarray(y_dev)[:, None]) & voted).sum(axis=0)
+        for name, k, t in zip(lf_names, correct, voted.sum(axis=0)):
+            if t >= min_dev_votes and wilson_interval(int(k), int(t))[1] < chance:
+                out.append(f"LF '{name}' is worse than chance on dev ({k}/{t} correct)")
+    seen: dict[bytes, str] = {}
+    for j, name in enumerate(lf_names):
+        key = np.ascontiguousarray(L_train[:, j]).tobytes()
+        if key in seen and coverage[j] > 0:
+            out.append(f"LF '{name}' gives the same votes as '{seen[key]}' on every training example")
+        seen.setdefault(key, name)
+    classes = np.unique(L_train[L_train != -1])
+    if len(classes) == 1:
+        out.append(f"every LF votes class {int(classes[0])} or abstains: the label model "
+                   "cannot tell the classes apart; add LFs for the other classes")
+    return out

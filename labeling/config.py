@@ -72,6 +72,7 @@ class TaskConfig(_Strict):
     end_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="tfidf_logreg"))
     seed: int = 0
     base_dir: Path = Field(default=Path("."), exclude=True)
+    source: Path = Field(default=Path(DEFAULT_CONFIG), exclude=True)
 
     @model_validator(mode="after")
     def _labels_are_consistent(self) -> "TaskConfig":
@@ -114,7 +115,7 @@ def load_config(path: Path | str | None = None) -> TaskConfig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
-        return TaskConfig(**raw, base_dir=path.resolve().parent)
+        return TaskConfig(**raw, base_dir=path.resolve().parent, source=path)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from labeling import models
-from labeling.analysis import coverage_stats, lf_summary
+from labeling.analysis import coverage_stats, lf_summary, lf_warnings
 from labeling.apply import FaultLog, apply_lfs
 from labeling.config import TaskConfig, load_config
 from labeling.data import SPLITS, load_split
@@ -134,7 +134,9 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
     update_metrics(task.run_dir, task=cfg.name,
                    data={s: {"n": int(len(L)), **coverage_stats(L)} for s, L in matrices.items()},
                    lfs={"n": len(names), "names": names, "fault_counts": faults.counts,
-                        "first_faults": faults.first})
+                        "first_faults": faults.first,
+                        "warnings": lf_warnings(matrices["train"], names, cfg.cardinality,
+                                                matrices.get("dev"), task.gold("dev"))})
     return matrices
 
 
@@ -158,7 +160,7 @@ def step_fit(task: Task) -> dict:
     try:
         label_model = models.make(choice.name, cardinality=cfg.cardinality, **choice.params)
     except (ValueError, TypeError) as exc:
-        raise LabelingError(f"label_model in {cfg.base_dir / 'labeling.toml'}: {exc}") from None
+        raise LabelingError(f"{cfg.source}: label_model: {exc}") from None
     label_model.fit(matrices["train"], y_dev=y_dev, L_dev=L_dev)
     majority = models.make("mv", cardinality=cfg.cardinality).fit(matrices["train"], y_dev=y_dev)
 
@@ -199,7 +201,7 @@ def step_train(task: Task):
         model = train_end_model(task.splits["train"]["text"], proba, covered,
                                 name=cfg.end_model.name, seed=cfg.seed, **cfg.end_model.params)
     except (ValueError, TypeError) as exc:
-        raise LabelingError(f"end model: {exc}") from None
+        raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
     save_model(model, task.run_dir / END_MODEL_FILE)
     section = {"name": cfg.end_model.name, "params": cfg.end_model.params,
                "train_rows": int(covered.sum()), "train_rows_uncovered_dropped": int((~covered).sum())}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 from pathlib import Path
 
@@ -16,7 +17,9 @@ SCORE_ROWS = (("majority vote", "majority_vote"), ("label model", "label_model")
 
 @functools.lru_cache(maxsize=1)
 def console() -> Console:
-    return Console(stderr=False, highlight=False)
+    plain = Console(highlight=False)
+    # Piped output would wrap at 80 columns and truncate LF names; tables want more.
+    return plain if plain.is_terminal else Console(highlight=False, width=140)
 
 
 def _fmt(value) -> str:
@@ -43,6 +46,14 @@ def print_lf_summary(run_dir: Path) -> None:
             cells.append(f"{_fmt(row['dev_accuracy_low'])}-{_fmt(row['dev_accuracy_high'])}")
         table.add_row(str(name), *cells)
     console().print(table)
+    metrics_path = Path(run_dir) / "metrics.json"
+    if metrics_path.is_file():
+        lfs = json.loads(metrics_path.read_text(encoding="utf-8")).get("lfs", {})
+        for warning in lfs.get("warnings", []):
+            console().print(f"[yellow]warning:[/] {warning}")
+        for name, first in lfs.get("first_faults", {}).items():
+            console().print(f"[yellow]faults:[/] LF '{name}' raised on "
+                            f"{lfs['fault_counts'][name]} rows; first: {first}")
 
 
 def print_scores(metrics: dict) -> None:

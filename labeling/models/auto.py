@@ -119,7 +119,7 @@ class AutoLabelModel(LabelModel):
                                  self.snorkel_epochs) if uses == "none" else None
             for f in range(n_folds):
                 held, rest = folds == f, folds != f
-                model = once or fit_candidate(name, k, L, y_dev[rest], L_dev[rest],
+                model = once if once is not None else fit_candidate(name, k, L, y_dev[rest], L_dev[rest],
                                               self.seed, self.snorkel_epochs)
                 pred = model.predict(L_dev[held])
                 scores[name].append(score_predictions(y_dev[held], pred, self.metric,
