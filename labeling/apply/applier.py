@@ -69,6 +69,11 @@ def _is_vectorizable(lf) -> bool:
     return isinstance(lf, PatternLF) and not lf._pre
 
 
+def _is_batch_lf(lf) -> bool:
+    """LFs that label a whole DataFrame at once (prompt LFs: batched, asynchronous calls)."""
+    return callable(getattr(lf, "apply_frame", None))
+
+
 def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int, *, fault_tolerant: bool = False,
               faults: FaultLog | None = None, split: str | None = None,
               progress: bool = False) -> np.ndarray:
@@ -92,6 +97,11 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int, *, fault_tolerant: 
             if not ABSTAIN <= lf.label < cardinality:
                 raise LFError(f"LF '{lf.name}' votes {lf.label}, outside 0..{cardinality - 1}")
             L[:, j] = lf.apply_column(df[lf.column])
+        elif _is_batch_lf(lf):
+            votes = np.asarray(lf.apply_frame(df))
+            for i in np.flatnonzero((votes < ABSTAIN) | (votes >= cardinality))[:1]:
+                _check_vote(votes[i], lf.name, cardinality, df, int(i), split)
+            L[:, j] = votes
         else:
             row_wise.append((j, lf))
     if not row_wise:
