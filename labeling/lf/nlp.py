@@ -14,11 +14,11 @@ One preprocessor parses each text once and shares the ``Doc`` across all LFs.
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Callable, Sequence
 
 from snorkel.labeling import LabelingFunction
-from snorkel.preprocess import preprocessor
 
 from labeling.lf.core import ABSTAIN
 
@@ -48,11 +48,39 @@ def default_nlp():
     return nlp
 
 
-@preprocessor(memoize=True, memoize_key=lambda x: x.text)
-def spacy_doc(x):
-    """Adds ``x.doc``, the parsed ``text``; memoized so LFs share one parse per text."""
-    x.doc = default_nlp()(x.text if isinstance(x.text, str) else "")
-    return x
+class SpacyDocs:
+    """Preprocessor adding ``x.doc``, the parsed ``text``, to a copy of the row.
+
+    Docs are kept per text, so every spaCy LF shares one parse of a row. The applier
+    calls :meth:`prime` with a chunk's texts (parsed together with ``nlp.pipe``,
+    much faster than one by one) and :meth:`clear` after it, bounding memory.
+    """
+
+    name = "spacy_doc"
+
+    def __init__(self, batch_size: int = 1000):
+        self.batch_size = batch_size
+        self.docs: dict[str, object] = {}
+
+    def prime(self, texts) -> None:
+        todo = list(dict.fromkeys(t for t in texts if t not in self.docs))
+        for text, doc in zip(todo, default_nlp().pipe(todo, batch_size=self.batch_size)):
+            self.docs[text] = doc
+
+    def clear(self) -> None:
+        self.docs.clear()
+
+    def __call__(self, x):
+        text = x.text if isinstance(x.text, str) else ""
+        doc = self.docs.get(text)
+        if doc is None:
+            doc = self.docs[text] = default_nlp()(text)
+        x = copy.copy(x)  # never mutate the row other LFs see
+        x.doc = doc
+        return x
+
+
+spacy_doc = SpacyDocs()
 
 
 def spacy_lf(name: str | None = None, resources: dict | None = None) -> Callable:
@@ -84,4 +112,6 @@ def matcher_lf(name: str, patterns: list[list[dict]], label: int) -> LabelingFun
     def vote(x) -> int:
         return label if matcher(x.doc) else ABSTAIN
 
-    return LabelingFunction(name, vote, pre=[spacy_doc])
+    lf = LabelingFunction(name, vote, pre=[spacy_doc])
+    lf.fingerprint_extra = patterns  # the matcher object hides them from fingerprints
+    return lf

@@ -5,17 +5,22 @@
 >>> "mv" in models.available()
 True
 >>> lm = models.make("mv", cardinality=2)
+>>> auto = models.make("auto", cardinality=2, metric="f1", pos_label=1)
 """
 
 from __future__ import annotations
 
+from labeling.models.auto import AutoLabelModel
 from labeling.models.base import ABSTAIN, LabelModel
+from labeling.models.dawid_skene import DawidSkene
 from labeling.models.majority import MajorityVote
 from labeling.models.snorkel_lm import SnorkelLabelModel
 
 _REGISTRY: dict[str, type[LabelModel]] = {
     MajorityVote.name: MajorityVote,
     SnorkelLabelModel.name: SnorkelLabelModel,
+    DawidSkene.name: DawidSkene,
+    AutoLabelModel.name: AutoLabelModel,
 }
 
 
@@ -33,4 +38,5 @@ def make(name: str, cardinality: int, **params) -> LabelModel:
     return cls(cardinality=cardinality, **params)
 
 
-__all__ = ["ABSTAIN", "LabelModel", "MajorityVote", "SnorkelLabelModel", "available", "make"]
+__all__ = ["ABSTAIN", "AutoLabelModel", "DawidSkene", "LabelModel", "MajorityVote",
+           "SnorkelLabelModel", "available", "make"]

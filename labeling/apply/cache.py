@@ -1,0 +1,61 @@
+"""The label-matrix cache: per LF fingerprint, the vote for each row content hash.
+
+One ``.npz`` file per fingerprint holds two arrays, row hashes and votes. Keying by
+row content (not position) means adding rows computes only the new rows, and
+editing an LF computes only that LF. Files are written to a temporary name and
+renamed, so a crash mid-apply leaves every file either old or new, never torn.
+Rows where an LF raised (fault-tolerant mode) are never cached: they are retried.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+class ColumnCache:
+    def __init__(self, cache_dir: Path | str):
+        self.dir = Path(cache_dir)
+
+    def _path(self, fingerprint: str) -> Path:
+        return self.dir / f"{fingerprint}.npz"
+
+    def lookup(self, fingerprint: str, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(votes, found)`` for ``hashes``; ``found`` marks rows the cache knew."""
+        votes = np.full(len(hashes), -1, dtype=np.int16)
+        found = np.zeros(len(hashes), dtype=bool)
+        path = self._path(fingerprint)
+        if not path.is_file():
+            return votes, found
+        try:
+            with np.load(path) as data:
+                known, known_votes = data["hashes"], data["votes"]
+        except (OSError, ValueError, KeyError):
+            return votes, found  # unreadable: recompute, and the next store replaces it
+        order = np.argsort(known)
+        known, known_votes = known[order], known_votes[order]
+        pos = np.searchsorted(known, hashes)
+        pos_ok = np.minimum(pos, max(len(known) - 1, 0))
+        found = (pos < len(known)) & (known[pos_ok] == hashes) if len(known) else found
+        votes[found] = known_votes[pos_ok[found]]
+        return votes, found
+
+    def store(self, fingerprint: str, hashes: np.ndarray, votes: np.ndarray) -> None:
+        """Merge ``hashes -> votes`` into the fingerprint's file, atomically."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self._path(fingerprint)
+        old_hashes, old_votes = np.zeros(0, np.uint64), np.zeros(0, np.int16)
+        if path.is_file():
+            try:
+                with np.load(path) as data:
+                    old_hashes, old_votes = data["hashes"], data["votes"]
+            except (OSError, ValueError, KeyError):
+                pass
+        all_hashes = np.concatenate([hashes.astype(np.uint64), old_hashes])
+        all_votes = np.concatenate([votes.astype(np.int16), old_votes])
+        all_hashes, first = np.unique(all_hashes, return_index=True)  # new votes win
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, hashes=all_hashes, votes=all_votes[first])
+        os.replace(tmp, path)
