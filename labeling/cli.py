@@ -20,6 +20,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 CONFIG_ARG = typer.Argument(None, help="Task config (labeling.toml) or its folder; "
                                        "default: ./labeling.toml")
+ENGINE_OPT = typer.Option(None, "--engine", help="local (default) or dask.")
+N_JOBS_OPT = typer.Option(None, "--n-jobs", help="Worker processes for row-wise LFs.")
+SCHEDULER_OPT = typer.Option(None, "--scheduler",
+                             help="Dask scheduler address (tcp://HOST:PORT); default: a LocalCluster.")
+CACHE_OPT = typer.Option(None, "--cache/--no-cache",
+                         help="Reuse cached LF columns (default: [apply] cache, on).")
 FAULT_OPT = typer.Option(None, "--fault-tolerant/--strict",
                          help="Count LF exceptions and abstain instead of stopping "
                               "(default: [apply] fault_tolerant in the config).")
@@ -48,6 +54,8 @@ def _task(config: Optional[Path]):
 @app.command()
 @user_errors
 def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FAULT_OPT,
+        engine: Optional[str] = ENGINE_OPT, n_jobs: Optional[int] = N_JOBS_OPT,
+        scheduler: Optional[str] = SCHEDULER_OPT, cache: Optional[bool] = CACHE_OPT,
         progress: bool = typer.Option(True, "--progress/--no-progress")):
     """Apply LFs, fit the label model, train, evaluate and export the end model."""
     from labeling import pipeline, report
@@ -56,7 +64,8 @@ def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FA
     report.console().print(f"task [bold]{task.config.name}[/]: {len(task.lfs)} LFs, "
                            + ", ".join(f"{s} {len(df)}" for s, df in task.splits.items()
                                        if df is not None))
-    pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress)
+    pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress, engine=engine,
+                        n_jobs=n_jobs, scheduler=scheduler, cache=cache)
     report.print_lf_summary(task.run_dir)
     pipeline.step_fit(task)
     pipeline.step_train(task)
@@ -68,12 +77,15 @@ def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FA
 @app.command()
 @user_errors
 def apply(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FAULT_OPT,
+        engine: Optional[str] = ENGINE_OPT, n_jobs: Optional[int] = N_JOBS_OPT,
+        scheduler: Optional[str] = SCHEDULER_OPT, cache: Optional[bool] = CACHE_OPT,
           progress: bool = typer.Option(True, "--progress/--no-progress")):
     """Apply the LFs to every split: L.parquet and lf_summary.csv."""
     from labeling import pipeline, report
 
     task = _task(config)
-    pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress)
+    pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress, engine=engine,
+                        n_jobs=n_jobs, scheduler=scheduler, cache=cache)
     report.print_lf_summary(task.run_dir)
 
 

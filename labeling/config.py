@@ -17,6 +17,12 @@ errors (a typo should not be silently ignored).
     label_column = "label"
     id_column = "id"
 
+    [apply]
+    fault_tolerant = false            # true: an LF raising on a row abstains there
+    engine = "local"                  # or "dask"
+    n_jobs = 1
+    cache = true
+
     [label_model]
     name = "snorkel"                  # see labeling.models.available()
     params = { epochs = 500, seed = 123 }
@@ -29,7 +35,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -53,6 +59,10 @@ class DataConfig(_Strict):
 
 class ApplyConfig(_Strict):
     fault_tolerant: bool = False
+    engine: Literal["local", "dask"] = "local"
+    n_jobs: int = Field(default=1, ge=1)
+    scheduler: str | None = None  # dask scheduler address; None: a LocalCluster
+    cache: bool = True            # per-LF column cache under <output_dir>/cache
 
 
 class ModelChoice(_Strict):

@@ -25,7 +25,9 @@ import pandas as pd
 from labeling import models
 from labeling.analysis import coverage_stats, lf_summary, lf_warnings
 from labeling.apply import FaultLog, apply_lfs
-from labeling.config import TaskConfig, load_config
+from pydantic import ValidationError
+
+from labeling.config import ApplyConfig, TaskConfig, load_config
 from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
 from labeling.export import export_model, load_model, save_model
@@ -111,18 +113,31 @@ def read_probs(task: Task, split: str = "train") -> pd.DataFrame:
 
 # --- steps -------------------------------------------------------------------
 
-def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = True) -> dict:
-    """Apply every LF to every split; write L.parquet and a first lf_summary.csv."""
+def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = True,
+               **overrides) -> dict:
+    """Apply every LF to every split; write L.parquet and a first lf_summary.csv.
+
+    ``overrides`` replace ``[apply]`` settings: engine, n_jobs, scheduler, cache.
+    """
     cfg = task.config
     tolerant = cfg.apply.fault_tolerant if fault_tolerant is None else fault_tolerant
+    try:
+        settings = ApplyConfig(**(cfg.apply.model_dump()
+                                  | {k: v for k, v in overrides.items() if v is not None}))
+    except ValidationError as exc:
+        raise LabelingError(f"apply settings: {exc.errors()[0]['loc'][0]}: "
+                            f"{exc.errors()[0]['msg']}") from None
+    engine_options = {"scheduler": settings.scheduler} if settings.engine == "dask" else {}
+    cache_dir = task.run_dir / "cache" / "lf_columns" if settings.cache else None
     faults = FaultLog()
     names = [lf.name for lf in task.lfs]
     matrices, frames = {}, []
     for split, df in task.splits.items():
         if df is None:
             continue
-        L = apply_lfs(df, task.lfs, cfg.cardinality, fault_tolerant=tolerant, faults=faults,
-                      split=split, progress=progress)
+        L = apply_lfs(df, task.lfs, cfg.cardinality, engine=settings.engine,
+                      n_jobs=settings.n_jobs, cache_dir=cache_dir, fault_tolerant=tolerant,
+                      faults=faults, split=split, progress=progress, **engine_options)
         matrices[split] = L
         index = pd.MultiIndex.from_arrays([[split] * len(df), df["id"]], names=["split", "id"])
         frames.append(pd.DataFrame(L, index=index, columns=names))
@@ -249,9 +264,10 @@ def step_export(task: Task, out_dir: Path | None = None) -> Path:
     return export_model(model, Path(out_dir) if out_dir else task.run_dir / MODEL_DIR, card)
 
 
-def run(task: Task, fault_tolerant: bool | None = None, progress: bool = True) -> dict:
+def run(task: Task, fault_tolerant: bool | None = None, progress: bool = True,
+        **apply_overrides) -> dict:
     """All steps in order; returns the final metrics."""
-    step_apply(task, fault_tolerant=fault_tolerant, progress=progress)
+    step_apply(task, fault_tolerant=fault_tolerant, progress=progress, **apply_overrides)
     step_fit(task)
     step_train(task)
     step_export(task)

@@ -99,6 +99,8 @@ class AutoLabelModel(LabelModel):
         unknown = [n for n in names if n not in CANDIDATES]
         if unknown:
             raise ValueError(f"unknown candidates {unknown}; known: {sorted(CANDIDATES)}")
+        if L.shape[1] < 3:  # snorkel's LabelModel refuses fewer than 3 LFs
+            names = [n for n in names if n != "snorkel"]
         have_dev = (y_dev is not None and L_dev is not None and len(y_dev) >= 2)
         if not have_dev:
             self.cv_scores_ = {n: math.nan for n in names}
@@ -125,7 +127,7 @@ class AutoLabelModel(LabelModel):
                 scores[name].append(score_predictions(y_dev[held], pred, self.metric,
                                                       self.pos_label))
         self.cv_scores_ = {n: float(np.mean(s)) for n, s in scores.items()}
-        order = [n for n in self.candidates] or names
+        order = [n for n in self.candidates if n in names] or names
         self.chosen_ = max(order, key=lambda n: (self.cv_scores_[n], -order.index(n)))
         self.model_ = fit_candidate(self.chosen_, k, L, y_dev, L_dev, self.seed,
                                     self.snorkel_epochs)

@@ -1,0 +1,72 @@
+"""Row-wise LFs on a dask.distributed cluster, partition by partition.
+
+Each partition of rows is one task running :func:`~labeling.apply.applier.label_rows`
+on a worker and returning int votes, so dask never infers metadata by calling LFs on
+placeholder rows (what breaks snorkel's ``DaskLFApplier`` on string LFs). LF modules
+loaded from files are not importable on workers, so they are shipped by value.
+Vectorized and prompt LFs stay on the driver (prompt LFs share one response cache).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+
+import numpy as np
+
+PARTITION = 20_000
+
+
+def _ship_user_modules_by_value(row_lfs) -> None:
+    import cloudpickle
+
+    for _, lf in row_lfs:
+        for f in [lf._f, *(getattr(p, "_f", None) for p in lf._pre)]:
+            module = inspect.getmodule(f) if f is not None else None
+            if module is None or module.__name__ in sys.builtin_module_names:
+                continue
+            try:
+                importable = importlib.util.find_spec(module.__name__) is not None
+            except (ImportError, ValueError):
+                importable = False
+            if not importable or module.__name__.startswith("lfs_"):
+                cloudpickle.register_pickle_by_value(module)
+
+
+def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, split,
+                    n_jobs: int = 2, scheduler: str | None = None,
+                    partition_rows: int = PARTITION):
+    """Same result as ``label_rows``, computed on a cluster (``scheduler`` address, or a
+    LocalCluster of ``n_jobs`` single-threaded worker processes)."""
+    from distributed import Client, LocalCluster
+
+    from labeling.apply.applier import label_rows
+
+    _ship_user_modules_by_value(row_lfs)
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=max(n_jobs, 1), threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+    client = Client(scheduler or cluster)
+    try:
+        lfs_future = client.scatter(row_lfs, broadcast=True)
+        futures = []
+        for start in range(0, len(positions), partition_rows):
+            stop = min(start + partition_rows, len(positions))
+            part_positions = positions[start:stop]
+            part = df.iloc[part_positions].reset_index(drop=True)
+            futures.append(client.submit(
+                label_rows, part, np.arange(len(part)), lfs_future, need[start:stop],
+                cardinality, fault_tolerant, split, pure=False))
+        results = client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    if not results:
+        return (np.zeros((0, len(row_lfs)), np.int16), np.zeros((0, len(row_lfs)), bool), [])
+    # Row numbers in messages are per partition on workers; fault records keep the id.
+    votes = np.concatenate([r[0] for r in results])
+    faulted = np.concatenate([r[1] for r in results])
+    return votes, faulted, [rec for r in results for rec in r[2]]

@@ -1,0 +1,111 @@
+"""The response cache: SQLite in WAL mode, one row per answered prompt.
+
+Why SQLite/WAL, committed per response: a run killed at any moment (even SIGKILL) keeps
+every answer it received, so running again repeats no paid request. WAL with
+``synchronous=NORMAL`` makes each commit cheap (no fsync) and still durable against a
+process kill (only an OS crash may lose the last commits). Readers (the app, ``plan``)
+do not block the writer.
+
+The key is the sha256 of what determines the reply: model, generation params, the
+rendered messages and the answer schema. Stored with it: the raw prompt and raw reply
+(for the app), the parsed answer or the reason it was rejected, tokens, cost, latency.
+Never headers, never the client's options: the API key cannot get in here.
+
+>>> k = cache_key("m", {"temperature": 0}, [{"role": "user", "content": "hi"}], None)
+>>> k == cache_key("m", {"temperature": 0}, [{"role": "user", "content": "hi"}], None)
+True
+>>> k == cache_key("m", {"temperature": 0.1}, [{"role": "user", "content": "hi"}], None)
+False
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    lf TEXT NOT NULL,
+    model TEXT NOT NULL,
+    prompt TEXT NOT NULL,      -- the messages, as JSON
+    reply TEXT,                -- the raw reply content
+    answer TEXT,               -- the parsed answer, NULL when rejected
+    reason TEXT,               -- why the reply was rejected (off-label, unparsable)
+    tokens_in INTEGER NOT NULL DEFAULT 0,
+    tokens_out INTEGER NOT NULL DEFAULT 0,
+    cost REAL NOT NULL DEFAULT 0,
+    latency REAL NOT NULL DEFAULT 0,
+    created REAL NOT NULL
+)
+"""
+
+
+def cache_key(model: str, params: dict, messages: list[dict], schema: dict | None) -> str:
+    """sha256 over a canonical JSON of everything that determines the reply."""
+    blob = json.dumps({"model": model, "params": params, "messages": messages, "schema": schema},
+                      sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Entry:
+    key: str
+    lf: str
+    model: str
+    prompt: str
+    reply: str | None
+    answer: str | None
+    reason: str | None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    latency: float = 0.0
+    created: float = 0.0
+
+
+class ResponseCache:
+    """A SQLite response cache; ``path=None`` keeps it in memory (nothing persists)."""
+
+    def __init__(self, path: Path | str | None):
+        self.path = Path(path) if path else None
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # check_same_thread=False: the async runner may live on a helper thread; every
+        # use is sequential (one writer, the event loop).
+        self.db = sqlite3.connect(str(self.path) if self.path else ":memory:",
+                                  check_same_thread=False, isolation_level=None)
+        if self.path:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=10000")
+        self.db.execute(_SCHEMA)
+
+    def get_many(self, keys: list[str]) -> dict[str, Entry]:
+        out: dict[str, Entry] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                    f"SELECT key, lf, model, prompt, reply, answer, reason, tokens_in, tokens_out,"
+                    f" cost, latency, created FROM responses WHERE key IN ({marks})", chunk):
+                out[row[0]] = Entry(*row)
+        return out
+
+    def put(self, entry: Entry) -> None:
+        """Insert and commit at once (autocommit): the answer survives a kill right after."""
+        entry.created = entry.created or time.time()
+        d = asdict(entry)
+        self.db.execute(f"INSERT OR REPLACE INTO responses ({', '.join(d)}) "
+                        f"VALUES ({', '.join('?' * len(d))})", list(d.values()))
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+    def close(self) -> None:
+        self.db.close()

