@@ -33,7 +33,7 @@ from labeling.errors import LabelingError
 from labeling.export import export_model, load_model, save_model
 from labeling.lf.core import PatternLF
 from labeling.lf.loader import load_lfs
-from labeling.train.end_model import predict_proba_full, train_end_model
+from labeling.train.end_model import predict_proba_full, train_with_label_mode_choice
 from labeling.train.metrics import classification_scores
 
 L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
@@ -212,13 +212,19 @@ def step_train(task: Task):
     probs = read_probs(task, "train")
     proba = probs[[f"p_{name}" for name in cfg.labels]].to_numpy()
     covered = probs["covered"].to_numpy()
+    dev = task.splits["dev"]
+    params = dict(cfg.end_model.params)
     try:
-        model = train_end_model(task.splits["train"]["text"], proba, covered,
-                                name=cfg.end_model.name, seed=cfg.seed, **cfg.end_model.params)
+        model, mode, mode_scores = train_with_label_mode_choice(
+            task.splits["train"]["text"], proba, covered,
+            dev["text"] if dev is not None else None, task.gold("dev"), cfg.cardinality,
+            label_mode=params.pop("label_mode", "auto"), name=cfg.end_model.name,
+            seed=cfg.seed, **params)
     except (ValueError, TypeError) as exc:
         raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
     save_model(model, task.run_dir / END_MODEL_FILE)
     section = {"name": cfg.end_model.name, "params": cfg.end_model.params,
+               "label_mode": mode, "label_mode_dev_accuracy": mode_scores,
                "train_rows": int(covered.sum()), "train_rows_uncovered_dropped": int((~covered).sum())}
     for split in ("dev", "test"):
         df = task.splits[split]

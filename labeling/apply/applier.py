@@ -158,6 +158,7 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
     faulted = np.zeros(L.shape, dtype=bool)
 
     row_wise = []
+    column_lists: dict[str, list] = {}  # iterating an Arrow-backed column is slow: once only
     for j, lf in enumerate(lfs):
         rows = np.flatnonzero(need[:, j])
         if not len(rows):
@@ -167,7 +168,11 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
                 raise LFError(f"LF '{lf.name}' reads column '{lf.column}', which the data lacks")
             if not ABSTAIN <= lf.label < cardinality:
                 raise LFError(f"LF '{lf.name}' votes {lf.label}, outside 0..{cardinality - 1}")
-            L[rows, j] = lf.apply_column(df[lf.column].iloc[rows])
+            if lf.column not in column_lists:
+                column_lists[lf.column] = df[lf.column].tolist()
+            values = column_lists[lf.column]
+            L[rows, j] = lf.apply_column(values if len(rows) == len(df) else
+                                         [values[i] for i in rows])
         elif _is_batch_lf(lf):
             votes = np.asarray(lf.apply_frame(df.iloc[rows]))
             for i in np.flatnonzero((votes < ABSTAIN) | (votes >= cardinality))[:1]:

@@ -33,7 +33,17 @@ def _text_of(value) -> str:
 
 
 class PatternLF(LabelingFunction):
-    """Votes ``label`` when ``pattern`` is found in ``column``, else abstains."""
+    """Votes ``label`` when ``pattern`` is found in ``column``, else abstains.
+
+    Keyword LFs also set a fast path for ASCII texts: ``ascii_literals`` (lowercase
+    keywords, one of which must occur in the lowercased text) and
+    ``ascii_lower_pattern`` (matches the lowercased text exactly where ``pattern``
+    matches the original). A C-level substring test rejects most texts before any
+    regex runs, and IGNORECASE, which disables re's literal search, is avoided.
+    """
+
+    ascii_literals: tuple[str, ...] = ()
+    ascii_lower_pattern: re.Pattern | None = None
 
     def __init__(self, name: str, pattern: re.Pattern, label: int, column: str = "text"):
         self.pattern = pattern
@@ -46,8 +56,19 @@ class PatternLF(LabelingFunction):
 
     def apply_column(self, values: Iterable) -> np.ndarray:
         """Votes for a whole column: the same result as calling the LF on each row."""
+        texts = [_text_of(v) for v in values]
         search = self.pattern.search
-        hits = [search(_text_of(v)) is not None for v in values]
+        if self.ascii_lower_pattern is None:
+            hits = [search(t) is not None for t in texts]
+        else:
+            fast, literals = self.ascii_lower_pattern.search, self.ascii_literals
+            hits = []
+            for t in texts:
+                if t.isascii():
+                    low = t.lower()
+                    hits.append(any(w in low for w in literals) and fast(low) is not None)
+                else:
+                    hits.append(search(t) is not None)
         return np.where(np.array(hits, dtype=bool), self.label, ABSTAIN).astype(np.int8)
 
 
@@ -71,8 +92,16 @@ def keyword_lf(keywords: str | Iterable[str], label: int, name: str | None = Non
     words = [keywords] if isinstance(keywords, str) else list(keywords)
     if not words or not all(isinstance(w, str) and w for w in words):
         raise ValueError(f"keyword_lf {name!r}: keywords must be non-empty strings")
-    alternatives = "|".join(re.escape(w) for w in words)
-    pattern = rf"(?<!\w)(?:{alternatives})(?!\w)" if whole_word else f"(?:{alternatives})"
+
+    def build(ws):
+        alternatives = "|".join(re.escape(w) for w in ws)
+        return rf"(?<!\w)(?:{alternatives})(?!\w)" if whole_word else f"(?:{alternatives})"
+
     if name is None:
         name = "keyword_" + re.sub(r"\W+", "_", words[0]).strip("_")
-    return regex_lf(pattern, label, name=name, column=column, case_sensitive=case_sensitive)
+    lf = regex_lf(build(words), label, name=name, column=column, case_sensitive=case_sensitive)
+    if not case_sensitive and all(w.isascii() for w in words):
+        # On ASCII text, IGNORECASE on ASCII literals == exact match after lower().
+        lf.ascii_literals = tuple(w.lower() for w in words)
+        lf.ascii_lower_pattern = re.compile(build(lf.ascii_literals))
+    return lf

@@ -24,6 +24,7 @@ class Request:
     schema: dict | None
     answers: dict[str, int]            # answer name -> vote
     rows: list[int] = field(default_factory=list)  # positions in the frame answered by it
+    estimate: float = 0.0              # USD reserved against the budget while in flight
 
 
 def lf_model(lf: PromptLF, settings: LLMSettings) -> tuple[str, dict]:

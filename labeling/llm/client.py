@@ -1,0 +1,247 @@
+"""Async calls to an OpenAI-compatible chat endpoint: concurrency, rate limit, retries.
+
+Why our own retry loop (the client gets ``max_retries=0``): every attempt must be
+counted and classified for the run's stats, the backoff must honour ``Retry-After``
+fully (the client replaces long ones by its own), and the budget must be checked
+before each request, which the client cannot do.
+
+* at most ``concurrency`` prompts in flight (a semaphore, held across a prompt's retries
+  so a rate-limited endpoint also gets less traffic);
+* request starts spaced ``60 / rpm`` seconds apart when ``rpm`` is set;
+* retries on 408/409/429/5xx, timeouts, connection errors and unparsable bodies, up to
+  ``max_retries``, waiting ``Retry-After`` (or ``retry-after-ms``; capped at 300 s) when
+  the reply gives one, else ``backoff_base * 2**attempt`` (jittered, capped at
+  ``backoff_max``);
+* a 401/403 aborts the run (:class:`LLMError`): every other call would fail the same way;
+  so does a 400 naming ``response_format`` (set ``structured_output = false``).
+
+Replies are parsed strictly (:func:`parse_reply`): anything that is not exactly one of
+the allowed answers is rejected with a reason, never mapped to a guessed label.
+
+>>> parse_reply('{"answer": "yes"}', ["yes", "no"])
+('yes', None)
+>>> parse_reply(' "No." ', ["yes", "no"]), parse_reply("Probably yes", ["yes", "no"])
+(('no', None), (None, 'off_label'))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from labeling.llm.errors import LLMError
+from labeling.llm.requests import Request
+from labeling.llm.settings import LLMSettings
+
+_MAX_RETRY_AFTER = 300.0
+
+
+def parse_reply(content: str | None, answers: list[str]) -> tuple[str | None, str | None]:
+    """(answer, None) when ``content`` is exactly an allowed answer -- as JSON
+    ``{"answer": ...}`` or as bare text, ignoring case, quotes and a final period -- else
+    (None, reason) with reason ``empty``, ``off_label`` or ``bad_json``."""
+    if content is None or not content.strip():
+        return None, "empty"
+    text = content.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            return None, "bad_json"
+        if not isinstance(value, dict) or not isinstance(value.get("answer"), str):
+            return None, "bad_json"
+        text = value["answer"]
+    norm = text.strip().strip("`'\"").strip().rstrip(".!").strip().lower()
+    allowed = {a.lower(): a for a in answers}
+    return (allowed[norm], None) if norm in allowed else (None, "off_label")
+
+
+@dataclass
+class Outcome:
+    """What became of one request: a reply (parsed or rejected) or a failure."""
+
+    reply: str | None = None
+    answer: str | None = None
+    reason: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    usage_reported: bool = False
+    latency: float = 0.0
+    requests: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.reply is None and self.reason is None
+
+
+class RateLimiter:
+    """Spaces request starts ``60 / rpm`` s apart (no burst); ``rpm=None`` is no limit."""
+
+    def __init__(self, rpm: float | None, clock=time.monotonic, sleep=asyncio.sleep):
+        self.interval = 60.0 / rpm if rpm else 0.0
+        self.clock, self.sleep = clock, sleep
+        self._next = 0.0
+
+    async def acquire(self) -> None:
+        if not self.interval:
+            return
+        now = self.clock()
+        slot = max(now, self._next)  # reserved without awaiting: no lock needed
+        self._next = slot + self.interval
+        if slot > now:
+            await self.sleep(slot - now)
+
+
+def _retry_after(headers) -> float | None:
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    try:
+        if ms is not None:
+            return max(0.0, float(ms) / 1000)
+    except ValueError:
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+class _Malformed(Exception):
+    """A 200 reply without the fields of a chat completion."""
+
+
+def _content_of(resp):
+    try:
+        return resp.choices[0].message.content, resp.usage
+    except (AttributeError, IndexError, TypeError, KeyError) as exc:
+        raise _Malformed(str(exc)) from None
+
+
+class EndpointRunner:
+    """Runs requests against the endpoint; ``sleep``/``clock`` are injectable for tests."""
+
+    def __init__(self, settings: LLMSettings, sleep=asyncio.sleep, clock=time.monotonic):
+        self.settings = settings
+        self.sleep, self.clock = sleep, clock
+
+    def _client(self):
+        from openai import AsyncOpenAI
+
+        s = self.settings
+        return AsyncOpenAI(api_key=s.api_key(), base_url=s.endpoint_url(), max_retries=0,
+                           timeout=s.timeout)
+
+    async def run(self, requests: list[Request], before: Callable[[Request], None],
+                  done: Callable[[Request, Outcome], None]) -> None:
+        """Answer ``requests``; ``before(req)`` may raise (the budget) to stop starting
+        new ones -- in-flight ones finish and are reported, then the error propagates;
+        ``done(req, outcome)`` is called on this loop as each finishes."""
+        sem = asyncio.Semaphore(self.settings.concurrency)
+        limiter = RateLimiter(self.settings.rpm, self.clock, self.sleep)
+        stop: list[BaseException] = []
+        client = self._client()
+
+        async def one(req: Request) -> None:
+            async with sem:
+                if stop:
+                    return
+                try:
+                    before(req)
+                except Exception as exc:
+                    stop.append(exc)
+                    return
+                try:
+                    outcome = await self._call(client, limiter, req)
+                except LLMError as exc:
+                    stop.append(exc)
+                    return
+                done(req, outcome)
+
+        try:
+            tasks = [asyncio.ensure_future(one(r)) for r in requests]
+            await asyncio.gather(*tasks)
+        finally:
+            await client.close()
+        if stop:
+            raise stop[0]
+
+    async def _call(self, client, limiter: RateLimiter, req: Request) -> Outcome:
+        import openai
+
+        s, out = self.settings, Outcome()
+        extra = {}
+        if req.schema is not None:
+            extra["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "answer", "schema": req.schema, "strict": True}}
+        start = self.clock()
+        for attempt in range(s.max_retries + 1):
+            await limiter.acquire()
+            out.requests += 1
+            wait = None
+            try:
+                resp = await client.chat.completions.create(
+                    model=req.model, messages=req.messages, **req.params, **extra)
+                content, usage = _content_of(resp)
+            except TypeError as exc:  # an unknown generation param: a config error
+                raise LLMError(f"prompt LF '{req.lf}': the openai client rejected the params: "
+                               f"{exc}") from None
+            except openai.APIStatusError as exc:
+                status = exc.status_code
+                if status in (401, 403):
+                    raise LLMError(f"the endpoint rejected the request with HTTP {status}: check "
+                                   f"${s.api_key_env} and base_url") from None
+                if status == 400 and req.schema is not None and "response_format" in str(exc):
+                    raise LLMError("the endpoint does not support JSON-schema response_format; "
+                                   "set [llm] structured_output = false") from None
+                kind = ("rate_limited" if status == 429 else "server_error" if status >= 500
+                        else "timeout" if status == 408 else "client_error")
+                retryable = status in (408, 409, 429) or status >= 500
+                wait = _retry_after(exc.response.headers)
+            except openai.APITimeoutError:
+                kind, retryable = "timeout", True
+            except openai.APIConnectionError:
+                kind, retryable = "connection", True
+            except (ValueError, _Malformed, openai.APIResponseValidationError):
+                kind, retryable = "malformed", True  # e.g. a truncated JSON body
+            else:
+                out.reply = content
+                out.answer, out.reason = parse_reply(content, list(req.answers))
+                if usage is not None:
+                    out.tokens_in, out.tokens_out = usage.prompt_tokens, usage.completion_tokens
+                    out.usage_reported = True
+                out.latency = self.clock() - start
+                return out
+            out.errors.append(kind)
+            if not retryable or attempt == s.max_retries:
+                break
+            if wait is not None:
+                delay = min(wait, _MAX_RETRY_AFTER)
+            else:
+                delay = min(s.backoff_base * 2 ** attempt, s.backoff_max) * random.uniform(0.5, 1)
+            await self.sleep(delay)
+        out.latency = self.clock() - start
+        return out
+
+
+def run_sync(coro_factory: Callable[[], Awaitable]):
+    """Run a coroutine from sync code, also when the caller already has an event loop
+    (notebooks, Streamlit): then on a helper thread with its own loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro_factory())
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(coro_factory())).result()

@@ -1,0 +1,250 @@
+"""The runtime of a run's prompt LFs: settings, cache, budget, stats, backend choice.
+
+Why a runtime set with a context manager: prompt LFs are declared in user modules with no
+access to the task config, and the applier only calls ``lf.apply_frame(df)``; the
+pipeline says once which settings apply to a run::
+
+    with labeling.llm.use(LLMSettings(**cfg.llm), labels=cfg.labels,
+                          cache_path=run_dir / "llm_cache.sqlite") as rt:
+        rt.check_budget(rt.plan(task.lfs, frames))   # optional: abort before any call
+        L = apply_lfs(df, task.lfs, ...)
+    update_metrics(run_dir, llm=rt.report())
+
+Outside ``use`` a default runtime (``LLMSettings()``, backend auto, no cache) answers.
+The budget covers the whole runtime (all LFs, all splits): each LF's uncached calls are
+estimated before any is made, and each request is checked again (spent + in flight +
+its estimate) before it starts, so a run stops *before* exceeding the budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from labeling.llm.cache import Entry, ResponseCache
+from labeling.llm.errors import BudgetExceeded, LLMError
+from labeling.llm.plan import cost_of, estimate_request, plan_lf, total_cost
+from labeling.llm.requests import Request, build_requests, lf_model
+from labeling.llm.settings import LLMSettings
+from labeling.llm.stats import LFStats
+
+ABSTAIN = -1
+
+
+class Runtime:
+    def __init__(self, settings: LLMSettings | None = None, labels: list[str] | None = None,
+                 cache_path: Path | str | None = None, env=None):
+        self.settings = settings or LLMSettings()
+        self.labels = list(labels) if labels else None
+        self.backend = self.settings.resolve_backend(env)
+        self.cache_path = cache_path or self.settings.cache_path
+        self._cache: ResponseCache | None = None
+        self._local = None
+        self.stats: dict[str, LFStats] = {}
+        self.spent = 0.0
+        self.reserved = 0.0
+
+    # --- resources ---------------------------------------------------------
+    @property
+    def cache(self) -> ResponseCache:
+        if self._cache is None:
+            self._cache = ResponseCache(self.cache_path)
+        return self._cache
+
+    @property
+    def local(self):
+        if self._local is None:
+            from labeling.llm.local import LocalBackend
+
+            s = self.settings
+            self._local = LocalBackend(s.local_model, s.local_margin, s.local_batch_size)
+        return self._local
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
+    # --- planning and budget -----------------------------------------------
+    def plan(self, lfs, frames) -> list[dict]:
+        """Per prompt LF (other LFs are skipped) and frame: calls, cached, tokens, cost."""
+        from labeling.llm.prompt import PromptLF
+
+        frames = frames if isinstance(frames, dict) else {"": frames}
+        out = []
+        for lf in (lf for lf in lfs if isinstance(lf, PromptLF)):
+            for split, df in frames.items():
+                entry = plan_lf(lf, df, self.settings, self.labels,
+                                self.cache if self.backend == "openai" else None, self.backend)
+                out.append({"split": split, **entry} if split else entry)
+        return out
+
+    def check_budget(self, plans: list[dict]) -> None:
+        """Raise :class:`BudgetExceeded` if the plan would exceed the budget."""
+        budget = self.settings.budget
+        if budget is None:
+            return
+        total = total_cost(plans)
+        if total is None:
+            models = sorted({p["model"] for p in plans if p["cost"] is None})
+            raise LLMError(f"a budget is set but there is no price for {', '.join(models)}; "
+                           "add it under [llm.prices]")
+        if self.spent + total > budget:
+            raise BudgetExceeded(f"planned cost ${total:.4f} (+ ${self.spent:.4f} spent) exceeds "
+                                 f"the budget of ${budget:.4f}; no call was made",
+                                 planned=total, spent=self.spent)
+
+    def _estimate(self, req: Request) -> float:
+        i, o = estimate_request(req.messages, list(req.answers), req.schema is not None)
+        cost = cost_of(req.model, i, o, self.settings.prices)
+        if cost is None and self.settings.budget is not None:
+            raise LLMError(f"a budget is set but there is no price for {req.model}; "
+                           "add it under [llm.prices]")
+        return cost or 0.0
+
+    # --- labeling ----------------------------------------------------------
+    def label(self, lf, df) -> np.ndarray:
+        """Votes of prompt LF ``lf`` on every row of ``df`` (the applier's batch hook)."""
+        started = time.monotonic()
+        if self.backend == "local":
+            stats = LFStats(lf.name, backend="local", model="all-MiniLM-L6-v2", rows=len(df),
+                            calls=len(df))
+            answers, votes = self.local.answer(lf, df, self.labels)
+            stats.votes.update(int(v) for v in votes)
+        else:
+            stats = LFStats(lf.name, model=lf_model(lf, self.settings)[0], rows=len(df))
+            votes = self._label_endpoint(lf, df, stats)
+        stats.wall_s = time.monotonic() - started
+        if lf.name in self.stats:
+            self.stats[lf.name].merge(stats)
+        else:
+            self.stats[lf.name] = stats
+        return votes
+
+    def _label_endpoint(self, lf, df, stats: LFStats) -> np.ndarray:
+        from labeling.llm.client import EndpointRunner, run_sync
+
+        reqs = build_requests(lf, df, self.settings, self.labels)
+        hits = self.cache.get_many([r.key for r in reqs])
+        todo = [r for r in reqs if r.key not in hits]
+        stats.calls, stats.cache_hits = len(reqs), len(reqs) - len(todo)
+        if self.settings.budget is not None and todo:
+            self.check_budget([{"model": r.model, "to_call": 1, "cost": self._estimate(r)}
+                               for r in todo])
+        answers: dict[str, str | None] = {k: e.answer for k, e in hits.items()}
+        for e in hits.values():
+            if e.reason:
+                stats.rejected[e.reason] += 1
+        bar = self._progress(lf.name, len(reqs), stats.cache_hits)
+        lock = threading.Lock()
+
+        def before(req: Request) -> None:
+            est = self._estimate(req)
+            budget = self.settings.budget
+            if budget is not None and self.spent + self.reserved + est > budget:
+                raise BudgetExceeded(f"prompt LF '{lf.name}': the next call would take the spend "
+                                     f"past the budget of ${budget:.4f} (spent ${self.spent:.4f})",
+                                     planned=est, spent=self.spent)
+            with lock:
+                self.reserved += est
+            req.estimate = est
+
+        def done(req: Request, out) -> None:
+            with lock:
+                self.reserved -= req.estimate
+            stats.requests += out.requests
+            stats.retries += max(0, out.requests - 1)
+            for kind in out.errors:
+                stats.error(kind)
+            if out.failed:
+                stats.failed += 1
+            else:
+                self._record(req, out, stats)
+                answers[req.key] = out.answer
+            if bar is not None:
+                cost = "?" if stats.cost is None else f"{stats.cost:.4f}"
+                bar.set_postfix_str(f"cached={stats.cache_hits} failed={stats.failed} ${cost}")
+                bar.update(1)
+
+        try:
+            if todo:
+                run_sync(lambda: EndpointRunner(self.settings).run(todo, before, done))
+        finally:
+            if bar is not None:
+                bar.close()
+        votes = np.full(len(df), ABSTAIN, dtype=np.int16)
+        for req in reqs:
+            answer = answers.get(req.key)
+            if answer is not None:
+                votes[req.rows] = req.answers[answer]
+        stats.votes.update(int(v) for v in votes)
+        return votes
+
+    def _record(self, req: Request, out, stats: LFStats) -> None:
+        tokens_in, tokens_out = out.tokens_in, out.tokens_out
+        if not out.usage_reported:  # no usage field: count our estimate
+            tokens_in, tokens_out = estimate_request(req.messages, list(req.answers),
+                                                     req.schema is not None)
+        cost = cost_of(req.model, tokens_in, tokens_out, self.settings.prices)
+        self.spent += cost or 0.0
+        stats.tokens_in += tokens_in
+        stats.tokens_out += tokens_out
+        stats.add_cost(cost)
+        stats.add_latency(out.latency)
+        if out.reason:
+            stats.rejected[out.reason] += 1
+        import json
+
+        self.cache.put(Entry(req.key, req.lf, req.model, json.dumps(req.messages, ensure_ascii=False),
+                             out.reply, out.answer, out.reason, tokens_in, tokens_out,
+                             cost or 0.0, out.latency))
+
+    def _progress(self, name: str, total: int, initial: int):
+        if not self.settings.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, initial=initial, desc=f"prompt LF {name}", unit="call",
+                    leave=False)
+
+    # --- reporting ---------------------------------------------------------
+    def report(self) -> dict:
+        """JSON-ready stats for metrics.json (settings included; they hold no key)."""
+        lfs = {name: s.to_dict() for name, s in self.stats.items()}
+        return {"backend": self.backend, "settings": self.settings.public(),
+                "spent": round(self.spent, 6), "lfs": lfs}
+
+
+_stack: list[Runtime] = []
+_default: Runtime | None = None
+_lock = threading.Lock()
+
+
+def current() -> Runtime:
+    """The runtime set by the innermost :func:`use`, else the process default."""
+    global _default
+    with _lock:
+        if _stack:
+            return _stack[-1]
+        if _default is None:
+            _default = Runtime()
+        return _default
+
+
+@contextlib.contextmanager
+def use(settings: LLMSettings | None = None, *, labels: list[str] | None = None,
+        cache_path: Path | str | None = None):
+    """Make prompt LFs applied inside the block use ``settings``; yields the runtime."""
+    rt = Runtime(settings, labels, cache_path)
+    with _lock:
+        _stack.append(rt)
+    try:
+        yield rt
+    finally:
+        with _lock:
+            _stack.remove(rt)
+        rt.close()
