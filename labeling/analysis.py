@@ -95,7 +95,7 @@ def pairwise_counts(L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def conflicting_rows(L: np.ndarray) -> np.ndarray:
     """Boolean mask of rows where at least two LFs vote different classes."""
-    L = np.asarray(L)
+    L = np.asarray(L, dtype=np.int64)  # int8 cannot hold the sentinel below
     voted = L != -1
     highest = np.where(voted, L, -1).max(axis=1)
     lowest = np.where(voted, L, np.iinfo(np.int32).max).min(axis=1)

@@ -24,8 +24,8 @@ errors (a typo should not be silently ignored).
     cache = true
 
     [label_model]
-    name = "snorkel"                  # see labeling.models.available()
-    params = { epochs = 500, seed = 123 }
+    name = "auto"                     # see labeling.models.available()
+    params = {}
 
     [end_model]
     name = "tfidf_logreg"
@@ -78,7 +78,7 @@ class TaskConfig(_Strict):
     data: DataConfig
     output_dir: Path | None = None
     apply: ApplyConfig = Field(default_factory=ApplyConfig)
-    label_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="snorkel"))
+    label_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="auto"))
     end_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="tfidf_logreg"))
     seed: int = 0
     base_dir: Path = Field(default=Path("."), exclude=True)

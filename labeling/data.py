@@ -59,7 +59,8 @@ def read_table(path: Path) -> pd.DataFrame:
     raise DataError(f"{path}: unsupported file type {suffix!r} (use .csv, .tsv, .jsonl or .parquet)")
 
 
-def label_indices(values: pd.Series, labels: list[str], path: Path) -> pd.Series:
+def label_indices(values: pd.Series, labels: list[str], path: Path,
+                  column: str = "label") -> pd.Series:
     """Map gold values (names or indices) to class indices, or name the bad row."""
     by_name = {name: i for i, name in enumerate(labels)}
     by_name.update({str(i): i for i in range(len(labels))})
@@ -70,7 +71,7 @@ def label_indices(values: pd.Series, labels: list[str], path: Path) -> pd.Series
             key = key[:-2]
         if key not in by_name:
             shown = "(empty)" if key in ("", "nan", "None") else repr(value)
-            raise DataError(f"{path}: row {row}, column 'label': unknown label {shown} "
+            raise DataError(f"{path}: row {row}, column '{column}': unknown label {shown} "
                             f"(labels: {', '.join(labels)})")
         out.append(by_name[key])
     return pd.Series(out, index=values.index, dtype="int64")
@@ -103,7 +104,7 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
                                                "id": cols.id_column}.items() if v})
     if split != "train":
         df = df.rename(columns={cols.label_column: "label"})
-        df["label"] = label_indices(df["label"], config.labels, path)
+        df["label"] = label_indices(df["label"], config.labels, path, cols.label_column)
     if "id" not in df.columns:
         df.insert(0, "id", [f"{split}-{i}" for i in range(len(df))])
     df["id"] = df["id"].astype(str)

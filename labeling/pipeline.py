@@ -176,7 +176,10 @@ def step_fit(task: Task) -> dict:
         label_model = models.make(choice.name, cardinality=cfg.cardinality, **choice.params)
     except (ValueError, TypeError) as exc:
         raise LabelingError(f"{cfg.source}: label_model: {exc}") from None
-    label_model.fit(matrices["train"], y_dev=y_dev, L_dev=L_dev)
+    try:
+        label_model.fit(matrices["train"], y_dev=y_dev, L_dev=L_dev)
+    except ValueError as exc:  # e.g. snorkel's LabelModel needs at least 3 LFs
+        raise LabelingError(f"label model '{choice.name}' cannot fit this label matrix: {exc}") from None
     majority = models.make("mv", cardinality=cfg.cardinality).fit(matrices["train"], y_dev=y_dev)
 
     frames = []

@@ -69,7 +69,8 @@ class PatternLF(LabelingFunction):
                     hits.append(any(w in low for w in literals) and fast(low) is not None)
                 else:
                     hits.append(search(t) is not None)
-        return np.where(np.array(hits, dtype=bool), self.label, ABSTAIN).astype(np.int8)
+        dtype = np.int8 if self.label <= 127 else np.int16
+        return np.where(np.array(hits, dtype=bool), self.label, ABSTAIN).astype(dtype)
 
 
 def regex_lf(pattern: str, label: int, name: str | None = None, column: str = "text",

@@ -15,9 +15,11 @@ class MajorityVote(LabelModel):
     unambiguous (untied) majority votes on the training matrix.
 
     >>> import numpy as np
-    >>> mv = MajorityVote(cardinality=2).fit(np.array([[1, 1, -1], [0, -1, -1], [1, 0, -1]]))
+    >>> mv = MajorityVote(cardinality=2).fit(np.array([[1, 1, -1], [1, -1, -1], [0, -1, -1]]))
     >>> mv.predict(np.array([[1, 1, 0], [-1, -1, -1]])).tolist()
     [1, 1]
+    >>> mv.class_balance_.round(2).tolist()  # 2 of 3 untied train votes are class 1, +1 smoothing
+    [0.4, 0.6]
     """
 
     name = "mv"
