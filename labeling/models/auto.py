@@ -85,10 +85,6 @@ class AutoLabelModel(LabelModel):
         self.snorkel_epochs = snorkel_epochs
         self.candidates = candidates
 
-    def get_params(self) -> dict:
-        return {"cardinality": self.cardinality, "metric": self.metric,
-                "pos_label": self.pos_label, "n_folds": self.n_folds, "seed": self.seed,
-                "snorkel_epochs": self.snorkel_epochs, "candidates": tuple(self.candidates)}
 
     def fit(self, L, y_dev=None, L_dev=None) -> "AutoLabelModel":
         from labeling.train.metrics import score_predictions

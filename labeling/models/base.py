@@ -9,6 +9,8 @@ broken the same way everywhere: by the most frequent class (see :meth:`predict`)
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 ABSTAIN = -1
@@ -81,4 +83,6 @@ class LabelModel:
         return score_predictions(np.asarray(y), self.predict(L), metric, pos_label)
 
     def get_params(self) -> dict:
-        return {"cardinality": self.cardinality}
+        """The ``__init__`` parameters and their values (as scikit-learn does it)."""
+        names = [n for n in inspect.signature(type(self).__init__).parameters if n != "self"]
+        return {n: getattr(self, n) for n in names}

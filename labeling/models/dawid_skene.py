@@ -64,11 +64,6 @@ class DawidSkene(LabelModel):
         self.fix_class_balance = fix_class_balance
         self.dev_weight = dev_weight
 
-    def get_params(self) -> dict:
-        return {"cardinality": self.cardinality, "smoothing": self.smoothing,
-                "diag_prior": self.diag_prior, "max_iter": self.max_iter, "tol": self.tol,
-                "abstain_evidence": self.abstain_evidence,
-                "fix_class_balance": self.fix_class_balance, "dev_weight": self.dev_weight}
 
     # ------------------------------------------------------------------ fitting
     def fit(self, L, y_dev=None, L_dev=None) -> "DawidSkene":

@@ -78,6 +78,3 @@ class SnorkelLabelModel(LabelModel):
             return np.zeros((0, self.cardinality))
         return self.model_.predict_proba(L.astype(np.int64))
 
-    def get_params(self) -> dict:
-        return {"cardinality": self.cardinality, "epochs": self.epochs, "lr": self.lr,
-                "l2": self.l2, "seed": self.seed}
