@@ -54,7 +54,7 @@ class Task:
 
     def gold(self, split: str) -> np.ndarray | None:
         df = self.splits.get(split)
-        return None if df is None else df["label"].to_numpy()
+        return None if df is None or "label" not in df else df["label"].to_numpy()
 
 
 def load_task(config_path: Path | str | None = None) -> Task:

@@ -54,6 +54,7 @@ def train_end_model(texts, probs: np.ndarray, covered: np.ndarray, name: str = "
         raise ValueError(f"unknown end model {name!r}; available: {', '.join(END_MODELS)}")
     if label_mode not in LABEL_MODES:
         raise ValueError(f"label_mode must be one of {LABEL_MODES} or auto, not {label_mode!r}")
+    covered = np.asarray(covered, dtype=bool)  # a 0/1 int array would index by position
     texts, probs = np.asarray(texts, dtype=object)[covered], np.asarray(probs)[covered]
     if label_mode == "hard" and len(probs):
         probs = np.eye(probs.shape[1])[probs.argmax(axis=1)]
@@ -69,7 +70,10 @@ def train_end_model(texts, probs: np.ndarray, covered: np.ndarray, name: str = "
 
 def predict_proba_full(model: Pipeline, texts, cardinality: int) -> np.ndarray:
     """``predict_proba`` with one column per class 0..k-1, even for classes never trained on."""
-    proba = model.predict_proba(list(texts))
+    texts = list(texts)
+    if not texts:
+        return np.zeros((0, cardinality))
+    proba = model.predict_proba(texts)
     full = np.zeros((proba.shape[0], cardinality))
     full[:, model.classes_.astype(int)] = proba
     return full

@@ -1,0 +1,212 @@
+"""Shared fixtures: the repo root, a tiny-task builder for bad-input tests, and one
+full pipeline run on the bundled YouTube data (session-scoped, written to a tmp dir)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- a minimal TOML writer (tomllib only reads) ------------------------------
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (str, Path)):
+        return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def dump_toml(config: dict) -> str:
+    """Top-level scalars first, then one [table] per nested dict whose values are not dicts
+    only (``params = {...}`` stays inline)."""
+    top = [f"{k} = {_toml_value(v)}" for k, v in config.items() if not isinstance(v, dict)]
+    tables = []
+    for key, value in config.items():
+        if isinstance(value, dict):
+            tables.append(f"\n[{key}]")
+            tables += [f"{k} = {_toml_value(v)}" for k, v in value.items()]
+    return "\n".join(top + tables) + "\n"
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        elif value is _DELETE:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+class _Delete:
+    def __repr__(self):
+        return "DELETE"
+
+
+_DELETE = _Delete()
+
+
+# --- the tiny task -----------------------------------------------------------
+
+SPAM_TEXTS = [
+    "subscribe to my channel please", "check out my channel for free stuff",
+    "free money at my channel", "please subscribe and share my channel",
+    "win free gift cards now subscribe", "my channel has free music subscribe",
+    "subscribe subscribe subscribe", "visit my channel for free prizes",
+]
+HAM_TEXTS = [
+    "i love this song so much", "this song is great", "love the beat of this song",
+    "what a beautiful song", "best song ever made", "i love her voice in this song",
+    "this song brings back memories", "great song and great video",
+]
+
+DEFAULT_LFS = '''\
+from labeling import ABSTAIN, keyword_lf, labeling_function
+
+HAM, SPAM = 0, 1
+
+spam_words = keyword_lf(["subscribe", "channel", "free"], label=SPAM, name="kw_spam")
+ham_words = keyword_lf(["song", "love"], label=HAM, name="kw_ham")
+
+
+@labeling_function()
+def long_text(x):
+    return SPAM if len(x.text.split()) >= 6 else ABSTAIN
+'''
+
+
+def default_frames() -> dict[str, pd.DataFrame]:
+    def frame(prefix, texts_labels):
+        return pd.DataFrame({"id": [f"{prefix}{i}" for i in range(len(texts_labels))],
+                             "text": [t for t, _ in texts_labels],
+                             "label": [lab for _, lab in texts_labels]})
+
+    both = [(t, "spam") for t in SPAM_TEXTS] + [(t, "ham") for t in HAM_TEXTS]
+    train = frame("tr", both + [(t.upper(), lab) for t, lab in both])
+    dev = frame("dv", both[::2])
+    test = frame("te", both[1::2])
+    return {"train": train, "dev": dev, "test": test}
+
+
+def default_config() -> dict:
+    return {
+        "name": "tiny",
+        "labels": ["ham", "spam"],
+        "positive_label": "spam",
+        "lfs": ["lfs.py"],
+        "output_dir": "run",
+        "data": {"train": "train.csv", "dev": "dev.csv", "test": "test.csv",
+                 "text_column": "text", "label_column": "label", "id_column": "id"},
+        "label_model": {"name": "snorkel", "params": {"epochs": 50, "seed": 1}},
+    }
+
+
+def _write(path: Path, content) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, pd.DataFrame):
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            content.to_parquet(path, index=False)
+        elif suffix in (".jsonl", ".ndjson"):
+            content.to_json(path, orient="records", lines=True, force_ascii=False)
+        else:
+            content.to_csv(path, index=False)
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+
+
+@pytest.fixture
+def make_task(tmp_path):
+    """Build a tiny task in a fresh folder under ``tmp_path``; returns the config path.
+
+    Keyword overrides:
+      train/dev/test: DataFrame, str or bytes written to the split's file (the file
+        name comes from the config, so set ``config={"data": {"dev": "dev.jsonl"}}``
+        to write JSONL); ``None`` keeps the default frame; ``False`` writes nothing.
+      lf_source: the LF module's text (str or bytes), written to ``lfs.py``.
+      config: dict merged (recursively) into the default config; a value of
+        ``make_task.DELETE`` removes the key.
+      toml: raw text written as labeling.toml instead of the (merged) config.
+      files: {relative path: content} extra files.
+    """
+    counter = iter(range(1000))
+
+    def build(train=None, dev=None, test=None, lf_source=DEFAULT_LFS, config=None,
+              toml=None, files=None) -> Path:
+        root = tmp_path / f"task{next(counter)}"
+        root.mkdir()
+        cfg = _merge(default_config(), config or {})
+        frames = default_frames()
+        given = {"train": train, "dev": dev, "test": test}
+        for split in ("train", "dev", "test"):
+            name = cfg.get("data", {}).get(split)
+            content = given[split]
+            if name is None or content is False:
+                continue
+            _write(root / name, frames[split] if content is None else content)
+        if lf_source is not None:
+            _write(root / "lfs.py", lf_source)
+        for rel, content in (files or {}).items():
+            _write(root / rel, content)
+        config_path = root / "labeling.toml"
+        _write(config_path, toml if toml is not None else dump_toml(cfg))
+        return config_path
+
+    build.DELETE = _DELETE
+    build.frames = default_frames
+    return build
+
+
+# --- repo and bundled run ----------------------------------------------------
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+def bundled_config(out_dir: Path) -> dict:
+    """labeling.toml of the repo with absolute paths and ``output_dir`` = ``out_dir``."""
+    raw = tomllib.loads((REPO_ROOT / "labeling.toml").read_text(encoding="utf-8"))
+    raw["lfs"] = [str(REPO_ROOT / p) if p.endswith(".py") else p for p in raw["lfs"]]
+    for split in ("train", "dev", "test"):
+        if raw["data"].get(split):
+            raw["data"][split] = str(REPO_ROOT / raw["data"][split])
+    raw["output_dir"] = str(out_dir)
+    return raw
+
+
+@pytest.fixture(scope="session")
+def youtube_config(tmp_path_factory) -> Path:
+    """A copy of the repo's labeling.toml in tmp whose run folder is in tmp too."""
+    root = tmp_path_factory.mktemp("youtube")
+    path = root / "labeling.toml"
+    path.write_text(dump_toml(bundled_config(root / "run")), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def youtube_run(youtube_config):
+    """The full pipeline on the bundled data, once: (task, run_dir, metrics)."""
+    from labeling import pipeline
+
+    task = pipeline.load_task(youtube_config)
+    assert REPO_ROOT not in task.run_dir.resolve().parents  # never write into the repo
+    metrics = pipeline.run(task, progress=False)
+    return task, task.run_dir, metrics
