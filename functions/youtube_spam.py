@@ -1,12 +1,17 @@
 """Labeling functions for YouTube comment spam (the bundled example task).
 
 The kinds a spam-labeling practitioner writes first: keywords and regexes for the
-calls to action spammers use, heuristics on length and shape, and spaCy rules for
-links and "my channel"-style phrases. Each votes SPAM or HAM, or abstains. They
-are noisy on purpose-free ground: the label model learns how far to trust each.
+calls to action spammers use, heuristics on length and shape, spaCy rules for links
+and "my channel"-style phrases, and natural-language prompts for an LLM. Each votes
+SPAM or HAM, or abstains; the label model learns how far to trust each.
+
+Without an endpoint configured (no OPENAI_BASE_URL / OPENAI_API_KEY), the prompt LFs
+are answered offline by the local zero-shot backend (MiniLM sentence embeddings:
+the text against each answer's `descriptions`).
 """
 
 from labeling import ABSTAIN, entity_lf, keyword_lf, labeling_function, matcher_lf, regex_lf
+from labeling.llm import prompt_lf
 
 HAM, SPAM = 0, 1  # the order of `labels` in labeling.toml
 
@@ -68,4 +73,31 @@ go_to_channel = matcher_lf(
      [{"LOWER": {"IN": ["thumbs", "like"]}}, {"LOWER": {"IN": ["up", "this"]}},
       {"LOWER": {"IN": ["if", "so", "comment"]}}]],
     label=SPAM,
+)
+
+
+# --- prompts: answered by an LLM endpoint, or offline by the local backend ---
+llm_asks_to_visit = prompt_lf(
+    "llm_asks_to_visit",
+    "Does this comment ask the reader to visit, follow or subscribe to something?\n"
+    "Comment: {text}",
+    answers={"yes": SPAM, "no": ABSTAIN},
+    descriptions={"yes": "check out my channel, subscribe to me, visit my website link",
+                  "no": "a comment reacting to this song or music video"},
+)
+llm_promotion = prompt_lf(
+    "llm_promotion",
+    "Is this comment advertising a product, a channel, money or a website?\nComment: {text}",
+    answers={"yes": SPAM, "no": ABSTAIN},
+    descriptions={"yes": "advertisement: make money online, free gift cards, buy now, promo",
+                  "no": "an opinion about the song, the singer or the video"},
+)
+llm_spam_or_ham = prompt_lf(
+    "llm_spam_or_ham",
+    "Is this YouTube comment spam (self-promotion, links, requests to subscribe) or a "
+    "genuine comment about the video?\nComment: {text}",
+    labels={"spam": "spam: promotes a channel, a link or a product, asks to subscribe",
+            "ham": "a genuine comment about the song, the artist or the video"},
+    descriptions={"spam": "subscribe to my channel, check out my music, visit my website link",
+                  "ham": "this song is so good, I love it, who is watching in 2015"},
 )

@@ -67,6 +67,7 @@ def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FA
     pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress, engine=engine,
                         n_jobs=n_jobs, scheduler=scheduler, cache=cache)
     report.print_lf_summary(task.run_dir)
+    report.print_llm_stats(pipeline.read_metrics(task.run_dir))
     pipeline.step_fit(task)
     pipeline.step_train(task)
     out = pipeline.step_export(task)
@@ -87,6 +88,24 @@ def apply(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = 
     pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress, engine=engine,
                         n_jobs=n_jobs, scheduler=scheduler, cache=cache)
     report.print_lf_summary(task.run_dir)
+
+
+@app.command()
+@user_errors
+def plan(config: Optional[Path] = CONFIG_ARG):
+    """Before any LLM call: calls per prompt LF, cached, estimated tokens and cost."""
+    from labeling import pipeline
+    from labeling.llm import format_plan
+
+    task = _task(config)
+    if not pipeline.has_prompt_lfs(task):
+        typer.echo("this task has no prompt LFs: nothing to plan")
+        return
+    settings = task.config.llm
+    typer.echo(f"backend: {settings.resolve_backend()}"
+               + (f", model {settings.model}" if settings.resolve_backend() == "openai" else "")
+               + (f", budget ${settings.budget:.2f}" if settings.budget is not None else ""))
+    typer.echo(format_plan(pipeline.plan(task)))
 
 
 @app.command()

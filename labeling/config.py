@@ -29,6 +29,11 @@ errors (a typo should not be silently ignored).
 
     [end_model]
     name = "tfidf_logreg"
+
+    [llm]                             # prompt LFs; see labeling.llm.LLMSettings
+    backend = "auto"                  # endpoint if OPENAI_BASE_URL/OPENAI_API_KEY set, else local
+    model = "gpt-4o-mini"
+    budget = 2.0                      # USD; a run that would exceed it stops before any call
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from labeling.errors import ConfigError
+from labeling.llm.settings import LLMSettings
 
 DEFAULT_CONFIG = "labeling.toml"
 
@@ -80,6 +86,7 @@ class TaskConfig(_Strict):
     apply: ApplyConfig = Field(default_factory=ApplyConfig)
     label_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="auto"))
     end_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="tfidf_logreg"))
+    llm: LLMSettings = Field(default_factory=LLMSettings)
     seed: int = 0
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: Path = Field(default=Path(DEFAULT_CONFIG), exclude=True)
@@ -111,6 +118,13 @@ class TaskConfig(_Strict):
     @property
     def run_dir(self) -> Path:
         return self.resolve(self.output_dir or Path("runs") / self.name)
+
+    @property
+    def llm_cache_path(self) -> Path:
+        """The prompt-LF response cache: ``[llm] cache_path``, else in the run folder."""
+        if self.llm.cache_path is not None:
+            return self.resolve(self.llm.cache_path)
+        return self.run_dir / "cache" / "llm_responses.sqlite"
 
 
 def load_config(path: Path | str | None = None) -> TaskConfig:

@@ -14,6 +14,7 @@ split count all rows: ties and rows no LF voted on go to the most frequent class
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeling import models
+from labeling import llm, models
 from labeling.analysis import coverage_stats, lf_summary, lf_warnings
 from labeling.apply import FaultLog, apply_lfs
 from pydantic import ValidationError
@@ -33,6 +34,7 @@ from labeling.errors import LabelingError
 from labeling.export import export_model, load_model, save_model
 from labeling.lf.core import PatternLF
 from labeling.lf.loader import load_lfs
+from labeling.llm.prompt import PromptLF
 from labeling.train.end_model import predict_proba_full, train_with_label_mode_choice
 from labeling.train.metrics import classification_scores
 
@@ -113,6 +115,32 @@ def read_probs(task: Task, split: str = "train") -> pd.DataFrame:
 
 # --- steps -------------------------------------------------------------------
 
+def has_prompt_lfs(task: Task) -> bool:
+    return any(isinstance(lf, PromptLF) for lf in task.lfs)
+
+
+@contextlib.contextmanager
+def llm_runtime(task: Task, progress: bool = True):
+    """The LLM runtime prompt LFs use during a step (None when the task has none)."""
+    if not has_prompt_lfs(task):
+        yield None
+        return
+    cfg = task.config
+    settings = cfg.llm.model_copy(update={"progress": cfg.llm.progress and progress})
+    with llm.use(settings, labels=cfg.labels, cache_path=cfg.llm_cache_path) as runtime:
+        try:
+            yield runtime
+        finally:
+            runtime.close()
+
+
+def plan(task: Task) -> list[dict]:
+    """Per prompt LF and split: calls to make, cached, estimated tokens and cost."""
+    splits = {s: df for s, df in task.splits.items() if df is not None}
+    with llm_runtime(task, progress=False) as runtime:
+        return runtime.plan(task.lfs, splits) if runtime is not None else []
+
+
 def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = True,
                **overrides) -> dict:
     """Apply every LF to every split; write L.parquet and a first lf_summary.csv.
@@ -131,17 +159,25 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
     cache_dir = task.run_dir / "cache" / "lf_columns" if settings.cache else None
     faults = FaultLog()
     names = [lf.name for lf in task.lfs]
+    splits = {split: df for split, df in task.splits.items() if df is not None}
     matrices, frames = {}, []
-    for split, df in task.splits.items():
-        if df is None:
-            continue
-        L = apply_lfs(df, task.lfs, cfg.cardinality, engine=settings.engine,
-                      n_jobs=settings.n_jobs, cache_dir=cache_dir, fault_tolerant=tolerant,
-                      faults=faults, split=split, progress=progress, **engine_options)
-        matrices[split] = L
-        index = pd.MultiIndex.from_arrays([[split] * len(df), df["id"]], names=["split", "id"])
-        frames.append(pd.DataFrame(L, index=index, columns=names))
     task.run_dir.mkdir(parents=True, exist_ok=True)
+    with llm_runtime(task, progress) as runtime:
+        if runtime is not None:
+            runtime.check_budget(runtime.plan(task.lfs, splits))  # before any call
+        try:
+            for split, df in splits.items():
+                L = apply_lfs(df, task.lfs, cfg.cardinality, engine=settings.engine,
+                              n_jobs=settings.n_jobs, cache_dir=cache_dir,
+                              fault_tolerant=tolerant, faults=faults, split=split,
+                              progress=progress, **engine_options)
+                matrices[split] = L
+                index = pd.MultiIndex.from_arrays([[split] * len(df), df["id"]],
+                                                  names=["split", "id"])
+                frames.append(pd.DataFrame(L, index=index, columns=names))
+        finally:
+            if runtime is not None:  # what was spent is recorded even if a split failed
+                update_metrics(task.run_dir, llm=runtime.report())
     pd.concat(frames).to_parquet(task.run_dir / L_FILE)
     summary = lf_summary(matrices["train"], names, cfg.labels, matrices.get("dev"),
                          task.gold("dev"), fault_counts=faults.counts)
@@ -240,6 +276,8 @@ def step_train(task: Task):
 
 
 def _lf_description(lf) -> dict:
+    if isinstance(lf, PromptLF):
+        return {"name": lf.name, "kind": "prompt", "template": lf.template}
     if isinstance(lf, PatternLF):
         return {"name": lf.name, "kind": "pattern", "pattern": lf.pattern.pattern,
                 "label": lf.label}

@@ -73,3 +73,24 @@ def print_scores(metrics: dict) -> None:
             cells += [_fmt(scores.get("accuracy")), _fmt(scores.get("f1"))]
         table.add_row(name, *cells)
     console().print(table)
+
+
+def print_llm_stats(metrics: dict) -> None:
+    """Per prompt LF: backend, calls, cache hits, tokens, cost, failures, latency."""
+    section = metrics.get("llm")
+    if not section or not section.get("lfs"):
+        return
+    table = Table(title=f"prompt LFs (backend: {section['backend']}, spent ${section['spent']:.4f})")
+    for column in ("lf", "backend", "model", "calls", "cache hits", "tokens in", "tokens out",
+                   "cost $", "failures", "p50 latency s"):
+        table.add_column(column, justify="left" if column in ("lf", "backend", "model",
+                                                              "failures") else "right")
+    for name, s in section["lfs"].items():
+        failures = ", ".join(f"{k} {v}" for k, v in (s.get("errors") or {}).items()) or "-"
+        latency = (s.get("latency_s") or {}).get("p50")
+        table.add_row(name, s.get("backend", section["backend"]), str(s.get("model", "")),
+                      str(s.get("calls", 0)), str(s.get("cache_hits", 0)),
+                      str(s.get("tokens_in", 0)), str(s.get("tokens_out", 0)),
+                      "-" if s.get("cost") is None else f"{s['cost']:.4f}", failures,
+                      _fmt(latency))
+    console().print(table)

@@ -152,6 +152,8 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
         hashes = row_hashes(df)
         fingerprints = [lf_fingerprint(lf) for lf in lfs]
         for j, fp in enumerate(fingerprints):
+            if _is_batch_lf(lfs[j]):
+                continue  # prompt LFs: votes depend on the backend; they cache responses
             votes, found = cache.lookup(fp, hashes)
             L[found, j] = votes[found]
             need[:, j] = ~found
@@ -207,6 +209,6 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
     if cache is not None:
         for j, fp in enumerate(fingerprints):
             fresh = need[:, j] & ~faulted[:, j]  # faulted rows are retried next time
-            if fresh.any():
+            if fresh.any() and not _is_batch_lf(lfs[j]):
                 cache.store(fp, hashes[fresh], L[fresh, j])
     return L

@@ -81,7 +81,8 @@ class PromptLF(LabelingFunction):
             raise ValueError(f"prompt LF {name!r}: answers needs at least two entries")
         unknown = set(self.descriptions) - set(self._answer_keys())
         if unknown and not self.multiclass:
-            raise ValueError(f"prompt LF {name!r}: descriptions for unknown answers {sorted(unknown)}")
+            raise ValueError(f"prompt LF {name!r}: descriptions for unknown answers "
+                             f"{sorted(unknown)}")
         super().__init__(name, f=self._vote_row)
 
     # --- answers and votes ---------------------------------------------------

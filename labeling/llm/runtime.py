@@ -166,8 +166,9 @@ class Runtime:
                 self._record(req, out, stats)
                 answers[req.key] = out.answer
             if bar is not None:
-                cost = "?" if stats.cost is None else f"{stats.cost:.4f}"
-                bar.set_postfix_str(f"cached={stats.cache_hits} failed={stats.failed} ${cost}")
+                cost = "?" if stats.cost is None else f"{stats.cost:.5f}"
+                bar.set_postfix_str(
+                    f"cached={stats.cache_hits} failed={stats.failed} spent=${cost}")
                 bar.update(1)
 
         try:
@@ -199,9 +200,9 @@ class Runtime:
             stats.rejected[out.reason] += 1
         import json
 
-        self.cache.put(Entry(req.key, req.lf, req.model, json.dumps(req.messages, ensure_ascii=False),
-                             out.reply, out.answer, out.reason, tokens_in, tokens_out,
-                             cost or 0.0, out.latency))
+        prompt = json.dumps(req.messages, ensure_ascii=False)
+        self.cache.put(Entry(req.key, req.lf, req.model, prompt, out.reply, out.answer,
+                             out.reason, tokens_in, tokens_out, cost or 0.0, out.latency))
 
     def _progress(self, name: str, total: int, initial: int):
         if not self.settings.progress:

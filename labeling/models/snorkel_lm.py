@@ -76,5 +76,7 @@ class SnorkelLabelModel(LabelModel):
         L = check_label_matrix(L, self.cardinality)
         if L.shape[0] == 0:
             return np.zeros((0, self.cardinality))
-        return self.model_.predict_proba(L.astype(np.int64))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return self.model_.predict_proba(L.astype(np.int64))
 

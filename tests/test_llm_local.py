@@ -1,0 +1,96 @@
+"""The local zero-shot backend (MiniLM embeddings, offline): votes on hand-checked texts,
+determinism, the multi-class form, derived descriptions, the auto backend choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labeling.llm import LLMSettings, prompt_lf, use
+from labeling.llm.local import load_model
+
+HAM, SPAM, ABSTAIN = 0, 1, -1
+LABELS = ["ham", "spam"]
+TEXTS = ["check out my channel http://bit.ly/xyz123 and subscribe",
+         "I love this song",
+         "Make money online fast, free gift cards at my website",
+         "her voice is so beautiful in this video"]
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The model, loaded once for the session (the load is cached per process too)."""
+    return load_model()
+
+
+def local(**kw) -> LLMSettings:
+    return LLMSettings(backend="local", progress=False, **kw)
+
+
+def visit_lf():
+    return prompt_lf("asks_to_visit",
+                     "Does this comment ask the reader to visit or subscribe?\nComment: {text}",
+                     answers={"yes": SPAM, "no": ABSTAIN},
+                     descriptions={"yes": "check out my channel, subscribe to me, visit my link",
+                                   "no": "a comment reacting to this song or music video"})
+
+
+def test_yes_no_votes_on_hand_checked_texts(minilm):
+    with use(local(), labels=LABELS) as rt:
+        votes = visit_lf().apply_frame(pd.DataFrame({"text": TEXTS}))
+        stats = rt.report()["lfs"]["asks_to_visit"]
+    assert votes[0] == SPAM and votes[1] == ABSTAIN and votes[3] == ABSTAIN
+    assert stats["backend"] == "local" and stats["rows"] == 4 and stats["cost"] == 0
+
+
+def test_multiclass_votes_and_determinism(minilm):
+    lf = prompt_lf("spam_or_ham", "Spam or a genuine comment? {text}",
+                   labels={"spam": "please subscribe to my channel, visit my website, free money",
+                           "ham": "I love this song, the singer's voice is amazing"})
+    df = pd.DataFrame({"text": TEXTS})
+    with use(local(), labels=LABELS):
+        first = lf.apply_frame(df)
+    with use(local(), labels=LABELS):  # a fresh runtime: embeddings recomputed
+        second = lf.apply_frame(df.iloc[::-1].reset_index(drop=True))
+    assert first.tolist() == [SPAM, HAM, SPAM, HAM]
+    assert second.tolist() == first[::-1].tolist()
+
+
+def test_margin_makes_it_abstain(minilm):
+    with use(local(local_margin=2.0), labels=LABELS):  # cosine gaps are < 2: never confident
+        assert (visit_lf().apply_frame(pd.DataFrame({"text": TEXTS})) == ABSTAIN).all()
+
+
+def test_derived_descriptions_and_label_index_keys(minilm):
+    lf = prompt_lf("derived", "Does this comment ask to subscribe to a channel?\n{text}",
+                   answers={"yes": "spam", "no": "ham"})  # label names as votes
+    assert lf.local_descriptions() == {
+        "yes": "Does this comment ask to subscribe to a channel?",
+        "no": "not: Does this comment ask to subscribe to a channel?"}
+    by_index = prompt_lf("by_index", "{text}", labels={SPAM: "subscribe to my channel now",
+                                                       HAM: "what a lovely song"})
+    with use(local(local_margin=0.0), labels=LABELS):
+        votes = lf.apply_frame(pd.DataFrame({"text": TEXTS}))
+        assert set(votes.tolist()) <= {SPAM, HAM}
+        assert by_index.apply_frame(pd.DataFrame({"text": TEXTS[:2]})).tolist() == [SPAM, HAM]
+
+
+def test_auto_backend_is_local_without_endpoint(monkeypatch, minilm):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with use(LLMSettings(progress=False), labels=LABELS) as rt:
+        assert rt.backend == "local"
+        votes = visit_lf().apply_frame(pd.DataFrame({"text": TEXTS[:1]}))
+    assert votes.dtype.kind == "i" and votes.tolist() == [SPAM]
+    assert np.all(np.isin(votes, [SPAM, ABSTAIN]))
+
+
+def test_plugs_into_the_applier(minilm):
+    from labeling.apply import apply_lfs
+    from labeling.lf import keyword_lf
+
+    df = pd.DataFrame({"id": ["a", "b"], "text": TEXTS[:2]})
+    with use(local(), labels=LABELS):
+        L = apply_lfs(df, [keyword_lf("love", label=HAM), visit_lf()], cardinality=2)
+    assert L.tolist() == [[ABSTAIN, SPAM], [HAM, ABSTAIN]]
