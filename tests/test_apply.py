@@ -14,14 +14,20 @@ from labeling.data import load_split
 from labeling.errors import LabelingError, LFError
 from labeling.lf.core import PatternLF
 from labeling.lf.loader import load_lfs
+from labeling.llm import PromptLF
 
 
 @pytest.fixture(scope="module")
 def bundled(repo_root):
-    """The bundled splits (loaded as the pipeline loads them) and the example LFs."""
+    """The bundled splits (loaded as the pipeline loads them) and the example LFs.
+
+    Prompt LFs are left out: snorkel's applier would call them one row at a time, and
+    they are tested against the fake endpoint and the local backend in test_llm_*.
+    """
     config = load_config(repo_root / "labeling.toml")
     splits = {s: load_split(config, s) for s in ("train", "dev", "test")}
-    lfs = load_lfs([str(repo_root / "functions" / "youtube_spam.py")], repo_root)
+    lfs = [lf for lf in load_lfs([str(repo_root / "functions" / "youtube_spam.py")], repo_root)
+           if not isinstance(lf, PromptLF)]
     return config, splits, lfs
 
 

@@ -71,7 +71,8 @@ def test_label_matrix_artifact(youtube_run):
     task, run_dir, _ = youtube_run
     L = pd.read_parquet(run_dir / "L.parquet")
     names = [lf.name for lf in task.lfs]
-    assert list(L.columns) == names and len(names) == 14
+    assert list(L.columns) == names and len(names) == 17
+    assert {"llm_asks_to_visit", "llm_promotion", "llm_spam_or_ham"} <= set(names)
     assert list(L.index.names) == ["split", "id"]
     for split, df in task.splits.items():
         part = L.xs(split, level="split")

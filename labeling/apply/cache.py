@@ -10,6 +10,7 @@ Rows where an LF raised (fault-tolerant mode) are never cached: they are retried
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ class ColumnCache:
         try:
             with np.load(path) as data:
                 known, known_votes = data["hashes"], data["votes"]
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return votes, found  # unreadable: recompute, and the next store replaces it
         order = np.argsort(known)
         known, known_votes = known[order], known_votes[order]
@@ -51,7 +52,7 @@ class ColumnCache:
             try:
                 with np.load(path) as data:
                     old_hashes, old_votes = data["hashes"], data["votes"]
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 pass
         all_hashes = np.concatenate([hashes.astype(np.uint64), old_hashes])
         all_votes = np.concatenate([votes.astype(np.int16), old_votes])
