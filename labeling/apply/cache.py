@@ -35,8 +35,9 @@ class ColumnCache:
                 known, known_votes = data["hashes"], data["votes"]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return votes, found  # unreadable: recompute, and the next store replaces it
-        order = np.argsort(known)
-        known, known_votes = known[order], known_votes[order]
+        if len(known) > 1 and not (known[1:] > known[:-1]).all():  # store() writes sorted
+            order = np.argsort(known)
+            known, known_votes = known[order], known_votes[order]
         pos = np.searchsorted(known, hashes)
         pos_ok = np.minimum(pos, max(len(known) - 1, 0))
         found = (pos < len(known)) & (known[pos_ok] == hashes) if len(known) else found

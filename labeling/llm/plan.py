@@ -80,8 +80,14 @@ def cost_of(model: str, tokens_in: int, tokens_out: int, overrides: dict) -> flo
     return (tokens_in * price.input + tokens_out * price.output) / 1_000_000
 
 
-def plan_lf(lf, df, settings: LLMSettings, labels, cache, backend: str) -> dict:
-    """The plan of one prompt LF on one frame: calls, cached, tokens, cost (USD)."""
+def plan_lf(lf, df, settings: LLMSettings, labels, cache, backend: str,
+            planned: set[str] | None = None) -> dict:
+    """The plan of one prompt LF on one frame: calls, cached, tokens, cost (USD).
+
+    ``planned`` holds the keys of requests already planned for earlier frames of the
+    same run: by the time this frame is labeled they are cached, so they count as
+    cached here; this frame's new keys are added to it.
+    """
     from labeling.llm.requests import build_requests
 
     if backend == "local":
@@ -90,7 +96,9 @@ def plan_lf(lf, df, settings: LLMSettings, labels, cache, backend: str) -> dict:
                 "tokens_out": 0, "cost": 0.0}
     reqs = build_requests(lf, df, settings, labels)
     hits = cache.get_many([r.key for r in reqs]) if cache is not None else {}
-    todo = [r for r in reqs if r.key not in hits]
+    planned = planned if planned is not None else set()
+    todo = [r for r in reqs if r.key not in hits and r.key not in planned]
+    planned.update(r.key for r in todo)
     model = reqs[0].model if reqs else (lf.model or settings.model)
     t_in = t_out = 0
     for r in todo:

@@ -77,9 +77,11 @@ class Runtime:
         frames = frames if isinstance(frames, dict) else {"": frames}
         out = []
         for lf in (lf for lf in lfs if isinstance(lf, PromptLF)):
+            planned: set[str] = set()  # a prompt repeated in a later frame is a cache hit
             for split, df in frames.items():
                 entry = plan_lf(lf, df, self.settings, self.labels,
-                                self.cache if self.backend == "openai" else None, self.backend)
+                                self.cache if self.backend == "openai" else None, self.backend,
+                                planned)
                 out.append({"split": split, **entry} if split else entry)
         return out
 
