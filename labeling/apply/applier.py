@@ -65,29 +65,39 @@ def label_rows(df: pd.DataFrame, positions: np.ndarray, row_lfs: list, need: np.
     faulted = np.zeros(votes.shape, dtype=bool)
     records = []
     primers = {id(p): p for _, lf in row_lfs for p in lf._pre if hasattr(p, "prime")}.values()
+    # snorkel's LabelingFunction.__call__ is preprocessors, then f(x, **resources); without
+    # preprocessors, calling f directly is the same and skips a layer per row.
+    calls = [(lambda x, f=lf._f, r=lf._resources: f(x, **r)) if not lf._pre else lf
+             for _, lf in row_lfs]
     for start in range(0, len(positions), CHUNK):
         chunk = positions[start:start + CHUNK]
-        part = df.iloc[chunk]
+        contiguous = len(chunk) and chunk[-1] - chunk[0] == len(chunk) - 1
+        part = df.iloc[chunk[0]:chunk[-1] + 1] if contiguous else df.iloc[chunk]
         for pre in primers:
             pre.prime(part["text"].tolist() if "text" in part else [])
-        for offset, row in enumerate(iter_rows(part)):
-            i = start + offset
-            for k, (j, lf) in enumerate(row_lfs):
-                if not need[i, k]:
-                    continue
+        rows = list(iter_rows(part))
+        # Column-major within the chunk: each LF runs over the rows it needs.
+        for k, (j, lf) in enumerate(row_lfs):
+            wanted = need[start:start + len(chunk), k]
+            indices = range(len(rows)) if wanted.all() else np.flatnonzero(wanted).tolist()
+            call, out = calls[k], []
+            for i in indices:
                 try:
-                    value = lf(row)
+                    value = call(rows[i])
                 except Exception as exc:  # an LF is user code: any exception is its fault
-                    where = describe_row(df, int(positions[i]), split)
+                    where = describe_row(df, int(chunk[i]), split)
                     if not fault_tolerant:
                         raise LFError(
                             f"LF '{lf.name}' raised {type(exc).__name__}: {exc} on {where}; "
                             "use --fault-tolerant to count such faults and abstain instead"
                         ) from exc
-                    faulted[i, k] = True
+                    faulted[start + i, k] = True
                     records.append((lf.name, where, f"{type(exc).__name__}: {exc}"))
-                    continue
-                votes[i, k] = check_vote(value, lf.name, cardinality, df, int(positions[i]), split)
+                    value = ABSTAIN
+                if not (type(value) is int and ABSTAIN <= value < cardinality):
+                    value = check_vote(value, lf.name, cardinality, df, int(chunk[i]), split)
+                out.append(value)
+            votes[start + np.asarray(indices, dtype=np.int64), k] = out
         for pre in primers:
             pre.clear()
         if progress is not None:
@@ -150,11 +160,12 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
     cache = ColumnCache(cache_dir) if cache_dir is not None else None
     if cache is not None:
         hashes = row_hashes(df)
+        order = np.argsort(hashes, kind="stable")  # sorted queries: one sort for all LFs
         fingerprints = [lf_fingerprint(lf) for lf in lfs]
         for j, fp in enumerate(fingerprints):
             if _is_batch_lf(lfs[j]):
                 continue  # prompt LFs: votes depend on the backend; they cache responses
-            votes, found = cache.lookup(fp, hashes)
+            votes, found = cache.lookup(fp, hashes, order)
             L[found, j] = votes[found]
             need[:, j] = ~found
     faulted = np.zeros(L.shape, dtype=bool)

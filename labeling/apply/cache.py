@@ -23,8 +23,13 @@ class ColumnCache:
     def _path(self, fingerprint: str) -> Path:
         return self.dir / f"{fingerprint}.npz"
 
-    def lookup(self, fingerprint: str, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(votes, found)`` for ``hashes``; ``found`` marks rows the cache knew."""
+    def lookup(self, fingerprint: str, hashes: np.ndarray,
+               order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(votes, found)`` for ``hashes``; ``found`` marks rows the cache knew.
+
+        ``order`` (``argsort(hashes)``, shared by all LFs of a run) makes the search
+        run over sorted queries, which is several times faster on large frames.
+        """
         votes = np.full(len(hashes), -1, dtype=np.int16)
         found = np.zeros(len(hashes), dtype=bool)
         path = self._path(fingerprint)
@@ -38,10 +43,14 @@ class ColumnCache:
         if len(known) > 1 and not (known[1:] > known[:-1]).all():  # store() writes sorted
             order = np.argsort(known)
             known, known_votes = known[order], known_votes[order]
-        pos = np.searchsorted(known, hashes)
-        pos_ok = np.minimum(pos, max(len(known) - 1, 0))
-        found = (pos < len(known)) & (known[pos_ok] == hashes) if len(known) else found
-        votes[found] = known_votes[pos_ok[found]]
+        if not len(known):
+            return votes, found
+        order = np.argsort(hashes, kind="stable") if order is None else order
+        queries = hashes[order]
+        pos = np.minimum(np.searchsorted(known, queries), len(known) - 1)
+        hit = known[pos] == queries
+        found[order] = hit
+        votes[order[hit]] = known_votes[pos[hit]]
         return votes, found
 
     def store(self, fingerprint: str, hashes: np.ndarray, votes: np.ndarray) -> None:

@@ -38,6 +38,8 @@ def describe_row(df, position: int, split: str | None) -> str:
 
 def check_vote(value, lf_name: str, cardinality: int, df, position: int, split) -> int:
     """``value`` as an int if it is -1 or a class index, else an LFError naming the row."""
+    if type(value) is int and ABSTAIN <= value < cardinality:  # the common case, fast
+        return value
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         if ABSTAIN <= value < cardinality:
             return int(value)
