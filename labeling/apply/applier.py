@@ -40,7 +40,7 @@ from labeling.apply.fingerprint import lf_fingerprint, row_hashes
 from labeling.apply.rows import iter_rows
 from labeling.apply.votes import FaultLog, check_vote, describe_row, matrix_dtype
 from labeling.errors import LFError
-from labeling.lf.core import ABSTAIN, PatternLF
+from labeling.lf.core import ABSTAIN, PatternLF, TextColumn
 
 CHUNK = 2000  # rows per spaCy batch and per unit of work for worker processes
 ENGINES = ("local", "dask")
@@ -171,7 +171,7 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
     faulted = np.zeros(L.shape, dtype=bool)
 
     row_wise = []
-    column_lists: dict[str, list] = {}  # iterating an Arrow-backed column is slow: once only
+    columns: dict[str, TextColumn] = {}  # prepared once per column, shared by pattern LFs
     for j, lf in enumerate(lfs):
         rows = np.flatnonzero(need[:, j])
         if not len(rows):
@@ -181,11 +181,11 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
                 raise LFError(f"LF '{lf.name}' reads column '{lf.column}', which the data lacks")
             if not ABSTAIN <= lf.label < cardinality:
                 raise LFError(f"LF '{lf.name}' votes {lf.label}, outside 0..{cardinality - 1}")
-            if lf.column not in column_lists:
-                column_lists[lf.column] = df[lf.column].tolist()
-            values = column_lists[lf.column]
-            L[rows, j] = lf.apply_column(values if len(rows) == len(df) else
-                                         [values[i] for i in rows])
+            if lf.column not in columns:
+                columns[lf.column] = TextColumn(df[lf.column].tolist())
+            column = columns[lf.column]
+            L[rows, j] = lf.apply_column(column if len(rows) == len(df) else
+                                         [column.texts[i] for i in rows])
         elif _is_batch_lf(lf):
             votes = np.asarray(lf.apply_frame(df.iloc[rows]))
             for i in np.flatnonzero((votes < ABSTAIN) | (votes >= cardinality))[:1]:

@@ -22,9 +22,11 @@ from typing import Iterable
 import numpy as np
 from snorkel.labeling import LabelingFunction, labeling_function
 
+from labeling.lf.prefilter import required_literals
+
 ABSTAIN = -1
 
-__all__ = ["ABSTAIN", "PatternLF", "keyword_lf", "labeling_function", "regex_lf"]
+__all__ = ["ABSTAIN", "PatternLF", "TextColumn", "keyword_lf", "labeling_function", "regex_lf"]
 
 
 def _text_of(value) -> str:
@@ -35,11 +37,12 @@ def _text_of(value) -> str:
 class PatternLF(LabelingFunction):
     """Votes ``label`` when ``pattern`` is found in ``column``, else abstains.
 
-    Keyword LFs also set a fast path for ASCII texts: ``ascii_literals`` (lowercase
-    keywords, one of which must occur in the lowercased text) and
-    ``ascii_lower_pattern`` (matches the lowercased text exactly where ``pattern``
-    matches the original). A C-level substring test rejects most texts before any
-    regex runs, and IGNORECASE, which disables re's literal search, is avoided.
+    Fast path for ASCII texts: ``ascii_literals`` are lowercase strings one of which
+    occurs in the lowercased text of every match (see :mod:`labeling.lf.prefilter`), so
+    a C-level substring test rejects most texts before any regex runs. Keyword LFs
+    also set ``ascii_lower_pattern``, which matches the lowercased text exactly where
+    ``pattern`` matches the original, avoiding IGNORECASE (it disables re's literal
+    search).
     """
 
     ascii_literals: tuple[str, ...] = ()
@@ -54,23 +57,49 @@ class PatternLF(LabelingFunction):
     def _vote(self, x) -> int:
         return self.label if self.pattern.search(_text_of(getattr(x, self.column))) else ABSTAIN
 
-    def apply_column(self, values: Iterable) -> np.ndarray:
+    def apply_column(self, values: "Iterable | TextColumn") -> np.ndarray:
         """Votes for a whole column: the same result as calling the LF on each row."""
-        texts = [_text_of(v) for v in values]
-        search = self.pattern.search
-        if self.ascii_lower_pattern is None:
-            hits = [search(t) is not None for t in texts]
+        column = values if isinstance(values, TextColumn) else TextColumn(values)
+        texts, search = column.texts, self.pattern.search
+        if self.ascii_literals:
+            # Only rows that can match run the regex: non-ASCII rows, and ASCII rows
+            # holding one of the required literals (checked in C by Arrow).
+            candidates = np.flatnonzero(~column.ascii | column.contains_any(self.ascii_literals))
         else:
-            fast, literals = self.ascii_lower_pattern.search, self.ascii_literals
-            hits = []
-            for t in texts:
-                if t.isascii():
-                    low = t.lower()
-                    hits.append(any(w in low for w in literals) and fast(low) is not None)
-                else:
-                    hits.append(search(t) is not None)
+            candidates = range(len(texts))
+        confirm = self.ascii_lower_pattern.search if self.ascii_lower_pattern else None
+        hits = np.zeros(len(texts), dtype=bool)
+        for i in candidates:
+            t = texts[i]
+            if confirm is not None and column.ascii[i]:
+                hits[i] = confirm(t.lower()) is not None
+            else:
+                hits[i] = search(t) is not None
         dtype = np.int8 if self.label <= 127 else np.int16
-        return np.where(np.array(hits, dtype=bool), self.label, ABSTAIN).astype(dtype)
+        return np.where(hits, self.label, ABSTAIN).astype(dtype)
+
+
+class TextColumn:
+    """A text column prepared once for every pattern LF that reads it: the Python
+    strings, an ASCII mask, and the ASCII-lowercased text as an Arrow array for
+    vectorized substring tests (on ASCII text, ASCII lowering is exactly str.lower)."""
+
+    def __init__(self, values: Iterable):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self.texts = [_text_of(v) for v in values]
+        array = pa.array(self.texts, type=pa.large_string())
+        self.ascii = pc.string_is_ascii(array).to_numpy(zero_copy_only=False)
+        self._lower = pc.ascii_lower(array)
+
+    def contains_any(self, literals) -> np.ndarray:
+        import pyarrow.compute as pc
+
+        found = np.zeros(len(self.texts), dtype=bool)
+        for literal in literals:
+            found |= pc.match_substring(self._lower, literal).to_numpy(zero_copy_only=False)
+        return found
 
 
 def regex_lf(pattern: str, label: int, name: str | None = None, column: str = "text",
@@ -83,7 +112,11 @@ def regex_lf(pattern: str, label: int, name: str | None = None, column: str = "t
         raise ValueError(f"regex_lf {name or pattern!r}: invalid regex: {exc}") from None
     if name is None:
         name = "regex_" + re.sub(r"\W+", "_", pattern).strip("_")[:40]
-    return PatternLF(name, compiled, label, column)
+    lf = PatternLF(name, compiled, label, column)
+    literals = required_literals(pattern, flags)
+    if literals and all(w.isascii() for w in literals):
+        lf.ascii_literals = tuple(sorted({w.lower() for w in literals}))
+    return lf
 
 
 def keyword_lf(keywords: str | Iterable[str], label: int, name: str | None = None,
