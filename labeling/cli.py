@@ -168,6 +168,31 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
         typer.echo(format_prediction(pred, fmt))
 
 
+@app.command("app")
+@user_errors
+def app_command(project: Optional[Path] = typer.Argument(
+                    None, help="Project folder or its labeling.toml; default: the current folder."),
+                port: Optional[int] = typer.Option(None, help="Port (default: a free one)."),
+                run_dir: Optional[Path] = typer.Option(None, "--run-dir",
+                                                       help="Show this run folder instead of "
+                                                            "the config's output_dir."),
+                browser: bool = typer.Option(True, "--browser/--no-browser",
+                                             help="Open a browser tab.")):
+    """Start the review app (Streamlit) on 127.0.0.1 over the task's latest run."""
+    import subprocess
+
+    from labeling.review.launch import app_environment, free_port, streamlit_command
+
+    port = port or free_port()
+    command = streamlit_command(port, headless=not browser)
+    typer.echo(f"review app: http://127.0.0.1:{port}  (Ctrl+C to stop)")
+    env = app_environment(project or Path("."), run_dir)
+    try:
+        raise typer.Exit(subprocess.call(command, env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
 def main() -> None:
     app()
 

@@ -36,7 +36,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from labeling.apply.cache import ColumnCache
-from labeling.apply.fingerprint import lf_fingerprint, row_hashes
+from labeling.apply.fingerprint import lf_fingerprint
 from labeling.apply.rows import iter_rows
 from labeling.apply.votes import FaultLog, check_vote, describe_row, matrix_dtype
 from labeling.errors import LFError
@@ -67,8 +67,8 @@ def label_rows(df: pd.DataFrame, positions: np.ndarray, row_lfs: list, need: np.
     primers = {id(p): p for _, lf in row_lfs for p in lf._pre if hasattr(p, "prime")}.values()
     # snorkel's LabelingFunction.__call__ is preprocessors, then f(x, **resources); without
     # preprocessors, calling f directly is the same and skips a layer per row.
-    calls = [(lambda x, f=lf._f, r=lf._resources: f(x, **r)) if not lf._pre else lf
-             for _, lf in row_lfs]
+    calls = [lf if lf._pre else lf._f if not lf._resources else
+             (lambda x, f=lf._f, r=lf._resources: f(x, **r)) for _, lf in row_lfs]
     for start in range(0, len(positions), CHUNK):
         chunk = positions[start:start + CHUNK]
         contiguous = len(chunk) and chunk[-1] - chunk[0] == len(chunk) - 1
@@ -80,29 +80,43 @@ def label_rows(df: pd.DataFrame, positions: np.ndarray, row_lfs: list, need: np.
         for k, (j, lf) in enumerate(row_lfs):
             wanted = need[start:start + len(chunk), k]
             indices = range(len(rows)) if wanted.all() else np.flatnonzero(wanted).tolist()
-            call, out = calls[k], []
-            for i in indices:
-                try:
-                    value = call(rows[i])
-                except Exception as exc:  # an LF is user code: any exception is its fault
-                    where = describe_row(df, int(chunk[i]), split)
-                    if not fault_tolerant:
-                        raise LFError(
-                            f"LF '{lf.name}' raised {type(exc).__name__}: {exc} on {where}; "
-                            "use --fault-tolerant to count such faults and abstain instead"
-                        ) from exc
-                    faulted[start + i, k] = True
-                    records.append((lf.name, where, f"{type(exc).__name__}: {exc}"))
-                    value = ABSTAIN
-                if not (type(value) is int and ABSTAIN <= value < cardinality):
-                    value = check_vote(value, lf.name, cardinality, df, int(chunk[i]), split)
-                out.append(value)
+            call = calls[k]
+            try:  # fast path: no exception, plain ints (checked below, vectorized)
+                out = [call(rows[i]) for i in indices]
+                valid = all(type(v) is int for v in out) and (
+                    not out or ABSTAIN <= min(out) and max(out) < cardinality)
+            except Exception:
+                valid = False
+            if not valid:  # find the faulty row, and name it
+                out = _label_slowly(call, lf, rows, indices, chunk, df, cardinality,
+                                    fault_tolerant, split, faulted[start:, k], records)
             votes[start + np.asarray(indices, dtype=np.int64), k] = out
         for pre in primers:
             pre.clear()
         if progress is not None:
             progress.update(len(chunk))
     return votes, faulted, records
+
+
+def _label_slowly(call, lf, rows, indices, chunk, df, cardinality, fault_tolerant, split,
+                  faulted, records) -> list[int]:
+    """Row by row, checking each vote: names the LF and row of a fault or a bad vote."""
+    out = []
+    for i in indices:
+        try:
+            value = call(rows[i])
+        except Exception as exc:  # an LF is user code: any exception is its fault
+            where = describe_row(df, int(chunk[i]), split)
+            if not fault_tolerant:
+                raise LFError(
+                    f"LF '{lf.name}' raised {type(exc).__name__}: {exc} on {where}; "
+                    "use --fault-tolerant to count such faults and abstain instead"
+                ) from exc
+            faulted[i] = True
+            records.append((lf.name, where, f"{type(exc).__name__}: {exc}"))
+            value = ABSTAIN
+        out.append(check_vote(value, lf.name, cardinality, df, int(chunk[i]), split))
+    return out
 
 
 _FORKED: dict = {}  # state inherited by forked workers (user LFs need not be picklable)
@@ -159,8 +173,7 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
 
     cache = ColumnCache(cache_dir) if cache_dir is not None else None
     if cache is not None:
-        hashes = row_hashes(df)
-        order = np.argsort(hashes, kind="stable")  # sorted queries: one sort for all LFs
+        hashes, order = cache.frame_hashes(df)  # order: sorted queries, one sort for all LFs
         fingerprints = [lf_fingerprint(lf) for lf in lfs]
         for j, fp in enumerate(fingerprints):
             if _is_batch_lf(lfs[j]):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from labeling.apply.fingerprint import frame_digest, row_hashes
+
 
 class ColumnCache:
     def __init__(self, cache_dir: Path | str):
@@ -22,6 +24,26 @@ class ColumnCache:
 
     def _path(self, fingerprint: str) -> Path:
         return self.dir / f"{fingerprint}.npz"
+
+    def frame_hashes(self, df) -> tuple[np.ndarray, np.ndarray]:
+        """``(row_hashes(df), argsort of them)``, computed once per distinct frame: an
+        unchanged frame (same :func:`frame_digest`) reads them from the cache."""
+        digest = frame_digest(df)
+        path = self.dir / "frames" / f"{digest}.npz"
+        if digest is not None and path.is_file():
+            try:
+                with np.load(path) as data:
+                    return data["hashes"], data["order"]
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                pass
+        hashes = row_hashes(df)
+        order = np.argsort(hashes, kind="stable")
+        if digest is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{digest}.{os.getpid()}.tmp.npz")
+            np.savez(tmp, hashes=hashes, order=order)
+            os.replace(tmp, path)
+        return hashes, order
 
     def lookup(self, fingerprint: str, hashes: np.ndarray,
                order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -47,6 +69,10 @@ class ColumnCache:
             return votes, found
         order = np.argsort(hashes, kind="stable") if order is None else order
         queries = hashes[order]
+        if len(known) == len(queries) and np.array_equal(known, queries):  # same rows
+            votes[order] = known_votes
+            found[:] = True
+            return votes, found
         pos = np.minimum(np.searchsorted(known, queries), len(known) - 1)
         hit = known[pos] == queries
         found[order] = hit

@@ -72,3 +72,27 @@ def row_hashes(df: pd.DataFrame) -> np.ndarray:
     if len(df) == 0:
         return np.zeros(0, dtype=np.uint64)
     return pd.util.hash_pandas_object(df, index=False).to_numpy(dtype=np.uint64)
+
+
+def frame_digest(df: pd.DataFrame) -> str | None:
+    """A digest of ``df``'s content from its raw Arrow/NumPy buffers (fast: no per-row
+    work), or None when a column has no such buffers (object dtype). Equal digests mean
+    equal content; equal content stored differently may digest differently, which only
+    costs a cache miss."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
+    digest.update(str(len(df)).encode())
+    for column in df.columns:
+        array = df[column].array
+        if hasattr(array, "__arrow_array__"):
+            chunked = array.__arrow_array__()
+            for chunk in getattr(chunked, "chunks", [chunked]):
+                digest.update(f"{chunk.offset}:{len(chunk)}".encode())
+                for buffer in chunk.buffers():
+                    if buffer is not None:
+                        digest.update(memoryview(buffer))
+        elif df[column].dtype != object and hasattr(array, "to_numpy"):
+            digest.update(np.ascontiguousarray(array.to_numpy()).view(np.uint8))
+        else:
+            return None
+    return digest.hexdigest()

@@ -1,0 +1,80 @@
+"""The overview view: dataset sizes, label distributions, scores, label-model confidence.
+
+Why these: they answer "is this run any good, and where is the signal?" at a glance --
+how much data each split has and how much of it the LFs cover, whether predicted
+labels follow the gold distribution, how majority vote, the label model and the end
+model compare, and how sure the label model is on the training set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from labeling.analysis import coverage_stats
+
+MODELS = (("majority_vote", "majority vote"), ("label_model", "label model"),
+          ("end_model", "end model"))
+
+
+def dataset_sizes(run) -> pd.DataFrame:
+    """Per split: rows, gold labels available, LF coverage and conflict rate."""
+    rows = []
+    for split in run.splits:
+        stats = coverage_stats(run.L[split])
+        rows.append({"split": split, "rows": len(run.frames[split]),
+                     "gold": "yes" if run.gold(split) is not None else "no",
+                     "coverage": round(stats["coverage"], 3),
+                     "conflict_rate": round(stats["conflict_rate"], 3)})
+    return pd.DataFrame(rows)
+
+
+def label_distribution(run, end_model_pred: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Long table split, source (gold / label model / majority vote / end model), label,
+    count and share of the split; the label model counts every row (uncovered rows get
+    the class prior's argmax, as in the scores)."""
+    rows = []
+    for split in run.splits:
+        sources = {"label model": run.probs[split]["label_model_pred"].to_numpy(),
+                   "majority vote": run.probs[split]["majority_vote_pred"].to_numpy()}
+        if run.gold(split) is not None:
+            sources = {"gold": run.gold(split), **sources}
+        if end_model_pred and split in end_model_pred:
+            sources["end model"] = end_model_pred[split]
+        for source, values in sources.items():
+            counts = np.bincount(np.asarray(values)[np.asarray(values) >= 0],
+                                 minlength=len(run.labels))
+            for k, name in enumerate(run.labels):
+                rows.append({"split": split, "source": source, "label": name,
+                             "count": int(counts[k]), "share": round(counts[k] / len(values), 3)})
+    return pd.DataFrame(rows)
+
+
+def score_table(metrics: dict) -> pd.DataFrame:
+    """Rows model x split (dev, test) with accuracy, F1 of the positive class and macro
+    F1, rounded to 3 digits, read from metrics.json (the numbers the CLI printed)."""
+    rows = []
+    for key, name in MODELS:
+        section = metrics.get(key, {})
+        for split in ("dev", "test"):
+            scores = section.get(split)
+            if isinstance(scores, dict) and "accuracy" in scores:
+                rows.append({"model": name + (f" ({section['chosen']})" if section.get("chosen")
+                                              else ""),
+                             "split": split, "n": scores.get("n"),
+                             "accuracy": round(scores["accuracy"], 3),
+                             "f1": round(scores["f1"], 3) if "f1" in scores else None,
+                             "macro_f1": round(scores["macro_f1"], 3)})
+    return pd.DataFrame(rows, columns=["model", "split", "n", "accuracy", "f1", "macro_f1"])
+
+
+def confidence_histogram(run, split: str = "train", bins: int = 10) -> pd.DataFrame:
+    """Histogram of the label model's top probability on ``split`` (covered rows and all),
+    bins from 1/k to 1; columns bin (lower edge, rounded), covered, uncovered."""
+    top = run.proba(split).max(axis=1)
+    covered = run.probs[split]["covered"].to_numpy().astype(bool)
+    edges = np.linspace(1.0 / len(run.labels), 1.0, bins + 1)
+    cov, _ = np.histogram(np.clip(top[covered], edges[0], 1.0), bins=edges)
+    unc, _ = np.histogram(np.clip(top[~covered], edges[0], 1.0), bins=edges)
+    return pd.DataFrame({"bin": [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(edges[:-1], edges[1:])],
+                         "covered": cov, "uncovered": unc})

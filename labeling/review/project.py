@@ -1,0 +1,127 @@
+"""Which task and run the app shows, and loading that run's artifacts into memory.
+
+Why here and not in the app: the app and its tests must agree on how a project is
+found (command-line argument, then environment variable, then the current folder)
+and on what "no run yet", "stale run" and "broken config" mean; every failure is a
+:class:`~labeling.errors.LabelingError` with a one-line message the app shows as is.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labeling.config import TaskConfig, load_config
+from labeling.data import SPLITS, load_split
+from labeling.errors import LabelingError
+
+ENV_PROJECT = "LABELING_PROJECT"          # labeling.toml, or the folder holding it
+ENV_RUN_DIR = "LABELING_RUN_DIR"          # optional: another run folder of the same task
+ENV_ANNOTATIONS = "LABELING_ANNOTATIONS"  # optional: the annotation database file
+ANNOTATIONS_FILE = "annotations.sqlite"
+
+
+class NoRunError(LabelingError):
+    """The task has no (complete) run yet: the app offers to run the pipeline."""
+
+
+def _flag(argv: list[str], name: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def project_settings(argv: list[str] | None = None, env=None) -> dict[str, Path | None]:
+    """``project`` (config path or folder), ``run_dir`` and ``annotations`` overrides from
+    ``--project/--run-dir/--annotations`` (args after ``streamlit run app.py --``), else
+    the ``LABELING_*`` variables; the project defaults to the current folder."""
+    argv = list(argv or [])
+    env = os.environ if env is None else env
+    pick = {key: _flag(argv, f"--{key.replace('_', '-')}") or env.get(var)
+            for key, var in (("project", ENV_PROJECT), ("run_dir", ENV_RUN_DIR),
+                             ("annotations", ENV_ANNOTATIONS))}
+    return {"project": Path(pick["project"] or "."),
+            "run_dir": Path(pick["run_dir"]) if pick["run_dir"] else None,
+            "annotations": Path(pick["annotations"]) if pick["annotations"] else None}
+
+
+def annotations_path(config: TaskConfig, override: Path | None = None) -> Path:
+    """The annotation database: next to labeling.toml (not in the run folder, which a
+    ``make clean`` deletes; annotations are human work)."""
+    return Path(override) if override else config.base_dir / ANNOTATIONS_FILE
+
+
+@dataclass
+class RunData:
+    """A run as the app sees it: config, data, label matrices, probabilities, metrics."""
+
+    config: TaskConfig
+    run_dir: Path
+    frames: dict[str, pd.DataFrame]      # split -> id, text, label (dev/test), other columns
+    L: dict[str, np.ndarray]             # split -> label matrix (rows as in frames)
+    probs: dict[str, pd.DataFrame]       # split -> p_<label>, covered, *_pred (index id)
+    metrics: dict
+    lf_names: list[str]
+    summary: pd.DataFrame                # lf_summary.csv, index lf
+
+    @property
+    def labels(self) -> list[str]:
+        return self.config.labels
+
+    @property
+    def splits(self) -> list[str]:
+        return [s for s in SPLITS if s in self.frames]
+
+    def gold(self, split: str) -> np.ndarray | None:
+        df = self.frames[split]
+        return df["label"].to_numpy() if "label" in df else None
+
+    def proba(self, split: str) -> np.ndarray:
+        return self.probs[split][[f"p_{n}" for n in self.labels]].to_numpy()
+
+
+def load_run(project: Path | str, run_dir: Path | str | None = None) -> RunData:
+    """Load config, data and a finished run; ``NoRunError`` when there is none yet."""
+    from labeling.pipeline import (L_FILE, METRICS_FILE, PROBS_FILE, SUMMARY_FILE, Task,
+                                   read_label_matrices, read_metrics, read_probs)
+
+    config = load_config(project)
+    if run_dir is not None:
+        config = config.model_copy(update={"output_dir": Path(run_dir).resolve()})
+    run = config.run_dir
+    missing = [f for f in (L_FILE, PROBS_FILE, METRICS_FILE, SUMMARY_FILE)
+               if not (run / f).is_file()]
+    if missing:
+        raise NoRunError(f"{run}: no finished run of task '{config.name}' "
+                         f"(missing {', '.join(missing)})")
+    frames = {s: df for s in SPLITS if (df := load_split(config, s)) is not None}
+    task = Task(config, [], dict(frames))
+    L = {s: np.asarray(m, dtype=np.int64) for s, m in read_label_matrices(task).items()}
+    try:
+        probs = {s: read_probs(task, s) for s in frames}
+    except KeyError:
+        raise LabelingError(f"{run / PROBS_FILE}: lacks a split; run `labeling fit` again") from None
+    lf_names = list(pd.read_parquet(run / L_FILE).columns)
+    summary = pd.read_csv(run / SUMMARY_FILE, index_col="lf")
+    return RunData(config, run, frames, L, probs, read_metrics(run), lf_names, summary)
+
+
+def run_stamp(project: Path | str, run_dir: Path | str | None = None) -> str:
+    """Changes whenever a run rewrites its artifacts: the app's cache key."""
+    try:
+        config = load_config(project)
+    except LabelingError:
+        return "no-config"
+    run = Path(run_dir).resolve() if run_dir else config.run_dir
+    parts = []
+    for name in ("metrics.json", "probs.parquet", "L.parquet", "end_model.skops"):
+        path = run / name
+        parts.append(str(path.stat().st_mtime_ns) if path.is_file() else "-")
+    return f"{config.source.stat().st_mtime_ns}:" + ":".join(parts)

@@ -1,0 +1,37 @@
+"""Running the pipeline from the app, one step at a time, reporting progress.
+
+Why not the CLI in a subprocess: the steps are plain functions; calling them in order
+gives the app a progress callback per step and a :class:`LabelingError` (one line) to
+show instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+STEPS = ("load", "apply", "fit", "train", "export")
+
+
+def run_pipeline(project: Path | str, on_step: Callable[[int, int, str], None] | None = None,
+                 run_dir: Path | str | None = None) -> dict:
+    """Load the task and run apply, fit, train, export; ``on_step(done, total, next_step)``
+    is called before each step and once at the end (next_step ``"done"``). Returns the
+    run's metrics."""
+    from labeling import pipeline
+
+    def report(i: int) -> None:
+        if on_step is not None:
+            on_step(i, len(STEPS), STEPS[i] if i < len(STEPS) else "done")
+
+    report(0)
+    task = pipeline.load_task(project)
+    if run_dir is not None:
+        task.config = task.config.model_copy(update={"output_dir": Path(run_dir).resolve()})
+    steps = (lambda: pipeline.step_apply(task, progress=False), lambda: pipeline.step_fit(task),
+             lambda: pipeline.step_train(task), lambda: pipeline.step_export(task))
+    for i, step in enumerate(steps, start=1):
+        report(i)
+        step()
+    report(len(STEPS))
+    return pipeline.read_metrics(task.run_dir)
