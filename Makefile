@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,16 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/labeling run
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# Debian's chromium for tests/test_browser.py (Playwright drives it; `playwright install`
+# cannot download here). Idempotent: a no-op when chromium is already installed. Without
+# root the install is skipped with a message, and so is the browser test.
+browser:
+	@command -v chromium >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "chromium not installed (needs root): tests/test_browser.py will be skipped"
 
 clean:
 	rm -rf $(VENV) runs

@@ -120,6 +120,12 @@ class TaskConfig(_Strict):
         return self.resolve(self.output_dir or Path("runs") / self.name)
 
     @property
+    def annotations_path(self) -> Path:
+        """Gold labels made in the app, next to labeling.toml (human work: not in the
+        run folder, which is disposable); the next run uses them as dev gold."""
+        return self.base_dir / "annotations.sqlite"
+
+    @property
     def llm_cache_path(self) -> Path:
         """The prompt-LF response cache: ``[llm] cache_path``, else in the run folder."""
         if self.llm.cache_path is not None:

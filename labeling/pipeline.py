@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,20 +35,28 @@ from labeling.export import export_model, load_model, save_model
 from labeling.lf.core import PatternLF
 from labeling.lf.loader import load_lfs
 from labeling.llm.prompt import PromptLF
+from labeling.review.annotations import AnnotationStore, apply_gold, valid_gold
 from labeling.train.end_model import predict_proba_full, train_with_label_mode_choice
 from labeling.train.metrics import classification_scores
 
 L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
 SUMMARY_FILE, END_MODEL_FILE, MODEL_DIR = "lf_summary.csv", "end_model.skops", "model"
+ANNOTATIONS_USED_FILE = "annotations_used.json"
 
 
 @dataclass
 class Task:
-    """A loaded task: its config, LFs and data splits (None where the config has none)."""
+    """A loaded task: its config, LFs and data splits (None where the config has none).
+
+    ``annotation_gold`` holds the app's annotations merged into dev ({id: class}), and
+    ``annotation_report`` what they changed.
+    """
 
     config: TaskConfig
     lfs: list
     splits: dict[str, pd.DataFrame | None]
+    annotation_gold: dict = field(default_factory=dict)
+    annotation_report: dict = field(default_factory=dict)
 
     @property
     def run_dir(self) -> Path:
@@ -63,7 +71,11 @@ def load_task(config_path: Path | str | None = None) -> Task:
     config = load_config(config_path)
     splits = {split: load_split(config, split) for split in SPLITS}
     lfs = load_lfs(config.lfs, config.base_dir)
-    return Task(config, lfs, splits)
+    path = config.annotations_path
+    gold, ignored = valid_gold(AnnotationStore(path) if path.is_file() else None,
+                               config.name, config.labels)
+    splits, report = apply_gold(splits, gold)
+    return Task(config, lfs, splits, gold, {**report, "ignored": ignored})
 
 
 # --- artifacts ---------------------------------------------------------------
@@ -179,11 +191,15 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
             if runtime is not None:  # what was spent is recorded even if a split failed
                 update_metrics(task.run_dir, llm=runtime.report())
     pd.concat(frames).to_parquet(task.run_dir / L_FILE)
+    (task.run_dir / ANNOTATIONS_USED_FILE).write_text(json.dumps(task.annotation_gold),
+                                                      encoding="utf-8")
     summary = lf_summary(matrices["train"], names, cfg.labels, matrices.get("dev"),
                          task.gold("dev"), fault_counts=faults.counts)
     summary.to_csv(task.run_dir / SUMMARY_FILE)
-    update_metrics(task.run_dir, task=cfg.name,
-                   data={s: {"n": int(len(L)), **coverage_stats(L)} for s, L in matrices.items()},
+    data = {s: {"n": int(len(L)), **coverage_stats(L)} for s, L in matrices.items()}
+    if "dev" in data:
+        data["dev"]["annotations"] = task.annotation_report
+    update_metrics(task.run_dir, task=cfg.name, data=data,
                    lfs={"n": len(names), "names": names, "fault_counts": faults.counts,
                         "first_faults": faults.first,
                         "warnings": lf_warnings(matrices["train"], names, cfg.cardinality,

@@ -110,3 +110,57 @@ class AnnotationStore:
         table["updated_at"] = pd.to_datetime(table["updated_at"], unit="s", utc=True)
         table.to_csv(buffer, index=False)
         return buffer.getvalue().encode("utf-8")
+
+
+def valid_gold(store: "AnnotationStore | None", task: str, labels: list[str]) -> tuple[dict, int]:
+    """``({example id: class index}, ignored)``: the task's annotations whose label index
+    is in range and whose stored label name still matches the task's labels."""
+    if store is None or not store.path.is_file():
+        return {}, 0
+    with closing(store._connect()) as db:
+        rows = db.execute("SELECT example_id, label, label_name FROM annotations WHERE task = ?",
+                          (task,)).fetchall()
+    gold = {i: int(k) for i, k, name in rows
+            if 0 <= int(k) < len(labels) and name in (None, labels[int(k)])}
+    return gold, len(rows) - len(gold)
+
+
+def apply_gold(splits: dict, gold: dict[str, int]) -> tuple[dict, dict]:
+    """Splits with ``gold`` as dev gold, and counts of what moved.
+
+    Annotated dev rows take the annotation as their label (a reviewer's correction);
+    annotated train rows move to the end of dev with their annotation (and leave train,
+    so no example is both trained on and scored); test is never touched (held out).
+    Runs record the ``gold`` they applied, and the app applies that same record, so the
+    app's splits always match the run's whatever was annotated since.
+    """
+    import pandas as pd
+
+    out = dict(splits)
+    report = {"dev_overridden": 0, "moved_from_train": 0}
+    dev, train = out.get("dev"), out.get("train")
+    if dev is not None:
+        labels = [gold.get(i, g) for i, g in zip(dev["id"], dev["label"])]
+        report["dev_overridden"] = int(sum(a != g for a, g in zip(labels, dev["label"])))
+        dev = dev.assign(label=labels)
+    if train is not None and gold:
+        moved = train[train["id"].isin(gold.keys())].copy()
+        if len(moved):
+            moved["label"] = moved["id"].map(gold).astype("int64")
+            out["train"] = train[~train["id"].isin(gold.keys())].reset_index(drop=True)
+            columns = [c for c in moved.columns if dev is None or c in dev.columns or c == "label"]
+            dev = moved[columns].reset_index(drop=True) if dev is None else pd.concat(
+                [dev, moved[columns]], ignore_index=True)
+            report["moved_from_train"] = len(moved)
+    if dev is not None:
+        out["dev"] = dev
+    return out, report
+
+
+def merge_as_dev_gold(splits: dict, task: str, labels: list[str],
+                      store: "AnnotationStore | None") -> tuple[dict, dict]:
+    """:func:`apply_gold` with the store's :func:`valid_gold`; the report also counts
+    ignored annotations."""
+    gold, ignored = valid_gold(store, task, labels)
+    out, report = apply_gold(splits, gold)
+    return out, {**report, "ignored": ignored}

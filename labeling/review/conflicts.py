@@ -46,7 +46,9 @@ def pair_label(a: str, b: str, conflicts: int | None = None) -> str:
 
 
 def parse_pair_label(text: str) -> tuple[str, str]:
-    """>>> parse_pair_label("kw_a × re_b (12)")
+    """The two LF names of a :func:`pair_label`.
+
+    >>> parse_pair_label("kw_a × re_b (12)")
     ('kw_a', 're_b')
     """
     a, rest = text.split(" × ", 1)

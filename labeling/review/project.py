@@ -8,6 +8,7 @@ and on what "no run yet", "stale run" and "broken config" mean; every failure is
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,7 @@ def project_settings(argv: list[str] | None = None, env=None) -> dict[str, Path 
 def annotations_path(config: TaskConfig, override: Path | None = None) -> Path:
     """The annotation database: next to labeling.toml (not in the run folder, which a
     ``make clean`` deletes; annotations are human work)."""
-    return Path(override) if override else config.base_dir / ANNOTATIONS_FILE
+    return Path(override) if override else config.annotations_path
 
 
 @dataclass
@@ -87,10 +88,15 @@ class RunData:
         return self.probs[split][[f"p_{n}" for n in self.labels]].to_numpy()
 
 
-def load_run(project: Path | str, run_dir: Path | str | None = None) -> RunData:
-    """Load config, data and a finished run; ``NoRunError`` when there is none yet."""
-    from labeling.pipeline import (L_FILE, METRICS_FILE, PROBS_FILE, SUMMARY_FILE, Task,
-                                   read_label_matrices, read_metrics, read_probs)
+def load_run(project: Path | str, run_dir: Path | str | None = None,
+             merge_annotations: bool = True) -> RunData:
+    """Load config, data and a finished run; ``NoRunError`` when there is none yet.
+
+    ``merge_annotations``: apply the annotations the run used as dev gold (its
+    ``annotations_used.json``), so the splits match the run whatever was annotated since."""
+    from labeling.pipeline import (ANNOTATIONS_USED_FILE, L_FILE, METRICS_FILE, PROBS_FILE,
+                                   SUMMARY_FILE, Task, read_label_matrices, read_metrics,
+                                   read_probs)
 
     config = load_config(project)
     if run_dir is not None:
@@ -102,6 +108,11 @@ def load_run(project: Path | str, run_dir: Path | str | None = None) -> RunData:
         raise NoRunError(f"{run}: no finished run of task '{config.name}' "
                          f"(missing {', '.join(missing)})")
     frames = {s: df for s in SPLITS if (df := load_split(config, s)) is not None}
+    used = run / ANNOTATIONS_USED_FILE
+    if merge_annotations and used.is_file():  # exactly the gold the run applied
+        from labeling.review.annotations import apply_gold
+
+        frames, _ = apply_gold(frames, json.loads(used.read_text(encoding="utf-8")))
     task = Task(config, [], dict(frames))
     L = {s: np.asarray(m, dtype=np.int64) for s, m in read_label_matrices(task).items()}
     try:

@@ -1,0 +1,123 @@
+"""What every page of the app shares: the project, cached loaders, errors, annotating.
+
+Layout only: the numbers come from :mod:`labeling.review`. Tables are cached with
+``st.cache_data`` and the end model and LF objects with ``st.cache_resource``, keyed by
+a stamp of the run's files, so a new run is picked up on the next rerun.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+from pathlib import Path
+
+import streamlit as st
+
+from labeling.errors import LabelingError
+from labeling.review.annotations import AnnotationStore
+from labeling.review.project import annotations_path, load_run, project_settings, run_stamp
+
+
+def settings() -> dict:
+    return project_settings(sys.argv[1:])
+
+
+def _key() -> tuple[str, str | None, str]:
+    s = settings()
+    run_dir = str(s["run_dir"]) if s["run_dir"] else None
+    return str(s["project"]), run_dir, run_stamp(s["project"], run_dir)
+
+
+@st.cache_data(show_spinner="Loading the run…", max_entries=4)
+def _run(project: str, run_dir: str | None, stamp: str):
+    return load_run(project, run_dir)
+
+
+def run():
+    """The current run (RunData); raises LabelingError / NoRunError."""
+    return _run(*_key())
+
+
+@st.cache_resource(show_spinner="Loading the end model…", max_entries=2)
+def _end_model(run_dir: str, stamp: str):
+    from labeling.review.end_model import load_end_model
+
+    return load_end_model(Path(run_dir))
+
+
+@st.cache_data(show_spinner="Predicting with the end model…", max_entries=4)
+def _end_predictions(project: str, run_dir: str | None, stamp: str) -> dict:
+    from labeling.review.end_model import predict
+
+    data = _run(project, run_dir, stamp)
+    model = _end_model(str(data.run_dir), stamp)
+    return {split: predict(model, data, split) for split in data.splits}
+
+
+def end_model_proba() -> dict:
+    """Split -> end-model probabilities (rows x classes)."""
+    return _end_predictions(*_key())
+
+
+def end_model_pred() -> dict:
+    return {split: p.argmax(axis=1) for split, p in end_model_proba().items()}
+
+
+@st.cache_resource(show_spinner="Loading the labeling functions…", max_entries=2)
+def _lfs(project: str, stamp: str):
+    from labeling.config import load_config
+    from labeling.lf.loader import load_lfs
+
+    config = load_config(project)
+    return load_lfs(config.lfs, config.base_dir)
+
+
+def lfs():
+    project, _, stamp = _key()
+    return _lfs(project, stamp)
+
+
+def store() -> AnnotationStore:
+    data = run()
+    return AnnotationStore(annotations_path(data.config, settings()["annotations"]))
+
+
+@contextlib.contextmanager
+def guard():
+    """Show input errors as one line and bugs as one line too (traceback to the terminal)."""
+    try:
+        yield
+    except LabelingError as exc:
+        st.error(str(exc))
+    except Exception as exc:  # noqa: BLE001 -- the UI never shows a raw traceback
+        traceback.print_exc(file=sys.stderr)
+        st.error(f"Unexpected error ({type(exc).__name__}): {exc}. "
+                 "The traceback is in the terminal running the app.")
+
+
+def annotate_buttons(data, example_id: str, split: str, key: str,
+                     shortcuts: bool = False) -> bool:
+    """A button per label writing the annotation at once; True when one was clicked."""
+    current = store().get(data.config.name, example_id)
+    st.caption("Your label: " + (f"**{data.labels[current]}**" if current is not None
+                                 else "none yet"))
+    columns = st.columns(len(data.labels) + 1)
+    for k, name in enumerate(data.labels):
+        with columns[k]:
+            if st.button(f"{name}" + (f"  [{k + 1}]" if shortcuts else ""), key=f"{key}-{k}",
+                         type="primary" if current == k else "secondary",
+                         shortcut=str(k + 1) if shortcuts and k < 9 else None):
+                store().set(data.config.name, example_id, k, label_name=name, split=split)
+                st.toast(f"{example_id}: {name} saved")
+                return True
+    return False
+
+
+def dataframe_config(data, extra: dict | None = None) -> dict:
+    """Column config shared by the example tables: probabilities as progress bars."""
+    config = {f"p_{n}": st.column_config.ProgressColumn(
+        f"p_{n}", help=f"Label-model probability of {n}", min_value=0.0, max_value=1.0,
+        format="%.3f") for n in data.labels}
+    config["text"] = st.column_config.TextColumn("text", width="large")
+    return config | (extra or {})

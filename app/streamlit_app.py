@@ -1,0 +1,55 @@
+"""Entry file of the review app: picks the pages for the project's state and runs one.
+
+    streamlit run app/streamlit_app.py -- --project PATH [--run-dir DIR]
+    (or LABELING_PROJECT=PATH; ``labeling app PATH`` does this for you)
+
+A broken config shows its one-line error; a task without a run shows the run page only.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import shared` from the pages
+
+import streamlit as st  # noqa: E402
+
+import shared  # noqa: E402
+from labeling.errors import LabelingError  # noqa: E402
+from labeling.review.project import NoRunError  # noqa: E402
+
+st.set_page_config(page_title="labeling review", page_icon=":material/label:", layout="wide")
+
+VIEWS = Path(__file__).resolve().parent / "views"
+FULL = [("overview.py", "Overview", ":material/dashboard:", "overview"), ("lfs.py", "LF table", ":material/table:", "lfs"),
+        ("conflicts.py", "Conflicts", ":material/compare_arrows:", "conflicts"), ("slices.py", "Slices", ":material/filter_alt:", "slices"),
+        ("example.py", "Example detail", ":material/search:", "example"),
+        ("end_model.py", "End model", ":material/target:", "end-model"),
+        ("annotate.py", "Annotate", ":material/edit_note:", "annotate"), ("run.py", "Run pipeline", ":material/play_arrow:", "run")]
+
+state = "ok"
+try:
+    data = shared.run()
+except NoRunError as exc:
+    state, message = "no-run", str(exc)
+except LabelingError as exc:
+    state, message = "error", str(exc)
+except Exception as exc:  # noqa: BLE001 -- never a raw traceback in the UI
+    state, message = "error", f"cannot load the run ({type(exc).__name__}): {exc}"
+
+if state == "ok":
+    pages = [st.Page(VIEWS / f, title=t, icon=i, url_path=u, default=(u == "overview"))
+             for f, t, i, u in FULL]
+    st.sidebar.caption(f"task **{data.config.name}** · run `{data.run_dir}`")
+elif state == "no-run":
+    st.session_state["no_run_message"] = message
+    pages = [st.Page(VIEWS / "run.py", title="Run pipeline", icon=":material/play_arrow:", url_path="run",
+                     default=True)]
+else:
+    st.title("labeling review")
+    st.error(message)
+    st.info("Fix the config (or point the app at another project with "
+            "`labeling app PATH`) and reload the page.")
+    pages = []
+
+if pages:
+    st.navigation(pages).run()

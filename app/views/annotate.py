@@ -1,0 +1,70 @@
+"""Annotate: label a slice's examples one by one; saved at once, exportable, counted."""
+
+import streamlit as st
+
+import shared
+from labeling.review import slices
+from labeling.review.detail import find_example, probabilities
+
+st.title("Annotate")
+with shared.guard():
+    data = shared.run()
+    store = shared.store()
+    task = data.config.name
+    c1, c2, c3 = st.columns([1, 2, 1])
+    split = c1.selectbox("split", [s for s in data.splits if s != "test"] or data.splits,
+                         key="ann_split")
+    name = c2.selectbox("slice", list(slices.SLICES), key="ann_slice",
+                        format_func=lambda n: f"{n}: {slices.SLICES[n]}")
+    skip_done = c3.toggle("hide labeled", value=True, key="ann_hide")
+    ids = slices.slice_ids(data, split, name)
+    done = store.gold_for(task, ids)
+    queue = [i for i in ids if not (skip_done and i in done)]
+    st.progress(len(done) / len(ids) if ids else 1.0,
+                text=f"{len(done)} of {len(ids)} examples in this slice labeled")
+    if split == "test":
+        st.warning("Test labels are never used as dev gold (the test split stays held out).")
+    if not queue:
+        st.info("Nothing to label here: the slice is empty or every example is labeled."
+                if ids or name != "label_model_wrong" else
+                "This slice needs gold labels; choose another slice.")
+    else:
+        position = st.session_state.get("ann_pos", 0) % len(queue)
+        example_id = queue[position]
+        sp, row = find_example(data, example_id)
+        st.markdown(f"**{example_id}** ({position + 1} of {len(queue)} to go) · "
+                    f"label model says **{data.labels[int(data.probs[sp]['label_model_pred'].iloc[row])]}**")
+        st.text_area("text", data.frames[sp]["text"].iloc[row], disabled=True, height=110,
+                     key=f"ann_text_{example_id}")
+        st.dataframe(probabilities(data, sp, row).set_index("label").T, hide_index=True)
+        st.caption("Keys: " + ", ".join(f"{k + 1} = {n}" for k, n in enumerate(data.labels[:9]))
+                   + ", S = skip, B = back")
+        if shared.annotate_buttons(data, example_id, sp, key="ann_btn", shortcuts=True):
+            if not skip_done:
+                st.session_state["ann_pos"] = position + 1
+            st.rerun()
+        n1, n2 = st.columns(2)
+        if n1.button("◀ back [B]", shortcut="B", key="ann_back"):
+            st.session_state["ann_pos"] = position - 1
+            st.rerun()
+        if n2.button("skip ▶ [S]", shortcut="S", key="ann_skip"):
+            st.session_state["ann_pos"] = position + 1
+            st.rerun()
+
+    st.divider()
+    st.subheader("Annotations")
+    counts = store.counts(task, data.labels)
+    cols = st.columns(len(counts) + 1)
+    cols[0].metric("total", int(counts["count"].sum()))
+    for col, r in zip(cols[1:], counts.itertuples()):
+        col.metric(r.label, r.count)
+    table = store.table(task)
+    if table.empty:
+        st.caption("No annotations yet.")
+    else:
+        st.dataframe(table.drop(columns=["task"]), hide_index=True, key="ann_table",
+                     column_config={"updated_at": st.column_config.DatetimeColumn(
+                         "updated_at", format="YYYY-MM-DD HH:mm:ss")})
+        st.download_button("Download annotations (CSV)", store.to_csv(task),
+                           file_name=f"{task}-annotations.csv", mime="text/csv")
+    st.caption(f"Stored in `{store.path}`; train and dev labels become dev gold in the next run.")

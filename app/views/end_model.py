@@ -1,0 +1,58 @@
+"""End model: confusion matrix on test (cells filter the examples) and its errors."""
+
+import streamlit as st
+
+import shared
+from labeling.review import end_model
+from labeling.review.examples import example_table
+
+st.title("End model")
+with shared.guard():
+    data = shared.run()
+    splits = [s for s in data.splits if data.gold(s) is not None]
+    if not splits:
+        st.info("No split has gold labels: there is nothing to compare the end model with.")
+        st.stop()
+    split = st.radio("split", splits, horizontal=True, key="em_split",
+                     index=splits.index("test") if "test" in splits else 0)
+    pred = shared.end_model_pred()[split]
+    gold = data.gold(split)
+    matrix = end_model.confusion(gold, pred, data.labels)
+    scores = data.metrics.get("end_model", {}).get(split, {})
+    if scores:
+        st.caption(f"{data.metrics['end_model'].get('name')} on {split}: accuracy "
+                   f"{scores['accuracy']:.3f}" + (f", F1 {scores['f1']:.3f}" if "f1" in scores
+                                                   else ""))
+    st.markdown("Confusion matrix: rows are gold, columns predicted. **Click a cell** to "
+                "list its examples.")
+    header = st.columns(len(data.labels) + 1)
+    header[0].markdown("gold \\ predicted")
+    for k, name in enumerate(data.labels):
+        header[k + 1].markdown(f"**{name}**")
+    for g, gname in enumerate(data.labels):
+        row = st.columns(len(data.labels) + 1)
+        row[0].markdown(f"**{gname}**")
+        for p, pname in enumerate(data.labels):
+            if row[p + 1].button(f"{matrix.iat[g, p]}", key=f"cell-{g}-{p}",
+                                 type="primary" if g == p else "secondary",
+                                 width="stretch"):
+                st.session_state["em_cell"] = f"{gname} → {pname}"
+    cells = ["all"] + [f"{g} → {p}" for g in data.labels for p in data.labels]
+    if st.session_state.get("em_cell") not in cells:
+        st.session_state["em_cell"] = "all"
+    cell = st.selectbox("cell (gold → predicted)", cells, key="em_cell")
+    table = example_table(data, split, pred)
+    if cell != "all":
+        g_label, p_label = cell.split(" → ")
+        table = table[end_model.cell_mask(gold, pred, data.labels, g_label, p_label)]
+    st.markdown(f"**{len(table)}** examples")
+    st.dataframe(table, hide_index=True, column_config=shared.dataframe_config(data),
+                 key="em_table")
+    errors = end_model.errors_table(example_table(data, split, pred))
+    st.subheader(f"Errors ({len(errors)})")
+    if errors.empty:
+        st.success("The end model gets every example of this split right.")
+    else:
+        st.dataframe(errors[["id", "text", "gold", "end_model", "label_model", "votes"]],
+                     hide_index=True, column_config=shared.dataframe_config(data),
+                     key="em_errors")

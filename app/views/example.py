@@ -1,0 +1,60 @@
+"""Example detail: text, every LF's vote, prompts and replies, predictions."""
+
+import json
+
+import streamlit as st
+
+import shared
+from labeling.review import detail
+
+st.title("Example detail")
+with shared.guard():
+    data = shared.run()
+    ids = [i for s in data.splits for i in data.frames[s]["id"]]
+    wanted = st.session_state.get("detail_id")
+    example_id = st.selectbox("example id", ids, key="detail_select",
+                              index=ids.index(wanted) if wanted in ids else 0)
+    split, row = detail.find_example(data, example_id)
+    info = detail.example_summary(data, split, row)
+    st.markdown(f"**{info['id']}** · split **{split}** · gold **{info['gold'] or '—'}**")
+    st.text_area("text", info["text"], disabled=True, height=120)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("label model", info["label_model"])
+    c2.metric("majority vote", info["majority_vote"])
+    try:
+        proba = shared.end_model_proba()[split][row]
+        best = int(proba.argmax())
+        c3.metric("end model", data.labels[best], help=f"probability {proba[best]:.3f}")
+    except Exception as exc:  # noqa: BLE001 -- the rest of the page is still useful
+        c3.warning(f"End model unavailable: {exc}")
+    left, right = st.columns(2)
+    prompt_lfs = set(data.metrics.get("llm", {}).get("lfs", {}))
+    left.subheader("Votes")
+    left.dataframe(detail.votes_table(data, split, row, prompt_lfs), hide_index=True)
+    right.subheader("Label-model probabilities")
+    right.dataframe(detail.probabilities(data, split, row), hide_index=True, column_config={
+        "probability": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                       format="%.3f")})
+    if not info["covered"]:
+        right.caption("No LF voted: these are the class prior.")
+    if prompt_lfs:
+        st.subheader("Prompt LFs")
+        for item in detail.prompt_details(data, shared.lfs(), split, row):
+            with st.expander(f"{item['lf']} → {item['vote']} ({item['backend']})",
+                             expanded=True):
+                st.caption("prompt" + (" (as sent)" if "reply" in item else ""))
+                st.code(detail.render_messages(item["messages"]), language=None)
+                if "reply" in item:
+                    st.caption("raw reply (from the response cache)")
+                    st.code(item["reply"] or "(empty)", language="json")
+                    st.caption(f"answer {item['answer']!r}"
+                               + (f" · rejected: {item['reason']}" if item["reason"] else "")
+                               + f" · tokens {item['tokens_in']}/{item['tokens_out']}"
+                               + f" · ${item['cost']:.6f} · {item['latency_s']} s")
+                if "note" in item:
+                    st.info(item["note"])
+                if "descriptions" in item:
+                    st.code(json.dumps(item["descriptions"], indent=2), language="json")
+    st.subheader("Your label")
+    if shared.annotate_buttons(data, example_id, split, key="detail_ann"):
+        st.rerun()

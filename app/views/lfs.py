@@ -1,0 +1,37 @@
+"""LF table: per-LF statistics with column help, a total row and inline warnings."""
+
+import streamlit as st
+
+import shared
+from labeling.review.lf_table import COLUMN_HELP, lf_table
+
+st.title("Labeling functions")
+with shared.guard():
+    data = shared.run()
+    table, total, general = lf_table(data)
+    for text in general:
+        st.warning(text)
+    flagged = table[table["warnings"] != ""]
+    if len(flagged):
+        st.warning(f"{len(flagged)} LF(s) with warnings: " + ", ".join(flagged["lf"]))
+    number = {"coverage", "overlaps", "conflicts", "dev_coverage", "dev_accuracy",
+              "learned_accuracy"}
+    config = {}
+    for column in table.columns:
+        help_text = COLUMN_HELP.get(column)
+        if column in number:
+            config[column] = st.column_config.NumberColumn(column, help=help_text, format="%.3f")
+        elif column == "llm_cost":
+            config[column] = st.column_config.NumberColumn("llm_cost ($)", help=help_text,
+                                                           format="%.4f")
+        elif column == "warnings":
+            config[column] = st.column_config.TextColumn("⚠ warnings", help=help_text,
+                                                         width="large")
+        else:
+            config[column] = st.column_config.Column(column, help=help_text)
+    st.caption("Click a column header to sort; hover it for its definition.")
+    st.dataframe(table, hide_index=True, column_config=config, key="lf_table")
+    st.caption("Total over all LFs (not sortable with the rows above):")
+    st.dataframe(total, hide_index=True, column_config=config, key="lf_total")
+    if not len(flagged) and not general:
+        st.success("The run raised no LF warnings.")

@@ -1,0 +1,56 @@
+"""Overview: sizes, label distributions, scores, label-model confidence."""
+
+import altair as alt
+import streamlit as st
+
+import shared
+from labeling.review import overview
+
+st.title("Overview")
+with shared.guard():
+    data = shared.run()
+    st.caption(f"Task **{data.config.name}**, labels {', '.join(data.labels)}; "
+               f"label model `{data.metrics.get('label_model', {}).get('name', '?')}`"
+               + (f" (chose `{data.metrics['label_model']['chosen']}`)"
+                  if data.metrics.get("label_model", {}).get("chosen") else ""))
+    sizes = overview.dataset_sizes(data)
+    cols = st.columns(len(sizes) + 1)
+    for col, row in zip(cols, sizes.itertuples()):
+        col.metric(f"{row.split} rows", f"{row.rows:,}", help=f"LF coverage {row.coverage:.1%}")
+    train = sizes.set_index("split").loc["train"]
+    cols[-1].metric("train coverage", f"{train.coverage:.1%}",
+                    help="Share of training examples with at least one LF vote.")
+    st.dataframe(sizes, hide_index=True, column_config={
+        "coverage": st.column_config.NumberColumn(help="Share of rows with at least one vote",
+                                                  format="%.3f"),
+        "conflict_rate": st.column_config.NumberColumn(help="Share of rows with disagreeing "
+                                                       "votes", format="%.3f")})
+
+    st.subheader("Scores on dev and test")
+    st.dataframe(overview.score_table(data.metrics), hide_index=True)
+
+    st.subheader("Label distribution: gold vs predicted")
+    try:
+        end_pred = shared.end_model_pred()
+    except Exception as exc:  # noqa: BLE001 -- the distribution is still useful without it
+        st.warning(f"End model unavailable: {exc}")
+        end_pred = None
+    dist = overview.label_distribution(data, end_pred)
+    split = st.radio("split", data.splits, horizontal=True, key="dist_split",
+                     index=data.splits.index("test") if "test" in data.splits else 0)
+    part = dist[dist["split"] == split]
+    st.altair_chart(alt.Chart(part).mark_bar().encode(
+        x=alt.X("share:Q", title="share of the split", axis=alt.Axis(format="%")),
+        y=alt.Y("source:N", title=None), color=alt.Color("label:N"),
+        tooltip=["source", "label", "count", alt.Tooltip("share:Q", format=".3f")]),
+        width="stretch")
+
+    st.subheader("Label-model confidence (train)")
+    hist = overview.confidence_histogram(data, "train")
+    long = hist.melt(id_vars="bin", var_name="rows", value_name="count")
+    st.altair_chart(alt.Chart(long).mark_bar().encode(
+        x=alt.X("bin:N", title="top probability", sort=None), y=alt.Y("count:Q", stack=True),
+        color=alt.Color("rows:N", title="LF votes"), tooltip=["bin", "rows", "count"]),
+        width="stretch")
+    st.caption("Uncovered rows (no LF voted) get the class prior; the end model is trained "
+               "on covered rows only.")

@@ -1,0 +1,169 @@
+"""Every page of the review app rendered with Streamlit's AppTest over a real run in tmp.
+
+Each test checks that the page renders without an exception or error message, that
+its key numbers equal the library's, and drives the drill-downs through selectboxes
+(AppTest cannot click dataframe rows; the browser test covers real clicks). AppTest does
+not expose a dataframe's key, so tables are found by position on their page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from labeling.analysis import pairwise_counts
+from labeling.review import conflicts
+from labeling.review.annotations import AnnotationStore
+from labeling.review.project import load_run
+from labeling.review.sample import ensure_sample_run
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ENTRY = str(REPO_ROOT / "app" / "streamlit_app.py")
+
+
+@pytest.fixture(scope="session")
+def sample_project(tmp_path_factory) -> Path:
+    return ensure_sample_run(REPO_ROOT / "labeling.toml",
+                             tmp_path_factory.getbasetemp() / "app_sample")
+
+
+@pytest.fixture
+def app(sample_project, tmp_path, monkeypatch):
+    """An AppTest on the sample run; annotations go to a fresh file per test."""
+    monkeypatch.setenv("LABELING_PROJECT", str(sample_project))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def page(at: AppTest, name: str) -> AppTest:
+    at.switch_page(f"views/{name}.py").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_overview(app, sample_project):
+    run = load_run(sample_project)
+    page(app, "overview")
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["train rows"] == "240" and metrics["test rows"] == "100"
+    assert metrics["train coverage"] == f"{run.metrics['data']['train']['coverage']:.1%}"
+    scores = app.dataframe[1].value
+    end = scores[scores["model"].str.startswith("end model") & (scores["split"] == "test")]
+    assert end["accuracy"].iloc[0] == round(run.metrics["end_model"]["test"]["accuracy"], 3)
+
+
+def test_lf_table(app, sample_project):
+    run = load_run(sample_project)
+    page(app, "lfs")
+    table, total = app.dataframe[0].value, app.dataframe[1].value
+    assert list(table["lf"]) == run.lf_names
+    assert table.set_index("lf").loc["re_link", "coverage"] == round(
+        run.summary.loc["re_link", "coverage"], 3)
+    assert total["lf"].iloc[0].startswith("TOTAL")
+
+
+def test_conflicts_pair_selectbox_lists_the_disagreements(app, sample_project):
+    run = load_run(sample_project)
+    page(app, "conflicts")
+    pairs = conflicts.conflict_pairs(run, "train")
+    _, counts = pairwise_counts(run.L["train"])
+    choice = app.selectbox(key="pair")
+    assert choice.value == conflicts.pair_label(pairs.lf_a[0], pairs.lf_b[0], pairs.conflicts[0])
+    last = choice.options[-1]
+    choice.select(last).run()
+    a, b = conflicts.parse_pair_label(last)
+    shown = app.dataframe[1].value
+    assert len(shown) == counts[run.lf_names.index(a), run.lf_names.index(b)]
+    assert (shown[a] != shown[b]).all()
+    word = shown["text"].iloc[0].split()[0]
+    app.text_input(key="conf_query").input(word).run()
+    assert 0 < len(app.dataframe[1].value) <= len(shown)
+
+
+def test_conflicts_annotation_writes_a_row(app, sample_project, tmp_path):
+    page(app, "conflicts")
+    example = app.selectbox(key="conf_example").value
+    app.button(key="conf_ann-1").click().run()
+    assert not app.exception
+    store = AnnotationStore(tmp_path / "annotations.sqlite")
+    assert store.gold_for("youtube", [example]) == {example: 1}
+
+
+def test_slices_filters(app, sample_project):
+    from labeling.review.slices import slice_masks
+
+    run = load_run(sample_project)
+    page(app, "slices")
+    app.selectbox(key="slice_split").select("dev").run()
+    app.selectbox(key="slice_name").select("label_model_wrong").run()
+    wrong = slice_masks(run, "dev")["label_model_wrong"].sum()
+    if wrong:
+        assert len(app.dataframe[1].value) == wrong
+    app.selectbox(key="slice_split").select("train").run()
+    assert any("no gold labels" in i.value for i in app.info)  # a clear message, no error
+    app.selectbox(key="slice_name").select("uncovered").run()
+    assert len(app.dataframe[1].value) == slice_masks(run, "train")["uncovered"].sum()
+
+
+def test_example_detail(app, sample_project):
+    run = load_run(sample_project)
+    page(app, "example")
+    example_id = run.frames["dev"]["id"].iloc[2]
+    app.selectbox(key="detail_select").select(example_id).run()
+    assert not app.exception and not app.error
+    assert app.text_area[0].value == run.frames["dev"]["text"].iloc[2]
+    assert len(app.dataframe[0].value) == len(run.lf_names)
+    assert any("local zero-shot backend" in i.value for i in app.info)
+    assert {m.label for m in app.metric} == {"label model", "majority vote", "end model"}
+
+
+def test_end_model_cell_filters_examples(app, sample_project):
+    run = load_run(sample_project)
+    page(app, "end_model")
+    assert len(app.dataframe[0].value) == 100
+    app.button(key="cell-1-1").click().run()
+    assert app.selectbox(key="em_cell").value == "spam → spam"
+    shown = app.dataframe[0].value
+    assert set(shown["gold"]) == {"spam"} and set(shown["end_model"]) == {"spam"}
+    errors = app.dataframe[1].value if len(app.dataframe) > 1 else []
+    assert len(errors) == round(100 * (1 - run.metrics["end_model"]["test"]["accuracy"]))
+
+
+def test_annotate_writes_rows_and_counts(app, tmp_path):
+    page(app, "annotate")
+    app.selectbox(key="ann_slice").select("conflicting").run()
+    first = app.text_area[0].key
+    app.button(key="ann_btn-0").click().run()
+    assert not app.exception
+    store = AnnotationStore(tmp_path / "annotations.sqlite")
+    table = store.table("youtube")
+    assert len(table) == 1 and table["label"].iloc[0] == 0
+    assert first.endswith(table["example_id"].iloc[0])
+    assert app.text_area[0].key != first  # moved on to the next example
+    assert {m.label: m.value for m in app.metric}["total"] == "1"
+    assert app.get("download_button")
+
+
+def test_no_run_offers_the_pipeline(make_task, monkeypatch, tmp_path):
+    monkeypatch.setenv("LABELING_PROJECT", str(make_task()))
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "a.sqlite"))
+    at = AppTest.from_file(ENTRY, default_timeout=60).run()
+    assert not at.exception
+    assert any("no finished run" in i.value for i in at.info)
+    at.button(key="run_pipeline").click().run()
+    assert not at.exception and not at.error
+    assert any("Run finished" in s.value for s in at.success)
+
+
+def test_broken_config_is_one_clear_message(make_task, monkeypatch):
+    monkeypatch.setenv("LABELING_PROJECT", str(make_task(toml="name = [")))
+    at = AppTest.from_file(ENTRY, default_timeout=30).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "not valid TOML" in at.error[0].value
