@@ -21,14 +21,18 @@ from labeling.errors import DataError
 SPLITS = ("train", "dev", "test")
 
 
-def _read_utf8(path: Path) -> str:
-    data = path.read_bytes()
+def decode_utf8(data: bytes, source) -> str:
+    """``data`` as text (a BOM is dropped), or a DataError naming ``source`` and the line."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path}: not valid UTF-8 (byte {exc.start}, line {line}); "
-                        "re-save the file as UTF-8") from None
+        raise DataError(f"{source}: not valid UTF-8 (byte {exc.start}, line {line}); "
+                        "re-save it as UTF-8") from None
+
+
+def _read_utf8(path: Path) -> str:
+    return decode_utf8(path.read_bytes(), path)
 
 
 def read_table(path: Path) -> pd.DataFrame:

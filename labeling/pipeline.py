@@ -101,9 +101,11 @@ def _require(task: Task, name: str, step: str) -> Path:
     return path
 
 
-def read_label_matrices(task: Task) -> dict[str, np.ndarray]:
-    """L per split from L.parquet, checked against the current data's ids."""
-    table = pd.read_parquet(_require(task, L_FILE, "apply"))
+def read_label_matrices(task: Task, table: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+    """L per split from L.parquet (or its already read ``table``), checked against the
+    current data's ids."""
+    if table is None:
+        table = pd.read_parquet(_require(task, L_FILE, "apply"))
     matrices = {}
     for split, df in task.splits.items():
         if df is None:
@@ -207,21 +209,18 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
     return matrices
 
 
-def _evaluate(model, matrices, task) -> dict:
-    scores = {}
-    for split in ("dev", "test"):
-        if split in matrices:
-            pred = model.predict(matrices[split])
-            scores[split] = classification_scores(task.gold(split), pred,
-                                                  task.config.cardinality,
-                                                  task.config.positive_index)
-    return scores
+def _evaluate(predictions: dict[str, np.ndarray], task) -> dict:
+    """Scores of per-split predictions on the splits with gold (dev, test)."""
+    return {split: classification_scores(task.gold(split), predictions[split],
+                                         task.config.cardinality, task.config.positive_index)
+            for split in ("dev", "test") if split in predictions}
 
 
 def step_fit(task: Task) -> dict:
     """Fit majority vote and the configured label model; write probs.parquet."""
     cfg = task.config
-    matrices = read_label_matrices(task)
+    table = pd.read_parquet(_require(task, L_FILE, "apply"))
+    matrices = read_label_matrices(task, table)
     L_dev, y_dev = matrices.get("dev"), task.gold("dev")
     choice = cfg.label_model
     try:
@@ -234,31 +233,33 @@ def step_fit(task: Task) -> dict:
         raise LabelingError(f"label model '{choice.name}' cannot fit this label matrix: {exc}") from None
     majority = models.make("mv", cardinality=cfg.cardinality).fit(matrices["train"], y_dev=y_dev)
 
-    frames = []
+    frames, lm_pred, mv_pred = [], {}, {}
     for split, L in matrices.items():
-        proba = label_model.predict_proba(L)
+        proba = label_model.predict_proba(L)  # once per split: the costly step at scale
+        lm_pred[split] = label_model.decide(proba)
+        mv_pred[split] = majority.predict(L)
         frame = pd.DataFrame(proba, columns=[f"p_{name}" for name in cfg.labels],
                              index=pd.MultiIndex.from_arrays(
                                  [[split] * len(L), task.splits[split]["id"]],
                                  names=["split", "id"]))
         frame["covered"] = (L != -1).any(axis=1)
-        frame["label_model_pred"] = label_model.predict(L)
-        frame["majority_vote_pred"] = majority.predict(L)
+        frame["label_model_pred"] = lm_pred[split]
+        frame["majority_vote_pred"] = mv_pred[split]
         frames.append(frame)
     pd.concat(frames).to_parquet(task.run_dir / PROBS_FILE)
 
     learned = getattr(label_model, "lf_accuracies_", None)
-    summary = lf_summary(matrices["train"], list(pd.read_parquet(task.run_dir / L_FILE).columns),
-                         cfg.labels, L_dev, y_dev, learned_accuracy=learned,
+    summary = lf_summary(matrices["train"], list(table.columns), cfg.labels, L_dev, y_dev,
+                         learned_accuracy=learned,
                          fault_counts=read_metrics(task.run_dir).get("lfs", {}).get("fault_counts"))
     summary.to_csv(task.run_dir / SUMMARY_FILE)
     lm_section = {"name": choice.name, "params": label_model.get_params(),
-                  **_evaluate(label_model, matrices, task)}
+                  **_evaluate(lm_pred, task)}
     for extra in ("chosen_", "cv_scores_"):
         if hasattr(label_model, extra):
             lm_section[extra.rstrip("_")] = getattr(label_model, extra)
     return update_metrics(task.run_dir, label_model=lm_section,
-                          majority_vote={"name": "mv", **_evaluate(majority, matrices, task)})
+                          majority_vote={"name": "mv", **_evaluate(mv_pred, task)})
 
 
 def step_train(task: Task):

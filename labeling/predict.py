@@ -9,7 +9,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from labeling.data import read_table
+from labeling.data import decode_utf8, read_table
 from labeling.errors import DataError
 from labeling.export import ExportedModel
 from labeling.train.end_model import predict_proba_full
@@ -21,22 +21,14 @@ def read_texts(source: str, text_column: str = "text") -> list[str]:
     """Texts from a CSV/TSV/JSONL/Parquet file (its ``text_column``), a .txt file
     (one text per line) or ``-`` (stdin, one text per line)."""
     if source == "-":
-        raw = sys.stdin.buffer.read()
-        try:
-            data = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise DataError(f"stdin: not valid UTF-8 (byte {exc.start})") from None
-        return [line for line in data.splitlines() if line.strip()]
+        return [line for line in decode_utf8(sys.stdin.buffer.read(), "stdin").splitlines()
+                if line.strip()]
     path = Path(source)
     if path.suffix.lower() in (".txt", ""):
         if not path.is_file():
             raise DataError(f"{path}: input file not found")
-        try:
-            data = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = path.read_bytes()[: exc.start].count(b"\n") + 1
-            raise DataError(f"{path}: not valid UTF-8 (line {line})") from None
-        return [line for line in data.splitlines() if line.strip()]
+        return [line for line in decode_utf8(path.read_bytes(), path).splitlines()
+                if line.strip()]
     table = read_table(path)
     if text_column not in table.columns:
         raise DataError(f"{path}: no text column '{text_column}' (columns: "

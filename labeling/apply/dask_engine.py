@@ -9,7 +9,7 @@ Vectorized and prompt LFs stay on the driver (prompt LFs share one response cach
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.machinery
 import inspect
 import sys
 
@@ -18,19 +18,21 @@ import numpy as np
 PARTITION = 20_000
 
 
+def _importable_elsewhere(module) -> bool:
+    """Could a worker import ``module`` by name? Asks the path finders directly:
+    ``importlib.util.find_spec`` would answer from this process's ``sys.modules``,
+    where LF modules loaded from files are registered."""
+    top = module.__name__.split(".")[0]
+    return top in sys.builtin_module_names or importlib.machinery.PathFinder.find_spec(top) is not None
+
+
 def _ship_user_modules_by_value(row_lfs) -> None:
     import cloudpickle
 
     for _, lf in row_lfs:
         for f in [lf._f, *(getattr(p, "_f", None) for p in lf._pre)]:
             module = inspect.getmodule(f) if f is not None else None
-            if module is None or module.__name__ in sys.builtin_module_names:
-                continue
-            try:
-                importable = importlib.util.find_spec(module.__name__) is not None
-            except (ImportError, ValueError):
-                importable = False
-            if not importable or module.__name__.startswith("lfs_"):
+            if module is not None and not _importable_elsewhere(module):
                 cloudpickle.register_pickle_by_value(module)
 
 

@@ -136,6 +136,5 @@ def keyword_lf(keywords: str | Iterable[str], label: int, name: str | None = Non
     lf = regex_lf(build(words), label, name=name, column=column, case_sensitive=case_sensitive)
     if not case_sensitive and all(w.isascii() for w in words):
         # On ASCII text, IGNORECASE on ASCII literals == exact match after lower().
-        lf.ascii_literals = tuple(w.lower() for w in words)
-        lf.ascii_lower_pattern = re.compile(build(lf.ascii_literals))
+        lf.ascii_lower_pattern = re.compile(build([w.lower() for w in words]))
     return lf

@@ -57,14 +57,19 @@ class LabelModel:
         raise NotImplementedError
 
     def predict(self, L, tie_break: str = "prior") -> np.ndarray:
-        """Most probable class per row.
+        """Most probable class per row: :meth:`decide` on :meth:`predict_proba`."""
+        return self.decide(self.predict_proba(L), tie_break)
+
+    def decide(self, proba: np.ndarray, tie_break: str = "prior") -> np.ndarray:
+        """Classes from probabilities already computed (so callers needing both compute
+        them once).
 
         Rows whose top probability is shared by several classes (ties, and rows where
         every LF abstains when the model returns a flat distribution) go to the tied
         class with the largest ``class_balance_`` (``tie_break="prior"``) or get
         ``-1`` (``tie_break="abstain"``).
         """
-        proba = self.predict_proba(L)
+        proba = np.asarray(proba)
         top = proba.max(axis=1, keepdims=True)
         tied = np.isclose(proba, top, rtol=0, atol=1e-9)
         if tie_break == "abstain":
