@@ -19,6 +19,7 @@ its estimate) before it starts, so a run stops *before* exceeding the budget.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from pathlib import Path
@@ -200,8 +201,6 @@ class Runtime:
         stats.add_latency(out.latency)
         if out.reason:
             stats.rejected[out.reason] += 1
-        import json
-
         prompt = json.dumps(req.messages, ensure_ascii=False)
         self.cache.put(Entry(req.key, req.lf, req.model, prompt, out.reply, out.answer,
                              out.reason, tokens_in, tokens_out, cost or 0.0, out.latency))
