@@ -235,3 +235,85 @@ def test_example_lfs_are_mostly_vectorized(bundled):
     _, _, lfs = bundled
     names = [lf.name for lf in lfs if isinstance(lf, PatternLF)]
     assert {"kw_subscribe", "re_link", "re_check_out"} <= set(names)
+
+
+# --- the rows LFs see ------------------------------------------------------------
+# One LF alone reading the rows (the usual re-run after an edit) is called on one Row
+# refilled per row (rows.label_each); these check that no LF can tell.
+
+def many_df(n=300):
+    return pd.DataFrame({"id": [f"r{i}" for i in range(n)], "text": [f"t {i}" for i in range(n)]})
+
+
+def test_rows_an_lf_keeps_keep_their_own_values():
+    kept, dicts = [], []
+
+    @labeling_function()
+    def keeps_row(x):
+        if x.id.endswith("7"):
+            kept.append(x)
+        return ABSTAIN
+
+    @labeling_function()
+    def keeps_dict(x):
+        if x.id.endswith("3"):
+            dicts.append(vars(x))
+        return ABSTAIN
+
+    df = many_df()
+    apply_lfs(df, [keeps_row], 2)
+    apply_lfs(df, [keeps_dict], 2)
+    assert [(r.id, r.text) for r in kept] == [(i, t) for i, t in zip(df.id, df.text)
+                                              if i.endswith("7")]
+    assert dicts == [{"id": i, "text": t} for i, t in zip(df.id, df.text) if i.endswith("3")]
+
+
+def test_an_lf_mutating_its_row_does_not_leak_into_the_next_row():
+    seen = []
+
+    @labeling_function()
+    def mutates(x):
+        seen.append(sorted(vars(x)))
+        x.extra = 1  # attached
+        del x.id  # removed
+        x.text = "changed"
+        return ABSTAIN
+
+    @labeling_function()
+    def reads(x):
+        return 1 if x.text.startswith("t ") and "extra" not in x and x.id else 0
+
+    df = many_df()
+    apply_lfs(df, [mutates], 2)
+    assert seen == [["id", "text"]] * len(df)
+    assert (apply_lfs(df, [reads], 2) == 1).all()
+
+
+def test_rows_pickle_and_memoized_preprocessors_key_by_content():
+    import pickle
+
+    from snorkel.preprocess import preprocessor
+
+    from labeling.apply.rows import Row, make_rows
+
+    calls = []
+
+    @preprocessor(memoize=True)
+    def tag(x):
+        calls.append(x.text)
+        x.tag = x.text.upper()
+        return x
+
+    @labeling_function(pre=[tag])
+    def tagged(x):
+        return 1 if x.tag.startswith("T 1") else ABSTAIN
+
+    df = pd.concat([many_df(50)] * 2, ignore_index=True).assign(id="same")
+    expected = PandasLFApplier([tagged]).apply(df, progress_bar=False)
+    calls.clear()
+    tag.reset_cache()
+    np.testing.assert_array_equal(apply_lfs(df, [tagged], 2), expected)
+    assert len(calls) == 50  # each distinct row once: the memo keys rows by content
+    row = make_rows(["id", "text"], [["a"], ["b"]])[0]
+    assert isinstance(row, Row) and pickle.loads(pickle.dumps(row)) == row
+    assert row["text"] == row.get("text") == "b" and "id" in row

@@ -128,3 +128,22 @@ def test_faulted_rows_are_not_cached(tmp_path):
     assert L[:, 0].tolist() == [1, -1] and faults.counts == {"flaky": 1}
     state["fail"] = False  # same source: same fingerprint, the faulted row is retried
     assert apply_lfs(df, [flaky], 2, cache_dir=tmp_path)[:, 0].tolist() == [1, 1]
+
+
+def test_fingerprint_follows_the_code_loaded_not_the_file_now(tmp_path):
+    """A module edited after its LFs were loaded: the old LF objects still run the old
+    code, so their fingerprint must not take the edited file's source."""
+    from labeling.apply.fingerprint import lf_fingerprint
+
+    path = tmp_path / "lfs.py"
+    source = ("from labeling import labeling_function\n\n\n@labeling_function()\n"
+              "def short(x):\n    return 0 if len(x.text) < 5 else -1\n")
+    path.write_text(source)
+    [old] = load_lfs([str(path)], tmp_path)
+    loaded = lf_fingerprint(old)
+    path.write_text(source.replace("< 5", "< 40"))
+    [new] = load_lfs([str(path)], tmp_path)
+    assert lf_fingerprint(new) != loaded
+    assert lf_fingerprint(old) != lf_fingerprint(new)  # old code, new file on disk
+    [again] = load_lfs([str(path)], tmp_path)
+    assert lf_fingerprint(again) == lf_fingerprint(new)

@@ -10,7 +10,8 @@ snorkel's ``PandasLFApplier`` gives, faster:
   this process or, with ``n_jobs > 1``, in forked worker processes; spaCy docs are
   parsed in batches and shared across LFs;
 - with ``cache_dir``, each LF's votes are cached per row content under the LF's
-  fingerprint: editing one LF recomputes one column, new rows only are computed.
+  fingerprint: editing one LF recomputes one column, new rows only are computed. One
+  LF alone over a chunk runs without building a Row per row (``rows.label_each``).
 
 An LF that raises stops the run with an :class:`LFError` naming the LF and the row,
 unless ``fault_tolerant=True``: then it abstains there and the faults are counted.
@@ -37,7 +38,7 @@ from tqdm.auto import tqdm
 
 from labeling.apply.cache import ColumnCache
 from labeling.apply.fingerprint import lf_fingerprint
-from labeling.apply.rows import iter_rows
+from labeling.apply.rows import label_each, make_rows
 from labeling.apply.votes import FaultLog, check_vote, describe_row, matrix_dtype
 from labeling.errors import LFError
 from labeling.lf.core import ABSTAIN, PatternLF, TextColumn
@@ -69,25 +70,37 @@ def label_rows(df: pd.DataFrame, positions: np.ndarray, row_lfs: list, need: np.
     # preprocessors, calling f directly is the same and skips a layer per row.
     calls = [lf if lf._pre else lf._f if not lf._resources else
              (lambda x, f=lf._f, r=lf._resources: f(x, **r)) for _, lf in row_lfs]
+    columns = [str(c) for c in df.columns]
     for start in range(0, len(positions), CHUNK):
         chunk = positions[start:start + CHUNK]
         contiguous = len(chunk) and chunk[-1] - chunk[0] == len(chunk) - 1
         part = df.iloc[chunk[0]:chunk[-1] + 1] if contiguous else df.iloc[chunk]
+        values = [part[c].tolist() for c in part.columns]
         for pre in primers:
             pre.prime(part["text"].tolist() if "text" in part else [])
-        rows = list(iter_rows(part))
+        chunk_need = need[start:start + len(chunk)]
+        # Rows are built once and shared when several LFs read this chunk (as snorkel
+        # shares one Series per row across LFs); one LF alone runs without building them.
+        rows = make_rows(columns, values) if chunk_need.any(axis=0).sum() > 1 else None
         # Column-major within the chunk: each LF runs over the rows it needs.
         for k, (j, lf) in enumerate(row_lfs):
-            wanted = need[start:start + len(chunk), k]
-            indices = range(len(rows)) if wanted.all() else np.flatnonzero(wanted).tolist()
+            wanted = chunk_need[:, k]
+            if not wanted.any():
+                continue
+            every = wanted.all()
+            indices = range(len(chunk)) if every else np.flatnonzero(wanted).tolist()
             call = calls[k]
             try:  # fast path: no exception, plain ints (checked below, vectorized)
-                out = [call(rows[i]) for i in indices]
-                valid = all(type(v) is int for v in out) and (
-                    not out or ABSTAIN <= min(out) and max(out) < cardinality)
+                if rows is None:
+                    out = label_each(call, columns, values if every else
+                                     [[column[i] for i in indices] for column in values])
+                else:
+                    out = [call(rows[i]) for i in indices]
+                valid = _plain_votes(out, cardinality)
             except Exception:
                 valid = False
             if not valid:  # find the faulty row, and name it
+                rows = make_rows(columns, values) if rows is None else rows
                 out = _label_slowly(call, lf, rows, indices, chunk, df, cardinality,
                                     fault_tolerant, split, faulted[start:, k], records)
             votes[start + np.asarray(indices, dtype=np.int64), k] = out
@@ -96,6 +109,12 @@ def label_rows(df: pd.DataFrame, positions: np.ndarray, row_lfs: list, need: np.
         if progress is not None:
             progress.update(len(chunk))
     return votes, faulted, records
+
+
+def _plain_votes(out: list, cardinality: int) -> bool:
+    """Are all of ``out`` plain ints in -1..cardinality-1 (bools and NumPy ints are not)?"""
+    return not out or (set(map(type, out)) == {int}
+                       and ABSTAIN <= min(out) and max(out) < cardinality)
 
 
 def _label_slowly(call, lf, rows, indices, chunk, df, cardinality, fault_tolerant, split,
@@ -169,18 +188,21 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
         raise LFError(f"LF names must be unique; repeated: {', '.join(dupes)}")
     faults = faults if faults is not None else FaultLog()
     L = np.full((len(df), len(lfs)), ABSTAIN, dtype=matrix_dtype(cardinality))
-    need = np.ones(L.shape, dtype=bool)
+    need = np.ones(L.shape, dtype=bool, order="F")  # read and written column by column
 
     cache = ColumnCache(cache_dir) if cache_dir is not None else None
     if cache is not None:
-        hashes, order = cache.frame_hashes(df)  # order: sorted queries, one sort for all LFs
+        keys = cache.frame_keys(df)
         fingerprints = [lf_fingerprint(lf) for lf in lfs]
         for j, fp in enumerate(fingerprints):
             if _is_batch_lf(lfs[j]):
                 continue  # prompt LFs: votes depend on the backend; they cache responses
-            votes, found = cache.lookup(fp, hashes, order)
-            L[found, j] = votes[found]
-            need[:, j] = ~found
+            votes, found = cache.lookup(fp, keys)
+            if found.all():  # the usual re-run: whole columns, no masked copies
+                L[:, j], need[:, j] = votes, False
+            else:
+                L[found, j] = votes[found]
+                need[:, j] = ~found
     faulted = np.zeros(L.shape, dtype=bool)
 
     row_wise = []
@@ -234,5 +256,5 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
         for j, fp in enumerate(fingerprints):
             fresh = need[:, j] & ~faulted[:, j]  # faulted rows are retried next time
             if fresh.any() and not _is_batch_lf(lfs[j]):
-                cache.store(fp, hashes[fresh], L[fresh, j])
+                cache.store(fp, keys, fresh, L[:, j])
     return L

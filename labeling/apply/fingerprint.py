@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import types
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,8 @@ def _stable(value, depth: int = 0) -> str:
     if depth < 4 and isinstance(value, dict):
         return "{" + ", ".join(f"{_stable(k)}: {_stable(v, depth + 1)}"
                                for k, v in sorted(value.items(), key=lambda kv: repr(kv[0]))) + "}"
+    if depth < 4 and isinstance(value, types.CodeType):  # nested functions, comprehensions
+        return f"code({value.co_code.hex()}, {_stable(value.co_consts, depth + 1)})"
     if hasattr(value, "pattern") and hasattr(value, "flags"):  # compiled regex
         return f"re({value.pattern!r}, {value.flags})"
     return f"<{type(value).__module__}.{type(value).__qualname__}>"
@@ -38,10 +41,14 @@ def function_fingerprint(f) -> str:
     code = getattr(f, "__code__", None)
     if code is None:
         return _stable(f)
+    # The compiled code is what runs; the source adds what bytecode hides (names of
+    # globals, default values). Both: the source alone is read from the file now, which
+    # may have been edited since ``f`` was loaded from it.
+    parts = [_stable(code)]
     try:
-        parts = [inspect.getsource(f)]
+        parts.append(inspect.getsource(f))
     except (OSError, TypeError):
-        parts = [code.co_code.hex(), _stable(code.co_consts)]
+        pass
     module_globals = getattr(f, "__globals__", {})
     parts += [f"{n}={_stable(module_globals[n])}" for n in code.co_names
               if n in module_globals and isinstance(module_globals[n], _SIMPLE)]
