@@ -11,7 +11,6 @@ tie-breaking.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -21,15 +20,17 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
+sys.path.insert(0, str(ROOT))
 
 from labeling.models.auto import AutoLabelModel, fit_candidate  # noqa: E402
 from labeling.models.base import ABSTAIN, vote_counts  # noqa: E402
 from labeling.train.metrics import score_predictions  # noqa: E402
+import wrench_cli  # noqa: E402
 
 DATA = ROOT / "data" / "wrench"
 # dataset -> (cardinality, metric, pos_label)
 DATASETS = {"youtube": (2, "accuracy", 1), "sms": (2, "f1", 1), "trec": (6, "accuracy", None)}
-MODELS = ["mv", "snorkel", "dawid_skene", "dawid_skene+dev", "auto"]
+MODELS = ["mv", "snorkel", "dawid_skene", "dawid_skene+dev", "stacker", "auto"]
 SNORKEL = {"epochs": 500, "seed": 123}
 TIE_RULE = ("Tie rule (all models): predict(tie_break='abstain'); rows that come back -1 "
             "(tied top probability) and rows where every LF abstains get the class most "
@@ -100,19 +101,11 @@ def print_table(results: dict, chosen: dict) -> None:
     print(TIE_RULE)
     for ds, (name, cv) in chosen.items():
         cv_txt = ", ".join(f"{n}={s:.3f}" for n, s in cv.items())
-        print(f"auto on {ds}: chose {name}; 5-fold dev CV: {cv_txt}")
+        print(f"auto on {ds}: chose {name}; 3x5-fold dev CV: {cv_txt}")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", metavar="PATH", help="write results as JSON here")
-    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
-    args = parser.parse_args(argv)
-    results, chosen = run(args.datasets)
-    print_table(results, chosen)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return wrench_cli.main(__doc__, list(DATASETS), run, print_table, argv)
 
 
 if __name__ == "__main__":

@@ -134,10 +134,26 @@ def train(config: Optional[Path] = CONFIG_ARG):
 def export(config: Optional[Path] = CONFIG_ARG,
            out: Optional[Path] = typer.Option(None, help="Folder to export to "
                                                         "(default: <run dir>/model).")):
-    """Export the trained end model (skops) with its model card."""
+    """Export the trained end model (skops and ONNX) with its model card."""
     from labeling import pipeline
 
     typer.echo(f"exported to {pipeline.step_export(_task(config), out)}")
+
+
+@app.command("report")
+@user_errors
+def report_command(config: Optional[Path] = CONFIG_ARG,
+                   config_opt: Optional[Path] = typer.Option(None, "--config", "-c",
+                                                             help="Same as the argument.")):
+    """Distillation report: end model vs label model vs each prompt LF on test
+    (accuracy, latency per doc, cost per 1M docs): report.json and report.md."""
+    from labeling import distill
+
+    task = _task(config_opt or config)
+    result = distill.build_report(task)
+    distill.write_report(result, task.run_dir)
+    distill.print_report(result)
+    typer.echo(f"written: {task.run_dir / distill.REPORT_JSON}, {task.run_dir / distill.REPORT_MD}")
 
 
 @app.command()
@@ -147,25 +163,28 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
             input: Optional[str] = typer.Option(None, "--input", "-i",
                                                 help="CSV/TSV/JSONL/Parquet/.txt file, or - for stdin."),
             text_column: str = typer.Option("text", help="Text column of a table input."),
-            fmt: str = typer.Option("tsv", "--format", help="tsv (label, probability, text) or jsonl.")):
+            fmt: str = typer.Option("tsv", "--format", help="tsv (label, probability, text) or jsonl."),
+            runtime: str = typer.Option("sklearn", "--runtime",
+                                        help="sklearn (model.skops) or onnx (model.onnx).")):
     """Print a label and its probability for each text (arguments, a file, or stdin)."""
     from labeling.export import load_exported
-    from labeling.predict import format_prediction, predict_texts, read_texts
+    from labeling.predict import read_texts, write_predictions
 
     if fmt not in ("tsv", "jsonl"):
         raise LabelingError(f"--format must be tsv or jsonl, not {fmt!r}")
+    if runtime not in ("sklearn", "onnx"):
+        raise LabelingError(f"--runtime must be sklearn or onnx, not {runtime!r}")
     items = list(texts or [])
     if input is not None:
         items += read_texts(input, text_column)
     elif not items and not sys.stdin.isatty():
         items = read_texts("-")
-    exported = load_exported(model)
+    exported = load_exported(model, runtime)
     if not items:
         typer.echo("no texts to classify (pass texts, --input FILE, or pipe lines to stdin)",
                    err=True)
         return
-    for pred in predict_texts(exported, items):
-        typer.echo(format_prediction(pred, fmt))
+    write_predictions(exported, items, sys.stdout, fmt)
 
 
 @app.command("app")

@@ -28,7 +28,8 @@ errors (a typo should not be silently ignored).
     params = {}
 
     [end_model]
-    name = "tfidf_logreg"
+    name = "tfidf_logreg"             # or minilm_logreg, or auto (chosen by dev CV)
+    params = {}                       # label_mode, dev_weight, n_folds; model params (C)
 
     [llm]                             # prompt LFs; see labeling.llm.LLMSettings
     backend = "auto"                  # endpoint if OPENAI_BASE_URL/OPENAI_API_KEY set, else local

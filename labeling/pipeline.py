@@ -3,7 +3,7 @@
     apply  -> L.parquet (label matrix, LF names as columns), lf_summary.csv
     fit    -> probs.parquet (label-model probabilities), metrics.json
     train  -> end_model.skops, metrics.json
-    export -> model/ (model.skops, model_card.json, MODEL_CARD.md)
+    export -> model/ (model.skops, model.onnx, model_card.json, MODEL_CARD.md)
 
 Each step can run alone (``labeling fit`` after editing the label-model config
 reuses L.parquet); ``run`` does all four. metrics.json is merged, not overwritten,
@@ -32,15 +32,18 @@ from labeling.config import ApplyConfig, TaskConfig, load_config
 from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
 from labeling.export import export_model, load_model, save_model
+from labeling.export.calibration import calibration_report
 from labeling.lf.core import PatternLF
 from labeling.lf.loader import load_lfs
 from labeling.llm.prompt import PromptLF
 from labeling.review.annotations import AnnotationStore, apply_gold, valid_gold
-from labeling.train.end_model import predict_proba_full, train_with_label_mode_choice
+from labeling.train.auto import choose_end_model, end_model_options
+from labeling.train.end_model import embedding_cache, predict_proba_full
 from labeling.train.metrics import classification_scores
 
 L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
 SUMMARY_FILE, END_MODEL_FILE, MODEL_DIR = "lf_summary.csv", "end_model.skops", "model"
+EMBEDDING_CACHE_DIR = "embedding_cache"  # MiniLM vectors by text hash, reused by re-runs
 ANNOTATIONS_USED_FILE = "annotations_used.json"
 
 
@@ -247,6 +250,7 @@ def step_fit(task: Task) -> dict:
         frame["majority_vote_pred"] = mv_pred[split]
         frames.append(frame)
     pd.concat(frames).to_parquet(task.run_dir / PROBS_FILE)
+    label_model.save(task.run_dir / "label_model.json")  # JSON; labeling.models.load reads it
 
     learned = getattr(label_model, "lf_accuracies_", None)
     summary = lf_summary(matrices["train"], list(table.columns), cfg.labels, L_dev, y_dev,
@@ -263,31 +267,44 @@ def step_fit(task: Task) -> dict:
 
 
 def step_train(task: Task):
-    """Train the end model on the train split's soft labels; evaluate on dev and test."""
+    """Train the end model on the train split's soft labels (+ dev gold rows, if any),
+    choosing model and label mode by dev cross-validation where the config says auto;
+    evaluate on dev and test."""
     cfg = task.config
     probs = read_probs(task, "train")
     proba = probs[[f"p_{name}" for name in cfg.labels]].to_numpy()
-    covered = probs["covered"].to_numpy()
-    dev = task.splits["dev"]
-    params = dict(cfg.end_model.params)
+    covered = probs["covered"].to_numpy().astype(bool)
+    dev, y_dev = task.splits["dev"], task.gold("dev")
+    dev_texts = None
+    if dev is not None and y_dev is not None:
+        gold = np.asarray(y_dev) >= 0  # dev rows without a gold label cannot train or score
+        dev_texts, y_dev = dev["text"][gold].tolist(), np.asarray(y_dev)[gold]
+    else:
+        y_dev = None
     try:
-        model, mode, mode_scores = train_with_label_mode_choice(
-            task.splits["train"]["text"], proba, covered,
-            dev["text"] if dev is not None else None, task.gold("dev"), cfg.cardinality,
-            label_mode=params.pop("label_mode", "auto"), name=cfg.end_model.name,
-            seed=cfg.seed, **params)
+        options = end_model_options(cfg.end_model.name, cfg.end_model.params)
+        metric = "f1" if cfg.positive_label is not None else "accuracy"
+        model, report = choose_end_model(
+            task.splits["train"]["text"], proba, covered, dev_texts, y_dev,
+            metric=metric, pos_label=cfg.positive_index or 1, seed=cfg.seed,
+            cache_dir=task.run_dir / EMBEDDING_CACHE_DIR, **options)
     except (ValueError, TypeError) as exc:
         raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
     save_model(model, task.run_dir / END_MODEL_FILE)
-    section = {"name": cfg.end_model.name, "params": cfg.end_model.params,
-               "label_mode": mode, "label_mode_dev_accuracy": mode_scores,
-               "train_rows": int(covered.sum()), "train_rows_uncovered_dropped": int((~covered).sum())}
-    for split in ("dev", "test"):
-        df = task.splits[split]
-        if df is not None:
-            pred = predict_proba_full(model, df["text"], cfg.cardinality).argmax(axis=1)
-            section[split] = classification_scores(df["label"], pred, cfg.cardinality,
-                                                   cfg.positive_index)
+    section = {"config_name": cfg.end_model.name, "params": cfg.end_model.params, **report,
+               "train_rows": int(covered.sum()),
+               "train_rows_uncovered_dropped": int((~covered).sum()),
+               "dev_rows_trained_on": int(len(y_dev)) if report["dev_weight"] else 0}
+    if section["dev_rows_trained_on"]:
+        section["note"] = ("dev gold rows were training rows: the dev scores below are "
+                           "in-sample; cv_scores are the held-out dev estimate")
+    with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):
+        for split in ("dev", "test"):
+            df = task.splits[split]
+            if df is not None:
+                pred = predict_proba_full(model, df["text"], cfg.cardinality).argmax(axis=1)
+                section[split] = classification_scores(df["label"], pred, cfg.cardinality,
+                                                       cfg.positive_index)
     update_metrics(task.run_dir, end_model=section)
     return model
 
@@ -316,7 +333,9 @@ def step_export(task: Task, out_dir: Path | None = None) -> Path:
         "intended_use": f"Classifying texts like those of the '{cfg.name}' task into "
                         f"{', '.join(cfg.labels)}. Check the test metrics before relying on it; "
                         "it inherits the blind spots of the labeling functions.",
-        "end_model": {"name": cfg.end_model.name, "params": cfg.end_model.params},
+        "end_model": {"name": metrics.get("end_model", {}).get("name", cfg.end_model.name),
+                      "label_mode": metrics.get("end_model", {}).get("label_mode"),
+                      "config": cfg.end_model.name, "params": cfg.end_model.params},
         "label_model": metrics.get("label_model", {}).get("name"),
         "metrics": {k: {s: v for s, v in metrics.get(k, {}).items() if s in ("dev", "test")}
                     for k in ("majority_vote", "label_model", "end_model")},
@@ -324,8 +343,18 @@ def step_export(task: Task, out_dir: Path | None = None) -> Path:
         "training_labels_sha256": hashlib.sha256(
             np.ascontiguousarray(probs.filter(like="p_").to_numpy()).tobytes()).hexdigest(),
         "lfs": [_lf_description(lf) for lf in task.lfs],
+        "calibration": {},
     }
-    return export_model(model, Path(out_dir) if out_dir else task.run_dir / MODEL_DIR, card)
+    parity_texts = []
+    for split in ("dev", "test"):  # calibration of the end model itself, on gold rows
+        df, y = task.splits.get(split), task.gold(split)
+        if df is not None and y is not None:
+            gold = np.asarray(y) >= 0
+            proba = predict_proba_full(model, df["text"][gold], cfg.cardinality)
+            card["calibration"][split] = calibration_report(np.asarray(y)[gold], proba)
+            parity_texts += df["text"].tolist()
+    return export_model(model, Path(out_dir) if out_dir else task.run_dir / MODEL_DIR, card,
+                        parity_texts=parity_texts)
 
 
 def run(task: Task, fault_tolerant: bool | None = None, progress: bool = True,

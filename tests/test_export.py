@@ -1,4 +1,5 @@
-"""Export and safe loading: skops with fixed trusted types, card hash checked on load."""
+"""Export and safe loading: skops with fixed trusted types, ONNX next to it, card hashes
+checked on load. (ONNX parity on the bundled data: test_export_onnx.py.)"""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from labeling.errors import ModelLoadError
 from labeling.export import export_model, load_exported, load_model, save_model
-from labeling.export.card import CARD_FILE, CARD_MARKDOWN, MODEL_FILE
+from labeling.export.card import CARD_FILE, CARD_MARKDOWN, MODEL_FILE, ONNX_FILE
 from labeling.train.end_model import predict_proba_full, train_end_model
 
 TEXTS = ["subscribe to my channel", "check out my channel", "free money on my channel",
@@ -72,11 +73,13 @@ def find_key(node, key):
     return None
 
 
-def update_card_hash(model_dir: Path) -> None:
+def update_card_hash(model_dir: Path, name: str = MODEL_FILE) -> None:
     """What an attacker who can write the folder would also do."""
     card_path = model_dir / CARD_FILE
     card = json.loads(card_path.read_text())
-    card["model_sha256"] = sha256(model_dir / MODEL_FILE)
+    card["files"][name] = sha256(model_dir / name)
+    if name == MODEL_FILE:
+        card["model_sha256"] = card["files"][name]
     card_path.write_text(json.dumps(card))
 
 
@@ -94,19 +97,60 @@ def test_export_then_load_predicts_identically(model, exported):
 
 
 def test_export_writes_files_and_card(exported):
-    assert sorted(p.name for p in exported.iterdir()) == sorted([MODEL_FILE, CARD_FILE,
-                                                                 CARD_MARKDOWN])
+    assert sorted(p.name for p in exported.iterdir()) == sorted([MODEL_FILE, ONNX_FILE,
+                                                                 CARD_FILE, CARD_MARKDOWN])
     card = json.loads((exported / CARD_FILE).read_text())
     assert card["model_file"] == MODEL_FILE and card["format"] == "skops"
+    assert card["formats"] == ["skops", "onnx"]
     assert card["model_sha256"] == sha256(exported / MODEL_FILE)
+    assert card["files"] == {MODEL_FILE: sha256(exported / MODEL_FILE),
+                             ONNX_FILE: sha256(exported / ONNX_FILE)}
+    assert card["onnx"]["contains"].startswith("the whole pipeline")
+    assert card["onnx"]["input"] == "text" and card["onnx"]["classes"] == [0, 1]
     assert card["labels"] == ["ham", "spam"] and card["task"] == "tiny"
-    for lib in ("python", "labeling", "scikit-learn", "skops", "numpy"):
+    for lib in ("python", "labeling", "scikit-learn", "skops", "numpy", "skl2onnx", "onnx",
+                "onnxruntime", "sentence-transformers"):
         assert card["versions"][lib] and card["versions"][lib] != "not installed"
     assert card["exported_at"].endswith("+00:00")
     markdown = (exported / CARD_MARKDOWN).read_text()
     assert markdown.startswith("# Model card: tiny")
     assert "| end_model | test | 1.000 | 1.000 | 1.000 |" in markdown
     assert "labeling functions (1): kw_spam" in markdown
+    assert f"- {ONNX_FILE}: sha256 {card['files'][ONNX_FILE]}" in markdown
+    assert "## ONNX\nthe whole pipeline" in markdown
+    assert "## Calibration" not in markdown  # none given
+
+
+def test_card_markdown_shows_calibration(model, tmp_path):
+    from labeling.export.calibration import calibration_report
+
+    y = np.array([1, 1, 1, 0, 0, 0])
+    proba = predict_proba_full(model, TEXTS, 2)
+    card = {"task": "tiny", "labels": ["ham", "spam"],
+            "calibration": {"test": calibration_report(y, proba)}}
+    markdown = (export_model(model, tmp_path / "m", card) / CARD_MARKDOWN).read_text()
+    report = card["calibration"]["test"]
+    assert "## Calibration" in markdown
+    assert f"- test (6 rows): ECE {report['ece']:.3f}, Brier {report['brier']:.3f}" in markdown
+    assert f"**{report['verdict']}**" in markdown
+    assert "| confidence | test n | test conf | test acc |" in markdown
+    assert json.loads((tmp_path / "m" / CARD_FILE).read_text())["calibration"] == card[
+        "calibration"]
+
+
+def test_model_that_does_not_convert_still_exports_skops(tmp_path):
+    """A vectorizer setting the ONNX graph does not reproduce: no model.onnx, and the
+    card says why; --runtime onnx then refuses with that reason."""
+    model = train_end_model(TEXTS, np.eye(2)[[1, 1, 1, 0, 0, 0]], np.ones(6, bool))
+    model.steps[0][1].transformer_list[0][1].set_params(strip_accents="unicode")
+    out = export_model(model, tmp_path / "m", {"task": "t", "labels": ["ham", "spam"]})
+    card = json.loads((out / CARD_FILE).read_text())
+    assert not (out / ONNX_FILE).exists() and card["formats"] == ["skops"]
+    assert "cannot export TF-IDF 'word' to ONNX with parity" in card["onnx"]["error"]
+    assert "not exported: cannot export" in (out / CARD_MARKDOWN).read_text()
+    load_exported(out)  # the skops model is fine
+    with pytest.raises(ModelLoadError, match=r"no ONNX model in this export.*strip_accents"):
+        load_exported(out, "onnx")
 
 
 def test_save_model_returns_sha_and_leaves_no_tmp(model, tmp_path):
@@ -197,6 +241,58 @@ def test_appended_byte_is_noticed(exported):
         load_exported(exported)
 
 
+def test_onnx_file_changed_after_export_is_refused(exported):
+    with open(exported / ONNX_FILE, "ab") as f:
+        f.write(b"\0")
+    load_exported(exported)  # the sklearn runtime does not read it
+    with pytest.raises(ModelLoadError, match=r"model.onnx: sha256 differs"):
+        load_exported(exported, "onnx")
+
+
+def test_onnx_swapped_for_another_models_onnx_is_refused(exported, tmp_path):
+    other = train_end_model(TEXTS, np.eye(2)[[0, 0, 0, 1, 1, 1]], np.ones(6, bool))
+    other_dir = export_model(other, tmp_path / "other", {"task": "t", "labels": ["a", "b"]})
+    shutil.copy(other_dir / ONNX_FILE, exported / ONNX_FILE)
+    with pytest.raises(ModelLoadError, match="changed after export"):
+        load_exported(exported, "onnx")
+
+
+@pytest.mark.parametrize("name", [MODEL_FILE, ONNX_FILE])
+def test_card_whose_sha_does_not_match_is_refused(exported, name):
+    card = json.loads((exported / CARD_FILE).read_text())
+    card["files"][name] = "0" * 64
+    (exported / CARD_FILE).write_text(json.dumps(card))
+    runtime = "sklearn" if name == MODEL_FILE else "onnx"
+    with pytest.raises(ModelLoadError, match=f"{name}: sha256 differs from model_card.json"):
+        load_exported(exported, runtime)
+
+
+def test_card_without_a_hash_for_the_file_is_refused(exported):
+    card = json.loads((exported / CARD_FILE).read_text())
+    del card["files"][ONNX_FILE]
+    card["formats"] = ["skops", "onnx"]
+    (exported / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(ModelLoadError, match="no ONNX model in this export"):
+        load_exported(exported, "onnx")
+    card["files"].pop(MODEL_FILE)
+    card.pop("model_sha256")
+    (exported / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(ModelLoadError, match="records no sha256"):
+        load_exported(exported)
+
+
+def test_garbage_onnx_with_matching_hash_is_a_load_error(exported):
+    (exported / ONNX_FILE).write_bytes(b"not an onnx file")
+    update_card_hash(exported, ONNX_FILE)
+    with pytest.raises(ModelLoadError, match="cannot load ONNX model"):
+        load_exported(exported, "onnx")
+
+
+def test_unknown_runtime(exported):
+    with pytest.raises(ModelLoadError, match="runtime must be one of sklearn, onnx"):
+        load_exported(exported, "torch")
+
+
 def test_missing_card(exported):
     (exported / CARD_FILE).unlink()
     with pytest.raises(ModelLoadError, match=r"no model_card.json"):
@@ -234,3 +330,13 @@ def test_pickle_file_is_not_loaded(tmp_path, model):
     path.write_bytes(pickle.dumps(model))
     with pytest.raises(ModelLoadError):
         load_model(path)
+
+
+def test_trusted_types_are_the_fixed_base_plus_the_end_models_types():
+    from labeling.export.skops_io import BASE_TRUSTED_TYPES, TRUSTED_TYPES
+    from labeling.train import ESTIMATOR_TYPES
+
+    assert set(TRUSTED_TYPES) == set(BASE_TRUSTED_TYPES) | set(ESTIMATOR_TYPES)
+    assert "labeling.train.embeddings.MiniLMEmbedder" in TRUSTED_TYPES
+    assert not any(t.startswith(("os.", "posix.", "builtins.eval", "builtins.exec",
+                                 "subprocess.")) for t in TRUSTED_TYPES)

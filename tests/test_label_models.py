@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 
 from labeling import models
-from labeling.models import AutoLabelModel, DawidSkene, MajorityVote, SnorkelLabelModel
+from labeling.models import (AutoLabelModel, DawidSkene, MajorityVote, SnorkelLabelModel,
+                             VoteStacker)
 
 FAST = {"snorkel": {"epochs": 20}, "auto": {"snorkel_epochs": 20}}
+# snorkel is not one of auto's default candidates (too slow for what it wins); these add it.
+WITH_SNORKEL = ("mv", "dawid_skene", "dawid_skene+dev", "snorkel", "stacker")
 
 
 def make_model(name, k):
@@ -109,11 +112,114 @@ def test_degenerate_inputs(name, k):
 
 
 @pytest.mark.parametrize("k", range(2, 11))
-def test_dawid_skene_any_cardinality(k):
+def test_any_cardinality(k):
     prior = np.full(k, 1.0 / k)
     L, y = synthetic(2000, [0.8, 0.7, 0.75, 0.6], [0.8] * 4, prior, seed=k)
     ds = DawidSkene(cardinality=k).fit(L)
     assert ds.score(L, y) > 0.6
+    stacker = VoteStacker(cardinality=k).fit(L[:1500], y_dev=y[1500:1800], L_dev=L[1500:1800])
+    assert stacker.score(L[1800:], y[1800:]) > 0.6
+
+
+def test_dawid_skene_subsampled_fit_recovers_accuracies():
+    L, y = synthetic(20000, ACCS, COV, [0.6, 0.4], seed=12)
+    sub = DawidSkene(cardinality=2, max_fit_rows=4000).fit(L)
+    assert np.abs(sub.lf_accuracies_ - ACCS).max() < 0.06
+    assert sub.predict_proba(L).shape == (20000, 2)
+    full = DawidSkene(cardinality=2, max_fit_rows=None).fit(L)
+    assert not np.allclose(sub.confusion_, full.confusion_)  # the subsample was used
+    assert abs(sub.score(L, y) - full.score(L, y)) < 0.01
+
+
+@pytest.mark.parametrize("abstain_evidence", [False, True])
+def test_dawid_skene_sparse_likelihood_matches_per_lf_loop(abstain_evidence):
+    L, _ = synthetic(300, ACCS[:5], COV[:5], [0.5, 0.3, 0.2], seed=13)
+    ds = DawidSkene(cardinality=3, abstain_evidence=abstain_evidence).fit(L)
+    log_conf = np.log(ds.confusion_)
+    expected = np.tile(np.log(ds.class_balance_), (len(L), 1))
+    for i, row in enumerate(L):
+        for j, vote in enumerate(row):
+            if vote >= 0 or abstain_evidence:
+                expected[i] += log_conf[j, :, vote + 1]
+    expected = np.exp(expected - expected.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(ds.predict_proba(L), expected, rtol=1e-10)
+
+
+def test_stacker_learns_an_adversarial_lf_from_dev_gold():
+    # LF 0 is right only 15% of the time: MV and an independent-LF model trust its
+    # votes; the stacker learns from dev gold to read them backwards.
+    accs, cov = [0.15, 0.7, 0.65, 0.6], [0.9, 0.5, 0.5, 0.5]
+    L, y = synthetic(3000, accs, cov, [0.5, 0.5], seed=14)
+    train, dev, test = slice(0, 2000), slice(2000, 2400), slice(2400, None)
+    stacker = VoteStacker(cardinality=2).fit(L[train], y_dev=y[dev], L_dev=L[dev])
+    mv = MajorityVote(cardinality=2).fit(L[train], y_dev=y[dev])
+    assert stacker.score(L[test], y[test]) > mv.score(L[test], y[test]) + 0.1
+    assert stacker.coef_.shape == (2, 8)
+    assert stacker.coef_[1, 1] < stacker.coef_[0, 1]  # "LF 0 says 1" is evidence for 0
+
+
+def test_stacker_without_dev_distils_dawid_skene():
+    L, y = synthetic(2000, ACCS, COV, [0.5, 0.5], seed=15)
+    stacker = VoteStacker(cardinality=2).fit(L)
+    ds = DawidSkene(cardinality=2).fit(L)
+    agree = (stacker.predict(L) == ds.predict(L)).mean()
+    assert agree > 0.95
+
+
+def test_snorkel_numpy_predict_matches_snorkel():
+    from snorkel.labeling.model import LabelModel as _SnorkelLM
+
+    L, _ = synthetic(500, ACCS[:5], COV[:5], [0.5, 0.3, 0.2], seed=16)
+    ours = SnorkelLabelModel(cardinality=3, epochs=30).fit(L)
+    theirs = _SnorkelLM(cardinality=3, verbose=False)
+    theirs.fit(L.astype(np.int64), n_epochs=30, lr=0.01, l2=0.0, seed=123,
+               class_balance=np.full(3, 1 / 3), progress_bar=False)
+    np.testing.assert_allclose(ours.predict_proba(L), theirs.predict_proba(L.astype(np.int64)),
+                               rtol=1e-6, atol=1e-9)
+
+
+def _fit_for_save(name, k):
+    L, y = synthetic(600, ACCS[:5], COV[:5], np.full(k, 1.0 / k), seed=17)
+    return make_model(name, k).fit(L[:400], y_dev=y[400:500], L_dev=L[400:500]), L[500:]
+
+
+@pytest.mark.parametrize("name", models.available())
+@pytest.mark.parametrize("k", [2, 3])
+def test_save_load_round_trip(name, k, tmp_path):
+    model, L = _fit_for_save(name, k)
+    path = model.save(tmp_path / "lm.json")
+    text = path.read_text(encoding="utf-8")
+    json.loads(text)  # plain JSON
+    restored = models.load(path)
+    assert type(restored) is type(model)
+    assert restored.get_params() == model.get_params()
+    np.testing.assert_array_equal(restored.predict_proba(L), model.predict_proba(L))
+    np.testing.assert_array_equal(restored.predict(L), model.predict(L))
+    if name == "auto":
+        assert restored.chosen_ == model.chosen_ and restored.cv_scores_ == model.cv_scores_
+
+
+def test_load_rejects_unknown_or_broken_files(tmp_path):
+    model, _ = _fit_for_save("mv", 2)
+    path = model.save(tmp_path / "lm.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["name"] = "os.system"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"lm\.json.*unknown label model type 'os.system'"):
+        models.load(path)
+    data["name"], data["params"]["evil"] = "mv", 1
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"lm\.json.*no parameters \['evil'\]"):
+        models.load(path)
+    path.write_text("not json", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"lm\.json: cannot load"):
+        models.load(path)
+    path.write_text(json.dumps({"format": "pickle"}), encoding="utf-8")
+    with pytest.raises(ValueError, match="not a saved label model"):
+        models.load(path)
+    with pytest.raises(ValueError, match="not 'dawid_skene'"):
+        DawidSkene.from_dict(model.to_dict())
 
 
 def _split_with_test(seed_test):
@@ -128,13 +234,15 @@ def test_auto_choice_never_depends_on_test():
     choices, scores = [], []
     for seed_test in (0, 1):
         L, L_dev, y_dev, L_test, y_test = _split_with_test(seed_test)
-        auto = AutoLabelModel(cardinality=2, snorkel_epochs=20).fit(L, y_dev=y_dev, L_dev=L_dev)
+        auto = AutoLabelModel(cardinality=2, snorkel_epochs=20, candidates=WITH_SNORKEL).fit(
+            L, y_dev=y_dev, L_dev=L_dev)
         auto.score(L_test, y_test)  # test is only ever scored
         choices.append(auto.chosen_)
         scores.append(auto.cv_scores_)
     assert choices[0] == choices[1]
     assert scores[0] == scores[1]
-    assert "mv" in scores[0] and set(scores[0]) >= {"dawid_skene", "dawid_skene+dev", "snorkel"}
+    assert "mv" in scores[0]
+    assert set(scores[0]) >= {"dawid_skene", "dawid_skene+dev", "snorkel", "stacker"}
 
 
 def test_auto_metrics_and_fallback():
@@ -163,5 +271,6 @@ def test_snorkel_restores_global_rng():
 
 def test_auto_with_dev_and_one_lf_skips_snorkel():
     L, L_dev, y_dev, _, _ = _split_with_test(0)
-    auto = AutoLabelModel(cardinality=2, snorkel_epochs=20).fit(L[:, :1], y_dev, L_dev[:, :1])
+    auto = AutoLabelModel(cardinality=2, snorkel_epochs=20, candidates=WITH_SNORKEL).fit(
+        L[:, :1], y_dev, L_dev[:, :1])
     assert "snorkel" not in auto.cv_scores_ and "mv" in auto.cv_scores_

@@ -1,4 +1,4 @@
-"""Safe export of end models (skops with fixed trusted types) and their model card."""
+"""Safe export of end models (skops with fixed trusted types, and ONNX) with a model card."""
 
 from labeling.export.card import ExportedModel, export_model, load_exported
 from labeling.export.skops_io import load_model, save_model

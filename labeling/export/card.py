@@ -1,9 +1,10 @@
-"""The exported model folder: ``model.skops`` plus ``model_card.json`` and ``MODEL_CARD.md``.
+"""The exported model folder: model.skops, model.onnx, model_card.json, MODEL_CARD.md.
 
-The card says what the model is for and how it was made: labels, metrics on dev
-and test, the LFs and label model behind its training labels, a hash of the
-training data, library versions, and the sha256 of ``model.skops`` (checked on
-load, so a swapped file is noticed before it is used).
+The card says what the model is for and how it was made: labels, metrics and
+calibration on dev and test, the LFs and label model behind its training labels, a
+hash of the training data, library versions, what the ONNX file contains, and the
+sha256 of every model file (checked on load, so a swapped file is noticed before it
+is used). Loading picks a runtime: ``sklearn`` (the skops file) or ``onnx``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,19 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+
 from labeling.errors import ModelLoadError
+from labeling.export.calibration import calibration_markdown
 from labeling.export.skops_io import file_sha256, load_model, save_model
 
 MODEL_FILE = "model.skops"
+ONNX_FILE = "model.onnx"
 CARD_FILE = "model_card.json"
 CARD_MARKDOWN = "MODEL_CARD.md"
-_VERSIONED = ("labeling", "scikit-learn", "skops", "numpy", "scipy", "snorkel", "pandas")
+RUNTIMES = ("sklearn", "onnx")
+_VERSIONED = ("labeling", "scikit-learn", "skops", "skl2onnx", "onnx", "onnxruntime",
+              "sentence-transformers", "numpy", "scipy", "snorkel", "pandas")
 
 
 def library_versions() -> dict[str, str]:
@@ -36,43 +43,124 @@ def library_versions() -> dict[str, str]:
 
 @dataclass
 class ExportedModel:
-    """A loaded model folder: the estimator and its card."""
+    """A loaded model folder: the estimator (a scikit-learn pipeline, or an
+    :class:`~labeling.export.onnx_io.OnnxModel` for ``runtime="onnx"``) and its card."""
 
     model: object
     card: dict
+    runtime: str = "sklearn"
+
+    def __post_init__(self):
+        from labeling.export.fast_tfidf import FastTfidfModel, supports
+
+        self._fast = (FastTfidfModel(self.model)
+                      if self.runtime == "sklearn" and supports(self.model) else None)
 
     @property
     def labels(self) -> list[str]:
         return self.card["labels"]
 
+    def predict_proba(self, texts) -> np.ndarray:
+        """One column per label (classes never trained on get 0), rows in input order."""
+        k = len(self.labels)
+        texts = list(texts)
+        if self.runtime == "onnx":
+            return self.model.predict_proba_full(texts, k)
+        full = np.zeros((len(texts), k))
+        if texts:
+            estimator = self._fast or self.model
+            full[:, self.model.classes_.astype(int)] = estimator.predict_proba(texts)
+        return full
 
-def export_model(model, out_dir: Path, card: dict) -> Path:
-    """Write the model and its card into ``out_dir``; returns ``out_dir``."""
+
+def onnx_parity(model, onnx_path: Path, info: dict, texts: list[str]) -> dict:
+    """How closely the ONNX file reproduces ``model`` on ``texts`` (recorded in the card)."""
+    from labeling.export.onnx_io import TEXT_INPUT, OnnxModel
+
+    k = len(model.classes_)
+    prefix = None if info["input"] == TEXT_INPUT else model[:-1]
+    full = np.zeros((len(texts), int(max(model.classes_)) + 1))
+    full[:, model.classes_.astype(int)] = model.predict_proba(texts)
+    onnx_proba = OnnxModel(onnx_path, info, prefix).predict_proba_full(texts, full.shape[1])
+    diff = np.abs(full - onnx_proba)
+    return {"texts": len(texts), "classes": k, "max_abs_diff": float(diff.max()),
+            "label_agreement": float(np.mean(full.argmax(1) == onnx_proba.argmax(1)))}
+
+
+def export_model(model, out_dir: Path, card: dict, parity_texts: list[str] | None = None) -> Path:
+    """Write the model (skops, and ONNX when it converts) and its card into ``out_dir``;
+    with ``parity_texts``, the card records the sklearn/ONNX agreement on them."""
+    from labeling.export.onnx_io import save_onnx
+
     out_dir = Path(out_dir)
     sha = save_model(model, out_dir / MODEL_FILE)
-    card = {**card, "model_file": MODEL_FILE, "model_sha256": sha,
-            "format": "skops", "versions": library_versions(),
+    files = {MODEL_FILE: sha}
+    try:
+        files[ONNX_FILE], onnx_info = save_onnx(model, out_dir / ONNX_FILE)
+    except Exception as exc:  # noqa: BLE001 - any converter failure, e.g. an unsupported
+        # head: the skops export stands on its own; the card says why there is no ONNX file
+        (out_dir / ONNX_FILE).unlink(missing_ok=True)
+        onnx_info = {"contains": None, "error": f"not exported: {exc}"}
+    if ONNX_FILE in files and parity_texts:
+        onnx_info["parity"] = onnx_parity(model, out_dir / ONNX_FILE, onnx_info,
+                                          list(parity_texts))
+    card = {**card, "model_file": MODEL_FILE, "model_sha256": sha, "files": files,
+            "format": "skops", "formats": ["skops"] + (["onnx"] if ONNX_FILE in files else []),
+            "onnx": onnx_info, "versions": library_versions(),
             "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     (out_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     (out_dir / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
     return out_dir
 
 
-def load_exported(model_dir: Path) -> ExportedModel:
-    """Load a model folder, checking the model file against its card's hash."""
-    model_dir = Path(model_dir)
-    card_path = model_dir / CARD_FILE
+def read_card(model_dir: Path) -> dict:
+    card_path = Path(model_dir) / CARD_FILE
     if not card_path.is_file():
         raise ModelLoadError(f"{model_dir}: no {CARD_FILE}; is this an exported model folder?")
     try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
+        return json.loads(card_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelLoadError(f"{card_path}: unreadable model card: {exc}") from None
-    model_path = model_dir / card.get("model_file", MODEL_FILE)
-    if model_path.is_file() and file_sha256(model_path) != card.get("model_sha256"):
-        raise ModelLoadError(f"{model_path}: sha256 differs from {CARD_FILE}; "
+
+
+def checked_file(model_dir: Path, card: dict, name: str) -> Path:
+    """``model_dir / name`` after checking it against the sha256 the card records."""
+    path = Path(model_dir) / name
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: model file not found")
+    expected = card.get("files", {}).get(name)
+    if expected is None and name == card.get("model_file"):
+        expected = card.get("model_sha256")  # cards written before "files"
+    if expected is None:
+        raise ModelLoadError(f"{path}: {CARD_FILE} records no sha256 for it; refusing to load")
+    if file_sha256(path) != expected:
+        raise ModelLoadError(f"{path}: sha256 differs from {CARD_FILE}; "
                              "the model file was changed after export")
-    return ExportedModel(load_model(model_path), card)
+    return path
+
+
+def load_exported(model_dir: Path, runtime: str = "sklearn") -> ExportedModel:
+    """Load a model folder for ``runtime`` (sklearn or onnx), checking every file it
+    reads against the card's hashes."""
+    if runtime not in RUNTIMES:
+        raise ModelLoadError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    model_dir = Path(model_dir)
+    card = read_card(model_dir)
+    if runtime == "sklearn":
+        return ExportedModel(load_model(checked_file(model_dir, card, card.get("model_file",
+                                                                              MODEL_FILE))), card)
+    from labeling.export.onnx_io import TEXT_INPUT, OnnxModel
+
+    info = card.get("onnx") or {}
+    if ONNX_FILE not in card.get("files", {}):
+        raise ModelLoadError(f"{model_dir}: no ONNX model in this export "
+                             f"({info.get('error', 'exported without ONNX')}); "
+                             "use --runtime sklearn")
+    onnx_path = checked_file(model_dir, card, ONNX_FILE)
+    prefix = None
+    if info.get("input") != TEXT_INPUT:  # head-only ONNX: features from the skops model
+        prefix = load_model(checked_file(model_dir, card, MODEL_FILE))[:-1]
+    return ExportedModel(OnnxModel(onnx_path, info, prefix), card, runtime="onnx")
 
 
 def card_markdown(card: dict) -> str:
@@ -92,5 +180,22 @@ def card_markdown(card: dict) -> str:
               f"- training data sha256: {card.get('training_data_sha256')}",
               f"- labeling functions ({len(card.get('lfs', []))}): "
               + ", ".join(lf["name"] for lf in card.get("lfs", [])),
-              "", "## Versions"] + [f"- {k}: {v}" for k, v in card.get("versions", {}).items()]
+              ""]
+    calibration = card.get("calibration") or {}
+    if calibration:
+        lines += ["## Calibration", "",
+                  "Top-class probability against accuracy (reliability bins, 10 equal widths; "
+                  "ECE = count-weighted mean |accuracy - confidence|; Brier = mean "
+                  "sum_k (p_k - y_k)^2):", ""] + calibration_markdown(calibration) + [""]
+    onnx_info = card.get("onnx") or {}
+    lines += ["## Files", ""] + [f"- {name}: sha256 {sha}"
+                                 for name, sha in card.get("files", {}).items()]
+    parity = onnx_info.get("parity")
+    lines += ["", "## ONNX", onnx_info.get("contains") or onnx_info.get("error", "none")]
+    if parity:
+        lines.append(f"Parity with the skops model on {parity['texts']} dev/test texts: "
+                     f"max |probability difference| {parity['max_abs_diff']:.1e}, "
+                     f"same label on {parity['label_agreement']:.1%}.")
+    lines += ["",
+              "## Versions"] + [f"- {k}: {v}" for k, v in card.get("versions", {}).items()]
     return "\n".join(lines) + "\n"

@@ -10,15 +10,17 @@ how CVE-2025-54412-style bypasses happen).
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from pathlib import Path
 
 import skops.io as sio
 
 from labeling.errors import ModelLoadError
+from labeling.train import ESTIMATOR_TYPES
 
 # What a fitted TF-IDF + logistic-regression pipeline is made of. skops trusts these
 # by default today; listing them keeps loading working if its defaults narrow.
-TRUSTED_TYPES = [
+BASE_TRUSTED_TYPES = [
     "sklearn.pipeline.Pipeline",
     "sklearn.pipeline.FeatureUnion",
     "sklearn.feature_extraction.text.TfidfVectorizer",
@@ -36,6 +38,9 @@ TRUSTED_TYPES = [
     "builtins.float",
 ]
 
+# plus the end models' own types (e.g. the MiniLM embedder): a fixed list in code
+TRUSTED_TYPES = BASE_TRUSTED_TYPES + [t for t in ESTIMATOR_TYPES if t not in BASE_TRUSTED_TYPES]
+
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -46,7 +51,8 @@ def save_model(model, path: Path) -> str:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    sio.dump(model, tmp)
+    # Deflated: a TF-IDF vocabulary is ~30 MB stored, under 1 MB compressed.
+    sio.dump(model, tmp, compression=zipfile.ZIP_DEFLATED)
     tmp.replace(path)  # atomic: a crash never leaves a half-written model
     return file_sha256(path)
 

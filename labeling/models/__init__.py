@@ -15,12 +15,14 @@ from labeling.models.base import ABSTAIN, LabelModel
 from labeling.models.dawid_skene import DawidSkene
 from labeling.models.majority import MajorityVote
 from labeling.models.snorkel_lm import SnorkelLabelModel
+from labeling.models.stacker import VoteStacker
 
 _REGISTRY: dict[str, type[LabelModel]] = {
     MajorityVote.name: MajorityVote,
     SnorkelLabelModel.name: SnorkelLabelModel,
     DawidSkene.name: DawidSkene,
     AutoLabelModel.name: AutoLabelModel,
+    VoteStacker.name: VoteStacker,
 }
 
 
@@ -38,5 +40,20 @@ def make(name: str, cardinality: int, **params) -> LabelModel:
     return cls(cardinality=cardinality, **params)
 
 
+def load(path) -> LabelModel:
+    """Read a model saved with ``model.save(path)`` (JSON, no pickle).
+
+    >>> import numpy as np, tempfile, os
+    >>> mv = make("mv", cardinality=2).fit(np.array([[1, 0], [1, 1]]))
+    >>> path = os.path.join(tempfile.mkdtemp(), "lm.json")
+    >>> _ = mv.save(path)
+    >>> load(path).class_balance_.tolist() == mv.class_balance_.tolist()
+    True
+    """
+    from labeling.models.persist import load as _load
+
+    return _load(path, _REGISTRY)
+
+
 __all__ = ["ABSTAIN", "AutoLabelModel", "DawidSkene", "LabelModel", "MajorityVote",
-           "SnorkelLabelModel", "available", "make"]
+           "SnorkelLabelModel", "VoteStacker", "available", "load", "make"]

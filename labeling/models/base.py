@@ -34,12 +34,39 @@ def check_label_matrix(L, cardinality: int) -> np.ndarray:
     return L
 
 
+def check_dev_matrix(L_dev, y_dev, n_lfs: int, cardinality: int) -> np.ndarray:
+    """Validate ``L_dev`` like :func:`check_label_matrix` and against ``y_dev``/``L``."""
+    L_dev = check_label_matrix(L_dev, cardinality)
+    if L_dev.shape != (len(y_dev), n_lfs):
+        raise ValueError(f"L_dev shape {L_dev.shape} does not match y_dev/L "
+                         f"({len(y_dev)} rows, {n_lfs} LFs)")
+    return L_dev
+
+
 def vote_counts(L: np.ndarray, cardinality: int) -> np.ndarray:
     """``n x k`` matrix: how many LFs voted each class on each row (vectorized)."""
     counts = np.zeros((L.shape[0], cardinality), dtype=np.int32)
     for c in range(cardinality):
         counts[:, c] = (L == c).sum(axis=1)
     return counts
+
+
+def one_hot_votes(L: np.ndarray, cardinality: int):
+    """Sparse CSR ``n x (m*k)`` 0/1 matrix: column ``j*k + c`` is "LF j voted class c".
+
+    Abstains are simply absent, so the cost is O(votes), and products with it replace
+    per-LF Python loops (``A.T @ posteriors`` counts votes per class, ``A @ table``
+    sums per-vote log-factors).
+    """
+    from scipy import sparse
+
+    k = cardinality
+    n, m = L.shape
+    rows, cols = np.nonzero(L >= 0)  # row-major order: already CSR-sorted
+    indices = cols * k + L[rows, cols].astype(np.intp)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return sparse.csr_matrix((np.ones(len(rows)), indices, indptr), shape=(n, m * k))
 
 
 class LabelModel:
@@ -91,3 +118,27 @@ class LabelModel:
         """The ``__init__`` parameters and their values (as scikit-learn does it)."""
         names = [n for n in inspect.signature(type(self).__init__).parameters if n != "self"]
         return {n: getattr(self, n) for n in names}
+
+    # ------------------------------------------------------------ persistence
+    def to_dict(self) -> dict:
+        """Params and learned state as plain JSON-able data (see ``persist``)."""
+        from labeling.models.persist import model_to_dict
+
+        return model_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LabelModel":
+        """Rebuild a model from :meth:`to_dict` output; it must be a ``cls``."""
+        from labeling.models import _REGISTRY
+        from labeling.models.persist import model_from_dict
+
+        model = model_from_dict(d, _REGISTRY)
+        if not isinstance(model, cls):
+            raise ValueError(f"dict describes model {model.name!r}, not {cls.name!r}")
+        return model
+
+    def save(self, path):
+        """Write the fitted model as JSON; read it back with ``labeling.models.load``."""
+        from labeling.models.persist import save
+
+        return save(self, path)

@@ -22,7 +22,7 @@ bonus also keeps EM from settling on label-swapped solutions.
 >>> ds = DawidSkene(cardinality=2).fit(L)
 >>> ds.predict(L).tolist()
 [1, 0, 1, 0, 0]
->>> restored = DawidSkene.from_dict(ds.to_dict())
+>>> restored = DawidSkene.from_dict(ds.to_dict())  # JSON-able, see persist
 >>> bool(np.allclose(restored.predict_proba(L), ds.predict_proba(L)))
 True
 """
@@ -31,7 +31,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeling.models.base import LabelModel, check_label_matrix, vote_counts
+from labeling.models.base import (LabelModel, check_dev_matrix, check_label_matrix,
+                                  one_hot_votes, vote_counts)
+
+# predict_proba works through the rows in blocks this size, bounding its memory.
+BLOCK_ROWS = 1 << 17
 
 
 class DawidSkene(LabelModel):
@@ -48,13 +52,20 @@ class DawidSkene(LabelModel):
     drops below MV. Defaults (``diag_prior=10``, ``dev_weight=3``, no abstain
     evidence) were chosen by 5-fold CV on the WRENCH youtube/sms/trec *dev* sets.
     ``diag_prior`` and ``smoothing`` are pseudo-counts, so they matter less as n grows.
+
+    Scale: with more than ``max_fit_rows`` train rows, EM runs on a seeded uniform
+    subsample of that many rows (``None`` = all rows). 200k rows pin 50 LFs' confusion
+    cells to ~0.002 standard error, far below what smoothing moves them, while EM
+    cost stops growing with n; ``predict_proba`` still covers every row. The WRENCH
+    sets (< 10k rows) are never subsampled.
     """
 
     name = "dawid_skene"
 
     def __init__(self, cardinality: int = 2, smoothing: float = 1.0, diag_prior: float = 10.0,
                  max_iter: int = 100, tol: float = 1e-5, abstain_evidence: bool = False,
-                 fix_class_balance: bool = True, dev_weight: float = 3.0):
+                 fix_class_balance: bool = True, dev_weight: float = 3.0,
+                 max_fit_rows: int | None = 200_000, seed: int = 0):
         self.cardinality = cardinality
         self.smoothing = smoothing
         self.diag_prior = diag_prior
@@ -63,20 +74,23 @@ class DawidSkene(LabelModel):
         self.abstain_evidence = abstain_evidence
         self.fix_class_balance = fix_class_balance
         self.dev_weight = dev_weight
+        self.max_fit_rows = max_fit_rows
+        self.seed = seed
 
 
     # ------------------------------------------------------------------ fitting
     def fit(self, L, y_dev=None, L_dev=None) -> "DawidSkene":
         k = self.cardinality
         L = check_label_matrix(L, k)
+        if self.max_fit_rows is not None and L.shape[0] > self.max_fit_rows:
+            rows = np.random.default_rng(self.seed).choice(L.shape[0], self.max_fit_rows,
+                                                           replace=False)
+            L = L[np.sort(rows)]  # sorted: a cache-friendly gather
         m = L.shape[1]
         has_gold = y_dev is not None and len(y_dev) > 0
         gold_post = None
         if has_gold and L_dev is not None and len(L_dev):
-            L_dev = check_label_matrix(L_dev, k)
-            if L_dev.shape != (len(y_dev), m):
-                raise ValueError(f"L_dev shape {L_dev.shape} does not match y_dev/L "
-                                 f"({len(y_dev)} rows, {m} LFs)")
+            L_dev = check_dev_matrix(L_dev, y_dev, m, k)
             L_fit = np.concatenate([L, L_dev.astype(L.dtype, copy=False)])
             gold_post = np.eye(k)[np.asarray(y_dev)] * self.dev_weight
         else:
@@ -94,13 +108,15 @@ class DawidSkene(LabelModel):
         post = self._init_posteriors(L_fit[:n_train], fixed_prior)
         if gold_post is not None:
             post = np.concatenate([post, gold_post])
+        votes = one_hot_votes(L_fit, k)  # built once, reused by every EM step
+        votes_train = votes[:n_train]
         self.n_iter_ = 0
         prev_ll = -np.inf
         for it in range(1, self.max_iter + 1):
-            self._m_step(L_fit, post, fixed_prior, n_train)
+            self._m_step(votes, m, post, fixed_prior, n_train)
             if n_train == 0:
                 break
-            log_post = self._log_joint(L_fit[:n_train])
+            log_post = self._log_joint(votes_train)
             ll = _logsumexp_rows(log_post)
             post_train = np.exp(log_post - ll[:, None])
             post = post_train if gold_post is None else np.concatenate([post_train, gold_post])
@@ -126,18 +142,18 @@ class DawidSkene(LabelModel):
         post[total[:, 0] == 0] = prior
         return post
 
-    def _m_step(self, L: np.ndarray, post: np.ndarray, fixed_prior, n_train: int) -> None:
-        """Weighted counts per (LF, true class, vote), one bincount per LF and class.
+    def _m_step(self, votes, m: int, post: np.ndarray, fixed_prior, n_train: int) -> None:
+        """Weighted counts per (LF, true class, vote) from one sparse product.
 
-        Looping over LFs and classes keeps memory at O(n) instead of O(n m k).
+        ``votes.T @ post`` gives, per (LF, voted class), the posterior mass of each
+        true class; the abstain cell is what is left of each class's total mass.
         """
         k = self.cardinality
-        m = L.shape[1]
+        voted = np.asarray(votes.T @ post).reshape(m, k, k)  # [j, vote, true]
         counts = np.empty((m, k, k + 1))
-        for j in range(m):
-            col = L[:, j].astype(np.intp) + 1  # 0 = abstain, c + 1 = class c
-            for c in range(k):
-                counts[j, c] = np.bincount(col, weights=post[:, c], minlength=k + 1)
+        counts[:, :, 1:] = voted.transpose(0, 2, 1)
+        counts[:, :, 0] = post.sum(axis=0)[None, :] - voted.sum(axis=1)
+        np.clip(counts[:, :, 0], 0.0, None, out=counts[:, :, 0])  # rounding only
         # Dirichlet prior centred on each LF's class-blind output rates: a rare LF is
         # smoothed towards "rarely fires" instead of towards a uniform 1/(k+1) row.
         rates = counts.sum(axis=1) + 1.0 / (k + 1)
@@ -153,18 +169,20 @@ class DawidSkene(LabelModel):
             prior = post[:n_train].sum(axis=0) + (post[n_train:] > 0).sum(axis=0) + 1.0
             self.class_balance_ = prior / prior.sum()
 
-    def _log_joint(self, L: np.ndarray) -> np.ndarray:
-        """``n x k`` log P(y = c, votes): accumulate one LF at a time."""
+    def _log_joint(self, votes) -> np.ndarray:
+        """``n x k`` log P(y = c, votes) for one-hot ``votes`` (see ``one_hot_votes``)."""
         k = self.cardinality
-        log_conf = np.log(self.confusion_)  # m x k x (k+1)
-        if not self.abstain_evidence:
-            # Abstaining contributes the same factor (1) under every class.
-            log_conf = log_conf.copy()
-            log_conf[:, :, 0] = 0.0
-        out = np.tile(np.log(self.class_balance_), (L.shape[0], 1))
-        for j in range(L.shape[1]):
-            out += log_conf[j].T[L[:, j].astype(np.intp) + 1]
-        return out
+        log_conf = np.log(self.confusion_)  # m x k x (k+1); column 0 = abstain
+        base = np.log(self.class_balance_)
+        per_vote = log_conf[:, :, 1:]
+        if self.abstain_evidence:
+            # Every LF contributes its abstain factor unless it voted, then it swaps
+            # that factor for its vote's: start from all-abstain, add the differences.
+            base = base + log_conf[:, :, 0].sum(axis=0)
+            per_vote = per_vote - log_conf[:, :, :1]
+        # Otherwise abstaining contributes the same factor (1) under every class.
+        table = per_vote.transpose(0, 2, 1).reshape(-1, k)  # row j*k + vote -> classes
+        return np.asarray(votes @ table) + base
 
     def _lf_accuracies(self) -> np.ndarray:
         """P(vote is correct | LF votes), under the fitted prior and confusions."""
@@ -180,29 +198,12 @@ class DawidSkene(LabelModel):
         if L.shape[1] != self.confusion_.shape[0]:
             raise ValueError(f"label matrix has {L.shape[1]} LFs, model was fit on "
                              f"{self.confusion_.shape[0]}")
-        log_post = self._log_joint(L)
-        if L.shape[0] == 0:
-            return np.zeros((0, self.cardinality))
-        return np.exp(log_post - _logsumexp_rows(log_post)[:, None])
-
-    # ------------------------------------------------------------ persistence
-    def to_dict(self) -> dict:
-        """Plain JSON-able dict (lists and scalars only) of params and learned state."""
-        return {"name": self.name, "params": self.get_params(),
-                "class_balance_": self.class_balance_.tolist(),
-                "confusion_": self.confusion_.tolist(),
-                "lf_accuracies_": self.lf_accuracies_.tolist(), "n_iter_": int(self.n_iter_)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DawidSkene":
-        if d.get("name", cls.name) != cls.name:
-            raise ValueError(f"dict describes model {d.get('name')!r}, not {cls.name!r}")
-        model = cls(**d["params"])
-        model.class_balance_ = np.asarray(d["class_balance_"], dtype=float)
-        model.confusion_ = np.asarray(d["confusion_"], dtype=float)
-        model.lf_accuracies_ = np.asarray(d["lf_accuracies_"], dtype=float)
-        model.n_iter_ = int(d["n_iter_"])
-        return model
+        out = np.empty((L.shape[0], self.cardinality))
+        for start in range(0, L.shape[0], BLOCK_ROWS):
+            log_post = self._log_joint(one_hot_votes(L[start:start + BLOCK_ROWS],
+                                                     self.cardinality))
+            out[start:start + BLOCK_ROWS] = np.exp(log_post - _logsumexp_rows(log_post)[:, None])
+        return out
 
 
 def _logsumexp_rows(a: np.ndarray) -> np.ndarray:

@@ -38,6 +38,11 @@ class SnorkelLabelModel(LabelModel):
 
     ``y_dev`` sets the class balance (that is all snorkel uses it for); without it the
     balance is uniform, as in snorkel.
+
+    After fitting, only snorkel's learned conditional table ``mu_`` (``P(LF j votes c'
+    | y = c)``, shape ``m*k x k``) and ``class_balance_`` are kept; ``predict_proba``
+    evaluates snorkel's own formula on them in numpy. That makes the model savable as
+    JSON and predicting needs no torch (parity with snorkel is tested).
     """
 
     name = "snorkel"
@@ -67,16 +72,26 @@ class SnorkelLabelModel(LabelModel):
             # int64: snorkel's sparse construction warns (and copies) on int8.
             model.fit(L.astype(np.int64), n_epochs=self.epochs, lr=self.lr, l2=self.l2, seed=self.seed,
                       class_balance=balance, progress_bar=False)
-        self.model_ = model
+        self.mu_ = model.mu.detach().cpu().numpy().astype(np.float64)
         self.class_balance_ = balance
         self.lf_accuracies_ = np.asarray(model.get_weights())
         return self
 
     def predict_proba(self, L) -> np.ndarray:
+        """snorkel's ``predict_proba``: ``P(y) * prod_j mu[j, vote_j, y]`` over voting LFs,
+        normalised (abstains contribute nothing, as in snorkel)."""
         L = check_label_matrix(L, self.cardinality)
-        if L.shape[0] == 0:
-            return np.zeros((0, self.cardinality))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            return self.model_.predict_proba(L.astype(np.int64))
-
+        k = self.cardinality
+        m = self.mu_.shape[0] // k
+        if L.shape[1] != m:
+            raise ValueError(f"label matrix has {L.shape[1]} LFs, model was fit on {m}")
+        with np.errstate(divide="ignore"):  # snorkel does log(mu) with mu possibly 0 too
+            log_mu = np.log(np.clip(self.mu_, 0.0, None))
+        out = np.tile(np.log(self.class_balance_), (L.shape[0], 1))
+        for j in range(m):
+            col = L[:, j].astype(np.intp)
+            voted = col >= 0
+            out[voted] += log_mu[j * k + col[voted]]
+        top = out.max(axis=1, keepdims=True) if L.shape[0] else out[:, :1]
+        proba = np.exp(out - top)
+        return proba / proba.sum(axis=1, keepdims=True)

@@ -1,10 +1,26 @@
-"""The end model: a small text classifier trained on the label model's soft labels.
+"""The end models: small text classifiers trained on the label model's soft labels.
 
-Soft labels are honoured by giving each covered row one weighted copy per class, the
-weight being that class's probability, so a 60/40 row teaches 60/40, not 100/0. Rows
-where every LF abstained carry no supervision (only the class prior) and are left
-out. The result is a plain scikit-learn ``Pipeline`` (TF-IDF word and character
-n-grams + logistic regression), so it exports with a fixed list of trusted types.
+Every end model is a plain scikit-learn ``Pipeline`` (``features`` -> ``classifier``), so
+it exports to skops with a fixed list of trusted types (:data:`labeling.train.ESTIMATOR_TYPES`):
+
+- ``tfidf_logreg``: word 1-2 + char_wb 2-5 TF-IDF -> logistic regression. Fast at
+  predict time (tens of thousands of short docs/s on one core).
+- ``minilm_logreg``: MiniLM sentence embeddings (:mod:`labeling.train.embeddings`) ->
+  logistic regression. Better where wording varies (questions, SMS); ~100x slower to
+  predict, since every text goes through a small transformer.
+
+Soft labels are honoured by giving each row one weighted copy per class, the weight
+being that class's probability, so a 60/40 row teaches 60/40, not 100/0.
+
+Uncovered rows (every LF abstained) are left out, deliberately: the label model can
+only give them its class prior, and measured on WRENCH sms/trec, teaching that prior
+(or self-training on the model's confident guesses there) scored no better or worse
+than dropping them (see benchmarks/end_models.py's docstring).
+
+Dev gold rows may be added as extra training rows (``y_dev``, ``dev_weight`` copies
+each): a few hundred gold rows correct the LFs' systematic errors. When they are, the
+dev split can no longer score the model, so :mod:`labeling.train.auto` chooses by
+K-fold cross-validation on dev.
 
 >>> import numpy as np
 >>> texts = ["buy now", "check my channel", "nice song", "love it"]
@@ -16,13 +32,17 @@ n-grams + logistic regression), so it exports with a fixed list of trusted types
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-END_MODELS = ("tfidf_logreg",)
+from labeling.train.embeddings import MiniLMEmbedder
+
 MIN_WEIGHT = 1e-3  # copies lighter than this teach nothing and only cost time
+LABEL_MODES = ("soft", "hard")
 
 
 def make_tfidf_logreg(C: float = 10.0, max_iter: int = 2000, seed: int = 0) -> Pipeline:
@@ -36,6 +56,47 @@ def make_tfidf_logreg(C: float = 10.0, max_iter: int = 2000, seed: int = 0) -> P
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
+def make_minilm_logreg(C: float = 1.0, max_iter: int = 2000, seed: int = 0,
+                       batch_size: int = 64) -> Pipeline:
+    # Unit-length embeddings: C=1 measured best on WRENCH dev; larger C overfits the
+    # LFs' mistakes.
+    classifier = LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
+    return Pipeline([("features", MiniLMEmbedder(batch_size=batch_size)),
+                     ("classifier", classifier)])
+
+
+END_MODELS = {"tfidf_logreg": make_tfidf_logreg, "minilm_logreg": make_minilm_logreg}
+
+
+def make_end_model(name: str, seed: int = 0, **params) -> Pipeline:
+    """The unfitted pipeline called ``name``; unknown names list the available ones."""
+    if name not in END_MODELS:
+        raise ValueError(f"unknown end model {name!r}; available: {', '.join(END_MODELS)}"
+                         " (or auto)")
+    return END_MODELS[name](seed=seed, **params)
+
+
+@contextlib.contextmanager
+def embedding_cache(model, cache_dir):
+    """Let every embedder in ``model`` cache vectors under ``cache_dir`` for the block, then
+    clear the path again so a saved model never carries this machine's directory."""
+    embedders = [step for step in _walk(model) if isinstance(step, MiniLMEmbedder)]
+    for step in embedders:
+        step.cache_dir = None if cache_dir is None else str(cache_dir)
+    try:
+        yield model
+    finally:
+        for step in embedders:
+            step.cache_dir = None
+
+
+def _walk(estimator):
+    yield estimator
+    for attr in ("steps", "transformer_list"):
+        for _, child in getattr(estimator, attr, []):
+            yield from _walk(child)
+
+
 def expand_soft_labels(texts, probs: np.ndarray):
     """One (text, class, weight) copy per row and class with probability >= MIN_WEIGHT."""
     texts = np.asarray(texts, dtype=object)
@@ -43,29 +104,47 @@ def expand_soft_labels(texts, probs: np.ndarray):
     return texts[rows], classes, probs[rows, classes]
 
 
-LABEL_MODES = ("soft", "hard")
-
-
-def train_end_model(texts, probs: np.ndarray, covered: np.ndarray, name: str = "tfidf_logreg",
-                    seed: int = 0, label_mode: str = "soft", **params) -> Pipeline:
-    """Fit the end model on the covered rows' labels: ``soft`` (probability-weighted
-    copies) or ``hard`` (each row's most probable class)."""
-    if name not in END_MODELS:
-        raise ValueError(f"unknown end model {name!r}; available: {', '.join(END_MODELS)}")
+def training_rows(texts, probs, covered, label_mode="soft", dev_texts=None, y_dev=None,
+                  dev_weight: float = 0.0):
+    """The (texts, targets) an end model is fit on: covered train rows with their soft or
+    hard labels, plus dev gold rows as one-hot targets scaled by ``dev_weight``."""
     if label_mode not in LABEL_MODES:
         raise ValueError(f"label_mode must be one of {LABEL_MODES} or auto, not {label_mode!r}")
     covered = np.asarray(covered, dtype=bool)  # a 0/1 int array would index by position
-    texts, probs = np.asarray(texts, dtype=object)[covered], np.asarray(probs)[covered]
-    if label_mode == "hard" and len(probs):
-        probs = np.eye(probs.shape[1])[probs.argmax(axis=1)]
+    texts, probs = np.asarray(texts, dtype=object)[covered], np.asarray(probs, float)[covered]
     if len(texts) == 0:
         raise ValueError("no training rows: every LF abstained on every train example")
-    X, y, w = expand_soft_labels(texts, probs)
+    k = probs.shape[1]
+    if label_mode == "hard":
+        probs = np.eye(k)[probs.argmax(axis=1)]
+    if dev_weight and y_dev is not None and len(y_dev):
+        y_dev = np.asarray(y_dev, dtype=int)
+        if y_dev.min() < 0 or y_dev.max() >= k:
+            raise ValueError(f"dev gold labels must be class indices 0..{k - 1}")
+        texts = np.concatenate([texts, np.asarray(dev_texts, dtype=object)])
+        probs = np.vstack([probs, np.eye(k)[y_dev] * float(dev_weight)])
+    return texts, probs
+
+
+def train_end_model(texts, probs: np.ndarray, covered: np.ndarray, name: str = "tfidf_logreg",
+                    seed: int = 0, label_mode: str = "soft", dev_texts=None, y_dev=None,
+                    dev_weight: float = 0.0, cache_dir=None, **params) -> Pipeline:
+    """Fit end model ``name`` on the covered rows' labels, ``soft`` (probability-weighted
+    copies) or ``hard`` (each row's most probable class), plus ``dev_weight`` copies of
+    each dev gold row if given. ``cache_dir``: where embeddings are kept between runs."""
+    model = make_end_model(name, seed=seed, **params)
+    X, targets = training_rows(texts, probs, covered, label_mode, dev_texts, y_dev, dev_weight)
+    X, y, w = expand_soft_labels(X, targets)
     if len(np.unique(y)) < 2:
         raise ValueError("the label model put all training mass on one class; "
                          "add LFs that vote the other classes")
-    model = make_tfidf_logreg(seed=seed, **params)
-    return model.fit(X, y, classifier__sample_weight=w)
+    with embedding_cache(model, cache_dir):
+        model.fit(X, y, classifier__sample_weight=w)
+    for step in _walk(model):
+        # The terms min_df cut: only kept for introspection, and most of the file's size.
+        if isinstance(step, TfidfVectorizer) and hasattr(step, "stop_words_"):
+            del step.stop_words_
+    return model
 
 
 def predict_proba_full(model: Pipeline, texts, cardinality: int) -> np.ndarray:
@@ -77,28 +156,3 @@ def predict_proba_full(model: Pipeline, texts, cardinality: int) -> np.ndarray:
     full = np.zeros((proba.shape[0], cardinality))
     full[:, model.classes_.astype(int)] = proba
     return full
-
-
-def train_with_label_mode_choice(texts, probs, covered, dev_texts, y_dev, cardinality: int,
-                                 label_mode: str = "auto", metric=None, **kwargs):
-    """Train with ``label_mode`` soft or hard, or with ``auto`` train both and keep the
-    one scoring higher on dev gold (soft wins ties).
-
-    Soft labels carry the label model's uncertainty, which helps when it is
-    calibrated; a label model under-confident on one class (Dawid-Skene is, when LFs
-    are correlated) makes soft copies teach the wrong class, and hard labels win.
-    Returns ``(model, chosen_mode, dev_scores)``.
-    """
-    modes = LABEL_MODES if label_mode == "auto" else (label_mode,)
-    if label_mode == "auto" and (y_dev is None or not len(y_dev)):
-        modes = ("soft",)
-    metric = metric or (lambda y, pred: float(np.mean(np.asarray(y) == pred)))
-    best, scores = None, {}
-    for mode in modes:
-        model = train_end_model(texts, probs, covered, label_mode=mode, **kwargs)
-        if y_dev is not None and len(y_dev):
-            pred = predict_proba_full(model, dev_texts, cardinality).argmax(axis=1)
-            scores[mode] = metric(y_dev, pred)
-        if best is None or scores.get(mode, 0) > scores.get(best[1], 0):
-            best = (model, mode)
-    return best[0], best[1], scores

@@ -1,0 +1,322 @@
+"""The distillation report: what the small end model saves against the LLM it replaces.
+
+For a finished run, on the test split: the end model, the label model (all LFs, prompt
+LFs included, then the label model), majority vote, and each prompt LF used directly as
+a classifier. Per row: accuracy (and F1 of the positive label), coverage, latency per doc
+and cost per 1M docs. Why these rows: a prompt LF alone is what a user would deploy
+without weak supervision; the label model is what the run would cost at inference if the
+end model did not exist; the end model is what they get instead.
+
+How numbers are made (also written into the report, so nobody has to read this):
+
+* scores: an abstaining row gets the most frequent class of the label model's train
+  probabilities (the run's rule for ties and uncovered rows); accuracy on covered rows
+  only is given next to it;
+* end model latency: measured now, ``predict_proba`` over all test texts in one batch
+  (best of 3) and one text at a time; its LLM cost is 0, its CPU time per 1M docs is given;
+* prompt LF latency and tokens per doc: measured by the run's requests (metrics.json),
+  else (a rerun answered from the cache) read from the response cache for the test
+  prompts, else (local backend: no LLM answered) tokens *estimated* from the rendered
+  test prompts with :func:`labeling.llm.plan.estimate_request` and flagged as such;
+* cost per 1M docs: tokens per doc x the model's price per 1M tokens (``[llm.prices]``
+  over the built-in table); one request per distinct doc (duplicates share one);
+* label model and majority vote: the sum of the prompt LFs' costs and latencies (the
+  prompts of one doc are called one after another; rule LFs are not timed).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labeling import pipeline
+from labeling.errors import LabelingError
+from labeling.llm.cache import ResponseCache
+from labeling.llm.plan import _tiktoken_encoding, estimate_request, price_of
+from labeling.llm.prompt import PromptLF
+from labeling.llm.requests import build_requests, lf_model
+from labeling.train.metrics import classification_scores
+
+REPORT_JSON, REPORT_MD = "report.json", "report.md"
+RUN_FILES = (pipeline.L_FILE, pipeline.PROBS_FILE, pipeline.END_MODEL_FILE)
+
+
+def _check_run(task) -> None:
+    missing = [name for name in RUN_FILES if not (task.run_dir / name).is_file()]
+    if missing:
+        raise LabelingError(f"{task.run_dir}: no finished run (missing {', '.join(missing)}); "
+                            "run `labeling run` first")
+    if task.gold("test") is None:
+        raise LabelingError(f"{task.config.source}: the report needs a test split with gold "
+                            "labels (data.test with a label column)")
+
+
+def _scores(y, pred, covered, cardinality: int, pos: int | None) -> dict:
+    """Scores of ``pred`` on all rows, and accuracy on the ``covered`` rows only."""
+    scores = classification_scores(y, pred, cardinality, pos)
+    return {"accuracy": scores["accuracy"], "f1": scores.get("f1"),
+            "coverage": float(covered.mean()),
+            "covered_accuracy": float((pred[covered] == y[covered]).mean())
+            if covered.any() else None}
+
+
+def abstain_class(lf: PromptLF, labels: list[str], fallback: int) -> int:
+    """The class a prompt LF's abstentions count as when it is used as a classifier: on a
+    two-class task, a yes/no prompt voting one class only means the other class by
+    "no"; otherwise ``fallback`` (the train-majority class)."""
+    voted = {v for v in lf.resolve(labels).values() if v != -1}
+    return 1 - voted.pop() if len(labels) == 2 and len(voted) == 1 else fallback
+
+
+def _per_doc(tokens_in: float, tokens_out: float, price) -> float | None:
+    """USD per 1M docs: prices are per 1M tokens, so tokens/doc x price."""
+    return None if price is None else tokens_in * price.input + tokens_out * price.output
+
+
+def prompt_lf_cost(lf: PromptLF, stats: dict | None, settings, labels, test_df: pd.DataFrame,
+                   cache_path: Path | None) -> dict:
+    """Tokens, latency and cost per doc of one prompt LF; see the module doc for the order
+    of sources. ``stats`` is the LF's entry in metrics.json's ``llm`` section."""
+    model = (stats or {}).get("model") if (stats or {}).get("backend") == "openai" else None
+    model = model or lf_model(lf, settings)[0]
+    price = price_of(model, settings.prices)
+    out = {"model": model, "price_per_1m_tokens": None if price is None
+           else {"input": price.input, "output": price.output}}
+    stats = stats or {}
+    answered = stats.get("calls", 0) - stats.get("cache_hits", 0) - stats.get("failed", 0)
+    if stats.get("backend") == "openai" and answered > 0 and stats.get("tokens_in"):
+        latency = stats.get("latency_s") or {}
+        out.update(source="measured: this run's requests", n=answered,
+                   tokens_in=stats["tokens_in"] / answered,
+                   tokens_out=stats["tokens_out"] / answered,
+                   latency_s=latency.get("p50"), latency_mean_s=latency.get("mean"))
+    else:
+        reqs = build_requests(lf, test_df, settings, labels)
+        entries = {}
+        if stats.get("backend") == "openai" and cache_path is not None and cache_path.is_file():
+            cache = ResponseCache(cache_path)
+            try:
+                entries = cache.get_many([r.key for r in reqs])
+            finally:
+                cache.close()
+        if entries:
+            got = list(entries.values())
+            out.update(source="measured: response cache (test prompts)", n=len(got),
+                       tokens_in=float(np.mean([e.tokens_in for e in got])),
+                       tokens_out=float(np.mean([e.tokens_out for e in got])),
+                       latency_s=float(np.median([e.latency for e in got])),
+                       latency_mean_s=float(np.mean([e.latency for e in got])))
+        elif reqs:
+            est = [estimate_request(r.messages, list(r.answers), r.schema is not None)
+                   for r in reqs]
+            why = ("the run used the local backend" if stats.get("backend") == "local"
+                   else "no measured request for this LF")
+            out.update(source=f"estimated: {why}; tokens from the rendered test prompts",
+                       n=len(reqs), tokens_in=float(np.mean([i for i, _ in est])),
+                       tokens_out=float(np.mean([o for _, o in est])), latency_s=None,
+                       latency_mean_s=None, latency_note=f"not measured: {why}")
+        else:
+            raise LabelingError(f"prompt LF '{lf.name}': the test split has no rows to cost")
+    out["estimated"] = out["source"].startswith("estimated")
+    out["cost_per_1m_docs"] = _per_doc(out["tokens_in"], out["tokens_out"], price)
+    if price is None:
+        out["cost_note"] = f"no price for model {model!r}: add it under [llm.prices]"
+    return out
+
+
+def end_model_predictor(task):
+    """``(predict_proba(texts), description)``: the exported model as ``labeling predict``
+    serves it (sklearn runtime), else the run's end_model.skops."""
+    model_dir = task.run_dir / pipeline.MODEL_DIR
+    if (model_dir / "model_card.json").is_file():
+        from labeling.export import load_exported
+
+        return (load_exported(model_dir, "sklearn").predict_proba,
+                f"exported model {model_dir.name}/ as `labeling predict` serves it")
+    from labeling.export import load_model
+    from labeling.train.end_model import predict_proba_full
+
+    model = load_model(task.run_dir / pipeline.END_MODEL_FILE)
+    k = task.config.cardinality
+    return (lambda texts: predict_proba_full(model, texts, k)), pipeline.END_MODEL_FILE
+
+
+def time_end_model(predict_proba, texts: list[str], n_single: int = 200) -> dict:
+    """Predictions and per-doc latency of the end model: batched (best of 3) and one text
+    at a time (the first ``n_single`` texts), plus CPU seconds per doc of the batch."""
+    best, cpu = float("inf"), float("inf")
+    for _ in range(3):  # best of 3: the machine is shared, the minimum is the model's cost
+        t0, c0 = time.perf_counter(), time.process_time()
+        proba = predict_proba(texts)
+        best = min(best, time.perf_counter() - t0)
+        cpu = min(cpu, time.process_time() - c0)
+    single = texts[:n_single]
+    t0 = time.perf_counter()
+    for text in single:
+        predict_proba([text])
+    one = (time.perf_counter() - t0) / max(len(single), 1)
+    return {"pred": proba.argmax(axis=1), "latency_s": best / len(texts),
+            "latency_single_s": one, "n_single": len(single),
+            "cpu_s_per_1m_docs": cpu / len(texts) * 1e6}
+
+
+def _sum(values):
+    values = list(values)
+    return None if any(v is None for v in values) else float(sum(values))
+
+
+def _all_lfs_cost(prompt_rows: list[dict]) -> dict:
+    """Latency and cost per doc of running every LF on a doc: its prompt LFs' sums."""
+    if not prompt_rows:
+        return {"latency_s": None, "latency_note": "no prompt LFs: not timed",
+                "cost_per_1m_docs": 0.0, "estimated": False, "cost_note": "no prompt LFs"}
+    latency = _sum(r["latency_s"] for r in prompt_rows)
+    return {"latency_s": latency,
+            "latency_note": "not measured: a prompt LF's latency is not" if latency is None
+            else "sum of the prompt LFs' per-call latency; rule LFs and the label model "
+                 "not timed",
+            "cost_per_1m_docs": _sum(r["cost_per_1m_docs"] for r in prompt_rows),
+            "estimated": any(r["estimated"] for r in prompt_rows),
+            "cost_note": "sum of its prompt LFs' costs"}
+
+
+def build_report(task, n_single: int = 200) -> dict:
+    """The report of ``task``'s finished run (see the module doc); nothing is written."""
+    _check_run(task)
+    cfg = task.config
+    k, pos = cfg.cardinality, cfg.positive_index
+    test_df, y = task.splits["test"], np.asarray(task.gold("test"))
+    L_test = pipeline.read_label_matrices(task)["test"]
+    names = list(pd.read_parquet(task.run_dir / pipeline.L_FILE).columns)
+    probs_test = pipeline.read_probs(task, "test")
+    train_p = pipeline.read_probs(task, "train")[[f"p_{n}" for n in cfg.labels]].to_numpy()
+    fallback = int(train_p.mean(axis=0).argmax())
+    metrics = pipeline.read_metrics(task.run_dir)
+    llm_stats = (metrics.get("llm") or {}).get("lfs", {})
+
+    predict_proba, served = end_model_predictor(task)
+    timing = time_end_model(predict_proba, test_df["text"].tolist(), n_single)
+    end_name = metrics.get("end_model", {}).get("name", cfg.end_model.name)
+    rows = [{"name": f"end model ({end_name})", "kind": "end_model",
+             **_scores(y, timing["pred"], np.ones(len(y), bool), k, pos),
+             "latency_s": timing["latency_s"], "latency_single_s": timing["latency_single_s"],
+             "source": f"predictions and latency of the {served}",
+             "latency_note": f"measured now: batch of {len(y)} (best of 3); one at a time "
+                             f"over {timing['n_single']} texts",
+             "cost_per_1m_docs": 0.0, "estimated": False,
+             "cost_note": f"no LLM call; ~{timing['cpu_s_per_1m_docs']:.0f} CPU-seconds per "
+                          "1M docs on this machine",
+             "cpu_s_per_1m_docs": timing["cpu_s_per_1m_docs"]}]
+
+    prompt_rows = []
+    for lf in (lf for lf in task.lfs if isinstance(lf, PromptLF)):
+        if lf.name not in names:
+            raise LabelingError(f"{task.run_dir / pipeline.L_FILE}: no column for prompt LF "
+                                f"'{lf.name}'; run `labeling run` again")
+        cost = prompt_lf_cost(lf, llm_stats.get(lf.name), cfg.llm, cfg.labels, test_df,
+                              cfg.llm_cache_path)
+        votes = L_test[:, names.index(lf.name)].astype(int)
+        other = abstain_class(lf, cfg.labels, fallback)
+        prompt_rows.append({"name": f"prompt LF {lf.name}", "kind": "prompt_lf",
+                            **_scores(y, np.where(votes != -1, votes, other), votes != -1,
+                                      k, pos), "abstain_scored_as": cfg.labels[other], **cost})
+
+    covered = probs_test["covered"].to_numpy()
+    lm_name = metrics.get("label_model", {}).get("name", cfg.label_model.name)
+    for kind, title in (("label_model", f"label model ({lm_name})"),
+                        ("majority_vote", "majority vote")):
+        # the run's predictions hold its own decision on uncovered rows (the run's scores)
+        pred = probs_test[f"{kind}_pred"].to_numpy().astype(int)
+        rows.append({"name": title, "kind": kind, **_scores(y, pred, covered, k, pos),
+                     **_all_lfs_cost(prompt_rows)})
+    rows += prompt_rows
+    for row in rows:  # what the end model saves against this row
+        cost = row["cost_per_1m_docs"]
+        row["saves_per_1m_docs"] = None if cost is None else cost - rows[0]["cost_per_1m_docs"]
+        row["latency_vs_end_model"] = (None if row["latency_s"] is None or row is rows[0]
+                                       else row["latency_s"] / timing["latency_single_s"])
+    return {
+        "task": cfg.name, "run_dir": str(task.run_dir), "split": "test", "n": int(len(y)),
+        "labels": cfg.labels, "positive_label": None if pos is None else cfg.labels[pos],
+        "abstain_scored_as": cfg.labels[fallback],
+        "token_rule": ("tiktoken o200k_base" if _tiktoken_encoding() is not None else
+                       "ceil(chars/4) per message + 4 per message + 3 per request; output: "
+                       "the longest allowed answer"),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "rows": rows,
+        "notes": [
+            "A prompt LF used as a classifier: its abstentions count as the other class "
+            "when it votes only one class of two (its 'no'), else as "
+            f"'{cfg.labels[fallback]}', the most frequent class of the label model's train "
+            "probabilities. Label model and majority vote: as scored in the run. "
+            "'acc covered': rows with a vote only.",
+            "Cost per 1M docs = tokens per doc x price per 1M tokens; one request per "
+            "distinct doc. End model: $0 of LLM, CPU time noted.",
+            "'x slower' = per-doc latency / the end model's one-at-a-time latency.",
+        ] + (["Costs marked ~ are estimated: token rule above, on the rendered test prompts."]
+             if any(r["estimated"] for r in rows) else []),
+    }
+
+
+def write_report(report: dict, run_dir: Path) -> tuple[Path, Path]:
+    """report.json and report.md in ``run_dir``."""
+    run_dir = Path(run_dir)
+    json_path, md_path = run_dir / REPORT_JSON, run_dir / REPORT_MD
+    json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    md_path.write_text(format_markdown(report), encoding="utf-8")
+    return json_path, md_path
+
+
+COLUMNS = ("model", "test acc", "test F1", "coverage", "acc covered", "ms/doc",
+           "$ / 1M docs", "saves $ / 1M", "x slower")
+
+
+def _cells(row: dict) -> list[str]:
+    def num(value, fmt="{:.3f}"):
+        return "-" if value is None else fmt.format(value)
+
+    if row["kind"] == "end_model":
+        ms = f"{row['latency_s'] * 1e3:.3f} (1-by-1 {row['latency_single_s'] * 1e3:.3f})"
+    else:
+        ms = "not measured" if row["latency_s"] is None else f"{row['latency_s'] * 1e3:.1f}"
+    tilde = "~" if row.get("estimated") else ""
+    cost = row["cost_per_1m_docs"]
+    return [row["name"], num(row["accuracy"]), num(row["f1"]), num(row["coverage"]),
+            num(row["covered_accuracy"]), ms,
+            "?" if cost is None else f"{tilde}{cost:,.2f}",
+            "?" if row["saves_per_1m_docs"] is None else f"{tilde}{row['saves_per_1m_docs']:,.2f}",
+            num(row["latency_vs_end_model"], "{:,.0f}x")]
+
+
+def format_markdown(report: dict) -> str:
+    lines = [f"# Distillation report: {report['task']}", "",
+             f"Test split, {report['n']} docs; created {report['created']}.", "",
+             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in report["rows"]]
+    lines += ["", "Sources per row:", ""]
+    for row in report["rows"]:
+        bits = [row.get("source"), row.get("latency_note"), row.get("cost_note")]
+        lines.append(f"- {row['name']}: " + "; ".join(b for b in bits if b))
+    lines += ["", f"Token rule for estimates: {report['token_rule']}.", ""]
+    lines += [f"- {note}" for note in report["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def print_report(report: dict) -> None:
+    from rich.table import Table
+
+    from labeling.report import console
+
+    table = Table(title=f"distillation report: {report['task']} (test, {report['n']} docs)")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in report["rows"]:
+        table.add_row(*_cells(row))
+    console().print(table)
+    for note in report["notes"]:
+        console().print(f"[dim]{note}[/]")

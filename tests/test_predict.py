@@ -1,0 +1,167 @@
+"""`labeling predict` internals and both runtimes: the exact fast TF-IDF path, batch
+formatting identical to the per-row format, and bad input for sklearn and onnx alike.
+(The CLI's sklearn basics -- arguments, CSV/JSONL/txt, stdin -- are in test_cli.py.)"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from labeling.cli import app
+from labeling.export import fast_tfidf, load_exported
+from labeling.predict import format_batch, format_prediction, predict_texts, write_predictions
+from labeling.train.end_model import predict_proba_full, train_end_model
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RUNTIMES = ["sklearn", "onnx"]
+EDGE = ["", " ", "a", "tab\there", "new\nline", "ÜNÏCODE café 🔥 İ", "x" * 100_000,
+        "  many   spaces\u00a0nbsp ", "subscribe to my channel " * 40]
+
+
+@pytest.fixture(scope="module")
+def model_dir(youtube_run):
+    return youtube_run[1] / "model"
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return pd.read_csv(REPO_ROOT / "data" / "youtube" / "test.csv")["text"].tolist() + EDGE
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(app, [str(a) for a in args], input=input)
+
+
+def user_error(result) -> str:
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    return result.stderr.strip()
+
+
+# --- the fast path ---------------------------------------------------------------------
+
+def test_fast_path_is_used_and_identical_to_sklearn(model_dir, texts):
+    exported = load_exported(model_dir)
+    assert isinstance(exported._fast, fast_tfidf.FastTfidfModel)
+    expected = predict_proba_full(exported.model, texts, 2)
+    assert np.array_equal(exported.predict_proba(texts), expected)  # equal, not close
+    # a second pass answers words from the cache: still identical
+    assert np.array_equal(exported.predict_proba(texts[::-1]), expected[::-1])
+
+
+def test_fast_path_identical_when_the_word_cache_overflows(model_dir, texts, monkeypatch):
+    monkeypatch.setattr(fast_tfidf, "CACHE_WORDS", 5)
+    exported = load_exported(model_dir)
+    first, second = texts[:100], texts[100:]
+    exported.predict_proba(first)
+    assert np.array_equal(exported.predict_proba(second),
+                          predict_proba_full(exported.model, second, 2))
+    char = next(part for part in exported._fast.parts if part.char)
+    # cleared before the second batch: it holds that batch's words only
+    assert set(char.cache) == set(" ".join(t.lower() for t in second).split())
+
+
+@pytest.mark.parametrize("change", [
+    {"features__word__ngram_range": (1, 3)},
+    {"features__char__analyzer": "char"},
+    {"features__word__token_pattern": r"\S+"},
+])
+def test_unsupported_settings_fall_back_to_sklearn(change):
+    texts = ["subscribe to my channel", "free money now", "love this song", "great song"]
+    model = train_end_model(texts, np.eye(2)[[1, 1, 0, 0]], np.ones(4, bool))
+    assert fast_tfidf.supports(model)
+    model.set_params(**change)
+    assert not fast_tfidf.supports(model)
+    with pytest.raises(ValueError, match="not a TF-IDF pipeline"):
+        fast_tfidf.FastTfidfModel(model)
+
+
+# --- formatting ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["tsv", "jsonl"])
+def test_batch_format_equals_per_row_format(model_dir, texts, fmt, monkeypatch):
+    import io
+
+    import labeling.predict as predict
+
+    exported = load_exported(model_dir)
+    per_row = "".join(format_prediction(p, fmt) + "\n" for p in predict_texts(exported, texts))
+    assert format_batch(texts, exported.predict_proba(texts), exported.labels, fmt) == per_row
+    monkeypatch.setattr(predict, "BATCH", 7)  # several batches, one short
+    out = io.StringIO()
+    assert write_predictions(exported, texts, out, fmt) == len(texts)
+    assert out.getvalue() == per_row
+    assert out.getvalue().count("\n") == len(texts)
+
+
+# --- the CLI, both runtimes ----------------------------------------------------------------
+
+def test_runtimes_agree_on_a_file(model_dir, texts, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps({"text": t}) for t in texts) + "\n", encoding="utf-8")
+    out = {}
+    for runtime in RUNTIMES:
+        result = run("predict", "-m", model_dir, "-i", path, "--runtime", runtime,
+                     "--format", "jsonl")
+        assert result.exit_code == 0, result.output
+        out[runtime] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out["onnx"]) == len(texts)
+    assert [p["label"] for p in out["onnx"]] == [p["label"] for p in out["sklearn"]]
+    np.testing.assert_allclose([p["probability"] for p in out["onnx"]],
+                               [p["probability"] for p in out["sklearn"]], atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("stdin", ["", "\n \n"])
+def test_empty_input(model_dir, runtime, stdin, tmp_path):
+    result = run("predict", "-m", model_dir, "--runtime", runtime, input=stdin)
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "no texts to classify" in result.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(stdin.encode())
+    result = run("predict", "-m", model_dir, "--runtime", runtime, "-i", empty)
+    assert result.exit_code == 0 and result.stdout == ""
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_non_utf8_input_names_file_byte_and_line(model_dir, runtime, tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("fine line\nsecond\ncaf\u00e9 au lait\n".encode("latin-1"))
+    message = user_error(run("predict", "-m", model_dir, "--runtime", runtime, "-i", path))
+    assert message == (f"error: {path}: not valid UTF-8 (byte 20, line 3); "
+                       "re-save it as UTF-8")
+    message = user_error(run("predict", "-m", model_dir, "--runtime", runtime,
+                             input=b"ok\n\xff\n"))
+    assert message.startswith("error: stdin: not valid UTF-8 (byte 3, line 2)")
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_very_long_texts(model_dir, runtime):
+    spam = ("subscribe to my channel for free money " * 3000)[:100_000]
+    ham = ("this song is beautiful, i love her voice " * 3000)[:100_000]
+    result = run("predict", "-m", model_dir, "--runtime", runtime, input=f"{spam}\n{ham}\n")
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t", 2) for line in result.stdout.splitlines()]
+    assert [r[2] for r in rows] == [spam, ham]
+    assert [r[0] for r in rows] == ["spam", "ham"]
+
+
+def test_onnx_runtime_refuses_a_tampered_onnx(model_dir, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    data = bytearray((copy / "model.onnx").read_bytes())
+    data[len(data) // 2] ^= 1  # one bit, somewhere in the weights
+    (copy / "model.onnx").write_bytes(bytes(data))
+    assert "model.onnx: sha256 differs" in user_error(
+        run("predict", "-m", copy, "--runtime", "onnx", "hi"))
+    assert run("predict", "-m", copy, "hi").exit_code == 0  # sklearn does not read it
+
+
+def test_bad_runtime(model_dir):
+    assert user_error(run("predict", "-m", model_dir, "--runtime", "tf", "hi")) == (
+        "error: --runtime must be sklearn or onnx, not 'tf'")
