@@ -67,6 +67,8 @@ def print_scores(metrics: dict) -> None:
         if not section:
             continue
         name = f"{title} ({section['name']})" if key != "majority_vote" else title
+        if key == "label_model" and section.get("chosen"):
+            name = f"{title} ({section['name']}: {section['chosen']})"
         cells = []
         for split in ("dev", "test"):
             scores = section.get(split, {})
