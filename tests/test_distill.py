@@ -110,8 +110,13 @@ def test_prompt_lf_cost_is_measured_tokens_per_doc_times_price(endpoint_run):
 
 def test_cli_report_writes_json_and_markdown(endpoint_run):
     config, task, _ = endpoint_run
-    result = CliRunner().invoke(app, ["report", "--config", str(config)])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OPENAI_API_KEY", "sk-test-distill")
+        result = CliRunner().invoke(app, ["report", "--config", str(config)])
     assert result.exit_code == 0, result.output
+    for name in ("report.json", "report.md"):  # the key never reaches disk or output
+        assert "sk-test-distill" not in (task.run_dir / name).read_text(encoding="utf-8")
+    assert "sk-test-distill" not in result.output
     assert "end model" in result.output and "llm_kind" in result.output
     written = json.loads((task.run_dir / "report.json").read_text(encoding="utf-8"))
     assert [r["kind"] for r in written["rows"]][:3] == ["end_model", "label_model",
