@@ -37,7 +37,7 @@ import pandas as pd
 from labeling import pipeline
 from labeling.errors import LabelingError
 from labeling.llm.cache import ResponseCache
-from labeling.llm.plan import _tiktoken_encoding, estimate_request, price_of
+from labeling.llm.plan import estimate_request, price_of, token_rule
 from labeling.llm.prompt import PromptLF
 from labeling.llm.requests import build_requests, lf_model
 from labeling.train.metrics import classification_scores
@@ -244,9 +244,7 @@ def build_report(task, n_single: int = 200) -> dict:
         "task": cfg.name, "run_dir": str(task.run_dir), "split": "test", "n": int(len(y)),
         "labels": cfg.labels, "positive_label": None if pos is None else cfg.labels[pos],
         "abstain_scored_as": cfg.labels[fallback],
-        "token_rule": ("tiktoken o200k_base" if _tiktoken_encoding() is not None else
-                       "ceil(chars/4) per message + 4 per message + 3 per request; output: "
-                       "the longest allowed answer"),
+        "token_rule": token_rule(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "rows": rows,
         "notes": [

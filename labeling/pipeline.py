@@ -298,13 +298,18 @@ def step_train(task: Task):
     if section["dev_rows_trained_on"]:
         section["note"] = ("dev gold rows were training rows: the dev scores below are "
                            "in-sample; cv_scores are the held-out dev estimate")
+    section["calibration"] = {}
     with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):
         for split in ("dev", "test"):
-            df = task.splits[split]
-            if df is not None:
-                pred = predict_proba_full(model, df["text"], cfg.cardinality).argmax(axis=1)
-                section[split] = classification_scores(df["label"], pred, cfg.cardinality,
-                                                       cfg.positive_index)
+            df, y = task.splits[split], task.gold(split)
+            if df is None:
+                continue
+            proba = predict_proba_full(model, df["text"], cfg.cardinality)
+            section[split] = classification_scores(df["label"], proba.argmax(axis=1),
+                                                   cfg.cardinality, cfg.positive_index)
+            if y is not None:  # calibration of the end model itself, on gold rows
+                gold = np.asarray(y) >= 0
+                section["calibration"][split] = calibration_report(y[gold], proba[gold])
     update_metrics(task.run_dir, end_model=section)
     return model
 
@@ -337,24 +342,20 @@ def step_export(task: Task, out_dir: Path | None = None) -> Path:
                       "label_mode": metrics.get("end_model", {}).get("label_mode"),
                       "config": cfg.end_model.name, "params": cfg.end_model.params},
         "label_model": metrics.get("label_model", {}).get("name"),
+        "label_model_chosen": metrics.get("label_model", {}).get("chosen"),  # auto's pick
         "metrics": {k: {s: v for s, v in metrics.get(k, {}).items() if s in ("dev", "test")}
                     for k in ("majority_vote", "label_model", "end_model")},
         "training_data_sha256": hashlib.sha256(train_path.read_bytes()).hexdigest(),
         "training_labels_sha256": hashlib.sha256(
             np.ascontiguousarray(probs.filter(like="p_").to_numpy()).tobytes()).hexdigest(),
         "lfs": [_lf_description(lf) for lf in task.lfs],
-        "calibration": {},
+        "calibration": metrics.get("end_model", {}).get("calibration", {}),
     }
-    parity_texts = []
-    for split in ("dev", "test"):  # calibration of the end model itself, on gold rows
-        df, y = task.splits.get(split), task.gold(split)
-        if df is not None and y is not None:
-            gold = np.asarray(y) >= 0
-            proba = predict_proba_full(model, df["text"][gold], cfg.cardinality)
-            card["calibration"][split] = calibration_report(np.asarray(y)[gold], proba)
-            parity_texts += df["text"].tolist()
-    return export_model(model, Path(out_dir) if out_dir else task.run_dir / MODEL_DIR, card,
-                        parity_texts=parity_texts)
+    parity_texts = [text for split in ("dev", "test") if task.splits.get(split) is not None
+                    for text in task.splits[split]["text"]]
+    with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts
+        return export_model(model, Path(out_dir) if out_dir else task.run_dir / MODEL_DIR,
+                            card, parity_texts=parity_texts)
 
 
 def run(task: Task, fault_tolerant: bool | None = None, progress: bool = True,

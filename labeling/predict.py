@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Iterable, Iterator, TextIO
+from typing import TextIO
 
 import numpy as np
 
@@ -40,45 +40,19 @@ def read_texts(source: str, text_column: str = "text") -> list[str]:
     return table[text_column].fillna("").astype(str).tolist()
 
 
-def predict_proba(exported: ExportedModel, texts: list[str]) -> np.ndarray:
-    """Probabilities (one column per label) for ``texts``, computed in batches."""
-    k = len(exported.labels)
-    if not texts:
-        return np.zeros((0, k))
-    return np.vstack([exported.predict_proba(texts[start:start + BATCH])
-                      for start in range(0, len(texts), BATCH)])
-
-
 def _row(text: str, labels: list[str], rounded: list[float], k: int, p: float) -> dict:
     return {"text": text, "label": labels[k], "probability": p,
             "probabilities": dict(zip(labels, rounded))}
-
-
-def predict_texts(exported: ExportedModel, texts: Iterable[str]) -> Iterator[dict]:
-    """One dict per text: label, its probability, and every class's probability
-    (rounded to 6 decimals)."""
-    labels, texts = exported.labels, list(texts)
-    for start in range(0, len(texts), BATCH):
-        batch = texts[start:start + BATCH]
-        proba = exported.predict_proba(batch)
-        best = proba.argmax(axis=1)
-        for text, k, row, rounded in zip(batch, best.tolist(), proba, np.round(proba, 6).tolist()):
-            yield _row(text, labels, rounded, k, float(row[k]))
 
 
 def _one_line(text: str) -> str:
     return text.replace("\t", " ").replace("\n", " ")
 
 
-def format_prediction(pred: dict, fmt: str) -> str:
-    if fmt == "jsonl":
-        return json.dumps(pred, ensure_ascii=False)
-    return f"{pred['label']}\t{pred['probability']:.4f}\t{_one_line(pred['text'])}"
-
-
 def format_batch(texts: list[str], proba: np.ndarray, labels: list[str], fmt: str) -> str:
-    """The output lines of a batch, each ending in a newline: what
-    :func:`format_prediction` gives row by row, without building a dict per row for tsv."""
+    """The output lines of a batch, each ending in a newline: ``label<TAB>probability<TAB>text``
+    (tsv; tabs and newlines in the text become spaces) or one JSON object per line (jsonl:
+    text, label, probability, and every label's probability rounded to 6 decimals)."""
     if not texts:
         return ""
     best = proba.argmax(axis=1)

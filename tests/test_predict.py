@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from labeling.cli import app
 from labeling.export import fast_tfidf, load_exported
-from labeling.predict import format_batch, format_prediction, predict_texts, write_predictions
+from labeling.predict import format_batch, write_predictions
 from labeling.train.end_model import predict_proba_full, train_end_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +90,16 @@ def test_batch_format_equals_per_row_format(model_dir, texts, fmt, monkeypatch):
     import labeling.predict as predict
 
     exported = load_exported(model_dir)
-    per_row = "".join(format_prediction(p, fmt) + "\n" for p in predict_texts(exported, texts))
+    labels, per_row = exported.labels, ""
+    for text, row in zip(texts, exported.predict_proba(texts)):  # the format, row by row
+        k = int(row.argmax())
+        if fmt == "jsonl":
+            per_row += json.dumps({"text": text, "label": labels[k], "probability": float(row[k]),
+                                   "probabilities": dict(zip(labels, np.round(row, 6).tolist()))},
+                                  ensure_ascii=False) + "\n"
+        else:
+            one_line = text.replace("\t", " ").replace("\n", " ")
+            per_row += f"{labels[k]}\t{row[k]:.4f}\t{one_line}\n"
     assert format_batch(texts, exported.predict_proba(texts), exported.labels, fmt) == per_row
     monkeypatch.setattr(predict, "BATCH", 7)  # several batches, one short
     out = io.StringIO()

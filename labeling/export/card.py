@@ -175,7 +175,8 @@ def card_markdown(card: dict) -> str:
             if isinstance(s, dict) and "accuracy" in s:
                 lines.append(f"| {model_name} | {split} | {s['accuracy']:.3f} | "
                              f"{s.get('f1', float('nan')):.3f} | {s['macro_f1']:.3f} |")
-    lines += ["", "## Training", f"- label model: {card.get('label_model')}",
+    lines += ["", "## Training", f"- label model: {card.get('label_model')}"
+              + (f" (chose {card['label_model_chosen']})" if card.get("label_model_chosen") else ""),
               f"- end model: {card.get('end_model')}",
               f"- training data sha256: {card.get('training_data_sha256')}",
               f"- labeling functions ({len(card.get('lfs', []))}): "

@@ -49,6 +49,14 @@ def _tiktoken_encoding():
         return None
 
 
+def token_rule() -> str:
+    """How :func:`estimate_request` counts tokens on this machine, for reports."""
+    if _tiktoken_encoding() is not None:
+        return "tiktoken o200k_base"
+    return ("ceil(chars/4) per message + 4 per message + 3 per request; output: "
+            "the longest allowed answer")
+
+
 def estimate_tokens(text: str) -> int:
     enc = _tiktoken_encoding()
     if enc is not None:

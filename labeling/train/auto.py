@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import KFold, StratifiedKFold
 
 from labeling.train.end_model import (LABEL_MODES, embedding_cache, expand_soft_labels,
                                       make_end_model, train_end_model, training_rows)
+from labeling.models.auto import stratified_folds
 from labeling.train.metrics import score_predictions
 
 AUTO_CANDIDATES = ("tfidf_logreg", "minilm_logreg")
@@ -41,21 +41,15 @@ def pick_best(scores: dict[str, float], min_gain: float = DEFAULT_MIN_GAIN) -> s
     return best
 
 
-def _folds(y_dev: np.ndarray, n_folds: int, seed: int):
-    """Stratified when every class has n_folds rows, else plain shuffled folds."""
-    counts = np.bincount(y_dev)
-    if counts[counts > 0].min() >= n_folds:
-        return StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(y_dev, y_dev)
-    return KFold(n_folds, shuffle=True, random_state=seed).split(y_dev)
-
-
 def cv_scores(texts, probs, covered, dev_texts, y_dev, candidates, label_modes,
               dev_weight=DEFAULT_DEV_WEIGHT, n_folds=3, metric="accuracy", pos_label=1,
               seed=0, cache_dir=None, params=None) -> dict[str, float]:
     """``{"<name>/<mode>": pooled out-of-fold dev score}`` for every candidate."""
     params, y_dev = params or {}, np.asarray(y_dev, dtype=int)
     dev_texts = np.asarray(list(dev_texts), dtype=object)
-    folds = list(_folds(y_dev, n_folds, seed))
+    fold_of = stratified_folds(y_dev, n_folds, seed)  # the label models' CV folds too
+    folds = [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f))
+             for f in range(n_folds)]
     scores = {}
     for name in candidates:
         pipeline = make_end_model(name, seed=seed, **params.get(name, {}))
