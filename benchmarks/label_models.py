@@ -30,7 +30,7 @@ import wrench_cli  # noqa: E402
 DATA = ROOT / "data" / "wrench"
 # dataset -> (cardinality, metric, pos_label)
 DATASETS = {"youtube": (2, "accuracy", 1), "sms": (2, "f1", 1), "trec": (6, "accuracy", None)}
-MODELS = ["mv", "snorkel", "dawid_skene", "dawid_skene+dev", "stacker", "auto"]
+MODELS = ["mv", "snorkel", "dawid_skene", "dawid_skene+dev", "stacker", "weighted_vote", "auto"]
 SNORKEL = {"epochs": 500, "seed": 123}
 TIE_RULE = ("Tie rule (all models): predict(tie_break='abstain'); rows that come back -1 "
             "(tied top probability) and rows where every LF abstains get the class most "

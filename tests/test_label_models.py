@@ -11,11 +11,11 @@ import pytest
 
 from labeling import models
 from labeling.models import (AutoLabelModel, DawidSkene, MajorityVote, SnorkelLabelModel,
-                             VoteStacker)
+                             VoteStacker, WeightedVote)
 
 FAST = {"snorkel": {"epochs": 20}, "auto": {"snorkel_epochs": 20}}
 # snorkel is not one of auto's default candidates (too slow for what it wins); these add it.
-WITH_SNORKEL = ("mv", "dawid_skene", "dawid_skene+dev", "snorkel", "stacker")
+WITH_SNORKEL = ("mv", "dawid_skene", "dawid_skene+dev", "snorkel", "stacker", "weighted_vote")
 
 
 def make_model(name, k):
@@ -167,6 +167,61 @@ def test_stacker_without_dev_distils_dawid_skene():
     assert agree > 0.95
 
 
+def log_odds(acc, k):
+    return np.log(np.asarray(acc) * (k - 1) / (1 - np.asarray(acc)))
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_weighted_vote_recovers_log_odds_weights(k):
+    # Symmetric LFs with class-blind coverage: the Bayes posterior (uniform prior) is
+    # exactly a softmax of summed log-odds weights, so the fit should find them.
+    accs = [0.9, 0.8, 0.7, 0.6, 0.5]
+    L, y = synthetic(20000, accs, [0.7] * 5, np.full(k, 1.0 / k), seed=20 + k)
+    wv = WeightedVote(cardinality=k).fit(L[:1000], y_dev=y, L_dev=L)
+    assert wv.weights_.shape == (5, k)
+    np.testing.assert_allclose(wv.weights_.mean(axis=1), log_odds(accs, k), atol=0.15)
+
+
+def test_weighted_vote_is_monotone_and_drops_an_adversarial_lf():
+    accs, cov = [0.15, 0.7, 0.65, 0.6], [0.9, 0.5, 0.5, 0.5]
+    L, y = synthetic(3000, accs, cov, [0.5, 0.5], seed=14)
+    wv = WeightedVote(cardinality=2).fit(L[:2000], y_dev=y[2000:2400], L_dev=L[2000:2400])
+    assert (wv.weights_ >= 0).all()
+    assert wv.weights_[0].max() < 0.05 < wv.weights_[1:].min()  # LF 0 is ignored, not reversed
+    # A vote for class c never lowers P(c): add one vote for 1 to rows where LF 1 abstains.
+    rows = np.flatnonzero(L[:, 1] == -1)[:200]
+    before = wv.predict_proba(L[rows])[:, 1]
+    L_more = L[rows].copy()
+    L_more[:, 1] = 1
+    assert (wv.predict_proba(L_more)[:, 1] >= before - 1e-12).all()
+
+
+def test_weighted_vote_ignores_the_dev_class_mix():
+    # Dev is 85% class 0, the data to label 85% class 1. The stacker learns dev's
+    # prior and calls close rows class 0; the weighted vote decides on the votes alone.
+    accs, cov = [0.75, 0.7, 0.7, 0.65, 0.6], [0.5] * 5
+    L_dev, y_dev = synthetic(600, accs, cov, [0.85, 0.15], seed=30)
+    L_new, y_new = synthetic(4000, accs, cov, [0.15, 0.85], seed=31)
+    covered = (L_new >= 0).any(axis=1)
+    wv = WeightedVote(cardinality=2).fit(L_dev, y_dev=y_dev, L_dev=L_dev)
+    stacker = VoteStacker(cardinality=2, class_weight=None).fit(L_dev, y_dev=y_dev, L_dev=L_dev)
+    mv = MajorityVote(cardinality=2).fit(L_dev, y_dev=y_dev)
+    wv_acc = wv.score(L_new[covered], y_new[covered])
+    assert wv_acc > stacker.score(L_new[covered], y_new[covered]) + 0.05
+    assert wv_acc >= mv.score(L_new[covered], y_new[covered])
+
+
+def test_weighted_vote_without_dev_uses_dawid_skene_accuracies():
+    L, y = synthetic(20000, ACCS, COV, [0.5, 0.5], seed=16)
+    wv = WeightedVote(cardinality=2).fit(L)
+    order = np.argsort(wv.weights_[:, 0])
+    assert (np.diff(np.asarray(ACCS)[order]) > 0).all()  # weights rank LFs by accuracy
+    mv = MajorityVote(cardinality=2).fit(L)
+    assert wv.score(L, y) > mv.score(L, y) + 0.01
+    with pytest.raises(ValueError, match="prior_accuracy"):
+        WeightedVote(cardinality=2, prior_accuracy=0.4).fit(L)
+
+
 def test_snorkel_numpy_predict_matches_snorkel():
     from snorkel.labeling.model import LabelModel as _SnorkelLM
 
@@ -242,7 +297,8 @@ def test_auto_choice_never_depends_on_test():
     assert choices[0] == choices[1]
     assert scores[0] == scores[1]
     assert "mv" in scores[0]
-    assert set(scores[0]) >= {"dawid_skene", "dawid_skene+dev", "snorkel", "stacker"}
+    assert set(scores[0]) >= {"dawid_skene", "dawid_skene+dev", "snorkel", "stacker",
+                              "weighted_vote"}
 
 
 def test_auto_metrics_and_fallback():

@@ -16,6 +16,7 @@ from labeling.models.dawid_skene import DawidSkene
 from labeling.models.majority import MajorityVote
 from labeling.models.snorkel_lm import SnorkelLabelModel
 from labeling.models.stacker import VoteStacker
+from labeling.models.weighted_vote import WeightedVote
 
 _REGISTRY: dict[str, type[LabelModel]] = {
     MajorityVote.name: MajorityVote,
@@ -23,6 +24,7 @@ _REGISTRY: dict[str, type[LabelModel]] = {
     DawidSkene.name: DawidSkene,
     AutoLabelModel.name: AutoLabelModel,
     VoteStacker.name: VoteStacker,
+    WeightedVote.name: WeightedVote,
 }
 
 
@@ -56,4 +58,4 @@ def load(path) -> LabelModel:
 
 
 __all__ = ["ABSTAIN", "AutoLabelModel", "DawidSkene", "LabelModel", "MajorityVote",
-           "SnorkelLabelModel", "VoteStacker", "available", "load", "make"]
+           "SnorkelLabelModel", "VoteStacker", "WeightedVote", "available", "load", "make"]

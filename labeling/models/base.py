@@ -51,6 +51,15 @@ def vote_counts(L: np.ndarray, cardinality: int) -> np.ndarray:
     return counts
 
 
+def untied_majority_counts(L: np.ndarray, cardinality: int) -> np.ndarray:
+    """How often each class wins an unambiguous (untied, non-empty) majority vote: the
+    class balance a model assumes when it has no gold labels."""
+    votes = vote_counts(L, cardinality)
+    top = votes.max(axis=1, keepdims=True)
+    clear = ((votes == top).sum(axis=1) == 1) & (top[:, 0] > 0)
+    return np.bincount(votes[clear].argmax(axis=1), minlength=cardinality).astype(float)
+
+
 def one_hot_votes(L: np.ndarray, cardinality: int):
     """Sparse CSR ``n x (m*k)`` 0/1 matrix: column ``j*k + c`` is "LF j voted class c".
 

@@ -32,7 +32,8 @@ from __future__ import annotations
 import numpy as np
 
 from labeling.models.base import (LabelModel, check_dev_matrix, check_label_matrix,
-                                  one_hot_votes, vote_counts)
+                                  one_hot_votes, untied_majority_counts,
+                                  vote_counts)
 
 # predict_proba works through the rows in blocks this size, bounding its memory.
 BLOCK_ROWS = 1 << 17
@@ -102,7 +103,7 @@ class DawidSkene(LabelModel):
             if has_gold:
                 counts = np.bincount(np.asarray(y_dev), minlength=k) + 1.0
             else:
-                counts = _untied_mv_counts(L, k) + 1.0
+                counts = untied_majority_counts(L, k) + 1.0
             fixed_prior = counts / counts.sum()
 
         post = self._init_posteriors(L_fit[:n_train], fixed_prior)
@@ -210,10 +211,3 @@ def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
     top = a.max(axis=1) if a.shape[0] else np.zeros(0)
     return top + np.log(np.exp(a - top[:, None]).sum(axis=1))
 
-
-def _untied_mv_counts(L: np.ndarray, k: int) -> np.ndarray:
-    """How often each class wins an unambiguous majority vote (the MV prior)."""
-    votes = vote_counts(L, k)
-    top = votes.max(axis=1, keepdims=True)
-    clear = ((votes == top).sum(axis=1) == 1) & (top[:, 0] > 0)
-    return np.bincount(votes[clear].argmax(axis=1), minlength=k).astype(float)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeling.models.base import LabelModel, check_label_matrix, vote_counts
+from labeling.models.base import (LabelModel, check_label_matrix, untied_majority_counts,
+                                  vote_counts)
 
 
 class MajorityVote(LabelModel):
@@ -29,12 +30,7 @@ class MajorityVote(LabelModel):
         if y_dev is not None and len(y_dev):
             counts = np.bincount(np.asarray(y_dev), minlength=self.cardinality)
         else:
-            votes = vote_counts(L, self.cardinality)
-            top = votes.max(axis=1, keepdims=True)
-            untied = (votes == top).sum(axis=1) == 1
-            covered = top[:, 0] > 0
-            winners = votes[untied & covered].argmax(axis=1)
-            counts = np.bincount(winners, minlength=self.cardinality)
+            counts = untied_majority_counts(L, self.cardinality)
         counts = counts.astype(float) + 1.0  # Laplace: no class gets prior 0
         self.class_balance_ = counts / counts.sum()
         return self
