@@ -28,8 +28,9 @@ errors (a typo should not be silently ignored).
     params = {}
 
     [end_model]
-    name = "tfidf_logreg"             # or minilm_logreg, or auto (chosen by dev CV)
-    params = {}                       # label_mode, dev_weight, n_folds; model params (C)
+    name = "tfidf_logreg"             # or minilm_logreg, tfidf_minilm_avg, auto (dev CV)
+    params = {}                       # label_mode, dev_weight, n_folds, n_repeats,
+                                      # min_gain, decision_bias; model params (C)
 
     [llm]                             # prompt LFs; see labeling.llm.LLMSettings
     backend = "auto"                  # endpoint if OPENAI_BASE_URL/OPENAI_API_KEY set, else local

