@@ -252,8 +252,7 @@ def step_fit(task: Task) -> dict:
     pd.concat(frames).to_parquet(task.run_dir / PROBS_FILE)
     label_model.save(task.run_dir / "label_model.json")  # JSON; labeling.models.load reads it
 
-    fitted = getattr(label_model, "model_", label_model)  # auto: the model it chose
-    learned = getattr(fitted, "lf_accuracies_", None)
+    learned = getattr(label_model, "lf_accuracies_", None)
     summary = lf_summary(matrices["train"], list(table.columns), cfg.labels, L_dev, y_dev,
                          learned_accuracy=learned,
                          fault_counts=read_metrics(task.run_dir).get("lfs", {}).get("fault_counts"))

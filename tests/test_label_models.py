@@ -314,6 +314,17 @@ def test_auto_metrics_and_fallback():
     assert isinstance(auto.model_, DawidSkene)
 
 
+def test_auto_exposes_the_chosen_models_learned_accuracies(tmp_path):
+    L, L_dev, y_dev, _, _ = _split_with_test(0)
+    auto = AutoLabelModel(cardinality=2).fit(L, y_dev=y_dev, L_dev=L_dev)
+    assert auto.chosen_ in ("dawid_skene", "weighted_vote")  # both learn LF accuracies
+    np.testing.assert_array_equal(auto.lf_accuracies_, auto.model_.lf_accuracies_)
+    restored = models.load(auto.save(tmp_path / "auto.json"))
+    np.testing.assert_array_equal(restored.lf_accuracies_, auto.lf_accuracies_)
+    mv_only = AutoLabelModel(cardinality=2, candidates=("mv",)).fit(L, y_dev=y_dev, L_dev=L_dev)
+    assert mv_only.lf_accuracies_ is None
+
+
 def test_snorkel_restores_global_rng():
     L, _ = synthetic(300, ACCS[:4], COV[:4], [0.5, 0.5], seed=6)
     np.random.seed(42)

@@ -163,3 +163,8 @@ class AutoLabelModel(LabelModel):
 
     def predict_proba(self, L) -> np.ndarray:
         return self.model_.predict_proba(L)
+
+    @property
+    def lf_accuracies_(self):
+        """The chosen model's learned LF accuracies (None if it learns none)."""
+        return getattr(self.model_, "lf_accuracies_", None)

@@ -61,6 +61,14 @@ def resolve_params(name: str, params: dict) -> dict:
     return own
 
 
+def _base_models(name: str, params: dict) -> list:
+    """``[(key, base model, its params)]`` behind candidate ``name``: itself, or an
+    average's members; equal keys are the same fits, shared between candidates."""
+    own = resolve_params(name, params)
+    members = [(m, own.get(m, {})) for m in MEMBERS[name]] if name in MEMBERS else [(name, own)]
+    return [((base, repr(sorted(p.items()))), base, p) for base, p in members]
+
+
 def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label_modes,
                       dev_weight=DEFAULT_DEV_WEIGHT, n_folds=3, n_repeats=DEFAULT_N_REPEATS,
                       seed=0, cache_dir=None, params=None):
@@ -71,19 +79,15 @@ def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label
     dev_texts = np.asarray(list(dev_texts), dtype=object)
     k = np.asarray(probs).shape[1]
     splits = [stratified_folds(y_dev, n_folds, seed + r) for r in range(n_repeats)]
-    bases = {}  # (base model, its params) -> the candidates' keys it serves
+    bases = {}  # (base model, its params' repr) -> (base model, its params)
     for name in candidates:
-        members = MEMBERS.get(name, (name,))
-        own = resolve_params(name, params)
-        for member in members:
-            member_params = own.get(member, {}) if name in MEMBERS else own
-            bases.setdefault((member, repr(sorted(member_params.items()))),
-                             (member, member_params))
+        for key, base, base_params in _base_models(name, params):
+            bases.setdefault(key, (base, base_params))
+    train_texts, _ = training_rows(texts, probs, covered)
     base_oof = {}
     for key, (base, base_params) in bases.items():
         pipeline = make_end_model(base, seed=seed, **base_params)
         features = pipeline.named_steps["features"]
-        train_texts, _ = training_rows(texts, probs, covered)
         with embedding_cache(pipeline, cache_dir):
             features.fit(np.concatenate([train_texts, dev_texts]))
             X_train, X_dev = features.transform(train_texts), features.transform(dev_texts)
@@ -94,9 +98,7 @@ def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label
                 for fold_of in splits]
     out = {}
     for name in candidates:
-        own = resolve_params(name, params)
-        keys = ([(m, repr(sorted(own.get(m, {}).items()))) for m in MEMBERS[name]]
-                if name in MEMBERS else [(name, repr(sorted(own.items())))])
+        keys = [key for key, _, _ in _base_models(name, params)]
         for mode in label_modes:
             out[f"{name}/{mode}"] = [np.mean([base_oof[key, mode][r] for key in keys], axis=0)
                                      for r in range(n_repeats)]
