@@ -99,7 +99,7 @@ def guard():
 def annotate_buttons(data, example_id: str, split: str, key: str,
                      shortcuts: bool = False) -> bool:
     """A button per label writing the annotation at once; True when one was clicked."""
-    current = store().get(data.config.name, example_id)
+    current = store().get(data.config.name, split, example_id)
     st.caption("Your label: " + (f"**{data.labels[current]}**" if current is not None
                                  else "none yet"))
     columns = st.columns(len(data.labels) + 1)

@@ -32,7 +32,8 @@ FAULT_OPT = typer.Option(None, "--fault-tolerant/--strict",
 
 
 def user_errors(command):
-    """Turn a LabelingError into a one-line message and exit status 2."""
+    """Turn a LabelingError, or an OSError naming a file (a full disk, a read-only
+    folder), into a one-line message and exit status 2."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -40,6 +41,11 @@ def user_errors(command):
             return command(*args, **kwargs)
         except LabelingError as exc:
             typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            if exc.filename is None:
+                raise
+            typer.echo(f"error: {exc.filename}: {exc.strerror or exc}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper

@@ -28,7 +28,8 @@ errors (a typo should not be silently ignored).
     params = {}
 
     [end_model]
-    name = "tfidf_logreg"             # or minilm_logreg, tfidf_minilm_avg, auto (dev CV)
+    name = "auto"                     # dev CV over labeling.train.AUTO_CANDIDATES, or
+                                      # one of them: tfidf_logreg, minilm_logreg, ...
     params = {}                       # label_mode, dev_weight, n_folds, n_repeats,
                                       # min_gain, decision_bias; model params (C)
 
@@ -87,7 +88,7 @@ class TaskConfig(_Strict):
     output_dir: Path | None = None
     apply: ApplyConfig = Field(default_factory=ApplyConfig)
     label_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="auto"))
-    end_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="tfidf_logreg"))
+    end_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="auto"))
     llm: LLMSettings = Field(default_factory=LLMSettings)
     seed: int = 0
     base_dir: Path = Field(default=Path("."), exclude=True)

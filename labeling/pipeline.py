@@ -33,6 +33,7 @@ from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
 from labeling.export import export_model, load_model, save_model
 from labeling.export.calibration import calibration_report
+from labeling.files import atomic_write, check_writable
 from labeling.lf.core import PatternLF
 from labeling.lf.loader import load_lfs
 from labeling.llm.prompt import PromptLF
@@ -51,8 +52,9 @@ ANNOTATIONS_USED_FILE = "annotations_used.json"
 class Task:
     """A loaded task: its config, LFs and data splits (None where the config has none).
 
-    ``annotation_gold`` holds the app's annotations merged into dev ({id: class}), and
-    ``annotation_report`` what they changed.
+    ``annotation_gold`` holds the app's train and dev annotations merged into dev
+    ({split: {id: class}}; test annotations never are), and ``annotation_report`` what
+    they changed.
     """
 
     config: TaskConfig
@@ -75,10 +77,10 @@ def load_task(config_path: Path | str | None = None) -> Task:
     splits = {split: load_split(config, split) for split in SPLITS}
     lfs = load_lfs(config.lfs, config.base_dir)
     path = config.annotations_path
-    gold, ignored = valid_gold(AnnotationStore(path) if path.is_file() else None,
+    gold, skipped = valid_gold(AnnotationStore(path) if path.is_file() else None,
                                config.name, config.labels)
     splits, report = apply_gold(splits, gold)
-    return Task(config, lfs, splits, gold, {**report, "ignored": ignored})
+    return Task(config, lfs, splits, gold, {**report, **skipped})
 
 
 # --- artifacts ---------------------------------------------------------------
@@ -90,11 +92,17 @@ def read_metrics(run_dir: Path) -> dict:
 
 def update_metrics(run_dir: Path, **sections) -> dict:
     metrics = read_metrics(run_dir) | sections
-    path = Path(run_dir) / METRICS_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    with atomic_write(Path(run_dir) / METRICS_FILE) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics
+
+
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_write(path) as tmp:
+        if path.suffix == ".parquet":
+            frame.to_parquet(tmp)
+        else:
+            frame.to_csv(tmp)
 
 
 def _require(task: Task, name: str, step: str) -> Path:
@@ -178,7 +186,7 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
     names = [lf.name for lf in task.lfs]
     splits = {split: df for split, df in task.splits.items() if df is not None}
     matrices, frames = {}, []
-    task.run_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(task.run_dir)  # before any work, not after it
     with llm_runtime(task, progress) as runtime:
         if runtime is not None:
             runtime.check_budget(runtime.plan(task.lfs, splits))  # before any call
@@ -195,12 +203,12 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
         finally:
             if runtime is not None:  # what was spent is recorded even if a split failed
                 update_metrics(task.run_dir, llm=runtime.report())
-    pd.concat(frames).to_parquet(task.run_dir / L_FILE)
-    (task.run_dir / ANNOTATIONS_USED_FILE).write_text(json.dumps(task.annotation_gold),
-                                                      encoding="utf-8")
+    _write_table(pd.concat(frames), task.run_dir / L_FILE)
+    with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
+        tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
     summary = lf_summary(matrices["train"], names, cfg.labels, matrices.get("dev"),
                          task.gold("dev"), fault_counts=faults.counts)
-    summary.to_csv(task.run_dir / SUMMARY_FILE)
+    _write_table(summary, task.run_dir / SUMMARY_FILE)
     data = {s: {"n": int(len(L)), **coverage_stats(L)} for s, L in matrices.items()}
     if "dev" in data:
         data["dev"]["annotations"] = task.annotation_report
@@ -222,6 +230,7 @@ def _evaluate(predictions: dict[str, np.ndarray], task) -> dict:
 def step_fit(task: Task) -> dict:
     """Fit majority vote and the configured label model; write probs.parquet."""
     cfg = task.config
+    check_writable(task.run_dir)
     table = pd.read_parquet(_require(task, L_FILE, "apply"))
     matrices = read_label_matrices(task, table)
     L_dev, y_dev = matrices.get("dev"), task.gold("dev")
@@ -249,14 +258,14 @@ def step_fit(task: Task) -> dict:
         frame["label_model_pred"] = lm_pred[split]
         frame["majority_vote_pred"] = mv_pred[split]
         frames.append(frame)
-    pd.concat(frames).to_parquet(task.run_dir / PROBS_FILE)
+    _write_table(pd.concat(frames), task.run_dir / PROBS_FILE)
     label_model.save(task.run_dir / "label_model.json")  # JSON; labeling.models.load reads it
 
     learned = getattr(label_model, "lf_accuracies_", None)
     summary = lf_summary(matrices["train"], list(table.columns), cfg.labels, L_dev, y_dev,
                          learned_accuracy=learned,
                          fault_counts=read_metrics(task.run_dir).get("lfs", {}).get("fault_counts"))
-    summary.to_csv(task.run_dir / SUMMARY_FILE)
+    _write_table(summary, task.run_dir / SUMMARY_FILE)
     lm_section = {"name": choice.name, "params": label_model.get_params(),
                   **_evaluate(lm_pred, task)}
     for extra in ("chosen_", "cv_scores_"):
@@ -271,6 +280,7 @@ def step_train(task: Task):
     choosing model and label mode by dev cross-validation where the config says auto;
     evaluate on dev and test."""
     cfg = task.config
+    check_writable(task.run_dir)
     probs = read_probs(task, "train")
     proba = probs[[f"p_{name}" for name in cfg.labels]].to_numpy()
     covered = probs["covered"].to_numpy().astype(bool)
@@ -286,7 +296,7 @@ def step_train(task: Task):
         metric = "f1" if cfg.positive_label is not None else "accuracy"
         model, report = choose_end_model(
             task.splits["train"]["text"], proba, covered, dev_texts, y_dev,
-            metric=metric, pos_label=cfg.positive_index or 1, seed=cfg.seed,
+            metric=metric, pos_label=cfg.positive_index, seed=cfg.seed,
             cache_dir=task.run_dir / EMBEDDING_CACHE_DIR, **options)
     except (ValueError, TypeError) as exc:
         raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
@@ -327,6 +337,8 @@ def _lf_description(lf) -> dict:
 def step_export(task: Task, out_dir: Path | None = None) -> Path:
     """Export the trained end model with its model card."""
     cfg = task.config
+    out_dir = Path(out_dir) if out_dir else task.run_dir / MODEL_DIR
+    check_writable(out_dir)
     model = load_model(_require(task, END_MODEL_FILE, "train"))
     metrics = read_metrics(task.run_dir)
     train_path = cfg.resolve(cfg.data.train)
@@ -354,8 +366,7 @@ def step_export(task: Task, out_dir: Path | None = None) -> Path:
     parity_texts = [text for split in ("dev", "test") if task.splits.get(split) is not None
                     for text in task.splits[split]["text"]]
     with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts
-        return export_model(model, Path(out_dir) if out_dir else task.run_dir / MODEL_DIR,
-                            card, parity_texts=parity_texts)
+        return export_model(model, out_dir, card, parity_texts=parity_texts)
 
 
 def run(task: Task, fault_tolerant: bool | None = None, progress: bool = True,

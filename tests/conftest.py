@@ -113,6 +113,8 @@ def default_config() -> dict:
         "data": {"train": "train.csv", "dev": "dev.csv", "test": "test.csv",
                  "text_column": "text", "label_column": "label", "id_column": "id"},
         "label_model": {"name": "snorkel", "params": {"epochs": 50, "seed": 1}},
+        # named, not the default auto: the tiny task's tests need no MiniLM candidates
+        "end_model": {"name": "tfidf_logreg"},
     }
 
 

@@ -1,8 +1,14 @@
 """Annotations made in the app become dev gold in the next run, and the app keeps
-showing each run with exactly the gold that run used."""
+showing each run with exactly the gold that run used. Ids are unique only within a
+split, so annotations are keyed by (split, id) and test annotations are never used."""
+
+import sqlite3
+
+import pandas as pd
+import pytest
 
 from labeling import pipeline
-from labeling.review.annotations import AnnotationStore
+from labeling.review.annotations import AnnotationStore, apply_gold, valid_gold
 from labeling.review.project import load_run
 
 
@@ -12,22 +18,100 @@ def test_annotations_become_dev_gold_and_the_app_matches_the_run(make_task):
     train_id, dev_id = task.splits["train"]["id"][0], task.splits["dev"]["id"][0]
     old_dev_label = int(task.splits["dev"]["label"][0])
     store = AnnotationStore(task.config.annotations_path)
-    store.set("tiny", train_id, 1, label_name="spam")
-    store.set("tiny", dev_id, 1 - old_dev_label, label_name=task.config.labels[1 - old_dev_label])
-    store.set("tiny", "no-such-id", 0, label_name="ham")
-    store.set("tiny", task.splits["dev"]["id"][1], 1, label_name="ham")  # stale name: ignored
+    store.set("tiny", train_id, 1, split="train", label_name="spam")
+    store.set("tiny", dev_id, 1 - old_dev_label, split="dev",
+              label_name=task.config.labels[1 - old_dev_label])
+    store.set("tiny", "no-such-id", 0, split="dev", label_name="ham")
+    store.set("tiny", task.splits["dev"]["id"][1], 1, split="dev",
+              label_name="ham")  # stale name: ignored
 
     task = pipeline.load_task(config_path)
     metrics = pipeline.run(task, progress=False)
-    assert metrics["data"]["dev"]["annotations"] == {"dev_overridden": 1, "moved_from_train": 1,
-                                                     "ignored": 1}
+    assert metrics["data"]["dev"]["annotations"] == {
+        "dev_overridden": 1, "moved_from_train": 1, "renamed_on_move": 0, "ignored": 1,
+        "test_not_used": 0}
     assert train_id not in set(task.splits["train"]["id"])
     dev = task.splits["dev"].set_index("id")["label"]
     assert dev[train_id] == 1 and dev[dev_id] == 1 - old_dev_label
     assert metrics["data"]["dev"]["n"] == len(task.splits["dev"])
 
     # Annotating after the run changes the next run, not how the app shows this one.
-    store.set("tiny", task.splits["train"]["id"][0], 0, label_name="ham")
+    store.set("tiny", task.splits["train"]["id"][0], 0, split="train", label_name="ham")
     run = load_run(config_path.parent)
     assert list(run.frames["dev"]["id"]) == list(task.splits["dev"]["id"])
     assert list(run.frames["train"]["id"]) == list(task.splits["train"]["id"])
+
+
+def _row_number_ids(make_task):
+    """A task whose ids are row numbers in every split (so ids repeat across splits)."""
+    frames = make_task.frames()
+    for frame in frames.values():
+        frame["id"] = [str(i) for i in range(len(frame))]
+    return make_task(train=frames["train"], dev=frames["dev"], test=frames["test"],
+                     config={"label_model": {"name": "mv", "params": make_task.DELETE}}), frames
+
+
+def test_a_test_annotation_never_reaches_dev_or_train(make_task):
+    config_path, frames = _row_number_ids(make_task)
+    task = pipeline.load_task(config_path)
+    dev_before = task.splits["dev"].copy()
+    flipped = 1 - int(task.splits["test"]["label"][0])
+    store = AnnotationStore(task.config.annotations_path)
+    store.set("tiny", "0", flipped, split="test", label_name=task.config.labels[flipped])
+
+    task = pipeline.load_task(config_path)
+    pd.testing.assert_frame_equal(task.splits["dev"], dev_before)  # dev row "0" untouched
+    assert len(task.splits["train"]) == len(frames["train"])       # nothing left train
+    assert task.annotation_report["test_not_used"] == 1
+    assert task.annotation_gold == {"train": {}, "dev": {}}
+
+
+def test_a_moved_train_row_whose_id_dev_has_enters_dev_renamed(make_task):
+    config_path, _ = _row_number_ids(make_task)
+    store = AnnotationStore(config_path.parent / "annotations.sqlite")
+    store.set("tiny", "0", 1, split="train", label_name="spam")
+    store.set("tiny", "0", 0, split="dev", label_name="ham")
+
+    task = pipeline.load_task(config_path)
+    dev = task.splits["dev"]
+    assert dev["id"].is_unique and "train:0" in set(dev["id"])
+    assert dev.set_index("id").at["train:0", "label"] == 1
+    assert dev.set_index("id").at["0", "label"] == 0
+    assert task.annotation_report["renamed_on_move"] == 1
+    assert "0" not in set(task.splits["train"]["id"])
+
+
+def test_store_keys_by_split(tmp_path):
+    store = AnnotationStore(tmp_path / "a.sqlite")
+    store.set("t", "7", 1, split="dev")
+    store.set("t", "7", 0, split="test")
+    assert store.get("t", "dev", "7") == 1 and store.get("t", "test", "7") == 0
+    gold, skipped = valid_gold(store, "t", ["ham", "spam"])
+    assert gold == {"train": {}, "dev": {"7": 1}} and skipped["test_not_used"] == 1
+
+
+def test_apply_gold_refuses_test_gold_and_the_old_flat_record(make_task):
+    splits = make_task.frames()
+    with pytest.raises(ValueError, match="test"):
+        apply_gold(splits, {"test": {"te0": 1}})
+    with pytest.raises(ValueError, match="labeling apply"):
+        apply_gold(splits, {"dv0": 1})
+
+
+def test_an_old_store_without_split_in_its_key_is_migrated(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE annotations (task TEXT NOT NULL, example_id TEXT NOT NULL,"
+               " split TEXT, label INTEGER NOT NULL, label_name TEXT, annotator TEXT,"
+               " updated_at REAL NOT NULL, PRIMARY KEY (task, example_id))")
+    db.executemany("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [("t", "a", "train", 1, "spam", None, 1.0),
+                    ("t", "b", None, 0, "ham", None, 2.0)])
+    db.commit()
+    db.close()
+    store = AnnotationStore(path)
+    assert store.get("t", "train", "a") == 1
+    gold, skipped = valid_gold(store, "t", ["ham", "spam"])
+    assert gold["train"] == {"a": 1} and skipped["ignored"] == 1  # unknown split: unused
+    store.set("t", "a", 0, split="dev")  # the new key works on the migrated table
+    assert store.get("t", "dev", "a") == 0 and store.get("t", "train", "a") == 1

@@ -93,7 +93,8 @@ def test_conflicts_annotation_writes_a_row(app, sample_project, tmp_path):
     app.button(key="conf_ann-1").click().run()
     assert not app.exception
     store = AnnotationStore(tmp_path / "annotations.sqlite")
-    assert store.gold_for("youtube", [example]) == {example: 1}
+    split = app.radio(key="conf_split").value
+    assert store.gold_for("youtube", split, [example]) == {example: 1}
 
 
 def test_slices_filters(app, sample_project):
@@ -116,7 +117,7 @@ def test_example_detail(app, sample_project):
     run = load_run(sample_project)
     page(app, "example")
     example_id = run.frames["dev"]["id"].iloc[2]
-    app.selectbox(key="detail_select").select(example_id).run()
+    app.selectbox(key="detail_select").select(("dev", example_id)).run()
     assert not app.exception and not app.error
     assert app.text_area[0].value == run.frames["dev"]["text"].iloc[2]
     assert len(app.dataframe[0].value) == len(run.lf_names)

@@ -176,15 +176,15 @@ def test_annotation_store_upserts_and_survives_concurrent_writers(tmp_path):
     path = tmp_path / "ann.sqlite"
     store = AnnotationStore(path)
     store.set("t", "a", 1, label_name="spam", split="train")
-    store.set("t", "a", 0, label_name="ham")  # same key: updated, split kept
-    store.set("other", "a", 1)
-    assert store.gold_for("t", ["a", "zzz"]) == {"a": 0}
+    store.set("t", "a", 0, label_name="ham", split="train")  # same key: updated
+    store.set("other", "a", 1, split="train")
+    assert store.gold_for("t", "train", ["a", "zzz"]) == {"a": 0}
     assert store.table("t").iloc[0]["split"] == "train"
 
     def writer(prefix):  # two "tabs" writing different examples at once
         tab = AnnotationStore(path)
         for i in range(50):
-            tab.set("t", f"{prefix}{i}", i % 2)
+            tab.set("t", f"{prefix}{i}", i % 2, split="train")
 
     threads = [threading.Thread(target=writer, args=(p,)) for p in "xy"]
     for t in threads:
@@ -214,12 +214,14 @@ def test_annotations_merge_as_dev_gold(run, tmp_path):
     train_id, dev_id = run.frames["train"]["id"].iloc[0], run.frames["dev"]["id"].iloc[0]
     test_id = run.frames["test"]["id"].iloc[0]
     flipped = 1 - int(run.frames["dev"]["label"].iloc[0])
-    store.set("youtube", train_id, 1, label_name="spam")
-    store.set("youtube", dev_id, flipped, label_name=run.labels[flipped])
-    store.set("youtube", test_id, 0, label_name="ham")
-    store.set("youtube", run.frames["train"]["id"].iloc[1], 0, label_name="renamed")
+    store.set("youtube", train_id, 1, label_name="spam", split="train")
+    store.set("youtube", dev_id, flipped, label_name=run.labels[flipped], split="dev")
+    store.set("youtube", test_id, 0, label_name="ham", split="test")
+    store.set("youtube", run.frames["train"]["id"].iloc[1], 0, label_name="renamed",
+              split="train")
     merged, report = merge_as_dev_gold(dict(run.frames), "youtube", run.labels, store)
-    assert report == {"dev_overridden": 1, "moved_from_train": 1, "ignored": 1}
+    assert report == {"dev_overridden": 1, "moved_from_train": 1, "renamed_on_move": 0,
+                      "ignored": 1, "test_not_used": 1}
     assert len(merged["train"]) == 239 and train_id not in set(merged["train"]["id"])
     dev = merged["dev"].set_index("id")
     assert len(dev) == 101 and dev.at[train_id, "label"] == 1 and dev.at[dev_id, "label"] == flipped

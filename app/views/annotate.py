@@ -18,7 +18,7 @@ with shared.guard():
                         format_func=lambda n: f"{n}: {slices.SLICES[n]}")
     skip_done = c3.toggle("hide labeled", value=True, key="ann_hide")
     ids = slices.slice_ids(data, split, name)
-    done = store.gold_for(task, ids)
+    done = store.gold_for(task, split, ids)
     queue = [i for i in ids if not (skip_done and i in done)]
     st.progress(len(done) / len(ids) if ids else 1.0,
                 text=f"{len(done)} of {len(ids)} examples in this slice labeled")
@@ -31,7 +31,7 @@ with shared.guard():
     else:
         position = st.session_state.get("ann_pos", 0) % len(queue)
         example_id = queue[position]
-        sp, row = find_example(data, example_id)
+        sp, row = find_example(data, example_id, split)
         st.markdown(f"**{example_id}** ({position + 1} of {len(queue)} to go) · "
                     f"label model says **{data.labels[int(data.probs[sp]['label_model_pred'].iloc[row])]}**")
         st.text_area("text", data.frames[sp]["text"].iloc[row], disabled=True, height=110,

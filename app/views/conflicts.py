@@ -58,5 +58,5 @@ with shared.guard():
     st.write(table.set_index("id").at[example, "text"])
     if shared.annotate_buttons(data, example, split, key="conf_ann"):
         st.rerun()
-    st.session_state["detail_id"] = example
+    st.session_state["detail_id"] = (split, example)
     st.page_link("views/example.py", label="Open in example detail", icon=":material/search:")

@@ -10,11 +10,13 @@ from labeling.review import detail
 st.title("Example detail")
 with shared.guard():
     data = shared.run()
-    ids = [i for s in data.splits for i in data.frames[s]["id"]]
+    # (split, id): ids are unique only within a split
+    keys = [(s, i) for s in data.splits for i in data.frames[s]["id"]]
     wanted = st.session_state.get("detail_id")
-    example_id = st.selectbox("example id", ids, key="detail_select",
-                              index=ids.index(wanted) if wanted in ids else 0)
-    split, row = detail.find_example(data, example_id)
+    split, example_id = st.selectbox("example", keys, key="detail_select",
+                                     index=keys.index(wanted) if wanted in keys else 0,
+                                     format_func=lambda key: f"{key[0]} · {key[1]}")
+    split, row = detail.find_example(data, example_id, split)
     info = detail.example_summary(data, split, row)
     st.markdown(f"**{info['id']}** · split **{split}** · gold **{info['gold'] or '—'}**")
     st.text_area("text", info["text"], disabled=True, height=120)

@@ -42,5 +42,5 @@ with shared.guard():
                      key="slice_table")
         pick = st.selectbox("Open an example in the detail view", shown["id"].tolist(),
                             key="slice_pick")
-        st.session_state["detail_id"] = pick
+        st.session_state["detail_id"] = (split, pick)
         st.page_link("views/example.py", label=f"Open {pick}", icon=":material/search:")

@@ -32,6 +32,7 @@ from onnx import TensorProto, compose, helper, numpy_helper, version_converter
 
 from labeling.errors import ModelLoadError
 from labeling.export.fast_tfidf import WORD_PATTERN
+from labeling.files import atomic_write
 
 OPSET = 20  # StringConcat needs 20
 # ORT builds a C++ locale for StringNormalizer; en_US.UTF-8 (its default) is often not
@@ -217,9 +218,8 @@ def save_onnx(model, path: Path) -> tuple[str, dict]:
     """Write ``model`` as ONNX; returns the file's sha256 and its description."""
     onx, info = to_onnx(model)
     path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(onx.SerializeToString())
-    tmp.replace(path)
+    with atomic_write(path) as tmp:
+        tmp.write_bytes(onx.SerializeToString())
     return hashlib.sha256(path.read_bytes()).hexdigest(), info
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import skops.io as sio
 
 from labeling.errors import ModelLoadError
+from labeling.files import atomic_write, check_writable
 from labeling.train import ESTIMATOR_TYPES
 
 # What a fitted TF-IDF + logistic-regression pipeline is made of. skops trusts these
@@ -49,11 +50,10 @@ def file_sha256(path: Path) -> str:
 def save_model(model, path: Path) -> str:
     """Write ``model`` to ``path`` (skops format); returns the file's sha256."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    # Deflated: a TF-IDF vocabulary is ~30 MB stored, under 1 MB compressed.
-    sio.dump(model, tmp, compression=zipfile.ZIP_DEFLATED)
-    tmp.replace(path)  # atomic: a crash never leaves a half-written model
+    check_writable(path.parent)
+    with atomic_write(path) as tmp:  # a crash or a full disk never leaves a partial model
+        # Deflated: a TF-IDF vocabulary is ~30 MB stored, under 1 MB compressed.
+        sio.dump(model, tmp, compression=zipfile.ZIP_DEFLATED)
     return file_sha256(path)
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from labeling.files import atomic_write
+
 FORMAT = "labeling.label_model"
 VERSION = 1
 
@@ -92,7 +94,8 @@ def model_from_dict(d: dict, registry: dict):
 def save(model, path) -> Path:
     """Write ``model`` to ``path`` as JSON (see module docstring); returns the path."""
     path = Path(path)
-    path.write_text(json.dumps(model_to_dict(model)) + "\n", encoding="utf-8")
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(model_to_dict(model)) + "\n", encoding="utf-8")
     return path
 
 

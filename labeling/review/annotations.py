@@ -1,19 +1,25 @@
-"""Human labels given in the app: SQLite, one row per (task, example id), written at once.
+"""Human labels given in the app: SQLite, one row per (task, split, example id), written at once.
 
 Why this design: an annotation is committed the moment its button is clicked (nothing
-lost on a reload or crash); ``INSERT ... ON CONFLICT DO UPDATE`` on the (task,
+lost on a reload or crash); ``INSERT ... ON CONFLICT DO UPDATE`` on the (task, split,
 example_id) key means two browser tabs labeling different examples never overwrite
 each other, and the same example keeps its latest label (``updated_at``); WAL lets
 the app read while another session writes. A connection per operation: Streamlit runs
 each session on its own thread.
 
-The next run uses them as dev gold via :meth:`AnnotationStore.gold_for`.
+Ids are unique only within a split (row numbers are common ids), so the split is part
+of the key: labeling test row ``7`` never touches dev row ``7``.
+
+The next run uses train and dev annotations as dev gold (:func:`valid_gold`,
+:func:`apply_gold`); test annotations are kept but never used, so nothing learned from a
+test row can reach training or model choice.
 
 >>> import tempfile, pathlib
 >>> store = AnnotationStore(pathlib.Path(tempfile.mkdtemp()) / "a.sqlite")
->>> store.set("t", "x1", 1, label_name="spam", split="train")
->>> store.set("t", "x1", 0, label_name="ham", split="train")
->>> store.gold_for("t", ["x1", "x2"])
+>>> store.set("t", "x1", 1, split="train", label_name="spam")
+>>> store.set("t", "x1", 0, split="train", label_name="ham")
+>>> store.set("t", "x1", 1, split="test", label_name="spam")
+>>> store.gold_for("t", "train", ["x1", "x2"])
 {'x1': 0}
 """
 
@@ -27,19 +33,39 @@ from pathlib import Path
 
 import pandas as pd
 
+USABLE_SPLITS = ("train", "dev")  # test annotations are stored, never used as gold
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS annotations (
     task TEXT NOT NULL,
+    split TEXT NOT NULL,        -- where the example lives (train, dev, test): ids are per split
     example_id TEXT NOT NULL,
-    split TEXT,                 -- where the example came from (train, dev, test)
     label INTEGER NOT NULL,     -- class index in the task's labels
     label_name TEXT,            -- the label's name when it was given (a check on reorderings)
     annotator TEXT,
     updated_at REAL NOT NULL,   -- unix time of the latest change
-    PRIMARY KEY (task, example_id)
+    PRIMARY KEY (task, split, example_id)
 )
 """
 COLUMNS = ["task", "example_id", "split", "label", "label_name", "annotator", "updated_at"]
+
+
+def _migrate_unsplit_table(db: sqlite3.Connection) -> None:
+    """Files written before annotations were keyed by split: rows that recorded their
+    split keep it; rows that did not get split '' and are never used as gold (which
+    split they meant cannot be known)."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(annotations)")]
+    keyed = [row[1] for row in db.execute("PRAGMA table_info(annotations)") if row[5]]
+    if not columns or "split" in keyed:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("ALTER TABLE annotations RENAME TO annotations_unsplit")
+    db.execute(_SCHEMA)
+    db.execute("INSERT INTO annotations (task, split, example_id, label, label_name, annotator,"
+               " updated_at) SELECT task, COALESCE(split, ''), example_id, label, label_name,"
+               " annotator, updated_at FROM annotations_unsplit")
+    db.execute("DROP TABLE annotations_unsplit")
+    db.execute("COMMIT")
 
 
 class AnnotationStore:
@@ -50,6 +76,7 @@ class AnnotationStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
+            _migrate_unsplit_table(db)
             db.execute(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
@@ -57,36 +84,36 @@ class AnnotationStore:
         db.execute("PRAGMA busy_timeout=10000")
         return db
 
-    def set(self, task: str, example_id: str, label: int, *, label_name: str | None = None,
-            split: str | None = None, annotator: str | None = None) -> None:
-        """Insert or replace the label of one example; committed on return."""
+    def set(self, task: str, example_id: str, label: int, *, split: str,
+            label_name: str | None = None, annotator: str | None = None) -> None:
+        """Insert or replace the label of one example of ``split``; committed on return."""
         with closing(self._connect()) as db:
             db.execute(
-                "INSERT INTO annotations (task, example_id, split, label, label_name, annotator,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task, example_id) DO"
-                " UPDATE SET label = excluded.label, label_name = excluded.label_name,"
-                " split = COALESCE(excluded.split, annotations.split),"
+                "INSERT INTO annotations (task, split, example_id, label, label_name, annotator,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task, split, example_id)"
+                " DO UPDATE SET label = excluded.label, label_name = excluded.label_name,"
                 " annotator = excluded.annotator, updated_at = excluded.updated_at",
-                (task, str(example_id), split, int(label), label_name, annotator, time.time()))
+                (task, split, str(example_id), int(label), label_name, annotator, time.time()))
 
-    def remove(self, task: str, example_id: str) -> None:
+    def remove(self, task: str, split: str, example_id: str) -> None:
         with closing(self._connect()) as db:
-            db.execute("DELETE FROM annotations WHERE task = ? AND example_id = ?",
-                       (task, str(example_id)))
+            db.execute("DELETE FROM annotations WHERE task = ? AND split = ? AND example_id = ?",
+                       (task, split, str(example_id)))
 
-    def get(self, task: str, example_id: str) -> int | None:
-        return self.gold_for(task, [example_id]).get(str(example_id))
+    def get(self, task: str, split: str, example_id: str) -> int | None:
+        return self.gold_for(task, split, [example_id]).get(str(example_id))
 
-    def gold_for(self, task: str, ids) -> dict[str, int]:
-        """Example id -> label index for those of ``ids`` that were annotated."""
+    def gold_for(self, task: str, split: str, ids) -> dict[str, int]:
+        """Example id -> label index for those of ``ids`` in ``split`` that were annotated."""
         ids = [str(i) for i in ids]
         out: dict[str, int] = {}
         with closing(self._connect()) as db:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
                 marks = ",".join("?" * len(chunk))
-                out.update(db.execute(f"SELECT example_id, label FROM annotations WHERE task = ?"
-                                      f" AND example_id IN ({marks})", [task, *chunk]).fetchall())
+                out.update(db.execute(
+                    f"SELECT example_id, label FROM annotations WHERE task = ? AND split = ?"
+                    f" AND example_id IN ({marks})", [task, split, *chunk]).fetchall())
         return out
 
     def table(self, task: str) -> pd.DataFrame:
@@ -97,11 +124,11 @@ class AnnotationStore:
         return pd.DataFrame(rows, columns=COLUMNS)
 
     def counts(self, task: str, labels: list[str]) -> pd.DataFrame:
-        """Annotations per label (every label listed, zero included) and split."""
+        """Annotations per label (every label listed, zero included)."""
         table = self.table(task)
-        out = pd.DataFrame({"label": labels,
-                            "count": [int((table["label"] == k).sum()) for k in range(len(labels))]})
-        return out
+        return pd.DataFrame({"label": labels,
+                             "count": [int((table["label"] == k).sum())
+                                       for k in range(len(labels))]})
 
     def to_csv(self, task: str) -> bytes:
         """The task's annotations as CSV (for ``st.download_button``)."""
@@ -112,42 +139,64 @@ class AnnotationStore:
         return buffer.getvalue().encode("utf-8")
 
 
-def valid_gold(store: "AnnotationStore | None", task: str, labels: list[str]) -> tuple[dict, int]:
-    """``({example id: class index}, ignored)``: the task's annotations whose label index
-    is in range and whose stored label name still matches the task's labels."""
+def valid_gold(store: "AnnotationStore | None", task: str,
+               labels: list[str]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """``({split: {example id: class index}}, skipped)`` for the train and dev
+    annotations whose label index is in range and whose stored label name still matches
+    the task's labels. ``skipped`` counts the rest: ``ignored`` (stale or out of range)
+    and ``test_not_used`` (test annotations, held out by design)."""
+    gold: dict[str, dict[str, int]] = {split: {} for split in USABLE_SPLITS}
+    skipped = {"ignored": 0, "test_not_used": 0}
     if store is None or not store.path.is_file():
-        return {}, 0
+        return gold, skipped
     with closing(store._connect()) as db:
-        rows = db.execute("SELECT example_id, label, label_name FROM annotations WHERE task = ?",
-                          (task,)).fetchall()
-    gold = {i: int(k) for i, k, name in rows
-            if 0 <= int(k) < len(labels) and name in (None, labels[int(k)])}
-    return gold, len(rows) - len(gold)
+        rows = db.execute("SELECT split, example_id, label, label_name FROM annotations"
+                          " WHERE task = ?", (task,)).fetchall()
+    for split, example_id, k, name in rows:
+        if split == "test":
+            skipped["test_not_used"] += 1
+        elif split in gold and 0 <= int(k) < len(labels) and name in (None, labels[int(k)]):
+            gold[split][example_id] = int(k)
+        else:
+            skipped["ignored"] += 1
+    return gold, skipped
 
 
-def apply_gold(splits: dict, gold: dict[str, int]) -> tuple[dict, dict]:
-    """Splits with ``gold`` as dev gold, and counts of what moved.
+def apply_gold(splits: dict, gold: dict[str, dict[str, int]]) -> tuple[dict, dict]:
+    """Splits with ``gold`` (from :func:`valid_gold`) as dev gold, and counts of what moved.
 
     Annotated dev rows take the annotation as their label (a reviewer's correction);
     annotated train rows move to the end of dev with their annotation (and leave train,
-    so no example is both trained on and scored); test is never touched (held out).
-    Runs record the ``gold`` they applied, and the app applies that same record, so the
-    app's splits always match the run's whatever was annotated since.
+    so no example is both trained on and scored). A moved row whose id a dev row already
+    has enters dev as ``train:<id>`` (ids are unique only within a split). Test is never
+    touched, whatever ``gold`` holds. Runs record the ``gold`` they applied, and the app
+    applies that same record, so the app's splits always match the run's whatever was
+    annotated since.
     """
-    import pandas as pd
-
+    if any(not isinstance(v, dict) for v in gold.values()):
+        raise ValueError("annotations recorded as {id: label}, before they were keyed by "
+                         "split; run `labeling apply` again")
+    unknown = set(gold) - set(USABLE_SPLITS)
+    if unknown:
+        raise ValueError(f"annotations of split(s) {sorted(unknown)} cannot be used as gold")
     out = dict(splits)
-    report = {"dev_overridden": 0, "moved_from_train": 0}
+    report = {"dev_overridden": 0, "moved_from_train": 0, "renamed_on_move": 0}
     dev, train = out.get("dev"), out.get("train")
-    if dev is not None:
-        labels = [gold.get(i, g) for i, g in zip(dev["id"], dev["label"])]
+    dev_gold, train_gold = gold.get("dev", {}), gold.get("train", {})
+    if dev is not None and dev_gold:
+        labels = [dev_gold.get(i, g) for i, g in zip(dev["id"], dev["label"])]
         report["dev_overridden"] = int(sum(a != g for a, g in zip(labels, dev["label"])))
         dev = dev.assign(label=labels)
-    if train is not None and gold:
-        moved = train[train["id"].isin(gold.keys())].copy()
+    if train is not None and train_gold:
+        annotated = train["id"].isin(train_gold.keys())
+        moved = train[annotated].copy()
         if len(moved):
-            moved["label"] = moved["id"].map(gold).astype("int64")
-            out["train"] = train[~train["id"].isin(gold.keys())].reset_index(drop=True)
+            moved["label"] = moved["id"].map(train_gold).astype("int64")
+            if dev is not None:
+                clash = moved["id"].isin(set(dev["id"]))
+                moved.loc[clash, "id"] = "train:" + moved.loc[clash, "id"]
+                report["renamed_on_move"] = int(clash.sum())
+            out["train"] = train[~annotated].reset_index(drop=True)
             columns = [c for c in moved.columns if dev is None or c in dev.columns or c == "label"]
             dev = moved[columns].reset_index(drop=True) if dev is None else pd.concat(
                 [dev, moved[columns]], ignore_index=True)
@@ -160,7 +209,7 @@ def apply_gold(splits: dict, gold: dict[str, int]) -> tuple[dict, dict]:
 def merge_as_dev_gold(splits: dict, task: str, labels: list[str],
                       store: "AnnotationStore | None") -> tuple[dict, dict]:
     """:func:`apply_gold` with the store's :func:`valid_gold`; the report also counts
-    ignored annotations."""
-    gold, ignored = valid_gold(store, task, labels)
+    skipped annotations."""
+    gold, skipped = valid_gold(store, task, labels)
     out, report = apply_gold(splits, gold)
-    return out, {**report, "ignored": ignored}
+    return out, {**report, **skipped}

@@ -18,9 +18,10 @@ import pandas as pd
 from labeling.review.examples import ABSTAIN_MARK, vote_names
 
 
-def find_example(run, example_id: str) -> tuple[str, int]:
-    """(split, row position) of ``example_id``; KeyError when no split has it."""
-    for split in run.splits:
+def find_example(run, example_id: str, split: str | None = None) -> tuple[str, int]:
+    """(split, row position) of ``example_id`` in ``split`` (default: the first split
+    that has it; ids are unique only within a split); KeyError when none has it."""
+    for split in [split] if split is not None else run.splits:
         ids = run.frames[split]["id"]
         hits = np.flatnonzero(ids.to_numpy() == str(example_id))
         if len(hits):

@@ -1,0 +1,57 @@
+"""Writing run artifacts: atomically, and failing with one line that names the path.
+
+A run is minutes of work; a read-only folder or a full disk must not surface as a
+traceback after all of it, nor leave a half-written file behind. So every step checks
+its output folder first (:func:`check_writable`), and every artifact is written to a
+temporary sibling that replaces the target only when complete (:func:`atomic_write`).
+
+>>> import tempfile, pathlib
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "run"
+>>> check_writable(out)
+>>> with atomic_write(out / "a.txt") as tmp:
+...     _ = tmp.write_text("done")
+>>> (out / "a.txt").read_text(), sorted(p.name for p in out.iterdir())
+('done', ['a.txt'])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from labeling.errors import LabelingError
+
+
+def _describe(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def check_writable(directory: Path) -> None:
+    """Create ``directory`` if needed and prove a file can be written in it."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise LabelingError(f"{directory}: output folder is not writable "
+                            f"({_describe(exc)})") from None
+
+
+@contextlib.contextmanager
+def atomic_write(path: Path):
+    """Yield a temporary path next to ``path``; on success it replaces ``path``.
+    On any error the temporary file is removed; an OSError becomes a LabelingError
+    naming ``path``."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        yield tmp
+        tmp.replace(path)
+    except OSError as exc:
+        raise LabelingError(f"{path}: could not be written ({_describe(exc)})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
