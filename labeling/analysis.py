@@ -1,6 +1,6 @@
 """LF analysis shared by the CLI and the app: snorkel's LFAnalysis plus dev accuracy.
 
-For each LF, on the training matrix: polarity, coverage, overlaps, conflicts (as
+For each LF: ``j``, its column in the label matrix; on the training matrix: polarity, coverage, overlaps, conflicts (as
 snorkel defines them); on dev gold: coverage, correct/incorrect counts, empirical
 accuracy with a 95% Wilson interval; and the label model's learned accuracy where
 the model has one.
@@ -9,10 +9,13 @@ the model has one.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 from snorkel.labeling import LFAnalysis
+
+from labeling.models.base import check_label_matrix
 
 
 def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -34,26 +37,46 @@ def lf_summary(L_train: np.ndarray, lf_names: list[str], label_names: list[str],
                L_dev: np.ndarray | None = None, y_dev: np.ndarray | None = None,
                learned_accuracy: np.ndarray | None = None,
                fault_counts: dict[str, int] | None = None) -> pd.DataFrame:
-    """One row per LF; the columns are documented in the module docstring."""
-    L_train = np.asarray(L_train, dtype=np.int64)
-    summary = pd.DataFrame(index=pd.Index(lf_names, name="lf"))
+    """One row per LF; the columns are documented in the module docstring.
+
+    As in snorkel's ``LFAnalysis(L, lfs).lf_summary(Y)``: ``j`` is the LF's column in
+    ``L``, and ``dev_accuracy`` is 0 for an LF that never votes on dev (snorkel's
+    ``Emp. Acc.``); its Wilson interval is NaN then, since nothing was measured.
+    """
+    k = len(label_names)
+    L_train = check_label_matrix(L_train, k)
+    if L_train.shape[1] != len(lf_names):
+        raise ValueError(f"{len(lf_names)} LF names for a label matrix with "
+                         f"{L_train.shape[1]} columns")
+    summary = pd.DataFrame({"j": np.arange(len(lf_names))},
+                           index=pd.Index(lf_names, name="lf"))
     if len(L_train):
-        snorkel = LFAnalysis(L_train).lf_summary()
+        with warnings.catch_warnings():
+            # scipy's "Input has data type int64 ... cast to float64" FutureWarning,
+            # from inside snorkel's LFAnalysis: not the user's problem, and read as an error.
+            warnings.filterwarnings("ignore", message="Input has data type",
+                                    category=FutureWarning)
+            snorkel = LFAnalysis(L_train.astype(np.int64, copy=False)).lf_summary()
         summary["polarity"] = [", ".join(label_names[int(c)] for c in pol)
                                for pol in snorkel["Polarity"]]
         summary["coverage"] = snorkel["Coverage"].to_numpy()
         summary["overlaps"] = snorkel["Overlaps"].to_numpy()
         summary["conflicts"] = snorkel["Conflicts"].to_numpy()
     if L_dev is not None and y_dev is not None and len(y_dev):
-        L_dev = np.asarray(L_dev)
+        L_dev, y_dev = check_label_matrix(L_dev, k), np.asarray(y_dev)
+        if L_dev.shape[1] != len(lf_names):
+            raise ValueError(f"dev label matrix has {L_dev.shape[1]} columns, "
+                             f"expected {len(lf_names)} (one per LF)")
+        if len(L_dev) != len(y_dev):
+            raise ValueError(f"dev label matrix has {len(L_dev)} rows but {len(y_dev)} "
+                             "gold labels")
         voted = L_dev != -1
-        correct = ((L_dev == np.asarray(y_dev)[:, None]) & voted).sum(axis=0)
+        correct = ((L_dev == y_dev[:, None]) & voted).sum(axis=0)
         total = voted.sum(axis=0)
         summary["dev_coverage"] = voted.mean(axis=0)
         summary["dev_correct"] = correct
         summary["dev_incorrect"] = total - correct
-        with np.errstate(invalid="ignore", divide="ignore"):
-            summary["dev_accuracy"] = np.where(total > 0, correct / np.maximum(total, 1), np.nan)
+        summary["dev_accuracy"] = correct / np.maximum(total, 1)  # 0 without votes, as snorkel
         bounds = [wilson_interval(int(c), int(t)) for c, t in zip(correct, total)]
         summary["dev_accuracy_low"] = [b[0] for b in bounds]
         summary["dev_accuracy_high"] = [b[1] for b in bounds]

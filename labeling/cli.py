@@ -77,7 +77,9 @@ def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FA
     pipeline.step_fit(task)
     pipeline.step_train(task)
     out = pipeline.step_export(task)
-    report.print_scores(pipeline.read_metrics(task.run_dir))
+    metrics = pipeline.read_metrics(task.run_dir)
+    report.print_scores(metrics)
+    report.print_timings(metrics)
     report.console().print(f"artifacts in {task.run_dir}; model exported to {out}")
 
 
@@ -132,7 +134,60 @@ def train(config: Optional[Path] = CONFIG_ARG):
 
     task = _task(config)
     pipeline.step_train(task)
-    report.print_scores(pipeline.read_metrics(task.run_dir))
+    report.print_scores(pipeline.read_metrics(task.run_dir), splits=("dev",))
+
+
+@app.command()
+@user_errors
+def evaluate(config: Optional[Path] = CONFIG_ARG):
+    """The final scores on dev and test (the LF loop's commands show dev only)."""
+    from labeling import pipeline, report
+
+    task = _task(config)
+    metrics = pipeline.read_metrics(task.run_dir)
+    if not metrics.get("label_model"):
+        raise LabelingError(f"{task.run_dir}: nothing to evaluate; run `labeling fit` first")
+    report.print_scores(metrics)
+
+
+@app.command()
+@user_errors
+def dev(config: Optional[Path] = CONFIG_ARG,
+        interval: float = typer.Option(0.3, help="Seconds between checks for saved files.")):
+    """Watch the LF modules and the config: on each save re-apply what changed, refit
+    the label model and print the dev table (never test). Ctrl+C stops."""
+    from labeling.dev_loop import watch
+
+    raise typer.Exit(watch(config, interval=interval))
+
+
+@app.command()
+@user_errors
+def show(lf: str = typer.Argument(..., help="The LF's name."),
+         config: Optional[Path] = typer.Option(None, "--config", "-c",
+                                               help="Task config (default ./labeling.toml)."),
+         wrong: bool = typer.Option(False, "--wrong", help="Only rows where it is wrong (gold)."),
+         conflicts: Optional[str] = typer.Option(None, "--conflicts",
+                                                 help="Only rows where it disagrees with this "
+                                                      "LF (or 'any')."),
+         split: str = typer.Option("dev", help="train, dev or test."),
+         limit: int = typer.Option(20, help="Rows to print at most.")):
+    """The rows an LF fires on (or gets wrong, or conflicts on), with gold and the label
+    model's label, from the last fit."""
+    from labeling import pipeline, report
+    from labeling.review.project import load_run
+    from labeling.session import lf_examples
+
+    if wrong and conflicts:
+        raise LabelingError("--wrong and --conflicts cannot be combined")
+    kind = "wrong" if wrong else "conflicts" if conflicts else "fires"
+    task = _task(config)
+    try:
+        table = lf_examples(load_run(task.config.source, task.run_dir), lf, kind, split,
+                            None if conflicts in (None, "any") else conflicts)
+    except (KeyError, ValueError) as exc:
+        raise LabelingError(str(exc).strip("'\"")) from None
+    report.print_examples(table, lf, kind, split, limit, other=conflicts)
 
 
 @app.command()

@@ -16,6 +16,7 @@ errors (a typo should not be silently ignored).
     text_column = "text"
     label_column = "label"
     id_column = "id"
+    encoding = "utf-8"                # of CSV/TSV/JSONL files, e.g. "latin-1"; see docs/data.md
 
     [apply]
     fault_tolerant = false            # true: an LF raising on a row abstains there
@@ -45,7 +46,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from labeling.errors import ConfigError
 from labeling.llm.settings import LLMSettings
@@ -64,6 +66,17 @@ class DataConfig(_Strict):
     text_column: str = "text"
     label_column: str = "label"
     id_column: str | None = "id"
+    encoding: str = "utf-8"  # CSV, TSV and JSONL files; Parquet strings are always UTF-8
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_text_encoding(cls, name: str) -> str:
+        try:
+            b"".decode(name)  # LookupError for unknown names and bytes-only codecs (base64)
+        except LookupError:
+            raise ValueError(f"unknown text encoding {name!r} (e.g. \"utf-8\", \"latin-1\", "
+                             "\"cp1252\")") from None
+        return name
 
 
 class ApplyConfig(_Strict):

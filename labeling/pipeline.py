@@ -15,8 +15,10 @@ split count all rows: ties and rows no LF voted on go to the most frequent class
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,6 +142,24 @@ def read_probs(task: Task, split: str = "train") -> pd.DataFrame:
 
 # --- steps -------------------------------------------------------------------
 
+def timed(step: str):
+    """Record a step's wall-clock seconds in metrics.json (``timings_s``) when it succeeds."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(task: "Task", *args, **kwargs):
+            start = time.perf_counter()
+            result = function(task, *args, **kwargs)
+            seconds = round(time.perf_counter() - start, 3)
+            timings = read_metrics(task.run_dir).get("timings_s", {})
+            update_metrics(task.run_dir, timings_s=timings | {step: seconds})
+            return result
+
+        return wrapper
+
+    return decorate
+
+
 def has_prompt_lfs(task: Task) -> bool:
     return any(isinstance(lf, PromptLF) for lf in task.lfs)
 
@@ -166,11 +186,14 @@ def plan(task: Task) -> list[dict]:
         return runtime.plan(task.lfs, splits) if runtime is not None else []
 
 
+@timed("apply")
 def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = True,
-               **overrides) -> dict:
+               only: list[str] | None = None, **overrides) -> dict:
     """Apply every LF to every split; write L.parquet and a first lf_summary.csv.
 
-    ``overrides`` replace ``[apply]`` settings: engine, n_jobs, scheduler, cache.
+    ``only``: apply just these LFs and keep the other columns of the current L.parquet
+    (which must match the task's LFs and data). ``overrides`` replace ``[apply]``
+    settings: engine, n_jobs, scheduler, cache.
     """
     cfg = task.config
     tolerant = cfg.apply.fault_tolerant if fault_tolerant is None else fault_tolerant
@@ -187,15 +210,20 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
     splits = {split: df for split, df in task.splits.items() if df is not None}
     matrices, frames = {}, []
     check_writable(task.run_dir)  # before any work, not after it
+    lfs, previous = _lfs_to_apply(task, only)
     with llm_runtime(task, progress) as runtime:
         if runtime is not None:
-            runtime.check_budget(runtime.plan(task.lfs, splits))  # before any call
+            runtime.check_budget(runtime.plan(lfs, splits))  # before any call
         try:
             for split, df in splits.items():
-                L = apply_lfs(df, task.lfs, cfg.cardinality, engine=settings.engine,
+                L = apply_lfs(df, lfs, cfg.cardinality, engine=settings.engine,
                               n_jobs=settings.n_jobs, cache_dir=cache_dir,
                               fault_tolerant=tolerant, faults=faults, split=split,
                               progress=progress, **engine_options)
+                if previous is not None:  # splice the applied columns into the last L
+                    full = previous[split].astype(L.dtype, copy=True)
+                    full[:, [names.index(lf.name) for lf in lfs]] = L
+                    L = full
                 matrices[split] = L
                 index = pd.MultiIndex.from_arrays([[split] * len(df), df["id"]],
                                                   names=["split", "id"])
@@ -220,6 +248,23 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
     return matrices
 
 
+def _lfs_to_apply(task: Task, only: list[str] | None):
+    """(LFs to apply, the current label matrices to splice them into, or None)."""
+    if only is None:
+        return task.lfs, None
+    names = [lf.name for lf in task.lfs]
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        raise LabelingError(f"no LF named {', '.join(map(repr, unknown))}; the task's LFs: "
+                            f"{', '.join(names)}")
+    path = task.run_dir / L_FILE
+    table = pd.read_parquet(path) if path.is_file() else None
+    if table is None or list(table.columns) != names:
+        raise LabelingError(f"{path}: applying some LFs needs a full apply of the current "
+                            "LFs first (run `labeling apply`)")
+    return [lf for lf in task.lfs if lf.name in only], read_label_matrices(task, table)
+
+
 def _evaluate(predictions: dict[str, np.ndarray], task) -> dict:
     """Scores of per-split predictions on the splits with gold (dev, test)."""
     return {split: classification_scores(task.gold(split), predictions[split],
@@ -227,6 +272,7 @@ def _evaluate(predictions: dict[str, np.ndarray], task) -> dict:
             for split in ("dev", "test") if split in predictions}
 
 
+@timed("fit")
 def step_fit(task: Task) -> dict:
     """Fit majority vote and the configured label model; write probs.parquet."""
     cfg = task.config
@@ -275,6 +321,7 @@ def step_fit(task: Task) -> dict:
                           majority_vote={"name": "mv", **_evaluate(mv_pred, task)})
 
 
+@timed("train")
 def step_train(task: Task):
     """Train the end model on the train split's soft labels (+ dev gold rows, if any),
     choosing model and label mode by dev cross-validation where the config says auto;
@@ -334,6 +381,7 @@ def _lf_description(lf) -> dict:
     return {"name": lf.name, "kind": kind}
 
 
+@timed("export")
 def step_export(task: Task, out_dir: Path | None = None) -> Path:
     """Export the trained end model with its model card."""
     cfg = task.config

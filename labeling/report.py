@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 SCORE_ROWS = (("majority vote", "majority_vote"), ("label model", "label_model"),
               ("end model", "end_model"))
@@ -56,10 +57,15 @@ def print_lf_summary(run_dir: Path) -> None:
                             f"{lfs['fault_counts'][name]} rows; first: {first}")
 
 
-def print_scores(metrics: dict) -> None:
-    table = Table(title="scores (all rows; ties and uncovered rows go to the majority class)")
+def print_scores(metrics: dict, splits: tuple[str, ...] = ("dev", "test")) -> None:
+    """The scores table. The LF loop (apply, fit, train, dev) passes ``("dev",)``: test
+    is shown only by run, evaluate and report, so nobody tunes LFs on it by accident."""
+    title = "scores (all rows; ties and uncovered rows go to the majority class)"
+    if "test" not in splits:
+        title += "; test is shown by `labeling evaluate`"
+    table = Table(title=title)
     table.add_column("model")
-    for split in ("dev", "test"):
+    for split in splits:
         table.add_column(f"{split} accuracy", justify="right")
         table.add_column(f"{split} F1", justify="right")
     for title, key in SCORE_ROWS:
@@ -70,11 +76,18 @@ def print_scores(metrics: dict) -> None:
         if key == "label_model" and section.get("chosen"):
             name = f"{title} ({section['name']}: {section['chosen']})"
         cells = []
-        for split in ("dev", "test"):
+        for split in splits:
             scores = section.get(split, {})
             cells += [_fmt(scores.get("accuracy")), _fmt(scores.get("f1"))]
         table.add_row(name, *cells)
     console().print(table)
+
+
+def print_timings(metrics: dict) -> None:
+    timings = metrics.get("timings_s", {})
+    if timings:
+        console().print("step seconds: " + ", ".join(f"{step} {seconds:.1f}"
+                                                     for step, seconds in timings.items()))
 
 
 def print_llm_stats(metrics: dict) -> None:
@@ -96,3 +109,21 @@ def print_llm_stats(metrics: dict) -> None:
                       "-" if s.get("cost") is None else f"{s['cost']:.4f}", failures,
                       _fmt(latency))
     console().print(table)
+
+
+def print_examples(table: pd.DataFrame, lf: str, kind: str, split: str, limit: int,
+                   other: str | None = None) -> None:
+    """``labeling show``: the rows, each with its id, gold, the LF's and the label
+    model's label, and the text (printed literally, never as markup)."""
+    what = {"fires": "fires on", "wrong": "is wrong on", "abstains": "abstains on",
+            "conflicts": f"disagrees with {other if other not in (None, 'any') else 'another LF'} on"}
+    console().print(f"{lf} {what[kind]} {len(table)} {split} rows"
+                    + (f" (first {limit})" if len(table) > limit else ""), markup=False)
+    out = Table(show_lines=False)
+    for column in ("id", "gold", lf, "label_model", "text"):
+        if column in table:
+            out.add_column("vote" if column == lf else column, overflow="fold")
+    for _, row in table.head(limit).iterrows():
+        out.add_row(*[Text(str(row[c])) for c in ("id", "gold", lf, "label_model", "text")
+                      if c in table])
+    console().print(out)

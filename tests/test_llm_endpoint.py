@@ -241,3 +241,54 @@ def test_lf_params_override_and_forbidden_params(fake_openai, tmp_path):
 def test_single_row_call_fallback(fake_openai, tmp_path):
     with use(settings(fake_openai, tmp_path), labels=LABELS):
         assert visit_lf()(frame().iloc[0]) == SPAM
+
+
+@pytest.mark.parametrize("header", ["soon", "", "-5", "nan", "3 days",
+                                    "Wed, 99 Foo 2015 07:28:00 GMT"])
+def test_unparsable_retry_after_is_treated_as_absent(fake_openai, tmp_path, header):
+    # a 429 with a Retry-After we cannot read used to raise ValueError and end the run
+    fake_openai.retry_after = header
+    fake_openai.inject("free stuff", "429")
+    votes, stats = run(visit_lf(), frame(), settings(fake_openai, tmp_path))
+    assert votes.tolist() == EXPECTED
+    assert stats["errors"] == {"rate_limited": 1} and stats["failed"] == 0
+
+
+def _first_delay(server, tmp_path) -> float:
+    """The wait before the retry of one request answered 429 once (sleep recorded)."""
+    server.inject("subscribe", "429")
+    delays = []
+
+    async def record(seconds):
+        delays.append(seconds)
+
+    s = settings(server, tmp_path)
+    reqs = build_requests(visit_lf(), frame(TEXTS[:1]), s, LABELS)
+    outcomes = []
+    asyncio.run(EndpointRunner(s, sleep=record).run(reqs, lambda r: None,
+                                                    lambda r, o: outcomes.append(o)))
+    assert outcomes[0].answer == "yes" and len(delays) == 1
+    return delays[0]
+
+
+@pytest.mark.parametrize("header,expected", [
+    ("soon", "backoff"), ("-5", "backoff"), ("nan", "backoff"), ("", "backoff"),
+    ("999999999", 300.0), ("inf", "backoff"), ("2.5", 2.5),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # an HTTP-date in the past: retry now
+    ("Fri, 01 Jan 9999 00:00:00 GMT", 300.0),  # far future: capped
+])
+def test_retry_after_values_are_bounded(fake_openai, tmp_path, header, expected):
+    fake_openai.retry_after = header
+    delay = _first_delay(fake_openai, tmp_path)
+    if expected == "backoff":  # settings(): backoff_base 0.01, backoff_max 0.05, jittered
+        assert 0.005 <= delay <= 0.05
+    else:
+        assert delay == expected
+
+
+def test_retry_after_as_a_near_http_date_is_honoured(fake_openai, tmp_path):
+    from email.utils import formatdate
+    import time
+
+    fake_openai.retry_after = formatdate(time.time() + 60, usegmt=True)
+    assert 55 <= _first_delay(fake_openai, tmp_path) <= 61

@@ -35,9 +35,11 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import math
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import Awaitable, Callable
 
 from labeling.llm.errors import LLMError
@@ -104,23 +106,41 @@ class RateLimiter:
             await self.sleep(slot - now)
 
 
+def _seconds(value: str | None, scale: float = 1.0) -> float | None:
+    """A non-negative finite number of seconds, or None for anything else (``soon``,
+    ``-5``, ``nan``, ``inf``): a header we cannot read counts as absent."""
+    try:
+        seconds = float(value) * scale
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _http_date_wait(value: str) -> float | None:
+    """Seconds until an HTTP-date (``Wed, 21 Oct 2015 07:28:00 GMT``; 0 when past), or
+    None when ``value`` is not one."""
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC without a claim about the source's zone
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - time.time())
+
+
 def _retry_after(headers) -> float | None:
+    """The wait the reply asks for (``retry-after-ms``, else ``Retry-After`` in seconds
+    or as an HTTP-date), capped at ``_MAX_RETRY_AFTER``; None when absent or unreadable,
+    so the caller backs off as if no header had been sent."""
     if headers is None:
         return None
-    ms = headers.get("retry-after-ms")
-    try:
-        if ms is not None:
-            return max(0.0, float(ms) / 1000)
-    except ValueError:
-        pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+    wait = _seconds(headers.get("retry-after-ms"), 1 / 1000)
+    if wait is None:
+        value = (headers.get("retry-after") or "").strip()
+        wait = _seconds(value) if value else None
+        if wait is None and value:
+            wait = _http_date_wait(value)
+    return None if wait is None else min(wait, _MAX_RETRY_AFTER)
 
 
 class _Malformed(Exception):
@@ -231,7 +251,7 @@ class EndpointRunner:
             if not retryable or attempt == s.max_retries:
                 break
             if wait is not None:
-                delay = min(wait, _MAX_RETRY_AFTER)
+                delay = wait
             else:
                 delay = min(s.backoff_base * 2 ** attempt, s.backoff_max) * random.uniform(0.5, 1)
             await self.sleep(delay)

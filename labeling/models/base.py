@@ -16,11 +16,24 @@ import numpy as np
 ABSTAIN = -1
 
 
+# Probabilities closer than this to a row's top probability are tied: snorkel's
+# ``probs_to_preds`` tolerance, so snorkel code that expects abstains on (numerically)
+# flat rows gets them here too.
+TIE_TOLERANCE = 1e-5
+
+
 def check_label_matrix(L, cardinality: int) -> np.ndarray:
-    """Return ``L`` as a 2-D integer array, or raise ValueError naming the bad value."""
+    """Return ``L`` as a 2-D integer array, or raise ValueError naming the bad value.
+
+    Float matrices (snorkel accepts them, and its own tests build them with
+    ``-1 * np.ones(...)``) are cast to int64 when every value is a whole number;
+    NaN, inf and fractions are refused with their row and column.
+    """
     L = np.asarray(L)
     if L.ndim != 2:
         raise ValueError(f"label matrix must be 2-D, got shape {L.shape}")
+    if L.size and np.issubdtype(L.dtype, np.floating):
+        L = _integral_floats(L)
     if L.size and not np.issubdtype(L.dtype, np.integer):
         raise ValueError(f"label matrix must hold integers, got dtype {L.dtype}")
     if L.size:
@@ -32,6 +45,21 @@ def check_label_matrix(L, cardinality: int) -> np.ndarray:
                 f"is outside -1..{cardinality - 1}"
             )
     return L
+
+
+def _integral_floats(L: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(L)
+    if not finite.all():
+        row, col = map(int, np.argwhere(~finite)[0])
+        value = "NaN" if np.isnan(L[row, col]) else str(L[row, col])
+        raise ValueError(f"label matrix holds {value} at row {row}, column {col}; "
+                         "labels must be whole numbers (-1 = abstain)")
+    fractional = L != np.round(L)
+    if fractional.any():
+        row, col = map(int, np.argwhere(fractional)[0])
+        raise ValueError(f"label matrix holds non-integer value {L[row, col]} at row {row}, "
+                         f"column {col}; labels must be whole numbers (-1 = abstain)")
+    return L.astype(np.int64)
 
 
 def check_dev_matrix(L_dev, y_dev, n_lfs: int, cardinality: int) -> np.ndarray:
@@ -92,22 +120,28 @@ class LabelModel:
     def predict_proba(self, L) -> np.ndarray:
         raise NotImplementedError
 
-    def predict(self, L, tie_break: str = "prior") -> np.ndarray:
+    # The tie rule ``predict``/``decide`` use when none is given (see :meth:`decide`).
+    default_tie_break = "prior"
+
+    def predict(self, L, tie_break: str | None = None) -> np.ndarray:
         """Most probable class per row: :meth:`decide` on :meth:`predict_proba`."""
         return self.decide(self.predict_proba(L), tie_break)
 
-    def decide(self, proba: np.ndarray, tie_break: str = "prior") -> np.ndarray:
+    def decide(self, proba: np.ndarray, tie_break: str | None = None) -> np.ndarray:
         """Classes from probabilities already computed (so callers needing both compute
         them once).
 
-        Rows whose top probability is shared by several classes (ties, and rows where
-        every LF abstains when the model returns a flat distribution) go to the tied
-        class with the largest ``class_balance_`` (``tie_break="prior"``) or get
-        ``-1`` (``tie_break="abstain"``).
+        Rows whose top probability is shared by several classes, within snorkel's
+        tolerance ``TIE_TOLERANCE`` (ties, and rows where every LF abstains when the
+        model returns a flat distribution), go to the tied class with the largest
+        ``class_balance_`` (``tie_break="prior"``) or get ``-1``
+        (``tie_break="abstain"``, snorkel's ``tie_break_policy="abstain"``). ``None``
+        means the model's ``default_tie_break``.
         """
+        tie_break = self.default_tie_break if tie_break is None else tie_break
         proba = np.asarray(proba)
         top = proba.max(axis=1, keepdims=True)
-        tied = np.isclose(proba, top, rtol=0, atol=1e-9)
+        tied = (top - proba) < TIE_TOLERANCE
         if tie_break == "abstain":
             pred = proba.argmax(axis=1)
             pred[tied.sum(axis=1) > 1] = ABSTAIN

@@ -6,13 +6,24 @@ optionally ``LABELING_RUN_DIR``), which the app reads (:mod:`labeling.review.pro
 Bound to 127.0.0.1 only: the app shows data and writes annotations, so it is not
 exposed to the network; tracebacks are hidden (``client.showErrorDetails``) because
 the app shows one-line errors itself.
+
+Always headless: a non-headless Streamlit asks for an email on its first run (stdin),
+which on a fresh machine stops it before it serves; so the browser is opened here, once
+the server answers its health check. Every setting is a flag, so nothing depends on
+``~/.streamlit``. The child ends with the parent: SIGTERM, SIGINT and SIGHUP are
+forwarded to it as a SIGTERM (Streamlit's own clean shutdown), then waited for.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 import sys
+import time
+import urllib.request
+import webbrowser
 from pathlib import Path
 
 from labeling.errors import LabelingError
@@ -35,11 +46,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def streamlit_command(port: int, headless: bool = True) -> list[str]:
+FORWARDED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP")
+                          if hasattr(signal, name))
+STOP_GRACE_S = 10  # after this, a child that ignores SIGTERM is killed
+HEALTH_WAIT_S = 120  # the browser is not opened for a server that never answers
+
+
+def streamlit_command(port: int) -> list[str]:
     """The ``streamlit run`` argv (flags as in Streamlit's own e2e harness)."""
     return [sys.executable, "-m", "streamlit", "run", str(app_file()),
             "--server.address", "127.0.0.1", "--server.port", str(port),
-            "--server.headless", "true" if headless else "false",
+            "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
             "--client.showErrorDetails", "none", "--client.toolbarMode", "minimal"]
 
@@ -53,3 +70,58 @@ def app_environment(project: Path, run_dir: Path | None = None,
         if value is not None:
             out[var] = str(Path(value).resolve())
     return out
+
+
+def url(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def answers_health(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as reply:
+            return reply.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def _stop(child: subprocess.Popen) -> None:
+    if child.poll() is None:
+        child.terminate()
+    try:
+        child.wait(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def serve(port: int, env: dict[str, str], open_browser: bool) -> int:
+    """Run the app until it exits or this process gets SIGTERM/SIGINT/SIGHUP; the exit
+    status (128 + signal number when stopped by a signal)."""
+    received: list[int] = []
+    child: subprocess.Popen | None = None
+
+    def forward(signum, _frame):
+        received.append(signum)
+        if child is not None and child.poll() is None:
+            child.terminate()
+
+    # installed before the child exists: a signal in between must not orphan it
+    previous = {signum: signal.signal(signum, forward) for signum in FORWARDED_SIGNALS}
+    try:
+        child = subprocess.Popen(streamlit_command(port), env=env, stdin=subprocess.DEVNULL)
+        if received:  # arrived while the child was being started
+            child.terminate()
+        if open_browser:
+            deadline = time.monotonic() + HEALTH_WAIT_S
+            while (child.poll() is None and not received and time.monotonic() < deadline
+                   and not answers_health(url(port))):
+                time.sleep(0.2)
+            if child.poll() is None and not received and answers_health(url(port)):
+                webbrowser.open(url(port))
+        code = child.wait()
+    finally:
+        if child is not None:
+            _stop(child)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 128 + received[0] if received else code

@@ -1,0 +1,183 @@
+"""``labeling dev``: re-apply and refit on every save of an LF module or the config.
+
+The loop a user lives in: edit an LF, save, read one compact table of what changed.
+It applies through the LF column cache (only edited LFs recompute), refits the label
+model (never the end model), and shows dev numbers only: per LF coverage and dev
+accuracy with its 95% interval and their change since the last save, the label model's
+and majority vote's dev scores (and the label model's cross-validated dev score when
+it is fit on dev), and how many dev rows the label model now labels differently. Test
+is never shown here. An LF that raises, a syntax error or a bad config prints one line
+and the loop keeps watching; Ctrl+C stops it.
+
+Files are polled (a stat per file every ``interval`` seconds): no watcher dependency,
+and the same on every file system.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from labeling.config import load_config
+from labeling.errors import LabelingError
+from labeling.pipeline import read_metrics
+from labeling.session import Session, _user_modules
+
+TABLE_DONE = "dev table"  # the line that ends each table (scripts wait for it)
+
+
+@dataclass
+class Snapshot:
+    """What one save produced: the LF table, the model scores and the dev predictions."""
+
+    lfs: pd.DataFrame                      # index lf: coverage, dev_accuracy, low, high
+    scores: dict                           # label_model / majority_vote dev scores
+    dev_predictions: pd.Series = field(default_factory=pd.Series)  # id -> label-model class
+
+
+def take_snapshot(session: Session) -> Snapshot:
+    session.apply()
+    scores = session.fit()
+    section = read_metrics(session.task.run_dir)["label_model"]
+    chosen = section.get("chosen") or section.get("name")
+    if isinstance(section.get("cv_scores"), dict) and chosen in section["cv_scores"]:
+        scores["label_model"]["cv"] = section["cv_scores"][chosen]
+    summary = session.lf_summary()
+    columns = [c for c in ("coverage", "dev_accuracy", "dev_accuracy_low", "dev_accuracy_high")
+               if c in summary]
+    probs = pd.read_parquet(session.task.run_dir / "probs.parquet")
+    dev = (probs.xs("dev", level="split")["label_model_pred"]
+           if "dev" in probs.index.get_level_values("split") else pd.Series(dtype=int))
+    return Snapshot(summary[columns], scores, dev)
+
+
+def _num(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _delta(new, old) -> str:
+    if old is None or new is None or any(isinstance(v, float) and math.isnan(v)
+                                         for v in (new, old)):
+        return "new" if old is None else ""
+    change = new - old
+    return f"{change:+.3f}" if abs(change) >= 0.0005 else ""
+
+
+def render(current: Snapshot, previous: Snapshot | None, console: Console) -> None:
+    """Print the LF table and the score lines, marking what changed since ``previous``."""
+    table = Table(title="LFs (coverage on train; accuracy on dev gold)", title_justify="left")
+    for name, justify in (("lf", "left"), ("cov", "right"), ("Δcov", "right"),
+                          ("dev acc", "right"), ("95% CI", "right"), ("Δacc", "right")):
+        table.add_column(name, justify=justify, no_wrap=True)
+    before = previous.lfs if previous is not None else None
+    for name, row in current.lfs.iterrows():
+        old = before.loc[name] if before is not None and name in before.index else None
+        table.add_row(
+            str(name), _num(row.get("coverage")),
+            _delta(row.get("coverage"), None if old is None else old.get("coverage"))
+            if previous is not None else "",
+            _num(row.get("dev_accuracy")),
+            f"{_num(row.get('dev_accuracy_low'), 2)}-{_num(row.get('dev_accuracy_high'), 2)}",
+            _delta(row.get("dev_accuracy"), None if old is None else old.get("dev_accuracy"))
+            if previous is not None else "")
+    if before is not None:
+        for name in before.index.difference(current.lfs.index):
+            table.add_row(f"[dim]{name}[/]", "", "removed", "", "", "")
+    console.print(table)
+    for key, title in (("label_model", "label model"), ("majority_vote", "majority vote")):
+        score = current.scores.get(key, {})
+        parts = [f"{m} {_num(score[m])}" for m in ("accuracy", "f1", "cv") if m in score]
+        old = previous.scores.get(key, {}) if previous is not None else {}
+        changes = [f"{m} {_delta(score[m], old.get(m))}" for m in ("accuracy", "f1")
+                   if m in score and m in old and _delta(score[m], old.get(m))]
+        console.print(f"{title} ({score.get('name', key)}) on dev: " + ", ".join(parts)
+                      + (f"  [{'; '.join(changes)}]" if changes else ""))
+    if previous is not None and len(previous.dev_predictions):
+        common = current.dev_predictions.index.intersection(previous.dev_predictions.index)
+        changed = int((current.dev_predictions[common] != previous.dev_predictions[common]).sum())
+        console.print(f"dev rows whose label-model label changed: {changed}")
+
+
+def watched_files(session: Session | None, config: Path) -> list[Path]:
+    """The config, the LF modules it names (read from the config before they are
+    loaded, so an edit during a load is never missed) and the task's own modules they
+    import."""
+    files = {config}
+    try:
+        cfg = load_config(config)
+        files |= {cfg.resolve(entry) for entry in cfg.lfs if entry.endswith(".py")}
+    except LabelingError:
+        pass  # a broken config: watch it until it is fixed
+    if session is not None:
+        for name in _user_modules(session.task.config.base_dir):
+            path = getattr(sys.modules.get(name), "__file__", None)
+            if path and path.endswith(".py") and Path(path).is_file():
+                files.add(Path(path))
+    return sorted(files)
+
+
+def _stamp(files: list[Path]) -> dict:
+    out = {}
+    for path in files:
+        try:
+            stat = path.stat()
+            out[str(path)] = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            out[str(path)] = None
+    return out
+
+
+def _error_line(exc: BaseException) -> str:
+    if isinstance(exc, (LabelingError, SyntaxError)):
+        return f"error: {exc}"
+    where = traceback.extract_tb(exc.__traceback__)[-1:]  # the LF's own line, usually
+    at = f" ({where[0].filename}:{where[0].lineno})" if where else ""
+    return f"error: {type(exc).__name__}: {exc}{at}"
+
+
+def watch(config: Path | str | None = None, interval: float = 0.3,
+          console: Console | None = None, max_rounds: int | None = None) -> int:
+    """Run the loop until Ctrl+C (or ``max_rounds`` tables/errors, for tests)."""
+    console = console or Console(highlight=False)
+    config = Path(config or "labeling.toml")
+    config = (config / "labeling.toml" if config.is_dir() else config).resolve()
+    session: Session | None = None
+    previous: Snapshot | None = None
+    seen: dict | None = None
+    rounds = 0
+    try:
+        while max_rounds is None or rounds < max_rounds:
+            files = watched_files(session, config)
+            stamp = _stamp(files)
+            if stamp != seen:
+                rounds += 1
+                started = time.perf_counter()
+                try:
+                    session = Session(config) if session is None else session.reload()
+                    current = take_snapshot(session)
+                    render(current, previous, console)
+                    previous = current
+                    outcome = ""
+                except Exception as exc:  # noqa: BLE001 -- any error in user code: show it, keep watching
+                    console.print(_error_line(exc), markup=False)
+                    outcome = " (error)"
+                # files this load found (a new helper import): stamped now; the others
+                # keep their stamp from before the load, so a save during it is not lost
+                seen = _stamp(watched_files(session, config)) | stamp
+                console.print(f"[dim]{TABLE_DONE}{outcome} in "
+                              f"{time.perf_counter() - started:.1f} s; watching "
+                              f"{len(seen)} files (Ctrl+C to stop)[/]")
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        console.print("stopped")
+    return 0

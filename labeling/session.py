@@ -1,0 +1,158 @@
+"""Working on a task step by step, in a notebook: the CLI's steps, in memory.
+
+A :class:`Session` runs exactly the code ``labeling apply | fit | train | export`` runs
+and writes the same artifacts to the run folder, so the app and the CLI see what the
+notebook did. What it returns is for the LF loop: ``apply`` gives the label matrices,
+``lf_summary`` a DataFrame, ``fit`` the dev scores (never test: tuning LFs on test
+would make the final score meaningless), ``examples`` the rows an LF fires on, gets
+wrong, or disagrees with another LF on. Only :meth:`Session.evaluate` shows test.
+
+Prompt LFs run inside the task's LLM runtime (its response cache and budget, from
+``[llm]``), as in ``labeling run``. The README's notebook example (run as a doctest)
+walks through every step.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labeling import pipeline
+from labeling.review.examples import example_table
+from labeling.review.project import load_run
+
+EXAMPLE_KINDS = ("fires", "wrong", "conflicts", "abstains")
+
+
+def _user_modules(base_dir: Path) -> list[str]:
+    """Names of imported modules whose file lies under ``base_dir`` (the task's own
+    helper modules): re-imported on reload, so an edit to a helper takes effect."""
+    base = str(Path(base_dir).resolve())
+    venv = str(Path(sys.prefix).resolve())
+    names = []
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and str(Path(path).resolve()).startswith(base + "/") \
+                and not str(Path(path).resolve()).startswith(venv):
+            names.append(name)
+    return names
+
+
+class Session:
+    """A task loaded for step-by-step work.
+
+    ``config``: a labeling.toml or its folder (default: ./labeling.toml). ``run_dir``
+    overrides the config's ``output_dir`` (e.g. a scratch folder for experiments).
+    """
+
+    def __init__(self, config: Path | str | None = None, run_dir: Path | str | None = None):
+        self.config_path = config
+        self.run_dir_override = Path(run_dir).resolve() if run_dir is not None else None
+        self.task = self._load()
+        self.matrices: dict[str, np.ndarray] | None = None
+
+    def _load(self) -> pipeline.Task:
+        task = pipeline.load_task(self.config_path)
+        if self.run_dir_override is not None:
+            task.config = task.config.model_copy(update={"output_dir": self.run_dir_override})
+        return task
+
+    def reload(self) -> "Session":
+        """Re-read the config, the data and the LF modules (and the task's own helper
+        modules they import), after an edit."""
+        for name in _user_modules(self.task.config.base_dir):
+            del sys.modules[name]
+        self.task = self._load()
+        return self
+
+    @property
+    def lf_names(self) -> list[str]:
+        return [lf.name for lf in self.task.lfs]
+
+    # --- the steps ---------------------------------------------------------------
+
+    def apply(self, lfs: list[str] | None = None, progress: bool = False,
+              **overrides) -> dict[str, np.ndarray]:
+        """Apply the LFs (or only those named in ``lfs``, keeping the others' columns
+        from the last apply) to every split; writes L.parquet. Returns {split: L}."""
+        self.matrices = pipeline.step_apply(self.task, progress=progress, only=lfs,
+                                            **overrides)
+        return self.matrices
+
+    def lf_summary(self) -> pd.DataFrame:
+        """Per LF: polarity, coverage, overlaps, conflicts (train) and dev accuracy with
+        its 95% interval (and learned accuracy once fitted)."""
+        return pd.read_csv(self.task.run_dir / pipeline.SUMMARY_FILE, index_col="lf")
+
+    def fit(self) -> dict:
+        """Fit the label model and majority vote; their dev scores (no test)."""
+        metrics = pipeline.step_fit(self.task)
+        return {key: metrics[key].get("dev", {}) | {"name": metrics[key].get("name")}
+                for key in ("label_model", "majority_vote")}
+
+    def train(self) -> dict:
+        """Train the end model (and the gold-only baseline); dev and CV scores (no test)."""
+        pipeline.step_train(self.task)
+        section = pipeline.read_metrics(self.task.run_dir)["end_model"]
+        return {k: section[k] for k in ("name", "label_mode", "cv_scores", "dev")
+                if k in section}
+
+    def evaluate(self) -> pd.DataFrame:
+        """The final scores on dev and test, one row per model: the only step that shows
+        test. Look at it when the LFs are done, not while writing them."""
+        metrics = pipeline.read_metrics(self.task.run_dir)
+        rows = {}
+        for key in ("majority_vote", "label_model", "end_model", "gold_only"):
+            for split in ("dev", "test"):
+                for metric, value in metrics.get(key, {}).get(split, {}).items():
+                    if isinstance(value, (int, float)):
+                        rows.setdefault(key, {})[f"{split}_{metric}"] = value
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def export(self, out: Path | str | None = None) -> Path:
+        """Export the end model (skops, ONNX, model card); returns the folder."""
+        return pipeline.step_export(self.task, Path(out) if out else None)
+
+    # --- looking at examples -----------------------------------------------------
+
+    def examples(self, lf: str, kind: str = "fires", split: str = "dev",
+                 other: str | None = None) -> pd.DataFrame:
+        """The ``split`` rows where LF ``lf`` ``fires`` (votes), ``abstains``, is
+        ``wrong`` (votes, and not the gold label) or ``conflicts`` (votes another label
+        than ``other``, or than any other LF), with id, text, gold, label-model
+        prediction and probabilities and every LF's vote. Needs a fitted run."""
+        return lf_examples(load_run(self.task.config.source, self.task.run_dir),
+                           lf, kind, split, other)
+
+
+def lf_examples(run, lf: str, kind: str = "fires", split: str = "dev",
+                other: str | None = None) -> pd.DataFrame:
+    """:meth:`Session.examples` over a loaded run (``labeling.review.project.load_run``)."""
+    if lf not in run.lf_names:
+        raise KeyError(f"no LF named {lf!r}; the task's LFs: {', '.join(run.lf_names)}")
+    if kind not in EXAMPLE_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(EXAMPLE_KINDS)}, not {kind!r}")
+    if split not in run.frames:
+        raise KeyError(f"the run has no {split} split")
+    L = run.L[split]
+    votes = L[:, run.lf_names.index(lf)]
+    fires = votes != -1
+    if kind == "fires":
+        mask = fires
+    elif kind == "abstains":
+        mask = ~fires
+    elif kind == "wrong":
+        gold = run.gold(split)
+        if gold is None:
+            raise ValueError(f"the {split} split has no gold labels: choose dev or test")
+        mask = fires & (votes != gold)
+    else:
+        if other is not None and other not in run.lf_names:
+            raise KeyError(f"no LF named {other!r}")
+        others = (L[:, [run.lf_names.index(other)]] if other is not None
+                  else np.delete(L, run.lf_names.index(lf), axis=1))
+        mask = fires & ((others != -1) & (others != votes[:, None])).any(axis=1)
+    return example_table(run, split)[mask].reset_index(drop=True)
