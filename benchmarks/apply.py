@@ -155,12 +155,12 @@ def incremental(df: pd.DataFrame, lfs: list) -> dict:
         L = apply_lfs(df, edited, 2, cache_dir=cache)
         seconds = time.perf_counter() - start
     fresh = apply_lfs(df, edited, 2)  # not timed: checks the cached columns are right
-    return {"seconds": seconds, "full_seconds": full, "same_as_fresh": bool((L == fresh).all()),
-            "checksum": int(np.asarray(L, dtype=np.int64).sum())}
+    return {"seconds": seconds, "full_seconds": full,
+            "same_as_fresh": same_matrices({"incremental": L, "fresh": fresh})}, L
 
 
-def run_case(case: str, rows: int) -> dict:
-    """Runs in a subprocess: one case, its time and the process's peak RSS."""
+def run_case(case: str, rows: int) -> tuple[dict, np.ndarray]:
+    """Runs in a subprocess: one case, its time and the process's peak RSS, and its matrix."""
     from snorkel.labeling import PandasLFApplier
 
     from labeling.apply import apply_lfs
@@ -178,14 +178,20 @@ def run_case(case: str, rows: int) -> dict:
     elif case == "py_dask_2workers":
         L = apply_lfs(df, lfs, 2, engine="dask", n_jobs=2, partition_rows=max(rows // 8, 1000))
     elif case == "py_incremental":
-        return {**incremental(df, lfs), "data_rss_mb": baseline_mb,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+        result, L = incremental(df, lfs)
+        return {**result, "data_rss_mb": baseline_mb,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, L
     else:
         raise ValueError(case)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "data_rss_mb": baseline_mb,
-            "checksum": int(np.asarray(L, dtype=np.int64).sum())}
+            "data_rss_mb": baseline_mb}, L
+
+
+def same_matrices(matrices: dict[str, np.ndarray]) -> bool:
+    """Are all these label matrices the same matrix?"""
+    sums = {int(np.asarray(L, dtype=np.int64).sum()) for L in matrices.values()}
+    return len(sums) <= 1
 
 
 CASES = ["kw_snorkel", "kw_ours", "py_snorkel", "py_ours", "py_ours_2proc",
@@ -197,21 +203,31 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--json", help="write the ratios and peak RSS here")
     parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--matrix", help=argparse.SUPPRESS)  # where a case saves its L
     args = parser.parse_args()
     if args.case:
-        print(json.dumps(run_case(args.case, args.rows)))
+        result, L = run_case(args.case, args.rows)
+        np.save(args.matrix, L)
+        print(json.dumps(result))
         return
-    results = {}
-    for case in CASES:
-        out = subprocess.run([sys.executable, __file__, "--case", case, "--rows", str(args.rows)],
-                             check=True, capture_output=True, text=True).stdout
-        results[case] = json.loads(out.strip().splitlines()[-1])
-        r = results[case]
-        print(f"{case:18s} {r['seconds']:8.2f} s  {args.rows / r['seconds']:>10,.0f} rows/s  "
-              f"peak RSS {r['peak_rss_mb']:6.0f} MB (data alone {r['data_rss_mb']:.0f} MB)", flush=True)
-    same = {results["kw_snorkel"]["checksum"] == results["kw_ours"]["checksum"],
-            results["py_snorkel"]["checksum"] == results["py_ours"]["checksum"]
-            == results["py_ours_2proc"]["checksum"] == results["py_dask_2workers"]["checksum"],
+    results, matrices = {}, {}
+    with tempfile.TemporaryDirectory(prefix="labeling-bench-L-") as matrix_dir:
+        for case in CASES:
+            matrix = Path(matrix_dir) / f"{case}.npy"
+            out = subprocess.run([sys.executable, __file__, "--case", case, "--rows", str(args.rows),
+                                  "--matrix", str(matrix)],
+                                 check=True, capture_output=True, text=True).stdout
+            results[case] = json.loads(out.strip().splitlines()[-1])
+            matrices[case] = np.load(matrix)
+            r = results[case]
+            print(f"{case:18s} {r['seconds']:8.2f} s  {args.rows / r['seconds']:>10,.0f} rows/s  "
+                  f"peak RSS {r['peak_rss_mb']:6.0f} MB (data alone {r['data_rss_mb']:.0f} MB)",
+                  flush=True)
+    # The keyword cases' matrices, then the Python cases' (the incremental one holds the
+    # edited LF, so it is compared with a fresh apply of the edited LFs in its process).
+    same = {same_matrices({c: matrices[c] for c in ("kw_snorkel", "kw_ours")}),
+            same_matrices({c: matrices[c] for c in ("py_snorkel", "py_ours", "py_ours_2proc",
+                                                    "py_dask_2workers")}),
             results["py_incremental"]["same_as_fresh"]}
     summary = {
         "rows": args.rows,

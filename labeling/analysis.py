@@ -1,9 +1,9 @@
 """LF analysis shared by the CLI and the app: snorkel's LFAnalysis plus dev accuracy.
 
-For each LF: ``j``, its column in the label matrix; on the training matrix: polarity, coverage, overlaps, conflicts (as
-snorkel defines them); on dev gold: coverage, correct/incorrect counts, empirical
-accuracy with a 95% Wilson interval; and the label model's learned accuracy where
-the model has one.
+For each LF: ``j``, its column in the label matrix; on the training matrix:
+polarity, coverage, overlaps, conflicts (as snorkel defines them); on dev gold:
+coverage, correct/incorrect counts, empirical accuracy with a 95% Wilson interval;
+and the label model's learned accuracy where the model has one.
 """
 
 from __future__ import annotations

@@ -123,7 +123,13 @@ def fit(config: Optional[Path] = CONFIG_ARG):
     from labeling import pipeline, report
 
     task = _task(config)
-    report.print_scores(pipeline.step_fit(task))
+    metrics = pipeline.step_fit(task)
+    # The end model (and its export) in metrics.json was trained on the previous fit's
+    # labels: its scores beside the new label model's would read as one consistent run.
+    report.print_scores({k: v for k, v in metrics.items() if k != "end_model"})
+    if "end_model" in metrics:
+        report.console().print("end model: not shown (stale: trained before this fit); "
+                               "run `labeling train` and `labeling export` to update it")
 
 
 @app.command()
@@ -148,6 +154,29 @@ def evaluate(config: Optional[Path] = CONFIG_ARG):
     if not metrics.get("label_model"):
         raise LabelingError(f"{task.run_dir}: nothing to evaluate; run `labeling fit` first")
     report.print_scores(metrics)
+
+
+@app.command()
+@user_errors
+def init(data: Path = typer.Argument(..., help="A CSV/TSV/JSONL/Parquet file of texts."),
+         directory: Path = typer.Option(Path("."), "--dir", help="Where to write the task."),
+         name: Optional[str] = typer.Option(None, help="Task name (default: the file's name)."),
+         labels: Optional[str] = typer.Option(None, help="Comma-separated labels (default: "
+                                                         "the label column's values)."),
+         text_column: str = typer.Option("text"), label_column: str = typer.Option("label"),
+         id_column: Optional[str] = typer.Option(None),
+         dev_file: Optional[Path] = typer.Option(None, "--dev", help="A dev file with gold "
+                                                "labels (default: split one off the data)."),
+         seed: int = typer.Option(0, help="Seed of the dev/test split.")):
+    """Scaffold a new task: labeling.toml, an LF module with one LF of each kind, and a
+    dev/test split of the labeled rows when no dev file is given."""
+    from labeling.scaffold import init_task
+
+    written = init_task(data, directory, name, labels.split(",") if labels else None,
+                        text_column, label_column, id_column, dev_file, seed)
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"next: cd {directory} && labeling dev   (edit {written[1].name} and save)")
 
 
 @app.command()
@@ -259,18 +288,12 @@ def app_command(project: Optional[Path] = typer.Argument(
                 browser: bool = typer.Option(True, "--browser/--no-browser",
                                              help="Open a browser tab.")):
     """Start the review app (Streamlit) on 127.0.0.1 over the task's latest run."""
-    import subprocess
+    from labeling.review import launch
 
-    from labeling.review.launch import app_environment, free_port, streamlit_command
-
-    port = port or free_port()
-    command = streamlit_command(port, headless=not browser)
-    typer.echo(f"review app: http://127.0.0.1:{port}  (Ctrl+C to stop)")
-    env = app_environment(project or Path("."), run_dir)
-    try:
-        raise typer.Exit(subprocess.call(command, env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+    port = port or launch.free_port()
+    typer.echo(f"review app: {launch.url(port)}  (Ctrl+C to stop)")
+    env = launch.app_environment(project or Path("."), run_dir)
+    raise typer.Exit(launch.serve(port, env, open_browser=browser))
 
 
 def main() -> None:

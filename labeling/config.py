@@ -72,7 +72,7 @@ class DataConfig(_Strict):
     @classmethod
     def _known_text_encoding(cls, name: str) -> str:
         try:
-            b"".decode(name)  # LookupError for unknown names and bytes-only codecs (base64)
+            "".encode(name)  # LookupError for unknown names and bytes-only codecs (base64)
         except LookupError:
             raise ValueError(f"unknown text encoding {name!r} (e.g. \"utf-8\", \"latin-1\", "
                              "\"cp1252\")") from None

@@ -3,16 +3,25 @@
 The configured text, id and label columns are renamed to ``text``, ``id`` and
 ``label`` so LFs read ``x.text`` whatever the file calls it; every other column is
 kept for LFs and prompts to use. Gold labels may be names (``"spam"``) or class
-indices; they become indices. Errors name the file, the row (1-based, header
-excluded) and the column.
+indices; they become indices. A file is read exactly or not at all (the rules are in
+docs/data.md): parse errors name the file and line, value errors the file, the row
+(1-based, header excluded) and the column.
+
+``leakage_report`` compares the splits: ids or texts a later split shares with an
+earlier one.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
 import json
+import math
+from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from labeling.config import TaskConfig
@@ -20,47 +29,121 @@ from labeling.errors import DataError
 
 SPLITS = ("train", "dev", "test")
 
+UTF8_HINT = "re-save it as UTF-8"
+DATA_ENCODING_HINT = 'set [data] encoding to the file\'s encoding (e.g. "latin-1") or re-save it'
+
+# csv's default field limit (128 KiB) would reject long documents; raised once, never lowered.
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+# CSV: RFC 4180 quoting; strict, so a quote followed by anything but a separator is an error.
+CSV_DIALECT = {"delimiter": ",", "quotechar": '"', "doublequote": True, "strict": True}
+# TSV: tabs separate fields and nothing is quoted: a '"' is a character like any other.
+TSV_DIALECT = {"delimiter": "\t", "quoting": csv.QUOTE_NONE, "strict": True}
+
+
+def decode_text(data: bytes, source, encoding: str = "utf-8", hint: str = UTF8_HINT) -> str:
+    """``data`` as text, or a DataError naming ``source``, the byte and the line.
+
+    For UTF-8 a leading BOM is dropped."""
+    codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].decode(codec, errors="replace").count("\n") + 1
+        shown = "UTF-8" if codec == "utf-8-sig" else encoding
+        raise DataError(f"{source}: not valid {shown} (byte {exc.start}, line {line}); "
+                        f"{hint}") from None
+
 
 def decode_utf8(data: bytes, source) -> str:
-    """``data`` as text (a BOM is dropped), or a DataError naming ``source`` and the line."""
+    """``data`` as UTF-8 text (stdin and .txt inputs of ``labeling predict``)."""
+    return decode_text(data, source)
+
+
+def _kind(value) -> str:
+    """The JSON-ish name of a value's type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "list"
+    return type(value).__name__
+
+
+def _is_missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _read_delimited(text: str, path: Path, dialect: dict) -> pd.DataFrame:
+    """Rows of a CSV/TSV text: every row has the header's number of fields, blank lines
+    are skipped, and every value stays the exact string in the file."""
+    reader = csv.reader(io.StringIO(text, newline=""), **dialect)
+    header, rows, start = None, [], 1
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataError(f"{source}: not valid UTF-8 (byte {exc.start}, line {line}); "
-                        "re-save it as UTF-8") from None
+        for fields in reader:
+            end = reader.line_num  # a quoted field may span lines: the row is start..end
+            if not fields:
+                pass
+            elif header is None:
+                repeated = sorted({f for f in fields if fields.count(f) > 1})
+                if repeated:
+                    raise DataError(f"{path}: line {start}: column '{repeated[0]}' appears "
+                                    "more than once in the header")
+                header = fields
+            elif len(fields) != len(header):
+                spans = (f"; this row spans lines {start}-{end}: is a '\"' unbalanced?"
+                         if end > start else "")
+                raise DataError(f"{path}: line {start}: expected {len(header)} fields (as in "
+                                f"the header), found {len(fields)}{spans}")
+            else:
+                rows.append(fields)
+            start = end + 1
+    except csv.Error as exc:
+        if reader.line_num > start or "end of data" in str(exc):
+            raise DataError(f"{path}: line {start}: a quote opened in this row is never closed "
+                            f"properly ({exc} on line {reader.line_num}); an unbalanced '\"' "
+                            "would merge the rows after it") from None
+        raise DataError(f"{path}: line {start}: {exc}") from None
+    if header is None:
+        return pd.DataFrame()
+    return pd.DataFrame(rows, columns=header, dtype=str)
 
 
-def _read_utf8(path: Path) -> str:
-    return decode_utf8(path.read_bytes(), path)
+def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
+    """One JSON object per line; blank lines are skipped. Only '\\n' ends a line: other
+    Unicode line breaks (U+2028, form feed...) are valid inside JSON strings."""
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: line {number}: not valid JSON: {exc.msg}") from None
+        if not isinstance(value, dict):
+            raise DataError(f'{path}: line {number}: expected a JSON object ({{"text": ...}}), '
+                            f"got {_kind(value)}")
+        rows.append(value)
+    return pd.DataFrame(rows)
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV, JSONL or Parquet file, with one-line errors naming the file."""
+def read_table(path: Path, encoding: str = "utf-8", hint: str = UTF8_HINT) -> pd.DataFrame:
+    """Read a CSV, TSV, JSONL or Parquet file, with one-line errors naming the file.
+
+    ``encoding`` applies to CSV, TSV and JSONL; ``hint`` ends an encoding error."""
     if not path.is_file():
         raise DataError(f"{path}: data file not found")
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
+    if suffix not in (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet"):
+        raise DataError(f"{path}: unsupported file type {suffix!r} "
+                        "(use .csv, .tsv, .jsonl or .parquet)")
+    if suffix == ".parquet":
+        try:
             return pd.read_parquet(path)
-        text = _read_utf8(path)
-        if suffix in (".jsonl", ".ndjson"):
-            rows = []
-            for number, line in enumerate(text.splitlines(), start=1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise DataError(f"{path}: line {number}: not valid JSON: {exc.msg}") from None
-            return pd.DataFrame(rows)
-        if suffix in (".csv", ".tsv"):
-            sep = "\t" if suffix == ".tsv" else ","
-            return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
-    except DataError:
-        raise
-    except Exception as exc:  # parser errors from pandas/pyarrow
-        raise DataError(f"{path}: cannot parse: {exc}") from None
-    raise DataError(f"{path}: unsupported file type {suffix!r} (use .csv, .tsv, .jsonl or .parquet)")
+        except Exception as exc:  # pyarrow's errors have no common base class
+            raise DataError(f"{path}: cannot parse: {exc}") from None
+    text = decode_text(path.read_bytes(), path, encoding, hint)
+    if suffix in (".jsonl", ".ndjson"):
+        return _read_jsonl(text, path)
+    return _read_delimited(text, path, TSV_DIALECT if suffix == ".tsv" else CSV_DIALECT)
 
 
 def label_indices(values: pd.Series, labels: list[str], path: Path,
@@ -81,6 +164,28 @@ def label_indices(values: pd.Series, labels: list[str], path: Path,
     return pd.Series(out, index=values.index, dtype="int64")
 
 
+def _check_texts(values: pd.Series, path: Path, column: str) -> None:
+    """Texts are strings (missing ones become ""): a number or a list would be silently
+    stringified into a text that is not in the file."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return  # strings or missing, by dtype
+    for row, value in enumerate(values.tolist(), start=1):
+        if not (isinstance(value, str) or _is_missing(value)):
+            raise DataError(f"{path}: row {row}, column '{column}': expected a string, got "
+                            f"{_kind(value)} {str(value)[:40]!r}")
+
+
+def _check_ids(values: pd.Series, path: Path, column: str) -> None:
+    """Ids are non-empty strings or integers: a missing id would become "nan", an integer
+    column with a gap reads as floats ("3.0")."""
+    for row, value in enumerate(values.tolist(), start=1):
+        if _is_missing(value) or value == "":
+            raise DataError(f"{path}: row {row}, column '{column}': missing id")
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise DataError(f"{path}: row {row}, column '{column}': expected a string or "
+                            f"integer id, got {_kind(value)} {str(value)[:40]!r}")
+
+
 def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
     """The split's DataFrame, or None when the config names no file for it."""
     if split not in SPLITS:
@@ -89,10 +194,10 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
     if rel is None:
         return None
     path = config.resolve(rel)
-    df = read_table(path)
+    cols = config.data
+    df = read_table(path, cols.encoding, DATA_ENCODING_HINT)
     if df.empty:
         raise DataError(f"{path}: no rows (data.{split} must hold at least one example)")
-    cols = config.data
     needed = {cols.text_column: "text"}
     if split != "train":
         needed[cols.label_column] = "label"
@@ -102,6 +207,9 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
         if column not in df.columns:
             raise DataError(f"{path}: no {role} column '{column}' (columns: "
                             f"{', '.join(map(str, df.columns))}); set data.{role}_column")
+    _check_texts(df[cols.text_column], path, cols.text_column)
+    if cols.id_column:
+        _check_ids(df[cols.id_column], path, cols.id_column)
     if split == "train" and cols.label_column in df.columns:
         df = df.drop(columns=cols.label_column)  # train gold is never used
     df = df.rename(columns={v: k for k, v in {"text": cols.text_column,
@@ -118,3 +226,65 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
                         f"'{cols.id_column}'")
     df["text"] = df["text"].fillna("").astype(str)
     return df.reset_index(drop=True)
+
+
+# --- leakage between splits -------------------------------------------------------
+
+LEAKAGE_PAIRS = (("train", "dev"), ("train", "test"), ("dev", "test"))
+LEAKAGE_EXAMPLES = 5
+
+
+def leakage_key(text: str) -> str:
+    """What texts are compared by: runs of whitespace become one space, the ends are
+    stripped; case and everything else are kept (exact duplicates up to spacing)."""
+    return " ".join(text.split())
+
+
+def leakage_report(splits: Mapping[str, pd.DataFrame | None]) -> dict[str, dict]:
+    """Per split pair ``"first/second"`` (train/dev, train/test, dev/test; pairs with a
+    missing split are left out): ``rows`` of the second split, ``shared_ids`` (ids in
+    both) with up to 5 ``shared_id_examples``, and ``shared_texts`` (rows of the second
+    split whose text, by :func:`leakage_key`, is also in the first; empty texts never
+    count) with up to 5 ``shared_text_examples`` as ``[first_id, second_id]``. Examples
+    follow the second split's row order. Splits need ``id`` and ``text`` columns."""
+    report = {}
+    for first, second in LEAKAGE_PAIRS:
+        a, b = splits.get(first), splits.get(second)
+        if a is None or b is None:
+            continue
+        a_ids, b_ids = a["id"].astype(str), b["id"].astype(str)
+        shared_ids = b_ids[b_ids.isin(set(a_ids))]
+        first_id_of = {}
+        for text, id_ in zip(a["text"].fillna("").astype(str).map(leakage_key), a_ids):
+            first_id_of.setdefault(text, id_)
+        first_id_of.pop("", None)
+        b_keys = b["text"].fillna("").astype(str).map(leakage_key)
+        hits = b_keys.isin(set(first_id_of))
+        examples = zip(b_keys[hits].head(LEAKAGE_EXAMPLES), b_ids[hits].head(LEAKAGE_EXAMPLES))
+        report[f"{first}/{second}"] = {
+            "rows": len(b),
+            "shared_ids": len(shared_ids),
+            "shared_id_examples": shared_ids.head(LEAKAGE_EXAMPLES).tolist(),
+            "shared_texts": int(hits.sum()),
+            "shared_text_examples": [[first_id_of[key], id_] for key, id_ in examples],
+        }
+    return report
+
+
+def leakage_warnings(report: dict[str, dict]) -> list[str]:
+    """One line per leak found in a :func:`leakage_report` (none when the splits are clean)."""
+    lines = []
+    for pair, found in report.items():
+        first, second = pair.split("/")
+        rows = found["rows"]
+        if found["shared_ids"]:
+            n = found["shared_ids"]
+            lines.append(f"leakage: {n} of {rows} {second} ids ({n / rows:.1%}) are also "
+                         f"{first} ids (e.g. {', '.join(found['shared_id_examples'])}): the "
+                         "same examples in both, or ids unique only within a file")
+        if found["shared_texts"]:
+            n = found["shared_texts"]
+            pairs = ", ".join(f"{s} = {f}" for f, s in found["shared_text_examples"])
+            lines.append(f"leakage: {n} of {rows} {second} rows ({n / rows:.1%}) have a text "
+                         f"also in {first} (e.g. {second} id = {first} id: {pairs})")
+    return lines

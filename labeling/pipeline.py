@@ -31,7 +31,7 @@ from labeling.apply import FaultLog, apply_lfs
 from pydantic import ValidationError
 
 from labeling.config import ApplyConfig, TaskConfig, load_config
-from labeling.data import SPLITS, load_split
+from labeling.data import SPLITS, leakage_report, leakage_warnings, load_split
 from labeling.errors import LabelingError
 from labeling.export import export_model, load_model, save_model
 from labeling.export.calibration import calibration_report
@@ -240,7 +240,9 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
     data = {s: {"n": int(len(L)), **coverage_stats(L)} for s, L in matrices.items()}
     if "dev" in data:
         data["dev"]["annotations"] = task.annotation_report
+    leakage = leakage_report(task.splits)
     update_metrics(task.run_dir, task=cfg.name, data=data,
+                   leakage={"pairs": leakage, "warnings": leakage_warnings(leakage)},
                    lfs={"n": len(names), "names": names, "fault_counts": faults.counts,
                         "first_faults": faults.first,
                         "warnings": lf_warnings(matrices["train"], names, cfg.cardinality,
@@ -282,7 +284,9 @@ def step_fit(task: Task) -> dict:
     L_dev, y_dev = matrices.get("dev"), task.gold("dev")
     choice = cfg.label_model
     try:
-        label_model = models.make(choice.name, cardinality=cfg.cardinality, **choice.params)
+        label_model = models.make_for_task(
+            choice.name, cfg.cardinality, choice.params,
+            f1_pos_label=cfg.positive_index if cfg.positive_label is not None else None)
     except (ValueError, TypeError) as exc:
         raise LabelingError(f"{cfg.source}: label_model: {exc}") from None
     try:

@@ -49,7 +49,10 @@ def print_lf_summary(run_dir: Path) -> None:
     console().print(table)
     metrics_path = Path(run_dir) / "metrics.json"
     if metrics_path.is_file():
-        lfs = json.loads(metrics_path.read_text(encoding="utf-8")).get("lfs", {})
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        for warning in metrics.get("leakage", {}).get("warnings", []):
+            console().print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
+        lfs = metrics.get("lfs", {})
         for warning in lfs.get("warnings", []):
             console().print(f"[yellow]warning:[/] {warning}")
         for name, first in lfs.get("first_faults", {}).items():

@@ -98,10 +98,9 @@ def test_jsonl_text_that_is_not_a_string_names_row_and_column(make_task, value, 
 @pytest.mark.parametrize("values, kind", [([1, 2, 3], "int"), ([["a"], ["b"], ["c"]], "list"),
                                           ([1.5, 2.5, 3.5], "float")])
 def test_parquet_text_column_that_is_not_strings_is_an_error(make_task, values, kind):
-    dev = pd.DataFrame({"id": ["a", "b", "c"], "body": values, "label": ["ham"] * 3})
-    path = make_task(config={"data": {"dev": "dev.parquet", "text_column": "body"}}, dev=dev)
-    message = data_error(path)
-    assert "dev.parquet: row 1, column 'body'" in message and kind in message
+    dev = pd.DataFrame({"id": ["a", "b", "c"], "text": values, "label": ["ham"] * 3})
+    message = data_error(make_task(config={"data": {"dev": "dev.parquet"}}, dev=dev))
+    assert "dev.parquet: row 1, column 'text'" in message and kind in message
 
 
 def test_parquet_missing_text_is_empty_but_a_missing_id_is_an_error(make_task):
@@ -175,7 +174,7 @@ def test_csv_unbalanced_quote_running_to_the_end_is_an_error(make_task):
 
 
 def test_csv_merged_rows_with_wrong_field_count_name_the_lines(make_task):
-    dev = 'id,text,label\nd0,fine,ham\nd1,"oops,ham\nd2,x,ham\nd3,y",ham\n'
+    dev = 'id,text,label\nd0,fine,ham\nd1,"oops,ham\nd2,x,ham\nd3,y",ham,spam\n'
     message = data_error(make_task(dev=dev))
     assert "dev.csv: line 3:" in message and "lines 3-5" in message and "found 4" in message
 

@@ -284,21 +284,18 @@ def _split_with_test(seed_test):
     return train, L[dev], y[dev], L[1000:], y_test
 
 
-def test_auto_choice_never_depends_on_test():
+def test_auto_is_deterministic_and_fit_takes_no_test_data():
+    # That the choice never depends on test labels is checked through the real
+    # pipeline, with poisoned test gold: tests/test_auto_never_sees_test.py.
     assert list(inspect.signature(AutoLabelModel.fit).parameters) == ["self", "L", "y_dev", "L_dev"]
-    choices, scores = [], []
-    for seed_test in (0, 1):
-        L, L_dev, y_dev, L_test, y_test = _split_with_test(seed_test)
-        auto = AutoLabelModel(cardinality=2, snorkel_epochs=20, candidates=WITH_SNORKEL).fit(
-            L, y_dev=y_dev, L_dev=L_dev)
-        auto.score(L_test, y_test)  # test is only ever scored
-        choices.append(auto.chosen_)
-        scores.append(auto.cv_scores_)
-    assert choices[0] == choices[1]
-    assert scores[0] == scores[1]
-    assert "mv" in scores[0]
-    assert set(scores[0]) >= {"dawid_skene", "dawid_skene+dev", "snorkel", "stacker",
-                              "weighted_vote"}
+    L, L_dev, y_dev, _, _ = _split_with_test(0)
+    fits = [AutoLabelModel(cardinality=2, snorkel_epochs=20, candidates=WITH_SNORKEL).fit(
+        L, y_dev=y_dev, L_dev=L_dev) for _ in range(2)]
+    assert fits[0].chosen_ == fits[1].chosen_
+    assert fits[0].cv_scores_ == fits[1].cv_scores_
+    assert "mv" in fits[0].cv_scores_
+    assert set(fits[0].cv_scores_) >= {"dawid_skene", "dawid_skene+dev", "snorkel", "stacker",
+                                       "weighted_vote"}
 
 
 def test_auto_metrics_and_fallback():
@@ -341,3 +338,105 @@ def test_auto_with_dev_and_one_lf_skips_snorkel():
     auto = AutoLabelModel(cardinality=2, snorkel_epochs=20, candidates=WITH_SNORKEL).fit(
         L[:, :1], y_dev, L_dev[:, :1])
     assert "snorkel" not in auto.cv_scores_ and "mv" in auto.cv_scores_
+
+
+def _tampered(tmp_path, name, edit):
+    """Save a fitted ``name`` model, apply ``edit`` to its JSON dict, write it back."""
+    model, _ = _fit_for_save(name, 2)
+    path = model.save(tmp_path / "lm.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    edit(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def _set(data, key, value, dtype="float64"):
+    data["state"][key] = {"__ndarray__": value, "dtype": dtype}
+
+
+def _three_class_inner_model(data):
+    """auto's chosen model replaced by a consistent 3-class majority vote."""
+    data["state"]["model_"]["__model__"].update(
+        name="mv", params={"cardinality": 3},
+        state={"class_balance_": {"__ndarray__": [0.2, 0.3, 0.5], "dtype": "float64"}})
+
+
+@pytest.mark.parametrize("name, edit, message", [
+    ("mv", lambda d: _set(d, "class_balance_", [float("nan"), 0.5]),
+     r"mv\.class_balance_: holds NaN or inf"),
+    ("weighted_vote", lambda d: _set(d, "weights_", [[float("inf"), 1.0]] * 5),
+     r"weighted_vote\.weights_: holds NaN or inf"),
+    ("mv", lambda d: _set(d, "class_balance_", [0.2, 0.3, 0.5]),
+     r"mv\.class_balance_: shape \(3,\), expected \(k\) = \(2,\)"),
+    ("dawid_skene", lambda d: _set(d, "confusion_", [[0.5, 0.5]] * 5),
+     r"dawid_skene\.confusion_: shape \(5, 2\), expected \(m, k, k\+1\) = \(5, 2, 3\)"),
+    ("weighted_vote", lambda d: _set(d, "lf_accuracies_", [0.7] * 4),
+     r"weighted_vote\.lf_accuracies_: shape \(4,\), expected \(m\) = \(5,\)"),
+    ("stacker", lambda d: _set(d, "coef_", [[0.0] * 9] * 2),
+     r"stacker\.coef_: shape \(2, 9\), expected \(k, m\*k\) = \(2, 8\)"),
+    ("mv", lambda d: _set(d, "class_balance_", ["a", "b"], dtype="<U1"),
+     r"mv\.class_balance_: dtype <U1 is not numeric"),
+    ("mv", lambda d: d["state"].pop("class_balance_"),
+     r"mv: missing learned attributes \['class_balance_'\]"),
+    ("mv", lambda d: d["state"].update(extra_=1),
+     r"mv: unknown learned attributes \['extra_'\]"),
+    ("auto", lambda d: d["state"].update(chosen_=["mv"]),
+     r"auto\.chosen_: expected str, got list"),
+    ("auto", lambda d: d["state"]["model_"]["__model__"]["params"].update(cardinality=3),
+     r"auto\.model_: \w+\.\w+_: shape .*expected .* = \(3,"),  # inner state is for k=2
+    ("auto", _three_class_inner_model, r"auto\.model_: cardinality 3, expected 2"),
+    ("mv", lambda d: d["params"].update(cardinality="2"),
+     r"mv: cardinality must be an integer >= 2, got '2'"),
+])
+def test_load_validates_learned_arrays_and_names_the_field(tmp_path, name, edit, message):
+    path = _tampered(tmp_path, name, edit)
+    with pytest.raises(ValueError, match=r"lm\.json: cannot load label model: " + message):
+        models.load(path)
+
+
+def test_load_refuses_deep_nesting_with_a_message(tmp_path):
+    def nest_models(data):  # auto inside auto inside auto ...: real files nest once
+        inner = data["state"]["model_"]["__model__"]
+        for _ in range(100):
+            inner = {"format": data["format"], "version": data["version"], "name": "auto",
+                     "params": {}, "state": {"model_": {"__model__": inner}}}
+        data["state"]["model_"] = {"__model__": inner}
+
+    path = _tampered(tmp_path, "auto", lambda d: None)
+    text = path.read_text(encoding="utf-8")
+    nest_models(data := json.loads(text))
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"lm\.json: cannot load label model: "
+                                         r"auto\.model_: .*nested"):
+        models.load(path)
+    path.write_text('{"format": "labeling.label_model", "state": {"cv_scores_": '
+                    + "[" * 100_000 + "]" * 100_000 + "}}", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"lm\.json: cannot load label model: .*nested too deeply"):
+        models.load(path)
+
+
+def test_make_for_task_sets_autos_metric_from_the_task():
+    auto = models.make_for_task("auto", 2, {}, f1_pos_label=0)
+    assert (auto.metric, auto.pos_label) == ("f1", 0)
+    assert models.make_for_task("auto", 2, {}, f1_pos_label=None).metric == "accuracy"
+    explicit = models.make_for_task("auto", 2, {"metric": "macro_f1"}, f1_pos_label=1)
+    assert explicit.metric == "macro_f1"  # the config's own params win
+    assert models.make_for_task("mv", 2, {}, f1_pos_label=1).get_params() == {
+        "cardinality": 2, "snorkel_compatible": False}
+
+
+@pytest.mark.parametrize("labels, positive, expected", [
+    (["ham", "spam"], "spam", ("f1", 1)),
+    (["spam", "ham"], "spam", ("f1", 0)),  # the positive label first: F1 of class 0
+    (["ham", "spam"], None, ("accuracy", 1)),
+])
+def test_pipeline_auto_picks_by_the_tasks_metric(make_task, labels, positive, expected):
+    from labeling import pipeline
+
+    config = {"labels": labels, "positive_label": positive if positive else make_task.DELETE,
+              "label_model": {"name": "auto", "params": {"epochs": make_task.DELETE,
+                                                         "seed": make_task.DELETE}}}
+    task = pipeline.load_task(make_task(config=config))
+    pipeline.step_apply(task, progress=False)
+    params = pipeline.step_fit(task)["label_model"]["params"]
+    assert (params["metric"], params["pos_label"]) == expected

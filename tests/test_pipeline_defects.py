@@ -85,3 +85,22 @@ def test_a_full_disk_while_saving_the_model_is_one_line_and_leaves_no_tmp(make_t
     _one_line_error(_cli("train", config_path), "end_model.skops")
     assert not tmp.exists() and not tmp.is_symlink()
     assert not (run_dir / "end_model.skops").exists()
+
+
+def test_run_warns_of_ids_and_texts_shared_between_train_and_test(make_task):
+    frames = make_task.frames()
+    test = frames["test"].copy()
+    test["text"] = test["text"] + " (seen in test only)"  # the fixture's test texts are in train
+    test.loc[0, "id"] = frames["train"]["id"][3]          # the same id in train and test
+    test.loc[1, "text"] = "  " + frames["train"]["text"][5]  # the same text (up to spacing)
+    config_path = make_task(train=frames["train"], dev=frames["dev"], test=test,
+                            config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    result = _cli("apply", config_path, "--no-progress")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if "leakage" in line]
+    assert any("test ids" in w and frames["train"]["id"][3] in w for w in warnings), warnings
+    assert any("have a text also in train" in w for w in warnings), warnings
+    import json
+    metrics = json.loads((config_path.parent / "run" / "metrics.json").read_text())
+    pair = metrics["leakage"]["pairs"]["train/test"]
+    assert pair["shared_ids"] == 1 and pair["shared_texts"] == 1

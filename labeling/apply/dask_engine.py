@@ -36,20 +36,24 @@ def _ship_user_modules_by_value(row_lfs) -> None:
                 cloudpickle.register_pickle_by_value(module)
 
 
+def local_cluster(n_workers: int):
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=max(n_workers, 1), threads_per_worker=1,
+                        processes=True, dashboard_address=None)
+
+
 def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, split,
                     n_jobs: int = 2, scheduler: str | None = None,
                     partition_rows: int = PARTITION):
     """Same result as ``label_rows``, computed on a cluster (``scheduler`` address, or a
     LocalCluster of ``n_jobs`` single-threaded worker processes)."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from labeling.apply.applier import label_rows
 
     _ship_user_modules_by_value(row_lfs)
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=max(n_jobs, 1), threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+    cluster = local_cluster(n_jobs) if scheduler is None else None
     client = Client(scheduler or cluster)
     try:
         lfs_future = client.scatter(row_lfs, broadcast=True)

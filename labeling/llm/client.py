@@ -15,9 +15,9 @@ before each request, which the client cannot do.
   so a rate-limited endpoint also gets less traffic);
 * request starts spaced ``60 / rpm`` seconds apart when ``rpm`` is set;
 * retries on 408/409/429/5xx, timeouts, connection errors and unparsable bodies, up to
-  ``max_retries``, waiting ``Retry-After`` (or ``retry-after-ms``; capped at 300 s) when
-  the reply gives one, else ``backoff_base * 2**attempt`` (jittered, capped at
-  ``backoff_max``);
+  ``max_retries``, waiting ``Retry-After`` (seconds or an HTTP-date, or ``retry-after-ms``;
+  capped at 300 s) when the reply gives one we can read, else ``backoff_base * 2**attempt``
+  (jittered, capped at ``backoff_max``);
 * a 401/403 aborts the run (:class:`LLMError`): every other call would fail the same way;
   so does a 400 naming ``response_format`` (set ``structured_output = false``).
 

@@ -15,6 +15,7 @@ in a fixed order, on CPU).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
@@ -45,7 +46,23 @@ def load_model(path: str | None = None):
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(path or default_model_path()), device="cpu")
+    with _no_loading_bars():
+        return SentenceTransformer(str(path or default_model_path()), device="cpu")
+
+
+@contextlib.contextmanager
+def _no_loading_bars():
+    """transformers' "Loading weights" bar off for one load (users read it as an error),
+    then back as the caller had it: not a global switch."""
+    from transformers.utils import logging as hf_logging  # heavy: only when loading
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 class LocalBackend:

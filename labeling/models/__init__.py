@@ -42,6 +42,17 @@ def make(name: str, cardinality: int, **params) -> LabelModel:
     return cls(cardinality=cardinality, **params)
 
 
+def make_for_task(name: str, cardinality: int, params: dict,
+                  f1_pos_label: int | None = None) -> LabelModel:
+    """:func:`make` for a task: ``auto`` chooses by the metric the task reports, F1 of
+    class ``f1_pos_label`` (a task with a positive label) or else accuracy. Choosing
+    by accuracy on an F1 task picks the model that best calls the majority class.
+    ``params`` (the config's) win over these defaults."""
+    if name == AutoLabelModel.name and f1_pos_label is not None:
+        params = {"metric": "f1", "pos_label": f1_pos_label, **params}
+    return make(name, cardinality, **params)
+
+
 def load(path) -> LabelModel:
     """Read a model saved with ``model.save(path)`` (JSON, no pickle).
 
@@ -58,4 +69,5 @@ def load(path) -> LabelModel:
 
 
 __all__ = ["ABSTAIN", "AutoLabelModel", "DawidSkene", "LabelModel", "MajorityVote",
-           "SnorkelLabelModel", "VoteStacker", "WeightedVote", "available", "load", "make"]
+           "SnorkelLabelModel", "VoteStacker", "WeightedVote", "available", "load", "make",
+           "make_for_task"]

@@ -70,6 +70,11 @@ def fit_candidate(name: str, k: int, L, y_dev, L_dev, seed: int = 123,
 class AutoLabelModel(LabelModel):
     """Choose among ``candidates`` by ``n_repeats`` x ``n_folds``-fold CV of ``metric`` on dev.
 
+    ``metric`` is ``"accuracy"``, ``"f1"`` (of class ``pos_label``) or ``"macro_f1"``; the
+    pipeline passes the task's own (F1 of ``positive_label`` where the task has one, see
+    :func:`labeling.models.make_for_task`), since on a skewed F1 task the most accurate
+    candidate is often the one that best calls the majority class.
+
     Candidates that use dev gold are fit on train ``L`` plus the other dev folds and
     predict the held-out fold; those that ignore dev are fit once. Each repeat pools
     the out-of-fold predictions of all folds into one score (an F1 over a fold's dozen
@@ -98,6 +103,8 @@ class AutoLabelModel(LabelModel):
     """
 
     name = "auto"
+    learned_state = {"model_": LabelModel, "chosen_": str, "cv_scores_": dict,
+                     "class_balance_": ("k",)}
 
     def __init__(self, cardinality: int = 2, metric: str = "accuracy", pos_label: int = 1,
                  n_folds: int = 5, seed: int = 123, snorkel_epochs: int = 500,

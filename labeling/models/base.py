@@ -110,6 +110,10 @@ class LabelModel:
     """Base class: subclasses implement ``fit`` and ``predict_proba``."""
 
     name = "base"
+    # Every learned attribute and what a saved file must hold for it (checked by
+    # ``persist`` on load): an array's dims, in terms of ``k`` (cardinality) and ``m``
+    # (number of LFs): "k", "k+1", "m", "m*k"; or the type of any other value.
+    learned_state: dict = {}
 
     def __init__(self, cardinality: int = 2):
         self.cardinality = cardinality

@@ -62,6 +62,8 @@ class DawidSkene(LabelModel):
     """
 
     name = "dawid_skene"
+    learned_state = {"confusion_": ("m", "k", "k+1"), "class_balance_": ("k",),
+                     "lf_accuracies_": ("m",), "n_iter_": int}
 
     def __init__(self, cardinality: int = 2, smoothing: float = 1.0, diag_prior: float = 10.0,
                  max_iter: int = 100, tol: float = 1e-5, abstain_evidence: bool = False,

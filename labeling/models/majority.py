@@ -43,6 +43,7 @@ class MajorityVote(LabelModel):
     """
 
     name = "mv"
+    learned_state = {"class_balance_": ("k",)}
 
     def __init__(self, cardinality: int = 2, snorkel_compatible: bool = False):
         self.cardinality = cardinality

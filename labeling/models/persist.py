@@ -26,6 +26,10 @@ from labeling.files import atomic_write
 
 FORMAT = "labeling.label_model"
 VERSION = 1
+# Real files nest a few levels (auto -> its model -> an array's rows) and one model
+# inside another; anything deeper is tampering, refused before it can exhaust the stack.
+MAX_DEPTH = 32
+MAX_NESTED_MODELS = 1
 
 
 def _encode(value, where: str):
@@ -44,16 +48,78 @@ def _encode(value, where: str):
     raise TypeError(f"cannot save {where} of type {type(value).__name__} as JSON")
 
 
-def _decode(value, registry: dict):
+def _decode(value, registry: dict, where: str, depth: int = 0, nested: int = 0):
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{where}: nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
         if "__ndarray__" in value:
-            return np.asarray(value["__ndarray__"], dtype=value["dtype"])
+            return _decode_array(value, where)
         if "__model__" in value:
-            return model_from_dict(value["__model__"], registry)
-        return {k: _decode(v, registry) for k, v in value.items()}
+            if nested >= MAX_NESTED_MODELS:
+                raise ValueError(f"{where}: label models nested more than "
+                                 f"{MAX_NESTED_MODELS} deep")
+            try:
+                return model_from_dict(value["__model__"], registry, _nested=nested + 1)
+            except ValueError as exc:  # name the field the nested model sits in
+                raise ValueError(f"{where}: {exc}") from None
+        return {k: _decode(v, registry, f"{where}.{k}", depth + 1, nested)
+                for k, v in value.items()}
     if isinstance(value, list):
-        return [_decode(v, registry) for v in value]
+        return [_decode(v, registry, where, depth + 1, nested) for v in value]
     return value
+
+
+def _decode_array(value: dict, where: str) -> np.ndarray:
+    dtype = np.dtype(value.get("dtype"))
+    if dtype.kind not in "biuf":
+        raise ValueError(f"{where}: dtype {dtype} is not numeric")
+    array = np.asarray(value["__ndarray__"], dtype=dtype)
+    if dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{where}: holds NaN or inf")
+    return array
+
+
+def _number_of_lfs(spec: dict, state: dict, k: int) -> int | None:
+    """``m`` as the first declared array of the right rank gives it (the others must agree)."""
+    for key, dims in spec.items():
+        value = state[key]
+        if isinstance(dims, tuple) and isinstance(value, np.ndarray) and value.ndim == len(dims):
+            for size, dim in zip(value.shape, dims):
+                if dim in ("m", "m*k"):
+                    return size if dim == "m" else size // k
+    return None
+
+
+def _check_state(model, state: dict) -> None:
+    """``state`` against the model's ``learned_state`` declaration: every attribute
+    present, arrays of the declared shape (with one ``m`` for all), other values of
+    the declared type; so a tampered file fails here, not as a wrong prediction."""
+    name, spec = model.name, model.learned_state
+    missing, unknown = sorted(set(spec) - set(state)), sorted(set(state) - set(spec))
+    if missing:
+        raise ValueError(f"{name}: missing learned attributes {missing}")
+    if unknown:
+        raise ValueError(f"{name}: unknown learned attributes {unknown}")
+    k = model.cardinality
+    m = _number_of_lfs(spec, state, k)
+    for key, expected in spec.items():
+        value, where = state[key], f"{name}.{key}"
+        if isinstance(expected, tuple):
+            if not isinstance(value, np.ndarray):
+                raise ValueError(f"{where}: expected an array, got {type(value).__name__}")
+            sizes = {"k": k, "k+1": k + 1, "m": m, "m*k": None if m is None else m * k}
+            want = tuple(sizes[dim] for dim in expected)
+            if value.shape != want:
+                raise ValueError(f"{where}: shape {value.shape}, expected "
+                                 f"({', '.join(expected)}) = {want}")
+        elif not isinstance(value, expected) or isinstance(value, bool):
+            raise ValueError(f"{where}: expected {expected.__name__}, "
+                             f"got {type(value).__name__}")
+        elif isinstance(value, dict) and not all(
+                isinstance(v, (int, float)) for v in value.values()):
+            raise ValueError(f"{where}: values must be numbers")
+        elif hasattr(value, "cardinality") and value.cardinality != k:
+            raise ValueError(f"{where}: cardinality {value.cardinality}, expected {k}")
 
 
 def model_to_dict(model) -> dict:
@@ -64,8 +130,9 @@ def model_to_dict(model) -> dict:
             "params": _encode(model.get_params(), f"{model.name}.params"), "state": state}
 
 
-def model_from_dict(d: dict, registry: dict):
-    """Inverse of :func:`model_to_dict`; raises ValueError on an unknown model name."""
+def model_from_dict(d: dict, registry: dict, _nested: int = 0):
+    """Inverse of :func:`model_to_dict`; raises ValueError naming the model and field
+    at fault (unknown model, bad params, learned state that fails its declaration)."""
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise ValueError(f"not a saved label model (expected format {FORMAT!r})")
     if d.get("version") != VERSION:
@@ -83,11 +150,21 @@ def model_from_dict(d: dict, registry: dict):
     for key, value in params.items():  # JSON has no tuples: restore tuple defaults
         if isinstance(signature[key].default, tuple) and isinstance(value, list):
             params[key] = tuple(value)
+    cardinality = params.get("cardinality", signature["cardinality"].default)
+    if not isinstance(cardinality, int) or isinstance(cardinality, bool) or cardinality < 2:
+        raise ValueError(f"{name}: cardinality must be an integer >= 2, got {cardinality!r}")
     model = cls(**params)
-    for key, value in (d.get("state") or {}).items():
+    state = d.get("state") or {}
+    if not isinstance(state, dict):
+        raise ValueError(f"{name}: state must be an object, got {type(state).__name__}")
+    for key in state:
         if not key.endswith("_"):
             raise ValueError(f"label model {name!r}: state key {key!r} is not a learned attribute")
-        setattr(model, key, _decode(value, registry))
+    state = {key: _decode(value, registry, f"{name}.{key}", nested=_nested)
+             for key, value in state.items()}
+    _check_state(model, state)
+    for key, value in state.items():
+        setattr(model, key, value)
     return model
 
 
@@ -107,3 +184,5 @@ def load(path, registry: dict):
         return model_from_dict(data, registry)
     except (ValueError, TypeError, KeyError) as exc:  # JSONDecodeError is a ValueError
         raise ValueError(f"{path}: cannot load label model: {exc}") from None
+    except RecursionError:  # json's own parser, on brackets nested thousands deep
+        raise ValueError(f"{path}: cannot load label model: JSON nested too deeply") from None

@@ -46,6 +46,7 @@ class SnorkelLabelModel(LabelModel):
     """
 
     name = "snorkel"
+    learned_state = {"mu_": ("m*k", "k"), "class_balance_": ("k",), "lf_accuracies_": ("m",)}
 
     def __init__(self, cardinality: int = 2, epochs: int = 500, lr: float = 0.01,
                  l2: float = 0.0, seed: int = 123):

@@ -39,6 +39,7 @@ class VoteStacker(LabelModel):
     """Multinomial logistic regression on one-hot votes (see module docstring)."""
 
     name = "stacker"
+    learned_state = {"coef_": ("k", "m*k"), "intercept_": ("k",), "class_balance_": ("k",)}
 
     def __init__(self, cardinality: int = 2, C: float = 3.0, class_weight: str | None = "balanced",
                  max_iter: int = 2000):

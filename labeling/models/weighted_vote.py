@@ -51,6 +51,8 @@ class WeightedVote(LabelModel):
     """Monotone, prior-free weighted majority vote (see module docstring)."""
 
     name = "weighted_vote"
+    learned_state = {"weights_": ("m", "k"), "class_weights_": ("k",), "class_balance_": ("k",),
+                     "lf_accuracies_": ("m",)}
 
     def __init__(self, cardinality: int = 2, strength: float = 1.0,
                  class_strength: float = 0.1, prior_accuracy: float = 0.7,

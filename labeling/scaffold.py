@@ -1,0 +1,148 @@
+"""``labeling init``: a new task from one data file, ready for ``labeling dev``.
+
+It writes ``labeling.toml``, an LF module with one LF of each kind (keyword, regex,
+Python function, prompt) to edit, and, when the file has gold labels but no dev split
+is given, splits the labeled rows into dev and test (stratified, seeded) and keeps the
+rest as train. Nothing existing is overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from labeling.data import read_table
+from labeling.errors import LabelingError
+
+DEV_SHARE, TEST_SHARE, MAX_DEV = 0.2, 0.2, 500
+
+LF_TEMPLATE = '''\
+"""Labeling functions for the '{name}' task: each votes a label or abstains.
+
+Edit and save while `labeling dev` runs: it re-applies what changed and prints the dev table.
+"""
+
+from labeling import ABSTAIN, keyword_lf, labeling_function, regex_lf
+from labeling.llm import prompt_lf
+
+{constants}
+
+# A keyword list: votes when any word occurs (case-insensitive, whole words).
+{first_lower}_words = keyword_lf([{first_words}], label={first_const}, name="kw_{first_lower}")
+
+# A regex: votes when it matches anywhere in the text.
+{second_lower}_pattern = regex_lf(r"{second_regex}", label={second_const}, name="re_{second_lower}")
+
+
+# Any Python: return a label or ABSTAIN.
+@labeling_function()
+def very_short(x):
+    return {second_const} if len(x.text.split()) < 3 else ABSTAIN
+
+
+# A prompt to an LLM (or the offline local backend): the answer maps to a vote.
+asks_{first_lower} = prompt_lf(
+    "asks_{first_lower}",
+    "Is this text an example of '{first}'? Answer yes or no.\\nText: {{text}}",
+    answers={{"yes": {first_const}, "no": ABSTAIN}},
+)
+'''
+
+
+def _identifier(label: str) -> str:
+    name = re.sub(r"\W+", "_", label).strip("_").lower() or "label"
+    return name if not name[0].isdigit() else f"label_{name}"
+
+
+def lf_module(name: str, labels: list[str]) -> str:
+    """The starter LF module's source for ``labels``."""
+    consts = [_identifier(label).upper() for label in labels]
+    constants = "\n".join(f"{c} = {k}  # {label!r}" for k, (c, label) in
+                          enumerate(zip(consts, labels)))
+    first, second = labels[0], labels[1]
+    return LF_TEMPLATE.format(
+        name=name, constants=constants, first=first.replace("'", ""),
+        first_const=consts[0], second_const=consts[1],
+        first_lower=_identifier(first), second_lower=_identifier(second),
+        first_words=", ".join(json.dumps(w) for w in (_identifier(first), "example")),
+        second_regex=re.escape(_identifier(second)).replace('"', r"\""))
+
+
+def _toml_string(value) -> str:
+    return json.dumps(str(value))
+
+
+def config_text(name: str, labels: list[str], files: dict[str, str], text_column: str,
+                label_column: str, id_column: str | None) -> str:
+    lines = [f"name = {_toml_string(name)}",
+             "labels = [" + ", ".join(_toml_string(label) for label in labels) + "]",
+             f"positive_label = {_toml_string(labels[1])}" if len(labels) == 2 else
+             "# positive_label = \"...\"   # set it to report F1 of one label",
+             f"lfs = [{_toml_string(f'functions/{name}.py')}]",
+             f"output_dir = {_toml_string(f'runs/{name}')}", "", "[data]"]
+    lines += [f"{split} = {_toml_string(path)}" for split, path in files.items()]
+    lines += [f"text_column = {_toml_string(text_column)}",
+              f"label_column = {_toml_string(label_column)}"]
+    lines.append(f"id_column = {_toml_string(id_column)}" if id_column else
+                 'id_column = ""   # none in the file: ids are <split>-<row number>')
+    lines += ["", "[label_model]", 'name = "auto"', "", "[end_model]", 'name = "auto"', ""]
+    return "\n".join(lines)
+
+
+def init_task(data: Path, directory: Path, name: str | None = None,
+              labels: list[str] | None = None, text_column: str = "text",
+              label_column: str = "label", id_column: str | None = None,
+              dev: Path | None = None, seed: int = 0) -> list[Path]:
+    """Write a new task in ``directory`` for ``data``; returns the files written."""
+    data, directory = Path(data).resolve(), Path(directory).resolve()
+    name = name or re.sub(r"[^A-Za-z0-9_.-]+", "_", data.stem)
+    config = directory / "labeling.toml"
+    lf_file = directory / "functions" / f"{name}.py"
+    for path in (config, lf_file):
+        if path.exists():
+            raise LabelingError(f"{path}: already exists; init never overwrites")
+    frame = read_table(data)
+    for column in (text_column, id_column):
+        if column and column not in frame.columns:
+            raise LabelingError(f"{data}: no column {column!r} (columns: "
+                                f"{', '.join(map(str, frame.columns))})")
+    gold = (frame[label_column].dropna().astype(str).str.strip() if label_column in frame
+            else pd.Series(dtype=str))
+    gold = gold[gold != ""]  # an empty cell is an unlabeled row
+    labels = labels or sorted(gold.unique())
+    if len(labels) < 2:
+        raise LabelingError(f"{data}: give the labels with --labels a,b,...: the file has "
+                            f"no column {label_column!r} with two or more values")
+    files, written = {"train": str(data)}, []
+    if dev is not None:
+        files["dev"] = str(Path(dev).resolve())
+    elif len(gold):
+        unknown = sorted(set(gold) - set(labels))
+        if unknown:
+            raise LabelingError(f"{data}: column {label_column!r} has labels not in --labels: "
+                                f"{', '.join(unknown)}")
+        labeled = frame.loc[gold.index]
+        n_dev = min(MAX_DEV, max(len(labels) * 2, int(len(labeled) * DEV_SHARE)))
+        counts = gold.value_counts()
+        stratify = gold if counts.min() >= 2 else None
+        rest, dev_rows = train_test_split(labeled, test_size=n_dev, random_state=seed,
+                                          stratify=stratify)
+        test_rows = rest.sample(n=min(len(rest), n_dev), random_state=seed)
+        train_rows = frame.drop(index=list(dev_rows.index) + list(test_rows.index))
+        for split, rows in (("train", train_rows), ("dev", dev_rows), ("test", test_rows)):
+            path = directory / "data" / f"{split}.csv"
+            if path.exists():
+                raise LabelingError(f"{path}: already exists; init never overwrites")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            rows.to_csv(path, index=False)
+            files[split] = f"data/{split}.csv"
+            written.append(path)
+    lf_file.parent.mkdir(parents=True, exist_ok=True)
+    lf_file.write_text(lf_module(name, labels), encoding="utf-8")
+    config.write_text(config_text(name, labels, files, text_column, label_column, id_column),
+                      encoding="utf-8")
+    return [config, lf_file, *written]
