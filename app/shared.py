@@ -16,6 +16,7 @@ import streamlit as st
 
 from labeling.errors import LabelingError
 from labeling.review.annotations import AnnotationStore
+from labeling.review.literal import literal
 from labeling.review.project import annotations_path, load_run, project_settings, run_stamp
 
 
@@ -89,10 +90,10 @@ def guard():
     try:
         yield
     except LabelingError as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
     except Exception as exc:  # noqa: BLE001 -- the UI never shows a raw traceback
         traceback.print_exc(file=sys.stderr)
-        st.error(f"Unexpected error ({type(exc).__name__}): {exc}. "
+        st.error(f"Unexpected error ({type(exc).__name__}): {literal(exc)}. "
                  "The traceback is in the terminal running the app.")
 
 
@@ -100,16 +101,16 @@ def annotate_buttons(data, example_id: str, split: str, key: str,
                      shortcuts: bool = False) -> bool:
     """A button per label writing the annotation at once; True when one was clicked."""
     current = store().get(data.config.name, split, example_id)
-    st.caption("Your label: " + (f"**{data.labels[current]}**" if current is not None
+    st.caption("Your label: " + (f"**{literal(data.labels[current])}**" if current is not None
                                  else "none yet"))
     columns = st.columns(len(data.labels) + 1)
     for k, name in enumerate(data.labels):
         with columns[k]:
-            if st.button(f"{name}" + (f"  [{k + 1}]" if shortcuts else ""), key=f"{key}-{k}",
+            if st.button(literal(name) + (f"  [{k + 1}]" if shortcuts else ""), key=f"{key}-{k}",
                          type="primary" if current == k else "secondary",
                          shortcut=str(k + 1) if shortcuts and k < 9 else None):
                 store().set(data.config.name, example_id, k, label_name=name, split=split)
-                st.toast(f"{example_id}: {name} saved")
+                st.toast(literal(f"{example_id}: {name} saved"))
                 return True
     return False
 
@@ -117,7 +118,7 @@ def annotate_buttons(data, example_id: str, split: str, key: str,
 def dataframe_config(data, extra: dict | None = None) -> dict:
     """Column config shared by the example tables: probabilities as progress bars."""
     config = {f"p_{n}": st.column_config.ProgressColumn(
-        f"p_{n}", help=f"Label-model probability of {n}", min_value=0.0, max_value=1.0,
+        f"p_{n}", help=f"Label-model probability of {literal(n)}", min_value=0.0, max_value=1.0,
         format="%.3f") for n in data.labels}
     config["text"] = st.column_config.TextColumn("text", width="large")
     return config | (extra or {})

@@ -15,6 +15,7 @@ import streamlit as st  # noqa: E402
 
 import shared  # noqa: E402
 from labeling.errors import LabelingError  # noqa: E402
+from labeling.review.literal import literal  # noqa: E402
 from labeling.review.project import NoRunError  # noqa: E402
 
 st.set_page_config(page_title="labeling review", page_icon=":material/label:", layout="wide")
@@ -39,14 +40,14 @@ except Exception as exc:  # noqa: BLE001 -- never a raw traceback in the UI
 if state == "ok":
     pages = [st.Page(VIEWS / f, title=t, icon=i, url_path=u, default=(u == "overview"))
              for f, t, i, u in FULL]
-    st.sidebar.caption(f"task **{data.config.name}** · run `{data.run_dir}`")
+    st.sidebar.caption(f"task **{literal(data.config.name)}** · run {literal(data.run_dir)}")
 elif state == "no-run":
     st.session_state["no_run_message"] = message
     pages = [st.Page(VIEWS / "run.py", title="Run pipeline", icon=":material/play_arrow:", url_path="run",
                      default=True)]
 else:
     st.title("labeling review")
-    st.error(message)
+    st.error(literal(message))
     st.info("Fix the config (or point the app at another project with "
             "`labeling app PATH`) and reload the page.")
     pages = []

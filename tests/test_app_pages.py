@@ -8,6 +8,7 @@ not expose a dataframe's key, so tables are found by position on their page.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,14 @@ from streamlit.testing.v1 import AppTest
 from labeling.analysis import pairwise_counts
 from labeling.review import conflicts
 from labeling.review.annotations import AnnotationStore
+from labeling.review.literal import literal
 from labeling.review.project import load_run
 from labeling.review.sample import ensure_sample_run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "tests"))
+from hostile_texts import ACTIVE_MARKUP, TEXT_PAYLOAD, ensure_hostile_run  # noqa: E402
+
 ENTRY = str(REPO_ROOT / "app" / "streamlit_app.py")
 
 
@@ -168,3 +173,78 @@ def test_broken_config_is_one_clear_message(make_task, monkeypatch):
     at = AppTest.from_file(ENTRY, default_timeout=30).run()
     assert not at.exception
     assert len(at.error) == 1 and "not valid TOML" in at.error[0].value
+
+
+# --- texts and ids are data: never rendered as Markdown or HTML -------------------
+
+# Elements that show data as typed (text areas, code, tables, select options, charts):
+# only their label and help are Markdown. Every other element's strings are Markdown.
+LITERAL_ELEMENTS = {"text_area", "code", "text", "dataframe", "arrow_data_frame", "selectbox",
+                    "multiselect", "text_input", "vega_lite_chart", "arrow_vega_lite_chart"}
+
+
+def _markdown_sources(node):
+    """(element type, Markdown source) of every element below ``node``, toasts included."""
+    for child in getattr(node, "children", {}).values():
+        proto = getattr(child, "proto", None)
+        kind = getattr(child, "type", type(child).__name__)
+        if proto is not None and kind in LITERAL_ELEMENTS:
+            for field in ("label", "help"):
+                if hasattr(proto, field):
+                    yield kind, getattr(proto, field)
+        elif proto is not None and not hasattr(child, "children"):
+            yield kind, str(proto)
+        elif hasattr(child, "children"):
+            if proto is not None:  # a block: expander labels, tab names...
+                yield kind, str(proto)
+            yield from _markdown_sources(child)
+
+
+def assert_no_active_markup(at: AppTest, where: str) -> None:
+    found = [(kind, source[:200]) for kind, source in _markdown_sources(at._tree)
+             if ACTIVE_MARKUP.search(source)]
+    assert not found, f"{where}: data rendered as Markdown: {found}"
+
+
+@pytest.fixture(scope="session")
+def hostile_project(tmp_path_factory) -> Path:
+    return ensure_hostile_run(REPO_ROOT / "labeling.toml",
+                              tmp_path_factory.getbasetemp() / "app_hostile")
+
+
+@pytest.fixture
+def hostile_app(hostile_project, tmp_path, monkeypatch):
+    monkeypatch.setenv("LABELING_PROJECT", str(hostile_project))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_texts_and_ids_are_shown_literally_on_every_page(hostile_app, hostile_project):
+    at, run = hostile_app, load_run(hostile_project)
+    for name in ("overview", "lfs", "conflicts", "slices", "end_model"):
+        page(at, name)
+        assert_no_active_markup(at, name)
+    page(at, "conflicts")
+    at.button(key="conf_ann-1").click().run()
+    assert not at.exception
+    assert_no_active_markup(at, "conflicts after labeling (toast)")
+    shown = [t.value for t in at.text_area]
+    assert shown and all(t.endswith(TEXT_PAYLOAD) for t in shown)  # as typed, not altered
+
+    page(at, "example")
+    example_id = run.frames["dev"]["id"].iloc[0]
+    at.selectbox(key="detail_select").select(("dev", example_id)).run()
+    assert_no_active_markup(at, "example")
+    assert at.text_area[0].value == run.frames["dev"]["text"].iloc[0]
+    assert any(literal(example_id) in m.value for m in at.markdown)  # the id, escaped
+
+    page(at, "annotate")
+    at.selectbox(key="ann_slice").select("conflicting").run()
+    assert_no_active_markup(at, "annotate")
+    at.button(key="ann_btn-0").click().run()
+    assert not at.exception
+    assert_no_active_markup(at, "annotate after labeling (toast)")

@@ -340,3 +340,97 @@ def test_trusted_types_are_the_fixed_base_plus_the_end_models_types():
     assert "labeling.train.embeddings.MiniLMEmbedder" in TRUSTED_TYPES
     assert not any(t.startswith(("os.", "posix.", "builtins.eval", "builtins.exec",
                                  "subprocess.")) for t in TRUSTED_TYPES)
+
+
+# --- a tampered model card: one-line errors naming the file and the field -------------
+
+def tamper_card(model_dir: Path, edit) -> Path:
+    """Apply ``edit(card)`` to the card in place."""
+    card_path = model_dir / CARD_FILE
+    card = json.loads(card_path.read_text())
+    edit(card)
+    card_path.write_text(json.dumps(card))
+    return card_path
+
+
+def assert_card_error(model_dir: Path, field: str, runtime: str = "sklearn") -> str:
+    with pytest.raises(ModelLoadError) as info:
+        load_exported(model_dir, runtime)
+    message = str(info.value)
+    assert "\n" not in message and str(model_dir / CARD_FILE) in message, message
+    assert f"field {field}" in message, message
+    return message
+
+
+@pytest.mark.parametrize("runtime", ["sklearn", "onnx"])
+@pytest.mark.parametrize("labels", [["ham"], [], "hs", "ham,spam", ["ham", 1], ["ham", "ham"],
+                                    None, {"0": "ham", "1": "spam"}])
+def test_card_with_bad_labels_is_refused(exported, labels, runtime):
+    # a string used to give labels 'h' and 's' silently; a short list an IndexError
+    tamper_card(exported, lambda card: card.update(labels=labels))
+    assert_card_error(exported, "labels", runtime)
+
+
+def test_card_without_labels_is_refused(exported):
+    tamper_card(exported, lambda card: card.pop("labels"))
+    assert_card_error(exported, "labels")
+
+
+@pytest.mark.parametrize("replacement", [[], [{"labels": ["ham", "spam"]}], "card", 3, None])
+def test_card_that_is_not_an_object_is_refused(exported, replacement):
+    (exported / CARD_FILE).write_text(json.dumps(replacement))
+    with pytest.raises(ModelLoadError, match=r"model_card.json: .*a JSON object") as info:
+        load_exported(exported)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("field,value", [("files", ["model.skops"]), ("files", {"model.skops": 1}),
+                                         ("onnx", ["text"]), ("model_file", "../model.skops"),
+                                         ("model_file", 7), ("model_sha256", ["x"]),
+                                         ("end_model", "tfidf_logreg")])
+def test_card_field_of_the_wrong_type_is_refused(exported, field, value):
+    tamper_card(exported, lambda card: card.update({field: value}))
+    assert_card_error(exported, field)
+
+
+@pytest.mark.parametrize("name", ["input_ids", "embedding"])
+def test_card_with_a_wrong_onnx_input_name_is_refused(exported, name):
+    # "input_ids" is no input we write; "embedding" is, but not this file's input
+    tamper_card(exported, lambda card: card["onnx"].update(input=name))
+    message = assert_card_error(exported, "onnx.input", "onnx")
+    assert "input_ids" not in message or "text" in message
+
+
+def test_card_whose_onnx_classes_exceed_the_labels_is_refused(exported):
+    tamper_card(exported, lambda card: card["onnx"].update(classes=[0, 1, 2]))
+    assert_card_error(exported, "onnx.classes", "onnx")
+
+
+def test_card_with_fewer_labels_than_the_model_has_classes_is_refused(tmp_path):
+    texts = TEXTS + ["what time is it", "where is the station", "how old are you"]
+    three = train_end_model(texts, np.eye(3)[[1, 1, 1, 0, 0, 0, 2, 2, 2]], np.ones(9, bool))
+    out = export_model(three, tmp_path / "m", {"task": "three", "labels": ["a", "b", "c"]})
+    tamper_card(out, lambda card: card.update(labels=["a", "b"]))
+    assert_card_error(out, "onnx.classes")  # the card's own ONNX classes [0, 1, 2] say so
+    tamper_card(out, lambda card: (card.update(onnx={"contains": None, "error": "none"}),
+                                   card["files"].pop(ONNX_FILE)))
+    assert_card_error(out, "labels")  # and without ONNX info, the loaded model's classes
+
+
+def test_swapped_estimator_that_is_not_a_classifier_is_refused(exported, model):
+    # a trusted type (the TF-IDF step alone) with the card's hash updated to match
+    save_model(model.steps[0][1], exported / MODEL_FILE)
+    update_card_hash(exported)
+    with pytest.raises(ModelLoadError, match=r"model.skops: .*FeatureUnion.* not a classifier"):
+        load_exported(exported)
+
+
+def test_tampered_card_is_one_line_from_the_cli(exported):
+    from typer.testing import CliRunner
+
+    from labeling.cli import app
+
+    tamper_card(exported, lambda card: card.update(labels="hs"))
+    result = CliRunner().invoke(app, ["predict", "--model", str(exported), "a song"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "error:" in result.output and "field labels:" in result.output

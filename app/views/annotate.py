@@ -5,6 +5,7 @@ import streamlit as st
 import shared
 from labeling.review import slices
 from labeling.review.detail import find_example, probabilities
+from labeling.review.literal import literal
 
 st.title("Annotate")
 with shared.guard():
@@ -32,12 +33,14 @@ with shared.guard():
         position = st.session_state.get("ann_pos", 0) % len(queue)
         example_id = queue[position]
         sp, row = find_example(data, example_id, split)
-        st.markdown(f"**{example_id}** ({position + 1} of {len(queue)} to go) · "
-                    f"label model says **{data.labels[int(data.probs[sp]['label_model_pred'].iloc[row])]}**")
+        predicted = data.labels[int(data.probs[sp]["label_model_pred"].iloc[row])]
+        st.markdown(f"**{literal(example_id)}** ({position + 1} of {len(queue)} to go) · "
+                    f"label model says **{literal(predicted)}**")
         st.text_area("text", data.frames[sp]["text"].iloc[row], disabled=True, height=110,
                      key=f"ann_text_{example_id}")
         st.dataframe(probabilities(data, sp, row).set_index("label").T, hide_index=True)
-        st.caption("Keys: " + ", ".join(f"{k + 1} = {n}" for k, n in enumerate(data.labels[:9]))
+        st.caption("Keys: " + ", ".join(f"{k + 1} = {literal(n)}"
+                                        for k, n in enumerate(data.labels[:9]))
                    + ", S = skip, B = back")
         if shared.annotate_buttons(data, example_id, sp, key="ann_btn", shortcuts=True):
             if not skip_done:
@@ -57,7 +60,7 @@ with shared.guard():
     cols = st.columns(len(counts) + 1)
     cols[0].metric("total", int(counts["count"].sum()))
     for col, r in zip(cols[1:], counts.itertuples()):
-        col.metric(r.label, r.count)
+        col.metric(literal(r.label), r.count)
     table = store.table(task)
     if table.empty:
         st.caption("No annotations yet.")
@@ -67,4 +70,5 @@ with shared.guard():
                          "updated_at", format="YYYY-MM-DD HH:mm:ss")})
         st.download_button("Download annotations (CSV)", store.to_csv(task),
                            file_name=f"{task}-annotations.csv", mime="text/csv")
-    st.caption(f"Stored in `{store.path}`; train and dev labels become dev gold in the next run.")
+    st.caption(f"Stored in {literal(store.path)}; train and dev labels become dev gold in the "
+               "next run.")

@@ -5,6 +5,7 @@ import streamlit as st
 
 import shared
 from labeling.review import conflicts
+from labeling.review.literal import literal
 
 st.title("Conflicts")
 with shared.guard():
@@ -45,8 +46,8 @@ with shared.guard():
     except Exception:  # noqa: BLE001 -- the table is complete without the end model
         end_pred = None
     table = conflicts.disagreements(data, a, b, split, query, end_pred)
-    st.markdown(f"**{len(table)}** {split} examples where `{a}` and `{b}` disagree"
-                + (f" and the text contains “{query}”" if query else ""))
+    st.markdown(f"**{len(table)}** {split} examples where {literal(a)} and {literal(b)} disagree"
+                + (f" and the text contains “{literal(query)}”" if query else ""))
     if table.empty:
         st.info("No example matches.")
         st.stop()
@@ -55,7 +56,8 @@ with shared.guard():
     st.subheader("Label one of them")
     example = st.selectbox("example", table["id"].tolist(), key="conf_example",
                            format_func=lambda i: f"{i}: {table.set_index('id').at[i, 'text'][:80]}")
-    st.write(table.set_index("id").at[example, "text"])
+    st.text_area("text", table.set_index("id").at[example, "text"], disabled=True, height=110,
+                 key=f"conf_text_{split}_{example}")
     if shared.annotate_buttons(data, example, split, key="conf_ann"):
         st.rerun()
     st.session_state["detail_id"] = (split, example)

@@ -5,6 +5,7 @@ import streamlit as st
 import shared
 from labeling.review import end_model
 from labeling.review.examples import example_table
+from labeling.review.literal import literal
 
 st.title("End model")
 with shared.guard():
@@ -20,7 +21,7 @@ with shared.guard():
     matrix = end_model.confusion(gold, pred, data.labels)
     scores = data.metrics.get("end_model", {}).get(split, {})
     if scores:
-        st.caption(f"{data.metrics['end_model'].get('name')} on {split}: accuracy "
+        st.caption(f"{literal(data.metrics['end_model'].get('name'))} on {split}: accuracy "
                    f"{scores['accuracy']:.3f}" + (f", F1 {scores['f1']:.3f}" if "f1" in scores
                                                    else ""))
     st.markdown("Confusion matrix: rows are gold, columns predicted. **Click a cell** to "
@@ -28,10 +29,10 @@ with shared.guard():
     header = st.columns(len(data.labels) + 1)
     header[0].markdown("gold \\ predicted")
     for k, name in enumerate(data.labels):
-        header[k + 1].markdown(f"**{name}**")
+        header[k + 1].markdown(f"**{literal(name)}**")
     for g, gname in enumerate(data.labels):
         row = st.columns(len(data.labels) + 1)
-        row[0].markdown(f"**{gname}**")
+        row[0].markdown(f"**{literal(gname)}**")
         for p, pname in enumerate(data.labels):
             if row[p + 1].button(f"{matrix.iat[g, p]}", key=f"cell-{g}-{p}",
                                  type="primary" if g == p else "secondary",

@@ -6,6 +6,7 @@ import streamlit as st
 
 import shared
 from labeling.review import detail
+from labeling.review.literal import literal
 
 st.title("Example detail")
 with shared.guard():
@@ -18,17 +19,18 @@ with shared.guard():
                                      format_func=lambda key: f"{key[0]} · {key[1]}")
     split, row = detail.find_example(data, example_id, split)
     info = detail.example_summary(data, split, row)
-    st.markdown(f"**{info['id']}** · split **{split}** · gold **{info['gold'] or '—'}**")
+    st.markdown(f"**{literal(info['id'])}** · split **{split}** · "
+                f"gold **{literal(info['gold'] or '—')}**")
     st.text_area("text", info["text"], disabled=True, height=120)
     c1, c2, c3 = st.columns(3)
-    c1.metric("label model", info["label_model"])
-    c2.metric("majority vote", info["majority_vote"])
+    c1.metric("label model", literal(info["label_model"]))
+    c2.metric("majority vote", literal(info["majority_vote"]))
     try:
         proba = shared.end_model_proba()[split][row]
         best = int(proba.argmax())
-        c3.metric("end model", data.labels[best], help=f"probability {proba[best]:.3f}")
+        c3.metric("end model", literal(data.labels[best]), help=f"probability {proba[best]:.3f}")
     except Exception as exc:  # noqa: BLE001 -- the rest of the page is still useful
-        c3.warning(f"End model unavailable: {exc}")
+        c3.warning(f"End model unavailable: {literal(exc)}")
     left, right = st.columns(2)
     prompt_lfs = set(data.metrics.get("llm", {}).get("lfs", {}))
     left.subheader("Votes")
@@ -42,19 +44,20 @@ with shared.guard():
     if prompt_lfs:
         st.subheader("Prompt LFs")
         for item in detail.prompt_details(data, shared.lfs(), split, row):
-            with st.expander(f"{item['lf']} → {item['vote']} ({item['backend']})",
+            with st.expander(literal(f"{item['lf']} → {item['vote']} ({item['backend']})"),
                              expanded=True):
                 st.caption("prompt" + (" (as sent)" if "reply" in item else ""))
                 st.code(detail.render_messages(item["messages"]), language=None)
                 if "reply" in item:
                     st.caption("raw reply (from the response cache)")
                     st.code(item["reply"] or "(empty)", language="json")
-                    st.caption(f"answer {item['answer']!r}"
-                               + (f" · rejected: {item['reason']}" if item["reason"] else "")
-                               + f" · tokens {item['tokens_in']}/{item['tokens_out']}"
-                               + f" · ${item['cost']:.6f} · {item['latency_s']} s")
+                    st.caption(literal(
+                        f"answer {item['answer']!r}"
+                        + (f" · rejected: {item['reason']}" if item["reason"] else "")
+                        + f" · tokens {item['tokens_in']}/{item['tokens_out']}"
+                        + f" · ${item['cost']:.6f} · {item['latency_s']} s"))
                 if "note" in item:
-                    st.info(item["note"])
+                    st.info(literal(item["note"]))
                 if "descriptions" in item:
                     st.code(json.dumps(item["descriptions"], indent=2), language="json")
     st.subheader("Your label")

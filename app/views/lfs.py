@@ -4,16 +4,18 @@ import streamlit as st
 
 import shared
 from labeling.review.lf_table import COLUMN_HELP, lf_table
+from labeling.review.literal import literal
 
 st.title("Labeling functions")
 with shared.guard():
     data = shared.run()
     table, total, general = lf_table(data)
     for text in general:
-        st.warning(text)
+        st.warning(literal(text))
     flagged = table[table["warnings"] != ""]
     if len(flagged):
-        st.warning(f"{len(flagged)} LF(s) with warnings: " + ", ".join(flagged["lf"]))
+        st.warning(f"{len(flagged)} LF(s) with warnings: "
+                   + ", ".join(literal(name) for name in flagged["lf"]))
     number = {"coverage", "overlaps", "conflicts", "dev_coverage", "dev_accuracy",
               "learned_accuracy"}
     config = {}

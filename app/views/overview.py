@@ -5,14 +5,17 @@ import streamlit as st
 
 import shared
 from labeling.review import overview
+from labeling.review.literal import literal
 
 st.title("Overview")
 with shared.guard():
     data = shared.run()
-    st.caption(f"Task **{data.config.name}**, labels {', '.join(data.labels)}; "
-               f"label model `{data.metrics.get('label_model', {}).get('name', '?')}`"
-               + (f" (chose `{data.metrics['label_model']['chosen']}`)"
-                  if data.metrics.get("label_model", {}).get("chosen") else ""))
+    label_model = data.metrics.get("label_model", {})
+    st.caption(f"Task **{literal(data.config.name)}**, labels "
+               f"{', '.join(literal(n) for n in data.labels)}; "
+               f"label model {literal(label_model.get('name', '?'))}"
+               + (f" (chose {literal(label_model['chosen'])})" if label_model.get("chosen")
+                  else ""))
     sizes = overview.dataset_sizes(data)
     cols = st.columns(len(sizes) + 1)
     for col, row in zip(cols, sizes.itertuples()):
@@ -33,7 +36,7 @@ with shared.guard():
     try:
         end_pred = shared.end_model_pred()
     except Exception as exc:  # noqa: BLE001 -- the distribution is still useful without it
-        st.warning(f"End model unavailable: {exc}")
+        st.warning(f"End model unavailable: {literal(exc)}")
         end_pred = None
     dist = overview.label_distribution(data, end_pred)
     split = st.radio("split", data.splits, horizontal=True, key="dist_split",

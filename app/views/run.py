@@ -3,15 +3,16 @@
 import streamlit as st
 
 import shared
+from labeling.review.literal import literal
 from labeling.review.runner import run_pipeline
 
 st.title("Run the pipeline")
 message = st.session_state.get("no_run_message")
 if message:
-    st.info(f"{message}. Run the pipeline to create it.")
+    st.info(f"{literal(message)}. Run the pipeline to create it.")
 project = shared.settings()["project"]
 run_dir = shared.settings()["run_dir"]
-st.caption(f"Project `{project}`: applies the LFs, fits the label model, trains and exports "
+st.caption(f"Project {literal(project)}: applies the LFs, fits the label model, trains and exports "
            "the end model (the bundled YouTube task takes about a minute and a half).")
 if st.button("Run the pipeline", type="primary", key="run_pipeline"):
     bar = st.progress(0.0, text="starting…")

@@ -5,6 +5,7 @@ import streamlit as st
 import shared
 from labeling.review import slices
 from labeling.review.examples import filter_table
+from labeling.review.literal import literal
 
 st.title("Slices")
 with shared.guard():
@@ -43,4 +44,4 @@ with shared.guard():
         pick = st.selectbox("Open an example in the detail view", shown["id"].tolist(),
                             key="slice_pick")
         st.session_state["detail_id"] = (split, pick)
-        st.page_link("views/example.py", label=f"Open {pick}", icon=":material/search:")
+        st.page_link("views/example.py", label=f"Open {literal(pick)}", icon=":material/search:")

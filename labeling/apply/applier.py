@@ -10,8 +10,10 @@ snorkel's ``PandasLFApplier`` gives, faster:
   this process or, with ``n_jobs > 1``, in forked worker processes; spaCy docs are
   parsed in batches and shared across LFs;
 - with ``cache_dir``, each LF's votes are cached per row content under the LF's
-  fingerprint: editing one LF recomputes one column, new rows only are computed. One
-  LF alone over a chunk runs without building a Row per row (``rows.label_each``).
+  fingerprint: editing one LF recomputes one column, new rows only are computed; each
+  chunk's votes are saved as soon as computed, so a killed run resumes. Each LF is
+  called on its own refilled Row (``rows.label_each``): what an LF does to its row
+  never reaches another LF, so a column's votes are the same whichever LFs run.
 
 An LF that raises stops the run with an :class:`LFError` naming the LF and the row,
 unless ``fault_tolerant=True``: then it abstains there and the faults are counted.
@@ -30,17 +32,19 @@ An LF returning something other than -1 or a class index always stops the run.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from snorkel.labeling import LabelingFunction
 from tqdm.auto import tqdm
 
-from labeling.apply.cache import ColumnCache
-from labeling.apply.fingerprint import lf_fingerprint
+from labeling.apply.cache import CachedColumns
 from labeling.apply.rows import label_each, make_rows
-from labeling.apply.votes import FaultLog, check_vote, describe_row, matrix_dtype
-from labeling.errors import LFError
+from labeling.apply.votes import FaultLog, RowNames, check_vote, matrix_dtype
+from labeling.apply.watch import Watch
+from labeling.errors import LFError, lf_error_from
 from labeling.lf.core import ABSTAIN, PatternLF, TextColumn
 
 CHUNK = 2000  # rows per spaCy batch and per unit of work for worker processes
@@ -57,11 +61,17 @@ def _is_batch_lf(lf) -> bool:
 
 
 def label_rows(df: pd.DataFrame, positions: np.ndarray, row_lfs: list, need: np.ndarray,
-               cardinality: int, fault_tolerant: bool, split: str | None, progress=None):
+               cardinality: int, fault_tolerant: bool, split: str | None, progress=None,
+               row_numbers: np.ndarray | None = None, watch: Watch | None = None,
+               on_chunk=None):
     """Votes of the row-wise LFs on ``df.iloc[positions]`` where ``need`` (rows x LFs).
 
     Returns ``(votes, faulted, fault_records)``; runs in a worker process too.
+    ``row_numbers`` are the rows' numbers in their split for messages (default: their
+    positions in ``df``); ``watch`` is told each LF and rows as they run.
+    ``on_chunk(start, stop, votes, faulted)`` gets each finished chunk of positions.
     """
+    names = RowNames(df, split, row_numbers)
     votes = np.full((len(positions), len(row_lfs)), ABSTAIN, dtype=np.int16)
     faulted = np.zeros(votes.shape, dtype=bool)
     records = []
@@ -79,9 +89,9 @@ def label_rows(df: pd.DataFrame, positions: np.ndarray, row_lfs: list, need: np.
         for pre in primers:
             pre.prime(part["text"].tolist() if "text" in part else [])
         chunk_need = need[start:start + len(chunk)]
-        # Rows are built once and shared when several LFs read this chunk (as snorkel
-        # shares one Series per row across LFs); one LF alone runs without building them.
-        rows = make_rows(columns, values) if chunk_need.any(axis=0).sum() > 1 else None
+        # No rows are shared across LFs (snorkel shares one Series per row): an LF that
+        # mutates its row would change the votes of the LFs after it, so a column's
+        # votes would depend on which other LFs ran, and the cache would serve others.
         # Column-major within the chunk: each LF runs over the rows it needs.
         for k, (j, lf) in enumerate(row_lfs):
             wanted = chunk_need[:, k]
@@ -90,24 +100,27 @@ def label_rows(df: pd.DataFrame, positions: np.ndarray, row_lfs: list, need: np.
             every = wanted.all()
             indices = range(len(chunk)) if every else np.flatnonzero(wanted).tolist()
             call = calls[k]
+            out: list = []  # filled as the LF runs: the watch reads its length
+            if watch is not None:
+                watch.follow(lf.name, chunk if every else chunk[indices], out)
             try:  # fast path: no exception, plain ints (checked below, vectorized)
-                if rows is None:
-                    out = label_each(call, columns, values if every else
-                                     [[column[i] for i in indices] for column in values])
-                else:
-                    out = [call(rows[i]) for i in indices]
+                label_each(call, columns, values if every else
+                           [[column[i] for i in indices] for column in values], out)
                 valid = _plain_votes(out, cardinality)
             except Exception:
                 valid = False
             if not valid:  # find the faulty row, and name it
-                rows = make_rows(columns, values) if rows is None else rows
-                out = _label_slowly(call, lf, rows, indices, chunk, df, cardinality,
-                                    fault_tolerant, split, faulted[start:, k], records)
+                rows = make_rows(columns, values)  # this LF's own
+                out = _label_slowly(call, lf, rows, indices, chunk, names, cardinality,
+                                    fault_tolerant, faulted[start:, k], records, watch)
             votes[start + np.asarray(indices, dtype=np.int64), k] = out
         for pre in primers:
             pre.clear()
         if progress is not None:
             progress.update(len(chunk))
+        if on_chunk is not None:
+            stop = start + len(chunk)
+            on_chunk(start, stop, votes[start:stop], faulted[start:stop])
     return votes, faulted, records
 
 
@@ -117,47 +130,59 @@ def _plain_votes(out: list, cardinality: int) -> bool:
                        and ABSTAIN <= min(out) and max(out) < cardinality)
 
 
-def _label_slowly(call, lf, rows, indices, chunk, df, cardinality, fault_tolerant, split,
-                  faulted, records) -> list[int]:
+def _label_slowly(call, lf, rows, indices, chunk, names, cardinality, fault_tolerant,
+                  faulted, records, watch) -> list[int]:
     """Row by row, checking each vote: names the LF and row of a fault or a bad vote."""
     out = []
+    if watch is not None:
+        watch.follow(lf.name, chunk[indices], out)
     for i in indices:
         try:
             value = call(rows[i])
         except Exception as exc:  # an LF is user code: any exception is its fault
-            where = describe_row(df, int(chunk[i]), split)
+            where = names(int(chunk[i]))
             if not fault_tolerant:
-                raise LFError(
+                # Also an instance of the LF's exception class: snorkel code catches that.
+                raise lf_error_from(exc, (
                     f"LF '{lf.name}' raised {type(exc).__name__}: {exc} on {where}; "
                     "use --fault-tolerant to count such faults and abstain instead"
-                ) from exc
+                )) from exc
             faulted[i] = True
             records.append((lf.name, where, f"{type(exc).__name__}: {exc}"))
             value = ABSTAIN
-        out.append(check_vote(value, lf.name, cardinality, df, int(chunk[i]), split))
+        out.append(check_vote(value, lf.name, cardinality, names, int(chunk[i])))
     return out
 
 
 _FORKED: dict = {}  # state inherited by forked workers (user LFs need not be picklable)
 
 
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl+C to the parent, which ends them: no traceback per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _label_rows_forked(bounds):
     start, stop = bounds
     s = _FORKED
-    return label_rows(s["df"], s["positions"][start:stop], s["row_lfs"], s["need"][start:stop],
-                      s["cardinality"], s["fault_tolerant"], s["split"])
+    with Watch(RowNames(s["df"], s["split"]), s["split"]) as watch:  # says if a row hangs
+        return label_rows(s["df"], s["positions"][start:stop], s["row_lfs"],
+                          s["need"][start:stop], s["cardinality"], s["fault_tolerant"],
+                          s["split"], watch=watch)
 
 
 def _label_rows_parallel(df, positions, row_lfs, need, cardinality, fault_tolerant, split,
-                         n_jobs, progress):
+                         n_jobs, progress, on_chunk=None):
     bounds = [(s, min(s + CHUNK, len(positions))) for s in range(0, len(positions), CHUNK)]
     _FORKED.update(df=df, positions=positions, row_lfs=row_lfs, need=need,
                    cardinality=cardinality, fault_tolerant=fault_tolerant, split=split)
     try:
-        with multiprocessing.get_context("fork").Pool(n_jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(n_jobs, _ignore_interrupts) as pool:
             parts = []
-            for part in pool.imap(_label_rows_forked, bounds):
+            for (start, stop), part in zip(bounds, pool.imap(_label_rows_forked, bounds)):
                 parts.append(part)
+                if on_chunk is not None:
+                    on_chunk(start, stop, part[0], part[1])
                 if progress is not None:
                     progress.update(len(part[0]))
     finally:
@@ -182,6 +207,9 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     cardinality = cardinality or 127
+    for j, lf in enumerate(lfs):
+        if not isinstance(lf, LabelingFunction):
+            raise LFError(f"lfs[{j}] is a {type(lf).__name__}, not a labeling function")
     names = [lf.name for lf in lfs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -190,71 +218,74 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
     L = np.full((len(df), len(lfs)), ABSTAIN, dtype=matrix_dtype(cardinality))
     need = np.ones(L.shape, dtype=bool, order="F")  # read and written column by column
 
-    cache = ColumnCache(cache_dir) if cache_dir is not None else None
+    # Prompt LFs are not cached here: their votes depend on the backend; they cache
+    # responses instead.
+    cache = (CachedColumns(cache_dir, df, lfs, cardinality, lambda lf: not _is_batch_lf(lf))
+             if cache_dir is not None else None)
     if cache is not None:
-        keys = cache.frame_keys(df)
-        fingerprints = [lf_fingerprint(lf) for lf in lfs]
-        for j, fp in enumerate(fingerprints):
-            if _is_batch_lf(lfs[j]):
-                continue  # prompt LFs: votes depend on the backend; they cache responses
-            votes, found = cache.lookup(fp, keys)
-            if found.all():  # the usual re-run: whole columns, no masked copies
-                L[:, j], need[:, j] = votes, False
-            else:
-                L[found, j] = votes[found]
-                need[:, j] = ~found
+        cache.fill(L, need)
     faulted = np.zeros(L.shape, dtype=bool)
 
-    row_wise = []
-    columns: dict[str, TextColumn] = {}  # prepared once per column, shared by pattern LFs
-    for j, lf in enumerate(lfs):
-        rows = np.flatnonzero(need[:, j])
-        if not len(rows):
-            continue
-        if _is_vectorizable(lf):
-            if lf.column not in df.columns:
-                raise LFError(f"LF '{lf.name}' reads column '{lf.column}', which the data lacks")
-            if not ABSTAIN <= lf.label < cardinality:
-                raise LFError(f"LF '{lf.name}' votes {lf.label}, outside 0..{cardinality - 1}")
-            if lf.column not in columns:
-                columns[lf.column] = TextColumn(df[lf.column].tolist())
-            column = columns[lf.column]
-            L[rows, j] = lf.apply_column(column if len(rows) == len(df) else
-                                         [column.texts[i] for i in rows])
-        elif _is_batch_lf(lf):
-            votes = np.asarray(lf.apply_frame(df.iloc[rows]))
-            for i in np.flatnonzero((votes < ABSTAIN) | (votes >= cardinality))[:1]:
-                check_vote(votes[i], lf.name, cardinality, df, int(rows[i]), split)
-            L[rows, j] = votes
-        else:
-            row_wise.append((j, lf))
-
-    if row_wise:
-        cols = [j for j, _ in row_wise]
-        positions = np.flatnonzero(need[:, cols].any(axis=1))
-        sub_need = need[np.ix_(positions, cols)]
-        bar = tqdm(total=len(positions), desc=f"applying LFs{f' ({split})' if split else ''}",
-                   unit="row", leave=False, disable=not progress)
-        with bar:
-            args = (df, positions, row_wise, sub_need, cardinality, fault_tolerant, split)
-            if engine == "dask":
-                from labeling.apply.dask_engine import label_rows_dask
-
-                votes, bad, records = label_rows_dask(*args, n_jobs=n_jobs, **engine_options)
-            elif n_jobs > 1 and len(positions) > CHUNK:
-                votes, bad, records = _label_rows_parallel(*args, n_jobs, bar)
+    row_names = RowNames(df, split)
+    # The watch says which LF runs on which row when one takes long, and on Ctrl+C.
+    with Watch(row_names, split) as watch:
+        row_wise = []
+        columns: dict[str, TextColumn] = {}  # prepared once per column, shared by pattern LFs
+        for j, lf in enumerate(lfs):
+            rows = np.flatnonzero(need[:, j])
+            if not len(rows):
+                continue
+            watch.follow(lf.name)
+            if _is_vectorizable(lf):
+                if lf.column not in df.columns:
+                    raise LFError(f"LF '{lf.name}' reads column '{lf.column}', which the data lacks")
+                if not ABSTAIN <= lf.label < cardinality:
+                    raise LFError(f"LF '{lf.name}' votes {lf.label}, outside 0..{cardinality - 1}")
+                if lf.column not in columns:
+                    columns[lf.column] = TextColumn(df[lf.column].tolist())
+                column = columns[lf.column]
+                L[rows, j] = lf.apply_column(column if len(rows) == len(df) else
+                                             [column.texts[i] for i in rows])
+                if cache is not None:
+                    cache.save(j, rows, L[rows, j])
+            elif _is_batch_lf(lf):
+                votes = np.asarray(lf.apply_frame(df.iloc[rows]))
+                for i in np.flatnonzero((votes < ABSTAIN) | (votes >= cardinality))[:1]:
+                    check_vote(votes[i], lf.name, cardinality, row_names, int(rows[i]))
+                L[rows, j] = votes
             else:
-                votes, bad, records = label_rows(*args, progress=bar)
-        for k, j in enumerate(cols):
-            rows = positions[sub_need[:, k]]
-            L[rows, j] = votes[sub_need[:, k], k]
-            faulted[rows, j] = bad[sub_need[:, k], k]
-        for name, where, message in records:
-            faults.record(name, where, message)
+                row_wise.append((j, lf))
+
+        if row_wise:
+            cols = [j for j, _ in row_wise]
+            positions = np.flatnonzero(need[:, cols].any(axis=1))
+            sub_need = need[np.ix_(positions, cols)]
+            on_chunk = None if cache is None else (  # saved at once: a killed run resumes
+                lambda start, stop, votes, bad: cache.save_chunk(
+                    cols, positions[start:stop], sub_need[start:stop], votes, bad))
+            bar = tqdm(total=len(positions), desc=f"applying LFs{f' ({split})' if split else ''}",
+                       unit="row", leave=False, disable=not progress)
+            with bar:
+                args = (df, positions, row_wise, sub_need, cardinality, fault_tolerant, split)
+                rows_of = f"row-wise LFs on {split or 'the data'}"
+                if engine == "dask":
+                    from labeling.apply.dask_engine import label_rows_dask
+
+                    watch.follow_elsewhere(f"{rows_of} on the Dask cluster")
+                    votes, bad, records = label_rows_dask(*args, n_jobs=n_jobs, **engine_options)
+                elif n_jobs > 1 and len(positions) > CHUNK:
+                    watch.follow_elsewhere(f"{rows_of} in {n_jobs} worker processes")
+                    votes, bad, records = _label_rows_parallel(*args, n_jobs, bar, on_chunk)
+                else:
+                    votes, bad, records = label_rows(*args, progress=bar, watch=watch,
+                                                     on_chunk=on_chunk)
+            for k, j in enumerate(cols):
+                rows = positions[sub_need[:, k]]
+                L[rows, j] = votes[sub_need[:, k], k]
+                faulted[rows, j] = bad[sub_need[:, k], k]
+            for name, where, message in records:
+                faults.record(name, where, message)
 
     if cache is not None:
-        for j, fp in enumerate(fingerprints):
-            fresh = need[:, j] & ~faulted[:, j]  # faulted rows are retried next time
-            if fresh.any() and not _is_batch_lf(lfs[j]):
-                cache.store(fp, keys, fresh, L[:, j])
+        cache.finish(L, need, faulted)
     return L

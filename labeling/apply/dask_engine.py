@@ -5,6 +5,8 @@ on a worker and returning int votes, so dask never infers metadata by calling LF
 placeholder rows (what breaks snorkel's ``DaskLFApplier`` on string LFs). LF modules
 loaded from files are not importable on workers, so they are shipped by value.
 Vectorized and prompt LFs stay on the driver (prompt LFs share one response cache).
+An LF's error comes back from its worker as a value and is raised on the driver, naming
+the row by its number in the split.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ import inspect
 import sys
 
 import numpy as np
+
+from labeling.apply.applier import label_rows
+from labeling.apply.votes import RowNames
+from labeling.apply.watch import Watch
+from labeling.errors import LFError
 
 PARTITION = 20_000
 
@@ -37,10 +44,30 @@ def _ship_user_modules_by_value(row_lfs) -> None:
 
 
 def local_cluster(n_workers: int):
+    """A LocalCluster of single-threaded worker processes that serves no dashboard.
+
+    ``dashboard_address=None`` alone does not do it: the scheduler's HTTP server then
+    listens on its default, 127.0.0.1:8787, with its info and proxy pages. So it gets an
+    ephemeral loopback port, no Bokeh dashboard and only the health route.
+    """
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(n_workers=max(n_workers, 1), threads_per_worker=1,
-                        processes=True, dashboard_address=None)
+    with dask.config.set({"distributed.scheduler.http.routes": ["distributed.http.health"]}):
+        return LocalCluster(n_workers=max(n_workers, 1), threads_per_worker=1,
+                            processes=True, dashboard_address="127.0.0.1:0",
+                            scheduler_kwargs={"dashboard": False})
+
+
+def _label_partition(part, row_lfs, need, cardinality, fault_tolerant, split, row_numbers):
+    """``label_rows`` on one partition, on a worker. An LF's error is returned, not
+    raised: a raised one is logged by the worker with a traceback ("Compute Failed")."""
+    with Watch(RowNames(part, split, row_numbers), split) as watch:  # says if a row hangs
+        try:
+            return label_rows(part, np.arange(len(part)), row_lfs, need, cardinality,
+                              fault_tolerant, split, row_numbers=row_numbers, watch=watch)
+        except LFError as exc:
+            return exc
 
 
 def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, split,
@@ -49,8 +76,6 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
     """Same result as ``label_rows``, computed on a cluster (``scheduler`` address, or a
     LocalCluster of ``n_jobs`` single-threaded worker processes)."""
     from distributed import Client
-
-    from labeling.apply.applier import label_rows
 
     _ship_user_modules_by_value(row_lfs)
     cluster = local_cluster(n_jobs) if scheduler is None else None
@@ -62,17 +87,23 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
             stop = min(start + partition_rows, len(positions))
             part_positions = positions[start:stop]
             part = df.iloc[part_positions].reset_index(drop=True)
+            # Messages name a row by its number in the split, not in its partition.
             futures.append(client.submit(
-                label_rows, part, np.arange(len(part)), lfs_future, need[start:stop],
-                cardinality, fault_tolerant, split, pure=False))
-        results = client.gather(futures)
+                _label_partition, part, lfs_future, need[start:stop], cardinality,
+                fault_tolerant, split, part_positions, pure=False))
+        results = []
+        for future in futures:  # in row order: the first partition's error is reported
+            result = future.result()
+            if isinstance(result, LFError):
+                client.cancel(futures)
+                raise result
+            results.append(result)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
     if not results:
         return (np.zeros((0, len(row_lfs)), np.int16), np.zeros((0, len(row_lfs)), bool), [])
-    # Row numbers in messages are per partition on workers; fault records keep the id.
     votes = np.concatenate([r[0] for r in results])
     faulted = np.concatenate([r[1] for r in results])
     return votes, faulted, [rec for r in results for rec in r[2]]

@@ -5,9 +5,9 @@ time. :class:`Row` is a ``SimpleNamespace`` (so snorkel's preprocessors, picklin
 memoization treat it as they treat any data point) that also supports ``x["col"]``
 and ``x.get("col")``, so LFs written against Series rows keep working.
 
-Building a Row still costs ~3x what a short LF costs, so when one LF alone reads a
-chunk (the usual incremental re-run: one edited LF), :func:`label_each` calls it on
-one Row object refilled for each row, as long as the LF cannot tell: see there.
+Building a Row still costs ~3x what a short LF costs, so :func:`label_each` calls
+each LF on one Row object refilled for each row, as long as the LF cannot tell: see
+there. Each LF gets its own: what one LF does to its rows never reaches another.
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ def make({args}):
     {fill}
     return row
 
-def label_each(call, values):
-    out = []
+def label_each(call, values, out):
     append = out.append
     row = new(Row)
     d = row.__dict__
@@ -59,7 +58,6 @@ def label_each(call, values):
         if refcount(row) != row_refs or refcount(d) != dict_refs or weakrefs(row):
             row = new(Row)  # kept by the LF (or its dict is): the next row is a new one
             d = row.__dict__
-    return out
 '''
 
 
@@ -79,9 +77,9 @@ def make_rows(columns: list[str], values: list[list]) -> list[Row]:
     return list(itertools.starmap(_generated(tuple(columns))["make"], zip(*values)))
 
 
-def label_each(call: Callable, columns: list[str], values: list[list]) -> list:
-    """``[call(row) for row in make_rows(columns, values)]``, without building a Row
-    per row.
+def label_each(call: Callable, columns: list[str], values: list[list], out: list) -> None:
+    """``out.extend(call(row) for row in make_rows(columns, values))``, without building
+    a Row per row. (``out`` is the caller's, so another thread can see the progress.)
 
     One Row is refilled for each row: cleared, then the columns set in order, so the
     LF sees exactly what a new Row holds. It is replaced by a new one whenever the
@@ -89,6 +87,6 @@ def label_each(call: Callable, columns: list[str], values: list[list]) -> list:
     memo, a traceback, a weakref): what an LF keeps is never changed afterwards. So
     no LF can tell the difference, except by ``id(x)``, which CPython reuses for
     short-lived objects anyway. (CPython's ``zip`` reuses its result tuple likewise.)
-    Only for one LF at a time: rows shared across LFs carry their mutations along.
+    One LF per call: rows shared across LFs would carry their mutations along.
     """
-    return _generated(tuple(columns))["label_each"](call, values)
+    _generated(tuple(columns))["label_each"](call, values, out)

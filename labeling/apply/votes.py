@@ -29,14 +29,27 @@ class FaultLog:
         self.first.setdefault(lf_name, f"{where}: {error}")
 
 
-def describe_row(df, position: int, split: str | None) -> str:
-    where = f"{split} row {position}" if split else f"row {position}"
-    if "id" in df.columns:
-        where += f" (id={df['id'].iloc[position]})"
-    return where
+class RowNames:
+    """How messages name a row of ``df``: ``"train row 24640 (id=abc)"``.
+
+    ``numbers`` gives each position's row number in the split when ``df`` holds only
+    part of it (a Dask partition); by default a row's number is its position.
+    """
+
+    def __init__(self, df, split: str | None, numbers=None):
+        self.split = split
+        self._ids = df["id"] if "id" in df.columns else None
+        self._numbers = numbers
+
+    def __call__(self, position: int) -> str:
+        number = position if self._numbers is None else int(self._numbers[position])
+        where = f"{self.split} row {number}" if self.split else f"row {number}"
+        if self._ids is not None:
+            where += f" (id={self._ids.iloc[position]})"
+        return where
 
 
-def check_vote(value, lf_name: str, cardinality: int, df, position: int, split) -> int:
+def check_vote(value, lf_name: str, cardinality: int, names: RowNames, position: int) -> int:
     """``value`` as an int if it is -1 or a class index, else an LFError naming the row."""
     if type(value) is int and ABSTAIN <= value < cardinality:  # the common case, fast
         return value
@@ -44,6 +57,6 @@ def check_vote(value, lf_name: str, cardinality: int, df, position: int, split) 
         if ABSTAIN <= value < cardinality:
             return int(value)
     raise LFError(
-        f"LF '{lf_name}' returned {value!r} on {describe_row(df, position, split)}; "
+        f"LF '{lf_name}' returned {value!r} on {names(position)}; "
         f"expected -1 (abstain) or a class index 0..{cardinality - 1}"
     )

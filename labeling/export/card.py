@@ -4,7 +4,8 @@ The card says what the model is for and how it was made: labels, metrics and
 calibration on dev and test, the LFs and label model behind its training labels, a
 hash of the training data, library versions, what the ONNX file contains, and the
 sha256 of every model file (checked on load, so a swapped file is noticed before it
-is used). Loading picks a runtime: ``sklearn`` (the skops file) or ``onnx``.
+is used). Loading picks a runtime: ``sklearn`` (the skops file) or ``onnx``, after
+validating the card itself (labeling.export.card_schema).
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ import numpy as np
 
 from labeling.errors import ModelLoadError
 from labeling.export.calibration import calibration_markdown
+from labeling.export.card_schema import (CARD_FILE, MODEL_FILE, ONNX_FILE, TEXT_INPUT,
+                                         card_error, check_model_classes, validate_card)
 from labeling.export.skops_io import file_sha256, load_model, save_model
 
-MODEL_FILE = "model.skops"
-ONNX_FILE = "model.onnx"
-CARD_FILE = "model_card.json"
 CARD_MARKDOWN = "MODEL_CARD.md"
 RUNTIMES = ("sklearn", "onnx")
 _VERSIONED = ("labeling", "scikit-learn", "skops", "skl2onnx", "onnx", "onnxruntime",
@@ -75,7 +75,7 @@ class ExportedModel:
 
 def onnx_parity(model, onnx_path: Path, info: dict, texts: list[str]) -> dict:
     """How closely the ONNX file reproduces ``model`` on ``texts`` (recorded in the card)."""
-    from labeling.export.onnx_io import TEXT_INPUT, OnnxModel
+    from labeling.export.onnx_io import OnnxModel
 
     k = len(model.classes_)
     prefix = None if info["input"] == TEXT_INPUT else model[:-1]
@@ -108,19 +108,22 @@ def export_model(model, out_dir: Path, card: dict, parity_texts: list[str] | Non
             "format": "skops", "formats": ["skops"] + (["onnx"] if ONNX_FILE in files else []),
             "onnx": onnx_info, "versions": library_versions(),
             "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    validate_card(card, out_dir / CARD_FILE)  # never write a card that loading would refuse
     (out_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     (out_dir / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
     return out_dir
 
 
 def read_card(model_dir: Path) -> dict:
+    """The folder's card, validated (a one-line error naming the field otherwise)."""
     card_path = Path(model_dir) / CARD_FILE
     if not card_path.is_file():
         raise ModelLoadError(f"{model_dir}: no {CARD_FILE}; is this an exported model folder?")
     try:
-        return json.loads(card_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise ModelLoadError(f"{card_path}: unreadable model card: {exc}") from None
+    return validate_card(card, card_path)
 
 
 def checked_file(model_dir: Path, card: dict, name: str) -> Path:
@@ -129,7 +132,7 @@ def checked_file(model_dir: Path, card: dict, name: str) -> Path:
     if not path.is_file():
         raise ModelLoadError(f"{path}: model file not found")
     expected = card.get("files", {}).get(name)
-    if expected is None and name == card.get("model_file"):
+    if expected is None and name == card.get("model_file", MODEL_FILE):
         expected = card.get("model_sha256")  # cards written before "files"
     if expected is None:
         raise ModelLoadError(f"{path}: {CARD_FILE} records no sha256 for it; refusing to load")
@@ -139,28 +142,52 @@ def checked_file(model_dir: Path, card: dict, name: str) -> Path:
     return path
 
 
+def _load_classifier(model_dir: Path, card: dict):
+    """The skops estimator, checked to be a classifier whose classes the card labels."""
+    path = checked_file(model_dir, card, card.get("model_file", MODEL_FILE))
+    model = load_model(path)
+    check_model_classes(model_dir / CARD_FILE, path, model, card["labels"])
+    return model
+
+
+def _load_onnx(model_dir: Path, card: dict):
+    from labeling.export.onnx_io import OnnxModel
+
+    info = card.get("onnx") or {}
+    if ONNX_FILE not in card.get("files", {}):
+        raise ModelLoadError(f"{model_dir}: no ONNX model in this export "
+                             f"({info.get('error') or 'exported without ONNX'}); "
+                             "use --runtime sklearn")
+    onnx_path = checked_file(model_dir, card, ONNX_FILE)
+    prefix = None
+    if info["input"] != TEXT_INPUT:  # head-only ONNX: features from the skops model
+        model = _load_classifier(model_dir, card)
+        if not hasattr(model, "steps"):
+            raise ModelLoadError(f"{model_dir / MODEL_FILE}: a {type(model).__name__} has no "
+                                 "feature steps to feed a head-only ONNX file")
+        prefix = model[:-1]
+    onnx_model = OnnxModel(onnx_path, info, prefix)
+    card_path = model_dir / CARD_FILE
+    if onnx_model.file_input != info["input"]:
+        raise card_error(card_path, "onnx.input", f"{info['input']!r}, but {ONNX_FILE} takes "
+                                                  f"{onnx_model.file_input!r}")
+    if onnx_model.file_classes not in (None, len(info["classes"])):
+        raise card_error(card_path, "onnx.classes", f"{len(info['classes'])} classes, but "
+                                                    f"{ONNX_FILE} outputs "
+                                                    f"{onnx_model.file_classes} probabilities")
+    return onnx_model
+
+
 def load_exported(model_dir: Path, runtime: str = "sklearn") -> ExportedModel:
-    """Load a model folder for ``runtime`` (sklearn or onnx), checking every file it
-    reads against the card's hashes."""
+    """Load a model folder for ``runtime`` (sklearn or onnx), after validating its card
+    and checking every file it reads against the card's hashes."""
     if runtime not in RUNTIMES:
         raise ModelLoadError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
     model_dir = Path(model_dir)
     card = read_card(model_dir)
     if runtime == "sklearn":
-        return ExportedModel(load_model(checked_file(model_dir, card, card.get("model_file",
-                                                                              MODEL_FILE))), card)
-    from labeling.export.onnx_io import TEXT_INPUT, OnnxModel
-
-    info = card.get("onnx") or {}
-    if ONNX_FILE not in card.get("files", {}):
-        raise ModelLoadError(f"{model_dir}: no ONNX model in this export "
-                             f"({info.get('error', 'exported without ONNX')}); "
-                             "use --runtime sklearn")
-    onnx_path = checked_file(model_dir, card, ONNX_FILE)
-    prefix = None
-    if info.get("input") != TEXT_INPUT:  # head-only ONNX: features from the skops model
-        prefix = load_model(checked_file(model_dir, card, MODEL_FILE))[:-1]
-    return ExportedModel(OnnxModel(onnx_path, info, prefix), card, runtime="onnx")
+        return ExportedModel(_load_classifier(model_dir, card), card)
+    return ExportedModel(_load_onnx(model_dir, card), card, runtime="onnx")
 
 
 def card_markdown(card: dict) -> str:

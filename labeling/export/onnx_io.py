@@ -31,6 +31,7 @@ import onnx
 from onnx import TensorProto, compose, helper, numpy_helper, version_converter
 
 from labeling.errors import ModelLoadError
+from labeling.export.card_schema import EMBEDDING_INPUT, TEXT_INPUT
 from labeling.export.fast_tfidf import WORD_PATTERN
 from labeling.files import atomic_write
 
@@ -50,7 +51,6 @@ PAD_CHAR = "<pad>"  # pads token rows; not one character, so never part of a poo
 # characters ("i" + combining dot, Unicode's full case mapping), the C locale to "i".
 # Callers feed it already lowercased (str.replace, cheap); the card says so.
 DOTTED_I_LOWER = "\u0130".lower()
-TEXT_INPUT, EMBEDDING_INPUT = "text", "embedding"
 THREADS = 0  # onnxruntime intra-op threads; 0 = its default (benchmarks set 1)
 
 
@@ -246,7 +246,17 @@ class OnnxModel:
         self.classes = np.asarray(info["classes"], dtype=int)
         self.input = info["input"]
         self.prefix = prefix
-        self.proba_output = self.session.get_outputs()[1].name
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        # the card says what to feed; a card edited apart from its file must not get as
+        # far as session.run (a traceback) or a misread probability column
+        self.file_input = inputs[0].name if len(inputs) == 1 else None
+        self.proba_output = outputs[1].name if len(outputs) == 2 else None
+        proba_shape = outputs[1].shape if self.proba_output else None
+        self.file_classes = (proba_shape[1] if proba_shape and len(proba_shape) == 2
+                             and isinstance(proba_shape[1], int) else None)
+        if self.file_input is None or self.proba_output is None:
+            raise ModelLoadError(f"{path}: not an end model of ours: {len(inputs)} inputs, "
+                                 f"{len(outputs)} outputs (want 1 and 2: label, probabilities)")
 
     def predict_proba_full(self, texts, cardinality: int) -> np.ndarray:
         texts = list(texts)

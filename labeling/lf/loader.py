@@ -31,10 +31,24 @@ def _import(entry: str, base_dir: Path):
     return importlib.import_module(entry)
 
 
-def lfs_of_module(module) -> list[LabelingFunction]:
-    """The module's ``LFS`` list if it defines one, else every LF in definition order."""
+def lfs_of_module(module, entry: str | None = None) -> list[LabelingFunction]:
+    """The module's ``LFS`` list if it defines one, else every LF in definition order.
+
+    ``entry`` (the config's name for the module) names it in errors.
+    """
     if hasattr(module, "LFS"):
-        return list(module.LFS)
+        where = entry or module.__name__
+        try:
+            lfs = list(module.LFS)
+        except TypeError:
+            raise LFLoadError(f"{where}: LFS is a {type(module.LFS).__name__}, "
+                              "not a list of labeling functions") from None
+        for i, lf in enumerate(lfs):
+            if not isinstance(lf, LabelingFunction):
+                hint = " (decorate it with @labeling_function())" if callable(lf) else ""
+                raise LFLoadError(f"{where}: LFS[{i}] is a {type(lf).__name__}, "
+                                  f"not a labeling function{hint}")
+        return lfs
     seen, lfs = set(), []
     for value in vars(module).values():
         if isinstance(value, LabelingFunction) and id(value) not in seen:
@@ -57,7 +71,7 @@ def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
             line = f" (line {frames[-1].lineno})" if frames else ""
             raise LFLoadError(f"{entry}: failed to import{line}: "
                               f"{type(exc).__name__}: {exc}") from None
-        found = lfs_of_module(module)
+        found = lfs_of_module(module, entry)
         if not found:
             raise LFLoadError(f"{entry}: defines no labeling functions")
         lfs.extend(found)

@@ -6,6 +6,9 @@
 LFs have something real to look at on a fresh machine. Nothing is ever downloaded.
 One preprocessor parses each text once and shares the ``Doc`` across all LFs.
 
+For the LF column cache, :func:`pipeline_identity` and :func:`spacy_content` describe
+pipelines and matchers as plain data: what the votes of a spaCy LF depend on.
+
 >>> from types import SimpleNamespace as Row
 >>> has_url = entity_lf("has_url", ["URL"], label=1)
 >>> has_url(Row(text="see www.example.com now")), has_url(Row(text="nice song"))
@@ -16,13 +19,16 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib.metadata
+import types
 from typing import Callable, Sequence
 
 from snorkel.labeling import LabelingFunction
 
 from labeling.lf.core import ABSTAIN
 
-__all__ = ["default_nlp", "entity_lf", "matcher_lf", "spacy_doc", "spacy_lf"]
+__all__ = ["default_nlp", "entity_lf", "matcher_lf", "pipeline_identity", "spacy_content",
+           "spacy_doc", "spacy_lf"]
 
 RULE_PATTERNS = [
     {"label": "URL", "pattern": [{"LIKE_URL": True}]},
@@ -70,6 +76,10 @@ class SpacyDocs:
     def clear(self) -> None:
         self.docs.clear()
 
+    def __lf_fingerprint__(self):
+        """The pipeline that parses (not the docs kept: they are results)."""
+        return pipeline_identity(default_nlp())
+
     def __call__(self, x):
         text = x.text if isinstance(x.text, str) else ""
         doc = self.docs.get(text)
@@ -112,6 +122,58 @@ def matcher_lf(name: str, patterns: list[list[dict]], label: int) -> LabelingFun
     def vote(x) -> int:
         return label if matcher(x.doc) else ABSTAIN
 
-    lf = LabelingFunction(name, vote, pre=[spacy_doc])
-    lf.fingerprint_extra = patterns  # the matcher object hides them from fingerprints
-    return lf
+    return LabelingFunction(name, vote, pre=[spacy_doc])  # fingerprinted by the matcher's patterns
+
+
+def _spacy_version() -> str:
+    try:
+        return importlib.metadata.version("spacy")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def pipeline_identity(nlp) -> dict:
+    """What a pipeline's parses depend on, as plain data: the model's name and version
+    (which stand for its trained weights), the spaCy version, and each active
+    component's factory, config and rules (ruler patterns; a function component's
+    code)."""
+    components = nlp.config["components"]
+    pipes = []
+    for name, pipe in nlp.pipeline:
+        if hasattr(pipe, "patterns"):  # EntityRuler, SpanRuler, AttributeRuler
+            rules = pipe.patterns
+        elif isinstance(pipe, types.FunctionType):
+            rules = pipe
+        else:
+            rules = None
+        pipes.append((name, nlp.get_pipe_meta(name).factory, dict(components.get(name, {})), rules))
+    return {"lang": nlp.lang, "name": nlp.meta.get("name"), "version": nlp.meta.get("version"),
+            "spacy": _spacy_version(), "pipes": pipes, "disabled": list(nlp.disabled)}
+
+
+def _key_name(vocab, key):
+    try:
+        return vocab.strings[key]
+    except (KeyError, IndexError):
+        return key
+
+
+def spacy_content(obj):
+    """Plain data standing for a spaCy object an LF reads (pipeline, matcher, ruler),
+    or None when there is none to give (a Doc, a Vocab...)."""
+    # spaCy is a heavy optional dependency: imported only when an LF uses it.
+    from spacy.language import Language
+    from spacy.matcher import Matcher, PhraseMatcher
+
+    if isinstance(obj, Language):
+        return pipeline_identity(obj)
+    if isinstance(obj, Matcher):
+        return sorted(((str(_key_name(obj.vocab, key)), patterns, obj._filter.get(key),
+                        obj._callbacks.get(key)) for key, patterns in obj._patterns.items()),
+                      key=lambda entry: entry[0])
+    if isinstance(obj, PhraseMatcher):
+        _, docs, callbacks, attr = obj.__reduce__()[1]  # docs: token attribute hashes
+        return {"attr": attr, "docs": docs, "callbacks": callbacks}
+    if hasattr(obj, "patterns"):  # a ruler used on its own
+        return {"patterns": obj.patterns}
+    return None

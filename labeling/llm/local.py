@@ -65,6 +65,12 @@ def _no_loading_bars():
             hf_logging.enable_progress_bar()
 
 
+@functools.lru_cache(maxsize=2)
+def _embedding_memo(model_path: str | None) -> dict[str, np.ndarray]:
+    """text -> embedding, per model: embeddings are a pure function of both."""
+    return {}
+
+
 class LocalBackend:
     """Answers prompt LFs by embedding similarity; keeps embeddings of texts it has seen."""
 
@@ -73,7 +79,9 @@ class LocalBackend:
         self.model_path = str(model_path) if model_path else None
         self.margin = margin
         self.batch_size = batch_size
-        self._embeddings: dict[str, np.ndarray] = {}
+        # shared by every backend of this process and model: a long-lived process (the
+        # `labeling dev` loop) embeds each text once, not once per apply
+        self._embeddings = _embedding_memo(self.model_path)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         missing = sorted({t for t in texts if t not in self._embeddings})

@@ -31,11 +31,13 @@ def _toml(value) -> str:
 
 def write_sample_project(source_config: Path | str, out_dir: Path | str,
                          sizes: dict[str, int] | None = None,
-                         label_model: str | None = None) -> Path:
+                         label_model: str | None = None,
+                         end_model: str | None = None) -> Path:
     """Write ``out_dir/labeling.toml`` and the sampled data; return the config path.
 
     Rows are every k-th row of each split (deterministic, keeps the class mix roughly);
-    the LF files are referenced where they are, by absolute path.
+    the LF files are referenced where they are, by absolute path. ``label_model`` and
+    ``end_model`` replace the configured names (and drop the end model's params).
     """
     cfg = load_config(source_config)
     out = Path(out_dir)
@@ -59,7 +61,8 @@ def write_sample_project(source_config: Path | str, out_dir: Path | str,
     lm = {"name": label_model or cfg.label_model.name, "params": cfg.label_model.params}
     tables = {"data": data, "apply": {"fault_tolerant": cfg.apply.fault_tolerant, "cache": False},
               "label_model": lm,
-              "end_model": {"name": cfg.end_model.name, "params": cfg.end_model.params}}
+              "end_model": {"name": end_model, "params": {}} if end_model else
+                           {"name": cfg.end_model.name, "params": cfg.end_model.params}}
     lines = [f"{k} = {_toml(v)}" for k, v in top.items()]
     for name, table in tables.items():
         lines += ["", f"[{name}]"] + [f"{k} = {_toml(v)}" for k, v in table.items()]

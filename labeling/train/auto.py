@@ -30,9 +30,10 @@ from scipy import sparse
 from sklearn.base import clone
 
 from labeling.models.auto import stratified_folds
+from labeling.train.embeddings import MiniLMEmbedder
 from labeling.train.end_model import (LABEL_MODES, MEMBERS, embedding_cache,
-                                      expand_soft_labels, make_end_model, train_end_model,
-                                      training_rows)
+                                      make_end_model, train_end_model, training_rows,
+                                      weighted_rows)
 from labeling.train.ensemble import apply_decision_bias, biased_predictions, fit_decision_bias
 from labeling.train.metrics import score_predictions
 
@@ -42,6 +43,7 @@ DEFAULT_DEV_WEIGHT = 3.0  # measured on WRENCH: 3 >= 1 > 0 on youtube, sms, trec
 # dev split of ~100 rows one row is ~0.01, and noise should not buy a 100x slower model.
 DEFAULT_MIN_GAIN = 0.01
 DEFAULT_N_REPEATS = 3
+DEFAULT_WEAK_WEIGHTS = (0.0, 0.1, 0.3, 1.0, None)  # TBD by the learning-curve benchmark
 
 
 def pick_best(scores: dict[str, float], min_gain: float = DEFAULT_MIN_GAIN) -> str:
@@ -69,55 +71,131 @@ def _base_models(name: str, params: dict) -> list:
     return [((base, repr(sorted(p.items()))), base, p) for base, p in members]
 
 
+GOLD_ONLY = "gold_only"  # the label-mode slot of a candidate fit on the dev gold alone
+
+
+def candidate_key(name: str, mode: str, weak_weight: float | None) -> str:
+    """``name/mode`` (weak rows at weight 1), ``name/mode/w0.3`` (weak rows' total weight
+    0.3x the gold rows'), or ``name/gold_only`` (weak weight 0: no weak rows at all)."""
+    if weak_weight is None:
+        return f"{name}/{mode}"
+    return f"{name}/{GOLD_ONLY}" if weak_weight <= 0 else f"{name}/{mode}/w{weak_weight:g}"
+
+
+def parse_key(key: str) -> tuple[str, str, float | None]:
+    """``(name, label mode, weak weight)`` of a :func:`candidate_key`."""
+    name, mode, *weight = key.split("/")
+    if mode == GOLD_ONLY:
+        return name, mode, 0.0
+    return name, mode, float(weight[0][1:]) if weight else None
+
+
+def candidate_keys(names, modes, weak_weights) -> list[str]:
+    """Every candidate, per end model: gold-only first, then label mode x weak weight
+    (the order ties are broken in)."""
+    keys = []
+    for name in names:
+        for w in sorted(weak_weights, key=lambda w: -1 if w is None else w):
+            for mode in modes:
+                key = candidate_key(name, mode, w)
+                if key not in keys:
+                    keys.append(key)
+        if None in weak_weights:  # the unscaled rows go last: the heaviest weak weight
+            keys += [keys.pop(keys.index(candidate_key(name, m, None))) for m in modes]
+    return keys
+
+
 def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label_modes,
                       dev_weight=DEFAULT_DEV_WEIGHT, n_folds=3, n_repeats=DEFAULT_N_REPEATS,
-                      seed=0, cache_dir=None, params=None):
-    """``({"<name>/<mode>": [OOF probabilities (n_dev x k) per repeat]}, [fold ids per
+                      seed=0, cache_dir=None, params=None, weak_weights=(None,)):
+    """``({candidate key: [OOF probabilities (n_dev x k) per repeat]}, [fold ids per
     repeat])``; repeat ``r`` uses the stratified folds of seed ``seed + r`` (the label
-    models' CV folds too)."""
+    models' CV folds too). One key per end model x label mode x weak weight
+    (:func:`candidate_key`); a weak weight of 0 is the gold-only model, whose features
+    are fit on the dev texts alone, as its refit's are."""
     params, y_dev = params or {}, np.asarray(y_dev, dtype=int)
     dev_texts = np.asarray(list(dev_texts), dtype=object)
     k = np.asarray(probs).shape[1]
     splits = [stratified_folds(y_dev, n_folds, seed + r) for r in range(n_repeats)]
+    weak = [w for w in weak_weights if w is None or w > 0]
+    gold_only = len(weak) < len(weak_weights)
     bases = {}  # (base model, its params' repr) -> (base model, its params)
     for name in candidates:
         for key, base, base_params in _base_models(name, params):
             bases.setdefault(key, (base, base_params))
-    train_texts, _ = training_rows(texts, probs, covered)
+    if weak:
+        train_texts, _ = training_rows(texts, probs, covered)
     base_oof = {}
     for key, (base, base_params) in bases.items():
         pipeline = make_end_model(base, seed=seed, **base_params)
         features = pipeline.named_steps["features"]
         with embedding_cache(pipeline, cache_dir):
-            features.fit(np.concatenate([train_texts, dev_texts]))
-            X_train, X_dev = features.transform(train_texts), features.transform(dev_texts)
-        for mode in label_modes:
+            if gold_only:
+                base_oof[key, GOLD_ONLY, 0.0] = [
+                    _gold_only_oof(pipeline, dev_texts, y_dev, fold_of, dev_weight, k)
+                    for fold_of in splits]
+            if weak:
+                features.fit(np.concatenate([train_texts, dev_texts]))
+                X_train, X_dev = features.transform(train_texts), features.transform(dev_texts)
+        for mode in label_modes if weak else ():
             _, targets = training_rows(texts, probs, covered, mode)
-            base_oof[key, mode] = [
-                _oof(pipeline, X_train, targets, X_dev, y_dev, fold_of, n_folds, dev_weight, k)
-                for fold_of in splits]
+            for w in weak:
+                base_oof[key, mode, w] = [
+                    _oof(pipeline, X_train, targets, X_dev, y_dev, fold_of, dev_weight, w, k)
+                    for fold_of in splits]
     out = {}
-    for name in candidates:
+    for cand in candidate_keys(candidates, label_modes, weak_weights):
+        name, mode, w = parse_key(cand)
         keys = [key for key, _, _ in _base_models(name, params)]
-        for mode in label_modes:
-            out[f"{name}/{mode}"] = [np.mean([base_oof[key, mode][r] for key in keys], axis=0)
-                                     for r in range(n_repeats)]
+        out[cand] = [np.mean([base_oof[key, mode, w][r] for key in keys], axis=0)
+                     for r in range(n_repeats)]
     return out, splits
 
 
-def _oof(pipeline, X_train, targets, X_dev, y_dev, fold_of, n_folds, dev_weight, k):
-    stack = sparse.vstack if sparse.issparse(X_train) else np.vstack
+def _oof(pipeline, X_train, targets, X_dev, y_dev, fold_of, dev_weight, weak_weight, k):
+    """Out-of-fold probabilities of ``pipeline``'s classifier, fit per fold on the weak
+    rows (``X_train``/``targets``, weighted by ``weak_weight``) + the other folds' gold."""
     proba = np.zeros((len(y_dev), k))
-    for f in range(n_folds):
+    n_weak = X_train.shape[0]
+    X = (sparse.vstack([X_train, X_dev]).tocsr() if sparse.issparse(X_dev)
+         else np.vstack([X_train, X_dev]))
+    for f in np.unique(fold_of):
         fit_idx, held_idx = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
-        X = stack([X_train, X_dev[fit_idx]])
-        Y = np.vstack([targets, np.eye(k)[y_dev[fit_idx]] * dev_weight])
-        rows, y, w = expand_soft_labels(np.arange(X.shape[0]), Y)
-        classifier = clone(pipeline.named_steps["classifier"])
-        classifier.fit(X[rows.astype(int)], y, sample_weight=w)
-        proba[np.ix_(held_idx, classifier.classes_.astype(int))] = (
-            classifier.predict_proba(X_dev[held_idx]))
+        rows, y, w = weighted_rows(np.arange(n_weak), targets, n_weak + fit_idx,
+                                   y_dev[fit_idx], dev_weight, weak_weight)
+        _fit_predict(pipeline, X[rows.astype(int)], y, w, X_dev[held_idx], held_idx, proba)
     return proba
+
+
+def _gold_only_oof(pipeline, dev_texts, y_dev, fold_of, dev_weight, k):
+    """Out-of-fold probabilities of the gold-only model, exactly as it is refit: TF-IDF
+    features fit per fold on that fold's training texts (a few hundred, so cheap);
+    MiniLM embeddings depend on nothing but the text, so they are computed once."""
+    features = pipeline.named_steps["features"]
+    X_all = features.transform(dev_texts) if isinstance(features, MiniLMEmbedder) else None
+    proba = np.zeros((len(y_dev), k))
+    for f in np.unique(fold_of):
+        fit_idx, held_idx = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
+        if X_all is None:
+            fold_features = clone(features).fit(dev_texts[fit_idx])
+            X_fit, X_held = (fold_features.transform(dev_texts[fit_idx]),
+                             fold_features.transform(dev_texts[held_idx]))
+        else:
+            X_fit, X_held = X_all[fit_idx], X_all[held_idx]
+        _fit_predict(pipeline, X_fit, y_dev[fit_idx], np.full(len(fit_idx), float(dev_weight)),
+                     X_held, held_idx, proba)
+    return proba
+
+
+def _fit_predict(pipeline, X, y, w, X_held, held_idx, proba) -> None:
+    """Fit a clone of ``pipeline``'s classifier on ``(X, y, w)`` and write its
+    probabilities for ``X_held`` into ``proba[held_idx]`` (one class: all on it)."""
+    if len(np.unique(y)) < 2:
+        proba[np.ix_(held_idx, np.unique(y))] = 1.0
+        return
+    classifier = clone(pipeline.named_steps["classifier"])
+    classifier.fit(X, y, sample_weight=w)
+    proba[np.ix_(held_idx, classifier.classes_.astype(int))] = classifier.predict_proba(X_held)
 
 
 def oof_score(oofs, splits, y_dev, metric="accuracy", pos_label=1, bias=False) -> float:
@@ -137,17 +215,47 @@ def oof_score(oofs, splits, y_dev, metric="accuracy", pos_label=1, bias=False) -
     return float(np.mean(scores))
 
 
+def choose_candidate(scores: dict[str, float], min_gain: float = DEFAULT_MIN_GAIN) -> str:
+    """The key to fit, from CV ``scores`` in :func:`candidate_keys` order.
+
+    Per end model its best-scoring candidate (label mode x weak weight; ties go to the
+    earlier: gold-only, then lighter weak weights); across end models, cheapest first,
+    a slower one only if it wins by ``min_gain`` (:func:`pick_best`). The result never
+    scores below the best gold-only candidate: if the ``min_gain`` rule would keep a
+    cheaper model that does, the best-scoring candidate is taken instead, so on dev CV
+    the weak rows can never make auto worse than the dev gold alone.
+    """
+    per_model: dict[str, str] = {}
+    for key, score in scores.items():
+        name = parse_key(key)[0]
+        if name not in per_model or score > scores[per_model[name]]:
+            per_model[name] = key
+    best = pick_best({key: scores[key] for key in per_model.values()}, min_gain)
+    gold = [scores[key] for key in scores if parse_key(key)[1] == GOLD_ONLY]
+    if gold and scores[best] < max(gold):
+        best = max(scores, key=scores.get)  # the first of the best, in candidate order
+    return best
+
+
 def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto", label_mode="auto",
                      dev_weight=DEFAULT_DEV_WEIGHT, n_folds=3, metric="accuracy",
                      pos_label=1, seed=0, cache_dir=None, params=None,
                      min_gain=DEFAULT_MIN_GAIN, n_repeats=DEFAULT_N_REPEATS,
-                     decision_bias=True):
+                     decision_bias=True, weak_weights=DEFAULT_WEAK_WEIGHTS):
     """Fit the end model the config asks for, choosing what is ``auto`` by dev CV.
 
-    ``name``/``label_mode``: a fixed value or ``auto``. Without dev gold nothing can be
-    chosen: ``tfidf_logreg`` with soft labels, no decision bias. Returns ``(model,
-    report)``; the report (for metrics.json) names the choice, every candidate's CV
-    score and the decision bias.
+    ``name``/``label_mode``: a fixed value or ``auto``. ``weak_weights``: the weak rows'
+    total weight relative to the dev gold rows' to choose among (``0``: the gold-only
+    model, no weak rows; ``None``: every weak row at weight 1), see
+    :func:`labeling.train.end_model.weak_scale`. Without dev gold nothing can be
+    chosen: ``tfidf_logreg`` with soft labels at weight 1, no decision bias.
+
+    Returns ``(model, report)``; the report (for metrics.json) names the choice
+    (``name``, ``label_mode`` (``gold_only`` for the gold-only model), ``weak_weight``,
+    ``dev_weight``, ``decision_bias``), its CV score ``cv``, every candidate's CV score,
+    and, when gold-only candidates were scored, ``gold_only``: the gold-only baseline
+    chosen by the same rule from the same folds (what
+    :func:`labeling.train.gold_only.gold_only_baseline` reports).
     """
     params = params or {}
     names = list(AUTO_CANDIDATES) if name == "auto" else [name]
@@ -155,36 +263,46 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto", label
     for n in names:
         make_end_model(n, **resolve_params(n, params))  # unknown names, bad params fail here
     has_dev = y_dev is not None and len(y_dev) >= n_folds
+    weights = tuple(weak_weights) if has_dev else (None,)
+    keys = candidate_keys(names, modes, weights)
     use_bias = bool(decision_bias) and metric == "f1" and has_dev
-    report = {"candidates": [f"{n}/{m}" for n in names for m in modes], "metric": metric,
+    report = {"candidates": keys, "metric": metric,
               "dev_weight": dev_weight if has_dev else 0.0, "cv_scores": {}}
-    best = (f"{names[0] if len(names) == 1 else 'tfidf_logreg'}/"
-            f"{modes[0] if len(modes) == 1 else 'soft'}")
+    best = keys[0] if len(keys) == 1 else candidate_key(names[0], modes[0], None)
     oofs = {}
-    if has_dev and (len(names) * len(modes) > 1 or use_bias):
+    scores_gold_only = any(parse_key(key)[1] == GOLD_ONLY for key in keys)
+    if has_dev and (len(keys) > 1 or use_bias or scores_gold_only):
         oofs, splits = oof_probabilities(texts, probs, covered, dev_texts, y_dev, names, modes,
                                          dev_weight, n_folds, n_repeats, seed, cache_dir,
-                                         params)
+                                         params, weights)
         scores = {key: oof_score(p, splits, y_dev, metric, pos_label, use_bias)
                   for key, p in oofs.items()}
-        best = pick_best(scores, min_gain)
-        report.update(cv_folds=n_folds, cv_repeats=n_repeats,
-                      cv_scores={k: round(v, 4) for k, v in scores.items()})
-    chosen_name, chosen_mode = best.split("/")
-    model = train_end_model(texts, probs, covered, chosen_name, seed, chosen_mode,
+        best = choose_candidate(scores, min_gain)
+        gold = {key: v for key, v in scores.items() if parse_key(key)[1] == GOLD_ONLY}
+        report.update(cv_folds=n_folds, cv_repeats=n_repeats, cv=round(scores[best], 4),
+                      cv_scores={key: round(v, 4) for key, v in scores.items()})
+        if gold:
+            gold_best = pick_best(gold, min_gain)
+            report["gold_only"] = {"cv": round(gold[gold_best], 4),
+                                   "name": parse_key(gold_best)[0], "n_dev": int(len(y_dev))}
+    chosen_name, chosen_mode, weak_weight = parse_key(best)
+    model = train_end_model(texts, probs, covered, chosen_name, seed,
+                            "soft" if chosen_mode == GOLD_ONLY else chosen_mode,
                             dev_texts, y_dev if has_dev else None, report["dev_weight"],
-                            cache_dir, **resolve_params(chosen_name, params))
+                            cache_dir, weak_weight=weak_weight,
+                            **resolve_params(chosen_name, params))
     bias = np.zeros(np.asarray(probs).shape[1])
     if use_bias:
         bias = fit_decision_bias(np.vstack(oofs[best]), np.tile(np.asarray(y_dev, int),
                                  len(oofs[best])), metric, pos_label)
         apply_decision_bias(model, bias[model.classes_.astype(int)])
-    report.update(name=chosen_name, label_mode=chosen_mode,
+    report.update(name=chosen_name, label_mode=chosen_mode, weak_weight=weak_weight,
                   decision_bias=[round(float(b), 2) for b in bias])
     return model, report
 
 
-OPTION_KEYS = ("label_mode", "dev_weight", "n_folds", "min_gain", "n_repeats", "decision_bias")
+OPTION_KEYS = ("label_mode", "dev_weight", "n_folds", "min_gain", "n_repeats", "decision_bias",
+               "weak_weights")
 
 
 def end_model_options(name: str, params: dict) -> dict:

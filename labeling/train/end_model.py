@@ -144,23 +144,73 @@ def training_rows(texts, probs, covered, label_mode="soft", dev_texts=None, y_de
     if label_mode == "hard":
         probs = np.eye(k)[probs.argmax(axis=1)]
     if dev_weight and y_dev is not None and len(y_dev):
-        y_dev = np.asarray(y_dev, dtype=int)
-        if y_dev.min() < 0 or y_dev.max() >= k:
-            raise ValueError(f"dev gold labels must be class indices 0..{k - 1}")
+        y_dev = check_gold(y_dev, k)
         texts = np.concatenate([texts, np.asarray(dev_texts, dtype=object)])
         probs = np.vstack([probs, np.eye(k)[y_dev] * float(dev_weight)])
     return texts, probs
 
 
+def check_gold(y_dev, k: int) -> np.ndarray:
+    y_dev = np.asarray(y_dev, dtype=int)
+    if len(y_dev) and (y_dev.min() < 0 or y_dev.max() >= k):
+        raise ValueError(f"dev gold labels must be class indices 0..{k - 1}")
+    return y_dev
+
+
+def weak_scale(weak_weight: float | None, weak_total: float, gold_total: float) -> float:
+    """The factor on every weak row's weight that makes the weak rows' total weight
+    ``weak_weight`` times the gold rows' total (``weak_total``/``gold_total``: their
+    unscaled sums), capped at 1 so no weak row ever outweighs its unscaled self.
+
+    ``None`` keeps the weak rows at weight 1 (the scale before weak weights existed);
+    without gold rows there is nothing to weigh against, so the weak rows keep weight 1.
+    """
+    if weak_weight is None or gold_total <= 0:
+        return 1.0
+    if weak_weight <= 0 or weak_total <= 0:
+        return 0.0
+    return min(1.0, float(weak_weight) * gold_total / weak_total)
+
+
+def weighted_rows(weak_rows, weak_targets, gold_rows, y_gold, dev_weight: float = 0.0,
+                  weak_weight: float | None = None):
+    """``(rows, y, w)`` to fit a classifier on: one copy per weak row and class with
+    probability >= MIN_WEIGHT (weight = probability x :func:`weak_scale`), then every
+    gold row at weight ``dev_weight``. Rows may be texts or row indices."""
+    k = np.asarray(weak_targets).shape[1]
+    rows, y, w = expand_soft_labels(weak_rows, np.asarray(weak_targets, float))
+    y_gold = check_gold(np.asarray([] if y_gold is None else y_gold), k)
+    gold_w = np.full(len(y_gold) if dev_weight else 0, float(dev_weight))
+    scale = weak_scale(weak_weight, w.sum(), gold_w.sum())
+    if scale == 0:
+        rows, y, w = rows[:0], y[:0], w[:0]
+    gold_rows = np.asarray(list(gold_rows if gold_rows is not None else []), dtype=rows.dtype)
+    return (np.concatenate([rows, gold_rows[:len(gold_w)]]),
+            np.concatenate([y, y_gold[:len(gold_w)]]),
+            np.concatenate([w * scale, gold_w]))
+
+
 def train_end_model(texts, probs: np.ndarray, covered: np.ndarray, name: str = "tfidf_logreg",
                     seed: int = 0, label_mode: str = "soft", dev_texts=None, y_dev=None,
-                    dev_weight: float = 0.0, cache_dir=None, **params) -> Pipeline:
+                    dev_weight: float = 0.0, cache_dir=None, weak_weight: float | None = None,
+                    **params) -> Pipeline:
     """Fit end model ``name`` on the covered rows' labels, ``soft`` (probability-weighted
     copies) or ``hard`` (each row's most probable class), plus ``dev_weight`` copies of
-    each dev gold row if given. ``cache_dir``: where embeddings are kept between runs."""
+    each dev gold row if given. ``cache_dir``: where embeddings are kept between runs.
+
+    ``weak_weight``: the weak rows' total weight relative to the gold rows'
+    (:func:`weak_scale`; None: weight 1 per weak row). ``0`` fits on the dev gold
+    alone (the gold-only model): ``texts``/``probs``/``covered`` are then not used."""
     model = make_end_model(name, seed=seed, **params)
-    X, targets = training_rows(texts, probs, covered, label_mode, dev_texts, y_dev, dev_weight)
-    X, y, w = expand_soft_labels(X, targets)
+    if weak_weight is not None and weak_weight <= 0:
+        if not dev_weight or y_dev is None or len(y_dev) == 0:
+            raise ValueError("a gold-only end model needs dev gold rows and dev_weight > 0")
+        k = np.asarray(probs).shape[1]
+        weak_texts, weak_targets = np.zeros(0, dtype=object), np.zeros((0, k))
+    else:
+        weak_texts, weak_targets = training_rows(texts, probs, covered, label_mode)
+    X, y, w = weighted_rows(weak_texts, weak_targets, dev_texts, y_dev, dev_weight,
+                            weak_weight)
     if len(np.unique(y)) < 2:
         raise ValueError("the label model put all training mass on one class; "
                          "add LFs that vote the other classes")

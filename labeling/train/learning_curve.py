@@ -1,0 +1,149 @@
+"""What the LFs are worth, in hand labels: learning curves on nested dev subsamples.
+
+For each seed, dev is put in one seeded order (every class once at the front, so even
+the smallest subsample has each class), and the subsample of fraction ``f`` is its
+first ``round(f * n)`` rows: smaller subsamples are subsets of larger ones. On each
+subsample two models are fit: the gold-only model (dev gold alone) and the pipeline's
+chosen end model (weak rows + the subsample's gold, same label mode and weak weight).
+Both are scored on the **rest of dev** (the rows not in the subsample), the same rows
+for both, so test is never used: the curve can run at decision time, in every run.
+Fractions stop below 1 (default 0.25/0.5/0.75) because the full dev split leaves no
+rows to score on; the pipeline's own ``cv`` is the number for all of dev. Neither model
+gets a decision bias here (it would need a CV of its own per point), so on F1 tasks
+both curves are argmax scores: lower than ``cv``, but comparable with each other.
+
+:func:`labels_worth` reads the curves: the gold budget at which the gold-only curve
+(piecewise linear in the number of labels, per seed) reaches the pipeline's score,
+minus the gold the pipeline itself used, is what the LFs and prompts are worth in hand
+labels. If the pipeline beats gold-only at every measured budget, the answer is "more
+than" the largest measured difference; if it loses to gold-only on as few labels as
+the pipeline had, the LFs are worth nothing (or less).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labeling.train.auto import resolve_params
+from labeling.train.end_model import predict_proba_full, train_end_model
+from labeling.train.metrics import score_predictions
+
+DEFAULT_FRACTIONS = (0.25, 0.5, 0.75)
+DEFAULT_CURVE_SEEDS = 3
+
+
+def nested_subsamples(y_dev, sizes, n_seeds: int = DEFAULT_CURVE_SEEDS,
+                      seed: int = 0) -> list[list[np.ndarray]]:
+    """``[seed][size] -> dev row indices``: per seed, the first ``size`` rows of one
+    seeded order of dev, so each subsample contains every smaller one of its seed. The
+    order starts with one row of every class (in shuffled order) so each subsample of
+    at least ``k`` rows has every class."""
+    y_dev = np.asarray(y_dev, dtype=int)
+    out = []
+    for s in range(n_seeds):
+        order = np.random.default_rng(seed + s).permutation(len(y_dev))
+        _, first = np.unique(y_dev[order], return_index=True)
+        front = order[np.sort(first)]
+        order = np.concatenate([front, order[~np.isin(order, front)]])
+        out.append([order[:min(int(size), len(order))] for size in sizes])
+    return out
+
+
+def fraction_sizes(n_dev: int, fractions=DEFAULT_FRACTIONS) -> list[int]:
+    """Subsample sizes for ``fractions`` of ``n_dev`` rows (at least 2, distinct)."""
+    return sorted({max(2, int(round(f * n_dev))) for f in fractions if f * n_dev < n_dev})
+
+
+def learning_curve(texts, probs, covered, dev_texts, y_dev, pipeline: dict, gold_only: dict,
+                   metric: str = "accuracy", pos_label: int = 1, seed: int = 0,
+                   fractions=DEFAULT_FRACTIONS, n_seeds: int = DEFAULT_CURVE_SEEDS,
+                   cache_dir=None, params: dict | None = None) -> dict:
+    """The two curves on nested dev subsamples, each scored on the rest of dev.
+
+    ``pipeline``: the pipeline's end-model choice, as ``choose_end_model``'s report
+    gives it (``name``, ``label_mode``, ``weak_weight``, ``dev_weight``); ``gold_only``:
+    the baseline's (``name``). ``params``: the end models' params by name (``auto``'s
+    ``params``). Returns ``{"sizes": [...], "metric": .., "seeds": n, "pipeline":
+    [[score per size] per seed], "gold_only": [[...] per seed]}`` for
+    :func:`labels_worth`. Costs ``2 x len(sizes) x n_seeds`` end-model fits.
+    """
+    params, y_dev = params or {}, np.asarray(y_dev, dtype=int)
+    dev_texts = np.asarray(list(dev_texts), dtype=object)
+    k = np.asarray(probs).shape[1]
+    sizes = fraction_sizes(len(y_dev), fractions)
+    dev_weight = pipeline.get("dev_weight") or 3.0
+    mode = pipeline.get("label_mode", "soft")
+    fits = {"pipeline": dict(name=pipeline["name"], weak_weight=pipeline.get("weak_weight"),
+                             label_mode="soft" if mode == "gold_only" else mode),
+            "gold_only": dict(name=gold_only["name"], weak_weight=0.0, label_mode="soft")}
+    if mode == "gold_only":
+        fits["pipeline"]["weak_weight"] = 0.0
+    curves = {which: [] for which in fits}
+    for subsamples in nested_subsamples(y_dev, sizes, n_seeds, seed):
+        for which, fit in fits.items():
+            row = []
+            for idx in subsamples:
+                rest = np.setdiff1d(np.arange(len(y_dev)), idx)
+                model = train_end_model(texts, probs, covered, fit["name"], seed,
+                                        fit["label_mode"], dev_texts[idx], y_dev[idx],
+                                        dev_weight, cache_dir, weak_weight=fit["weak_weight"],
+                                        **resolve_params(fit["name"], params))
+                pred = predict_proba_full(model, dev_texts[rest], k).argmax(axis=1)
+                row.append(round(score_predictions(y_dev[rest], pred, metric, pos_label), 4))
+            curves[which].append(row)
+    return {"sizes": sizes, "metric": metric, "seeds": n_seeds, "scored_on": "rest of dev",
+            **curves}
+
+
+def crossing(sizes, gold_scores, target: float) -> float | None:
+    """The number of labels at which the piecewise-linear gold-only curve first reaches
+    ``target``; ``None`` if it never does within ``sizes``; ``sizes[0]`` or less if it
+    already does at the first size (returned as ``sizes[0]``)."""
+    sizes, gold_scores = np.asarray(sizes, float), np.asarray(gold_scores, float)
+    if gold_scores[0] >= target:
+        return float(sizes[0])
+    for i in range(1, len(sizes)):
+        if gold_scores[i] >= target:
+            lo, hi = gold_scores[i - 1], gold_scores[i]
+            return float(sizes[i - 1] + (target - lo) / (hi - lo) * (sizes[i] - sizes[i - 1]))
+    return None
+
+
+def labels_worth(curve: dict) -> dict:
+    """What the pipeline's weak rows are worth in hand labels, from :func:`learning_curve`.
+
+    Taken at the smallest budget (where the gold-only curve has the most room above it):
+    per seed, ``crossing(gold-only curve, pipeline score) - budget``, 0 where gold-only is
+    already ahead on the same labels (``gold_only_ahead`` counts those seeds). Returns ``{"budget":
+    labels the pipeline had, "labels": median over seeds or None, "low": .., "high": ..,
+    "more_than": a lower bound when most seeds never cross (else None), "text": one line
+    for the report}``.
+    """
+    sizes, budget = curve["sizes"], curve["sizes"][0]
+    worth, beyond, losses = [], 0, 0
+    for pipe, gold in zip(curve["pipeline"], curve["gold_only"]):
+        at = crossing(sizes, gold, pipe[0])
+        if at is None:
+            beyond += 1
+        else:  # gold-only ahead already at the same budget: worth 0 (not extrapolated)
+            losses += gold[0] > pipe[0]
+            worth.append(at - budget)
+    out = {"budget": int(budget), "labels": None, "low": None, "high": None,
+           "more_than": None, "gold_only_ahead": losses}
+    if beyond > len(worth):
+        out["more_than"] = int(sizes[-1] - budget)
+        out["text"] = (f"with {budget} dev labels, your LFs and prompts are worth more than "
+                       f"{out['more_than']} hand labels (gold-only never caught up within "
+                       f"{sizes[-1]} labels in {beyond} of {beyond + len(worth)} subsamples)")
+        return out
+    worth = np.asarray(worth, float)
+    out.update(labels=int(round(np.median(worth))), low=int(round(worth.min())),
+               high=int(round(worth.max())))
+    spread = f"{out['low']} to {out['high']}" + (f", {beyond} more than {sizes[-1] - budget}"
+                                                 if beyond else "")
+    if losses:
+        spread += f"; gold-only alone was better in {losses}"
+    out["text"] = (f"with {budget} dev labels, your LFs and prompts are worth about "
+                   f"{out['labels']} hand labels ({spread} over {len(curve['pipeline'])} "
+                   f"subsamples)")
+    return out
