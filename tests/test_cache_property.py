@@ -12,7 +12,6 @@ import os
 import random
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -313,7 +312,7 @@ def test_a_run_stopped_by_an_error_keeps_the_chunks_it_finished(tmp_path, n_jobs
     Path(log).write_text("")
     again = apply_lfs(df, [stops], 2, cache_dir=tmp_path / "cache", n_jobs=n_jobs)
     assert Path(log).read_text() == "" and (again == L).all()
-    assert not list((tmp_path / "cache" / "parts").rglob("*.npz"))  # merged into the column
+    assert not list((tmp_path / "cache" / "parts").iterdir())  # merged into the column
 
 
 # --- (d) well-formed but inconsistent cache files ---------------------------------
@@ -367,4 +366,23 @@ def test_an_inconsistent_cache_file_is_a_miss(tmp_path, corruption):
     bad = (_corrupt_frame if frame else _corrupt_votes)(arrays)[corruption]
     np.savez(path, **bad)
     np.testing.assert_array_equal(apply_lfs(df, [long_text], 2, cache_dir=tmp_path), fresh)
+    np.testing.assert_array_equal(apply_lfs(df, [long_text], 2, cache_dir=tmp_path), fresh)
+
+
+@pytest.mark.parametrize("part", ["garbage", "out_of_range", "foreign_dtype"])
+def test_an_inconsistent_part_file_is_a_miss(tmp_path, part):
+    df = pd.DataFrame({"id": ["a", "b"], "text": ["a", "bbbbbb"]})
+    fresh = apply_lfs(df, [long_text], 2)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    fingerprint = lf_fingerprint(long_text, 2)
+    path = parts / "left-by-a-killed-run.part.npy"
+    if part == "garbage":
+        path.write_bytes(b"\x93NUMPY garbage")
+    else:
+        dtype = [("hash", "<u8"), (fingerprint, "<i2" if part == "out_of_range" else "<f8")]
+        records = np.zeros(2, dtype=dtype)
+        records["hash"] = ColumnCache(tmp_path).frame_keys(df).hashes
+        records[fingerprint] = 7
+        np.save(path, records)
     np.testing.assert_array_equal(apply_lfs(df, [long_text], 2, cache_dir=tmp_path), fresh)

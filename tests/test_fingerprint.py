@@ -15,14 +15,12 @@ import textwrap
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from labeling import ABSTAIN, entity_lf, labeling_function, matcher_lf
-from labeling.apply import apply_lfs
-from labeling.apply import fingerprint
-from labeling.apply.fingerprint import lf_fingerprint
+from labeling import entity_lf, matcher_lf
+from labeling.apply import apply_lfs, fingerprint
+from labeling.apply.fingerprint import NotFingerprintable, lf_fingerprint
 from labeling.lf import nlp as lf_nlp
 from labeling.lf.loader import load_lfs
 from labeling.llm import PromptLF
@@ -403,6 +401,56 @@ def test_spacy_doc_lfs_follow_the_shared_pipeline(monkeypatch):
     assert len(set(prints.values())) == len(prints)
 
 
+def test_changed_rules_in_the_shared_pipeline_change_the_fingerprint(load):
+    """Rules added to ``default_nlp()``'s ruler, by an LF module or a newly installed
+    model, reach LFs parsing with it (spacy_doc) and LFs calling it directly."""
+    direct = load("""
+        from labeling.lf.nlp import default_nlp
+
+        @labeling_function()
+        def lf(x):
+            return 1 if default_nlp()(x.text).ents else ABSTAIN
+        """)["lf"]
+    lfs = [direct, entity_lf("ent", ["ORG"], label=1)]
+    before = [lf_fingerprint(lf) for lf in lfs]
+    ruler = lf_nlp.default_nlp().get_pipe("labeling_rules")
+    ruler.add_patterns([{"label": "ORG", "pattern": "acme", "id": "test-only"}])
+    try:
+        changed = [lf_fingerprint(lf) for lf in lfs]
+    finally:
+        ruler.remove("test-only")
+    assert all(a != b for a, b in zip(before, changed))
+    assert [lf_fingerprint(lf) for lf in lfs] == before
+
+
+def test_common_values_are_fingerprintable_and_stable(load):
+    source = """
+        import collections, datetime, logging, pathlib, types
+        import pandas as pd
+
+        log = logging.getLogger(__name__)
+        MISSING = object()
+        Point = collections.namedtuple("Point", "x y")
+        ORIGIN = Point(0, 0)
+        SETTINGS = types.SimpleNamespace(limit=3)
+        COUNTS = collections.Counter({"buy": 2})
+        BY_WORD = collections.defaultdict(list, {"buy": [1]})
+        PRIORS = pd.Series([0.2, 0.8], index=["ham", "spam"])
+        SINCE = datetime.date(2020, 1, 1)
+        HOME = pathlib.PurePosixPath("/data")
+
+        @labeling_function()
+        def lf(x, default=MISSING):
+            log.debug("row %s", x)
+            hits = COUNTS[x.text] + len(BY_WORD[x.text]) + ORIGIN.x + SETTINGS.limit
+            return 1 if hits > PRIORS["spam"] and SINCE.year and HOME.name else ABSTAIN
+        """
+    first = lf_fingerprint(load(source)["lf"])
+    assert lf_fingerprint(load(source)["lf"]) == first
+    assert lf_fingerprint(load(source.replace("limit=3", "limit=4"))["lf"]) != first
+    assert lf_fingerprint(load(source.replace("0.8]", "0.7]"))["lf"]) != first
+
+
 def test_matcher_lf_patterns_change_the_fingerprint():
     a = matcher_lf("m", [[{"LOWER": "check"}, {"LOWER": "out"}]], label=1)
     b = matcher_lf("m", [[{"LOWER": "check"}, {"LOWER": "this"}]], label=1)
@@ -431,7 +479,7 @@ def plain(x):
 
 def test_an_lf_reading_an_opaque_object_is_not_fingerprintable(load):
     lfs = load(UNHASHABLE)
-    with pytest.raises(getattr(fingerprint, "NotFingerprintable", ()), match="LOCK"):
+    with pytest.raises(NotFingerprintable, match="LOCK"):
         lf_fingerprint(lfs["locked"])
     lf_fingerprint(lfs["plain"])
 
@@ -484,8 +532,9 @@ SEED_SCRIPT = """
 import sys
 from labeling.apply.fingerprint import lf_fingerprint
 from labeling.lf.loader import load_lfs
-lfs = load_lfs([sys.argv[1]], __import__("pathlib").Path(sys.argv[1]).parent)
-print(" ".join(lf_fingerprint(lf, cardinality=2) for lf in lfs))
+from labeling.llm import PromptLF
+lfs = load_lfs(sys.argv[1:], __import__("pathlib").Path(sys.argv[1]).parent)
+print(" ".join(lf_fingerprint(lf, cardinality=2) for lf in lfs if not isinstance(lf, PromptLF)))
 """
 
 
@@ -502,7 +551,9 @@ def test_fingerprints_are_equal_across_processes(tmp_path):
         """))
     env = dict(os.environ, PYTHONHASHSEED="1" if os.environ.get("PYTHONHASHSEED") != "1" else "2",
                PYTHONDONTWRITEBYTECODE="1")
-    there = subprocess.run([sys.executable, "-c", SEED_SCRIPT, str(module)], env=env,
+    modules = [str(module), str(REPO / "functions" / "youtube_spam.py")]  # with spaCy LFs
+    there = subprocess.run([sys.executable, "-c", SEED_SCRIPT, *modules], env=env,
                            cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    here = [lf_fingerprint(lf, cardinality=2) for lf in load_lfs([str(module)], tmp_path)]
+    here = [lf_fingerprint(lf, cardinality=2) for lf in load_lfs(modules, tmp_path)
+            if not isinstance(lf, PromptLF)]
     assert there == here

@@ -188,7 +188,7 @@ class _Encoder:
         elif isinstance(obj, type):
             self._class(obj)
         elif isinstance(obj, (logging.Logger, logging.LoggerAdapter)):
-            self.emit("logger", str(getattr(obj, "name", "")))  # logging never votes
+            self.emit("logger")  # logging never votes (its name holds the module's)
         elif kind is object:
             self.emit("object()")  # a sentinel: only its identity within a run matters
         elif kind.__module__.partition(".")[0] == "spacy":
@@ -437,34 +437,3 @@ def _distribution_version(distribution: str) -> str | None:
 @functools.lru_cache(maxsize=1)
 def _distributions() -> dict:
     return importlib.metadata.packages_distributions()
-
-
-def row_hashes(df: pd.DataFrame) -> np.ndarray:
-    """A uint64 content hash per row (all columns, not the index)."""
-    if len(df) == 0:
-        return np.zeros(0, dtype=np.uint64)
-    return pd.util.hash_pandas_object(df, index=False).to_numpy(dtype=np.uint64)
-
-
-def frame_digest(df: pd.DataFrame) -> str | None:
-    """A digest of ``df``'s content from its raw Arrow/NumPy buffers (fast: no per-row
-    work), or None when a column has no such buffers (object dtype). Equal digests mean
-    equal content; equal content stored differently may digest differently, which only
-    costs a cache miss."""
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
-    digest.update(str(len(df)).encode())
-    for column in df.columns:
-        array = df[column].array
-        if hasattr(array, "__arrow_array__"):
-            chunked = array.__arrow_array__()
-            for chunk in getattr(chunked, "chunks", [chunked]):
-                digest.update(f"{chunk.offset}:{len(chunk)}".encode())
-                for buffer in chunk.buffers():
-                    if buffer is not None:
-                        digest.update(memoryview(buffer))
-        elif df[column].dtype != object and hasattr(array, "to_numpy"):
-            digest.update(np.ascontiguousarray(array.to_numpy()).view(np.uint8))
-        else:
-            return None
-    return digest.hexdigest()
