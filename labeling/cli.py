@@ -258,23 +258,21 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
                                         help="sklearn (model.skops) or onnx (model.onnx).")):
     """Print a label and its probability for each text (arguments, a file, or stdin)."""
     from labeling.export import load_exported
-    from labeling.predict import read_texts, write_predictions
+    from labeling.predict import text_batches, write_batches
 
     if fmt not in ("tsv", "jsonl"):
         raise LabelingError(f"--format must be tsv or jsonl, not {fmt!r}")
     if runtime not in ("sklearn", "onnx"):
         raise LabelingError(f"--runtime must be sklearn or onnx, not {runtime!r}")
-    items = list(texts or [])
-    if input is not None:
-        items += read_texts(input, text_column)
-    elif not items and not sys.stdin.isatty():
-        items = read_texts("-")
     exported = load_exported(model, runtime)
-    if not items:
+    written = write_batches(exported, [list(texts)] if texts else [], sys.stdout, fmt)
+    if input is not None:
+        written += write_batches(exported, text_batches(input, text_column), sys.stdout, fmt)
+    elif not texts and not sys.stdin.isatty():  # streamed: answers while the pipe is open
+        written += write_batches(exported, text_batches("-"), sys.stdout, fmt)
+    if not written:
         typer.echo("no texts to classify (pass texts, --input FILE, or pipe lines to stdin)",
                    err=True)
-        return
-    write_predictions(exported, items, sys.stdout, fmt)
 
 
 @app.command("app")

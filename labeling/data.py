@@ -30,7 +30,8 @@ from labeling.errors import DataError
 SPLITS = ("train", "dev", "test")
 
 UTF8_HINT = "re-save it as UTF-8"
-DATA_ENCODING_HINT = 'set [data] encoding to the file\'s encoding (e.g. "latin-1") or re-save it'
+DATA_ENCODING_HINT = ('set [data] encoding to the file\'s encoding (e.g. "latin-1") or re-save '
+                      "it as UTF-8")
 
 # csv's default field limit (128 KiB) would reject long documents; raised once, never lowered.
 csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
@@ -179,7 +180,7 @@ def _check_ids(values: pd.Series, path: Path, column: str) -> None:
     """Ids are non-empty strings or integers: a missing id would become "nan", an integer
     column with a gap reads as floats ("3.0")."""
     for row, value in enumerate(values.tolist(), start=1):
-        if _is_missing(value) or value == "":
+        if _is_missing(value) or (isinstance(value, str) and not value):
             raise DataError(f"{path}: row {row}, column '{column}': missing id")
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise DataError(f"{path}: row {row}, column '{column}': expected a string or "

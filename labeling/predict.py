@@ -1,43 +1,128 @@
 """Batch prediction with an exported model: texts in, (label, probability) out.
 
-The hot path (``write_predictions``) predicts a batch at once, on the exact fast
-TF-IDF path for the sklearn runtime (labeling.export.fast_tfidf), and formats the
-batch as one string: no dict per row unless the output is JSONL.
+The hot path (``write_batches``) predicts a batch at once, on the exact fast TF-IDF path
+for the sklearn runtime (labeling.export.fast_tfidf), and formats the batch as one
+string: no dict per row unless the output is JSONL.
+
+Line inputs (stdin, .txt files) are streamed (``line_batches``): at most
+``STREAM_BATCH`` lines are held at a time, so memory stays flat however long the input,
+and a batch is predicted as soon as the input pauses, so a pipe gets its answers while
+it is still open.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import select
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, Iterable, Iterator, TextIO
 
 import numpy as np
 
-from labeling.data import decode_utf8, read_table
+from labeling.data import UTF8_HINT, read_table
 from labeling.errors import DataError
 from labeling.export import ExportedModel
 
-BATCH = 4096
+BATCH = 4096  # texts per predict_proba call
+STREAM_BATCH = 1024  # lines of a streamed input held at once
+CHUNK_BYTES = 1 << 16  # one read of a streamed input
+_BOM = b"\xef\xbb\xbf"
 
 
-def read_texts(source: str, text_column: str = "text") -> list[str]:
-    """Texts from a CSV/TSV/JSONL/Parquet file (its ``text_column``), a .txt file
-    (one text per line) or ``-`` (stdin, one text per line)."""
+def _chunks(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+    """(bytes, paused) reads of ``stream`` until EOF; ``paused``: nothing more can be read
+    right now. A file descriptor is read directly (a buffered read would wait for a full
+    buffer, and its buffer would hide from ``select`` what is already there)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.BytesIO, a test runner's stdin
+        fd = None
+    while True:
+        if fd is None:
+            data, paused = stream.read(CHUNK_BYTES), False
+        else:
+            data = os.read(fd, CHUNK_BYTES)
+            paused = not select.select([fd], [], [], 0)[0]
+        if not data:
+            return
+        yield data, paused
+
+
+class _LineDecoder:
+    """UTF-8 bytes in any cuts -> the non-blank lines they complete, as ``str.splitlines``
+    of the whole input would give them; errors name the byte and line in the whole input."""
+
+    def __init__(self, source):
+        self.source, self.pending, self.offset, self.line, self.first = source, b"", 0, 1, True
+
+    def feed(self, data: bytes, final: bool = False) -> list[str]:
+        self.pending += data
+        if self.first and (len(self.pending) >= len(_BOM) or final):
+            if self.pending.startswith(_BOM):
+                self.pending, self.offset = self.pending[len(_BOM):], len(_BOM)
+            self.first = False
+        elif self.first:
+            return []  # not enough bytes yet to tell a BOM
+        # "\n" never occurs inside a multi-byte UTF-8 character: up to it is whole text
+        end = len(self.pending) if final else self.pending.rfind(b"\n") + 1
+        if end <= 0:
+            return []
+        done, self.pending = self.pending[:end], self.pending[end:]
+        try:
+            text = done.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = self.line + done.count(b"\n", 0, exc.start)
+            raise DataError(f"{self.source}: not valid UTF-8 (byte {self.offset + exc.start}, "
+                            f"line {line}); {UTF8_HINT}") from None
+        self.offset += end
+        self.line += done.count(b"\n")
+        return [line for line in text.splitlines() if line.strip()]
+
+
+def line_batches(stream: BinaryIO, source, size: int | None = None) -> Iterator[list[str]]:
+    """The non-blank lines of a binary ``stream`` in batches of at most ``size``
+    (``STREAM_BATCH``), each yielded when full or when the input pauses."""
+    size = size or STREAM_BATCH
+    decoder, batch = _LineDecoder(source), []
+    for data, paused in _chunks(stream):
+        batch += decoder.feed(data)
+        while len(batch) >= size:
+            yield batch[:size]
+            batch = batch[size:]
+        if paused and batch:
+            yield batch
+            batch = []
+    batch += decoder.feed(b"", final=True)
+    for start in range(0, len(batch), size):
+        yield batch[start:start + size]
+
+
+def text_batches(source: str, text_column: str = "text") -> Iterator[list[str]]:
+    """Texts from a CSV/TSV/JSONL/Parquet file (its ``text_column``, read whole), a .txt
+    file (one text per line) or ``-`` (stdin, one text per line), in batches; the line
+    inputs are streamed (``line_batches``)."""
     if source == "-":
-        return [line for line in decode_utf8(sys.stdin.buffer.read(), "stdin").splitlines()
-                if line.strip()]
+        yield from line_batches(sys.stdin.buffer, "stdin")
+        return
     path = Path(source)
     if path.suffix.lower() in (".txt", ""):
         if not path.is_file():
             raise DataError(f"{path}: input file not found")
-        return [line for line in decode_utf8(path.read_bytes(), path).splitlines()
-                if line.strip()]
+        with open(path, "rb") as stream:
+            yield from line_batches(stream, path)
+        return
     table = read_table(path)
     if text_column not in table.columns:
         raise DataError(f"{path}: no text column '{text_column}' (columns: "
                         f"{', '.join(map(str, table.columns))}); pass --text-column")
-    return table[text_column].fillna("").astype(str).tolist()
+    yield table[text_column].fillna("").astype(str).tolist()
+
+
+def read_texts(source: str, text_column: str = "text") -> list[str]:
+    """All the texts of ``source`` (see ``text_batches``) as one list."""
+    return [text for batch in text_batches(source, text_column) for text in batch]
 
 
 def _row(text: str, labels: list[str], rounded: list[float], k: int, p: float) -> dict:
@@ -67,10 +152,21 @@ def format_batch(texts: list[str], proba: np.ndarray, labels: list[str], fmt: st
     return "\n".join(lines) + "\n"
 
 
+def write_batches(exported: ExportedModel, batches: Iterable[list[str]], out: TextIO,
+                  fmt: str = "tsv") -> int:
+    """Predict each batch (in slices of ``BATCH``) and write one line per text to ``out``,
+    flushed after each batch so a reader sees it at once; returns the number of texts."""
+    written = 0
+    for texts in batches:
+        for start in range(0, len(texts), BATCH):
+            batch = texts[start:start + BATCH]
+            out.write(format_batch(batch, exported.predict_proba(batch), exported.labels, fmt))
+        out.flush()
+        written += len(texts)
+    return written
+
+
 def write_predictions(exported: ExportedModel, texts: list[str], out: TextIO,
                       fmt: str = "tsv") -> int:
     """Predict ``texts`` batch by batch and write one line per text to ``out``."""
-    for start in range(0, len(texts), BATCH):
-        batch = texts[start:start + BATCH]
-        out.write(format_batch(batch, exported.predict_proba(batch), exported.labels, fmt))
-    return len(texts)
+    return write_batches(exported, [texts], out, fmt)

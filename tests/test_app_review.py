@@ -202,6 +202,7 @@ def test_launch_command_binds_localhost(tmp_path):
     argv = streamlit_command(8765)
     assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
     assert argv[argv.index("--server.port") + 1] == "8765"
+    assert argv[argv.index("--server.headless") + 1] == "true"  # never a first-run prompt
     assert Path(argv[argv.index("run") + 1]).name == "streamlit_app.py"
     env = app_environment(tmp_path, env={})
     assert env["LABELING_PROJECT"] == str(tmp_path.resolve())

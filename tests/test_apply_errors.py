@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from labeling import ABSTAIN, keyword_lf, labeling_function
 from labeling.apply import FaultLog, apply_lfs
 from labeling.apply import watch as watch_module
+from labeling.apply.dask_engine import local_cluster
 from labeling.cli import app
 from labeling.errors import LabelingError, LFError, LFLoadError
 from labeling.lf.loader import load_lfs
@@ -144,20 +145,19 @@ def test_dask_fault_records_name_the_global_row():
 
 
 def test_dask_local_cluster_serves_no_dashboard():
-    from labeling.apply.dask_engine import local_cluster
-
     with local_cluster(1) as cluster:
         me = psutil.Process(os.getpid())
         listening = {c.laddr for c in me.net_connections() if c.status == psutil.CONN_LISTEN}
         assert 8787 not in {address.port for address in listening}, listening
         assert {address.ip for address in listening} == {"127.0.0.1"}, listening
-        # Whatever HTTP port the scheduler keeps, it answers no dashboard page.
-        http_ports = {s.getsockname()[1] for s in cluster.scheduler.http_server._sockets.values()}
-        for port in http_ports:
-            for page in ("status", "info/main/workers.html", "json/counts.json"):
-                with pytest.raises(urllib.error.HTTPError) as info:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/{page}", timeout=10)
-                assert info.value.code == 404, page
+        # The scheduler's HTTP server (distributed sets its bound port) serves no page
+        # of a dashboard.
+        http = cluster.scheduler.http_server
+        assert http.address == "127.0.0.1"
+        for page in ("status", "info/main/workers.html", "json/counts.json"):
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(f"http://127.0.0.1:{http.port}/{page}", timeout=10)
+            assert info.value.code == 404, page
 
 
 # --- item 20: a hung LF and Ctrl+C -----------------------------------------------------

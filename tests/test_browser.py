@@ -5,14 +5,20 @@ sees the examples where the two LFs disagree, labels one, reloads the page and f
 the label still there. Saves a screenshot under the test's tmp dir, and to
 docs/conflicts.png for the README when that file is missing or UPDATE_SCREENSHOTS=1.
 
+A second test opens every page over a run whose texts and ids hold Markdown and HTML
+images (tests/hostile_texts.py) and checks that the browser requests none of them and
+shows the text as typed.
+
 Skipped only when /usr/bin/chromium is absent (`make test` installs it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -24,6 +30,9 @@ from labeling.review.launch import app_environment, free_port, streamlit_command
 from labeling.review.sample import ensure_sample_run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "tests"))
+from hostile_texts import BEACON, ID_BEACON, ensure_hostile_run  # noqa: E402
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
@@ -43,14 +52,14 @@ def sample_project(tmp_path_factory) -> Path:
                              tmp_path_factory.getbasetemp() / "app_sample")
 
 
-@pytest.fixture
-def server(sample_project, tmp_path):
-    """The app on a free port; yields (url, annotations path); stopped after the test."""
+@contextlib.contextmanager
+def serving(project: Path, tmp_path: Path):
+    """The app over ``project`` on a free port; yields (url, annotations path)."""
     port = free_port()
     annotations = tmp_path / "annotations.sqlite"
     log = open(tmp_path / "streamlit.log", "wb")  # a file, not a pipe: a full pipe blocks
     proc = subprocess.Popen(streamlit_command(port),
-                            env=app_environment(sample_project, annotations=annotations),
+                            env=app_environment(project, annotations=annotations),
                             stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -74,6 +83,13 @@ def server(sample_project, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture
+def server(sample_project, tmp_path):
+    """The app over the sample run; yields (url, annotations path); stopped after the test."""
+    with serving(sample_project, tmp_path) as served:
+        yield served
 
 
 def _idle(page) -> None:
@@ -145,3 +161,42 @@ def test_conflicts_pair_to_annotation_survives_reload(server, tmp_path):
     if not docs.exists() or os.environ.get("UPDATE_SCREENSHOTS") == "1":
         docs.parent.mkdir(exist_ok=True)
         shutil.copyfile(shot, docs)
+
+
+HOSTILE_PAGES = ("overview", "lfs", "conflicts", "slices", "example", "end-model", "annotate")
+
+
+def test_texts_with_markdown_images_make_no_request(tmp_path_factory, tmp_path):
+    from playwright import sync_api
+
+    project = ensure_hostile_run(REPO_ROOT / "labeling.toml",
+                                 tmp_path_factory.getbasetemp() / "app_hostile")
+    requested: list[str] = []
+    with serving(project, tmp_path) as (url, _), sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2200})
+            page.on("request", lambda request: requested.append(request.url))
+            for name in HOSTILE_PAGES:
+                page.goto(f"{url}/{name}")
+                page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
+                _idle(page)
+                page.wait_for_timeout(500)  # images start loading once they are in the DOM
+                assert page.locator("[data-testid='stException']").count() == 0, name
+            _no_beacons(requested)
+            page.goto(f"{url}/conflicts")
+            _idle(page)
+            shown = page.locator("textarea").first.input_value()
+            assert "![x](" in shown and "**bold**" in shown  # the text as typed
+            page.locator(".st-key-conf_ann-1 button").click()  # a toast names the id
+            _idle(page)
+            page.wait_for_timeout(500)
+        finally:
+            browser.close()
+    _no_beacons(requested)
+    assert any(r.startswith(url) for r in requested)  # the recorder did see the app's own
+
+
+def _no_beacons(requested: list[str]) -> None:
+    beacons = [r for r in requested if r.startswith("http://127.0.0.1:1/")]
+    assert not beacons, f"pages fetched URLs from the data ({BEACON}, {ID_BEACON}): {beacons}"

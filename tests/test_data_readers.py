@@ -113,10 +113,21 @@ def test_parquet_missing_text_is_empty_but_a_missing_id_is_an_error(make_task):
     assert "row 2, column 'id'" in message
 
 
-def test_parquet_float_ids_are_an_error(make_task):
-    dev = pd.DataFrame({"id": [1.0, 2.0], "text": ["x", "y"], "label": ["ham"] * 2})
+@pytest.mark.parametrize("ids, kind", [([1.0, 2.0], "float"), ([["a", "b"], ["c"]], "list"),
+                                       (["a", ""], "missing")])
+def test_parquet_ids_that_are_not_strings_or_integers_are_an_error(make_task, ids, kind):
+    dev = pd.DataFrame({"id": ids, "text": ["x", "y"], "label": ["ham"] * 2})
     message = data_error(make_task(config={"data": {"dev": "dev.parquet"}}, dev=dev))
-    assert "row 1, column 'id'" in message and "float" in message
+    assert "column 'id'" in message and kind in message
+
+
+def test_integer_ids_become_strings(make_task):
+    dev = pd.DataFrame({"id": [7, 8], "text": ["x", "y"], "label": ["ham"] * 2})
+    path = make_task(config={"data": {"dev": "dev.parquet", "test": "test.jsonl"}},
+                     dev=dev, test=dev.assign(id=[9, 10]))
+    splits = load_task(path).splits
+    assert splits["dev"]["id"].tolist() == ["7", "8"]
+    assert splits["test"]["id"].tolist() == ["9", "10"]
 
 
 # --- TSV: tabs, no quoting ----------------------------------------------------------

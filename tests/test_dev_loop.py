@@ -22,7 +22,8 @@ class Loop:
             text=True, env=env)
         self.lines: queue.Queue = queue.Queue()
         self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self):
         for line in self.proc.stdout:
@@ -80,9 +81,11 @@ def test_dev_loop_answers_each_save_and_survives_errors(make_task):
     finally:
         loop.proc.send_signal(signal.SIGINT)
         try:
-            rest, _ = loop.proc.communicate(timeout=30)
+            loop.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             loop.proc.kill()
             raise
+    loop.reader.join(timeout=10)  # the reader thread owns stdout: take the rest from it
+    rest = "".join(loop.lines.queue)
     assert loop.proc.returncode == 0, rest
     assert "stopped" in rest and "Traceback" not in "".join(loop.seen) + rest

@@ -207,7 +207,8 @@ def test_auto_choice_by_dev_cv_and_refit_on_all():
     dev_texts = SPAM[:3] + HAM[:3] + ["subscribe now", "song love"]
     y_dev = np.array([1, 1, 1, 0, 0, 0, 1, 0])
     model, report = choose_end_model(texts, probs, np.ones(12, bool), dev_texts, y_dev,
-                                     name="tfidf_logreg", label_mode="auto", n_folds=2)
+                                     name="tfidf_logreg", label_mode="auto", n_folds=2,
+                                     weak_weights=(None,))  # weak rows at weight 1
     assert set(report["cv_scores"]) == {"tfidf_logreg/soft", "tfidf_logreg/hard"}
     from labeling.train.auto import pick_best
     assert f"tfidf_logreg/{report['label_mode']}" == pick_best(report["cv_scores"])
@@ -380,7 +381,8 @@ def test_auto_f1_learns_a_decision_bias_from_out_of_fold_dev_predictions():
     from labeling.train.ensemble import fit_decision_bias
 
     texts, probs, dev_texts, y_dev = _spam_task()
-    kwargs = dict(name="tfidf_logreg", label_mode="soft", n_folds=2, n_repeats=2)
+    kwargs = dict(name="tfidf_logreg", label_mode="soft", n_folds=2, n_repeats=2,
+                  weak_weights=(None,))  # weak rows at weight 1, as oof_probabilities'
     model, report = choose_end_model(texts, probs, np.ones(12, bool), dev_texts, y_dev,
                                      metric="f1", **kwargs)
     plain, plain_report = choose_end_model(texts, probs, np.ones(12, bool), dev_texts, y_dev,
@@ -422,7 +424,7 @@ def test_biased_tfidf_model_keeps_onnx_and_fast_path_parity(tmp_path):
     texts, probs, dev_texts, y_dev = _spam_task()
     model, report = choose_end_model(texts, probs, np.ones(12, bool), dev_texts, y_dev,
                                      name="tfidf_logreg", label_mode="soft", metric="f1",
-                                     n_folds=2, n_repeats=2)
+                                     n_folds=2, n_repeats=2, weak_weights=(None,))
     assert any(report["decision_bias"])
     queries = texts + dev_texts + ["free beautiful channel", ""]
     _, info = save_onnx(model, tmp_path / "m.onnx")

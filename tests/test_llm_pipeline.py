@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
+from secret_scan import files_holding  # noqa: E402
 
 from labeling.cli import app  # noqa: E402
 from labeling.pipeline import load_task, plan  # noqa: E402
@@ -65,5 +66,4 @@ def test_run_against_endpoint_plans_exactly_caches_and_never_writes_the_key(
     names = {p.name for p in written}
     assert {"metrics.json", "L.parquet", "model.skops", "model_card.json",
             "llm_responses.sqlite"} <= names
-    for path in written:
-        assert SECRET.encode() not in path.read_bytes(), path
+    assert files_holding(written, SECRET) == []  # zip members and Parquet cells too

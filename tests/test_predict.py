@@ -4,8 +4,14 @@ formatting identical to the per-row format, and bad input for sklearn and onnx a
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import queue
 import shutil
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +180,99 @@ def test_onnx_runtime_refuses_a_tampered_onnx(model_dir, tmp_path):
 def test_bad_runtime(model_dir):
     assert user_error(run("predict", "-m", model_dir, "--runtime", "tf", "hi")) == (
         "error: --runtime must be sklearn or onnx, not 'tf'")
+
+
+# --- streaming: stdin in batches, output before the input ends -----------------------------
+
+def _line_reader(stream) -> "queue.Queue[bytes]":
+    """Lines of ``stream`` as they arrive (a thread, so a read can time out)."""
+    lines: queue.Queue = queue.Queue()
+
+    def pump():
+        for line in iter(stream.readline, b""):
+            lines.put(line)
+        lines.put(b"")  # EOF
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def test_stdin_is_streamed_output_starts_before_input_ends(model_dir):
+    # before: all of stdin was read before anything was printed, so no line came back
+    # while the pipe was open (the 120 s only bounds a hang; a pass takes ~1 s)
+    proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", "predict", "--model",
+                             str(model_dir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        out = _line_reader(proc.stdout)
+        proc.stdin.write(b"subscribe to my channel for free money\nthis song is beautiful\n")
+        proc.stdin.flush()
+        first, second = out.get(timeout=120), out.get(timeout=120)
+        assert first.startswith(b"spam\t") and first.endswith(b"\tsubscribe to my channel "
+                                                              b"for free money\n"), first
+        assert second.startswith(b"ham\t"), second
+        proc.stdin.write(b"check out my channel\n")  # the pipe is still open: more comes
+        proc.stdin.flush()
+        assert out.get(timeout=120).startswith(b"spam\t")
+        proc.stdin.close()
+        assert out.get(timeout=120) == b"" and proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_line_batches_yield_before_eof_and_respect_the_batch_size():
+    from labeling.predict import line_batches
+
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb", buffering=0) as reader, os.fdopen(write_fd, "wb") as writer:
+        batches = line_batches(reader, "stdin", size=4)
+        writer.write(b"".join(b"line %d\n" % i for i in range(10)))
+        writer.flush()
+        got = [next(batches), next(batches), next(batches)]  # none of these waits for EOF
+        assert [len(b) for b in got] == [4, 4, 2] and got[2] == ["line 8", "line 9"]
+        writer.write(b"last")  # no final newline
+        writer.close()
+        assert list(batches) == [["last"]]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 1 << 16])
+def test_line_batches_split_lines_like_reading_it_whole(chunk, monkeypatch):
+    import labeling.predict as predict
+
+    data = ("\ufeffone\r\ntwo\rthree\n\n  \nfour\u2028five\x85six\ncafé 🔥 İ\n"
+            "tab\there\n" + "x" * 50 + "\nend").encode()
+    whole = [line for line in data.decode("utf-8-sig").splitlines() if line.strip()]
+    monkeypatch.setattr(predict, "CHUNK_BYTES", chunk)  # cuts inside multi-byte characters
+    batches = list(predict.line_batches(io.BytesIO(data), "stdin", size=3))
+    assert [line for batch in batches for line in batch] == whole
+    assert all(0 < len(b) <= 3 for b in batches)
+
+
+@pytest.mark.parametrize("data,where", [(b"ok\n\xff\n", "byte 3, line 2"),
+                                        (b"a\nb\nc\n" * 3 + b"caf\xe9\n", "byte 21, line 10"),
+                                        (b"\xef\xbb\xbfok\n\xc3", "byte 6, line 2")])
+@pytest.mark.parametrize("chunk", [2, 1 << 16])
+def test_line_batches_name_the_byte_and_line_of_bad_utf8(data, where, chunk, monkeypatch):
+    import labeling.predict as predict
+    from labeling.errors import DataError
+
+    monkeypatch.setattr(predict, "CHUNK_BYTES", chunk)
+    with pytest.raises(DataError) as info:  # bytes counted from the file's start, BOM included
+        list(predict.line_batches(io.BytesIO(data), "stdin", size=2))
+    assert str(info.value) == f"stdin: not valid UTF-8 ({where}); re-save it as UTF-8"
+
+
+def test_stdin_in_many_batches_equals_the_list_path(model_dir, texts, monkeypatch):
+    import labeling.predict as predict
+
+    lines = [t for t in texts if "\n" not in t and t.strip()] * 3
+    exported = load_exported(model_dir)
+    expected = io.StringIO()
+    write_predictions(exported, lines, expected)
+    monkeypatch.setattr(predict, "STREAM_BATCH", 50)
+    monkeypatch.setattr(predict, "CHUNK_BYTES", 1000)
+    result = run("predict", "-m", model_dir, input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == expected.getvalue()

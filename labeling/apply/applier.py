@@ -17,7 +17,10 @@ snorkel's ``PandasLFApplier`` gives, faster:
 
 An LF that raises stops the run with an :class:`LFError` naming the LF and the row,
 unless ``fault_tolerant=True``: then it abstains there and the faults are counted.
-An LF returning something other than -1 or a class index always stops the run.
+The error is also an instance of the LF's exception class (``except ValueError``
+still catches an LF's ValueError, as with snorkel). An LF returning something other
+than -1 or a class index always stops the run. A row taking long, and Ctrl+C, are
+reported with the LF and row (:mod:`labeling.apply.watch`).
 
 >>> import pandas as pd
 >>> from labeling.lf import keyword_lf, labeling_function

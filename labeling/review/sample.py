@@ -50,7 +50,7 @@ def write_sample_project(source_config: Path | str, out_dir: Path | str,
         rel = getattr(cfg.data, split)
         if rel is None:
             continue
-        frame = read_table(cfg.resolve(rel))
+        frame = read_table(cfg.resolve(rel), cfg.data.encoding)  # sample is written as UTF-8
         step = max(1, len(frame) // sizes[split])
         frame.iloc[::step].head(sizes[split]).to_csv(out / "data" / f"{split}.csv", index=False)
         data[split] = f"data/{split}.csv"
