@@ -48,6 +48,7 @@ L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
 SUMMARY_FILE, END_MODEL_FILE, MODEL_DIR = "lf_summary.csv", "end_model.skops", "model"
 EMBEDDING_CACHE_DIR = "embedding_cache"  # MiniLM vectors by text hash, reused by re-runs
 ANNOTATIONS_USED_FILE = "annotations_used.json"
+STALE_END_MODEL = "trained before the latest `labeling fit`; run `labeling train` to update it"
 
 
 @dataclass
@@ -321,8 +322,12 @@ def step_fit(task: Task) -> dict:
     for extra in ("chosen_", "cv_scores_"):
         if hasattr(label_model, extra):
             lm_section[extra.rstrip("_")] = getattr(label_model, extra)
+    stale = {}
+    end_model = read_metrics(task.run_dir).get("end_model")
+    if end_model:  # trained on the previous fit's labels: say so wherever it is shown
+        stale["end_model"] = end_model | {"stale": STALE_END_MODEL}
     return update_metrics(task.run_dir, label_model=lm_section,
-                          majority_vote={"name": "mv", **_evaluate(mv_pred, task)})
+                          majority_vote={"name": "mv", **_evaluate(mv_pred, task)}, **stale)
 
 
 @timed("train")

@@ -78,6 +78,8 @@ def print_scores(metrics: dict, splits: tuple[str, ...] = ("dev", "test")) -> No
         name = f"{title} ({section['name']})" if key != "majority_vote" else title
         if key == "label_model" and section.get("chosen"):
             name = f"{title} ({section['name']}: {section['chosen']})"
+        if section.get("stale"):
+            name += " (stale)"
         cells = []
         for split in splits:
             scores = section.get(split, {})

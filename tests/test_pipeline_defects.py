@@ -104,3 +104,20 @@ def test_run_warns_of_ids_and_texts_shared_between_train_and_test(make_task):
     metrics = json.loads((config_path.parent / "run" / "metrics.json").read_text())
     pair = metrics["leakage"]["pairs"]["train/test"]
     assert pair["shared_ids"] == 1 and pair["shared_texts"] == 1
+
+
+def test_a_fit_marks_the_end_model_stale_until_the_next_train(make_task):
+    from labeling.review.overview import score_table
+
+    config_path = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    task = pipeline.load_task(config_path)
+    pipeline.step_apply(task, progress=False)
+    pipeline.step_fit(task)
+    pipeline.step_train(task)
+    assert "stale" not in pipeline.read_metrics(task.run_dir)["end_model"]
+    metrics = pipeline.step_fit(task)
+    assert metrics["end_model"]["stale"] == pipeline.STALE_END_MODEL
+    models = set(score_table(metrics)["model"])  # the app's overview table
+    assert "end model (stale)" in models and "end model" not in models
+    pipeline.step_train(task)
+    assert "stale" not in pipeline.read_metrics(task.run_dir)["end_model"]

@@ -60,7 +60,8 @@ def score_table(metrics: dict) -> pd.DataFrame:
             scores = section.get(split)
             if isinstance(scores, dict) and "accuracy" in scores:
                 rows.append({"model": name + (f" ({section['chosen']})" if section.get("chosen")
-                                              else ""),
+                                              else "") + (" (stale)" if section.get("stale")
+                                                          else ""),
                              "split": split, "n": scores.get("n"),
                              "accuracy": round(scores["accuracy"], 3),
                              "f1": round(scores["f1"], 3) if "f1" in scores else None,
