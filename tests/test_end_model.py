@@ -229,12 +229,13 @@ def test_pick_best_needs_a_clear_gain_to_leave_the_cheaper_candidate():
     assert pick_best({"a": 0.90, "b": 0.905}, min_gain=0.0) == "b"
 
 
-def test_auto_without_dev_gold_falls_back_to_tfidf_soft():
+def test_auto_without_dev_gold_falls_back_to_the_first_candidate_soft():
     from labeling.train.auto import choose_end_model
 
     texts = SPAM + HAM
     model, report = choose_end_model(texts, one_hot([1] * 6 + [0] * 6), np.ones(12, bool),
-                                     None, None, name="auto")
+                                     None, None, name="auto", label_mode="auto",
+                                     candidates=("tfidf_logreg", "minilm_logreg"))
     assert (report["name"], report["label_mode"], report["cv_scores"]) == \
         ("tfidf_logreg", "soft", {})
     assert report["dev_weight"] == 0.0
@@ -251,7 +252,10 @@ def test_auto_unknown_name_and_bad_params():
         end_model_options("auto", {"C": 1.0})
     assert end_model_options("tfidf_logreg", {"C": 1.0, "dev_weight": 0}) == {
         "name": "tfidf_logreg", "params": {"tfidf_logreg": {"C": 1.0}}, "dev_weight": 0,
-        "label_mode": "auto"}
+        "label_mode": "soft"}
+    with pytest.raises(ValueError, match="candidates must be some of tfidf_logreg"):
+        choose_end_model(SPAM + HAM, one_hot([1] * 6 + [0] * 6), np.ones(12, bool), None,
+                         None, candidates=("bert",))
 
 
 def test_pipeline_auto_never_looks_at_test(make_task):

@@ -7,8 +7,10 @@ import pytest
 
 from labeling.models.auto import stratified_folds
 from labeling.train.auto import (GOLD_ONLY, candidate_keys, choose_candidate,
-                                 choose_end_model, oof_probabilities, parse_key)
-from labeling.train.end_model import predict_proba_full, train_end_model, weighted_rows
+                                 choose_end_model, oof_probabilities, parse_key,
+                                 successive_halving, _oof)
+from labeling.train.end_model import (make_end_model, predict_proba_full, train_end_model,
+                                      weighted_rows)
 from labeling.train.gold_only import gold_only_baseline
 from labeling.train.learning_curve import (crossing, labels_worth, learning_curve,
                                            nested_subsamples)
@@ -177,3 +179,50 @@ def test_crossing_and_labels_worth():
     ahead = labels_worth({"sizes": [50, 100], "pipeline": [[0.5, 0]],
                           "gold_only": [[0.6, 0.7]]})
     assert ahead["labels"] == 0 and ahead["gold_only_ahead"] == 1
+
+
+def _cv_args(**kw):
+    texts, probs, covered = weak_task()
+    return dict(texts=texts, probs=probs, covered=covered, dev_texts=DEV, y_dev=Y_DEV,
+                candidates=["tfidf_logreg"], label_modes=["soft", "hard"], n_folds=2,
+                n_repeats=3, weak_weights=(0.0, 0.3, None), **kw)
+
+
+def test_successive_halving_keeps_gold_only_and_each_models_best_on_the_same_folds():
+    exhaustive, splits = oof_probabilities(**_cv_args())
+    keys = list(exhaustive)
+
+    def cross_validate(keys=None, repeats=None):
+        return oof_probabilities(**_cv_args(keys=keys, repeats=repeats))
+
+    def score(oofs, fold_sets):
+        return float(np.mean([(p.argmax(1) == Y_DEV).mean() for p in oofs]))
+
+    oofs, halved_splits, dropped = successive_halving(cross_validate, score, keys, 3, keep=1)
+    assert "tfidf_logreg/gold_only" in oofs and len(oofs) < len(keys)
+    assert set(oofs) | set(dropped) == set(keys) and not set(oofs) & set(dropped)
+    for a, b in zip(halved_splits, splits):
+        np.testing.assert_array_equal(a, b)
+    for key in oofs:  # survivors: every repeat, exactly the exhaustive OOF predictions
+        for a, b in zip(oofs[key], exhaustive[key]):
+            np.testing.assert_allclose(a, b)
+    first = {key: score(exhaustive[key][:1], splits[:1]) for key in keys}
+    assert all(first[key] <= max(first[k] for k in oofs) for key in dropped)
+    assert dropped == pytest.approx({key: first[key] for key in dropped})
+    # keep >= the number of candidates, or keep=None: exhaustive
+    assert set(successive_halving(cross_validate, score, keys, 3, keep=len(keys))[0]) == set(keys)
+    assert successive_halving(cross_validate, score, keys, 3, keep=None)[2] == {}
+
+
+def test_weak_only_cv_fits_once_and_equals_the_per_fold_fits():
+    # dev_weight 0: no gold row trains, so every fold's fit is the same model; fitting
+    # it once must give what one fit per fold gave.
+    texts, probs, covered = weak_task()
+    oofs, splits = oof_probabilities(**{**_cv_args(), "dev_weight": 0.0,
+                                        "weak_weights": (None,), "label_modes": ["soft"]})
+    pipeline = make_end_model("tfidf_logreg")
+    features = pipeline.named_steps["features"].fit(np.array(texts + DEV, object))
+    X_train, X_dev = features.transform(texts), features.transform(DEV)
+    for proba, fold_of in zip(oofs["tfidf_logreg/soft"], splits):
+        per_fold = _oof(pipeline, X_train, probs, X_dev, Y_DEV, fold_of, 0.0, None, 2)
+        np.testing.assert_allclose(proba, per_fold, atol=1e-6)

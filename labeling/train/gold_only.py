@@ -3,7 +3,7 @@
 Weak supervision must beat what its own gold labels give without any LF (Zhu et al.,
 ACL 2023, "Weaker Than You Think"), so every run reports this baseline next to the
 pipeline's model. It is :func:`labeling.train.auto.choose_end_model` with weak weight
-0: the same end-model families as ``auto`` (TF-IDF LR, MiniLM LR, their average), the
+0: the same end-model candidates as ``auto`` (by default the TF-IDF + MiniLM average), the
 same dev gold rows (``dev_weight`` each), the same stratified folds (same fold maker,
 same seeds ``seed + r``), the same metric and, for F1 tasks, the same nested decision
 bias. Its ``cv`` is therefore directly comparable to the pipeline's ``cv``; its fitted
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeling.train.auto import (DEFAULT_DEV_WEIGHT, DEFAULT_MIN_GAIN,
+from labeling.train.auto import (DEFAULT_CANDIDATES, DEFAULT_DEV_WEIGHT, DEFAULT_MIN_GAIN,
                                  DEFAULT_N_REPEATS, choose_end_model)
 
 
@@ -24,13 +24,14 @@ def gold_only_baseline(dev_texts, y_dev, cardinality: int, metric: str = "accura
                        params: dict | None = None, name: str = "auto",
                        dev_weight: float = DEFAULT_DEV_WEIGHT, n_folds: int = 3,
                        n_repeats: int = DEFAULT_N_REPEATS,
-                       min_gain: float = DEFAULT_MIN_GAIN, decision_bias: bool = True):
+                       min_gain: float = DEFAULT_MIN_GAIN, decision_bias: bool = True,
+                       candidates=DEFAULT_CANDIDATES):
     """``(fitted model, {"cv": .., "name": .., "n_dev": .., "cv_scores": {..}})``.
 
     Pass the options the pipeline's ``choose_end_model`` got (``seed``, ``n_folds``,
-    ``n_repeats``, ``metric``, ``pos_label``, ``params``, ``dev_weight``) and the folds,
-    hence the ``cv`` numbers, are the pipeline's. ``name``: ``auto`` (choose among
-    ``auto``'s end models by the same rule) or the one model a config names. Only dev is
+    ``n_repeats``, ``metric``, ``pos_label``, ``params``, ``dev_weight``, ``candidates``)
+    and the folds, hence the ``cv`` numbers, are the pipeline's. ``name``: ``auto``
+    (choose among ``candidates`` by the same rule) or the one model a config names. Only dev is
     passed in: test cannot reach the choice. Raises ``ValueError`` with fewer dev gold
     rows than folds (nothing to cross-validate).
     """
@@ -44,6 +45,7 @@ def gold_only_baseline(dev_texts, y_dev, cardinality: int, metric: str = "accura
         name=name, label_mode="soft",
         dev_weight=dev_weight, n_folds=n_folds, metric=metric, pos_label=pos_label,
         seed=seed, cache_dir=cache_dir, params=params, min_gain=min_gain,
-        n_repeats=n_repeats, decision_bias=decision_bias, weak_weights=(0.0,))
+        n_repeats=n_repeats, decision_bias=decision_bias, weak_weights=(0.0,),
+        candidates=candidates)
     return model, {**report["gold_only"], "cv_scores": report["cv_scores"],
                    "decision_bias": report["decision_bias"]}
