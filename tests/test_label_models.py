@@ -12,6 +12,8 @@ import pytest
 from labeling import models
 from labeling.models import (AutoLabelModel, DawidSkene, MajorityVote, SnorkelLabelModel,
                              VoteStacker, WeightedVote)
+from labeling.models.base import LabelModel
+from labeling.train.metrics import score_predictions
 
 FAST = {"snorkel": {"epochs": 20}, "auto": {"snorkel_epochs": 20}}
 # snorkel is not one of auto's default candidates (too slow for what it wins); these add it.
@@ -440,3 +442,32 @@ def test_pipeline_auto_picks_by_the_tasks_metric(make_task, labels, positive, ex
     pipeline.step_apply(task, progress=False)
     params = pipeline.step_fit(task)["label_model"]["params"]
     assert (params["metric"], params["pos_label"]) == expected
+
+
+def _cautious_lfs(n, seed):
+    """An F1 task whose LFs under-call the positive class: LF a says 0 on most rows of
+    both classes; LF b is accurate but fires on 40%. Their ties are mostly positives."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.3).astype(int)
+    a = np.where(y == 1, np.where(rng.random(n) < 0.6, 0, 1), np.where(rng.random(n) < 0.9, 0, 1))
+    b = np.where(rng.random(n) < 0.4, np.where(rng.random(n) < 0.85, y, 1 - y), -1)
+    return np.stack([a, b], axis=1), y
+
+
+def test_auto_on_f1_tasks_scores_and_decides_with_a_decision_bias(tmp_path):
+    L, _ = _cautious_lfs(2000, 1)
+    L_dev, y_dev = _cautious_lfs(400, 2)
+    L_test, y_test = _cautious_lfs(2000, 3)
+    auto = AutoLabelModel(cardinality=2, metric="f1", candidates=("mv",)).fit(
+        L, y_dev=y_dev, L_dev=L_dev)
+    assert auto.decision_bias_[1] > 0 and auto.decision_bias_[0] == 0
+    proba = auto.predict_proba(L_test)  # the soft labels are the chosen model's own
+    np.testing.assert_array_equal(proba, auto.model_.predict_proba(L_test))
+    biased, plain = auto.decide(proba), LabelModel.decide(auto, proba)  # with, without
+    assert (biased == 1).sum() > (plain == 1).sum()
+    assert score_predictions(y_test, biased, "f1") > score_predictions(y_test, plain, "f1")
+    restored = models.load(auto.save(tmp_path / "auto.json"))
+    np.testing.assert_array_equal(restored.decide(proba), biased)
+    # accuracy tasks keep the argmax
+    by_accuracy = AutoLabelModel(cardinality=2, candidates=("mv",)).fit(L, y_dev, L_dev)
+    assert not by_accuracy.decision_bias_.any()
