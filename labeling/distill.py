@@ -35,14 +35,16 @@ import numpy as np
 import pandas as pd
 
 from labeling import pipeline
+from labeling.distill_output import (REPORT_JSON, REPORT_MD, format_markdown,  # noqa: F401
+                                     print_report, write_report)
 from labeling.errors import LabelingError
 from labeling.llm.cache import ResponseCache
 from labeling.llm.plan import estimate_request, price_of, token_rule
 from labeling.llm.prompt import PromptLF
 from labeling.llm.requests import build_requests, lf_model
+from labeling.train.gold_budget import curve_means
 from labeling.train.metrics import classification_scores
 
-REPORT_JSON, REPORT_MD = "report.json", "report.md"
 RUN_FILES = (pipeline.L_FILE, pipeline.PROBS_FILE, pipeline.END_MODEL_FILE)
 
 
@@ -57,20 +59,43 @@ def _check_run(task) -> None:
 
 
 def _scores(y, pred, covered, cardinality: int, pos: int | None) -> dict:
-    """Scores of ``pred`` on all rows, and accuracy on the ``covered`` rows only."""
+    """Scores of ``pred`` on all rows, and accuracy on the ``covered`` rows only. The
+    ``f1`` column is F1 of the positive label, or macro F1 on a task without one."""
     scores = classification_scores(y, pred, cardinality, pos)
-    return {"accuracy": scores["accuracy"], "f1": scores.get("f1"),
+    return {"accuracy": scores["accuracy"],
+            "f1": scores["f1"] if pos is not None else scores["macro_f1"],
             "coverage": float(covered.mean()),
             "covered_accuracy": float((pred[covered] == y[covered]).mean())
-            if covered.any() else None}
+            if covered.any() else None, **({"per_class": scores["per_class"]}
+                                           if "per_class" in scores else {})}
+
+
+def voted_classes(lf: PromptLF, labels: list[str]) -> set[int]:
+    return {v for v in lf.resolve(labels).values() if v != -1}
 
 
 def abstain_class(lf: PromptLF, labels: list[str], fallback: int) -> int:
     """The class a prompt LF's abstentions count as when it is used as a classifier: on a
     two-class task, a yes/no prompt voting one class only means the other class by
-    "no"; otherwise ``fallback`` (the train-majority class)."""
-    voted = {v for v in lf.resolve(labels).values() if v != -1}
+    "no"; otherwise ``fallback`` (the train-majority class). (A one-class prompt on a
+    task of more classes is scored one-vs-rest instead: :func:`one_vs_rest_scores`.)"""
+    voted = voted_classes(lf, labels)
     return 1 - voted.pop() if len(labels) == 2 and len(voted) == 1 else fallback
+
+
+def one_vs_rest_scores(y, votes, c: int) -> dict:
+    """A yes/no prompt voting only class ``c`` in a k > 2 task says "c" or nothing: its
+    "no" names none of the other classes, so counting it as any one class (the train
+    majority) makes accuracy that class's share. It is scored as a detector of ``c``:
+    precision, recall and F1 of ``c`` against all other classes; accuracy is not given."""
+    hit, gold = votes == c, y == c
+    tp = int((hit & gold).sum())
+    precision = tp / hit.sum() if hit.any() else 0.0
+    recall = tp / gold.sum() if gold.any() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"accuracy": None, "f1": float(f1), "precision": float(precision),
+            "recall": float(recall), "coverage": float((votes != -1).mean()),
+            "covered_accuracy": float(precision) if hit.any() else None}
 
 
 def _per_doc(tokens_in: float, tokens_out: float, price) -> float | None:
@@ -126,6 +151,43 @@ def prompt_lf_cost(lf: PromptLF, stats: dict | None, settings, labels, test_df: 
     out["cost_per_1m_docs"] = _per_doc(out["tokens_in"], out["tokens_out"], price)
     if price is None:
         out["cost_note"] = f"no price for model {model!r}: add it under [llm.prices]"
+    return out
+
+
+ONE_VS_REST_NOTE = (
+    "A yes/no prompt LF voting one class of more than two is scored one-vs-rest: its "
+    "'test macro-F1' cell is the F1 of the class it votes against all other classes "
+    "(precision and recall in report.json), 'acc covered' its precision; no accuracy is "
+    "given, as its abstentions name no class.")
+
+
+def gold_only_rows(metrics: dict) -> list[dict]:
+    """The gold-only baseline's test scores (from the run: the model is not kept), as a
+    report row: what the dev gold alone gives, at no LLM cost."""
+    gold = metrics.get("gold_only") or {}
+    test = gold.get("test")
+    if not test:
+        return []
+    return [{"name": f"gold-only baseline ({gold.get('name')}, {gold.get('n_dev')} dev labels)",
+             "kind": "gold_only", "accuracy": test["accuracy"],
+             "f1": test.get("f1", test.get("macro_f1")), "coverage": 1.0,
+             "covered_accuracy": test["accuracy"], "latency_s": None,
+             "latency_note": "not timed: the same model family as the end model",
+             "source": "test scores of the run's gold-only model (metrics.json gold_only)",
+             "cost_per_1m_docs": 0.0, "estimated": False, "cost_note": "no LLM call"}]
+
+
+def gold_budget(metrics: dict) -> dict:
+    """The dev-CV comparison with the gold-only baseline and what the LFs are worth."""
+    gold, end = metrics.get("gold_only") or {}, metrics.get("end_model") or {}
+    curve = metrics.get("learning_curve") or {}
+    out = {"end_model_cv": end.get("cv"), "gold_only_cv": gold.get("cv"),
+           "metric": gold.get("metric"), "n_dev": gold.get("n_dev"),
+           "verdict": gold.get("verdict"), "text": gold.get("text"),
+           "loud": bool(gold.get("loud")), "worth": (curve.get("worth") or {}).get("text")}
+    if curve.get("curve"):
+        out["curve"] = curve_means(curve["curve"])
+        out["curve_cost"] = {k: curve.get(k) for k in ("seconds", "seeds_done")}
     return out
 
 
@@ -221,6 +283,14 @@ def build_report(task, n_single: int = 200) -> dict:
         cost = prompt_lf_cost(lf, llm_stats.get(lf.name), cfg.llm, cfg.labels, test_df,
                               cfg.llm_cache_path)
         votes = L_test[:, names.index(lf.name)].astype(int)
+        voted = voted_classes(lf, cfg.labels)
+        if k > 2 and len(voted) == 1:
+            c = voted.pop()
+            prompt_rows.append({"name": f"prompt LF {lf.name} (one-vs-rest: {cfg.labels[c]})",
+                                "kind": "prompt_lf", **one_vs_rest_scores(y, votes, c),
+                                "abstain_scored_as": f"not {cfg.labels[c]}",
+                                "scored_as": "one_vs_rest", **cost})
+            continue
         other = abstain_class(lf, cfg.labels, fallback)
         prompt_rows.append({"name": f"prompt LF {lf.name}", "kind": "prompt_lf",
                             **_scores(y, np.where(votes != -1, votes, other), votes != -1,
@@ -235,6 +305,7 @@ def build_report(task, n_single: int = 200) -> dict:
         rows.append({"name": title, "kind": kind, **_scores(y, pred, covered, k, pos),
                      **_all_lfs_cost(prompt_rows)})
     rows += prompt_rows
+    rows += gold_only_rows(metrics)
     for row in rows:  # what the end model saves against this row
         cost = row["cost_per_1m_docs"]
         row["saves_per_1m_docs"] = None if cost is None else cost - rows[0]["cost_per_1m_docs"]
@@ -247,6 +318,8 @@ def build_report(task, n_single: int = 200) -> dict:
         "token_rule": token_rule(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "rows": rows,
+        "f1_column": "test F1" if pos is not None else "test macro-F1",
+        "gold_budget": gold_budget(metrics),
         "notes": [
             "A prompt LF used as a classifier: its abstentions count as the other class "
             "when it votes only one class of two (its 'no'), else as "
@@ -257,64 +330,6 @@ def build_report(task, n_single: int = 200) -> dict:
             "distinct doc. End model: $0 of LLM, CPU time noted.",
             "'x slower' = per-doc latency / the end model's one-at-a-time latency.",
         ] + (["Costs marked ~ are estimated: token rule above, on the rendered test prompts."]
-             if any(r["estimated"] for r in rows) else []),
+             if any(r["estimated"] for r in rows) else [])
+        + ([ONE_VS_REST_NOTE] if any(r.get("scored_as") == "one_vs_rest" for r in rows) else []),
     }
-
-
-def write_report(report: dict, run_dir: Path) -> tuple[Path, Path]:
-    """report.json and report.md in ``run_dir``."""
-    run_dir = Path(run_dir)
-    json_path, md_path = run_dir / REPORT_JSON, run_dir / REPORT_MD
-    json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    md_path.write_text(format_markdown(report), encoding="utf-8")
-    return json_path, md_path
-
-
-COLUMNS = ("model", "test acc", "test F1", "coverage", "acc covered", "ms/doc",
-           "$ / 1M docs", "saves $ / 1M", "x slower")
-
-
-def _cells(row: dict) -> list[str]:
-    def num(value, fmt="{:.3f}"):
-        return "-" if value is None else fmt.format(value)
-
-    if row["kind"] == "end_model":
-        ms = f"{row['latency_s'] * 1e3:.3f} (1-by-1 {row['latency_single_s'] * 1e3:.3f})"
-    else:
-        ms = "not measured" if row["latency_s"] is None else f"{row['latency_s'] * 1e3:.1f}"
-    tilde = "~" if row.get("estimated") else ""
-    cost = row["cost_per_1m_docs"]
-    return [row["name"], num(row["accuracy"]), num(row["f1"]), num(row["coverage"]),
-            num(row["covered_accuracy"]), ms,
-            "?" if cost is None else f"{tilde}{cost:,.2f}",
-            "?" if row["saves_per_1m_docs"] is None else f"{tilde}{row['saves_per_1m_docs']:,.2f}",
-            num(row["latency_vs_end_model"], "{:,.0f}x")]
-
-
-def format_markdown(report: dict) -> str:
-    lines = [f"# Distillation report: {report['task']}", "",
-             f"Test split, {report['n']} docs; created {report['created']}.", "",
-             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(_cells(row)) + " |" for row in report["rows"]]
-    lines += ["", "Sources per row:", ""]
-    for row in report["rows"]:
-        bits = [row.get("source"), row.get("latency_note"), row.get("cost_note")]
-        lines.append(f"- {row['name']}: " + "; ".join(b for b in bits if b))
-    lines += ["", f"Token rule for estimates: {report['token_rule']}.", ""]
-    lines += [f"- {note}" for note in report["notes"]]
-    return "\n".join(lines) + "\n"
-
-
-def print_report(report: dict) -> None:
-    from rich.table import Table
-
-    from labeling.report import console
-
-    table = Table(title=f"distillation report: {report['task']} (test, {report['n']} docs)")
-    for column in COLUMNS:
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for row in report["rows"]:
-        table.add_row(*_cells(row))
-    console().print(table)
-    for note in report["notes"]:
-        console().print(f"[dim]{note}[/]")

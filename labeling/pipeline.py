@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -28,6 +27,9 @@ import pandas as pd
 from labeling import llm, models
 from labeling.analysis import coverage_stats, lf_summary, lf_warnings
 from labeling.apply import FaultLog, apply_lfs
+from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 (re-exported)
+                                _require, _write_table, read_label_matrices, read_metrics,
+                                read_probs, update_metrics)
 from pydantic import ValidationError
 
 from labeling.config import ApplyConfig, TaskConfig, load_config
@@ -35,16 +37,16 @@ from labeling.data import SPLITS, leakage_report, leakage_warnings, load_split
 from labeling.errors import LabelingError
 from labeling.export import export_model, load_model, save_model
 from labeling.export.calibration import calibration_report
+from labeling.export.provenance import build_card
 from labeling.files import atomic_write, check_writable
-from labeling.lf.core import PatternLF
 from labeling.lf.loader import load_lfs
 from labeling.llm.prompt import PromptLF
 from labeling.review.annotations import AnnotationStore, apply_gold, valid_gold
 from labeling.train.auto import choose_end_model, end_model_options
 from labeling.train.end_model import embedding_cache, predict_proba_full
+from labeling.train.gold_budget import curve_section, gold_only_section, split_curve_options
 from labeling.train.metrics import classification_scores
 
-L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
 SUMMARY_FILE, END_MODEL_FILE, MODEL_DIR = "lf_summary.csv", "end_model.skops", "model"
 EMBEDDING_CACHE_DIR = "embedding_cache"  # MiniLM vectors by text hash, reused by re-runs
 ANNOTATIONS_USED_FILE = "annotations_used.json"
@@ -84,61 +86,6 @@ def load_task(config_path: Path | str | None = None) -> Task:
                                config.name, config.labels)
     splits, report = apply_gold(splits, gold)
     return Task(config, lfs, splits, gold, {**report, **skipped})
-
-
-# --- artifacts ---------------------------------------------------------------
-
-def read_metrics(run_dir: Path) -> dict:
-    path = Path(run_dir) / METRICS_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
-def update_metrics(run_dir: Path, **sections) -> dict:
-    metrics = read_metrics(run_dir) | sections
-    with atomic_write(Path(run_dir) / METRICS_FILE) as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    return metrics
-
-
-def _write_table(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_write(path) as tmp:
-        if path.suffix == ".parquet":
-            frame.to_parquet(tmp)
-        else:
-            frame.to_csv(tmp)
-
-
-def _require(task: Task, name: str, step: str) -> Path:
-    path = task.run_dir / name
-    if not path.is_file():
-        raise LabelingError(f"{path}: not found; run `labeling {step}` first")
-    return path
-
-
-def read_label_matrices(task: Task, table: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
-    """L per split from L.parquet (or its already read ``table``), checked against the
-    current data's ids."""
-    if table is None:
-        table = pd.read_parquet(_require(task, L_FILE, "apply"))
-    matrices = {}
-    for split, df in task.splits.items():
-        if df is None:
-            continue
-        part = table.xs(split, level="split") if split in table.index.get_level_values("split") else None
-        if part is None or list(part.index) != list(df["id"]):
-            raise LabelingError(f"{task.run_dir / L_FILE}: does not match the current {split} "
-                                "data; run `labeling apply` again")
-        matrices[split] = part.to_numpy()
-    return matrices
-
-
-def read_probs(task: Task, split: str = "train") -> pd.DataFrame:
-    table = pd.read_parquet(_require(task, PROBS_FILE, "fit"))
-    part = table.xs(split, level="split")
-    if list(part.index) != list(task.splits[split]["id"]):
-        raise LabelingError(f"{task.run_dir / PROBS_FILE}: does not match the current {split} "
-                            "data; run `labeling fit` again")
-    return part
 
 
 # --- steps -------------------------------------------------------------------
@@ -242,7 +189,7 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
     if "dev" in data:
         data["dev"]["annotations"] = task.annotation_report
     leakage = leakage_report(task.splits)
-    update_metrics(task.run_dir, task=cfg.name, data=data,
+    update_metrics(task.run_dir, task=cfg.name, labels=cfg.labels, data=data,
                    leakage={"pairs": leakage, "warnings": leakage_warnings(leakage)},
                    lfs={"n": len(names), "names": names, "fault_counts": faults.counts,
                         "first_faults": faults.first,
@@ -347,16 +294,22 @@ def step_train(task: Task):
         dev_texts, y_dev = dev["text"][gold].tolist(), np.asarray(y_dev)[gold]
     else:
         y_dev = None
+    cache_dir, texts = task.run_dir / EMBEDDING_CACHE_DIR, task.splits["train"]["text"]
+    metric = "f1" if cfg.positive_label is not None else "accuracy"
     try:
-        options = end_model_options(cfg.end_model.name, cfg.end_model.params)
-        metric = "f1" if cfg.positive_label is not None else "accuracy"
-        model, report = choose_end_model(
-            task.splits["train"]["text"], proba, covered, dev_texts, y_dev,
-            metric=metric, pos_label=cfg.positive_index, seed=cfg.seed,
-            cache_dir=task.run_dir / EMBEDDING_CACHE_DIR, **options)
+        params, curve_options = split_curve_options(cfg.end_model.params)
+        options = end_model_options(cfg.end_model.name, params)
+        model, report = choose_end_model(texts, proba, covered, dev_texts, y_dev,
+                                         metric=metric, pos_label=cfg.positive_index,
+                                         seed=cfg.seed, cache_dir=cache_dir, **options)
     except (ValueError, TypeError) as exc:
         raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
     save_model(model, task.run_dir / END_MODEL_FILE)
+    gold_model, gold = gold_only_section(dev_texts, y_dev, cfg.cardinality, options, report,
+                                         metric, cfg.positive_index, cfg.seed, cache_dir)
+    curve = curve_section(texts, proba, covered, dev_texts, y_dev, report, gold, metric,
+                          cfg.positive_index, cfg.seed, curve_options, cache_dir,
+                          options.get("params"))
     section = {"config_name": cfg.end_model.name, "params": cfg.end_model.params, **report,
                "train_rows": int(covered.sum()),
                "train_rows_uncovered_dropped": int((~covered).sum()),
@@ -365,7 +318,7 @@ def step_train(task: Task):
         section["note"] = ("dev gold rows were training rows: the dev scores below are "
                            "in-sample; cv_scores are the held-out dev estimate")
     section["calibration"] = {}
-    with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):
+    with embedding_cache(model, cache_dir), embedding_cache(gold_model, cache_dir):
         for split in ("dev", "test"):
             df, y = task.splits[split], task.gold(split)
             if df is None:
@@ -374,52 +327,27 @@ def step_train(task: Task):
             section[split] = classification_scores(df["label"], proba.argmax(axis=1),
                                                    cfg.cardinality, cfg.positive_index)
             if y is not None:  # calibration of the end model itself, on gold rows
-                gold = np.asarray(y) >= 0
-                section["calibration"][split] = calibration_report(y[gold], proba[gold])
-    update_metrics(task.run_dir, end_model=section)
+                rows = np.asarray(y) >= 0
+                section["calibration"][split] = calibration_report(y[rows], proba[rows])
+            if gold_model is not None and split == "test":  # its dev scores are in-sample
+                gold[split] = classification_scores(
+                    df["label"], predict_proba_full(gold_model, df["text"], cfg.cardinality)
+                    .argmax(axis=1), cfg.cardinality, cfg.positive_index)
+    if section["dev_rows_trained_on"] and "dev" in section:
+        section["dev"]["in_sample"] = True
+    update_metrics(task.run_dir, end_model=section, gold_only=gold, learning_curve=curve)
     return model
-
-
-def _lf_description(lf) -> dict:
-    if isinstance(lf, PromptLF):
-        return {"name": lf.name, "kind": "prompt", "template": lf.template}
-    if isinstance(lf, PatternLF):
-        return {"name": lf.name, "kind": "pattern", "pattern": lf.pattern.pattern,
-                "label": lf.label}
-    kind = "spacy" if any(getattr(p, "name", "") == "spacy_doc" for p in lf._pre) else "python"
-    return {"name": lf.name, "kind": kind}
 
 
 @timed("export")
 def step_export(task: Task, out_dir: Path | None = None) -> Path:
     """Export the trained end model with its model card."""
-    cfg = task.config
     out_dir = Path(out_dir) if out_dir else task.run_dir / MODEL_DIR
     check_writable(out_dir)
     model = load_model(_require(task, END_MODEL_FILE, "train"))
-    metrics = read_metrics(task.run_dir)
-    train_path = cfg.resolve(cfg.data.train)
-    probs = read_probs(task, "train")
-    card = {
-        "task": cfg.name,
-        "labels": cfg.labels,
-        "positive_label": cfg.positive_label,
-        "intended_use": f"Classifying texts like those of the '{cfg.name}' task into "
-                        f"{', '.join(cfg.labels)}. Check the test metrics before relying on it; "
-                        "it inherits the blind spots of the labeling functions.",
-        "end_model": {"name": metrics.get("end_model", {}).get("name", cfg.end_model.name),
-                      "label_mode": metrics.get("end_model", {}).get("label_mode"),
-                      "config": cfg.end_model.name, "params": cfg.end_model.params},
-        "label_model": metrics.get("label_model", {}).get("name"),
-        "label_model_chosen": metrics.get("label_model", {}).get("chosen"),  # auto's pick
-        "metrics": {k: {s: v for s, v in metrics.get(k, {}).items() if s in ("dev", "test")}
-                    for k in ("majority_vote", "label_model", "end_model")},
-        "training_data_sha256": hashlib.sha256(train_path.read_bytes()).hexdigest(),
-        "training_labels_sha256": hashlib.sha256(
-            np.ascontiguousarray(probs.filter(like="p_").to_numpy()).tobytes()).hexdigest(),
-        "lfs": [_lf_description(lf) for lf in task.lfs],
-        "calibration": metrics.get("end_model", {}).get("calibration", {}),
-    }
+    probs = read_probs(task, "train").filter(like="p_").to_numpy()
+    card = build_card(task.config, read_metrics(task.run_dir), task.lfs, probs,
+                      task.annotation_gold)
     parity_texts = [text for split in ("dev", "test") if task.splits.get(split) is not None
                     for text in task.splits[split]["text"]]
     with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts

@@ -60,20 +60,33 @@ def print_lf_summary(run_dir: Path) -> None:
                             f"{lfs['fault_counts'][name]} rows; first: {first}")
 
 
+def _f1_key(metrics: dict) -> tuple[str, str]:
+    """(score key, column title) of the F1 column: F1 of the positive label when the task
+    has one, else macro F1 (a k-class task without ``positive_label``)."""
+    has_f1 = any("f1" in (metrics.get(key) or {}).get(split, {})
+                 for _, key in SCORE_ROWS for split in ("dev", "test"))
+    return ("f1", "F1") if has_f1 else ("macro_f1", "macro-F1")
+
+
 def print_scores(metrics: dict, splits: tuple[str, ...] = ("dev", "test")) -> None:
     """The scores table. The LF loop (apply, fit, train, dev) passes ``("dev",)``: test
-    is shown only by run, evaluate and report, so nobody tunes LFs on it by accident."""
+    is shown only by run, evaluate and report, so nobody tunes LFs on it by accident.
+    In-sample scores (dev rows the end model was trained on) are marked ``*``; the
+    gold-only baseline's row shows test only (its dev scores are all in-sample)."""
     title = "scores (all rows; ties and uncovered rows go to the majority class)"
     if "test" not in splits:
         title += "; test is shown by `labeling evaluate`"
+    f1_key, f1_title = _f1_key(metrics)
     table = Table(title=title)
     table.add_column("model")
     for split in splits:
         table.add_column(f"{split} accuracy", justify="right")
-        table.add_column(f"{split} F1", justify="right")
-    for title, key in SCORE_ROWS:
+        table.add_column(f"{split} {f1_title}", justify="right")
+    in_sample = False
+    for title, key in SCORE_ROWS + (("gold-only baseline", "gold_only"),):
         section = metrics.get(key)
-        if not section:
+        if not section or "skipped" in section or (key == "gold_only"
+                                                   and "end_model" not in metrics):
             continue
         name = f"{title} ({section['name']})" if key != "majority_vote" else title
         if key == "label_model" and section.get("chosen"):
@@ -83,8 +96,59 @@ def print_scores(metrics: dict, splits: tuple[str, ...] = ("dev", "test")) -> No
         cells = []
         for split in splits:
             scores = section.get(split, {})
-            cells += [_fmt(scores.get("accuracy")), _fmt(scores.get("f1"))]
+            mark = "*" if scores.get("in_sample") else ""
+            in_sample = in_sample or bool(mark)
+            cells += [_fmt(scores.get("accuracy")) + mark, _fmt(scores.get(f1_key)) + mark]
         table.add_row(name, *cells)
+    console().print(table)
+    if in_sample:
+        console().print("* in-sample: the end model was trained on these dev rows; its dev "
+                        "CV score below is the held-out estimate")
+    print_gold_budget(metrics)
+    for split in splits:
+        print_per_class(metrics, split)
+
+
+def print_gold_budget(metrics: dict) -> None:
+    """Dev CV of the end model against the gold-only baseline (loud when the baseline
+    wins), and what the LFs are worth in hand labels."""
+    gold, end = metrics.get("gold_only") or {}, metrics.get("end_model") or {}
+    if not end or end.get("stale"):  # the comparison is with the end model it was run with
+        return
+    if "cv" in gold:
+        console().print(f"dev CV ({gold.get('metric')}): end model {_fmt(end.get('cv'))}, "
+                        f"gold-only baseline {_fmt(gold['cv'])} ({gold.get('n_dev')} dev "
+                        "labels, same model family and folds)")
+    if gold.get("text"):
+        if gold.get("loud"):
+            console().print(f"[bold red]WARNING: {gold['text']}[/]", markup=True)
+        else:
+            console().print(gold["text"], markup=False)
+    worth = (metrics.get("learning_curve") or {}).get("worth") or {}
+    if worth.get("text"):
+        curve = metrics["learning_curve"]
+        cost = (f" [learning curve: {curve['seeds_done']} seeds, {curve['seconds']:.0f} s]"
+                if "seconds" in curve else "")
+        console().print(worth["text"] + cost, markup=False)
+
+
+def print_per_class(metrics: dict, split: str) -> None:
+    """Per class precision/recall/F1 of majority vote, label model and end model on
+    ``split``, for tasks with more than two classes (where one F1 hides which class fails)."""
+    rows = [(title, (metrics.get(key) or {}).get(split, {}).get("per_class"))
+            for title, key in SCORE_ROWS if not (metrics.get(key) or {}).get("stale")]
+    rows = [(title, per) for title, per in rows if per]
+    labels = metrics.get("labels")
+    if not rows:
+        return
+    table = Table(title=f"per class on {split} (precision / recall / F1)")
+    table.add_column("class")
+    for title, _ in rows:
+        table.add_column(title, justify="right")
+    for c in range(len(rows[0][1])):
+        name = labels[c] if labels and c < len(labels) else str(c)
+        table.add_row(name, *[f"{per[c]['precision']:.2f} / {per[c]['recall']:.2f} / "
+                              f"{per[c]['f1']:.2f}" for _, per in rows])
     console().print(table)
 
 

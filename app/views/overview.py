@@ -32,6 +32,30 @@ with shared.guard():
     st.subheader("Scores on dev and test")
     st.dataframe(overview.score_table(data.metrics), hide_index=True)
 
+    budget = overview.gold_budget(data.metrics)
+    if budget:
+        st.subheader("Against the dev gold alone")
+        st.write(f"Dev CV ({budget['metric']}): end model {budget['end_model_cv']}, "
+                 f"gold-only baseline {budget['gold_only_cv']} ({budget['n_dev']} dev labels).")
+        (st.error if budget["loud"] else st.info)(literal(budget["text"] or ""))
+        if budget["worth"]:
+            st.write(literal(budget["worth"][0].upper() + budget["worth"][1:]) + ".")
+        if budget["curve"] is not None:
+            curve = budget["curve"]
+            base = alt.Chart(curve).encode(
+                x=alt.X("labels:Q", title="dev labels trained on"),
+                color=alt.Color("model:N", title=None))
+            band = base.mark_area(opacity=0.2).encode(y="min:Q", y2="max:Q")
+            line = base.mark_line(point=True).encode(
+                y=alt.Y("mean:Q", title=f"{budget['metric']} on the rest of dev",
+                        scale=alt.Scale(zero=False)),
+                tooltip=["model", "labels", alt.Tooltip("mean:Q", format=".3f"),
+                         alt.Tooltip("min:Q", format=".3f"), alt.Tooltip("max:Q", format=".3f")])
+            st.altair_chart(band + line, width="stretch")
+            st.caption("Each point: models trained on that many dev labels (the pipeline also "
+                       "on the weak labels), scored on the dev rows left out; mean and range "
+                       "over seeds.")
+
     st.subheader("Label distribution: gold vs predicted")
     try:
         end_pred = shared.end_model_pred()

@@ -190,25 +190,73 @@ def load_exported(model_dir: Path, runtime: str = "sklearn") -> ExportedModel:
     return ExportedModel(_load_onnx(model_dir, card), card, runtime="onnx")
 
 
-def card_markdown(card: dict) -> str:
-    lines = [f"# Model card: {card.get('task', 'model')}", "",
-             f"Text classifier with labels {', '.join(card['labels'])}, trained on "
-             "probabilistic labels from labeling functions; no hand labels were used for "
-             "training (dev gold only for model choice and class balance).", "",
-             "## Intended use", card.get("intended_use", ""), "",
-             "## Metrics", "", "| model | split | accuracy | F1 | macro F1 |", "|---|---|---|---|---|"]
+def _score(s: dict, key: str) -> str:
+    value = s.get(key)
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _metrics_lines(card: dict) -> list[str]:
+    """The metrics table (F1: of the positive label; on a task without one, macro F1 is
+    the column to read), in-sample scores marked, and per-class scores for k > 2."""
+    in_sample = set(card.get("in_sample") or [])
+    lines = ["| model | split | accuracy | F1 | macro F1 |", "|---|---|---|---|---|"]
+    per_class = []
     for model_name, splits in card.get("metrics", {}).items():
         for split, s in splits.items():
-            if isinstance(s, dict) and "accuracy" in s:
-                lines.append(f"| {model_name} | {split} | {s['accuracy']:.3f} | "
-                             f"{s.get('f1', float('nan')):.3f} | {s['macro_f1']:.3f} |")
-    lines += ["", "## Training", f"- label model: {card.get('label_model')}"
+            if not (isinstance(s, dict) and "accuracy" in s):
+                continue
+            mark = " (in-sample)" if f"{model_name}.{split}" in in_sample else ""
+            lines.append(f"| {model_name} | {split}{mark} | {_score(s, 'accuracy')} | "
+                         f"{_score(s, 'f1')} | {_score(s, 'macro_f1')} |")
+            if s.get("per_class") and split == "test":
+                per_class.append((model_name, s["per_class"]))
+    if in_sample:
+        lines += ["", "In-sample: the dev gold rows were training rows, so these dev scores "
+                      "say nothing about new texts; the dev cross-validation score below does."]
+    if per_class:
+        lines += ["", "Per class on test (precision / recall / F1):", "",
+                  "| model | " + " | ".join(card["labels"]) + " |",
+                  "|---|" + "---|" * len(card["labels"])]
+        for model_name, rows in per_class:
+            lines.append(f"| {model_name} | " + " | ".join(
+                f"{r['precision']:.2f} / {r['recall']:.2f} / {r['f1']:.2f}" for r in rows) + " |")
+    return lines
+
+
+def _baseline_lines(card: dict) -> list[str]:
+    cv, gold = card.get("cv") or {}, card.get("gold_only") or {}
+    if cv.get("gold_only") is None:
+        return []
+    lines = ["## Against the dev gold alone", "",
+             f"Dev cross-validation ({cv.get('metric')}): this model {cv.get('end_model')}, "
+             f"the same model family trained on the {gold.get('n_dev')} dev gold rows alone "
+             f"{cv.get('gold_only')}."]
+    if gold.get("text"):
+        lines.append(("**WARNING: " if gold.get("loud") else "") + gold["text"][0].upper()
+                     + gold["text"][1:] + (".**" if gold.get("loud") else "."))
+    if card.get("labels_worth"):
+        lines.append(card["labels_worth"][0].upper() + card["labels_worth"][1:]
+                     + " (learning curve on the dev rows, scored on the rest of dev).")
+    return lines + [""]
+
+
+def card_markdown(card: dict) -> str:
+    training = card.get("training") or {}
+    lines = [f"# Model card: {card.get('task', 'model')}", "",
+             f"Text classifier with labels {', '.join(card['labels'])}, trained on "
+             "probabilistic labels from labeling functions"
+             + (" and on hand-labeled dev rows" if training.get("dev_gold_rows") else "")
+             + ". " + training.get("text", ""), "",
+             "## Intended use", card.get("intended_use", ""), "",
+             "## Metrics", ""] + _metrics_lines(card) + [""] + _baseline_lines(card)
+    lines += ["## Training", f"- label model: {card.get('label_model')}"
               + (f" (chose {card['label_model_chosen']})" if card.get("label_model_chosen") else ""),
               f"- end model: {card.get('end_model')}",
-              f"- training data sha256: {card.get('training_data_sha256')}",
-              f"- labeling functions ({len(card.get('lfs', []))}): "
-              + ", ".join(lf["name"] for lf in card.get("lfs", [])),
-              ""]
+              f"- training data sha256: {card.get('training_data_sha256')}"]
+    lines += [f"- {split} file {f['file']} ({f['role']}): sha256 {f['sha256']}"
+              for split, f in (card.get("training_files") or {}).items()]
+    lines += [f"- labeling functions ({len(card.get('lfs', []))}): "
+              + ", ".join(lf["name"] for lf in card.get("lfs", [])), ""]
     calibration = card.get("calibration") or {}
     if calibration:
         lines += ["## Calibration", "",

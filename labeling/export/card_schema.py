@@ -54,6 +54,13 @@ class EndModelInfo(_Section):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class TrainingFile(_Section):
+    """A file the model was made from, by hash (the card says what trained it)."""
+    file: str
+    sha256: Sha256
+    role: str | None = None
+
+
 class ModelCard(_Section):
     labels: list[str] = Field(min_length=2)
     task: str | None = None
@@ -67,6 +74,8 @@ class ModelCard(_Section):
     lfs: list[dict[str, Any]] = Field(default_factory=list)
     metrics: dict[str, Any] = Field(default_factory=dict)
     calibration: dict[str, Any] = Field(default_factory=dict)
+    training_files: dict[str, TrainingFile] = Field(default_factory=dict)
+    in_sample: list[str] = Field(default_factory=list)
     versions: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")

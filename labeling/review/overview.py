@@ -13,8 +13,10 @@ import pandas as pd
 
 from labeling.analysis import coverage_stats
 
+from labeling.train.gold_budget import curve_means
+
 MODELS = (("majority_vote", "majority vote"), ("label_model", "label model"),
-          ("end_model", "end model"))
+          ("end_model", "end model"), ("gold_only", "gold-only baseline"))
 
 
 def dataset_sizes(run) -> pd.DataFrame:
@@ -52,7 +54,9 @@ def label_distribution(run, end_model_pred: dict[str, np.ndarray] | None = None)
 
 def score_table(metrics: dict) -> pd.DataFrame:
     """Rows model x split (dev, test) with accuracy, F1 of the positive class and macro
-    F1, rounded to 3 digits, read from metrics.json (the numbers the CLI printed)."""
+    F1, rounded to 3 digits, read from metrics.json (the numbers the CLI printed); the
+    end model's dev row is marked in-sample when dev rows trained it, and the gold-only
+    baseline has a test row only."""
     rows = []
     for key, name in MODELS:
         section = metrics.get(key, {})
@@ -61,7 +65,8 @@ def score_table(metrics: dict) -> pd.DataFrame:
             if isinstance(scores, dict) and "accuracy" in scores:
                 rows.append({"model": name + (f" ({section['chosen']})" if section.get("chosen")
                                               else "") + (" (stale)" if section.get("stale")
-                                                          else ""),
+                                                          else "")
+                             + (" (in-sample)" if scores.get("in_sample") else ""),
                              "split": split, "n": scores.get("n"),
                              "accuracy": round(scores["accuracy"], 3),
                              "f1": round(scores["f1"], 3) if "f1" in scores else None,
@@ -79,3 +84,19 @@ def confidence_histogram(run, split: str = "train", bins: int = 10) -> pd.DataFr
     unc, _ = np.histogram(np.clip(top[~covered], edges[0], 1.0), bins=edges)
     return pd.DataFrame({"bin": [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(edges[:-1], edges[1:])],
                          "covered": cov, "uncovered": unc})
+
+
+def gold_budget(metrics: dict) -> dict:
+    """What the overview says about the dev gold: the end model's and the gold-only
+    baseline's dev CV, the verdict (``loud`` when the baseline wins or is the model),
+    what the LFs are worth in labels, and the learning curve as a long table (labels,
+    model, mean, min, max) for a line chart; ``{}`` before a train with dev gold."""
+    gold, end = metrics.get("gold_only") or {}, metrics.get("end_model") or {}
+    if "cv" not in gold or not end or end.get("stale"):
+        return {}
+    curve = (metrics.get("learning_curve") or {}).get("curve")
+    return {"end_model_cv": end.get("cv"), "gold_only_cv": gold["cv"],
+            "metric": gold.get("metric"), "n_dev": gold.get("n_dev"),
+            "text": gold.get("text"), "loud": bool(gold.get("loud")),
+            "worth": ((metrics.get("learning_curve") or {}).get("worth") or {}).get("text"),
+            "curve": pd.DataFrame(curve_means(curve)) if curve else None}

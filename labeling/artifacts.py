@@ -1,0 +1,70 @@
+"""The run folder's artifacts: metrics.json (merged, never overwritten), the label
+matrix L.parquet and the label model's probs.parquet, read back checked against the
+task's current data. ``task`` arguments are loaded tasks (:class:`labeling.pipeline.Task`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labeling.errors import LabelingError
+from labeling.files import atomic_write
+
+L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
+
+
+def read_metrics(run_dir: Path) -> dict:
+    path = Path(run_dir) / METRICS_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def update_metrics(run_dir: Path, **sections) -> dict:
+    metrics = read_metrics(run_dir) | sections
+    with atomic_write(Path(run_dir) / METRICS_FILE) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return metrics
+
+
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_write(path) as tmp:
+        if path.suffix == ".parquet":
+            frame.to_parquet(tmp)
+        else:
+            frame.to_csv(tmp)
+
+
+def _require(task, name: str, step: str) -> Path:
+    path = task.run_dir / name
+    if not path.is_file():
+        raise LabelingError(f"{path}: not found; run `labeling {step}` first")
+    return path
+
+
+def read_label_matrices(task, table: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+    """L per split from L.parquet (or its already read ``table``), checked against the
+    current data's ids."""
+    if table is None:
+        table = pd.read_parquet(_require(task, L_FILE, "apply"))
+    matrices = {}
+    for split, df in task.splits.items():
+        if df is None:
+            continue
+        part = table.xs(split, level="split") if split in table.index.get_level_values("split") else None
+        if part is None or list(part.index) != list(df["id"]):
+            raise LabelingError(f"{task.run_dir / L_FILE}: does not match the current {split} "
+                                "data; run `labeling apply` again")
+        matrices[split] = part.to_numpy()
+    return matrices
+
+
+def read_probs(task, split: str = "train") -> pd.DataFrame:
+    table = pd.read_parquet(_require(task, PROBS_FILE, "fit"))
+    part = table.xs(split, level="split")
+    if list(part.index) != list(task.splits[split]["id"]):
+        raise LabelingError(f"{task.run_dir / PROBS_FILE}: does not match the current {split} "
+                            "data; run `labeling fit` again")
+    return part

@@ -1,0 +1,118 @@
+"""How the distillation report (:mod:`labeling.distill`) is shown: report.json, report.md
+and the terminal table, with the gold-only comparison, the learning curve as a table,
+and per-class scores on tasks of more than two classes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.table import Table
+
+from labeling.report import console
+
+REPORT_JSON, REPORT_MD = "report.json", "report.md"
+
+
+def write_report(report: dict, run_dir: Path) -> tuple[Path, Path]:
+    """report.json and report.md in ``run_dir``."""
+    run_dir = Path(run_dir)
+    json_path, md_path = run_dir / REPORT_JSON, run_dir / REPORT_MD
+    json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    md_path.write_text(format_markdown(report), encoding="utf-8")
+    return json_path, md_path
+
+
+COLUMNS = ("model", "test acc", "test F1", "coverage", "acc covered", "ms/doc",
+           "$ / 1M docs", "saves $ / 1M", "x slower")
+
+
+def _cells(row: dict) -> list[str]:
+    def num(value, fmt="{:.3f}"):
+        return "-" if value is None else fmt.format(value)
+
+    if row["kind"] == "end_model":
+        ms = f"{row['latency_s'] * 1e3:.3f} (1-by-1 {row['latency_single_s'] * 1e3:.3f})"
+    else:
+        ms = "not measured" if row["latency_s"] is None else f"{row['latency_s'] * 1e3:.1f}"
+    tilde = "~" if row.get("estimated") else ""
+    cost = row["cost_per_1m_docs"]
+    return [row["name"], num(row["accuracy"]), num(row["f1"]), num(row["coverage"]),
+            num(row["covered_accuracy"]), ms,
+            "?" if cost is None else f"{tilde}{cost:,.2f}",
+            "?" if row["saves_per_1m_docs"] is None else f"{tilde}{row['saves_per_1m_docs']:,.2f}",
+            num(row["latency_vs_end_model"], "{:,.0f}x")]
+
+
+def columns(report: dict) -> tuple[str, ...]:
+    return tuple(report.get("f1_column", "test F1") if c == "test F1" else c for c in COLUMNS)
+
+
+def gold_budget_lines(report: dict) -> list[str]:
+    """The gold-only comparison and the learning curve (a table: one row per dev budget)."""
+    budget = report.get("gold_budget") or {}
+    lines = []
+    if budget.get("gold_only_cv") is not None:
+        lines += [f"Dev CV ({budget['metric']}): end model {budget['end_model_cv']}, gold-only "
+                  f"baseline {budget['gold_only_cv']} ({budget['n_dev']} dev labels)."]
+    if budget.get("text"):
+        lines += [("**WARNING: " + budget["text"] + "**") if budget["loud"] else budget["text"]]
+    if budget.get("worth"):
+        lines += [budget["worth"][0].upper() + budget["worth"][1:] + "."]
+    if budget.get("curve"):
+        lines += ["", "Learning curve (scored on the dev rows outside each budget; mean "
+                      "[min-max] over seeds):", "", "| dev labels | pipeline | gold-only |",
+                  "|---|---|---|"]
+        by_size = {}
+        for row in budget["curve"]:
+            by_size.setdefault(row["labels"], {})[row["model"]] = (
+                f"{row['mean']:.3f} [{row['min']:.3f}-{row['max']:.3f}]")
+        lines += [f"| {n} | {r.get('pipeline', '-')} | {r.get('gold_only', '-')} |"
+                  for n, r in by_size.items()]
+    return lines + ([""] if lines else [])
+
+
+def per_class_lines(report: dict) -> list[str]:
+    rows = [r for r in report["rows"] if r.get("per_class")]
+    if not rows:
+        return []
+    lines = ["Per class on test (precision / recall / F1):", "",
+             "| model | " + " | ".join(report["labels"]) + " |",
+             "|---|" + "---|" * len(report["labels"])]
+    for r in rows:
+        lines.append(f"| {r['name']} | " + " | ".join(
+            f"{c['precision']:.2f} / {c['recall']:.2f} / {c['f1']:.2f}"
+            for c in r["per_class"]) + " |")
+    return lines + [""]
+
+
+def format_markdown(report: dict) -> str:
+    cols = columns(report)
+    lines = [f"# Distillation report: {report['task']}", "",
+             f"Test split, {report['n']} docs; created {report['created']}.", "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in report["rows"]]
+    lines += [""] + gold_budget_lines(report) + per_class_lines(report)
+    lines += ["", "Sources per row:", ""]
+    for row in report["rows"]:
+        bits = [row.get("source"), row.get("latency_note"), row.get("cost_note")]
+        lines.append(f"- {row['name']}: " + "; ".join(b for b in bits if b))
+    lines += ["", f"Token rule for estimates: {report['token_rule']}.", ""]
+    lines += [f"- {note}" for note in report["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def print_report(report: dict) -> None:
+    table = Table(title=f"distillation report: {report['task']} (test, {report['n']} docs)")
+    for column in columns(report):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in report["rows"]:
+        table.add_row(*_cells(row))
+    console().print(table)
+    for line in gold_budget_lines(report) + per_class_lines(report):
+        if line.startswith("**WARNING"):
+            console().print(f"[bold red]{line.strip('*')}[/]", markup=True)
+        elif line:
+            console().print(line, markup=False)
+    for note in report["notes"]:
+        console().print(f"[dim]{note}[/]")

@@ -1,0 +1,124 @@
+"""What the model card says about how the model was made: what trained it, with which
+weights, the sha256 of every file that did, which scores are in-sample, and how it
+compares with the model the dev gold alone gives.
+
+Why: a card that said "no hand labels were used for training" while the dev gold rows
+were training rows (x3) was wrong, and a dev score of 1.000 on rows the model was fit
+on reads as a result. The card states the training mix from the run's own metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from labeling.export.skops_io import file_sha256
+from labeling.lf.core import PatternLF
+from labeling.llm.prompt import PromptLF
+
+SCORED = ("majority_vote", "label_model", "end_model")
+
+
+def lf_description(lf) -> dict:
+    if isinstance(lf, PromptLF):
+        return {"name": lf.name, "kind": "prompt", "template": lf.template}
+    if isinstance(lf, PatternLF):
+        return {"name": lf.name, "kind": "pattern", "pattern": lf.pattern.pattern,
+                "label": lf.label}
+    kind = "spacy" if any(getattr(p, "name", "") == "spacy_doc" for p in lf._pre) else "python"
+    return {"name": lf.name, "kind": kind}
+
+
+def _file(path, role: str) -> dict:
+    return {"file": path.name, "sha256": file_sha256(path), "role": role}
+
+
+def training_files(cfg, end_model: dict, annotations_used: dict) -> dict:
+    """sha256 of each file the model was made from: train (texts the LFs labeled), dev
+    (gold rows trained on, or only used to choose), and the app's annotations file when
+    annotations reached dev."""
+    dev_trained = bool(end_model.get("dev_rows_trained_on"))
+    files = {"train": _file(cfg.resolve(cfg.data.train), "training texts, weakly labeled")}
+    if cfg.data.dev:
+        files["dev"] = _file(cfg.resolve(cfg.data.dev),
+                             "gold rows trained on and used to choose the models"
+                             if dev_trained else "gold rows used to choose the models only")
+    if any(annotations_used.values()) and cfg.annotations_path.is_file():
+        files["annotations"] = _file(cfg.annotations_path, "app annotations merged into dev")
+    return files
+
+
+def training_summary(metrics: dict, annotations_used: dict) -> dict:
+    """How many rows of which kind trained the model, and with what weight."""
+    end = metrics.get("end_model", {})
+    dev_rows = int(end.get("dev_rows_trained_on") or 0)
+    weak = 0 if end.get("label_mode") == "gold_only" else int(end.get("train_rows") or 0)
+    weak_weight = end.get("weak_weight")
+    out = {"weak_rows": weak, "weak_label_mode": end.get("label_mode"),
+           "weak_weight": weak_weight, "uncovered_rows_dropped":
+           end.get("train_rows_uncovered_dropped"), "dev_gold_rows": dev_rows,
+           "dev_weight": end.get("dev_weight") if dev_rows else 0,
+           "annotations": {split: len(ids) for split, ids in annotations_used.items() if ids}}
+    weights = ("1 per row" if weak_weight is None
+               else f"{weak_weight:g} x the gold rows' total weight")
+    parts = []
+    if weak:
+        parts.append(f"{weak} train rows with the label model's "
+                     f"{end.get('label_mode', 'soft')} labels (weight {weights})")
+    if dev_rows:
+        notes = ", ".join(f"{n} from app annotations ({split})"
+                          for split, n in out["annotations"].items())
+        parts.append(f"{dev_rows} dev gold (hand-labeled) rows, each weighted "
+                     f"{out['dev_weight']:g}" + (f"; {notes}" if notes else ""))
+    out["text"] = ("Trained on " + " and ".join(parts) + "." if parts
+                   else "Training rows unknown (no end-model metrics).")
+    if not dev_rows:
+        out["text"] += " No hand label trained it (dev gold chose the models only)."
+    return out
+
+
+def card_metrics(metrics: dict) -> dict:
+    """dev/test scores per model, the end model's dev marked in-sample when dev trained
+    it, and the gold-only baseline's CV and test scores."""
+    out = {k: {s: v for s, v in metrics.get(k, {}).items() if s in ("dev", "test")}
+           for k in SCORED}
+    gold = metrics.get("gold_only") or {}
+    if "test" in gold:
+        out["gold_only"] = {"test": gold["test"]}
+    return out
+
+
+def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_used: dict) -> dict:
+    """The model card's content (export_model adds files, formats, versions)."""
+    end = metrics.get("end_model", {})
+    gold = metrics.get("gold_only") or {}
+    worth = (metrics.get("learning_curve") or {}).get("worth") or {}
+    return {
+        "task": cfg.name,
+        "labels": cfg.labels,
+        "positive_label": cfg.positive_label,
+        "intended_use": f"Classifying texts like those of the '{cfg.name}' task into "
+                        f"{', '.join(cfg.labels)}. Check the test metrics before relying on it; "
+                        "it inherits the blind spots of the labeling functions.",
+        "end_model": {"name": end.get("name", cfg.end_model.name),
+                      "label_mode": end.get("label_mode"),
+                      "config": cfg.end_model.name, "params": cfg.end_model.params},
+        "label_model": metrics.get("label_model", {}).get("name"),
+        "label_model_chosen": metrics.get("label_model", {}).get("chosen"),  # auto's pick
+        "metrics": card_metrics(metrics),
+        "in_sample": [f"end_model.{s}" for s, v in end.items()
+                      if isinstance(v, dict) and v.get("in_sample")],
+        "cv": {"end_model": end.get("cv"), "gold_only": gold.get("cv"),
+               "metric": end.get("metric")},
+        "gold_only": {k: gold[k] for k in ("name", "n_dev", "cv", "verdict", "text", "loud")
+                      if k in gold},
+        "labels_worth": worth.get("text"),
+        "training": training_summary(metrics, annotations_used),
+        "training_files": training_files(cfg, end, annotations_used),
+        "training_data_sha256": file_sha256(cfg.resolve(cfg.data.train)),
+        "training_labels_sha256": hashlib.sha256(
+            np.ascontiguousarray(train_labels).tobytes()).hexdigest(),
+        "lfs": [lf_description(lf) for lf in lfs],
+        "calibration": end.get("calibration", {}),
+    }

@@ -1,0 +1,140 @@
+"""A run's gold budget: the gold-only baseline next to the pipeline's end model, and
+what the LFs and prompts are worth in hand labels.
+
+Weak supervision must beat what its own dev gold gives without any LF (Zhu et al., ACL
+2023), so the train step fits :func:`labeling.train.gold_only.gold_only_baseline` with the
+pipeline's own options (same end-model family, same dev rows, same CV folds) and says
+which is ahead on dev CV (:func:`verdict`): test never decides anything here, it is only
+scored. Then it runs :func:`labeling.train.learning_curve.learning_curve` seed by seed
+while a time budget lasts, and :func:`labels_worth` reads it.
+
+Options (``[end_model] params = {learning_curve = {seeds = 3, budget_s = 60}}``, or
+``learning_curve = false`` to skip it) are taken out of the end-model params before
+those reach the end-model choice (:func:`split_curve_options`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+import numpy as np
+
+from labeling.train.gold_only import gold_only_baseline
+from labeling.train.learning_curve import DEFAULT_CURVE_SEEDS, learning_curve, labels_worth
+
+CURVE_KEY = "learning_curve"
+# Seconds of curve fits: a seed (3 pipeline + 3 gold-only end-model fits and their
+# predictions on the rest of dev) is started only if the seeds done so far say it ends
+# within the budget, so the curve costs at most one seed more than this. On the bundled
+# task one seed took 55-64 s (2 busy cores), 50 s of it re-embedding the rest-of-dev
+# texts: learning_curve predicts outside the embedding cache.
+DEFAULT_CURVE_BUDGET_S = 60.0
+_BASELINE_OPTIONS = set(inspect.signature(gold_only_baseline).parameters)
+
+LOUD = ("gold_only_ahead", "gold_only_chosen")  # verdicts every output must shout
+VERDICT_TEXT = {
+    "pipeline_ahead": "the pipeline beats the gold-only baseline on dev CV by {gap:+.3f} "
+                      "{metric}",
+    "tie": "the pipeline only ties the gold-only baseline on dev CV ({cv:.3f} {metric}): "
+           "the LFs and prompts add nothing measurable to the {n} dev labels",
+    "gold_only_ahead": "the pipeline LOSES to the gold-only baseline on dev CV ({cv:.3f} vs "
+                       "{gold:.3f} {metric}): a model on the {n} dev labels alone is better; "
+                       "fix the LFs or drop the weak rows",
+    "gold_only_chosen": "the end model IS the gold-only model: dev CV found the weak labels "
+                        "made it worse ({gold:.3f} {metric} on the {n} dev labels alone), so "
+                        "no LF or prompt trained it",
+}
+
+
+def split_curve_options(params: dict) -> tuple[dict, dict | None]:
+    """``(end-model params without the curve key, curve options or None to skip)``."""
+    params = dict(params or {})
+    raw = params.pop(CURVE_KEY, True)
+    if raw is False:
+        return params, None
+    raw = {} if raw is True else raw
+    if not isinstance(raw, dict) or set(raw) - {"seeds", "budget_s"}:
+        raise ValueError(f"params.{CURVE_KEY} must be false or a table with seeds and "
+                         f"budget_s, got {raw!r}")
+    return params, {"seeds": int(raw.get("seeds", DEFAULT_CURVE_SEEDS)),
+                    "budget_s": float(raw.get("budget_s", DEFAULT_CURVE_BUDGET_S))}
+
+
+def verdict(pipeline: dict, gold_cv: float, n_dev: int) -> dict:
+    """``{"verdict": code, "text": ..., "loud": bool}`` from the pipeline's choice report
+    (``cv``, ``label_mode``, ``metric``) and the baseline's CV."""
+    cv = pipeline.get("cv")
+    if pipeline.get("label_mode") == "gold_only":
+        code = "gold_only_chosen"
+    elif cv is None:
+        return {"verdict": "not_compared", "loud": False,
+                "text": "the pipeline's end model was not cross-validated: no comparison"}
+    else:
+        code = ("pipeline_ahead" if cv > gold_cv else "tie" if cv == gold_cv
+                else "gold_only_ahead")
+    text = VERDICT_TEXT[code].format(gap=(cv or 0) - gold_cv, cv=cv or gold_cv, gold=gold_cv,
+                                     n=n_dev, metric=pipeline.get("metric", "accuracy"))
+    return {"verdict": code, "text": text, "loud": code in LOUD}
+
+
+def gold_only_section(dev_texts, y_dev, cardinality: int, options: dict, pipeline: dict,
+                      metric: str, pos_label: int, seed: int, cache_dir=None):
+    """``(fitted gold-only model or None, metrics section)``. ``options``: what the
+    pipeline's ``choose_end_model`` got (``end_model_options``); the baseline takes the
+    ones that make its folds and models the pipeline's."""
+    if y_dev is None or len(y_dev) < options.get("n_folds", 3):
+        return None, {"skipped": "no dev gold to train or cross-validate a baseline on",
+                      "verdict": "not_compared", "loud": False}
+    kwargs = {k: v for k, v in options.items() if k in _BASELINE_OPTIONS}
+    start = time.perf_counter()
+    model, report = gold_only_baseline(dev_texts, y_dev, cardinality, metric=metric,
+                                       pos_label=pos_label, seed=seed, cache_dir=cache_dir,
+                                       **kwargs)
+    section = {**report, "metric": metric, "seconds": round(time.perf_counter() - start, 3),
+               "pipeline_cv": pipeline.get("cv")}
+    section.update(verdict(pipeline, report["cv"], report["n_dev"]))
+    return model, section
+
+
+def curve_section(texts, proba, covered, dev_texts, y_dev, pipeline: dict, gold: dict,
+                  metric: str, pos_label: int, seed: int, curve_options: dict | None,
+                  cache_dir=None, params: dict | None = None) -> dict:
+    """The learning curve (seed by seed, within ``budget_s``) and :func:`labels_worth`,
+    with what it cost: ``{"curve": .., "worth": .., "seconds": .., "seeds_done": ..}``
+    or ``{"skipped": why}``."""
+    if curve_options is None:
+        return {"skipped": f"params.{CURVE_KEY} = false"}
+    if "skipped" in gold:
+        return {"skipped": gold["skipped"]}
+    if pipeline.get("label_mode") == "gold_only":
+        return {"skipped": "the end model is the gold-only model: the LFs trained nothing",
+                "worth": {"labels": 0, "text": "your LFs and prompts are worth 0 hand labels "
+                                               "here: the end model uses none of their labels"}}
+    start, curves, spent = time.perf_counter(), [], []
+    for s in range(curve_options["seeds"]):
+        if spent and (time.perf_counter() - start) + max(spent) > curve_options["budget_s"]:
+            break  # the next seed would overrun the budget
+        t0 = time.perf_counter()
+        # seed + s with one seed is exactly seed s of a multi-seed curve (same dev order)
+        curves.append(learning_curve(texts, proba, covered, dev_texts, y_dev, pipeline, gold,
+                                     metric, pos_label, seed + s, n_seeds=1,
+                                     cache_dir=cache_dir, params=params))
+        spent.append(time.perf_counter() - t0)
+    curve = {**curves[0], "seeds": len(curves),
+             "pipeline": [row for c in curves for row in c["pipeline"]],
+             "gold_only": [row for c in curves for row in c["gold_only"]]}
+    return {"curve": curve, "worth": labels_worth(curve),
+            "seconds": round(time.perf_counter() - start, 3), "seeds_done": len(curves),
+            "seeds_asked": curve_options["seeds"], "budget_s": curve_options["budget_s"]}
+
+
+def curve_means(curve: dict) -> list[dict]:
+    """Per dev budget: mean, min and max over seeds of both curves (for tables and plots)."""
+    rows = []
+    for i, size in enumerate(curve["sizes"]):
+        for which in ("pipeline", "gold_only"):
+            values = np.asarray([row[i] for row in curve[which]], float)
+            rows.append({"labels": int(size), "model": which, "mean": float(values.mean()),
+                         "min": float(values.min()), "max": float(values.max())})
+    return rows

@@ -1,0 +1,159 @@
+"""The gold-only baseline and the learning curve in every run (#13 items 1, 2, 5): metrics,
+`labeling run` output, `labeling report`, the model card and the app's overview; a loud
+verdict when the pipeline loses to the dev gold alone; honest card words and hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import DEFAULT_LFS  # noqa: E402
+
+from labeling import distill, pipeline  # noqa: E402
+from labeling.cli import app  # noqa: E402
+from labeling.review import overview  # noqa: E402
+
+# The tiny task's LFs with every vote flipped: the weak labels are all wrong.
+POISONED_LFS = DEFAULT_LFS.replace("HAM, SPAM = 0, 1", "HAM, SPAM = 1, 0")
+CURVE = {"learning_curve": {"seeds": 2, "budget_s": 600}}
+
+
+def _run(config: Path) -> tuple[str, dict]:
+    result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    return result.output, json.loads((config.parent / "run" / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The tiny binary task (conftest) run once through the CLI, with a 2-seed curve."""
+    from conftest import default_config, default_frames, dump_toml
+
+    root = tmp_path_factory.mktemp("goldrun")
+    for split, df in default_frames().items():
+        df.to_csv(root / f"{split}.csv", index=False)
+    (root / "lfs.py").write_text(DEFAULT_LFS, encoding="utf-8")
+    config = default_config()
+    config["end_model"] = {"name": "tfidf_logreg", "params": CURVE}
+    path = root / "labeling.toml"
+    path.write_text(dump_toml(config), encoding="utf-8")
+    output, metrics = _run(path)
+    return path, output, metrics
+
+
+def test_metrics_hold_the_gold_only_baseline_on_the_pipelines_folds(tiny_run):
+    _, _, metrics = tiny_run
+    gold, end = metrics["gold_only"], metrics["end_model"]
+    assert gold["name"] == "tfidf_logreg" and gold["n_dev"] == 8
+    # Same folds, same model family: the baseline's CV is the pipeline's gold-only candidate.
+    assert gold["cv"] == end["cv_scores"]["tfidf_logreg/gold_only"]
+    assert gold["pipeline_cv"] == end["cv"]
+    assert set(gold["test"]) >= {"n", "accuracy", "f1", "macro_f1"}
+    assert "dev" not in gold  # trained on all dev: its dev scores would be in-sample
+    assert gold["verdict"] in ("pipeline_ahead", "tie", "gold_only_chosen")
+    assert end["dev"]["in_sample"] is True  # dev rows trained the end model
+
+
+def test_learning_curve_is_in_metrics_with_its_cost(tiny_run):
+    _, _, metrics = tiny_run
+    section = metrics["learning_curve"]
+    if "skipped" in section:  # auto chose the gold-only model: nothing to measure
+        assert metrics["end_model"]["label_mode"] == "gold_only"
+        return
+    curve = section["curve"]
+    assert section["seeds_done"] == 2 and len(curve["pipeline"]) == 2
+    assert len(curve["gold_only"][0]) == len(curve["sizes"])
+    assert section["seconds"] > 0
+    assert "hand labels" in section["worth"]["text"]
+
+
+def test_run_prints_the_baseline_and_what_the_lfs_are_worth(tiny_run):
+    _, output, metrics = tiny_run
+    assert "gold-only baseline (tfidf_logreg)" in output
+    assert f"gold-only baseline {metrics['gold_only']['cv']:.3f}" in output
+    assert metrics["gold_only"]["text"] in output.replace("\n", " ")
+    assert "* in-sample" in output
+
+
+def test_card_says_what_trained_the_model_and_hashes_its_files(tiny_run):
+    path, _, metrics = tiny_run
+    card = json.loads((path.parent / "run" / "model" / "model_card.json").read_text())
+    md = (path.parent / "run" / "model" / "MODEL_CARD.md").read_text()
+    assert "no hand labels were used" not in md
+    training = card["training"]
+    assert training["dev_gold_rows"] == 8 and training["dev_weight"] == 3.0
+    assert "8 dev gold (hand-labeled) rows, each weighted 3" in md
+    for split in ("train", "dev"):
+        f = card["training_files"][split]
+        assert f["sha256"] == hashlib.sha256((path.parent / f"{split}.csv").read_bytes()).hexdigest()
+        assert f["sha256"] in md
+    assert card["in_sample"] == ["end_model.dev"] and "| dev (in-sample) |" in md
+    assert card["cv"]["gold_only"] == metrics["gold_only"]["cv"]
+    assert card["metrics"]["gold_only"]["test"] == metrics["gold_only"]["test"]
+    assert "Against the dev gold alone" in md
+
+
+def test_report_has_a_gold_only_row_and_the_curve(tiny_run):
+    path, _, metrics = tiny_run
+    task = pipeline.load_task(path)
+    report = distill.build_report(task, n_single=2)
+    row = next(r for r in report["rows"] if r["kind"] == "gold_only")
+    assert row["accuracy"] == metrics["gold_only"]["test"]["accuracy"]
+    md = distill.format_markdown(report)
+    assert "gold-only baseline" in md and f"{metrics['gold_only']['cv']}" in md
+    if "curve" in metrics["learning_curve"]:
+        assert "| dev labels | pipeline | gold-only |" in md
+
+
+def test_overview_shows_the_baseline_and_the_curve(tiny_run):
+    _, _, metrics = tiny_run
+    table = overview.score_table(metrics)
+    assert "gold-only baseline" in set(table["model"])
+    assert list(table[table["model"] == "gold-only baseline"]["split"]) == ["test"]
+    assert any("(in-sample)" in m for m in table["model"])
+    budget = overview.gold_budget(metrics)
+    assert budget["gold_only_cv"] == metrics["gold_only"]["cv"]
+    if "curve" in metrics["learning_curve"]:
+        curve = budget["curve"]
+        assert set(curve["model"]) == {"pipeline", "gold_only"}
+        assert (curve["min"] <= curve["mean"]).all() and (curve["mean"] <= curve["max"]).all()
+
+
+def test_losing_to_gold_only_is_loud_everywhere(make_task):
+    # Weak labels all wrong and no gold-only candidate: the pipeline must lose.
+    config = make_task(lf_source=POISONED_LFS,
+                       config={"end_model": {"params": {"weak_weights": [1.0],
+                                                        "learning_curve": False}}})
+    output, metrics = _run(config)
+    gold = metrics["gold_only"]
+    assert metrics["end_model"]["cv"] < gold["cv"]
+    assert gold["verdict"] == "gold_only_ahead" and gold["loud"] is True
+    assert "WARNING" in output and "LOSES to the gold-only baseline" in output
+    md = (config.parent / "run" / "model" / "MODEL_CARD.md").read_text()
+    assert "**WARNING: The pipeline LOSES" in md
+    assert metrics["learning_curve"] == {"skipped": "params.learning_curve = false"}
+
+
+def test_auto_choosing_the_gold_only_model_is_loud(make_task):
+    config = make_task(lf_source=POISONED_LFS,
+                       config={"end_model": {"params": {"weak_weights": [0.0, 1.0],
+                                                        "learning_curve": False}}})
+    output, metrics = _run(config)
+    assert metrics["end_model"]["label_mode"] == "gold_only"
+    assert metrics["gold_only"]["verdict"] == "gold_only_chosen"
+    assert "WARNING" in output and "IS the gold-only model" in output
+    card = json.loads((config.parent / "run" / "model" / "model_card.json").read_text())
+    assert card["training"]["weak_rows"] == 0
+
+
+def test_a_bad_learning_curve_option_is_one_line(make_task):
+    config = make_task(config={"end_model": {"params": {"learning_curve": "yes"}}})
+    result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
+    assert result.exit_code == 2
+    assert "end_model: params.learning_curve must be false or a table" in result.output
