@@ -253,7 +253,10 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
             input: Optional[str] = typer.Option(None, "--input", "-i",
                                                 help="CSV/TSV/JSONL/Parquet/.txt file, or - for stdin."),
             text_column: str = typer.Option("text", help="Text column of a table input."),
-            fmt: str = typer.Option("tsv", "--format", help="tsv (label, probability, text) or jsonl."),
+            id_column: str = typer.Option("id", help="Id column of a table input: when the "
+                                                     "table has it, each output line starts "
+                                                     "with the row's id."),
+            fmt: str = typer.Option("tsv", "--format", help="tsv (label, probability, text; the id first when the input has one) or jsonl."),
             runtime: str = typer.Option("sklearn", "--runtime",
                                         help="sklearn (model.skops) or onnx (model.onnx).")):
     """Print a label and its probability for each text (arguments, a file, or stdin)."""
@@ -267,7 +270,8 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
     exported = load_exported(model, runtime)
     written = write_batches(exported, [list(texts)] if texts else [], sys.stdout, fmt)
     if input is not None:
-        written += write_batches(exported, text_batches(input, text_column), sys.stdout, fmt)
+        written += write_batches(exported, text_batches(input, text_column, id_column),
+                                 sys.stdout, fmt)
     elif not texts and not sys.stdin.isatty():  # streamed: answers while the pipe is open
         written += write_batches(exported, text_batches("-"), sys.stdout, fmt)
     if not written:

@@ -99,10 +99,20 @@ def line_batches(stream: BinaryIO, source, size: int | None = None) -> Iterator[
         yield batch[start:start + size]
 
 
-def text_batches(source: str, text_column: str = "text") -> Iterator[list[str]]:
-    """Texts from a CSV/TSV/JSONL/Parquet file (its ``text_column``, read whole), a .txt
-    file (one text per line) or ``-`` (stdin, one text per line), in batches; the line
-    inputs are streamed (``line_batches``)."""
+class TextBatch(list):
+    """Texts with the input's ids (``ids``: one per text), so the output carries them."""
+
+    def __init__(self, texts, ids):
+        super().__init__(texts)
+        self.ids = ids
+
+
+def text_batches(source: str, text_column: str = "text",
+                 id_column: str | None = "id") -> Iterator[list[str]]:
+    """Texts from a CSV/TSV/JSONL/Parquet file (its ``text_column``, read whole; a
+    :class:`TextBatch` with the ``id_column`` values when the table has that column), a
+    .txt file (one text per line) or ``-`` (stdin, one text per line), in batches; the
+    line inputs are streamed (``line_batches``)."""
     if source == "-":
         yield from line_batches(sys.stdin.buffer, "stdin")
         return
@@ -117,7 +127,11 @@ def text_batches(source: str, text_column: str = "text") -> Iterator[list[str]]:
     if text_column not in table.columns:
         raise DataError(f"{path}: no text column '{text_column}' (columns: "
                         f"{', '.join(map(str, table.columns))}); pass --text-column")
-    yield table[text_column].fillna("").astype(str).tolist()
+    texts = table[text_column].fillna("").astype(str).tolist()
+    if id_column and id_column in table.columns:
+        yield TextBatch(texts, table[id_column].astype(str).tolist())
+    else:
+        yield texts
 
 
 def read_texts(source: str, text_column: str = "text") -> list[str]:
@@ -125,30 +139,37 @@ def read_texts(source: str, text_column: str = "text") -> list[str]:
     return [text for batch in text_batches(source, text_column) for text in batch]
 
 
-def _row(text: str, labels: list[str], rounded: list[float], k: int, p: float) -> dict:
-    return {"text": text, "label": labels[k], "probability": p,
-            "probabilities": dict(zip(labels, rounded))}
+def _row(text: str, labels: list[str], rounded: list[float], k: int, p: float,
+         id_=None) -> dict:
+    row = {} if id_ is None else {"id": id_}
+    return row | {"text": text, "label": labels[k], "probability": p,
+                  "probabilities": dict(zip(labels, rounded))}
 
 
 def _one_line(text: str) -> str:
     return text.replace("\t", " ").replace("\n", " ")
 
 
-def format_batch(texts: list[str], proba: np.ndarray, labels: list[str], fmt: str) -> str:
+def format_batch(texts: list[str], proba: np.ndarray, labels: list[str], fmt: str,
+                 ids: list[str] | None = None) -> str:
     """The output lines of a batch, each ending in a newline: ``label<TAB>probability<TAB>text``
     (tsv; tabs and newlines in the text become spaces) or one JSON object per line (jsonl:
-    text, label, probability, and every label's probability rounded to 6 decimals)."""
+    text, label, probability, and every label's probability rounded to 6 decimals). With
+    ``ids`` (the input's id column), each line starts with its id (jsonl: an ``id`` key)."""
     if not texts:
         return ""
     best = proba.argmax(axis=1)
     top = proba[np.arange(len(texts)), best].tolist()
     if fmt == "jsonl":
         dumps = json.dumps
-        lines = [dumps(_row(t, labels, r, k, p), ensure_ascii=False)
-                 for t, r, k, p in zip(texts, np.round(proba, 6).tolist(), best.tolist(), top)]
+        lines = [dumps(_row(t, labels, r, k, p, i), ensure_ascii=False)
+                 for t, r, k, p, i in zip(texts, np.round(proba, 6).tolist(), best.tolist(),
+                                          top, ids or [None] * len(texts))]
     else:
         names = [labels[k] for k in best.tolist()]
         lines = [f"{name}\t{p:.4f}\t{_one_line(t)}" for name, p, t in zip(names, top, texts)]
+        if ids is not None:
+            lines = [f"{_one_line(i)}\t{line}" for i, line in zip(ids, lines)]
     return "\n".join(lines) + "\n"
 
 
@@ -158,9 +179,11 @@ def write_batches(exported: ExportedModel, batches: Iterable[list[str]], out: Te
     flushed after each batch so a reader sees it at once; returns the number of texts."""
     written = 0
     for texts in batches:
+        ids = getattr(texts, "ids", None)
         for start in range(0, len(texts), BATCH):
             batch = texts[start:start + BATCH]
-            out.write(format_batch(batch, exported.predict_proba(batch), exported.labels, fmt))
+            out.write(format_batch(batch, exported.predict_proba(batch), exported.labels, fmt,
+                                   None if ids is None else ids[start:start + BATCH]))
         out.flush()
         written += len(texts)
     return written

@@ -178,9 +178,16 @@ def test_predict_input_csv(model_dir, exported, tmp_path):
     path = tmp_path / "in.csv"
     pd.DataFrame({"id": [1, 2, 3], "text": texts, "other": ["a", "b", "c"]}).to_csv(path,
                                                                                      index=False)
-    rows = parse_tsv(ok(invoke("predict", "-m", model_dir, "--input", path)).stdout)
+    # The table has an id column: each line starts with the row's id (#15).
+    lines = ok(invoke("predict", "-m", model_dir, "--input", path)).stdout.splitlines()
+    assert [line.split("\t", 1)[0] for line in lines] == ["1", "2", "3"]
+    rows = parse_tsv("\n".join(line.split("\t", 1)[1] for line in lines))
     assert [r[2] for r in rows] == texts
     assert [r[0] for r in rows] == [e[0] for e in expected_predictions(exported, texts)]
+    jsonl = ok(invoke("predict", "-m", model_dir, "-i", path, "--format", "jsonl")).stdout
+    assert [json.loads(line)["id"] for line in jsonl.splitlines()] == ["1", "2", "3"]
+    no_ids = ok(invoke("predict", "-m", model_dir, "-i", path, "--id-column", "none")).stdout
+    assert [r[2] for r in parse_tsv(no_ids)] == texts  # a column it lacks: no id column
 
     renamed = tmp_path / "renamed.csv"
     pd.DataFrame({"comment": texts}).to_csv(renamed, index=False)

@@ -157,3 +157,23 @@ def test_a_bad_learning_curve_option_is_one_line(make_task):
     result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
     assert result.exit_code == 2
     assert "end_model: params.learning_curve must be false or a table" in result.output
+
+
+def test_app_overview_shows_the_verdict_and_the_curve(tiny_run, monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    path, _, metrics = tiny_run
+    monkeypatch.setenv("LABELING_PROJECT", str(path.parent))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "app" / "streamlit_app.py"),
+                           default_timeout=60)
+    at.run()
+    at.switch_page("views/overview.py").run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.subheader].count("Against the dev gold alone") == 1
+    shown = [m.value for m in at.info] + [m.value for m in at.warning]
+    from labeling.review.literal import literal
+
+    assert literal(metrics["gold_only"]["text"]) in shown
+    assert any("hand labels" in m.value for m in at.markdown)

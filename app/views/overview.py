@@ -37,7 +37,7 @@ with shared.guard():
         st.subheader("Against the dev gold alone")
         st.write(f"Dev CV ({budget['metric']}): end model {budget['end_model_cv']}, "
                  f"gold-only baseline {budget['gold_only_cv']} ({budget['n_dev']} dev labels).")
-        (st.error if budget["loud"] else st.info)(literal(budget["text"] or ""))
+        (st.warning if budget["loud"] else st.info)(literal(budget["text"] or ""))
         if budget["worth"]:
             st.write(literal(budget["worth"][0].upper() + budget["worth"][1:]) + ".")
         if budget["curve"] is not None:
