@@ -176,6 +176,19 @@ def make_task(tmp_path):
     return build
 
 
+def write_task(root: Path, frames: dict[str, pd.DataFrame], lf_source: str,
+               config: dict) -> Path:
+    """A task folder for module-scoped runs (``make_task`` is per test): the splits as
+    ``<split>.csv``, ``lfs.py`` and ``labeling.toml``; returns the config path."""
+    root.mkdir(parents=True, exist_ok=True)
+    for split, df in frames.items():
+        df.to_csv(root / f"{split}.csv", index=False)
+    (root / "lfs.py").write_text(lf_source, encoding="utf-8")
+    path = root / "labeling.toml"
+    path.write_text(dump_toml(config), encoding="utf-8")
+    return path
+
+
 # --- repo and bundled run ----------------------------------------------------
 
 @pytest.fixture(scope="session")

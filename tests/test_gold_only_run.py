@@ -33,16 +33,10 @@ def _run(config: Path) -> tuple[str, dict]:
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """The tiny binary task (conftest) run once through the CLI, with a 2-seed curve."""
-    from conftest import default_config, default_frames, dump_toml
+    from conftest import default_config, default_frames, write_task
 
-    root = tmp_path_factory.mktemp("goldrun")
-    for split, df in default_frames().items():
-        df.to_csv(root / f"{split}.csv", index=False)
-    (root / "lfs.py").write_text(DEFAULT_LFS, encoding="utf-8")
-    config = default_config()
-    config["end_model"] = {"name": "tfidf_logreg", "params": CURVE}
-    path = root / "labeling.toml"
-    path.write_text(dump_toml(config), encoding="utf-8")
+    config = default_config() | {"end_model": {"name": "tfidf_logreg", "params": CURVE}}
+    path = write_task(tmp_path_factory.mktemp("goldrun"), default_frames(), DEFAULT_LFS, config)
     output, metrics = _run(path)
     return path, output, metrics
 
@@ -94,6 +88,7 @@ def test_card_says_what_trained_the_model_and_hashes_its_files(tiny_run):
         assert f["sha256"] == hashlib.sha256((path.parent / f"{split}.csv").read_bytes()).hexdigest()
         assert f["sha256"] in md
     assert card["in_sample"] == ["end_model.dev"] and "| dev (in-sample) |" in md
+    assert md.count("(in-sample)") == 1  # snorkel's label model is not fit on dev gold
     assert card["cv"]["gold_only"] == metrics["gold_only"]["cv"]
     assert card["metrics"]["gold_only"]["test"] == metrics["gold_only"]["test"]
     assert "Against the dev gold alone" in md

@@ -79,22 +79,17 @@ def test_kclass_frames_have_every_class_in_each_split():
 @pytest.fixture(scope="module")
 def kclass_run(tmp_path_factory):
     """The 3-class task run once through the CLI: (config, run output, metrics)."""
-    from conftest import default_config, dump_toml
+    from conftest import default_config, write_task
 
-    root = tmp_path_factory.mktemp("kclass")
-    for split, df in frames().items():
-        df.to_csv(root / f"{split}.csv", index=False)
-    (root / "lfs.py").write_text(KCLASS_LFS, encoding="utf-8")
     config = default_config() | {"name": "three", "labels": LABELS,
                                  "label_model": {"name": "mv", "params": {}},
                                  "end_model": {"name": "tfidf_logreg",
                                                "params": {"learning_curve": False}}}
     config.pop("positive_label")
-    path = root / "labeling.toml"
-    path.write_text(dump_toml(config), encoding="utf-8")
+    path = write_task(tmp_path_factory.mktemp("kclass"), frames(), KCLASS_LFS, config)
     result = CliRunner().invoke(app, ["run", str(path), "--no-progress"])
     assert result.exit_code == 0, result.output
-    metrics = json.loads((root / "run" / "metrics.json").read_text())
+    metrics = json.loads((path.parent / "run" / "metrics.json").read_text())
     return path, result.output, metrics
 
 

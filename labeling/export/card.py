@@ -211,8 +211,9 @@ def _metrics_lines(card: dict) -> list[str]:
             if s.get("per_class") and split == "test":
                 per_class.append((model_name, s["per_class"]))
     if in_sample:
-        lines += ["", "In-sample: the dev gold rows were training rows, so these dev scores "
-                      "say nothing about new texts; the dev cross-validation score below does."]
+        lines += ["", "In-sample: those models were fit on the dev gold rows, so their dev "
+                      "scores say little about new texts; the end model's dev "
+                      "cross-validation score below does."]
     if per_class:
         lines += ["", "Per class on test (precision / recall / F1):", "",
                   "| model | " + " | ".join(card["labels"]) + " |",

@@ -18,6 +18,10 @@ from labeling.lf.core import PatternLF
 from labeling.llm.prompt import PromptLF
 
 SCORED = ("majority_vote", "label_model", "end_model")
+# Label models whose fit reads the dev gold (the pipeline passes it to every fit): their
+# dev scores are in-sample. weighted_vote learns its weights on dev, stacker is a
+# classifier on dev, Dawid-Skene adds the dev rows to its M-step.
+DEV_FITTED_LABEL_MODELS = ("weighted_vote", "stacker", "dawid_skene")
 
 
 def lf_description(lf) -> dict:
@@ -89,6 +93,15 @@ def card_metrics(metrics: dict) -> dict:
     return out
 
 
+def in_sample(metrics: dict) -> list[str]:
+    """``model.split`` of the scores measured on rows that model was fit on."""
+    end, lm = metrics.get("end_model", {}), metrics.get("label_model", {})
+    out = [f"end_model.{s}" for s, v in end.items() if isinstance(v, dict) and v.get("in_sample")]
+    if "dev" in lm and (lm.get("chosen") or lm.get("name")) in DEV_FITTED_LABEL_MODELS:
+        out.insert(0, "label_model.dev")
+    return out
+
+
 def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_used: dict) -> dict:
     """The model card's content (export_model adds files, formats, versions)."""
     end = metrics.get("end_model", {})
@@ -107,8 +120,7 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
         "label_model": metrics.get("label_model", {}).get("name"),
         "label_model_chosen": metrics.get("label_model", {}).get("chosen"),  # auto's pick
         "metrics": card_metrics(metrics),
-        "in_sample": [f"end_model.{s}" for s, v in end.items()
-                      if isinstance(v, dict) and v.get("in_sample")],
+        "in_sample": in_sample(metrics),
         "cv": {"end_model": end.get("cv"), "gold_only": gold.get("cv"),
                "metric": end.get("metric")},
         "gold_only": {k: gold[k] for k in ("name", "n_dev", "cv", "verdict", "text", "loud")
