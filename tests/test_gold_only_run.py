@@ -172,3 +172,21 @@ def test_app_overview_shows_the_verdict_and_the_curve(tiny_run, monkeypatch, tmp
 
     assert literal(metrics["gold_only"]["text"]) in shown
     assert any("hand labels" in m.value for m in at.markdown)
+
+
+def test_card_hashes_the_annotations_file_that_reached_training(make_task):
+    from labeling.review.annotations import AnnotationStore
+
+    config = make_task(config={"end_model": {"params": {"learning_curve": False}}})
+    store = AnnotationStore(config.parent / "annotations.sqlite")
+    store.set("tiny", "tr0", 1, split="train", label_name="spam")  # moved into dev
+    store.set("tiny", "dv1", 1, split="dev", label_name="spam")
+    _run(config)
+    card = json.loads((config.parent / "run" / "model" / "model_card.json").read_text())
+    f = card["training_files"]["annotations"]
+    assert f["sha256"] == hashlib.sha256(
+        (config.parent / "annotations.sqlite").read_bytes()).hexdigest()
+    assert card["training"]["annotations"] == {"train": 1, "dev": 1}
+    assert card["training"]["dev_gold_rows"] == 9  # 8 dev rows + the moved train row
+    md = (config.parent / "run" / "model" / "MODEL_CARD.md").read_text()
+    assert "1 from app annotations (train)" in md and f["sha256"] in md
