@@ -20,7 +20,7 @@ import pytest
 
 from labeling import ABSTAIN, labeling_function
 from labeling.apply import apply_lfs
-from labeling.apply.applier import CHUNK
+from labeling.apply.row_labeler import CHUNK
 from labeling.apply.cache import ColumnCache
 from labeling.apply.fingerprint import lf_fingerprint
 from labeling.errors import LFError

@@ -292,3 +292,15 @@ def test_retry_after_as_a_near_http_date_is_honoured(fake_openai, tmp_path):
 
     fake_openai.retry_after = formatdate(time.time() + 60, usegmt=True)
     assert 55 <= _first_delay(fake_openai, tmp_path) <= 61
+
+
+def test_apply_lfs_outside_a_runtime_refuses_and_makes_no_call(fake_openai, monkeypatch):
+    """Issue 14: with an endpoint and a key in the environment, applying a prompt LF outside
+    a run used to call it through a process-global runtime with no cache and no budget."""
+    from labeling.apply import apply_lfs
+
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    with pytest.raises(LLMError, match="prompt LF 'asks_to_subscribe': no LLM runtime is active"):
+        apply_lfs(frame(), [visit_lf()], cardinality=2)
+    assert fake_openai.received == 0

@@ -1,6 +1,6 @@
 """Row-wise LFs on a dask.distributed cluster, partition by partition.
 
-Each partition of rows is one task running :func:`~labeling.apply.applier.label_rows`
+Each partition of rows is one task running :func:`~labeling.apply.row_labeler.label_rows`
 on a worker and returning int votes, so dask never infers metadata by calling LFs on
 placeholder rows (what breaks snorkel's ``DaskLFApplier`` on string LFs). LF modules
 loaded from files are not importable on workers, so they are shipped by value.
@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from labeling.apply.applier import label_rows
+from labeling.apply.row_labeler import label_rows
 from labeling.apply.votes import RowNames
 from labeling.apply.watch import Watch
 from labeling.errors import LFError

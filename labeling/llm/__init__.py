@@ -17,11 +17,11 @@ The applier calls ``apply_frame`` once per DataFrame; the run's settings come fr
 from labeling.llm.errors import BudgetExceeded, LLMError
 from labeling.llm.plan import format_plan
 from labeling.llm.prompt import PromptLF, prompt_lf
-from labeling.llm.runtime import Runtime, current, use
+from labeling.llm.runtime import Runtime, use
 from labeling.llm.settings import LLMSettings, Price
 
 __all__ = ["BudgetExceeded", "LLMError", "LLMSettings", "Price", "PromptLF", "Runtime",
-           "current", "format_plan", "plan", "prompt_lf", "use"]
+           "format_plan", "plan", "prompt_lf", "use"]
 
 
 def plan(lfs, frames, settings: LLMSettings | None = None,

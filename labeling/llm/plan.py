@@ -24,6 +24,7 @@ import functools
 import json
 import math
 
+from labeling.llm.requests import build_requests
 from labeling.llm.settings import LLMSettings, Price
 
 # USD per 1M tokens (input, output). Override or extend with [llm.prices].
@@ -96,7 +97,6 @@ def plan_lf(lf, df, settings: LLMSettings, labels, cache, backend: str,
     same run: by the time this frame is labeled they are cached, so they count as
     cached here; this frame's new keys are added to it.
     """
-    from labeling.llm.requests import build_requests
 
     if backend == "local":
         return {"lf": lf.name, "backend": "local", "model": "all-MiniLM-L6-v2", "rows": len(df),

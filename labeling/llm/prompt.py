@@ -39,6 +39,9 @@ import numpy as np
 from snorkel.labeling import LabelingFunction
 
 from labeling.errors import LFError
+from labeling.llm.active import active
+from labeling.llm.errors import LLMError
+from labeling.llm.settings import LLMSettings
 
 ABSTAIN = -1
 ABSTAIN_ANSWER = "abstain"
@@ -166,10 +169,15 @@ class PromptLF(LabelingFunction):
 
     # --- applying ------------------------------------------------------------
     def apply_frame(self, df) -> np.ndarray:
-        """Votes for every row of ``df``, answered by the active runtime."""
-        from labeling.llm.runtime import current
-
-        return current().label(self, df)
+        """Votes for every row of ``df``, answered by the active runtime (the innermost
+        ``labeling.llm.use`` block); outside one it refuses, naming the LF."""
+        runtime = active()
+        if runtime is None:
+            raise LLMError(f"prompt LF '{self.name}': no LLM runtime is active, so no call is "
+                           "made; apply it inside `with labeling.llm.use(settings, labels=...)` "
+                           "(labeling run/apply and Session open one with the task's cache "
+                           "and budget)")
+        return runtime.label(self, df)
 
     def _vote_row(self, x) -> int:
         import pandas as pd
@@ -198,8 +206,6 @@ def prompt_lf(name: str, template: str, answers: Mapping[str, int | str] | None 
     """A prompt LF. ``answers`` maps each allowed answer to a vote (class index, label
     name or ABSTAIN); or ``labels`` maps label names/indices to descriptions (the answer
     is one of them or ``abstain``). ``model``/``params`` override the run's settings."""
-    from labeling.llm.settings import LLMSettings
-
     if params:
         LLMSettings(params=dict(params))  # same validation: no credentials, no client options
     return PromptLF(name, template, answers=answers, label_descriptions=labels,

@@ -10,7 +10,7 @@ pipeline says once which settings apply to a run::
         L = apply_lfs(df, task.lfs, ...)
     update_metrics(run_dir, llm=rt.report())
 
-Outside ``use`` a default runtime (``LLMSettings()``, backend auto, no cache) answers.
+Outside ``use`` there is no runtime: a prompt LF refuses to answer (``labeling.llm.active``).
 The budget covers the whole runtime (all LFs, all splits): each LF's uncached calls are
 estimated before any is made, and each request is checked again (spent + in flight +
 its estimate) before it starts, so a run stops *before* exceeding the budget.
@@ -26,9 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from labeling.llm import active
 from labeling.llm.cache import Entry, ResponseCache
+from labeling.llm.client import EndpointRunner, run_sync
 from labeling.llm.errors import BudgetExceeded, LLMError
+from labeling.llm.local import LocalBackend
 from labeling.llm.plan import cost_of, estimate_request, plan_lf, total_cost
+from labeling.llm.prompt import PromptLF
 from labeling.llm.requests import Request, build_requests, lf_model
 from labeling.llm.settings import LLMSettings
 from labeling.llm.stats import LFStats
@@ -59,8 +63,6 @@ class Runtime:
     @property
     def local(self):
         if self._local is None:
-            from labeling.llm.local import LocalBackend
-
             s = self.settings
             self._local = LocalBackend(s.local_model, s.local_margin, s.local_batch_size)
         return self._local
@@ -73,8 +75,6 @@ class Runtime:
     # --- planning and budget -----------------------------------------------
     def plan(self, lfs, frames) -> list[dict]:
         """Per prompt LF (other LFs are skipped) and frame: calls, cached, tokens, cost."""
-        from labeling.llm.prompt import PromptLF
-
         frames = frames if isinstance(frames, dict) else {"": frames}
         out = []
         for lf in (lf for lf in lfs if isinstance(lf, PromptLF)):
@@ -129,8 +129,6 @@ class Runtime:
         return votes
 
     def _label_endpoint(self, lf, df, stats: LFStats) -> np.ndarray:
-        from labeling.llm.client import EndpointRunner, run_sync
-
         reqs = build_requests(lf, df, self.settings, self.labels)
         hits = self.cache.get_many([r.key for r in reqs])
         todo = [r for r in reqs if r.key not in hits]
@@ -221,32 +219,14 @@ class Runtime:
                 "spent": round(self.spent, 6), "lfs": lfs}
 
 
-_stack: list[Runtime] = []
-_default: Runtime | None = None
-_lock = threading.Lock()
-
-
-def current() -> Runtime:
-    """The runtime set by the innermost :func:`use`, else the process default."""
-    global _default
-    with _lock:
-        if _stack:
-            return _stack[-1]
-        if _default is None:
-            _default = Runtime()
-        return _default
-
-
 @contextlib.contextmanager
 def use(settings: LLMSettings | None = None, *, labels: list[str] | None = None,
         cache_path: Path | str | None = None):
     """Make prompt LFs applied inside the block use ``settings``; yields the runtime."""
     rt = Runtime(settings, labels, cache_path)
-    with _lock:
-        _stack.append(rt)
+    active.push(rt)
     try:
         yield rt
     finally:
-        with _lock:
-            _stack.remove(rt)
+        active.remove(rt)
         rt.close()
