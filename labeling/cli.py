@@ -70,6 +70,13 @@ def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FA
     report.console().print(f"task [bold]{task.config.name}[/]: {len(task.lfs)} LFs, "
                            + ", ".join(f"{s} {len(df)}" for s, df in task.splits.items()
                                        if df is not None))
+    if task.config.multi_label:  # docs/multilabel.md
+        from labeling import multilabel_steps
+
+        metrics = multilabel_steps.run(task, progress=progress, fault_tolerant=fault_tolerant,
+                                       engine=engine, n_jobs=n_jobs, cache=cache)
+        report.console().print(multilabel_steps.summary(metrics, task.run_dir))
+        return
     pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress, engine=engine,
                         n_jobs=n_jobs, scheduler=scheduler, cache=cache)
     report.print_lf_summary(task.run_dir)

@@ -96,6 +96,7 @@ class TaskConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     labels: list[str] = Field(min_length=2)
     positive_label: str | None = None
+    multi_label: bool = False  # gold is a set of labels per row; see docs/multilabel.md
     lfs: list[str] = Field(min_length=1)
     data: DataConfig
     output_dir: Path | None = None
@@ -114,6 +115,9 @@ class TaskConfig(_Strict):
         if self.positive_label is not None and self.positive_label not in self.labels:
             raise ValueError(f"positive_label {self.positive_label!r} is not one of the "
                              f"labels {self.labels}")
+        if self.multi_label and self.positive_label is not None:
+            raise ValueError("positive_label has no meaning when multi_label = true "
+                             "(every label is scored; remove it)")
         return self
 
     @property

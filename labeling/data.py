@@ -165,6 +165,28 @@ def label_indices(values: pd.Series, labels: list[str], path: Path,
     return pd.Series(out, index=values.index, dtype="int64")
 
 
+LABEL_SET_SEPARATOR = ";"
+
+
+def label_sets(values: pd.Series, labels: list[str], path: Path,
+               column: str = "label") -> pd.Series:
+    """Multi-label gold: each cell names its labels joined by ";" ("joy;surprise") and
+    becomes a sorted tuple of class indices; an unknown or missing name names its row."""
+    out = []
+    for row, value in enumerate(values, start=1):
+        names = [] if _is_missing(value) else str(value).split(LABEL_SET_SEPARATOR)
+        names = [n.strip() for n in names if n.strip()]
+        if not names:
+            raise DataError(f"{path}: row {row}, column '{column}': empty label set "
+                            f"(name at least one of: {', '.join(labels)})")
+        unknown = [n for n in names if n not in labels]
+        if unknown:
+            raise DataError(f"{path}: row {row}, column '{column}': unknown label "
+                            f"{unknown[0]!r} (labels: {', '.join(labels)})")
+        out.append(tuple(sorted({labels.index(n) for n in names})))
+    return pd.Series(out, index=values.index, dtype=object)
+
+
 def _check_texts(values: pd.Series, path: Path, column: str) -> None:
     """Texts are strings (missing ones become ""): a number or a list would be silently
     stringified into a text that is not in the file."""
@@ -217,7 +239,8 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
                                                "id": cols.id_column}.items() if v})
     if split != "train":
         df = df.rename(columns={cols.label_column: "label"})
-        df["label"] = label_indices(df["label"], config.labels, path, cols.label_column)
+        to_gold = label_sets if config.multi_label else label_indices
+        df["label"] = to_gold(df["label"], config.labels, path, cols.label_column)
     if "id" not in df.columns:
         df.insert(0, "id", [f"{split}-{i}" for i in range(len(df))])
     df["id"] = df["id"].astype(str)

@@ -26,7 +26,10 @@ from labeling.lf.prefilter import required_literals
 
 ABSTAIN = -1
 
-__all__ = ["ABSTAIN", "PatternLF", "TextColumn", "keyword_lf", "labeling_function", "regex_lf"]
+APPLIES, DOES_NOT_APPLY = 1, 0  # multi-label votes on an LF's target label
+
+__all__ = ["ABSTAIN", "APPLIES", "DOES_NOT_APPLY", "PatternLF", "TextColumn", "for_label",
+           "keyword_lf", "labeling_function", "regex_lf"]
 
 
 def _text_of(value) -> str:
@@ -137,4 +140,13 @@ def keyword_lf(keywords: str | Iterable[str], label: int, name: str | None = Non
     if not case_sensitive and all(w.isascii() for w in words):
         # On ASCII text, IGNORECASE on ASCII literals == exact match after lower().
         lf.ascii_lower_pattern = re.compile(build([w.lower() for w in words]))
+    return lf
+
+
+def for_label(target: str, lf: LabelingFunction) -> LabelingFunction:
+    """Multi-label tasks: ``lf`` votes on the label named ``target`` only, with
+    ``APPLIES`` (1), ``DOES_NOT_APPLY`` (0) or ``ABSTAIN`` (-1). Returns ``lf``."""
+    if not isinstance(target, str) or not target:
+        raise ValueError(f"for_label: the target must be a label name, got {target!r}")
+    lf.target_label = target
     return lf
