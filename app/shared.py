@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from labeling.errors import LabelingError
-from labeling.review.annotations import AnnotationStore
+from labeling.gold import AnnotationStore
 from labeling.review.literal import literal
 from labeling.review.project import annotations_path, load_run, project_settings, run_stamp
 

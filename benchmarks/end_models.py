@@ -47,7 +47,7 @@ import wrench_cli  # noqa: E402
 from labeling.models import load as load_label_model, make  # noqa: E402
 from labeling.train.auto import choose_end_model  # noqa: E402
 from labeling.train.end_model import predict_proba_full  # noqa: E402
-from labeling.train.metrics import score_predictions  # noqa: E402
+from labeling.metrics import score_predictions  # noqa: E402
 
 DATA, CACHE = ROOT / "data" / "wrench", ROOT / ".cache"
 DATASETS = {"youtube": (2, "accuracy", 1), "sms": (2, "f1", 1), "trec": (6, "accuracy", 1)}

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from labeling.models.auto import AutoLabelModel, fit_candidate  # noqa: E402
 from labeling.models.base import ABSTAIN, vote_counts  # noqa: E402
-from labeling.train.metrics import score_predictions  # noqa: E402
+from labeling.metrics import score_predictions  # noqa: E402
 import wrench_cli  # noqa: E402
 
 DATA = ROOT / "data" / "wrench"

@@ -46,7 +46,7 @@ from labeling.train.auto import choose_end_model  # noqa: E402
 from labeling.train.end_model import predict_proba_full  # noqa: E402
 from labeling.train.gold_only import gold_only_baseline  # noqa: E402
 from labeling.train.learning_curve import nested_subsamples  # noqa: E402
-from labeling.train.metrics import score_predictions  # noqa: E402
+from labeling.metrics import score_predictions  # noqa: E402
 
 BUDGETS = ("50", "100", "200", "all")
 MODELS = ("default", "gold_only", "label_model", "weak_only")

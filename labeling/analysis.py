@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from snorkel.labeling import LFAnalysis
 
-from labeling.models.base import check_label_matrix
+from labeling.apply.votes import check_label_matrix
 
 
 def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:

@@ -43,7 +43,7 @@ from labeling.llm.plan import estimate_request, price_of, token_rule
 from labeling.llm.prompt import PromptLF
 from labeling.llm.requests import build_requests, lf_model
 from labeling.train.gold_budget import curve_means
-from labeling.train.metrics import classification_scores
+from labeling.metrics import classification_scores
 
 RUN_FILES = (pipeline.L_FILE, pipeline.PROBS_FILE, pipeline.END_MODEL_FILE)
 

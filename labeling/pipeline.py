@@ -41,11 +41,11 @@ from labeling.export.provenance import build_card
 from labeling.files import atomic_write, check_writable
 from labeling.lf.loader import load_lfs
 from labeling.llm.prompt import PromptLF
-from labeling.review.annotations import AnnotationStore, apply_gold, valid_gold
+from labeling.gold import AnnotationStore, apply_gold, valid_gold
 from labeling.train.auto import choose_end_model, end_model_options
 from labeling.train.end_model import embedding_cache, predict_proba_full
 from labeling.train.gold_budget import curve_section, gold_only_section, split_curve_options
-from labeling.train.metrics import classification_scores
+from labeling.metrics import classification_scores
 
 SUMMARY_FILE, END_MODEL_FILE, MODEL_DIR = "lf_summary.csv", "end_model.skops", "model"
 EMBEDDING_CACHE_DIR = "embedding_cache"  # MiniLM vectors by text hash, reused by re-runs

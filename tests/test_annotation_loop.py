@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from labeling import pipeline
-from labeling.review.annotations import AnnotationStore, apply_gold, valid_gold
+from labeling.gold import AnnotationStore, apply_gold, valid_gold
 from labeling.review.project import load_run
 
 

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from labeling.analysis import pairwise_counts
 from labeling.review import conflicts
-from labeling.review.annotations import AnnotationStore
+from labeling.gold import AnnotationStore
 from labeling.review.literal import literal
 from labeling.review.project import load_run
 from labeling.review.sample import ensure_sample_run

@@ -19,7 +19,7 @@ import pytest
 from labeling.analysis import pairwise_counts, slices
 from labeling.review import conflicts, detail, end_model, examples, lf_table, overview
 from labeling.review import slices as review_slices
-from labeling.review.annotations import AnnotationStore
+from labeling.gold import AnnotationStore
 from labeling.review.launch import app_environment, streamlit_command
 from labeling.review.project import NoRunError, load_run, project_settings
 from labeling.review.sample import ensure_sample_run
@@ -209,7 +209,7 @@ def test_launch_command_binds_localhost(tmp_path):
 
 
 def test_annotations_merge_as_dev_gold(run, tmp_path):
-    from labeling.review.annotations import merge_as_dev_gold
+    from labeling.gold import merge_as_dev_gold
 
     store = AnnotationStore(tmp_path / "a.sqlite")
     train_id, dev_id = run.frames["train"]["id"].iloc[0], run.frames["dev"]["id"].iloc[0]

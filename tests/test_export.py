@@ -333,8 +333,7 @@ def test_pickle_file_is_not_loaded(tmp_path, model):
 
 
 def test_trusted_types_are_the_fixed_base_plus_the_end_models_types():
-    from labeling.export.skops_io import BASE_TRUSTED_TYPES, TRUSTED_TYPES
-    from labeling.train import ESTIMATOR_TYPES
+    from labeling.export.skops_io import BASE_TRUSTED_TYPES, ESTIMATOR_TYPES, TRUSTED_TYPES
 
     assert set(TRUSTED_TYPES) == set(BASE_TRUSTED_TYPES) | set(ESTIMATOR_TYPES)
     assert "labeling.train.embeddings.MiniLMEmbedder" in TRUSTED_TYPES

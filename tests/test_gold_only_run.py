@@ -175,7 +175,7 @@ def test_app_overview_shows_the_verdict_and_the_curve(tiny_run, monkeypatch, tmp
 
 
 def test_card_hashes_the_annotations_file_that_reached_training(make_task):
-    from labeling.review.annotations import AnnotationStore
+    from labeling.gold import AnnotationStore
 
     config = make_task(config={"end_model": {"params": {"learning_curve": False}}})
     store = AnnotationStore(config.parent / "annotations.sqlite")

@@ -13,7 +13,7 @@ from labeling import models
 from labeling.models import (AutoLabelModel, DawidSkene, MajorityVote, SnorkelLabelModel,
                              VoteStacker, WeightedVote)
 from labeling.models.base import LabelModel
-from labeling.train.metrics import score_predictions
+from labeling.metrics import score_predictions
 
 FAST = {"snorkel": {"epochs": 20}, "auto": {"snorkel_epochs": 20}}
 # snorkel is not one of auto's default candidates (too slow for what it wins); these add it.

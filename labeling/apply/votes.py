@@ -60,3 +60,43 @@ def check_vote(value, lf_name: str, cardinality: int, names: RowNames, position:
         f"LF '{lf_name}' returned {value!r} on {names(position)}; "
         f"expected -1 (abstain) or a class index 0..{cardinality - 1}"
     )
+
+
+def check_label_matrix(L, cardinality: int) -> np.ndarray:
+    """Return ``L`` as a 2-D integer array, or raise ValueError naming the bad value.
+
+    Float matrices (snorkel accepts them, and its own tests build them with
+    ``-1 * np.ones(...)``) are cast to int64 when every value is a whole number;
+    NaN, inf and fractions are refused with their row and column.
+    """
+    L = np.asarray(L)
+    if L.ndim != 2:
+        raise ValueError(f"label matrix must be 2-D, got shape {L.shape}")
+    if L.size and np.issubdtype(L.dtype, np.floating):
+        L = _integral_floats(L)
+    if L.size and not np.issubdtype(L.dtype, np.integer):
+        raise ValueError(f"label matrix must hold integers, got dtype {L.dtype}")
+    if L.size:
+        bad = (L < ABSTAIN) | (L >= cardinality)
+        if bad.any():
+            row, col = map(int, np.argwhere(bad)[0])
+            raise ValueError(
+                f"label matrix value {int(L[row, col])} at row {row}, column {col} "
+                f"is outside -1..{cardinality - 1}"
+            )
+    return L
+
+
+def _integral_floats(L: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(L)
+    if not finite.all():
+        row, col = map(int, np.argwhere(~finite)[0])
+        value = "NaN" if np.isnan(L[row, col]) else str(L[row, col])
+        raise ValueError(f"label matrix holds {value} at row {row}, column {col}; "
+                         "labels must be whole numbers (-1 = abstain)")
+    fractional = L != np.round(L)
+    if fractional.any():
+        row, col = map(int, np.argwhere(fractional)[0])
+        raise ValueError(f"label matrix holds non-integer value {L[row, col]} at row {row}, "
+                         f"column {col}; labels must be whole numbers (-1 = abstain)")
+    return L.astype(np.int64)

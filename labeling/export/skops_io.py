@@ -17,7 +17,6 @@ import skops.io as sio
 
 from labeling.errors import ModelLoadError
 from labeling.files import atomic_write, check_writable
-from labeling.train import ESTIMATOR_TYPES
 
 # What a fitted TF-IDF + logistic-regression pipeline is made of. skops trusts these
 # by default today; listing them keeps loading working if its defaults narrow.
@@ -39,8 +38,13 @@ BASE_TRUSTED_TYPES = [
     "builtins.float",
 ]
 
-# plus the end models' own types (e.g. the MiniLM embedder): a fixed list in code
-TRUSTED_TYPES = BASE_TRUSTED_TYPES + [t for t in ESTIMATOR_TYPES if t not in BASE_TRUSTED_TYPES]
+# The end models' own types (labeling.train): every type a fitted end model of ours may
+# contain beyond the above. A new end-model class is loadable only once it is listed here.
+ESTIMATOR_TYPES = [
+    "labeling.train.embeddings.MiniLMEmbedder",
+    "labeling.train.ensemble.ProbabilityAverage",
+]
+TRUSTED_TYPES = BASE_TRUSTED_TYPES + ESTIMATOR_TYPES
 
 
 def file_sha256(path: Path) -> str:

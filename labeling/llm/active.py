@@ -17,12 +17,12 @@ _stack: list = []
 _lock = threading.Lock()
 
 
-def push(runtime) -> None:
+def activate(runtime) -> None:
     with _lock:
         _stack.append(runtime)
 
 
-def remove(runtime) -> None:
+def deactivate(runtime) -> None:
     with _lock:
         _stack.remove(runtime)
 

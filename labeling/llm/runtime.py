@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labeling.llm import active
+from labeling.llm.active import activate, deactivate
 from labeling.llm.cache import Entry, ResponseCache
 from labeling.llm.client import EndpointRunner, run_sync
 from labeling.llm.errors import BudgetExceeded, LLMError
@@ -224,9 +224,9 @@ def use(settings: LLMSettings | None = None, *, labels: list[str] | None = None,
         cache_path: Path | str | None = None):
     """Make prompt LFs applied inside the block use ``settings``; yields the runtime."""
     rt = Runtime(settings, labels, cache_path)
-    active.push(rt)
+    activate(rt)
     try:
         yield rt
     finally:
-        active.remove(rt)
+        deactivate(rt)
         rt.close()

@@ -11,32 +11,25 @@ True
 from __future__ import annotations
 
 from labeling.models.auto import AutoLabelModel
-from labeling.models.base import ABSTAIN, LabelModel
+from labeling.models.base import ABSTAIN, REGISTRY, LabelModel
 from labeling.models.dawid_skene import DawidSkene
 from labeling.models.majority import MajorityVote
+from labeling.models.persist import load_model
 from labeling.models.snorkel_lm import SnorkelLabelModel
 from labeling.models.stacker import VoteStacker
 from labeling.models.weighted_vote import WeightedVote
 
-_REGISTRY: dict[str, type[LabelModel]] = {
-    MajorityVote.name: MajorityVote,
-    SnorkelLabelModel.name: SnorkelLabelModel,
-    DawidSkene.name: DawidSkene,
-    AutoLabelModel.name: AutoLabelModel,
-    VoteStacker.name: VoteStacker,
-    WeightedVote.name: WeightedVote,
-}
 
 
 def available() -> list[str]:
     """Names accepted by :func:`make`."""
-    return sorted(_REGISTRY)
+    return sorted(REGISTRY)
 
 
 def make(name: str, cardinality: int, **params) -> LabelModel:
     """Build the label model called ``name`` (see :func:`available`)."""
     try:
-        cls = _REGISTRY[name]
+        cls = REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown label model {name!r}; available: {', '.join(available())}") from None
     return cls(cardinality=cardinality, **params)
@@ -63,9 +56,7 @@ def load(path) -> LabelModel:
     >>> load(path).class_balance_.tolist() == mv.class_balance_.tolist()
     True
     """
-    from labeling.models.persist import load as _load
-
-    return _load(path, _REGISTRY)
+    return load_model(path, REGISTRY)
 
 
 __all__ = ["ABSTAIN", "AutoLabelModel", "DawidSkene", "LabelModel", "MajorityVote",

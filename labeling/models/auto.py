@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from labeling.models.base import LabelModel, check_label_matrix
+from labeling.apply.votes import check_label_matrix
+from labeling.models.base import LabelModel
 from labeling.models.dawid_skene import DawidSkene
 from labeling.models.majority import MajorityVote
 from labeling.models.snorkel_lm import SnorkelLabelModel
@@ -138,7 +139,7 @@ class AutoLabelModel(LabelModel):
 
     def fit(self, L, y_dev=None, L_dev=None) -> "AutoLabelModel":
         from labeling.train.ensemble import fit_decision_bias
-        from labeling.train.metrics import score_predictions
+        from labeling.metrics import score_predictions
 
         k = self.cardinality
         L = check_label_matrix(L, k)

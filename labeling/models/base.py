@@ -13,6 +13,10 @@ import inspect
 
 import numpy as np
 
+from labeling.apply.votes import check_label_matrix
+from labeling.metrics import score_predictions
+from labeling.models.persist import model_from_dict, model_to_dict, save_model
+
 ABSTAIN = -1
 
 
@@ -20,46 +24,6 @@ ABSTAIN = -1
 # ``probs_to_preds`` tolerance, so snorkel code that expects abstains on (numerically)
 # flat rows gets them here too.
 TIE_TOLERANCE = 1e-5
-
-
-def check_label_matrix(L, cardinality: int) -> np.ndarray:
-    """Return ``L`` as a 2-D integer array, or raise ValueError naming the bad value.
-
-    Float matrices (snorkel accepts them, and its own tests build them with
-    ``-1 * np.ones(...)``) are cast to int64 when every value is a whole number;
-    NaN, inf and fractions are refused with their row and column.
-    """
-    L = np.asarray(L)
-    if L.ndim != 2:
-        raise ValueError(f"label matrix must be 2-D, got shape {L.shape}")
-    if L.size and np.issubdtype(L.dtype, np.floating):
-        L = _integral_floats(L)
-    if L.size and not np.issubdtype(L.dtype, np.integer):
-        raise ValueError(f"label matrix must hold integers, got dtype {L.dtype}")
-    if L.size:
-        bad = (L < ABSTAIN) | (L >= cardinality)
-        if bad.any():
-            row, col = map(int, np.argwhere(bad)[0])
-            raise ValueError(
-                f"label matrix value {int(L[row, col])} at row {row}, column {col} "
-                f"is outside -1..{cardinality - 1}"
-            )
-    return L
-
-
-def _integral_floats(L: np.ndarray) -> np.ndarray:
-    finite = np.isfinite(L)
-    if not finite.all():
-        row, col = map(int, np.argwhere(~finite)[0])
-        value = "NaN" if np.isnan(L[row, col]) else str(L[row, col])
-        raise ValueError(f"label matrix holds {value} at row {row}, column {col}; "
-                         "labels must be whole numbers (-1 = abstain)")
-    fractional = L != np.round(L)
-    if fractional.any():
-        row, col = map(int, np.argwhere(fractional)[0])
-        raise ValueError(f"label matrix holds non-integer value {L[row, col]} at row {row}, "
-                         f"column {col}; labels must be whole numbers (-1 = abstain)")
-    return L.astype(np.int64)
 
 
 def check_dev_matrix(L_dev, y_dev, n_lfs: int, cardinality: int) -> np.ndarray:
@@ -106,6 +70,9 @@ def one_hot_votes(L: np.ndarray, cardinality: int):
     return sparse.csr_matrix((np.ones(len(rows)), indices, indptr), shape=(n, m * k))
 
 
+REGISTRY: dict[str, type] = {}  # name -> class, filled as each model class is defined
+
+
 class LabelModel:
     """Base class: subclasses implement ``fit`` and ``predict_proba``."""
 
@@ -114,6 +81,11 @@ class LabelModel:
     # ``persist`` on load): an array's dims, in terms of ``k`` (cardinality) and ``m``
     # (number of LFs): "k", "k+1", "m", "m*k"; or the type of any other value.
     learned_state: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:  # a model with a name of its own is loadable by it
+            REGISTRY[cls.name] = cls
 
     def __init__(self, cardinality: int = 2):
         self.cardinality = cardinality
@@ -157,8 +129,6 @@ class LabelModel:
 
     def score(self, L, y, metric: str = "accuracy", pos_label: int = 1) -> float:
         """Accuracy or F1 (of ``pos_label``) of :meth:`predict` against gold ``y``."""
-        from labeling.train.metrics import score_predictions
-
         return score_predictions(np.asarray(y), self.predict(L), metric, pos_label)
 
     def get_params(self) -> dict:
@@ -169,23 +139,16 @@ class LabelModel:
     # ------------------------------------------------------------ persistence
     def to_dict(self) -> dict:
         """Params and learned state as plain JSON-able data (see ``persist``)."""
-        from labeling.models.persist import model_to_dict
-
         return model_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "LabelModel":
         """Rebuild a model from :meth:`to_dict` output; it must be a ``cls``."""
-        from labeling.models import _REGISTRY
-        from labeling.models.persist import model_from_dict
-
-        model = model_from_dict(d, _REGISTRY)
+        model = model_from_dict(d, REGISTRY)
         if not isinstance(model, cls):
             raise ValueError(f"dict describes model {model.name!r}, not {cls.name!r}")
         return model
 
     def save(self, path):
         """Write the fitted model as JSON; read it back with ``labeling.models.load``."""
-        from labeling.models.persist import save
-
-        return save(self, path)
+        return save_model(self, path)

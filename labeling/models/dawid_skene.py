@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeling.models.base import (LabelModel, check_dev_matrix, check_label_matrix,
-                                  one_hot_votes, untied_majority_counts,
-                                  vote_counts)
+from labeling.apply.votes import check_label_matrix
+from labeling.models.base import (LabelModel, check_dev_matrix, one_hot_votes,
+                                  untied_majority_counts, vote_counts)
 
 # predict_proba works through the rows in blocks this size, bounding its memory.
 BLOCK_ROWS = 1 << 17

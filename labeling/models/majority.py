@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeling.models.base import (LabelModel, check_label_matrix, untied_majority_counts,
-                                  vote_counts)
+from labeling.apply.votes import check_label_matrix
+from labeling.models.base import LabelModel, untied_majority_counts, vote_counts
 
 
 class MajorityVote(LabelModel):

@@ -168,7 +168,7 @@ def model_from_dict(d: dict, registry: dict, _nested: int = 0):
     return model
 
 
-def save(model, path) -> Path:
+def save_model(model, path) -> Path:
     """Write ``model`` to ``path`` as JSON (see module docstring); returns the path."""
     path = Path(path)
     with atomic_write(path) as tmp:
@@ -176,7 +176,7 @@ def save(model, path) -> Path:
     return path
 
 
-def load(path, registry: dict):
+def load_model(path, registry: dict):
     """Read a model written by :func:`save`; errors name the file."""
     path = Path(path)
     try:

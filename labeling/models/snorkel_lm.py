@@ -14,7 +14,8 @@ import warnings
 
 import numpy as np
 
-from labeling.models.base import LabelModel, check_label_matrix
+from labeling.apply.votes import check_label_matrix
+from labeling.models.base import LabelModel
 
 
 @contextlib.contextmanager

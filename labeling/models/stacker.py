@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeling.models.base import (LabelModel, check_dev_matrix, check_label_matrix,
-                                  one_hot_votes)
+from labeling.apply.votes import check_label_matrix
+from labeling.models.base import LabelModel, check_dev_matrix, one_hot_votes
 from labeling.models.dawid_skene import DawidSkene
 
 

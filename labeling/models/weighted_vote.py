@@ -43,8 +43,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeling.models.base import (LabelModel, check_dev_matrix, check_label_matrix,
-                                  one_hot_votes, untied_majority_counts)
+from labeling.apply.votes import check_label_matrix
+from labeling.models.base import (LabelModel, check_dev_matrix, one_hot_votes,
+                                  untied_majority_counts)
+from labeling.models.dawid_skene import DawidSkene
 
 
 class WeightedVote(LabelModel):
@@ -102,8 +104,6 @@ class WeightedVote(LabelModel):
         return np.log(accuracy * (k - 1) / (1.0 - accuracy))
 
     def _weights_from_dawid_skene(self, L) -> np.ndarray:
-        from labeling.models.dawid_skene import DawidSkene
-
         k, m = self.cardinality, L.shape[1]
         if m == 0 or not (L >= 0).any():
             return np.full((m, k), self._log_odds(self.prior_accuracy))

@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 
 from labeling.errors import LabelingError
+from labeling.export import load_model
+from labeling.pipeline import END_MODEL_FILE
+from labeling.train.end_model import predict_proba_full
 
 
 def load_end_model(run_dir: Path):
     """The run's end model (skops, fixed trusted types); LabelingError when absent."""
-    from labeling.export import load_model
-    from labeling.pipeline import END_MODEL_FILE
-
     path = Path(run_dir) / END_MODEL_FILE
     if not path.is_file():
         raise LabelingError(f"{path}: no end model in this run; run `labeling train`")
@@ -28,8 +28,6 @@ def load_end_model(run_dir: Path):
 
 def predict(model, run, split: str) -> np.ndarray:
     """(rows x classes) end-model probabilities on ``split``."""
-    from labeling.train.end_model import predict_proba_full
-
     return predict_proba_full(model, run.frames[split]["text"], len(run.labels))
 
 

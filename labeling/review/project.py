@@ -19,6 +19,10 @@ import pandas as pd
 from labeling.config import TaskConfig, load_config
 from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
+from labeling.gold import apply_gold
+from labeling.pipeline import (ANNOTATIONS_USED_FILE, L_FILE, METRICS_FILE, PROBS_FILE,
+                               SUMMARY_FILE, Task, read_label_matrices, read_metrics,
+                               read_probs)
 
 ENV_PROJECT = "LABELING_PROJECT"          # labeling.toml, or the folder holding it
 ENV_RUN_DIR = "LABELING_RUN_DIR"          # optional: another run folder of the same task
@@ -94,10 +98,6 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
 
     ``merge_annotations``: apply the annotations the run used as dev gold (its
     ``annotations_used.json``), so the splits match the run whatever was annotated since."""
-    from labeling.pipeline import (ANNOTATIONS_USED_FILE, L_FILE, METRICS_FILE, PROBS_FILE,
-                                   SUMMARY_FILE, Task, read_label_matrices, read_metrics,
-                                   read_probs)
-
     config = load_config(project)
     if run_dir is not None:
         config = config.model_copy(update={"output_dir": Path(run_dir).resolve()})
@@ -110,8 +110,6 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
     frames = {s: df for s in SPLITS if (df := load_split(config, s)) is not None}
     used = run / ANNOTATIONS_USED_FILE
     if merge_annotations and used.is_file():  # exactly the gold the run applied
-        from labeling.review.annotations import apply_gold
-
         frames, _ = apply_gold(frames, json.loads(used.read_text(encoding="utf-8")))
     task = Task(config, [], dict(frames))
     L = {s: np.asarray(m, dtype=np.int64) for s, m in read_label_matrices(task).items()}

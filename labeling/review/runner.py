@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from labeling import pipeline
+
 STEPS = ("load", "apply", "fit", "train", "export")
 
 
@@ -18,8 +20,6 @@ def run_pipeline(project: Path | str, on_step: Callable[[int, int, str], None] |
     """Load the task and run apply, fit, train, export; ``on_step(done, total, next_step)``
     is called before each step and once at the end (next_step ``"done"``). Returns the
     run's metrics."""
-    from labeling import pipeline
-
     def report(i: int) -> None:
         if on_step is not None:
             on_step(i, len(STEPS), STEPS[i] if i < len(STEPS) else "done")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from labeling import pipeline
 from labeling.config import load_config
 from labeling.data import read_table
 
@@ -77,8 +78,6 @@ def ensure_sample_run(source_config: Path | str, out_dir: Path | str, **kwargs) 
     path = out / "labeling.toml"
     done = out / ".run-complete"
     if not done.is_file():
-        from labeling import pipeline
-
         path = write_sample_project(source_config, out, **kwargs)
         pipeline.run(pipeline.load_task(path), progress=False)
         done.write_text("ok\n", encoding="utf-8")

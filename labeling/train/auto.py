@@ -39,7 +39,7 @@ from labeling.train.end_model import (LABEL_MODES, MEMBERS, embedding_cache,
                                       make_end_model, train_end_model, training_rows,
                                       weighted_rows)
 from labeling.train.ensemble import apply_decision_bias, biased_predictions, fit_decision_bias
-from labeling.train.metrics import score_predictions
+from labeling.metrics import score_predictions
 
 AUTO_CANDIDATES = ("tfidf_logreg", "minilm_logreg", "tfidf_minilm_avg")  # auto may search
 # What auto searches by default: the average, soft labels, the weak weight by CV. With

@@ -2,7 +2,7 @@
 
 Every end model is a scikit-learn ``Pipeline`` (``features`` -> ``classifier``) or an
 average of two, so it exports to skops with a fixed list of trusted types
-(:data:`labeling.train.ESTIMATOR_TYPES`):
+(:data:`labeling.export.skops_io.ESTIMATOR_TYPES`):
 
 - ``tfidf_logreg``: word 1-2 + char_wb 2-5 TF-IDF -> logistic regression. Fast at
   predict time (tens of thousands of short docs/s on one core).

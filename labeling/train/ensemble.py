@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from labeling.train.metrics import score_predictions
+from labeling.metrics import score_predictions
 
 # log-odds shifts tried for the positive class: +-4 covers thresholds 0.018 .. 0.982
 BIAS_GRID = np.round(np.arange(-4.0, 4.0001, 0.1), 1)

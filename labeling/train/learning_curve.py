@@ -26,7 +26,7 @@ import numpy as np
 
 from labeling.train.auto import resolve_params
 from labeling.train.end_model import predict_proba_full, train_end_model
-from labeling.train.metrics import score_predictions
+from labeling.metrics import score_predictions
 
 DEFAULT_FRACTIONS = (0.25, 0.5, 0.75)
 DEFAULT_CURVE_SEEDS = 3
