@@ -42,3 +42,54 @@ def classification_scores(y_true, y_pred, cardinality: int, pos_label: int | Non
     if cardinality > 2:
         scores["per_class"] = per_class_scores(y_true, y_pred, cardinality)
     return scores
+
+
+def stratified_folds(y: np.ndarray, n_folds: int, seed: int = 0) -> np.ndarray:
+    """Fold id per row, classes dealt round-robin after a seeded (local) shuffle."""
+    rng = np.random.default_rng(seed)
+    folds = np.empty(len(y), dtype=int)
+    offset = 0
+    for c in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == c))
+        folds[rows] = (np.arange(len(rows)) + offset) % n_folds
+        offset += len(rows)  # keep small classes from all landing in fold 0
+    return folds
+
+
+# log-odds shifts tried for the positive class: +-4 covers thresholds 0.018 .. 0.982
+BIAS_GRID = np.round(np.arange(-4.0, 4.0001, 0.1), 1)
+
+
+def shifted(proba: np.ndarray, bias) -> np.ndarray:
+    """``proba * exp(bias)`` renormalised per row (a prior correction); zeros: unchanged."""
+    bias = np.asarray(bias, float)
+    if not np.any(bias):
+        return proba
+    weighted = np.asarray(proba, float) * np.exp(bias - bias.max())
+    return weighted / weighted.sum(axis=1, keepdims=True)
+
+
+def biased_predictions(proba: np.ndarray, bias) -> np.ndarray:
+    """Class index per row of ``p * exp(bias)`` (``proba`` has one column per class)."""
+    return (np.log(np.clip(proba, 1e-12, None)) + np.asarray(bias, float)).argmax(axis=1)
+
+
+def fit_decision_bias(proba: np.ndarray, y, metric: str, pos_label: int = 1) -> np.ndarray:
+    """The per-class log-weights maximising ``metric`` on (out-of-fold) ``proba`` for gold
+    ``y``; ties go to the smallest shift, so no gain means no bias (all zeros).
+
+    Only ``f1`` (of ``pos_label``) gets a bias: one threshold on a rare class's score is
+    what F1 hinges on, and one number is what a few hundred dev rows can estimate.
+    Accuracy is left at the argmax (on trec, dev and test class mixes differ)."""
+    proba, y = np.asarray(proba, float), np.asarray(y, int)
+    bias = np.zeros(proba.shape[1])
+    if metric != "f1" or not 0 <= pos_label < proba.shape[1] or len(y) == 0:
+        return bias
+    best, best_shift = -1.0, 0.0
+    for shift in sorted(BIAS_GRID, key=abs):  # smallest |shift| first: it wins ties
+        bias[pos_label] = shift
+        score = score_predictions(y, biased_predictions(proba, bias), metric, pos_label)
+        if score > best + 1e-12:
+            best, best_shift = score, shift
+    bias[pos_label] = best_shift
+    return bias

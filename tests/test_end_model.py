@@ -317,7 +317,7 @@ def test_minilm_end_model_embeds_caches_and_saves_small(tmp_path):
 # --- decision bias (prior correction) and probability averaging -----------------------
 
 def test_fit_decision_bias_moves_the_threshold_only_when_it_helps():
-    from labeling.train.ensemble import biased_predictions, fit_decision_bias
+    from labeling.metrics import biased_predictions, fit_decision_bias
 
     # The positive class scores 0.2-0.4: an argmax never predicts it, a shift does.
     proba = np.array([[0.9, 0.1], [0.95, 0.05], [0.7, 0.3], [0.8, 0.2], [0.6, 0.4]])
@@ -382,7 +382,7 @@ def _spam_task():
 
 def test_auto_f1_learns_a_decision_bias_from_out_of_fold_dev_predictions():
     from labeling.train.auto import choose_end_model, oof_probabilities
-    from labeling.train.ensemble import fit_decision_bias
+    from labeling.metrics import fit_decision_bias
 
     texts, probs, dev_texts, y_dev = _spam_task()
     kwargs = dict(name="tfidf_logreg", label_mode="soft", n_folds=2, n_repeats=2,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labeling.models.auto import stratified_folds
+from labeling.metrics import stratified_folds
 from labeling.train.auto import (GOLD_ONLY, candidate_keys, choose_candidate,
                                  choose_end_model, oof_probabilities, parse_key,
                                  successive_halving, _oof)

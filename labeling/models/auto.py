@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from labeling.apply.votes import check_label_matrix
+from labeling.metrics import fit_decision_bias, score_predictions, shifted, stratified_folds
 from labeling.models.base import LabelModel
 from labeling.models.dawid_skene import DawidSkene
 from labeling.models.majority import MajorityVote
@@ -42,27 +43,6 @@ CANDIDATES = {
     "weighted_vote": (lambda k, seed, ep: WeightedVote(cardinality=k), "rows"),
 }
 FALLBACK = "dawid_skene"
-
-
-def stratified_folds(y: np.ndarray, n_folds: int, seed: int = 0) -> np.ndarray:
-    """Fold id per row, classes dealt round-robin after a seeded (local) shuffle."""
-    rng = np.random.default_rng(seed)
-    folds = np.empty(len(y), dtype=int)
-    offset = 0
-    for c in np.unique(y):
-        rows = rng.permutation(np.flatnonzero(y == c))
-        folds[rows] = (np.arange(len(rows)) + offset) % n_folds
-        offset += len(rows)  # keep small classes from all landing in fold 0
-    return folds
-
-
-def shifted(proba: np.ndarray, bias) -> np.ndarray:
-    """``proba * exp(bias)`` renormalised per row (a prior correction); zeros: unchanged."""
-    bias = np.asarray(bias, float)
-    if not np.any(bias):
-        return proba
-    weighted = np.asarray(proba, float) * np.exp(bias - bias.max())
-    return weighted / weighted.sum(axis=1, keepdims=True)
 
 
 def fit_candidate(name: str, k: int, L, y_dev, L_dev, seed: int = 123,
@@ -107,7 +87,7 @@ class AutoLabelModel(LabelModel):
     is known to come from the same distribution as the data to label.
 
     On F1 tasks every candidate is scored with a decision bias (a prior correction,
-    the end models' :func:`labeling.train.ensemble.fit_decision_bias`) fit on the other
+    the end models' :func:`labeling.metrics.fit_decision_bias`) fit on the other
     folds' out-of-fold probabilities, and the chosen model keeps the bias fit on all of
     them (``decision_bias_``, applied by :meth:`decide`; ``predict_proba``, the soft
     labels, is unchanged): F1 of a rare class hinges on where the decision falls, and a
@@ -138,9 +118,6 @@ class AutoLabelModel(LabelModel):
         self.n_repeats = n_repeats
 
     def fit(self, L, y_dev=None, L_dev=None) -> "AutoLabelModel":
-        from labeling.train.ensemble import fit_decision_bias
-        from labeling.metrics import score_predictions
-
         k = self.cardinality
         L = check_label_matrix(L, k)
         names = list(dict.fromkeys(["mv", *self.candidates]))  # "mv" always scored

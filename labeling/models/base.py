@@ -131,10 +131,22 @@ class LabelModel:
         """Accuracy or F1 (of ``pos_label``) of :meth:`predict` against gold ``y``."""
         return score_predictions(np.asarray(y), self.predict(L), metric, pos_label)
 
-    def get_params(self) -> dict:
-        """The ``__init__`` parameters and their values (as scikit-learn does it)."""
+    def get_params(self, deep: bool = True) -> dict:
+        """The ``__init__`` parameters and their values, as scikit-learn's contract has
+        it (``sklearn.base.clone`` works; no parameter is itself an estimator, so
+        ``deep`` changes nothing)."""
         names = [n for n in inspect.signature(type(self).__init__).parameters if n != "self"]
         return {n: getattr(self, n) for n in names}
+
+    def set_params(self, **params) -> "LabelModel":
+        """Set ``__init__`` parameters by name; an unknown name is a ValueError."""
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {name!r}; "
+                                 f"valid: {', '.join(sorted(valid))}")
+            setattr(self, name, value)
+        return self
 
     # ------------------------------------------------------------ persistence
     def to_dict(self) -> dict:

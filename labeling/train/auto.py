@@ -33,13 +33,13 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import clone
 
-from labeling.models.auto import stratified_folds
+from labeling.metrics import (biased_predictions, fit_decision_bias, score_predictions,
+                              stratified_folds)
 from labeling.train.embeddings import MiniLMEmbedder
 from labeling.train.end_model import (LABEL_MODES, MEMBERS, embedding_cache,
                                       make_end_model, train_end_model, training_rows,
                                       weighted_rows)
-from labeling.train.ensemble import apply_decision_bias, biased_predictions, fit_decision_bias
-from labeling.metrics import score_predictions
+from labeling.train.ensemble import apply_decision_bias
 
 AUTO_CANDIDATES = ("tfidf_logreg", "minilm_logreg", "tfidf_minilm_avg")  # auto may search
 # What auto searches by default: the average, soft labels, the weak weight by CV. With

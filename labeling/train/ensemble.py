@@ -10,7 +10,7 @@ A decision bias ``b`` (one log-weight per class) turns probabilities ``p(c|x)`` 
 ``p(c|x) * exp(b_c)``, renormalised: a prior correction for the class mix. The weak
 labels teach the LFs' class mix and their caution (on sms the model is precise but
 misses a quarter of the spam), and F1 of a rare class depends heavily on where the
-decision falls. :func:`fit_decision_bias` chooses ``b`` on dev out-of-fold
+decision falls. :func:`labeling.metrics.fit_decision_bias` chooses ``b`` on dev out-of-fold
 probabilities; :func:`apply_decision_bias` folds it into the fitted model, so that
 ``predict_proba``'s argmax *is* the biased decision everywhere the model goes (skops,
 ONNX, ``labeling predict``, the fast TF-IDF path):
@@ -20,6 +20,7 @@ ONNX, ``labeling predict``, the fast TF-IDF path):
 - for a :class:`ProbabilityAverage`, ``b`` is its ``decision_bias_``.
 
 >>> import numpy as np
+>>> from labeling.metrics import fit_decision_bias
 >>> proba = np.array([[0.7, 0.3], [0.9, 0.1], [0.45, 0.55]])
 >>> b = fit_decision_bias(proba, np.array([1, 0, 1]), "f1", pos_label=1)
 >>> (np.log(proba) + b).argmax(axis=1).tolist()
@@ -31,10 +32,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from labeling.metrics import score_predictions
-
-# log-odds shifts tried for the positive class: +-4 covers thresholds 0.018 .. 0.982
-BIAS_GRID = np.round(np.arange(-4.0, 4.0001, 0.1), 1)
+from labeling.metrics import shifted
 
 
 class ProbabilityAverage(ClassifierMixin, BaseEstimator):
@@ -59,43 +57,10 @@ class ProbabilityAverage(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X) -> np.ndarray:
         X = list(X)
         mean = np.mean([e.predict_proba(X) for _, e in self.estimators_], axis=0)
-        return _biased(mean, self.decision_bias_)
+        return shifted(mean, self.decision_bias_)
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-
-def _biased(proba: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    if not np.any(bias):
-        return proba
-    weighted = proba * np.exp(bias - np.max(bias))
-    return weighted / weighted.sum(axis=1, keepdims=True)
-
-
-def biased_predictions(proba: np.ndarray, bias) -> np.ndarray:
-    """Class index per row of ``p * exp(bias)`` (``proba`` has one column per class)."""
-    return (np.log(np.clip(proba, 1e-12, None)) + np.asarray(bias, float)).argmax(axis=1)
-
-
-def fit_decision_bias(proba: np.ndarray, y, metric: str, pos_label: int = 1) -> np.ndarray:
-    """The per-class log-weights maximising ``metric`` on (out-of-fold) ``proba`` for gold
-    ``y``; ties go to the smallest shift, so no gain means no bias (all zeros).
-
-    Only ``f1`` (of ``pos_label``) gets a bias: one threshold on a rare class's score is
-    what F1 hinges on, and one number is what a few hundred dev rows can estimate.
-    Accuracy is left at the argmax (on trec, dev and test class mixes differ)."""
-    proba, y = np.asarray(proba, float), np.asarray(y, int)
-    bias = np.zeros(proba.shape[1])
-    if metric != "f1" or not 0 <= pos_label < proba.shape[1] or len(y) == 0:
-        return bias
-    best, best_shift = -1.0, 0.0
-    for shift in sorted(BIAS_GRID, key=abs):  # smallest |shift| first: it wins ties
-        bias[pos_label] = shift
-        score = score_predictions(y, biased_predictions(proba, bias), metric, pos_label)
-        if score > best + 1e-12:
-            best, best_shift = score, shift
-    bias[pos_label] = best_shift
-    return bias
 
 
 def apply_decision_bias(model, bias) -> None:
