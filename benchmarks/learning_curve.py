@@ -69,8 +69,9 @@ def load_dataset(name: str, cache: Path) -> tuple[dict, tuple[int, str, int]]:
     task.config = task.config.model_copy(update={"output_dir": cache / "bundled_run"})
     pipeline.step_apply(task, progress=False)
     matrices = pipeline.read_label_matrices(task)
-    splits = {new: {"L": matrices[old], "y": task.gold(old).astype(np.int64),
-                    "text": task.splits[old]["text"].tolist()}
+    splits = {new: {"L": matrices[old], "text": task.splits[old]["text"].tolist(),
+                    # train gold is never loaded (labeling.data drops it)
+                    "y": None if old == "train" else task.gold(old).astype(np.int64)}
               for new, old in (("train", "train"), ("valid", "dev"), ("test", "test"))}
     cfg = task.config
     metric = "f1" if cfg.positive_label is not None else "accuracy"
@@ -105,7 +106,7 @@ def score_subsample(data, idx, k, metric, pos, cache_dir) -> dict[str, float]:
     return scores, f"lm={label_model.chosen_} end={choice}"
 
 
-def run(datasets, n_seeds: int, cache: Path, budgets=BUDGETS) -> dict:
+def run(datasets, n_seeds: int, cache: Path, budgets=BUDGETS, json_path=None) -> dict:
     results = {}
     for ds in datasets:
         data, (k, metric, pos) = load_dataset(ds, cache)
@@ -137,6 +138,8 @@ def run(datasets, n_seeds: int, cache: Path, budgets=BUDGETS) -> dict:
             results[ds][budget]["metric"] = metric
             if full:
                 full_dev = results[ds][budget]
+        if json_path:  # after each dataset: a late failure loses nothing already done
+            Path(json_path).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results
 
 
@@ -171,12 +174,10 @@ def main(argv=None) -> int:
                         help="embedding cache and the bundled task's run folder")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    results = run(args.datasets, args.seeds, args.cache, args.budgets)
+    results = run(args.datasets, args.seeds, args.cache, args.budgets, args.json)
     seconds = time.perf_counter() - start
     print_table(results)
     print(f"\ntotal time: {seconds:.0f} s")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
