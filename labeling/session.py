@@ -96,9 +96,13 @@ class Session:
     def train(self) -> dict:
         """Train the end model (and the gold-only baseline); dev and CV scores (no test)."""
         pipeline.step_train(self.task)
-        section = pipeline.read_metrics(self.task.run_dir)["end_model"]
-        return {k: section[k] for k in ("name", "label_mode", "cv_scores", "dev")
-                if k in section}
+        metrics = pipeline.read_metrics(self.task.run_dir)
+        section = metrics["end_model"]
+        out = {k: section[k] for k in ("name", "label_mode", "cv_scores", "dev") if k in section}
+        gold_only = metrics.get("gold_only", {})
+        out["gold_only"] = {k: gold_only[k] for k in ("cv", "pipeline_cv", "verdict", "text")
+                            if k in gold_only}
+        return out
 
     def evaluate(self) -> pd.DataFrame:
         """The final scores on dev and test, one row per model: the only step that shows
