@@ -226,3 +226,19 @@ def test_weak_only_cv_fits_once_and_equals_the_per_fold_fits():
     for proba, fold_of in zip(oofs["tfidf_logreg/soft"], splits):
         per_fold = _oof(pipeline, X_train, probs, X_dev, Y_DEV, fold_of, 0.0, None, 2)
         np.testing.assert_allclose(proba, per_fold, atol=1e-6)
+
+
+def test_learning_curve_embeds_each_dev_text_once(tmp_path, monkeypatch):
+    """The curve's predictions on the rest of dev went through no embedding cache, so a
+    MiniLM end model re-embedded those texts at every point (50 of 55 s per seed on the
+    bundled task)."""
+    from labeling.train.embeddings import MiniLMEmbedder
+
+    encoded: list[str] = []
+    monkeypatch.setattr(MiniLMEmbedder, "_encode", lambda self, texts: (
+        encoded.extend(texts), np.full((len(texts), 384), 0.1, np.float32))[1])
+    texts, probs, covered = weak_task()
+    chosen = {"name": "minilm_logreg", "weak_weight": 1.0, "label_mode": "soft"}
+    learning_curve(texts, probs, covered, DEV, Y_DEV, chosen, {"name": "minilm_logreg"},
+                   fractions=(0.3, 0.6), n_seeds=2, cache_dir=tmp_path)
+    assert sorted(encoded) == sorted(set(texts) | set(DEV))

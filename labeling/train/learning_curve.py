@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from labeling.train.auto import resolve_params
-from labeling.train.end_model import predict_proba_full, train_end_model
+from labeling.train.end_model import embedding_cache, predict_proba_full, train_end_model
 from labeling.metrics import score_predictions
 
 DEFAULT_FRACTIONS = (0.25, 0.5, 0.75)
@@ -88,7 +88,8 @@ def learning_curve(texts, probs, covered, dev_texts, y_dev, pipeline: dict, gold
                                         fit["label_mode"], dev_texts[idx], y_dev[idx],
                                         dev_weight, cache_dir, weak_weight=fit["weak_weight"],
                                         **resolve_params(fit["name"], params))
-                pred = predict_proba_full(model, dev_texts[rest], k).argmax(axis=1)
+                with embedding_cache(model, cache_dir):  # dev texts are embedded once
+                    pred = predict_proba_full(model, dev_texts[rest], k).argmax(axis=1)
                 row.append(round(score_predictions(y_dev[rest], pred, metric, pos_label), 4))
             curves[which].append(row)
     return {"sizes": sizes, "metric": metric, "seeds": n_seeds, "scored_on": "rest of dev",
