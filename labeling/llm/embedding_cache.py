@@ -1,0 +1,51 @@
+"""Sentence embeddings kept on disk, keyed by the model and the text's SHA-1.
+
+Why one store for both users of MiniLM: the local prompt-LF backend and the ``minilm_*``
+end models embed the same texts with the same model, and embedding is the slow part
+(~80-400 texts/s on one core). A new process (``labeling apply`` after an edit to one
+regex LF) then embeds nothing it has seen. Vectors are a pure function of (model, text),
+so the cache can never serve a stale one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from labeling.llm.minilm import default_model_path
+
+DIM = 384  # all-MiniLM-L6-v2's embedding size
+
+
+def model_key(model_path: str | None) -> str:
+    """A short stable name for the embedding model, so caches of two models never mix:
+    its folder's resolved path and its config (a re-trained model ships a new config)."""
+    path = Path(model_path or default_model_path()).resolve()
+    config = path / "config.json"
+    material = str(path).encode() + (config.read_bytes() if config.is_file() else b"")
+    return "minilm-" + hashlib.sha1(material).hexdigest()[:12]
+
+
+def text_keys(texts) -> np.ndarray:
+    return np.array([hashlib.sha1(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts])
+
+
+class EmbeddingCache:
+    """Vectors on disk in one ``.npz`` per model: ``keys`` (text SHA-1) and ``vectors``."""
+
+    def __init__(self, cache_dir, model_key: str):
+        self.path = Path(cache_dir) / f"{model_key}.npz"
+        self.table: dict[str, np.ndarray] = {}
+        if self.path.exists():
+            with np.load(self.path) as data:
+                self.table = dict(zip(data["keys"].tolist(), data["vectors"]))
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.array(list(self.table), dtype="<U40")
+        vectors = np.stack(list(self.table.values())) if self.table else np.zeros((0, DIM))
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=keys, vectors=vectors.astype(np.float32))
+        tmp.replace(self.path)  # atomic: a killed run never leaves half a cache
