@@ -2,6 +2,10 @@
 
 Errors caused by input (config, data, LFs, models) print one line, ``error: ...``,
 and exit with status 2; nothing already written is removed.
+
+Each command imports what it needs inside its function: the pipeline pulls in torch,
+scikit-learn and spaCy, and `labeling --help` or `labeling predict` should not wait for
+what they do not use.
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ How numbers are made (also written into the report, so nobody has to read this):
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import time
 from pathlib import Path
 
@@ -38,12 +37,14 @@ from labeling import pipeline
 from labeling.distill_output import (REPORT_JSON, REPORT_MD, format_markdown,  # noqa: F401
                                      print_report, write_report)
 from labeling.errors import LabelingError
+from labeling.export import load_exported, load_model
 from labeling.llm.cache import ResponseCache
 from labeling.llm.plan import estimate_request, price_of, token_rule
 from labeling.llm.prompt import PromptLF
 from labeling.llm.requests import build_requests, lf_model
-from labeling.train.gold_budget import curve_means
 from labeling.metrics import classification_scores
+from labeling.train.end_model import predict_proba_full
+from labeling.train.gold_budget import curve_means
 
 RUN_FILES = (pipeline.L_FILE, pipeline.PROBS_FILE, pipeline.END_MODEL_FILE)
 
@@ -196,13 +197,8 @@ def end_model_predictor(task):
     serves it (sklearn runtime), else the run's end_model.skops."""
     model_dir = task.run_dir / pipeline.MODEL_DIR
     if (model_dir / "model_card.json").is_file():
-        from labeling.export import load_exported
-
         return (load_exported(model_dir, "sklearn").predict_proba,
                 f"exported model {model_dir.name}/ as `labeling predict` serves it")
-    from labeling.export import load_model
-    from labeling.train.end_model import predict_proba_full
-
     model = load_model(task.run_dir / pipeline.END_MODEL_FILE)
     k = task.config.cardinality
     return (lambda texts: predict_proba_full(model, texts, k)), pipeline.END_MODEL_FILE

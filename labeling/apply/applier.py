@@ -177,7 +177,8 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
                 args = (df, positions, row_wise, sub_need, cardinality, fault_tolerant, split)
                 rows_of = f"row-wise LFs on {split or 'the data'}"
                 if engine == "dask":
-                    # dask is an optional extra ([dask]): imported only when asked for
+                    # dask is an optional extra (pip install labeling[dask]): imported only
+                    # when asked for; dask_engine imports it at its top
                     from labeling.apply.dask_engine import label_rows_dask
 
                     watch.follow_elsewhere(f"{rows_of} on the Dask cluster")

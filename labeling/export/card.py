@@ -23,6 +23,8 @@ from labeling.errors import ModelLoadError
 from labeling.export.calibration import calibration_markdown
 from labeling.export.card_schema import (CARD_FILE, MODEL_FILE, ONNX_FILE, TEXT_INPUT,
                                          card_error, check_model_classes, validate_card)
+from labeling.export.fast_tfidf import FastTfidfModel, supports
+from labeling.export.onnx_io import OnnxModel, save_onnx
 from labeling.export.skops_io import file_sha256, load_model, save_model
 
 CARD_MARKDOWN = "MODEL_CARD.md"
@@ -51,8 +53,6 @@ class ExportedModel:
     runtime: str = "sklearn"
 
     def __post_init__(self):
-        from labeling.export.fast_tfidf import FastTfidfModel, supports
-
         self._fast = (FastTfidfModel(self.model)
                       if self.runtime == "sklearn" and supports(self.model) else None)
 
@@ -75,8 +75,6 @@ class ExportedModel:
 
 def onnx_parity(model, onnx_path: Path, info: dict, texts: list[str]) -> dict:
     """How closely the ONNX file reproduces ``model`` on ``texts`` (recorded in the card)."""
-    from labeling.export.onnx_io import OnnxModel
-
     k = len(model.classes_)
     prefix = None if info["input"] == TEXT_INPUT else model[:-1]
     full = np.zeros((len(texts), int(max(model.classes_)) + 1))
@@ -90,8 +88,6 @@ def onnx_parity(model, onnx_path: Path, info: dict, texts: list[str]) -> dict:
 def export_model(model, out_dir: Path, card: dict, parity_texts: list[str] | None = None) -> Path:
     """Write the model (skops, and ONNX when it converts) and its card into ``out_dir``;
     with ``parity_texts``, the card records the sklearn/ONNX agreement on them."""
-    from labeling.export.onnx_io import save_onnx
-
     out_dir = Path(out_dir)
     sha = save_model(model, out_dir / MODEL_FILE)
     files = {MODEL_FILE: sha}
@@ -151,8 +147,6 @@ def _load_classifier(model_dir: Path, card: dict):
 
 
 def _load_onnx(model_dir: Path, card: dict):
-    from labeling.export.onnx_io import OnnxModel
-
     info = card.get("onnx") or {}
     if ONNX_FILE not in card.get("files", {}):
         raise ModelLoadError(f"{model_dir}: no ONNX model in this export "

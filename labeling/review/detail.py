@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from labeling.llm.cache import ResponseCache
+from labeling.llm.prompt import PromptLF
+from labeling.llm.requests import build_requests
 from labeling.review.examples import ABSTAIN_MARK, vote_names
 
 
@@ -59,10 +62,6 @@ def prompt_details(run, lfs, split: str, row: int) -> list[dict]:
     """Per prompt LF in ``lfs``: lf, backend, vote, messages (as sent / as they would be
     sent), and for the endpoint the cached reply, parsed answer, rejection reason,
     tokens and cost; ``note`` says why a reply is missing."""
-    from labeling.llm.cache import ResponseCache
-    from labeling.llm.prompt import PromptLF
-    from labeling.llm.requests import build_requests
-
     config = run.config
     stats = run.metrics.get("llm", {})
     frame = run.frames[split].iloc[[row]].reset_index(drop=True)
