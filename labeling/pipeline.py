@@ -39,13 +39,14 @@ from labeling.export import export_model, load_model, save_model
 from labeling.export.calibration import calibration_report
 from labeling.export.provenance import build_card
 from labeling.files import atomic_write, check_writable
+from labeling.gold import AnnotationStore, apply_gold, valid_gold
 from labeling.lf.loader import load_lfs
 from labeling.llm.prompt import PromptLF
-from labeling.gold import AnnotationStore, apply_gold, valid_gold
+from labeling.metrics import classification_scores
+from labeling.models.fit_cache import fit_cached
 from labeling.train.auto import choose_end_model, end_model_options
 from labeling.train.end_model import embedding_cache, predict_proba_full
 from labeling.train.gold_budget import curve_section, gold_only_section, split_curve_options
-from labeling.metrics import classification_scores
 
 SUMMARY_FILE, END_MODEL_FILE, MODEL_DIR = "lf_summary.csv", "end_model.skops", "model"
 EMBEDDING_CACHE_DIR = "embedding_cache"  # MiniLM vectors by text hash, reused by re-runs
@@ -238,7 +239,8 @@ def step_fit(task: Task) -> dict:
     except (ValueError, TypeError) as exc:
         raise LabelingError(f"{cfg.source}: label_model: {exc}") from None
     try:
-        label_model.fit(matrices["train"], y_dev=y_dev, L_dev=L_dev)
+        label_model = fit_cached(label_model, matrices["train"], y_dev, L_dev,
+                                 task.run_dir / "cache" / "label_models")
     except ValueError as exc:  # e.g. snorkel's LabelModel needs at least 3 LFs
         raise LabelingError(f"label model '{choice.name}' cannot fit this label matrix: {exc}") from None
     majority = models.make("mv", cardinality=cfg.cardinality).fit(matrices["train"], y_dev=y_dev)

@@ -1,0 +1,62 @@
+"""Label-model fits kept on disk, keyed by everything a fit depends on.
+
+Why: ``labeling run`` after ``labeling fit``, or a ``labeling dev`` save that changed no
+vote, would refit the same model on the same votes (label-model ``auto`` cross-validates
+three models, 5-10 s). A fit is a pure function of the model's class and parameters, the
+train label matrix and the dev gold (matrix and labels): those are hashed, so a changed
+vote, label or parameter is a miss, never a stale model. Saved as the model's own JSON
+(``model.save``), no pickle; a file that does not load is a miss.
+
+>>> import numpy as np, tempfile
+>>> from labeling.models import make
+>>> L = np.array([[1, 1], [0, -1], [1, 0]])
+>>> cache = tempfile.mkdtemp()
+>>> first = fit_cached(make("mv", cardinality=2), L, None, None, cache)
+>>> again = fit_cached(make("mv", cardinality=2), L, None, None, cache)
+>>> again.class_balance_.tolist() == first.class_balance_.tolist()
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from labeling.models.base import REGISTRY, LabelModel
+from labeling.models.persist import load_model
+
+FORMAT = 1  # bump when what a fit depends on changes
+
+
+def fit_key(model: LabelModel, L, y_dev, L_dev) -> str:
+    """SHA-256 of the model's class and parameters and of every array its fit reads."""
+    digest = hashlib.sha256()
+    params = json.dumps(model.get_params(), sort_keys=True, default=repr)
+    digest.update(f"{FORMAT}\0{type(model).__module__}.{type(model).__name__}\0{params}".encode())
+    for array in (L, y_dev, L_dev):
+        if array is None:
+            digest.update(b"\0none")
+            continue
+        array = np.ascontiguousarray(np.asarray(array, dtype=np.int64))
+        digest.update(f"\0{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def fit_cached(model: LabelModel, L, y_dev, L_dev, cache_dir) -> LabelModel:
+    """``model`` fit on ``(L, y_dev, L_dev)``, or the same fit read from ``cache_dir``."""
+    path = Path(cache_dir) / f"{fit_key(model, L, y_dev, L_dev)}.json"
+    if path.is_file():
+        try:
+            cached = load_model(path, REGISTRY)
+        except (OSError, ValueError):  # unreadable or tampered: refit and overwrite
+            cached = None
+        if type(cached) is type(model):
+            return cached
+    model.fit(L, y_dev=y_dev, L_dev=L_dev)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return model
