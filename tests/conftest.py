@@ -225,3 +225,19 @@ def youtube_run(youtube_config):
     assert REPO_ROOT not in task.run_dir.resolve().parents  # never write into the repo
     metrics = pipeline.run(task, progress=False)
     return task, task.run_dir, metrics
+
+
+@pytest.fixture(scope="session")
+def youtube_tfidf_run(tmp_path_factory):
+    """The bundled pipeline with the end model named `tfidf_logreg`, the model that exports
+    to ONNX (the default, an average with a MiniLM member, is skops-only):
+    (task, run_dir, metrics)."""
+    from labeling import pipeline
+
+    root = tmp_path_factory.mktemp("youtube_tfidf")
+    config = bundled_config(root / "run")
+    config["end_model"] = {"name": "tfidf_logreg"}
+    path = root / "labeling.toml"
+    path.write_text(dump_toml(config), encoding="utf-8")
+    task = pipeline.load_task(path)
+    return task, task.run_dir, pipeline.run(task, progress=False)

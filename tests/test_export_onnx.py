@@ -42,8 +42,8 @@ def assert_parity(sk: np.ndarray, ox: np.ndarray, tol: float = TOL):
 
 
 @pytest.fixture(scope="module")
-def bundled(youtube_run):
-    model_dir = youtube_run[1] / "model"
+def bundled(youtube_tfidf_run):
+    model_dir = youtube_tfidf_run[1] / "model"
     return model_dir, load_exported(model_dir), load_exported(model_dir, "onnx")
 
 

@@ -31,8 +31,8 @@ EDGE = ["", " ", "a", "tab\there", "new\nline", "ÜNÏCODE café 🔥 İ", "x" *
 
 
 @pytest.fixture(scope="module")
-def model_dir(youtube_run):
-    return youtube_run[1] / "model"
+def model_dir(youtube_tfidf_run):
+    return youtube_tfidf_run[1] / "model"
 
 
 @pytest.fixture(scope="module")
