@@ -62,7 +62,10 @@ def launch(make_task, tmp_path):
                        f"open({str(opened)!r}, 'w').write(sys.argv[1])\n")
     browser.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
-    env.update(HOME=str(home), BROWSER=str(browser), XDG_CONFIG_HOME=str(home / ".config"))
+    # DISPLAY set, as on a desktop: without it Streamlit turns headless by itself on Linux
+    # and the first-run "Email:" prompt (the defect) could never show here.
+    env.update(HOME=str(home), BROWSER=str(browser), XDG_CONFIG_HOME=str(home / ".config"),
+               DISPLAY=":0")
     project = make_task()
 
     def start(*args):
