@@ -160,6 +160,39 @@ def test_dask_local_cluster_serves_no_dashboard():
             assert info.value.code == 404, page
 
 
+def test_dask_apply_lfs_listens_on_no_dashboard_port():
+    """The same through apply_lfs (what users call): the ports this process listens on
+    while the Dask engine runs, sampled by a thread; an LF sleeps on one row so the
+    cluster lives while it is sampled."""
+    import time
+
+    listening: set = set()
+    done = threading.Event()
+
+    def sample():
+        me = psutil.Process(os.getpid())
+        while not done.is_set():
+            listening.update(c.laddr for c in me.net_connections()
+                             if c.status == psutil.CONN_LISTEN)
+            time.sleep(0.05)
+
+    @labeling_function()
+    def lingers(x):
+        if x.text == "t1":
+            time.sleep(0.5)
+        return ABSTAIN
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        apply_lfs(frame(20), [lingers], 2, engine="dask", n_jobs=1, partition_rows=10)
+    finally:
+        done.set()
+        sampler.join(timeout=10)
+    assert listening, "the sampler saw no scheduler port: the test proves nothing"
+    assert 8787 not in {address.port for address in listening}, listening
+
+
 # --- item 20: a hung LF and Ctrl+C -----------------------------------------------------
 
 def test_slow_row_is_reported_with_its_lf_and_row(monkeypatch, capsys):
