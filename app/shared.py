@@ -49,11 +49,10 @@ def _end_model(run_dir: str, stamp: str):
 
 @st.cache_data(show_spinner="Predicting with the end model…", max_entries=4)
 def _end_predictions(project: str, run_dir: str | None, stamp: str) -> dict:
-    from labeling.review.end_model import predict
+    from labeling.review.end_model import all_predictions
 
     data = _run(project, run_dir, stamp)
-    model = _end_model(str(data.run_dir), stamp)
-    return {split: predict(model, data, split) for split in data.splits}
+    return all_predictions(data, lambda: _end_model(str(data.run_dir), stamp))
 
 
 def end_model_proba() -> dict:

@@ -1,6 +1,6 @@
 """The run folder's artifacts: metrics.json (merged, never overwritten), the label
-matrix L.parquet and the label model's probs.parquet, read back checked against the
-task's current data. ``task`` arguments are loaded tasks (:class:`labeling.pipeline.Task`).
+matrix L.parquet, the label model's probs.parquet and the end model's end_probs.parquet,
+read back checked against the task's current data. ``task`` arguments are loaded tasks (:class:`labeling.pipeline.Task`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from labeling.errors import LabelingError
 from labeling.files import atomic_write
 
 L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
+END_PROBS_FILE = "end_probs.parquet"  # written with end_model.skops by `labeling train`
 
 
 def read_metrics(run_dir: Path) -> dict:
@@ -68,3 +69,37 @@ def read_probs(task, split: str = "train") -> pd.DataFrame:
         raise LabelingError(f"{task.run_dir / PROBS_FILE}: does not match the current {split} "
                             "data; run `labeling fit` again")
     return part
+
+
+def write_end_probs(run_dir: Path, labels: list[str], frames: dict, proba: dict) -> None:
+    """The end model's probabilities on every split, indexed by (split, id): the app shows
+    them instead of predicting every row again (MiniLM embeddings take minutes on 5k+
+    rows)."""
+    parts = [pd.DataFrame(p, columns=[f"p_{name}" for name in labels],
+                          index=pd.MultiIndex.from_arrays(
+                              [[split] * len(p), list(frames[split]["id"])],
+                              names=["split", "id"]))
+             for split, p in proba.items()]
+    _write_table(pd.concat(parts), Path(run_dir) / END_PROBS_FILE)
+
+
+def read_end_probs(run_dir: Path, labels: list[str], frames: dict) -> dict | None:
+    """Split -> (rows x classes) end-model probabilities as ``labeling train`` stored them,
+    or None when the file is missing or does not match ``frames`` (other ids, labels or
+    splits): the caller then predicts instead of showing something stale."""
+    path = Path(run_dir) / END_PROBS_FILE
+    if not path.is_file():
+        return None
+    table = pd.read_parquet(path)
+    columns = [f"p_{name}" for name in labels]
+    if list(table.columns) != columns:
+        return None
+    out = {}
+    for split, frame in frames.items():
+        if split not in table.index.get_level_values("split"):
+            return None
+        part = table.xs(split, level="split")
+        if list(part.index) != list(frame["id"]):
+            return None
+        out[split] = part.to_numpy()
+    return out

@@ -29,7 +29,7 @@ from labeling.analysis import coverage_stats, lf_summary, lf_warnings
 from labeling.apply import FaultLog, apply_lfs
 from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 (re-exported)
                                 _require, _write_table, read_label_matrices, read_metrics,
-                                read_probs, update_metrics)
+                                read_probs, update_metrics, write_end_probs)
 from pydantic import ValidationError
 
 from labeling.config import ApplyConfig, TaskConfig, load_config
@@ -320,12 +320,15 @@ def step_train(task: Task):
         section["note"] = ("dev gold rows were training rows: the dev scores below are "
                            "in-sample; cv_scores are the held-out dev estimate")
     section["calibration"] = {}
+    stored = {}  # every split's predictions, for the app (artifacts.write_end_probs)
     with embedding_cache(model, cache_dir), embedding_cache(gold_model, cache_dir):
-        for split in ("dev", "test"):
-            df, y = task.splits[split], task.gold(split)
+        for split in SPLITS:
+            df, y = task.splits.get(split), task.gold(split)
             if df is None:
                 continue
-            proba = predict_proba_full(model, df["text"], cfg.cardinality)
+            proba = stored[split] = predict_proba_full(model, df["text"], cfg.cardinality)
+            if split == "train":
+                continue
             section[split] = classification_scores(df["label"], proba.argmax(axis=1),
                                                    cfg.cardinality, cfg.positive_index)
             if y is not None:  # calibration of the end model itself, on gold rows
@@ -337,6 +340,7 @@ def step_train(task: Task):
                     .argmax(axis=1), cfg.cardinality, cfg.positive_index)
     if section["dev_rows_trained_on"] and "dev" in section:
         section["dev"]["in_sample"] = True
+    write_end_probs(task.run_dir, cfg.labels, task.splits, stored)
     update_metrics(task.run_dir, end_model=section, gold_only=gold, learning_curve=curve)
     return model
 

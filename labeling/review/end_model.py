@@ -1,8 +1,9 @@
 """The end-model view: its confusion matrix on test, and the examples behind each cell.
 
-Why recompute predictions: the run stores the end model (``end_model.skops``), not its
-per-example predictions; predicting a few hundred texts takes milliseconds, and these
-are the same predictions the run scored (same model, same texts).
+Predictions come from ``end_probs.parquet``, written by ``labeling train`` with the model
+(the same predictions the run scored); only a run without that file, or whose data no
+longer matches it, predicts again, with the run's embedding cache (predicting 5k+ rows
+with MiniLM embeddings takes minutes: the app's first page must not).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from labeling.artifacts import read_end_probs
 from labeling.errors import LabelingError
 from labeling.export import load_model
-from labeling.pipeline import END_MODEL_FILE
-from labeling.train.end_model import predict_proba_full
+from labeling.pipeline import EMBEDDING_CACHE_DIR, END_MODEL_FILE
+from labeling.train.end_model import embedding_cache, predict_proba_full
 
 
 def load_end_model(run_dir: Path):
@@ -29,6 +31,17 @@ def load_end_model(run_dir: Path):
 def predict(model, run, split: str) -> np.ndarray:
     """(rows x classes) end-model probabilities on ``split``."""
     return predict_proba_full(model, run.frames[split]["text"], len(run.labels))
+
+
+def all_predictions(run, load=None) -> dict:
+    """Split -> (rows x classes) end-model probabilities: the stored ones when they match
+    the run's data, else predicted with the model ``load()`` returns (default: the run's)."""
+    stored = read_end_probs(run.run_dir, run.labels, run.frames)
+    if stored is not None:
+        return stored
+    model = load() if load is not None else load_end_model(run.run_dir)
+    with embedding_cache(model, Path(run.run_dir) / EMBEDDING_CACHE_DIR):
+        return {split: predict(model, run, split) for split in run.splits}
 
 
 def confusion(gold: np.ndarray, pred: np.ndarray, labels: list[str]) -> pd.DataFrame:

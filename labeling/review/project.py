@@ -130,7 +130,8 @@ def run_stamp(project: Path | str, run_dir: Path | str | None = None) -> str:
         return "no-config"
     run = Path(run_dir).resolve() if run_dir else config.run_dir
     parts = []
-    for name in ("metrics.json", "probs.parquet", "L.parquet", "end_model.skops"):
+    for name in ("metrics.json", "probs.parquet", "L.parquet", "end_model.skops",
+                 "end_probs.parquet"):
         path = run / name
         parts.append(str(path.stat().st_mtime_ns) if path.is_file() else "-")
     return f"{config.source.stat().st_mtime_ns}:" + ":".join(parts)
