@@ -1,0 +1,17 @@
+"""`labeling serve`: an exported model behind HTTP (Open Inference Protocol v2 and a plain
+``POST /predict``), with micro-batching, request limits and JSON errors (docs/serve.md).
+
+- ``protocol``: request bodies -> texts, probabilities -> response bodies; the limits.
+- ``batcher``: concurrent requests -> one model call in one worker thread.
+- ``app``: the Starlette application (routes, body limit, errors, lifespan).
+- ``server``: loopback check, socket, uvicorn, graceful stop.
+"""
+
+from labeling.serve.app import ModelServer
+from labeling.serve.batcher import MicroBatcher
+from labeling.serve.protocol import Limits, RequestError
+from labeling.serve.server import (DEFAULT_HOST, DEFAULT_PORT, build_server, check_host,
+                                   is_loopback, serve)
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "Limits", "MicroBatcher", "ModelServer",
+           "RequestError", "build_server", "check_host", "is_loopback", "serve"]

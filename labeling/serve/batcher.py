@@ -1,0 +1,143 @@
+"""Micro-batching: concurrent requests share one ``predict_proba`` call in a worker thread.
+
+Each request puts its texts on a queue and awaits a future. One collector task takes the
+first waiting request, then gathers more (those queued, and those still being read,
+for at most ``max_wait_ms``) until ``max_batch`` texts, and runs the model on all of
+them in ONE worker thread, so:
+
+- the event loop never runs the model (it keeps accepting and parsing requests meanwhile);
+- the model is called from a single thread only (the fast TF-IDF path keeps a word
+  cache, and an onnxruntime session is best fed one batch at a time);
+- while a batch runs, the next requests queue up, so under load batches grow by
+  themselves and the per-call overhead is paid once per batch, not once per request.
+
+A model's answer for a text does not depend on the other texts of its batch (rows are
+independent), so a request gets the same probabilities as `labeling predict` would give.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from labeling.serve.protocol import RequestError
+
+
+@dataclass
+class _Pending:
+    texts: list[str]
+    future: asyncio.Future = field(repr=False)
+
+
+class MicroBatcher:
+    """``await batcher.predict(texts)`` -> that request's rows of ``predict_proba``.
+
+    ``max_queue``: texts waiting at most; beyond it a request is refused with 503 (server
+    busy) instead of growing the queue without bound.
+    """
+
+    def __init__(self, predict_proba: Callable[[list[str]], np.ndarray], max_batch: int = 256,
+                 max_wait_ms: float = 2.0, max_queue: int = 16_384):
+        self.predict_proba = predict_proba
+        self.max_batch = max_batch
+        self.max_wait_ms = max_wait_ms
+        self.max_queue = max_queue
+        self.batches = 0  # model calls made (the tests read it)
+        self._queue: asyncio.Queue | None = None
+        self._queued_texts = 0
+        self._arriving = 0  # requests being read or parsed
+        self._task: asyncio.Task | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def start(self) -> MicroBatcher:
+        """Start the collector on the running loop (the server's lifespan calls this)."""
+        self._queue = asyncio.Queue()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labeling-model")
+        self._task = asyncio.create_task(self._collect(), name="labeling-batcher")
+        return self
+
+    async def stop(self) -> None:
+        """Finish the batches already queued, then stop the collector and the thread."""
+        if self._task is None:
+            return
+        await self._queue.join()  # every request taken so far gets its answer
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._executor.shutdown(wait=True)
+        self._task = None
+
+    async def predict(self, texts: list[str]) -> np.ndarray:
+        if self._task is None or self._task.done():
+            raise RequestError(503, "the model is not running (server starting or stopping)")
+        if not texts:
+            return np.zeros((0, 0))
+        if self._queued_texts + len(texts) > self.max_queue:
+            raise RequestError(503, f"server busy: {self._queued_texts} texts queued "
+                                    f"(--max-queue {self.max_queue}); retry later")
+        future = asyncio.get_running_loop().create_future()
+        self._queued_texts += len(texts)
+        self._queue.put_nowait(_Pending(texts, future))
+        return await future
+
+    @contextlib.contextmanager
+    def arriving(self):
+        """Around reading and parsing a request: while any request is arriving, a batch
+        may wait (up to ``max_wait_ms``) for it; with none, waiting would only add latency."""
+        self._arriving += 1
+        try:
+            yield
+        finally:
+            self._arriving -= 1
+
+    async def _gather(self) -> list[_Pending]:
+        """The first waiting request, then every request already queued, then those still
+        arriving, until ``max_batch`` texts or ``max_wait_ms`` after the first."""
+        batch = [await self._queue.get()]
+        size = len(batch[0].texts)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait_ms / 1000
+        while size < self.max_batch:
+            if not self._queue.empty():
+                item = self._queue.get_nowait()
+            elif self._arriving and (remaining := deadline - loop.time()) > 0:
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                except asyncio.TimeoutError:
+                    break
+            else:
+                break
+            batch.append(item)
+            size += len(item.texts)
+        return batch
+
+    async def _collect(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._gather()
+            texts = [text for item in batch for text in item.texts]
+            try:
+                proba = await loop.run_in_executor(self._executor, self.predict_proba, texts)
+            except Exception as exc:  # noqa: BLE001 - a model failure answers its requests
+                for item in batch:  # (as a 500 with the reason), it must not end the loop
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+            else:
+                self.batches += 1
+                start = 0
+                for item in batch:
+                    end = start + len(item.texts)
+                    if not item.future.done():  # a client that went away cancelled it
+                        item.future.set_result(proba[start:end])
+                    start = end
+            finally:
+                for item in batch:
+                    self._queued_texts -= len(item.texts)
+                    self._queue.task_done()

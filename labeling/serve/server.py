@@ -1,0 +1,130 @@
+"""Running the server: loopback unless asked otherwise, a socket bound before uvicorn starts,
+and a graceful stop on SIGTERM/SIGINT.
+
+The server has no authentication, so it listens on 127.0.0.1 by default and refuses any
+other address unless ``allow_remote`` is given. The socket is bound here, not by uvicorn:
+a port in use becomes a one-line error, and port 0 (any free port) reports the port it
+got before the first request.
+
+uvicorn owns the signals: on SIGTERM or SIGINT it stops accepting connections, lets the
+requests in flight finish (at most ``graceful_seconds``), then runs the app's lifespan
+exit, which answers every queued text before the model thread stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import signal
+import socket
+import threading
+from pathlib import Path
+from typing import Callable
+
+import uvicorn
+
+from labeling.errors import LabelingError
+from labeling.export import ExportedModel, load_exported
+from labeling.serve.app import ModelServer
+from labeling.serve.protocol import Limits
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return False
+
+
+def check_host(host: str, allow_remote: bool = False) -> None:
+    """Refuse a non-loopback ``host`` unless ``allow_remote``: the API has no auth."""
+    if not is_loopback(host) and not allow_remote:
+        raise LabelingError(f"--host {host} is not a loopback address and the server has no "
+                            "authentication; pass --allow-remote to listen on it anyway")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: any free port)."""
+    host = host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise LabelingError(f"--host {host}: cannot resolve: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise LabelingError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def model_identity(exported: ExportedModel, model_dir: Path) -> tuple[str, str]:
+    """The v2 model name (the card's task, else the folder's name) and version (the
+    first 12 hex digits of the model file's sha256: a new export is a new version)."""
+    name = exported.card.get("task") or Path(model_dir).resolve().name
+    return str(name), str(exported.card.get("model_sha256", "1"))[:12]
+
+
+def build_server(model_dir: Path, runtime: str = "sklearn", name: str | None = None,
+                 limits: Limits | None = None, max_batch: int = 256, max_wait_ms: float = 2.0,
+                 max_queue: int = 16_384) -> ModelServer:
+    """Load the exported model once (card and hashes checked) and wrap it in a server."""
+    if max_batch < 1 or max_queue < 1 or not 0 <= max_wait_ms <= 1000:
+        raise LabelingError("--max-batch and --max-queue must be >= 1 and --max-wait-ms in "
+                            f"[0, 1000], not {max_batch}, {max_queue}, {max_wait_ms}")
+    exported = load_exported(Path(model_dir), runtime)
+    default_name, version = model_identity(exported, model_dir)
+    name = name or default_name
+    if not name or "/" in name:
+        raise LabelingError(f"--name {name!r}: a model name must be non-empty, without '/'")
+    return ModelServer(exported, name, version, limits, max_batch, max_wait_ms, max_queue)
+
+
+@contextlib.contextmanager
+def _quiet_signals():
+    """After a graceful stop, uvicorn raises the signal again for the handlers it found
+    (the default SIGTERM handler would kill the process, SIGINT's would raise
+    KeyboardInterrupt); with these no-op ones a stop by signal ends in a normal return."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def serve(server: ModelServer, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          allow_remote: bool = False, access_log: bool = False, graceful_seconds: float = 10,
+          on_listen: Callable[[str], None] | None = None) -> None:
+    """Listen on ``host:port`` and serve until SIGTERM/SIGINT; ``on_listen(url)`` once the
+    socket is bound (the URL carries the actual port when ``port`` is 0)."""
+    check_host(host, allow_remote)
+    sock = bind(host, port)
+    bound = sock.getsockname()
+    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    config = uvicorn.Config(server.app, log_level="warning", access_log=access_log,
+                            timeout_graceful_shutdown=graceful_seconds, lifespan="on",
+                            server_header=False, proxy_headers=False)
+    uv = uvicorn.Server(config)
+    if on_listen is not None:
+        on_listen(f"http://{shown}:{bound[1]}")
+    try:
+        with _quiet_signals():
+            uv.run(sockets=[sock])
+    finally:
+        sock.close()
+    if not uv.started:  # the lifespan failed (uvicorn logged why)
+        raise LabelingError("the server did not start; see the log above")
