@@ -61,6 +61,22 @@ def _task(config: Optional[Path]):
     return load_task(config)
 
 
+def _multilabel(task, step: str, **options) -> bool:
+    """Run ``step`` the multi-label way when the task is multi-label (docs/multilabel.md);
+    False for a single-label task."""
+    if not task.config.multi_label:
+        return False
+    if step == "report":
+        from labeling import distill_multilabel
+
+        distill_multilabel.command(task)
+    else:
+        from labeling import multilabel_steps
+
+        multilabel_steps.command(task, step, **options)
+    return True
+
+
 @app.command()
 @user_errors
 def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FAULT_OPT,
@@ -104,6 +120,9 @@ def apply(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = 
     from labeling import pipeline, report
 
     task = _task(config)
+    if _multilabel(task, "apply", progress=progress, fault_tolerant=fault_tolerant,
+                   engine=engine, n_jobs=n_jobs, cache=cache):
+        return
     pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress, engine=engine,
                         n_jobs=n_jobs, scheduler=scheduler, cache=cache)
     report.print_lf_summary(task.run_dir)
@@ -134,6 +153,8 @@ def fit(config: Optional[Path] = CONFIG_ARG):
     from labeling import pipeline, report
 
     task = _task(config)
+    if _multilabel(task, "fit"):
+        return
     metrics = pipeline.step_fit(task)
     # The end model (and its export) in metrics.json was trained on the previous fit's
     # labels: its scores beside the new label model's would read as one consistent run.
@@ -150,6 +171,8 @@ def train(config: Optional[Path] = CONFIG_ARG):
     from labeling import pipeline, report
 
     task = _task(config)
+    if _multilabel(task, "train"):
+        return
     pipeline.step_train(task)
     report.print_scores(pipeline.read_metrics(task.run_dir), splits=("dev",))
 
@@ -161,6 +184,8 @@ def evaluate(config: Optional[Path] = CONFIG_ARG):
     from labeling import pipeline, report
 
     task = _task(config)
+    if _multilabel(task, "evaluate"):
+        return
     metrics = pipeline.read_metrics(task.run_dir)
     if not metrics.get("label_model"):
         raise LabelingError(f"{task.run_dir}: nothing to evaluate; run `labeling fit` first")
@@ -238,7 +263,9 @@ def export(config: Optional[Path] = CONFIG_ARG,
     """Export the trained end model (skops and ONNX) with its model card."""
     from labeling import pipeline
 
-    typer.echo(f"exported to {pipeline.step_export(_task(config), out)}")
+    task = _task(config)
+    if not _multilabel(task, "export", out=out):
+        typer.echo(f"exported to {pipeline.step_export(task, out)}")
 
 
 @app.command("report")
@@ -251,6 +278,8 @@ def report_command(config: Optional[Path] = CONFIG_ARG,
     from labeling import distill
 
     task = _task(config_opt or config)
+    if _multilabel(task, "report"):
+        return
     result = distill.build_report(task)
     distill.write_report(result, task.run_dir)
     distill.print_report(result)

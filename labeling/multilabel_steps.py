@@ -1,27 +1,44 @@
-"""`labeling run` for multi-label tasks (``multi_label = true``; docs/multilabel.md).
+"""The steps of a multi-label run (``multi_label = true``; docs/multilabel.md), each
+reading and writing artifacts in the run folder as the single-label steps do:
 
-Steps: apply the LFs (each targets one label and votes 1/0/-1), check the votes, fit
-the per-label label models, train the one-vs-rest end model and its gold-only twin,
-and write ``metrics.json`` (macro/micro F1 and per-label tables for every model and
-split) and ``lf_analysis.csv`` (per LF and label: coverage, overlaps, conflicts, dev
-precision/recall) in the run folder.
+    apply  -> L.parquet (each LF targets one label and votes 1/0/-1), lf_analysis.csv
+    fit    -> probs.parquet (per label: the chosen label model's probability and
+              decision, majority vote's decision), metrics.json ``multi_label``
+    train  -> end_model.skops (one-vs-rest heads and their gold-only twin's scores),
+              end_probs.parquet, metrics.json
+    export -> model/ (model.skops, model.onnx for TF-IDF, model_card.json, MODEL_CARD.md)
+
+``run`` does all four. ``lf_analysis.csv``: per LF and label, coverage, overlaps,
+conflicts (train) and dev precision/recall. Scores: macro/micro F1 and per-label tables
+for every model and split in ``metrics.json``'s ``multi_label`` section.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from labeling import report
 from labeling.apply.applier import apply_lfs
-from labeling.artifacts import update_metrics
-from labeling.errors import LFError
-from labeling.files import atomic_write
+from labeling.artifacts import (L_FILE, PROBS_FILE, _require, _write_table,
+                                read_label_matrices, read_metrics, update_metrics,
+                                write_end_probs)
+from labeling.errors import LabelingError, LFError
+from labeling.export import load_model, save_model
+from labeling.export.multilabel_card import build_card
+from labeling.export.multilabel_io import export_multilabel
+from labeling.files import atomic_write, check_writable
 from labeling.models.multilabel import PerLabelModel, indicator, multilabel_scores
-from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise
+from labeling.train.end_model import embedding_cache
+from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise, fit_featurisers
+from labeling.train.multilabel_model import thresholds_of
 
 LF_ANALYSIS_FILE = "lf_analysis.csv"
+END_MODEL_FILE, MODEL_DIR, EMBEDDING_CACHE_DIR = "end_model.skops", "model", "embedding_cache"
+STALE = "trained before the latest `labeling fit`; run `labeling train` to update it"
 
 
 def lf_targets(lfs, labels: list[str]) -> np.ndarray:
@@ -79,78 +96,221 @@ def lf_analysis(L: dict, targets, Y_dev, lfs, labels) -> pd.DataFrame:
     return pd.DataFrame(rows).round(4)
 
 
-def _scores(predict, Y: dict, labels) -> dict:
-    return {split: multilabel_scores(Y[split], predict(split), labels) for split in Y}
+def gold(task) -> dict[str, np.ndarray]:
+    """``{split: n x k 0/1}`` for the splits with gold label sets (dev, test)."""
+    k = len(task.config.labels)
+    return {s: indicator(task.splits[s]["label"].tolist(), k) for s in ("dev", "test")
+            if task.splits.get(s) is not None and "label" in task.splits[s]}
 
 
-def run(task, progress: bool = False, **apply_overrides) -> dict:
-    """Every step of a multi-label run; returns the metrics written."""
-    cfg, labels = task.config, task.config.labels
+def _section(task) -> dict:
+    return read_metrics(task.run_dir).get("multi_label") or {"labels": task.config.labels}
+
+
+def _save_section(task, section: dict, step: str, seconds: float) -> dict:
+    section["seconds"] = section.get("seconds", {}) | {step: round(seconds, 1)}
+    section["notes"] = ("dev scores of label and end models are in-sample (dev gold fit "
+                        "them and tuned their thresholds); test is the held-out figure")
+    return update_metrics(task.run_dir, multi_label=section)
+
+
+def _frame(task, split: str, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    ids = task.splits[split]["id"]
+    index = pd.MultiIndex.from_arrays([[split] * len(ids), ids], names=["split", "id"])
+    return pd.DataFrame(columns, index=index)
+
+
+def step_apply(task, progress: bool = False, **overrides) -> dict[str, np.ndarray]:
+    """Apply every LF to every split: L.parquet and lf_analysis.csv."""
+    cfg = task.config
     if task.splits.get("dev") is None:
         raise LFError(f"{cfg.source}: a multi-label run needs data.dev gold label sets "
                       "(thresholds are tuned on dev)")
-    k, times = len(labels), {}
-    task.run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    targets = lf_targets(task.lfs, labels)
-    L = apply_all(task, progress, **apply_overrides)
-    times["apply"] = time.perf_counter() - start
-    Y = {s: indicator(task.splits[s]["label"].tolist(), k)
-         for s in ("dev", "test") if task.splits.get(s) is not None}
-
-    start = time.perf_counter()
-    label_models = {}
-    for name in ("mv", cfg.label_model.name):
-        lm = PerLabelModel(k, targets, name=name, seed=cfg.seed,
-                           params=cfg.label_model.params.get("per_model", {}))
-        label_models[name] = lm.fit(L["train"], Y["dev"], L["dev"])
-    chosen = label_models[cfg.label_model.name]
-    times["label_model"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    end_name = cfg.end_model.name if cfg.end_model.name != "auto" else "tfidf_minilm_avg"
-    params = {k_: v for k_, v in cfg.end_model.params.items() if k_ in ("gold_weight",
-                                                                        "n_folds")}
-    texts = {s: df["text"].tolist() for s, df in task.splits.items() if df is not None}
-    features = featurise(texts, FEATURES[end_name], task.run_dir / "cache")
-    end = OneVsRestEndModel(end_name, seed=cfg.seed, **params).fit(
-        features, chosen.predict_proba(L["train"]), Y["dev"])
-    gold_only = OneVsRestEndModel(end_name, seed=cfg.seed, **params).fit(
-        features, None, Y["dev"])
-    times["end_model"] = time.perf_counter() - start
-
-    analysis = lf_analysis(L, targets, Y["dev"], task.lfs, labels)
+    check_writable(task.run_dir)
+    targets = lf_targets(task.lfs, cfg.labels)
+    L = apply_all(task, progress, **overrides)
+    names = [lf.name for lf in task.lfs]
+    _write_table(pd.concat([_frame(task, s, dict(zip(names, L[s].T))) for s in L]),
+                 task.run_dir / L_FILE)
+    analysis = lf_analysis(L, targets, gold(task)["dev"], task.lfs, cfg.labels)
     with atomic_write(task.run_dir / LF_ANALYSIS_FILE) as tmp:
         analysis.to_csv(tmp, index=False)
-    models = {f"label_model_{n}": (lambda s, m=m: m.predict(L[s]))
-              for n, m in label_models.items()}
-    models["end_model"] = lambda s: end.predict(features, s)
-    models["gold_only"] = lambda s: gold_only.predict(features, s)
-    metrics = {"multi_label": {
-        "labels": labels,
-        "label_model": {"name": cfg.label_model.name, "chosen_per_label": dict(
-            zip(labels, chosen.chosen_)), "thresholds": dict(
-            zip(labels, np.round(chosen.thresholds_, 4).tolist()))},
-        "end_model": {"name": end_name, "thresholds": dict(
-            zip(labels, np.round(end.thresholds_, 4).tolist())),
-            "dev_cv_f1": dict(zip(labels, np.round(end.dev_cv_f1_, 4).tolist()))},
-        "scores": {name: _scores(f, Y, labels) for name, f in models.items()},
-        "seconds": {s: round(t, 1) for s, t in times.items()},
-        "notes": "dev scores of label and end models are in-sample (dev gold fit them and "
-                 "tuned their thresholds); test is the held-out figure",
-    }}
-    return update_metrics(task.run_dir, **metrics)
+    _save_section(task, _section(task), "apply", time.perf_counter() - start)
+    return L
+
+
+def _label_matrices(task) -> dict[str, np.ndarray]:
+    table = pd.read_parquet(_require(task, L_FILE, "apply"))
+    if list(table.columns) != [lf.name for lf in task.lfs]:
+        raise LabelingError(f"{task.run_dir / L_FILE}: its LFs are not the task's current "
+                            "LFs; run `labeling apply` again")
+    return read_label_matrices(task, table)
+
+
+def _scores(predictions: dict, Y: dict, labels) -> dict:
+    return {s: multilabel_scores(Y[s], predictions[s], labels) for s in Y if s in predictions}
+
+
+def step_fit(task) -> dict:
+    """Fit majority vote and the configured label model per label (thresholds tuned on
+    dev); probs.parquet and the label-model scores."""
+    cfg, labels = task.config, task.config.labels
+    start = time.perf_counter()
+    check_writable(task.run_dir)
+    L, Y, targets = _label_matrices(task), gold(task), lf_targets(task.lfs, labels)
+    models = {}
+    for name in dict.fromkeys(("mv", cfg.label_model.name)):
+        try:
+            model = PerLabelModel(len(labels), targets, name=name, seed=cfg.seed,
+                                  params=cfg.label_model.params.get("per_model", {}))
+            models[name] = model.fit(L["train"], Y["dev"], L["dev"])
+        except (ValueError, TypeError, KeyError) as exc:
+            raise LabelingError(f"{cfg.source}: label_model: {exc}") from None
+    chosen = models[cfg.label_model.name]
+    frames = []
+    for split, L_split in L.items():
+        proba = chosen.predict_proba(L_split)
+        columns = {f"p_{n}": proba[:, c] for c, n in enumerate(labels)}
+        columns |= {f"pred_{n}": (proba[:, c] >= chosen.thresholds_[c]).astype(np.int8)
+                    for c, n in enumerate(labels)}
+        mv = models["mv"].predict(L_split)
+        columns |= {f"mv_{n}": mv[:, c] for c, n in enumerate(labels)}
+        frames.append(_frame(task, split, columns))
+    _write_table(pd.concat(frames), task.run_dir / PROBS_FILE)
+    section = _section(task)
+    section["label_model"] = {"name": cfg.label_model.name, "chosen_per_label": dict(
+        zip(labels, chosen.chosen_)), "thresholds": dict(
+        zip(labels, np.round(chosen.thresholds_, 4).tolist()))}
+    scores = {k: v for k, v in section.get("scores", {}).items()
+              if not k.startswith("label_model_")}
+    for name, model in models.items():
+        scores[f"label_model_{name}"] = _scores({s: model.predict(L[s]) for s in Y}, Y, labels)
+    section["scores"] = scores
+    if "end_model" in section:  # trained on the previous fit's labels
+        section["end_model"]["stale"] = STALE
+    return _save_section(task, section, "label_model", time.perf_counter() - start)
+
+
+def read_probs(task, split: str, prefix: str = "p_") -> np.ndarray:
+    """``n x k`` columns ``<prefix><label>`` of probs.parquet for ``split``."""
+    table = pd.read_parquet(_require(task, PROBS_FILE, "fit"))
+    part = table.xs(split, level="split")
+    if list(part.index) != list(task.splits[split]["id"]):
+        raise LabelingError(f"{task.run_dir / PROBS_FILE}: does not match the current "
+                            f"{split} data; run `labeling fit` again")
+    return part[[f"{prefix}{n}" for n in task.config.labels]].to_numpy()
+
+
+def end_model_name(cfg) -> str:
+    return cfg.end_model.name if cfg.end_model.name != "auto" else "tfidf_minilm_avg"
+
+
+def step_train(task):
+    """Train the one-vs-rest end model on the label model's per-label probabilities plus
+    the dev gold, and its gold-only twin; end_model.skops and their scores."""
+    cfg, labels = task.config, task.config.labels
+    start = time.perf_counter()
+    check_writable(task.run_dir)
+    P_weak, Y = read_probs(task, "train"), gold(task)
+    name = end_model_name(cfg)
+    params = {k: v for k, v in cfg.end_model.params.items() if k in ("gold_weight", "n_folds")}
+    texts = {s: df["text"].tolist() for s, df in task.splits.items() if df is not None}
+    try:
+        featurisers = fit_featurisers(texts, FEATURES[name])
+    except KeyError:
+        raise LabelingError(f"{cfg.source}: end_model: unknown multi-label end model "
+                            f"{name!r}; available: {', '.join(FEATURES)}") from None
+    cache = task.run_dir / EMBEDDING_CACHE_DIR
+    features = featurise(texts, FEATURES[name], cache, featurisers)
+    end = OneVsRestEndModel(name, seed=cfg.seed, **params).fit(features, P_weak, Y["dev"])
+    gold_only = OneVsRestEndModel(name, seed=cfg.seed, **params).fit(features, None, Y["dev"])
+    model = end.text_model(featurisers)
+    save_model(model, task.run_dir / END_MODEL_FILE)
+    write_end_probs(task.run_dir, labels, task.splits,
+                    {s: end.predict_proba(features, s) for s in texts})
+    section = _section(task)
+    section["end_model"] = {"name": name, "gold_weight": end.gold_weight,
+                            "thresholds": dict(zip(labels, np.round(end.thresholds_, 4)
+                                                   .tolist())),
+                            "dev_cv_f1": dict(zip(labels, np.round(end.dev_cv_f1_, 4)
+                                                  .tolist()))}
+    section["gold_only"] = {"dev_cv_f1": dict(zip(labels, np.round(gold_only.dev_cv_f1_, 4)
+                                                  .tolist()))}
+    section["n_dev"] = int(len(Y["dev"]))
+    section["scores"] = section.get("scores", {}) | {
+        "end_model": _scores({s: end.predict(features, s) for s in Y}, Y, labels),
+        "gold_only": _scores({s: gold_only.predict(features, s) for s in Y}, Y, labels)}
+    _save_section(task, section, "end_model", time.perf_counter() - start)
+    return model
+
+
+def step_export(task, out_dir: Path | None = None) -> Path:
+    """Export the trained end model with its multi-label model card."""
+    start = time.perf_counter()
+    out_dir = Path(out_dir) if out_dir else task.run_dir / MODEL_DIR
+    check_writable(out_dir)
+    model = load_model(_require(task, END_MODEL_FILE, "train"))
+    section = _section(task)
+    if "end_model" not in section:
+        raise LabelingError(f"{task.run_dir}: no multi-label end model in metrics.json; "
+                            "run `labeling train` first")
+    card = build_card(task.config, section, task.lfs, thresholds_of(model),
+                      read_probs(task, "train"), task.annotation_gold)
+    parity = [t for s in ("dev", "test") if task.splits.get(s) is not None
+              for t in task.splits[s]["text"]]
+    with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts
+        out = export_multilabel(model, out_dir, card, parity_texts=parity)
+    _save_section(task, section, "export", time.perf_counter() - start)
+    return out
+
+
+def run(task, progress: bool = False, export: bool = True, **apply_overrides) -> dict:
+    """Every step of a multi-label run; returns the metrics written."""
+    step_apply(task, progress, **apply_overrides)
+    step_fit(task)
+    step_train(task)
+    if export:
+        step_export(task)
+    return read_metrics(task.run_dir)
 
 
 def summary(metrics: dict, run_dir) -> str:
     """Test (else dev) macro/micro F1 per model, and where the details are."""
     section = metrics["multi_label"]
     lines = ["model                  split  macro-F1  micro-F1"]
-    for name, by_split in section["scores"].items():
+    for name, by_split in section.get("scores", {}).items():
         split = "test" if "test" in by_split else "dev"
         s = by_split[split]
         lines.append(f"{name:<22} {split:<6} {s['macro_f1']:8.3f}  {s['micro_f1']:8.3f}")
-    seconds = ", ".join(f"{k} {v:.0f}s" for k, v in section["seconds"].items())
+    seconds = ", ".join(f"{k} {v:.0f}s" for k, v in section.get("seconds", {}).items())
     lines.append(f"times: {seconds}; per-label tables in {run_dir}/metrics.json, "
                  f"LF analysis in {run_dir}/{LF_ANALYSIS_FILE}")
+    if "export" in section.get("seconds", {}):
+        lines.append(f"model exported to {Path(run_dir) / MODEL_DIR} "
+                     "(`labeling predict -m` prints label sets)")
     return "\n".join(lines)
+
+
+def command(task, step: str, out: Path | None = None, **apply_overrides) -> None:
+    """``labeling apply|fit|train|evaluate|export`` on a multi-label task: the step, then
+    its table (the LF loop's steps show dev only; evaluate shows test too)."""
+    if step == "apply":
+        step_apply(task, apply_overrides.pop("progress", True), **apply_overrides)
+        report.print_multilabel_lfs(task.run_dir / LF_ANALYSIS_FILE)
+        return
+    if step == "export":
+        report.console().print(f"exported to {step_export(task, out)}")
+        return
+    if step == "fit":
+        metrics = step_fit(task)
+    elif step == "train":
+        step_train(task)
+        metrics = read_metrics(task.run_dir)
+    else:  # evaluate
+        metrics = read_metrics(task.run_dir)
+        if not (metrics.get("multi_label") or {}).get("scores"):
+            raise LabelingError(f"{task.run_dir}: nothing to evaluate; run `labeling fit` "
+                                "first")
+    report.print_multilabel_scores(metrics, ("dev", "test") if step == "evaluate"
+                                   else ("dev",))

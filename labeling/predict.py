@@ -24,6 +24,7 @@ import numpy as np
 from labeling.data import UTF8_HINT, read_table
 from labeling.errors import DataError
 from labeling.export import ExportedModel
+from labeling.export.multilabel_io import multilabel_thresholds
 
 BATCH = 4096  # texts per predict_proba call
 STREAM_BATCH = 1024  # lines of a streamed input held at once
@@ -173,17 +174,48 @@ def format_batch(texts: list[str], proba: np.ndarray, labels: list[str], fmt: st
     return "\n".join(lines) + "\n"
 
 
+def format_label_sets(texts: list[str], proba: np.ndarray, labels: list[str],
+                      thresholds: np.ndarray, fmt: str, ids: list[str] | None = None) -> str:
+    """A multi-label model's lines: each text's label set, every label whose probability
+    reaches its threshold (possibly none). tsv: ``labels<TAB>probabilities<TAB>text``, the
+    labels joined by ``;`` and their probabilities likewise (both empty for an empty set);
+    jsonl: text, ``labels`` (a list) and every label's probability. ``ids`` as in
+    :func:`format_batch`."""
+    if not texts:
+        return ""
+    chosen = proba >= thresholds
+    ids = ids or [None] * len(texts)
+    if fmt == "jsonl":
+        return "".join(json.dumps(({} if i is None else {"id": i}) | {
+            "text": t, "labels": [labels[c] for c in np.flatnonzero(row)],
+            "probabilities": dict(zip(labels, p))}, ensure_ascii=False) + "\n"
+            for t, row, p, i in zip(texts, chosen, np.round(proba, 6).tolist(), ids))
+    lines = []
+    for t, row, p, i in zip(texts, chosen, proba, ids):
+        on = np.flatnonzero(row)
+        line = (";".join(labels[c] for c in on) + "\t" + ";".join(f"{p[c]:.4f}" for c in on)
+                + "\t" + _one_line(t))
+        lines.append(line if i is None else f"{_one_line(i)}\t{line}")
+    return "\n".join(lines) + "\n"
+
+
 def write_batches(exported: ExportedModel, batches: Iterable[list[str]], out: TextIO,
                   fmt: str = "tsv") -> int:
     """Predict each batch (in slices of ``BATCH``) and write one line per text to ``out``,
-    flushed after each batch so a reader sees it at once; returns the number of texts."""
+    flushed after each batch so a reader sees it at once; returns the number of texts.
+    A multi-label model (its card's ``multi_label``) prints label sets."""
     written = 0
+    thresholds = multilabel_thresholds(exported)
     for texts in batches:
         ids = getattr(texts, "ids", None)
         for start in range(0, len(texts), BATCH):
             batch = texts[start:start + BATCH]
-            out.write(format_batch(batch, exported.predict_proba(batch), exported.labels, fmt,
-                                   None if ids is None else ids[start:start + BATCH]))
+            batch_ids = None if ids is None else ids[start:start + BATCH]
+            proba = exported.predict_proba(batch)
+            out.write(format_batch(batch, proba, exported.labels, fmt, batch_ids)
+                      if thresholds is None else
+                      format_label_sets(batch, proba, exported.labels, thresholds, fmt,
+                                        batch_ids))
         out.flush()
         written += len(texts)
     return written

@@ -196,3 +196,60 @@ def print_examples(table: pd.DataFrame, lf: str, kind: str, split: str, limit: i
         out.add_row(*[Text(str(row[c])) for c in ("id", "gold", lf, "label_model", "text")
                       if c in table])
     console().print(out)
+
+
+def print_multilabel_lfs(path: Path) -> None:
+    """``labeling apply`` on a multi-label task: lf_analysis.csv as a table."""
+    analysis = pd.read_csv(path)
+    table = Table(title="labeling functions per label (train: coverage/overlaps/conflicts "
+                        "with LFs on the same label; dev: precision/recall of 'applies')")
+    for column in analysis.columns:
+        table.add_column(column, justify="left" if column in ("lf", "label") else "right",
+                         no_wrap=True)
+    for _, row in analysis.iterrows():
+        table.add_row(*[_fmt(row[c]) for c in analysis.columns])
+    console().print(table)
+
+
+def print_multilabel_scores(metrics: dict, splits: tuple[str, ...] = ("dev", "test")) -> None:
+    """Multi-label scores: macro/micro F1 per model and split, then per label on the
+    last of ``splits`` (end model precision/recall/F1, the others' F1). As for
+    single-label tasks, the LF loop passes ``("dev",)``; dev scores of models fit on the
+    dev gold are in-sample (marked ``*``)."""
+    section = metrics.get("multi_label") or {}
+    scores, labels = section.get("scores", {}), section.get("labels", [])
+    table = Table(title="multi-label scores" + ("" if "test" in splits else
+                                                "; test is shown by `labeling evaluate`"))
+    table.add_column("model")
+    for split in splits:
+        table.add_column(f"{split} macro-F1", justify="right")
+        table.add_column(f"{split} micro-F1", justify="right")
+    for name, by_split in scores.items():
+        title = name + (" (stale)" if name == "end_model"
+                        and (section.get("end_model") or {}).get("stale") else "")
+        mark = "*"  # every model's thresholds were tuned on dev
+        cells = []
+        for split in splits:
+            s = by_split.get(split) or {}
+            m = mark if split == "dev" and s else ""
+            cells += [_fmt(s.get("macro_f1")) + m, _fmt(s.get("micro_f1")) + m]
+        table.add_row(title, *cells)
+    console().print(table)
+    if "dev" in splits:
+        console().print("* in-sample: fit on the dev gold, thresholds tuned there")
+    split = splits[-1]
+    models = [m for m in scores if split in scores[m]]
+    if not models or not labels:
+        return
+    per = Table(title=f"per label on {split} (end model: precision / recall / F1; "
+                      "others: F1)")
+    per.add_column("label")
+    per.add_column("support", justify="right")
+    for m in models:
+        per.add_column(m, justify="right")
+    for label in labels:
+        rows = [scores[m][split]["per_label"].get(label, {}) for m in models]
+        cells = [f"{r['precision']:.2f} / {r['recall']:.2f} / {r['f1']:.2f}"
+                 if m == "end_model" and r else _fmt(r.get("f1")) for m, r in zip(models, rows)]
+        per.add_row(label, str(rows[0].get("support", "-")), *cells)
+    console().print(per)

@@ -29,7 +29,7 @@ RANKS = {
     "export": 7,
     "predict": 8, "serve": 8,
     "pipeline": 9, "multilabel_steps": 9, "report": 9, "distill_output": 9,
-    "distill": 10, "scaffold": 10, "suggest": 10,
+    "distill": 10, "distill_multilabel": 10, "scaffold": 10, "suggest": 10,
     "review": 11,
     "session": 12,
     "dev_loop": 13,

@@ -47,6 +47,12 @@ class OnnxInfo(_Section):
     parity: dict[str, Any] | None = None
 
 
+class MultiLabelInfo(_Section):
+    """A multi-label model (docs/multilabel.md): ``labeling predict`` gives every label
+    whose probability reaches its threshold, one per label in ``labels`` order."""
+    thresholds: list[Annotated[float, Field(ge=0, le=1)]]
+
+
 class EndModelInfo(_Section):
     name: str | None = None
     label_mode: str | None = None
@@ -70,6 +76,7 @@ class ModelCard(_Section):
     files: dict[FileName, Sha256] = Field(default_factory=dict)
     formats: list[str] | None = None
     onnx: OnnxInfo | None = None
+    multi_label: MultiLabelInfo | None = None
     end_model: EndModelInfo | None = None
     lfs: list[dict[str, Any]] = Field(default_factory=list)
     metrics: dict[str, Any] = Field(default_factory=dict)
@@ -85,6 +92,9 @@ class ModelCard(_Section):
         if self.positive_label is not None and self.positive_label not in self.labels:
             raise _FieldError("positive_label", f"{self.positive_label!r} is not one of the "
                                                 f"labels {self.labels}")
+        if self.multi_label and len(self.multi_label.thresholds) != len(self.labels):
+            raise _FieldError("multi_label.thresholds", f"{len(self.multi_label.thresholds)} "
+                                                        f"thresholds for {len(self.labels)} labels")
         if ONNX_FILE in self.files:
             info = self.onnx or OnnxInfo()
             for name in ("input", "classes"):

@@ -43,6 +43,8 @@ BASE_TRUSTED_TYPES = [
 ESTIMATOR_TYPES = [
     "labeling.train.embeddings.MiniLMEmbedder",
     "labeling.train.ensemble.ProbabilityAverage",
+    "labeling.train.multilabel_model.MultiLabelHeads",  # multi-label tasks
+    "labeling.train.multilabel_model.MultiLabelAverage",
 ]
 TRUSTED_TYPES = BASE_TRUSTED_TYPES + ESTIMATOR_TYPES
 

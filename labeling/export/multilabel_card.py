@@ -1,0 +1,172 @@
+"""The model card of a multi-label end model: what ``model_card.json`` and
+``MODEL_CARD.md`` say beyond the single-label card (labeling.export.card).
+
+- ``multi_label.thresholds``: one decision threshold per label (in ``labels`` order),
+  what ``labeling predict`` applies; validated on load (card_schema.MultiLabelInfo);
+- ``metrics``: per model (label models, end model, gold-only baseline) and split, macro
+  and micro F1 and a per-label precision/recall/F1/support table; every dev score is
+  in-sample (dev gold fit the models and tuned the thresholds), test is held out;
+- ``gold_only``: the same end model trained on the dev gold rows alone, compared by dev
+  cross-validation macro F1 (out-of-fold, as the thresholds were tuned) and on test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from labeling.export.provenance import lf_description, training_files
+from labeling.export.skops_io import file_sha256
+
+THRESHOLD_RULE = ("per label, the cut with the best F1 on out-of-fold dev probabilities "
+                  "(the heads refit without the held-out fold's gold)")
+
+
+def _macro(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(float(np.mean(values)), 4) if values else None
+
+
+def gold_only_summary(section: dict) -> dict:
+    """The gold-only comparison: dev CV macro F1 of both models, their test macro F1,
+    and a sentence (``loud`` when the dev gold alone does as well)."""
+    end_cv = _macro((section["end_model"].get("dev_cv_f1") or {}).values())
+    gold_cv = _macro(((section.get("gold_only") or {}).get("dev_cv_f1") or {}).values())
+    scores = section.get("scores", {})
+    out = {"name": section["end_model"]["name"], "n_dev": section.get("n_dev"),
+           "cv": {"end_model": end_cv, "gold_only": gold_cv, "metric": "macro_f1"},
+           "test": {m: scores.get(m, {}).get("test", {}).get("macro_f1")
+                    for m in ("end_model", "gold_only")}}
+    if end_cv is not None and gold_cv is not None:
+        out["loud"] = gold_cv >= end_cv
+        out["text"] = (f"the same model trained on the {out['n_dev']} dev gold label sets "
+                       f"alone scores {gold_cv:.3f} dev CV macro F1 against this model's "
+                       f"{end_cv:.3f}"
+                       + ("; the labeling functions add nothing measurable" if out["loud"]
+                          else ""))
+    return out
+
+
+def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
+               annotations_used: dict | None = None) -> dict:
+    """The card's content (``export_multilabel`` adds files, formats, versions).
+    ``section``: metrics.json's ``multi_label``; ``thresholds``: the model's."""
+    labels, end = cfg.labels, section["end_model"]
+    scores = section.get("scores", {})
+    n_dev = int(section.get("n_dev") or 0)
+    gold = gold_only_summary(section)
+    descriptions = []
+    for lf in lfs:
+        descriptions.append(lf_description(lf) | {"target_label": getattr(lf, "target_label",
+                                                                          None)})
+    return {
+        "task": cfg.name, "labels": labels, "positive_label": None,
+        "multi_label": {"thresholds": [float(t) for t in thresholds],
+                        "threshold_rule": THRESHOLD_RULE,
+                        "dev_cv_f1": end.get("dev_cv_f1"),
+                        "label_model_per_label": section["label_model"].get(
+                            "chosen_per_label")},
+        "intended_use": f"Tagging texts like those of the '{cfg.name}' task with every label "
+                        f"of {', '.join(labels)} that applies (none, one or several). Check "
+                        "the per-label test scores before relying on a label; the model "
+                        "inherits the blind spots of the labeling functions.",
+        "end_model": {"name": end["name"], "label_mode": "soft (one-vs-rest per label)",
+                      "config": cfg.end_model.name, "params": cfg.end_model.params},
+        "label_model": section["label_model"]["name"],
+        "metrics": {model: {s: v for s, v in by_split.items() if s in ("dev", "test")}
+                    for model, by_split in scores.items()},
+        "in_sample": [f"{model}.dev" for model in scores],  # all: dev tuned thresholds
+        "cv": {"end_model": gold["cv"]["end_model"], "gold_only": gold["cv"]["gold_only"],
+               "metric": "macro_f1"},
+        "gold_only": gold,
+        "training": {"weak_rows": int(len(train_probs)), "dev_gold_rows": n_dev,
+                     "dev_weight": end.get("gold_weight"),
+                     "text": f"Trained on {len(train_probs)} train rows with the label "
+                             "model's per-label probabilities (each row once as 'applies' "
+                             "with weight p and once as 'does not' with 1 - p) and "
+                             f"{n_dev} dev gold label sets, each weighted "
+                             f"{end.get('gold_weight', '?')}."},
+        "training_files": training_files(cfg, {"dev_rows_trained_on": n_dev},
+                                         annotations_used or {}),
+        "training_data_sha256": file_sha256(cfg.resolve(cfg.data.train)),
+        "training_labels_sha256": hashlib.sha256(
+            np.ascontiguousarray(train_probs).tobytes()).hexdigest(),
+        "lfs": descriptions,
+    }
+
+
+def _f(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _metrics_lines(card: dict) -> list[str]:
+    in_sample = set(card.get("in_sample") or [])
+    lines = ["| model | split | macro F1 | micro F1 |", "|---|---|---|---|"]
+    for model, by_split in card.get("metrics", {}).items():
+        for split, s in by_split.items():
+            mark = " (in-sample)" if f"{model}.{split}" in in_sample else ""
+            lines.append(f"| {model} | {split}{mark} | {_f(s.get('macro_f1'))} | "
+                         f"{_f(s.get('micro_f1'))} |")
+    metrics, labels = card.get("metrics", {}), card["labels"]
+    shown = [m for m in ("end_model", "gold_only", "label_model_mv") if "test" in
+             metrics.get(m, {})] + [m for m in metrics if m.startswith("label_model_")
+                                    and m != "label_model_mv" and "test" in metrics[m]]
+    if not shown:
+        return lines
+    thresholds = card["multi_label"]["thresholds"]
+    lines += ["", "Per label on test (end model precision / recall / F1; F1 of the others):",
+              "", "| label | threshold | support | end model | "
+              + " | ".join(m for m in shown if m != "end_model") + " |",
+              "|---|---|---|---|" + "---|" * (len(shown) - ("end_model" in shown))]
+    for c, name in enumerate(labels):
+        row = [name, f"{thresholds[c]:.3f}"]
+        end = metrics.get("end_model", {}).get("test", {}).get("per_label", {}).get(name, {})
+        row.append(str(end.get("support", "-")))
+        row.append(f"{_f(end.get('precision'))} / {_f(end.get('recall'))} / "
+                   f"{_f(end.get('f1'))}" if end else "-")
+        row += [_f(metrics[m]["test"].get("per_label", {}).get(name, {}).get("f1"))
+                for m in shown if m != "end_model"]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def card_markdown(card: dict) -> str:
+    gold, training = card.get("gold_only") or {}, card.get("training") or {}
+    lines = [f"# Model card: {card.get('task', 'model')}", "",
+             f"Multi-label text classifier: a text gets every label of "
+             f"{', '.join(card['labels'])} whose probability reaches that label's "
+             "threshold (none, one or several). " + training.get("text", ""), "",
+             "## Intended use", card.get("intended_use", ""), "",
+             "## Metrics", ""] + _metrics_lines(card)
+    lines += ["", "In-sample: dev scores of models fit on the dev gold (their thresholds "
+                  "were tuned there too); test is held out.", ""]
+    if gold.get("text"):
+        lines += ["## Against the dev gold alone", "",
+                  ("**WARNING: " if gold.get("loud") else "")
+                  + gold["text"][0].upper() + gold["text"][1:]
+                  + (".**" if gold.get("loud") else "."),
+                  f"Test macro F1: this model {_f(gold['test'].get('end_model'))}, gold-only "
+                  f"{_f(gold['test'].get('gold_only'))}.", ""]
+    rule = (card.get("multi_label") or {}).get("threshold_rule", "")
+    lines += ["## Training", f"- label model: {card.get('label_model')} (per label: "
+              + ", ".join(f"{k} {v}" for k, v in ((card.get("multi_label") or {}).get(
+                  "label_model_per_label") or {}).items()) + ")",
+              f"- end model: {(card.get('end_model') or {}).get('name')}",
+              f"- thresholds: {rule}",
+              f"- training data sha256: {card.get('training_data_sha256')}"]
+    lines += [f"- {split} file {f['file']} ({f['role']}): sha256 {f['sha256']}"
+              for split, f in (card.get("training_files") or {}).items()]
+    lines += [f"- labeling functions ({len(card.get('lfs', []))}): " + ", ".join(
+        f"{lf['name']} ({lf.get('target_label')})" for lf in card.get("lfs", [])), ""]
+    onnx_info = card.get("onnx") or {}
+    lines += ["## Files", ""] + [f"- {name}: sha256 {sha}"
+                                 for name, sha in card.get("files", {}).items()]
+    lines += ["", "## ONNX", onnx_info.get("contains") or onnx_info.get("error", "none")]
+    parity = onnx_info.get("parity")
+    if parity:
+        lines.append(f"Parity with the skops model on {parity['texts']} dev/test texts: "
+                     f"max |probability difference| {parity['max_abs_diff']:.1e}, same "
+                     f"label set on {parity['label_set_agreement']:.1%}.")
+    lines += ["", "## Versions"] + [f"- {k}: {v}" for k, v in card.get("versions", {}).items()]
+    return "\n".join(lines) + "\n"
