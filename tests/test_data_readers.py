@@ -150,6 +150,19 @@ def test_tsv_unbalanced_quote_does_not_merge_rows(make_task):
     assert len(dev) == 20 and dev["text"].iloc[3] == '"an unbalanced quote'
 
 
+def test_tsv_unbalanced_quote_closed_rows_later_merges_nothing(make_task):
+    # The case issue 12 item 18 saw: a later quote "closes" the first one, so CSV quoting
+    # silently read rows 4-16 as one text (8 rows instead of 20) with no error.
+    rows = [f"d{i}\ttext {i}\tham" for i in range(20)]
+    rows[3] = 'd3\t"an unbalanced quote\tham'
+    rows[15] = 'd15\tsay "hi" twice\tspam'
+    path = make_task(config={"data": {"dev": "dev.tsv"}}, dev="id\ttext\tlabel\n" + "\n".join(rows))
+    dev = load_task(path).splits["dev"]
+    assert dev["id"].tolist() == [f"d{i}" for i in range(20)]
+    assert dev["text"].iloc[3] == '"an unbalanced quote'
+    assert dev["text"].iloc[15] == 'say "hi" twice'
+
+
 @pytest.mark.parametrize("bad_row, found", [("d1\tonly two", 2), ("d1\ttoo\tmany\tfields", 4)])
 def test_tsv_row_with_wrong_number_of_fields_names_its_line(make_task, bad_row, found):
     dev = "id\ttext\tlabel\nd0\tfine\tham\n\n" + bad_row + "\n"
