@@ -1,20 +1,22 @@
 """Benchmark: `labeling serve` over HTTP against calling the same model in-process (the ceiling).
 
-    python benchmarks/serve.py [--model DIR[@RUNTIME] ...] [--seconds 5]
+    python benchmarks/serve.py [--model DIR[@RUNTIME] ...] [--build-dir D] [--seconds 5]
                                [--concurrency 1,16,64] [--texts-per-request 1] [--json PATH]
 
 For each model (``--model``, repeatable; any exported model folder, ``@onnx`` or another
 runtime name after it picks the runtime; default: a tfidf_logreg model built by the
-bundled task's pipeline in a temporary folder):
+bundled task's pipeline in a temporary folder, or in ``--build-dir`` to reuse it):
 
-- in-process: ``load_exported(DIR).predict_proba(request_texts)`` called back to back, one
-  request's texts per call, in this process: the requests/s a program embedding the model
-  would get, with no HTTP, JSON or queue (the ceiling);
+- in-process (no HTTP, JSON or queue), two ways: ``in_process_rps``, the ceiling: the
+  requests' texts predicted ``--batch`` (256, serve's --max-batch) at a time, as the
+  server's batcher groups them, so HTTP could at best reach it; and
+  ``in_process_per_call_rps``: one ``load_exported(DIR).predict_proba(request_texts)``
+  call per request, back to back (a program embedding the model without batching);
 - HTTP: `labeling serve --model DIR --port 0` in a subprocess (the real command, default
   settings), and C client connections (C = 1, 16, 64), each sending ``POST /predict`` with
   keep-alive as soon as its previous answer arrived, for ``--seconds``; then the v2
   ``/infer`` endpoint at the highest C. Requests/s, p50 and p99 latency, errors (any
-  non-200), and each rate's ratio to the in-process ceiling.
+  non-200), and each rate's ratio to both in-process figures.
 
 Texts: short comment-like texts built from the bundled YouTube data (benchmarks/predict.py's
 ``make_texts``, seeded, none repeated). The client is a minimal asyncio HTTP/1.1 client (no
@@ -44,8 +46,13 @@ from predict import make_texts  # noqa: E402  (benchmarks/predict.py)
 
 
 def build_default_model(tmp: Path) -> Path:
-    """The bundled task (labeling.toml) run with end model tfidf_logreg, exported."""
+    """The bundled task (labeling.toml) run with end model tfidf_logreg, exported into
+    ``tmp`` (kept and reused when ``tmp`` already holds one: the run takes minutes)."""
     from labeling import pipeline
+
+    if (tmp / "run" / "model" / "model_card.json").is_file():
+        print(f"reusing {tmp / 'run' / 'model'}", flush=True)
+        return tmp / "run" / "model"
 
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import bundled_config, dump_toml  # the test suite's config writer
@@ -174,7 +181,10 @@ def bench_model(spec: str, args, requests: list[list[str]]) -> tuple[str, dict]:
     runtime = runtime or "sklearn"
     model_dir = Path(directory)
     exported = load_exported(model_dir, runtime)
-    key = f"{exported.card.get('end_model') or model_dir.name} ({runtime})"
+    end_model = exported.card.get("end_model")
+    if isinstance(end_model, dict):
+        end_model = end_model.get("name")
+    key = f"{end_model or model_dir.name} ({runtime})"
     expected = [[exported.labels[k] for k in exported.predict_proba(texts).argmax(1)]
                 for texts in requests]
     result = {"model_dir": str(model_dir), "runtime": runtime, "seconds": args.seconds,
@@ -223,6 +233,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", default=[],
                         help="exported model folder, optionally DIR@RUNTIME (repeatable)")
+    parser.add_argument("--build-dir", type=Path,
+                        help="without --model: build the default model here, or reuse it")
     parser.add_argument("--seconds", type=float, default=5.0, help="per case")
     parser.add_argument("--concurrency", default="1,16,64",
                         type=lambda s: [int(c) for c in s.split(",")])
@@ -238,7 +250,8 @@ def main() -> None:
     texts = make_texts(args.requests * n, seed=0)
     requests = [texts[i * n:(i + 1) * n] for i in range(args.requests)]
     with tempfile.TemporaryDirectory() as tmp:
-        specs = args.model or [str(build_default_model(Path(tmp)))]
+        build_dir = args.build_dir or Path(tmp)
+        specs = args.model or [str(build_default_model(build_dir))]
         results = dict(bench_model(spec, args, requests) for spec in specs)
     print(f"\n(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; texts per "
           f"request {n})")

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from labeling.cli import app
 from labeling.export import export_model, load_exported
-from labeling.serve import Limits, build_server, check_host, is_loopback
+from labeling.serve import Limits, MicroBatcher, build_server, check_host, is_loopback
 from labeling.serve.server import bind
 from labeling.train.end_model import train_end_model
 
@@ -430,6 +430,31 @@ def test_concurrent_requests_share_one_model_call(model_dir):
     assert calls == [20]  # queued together, answered by one call, split back in order
     for i, rows in enumerate(results):
         assert np.array_equal(rows, server.exported.predict_proba([f"text {i}", "b"]))
+
+
+def test_a_batch_waits_only_for_requests_already_arriving():
+    """Alone, a request never waits for company (the window is only for requests being
+    read); with one arriving, the batch waits for it and both share one call."""
+    calls = []
+    batcher = MicroBatcher(lambda texts: calls.append(list(texts)) or np.zeros((len(texts), 2)),
+                           max_wait_ms=10**7)  # ~3 hours: a wait would hit the hang guard
+
+    async def scenario():
+        await batcher.start()
+        try:
+            await asyncio.wait_for(batcher.predict(["alone"]), TIMEOUT)
+            with batcher.arriving():  # a request still being read
+                first = asyncio.create_task(batcher.predict(["first"]))
+                while not (batcher._queue.empty() and batcher._queue._getters):
+                    await asyncio.sleep(0)  # the collector took it and now waits
+                second = asyncio.create_task(batcher.predict(["second"]))
+                await asyncio.sleep(0)
+            await asyncio.wait_for(asyncio.gather(first, second), TIMEOUT)
+        finally:
+            await batcher.stop()
+
+    asyncio.run(scenario())
+    assert calls == [["alone"], ["first", "second"]]
 
 
 def test_three_classes_and_the_onnx_runtime(tmp_path, model_dir, texts):

@@ -74,18 +74,18 @@ class ModelServer:
         self.batcher = MicroBatcher(exported.predict_proba, max_batch, max_wait_ms, max_queue)
         self.ready = False
         self.platform = f"labeling-{exported.runtime}"
-        routes = [
+        routes = [  # the inference routes first: Starlette tries them in order
+            Route("/predict", self.predict, methods=["POST"]),
+            Route("/v2/models/{name}/infer", self.infer, methods=["POST"]),
             Route("/v2/health/live", self.live, methods=["GET"]),
             Route("/v2/health/ready", self.server_ready, methods=["GET"]),
             Route("/v2", self.server_metadata, methods=["GET"]),
             Route("/v2/models/{name}", self.metadata, methods=["GET"]),
             Route("/v2/models/{name}/ready", self.model_ready, methods=["GET"]),
-            Route("/v2/models/{name}/infer", self.infer, methods=["POST"]),
             Route("/v2/models/{name}/versions/{version}", self.metadata, methods=["GET"]),
             Route("/v2/models/{name}/versions/{version}/ready", self.model_ready,
                   methods=["GET"]),
             Route("/v2/models/{name}/versions/{version}/infer", self.infer, methods=["POST"]),
-            Route("/predict", self.predict, methods=["POST"]),
         ]
         self.app = Starlette(routes=routes, lifespan=self.lifespan,
                              exception_handlers={HTTPException: self.http_error,
