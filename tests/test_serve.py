@@ -408,6 +408,23 @@ def test_model_runs_off_the_event_loop_and_stop_drains_the_queue(model_dir):
     assert status == 200 and np.array_equal(body["probabilities"], real(["hello there"]))
 
 
+def test_a_model_failure_is_a_json_500_and_the_server_goes_on(model_dir):
+    server = build_server(model_dir)
+    real, failures = server.exported.predict_proba, ["boom"]
+
+    def failing_once(texts):
+        if failures:
+            raise RuntimeError(failures.pop())
+        return real(texts)
+
+    server.batcher.predict_proba = failing_once
+    with ThreadServer(server) as running:
+        assert_one_line_error(*request(running.url, "POST", "/predict", {"texts": ["a"]}),
+                              500, "internal error: RuntimeError: boom")
+        status, body = post(running.url, "/predict", {"texts": ["a"]})
+    assert status == 200 and np.array_equal(body["probabilities"], real(["a"]))
+
+
 def test_concurrent_requests_share_one_model_call(model_dir):
     calls = []
     server = build_server(model_dir, limits=Limits(max_texts=5))

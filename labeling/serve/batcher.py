@@ -65,7 +65,10 @@ class MicroBatcher:
         """Finish the batches already queued, then stop the collector and the thread."""
         if self._task is None:
             return
-        await self._queue.join()  # every request taken so far gets its answer
+        # every request taken so far gets its answer (unless the collector itself died)
+        drained = asyncio.ensure_future(self._queue.join())
+        await asyncio.wait([drained, self._task], return_when=asyncio.FIRST_COMPLETED)
+        drained.cancel()
         self._task.cancel()
         try:
             await self._task
