@@ -57,6 +57,7 @@ def build_default_model(tmp: Path) -> Path:
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import bundled_config, dump_toml  # the test suite's config writer
 
+    tmp.mkdir(parents=True, exist_ok=True)
     config = bundled_config(tmp / "run")
     config["end_model"] = {"name": "tfidf_logreg"}
     path = tmp / "labeling.toml"

@@ -491,6 +491,7 @@ def test_three_classes_and_the_onnx_runtime(tmp_path, model_dir, texts):
     assert body["labels"] == [["ham", "spam"][k] for k in onnx.argmax(1)]
 
 
-def test_limits_are_validated():
-    with pytest.raises(Exception, match="max_texts must be a positive integer"):
-        Limits(max_texts=0)
+def test_limits_are_validated(model_dir):
+    result = CliRunner().invoke(app, ["serve", "--model", str(model_dir), "--max-texts", "0"])
+    assert result.exit_code == 2 and result.stderr.strip() == (
+        "error: max_texts (--max-texts) must be a positive integer, not 0")

@@ -45,7 +45,8 @@ class Limits:
         for name in ("max_body_bytes", "max_texts", "max_text_chars"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise LabelingError(f"{name} must be a positive integer, not {value!r}")
+                raise LabelingError(f"{name} (--{name.replace('_', '-')}) must be a "
+                                    f"positive integer, not {value!r}")
 
 
 def parse_json(body: bytes) -> dict:
