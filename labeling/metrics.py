@@ -86,9 +86,16 @@ def fit_decision_bias(proba: np.ndarray, y, metric: str, pos_label: int = 1) -> 
     if metric != "f1" or not 0 <= pos_label < proba.shape[1] or len(y) == 0:
         return bias
     best, best_shift = -1.0, 0.0
+    # F1 counted here, not by score_predictions: the same number (sklearn's 2tp/(true+
+    # predicted), 0 when both are 0) without sklearn's input checks, which made this
+    # grid (81 shifts, per CV fold) most of a label-model `auto` fit (issue 14).
+    truth = y == pos_label
+    true_sum = int(np.count_nonzero(truth))
     for shift in sorted(BIAS_GRID, key=abs):  # smallest |shift| first: it wins ties
         bias[pos_label] = shift
-        score = score_predictions(y, biased_predictions(proba, bias), metric, pos_label)
+        called = biased_predictions(proba, bias) == pos_label
+        denom = float(true_sum + np.count_nonzero(called))
+        score = 2.0 * np.count_nonzero(called & truth) / denom if denom else 0.0
         if score > best + 1e-12:
             best, best_shift = score, shift
     bias[pos_label] = best_shift
