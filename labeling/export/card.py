@@ -21,14 +21,18 @@ import numpy as np
 
 from labeling.errors import ModelLoadError
 from labeling.export.calibration import calibration_markdown
+from labeling.export.onnx_transformer import (TOKENIZER_FILE, TransformerOnnxModel,
+                                              save_transformer_onnx, transformer_parity)
+from labeling.export.onnx_transformer import supports as is_transformer
 from labeling.export.card_schema import (CARD_FILE, MODEL_FILE, ONNX_FILE, TEXT_INPUT,
-                                         card_error, check_model_classes, validate_card)
+                                         TOKENS_INPUT, card_error, check_model_classes,
+                                         validate_card)
 from labeling.export.fast_tfidf import FastTfidfModel, supports
 from labeling.export.onnx_io import OnnxModel, save_onnx
 from labeling.export.skops_io import file_sha256, load_model, save_model
 
 CARD_MARKDOWN = "MODEL_CARD.md"
-RUNTIMES = ("sklearn", "onnx")
+RUNTIMES = ("sklearn", "onnx", "onnx_int8")  # onnx_int8: a fine-tuned transformer's int8 copy
 _VERSIONED = ("labeling", "scikit-learn", "skops", "skl2onnx", "onnx", "onnxruntime",
               "sentence-transformers", "numpy", "scipy", "snorkel", "pandas")
 
@@ -64,7 +68,7 @@ class ExportedModel:
         """One column per label (classes never trained on get 0), rows in input order."""
         k = len(self.labels)
         texts = list(texts)
-        if self.runtime == "onnx":
+        if self.runtime != "sklearn":
             return self.model.predict_proba_full(texts, k)
         full = np.zeros((len(texts), k))
         if texts:
@@ -92,12 +96,19 @@ def export_model(model, out_dir: Path, card: dict, parity_texts: list[str] | Non
     sha = save_model(model, out_dir / MODEL_FILE)
     files = {MODEL_FILE: sha}
     try:
-        files[ONNX_FILE], onnx_info = save_onnx(model, out_dir / ONNX_FILE)
+        if is_transformer(model):  # model.onnx, model.int8.onnx, tokenizer.json
+            written = save_transformer_onnx(model, out_dir)
+            files.update(written["files"])
+            onnx_info = written["info"]
+        else:
+            files[ONNX_FILE], onnx_info = save_onnx(model, out_dir / ONNX_FILE)
     except Exception as exc:  # noqa: BLE001 - any converter failure, e.g. an unsupported
         # head: the skops export stands on its own; the card says why there is no ONNX file
         (out_dir / ONNX_FILE).unlink(missing_ok=True)
         onnx_info = {"contains": None, "error": f"not exported: {exc}"}
-    if ONNX_FILE in files and parity_texts:
+    if ONNX_FILE in files and parity_texts and onnx_info["input"] == TOKENS_INPUT:
+        transformer_parity(model, out_dir, onnx_info, list(parity_texts))
+    elif ONNX_FILE in files and parity_texts:
         onnx_info["parity"] = onnx_parity(model, out_dir / ONNX_FILE, onnx_info,
                                           list(parity_texts))
     card = {**card, "model_file": MODEL_FILE, "model_sha256": sha, "files": files,
@@ -146,12 +157,26 @@ def _load_classifier(model_dir: Path, card: dict):
     return model
 
 
-def _load_onnx(model_dir: Path, card: dict):
+def _load_transformer_onnx(model_dir: Path, card: dict, runtime: str):
+    """A fine-tuned transformer's fp32 or int8 file with its tokenizer, hashes checked."""
+    info = card["onnx"]
+    file = info["int8"]["file"] if runtime == "onnx_int8" else ONNX_FILE
+    for name in (file, info.get("tokenizer", TOKENIZER_FILE)):
+        checked_file(model_dir, card, name)
+    return TransformerOnnxModel(model_dir, file, info)
+
+
+def _load_onnx(model_dir: Path, card: dict, runtime: str = "onnx"):
     info = card.get("onnx") or {}
     if ONNX_FILE not in card.get("files", {}):
         raise ModelLoadError(f"{model_dir}: no ONNX model in this export "
                              f"({info.get('error') or 'exported without ONNX'}); "
                              "use --runtime sklearn")
+    if info.get("input") == TOKENS_INPUT and isinstance(info.get("int8"), dict):
+        return _load_transformer_onnx(model_dir, card, runtime)
+    if runtime == "onnx_int8":
+        raise ModelLoadError(f"{model_dir}: no int8 ONNX model in this export (only a "
+                             "fine-tuned transformer has one); use --runtime onnx")
     onnx_path = checked_file(model_dir, card, ONNX_FILE)
     prefix = None
     if info["input"] != TEXT_INPUT:  # head-only ONNX: features from the skops model
@@ -181,7 +206,7 @@ def load_exported(model_dir: Path, runtime: str = "sklearn") -> ExportedModel:
     card = read_card(model_dir)
     if runtime == "sklearn":
         return ExportedModel(_load_classifier(model_dir, card), card)
-    return ExportedModel(_load_onnx(model_dir, card), card, runtime="onnx")
+    return ExportedModel(_load_onnx(model_dir, card, runtime), card, runtime=runtime)
 
 
 def _score(s: dict, key: str) -> str:
@@ -267,6 +292,11 @@ def card_markdown(card: dict) -> str:
         lines.append(f"Parity with the skops model on {parity['texts']} dev/test texts: "
                      f"max |probability difference| {parity['max_abs_diff']:.1e}, "
                      f"same label on {parity['label_agreement']:.1%}.")
+    int8 = (onnx_info.get("int8") or {}).get("parity")
+    if int8:
+        lines.append(f"int8 copy ({onnx_info['int8'].get('file')}) on the same texts: max "
+                     f"|probability difference| {int8['max_abs_diff']:.1e}, same label on "
+                     f"{int8['label_agreement']:.1%}.")
     lines += ["",
               "## Versions"] + [f"- {k}: {v}" for k, v in card.get("versions", {}).items()]
     return "\n".join(lines) + "\n"

@@ -24,8 +24,9 @@ from labeling.errors import ModelLoadError
 MODEL_FILE = "model.skops"
 ONNX_FILE = "model.onnx"
 CARD_FILE = "model_card.json"
-# the ONNX file's input: texts (the whole pipeline) or embeddings (the head only)
-TEXT_INPUT, EMBEDDING_INPUT = "text", "embedding"
+# the ONNX file's input: texts (the whole pipeline), embeddings (the head only) or
+# token ids from the folder's tokenizer.json (a fine-tuned transformer)
+TEXT_INPUT, EMBEDDING_INPUT, TOKENS_INPUT = "text", "embedding", "tokens"
 
 # a bare file name inside the model folder: no separators, no "..", no hidden files
 FileName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")]
@@ -41,7 +42,7 @@ class _Section(BaseModel):
 class OnnxInfo(_Section):
     contains: str | None = None
     error: str | None = None
-    input: Literal[TEXT_INPUT, EMBEDDING_INPUT] | None = None
+    input: Literal[TEXT_INPUT, EMBEDDING_INPUT, TOKENS_INPUT] | None = None
     classes: list[Annotated[int, Field(ge=0)]] | None = None
     opset: int | None = None
     parity: dict[str, Any] | None = None

@@ -45,6 +45,7 @@ ESTIMATOR_TYPES = [
     "labeling.train.ensemble.ProbabilityAverage",
     "labeling.train.multilabel_model.MultiLabelHeads",  # multi-label tasks
     "labeling.train.multilabel_model.MultiLabelAverage",
+    "labeling.train.finetune.MiniLMFineTuned",
 ]
 TRUSTED_TYPES = BASE_TRUSTED_TYPES + ESTIMATOR_TYPES
 

@@ -59,6 +59,11 @@ DEFAULT_WEAK_WEIGHTS = (0.0, 0.1, 0.3, 1.0, None)  # chosen among by dev CV (doc
 # exhaustive search on the same folds (youtube/sms 50-all rows): keep 6 chose a model of
 # the same CV score in 7 of 7 cases, keep 4 lost 0.007 and 0.014 in 2 of them.
 DEFAULT_HALVING_KEEP = 6
+# End models fit once when named, never cross-validated: a fit costs minutes (a fine-tuned
+# transformer), and auto's CV would fit one per fold x repeat x weak weight. They keep
+# the weak rows at weight 1 (or the one ``weak_weights`` value given) and get no
+# decision bias (it is fit on CV predictions). docs/finetune.md: why not in auto.
+FIT_ONCE = ("minilm_finetune",)
 
 
 def pick_best(scores: dict[str, float], min_gain: float = DEFAULT_MIN_GAIN) -> str:
@@ -337,6 +342,10 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
         make_end_model(n, **resolve_params(n, params))  # unknown names, bad params fail here
     has_dev = y_dev is not None and len(y_dev) >= n_folds
     weights = tuple(weak_weights) if has_dev else (None,)
+    fit_once = name in FIT_ONCE
+    if fit_once:  # one fit, no CV: the weak weight is fixed, not chosen
+        weights = weights if len(weights) == 1 else (None,)
+        decision_bias = False
     keys = candidate_keys(names, modes, weights)
     use_bias = bool(decision_bias) and metric == "f1" and has_dev
     report = {"candidates": keys, "metric": metric,
@@ -344,7 +353,9 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
     best = keys[0] if len(keys) == 1 else candidate_key(names[0], modes[0], None)
     oofs = {}
     scores_gold_only = any(parse_key(key)[1] == GOLD_ONLY for key in keys)
-    if has_dev and (len(keys) > 1 or use_bias or scores_gold_only):
+    if fit_once:
+        report["cv_skipped"] = f"{name} is fit once, not cross-validated (a fit costs minutes)"
+    elif has_dev and (len(keys) > 1 or use_bias or scores_gold_only):
         def cross_validate(keys=None, repeats=None):
             return oof_probabilities(texts, probs, covered, dev_texts, y_dev, names, modes,
                                      dev_weight, n_folds, n_repeats, seed, cache_dir, params,

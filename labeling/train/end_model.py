@@ -12,6 +12,9 @@ average of two, so it exports to skops with a fixed list of trusted types
 - ``tfidf_minilm_avg``: both, fit on the same rows, their probabilities averaged
   (:class:`labeling.train.ensemble.ProbabilityAverage`; not a Pipeline, so its ONNX
   export is not available: skops only).
+- ``minilm_finetune``: MiniLM itself fine-tuned with a linear head
+  (:mod:`labeling.train.finetune`); minutes to fit on CPU, so ``auto`` never
+  cross-validates it: it is fit once when named (docs/finetune.md).
 
 Soft labels are honoured by giving each row one weighted copy per class, the weight
 being that class's probability, so a 60/40 row teaches 60/40, not 100/0.
@@ -50,6 +53,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from labeling.train.embeddings import MiniLMEmbedder
 from labeling.train.ensemble import ProbabilityAverage
+from labeling.train.finetune import make_minilm_finetune
 
 MIN_WEIGHT = 1e-3  # copies lighter than this teach nothing and only cost time
 LABEL_MODES = ("soft", "hard")
@@ -88,7 +92,8 @@ def make_tfidf_minilm_avg(seed: int = 0, tfidf_logreg: dict | None = None,
 
 
 END_MODELS = {"tfidf_logreg": make_tfidf_logreg, "minilm_logreg": make_minilm_logreg,
-              "tfidf_minilm_avg": make_tfidf_minilm_avg}
+              "tfidf_minilm_avg": make_tfidf_minilm_avg,
+              "minilm_finetune": make_minilm_finetune}
 # an averaging model's members: their CV predictions are averaged, not refit
 MEMBERS = {"tfidf_minilm_avg": ("tfidf_logreg", "minilm_logreg")}
 
@@ -215,10 +220,10 @@ def train_end_model(texts, probs: np.ndarray, covered: np.ndarray, name: str = "
         raise ValueError("the label model put all training mass on one class; "
                          "add LFs that vote the other classes")
     with embedding_cache(model, cache_dir):
-        if isinstance(model, ProbabilityAverage):
-            model.fit(X, y, sample_weight=w)
-        else:
+        if isinstance(model, Pipeline):
             model.fit(X, y, classifier__sample_weight=w)
+        else:  # ProbabilityAverage, MiniLMFineTuned
+            model.fit(X, y, sample_weight=w)
     for step in _walk(model):
         # The terms min_df cut: only kept for introspection, and most of the file's size.
         if isinstance(step, TfidfVectorizer) and hasattr(step, "stop_words_"):

@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from labeling.train.auto import FIT_ONCE
 from labeling.train.gold_only import gold_only_baseline
 from labeling.train.learning_curve import DEFAULT_CURVE_SEEDS, learning_curve, labels_worth
 
@@ -87,6 +88,9 @@ def gold_only_section(dev_texts, y_dev, cardinality: int, options: dict, pipelin
         return None, {"skipped": "no dev gold to train or cross-validate a baseline on",
                       "verdict": "not_compared", "loud": False}
     kwargs = {k: v for k, v in options.items() if k in _BASELINE_OPTIONS}
+    if kwargs.get("name") in FIT_ONCE:  # fine-tunes per CV fold would cost minutes each:
+        kwargs.update(name="auto", params={})  # the default family is the baseline
+        kwargs.pop("candidates", None)
     start = time.perf_counter()
     model, report = gold_only_baseline(dev_texts, y_dev, cardinality, metric=metric,
                                        pos_label=pos_label, seed=seed, cache_dir=cache_dir,
@@ -107,6 +111,8 @@ def curve_section(texts, proba, covered, dev_texts, y_dev, pipeline: dict, gold:
         return {"skipped": f"params.{CURVE_KEY} = false"}
     if "skipped" in gold:
         return {"skipped": gold["skipped"]}
+    if pipeline.get("cv_skipped"):  # its fits cost minutes each; the curve needs 3 a seed
+        return {"skipped": pipeline["cv_skipped"]}
     if pipeline.get("label_mode") == "gold_only":
         return {"skipped": "the end model is the gold-only model: the LFs trained nothing",
                 "worth": {"labels": 0, "text": "your LFs and prompts are worth 0 hand labels "

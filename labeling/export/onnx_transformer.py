@@ -1,0 +1,229 @@
+"""ONNX export of the transformer end models, fp32 and int8: ``minilm_finetune`` and
+``minilm_logreg`` (whose sentence encoder goes into the graph with its head, so it
+predicts without torch or sentence-transformers, and quantized).
+
+The folder gets three files beside model.skops:
+
+- ``model.onnx``: the encoder, mean pooling, head and softmax, traced from torch
+  (TorchScript exporter, opset 17, eager attention so the trace holds for any batch
+  and sequence length): ``input_ids``, ``attention_mask`` (int64 ``[N, T]``) ->
+  ``label`` (int64 ``[N]``), ``probabilities`` (float32 ``[N, k]``).
+- ``model.int8.onnx``: the same graph with its weights dynamically quantized to int8
+  (``onnxruntime.quantization.quantize_dynamic``: weights stored as int8, activations
+  quantized per batch at run time). About 4x smaller and faster on CPU; its
+  probabilities move by up to a few hundredths (the card records by how much).
+- ``tokenizer.json``: the MiniLM tokenizer with the model's truncation
+  (``max_seq_len`` tokens) and batch padding, applied by :class:`TransformerOnnxModel`
+  before the graph runs (the `tokenizers` package, no torch needed to predict).
+
+The card's ``onnx`` section says so (``input = "tokens"``), with the parity of both
+files against the skops model on the dev and test texts. (A pipeline with another
+first step, e.g. TF-IDF + SVD, keeps :mod:`labeling.export.onnx_io`'s head-only file.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from torch import nn
+
+from labeling.errors import ModelLoadError
+from labeling.export.card_schema import ONNX_FILE, TOKENS_INPUT
+from labeling.files import atomic_write
+from labeling.train.embeddings import MiniLMEmbedder
+from labeling.train.finetune import MiniLMFineTuned
+from labeling.train.finetune_data import encode, load_tokenizer, model_dir
+from labeling.train.finetune_net import LabelAndProbabilities, build_encoder
+
+INT8_FILE = "model.int8.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+OPSET = 17  # LayerNormalization as one op; the TorchScript exporter's range ends at 20
+INPUTS = ("input_ids", "attention_mask")
+THREADS = 0  # onnxruntime intra-op threads; 0 = its default (benchmarks set 1)
+# int8 against torch, the bound the tests hold the quantized file to (measured 0.024 on
+# the tests' barely trained model, whose probabilities sit mid-range where they move
+# most; the benchmarks' figures are in docs/finetune.md); fp32 is held to 1e-4.
+INT8_TOLERANCE = 0.05
+
+
+def _is_minilm_logreg(model) -> bool:
+    """``minilm_logreg``: MiniLM sentence embeddings -> logistic regression."""
+    return (isinstance(model, Pipeline) and len(model.steps) == 2
+            and isinstance(model.steps[0][1], MiniLMEmbedder)
+            and isinstance(model.steps[1][1], LogisticRegression))
+
+
+def supports(model) -> bool:
+    """A fine-tuned transformer, or the MiniLM-embedding logistic regression (whose
+    encoder goes into the graph, so it predicts without torch and quantized)."""
+    return isinstance(model, MiniLMFineTuned) or _is_minilm_logreg(model)
+
+
+class EmbeddingLogReg(nn.Module):
+    """``minilm_logreg`` as one graph: the sentence model (mean pooling, L2 norm, as
+    sentence-transformers computes it) times the embedder's scale, then scikit-learn's
+    logistic regression (binary: sigmoid of one score; else softmax)."""
+
+    def __init__(self, encoder, classifier: LogisticRegression, scale: float):
+        super().__init__()
+        self.encoder = encoder
+        self.scale = float(scale)
+        self.binary = classifier.coef_.shape[0] == 1
+        self.register_buffer("coef", torch.tensor(classifier.coef_, dtype=torch.float32))
+        self.register_buffer("intercept", torch.tensor(classifier.intercept_,
+                                                       dtype=torch.float32))
+
+    def forward(self, input_ids, attention_mask):
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        scores = nn.functional.normalize(pooled, p=2, dim=1) * self.scale @ self.coef.T \
+            + self.intercept
+        if self.binary:
+            positive = torch.sigmoid(scores[:, 0])
+            proba = torch.stack([1 - positive, positive], dim=1)
+        else:
+            proba = torch.softmax(scores, dim=-1)
+        return proba.argmax(dim=-1), proba
+
+
+def _sentence_max_len(model_path) -> int:
+    """The sentence model's own truncation (sentence_bert_config.json; 256 for MiniLM)."""
+    config = model_dir(model_path) / "sentence_bert_config.json"
+    return int(json.loads(config.read_text()).get("max_seq_length", 256))
+
+
+def _graph(model):
+    """``(torch module, tokenizer, max_seq_len, what the file contains)`` of ``model``."""
+    if isinstance(model, MiniLMFineTuned):
+        return (LabelAndProbabilities(model.torch_module(attention="eager")), model.tokenizer(),
+                int(model.max_seq_len), "the fine-tuned MiniLM encoder, mean pooling and "
+                                        "linear head")
+    embedder, classifier = model.steps[0][1], model.steps[1][1]
+    max_len = _sentence_max_len(embedder.model_path)
+    encoder = build_encoder(embedder.model_path, attention="eager")
+    return (EmbeddingLogReg(encoder, classifier, embedder.scale).eval(),
+            load_tokenizer(model_dir(embedder.model_path), max_len), max_len,
+            "the MiniLM sentence encoder (mean pooling, L2 norm) and the logistic "
+            "regression head")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _export_fp32(graph, path: Path) -> None:
+    # two rows of different lengths: the trace sees padding in the mask
+    ids = torch.tensor([[101, 7592, 2088, 102, 0, 0], [101, 2023, 2003, 1037, 3231, 102]])
+    mask = (ids != 0).long()
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+            "label": {0: "batch"}, "probabilities": {0: "batch"}}
+    with warnings.catch_warnings(), atomic_write(path) as tmp:
+        warnings.simplefilter("ignore")  # tracer and deprecation notes: parity is tested
+        torch.onnx.export(graph, (ids, mask), str(tmp), dynamo=False, opset_version=OPSET,
+                          input_names=list(INPUTS), output_names=["label", "probabilities"],
+                          dynamic_axes=axes, do_constant_folding=True)
+
+
+def _quantize(src: Path, dst: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # onnxruntime: lazy
+
+    with atomic_write(dst) as tmp:
+        # per channel: one scale per output column. Per tensor (one scale per matrix), the
+        # tiny test model's probabilities moved by 0.11; per channel by 0.024
+        quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+
+
+def save_transformer_onnx(model, out_dir: Path) -> dict:
+    """Write model.onnx, model.int8.onnx and tokenizer.json into ``out_dir`` for a model
+    :func:`supports` accepts; returns ``{"files": {name: sha256}, "info": the card's onnx
+    section}``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    graph, tokenizer, max_len, what = _graph(model)
+    _export_fp32(graph, out_dir / ONNX_FILE)
+    _quantize(out_dir / ONNX_FILE, out_dir / INT8_FILE)
+    with atomic_write(out_dir / TOKENIZER_FILE) as tmp:
+        tokenizer.save(str(tmp))
+    files = {name: _sha256(out_dir / name) for name in (ONNX_FILE, INT8_FILE, TOKENIZER_FILE)}
+    classes = [int(c) for c in model.classes_]
+    info = {"contains": (f"{what}: "
+                         f"{', '.join(INPUTS)} (int64 [N, tokens], from {TOKENIZER_FILE}, "
+                         f"cut at {max_len} tokens) -> label (int64 [N]) and "
+                         f"probabilities (float32 [N, classes]); {INT8_FILE}: the same with "
+                         "int8 weights (onnxruntime dynamic quantization); labeling predict "
+                         "--runtime onnx / onnx_int8 tokenizes the texts"),
+            "input": TOKENS_INPUT, "classes": classes, "opset": OPSET,
+            "tokenizer": TOKENIZER_FILE, "max_seq_len": max_len,
+            "int8": {"file": INT8_FILE,
+                     "quantization": "dynamic, QInt8 weights per channel"}}
+    return {"files": files, "info": info}
+
+
+class TransformerOnnxModel:
+    """An exported transformer (``file``: model.onnx or model.int8.onnx) and its tokenizer,
+    behind ``predict_proba_full``; the folder's files are checked by the caller."""
+
+    BATCH = 64
+
+    def __init__(self, model_dir: Path, file: str, info: dict):
+        import onnxruntime as ort  # lazy, as in onnx_io: only a loaded ONNX model needs it
+
+        model_dir = Path(model_dir)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        options.intra_op_num_threads = THREADS
+        path = model_dir / file
+        try:
+            self.session = ort.InferenceSession(str(path), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise ModelLoadError(f"{path}: cannot load ONNX model: {exc}") from None
+        names = [i.name for i in self.session.get_inputs()]
+        outputs = [o.name for o in self.session.get_outputs()]
+        if sorted(names) != sorted(INPUTS) or len(outputs) != 2:
+            raise ModelLoadError(f"{path}: not a transformer end model of ours: inputs "
+                                 f"{names}, outputs {outputs} (want {', '.join(INPUTS)} -> "
+                                 "label, probabilities)")
+        self.proba_output = outputs[1]
+        tokenizer_path = model_dir / info.get("tokenizer", TOKENIZER_FILE)
+        try:
+            self.tokenizer = load_tokenizer(tokenizer_path, int(info.get("max_seq_len", 128)))
+        except Exception as exc:
+            raise ModelLoadError(f"{tokenizer_path}: cannot load the tokenizer: {exc}") from None
+        self.classes = np.asarray(info["classes"], dtype=int)
+
+    def predict_proba_full(self, texts, cardinality: int) -> np.ndarray:
+        texts = [str(t) for t in texts]
+        full = np.zeros((len(texts), cardinality))
+        order = np.argsort([len(t) for t in texts], kind="stable")  # little padding
+        for start in range(0, len(texts), self.BATCH):
+            rows = order[start:start + self.BATCH]
+            ids, mask = encode(self.tokenizer, [texts[i] for i in rows])
+            proba = self.session.run([self.proba_output],
+                                     {"input_ids": ids, "attention_mask": mask})[0]
+            full[np.ix_(rows, self.classes)] = proba
+        return full
+
+
+def transformer_parity(model, out_dir: Path, info: dict,
+                       texts: list[str]) -> None:
+    """Record in ``info`` how closely model.onnx (``parity``) and model.int8.onnx
+    (``int8.parity``) reproduce ``model`` (torch, or sentence-transformers) on ``texts``."""
+    k = int(max(model.classes_)) + 1
+    full = np.zeros((len(texts), k))
+    full[:, model.classes_.astype(int)] = model.predict_proba(texts)
+    for file, target in ((ONNX_FILE, info), (INT8_FILE, info["int8"])):
+        proba = TransformerOnnxModel(out_dir, file, info).predict_proba_full(texts, k)
+        diff = np.abs(full - proba)
+        target["parity"] = {"texts": len(texts), "classes": len(model.classes_),
+                            "max_abs_diff": float(diff.max()) if len(texts) else 0.0,
+                            "label_agreement": float(np.mean(full.argmax(1) == proba.argmax(1)))
+                            if len(texts) else 1.0}

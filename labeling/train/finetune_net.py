@@ -1,0 +1,204 @@
+"""The torch side of ``minilm_finetune`` (:mod:`labeling.train.finetune`): the network,
+building it from the model package or a fitted state, the training loop, prediction."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from labeling.train.finetune_data import encode, length_batches, model_dir, token_lengths
+
+
+class MeanPoolClassifier(nn.Module):
+    """Encoder -> masked mean of the token vectors -> dropout -> linear: logits."""
+
+    def __init__(self, encoder: nn.Module, n_classes: int, dropout: float = 0.1):
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, n_classes)
+
+    def forward(self, input_ids, attention_mask):
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return self.head(self.dropout(pooled))
+
+
+class LabelAndProbabilities(nn.Module):
+    """The export's graph: ``(label int64 [N], probabilities float32 [N, k])``, the two
+    outputs every ONNX end model of ours has."""
+
+    def __init__(self, classifier: MeanPoolClassifier):
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, input_ids, attention_mask):
+        proba = torch.softmax(self.classifier(input_ids, attention_mask), dim=-1)
+        return proba.argmax(dim=-1), proba
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """transformers' "Loading weights" bar off for one load, then as the caller had it."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from transformers.utils import logging as hf_logging  # heavy: only when loading
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def build_encoder(model_path: str | None = None, pretrained: bool = True,
+                  attention: str | None = None) -> nn.Module:
+    """The MiniLM encoder (a BertModel), with the package's weights or none (to be
+    loaded from a fitted ``state_``). ``attention="eager"``: the plain attention ops,
+    which the ONNX tracer exports for any batch and sequence length."""
+    from transformers import AutoConfig, AutoModel  # heavy: only when a network is built
+
+    path = str(model_dir(model_path))
+    kwargs = {"attn_implementation": attention} if attention else {}
+    with quiet_transformers():
+        if pretrained:
+            return AutoModel.from_pretrained(path, **kwargs)
+        return AutoModel.from_config(AutoConfig.from_pretrained(path), **kwargs)
+
+
+def soft_ce(logits, targets, weights):
+    """Per-row ``w * sum_c -t_c log q_c``."""
+    return -(targets * torch.log_softmax(logits, dim=-1)).sum(dim=-1) * weights
+
+
+def make_optimizer(net, lr: float, head_lr: float, weight_decay: float, warmup: float,
+                   total_steps: int):
+    """AdamW (no decay on biases and LayerNorm; the new head at ``head_lr``) and a linear
+    warm-up over ``warmup`` of the steps, then a linear decay to 0."""
+    head = [p for n, p in net.named_parameters() if n.startswith("head.")]
+    decay, no_decay = [], []
+    for name, p in net.named_parameters():
+        if not name.startswith("head."):
+            (no_decay if name.endswith("bias") or "LayerNorm" in name else decay).append(p)
+    optimizer = torch.optim.AdamW([
+        {"params": decay, "lr": lr, "weight_decay": weight_decay},
+        {"params": no_decay, "lr": lr, "weight_decay": 0.0},
+        {"params": head, "lr": head_lr, "weight_decay": weight_decay},
+    ])
+    warm = max(1, int(round(warmup * total_steps)))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, (total_steps - step) / max(1, total_steps - warm))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def held_out_loss(net, tokenizer, texts, targets, weights, batch_size: int) -> float:
+    """The weighted soft cross-entropy of ``net`` on rows it does not train on."""
+    net.eval()
+    total = 0.0
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            part = slice(start, start + batch_size)
+            ids, mask = (torch.from_numpy(a) for a in encode(tokenizer, texts[part]))
+            total += soft_ce(net(ids, mask), targets[part], weights[part]).sum().item()
+    net.train()
+    return total / float(weights.sum())
+
+
+def train(net, tokenizer, texts, targets, weights, held, est, rng, start, bar=None):
+    """Run up to ``est.epochs`` epochs on the rows not ``held`` out (``est``: the
+    estimator, for its parameters); returns the per-epoch record and the epoch whose
+    weights ``net`` ends with (the best held-out loss, else the last)."""
+    lengths = token_lengths(tokenizer, texts)
+    fit_rows = np.flatnonzero(~held)
+    targets_t = torch.tensor(targets, dtype=torch.float32)
+    weights_t = torch.tensor(weights / weights[fit_rows].mean(), dtype=torch.float32)
+    batch_size, epochs = int(est.batch_size), int(est.epochs)
+    optimizer, scheduler = make_optimizer(
+        net, float(est.lr), float(est.head_lr), float(est.weight_decay), float(est.warmup),
+        math.ceil(len(fit_rows) / batch_size) * epochs)
+    history, best, best_state, best_epoch, stale = [], math.inf, None, 0, 0
+    out_of_time = False
+    for epoch in range(1, epochs + 1):
+        net.train()
+        running = None
+        for batch in length_batches(lengths[fit_rows], batch_size, rng):
+            rows = fit_rows[batch]
+            ids, mask = (torch.from_numpy(a) for a in encode(tokenizer, texts[rows]))
+            loss = soft_ce(net(ids, mask), targets_t[rows], weights_t[rows]).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(epoch=epoch, loss=f"{running:.4f}")
+            if est.max_time is not None and time.perf_counter() - start > float(est.max_time):
+                out_of_time = True
+                break
+        record = {"epoch": epoch, "train_loss": round(float(running or 0.0), 5)}
+        if held.any():
+            record["val_loss"] = round(held_out_loss(
+                net, tokenizer, texts[held], targets_t[held], weights_t[held],
+                int(est.predict_batch_size)), 5)
+            if record["val_loss"] < best - 1e-6:
+                best, best_epoch, stale = record["val_loss"], epoch, 0
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            else:
+                stale += 1
+        history.append(record)
+        if out_of_time or (held.any() and stale >= int(est.patience)):
+            break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    return history, (best_epoch if best_state is not None else len(history))
+
+
+def fit_network(est, texts, targets, weights, held, tokenizer, rng, start, bar=None):
+    """``(history, best epoch, state dict as NumPy arrays)``: a new head on the package's
+    MiniLM, trained with torch's RNG seeded from ``est.seed`` (forked: the caller's
+    stream is left as it was)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(est.seed))
+        net = MeanPoolClassifier(build_encoder(est.model_path), targets.shape[1],
+                                 float(est.dropout))
+        history, best_epoch = train(net, tokenizer, texts, targets, weights, held, est, rng,
+                                    start, bar)
+    state = {name: value.detach().numpy().copy() for name, value in net.state_dict().items()}
+    return history, best_epoch, state
+
+
+def load_network(state: dict, n_classes: int, model_path=None, dropout: float = 0.1,
+                 attention: str | None = None) -> MeanPoolClassifier:
+    """The fitted network from its state (NumPy arrays), in eval mode."""
+    net = MeanPoolClassifier(build_encoder(model_path, pretrained=False, attention=attention),
+                             n_classes, dropout)
+    net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
+    return net.eval()
+
+
+def predict_proba(net, tokenizer, texts: list[str], batch_size: int) -> np.ndarray:
+    """Probabilities (float64), texts batched by length so batches pad little."""
+    out = np.zeros((len(texts), net.head.out_features), dtype=np.float64)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            rows = order[start:start + batch_size]
+            ids, mask = (torch.from_numpy(a) for a in encode(tokenizer, [texts[i] for i in rows]))
+            out[rows] = torch.softmax(net(ids, mask), dim=-1).double().numpy()
+    return out
