@@ -24,6 +24,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from labeling.models.base import REGISTRY, LabelModel
 from labeling.models.persist import load_model
@@ -56,7 +57,12 @@ def fit_cached(model: LabelModel, L, y_dev, L_dev, cache_dir) -> LabelModel:
             cached = None
         if type(cached) is type(model):
             return cached
-    model.fit(L, y_dev=y_dev, L_dev=L_dev)
+    # One BLAS thread: a label model's linear algebra is on matrices of a few dozen
+    # columns (L-BFGS-B over m x k weights, EM over m LFs), where extra BLAS threads only
+    # spin. On 2 busy cores a weighted_vote fit took 1.0 s with OpenBLAS's 2 threads and
+    # 0.064 s with one; label-model `auto` makes 16 of them per fit (issue 14).
+    with threadpool_limits(limits=1, user_api="blas"):
+        model.fit(L, y_dev=y_dev, L_dev=L_dev)
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     return model
