@@ -9,6 +9,14 @@ it is fit on dev), and how many dev rows the label model now labels differently.
 is never shown here. An LF that raises, a syntax error or a bad config prints one line
 and the loop keeps watching; Ctrl+C stops it.
 
+Nothing shown is reused from an earlier save unless it was computed from the same
+inputs: LF columns come from the cache keyed by each LF's fingerprint, and the label
+model, ``auto``'s choice among its candidates included, is refit on every save whose
+votes changed (a fit is reused only for identical votes, gold and parameters,
+:mod:`labeling.models.fit_cache`). That full refit takes about half a second on the
+bundled task since the F1 decision-bias grid stopped going through sklearn's checks and
+the fits run on one BLAS thread, so there is no cheaper, possibly stale, shortcut.
+
 Files are polled (a stat per file every ``interval`` seconds): no watcher dependency,
 and the same on every file system.
 """
@@ -50,6 +58,8 @@ def take_snapshot(session: Session) -> Snapshot:
     chosen = section.get("chosen") or section.get("name")
     if isinstance(section.get("cv_scores"), dict) and chosen in section["cv_scores"]:
         scores["label_model"]["cv"] = section["cv_scores"][chosen]
+    if chosen and chosen != section.get("name"):  # auto: the model it chose, on these votes
+        scores["label_model"]["chosen"] = chosen
     summary = session.lf_summary()
     columns = [c for c in ("coverage", "dev_accuracy", "dev_accuracy_low", "dev_accuracy_high")
                if c in summary]
@@ -100,8 +110,14 @@ def render(current: Snapshot, previous: Snapshot | None, console: Console) -> No
         old = previous.scores.get(key, {}) if previous is not None else {}
         changes = [f"{m} {_delta(score[m], old.get(m))}" for m in ("accuracy", "f1")
                    if m in score and m in old and _delta(score[m], old.get(m))]
-        console.print(f"{title} ({score.get('name', key)}) on dev: " + ", ".join(parts)
-                      + (f"  [{'; '.join(changes)}]" if changes else ""))
+        name = score.get("name", key)
+        if score.get("chosen"):  # refit on every save, so the choice is this save's
+            name += f": chose {score['chosen']}"
+            if old.get("chosen") and old["chosen"] != score["chosen"]:
+                changes.insert(0, f"was {old['chosen']}")
+        # markup=False: rich took "[accuracy +0.012]" for a style tag and printed nothing
+        console.print(f"{title} ({name}) on dev: " + ", ".join(parts)
+                      + (f"  [{'; '.join(changes)}]" if changes else ""), markup=False)
     if previous is not None and len(previous.dev_predictions):
         common = current.dev_predictions.index.intersection(previous.dev_predictions.index)
         changed = int((current.dev_predictions[common] != previous.dev_predictions[common]).sum())

@@ -89,3 +89,30 @@ def test_dev_loop_answers_each_save_and_survives_errors(make_task):
     rest = "".join(loop.lines.queue)
     assert loop.proc.returncode == 0, rest
     assert "stopped" in rest and "Traceback" not in "".join(loop.seen) + rest
+
+
+def test_the_table_names_autos_choice_of_this_save(make_task):
+    """Label-model auto is refit on every save: the table says which model it chose on
+    these votes, and when that choice changed since the last save."""
+    from rich.console import Console
+
+    from labeling.dev_loop import render, take_snapshot
+    from labeling.session import Session
+
+    session = Session(make_task(config={"label_model": {"name": "auto",
+                                                        "params": make_task.DELETE}}))
+    first = take_snapshot(session)
+    chosen = first.scores["label_model"]["chosen"]
+    assert chosen in ("mv", "dawid_skene", "weighted_vote")
+    console = Console(record=True, width=160)
+    render(first, None, console)
+    assert f"label model (auto: chose {chosen}) on dev" in console.export_text()
+
+    previous = take_snapshot(session)
+    previous.scores["label_model"]["chosen"] = "some_other_model"  # as if the last save chose it
+    previous.scores["label_model"]["accuracy"] -= 0.25
+    render(first, previous, console)
+    text = console.export_text()
+    # the changes were dropped before: rich read "[accuracy +0.250]" as a markup tag
+    assert f"(auto: chose {chosen}) on dev" in text
+    assert "[was some_other_model; accuracy +0.250]" in text
