@@ -1,6 +1,7 @@
 """The LF loop: seconds from saving an edit of one regex LF to the `labeling dev` table.
 
-    python benchmarks/loop.py [--rows 100000] [--skip-generated] [--json PATH]
+    python benchmarks/loop.py [--rows 100000] [--edits 3] [--skip-generated | --skip-bundled]
+                              [--json PATH]
 
 Two tasks, each in a fresh temporary folder:
 
@@ -11,7 +12,8 @@ Two tasks, each in a fresh temporary folder:
 
 For each: a cold full apply (``labeling apply --no-cache`` in a new process), then a real
 ``labeling dev`` process is started and, once its first table is printed, one regex LF
-is edited on disk; the figure is the time from that write to the end of the next printed
+is edited on disk (a new alternative, a word the data has: its votes change, so its
+column is recomputed and the label model, ``auto``'s choice included, refit); the figure is the time from that write to the end of the next printed
 table (the line ``dev table in ...``), averaged over ``--edits`` edits. The ratio of the
 two is the target's measure (issue 14: bundled <= 2 s; 100k rows <= 5% of a cold apply).
 On the bundled task it also times a cold and a warm ``labeling run`` per step (the
@@ -26,6 +28,7 @@ import json
 import os
 import queue
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -66,18 +69,21 @@ class DevLoop:
         for line in self.proc.stdout:
             self.lines.put((time.perf_counter(), line))
 
-    def next_table(self, timeout: float = 1800) -> float:
-        """The moment the next table's last line was printed."""
-        deadline = time.monotonic() + timeout
+    def next_table(self, timeout: float = 3600) -> tuple[float, list[str]]:
+        """The moment the next table's last line was printed, and the table's lines."""
+        deadline, lines = time.monotonic() + timeout, []
         while time.monotonic() < deadline:
             try:
                 at, line = self.lines.get(timeout=1)
             except queue.Empty:
                 if self.proc.poll() is not None:
-                    raise RuntimeError("labeling dev exited") from None
+                    raise RuntimeError("labeling dev exited:\n" + "".join(lines)) from None
                 continue
+            lines.append(line)
             if TABLE_DONE in line:
-                return at
+                if "(error)" in line:
+                    raise RuntimeError("labeling dev printed an error:\n" + "".join(lines))
+                return at, lines
         raise RuntimeError("no table within the timeout")
 
     def stop(self):
@@ -85,23 +91,39 @@ class DevLoop:
         self.proc.wait(timeout=30)
 
 
-def edit_to_table(task: Path, lf_file: Path, anchor: str, edits: int) -> list[float]:
-    """Seconds from each edit's write to the next table. Each edit adds a new alternative
-    (``zzq<i>|``) at the start of the regex that follows ``anchor`` (which ends in ``r"``),
-    so every save is a regex LF never seen before: its column is really recomputed."""
+def edit_to_table(task: Path, lf_file: Path, anchor: str, lf: str,
+                  alternatives: list[str]) -> list[float]:
+    """Seconds from each edit's write to the next table. Edit ``i`` puts alternative
+    ``alternatives[i]`` (a word the data has) at the start of the regex that follows
+    ``anchor`` (which ends in ``r"``): each save is a regex never seen before that
+    changes LF ``lf``'s votes, so its column is recomputed and the label model refit
+    (a vote-preserving edit would be answered by the label-model fit cache). The
+    table must show ``lf``'s coverage change, or the figure does not count."""
     loop = DevLoop(task)
     try:
         loop.next_table()  # the first load: apply (cache warm after the cold apply) + fit
         seconds = []
         text = lf_file.read_text(encoding="utf-8")
-        for i in range(edits):
+        for alternative in alternatives:
             time.sleep(0.2)  # a distinct mtime
             started = time.perf_counter()
-            lf_file.write_text(text.replace(anchor, f"{anchor}zzq{i}|", 1), encoding="utf-8")
-            seconds.append(loop.next_table() - started)
+            lf_file.write_text(text.replace(anchor, f"{anchor}{alternative}|", 1),
+                               encoding="utf-8")
+            at, lines = loop.next_table()
+            cells = next((c for c in (re.split(r"[│|]", line) for line in lines)
+                          if len(c) > 3 and c[1].strip() == lf), [])
+            if not cells or not cells[3].strip().startswith(("+", "-")):  # Δcov
+                raise RuntimeError(f"the table after the edit shows no change of {lf}:\n"
+                                   + "".join(lines))
+            seconds.append(at - started)
         return seconds
     finally:
         loop.stop()
+
+
+# regex alternatives the edits add (words in the data, so each changes the LF's votes)
+BUNDLED_WORDS = [r"\bvisit\b", r"\bclick\b", r"\bfollow\b", r"\bhelp\b", r"\bwebsite\b"]
+GENERATED_WORDS = [r"\bvisit\b", r"\bshare\b", r"\bprize\b", r"\bviews\b", r"\blike\b"]
 
 
 def bundled(edits: int) -> dict:
@@ -111,7 +133,8 @@ def bundled(edits: int) -> dict:
         (shutil.copytree if src.is_dir() else shutil.copy)(src, task / name)
     cold = timed([str(BIN), "apply", "labeling.toml", "--no-cache"], task)
     lf_file = task / "functions" / "youtube_spam.py"
-    seconds = edit_to_table(task, lf_file, 'link = regex_lf(r"', edits)
+    seconds = edit_to_table(task, lf_file, 'link = regex_lf(r"', "re_link",
+                            BUNDLED_WORDS[:edits])
     steps = {}
     for which in ("cold", "warm"):
         if which == "cold":
@@ -174,8 +197,8 @@ WORDS = ("love this song great voice amazing beat check out my channel subscribe
          "beautiful lyrics first comment who is listening in 2026").split()
 
 
-def generated(rows: int, edits: int) -> dict:
-    task = Path(tempfile.mkdtemp(prefix="loop-generated-"))
+def make_generated(task: Path, rows: int) -> Path:
+    """Write the generated task into ``task``; returns its LF module."""
     rng = random.Random(0)
     data = task / "data"
     data.mkdir()
@@ -192,8 +215,15 @@ def generated(rows: int, edits: int) -> dict:
         'lfs = ["lfs.py"]\noutput_dir = "runs/generated"\n\n[data]\n'
         'train = "data/train.csv"\ndev = "data/dev.csv"\ntest = "data/test.csv"\n'
         '\n[label_model]\nname = "auto"\n', encoding="utf-8")
+    return task / "lfs.py"
+
+
+def generated(rows: int, edits: int) -> dict:
+    task = Path(tempfile.mkdtemp(prefix="loop-generated-"))
+    make_generated(task, rows)
     cold = timed([str(BIN), "apply", "labeling.toml", "--no-cache"], task)
-    seconds = edit_to_table(task, task / "lfs.py", 're_check = regex_lf(r"', edits)
+    seconds = edit_to_table(task, task / "lfs.py", 're_check = regex_lf(r"', "re_check",
+                            GENERATED_WORDS[:edits])
     shutil.rmtree(task, ignore_errors=True)
     mean = sum(seconds) / len(seconds)
     return {"rows": rows, "edit_to_table_s": round(mean, 3),
@@ -206,23 +236,32 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--edits", type=int, default=3)
     ap.add_argument("--skip-generated", action="store_true")
+    ap.add_argument("--skip-bundled", action="store_true",
+                    help="only the generated task (a quick check with a small --rows)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    if not 1 <= args.edits <= len(BUNDLED_WORDS):
+        ap.error(f"--edits must be 1..{len(BUNDLED_WORDS)}")
     started = time.perf_counter()
-    out = {"bundled": bundled(args.edits)}
-    out["run_steps_s"] = out["bundled"].pop("run_steps_s")
-    b = out["bundled"]
-    print(f"bundled: edit -> dev table {b['edit_to_table_s']:.2f} s (each "
-          f"{b['edit_to_table_each_s']}), cold apply {b['cold_apply_s']:.1f} s, "
-          f"ratio {b['fraction']:.3f} (target: <= 2 s)")
-    for which, steps in out["run_steps_s"].items():
-        print(f"labeling run, {which}: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
+    # the machine is shared: its load says how far the seconds are from a quiet machine's
+    out: dict = {"load_average_at_start": [round(x, 1) for x in os.getloadavg()]}
+    if not args.skip_bundled:
+        b = out["bundled"] = bundled(args.edits)
+        out["run_steps_s"] = b.pop("run_steps_s")
+        print(f"bundled: edit -> dev table {b['edit_to_table_s']:.2f} s (each "
+              f"{b['edit_to_table_each_s']}), cold apply {b['cold_apply_s']:.1f} s, "
+              f"ratio {b['fraction']:.3f} (target: <= 2 s)", flush=True)
+        for which, steps in out["run_steps_s"].items():
+            print(f"labeling run, {which}: "
+                  + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()), flush=True)
     if not args.skip_generated:
         g = out["generated_100k"] = generated(args.rows, args.edits)
-        print(f"generated ({args.rows} rows): edit -> dev table {g['edit_to_table_s']:.2f} s, "
-              f"cold apply {g['cold_apply_s']:.1f} s, fraction {g['fraction']:.3f} "
-              "(target: <= 0.05)")
-    print(f"total {time.perf_counter() - started:.0f} s")
+        print(f"generated ({args.rows} rows): edit -> dev table {g['edit_to_table_s']:.2f} s "
+              f"(each {g['edit_to_table_each_s']}), cold apply {g['cold_apply_s']:.1f} s, "
+              f"fraction {g['fraction']:.4f} (target: <= 0.05)", flush=True)
+    out["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
+    print(f"total {time.perf_counter() - started:.0f} s; load average at start "
+          f"{out['load_average_at_start']}, at end {out['load_average_at_end']}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
 
