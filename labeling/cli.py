@@ -329,7 +329,8 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
           port: int = typer.Option(8000, help="Port (0: any free port)."),
           allow_remote: bool = typer.Option(False, "--allow-remote",
                                             help="Allow a non-loopback --host (no auth!)."),
-          runtime: str = typer.Option("sklearn", "--runtime", help="sklearn or onnx."),
+          runtime: str = typer.Option("sklearn", "--runtime", help="sklearn, onnx or "
+                                                                  "onnx_int8 (as predict)."),
           name: Optional[str] = typer.Option(None, help="Model name in /v2/models/NAME "
                                                         "(default: the card's task)."),
           max_body_bytes: int = typer.Option(1 << 20, help="Largest request body."),
