@@ -35,6 +35,7 @@ from sklearn.base import clone
 
 from labeling.metrics import (biased_predictions, fit_decision_bias, score_predictions,
                               stratified_folds)
+from labeling.train.blas import on_one_blas_thread
 from labeling.train.embeddings import MiniLMEmbedder
 from labeling.train.end_model import (LABEL_MODES, MEMBERS, embedding_cache,
                                       make_end_model, train_end_model, training_rows,
@@ -302,6 +303,7 @@ def successive_halving(cross_validate, score, keys, n_repeats, keep=None):
     return oofs, first_split + rest_splits, dropped
 
 
+@on_one_blas_thread
 def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
                      label_mode=DEFAULT_LABEL_MODE,
                      dev_weight=DEFAULT_DEV_WEIGHT, n_folds=3, metric="accuracy",

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from labeling.train.auto import resolve_params
+from labeling.train.blas import on_one_blas_thread
 from labeling.train.end_model import embedding_cache, predict_proba_full, train_end_model
 from labeling.metrics import score_predictions
 
@@ -54,6 +55,7 @@ def fraction_sizes(n_dev: int, fractions=DEFAULT_FRACTIONS) -> list[int]:
     return sorted({max(2, int(round(f * n_dev))) for f in fractions if f * n_dev < n_dev})
 
 
+@on_one_blas_thread  # small logistic regressions: see labeling.train.blas
 def learning_curve(texts, probs, covered, dev_texts, y_dev, pipeline: dict, gold_only: dict,
                    metric: str = "accuracy", pos_label: int = 1, seed: int = 0,
                    fractions=DEFAULT_FRACTIONS, n_seeds: int = DEFAULT_CURVE_SEEDS,
