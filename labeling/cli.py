@@ -357,6 +357,24 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
     typer.echo("stopped")
 
 
+@app.command("suggest")
+@user_errors
+def suggest_command(config: Optional[Path] = CONFIG_ARG,
+                    label: Optional[str] = typer.Option(None, help="Only LFs voting this label."),
+                    n: int = typer.Option(10, "--n", help="How many proposals to show."),
+                    source: str = typer.Option("offline", help="offline (mined from the data), "
+                                                               "llm (the [llm] endpoint) or all."),
+                    accept: list[str] = typer.Option([], help="Accept proposal ID (of the last "
+                                                              "suggestions): append its LF."),
+                    reject: list[str] = typer.Option([], help="Reject proposal ID: never "
+                                                              "proposed again.")):
+    """Propose LFs where the current ones are weakest, scored on dev (never test); accept
+    or reject them (docs/suggest.md)."""
+    from labeling.suggest.show import command
+
+    command(_task(config), label, n, source, accept, reject)
+
+
 @app.command("app")
 @user_errors
 def app_command(project: Optional[Path] = typer.Argument(

@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 
 from labeling import pipeline
+from labeling import suggest as lf_suggest
 from labeling.review.examples import example_table
 from labeling.review.project import load_run
+from labeling.suggest.show import frame as suggestion_frame
 
 EXAMPLE_KINDS = ("fires", "wrong", "conflicts", "abstains")
 
@@ -138,6 +140,31 @@ class Session:
         prediction and probabilities and every LF's vote. Needs a fitted run."""
         return lf_examples(load_run(self.task.config.source, self.task.run_dir),
                            lf, kind, split, other)
+
+    # --- LF suggestions (docs/suggest.md) --------------------------------------------
+
+    def suggest(self, n: int = 10, label: str | None = None, source: str = "offline",
+                embeddings: bool = True) -> pd.DataFrame:
+        """Proposed LFs where the current ones are weakest, best first, scored on dev
+        (never test), indexed by id: dev precision with its interval, coverage, conflicts,
+        the label model's dev score with each added, examples. Needs a fitted run of the
+        current LFs. ``source``: offline, llm (the task's runtime: cache, budget) or all."""
+        with lf_suggest.runtime_for(self.task, source) as runtime:
+            result = lf_suggest.suggest_for_task(self.task, n, label, source, runtime,
+                                                 embeddings)
+        self.suggestion_notes = result.notes
+        return suggestion_frame(result, self.task.config.labels)
+
+    def accept_suggestion(self, proposal_id: str) -> str:
+        """Append the proposal's LF to ``functions/<task>_suggested.py`` (loaded by the
+        config from then on) and reload; returns the LF's name. Apply and fit next."""
+        name, _ = lf_suggest.accept(self.task, proposal_id)
+        self.reload()
+        return name
+
+    def reject_suggestion(self, proposal_id: str) -> None:
+        """Never propose this one again."""
+        lf_suggest.reject(self.task, proposal_id)
 
 
 def lf_examples(run, lf: str, kind: str = "fires", split: str = "dev",

@@ -15,7 +15,8 @@ two requests whose prompt contains ``subscribe`` fail in that order. Kinds: ``"4
 (with ``Retry-After: server.retry_after``), ``"500"``, ``"hang"`` (sleep ``server.hang_s``
 then answer; longer than the client's timeout), ``"malformed"`` (200 with a broken JSON
 body), ``"offlabel"`` (answers ``"maybe"``), ``"400"`` (bad request), ``"401"`` (bad key).
-``server.latency``
+``server.content = f`` replies
+``f(prompt, body)`` as the message content instead (e.g. JSON LF proposals). ``server.latency``
 delays every answer; ``server.block_after = k`` lets k requests through and makes the
 later ones hang until shutdown (never answered), for the kill-and-resume test.
 
@@ -48,6 +49,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.retry_after = "0"
         self.hang_s = 5.0
         self.block_after: int | None = None
+        self.content = None  # callable(prompt, body) -> reply text, instead of yes/no
         self.faults: list[tuple[str, list[str]]] = []
         self.stopping = threading.Event()
         self.reset()
@@ -190,7 +192,9 @@ class _Handler(BaseHTTPRequestHandler):
             if srv.stopping.wait(srv.hang_s):
                 return
         answer = "maybe" if fault == "offlabel" else _answer_for(prompt, body)
-        if _enum_of(body) is not None:
+        if srv.content is not None:
+            content = srv.content(prompt, body)
+        elif _enum_of(body) is not None:
             content = json.dumps({"answer": answer})
         else:
             content = answer.capitalize() + "."

@@ -1,0 +1,124 @@
+"""From a context to ranked, scored proposals: which labels are weak, the evidence to mine,
+the sources, the scoring.
+
+    ctx = Context(...)                       # train + dev only (labeling.suggest.context)
+    result = suggest(ctx, n=10)              # offline sources
+    result.rows[0]["proposal"].describe(), result.rows[0]["score"]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from labeling.analysis import wilson_interval
+from labeling.suggest.clusters import cluster_proposals
+from labeling.suggest.context import Context, LabelModelRefit
+from labeling.suggest.mine import NgramMiner
+from labeling.suggest.proposal import InvalidProposal, Proposal, validate
+from labeling.suggest.score import score_all
+
+CONFIDENT = 0.9   # label-model probability above which a train row counts as evidence
+CALIBRATED = 0.8  # ... if the label model's confident dev predictions of its label are right
+
+
+@dataclass
+class Result:
+    """Ranked proposals (``rows``: dicts from :func:`labeling.suggest.score.score_all`),
+    the per-label weakness table, what was left out and why, and notes (problems of a
+    source, e.g. an LLM reply that was not JSON)."""
+
+    rows: list[dict]
+    weakness: list[dict]
+    dropped: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    lm_dev_before: float = float("nan")
+    label_model: str = ""
+    llm: dict = field(default_factory=dict)
+
+
+def weakness(ctx: Context, pred_dev: np.ndarray) -> list[dict]:
+    """Per label, on dev gold: rows, how many no LF votes that label on (``unvoted``), the
+    label model's recall and errors; weakest (lowest recall) first."""
+    rows = ctx.gold_rows
+    y, pred, L = ctx.y_dev[rows], np.asarray(pred_dev)[rows], ctx.L["dev"][rows]
+    out = []
+    for c, name in enumerate(ctx.labels):
+        gold = y == c
+        out.append({"label": name, "dev_rows": int(gold.sum()),
+                    "unvoted": int((gold & ~(L == c).any(axis=1)).sum()),
+                    "recall": float((pred[gold] == c).mean()) if gold.any() else float("nan"),
+                    "errors": int((gold & (pred != c)).sum() + (~gold & (pred == c)).sum())})
+    return sorted(out, key=lambda r: (r["recall"] if r["recall"] == r["recall"] else 2.0))
+
+
+def evidence(ctx: Context, refit: LabelModelRefit
+             ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """(texts, labels, missed, gold) to mine: dev gold rows, and train rows the label
+    model gives a label with probability >= CONFIDENT, for the labels whose confident dev
+    predictions are right at least CALIBRATED of the time (lower Wilson bound): where the
+    label model is confidently wrong (WRENCH trec's catch-all DESC rule) its labels would
+    support the current LFs' mistakes. ``missed[i, c]``: the current LFs miss class c on
+    row i (no LF votes it, or the label model decides another class)."""
+    proba_train, proba_dev = refit.proba_["train"], refit.proba_["dev"]
+    rows = ctx.gold_rows
+    trusted = []
+    for c in range(ctx.k):
+        sure = rows[(proba_dev[rows].argmax(axis=1) == c)
+                    & (proba_dev[rows].max(axis=1) >= CONFIDENT)]
+        right = int((ctx.y_dev[sure] == c).sum())
+        if len(sure) and wilson_interval(right, len(sure))[0] >= CALIBRATED:
+            trusted.append(c)
+    covered = (ctx.L["train"] != -1).any(axis=1)
+    predicted = proba_train.argmax(axis=1)
+    confident = (covered & (proba_train.max(axis=1) >= CONFIDENT)
+                 & np.isin(predicted, trusted))
+    y_train = np.where(confident, predicted, -1)
+    texts = list(ctx.texts["dev"]) + list(ctx.texts["train"])
+    labels = np.concatenate([ctx.y_dev, y_train])
+    L = np.vstack([ctx.L["dev"], ctx.L["train"]])
+    pred = np.concatenate([refit.pred_dev_, predicted])
+    missed = np.stack([~(L == c).any(axis=1) | (pred != c) for c in range(ctx.k)], axis=1)
+    gold = np.arange(len(texts)) < len(ctx.texts["dev"])
+    return texts, labels, missed, gold
+
+
+def suggest(ctx: Context, n: int = 10, label: str | None = None, sources=("offline",),
+            exclude: set[str] = frozenset(), llm_source=None, clusters: bool = True) -> Result:
+    """The ``n`` best proposals (for ``label`` only, if given) from ``sources``
+    (``offline``, ``llm``: ``llm_source`` answers), scored on dev; ids in ``exclude``
+    (rejected or accepted before) are never proposed."""
+    if label is not None and label not in ctx.labels:
+        raise InvalidProposal(f"--label {label!r} is not one of the task's labels {ctx.labels}")
+    targets = None if label is None else [ctx.labels.index(label)]
+    refit = LabelModelRefit(ctx)
+    result = Result([], weakness(ctx, refit.pred_dev_), lm_dev_before=refit.before_,
+                    label_model=refit.chosen_ or refit.name)
+    proposals: list[Proposal] = []
+    if "offline" in sources:
+        texts, labels, missed, gold = evidence(ctx, refit)
+        prior = np.bincount(ctx.y_dev[ctx.gold_rows], minlength=ctx.k) / len(ctx.gold_rows)
+        proposals += NgramMiner(ctx.k, prior=prior).fit(texts, labels, missed, gold,
+                                                         targets).proposals_
+        if clusters and ctx.use_embeddings:
+            proposals += cluster_proposals(ctx, refit.proba_["train"], targets)
+    if "llm" in sources and llm_source is not None:
+        got, notes = llm_source(ctx, refit.pred_dev_, targets)
+        proposals += got
+        result.notes += notes
+        result.llm = getattr(llm_source, "report", {})
+    valid = []
+    for p in proposals:
+        if p.id in exclude:
+            result.dropped.append({"id": p.id, "what": p.describe(),
+                                   "why": "rejected or accepted before"})
+            continue
+        try:
+            valid.append(validate(p, ctx.labels))
+        except InvalidProposal as exc:
+            result.dropped.append({"id": p.id, "what": p.describe(), "why": str(exc)})
+    valid = list({p.id: p for p in valid}.values())
+    result.rows, dropped = score_all(valid, ctx, refit, n)
+    result.dropped += dropped
+    return result
