@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import shared` from
 
 import streamlit as st  # noqa: E402
 
+import ml_shared  # noqa: E402 -- the pages of multi-label tasks
 import shared  # noqa: E402
 from labeling.errors import LabelingError  # noqa: E402
 from labeling.review.literal import literal  # noqa: E402
@@ -27,9 +28,10 @@ FULL = [("overview.py", "Overview", ":material/dashboard:", "overview"), ("lfs.p
         ("end_model.py", "End model", ":material/target:", "end-model"),
         ("annotate.py", "Annotate", ":material/edit_note:", "annotate"), ("run.py", "Run pipeline", ":material/play_arrow:", "run")]
 
-state = "ok"
+state, multi = "ok", False
 try:
-    data = shared.run()
+    multi = ml_shared.multi_label()  # multi_label = true: ml_shared.PAGES instead of FULL
+    data = ml_shared.run() if multi else shared.run()
 except NoRunError as exc:
     state, message = "no-run", str(exc)
 except LabelingError as exc:
@@ -39,7 +41,7 @@ except Exception as exc:  # noqa: BLE001 -- never a raw traceback in the UI
 
 if state == "ok":
     pages = [st.Page(VIEWS / f, title=t, icon=i, url_path=u, default=(u == "overview"))
-             for f, t, i, u in FULL]
+             for f, t, i, u in (ml_shared.PAGES if multi else FULL)]
     st.sidebar.caption(f"task **{literal(data.config.name)}** · run {literal(data.run_dir)}")
 elif state == "no-run":
     st.session_state["no_run_message"] = message

@@ -14,6 +14,12 @@ The next run uses train and dev annotations as dev gold (:func:`valid_gold`,
 :func:`apply_gold`); test annotations are kept but never used, so nothing learned from a
 test row can reach training or model choice.
 
+Multi-label tasks store a label set in the same row: ``label_name`` holds its names
+joined by ";" as in the data files (``joy;surprise``) and ``label`` their bit mask
+(:func:`label_set_record`); the next run reads the names (``valid_gold(...,
+multi_label=True)``) as a sorted tuple of class indices, the form
+:func:`labeling.data.label_sets` gives the data files' gold.
+
 >>> import tempfile, pathlib
 >>> store = AnnotationStore(pathlib.Path(tempfile.mkdtemp()) / "a.sqlite")
 >>> store.set("t", "x1", 1, split="train", label_name="spam")
@@ -33,6 +39,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from labeling.data import LABEL_SET_SEPARATOR
+from labeling.errors import DataError
+
 USABLE_SPLITS = ("train", "dev")  # test annotations are stored, never used as gold
 
 _SCHEMA = """
@@ -40,14 +49,37 @@ CREATE TABLE IF NOT EXISTS annotations (
     task TEXT NOT NULL,
     split TEXT NOT NULL,        -- where the example lives (train, dev, test): ids are per split
     example_id TEXT NOT NULL,
-    label INTEGER NOT NULL,     -- class index in the task's labels
-    label_name TEXT,            -- the label's name when it was given (a check on reorderings)
+    label INTEGER NOT NULL,     -- class index in the task's labels (multi-label: bit mask)
+    label_name TEXT,            -- the label's name when it was given (a check on reorderings;
+                                -- multi-label: the set's names joined by ";", what is read)
     annotator TEXT,
     updated_at REAL NOT NULL,   -- unix time of the latest change
     PRIMARY KEY (task, split, example_id)
 )
 """
 COLUMNS = ["task", "example_id", "split", "label", "label_name", "annotator", "updated_at"]
+
+
+def label_set_record(indices, labels: list[str]) -> tuple[int, str]:
+    """``(label, label_name)`` stored for a multi-label annotation: the bit mask of the
+    classes and their names joined by ";" in the task's label order. An empty set is an
+    error, as an empty gold cell is in the data files (name a label such as neutral)."""
+    chosen = sorted({int(i) for i in indices})
+    if not chosen:
+        raise DataError("a label set needs at least one label (as in the data files; "
+                        "use an explicit label such as neutral for none)")
+    if chosen[0] < 0 or chosen[-1] >= len(labels):
+        raise DataError(f"label index out of range 0..{len(labels) - 1}: {chosen}")
+    return sum(1 << i for i in chosen), LABEL_SET_SEPARATOR.join(labels[i] for i in chosen)
+
+
+def parse_label_set(name: str | None, labels: list[str]) -> tuple[int, ...] | None:
+    """The sorted class indices a stored ``label_name`` names; None when it names no label
+    or one the task no longer has (such an annotation is skipped, not guessed)."""
+    names = [n.strip() for n in (name or "").split(LABEL_SET_SEPARATOR) if n.strip()]
+    if not names or any(n not in labels for n in names):
+        return None
+    return tuple(sorted({labels.index(n) for n in names}))
 
 
 def _migrate_unsplit_table(db: sqlite3.Connection) -> None:
@@ -95,6 +127,29 @@ class AnnotationStore:
                 " annotator = excluded.annotator, updated_at = excluded.updated_at",
                 (task, split, str(example_id), int(label), label_name, annotator, time.time()))
 
+    def set_label_set(self, task: str, example_id: str, indices, *, split: str,
+                      labels: list[str], annotator: str | None = None) -> None:
+        """Store a multi-label annotation (:func:`label_set_record`); committed on return."""
+        mask, names = label_set_record(indices, labels)
+        self.set(task, example_id, mask, split=split, label_name=names, annotator=annotator)
+
+    def label_sets_for(self, task: str, split: str, ids,
+                       labels: list[str]) -> dict[str, tuple[int, ...]]:
+        """Example id -> label-index tuple for those of ``ids`` in ``split`` annotated with
+        a label set of ``labels`` (as the next run reads them)."""
+        ids = [str(i) for i in ids]
+        out: dict[str, tuple[int, ...]] = {}
+        with closing(self._connect()) as db:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for example_id, name in db.execute(
+                        f"SELECT example_id, label_name FROM annotations WHERE task = ? AND "
+                        f"split = ? AND example_id IN ({marks})", [task, split, *chunk]):
+                    if (parsed := parse_label_set(name, labels)) is not None:
+                        out[example_id] = parsed
+        return out
+
     def remove(self, task: str, split: str, example_id: str) -> None:
         with closing(self._connect()) as db:
             db.execute("DELETE FROM annotations WHERE task = ? AND split = ? AND example_id = ?",
@@ -139,12 +194,15 @@ class AnnotationStore:
         return buffer.getvalue().encode("utf-8")
 
 
-def valid_gold(store: "AnnotationStore | None", task: str,
-               labels: list[str]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+def valid_gold(store: "AnnotationStore | None", task: str, labels: list[str],
+               multi_label: bool = False) -> tuple[dict[str, dict], dict[str, int]]:
     """``({split: {example id: class index}}, skipped)`` for the train and dev
     annotations whose label index is in range and whose stored label name still matches
     the task's labels. ``skipped`` counts the rest: ``ignored`` (stale or out of range)
-    and ``test_not_used`` (test annotations, held out by design)."""
+    and ``test_not_used`` (test annotations, held out by design).
+
+    ``multi_label``: the values are label sets (sorted index tuples) read from the
+    stored names (:func:`parse_label_set`); a name that is not a label is ignored."""
     gold: dict[str, dict[str, int]] = {split: {} for split in USABLE_SPLITS}
     skipped = {"ignored": 0, "test_not_used": 0}
     if store is None or not store.path.is_file():
@@ -155,6 +213,12 @@ def valid_gold(store: "AnnotationStore | None", task: str,
     for split, example_id, k, name in rows:
         if split == "test":
             skipped["test_not_used"] += 1
+        elif multi_label:
+            parsed = parse_label_set(name, labels) if split in gold else None
+            if parsed is None:
+                skipped["ignored"] += 1
+            else:
+                gold[split][example_id] = parsed
         elif split in gold and 0 <= int(k) < len(labels) and name in (None, labels[int(k)]):
             gold[split][example_id] = int(k)
         else:
@@ -191,7 +255,11 @@ def apply_gold(splits: dict, gold: dict[str, dict[str, int]]) -> tuple[dict, dic
         annotated = train["id"].isin(train_gold.keys())
         moved = train[annotated].copy()
         if len(moved):
-            moved["label"] = moved["id"].map(train_gold).astype("int64")
+            # class indices stay int64; label sets (multi-label) stay tuples
+            values = [train_gold[i] for i in moved["id"]]
+            moved["label"] = pd.Series(values, index=moved.index,
+                                       dtype=object if isinstance(values[0], tuple)
+                                       else "int64")
             if dev is not None:
                 clash = moved["id"].isin(set(dev["id"]))
                 moved.loc[clash, "id"] = "train:" + moved.loc[clash, "id"]

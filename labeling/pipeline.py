@@ -84,7 +84,7 @@ def load_task(config_path: Path | str | None = None) -> Task:
     lfs = load_lfs(config.lfs, config.base_dir)
     path = config.annotations_path
     gold, skipped = valid_gold(AnnotationStore(path) if path.is_file() else None,
-                               config.name, config.labels)
+                               config.name, config.labels, multi_label=config.multi_label)
     splits, report = apply_gold(splits, gold)
     return Task(config, lfs, splits, gold, {**report, **skipped})
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 import shared
 from labeling.review.literal import literal
-from labeling.review.runner import run_pipeline
+from labeling.review.runner import headline, run_pipeline
 
 st.title("Run the pipeline")
 message = st.session_state.get("no_run_message")
@@ -25,7 +25,6 @@ if st.button("Run the pipeline", type="primary", key="run_pipeline"):
         metrics = run_pipeline(project, on_step, run_dir)
         st.session_state.pop("no_run_message", None)
         st.cache_data.clear()
-        st.success("Run finished: test accuracy of the end model "
-                   f"{metrics.get('end_model', {}).get('test', {}).get('accuracy', float('nan')):.3f}. "
+        st.success(f"Run finished: {headline(metrics)}. "
                    "Reload the page (or click below) to see it.")
         st.button("Show the run", key="show_run")

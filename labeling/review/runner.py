@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from labeling import pipeline
+from labeling import multilabel_steps, pipeline
 
 STEPS = ("load", "apply", "fit", "train", "export")
 
@@ -30,8 +30,23 @@ def run_pipeline(project: Path | str, on_step: Callable[[int, int, str], None] |
         task.config = task.config.model_copy(update={"output_dir": Path(run_dir).resolve()})
     steps = (lambda: pipeline.step_apply(task, progress=False), lambda: pipeline.step_fit(task),
              lambda: pipeline.step_train(task), lambda: pipeline.step_export(task))
+    if task.config.multi_label:  # its own steps and artifacts (docs/multilabel.md)
+        steps = (lambda: multilabel_steps.step_apply(task),
+                 lambda: multilabel_steps.step_fit(task),
+                 lambda: multilabel_steps.step_train(task),
+                 lambda: multilabel_steps.step_export(task))
     for i, step in enumerate(steps, start=1):
         report(i)
         step()
     report(len(STEPS))
     return pipeline.read_metrics(task.run_dir)
+
+
+def headline(metrics: dict) -> str:
+    """The end model's test score after a run: accuracy, or macro F1 for multi-label."""
+    section = metrics.get("multi_label")
+    if section:
+        test = section.get("scores", {}).get("end_model", {}).get("test", {})
+        return f"test macro-F1 of the end model {test.get('macro_f1', float('nan')):.3f}"
+    accuracy = metrics.get("end_model", {}).get("test", {}).get("accuracy", float("nan"))
+    return f"test accuracy of the end model {accuracy:.3f}"

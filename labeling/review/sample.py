@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from labeling import pipeline
+from labeling import multilabel_steps, pipeline
 from labeling.config import load_config
 from labeling.data import read_table
 
@@ -59,6 +59,8 @@ def write_sample_project(source_config: Path | str, out_dir: Path | str,
            "output_dir": f"runs/{cfg.name}", "seed": cfg.seed}
     if cfg.positive_label:
         top["positive_label"] = cfg.positive_label
+    if cfg.multi_label:
+        top["multi_label"] = True
     lm = {"name": label_model or cfg.label_model.name, "params": cfg.label_model.params}
     tables = {"data": data, "apply": {"fault_tolerant": cfg.apply.fault_tolerant, "cache": False},
               "label_model": lm,
@@ -79,6 +81,10 @@ def ensure_sample_run(source_config: Path | str, out_dir: Path | str, **kwargs) 
     done = out / ".run-complete"
     if not done.is_file():
         path = write_sample_project(source_config, out, **kwargs)
-        pipeline.run(pipeline.load_task(path), progress=False)
+        task = pipeline.load_task(path)
+        if task.config.multi_label:
+            multilabel_steps.run(task, progress=False)
+        else:
+            pipeline.run(task, progress=False)
         done.write_text("ok\n", encoding="utf-8")
     return path

@@ -1,0 +1,84 @@
+"""What the multi-label pages share (``multi_label = true``): their list, the cached run,
+the annotation store and the label-set editor (checkboxes, keys 1-9, Enter saves).
+
+Layout only: the numbers come from :mod:`labeling.review.multilabel` and
+:mod:`labeling.review.ml_detail`; the project and run are found as for single-label
+tasks (:func:`shared.settings`).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import shared
+from labeling.errors import LabelingError
+from labeling.gold import AnnotationStore
+from labeling.review import ml_detail
+from labeling.review.literal import literal
+from labeling.review.ml_project import is_multi_label, load_multilabel_run
+from labeling.review.project import annotations_path, run_stamp
+
+PAGES = [("ml_overview.py", "Overview", ":material/dashboard:", "overview"),
+         ("ml_labels.py", "Per label", ":material/table:", "labels"),
+         ("ml_examples.py", "Examples", ":material/list:", "examples"),
+         ("ml_example.py", "Example detail", ":material/search:", "example"),
+         ("ml_annotate.py", "Annotate", ":material/edit_note:", "annotate"),
+         ("run.py", "Run pipeline", ":material/play_arrow:", "run")]
+
+
+def multi_label() -> bool:
+    """Whether the project is a multi-label task (a broken config raises LabelingError)."""
+    return is_multi_label(shared.settings()["project"])
+
+
+@st.cache_data(show_spinner="Loading the run…", max_entries=4)
+def _run(project: str, run_dir: str | None, annotations: str | None, stamp: str):
+    return load_multilabel_run(project, run_dir, annotations)
+
+
+def run():
+    """The current multi-label run (MultiLabelRun); raises LabelingError / NoRunError."""
+    s = shared.settings()
+    run_dir = str(s["run_dir"]) if s["run_dir"] else None
+    annotations = str(s["annotations"]) if s["annotations"] else None
+    return _run(str(s["project"]), run_dir, annotations, run_stamp(s["project"], run_dir))
+
+
+def store() -> AnnotationStore:
+    return AnnotationStore(annotations_path(run().config, shared.settings()["annotations"]))
+
+
+def _toggle(key: str) -> None:
+    st.session_state[key] = not st.session_state.get(key, False)
+
+
+def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = False) -> bool:
+    """A checkbox per label (ticked: your saved set, else the label model's) and a save
+    button; with ``shortcuts`` keys 1-9 tick the first nine labels and Enter saves.
+    True when a set was saved."""
+    example_id = data.frames[split]["id"].iloc[row]
+    start, why = ml_detail.suggested_set(store(), data, split, row)
+    st.caption(f"Ticked to start: {why}.")
+    keys = [f"{key}-{split}-{example_id}-{c}" for c in range(len(data.labels))]
+    for c, k in enumerate(keys):  # the state, not value=, so the key buttons can flip it
+        st.session_state.setdefault(k, c in start)
+    columns = st.columns(min(len(data.labels), 7))
+    for c, name in enumerate(data.labels):
+        with columns[c % len(columns)]:
+            st.checkbox(literal(name), key=keys[c])
+            if shortcuts and c < 9:
+                st.button(f"[{c + 1}]", key=f"{keys[c]}-key", shortcut=str(c + 1),
+                          type="tertiary", on_click=_toggle, args=(keys[c],),
+                          help=f"Key {c + 1} ticks or unticks {literal(name)}")
+    if st.button("Save label set" + (" [Enter]" if shortcuts else ""), type="primary",
+                 key=f"{key}-{split}-{example_id}-save",
+                 shortcut="Enter" if shortcuts else None):
+        picked = [c for c, k in enumerate(keys) if st.session_state.get(k)]
+        try:
+            names = ml_detail.save_set(store(), data, split, example_id, picked)
+        except LabelingError as exc:
+            st.warning(literal(exc))
+            return False
+        st.toast(literal(f"{example_id}: {names} saved"))
+        return True
+    return False

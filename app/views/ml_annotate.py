@@ -1,0 +1,71 @@
+"""Annotate label sets one example at a time: checkboxes, keys 1-9, Enter saves."""
+
+import streamlit as st
+
+import ml_shared
+import shared
+from labeling.review import ml_detail, multilabel
+from labeling.review.literal import literal
+
+st.title("Annotate label sets")
+with shared.guard():
+    data = ml_shared.run()
+    store = ml_shared.store()
+    c1, c2, c3, c4 = st.columns([1, 2, 1, 1])
+    split = c1.selectbox("split", [s for s in data.splits if s != "test"] or data.splits,
+                         key="ml_ann_split")
+    name = c2.selectbox("slice", list(multilabel.SLICES), key="ml_ann_slice",
+                        format_func=lambda n: f"{n}: {multilabel.SLICES[n]}")
+    label = c3.selectbox("label", ["(any)"] + data.labels, key="ml_ann_label")
+    skip_done = c4.toggle("hide labeled", value=True, key="ml_ann_hide")
+    ids = multilabel.slice_ids(data, split, name, None if label == "(any)" else label)
+    done = store.label_sets_for(data.config.name, split, ids, data.labels)
+    queue = [i for i in ids if not (skip_done and i in done)]
+    st.progress(len(done) / len(ids) if ids else 1.0,
+                text=f"{len(done)} of {len(ids)} examples in this slice labeled")
+    if split == "test":
+        st.warning("Test labels are never used as dev gold (the test split stays held out).")
+    if not queue:
+        st.info("Nothing to label here: the slice is empty or every example is labeled.")
+    else:
+        position = st.session_state.get("ml_ann_pos", 0) % len(queue)
+        example_id = queue[position]
+        row = ml_detail.find_row(data, split, example_id)
+        sets = ml_detail.summary(data, split, row)
+        st.markdown(f"**{literal(example_id)}** ({position + 1} of {len(queue)} to go) · "
+                    f"label model says **{literal(sets['label_model'])}** · LFs say "
+                    f"**{literal(sets['lfs'])}**")
+        st.text_area("text", data.frames[split]["text"].iloc[row], disabled=True, height=110,
+                     key=f"ml_ann_text_{example_id}")
+        st.dataframe(ml_detail.label_table(data, split, row).set_index("label").T,
+                     key="ml_ann_labels")
+        st.caption("Keys: 1-9 tick or untick the first nine labels, Enter saves, S skip, "
+                   "B back. A set needs at least one label.")
+        if ml_shared.label_set_editor(data, split, row, key="ml_ann", shortcuts=True):
+            if not skip_done:
+                st.session_state["ml_ann_pos"] = position + 1
+            st.rerun()
+        n1, n2 = st.columns(2)
+        if n1.button("◀ back [B]", shortcut="B", key="ml_ann_back"):
+            st.session_state["ml_ann_pos"] = position - 1
+            st.rerun()
+        if n2.button("skip ▶ [S]", shortcut="S", key="ml_ann_skip"):
+            st.session_state["ml_ann_pos"] = position + 1
+            st.rerun()
+
+    st.divider()
+    st.subheader("Annotations")
+    counts = ml_detail.annotation_counts(store, data)
+    st.dataframe(counts.pivot(index="label", columns="split", values="count")
+                 .reindex(["sets"] + data.labels), key="ml_ann_counts")
+    table = ml_detail.annotation_table(store, data)
+    if table.empty:
+        st.caption("No annotations yet.")
+    else:
+        st.dataframe(table, hide_index=True, key="ml_ann_table",
+                     column_config={"updated_at": st.column_config.DatetimeColumn(
+                         "updated_at", format="YYYY-MM-DD HH:mm:ss")})
+        st.download_button("Download annotations (CSV)", store.to_csv(data.config.name),
+                           file_name=f"{data.config.name}-annotations.csv", mime="text/csv")
+    st.caption(f"Stored in {literal(store.path)} as the labels' names joined by \";\" (as in "
+               "the data files); train and dev label sets become dev gold in the next run.")
