@@ -5,6 +5,7 @@ report and the bad-input errors. Tiny data, TF-IDF model, label model mv: fast."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
@@ -247,7 +248,7 @@ def test_multilabel_card_on_a_single_label_model_is_refused(run, tmp_path):
     single = make_tfidf_logreg().fit(texts, [0, 1, 2, 0] * 5)
     save_model(single, model_dir / "model.skops")
     card = json.loads((model_dir / "model_card.json").read_text())
-    card["files"]["model.skops"] = card["model_sha256"] = __import__("hashlib").sha256(
+    card["files"]["model.skops"] = card["model_sha256"] = hashlib.sha256(
         (model_dir / "model.skops").read_bytes()).hexdigest()
     (model_dir / "model_card.json").write_text(json.dumps(card))
     result = _cli("predict", "-m", model_dir, "so happy")
