@@ -93,26 +93,26 @@ class DevLoop:
 
 def edit_to_table(task: Path, lf_file: Path, anchor: str, lf: str,
                   alternatives: list[str]) -> list[float]:
-    """Seconds from each edit's write to the next table. Edit ``i`` puts alternative
-    ``alternatives[i]`` (a word the data has) at the start of the regex that follows
-    ``anchor`` (which ends in ``r"``): each save is a regex never seen before that
-    changes LF ``lf``'s votes, so its column is recomputed and the label model refit
-    (a vote-preserving edit would be answered by the label-model fit cache). The
-    table must show ``lf``'s coverage change, or the figure does not count."""
+    """Seconds from each edit's write to the next table. Edit ``i`` puts alternatives
+    ``alternatives[:i + 1]`` (words the data has) at the start of the regex that follows
+    ``anchor`` (which ends in ``r"``): each save is a regex never seen before that fires
+    on more rows than the last one, so LF ``lf``'s column is recomputed and the label
+    model refit (a vote-preserving edit would be answered by the label-model fit cache).
+    The table must show ``lf``'s coverage rise, or the figure does not count."""
     loop = DevLoop(task)
     try:
         loop.next_table()  # the first load: apply (cache warm after the cold apply) + fit
         seconds = []
         text = lf_file.read_text(encoding="utf-8")
-        for alternative in alternatives:
+        for i in range(len(alternatives)):
             time.sleep(0.2)  # a distinct mtime
             started = time.perf_counter()
-            lf_file.write_text(text.replace(anchor, f"{anchor}{alternative}|", 1),
-                               encoding="utf-8")
+            added = "|".join(alternatives[:i + 1])
+            lf_file.write_text(text.replace(anchor, f"{anchor}{added}|", 1), encoding="utf-8")
             at, lines = loop.next_table()
             cells = next((c for c in (re.split(r"[│|]", line) for line in lines)
                           if len(c) > 3 and c[1].strip() == lf), [])
-            if not cells or not cells[3].strip().startswith(("+", "-")):  # Δcov
+            if not cells or not cells[3].strip().startswith("+"):  # Δcov
                 raise RuntimeError(f"the table after the edit shows no change of {lf}:\n"
                                    + "".join(lines))
             seconds.append(at - started)
@@ -121,7 +121,8 @@ def edit_to_table(task: Path, lf_file: Path, anchor: str, lf: str,
         loop.stop()
 
 
-# regex alternatives the edits add (words in the data, so each changes the LF's votes)
+# regex alternatives the edits add, one more per edit (words in the data; on the bundled
+# train split each adds 0.4-1.5 points of re_link's coverage)
 BUNDLED_WORDS = [r"\bvisit\b", r"\bclick\b", r"\bfollow\b", r"\bhelp\b", r"\bwebsite\b"]
 GENERATED_WORDS = [r"\bvisit\b", r"\bshare\b", r"\bprize\b", r"\bviews\b", r"\blike\b"]
 
