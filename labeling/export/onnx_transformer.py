@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import warnings
 from pathlib import Path
 
@@ -47,9 +48,10 @@ TOKENIZER_FILE = "tokenizer.json"
 OPSET = 17  # LayerNormalization as one op; the TorchScript exporter's range ends at 20
 INPUTS = ("input_ids", "attention_mask")
 THREADS = 0  # onnxruntime intra-op threads; 0 = its default (benchmarks set 1)
-# int8 against torch, the bound the tests hold the quantized file to (measured 0.024 on
-# the tests' barely trained model, whose probabilities sit mid-range where they move
-# most; the benchmarks' figures are in docs/finetune.md); fp32 is held to 1e-4.
+# int8 against the skops model: the bound the tests hold the quantized file to on their
+# few dozen texts (measured 0.024). On whole test splits the largest single difference
+# is larger (benchmarks/finetune.py: 0.047 for the youtube fine-tune, 0.09-0.10 for
+# minilm_logreg), while test metrics move by <= 0.005 (docs/finetune.md); fp32: 1e-4.
 INT8_TOLERANCE = 0.05
 
 
@@ -135,10 +137,16 @@ def _export_fp32(graph, path: Path) -> None:
 def _quantize(src: Path, dst: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic  # onnxruntime: lazy
 
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its "consider pre-processing" advice, on every export
     with atomic_write(dst) as tmp:
         # per channel: one scale per output column. Per tensor (one scale per matrix), the
         # tiny test model's probabilities moved by 0.11; per channel by 0.024
-        quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+        try:
+            quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            root.setLevel(level)
 
 
 def save_transformer_onnx(model, out_dir: Path) -> dict:
