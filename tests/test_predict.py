@@ -179,7 +179,7 @@ def test_onnx_runtime_refuses_a_tampered_onnx(model_dir, tmp_path):
 
 def test_bad_runtime(model_dir):
     assert user_error(run("predict", "-m", model_dir, "--runtime", "tf", "hi")) == (
-        "error: --runtime must be sklearn or onnx, not 'tf'")
+        "error: --runtime must be sklearn, onnx or onnx_int8, not 'tf'")
 
 
 # --- streaming: stdin in batches, output before the input ends -----------------------------
