@@ -74,11 +74,13 @@ def test_fit_returns_self_and_columns_follow_classes(fitted):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
     assert fitted.predict(TEXTS[:3]).tolist() == fitted.classes_[proba[:3].argmax(1)].tolist()
     assert fitted.predict_proba([]).shape == (0, 2)
-    model = MiniLMFineTuned(seed=0, val_fraction=0.0, **TINY)
-    labels = ["spam", "spam", "ham", "ham"]
-    assert model.fit(TEXTS[:2] + HAM_TEXTS[:2], labels) is model
-    assert model.classes_.tolist() == ["ham", "spam"] and model.n_train_rows_ == 4
-    assert set(model.predict(["free money"])) <= {"ham", "spam"}
+    model = MiniLMFineTuned(seed=0, val_fraction=0.0, **TINY)  # k = 3, string labels
+    labels = ["spam", "spam", "ham", "ham", "question", "question"]
+    texts = TEXTS[:2] + HAM_TEXTS[:2] + ["what time is it", "where is the station"]
+    assert model.fit(texts, labels) is model and model.n_train_rows_ == 6
+    assert model.classes_.tolist() == ["ham", "question", "spam"]
+    assert model.predict_proba(EDGE).shape == (len(EDGE), 3)
+    assert set(model.predict(["free money"])) <= {"ham", "question", "spam"}
 
 
 def test_same_seed_same_weights(fitted):
