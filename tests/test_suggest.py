@@ -126,8 +126,9 @@ def test_offline_proposals_are_valid_and_scored_on_dev(fitted):
     assert scores == sorted(scores, reverse=True)
     n_dev = int((gold >= 0).sum())
     for row in result.rows:
-        gain = row["lm_dev_after"] - row["lm_dev_before"]
-        assert row["score"] == pytest.approx(rank_score(row, gain, n_dev))
+        assert row["score"] == pytest.approx(rank_score(row, n_dev))
+        assert row["held_fixes"] <= row["dev_fixes"] and row["held_harms"] <= row["dev_harms"]
+    assert any(row["held_rows"] < n_dev for row in result.rows)  # mined: judged held out
     assert {w["label"] for w in result.weakness} == set(labels)
 
 

@@ -127,7 +127,13 @@ class LabelModelRefit:
         return float(score_predictions(self.ctx.y_dev[rows], np.asarray(pred_dev)[rows],
                                        self.ctx.metric, self.ctx.pos_label or 0))
 
-    def score_with(self, votes: dict[str, np.ndarray]) -> float:
-        """The dev score with one more LF voting ``votes`` ({split: column})."""
+    def refit_with(self, votes: dict[str, np.ndarray]) -> tuple[float, np.ndarray]:
+        """(dev score, train probabilities) with one more LF voting ``votes``
+        ({split: column})."""
         L = {s: np.column_stack([self.ctx.L[s], votes[s]]) for s in SPLITS}
-        return self.score(self.fit_predict(L["train"], L["dev"])[1])
+        model, pred = self.fit_predict(L["train"], L["dev"])
+        return self.score(pred), model.predict_proba(L["train"])
+
+    def score_with(self, votes: dict[str, np.ndarray]) -> float:
+        """The dev score with one more LF voting ``votes``."""
+        return self.refit_with(votes)[0]

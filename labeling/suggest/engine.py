@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from labeling.analysis import wilson_interval
+from labeling.metrics import stratified_folds
 from labeling.suggest.clusters import cluster_proposals
 from labeling.suggest.context import Context, LabelModelRefit
 from labeling.suggest.mine import NgramMiner
@@ -21,6 +22,7 @@ from labeling.suggest.score import score_all
 
 CONFIDENT = 0.9   # label-model probability above which a train row counts as evidence
 CALIBRATED = 0.8  # ... if the label model's confident dev predictions of its label are right
+FOLDS = 5         # held-out mining runs (cross_fit)
 
 
 @dataclass
@@ -84,6 +86,36 @@ def evidence(ctx: Context, refit: LabelModelRefit
     return texts, labels, missed, gold
 
 
+def cross_fit(miner: NgramMiner, ctx: Context, texts, labels, missed, gold, targets,
+              n_folds: int = FOLDS, seed: int = 0) -> dict[str, np.ndarray]:
+    """Per mined proposal id, the dev rows it could be judged on fairly: those of the
+    folds whose held-out run (mined without that fold's gold rows) found it too.
+
+    Why: a feature mined from dev gold is right on the dev rows it was found on by
+    construction, so its fixes there say little; on rows it was not mined from, they are
+    evidence. A feature that only the rows of one fold made (a lucky word) is found in
+    few held-out runs and earns little.
+    """
+    rows = ctx.gold_rows
+    if len(rows) < 2 * n_folds:
+        return {}
+    folds = stratified_folds(ctx.y_dev[rows], n_folds, seed)
+    out: dict[str, np.ndarray] = {}
+    for f in range(n_folds):
+        held = rows[folds == f]
+        fold_labels = labels.copy()
+        fold_labels[held] = -1  # dev rows come first in the evidence
+        found = set(NgramMiner(**miner.get_params()).fit(texts, fold_labels, missed, gold,
+                                                          targets).stats_)
+        # a list or prefix regex counts as found when each word it joins is
+        found |= {pid for pid, parts in miner.parts_.items() if set(parts) <= found}
+        mask = np.zeros(len(ctx.y_dev), dtype=bool)
+        mask[held] = True
+        for pid in found:
+            out[pid] = out[pid] | mask if pid in out else mask.copy()
+    return out
+
+
 def suggest(ctx: Context, n: int = 10, label: str | None = None, sources=("offline",),
             exclude: set[str] = frozenset(), llm_source=None, clusters: bool = True) -> Result:
     """The ``n`` best proposals (for ``label`` only, if given) from ``sources``
@@ -96,11 +128,13 @@ def suggest(ctx: Context, n: int = 10, label: str | None = None, sources=("offli
     result = Result([], weakness(ctx, refit.pred_dev_), lm_dev_before=refit.before_,
                     label_model=refit.chosen_ or refit.name)
     proposals: list[Proposal] = []
+    held_out: dict[str, np.ndarray] = {}
     if "offline" in sources:
         texts, labels, missed, gold = evidence(ctx, refit)
         prior = np.bincount(ctx.y_dev[ctx.gold_rows], minlength=ctx.k) / len(ctx.gold_rows)
-        proposals += NgramMiner(ctx.k, prior=prior).fit(texts, labels, missed, gold,
-                                                         targets).proposals_
+        miner = NgramMiner(ctx.k, prior=prior)
+        proposals += miner.fit(texts, labels, missed, gold, targets).proposals_
+        held_out = cross_fit(miner, ctx, texts, labels, missed, gold, targets)
         if clusters and ctx.use_embeddings:
             proposals += cluster_proposals(ctx, refit.proba_["train"], targets)
     if "llm" in sources and llm_source is not None:
@@ -119,6 +153,6 @@ def suggest(ctx: Context, n: int = 10, label: str | None = None, sources=("offli
         except InvalidProposal as exc:
             result.dropped.append({"id": p.id, "what": p.describe(), "why": str(exc)})
     valid = list({p.id: p for p in valid}.values())
-    result.rows, dropped = score_all(valid, ctx, refit, n)
+    result.rows, dropped = score_all(valid, ctx, refit, n, held_out=held_out)
     result.dropped += dropped
     return result

@@ -112,7 +112,8 @@ class NgramMiner:
     the current LFs miss. Confident labels are the current LFs' opinion, right where
     the LFs are and wrong where they err (on WRENCH sms, spam texts a ham LF fired on
     are "confidently ham"): they add support to a feature, never judge its precision. ``proposals_`` are
-    the candidates, best first per label; ``stats_`` their evidence counts by id.
+    the candidates, best first per label; ``stats_`` their evidence counts by id;
+    ``parts_`` the ids of the words a keyword list or prefix regex joins.
     """
 
     def __init__(self, cardinality: int, min_support: int = 4, min_gold: int = 3,
@@ -126,6 +127,11 @@ class NgramMiner:
         self.per_label = per_label
         self.max_n = max_n
         self.prior = prior
+
+    def get_params(self) -> dict:
+        return {k: getattr(self, k) for k in ("cardinality", "min_support", "min_gold",
+                                              "min_precision", "min_new", "per_label",
+                                              "max_n", "prior")}
 
     def fit(self, texts: list[str], labels: np.ndarray, missed: np.ndarray, gold: np.ndarray,
             only_labels: list[int] | None = None) -> "NgramMiner":
@@ -150,7 +156,7 @@ class NgramMiner:
                                  "gold": np.asarray((X.T @ gold_hot).todense()),
                                  "new": np.asarray((X.T @ new_hot).todense())}
         names = list(vocab)
-        self.proposals_, self.stats_ = [], {}
+        self.proposals_, self.stats_, self.parts_ = [], {}, {}
         targets = range(k) if only_labels is None else only_labels
         prior = np.zeros(k) if self.prior is None else np.asarray(self.prior, dtype=float)
         for c in targets:
@@ -222,6 +228,7 @@ class NgramMiner:
     def _add_union(self, proposal, words, c, X, vocab, floor) -> None:
         # counts of the union of the words (a prefix regex may match a little more;
         # scoring on dev applies the real LF)
+        self.parts_[proposal.id] = [to_proposal(("w", w), c, "").id for w in words]
         cols = [vocab[("w", w)] for w in words if ("w", w) in vocab]
         fires = sparse.csr_matrix((np.asarray(X[:, cols].sum(axis=1)).ravel() > 0)
                                   .astype(float))

@@ -16,8 +16,10 @@ from labeling.suggest.task import runtime_for, suggest_for_task
 
 COLUMNS = ("id", "label", "kind", "what", "source", "dev_fires", "dev_correct",
            "dev_precision", "dev_precision_low", "dev_precision_high", "dev_coverage",
-           "dev_conflicts", "dev_fixes", "dev_harms", "train_coverage", "train_new",
-           "train_conflicts", "lm_dev_before", "lm_dev_after", "score")
+           "dev_conflicts", "dev_new", "dev_fixes", "dev_harms", "held_rows", "held_fixes",
+           "held_harms", "train_coverage", "train_new", "train_conflicts", "lm_dev_before",
+           "lm_dev_after", "weak_dev_before", "weak_dev_after", "weak_gains", "weak_losses",
+           "score")
 
 
 def frame(result: Result, labels: list[str]) -> pd.DataFrame:
@@ -60,10 +62,13 @@ def print_result(result: Result, labels: list[str], metric: str, examples: bool 
         out.print("no proposal passed the checks (all rejected before, duplicates of current "
                   "LFs, or too few dev rows to tell)")
         return
-    table = Table(title=f"proposed LFs, best first (scored on dev; label model "
-                        f"{result.label_model}, dev {metric} now {_f(result.lm_dev_before, 3)})")
+    weak_now = result.rows[0]["weak_dev_before"]
+    table = Table(title=f"proposed LFs, best first (scored on dev; now: label model "
+                        f"{result.label_model} dev {metric} {_f(result.lm_dev_before, 3)}, "
+                        f"weak-label model {_f(weak_now, 3)})")
     for column in ("id", "label", "LF", "dev prec", "95% interval", "dev n", "conflicts",
-                   "train cov", f"LM dev {metric}", "score"):
+                   "train cov", f"LM dev {metric}", f"weak dev {metric}", "held-out +/-",
+                   "score"):
         table.add_column(column, justify="left" if column in ("id", "label", "LF") else "right",
                          overflow="fold")
     for r in result.rows:
@@ -72,6 +77,9 @@ def print_result(result: Result, labels: list[str], metric: str, examples: bool 
                       f"{_f(r['dev_precision_low'])}-{_f(r['dev_precision_high'])}",
                       str(r["dev_fires"]), str(r["dev_conflicts"]),
                       f"{100 * r['train_coverage']:.1f}%", _f(r["lm_dev_after"], 3),
+                      _f(r["weak_dev_after"], 3),
+                      f"+{r['held_fixes'] + r['weak_gains']}"
+                      f"/-{r['held_harms'] + r['weak_losses']}",
                       _f(r["score"], 3))
     out.print(table)
     if examples:
