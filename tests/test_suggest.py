@@ -37,15 +37,18 @@ from labeling.suggest.task import (accept, context_for, reject, runtime_for,  # 
 HAM, SPAM = 0, 1
 
 
+KEPT_LFS = "LFS = [subscribe, check_out, song_praise, views_talk, short_comment]\n"
+
+
 def _bundled_copy(root: Path) -> Path:
-    """The bundled task in ``root``: its data, its LFs without the three prompt LFs (they
-    embed every row with MiniLM: minutes on a busy 2-core machine, and not what is tested
-    here), the label model `auto` as configured."""
+    """The bundled task in ``root``: its data and config, and five of its LFs (its full set
+    leaves the label model little to fix on dev, so few proposals would pass; the prompt
+    LFs would embed every row with MiniLM: minutes on a busy 2-core machine)."""
     shutil.copytree(REPO_ROOT / "data" / "youtube", root / "data" / "youtube")
     source = (REPO_ROOT / "functions" / "youtube_spam.py").read_text(encoding="utf-8")
     (root / "functions").mkdir()
     (root / "functions" / "youtube_spam.py").write_text(
-        source.split("# --- prompts")[0], encoding="utf-8")
+        source.split("# --- prompts")[0] + KEPT_LFS, encoding="utf-8")
     shutil.copy(REPO_ROOT / "labeling.toml", root / "labeling.toml")
     return root / "labeling.toml"
 
@@ -128,7 +131,6 @@ def test_offline_proposals_are_valid_and_scored_on_dev(fitted):
     for row in result.rows:
         assert row["score"] == pytest.approx(rank_score(row, n_dev))
         assert row["held_fixes"] <= row["dev_fixes"] and row["held_harms"] <= row["dev_harms"]
-    assert any(row["held_rows"] < n_dev for row in result.rows)  # mined: judged held out
     assert {w["label"] for w in result.weakness} == set(labels)
 
 
@@ -152,6 +154,32 @@ def test_suggestions_do_not_read_test(fitted, tmp_path):
     keys = ("dev_fires", "dev_correct", "lm_dev_after", "score", "train_coverage")
     assert [(r["proposal"].id, *(r[k] for k in keys)) for r in again.rows] == \
            [(r["proposal"].id, *(r[k] for k in keys)) for r in result.rows]
+
+
+def test_a_word_from_one_folds_rows_earns_no_held_out_credit():
+    """Mined on all dev, "zork" (only in 4 spam rows of one fold) fixes those 4 rows; the
+    held-out runs never find it without them, so its rank counts nothing."""
+    from labeling.metrics import stratified_folds
+    from labeling.suggest.engine import FOLDS, suggest
+
+    rng = np.random.default_rng(0)
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"]
+    y = np.array([0] * 60 + [1] * 40)
+    folds = stratified_folds(y, FOLDS, 0)
+    lucky = np.flatnonzero((folds == 0) & (y == 1))[:4]
+    dev = [" ".join(rng.choice(words, 4)) + (" zork" if i in lucky else "")
+           + (" win prize" if y[i] and i % 3 else "") for i in range(len(y))]
+    train = [" ".join(rng.choice(words, 4)) + (" win prize" if i % 4 == 0 else "")
+             for i in range(300)]
+    lf = lambda texts: np.array([[1 if "prize" in t else -1] for t in texts])  # noqa: E731
+    ctx = Context(labels=["ham", "spam"], texts={"train": train, "dev": dev},
+                  L={"train": lf(train), "dev": lf(dev)}, y_dev=y, lf_names=["prize"],
+                  label_model=("mv", {}), use_embeddings=False)
+    result = suggest(ctx, n=50)
+    every = {r["proposal"].describe(): r for r in result.rows}
+    dropped = {d["what"]: d["why"] for d in result.dropped}
+    assert "keywords 'zork'" not in every  # shown only if a held-out row credits it
+    assert "keywords 'zork'" in dropped and "no held-out dev row" in dropped["keywords 'zork'"]
 
 
 def test_the_label_models_dev_score_with_a_proposal_is_a_refit_with_its_column(fitted):

@@ -58,9 +58,16 @@ def print_result(result: Result, labels: list[str], metric: str, examples: bool 
             f"{llm.get('calls', 0)} request(s), {llm.get('tokens_in', 0)}+"
             f"{llm.get('tokens_out', 0)} tokens, ${llm.get('cost') or 0:.4f}")
         out.print(f"LLM ({llm.get('model')}): {cost}")
+    reasons: dict[str, int] = {}
+    for d in result.dropped:
+        why = d["why"].split(" (")[0].split(":")[0]
+        reasons[why] = reasons.get(why, 0) + 1
+    if reasons:
+        out.print("left out: " + "; ".join(f"{count} {why}" for why, count in
+                                           sorted(reasons.items(), key=lambda kv: -kv[1])),
+                  markup=False, highlight=False)
     if not result.rows:
-        out.print("no proposal passed the checks (all rejected before, duplicates of current "
-                  "LFs, or too few dev rows to tell)")
+        out.print("no proposal passed the checks: nothing the dev gold says would help")
         return
     weak_now = result.rows[0]["weak_dev_before"]
     table = Table(title=f"proposed LFs, best first (scored on dev; now: label model "
