@@ -26,6 +26,7 @@ FULL = [("overview.py", "Overview", ":material/dashboard:", "overview"), ("lfs.p
         ("conflicts.py", "Conflicts", ":material/compare_arrows:", "conflicts"), ("slices.py", "Slices", ":material/filter_alt:", "slices"),
         ("example.py", "Example detail", ":material/search:", "example"),
         ("end_model.py", "End model", ":material/target:", "end-model"),
+        ("suggest.py", "Suggested LFs", ":material/lightbulb:", "suggest"),
         ("annotate.py", "Annotate", ":material/edit_note:", "annotate"), ("run.py", "Run pipeline", ":material/play_arrow:", "run")]
 
 state, multi = "ok", False

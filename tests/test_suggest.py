@@ -421,3 +421,29 @@ def test_llm_source_needs_an_endpoint(fresh, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(LabelingError, match="LLM suggestions need an endpoint"):
         _suggest_llm(fresh)
+
+
+def test_app_page_lists_accepts_and_rejects(fresh, monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("LABELING_PROJECT", str(fresh.config.source))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    at = AppTest.from_file(str(REPO_ROOT / "app" / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("views/suggest.py").run()
+    assert not at.exception and not at.error
+    at.checkbox(key="suggest_clusters").uncheck().run()
+    at.button(key="suggest_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    ids = list(json.loads((fresh.run_dir / "suggestions.json").read_text())["last"])
+    assert len(at.expander) == len(ids) >= 2
+    at.button(key=f"reject_{ids[1]}").click().run()
+    at.button(key=f"accept_{ids[0]}").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    messages = " ".join(m.value for m in at.success)
+    from labeling.review.literal import literal
+
+    assert literal("appended to functions/youtube_suggested.py") in messages
+    store = json.loads((fresh.run_dir / "suggestions.json").read_text())
+    assert ids[0] in store["accepted"] and ids[1] in store["rejected"]
