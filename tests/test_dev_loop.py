@@ -81,7 +81,7 @@ def test_dev_loop_answers_each_save_and_survives_errors(make_task):
     finally:
         loop.proc.send_signal(signal.SIGINT)
         try:
-            loop.proc.wait(timeout=30)
+            loop.proc.wait(timeout=120)  # a bound against a hang: a busy box may be mid-fit
         except subprocess.TimeoutExpired:
             loop.proc.kill()
             raise
