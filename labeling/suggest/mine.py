@@ -111,8 +111,9 @@ class NgramMiner:
     ``prior[c]`` at the lower Wilson bound, and it fires on ``min_new`` gold rows of ``c``
     the current LFs miss. Confident labels are the current LFs' opinion, right where
     the LFs are and wrong where they err (on WRENCH sms, spam texts a ham LF fired on
-    are "confidently ham"): they add support to a feature, never judge its precision. ``proposals_`` are
-    the candidates, best first per label; ``stats_`` their evidence counts by id;
+    are "confidently ham"): they add support to a feature, never judge its precision.
+    ``proposals_`` are the candidates, best first per label; ``stats_`` their evidence
+    counts by id;
     ``parts_`` the ids of the words a keyword list or prefix regex joins.
     """
 

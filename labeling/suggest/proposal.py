@@ -11,10 +11,10 @@ task's, keywords are non-empty strings.
 >>> p = Proposal("keyword", 1, keywords=("free", "prize"), source="offline:ngram")
 >>> validate(p, ["ham", "spam"]) is p, p.id == Proposal("keyword", 1, ("prize", "free")).id
 (True, True)
->>> validate(Proposal("regex", 1, pattern="(unclosed"), ["ham", "spam"])
+>>> validate(Proposal("regex", 1, pattern="(unclosed"), ["ham", "spam"])  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-labeling.suggest.proposal.InvalidProposal: regex '(unclosed' does not compile: missing ), unterminated subpattern at position 0
+labeling.suggest.proposal.InvalidProposal: regex '(unclosed' does not compile: missing ), ...
 """
 
 from __future__ import annotations
