@@ -247,6 +247,10 @@ def show(lf: str = typer.Argument(..., help="The LF's name."),
         raise LabelingError("--wrong and --conflicts cannot be combined")
     kind = "wrong" if wrong else "conflicts" if conflicts else "fires"
     task = _task(config)
+    if task.config.multi_label:  # votes on one label each, gold label sets
+        from labeling.review import ml_show
+
+        return ml_show.command(task, lf, kind, split, limit, conflicts)
     try:
         table = lf_examples(load_run(task.config.source, task.run_dir), lf, kind, split,
                             None if conflicts in (None, "any") else conflicts)

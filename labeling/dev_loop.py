@@ -7,7 +7,8 @@ accuracy with its 95% interval and their change since the last save, the label m
 and majority vote's dev scores (and the label model's cross-validated dev score when
 it is fit on dev), and how many dev rows the label model now labels differently. Test
 is never shown here. An LF that raises, a syntax error or a bad config prints one line
-and the loop keeps watching; Ctrl+C stops it.
+and the loop keeps watching; Ctrl+C stops it. A multi-label task (``multi_label = true``)
+gets its own tables, per LF and per label (:mod:`labeling.dev_loop_multilabel`).
 
 Nothing shown is reused from an earlier save unless it was computed from the same
 inputs: LF columns come from the cache keyed by each LF's fingerprint, and the label
@@ -23,7 +24,6 @@ and the same on every file system.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 import traceback
@@ -34,9 +34,12 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from labeling import dev_loop_multilabel
 from labeling.config import load_config
 from labeling.errors import LabelingError
 from labeling.pipeline import read_metrics
+from labeling.dev_loop_multilabel import change as _delta
+from labeling.dev_loop_multilabel import number as _num
 from labeling.session import Session, _user_modules
 
 TABLE_DONE = "dev table"  # the line that ends each table (scripts wait for it)
@@ -69,22 +72,10 @@ def take_snapshot(session: Session) -> Snapshot:
     return Snapshot(summary[columns], scores, dev)
 
 
-def _num(value, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def _delta(new, old) -> str:
-    if old is None or new is None or any(isinstance(v, float) and math.isnan(v)
-                                         for v in (new, old)):
-        return "new" if old is None else ""
-    change = new - old
-    return f"{change:+.3f}" if abs(change) >= 0.0005 else ""
-
-
 def render(current: Snapshot, previous: Snapshot | None, console: Console) -> None:
     """Print the LF table and the score lines, marking what changed since ``previous``."""
+    if not isinstance(previous, Snapshot):
+        previous = None  # the task was multi-label at the last save
     table = Table(title="LFs (coverage on train; accuracy on dev gold)", title_justify="left")
     for name, justify in (("lf", "left"), ("cov", "right"), ("Δcov", "right"),
                           ("dev acc", "right"), ("95% CI", "right"), ("Δacc", "right")):
@@ -180,8 +171,12 @@ def watch(config: Path | str | None = None, interval: float = 0.3,
                 started = time.perf_counter()
                 try:
                     session = Session(config) if session is None else session.reload()
-                    current = take_snapshot(session)
-                    render(current, previous, console)
+                    if session.task.config.multi_label:  # one label per LF, label sets
+                        current = dev_loop_multilabel.take_snapshot(session.task)
+                        dev_loop_multilabel.render(current, previous, console)
+                    else:
+                        current = take_snapshot(session)
+                        render(current, previous, console)
                     previous = current
                     outcome = ""
                 except Exception as exc:  # noqa: BLE001 -- any error in user code: show it, keep watching

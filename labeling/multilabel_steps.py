@@ -15,6 +15,7 @@ for every model and split in ``metrics.json``'s ``multi_label`` section.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from labeling.export.multilabel_card import build_card
 from labeling.export.multilabel_io import export_multilabel
 from labeling.files import atomic_write, check_writable
 from labeling.models.multilabel import PerLabelModel, indicator, multilabel_scores
+from labeling.pipeline import ANNOTATIONS_USED_FILE
 from labeling.train.end_model import embedding_cache
 from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise, fit_featurisers
 from labeling.train.multilabel_model import thresholds_of
@@ -136,6 +138,10 @@ def step_apply(task, progress: bool = False, **overrides) -> dict[str, np.ndarra
     analysis = lf_analysis(L, targets, gold(task)["dev"], task.lfs, cfg.labels)
     with atomic_write(task.run_dir / LF_ANALYSIS_FILE) as tmp:
         analysis.to_csv(tmp, index=False)
+    # the annotations merged into dev, as the single-label apply records them: the app
+    # and `labeling show` rebuild exactly this run's dev split from it (sets as lists)
+    with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
+        tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
     _save_section(task, _section(task), "apply", time.perf_counter() - start)
     return L
 
@@ -181,7 +187,10 @@ def step_fit(task) -> dict:
     section = _section(task)
     section["label_model"] = {"name": cfg.label_model.name, "chosen_per_label": dict(
         zip(labels, chosen.chosen_)), "thresholds": dict(
-        zip(labels, np.round(chosen.thresholds_, 4).tolist()))}
+        zip(labels, np.round(chosen.thresholds_, 4).tolist())),
+        # the chosen model's F1 on out-of-fold dev probabilities (the figure auto chose
+        # by): less in-sample than its dev score, for `labeling dev`
+        "dev_oof_f1": {n: max(chosen.dev_f1_[c].values()) for c, n in enumerate(labels)}}
     scores = {k: v for k, v in section.get("scores", {}).items()
               if not k.startswith("label_model_")}
     for name, model in models.items():

@@ -32,7 +32,7 @@ RANKS = {
     "distill": 10, "distill_multilabel": 10, "scaffold": 10, "suggest": 10,
     "review": 11,
     "session": 12,
-    "dev_loop": 13,
+    "dev_loop": 13, "dev_loop_multilabel": 13,
     "cli": 14,
 }
 
