@@ -138,7 +138,7 @@ def prompt_lf_cost(lf: PromptLF, stats: dict | None, settings, labels, test_df: 
                        latency_s=float(np.median([e.latency for e in got])),
                        latency_mean_s=float(np.mean([e.latency for e in got])))
         elif reqs:
-            est = [estimate_request(r.messages, list(r.answers), r.schema is not None)
+            est = [estimate_request(r.messages, list(r.answers), r.schema is not None, r.many)
                    for r in reqs]
             why = ("the run used the local backend" if stats.get("backend") == "local"
                    else "no measured request for this LF")

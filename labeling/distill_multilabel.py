@@ -7,8 +7,9 @@ the end model is the exported model as ``labeling predict`` serves it (its label
 the card's thresholds), timed now; a prompt LF targets one label, so it is scored as a
 detector of that label (precision/recall/F1 of its "applies" votes; its abstentions
 and "does not apply" votes both mean "not this label") and costed from the run's
-requests, cache or an estimate; label model and majority vote cost the sum of the
-prompt LFs'. Writes report.json and report.md in the run folder.
+requests, cache or an estimate; a multi-label prompt LF gives one such row per label
+column, each with the cost of its one shared request per doc; label model and majority
+vote cost the sum of the distinct prompts'. Writes report.json and report.md in the run folder.
 """
 
 from __future__ import annotations
@@ -96,25 +97,31 @@ def build_report(task, n_single: int = 200) -> dict:
              "cost_per_1m_docs": 0.0, "estimated": False,
              "cost_note": f"no LLM call; ~{timing['cpu_s_per_1m_docs']:.0f} CPU-seconds per "
                           "1M docs on this machine"}]
-    prompt_rows = []
+    prompt_rows, costs = [], {}
     L_test = steps._label_matrices(task)["test"]
     llm_stats = (metrics.get("llm") or {}).get("lfs", {})
     for j, lf in enumerate(task.lfs):
-        if not isinstance(lf, PromptLF):
+        prompt = lf if isinstance(lf, PromptLF) else getattr(lf, "prompt_lf", None)
+        if not isinstance(prompt, PromptLF):
             continue
         c = labels.index(lf.target_label)
-        cost = prompt_lf_cost(lf, llm_stats.get(lf.name), cfg.llm, labels, test_df,
-                              cfg.llm_cache_path)
+        if prompt.name not in costs:  # a multi-label prompt's columns share its requests
+            costs[prompt.name] = prompt_lf_cost(prompt, llm_stats.get(prompt.name), cfg.llm,
+                                                labels, test_df, cfg.llm_cache_path)
+        shared = {"shared_with": prompt.name} if prompt is not lf else {}
         prompt_rows.append({"name": f"prompt LF {lf.name} (detector of {labels[c]})",
                             "kind": "prompt_lf", "label": labels[c],
-                            **_detector(Y, L_test[:, j].astype(int), c), **cost})
+                            **_detector(Y, L_test[:, j].astype(int), c),
+                            **costs[prompt.name], **shared})
+    # every LF on a doc: each distinct prompt once
+    one_per_prompt = list({r.get("shared_with", r["name"]): r for r in prompt_rows}.values())
     probs = pd.read_parquet(task.run_dir / PROBS_FILE).xs("test", level="split")
     for kind, prefix, title in (("label_model", "pred_",
                                  f"label model ({section.get('label_model', {}).get('name')})"),
                                 ("majority_vote", "mv_", "majority vote")):
         pred = probs[[f"{prefix}{n}" for n in labels]].to_numpy()
         rows.append({"name": title, "kind": kind, **multilabel_scores(Y, pred, labels),
-                     **_all_lfs_cost(prompt_rows)})
+                     **_all_lfs_cost(one_per_prompt)})
     gold_only = (section.get("scores") or {}).get("gold_only", {}).get("test")
     if gold_only:
         rows.append({"name": f"gold-only baseline ({section.get('n_dev')} dev label sets)",
@@ -130,7 +137,10 @@ def build_report(task, n_single: int = 200) -> dict:
             "rows": rows + prompt_rows,
             "notes": ["Macro F1: the mean of per-label F1s; micro F1: over all (row, label) "
                       "decisions. A prompt LF votes on one label: its F1 column is that "
-                      "label's F1 as a detector (abstaining = 'not this label').",
+                      "label's F1 as a detector (abstaining = 'not this label'). The "
+                      "columns of a multi-label prompt LF (name:label) share one request "
+                      "per doc: each shows the prompt's whole cost, counted once in the "
+                      "label model's.",
                       "Cost per 1M docs = tokens per doc x price per 1M tokens; end model: "
                       "$0 of LLM, CPU time noted."]}
 

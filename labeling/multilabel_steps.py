@@ -33,6 +33,7 @@ from labeling.export.multilabel_card import build_card
 from labeling.export.multilabel_io import export_multilabel
 from labeling.files import atomic_write, check_writable
 from labeling.models.multilabel import PerLabelModel, indicator, multilabel_scores
+from labeling.pipeline import llm_runtime
 from labeling.pipeline import ANNOTATIONS_USED_FILE
 from labeling.train.end_model import embedding_cache
 from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise, fit_featurisers
@@ -60,15 +61,25 @@ def lf_targets(lfs, labels: list[str]) -> np.ndarray:
 
 def apply_all(task, progress: bool = False, **overrides) -> dict[str, np.ndarray]:
     """``{split: L}``; votes outside {-1, 0, 1} are errors naming the LF and row.
-    ``overrides`` (the CLI's, None = the config's) win over ``[apply]``."""
+    ``overrides`` (the CLI's, None = the config's) win over ``[apply]``. Prompt LFs are
+    answered in one LLM runtime (the task's cache and budget, checked before any call);
+    its stats go to metrics.json ``llm``, also when a split fails."""
     opts = task.config.apply.model_copy(
         update={k: v for k, v in overrides.items() if v is not None})
     cache = task.run_dir / "cache" if opts.cache else None
-    return {split: apply_lfs(df, task.lfs, cardinality=2, engine=opts.engine,
-                             n_jobs=opts.n_jobs, cache_dir=cache,
-                             fault_tolerant=opts.fault_tolerant, split=split,
-                             progress=progress)
-            for split, df in task.splits.items() if df is not None}
+    splits = {split: df for split, df in task.splits.items() if df is not None}
+    with llm_runtime(task, progress) as runtime:
+        if runtime is not None:
+            runtime.check_budget(runtime.plan(task.lfs, splits))
+        try:
+            return {split: apply_lfs(df, task.lfs, cardinality=2, engine=opts.engine,
+                                     n_jobs=opts.n_jobs, cache_dir=cache,
+                                     fault_tolerant=opts.fault_tolerant, split=split,
+                                     progress=progress)
+                    for split, df in splits.items()}
+        finally:
+            if runtime is not None:
+                update_metrics(task.run_dir, llm=runtime.report())
 
 
 def lf_analysis(L: dict, targets, Y_dev, lfs, labels) -> pd.DataFrame:

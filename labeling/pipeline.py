@@ -41,7 +41,7 @@ from labeling.export.provenance import build_card
 from labeling.files import atomic_write, check_writable
 from labeling.gold import AnnotationStore, apply_gold, valid_gold
 from labeling.lf.loader import load_lfs
-from labeling.llm.prompt import PromptLF
+from labeling.llm.multilabel import check_task_lfs, prompt_lfs
 from labeling.metrics import classification_scores
 from labeling.models.fit_cache import fit_cached
 from labeling.train.auto import choose_end_model, end_model_options
@@ -82,6 +82,7 @@ def load_task(config_path: Path | str | None = None) -> Task:
     config = load_config(config_path)
     splits = {split: load_split(config, split) for split in SPLITS}
     lfs = load_lfs(config.lfs, config.base_dir)
+    check_task_lfs(lfs, config.labels, config.multi_label)
     path = config.annotations_path
     gold, skipped = valid_gold(AnnotationStore(path) if path.is_file() else None,
                                config.name, config.labels, multi_label=config.multi_label)
@@ -110,7 +111,7 @@ def timed(step: str):
 
 
 def has_prompt_lfs(task: Task) -> bool:
-    return any(isinstance(lf, PromptLF) for lf in task.lfs)
+    return bool(prompt_lfs(task.lfs))
 
 
 @contextlib.contextmanager

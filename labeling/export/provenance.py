@@ -25,8 +25,9 @@ DEV_FITTED_LABEL_MODELS = ("weighted_vote", "stacker", "dawid_skene")
 
 
 def lf_description(lf) -> dict:
-    if isinstance(lf, PromptLF):
-        return {"name": lf.name, "kind": "prompt", "template": lf.template}
+    prompt = getattr(lf, "prompt_lf", None)  # a label column of a multi-label prompt LF
+    if isinstance(lf, PromptLF) or isinstance(prompt, PromptLF):
+        return {"name": lf.name, "kind": "prompt", "template": (prompt or lf).template}
     if isinstance(lf, PatternLF):
         return {"name": lf.name, "kind": "pattern", "pattern": lf.pattern.pattern,
                 "label": lf.label}

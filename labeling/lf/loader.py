@@ -58,7 +58,8 @@ def lfs_of_module(module, entry: str | None = None) -> list[LabelingFunction]:
 
 
 def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
-    """Import each module (a ``.py`` path or a dotted name) and collect its LFs."""
+    """Import each module (a ``.py`` path or a dotted name) and collect its LFs (a
+    multi-label prompt LF as its label columns)."""
     lfs: list[LabelingFunction] = []
     for entry in entries:
         try:
@@ -74,7 +75,9 @@ def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
         found = lfs_of_module(module, entry)
         if not found:
             raise LFLoadError(f"{entry}: defines no labeling functions")
-        lfs.extend(found)
+        # An LF standing for several L columns (a multi-label prompt LF: one per label)
+        # is replaced by its columns.
+        lfs.extend(c for lf in found for c in (getattr(lf, "label_columns", None) or [lf]))
     names = [lf.name for lf in lfs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

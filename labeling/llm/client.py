@@ -21,8 +21,9 @@ before each request, which the client cannot do.
 * a 401/403 aborts the run (:class:`LLMError`): every other call would fail the same way;
   so does a 400 naming ``response_format`` (set ``structured_output = false``).
 
-Replies are parsed strictly (:func:`parse_reply`): anything that is not exactly one of
-the allowed answers is rejected with a reason, never mapped to a guessed label.
+Replies are parsed strictly (:func:`parse_reply`; a multi-label request's list with
+:func:`labeling.llm.multilabel.parse_labels`): anything that is not exactly one of the
+allowed answers is rejected with a reason, never mapped to a guessed label.
 
 >>> parse_reply('{"answer": "yes"}', ["yes", "no"])
 ('yes', None)
@@ -43,6 +44,7 @@ from datetime import timezone
 from typing import Awaitable, Callable
 
 from labeling.llm.errors import LLMError
+from labeling.llm.multilabel import parse_labels
 from labeling.llm.requests import Request
 from labeling.llm.settings import LLMSettings
 
@@ -241,7 +243,8 @@ class EndpointRunner:
                 kind, retryable = "malformed", True  # e.g. a truncated JSON body
             else:
                 out.reply = content
-                out.answer, out.reason = parse_reply(content, list(req.answers))
+                parse = parse_labels if req.many else parse_reply
+                out.answer, out.reason = parse(content, list(req.answers))
                 if usage is not None:
                     out.tokens_in, out.tokens_out = usage.prompt_tokens, usage.completion_tokens
                     out.usage_reported = True

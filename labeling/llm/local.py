@@ -23,6 +23,7 @@ import numpy as np
 from labeling.llm.embedding_cache import DIM, EmbeddingCache, model_key, text_keys
 from labeling.llm.errors import LLMError
 from labeling.llm.minilm import load_model
+from labeling.llm.multilabel import top_group
 
 ABSTAIN = -1
 
@@ -83,20 +84,41 @@ class LocalBackend:
             raise LLMError(f"prompt LF '{lf.name}': local descriptions must name at least two "
                            f"of its answers {sorted(votes_of)}; got {sorted(descriptions)}")
         names = list(descriptions)
-        texts = ["\n".join(_cell(v) for v in row) for row in
-                 df[list(lf.fields)].itertuples(index=False, name=None)]
-        sims = self.embed(texts) @ self.embed([descriptions[n] for n in names]).T
-        answers: list[str | None] = [None] * len(texts)
-        votes = np.full(len(texts), ABSTAIN, dtype=np.int16)
-        if len(texts):
+        sims = self._similarities(lf, df, [descriptions[n] for n in names])
+        answers: list[str | None] = [None] * len(sims)
+        votes = np.full(len(sims), ABSTAIN, dtype=np.int16)
+        if len(sims):
             order = np.argsort(-sims, axis=1)
             best, second = order[:, 0], order[:, 1]
-            rows = np.arange(len(texts))
+            rows = np.arange(len(sims))
             confident = sims[rows, best] - sims[rows, second] >= self.margin
             for i in np.flatnonzero(confident):
                 answers[i] = names[best[i]]
                 votes[i] = votes_of[answers[i]]
         return answers, votes
+
+    def _similarities(self, lf, df, descriptions: list[str]) -> np.ndarray:
+        """Cosine similarity of each row's text (its template columns joined by
+        newlines) with each description: ``len(df) x len(descriptions)``."""
+        texts = ["\n".join(_cell(v) for v in row) for row in
+                 df[list(lf.fields)].itertuples(index=False, name=None)]
+        return self.embed(texts) @ self.embed(descriptions).T
+
+    def answer_sets(self, lf, df, labels) -> np.ndarray:
+        """Votes of multi-label prompt LF ``lf`` on ``df``, one column per label it covers:
+        the labels whose description clears the margin over every label left out
+        (:func:`labeling.llm.multilabel.top_group`; the LF's ``local_margin``, else the
+        run's)."""
+        lf.check_columns(df.columns)
+        names = lf.answer_names(labels)  # checks the labels against the task's
+        descriptions = lf.local_descriptions(labels)
+        if len(names) < 2:
+            raise LLMError(f"prompt LF '{lf.name}': the local backend compares labels with "
+                           f"each other, so it needs at least two; {lf.name} covers "
+                           f"{names}: use an endpoint, or add labels")
+        sims = self._similarities(lf, df, [descriptions[n] for n in names])
+        margin = self.margin if lf.local_margin is None else lf.local_margin
+        return top_group(sims, margin)
 
 
 def _cell(value) -> str:

@@ -65,11 +65,17 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
-def estimate_request(messages: list[dict], answers: list[str], structured: bool) -> tuple[int, int]:
-    """(input tokens, output tokens) estimated for one chat request."""
+def estimate_request(messages: list[dict], answers: list[str], structured: bool,
+                     many: bool = False) -> tuple[int, int]:
+    """(input tokens, output tokens) estimated for one chat request. ``many``: the reply
+    is a list of answers (multi-label), at longest all of them but ``abstain``."""
     tokens_in = 3 + sum(4 + estimate_tokens(m.get("content") or "") for m in messages)
-    longest = max(answers, key=len) if answers else ""
-    reply = json.dumps({"answer": longest}) if structured else longest
+    if many:
+        longest = [a for a in answers if a != "abstain"]
+        reply = json.dumps({"answer": longest} if structured else longest)
+    else:
+        longest = max(answers, key=len) if answers else ""
+        reply = json.dumps({"answer": longest}) if structured else longest
     return tokens_in, estimate_tokens(reply) + 1
 
 
@@ -110,7 +116,8 @@ def plan_lf(lf, df, settings: LLMSettings, labels, cache, backend: str,
     model = reqs[0].model if reqs else (lf.model or settings.model)
     t_in = t_out = 0
     for r in todo:
-        i, o = estimate_request(r.messages, list(r.answers), settings.structured_output)
+        i, o = estimate_request(r.messages, list(r.answers), settings.structured_output,
+                                r.many)
         t_in, t_out = t_in + i, t_out + o
     return {"lf": lf.name, "backend": "openai", "model": model, "rows": len(df),
             "calls": len(reqs), "cached": len(reqs) - len(todo), "to_call": len(todo),

@@ -63,6 +63,8 @@ def _fields_of(template: str) -> tuple[str, ...]:
 class PromptLF(LabelingFunction):
     """A labeling function answered by an LLM (or the local zero-shot backend)."""
 
+    many = False  # the reply is one answer (True: a list of them, labeling.llm.multilabel)
+
     def __init__(self, name: str, template: str, answers: Mapping[str, int | str] | None = None,
                  label_descriptions: Mapping[str | int, str] | None = None,
                  descriptions: Mapping[str, str] | None = None, model: str | None = None,

@@ -23,6 +23,7 @@ class Request:
     messages: list[dict]
     schema: dict | None
     answers: dict[str, int]            # answer name -> vote
+    many: bool = False                 # the reply is a list of answer names (multi-label)
     rows: list[int] = field(default_factory=list)  # positions in the frame answered by it
     estimate: float = 0.0              # USD reserved against the budget while in flight
 
@@ -47,6 +48,7 @@ def build_requests(lf: PromptLF, df, settings: LLMSettings,
         key = cache_key(model, params, messages, schema)
         req = by_key.get(key)
         if req is None:
-            req = by_key[key] = Request(key, lf.name, model, params, messages, schema, answers)
+            req = by_key[key] = Request(key, lf.name, model, params, messages, schema, answers,
+                                        many=lf.many)
         req.rows.append(position)
     return list(by_key.values())

@@ -19,20 +19,22 @@ its estimate) before it starts, so a run stops *before* exceeding the budget.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from labeling.llm.active import activate, deactivate
 from labeling.llm.cache import Entry, ResponseCache
 from labeling.llm.client import EndpointRunner, run_sync
 from labeling.llm.errors import BudgetExceeded, LLMError
 from labeling.llm.local import LocalBackend
+from labeling.llm.multilabel import answer_votes, prompt_lfs
 from labeling.llm.plan import cost_of, estimate_request, plan_lf, total_cost
-from labeling.llm.prompt import PromptLF
 from labeling.llm.requests import Request, build_requests, lf_model
 from labeling.llm.settings import LLMSettings
 from labeling.llm.stats import LFStats
@@ -50,6 +52,7 @@ class Runtime:
         self._cache: ResponseCache | None = None
         self._local = None
         self.stats: dict[str, LFStats] = {}
+        self._sets: dict[str, tuple] = {}  # multi-label LF -> (LF, frame key, votes)
         self.spent = 0.0
         self.reserved = 0.0
 
@@ -80,7 +83,7 @@ class Runtime:
         """Per prompt LF (other LFs are skipped) and frame: calls, cached, tokens, cost."""
         frames = frames if isinstance(frames, dict) else {"": frames}
         out = []
-        for lf in (lf for lf in lfs if isinstance(lf, PromptLF)):
+        for lf in prompt_lfs(lfs):  # a multi-label prompt LF once, not once per column
             planned: set[str] = set()  # a prompt repeated in a later frame is a cache hit
             for split, df in frames.items():
                 entry = plan_lf(lf, df, self.settings, self.labels,
@@ -105,7 +108,8 @@ class Runtime:
                                  planned=total, spent=self.spent)
 
     def _estimate(self, req: Request) -> float:
-        i, o = estimate_request(req.messages, list(req.answers), req.schema is not None)
+        i, o = estimate_request(req.messages, list(req.answers), req.schema is not None,
+                                req.many)
         cost = cost_of(req.model, i, o, self.settings.prices)
         if cost is None and self.settings.budget is not None:
             raise LLMError(f"a budget is set but there is no price for {req.model}; "
@@ -125,13 +129,22 @@ class Runtime:
             stats = LFStats(lf.name, model=lf_model(lf, self.settings)[0], rows=len(df))
             votes = self._label_endpoint(lf, df, stats)
         stats.wall_s = time.monotonic() - started
-        if lf.name in self.stats:
-            self.stats[lf.name].merge(stats)
-        else:
-            self.stats[lf.name] = stats
+        self._merge_stats(stats)
         return votes
 
     def _label_endpoint(self, lf, df, stats: LFStats) -> np.ndarray:
+        reqs, answers = self._answer_endpoint(lf, df, stats)
+        votes = np.full(len(df), ABSTAIN, dtype=np.int16)
+        for req in reqs:
+            answer = answers.get(req.key)
+            if answer is not None:
+                votes[req.rows] = req.answers[answer]
+        stats.votes.update(int(v) for v in votes)
+        return votes
+
+    def _answer_endpoint(self, lf, df, stats: LFStats) -> tuple[list[Request], dict]:
+        """The distinct requests for ``df`` and their answers ({key: answer}; a failed or
+        rejected request has none), from the cache or the endpoint."""
         reqs = build_requests(lf, df, self.settings, self.labels)
         hits = self.cache.get_many([r.key for r in reqs])
         todo = [r for r in reqs if r.key not in hits]
@@ -181,19 +194,48 @@ class Runtime:
         finally:
             if bar is not None:
                 bar.close()
-        votes = np.full(len(df), ABSTAIN, dtype=np.int16)
-        for req in reqs:
-            answer = answers.get(req.key)
-            if answer is not None:
-                votes[req.rows] = req.answers[answer]
-        stats.votes.update(int(v) for v in votes)
+        return reqs, answers
+
+    def label_sets(self, lf, df) -> np.ndarray:
+        """Votes (1/0/-1) of multi-label prompt LF ``lf`` on ``df``: one column per label
+        it covers. Its columns ask in turn for the same frame: the answers of the last
+        frame are kept per LF (keyed by the frame's content), so a row costs one request
+        and counts once in the stats."""
+        frame = df[list(lf.fields)] if set(lf.fields) <= set(df.columns) else df
+        key = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False)
+                             .to_numpy().tobytes()).hexdigest() + str(list(frame.columns))
+        kept = self._sets.get(lf.name)
+        if kept is not None and kept[0] is lf and kept[1] == key:
+            return kept[2]
+        started = time.monotonic()
+        if self.backend == "local":
+            stats = LFStats(lf.name, backend="local", model="all-MiniLM-L6-v2", rows=len(df),
+                            calls=len(df))
+            votes = self.local.answer_sets(lf, df, self.labels)
+        else:
+            stats = LFStats(lf.name, model=lf_model(lf, self.settings)[0], rows=len(df))
+            reqs, answers = self._answer_endpoint(lf, df, stats)
+            names = lf.answer_names(self.labels)
+            votes = np.full((len(df), len(names)), ABSTAIN, dtype=np.int8)
+            for req in reqs:
+                votes[req.rows] = answer_votes(answers.get(req.key), names)
+        stats.votes.update(int(v) for v in votes.ravel())  # per (row, label) cell
+        stats.wall_s = time.monotonic() - started
+        self._merge_stats(stats)
+        self._sets[lf.name] = (lf, key, votes)
         return votes
+
+    def _merge_stats(self, stats: LFStats) -> None:
+        if stats.lf in self.stats:
+            self.stats[stats.lf].merge(stats)
+        else:
+            self.stats[stats.lf] = stats
 
     def _record(self, req: Request, out, stats: LFStats) -> None:
         tokens_in, tokens_out = out.tokens_in, out.tokens_out
         if not out.usage_reported:  # no usage field: count our estimate
             tokens_in, tokens_out = estimate_request(req.messages, list(req.answers),
-                                                     req.schema is not None)
+                                                     req.schema is not None, req.many)
         cost = cost_of(req.model, tokens_in, tokens_out, self.settings.prices)
         self.spent += cost or 0.0
         stats.tokens_in += tokens_in
