@@ -1,5 +1,5 @@
 """What the multi-label pages share (``multi_label = true``): their list, the cached run,
-the annotation store and the label-set editor (checkboxes, keys 1-9, Enter saves).
+the annotation store and the label-set editor (checkboxes, a key per label, Enter saves).
 
 Layout only: the numbers come from :mod:`labeling.review.multilabel` and
 :mod:`labeling.review.ml_detail`; the project and run are found as for single-label
@@ -54,7 +54,9 @@ def _toggle(key: str) -> None:
 
 def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = False) -> bool:
     """A checkbox per label (ticked: your saved set, else the label model's) and a save
-    button; with ``shortcuts`` keys 1-9 tick the first nine labels and Enter saves.
+    button; with ``shortcuts`` each label's key (1-9, then letters:
+    :func:`labeling.review.ml_detail.label_keys`, shown under its checkbox) ticks it and
+    Enter saves.
     True when a set was saved."""
     example_id = data.frames[split]["id"].iloc[row]
     start, why = ml_detail.suggested_set(store(), data, split, row)
@@ -63,13 +65,14 @@ def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = Fal
     for c, k in enumerate(keys):  # the state, not value=, so the key buttons can flip it
         st.session_state.setdefault(k, c in start)
     columns = st.columns(min(len(data.labels), 7))
-    for c, name in enumerate(data.labels):
+    for c, (name, shortcut) in enumerate(zip(data.labels, ml_detail.label_keys(
+            len(data.labels)))):
         with columns[c % len(columns)]:
             st.checkbox(literal(name), key=keys[c])
-            if shortcuts and c < 9:
-                st.button(f"[{c + 1}]", key=f"{keys[c]}-key", shortcut=str(c + 1),
+            if shortcuts and shortcut is not None:  # under its checkbox: what to press
+                st.button(f"[{shortcut}]", key=f"{keys[c]}-key", shortcut=shortcut,
                           type="tertiary", on_click=_toggle, args=(keys[c],),
-                          help=f"Key {c + 1} ticks or unticks {literal(name)}")
+                          help=f"Key {shortcut} ticks or unticks {literal(name)}")
     if st.button("Save label set" + (" [Enter]" if shortcuts else ""), type="primary",
                  key=f"{key}-{split}-{example_id}-save",
                  shortcut="Enter" if shortcuts else None):

@@ -1,4 +1,4 @@
-"""Annotate label sets one example at a time: checkboxes, keys 1-9, Enter saves."""
+"""Annotate label sets one example at a time: checkboxes, a key per label, Enter saves."""
 
 import streamlit as st
 
@@ -39,8 +39,8 @@ with shared.guard():
                      key=f"ml_ann_text_{example_id}")
         st.dataframe(ml_detail.label_table(data, split, row).set_index("label").T,
                      key="ml_ann_labels")
-        st.caption("Keys: 1-9 tick or untick the first nine labels, Enter saves, S skip, "
-                   "B back. A set needs at least one label.")
+        st.caption("Keys: the one under each label ticks or unticks it (1-9, then "
+                   "letters), Enter saves, S skip, B back. A set needs at least one label.")
         if ml_shared.label_set_editor(data, split, row, key="ml_ann", shortcuts=True):
             if not skip_done:
                 st.session_state["ml_ann_pos"] = position + 1

@@ -8,6 +8,8 @@ joined by ";", like the data files' gold); test annotations are stored but never
 
 from __future__ import annotations
 
+import string
+
 import numpy as np
 import pandas as pd
 
@@ -15,6 +17,23 @@ from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
 from labeling.review.ml_project import APPLIES, DOES_NOT_APPLY, MultiLabelRun
 from labeling.review.multilabel import VOTE_NAMES, set_names
+
+
+# Keys that tick labels: 1-9, then the letters, then Shift+letter. Not C and R (Streamlit
+# reserves them: rerun, clear cache), nor B and S (the annotate page's back and skip).
+RESERVED_KEYS = "bcrs"
+_LETTERS = [ch.upper() for ch in string.ascii_lowercase if ch not in RESERVED_KEYS]
+LABEL_KEYS = [str(i) for i in range(1, 10)] + _LETTERS + [f"Shift+{ch}" for ch in _LETTERS]
+
+
+def label_keys(n_labels: int) -> list[str | None]:
+    """The keyboard shortcut of each label, in label order (None past the last key):
+    every label of the 28-label GoEmotions task has one.
+
+    >>> label_keys(12)[8:]
+    ['9', 'A', 'D', 'E']
+    """
+    return [LABEL_KEYS[c] if c < len(LABEL_KEYS) else None for c in range(n_labels)]
 
 
 def find_row(run: MultiLabelRun, split: str, example_id: str) -> int:
