@@ -69,8 +69,8 @@ def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = Fal
             len(data.labels)))):
         with columns[c % len(columns)]:
             st.checkbox(literal(name), key=keys[c])
-            if shortcuts and shortcut is not None:  # under its checkbox: what to press
-                st.button(f"[{shortcut}]", key=f"{keys[c]}-key", shortcut=shortcut,
+            if shortcuts and shortcut is not None:  # under its checkbox: "key A"
+                st.button("key", key=f"{keys[c]}-key", shortcut=shortcut,
                           type="tertiary", on_click=_toggle, args=(keys[c],),
                           help=f"Key {shortcut} ticks or unticks {literal(name)}")
     if st.button("Save label set" + (" [Enter]" if shortcuts else ""), type="primary",

@@ -165,8 +165,9 @@ def _score_line(key: str, current: MultiLabelSnapshot,
     parts = [f"macro-F1 {number(score['macro_f1'])}*", f"micro-F1 {number(score['micro_f1'])}*"]
     if "oof_macro_f1" in score:
         parts.append(f"out-of-fold macro-F1 {number(score['oof_macro_f1'])}")
-    changes = [f"{m.replace('_f1', '-F1')} {change(score[m], old.get(m))}"
-               for m in ("macro_f1", "micro_f1", "oof_macro_f1")
+    titles = {"macro_f1": "macro-F1", "micro_f1": "micro-F1",
+              "oof_macro_f1": "out-of-fold macro-F1"}
+    changes = [f"{title} {change(score[m], old.get(m))}" for m, title in titles.items()
                if m in score and m in old and change(score[m], old.get(m))]
     name = score["name"]
     if name == "auto":

@@ -60,7 +60,8 @@ def test_annotate_page_has_a_key_for_all_28_labels(ml28, tmp_path, monkeypatch):
     split = at.selectbox(key="ml_ann_split").value
     prefix = f"ml_ann-{split}-{example_id}"
     keyed = [at.button(key=f"{prefix}-{c}-key") for c in range(len(labels))]
-    assert [b.label for b in keyed] == [f"[{k}]" for k in label_keys(28)]
+    # Streamlit shows each button's shortcut after its label: "key A" under a checkbox
+    assert [b.proto.shortcut for b in keyed] == [k.lower() for k in label_keys(28)]
     shortcuts = [b.proto.shortcut.lower() for b in at.button if b.proto.shortcut]
     assert len(shortcuts) == len(set(shortcuts)) == 28 + 3  # + Enter, S, B
     assert not {s for s in shortcuts if s in ("c", "r")}
