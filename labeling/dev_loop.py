@@ -36,10 +36,10 @@ from rich.table import Table
 
 from labeling import dev_loop_multilabel
 from labeling.config import load_config
-from labeling.errors import LabelingError
-from labeling.pipeline import read_metrics
 from labeling.dev_loop_multilabel import change as _delta
 from labeling.dev_loop_multilabel import number as _num
+from labeling.errors import LabelingError
+from labeling.pipeline import read_metrics
 from labeling.session import Session, _user_modules
 
 TABLE_DONE = "dev table"  # the line that ends each table (scripts wait for it)

@@ -199,11 +199,13 @@ def test_dev_loop_on_a_multilabel_task(tmp_path):
         assert "dev rows whose label-model label set changed:" in second
         assert "test" not in second.lower()
 
-        _edit(lfs, 'for_label("joy", keyword_lf(["happy"]', 'for_label("fear", keyword_lf(["happy"]')
+        joy = 'for_label("joy", keyword_lf(["happy"]'
+        fear = joy.replace('"joy"', '"fear"')
+        _edit(lfs, joy, fear)  # a target that is not a label
         bad = loop.until_table()
         assert "error: LF kw_joy: target label 'fear' is not one of the labels" in bad
 
-        _edit(lfs, 'for_label("fear", keyword_lf(["happy"]', 'for_label("joy", keyword_lf(["happy"]')
+        _edit(lfs, fear, joy)
         fixed = loop.until_table()
         assert "error" not in fixed and "kw_joy" in fixed
     finally:
