@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from end_models import label_model_probs  # noqa: E402
 from learning_curve import load_dataset  # noqa: E402
 from labeling.export import skops_io  # noqa: E402
-from labeling.export import onnx_transformer  # noqa: E402
+from labeling.export import onnx_transformer, transformer_runtime  # noqa: E402
 from labeling.metrics import score_predictions  # noqa: E402
 from labeling.train.end_model import predict_proba_full, train_end_model  # noqa: E402
 
@@ -124,7 +124,7 @@ def onnx_rows(model, name, reference, k, texts, score, label) -> dict:
 
 def run(datasets, max_time=None, refit=False) -> tuple[dict, dict]:
     results, notes = {}, {}
-    onnx_transformer.THREADS = 1  # one core: the figure the goal is stated in
+    transformer_runtime.THREADS = 1  # one core: the figure the goal is stated in
     for ds in datasets:
         data, (k, metric, pos) = load_dataset(ds, CACHE)
         train, dev, test = data["train"], data["valid"], data["test"]

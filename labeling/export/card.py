@@ -21,15 +21,13 @@ import numpy as np
 
 from labeling.errors import ModelLoadError
 from labeling.export.calibration import calibration_markdown
-from labeling.export.onnx_transformer import (TOKENIZER_FILE, TransformerOnnxModel,
-                                              save_transformer_onnx, transformer_parity)
-from labeling.export.onnx_transformer import supports as is_transformer
 from labeling.export.card_schema import (CARD_FILE, MODEL_FILE, ONNX_FILE, TEXT_INPUT,
                                          TOKENS_INPUT, card_error, check_model_classes,
                                          validate_card)
 from labeling.export.fast_tfidf import FastTfidfModel, supports
 from labeling.export.onnx_io import OnnxModel, save_onnx
 from labeling.export.skops_io import file_sha256, load_model, save_model
+from labeling.export.transformer_runtime import TOKENIZER_FILE, TransformerOnnxModel
 
 CARD_MARKDOWN = "MODEL_CARD.md"
 RUNTIMES = ("sklearn", "onnx", "onnx_int8")  # onnx_int8: a fine-tuned transformer's int8 copy
@@ -92,6 +90,11 @@ def onnx_parity(model, onnx_path: Path, info: dict, texts: list[str]) -> dict:
 def export_model(model, out_dir: Path, card: dict, parity_texts: list[str] | None = None) -> Path:
     """Write the model (skops, and ONNX when it converts) and its card into ``out_dir``;
     with ``parity_texts``, the card records the sklearn/ONNX agreement on them."""
+    # torch (tracing a transformer) only when exporting: loading a model, and so `labeling
+    # predict` and `labeling serve`, never import it (seconds of start-up; docs/serve.md)
+    from labeling.export.onnx_transformer import (save_transformer_onnx, supports as
+                                                  is_transformer, transformer_parity)
+
     out_dir = Path(out_dir)
     sha = save_model(model, out_dir / MODEL_FILE)
     files = {MODEL_FILE: sha}

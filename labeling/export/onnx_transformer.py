@@ -13,8 +13,10 @@ The folder gets three files beside model.skops:
   quantized per batch at run time). About 4x smaller and faster on CPU; its
   probabilities move by up to a few hundredths (the card records by how much).
 - ``tokenizer.json``: the MiniLM tokenizer with the model's truncation
-  (``max_seq_len`` tokens) and batch padding, applied by :class:`TransformerOnnxModel`
-  before the graph runs (the `tokenizers` package, no torch needed to predict).
+  (``max_seq_len`` tokens) and batch padding, applied by
+  :class:`labeling.export.transformer_runtime.TransformerOnnxModel` before the graph runs
+  (the `tokenizers` package, no torch needed to predict; that module runs the files, this
+  one writes them).
 
 The card's ``onnx`` section says so (``input = "tokens"``), with the parity of both
 files against the skops model on the dev and test texts. (A pipeline with another
@@ -35,19 +37,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from torch import nn
 
-from labeling.errors import ModelLoadError
 from labeling.export.card_schema import ONNX_FILE, TOKENS_INPUT
 from labeling.files import atomic_write
 from labeling.train.embeddings import MiniLMEmbedder
 from labeling.train.finetune import MiniLMFineTuned
-from labeling.train.finetune_data import encode, load_tokenizer, model_dir
+from labeling.export.transformer_runtime import (INPUTS, INT8_FILE, TOKENIZER_FILE,
+                                                 TransformerOnnxModel)
+from labeling.train.finetune_data import load_tokenizer, model_dir
 from labeling.train.finetune_net import LabelAndProbabilities, build_encoder
 
-INT8_FILE = "model.int8.onnx"
-TOKENIZER_FILE = "tokenizer.json"
 OPSET = 17  # LayerNormalization as one op; the TorchScript exporter's range ends at 20
-INPUTS = ("input_ids", "attention_mask")
-THREADS = 0  # onnxruntime intra-op threads; 0 = its default (benchmarks set 1)
 # int8 against the skops model: the bound the tests hold the quantized file to on their
 # few dozen texts (measured 0.024). On whole test splits the largest single difference
 # is larger (benchmarks/finetune.py: 0.05-0.14 on youtube, trec and the bundled task),
@@ -173,52 +172,6 @@ def save_transformer_onnx(model, out_dir: Path) -> dict:
             "int8": {"file": INT8_FILE,
                      "quantization": "dynamic, QInt8 weights per channel"}}
     return {"files": files, "info": info}
-
-
-class TransformerOnnxModel:
-    """An exported transformer (``file``: model.onnx or model.int8.onnx) and its tokenizer,
-    behind ``predict_proba_full``; the folder's files are checked by the caller."""
-
-    BATCH = 64
-
-    def __init__(self, model_dir: Path, file: str, info: dict):
-        import onnxruntime as ort  # lazy, as in onnx_io: only a loaded ONNX model needs it
-
-        model_dir = Path(model_dir)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = THREADS
-        path = model_dir / file
-        try:
-            self.session = ort.InferenceSession(str(path), options,
-                                                providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise ModelLoadError(f"{path}: cannot load ONNX model: {exc}") from None
-        names = [i.name for i in self.session.get_inputs()]
-        outputs = [o.name for o in self.session.get_outputs()]
-        if sorted(names) != sorted(INPUTS) or len(outputs) != 2:
-            raise ModelLoadError(f"{path}: not a transformer end model of ours: inputs "
-                                 f"{names}, outputs {outputs} (want {', '.join(INPUTS)} -> "
-                                 "label, probabilities)")
-        self.proba_output = outputs[1]
-        tokenizer_path = model_dir / info.get("tokenizer", TOKENIZER_FILE)
-        try:
-            self.tokenizer = load_tokenizer(tokenizer_path, int(info.get("max_seq_len", 128)))
-        except Exception as exc:
-            raise ModelLoadError(f"{tokenizer_path}: cannot load the tokenizer: {exc}") from None
-        self.classes = np.asarray(info["classes"], dtype=int)
-
-    def predict_proba_full(self, texts, cardinality: int) -> np.ndarray:
-        texts = [str(t) for t in texts]
-        full = np.zeros((len(texts), cardinality))
-        order = np.argsort([len(t) for t in texts], kind="stable")  # little padding
-        for start in range(0, len(texts), self.BATCH):
-            rows = order[start:start + self.BATCH]
-            ids, mask = encode(self.tokenizer, [texts[i] for i in rows])
-            proba = self.session.run([self.proba_output],
-                                     {"input_ids": ids, "attention_mask": mask})[0]
-            full[np.ix_(rows, self.classes)] = proba
-        return full
 
 
 def transformer_parity(model, out_dir: Path, info: dict,

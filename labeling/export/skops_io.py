@@ -10,13 +10,31 @@ how CVE-2025-54412-style bypasses happen).
 from __future__ import annotations
 
 import hashlib
+import sys
+import types
 import zipfile
 from pathlib import Path
 
-import skops.io as sio
-
 from labeling.errors import ModelLoadError
 from labeling.files import atomic_write, check_writable
+
+# skops lists its default trusted types with sklearn.utils.all_estimators(), which walks
+# every scikit-learn package (pkgutil.walk_packages imports each one to look inside),
+# among them sklearn.externals.array_api_compat.torch, which imports torch itself: 3-15 s
+# and ~0.5 GB before a TF-IDF model can be loaded, though no estimator lives there. While
+# skops is imported, an empty placeholder stands for that one package (no __path__, so
+# the walk does not descend); it is removed right after, so a later real import of the
+# package (scikit-learn's array API support) is unaffected. tests/test_serve_startup.py
+# checks that loading a TF-IDF model does not import torch.
+_TORCH_COMPAT = "sklearn.externals.array_api_compat.torch"
+_placeholder = None
+if _TORCH_COMPAT not in sys.modules and "torch" not in sys.modules:
+    _placeholder = sys.modules[_TORCH_COMPAT] = types.ModuleType(_TORCH_COMPAT)
+try:
+    import skops.io as sio
+finally:
+    if _placeholder is not None and sys.modules.get(_TORCH_COMPAT) is _placeholder:
+        del sys.modules[_TORCH_COMPAT]
 
 # What a fitted TF-IDF + logistic-regression pipeline is made of. skops trusts these
 # by default today; listing them keeps loading working if its defaults narrow.

@@ -2,7 +2,9 @@
 
 Two APIs share one model: the Open Inference Protocol v2 (KServe, Triton, MLServer: a
 ``BYTES`` input tensor of texts, ``label`` and ``probabilities`` output tensors) and a
-plain ``POST /predict`` (``{"texts": [...]}``). Every check here turns bad input into a
+plain ``POST /predict`` (``{"texts": [...]}``). A multi-label model (``thresholds``: the
+card's per-label thresholds) answers label sets, as `labeling predict` prints them: every
+label whose probability reaches its threshold. Every check here turns bad input into a
 :class:`RequestError` carrying the HTTP status and a one-line message, so the server
 answers ``{"error": "..."}`` with a 4xx instead of a 500 or a traceback.
 
@@ -16,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 
 from labeling.errors import LabelingError
 
@@ -51,6 +54,15 @@ class Limits:
 
 def parse_json(body: bytes) -> dict:
     """The JSON object in ``body`` (UTF-8), or a 400 naming what is wrong with it."""
+    try:  # the fast parser takes what is plainly valid; anything it refuses (invalid JSON,
+        # a BOM, a lone surrogate escape, a 400-digit number, NaN) gets the stdlib's
+        # reading below, so answers and error messages are the same as without it
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if isinstance(payload, dict):
+            return payload
     if not body.strip():
         raise RequestError(400, "empty request body; send a JSON object")
     try:  # UTF-8 only (json.loads on bytes would also guess UTF-16 and UTF-32)
@@ -107,12 +119,28 @@ def predict_texts(payload: dict, limits: Limits) -> list[str]:
     return check_texts(texts, "texts", limits)
 
 
-def predict_response(proba: np.ndarray, labels: list[str]) -> dict:
-    """``labels``: each text's label (the most probable, first on a tie, as `labeling
-    predict`); ``probabilities``: each text's row, in ``classes`` order (float64, exact)."""
-    best = proba.argmax(axis=1).tolist() if len(proba) else []
-    return {"classes": list(labels), "labels": [labels[k] for k in best],
-            "probabilities": proba.tolist()}
+def label_sets(proba: np.ndarray, labels: list[str], thresholds: np.ndarray
+               ) -> list[list[str]]:
+    """A multi-label model's answer per row: every label whose probability reaches its
+    threshold, in ``labels`` order, possibly none (labeling.predict.format_label_sets)."""
+    if not len(proba):
+        return []
+    return [[labels[c] for c in np.flatnonzero(row)] for row in proba >= thresholds]
+
+
+def top_labels(proba: np.ndarray, labels: list[str]) -> list[str]:
+    """A single-label model's answer per row: the most probable label (the first on a
+    tie, as `labeling predict`)."""
+    return [labels[k] for k in proba.argmax(axis=1).tolist()] if len(proba) else []
+
+
+def predict_response(proba: np.ndarray, labels: list[str],
+                     thresholds: np.ndarray | None = None) -> dict:
+    """``labels``: each text's label (single-label) or list of labels (multi-label);
+    ``probabilities``: each text's row, in ``classes`` order (float64, exact)."""
+    answer = (top_labels(proba, labels) if thresholds is None
+              else label_sets(proba, labels, thresholds))
+    return {"classes": list(labels), "labels": answer, "probabilities": proba.tolist()}
 
 
 @dataclass(frozen=True)
@@ -201,15 +229,18 @@ def _requested_outputs(outputs) -> tuple[str, ...]:
 
 
 def infer_response(request: InferRequest, proba: np.ndarray, labels: list[str],
-                   model_name: str, model_version: str) -> dict:
-    """The v2 response: ``label`` (BYTES, [n]) and ``probabilities`` (FP32, [n, k], data
-    flattened row-major), those the request asked for, in its order."""
+                   model_name: str, model_version: str,
+                   thresholds: np.ndarray | None = None) -> dict:
+    """The v2 response: ``label`` (BYTES, [n]: a multi-label model's label set joined by
+    ``;``, as `labeling predict`'s tsv, empty for none) and ``probabilities`` (FP32, [n, k],
+    data flattened row-major), those the request asked for, in its order."""
     n, k = len(request.texts), len(labels)
     tensors = {}
     if LABEL_OUTPUT in request.outputs:
-        best = proba.argmax(axis=1).tolist() if n else []
+        answer = (top_labels(proba, labels) if thresholds is None else
+                  [";".join(chosen) for chosen in label_sets(proba, labels, thresholds)])
         tensors[LABEL_OUTPUT] = {"name": LABEL_OUTPUT, "datatype": "BYTES", "shape": [n],
-                                 "data": [labels[i] for i in best]}
+                                 "data": answer}
     if PROBA_OUTPUT in request.outputs:
         tensors[PROBA_OUTPUT] = {"name": PROBA_OUTPUT, "datatype": "FP32", "shape": [n, k],
                                  "data": proba.astype(np.float32).ravel().tolist()}
@@ -221,10 +252,14 @@ def infer_response(request: InferRequest, proba: np.ndarray, labels: list[str],
 
 
 def model_metadata(model_name: str, model_version: str, labels: list[str],
-                   platform: str) -> dict:
-    """``GET /v2/models/{name}``: the tensors a client sends and gets back."""
+                   platform: str, thresholds: np.ndarray | None = None) -> dict:
+    """``GET /v2/models/{name}``: the tensors a client sends and gets back; ``parameters``
+    says whether the model is multi-label (with its per-label thresholds)."""
+    parameters = {"labels": list(labels), "multi_label": thresholds is not None}
+    if thresholds is not None:
+        parameters["thresholds"] = [float(t) for t in thresholds]
     return {"name": model_name, "versions": [model_version], "platform": platform,
             "inputs": [{"name": TEXT_INPUT, "datatype": "BYTES", "shape": [-1]}],
             "outputs": [{"name": LABEL_OUTPUT, "datatype": "BYTES", "shape": [-1]},
                         {"name": PROBA_OUTPUT, "datatype": "FP32", "shape": [-1, len(labels)]}],
-            "parameters": {"labels": list(labels)}}
+            "parameters": parameters}

@@ -1,0 +1,69 @@
+"""Running an exported transformer (``minilm_finetune``, ``minilm_logreg``): its ONNX file
+(fp32 ``model.onnx`` or int8 ``model.int8.onnx``) and ``tokenizer.json``, with onnxruntime
+and the `tokenizers` package only.
+
+Split from :mod:`labeling.export.onnx_transformer` (which traces the torch model to write
+those files) so that loading any exported model, and so `labeling predict` and `labeling
+serve`, never import torch: a TF-IDF model starts in a fraction of the time (docs/serve.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from labeling.errors import ModelLoadError
+from labeling.train.finetune_data import encode, load_tokenizer
+
+INT8_FILE = "model.int8.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+INPUTS = ("input_ids", "attention_mask")
+THREADS = 0  # onnxruntime intra-op threads; 0 = its default (benchmarks set 1)
+
+
+class TransformerOnnxModel:
+    """An exported transformer (``file``: model.onnx or model.int8.onnx) and its tokenizer,
+    behind ``predict_proba_full``; the folder's files are checked by the caller.
+    ``threads``: onnxruntime's intra-op threads (None: the module's ``THREADS``)."""
+
+    BATCH = 64
+
+    def __init__(self, model_dir: Path, file: str, info: dict, threads: int | None = None):
+        import onnxruntime as ort  # lazy, as in onnx_io: only a loaded ONNX model needs it
+
+        model_dir = Path(model_dir)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        options.intra_op_num_threads = THREADS if threads is None else threads
+        path = model_dir / file
+        try:
+            self.session = ort.InferenceSession(str(path), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise ModelLoadError(f"{path}: cannot load ONNX model: {exc}") from None
+        names = [i.name for i in self.session.get_inputs()]
+        outputs = [o.name for o in self.session.get_outputs()]
+        if sorted(names) != sorted(INPUTS) or len(outputs) != 2:
+            raise ModelLoadError(f"{path}: not a transformer end model of ours: inputs "
+                                 f"{names}, outputs {outputs} (want {', '.join(INPUTS)} -> "
+                                 "label, probabilities)")
+        self.proba_output = outputs[1]
+        tokenizer_path = model_dir / info.get("tokenizer", TOKENIZER_FILE)
+        try:
+            self.tokenizer = load_tokenizer(tokenizer_path, int(info.get("max_seq_len", 128)))
+        except Exception as exc:
+            raise ModelLoadError(f"{tokenizer_path}: cannot load the tokenizer: {exc}") from None
+        self.classes = np.asarray(info["classes"], dtype=int)
+
+    def predict_proba_full(self, texts, cardinality: int) -> np.ndarray:
+        texts = [str(t) for t in texts]
+        full = np.zeros((len(texts), cardinality))
+        order = np.argsort([len(t) for t in texts], kind="stable")  # little padding
+        for start in range(0, len(texts), self.BATCH):
+            rows = order[start:start + self.BATCH]
+            ids, mask = encode(self.tokenizer, [texts[i] for i in rows])
+            proba = self.session.run([self.proba_output],
+                                     {"input_ids": ids, "attention_mask": mask})[0]
+            full[np.ix_(rows, self.classes)] = proba
+        return full
