@@ -45,7 +45,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
 ROOT = Path(__file__).resolve().parent
@@ -58,6 +57,7 @@ from labeling.llm.minilm import load_model  # noqa: E402
 from labeling.metrics import score_predictions  # noqa: E402
 from labeling.models.fit_cache import fit_cached  # noqa: E402
 from labeling.train.auto import AUTO_CANDIDATES, choose_end_model  # noqa: E402
+from labeling.train.soft_logreg import SoftLogisticRegression  # noqa: E402
 from labeling.train.embeddings import MiniLMEmbedder  # noqa: E402
 from labeling.train.end_model import embedding_cache, predict_proba_full  # noqa: E402
 from labeling.train.gold_budget import curve_section, gold_only_section  # noqa: E402
@@ -89,7 +89,7 @@ class Counter:
     @contextlib.contextmanager
     def counting(self):
         counter = self
-        fit, union_fit, union_fit_transform = (LogisticRegression.fit, FeatureUnion.fit,
+        fit, union_fit, union_fit_transform = (SoftLogisticRegression.fit, FeatureUnion.fit,
                                                FeatureUnion.fit_transform)
         encode = MiniLMEmbedder._encode
 
@@ -113,13 +113,13 @@ class Counter:
             counter.embedded += len(texts)
             return encode(self, texts)
 
-        LogisticRegression.fit, MiniLMEmbedder._encode = counted_fit, counted_encode
+        SoftLogisticRegression.fit, MiniLMEmbedder._encode = counted_fit, counted_encode
         FeatureUnion.fit, FeatureUnion.fit_transform = (counted_union_fit,
                                                         counted_union_fit_transform)
         try:
             yield self
         finally:
-            LogisticRegression.fit, MiniLMEmbedder._encode = fit, encode
+            SoftLogisticRegression.fit, MiniLMEmbedder._encode = fit, encode
             FeatureUnion.fit, FeatureUnion.fit_transform = union_fit, union_fit_transform
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from labeling.train.auto import AUTO_CANDIDATES, choose_end_model
 from labeling.train.embeddings import MiniLMEmbedder
 from labeling.train.learning_curve import learning_curve
+from labeling.train.soft_logreg import SoftLogisticRegression
 
 SPAM = ["subscribe to my channel", "check out my channel", "free money on my channel",
         "subscribe for free gifts", "visit my channel now", "my channel has free stuff",
@@ -32,16 +32,16 @@ WEIGHTS = (0.0, 0.1, 0.3, 1.0, None)  # auto's default weak weights: 0 is gold-o
 
 @pytest.fixture
 def fits(monkeypatch):
-    """Every LogisticRegression fit, as the BLAS thread counts it ran with."""
+    """Every classifier fit, as the BLAS thread counts it ran with."""
     seen: list[list[int]] = []
-    fit = LogisticRegression.fit
+    fit = SoftLogisticRegression.fit
 
     def counted(self, *args, **kwargs):
         seen.append([lib["num_threads"] for lib in threadpool_info()
                      if lib["user_api"] == "blas"])
         return fit(self, *args, **kwargs)
 
-    monkeypatch.setattr(LogisticRegression, "fit", counted)
+    monkeypatch.setattr(SoftLogisticRegression, "fit", counted)
     # MiniLM stand-in: a fixed vector per text, so no network is loaded
     monkeypatch.setattr(MiniLMEmbedder, "_encode", lambda self, texts: np.stack([
         np.random.default_rng(sum(map(ord, t))).normal(size=384).astype(np.float32)

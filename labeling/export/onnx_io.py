@@ -34,6 +34,7 @@ from labeling.errors import ModelLoadError
 from labeling.export.card_schema import EMBEDDING_INPUT, TEXT_INPUT
 from labeling.export.fast_tfidf import WORD_PATTERN
 from labeling.files import atomic_write
+from labeling.train.soft_logreg import plain_logistic_regression
 
 OPSET = 20  # StringConcat needs 20
 # ORT builds a C++ locale for StringNormalizer; en_US.UTF-8 (its default) is often not
@@ -155,6 +156,7 @@ def _head_onnx(classifier, n_features: int, double: bool):
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
     kind = DoubleTensorType if double else FloatTensorType
+    classifier = plain_logistic_regression(classifier)
     head = convert_sklearn(classifier, initial_types=[("features", kind([None, n_features]))],
                            options={id(classifier): {"zipmap": False}}, target_opset=OPSET)
     # skl2onnx declares the lowest opset its ops need; merging needs one opset per domain

@@ -61,6 +61,7 @@ BASE_TRUSTED_TYPES = [
 ESTIMATOR_TYPES = [
     "labeling.train.embeddings.MiniLMEmbedder",
     "labeling.train.ensemble.ProbabilityAverage",
+    "labeling.train.soft_logreg.SoftLogisticRegression",
     "labeling.train.multilabel_model.MultiLabelHeads",  # multi-label tasks
     "labeling.train.multilabel_model.MultiLabelAverage",
     "labeling.train.finetune.MiniLMFineTuned",

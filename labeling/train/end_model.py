@@ -16,8 +16,11 @@ average of two, so it exports to skops with a fixed list of trusted types
   (:mod:`labeling.train.finetune`); minutes to fit on CPU, so ``auto`` never
   cross-validates it: it is fit once when named (docs/finetune.md).
 
-Soft labels are honoured by giving each row one weighted copy per class, the weight
-being that class's probability, so a 60/40 row teaches 60/40, not 100/0.
+Soft labels are honoured by fitting each row's class distribution itself (cross-entropy
+against the soft target, :class:`labeling.train.soft_logreg.SoftLogisticRegression`), so
+a 60/40 row teaches 60/40, not 100/0. Rows are given to the classifiers as a target
+matrix (:func:`weighted_targets`: row ``i``'s weight on each class); that is the same
+objective as one weighted copy of each row per class, at 1/k of the rows.
 
 Uncovered rows (every LF abstained) are left out, deliberately: the label model can
 only give them its class prior, and measured on WRENCH sms/trec, teaching that prior
@@ -48,12 +51,12 @@ import contextlib
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from labeling.train.embeddings import MiniLMEmbedder
 from labeling.train.ensemble import ProbabilityAverage
-from labeling.train.finetune import make_minilm_finetune
+from labeling.train.finetune import MiniLMFineTuned, make_minilm_finetune
+from labeling.train.soft_logreg import SoftLogisticRegression
 
 MIN_WEIGHT = 1e-3  # copies lighter than this teach nothing and only cost time
 LABEL_MODES = ("soft", "hard")
@@ -68,8 +71,8 @@ def make_tfidf_logreg(C: float = 10.0, max_iter: int = 2000, seed: int = 0) -> P
     ])
     # newton-cg: same optimum as lbfgs, ~10x fewer passes over ~60k sparse columns
     # (trec, 6 classes: 2 s instead of 23 s per fit)
-    classifier = LogisticRegression(C=C, max_iter=max_iter, random_state=seed,
-                                    solver="newton-cg")
+    classifier = SoftLogisticRegression(C=C, max_iter=max_iter, random_state=seed,
+                                        solver="newton-cg")
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
@@ -77,7 +80,7 @@ def make_minilm_logreg(C: float = 1.0, max_iter: int = 2000, seed: int = 0,
                        batch_size: int = 64) -> Pipeline:
     # Unit-length embeddings: C=1 measured best on WRENCH dev; larger C overfits the
     # LFs' mistakes.
-    classifier = LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
+    classifier = SoftLogisticRegression(C=C, max_iter=max_iter, random_state=seed)
     return Pipeline([("features", MiniLMEmbedder(batch_size=batch_size)),
                      ("classifier", classifier)])
 
@@ -177,30 +180,44 @@ def weak_scale(weak_weight: float | None, weak_total: float, gold_total: float) 
     return min(1.0, float(weak_weight) * gold_total / weak_total)
 
 
+def weighted_targets(weak_rows, weak_targets, gold_rows, y_gold, dev_weight: float = 0.0,
+                     weak_weight: float | None = None):
+    """``(rows, targets)`` to fit a classifier on: every weak row with its class
+    probabilities (those below MIN_WEIGHT dropped) times :func:`weak_scale`, then every
+    gold row one-hot at weight ``dev_weight``; ``targets[i, c]`` is row ``i``'s weight on
+    class ``c``. Rows may be texts or row indices; rows of zero weight are left out."""
+    weak_targets = np.asarray(weak_targets, float)
+    k = weak_targets.shape[1]
+    weak = np.where(weak_targets >= MIN_WEIGHT, weak_targets, 0.0)
+    y_gold = check_gold(np.asarray([] if y_gold is None else y_gold), k)
+    n_gold = len(y_gold) if dev_weight else 0
+    gold = np.eye(k)[y_gold[:n_gold]] * float(dev_weight)
+    weak = weak * weak_scale(weak_weight, weak.sum(), gold.sum())
+    weak_rows = np.asarray(list(weak_rows) if not isinstance(weak_rows, np.ndarray)
+                           else weak_rows)
+    gold_rows = np.asarray(list(gold_rows if gold_rows is not None else [])[:n_gold],
+                           dtype=weak_rows.dtype)
+    rows, targets = np.concatenate([weak_rows, gold_rows]), np.vstack([weak, gold])
+    keep = targets.sum(axis=1) > 0
+    return rows[keep], targets[keep]
+
+
 def weighted_rows(weak_rows, weak_targets, gold_rows, y_gold, dev_weight: float = 0.0,
                   weak_weight: float | None = None):
-    """``(rows, y, w)`` to fit a classifier on: one copy per weak row and class with
-    probability >= MIN_WEIGHT (weight = probability x :func:`weak_scale`), then every
-    gold row at weight ``dev_weight``. Rows may be texts or row indices."""
-    k = np.asarray(weak_targets).shape[1]
-    rows, y, w = expand_soft_labels(weak_rows, np.asarray(weak_targets, float))
-    y_gold = check_gold(np.asarray([] if y_gold is None else y_gold), k)
-    gold_w = np.full(len(y_gold) if dev_weight else 0, float(dev_weight))
-    scale = weak_scale(weak_weight, w.sum(), gold_w.sum())
-    if scale == 0:
-        rows, y, w = rows[:0], y[:0], w[:0]
-    gold_rows = np.asarray(list(gold_rows if gold_rows is not None else []), dtype=rows.dtype)
-    return (np.concatenate([rows, gold_rows[:len(gold_w)]]),
-            np.concatenate([y, y_gold[:len(gold_w)]]),
-            np.concatenate([w * scale, gold_w]))
+    """:func:`weighted_targets` as ``(rows, y, w)``: one copy per row and class of
+    positive weight (for fitters that take class labels, such as the fine-tuned model)."""
+    rows, targets = weighted_targets(weak_rows, weak_targets, gold_rows, y_gold, dev_weight,
+                                     weak_weight)
+    row, y = np.nonzero(targets)
+    return rows[row], y, targets[row, y]
 
 
 def train_end_model(texts, probs: np.ndarray, covered: np.ndarray, name: str = "tfidf_logreg",
                     seed: int = 0, label_mode: str = "soft", dev_texts=None, y_dev=None,
                     dev_weight: float = 0.0, cache_dir=None, weak_weight: float | None = None,
                     **params) -> Pipeline:
-    """Fit end model ``name`` on the covered rows' labels, ``soft`` (probability-weighted
-    copies) or ``hard`` (each row's most probable class), plus ``dev_weight`` copies of
+    """Fit end model ``name`` on the covered rows' labels, ``soft`` (the label model's
+    class probabilities) or ``hard`` (each row's most probable class), plus ``dev_weight`` copies of
     each dev gold row if given. ``cache_dir``: where embeddings are kept between runs.
 
     ``weak_weight``: the weak rows' total weight relative to the gold rows'
@@ -214,16 +231,17 @@ def train_end_model(texts, probs: np.ndarray, covered: np.ndarray, name: str = "
         weak_texts, weak_targets = np.zeros(0, dtype=object), np.zeros((0, k))
     else:
         weak_texts, weak_targets = training_rows(texts, probs, covered, label_mode)
-    X, y, w = weighted_rows(weak_texts, weak_targets, dev_texts, y_dev, dev_weight,
-                            weak_weight)
-    if len(np.unique(y)) < 2:
+    rows, targets = weighted_targets(weak_texts, weak_targets, dev_texts, y_dev, dev_weight,
+                                     weak_weight)
+    if (targets.sum(axis=0) > 0).sum() < 2:
         raise ValueError("the label model put all training mass on one class; "
                          "add LFs that vote the other classes")
     with embedding_cache(model, cache_dir):
-        if isinstance(model, Pipeline):
-            model.fit(X, y, classifier__sample_weight=w)
-        else:  # ProbabilityAverage, MiniLMFineTuned
-            model.fit(X, y, sample_weight=w)
+        if isinstance(model, MiniLMFineTuned):  # its own loss, over one copy per class
+            row, y = np.nonzero(targets)
+            model.fit(rows[row], y, sample_weight=targets[row, y])
+        else:  # a Pipeline or ProbabilityAverage ending in SoftLogisticRegression
+            model.fit(rows, targets)
     for step in _walk(model):
         # The terms min_df cut: only kept for introspection, and most of the file's size.
         if isinstance(step, TfidfVectorizer) and hasattr(step, "stop_words_"):

@@ -37,8 +37,9 @@ from labeling.metrics import shifted
 
 class ProbabilityAverage(ClassifierMixin, BaseEstimator):
     """The mean of ``estimators``' (``[(name, pipeline), ...]``) ``predict_proba``, times
-    ``exp(decision_bias_)`` renormalised. ``fit`` passes ``sample_weight`` to each
-    pipeline's ``classifier`` step; every member sees the same rows, so the same classes."""
+    ``exp(decision_bias_)`` renormalised. ``fit`` passes ``y`` (class labels with
+    ``sample_weight``, or a soft target matrix) to each pipeline; every member sees the
+    same rows, so the same classes."""
 
     def __init__(self, estimators):
         self.estimators = estimators
