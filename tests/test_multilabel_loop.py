@@ -247,3 +247,35 @@ def test_dev_tables_show_precision_intervals_and_autos_choices(tmp_path):
     assert kw_joy.rstrip(" │").endswith("+0.500")
     assert "dev rows whose label-model label set changed: 3" in text
     assert "test" not in text.lower()
+
+
+def _best_threshold_by_sklearn(y, p):
+    """The threshold search as first written: sklearn's f1_score at every cut."""
+    from sklearn.metrics import f1_score
+
+    if np.sum(y) == 0:
+        return 0.5, 0.0
+    values = np.unique(p)
+    cuts = np.concatenate([[values[0]], (values[1:] + values[:-1]) / 2]) \
+        if len(values) > 1 else values
+    best = (0.5, -1.0)
+    for t in cuts[::-1]:
+        f = f1_score(y, p >= t, zero_division=0)
+        if f > best[1] + 1e-12:
+            best = (float(t), float(f))
+    return best
+
+
+def test_counted_threshold_search_equals_the_sklearn_one():
+    """Every save of `labeling dev` refits the per-label models and their thresholds: the
+    search counts instead of calling f1_score per cut, and must pick the same cut (ties
+    to the higher one) with the same F1."""
+    from labeling.models.multilabel import best_threshold
+
+    rng = np.random.default_rng(0)
+    for i in range(300):
+        n = int(rng.integers(1, 40))
+        y = (rng.random(n) < rng.random()).astype(int)
+        p = np.round(rng.random(n), int(rng.integers(1, 3))) if i % 2 else rng.random(n)
+        got, want = best_threshold(y, p), _best_threshold_by_sklearn(y, p)
+        assert got[0] == want[0] and got[1] == pytest.approx(want[1], abs=1e-12), (y, p)

@@ -44,11 +44,18 @@ def best_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     values = np.unique(p)
     cuts = np.concatenate([[values[0]], (values[1:] + values[:-1]) / 2]) if len(values) > 1 \
         else values
+    # F1 of every cut at once, 2 TP / (positives + predicted positives), from counts over
+    # the sorted scores: sklearn's f1_score per cut (its input checks) took a quarter of
+    # each `labeling dev` save's fit on GoEmotions (28 threshold searches x 500 cuts)
+    order = np.argsort(p, kind="stable")
+    sorted_p, hits = p[order], np.concatenate([[0], np.cumsum(y[order] == 1)])
+    below = np.searchsorted(sorted_p, cuts, side="left")  # rows under each cut
+    predicted = len(p) - below
+    f1 = 2 * (hits[-1] - hits[below]) / (hits[-1] + predicted)
     best = (0.5, -1.0)
-    for t in cuts[::-1]:
-        f = f1_score(y, p >= t, zero_division=0)
+    for t, f in zip(cuts[::-1].tolist(), f1[::-1].tolist()):
         if f > best[1] + 1e-12:
-            best = (float(t), float(f))
+            best = (t, f)
     return best
 
 
