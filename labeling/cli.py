@@ -344,6 +344,9 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
           max_wait_ms: float = typer.Option(2.0, help="How long a batch waits for more "
                                                       "requests."),
           max_queue: int = typer.Option(16_384, help="Most texts waiting (503 beyond)."),
+          model_process: bool = typer.Option(True, "--model-process/--no-model-process",
+                                             help="Run the model in a process of its own "
+                                                  "(HTTP and model on two cores)."),
           access_log: bool = typer.Option(False, "--access-log/--no-access-log")):
     """Serve an exported model over HTTP (Open Inference Protocol v2 and POST /predict)
     until SIGTERM or Ctrl+C (docs/serve.md)."""
@@ -353,7 +356,7 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
     check_host(host, allow_remote)  # before loading the model: fail fast
     server = build_server(model, runtime, name, Limits(max_body_bytes, max_texts,
                                                        max_text_chars),
-                          max_batch, max_wait_ms, max_queue)
+                          max_batch, max_wait_ms, max_queue, model_process)
     run_server(server, host, port, allow_remote, access_log,
                on_listen=lambda url: typer.echo(
                    f"serving {server.name} ({server.exported.runtime}) on {url}  "

@@ -16,12 +16,15 @@ bodies, statuses and errors.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import json
 import logging
 import re
 
+import numpy as np
+import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -31,6 +34,7 @@ from starlette.routing import Route
 from labeling.export import ExportedModel
 from labeling.export.multilabel_io import multilabel_thresholds
 from labeling.serve.batcher import MicroBatcher
+from labeling.serve.model_process import ModelProcess
 from labeling.serve.protocol import (Limits, RequestError, infer_request, infer_response,
                                      model_metadata, parse_json, predict_response,
                                      predict_texts)
@@ -50,6 +54,15 @@ class JSONResponse(Response):
 
 def dump(content) -> bytes:
     return json.dumps(content, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def finite(proba: np.ndarray) -> np.ndarray:
+    """``proba`` if every number is finite. The answers are written by orjson (several
+    times faster than json.dumps on them, the same JSON values), which would write a NaN
+    as null where json.dumps refuses it: a NaN probability is a bug, answered as a 500."""
+    if not np.isfinite(proba).all():
+        raise ValueError("the model returned a probability that is not a finite number")
+    return proba
 
 
 def one_line(message) -> dict:
@@ -91,8 +104,11 @@ class ModelServer:
 
     def __init__(self, exported: ExportedModel, name: str, version: str,
                  limits: Limits | None = None, max_batch: int = 256, max_wait_ms: float = 2.0,
-                 max_queue: int = 16_384):
+                 max_queue: int = 16_384, model_process: ModelProcess | None = None):
         self.exported = exported
+        # the model in a child process while the server runs (its lifespan), else in
+        # this process's model thread
+        self.model_process = model_process
         self.name, self.version = name, version
         self.limits = limits or Limits()
         # a multi-label model answers label sets with its card's thresholds (refused here,
@@ -146,13 +162,18 @@ class ModelServer:
         # live as long as the server, so they are moved out of its sight once.
         gc.collect()
         gc.freeze()
+        if self.model_process is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.model_process.start)
+            self.batcher.predict_proba = self.model_process.predict_proba
         await self.batcher.start()
         self.ready = True
         try:
             yield
         finally:  # SIGTERM/SIGINT: uvicorn has stopped accepting and let requests finish
             self.ready = False
-            await self.batcher.stop()
+            await self.batcher.stop()  # every queued text answered first
+            if self.model_process is not None:
+                self.model_process.stop()
             gc.unfreeze()  # an app run inside another program hands its objects back
 
     # --- errors ---------------------------------------------------------------------
@@ -211,7 +232,7 @@ class ModelServer:
         """(status, JSON body) of an inference request: 200 and the answer, a 4xx and its
         one-line error, or a 500 naming an error of the model or the server."""
         try:
-            return 200, dump(await work)
+            return 200, orjson.dumps(await work)
         except RequestError as exc:
             return exc.status, dump(one_line(exc))
         except Exception as exc:  # noqa: BLE001 - a bug or a model failure: a JSON 500
@@ -225,13 +246,13 @@ class ModelServer:
     async def _infer(self, scope: dict, receive, name: str, version: str | None) -> dict:
         self._check_model(name, version)
         parsed = infer_request(await self._payload(scope, receive), self.limits)
-        proba = await self.batcher.predict(parsed.texts)
+        proba = finite(await self.batcher.predict(parsed.texts))
         return infer_response(parsed, proba, self.exported.labels, self.name, self.version,
                               self.thresholds)
 
     async def _predict(self, scope: dict, receive) -> dict:
         texts = predict_texts(await self._payload(scope, receive), self.limits)
-        proba = await self.batcher.predict(texts)
+        proba = finite(await self.batcher.predict(texts))
         return predict_response(proba, self.exported.labels, self.thresholds)
 
     # The same answers through Starlette's routing: only reached when the Starlette app is

@@ -26,6 +26,7 @@ import uvicorn
 from labeling.errors import LabelingError
 from labeling.export import ExportedModel, load_exported
 from labeling.serve.app import ModelServer
+from labeling.serve.model_process import ModelProcess
 from labeling.serve.protocol import Limits
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
@@ -76,8 +77,10 @@ def model_identity(exported: ExportedModel, model_dir: Path) -> tuple[str, str]:
 
 def build_server(model_dir: Path, runtime: str = "sklearn", name: str | None = None,
                  limits: Limits | None = None, max_batch: int = 256, max_wait_ms: float = 2.0,
-                 max_queue: int = 16_384) -> ModelServer:
-    """Load the exported model once (card and hashes checked) and wrap it in a server."""
+                 max_queue: int = 16_384, model_process: bool = False) -> ModelServer:
+    """Load the exported model (card and hashes checked) and wrap it in a server;
+    ``model_process``: while serving, the model runs in a child process of its own
+    (labeling.serve.model_process), which loads the folder again."""
     if max_batch < 1 or max_queue < 1 or not 0 <= max_wait_ms <= 1000:
         raise LabelingError("--max-batch and --max-queue must be >= 1 and --max-wait-ms in "
                             f"[0, 1000], not {max_batch}, {max_queue}, {max_wait_ms}")
@@ -86,7 +89,8 @@ def build_server(model_dir: Path, runtime: str = "sklearn", name: str | None = N
     name = name or default_name
     if not name or "/" in name:
         raise LabelingError(f"--name {name!r}: a model name must be non-empty, without '/'")
-    return ModelServer(exported, name, version, limits, max_batch, max_wait_ms, max_queue)
+    return ModelServer(exported, name, version, limits, max_batch, max_wait_ms, max_queue,
+                       ModelProcess(model_dir, runtime) if model_process else None)
 
 
 @contextlib.contextmanager
