@@ -33,8 +33,7 @@ from labeling.export.multilabel_card import build_card
 from labeling.export.multilabel_io import export_multilabel
 from labeling.files import atomic_write, check_writable
 from labeling.models.multilabel import PerLabelModel, indicator, multilabel_scores
-from labeling.pipeline import llm_runtime
-from labeling.pipeline import ANNOTATIONS_USED_FILE
+from labeling.pipeline import ANNOTATIONS_USED_FILE, llm_runtime
 from labeling.train.end_model import embedding_cache
 from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise, fit_featurisers
 from labeling.train.multilabel_model import thresholds_of

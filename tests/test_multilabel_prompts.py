@@ -411,7 +411,9 @@ def test_local_backend_run_on_a_tiny_task(monkeypatch, tmp_path):
         assert analysis.loc[f"feel:{label}", "dev_precision"] >= 0.8, analysis
 
 
-def test_app_loads_a_run_with_prompt_columns(endpoint, tmp_path):
+def test_app_pages_render_a_run_with_prompt_columns(endpoint, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
     from labeling.review.ml_detail import votes_table
     from labeling.review.ml_project import load_multilabel_run
 
@@ -421,6 +423,18 @@ def test_app_loads_a_run_with_prompt_columns(endpoint, tmp_path):
     table = votes_table(run, "dev", 0).set_index("lf")
     assert table.loc["feel:anger", "label"] == "anger"
     assert table.loc["calm:anger", "label"] == "anger"
+    monkeypatch.setenv("LABELING_PROJECT", str(config))
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "app" / "streamlit_app.py"),
+                           default_timeout=120)
+    at.run()
+    for name in ("ml_overview", "ml_labels", "ml_examples", "ml_example", "ml_annotate"):
+        at.switch_page(f"views/{name}.py").run()
+        assert not at.exception and not at.error, (name, at.exception, at.error)
+    at.switch_page("views/ml_labels.py").run()
+    shown = " ".join(str(df.value.to_dict()) for df in at.dataframe)
+    assert "feel:fear" in shown and "calm:neutral" in shown
 
 
 @pytest.mark.parametrize("change, message", [

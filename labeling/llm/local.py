@@ -7,7 +7,9 @@ the row's template columns joined by newlines (not the question: a question is s
 to everything it asks about); it is compared by cosine similarity with one description
 per answer (:meth:`PromptLF.local_descriptions`). The best answer is taken when it beats
 the runner-up by at least ``local_margin``, else the LF abstains; an answer voting
-ABSTAIN (e.g. "no" in ``{"yes": SPAM, "no": ABSTAIN}``) abstains too.
+ABSTAIN (e.g. "no" in ``{"yes": SPAM, "no": ABSTAIN}``) abstains too. A multi-label
+prompt LF names every label whose description clears the margin over every label it
+leaves out (:meth:`LocalBackend.answer_sets`).
 
 Deterministic: the same texts give the same votes (texts are embedded once per process,
 in a fixed order, on CPU).

@@ -12,7 +12,8 @@ so the run must say where they came from.
   ``connection``, ``malformed``, ``client_error``); ``failed``: prompts left unanswered
   after all retries (they abstain and are not cached, so a rerun tries again);
 * ``rejected``: replies that were not an allowed answer, by reason (they abstain);
-* ``latency_s``: per answered request (retries and waits included): mean, p50, p95, max.
+* ``latency_s``: per answered request (retries and waits included): mean, p50, p95, max;
+* ``votes``: count per vote; for a multi-label prompt LF per (row, label) cell.
 
 >>> s = LFStats("a"); s.add_latency(0.2); s.add_latency(0.4); s.error("timeout")
 >>> d = s.to_dict(); d["errors"], d["latency_s"]["max"]
