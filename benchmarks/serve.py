@@ -1,7 +1,8 @@
 """Benchmark: `labeling serve` over HTTP against calling the same model in-process (the ceiling).
 
     python benchmarks/serve.py [--model DIR[@RUNTIME] ...] [--build-dir D] [--seconds 5]
-                               [--concurrency 1,16,64] [--texts-per-request 1] [--json PATH]
+                               [--concurrency 1,16,64] [--texts-per-request 1]
+                               [--client asyncio|wrk] [--serve-args ARGS] [--json PATH]
 
 For each model (``--model``, repeatable; any exported model folder, ``@onnx`` or another
 runtime name after it picks the runtime; default: a tfidf_logreg model built by the
@@ -20,19 +21,30 @@ bundled task's pipeline in a temporary folder, or in ``--build-dir`` to reuse it
   non-200), and each rate's ratio to both in-process figures.
 
 Texts: short comment-like texts built from the bundled YouTube data (benchmarks/predict.py's
-``make_texts``, seeded, none repeated). The client is a minimal asyncio HTTP/1.1 client (no
-JSON parsing on the hot path) so that it takes as little of the machine as possible; it
-still shares the CPUs with the server: on 2 cores the HTTP figures are a floor. Every
-answer's labels are checked against the in-process ones at the end of each case (a sample
-per connection). The machine is shared: read ratios, not absolute rates across runs.
+``make_texts``, seeded, none repeated). The load generator shares the CPUs with the
+server, so on 2 cores the HTTP figures are a floor: ``--client asyncio`` (default) is a
+minimal asyncio HTTP/1.1 client in this process (no JSON parsing on the hot path; every
+answer's status checked, and one answer per connection checked against the in-process
+labels); ``--client wrk`` is `wrk` (C, epoll; apt package ``wrk``), one thread, cycling
+through the same request bodies (a Lua script), several times cheaper per request, so
+more of the machine is left to the server; it counts non-2xx answers, and its warm-up
+second runs the asyncio client, whose answers are checked as above. CPU seconds of the
+server (with its model process) and of the client per request are recorded next to each
+rate: on a shared machine they say where the time went when the rates do not.
+
+A model exported with a fine-tuned transformer (``DIR@onnx_int8``) also gets
+``one_thread``: docs/s of the int8 and fp32 ONNX files in this process with one
+onnxruntime thread (the issue's "docs/s on one core"), per wall and per CPU second, on
+the same texts, batched 256 at a time, and their ratio.
+The machine is shared: read ratios, not absolute rates across runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +55,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from http_load import encode_requests, http_case, percentiles  # noqa: E402
 from predict import make_texts  # noqa: E402  (benchmarks/predict.py)
 
 
@@ -66,11 +79,6 @@ def build_default_model(tmp: Path) -> Path:
     task = pipeline.load_task(path)
     pipeline.run(task, progress=False)
     return task.run_dir / "model"
-
-
-def percentiles(latencies: list[float]) -> dict:
-    ms = np.asarray(latencies) * 1000
-    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
 
 
 class InProcess:
@@ -132,57 +140,33 @@ def stop_server(proc: subprocess.Popen) -> int:
         return proc.wait()
 
 
-def encode_requests(path: str, bodies: list[bytes]) -> list[bytes]:
-    return [(f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-             f"Content-Length: {len(body)}\r\n\r\n").encode() + body for body in bodies]
+def one_thread(model_dir: Path, texts: list[str], seconds: float) -> dict:
+    """docs/s of model.int8.onnx and model.onnx with one onnxruntime thread, here."""
+    from labeling.export import load_exported, transformer_runtime
 
-
-async def _client(host: str, port: int, wire: list[bytes], offset: int, stop_at: float,
-                  latencies: list[float], errors: list[str], samples: list) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    i = offset
+    saved, transformer_runtime.THREADS = transformer_runtime.THREADS, 1
+    rates = {}
     try:
-        while time.perf_counter() < stop_at:
-            t0 = time.perf_counter()
-            writer.write(wire[i % len(wire)])
-            status = (await reader.readline()).split(b" ", 2)
-            length = 0
-            while (header := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = header.partition(b":")
-                if name.lower() == b"content-length":
-                    length = int(value)
-            body = await reader.readexactly(length)
-            latencies.append(time.perf_counter() - t0)
-            if len(status) < 2 or status[1] != b"200":
-                errors.append(body.decode(errors="replace")[:200])
-            elif i == offset:  # one answer per connection is checked afterwards
-                samples.append((i % len(wire), body))
-            i += 1
+        for runtime in ("onnx_int8", "onnx"):
+            exported = load_exported(model_dir, runtime)
+            exported.predict_proba(texts[:256])  # warm-up
+            done, t0, c0 = 0, time.perf_counter(), time.process_time()
+            while time.perf_counter() - t0 < seconds:
+                batch = texts[done % len(texts):][:256]
+                exported.predict_proba(batch)
+                done += len(batch)
+            rates[runtime] = {"docs_per_s": done / (time.perf_counter() - t0),
+                              "docs_per_cpu_s": done / (time.process_time() - c0)}
     finally:
-        writer.close()
+        transformer_runtime.THREADS = saved
+    return {"int8": rates["onnx_int8"], "fp32": rates["onnx"],
+            "int8_vs_fp32": rates["onnx_int8"]["docs_per_s"] / rates["onnx"]["docs_per_s"],
+            "int8_vs_fp32_cpu": (rates["onnx_int8"]["docs_per_cpu_s"]
+                                 / rates["onnx"]["docs_per_cpu_s"]),
+            "words_per_text": float(np.mean([len(t.split()) for t in texts]))}
 
 
-async def _load(host: str, port: int, wire: list[bytes], concurrency: int, seconds: float):
-    latencies, errors, samples = [], [], []
-    stop_at = time.perf_counter() + seconds
-    start = time.perf_counter()
-    await asyncio.gather(*(_client(host, port, wire, c * 997, stop_at, latencies, errors,
-                                   samples) for c in range(concurrency)))
-    elapsed = time.perf_counter() - start
-    return latencies, errors, samples, elapsed
-
-
-def http_case(host: str, port: int, wire: list[bytes], concurrency: int, seconds: float,
-              check) -> dict:
-    asyncio.run(_load(host, port, wire, concurrency, min(1.0, seconds)))  # warm-up
-    latencies, errors, samples, elapsed = asyncio.run(
-        _load(host, port, wire, concurrency, seconds))
-    wrong = sum(not check(index, body) for index, body in samples)
-    return {"rps": len(latencies) / elapsed, **percentiles(latencies), "requests": len(latencies),
-            "errors": len(errors), "wrong": wrong, "first_error": errors[0] if errors else None}
-
-
-def bench_model(spec: str, args, requests: list[list[str]]) -> tuple[str, dict]:
+def bench_model(spec: str, args, requests: list[list[str]], workdir: Path) -> tuple[str, dict]:
     from labeling.export import load_exported
 
     directory, _, runtime = spec.partition("@")
@@ -196,7 +180,17 @@ def bench_model(spec: str, args, requests: list[list[str]]) -> tuple[str, dict]:
     expected = [[exported.labels[k] for k in exported.predict_proba(texts).argmax(1)]
                 for texts in requests]
     result = {"model_dir": str(model_dir), "runtime": runtime, "seconds": args.seconds,
-              "texts_per_request": len(requests[0])}
+              "texts_per_request": len(requests[0]), "client": args.client,
+              "serve_args": args.serve_args}
+    if runtime == "onnx_int8":
+        texts = [t for r in requests for t in r]
+        result["one_thread"] = one = one_thread(model_dir, texts, args.seconds)
+        print(f"{key}: one onnxruntime thread, in-process: int8 "
+              f"{one['int8']['docs_per_s']:,.0f} docs/s ({one['int8']['docs_per_cpu_s']:,.0f} "
+              f"per CPU s), fp32 {one['fp32']['docs_per_s']:,.0f} docs/s "
+              f"({one['fp32']['docs_per_cpu_s']:,.0f} per CPU s): int8 "
+              f"{one['int8_vs_fp32']:.2f}x fp32 ({one['int8_vs_fp32_cpu']:.2f}x per CPU s); "
+              f"{one['words_per_text']:.1f} words per text", flush=True)
     model = InProcess(model_dir, runtime, requests, args.batch)
     per_call = model.per_call(args.seconds)
     ceilings = [model.batched(args.seconds)]
@@ -215,17 +209,24 @@ def bench_model(spec: str, args, requests: list[list[str]]) -> tuple[str, dict]:
             {"name": "text", "shape": [len(t)], "datatype": "BYTES", "data": t}]}).encode()
             for t in requests])
 
+        predict_bodies = [json.dumps({"texts": t}).encode() for t in requests]
+        infer_bodies = [json.dumps({"inputs": [{"name": "text", "shape": [len(t)], "datatype":
+                                                "BYTES", "data": t}]}).encode() for t in requests]
+
         def check_predict(index, body):
             return json.loads(body)["labels"] == expected[index]
 
         def check_infer(index, body):
             return json.loads(body)["outputs"][0]["data"] == expected[index]
 
-        cases = [(f"concurrency_{c}", predict_wire, c, check_predict) for c in args.concurrency]
+        cases = [(f"concurrency_{c}", predict_wire, c, check_predict,
+                  ("/predict", predict_bodies)) for c in args.concurrency]
         cases.append((f"v2_infer_concurrency_{max(args.concurrency)}", infer_wire,
-                      max(args.concurrency), check_infer))
-        for label, wire, concurrency, check in cases:
-            case = http_case(host, port, wire, concurrency, args.seconds, check)
+                      max(args.concurrency), check_infer,
+                      (f"/v2/models/{name}/infer", infer_bodies)))
+        for label, wire, concurrency, check, wrk_args in cases:
+            case = http_case(host, port, wire, concurrency, args.seconds, check, proc.pid,
+                             args.client, (*wrk_args, workdir))
             # the machine's load drifts: the ceiling is measured again right after each
             # case (the server idle) and the case is compared with that measurement
             ceilings.append(model.batched(args.seconds))
@@ -233,9 +234,12 @@ def bench_model(spec: str, args, requests: list[list[str]]) -> tuple[str, dict]:
             case["ratio_to_in_process"] = case["rps"] / ceilings[-1]
             case["ratio_to_per_call"] = case["rps"] / per_call["rps"]
             result[label] = case
+            client_cpu = case["client_cpu_per_request_us"]
             print(f"  {label:28s} {case['rps']:8,.0f} req/s  p50 {case['p50_ms']:7.2f} ms  "
                   f"p99 {case['p99_ms']:7.2f} ms  {case['ratio_to_in_process']:.2f}x ceiling  "
-                  f"{case['ratio_to_per_call']:.2f}x per-call"
+                  f"{case['ratio_to_per_call']:.2f}x per-call  CPU us/req: server "
+                  f"{case['server_cpu_per_request_us']:.0f}, client "
+                  f"{'-' if client_cpu is None else f'{client_cpu:.0f}'}"
                   f"  errors {case['errors']}  wrong {case['wrong']}", flush=True)
     finally:
         result["server_exit_code"] = stop_server(proc)
@@ -257,18 +261,25 @@ def main() -> None:
                         help="texts per in-process call for the ceiling (serve's --max-batch)")
     parser.add_argument("--requests", type=int, default=5000, help="distinct request bodies")
     parser.add_argument("--serve-args", default="",
-                        help="extra options for labeling serve, e.g. '--max-wait-ms 0'")
+                        help="extra options for labeling serve, e.g. '--no-model-process'")
+    parser.add_argument("--client", choices=("asyncio", "wrk"), default="asyncio",
+                        help="load generator (wrk: the apt package, C, cheaper per request)")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     n = args.texts_per_request
     texts = make_texts(args.requests * n, seed=0)
     requests = [texts[i * n:(i + 1) * n] for i in range(args.requests)]
+    if args.client == "wrk" and not shutil.which("wrk"):
+        sys.exit("--client wrk: no wrk on PATH (apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
         build_dir = args.build_dir or Path(tmp)
         specs = args.model or [str(build_default_model(build_dir))]
-        results = dict(bench_model(spec, args, requests) for spec in specs)
-    print(f"\n(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; texts per "
-          f"request {n})")
+        results = dict(bench_model(spec, args, requests, Path(tmp)) for spec in specs)
+    load = os.getloadavg()
+    print(f"\n(load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} "
+          f"CPUs; texts per request {n}; client {args.client})")
+    for result in results.values():
+        result["load_average"] = list(load)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 

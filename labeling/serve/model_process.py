@@ -17,6 +17,7 @@ when its pipe closes, so it never outlives the server.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 import threading
@@ -44,6 +45,10 @@ def _serve_model(conn, model_dir: str, runtime: str) -> None:
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
+    # as in the server (app.py's lifespan): the model's objects out of the garbage
+    # collector's sight, or every full collection walks them all (a latency spike)
+    gc.collect()
+    gc.freeze()
     conn.send(("ready", None))
     while True:
         try:
