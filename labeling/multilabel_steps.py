@@ -33,7 +33,7 @@ from labeling.export.multilabel_card import build_card
 from labeling.export.multilabel_io import export_multilabel
 from labeling.files import atomic_write, check_writable
 from labeling.models.multilabel import PerLabelModel, indicator, multilabel_scores
-from labeling.pipeline import ANNOTATIONS_USED_FILE, llm_runtime
+from labeling.pipeline import ANNOTATIONS_USED_FILE, _lfs_to_apply, llm_runtime
 from labeling.train.end_model import embedding_cache
 from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise, fit_featurisers
 from labeling.train.multilabel_model import thresholds_of
@@ -58,20 +58,22 @@ def lf_targets(lfs, labels: list[str]) -> np.ndarray:
     return np.asarray(out, dtype=int)
 
 
-def apply_all(task, progress: bool = False, **overrides) -> dict[str, np.ndarray]:
-    """``{split: L}``; votes outside {-1, 0, 1} are errors naming the LF and row.
+def apply_all(task, progress: bool = False, lfs=None, **overrides) -> dict[str, np.ndarray]:
+    """``{split: L}`` of ``lfs`` (default: all the task's); votes outside {-1, 0, 1} are
+    errors naming the LF and row.
     ``overrides`` (the CLI's, None = the config's) win over ``[apply]``. Prompt LFs are
     answered in one LLM runtime (the task's cache and budget, checked before any call);
     its stats go to metrics.json ``llm``, also when a split fails."""
+    lfs = task.lfs if lfs is None else lfs
     opts = task.config.apply.model_copy(
         update={k: v for k, v in overrides.items() if v is not None})
     cache = task.run_dir / "cache" if opts.cache else None
     splits = {split: df for split, df in task.splits.items() if df is not None}
     with llm_runtime(task, progress) as runtime:
         if runtime is not None:
-            runtime.check_budget(runtime.plan(task.lfs, splits))
+            runtime.check_budget(runtime.plan(lfs, splits))
         try:
-            return {split: apply_lfs(df, task.lfs, cardinality=2, engine=opts.engine,
+            return {split: apply_lfs(df, lfs, cardinality=2, engine=opts.engine,
                                      n_jobs=opts.n_jobs, cache_dir=cache,
                                      fault_tolerant=opts.fault_tolerant, split=split,
                                      progress=progress)
@@ -132,8 +134,11 @@ def _frame(task, split: str, columns: dict[str, np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame(columns, index=index)
 
 
-def step_apply(task, progress: bool = False, **overrides) -> dict[str, np.ndarray]:
-    """Apply every LF to every split: L.parquet and lf_analysis.csv."""
+def step_apply(task, progress: bool = False, only: list[str] | None = None,
+               **overrides) -> dict[str, np.ndarray]:
+    """Apply every LF to every split: L.parquet and lf_analysis.csv. ``only``: apply just
+    these LFs and keep the other columns of the current L.parquet (as the single-label
+    apply does)."""
     cfg = task.config
     if task.splits.get("dev") is None:
         raise LFError(f"{cfg.source}: a multi-label run needs data.dev gold label sets "
@@ -141,8 +146,14 @@ def step_apply(task, progress: bool = False, **overrides) -> dict[str, np.ndarra
     start = time.perf_counter()
     check_writable(task.run_dir)
     targets = lf_targets(task.lfs, cfg.labels)
-    L = apply_all(task, progress, **overrides)
     names = [lf.name for lf in task.lfs]
+    lfs, previous = _lfs_to_apply(task, only)
+    L = apply_all(task, progress, lfs, **overrides)
+    if previous is not None:  # splice the applied columns into the last full apply
+        columns = [names.index(lf.name) for lf in lfs]
+        for split, part in L.items():
+            L[split] = previous[split].astype(part.dtype, copy=True)
+            L[split][:, columns] = part
     _write_table(pd.concat([_frame(task, s, dict(zip(names, L[s].T))) for s in L]),
                  task.run_dir / L_FILE)
     analysis = lf_analysis(L, targets, gold(task)["dev"], task.lfs, cfg.labels)

@@ -7,6 +7,9 @@ notebook did. What it returns is for the LF loop: ``apply`` gives the label matr
 would make the final score meaningless), ``examples`` the rows an LF fires on, gets
 wrong, or disagrees with another LF on. Only :meth:`Session.evaluate` shows test.
 
+On a multi-label task (``multi_label = true``) each step runs the CLI's multi-label
+step instead (:mod:`labeling.session_multilabel`; docs/multilabel.md).
+
 Prompt LFs run inside the task's LLM runtime (its response cache and budget, from
 ``[llm]``), as in ``labeling run``. The README's notebook example (run as a doctest)
 walks through every step.
@@ -22,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from labeling import pipeline
+from labeling import session_multilabel as multilabel
 from labeling import suggest as lf_suggest
 from labeling.review.examples import example_table
 from labeling.review.project import load_run
@@ -79,6 +83,10 @@ class Session:
         return self
 
     @property
+    def multi_label(self) -> bool:
+        return self.task.config.multi_label
+
+    @property
     def lf_names(self) -> list[str]:
         return [lf.name for lf in self.task.lfs]
 
@@ -88,23 +96,33 @@ class Session:
               **overrides) -> dict[str, np.ndarray]:
         """Apply the LFs (or only those named in ``lfs``, keeping the others' columns
         from the last apply) to every split; writes L.parquet. Returns {split: L}."""
+        if self.multi_label:
+            self.matrices = multilabel.apply(self.task, lfs, progress, **overrides)
+            return self.matrices
         self.matrices = pipeline.step_apply(self.task, progress=progress, only=lfs,
                                             **overrides)
         return self.matrices
 
     def lf_summary(self) -> pd.DataFrame:
         """Per LF: polarity, coverage, overlaps, conflicts (train) and dev accuracy with
-        its 95% interval (and learned accuracy once fitted)."""
+        its 95% interval (and learned accuracy once fitted). Multi-label: per LF its
+        label, coverage and the dev precision/recall of its "applies" votes."""
+        if self.multi_label:
+            return multilabel.lf_summary(self.task)
         return pd.read_csv(self.task.run_dir / pipeline.SUMMARY_FILE, index_col="lf")
 
     def fit(self) -> dict:
         """Fit the label model and majority vote; their dev scores (no test)."""
+        if self.multi_label:
+            return multilabel.fit(self.task)
         metrics = pipeline.step_fit(self.task)
         return {key: metrics[key].get("dev", {}) | {"name": metrics[key].get("name")}
                 for key in ("label_model", "majority_vote")}
 
     def train(self) -> dict:
         """Train the end model (and the gold-only baseline); dev and CV scores (no test)."""
+        if self.multi_label:
+            return multilabel.train(self.task)
         pipeline.step_train(self.task)
         metrics = pipeline.read_metrics(self.task.run_dir)
         section = metrics["end_model"]
@@ -116,7 +134,10 @@ class Session:
 
     def evaluate(self) -> pd.DataFrame:
         """The final scores on dev and test, one row per model: the only step that shows
-        test. Look at it when the LFs are done, not while writing them."""
+        test. Look at it when the LFs are done, not while writing them. Multi-label:
+        macro/micro F1 (per-label tables: ``session_multilabel.evaluate(task, True)``)."""
+        if self.multi_label:
+            return multilabel.evaluate(self.task)
         metrics = pipeline.read_metrics(self.task.run_dir)
         rows = {}
         for key in ("majority_vote", "label_model", "end_model", "gold_only"):
@@ -128,6 +149,8 @@ class Session:
 
     def export(self, out: Path | str | None = None) -> Path:
         """Export the end model (skops, ONNX, model card); returns the folder."""
+        if self.multi_label:
+            return multilabel.export(self.task, out)
         return pipeline.step_export(self.task, Path(out) if out else None)
 
     # --- looking at examples -----------------------------------------------------
@@ -137,7 +160,11 @@ class Session:
         """The ``split`` rows where LF ``lf`` ``fires`` (votes), ``abstains``, is
         ``wrong`` (votes, and not the gold label) or ``conflicts`` (votes another label
         than ``other``, or than any other LF), with id, text, gold, label-model
-        prediction and probabilities and every LF's vote. Needs a fitted run."""
+        prediction and probabilities and every LF's vote. Needs a fitted run.
+        Multi-label: votes read ``+joy``/``-joy``, gold and label model are label sets
+        (:func:`labeling.session_multilabel.examples`)."""
+        if self.multi_label:
+            return multilabel.examples(self.task, lf, kind, split, other)
         return lf_examples(load_run(self.task.config.source, self.task.run_dir),
                            lf, kind, split, other)
 
