@@ -45,3 +45,15 @@ def test_a_head_it_does_not_compute_is_called_as_is():
     model = _pipeline(MultiLabelHeads()).fit(TEXTS, y.astype(int))
     fast = FastTfidfModel(model)
     assert np.array_equal(fast.predict_proba(UNSEEN), model.predict_proba(UNSEEN))
+
+
+@pytest.mark.parametrize("columns", [1, 10**9])  # transpose twice / sort rows in place
+def test_both_ways_to_canonical_counts_give_the_same_probabilities(columns, monkeypatch):
+    import labeling.export.fast_tfidf as fast_tfidf
+
+    monkeypatch.setattr(fast_tfidf, "SMALL_BATCH_COLUMNS", columns)
+    model = _pipeline(LogisticRegression(C=10.0), sublinear_tf=True).fit(
+        TEXTS, np.arange(len(TEXTS)) % 3)
+    fast = FastTfidfModel(model)
+    for texts in (TEXTS, UNSEEN, UNSEEN[:1], ["song song song song a a a"]):
+        assert np.array_equal(fast.predict_proba(texts), model.predict_proba(texts))

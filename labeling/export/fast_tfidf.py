@@ -34,6 +34,9 @@ from sklearn.utils.sparsefuncs_fast import (inplace_csr_row_normalize_l1,
 
 WORD_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's default token_pattern
 CACHE_WORDS = 200_000  # distinct words kept; cleared when full (memory stays bounded)
+# a batch of n texts sorts its rows in place when n * this < vocabulary columns, else
+# transposes twice (measured: equal cost at ~32 texts on 17k + 37k columns)
+SMALL_BATCH_COLUMNS = 1024
 
 
 def _pack(columns) -> bytes:
@@ -93,13 +96,19 @@ class _Vectorizer:
                   out=unit_end[1:])
         doc_end = np.zeros(len(docs) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, docs), dtype=np.int64, count=len(docs)), out=doc_end[1:])
-        dtype = self.vec.dtype
-        counts = sp.csr_matrix((np.ones(len(indices), dtype=dtype), indices, unit_end[doc_end]),
-                               shape=(len(lowered), len(self.vec.vocabulary_)), dtype=dtype)
+        dtype, n_columns = self.vec.dtype, len(self.vec.vocabulary_)
+        small = len(lowered) * SMALL_BATCH_COLUMNS < n_columns
+        counts = sp.csr_matrix((np.ones(len(indices), dtype=dtype),
+                                indices.copy() if small else indices, unit_end[doc_end]),
+                               shape=(len(lowered), n_columns), dtype=dtype)
         # Transposing twice is a counting sort (O(nnz)): column indices come out sorted,
-        # duplicates adjacent, so sum_duplicates needs no comparison sort. The result is
-        # the canonical matrix CountVectorizer builds.
-        counts = counts.tocsc().tocsr()
+        # duplicates adjacent, so sum_duplicates needs no comparison sort. But it walks
+        # every vocabulary column (O(columns) per call): for a few texts (a server's small
+        # batch) sorting each row in place is cheaper (0.2 ms less for one text). Either
+        # way the result is the canonical matrix CountVectorizer builds (same columns, the
+        # same sums of ones).
+        if not small:
+            counts = counts.tocsc().tocsr()
         counts.sum_duplicates()
         return _tfidf_weights(self.vec._tfidf, counts)
 
@@ -126,6 +135,30 @@ def _plain_logistic(classifier) -> bool:
     return (isinstance(classifier, LogisticRegression)
             and kind.predict_proba is LogisticRegression.predict_proba
             and kind.decision_function is LogisticRegression.decision_function)
+
+
+def _hstack_rows(blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
+    """``sp.hstack(blocks).tocsr()`` (what FeatureUnion does), the same matrix entry for
+    entry and in the same order (each row: the first block's entries, then the next's,
+    columns offset), in a few NumPy operations instead of scipy's generic block
+    assembly (~0.1 ms per call)."""
+    n = blocks[0].shape[0]
+    indptr = np.sum([b.indptr.astype(np.int64) for b in blocks], axis=0)
+    nnz, columns = int(indptr[-1]), sum(b.shape[1] for b in blocks)
+    dtype = np.int32 if max(nnz, columns) < np.iinfo(np.int32).max else np.int64
+    indices = np.empty(nnz, dtype=dtype)
+    data = np.empty(nnz, dtype=np.result_type(*(b.dtype for b in blocks)))
+    before = np.zeros(n, dtype=np.int64)  # each row's entries placed so far
+    offset = 0
+    for block in blocks:
+        counts = np.diff(block.indptr)
+        row = np.repeat(np.arange(n), counts)
+        destination = indptr[row] + before[row] + np.arange(block.nnz) - block.indptr[row]
+        indices[destination] = block.indices + offset
+        data[destination] = block.data
+        before += counts
+        offset += block.shape[1]
+    return sp.csr_matrix((data, indices, indptr.astype(dtype)), shape=(n, columns))
 
 
 def _logistic_proba(classifier: LogisticRegression, features) -> np.ndarray:
@@ -176,7 +209,7 @@ class FastTfidfModel:
 
     def transform(self, texts) -> sp.csr_matrix:
         lowered = [t.lower() for t in texts]
-        return sp.hstack([part.transform(lowered) for part in self.parts]).tocsr()
+        return _hstack_rows([part.transform(lowered) for part in self.parts])
 
     def predict_proba(self, texts) -> np.ndarray:
         features = self.transform(texts)
