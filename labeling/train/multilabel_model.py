@@ -21,8 +21,9 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
 from sklearn.utils.extmath import safe_sparse_dot
+
+from labeling.train.soft_logreg import SoftLogisticRegression
 
 MIN_WEIGHT = 1e-3  # as labeling.train.end_model: lighter copies teach nothing
 # A label with one class only among the weighted rows (no positive in a small dev fold)
@@ -39,9 +40,10 @@ class MultiLabelHeads(ClassifierMixin, BaseEstimator):
     """``k`` logistic heads, one per label, on shared features.
 
     ``fit(X, P, sample_weight)``: ``P`` is ``n x k`` in [0, 1], soft (label-model
-    probabilities) or hard (gold); each row is taught to label ``c``'s head twice, as
-    "applies" with weight ``w * P[:, c]`` and as "does not" with ``w * (1 - P[:, c])``
-    (copies under ``MIN_WEIGHT`` dropped).
+    probabilities) or hard (gold); label ``c``'s head learns each row's soft target,
+    "applies" with weight ``w * P[:, c]`` and "does not" with ``w * (1 - P[:, c])``
+    (weights under ``MIN_WEIGHT`` dropped), as one row
+    (:class:`labeling.train.soft_logreg.SoftLogisticRegression`).
     """
 
     def __init__(self, C: float = 10.0, solver: str = "lbfgs", max_iter: int = 2000,
@@ -49,19 +51,14 @@ class MultiLabelHeads(ClassifierMixin, BaseEstimator):
         self.C, self.solver, self.max_iter, self.seed = C, solver, max_iter, seed
 
     def _fit_label(self, X, p, w) -> tuple[np.ndarray, float]:
-        parts_X, parts_y, parts_w = [], [], []
-        for target, weight in ((1, w * p), (0, w * (1.0 - p))):
-            keep = np.flatnonzero(weight >= MIN_WEIGHT)
-            parts_X.append(X[keep])
-            parts_y.append(np.full(len(keep), target))
-            parts_w.append(weight[keep])
-        y, weights = np.concatenate(parts_y), np.concatenate(parts_w)
-        if len(np.unique(y)) < 2:  # one class only: a constant
-            return np.zeros(X.shape[1]), CONSTANT_LOGIT if y.size and y[0] == 1 \
-                else -CONSTANT_LOGIT
-        head = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed,
-                                  solver=self.solver)
-        head.fit(_stack(parts_X), y, sample_weight=weights)
+        targets = np.column_stack([w * (1.0 - p), w * p])  # does not apply, applies
+        targets[targets < MIN_WEIGHT] = 0.0
+        present = targets.sum(axis=0) > 0
+        if present.sum() < 2:  # one class only: a constant
+            return np.zeros(X.shape[1]), CONSTANT_LOGIT if present[1] else -CONSTANT_LOGIT
+        head = SoftLogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed,
+                                      solver=self.solver)
+        head.fit(X, targets)
         return head.coef_[0], float(head.intercept_[0])
 
     def fit(self, X, P, sample_weight=None) -> "MultiLabelHeads":
