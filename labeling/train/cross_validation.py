@@ -1,0 +1,244 @@
+"""Cross-validating end-model candidates on dev: out-of-fold (OOF) probabilities.
+
+A candidate is an end model x label mode x weak weight (:func:`candidate_key`). Each is
+fit on the weak train rows + all dev folds but one and predicts the held-out fold; the
+folds' predictions are pooled into one dev score (:func:`oof_score`), and the K-fold
+split is repeated with ``n_repeats`` fold seeds. :mod:`labeling.train.auto` chooses
+among the candidates with these scores; :func:`successive_halving` scores the weaker
+candidates on the first repeat only.
+
+Speed: the features step is unsupervised, so it is fit once per end model on every
+text the folds may train on (covered train + dev) and only the classifier is refit
+per fold, on soft targets (one row per text,
+:class:`labeling.train.soft_logreg.SoftLogisticRegression`); embeddings are computed
+once per text. The average's OOF probabilities are the mean of its members' (fit on the
+same rows), so it costs no fits of its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import clone
+
+from labeling.metrics import (biased_predictions, fit_decision_bias, score_predictions,
+                              stratified_folds)
+from labeling.train.embeddings import MiniLMEmbedder
+from labeling.train.end_model import (MEMBERS, embedding_cache, make_end_model,
+                                      training_rows, weighted_targets)
+
+DEFAULT_DEV_WEIGHT = 3.0  # measured on WRENCH: 3 >= 1 > 0 on youtube, sms, trec
+DEFAULT_N_REPEATS = 3
+
+
+def resolve_params(name: str, params: dict) -> dict:
+    """``name``'s params; an average's members default to the candidates' own params."""
+    own = dict(params.get(name, {}))
+    for member in MEMBERS.get(name, ()):
+        own.setdefault(member, params.get(member, {}))
+    return own
+
+
+def _base_models(name: str, params: dict) -> list:
+    """``[(key, base model, its params)]`` behind candidate ``name``: itself, or an
+    average's members; equal keys are the same fits, shared between candidates."""
+    own = resolve_params(name, params)
+    members = [(m, own.get(m, {})) for m in MEMBERS[name]] if name in MEMBERS else [(name, own)]
+    return [((base, repr(sorted(p.items()))), base, p) for base, p in members]
+
+
+GOLD_ONLY = "gold_only"  # the label-mode slot of a candidate fit on the dev gold alone
+
+
+def candidate_key(name: str, mode: str, weak_weight: float | None) -> str:
+    """``name/mode`` (weak rows at weight 1), ``name/mode/w0.3`` (weak rows' total weight
+    0.3x the gold rows'), or ``name/gold_only`` (weak weight 0: no weak rows at all)."""
+    if weak_weight is None:
+        return f"{name}/{mode}"
+    return f"{name}/{GOLD_ONLY}" if weak_weight <= 0 else f"{name}/{mode}/w{weak_weight:g}"
+
+
+def parse_key(key: str) -> tuple[str, str, float | None]:
+    """``(name, label mode, weak weight)`` of a :func:`candidate_key`."""
+    name, mode, *weight = key.split("/")
+    if mode == GOLD_ONLY:
+        return name, mode, 0.0
+    return name, mode, float(weight[0][1:]) if weight else None
+
+
+def candidate_keys(names, modes, weak_weights) -> list[str]:
+    """Every candidate, per end model: gold-only first, then label mode x weak weight
+    (the order ties are broken in)."""
+    keys = []
+    for name in names:
+        for w in sorted(weak_weights, key=lambda w: -1 if w is None else w):
+            for mode in modes:
+                key = candidate_key(name, mode, w)
+                if key not in keys:
+                    keys.append(key)
+        if None in weak_weights:  # the unscaled rows go last: the heaviest weak weight
+            keys += [keys.pop(keys.index(candidate_key(name, m, None))) for m in modes]
+    return keys
+
+
+def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label_modes,
+                      dev_weight=DEFAULT_DEV_WEIGHT, n_folds=3, n_repeats=DEFAULT_N_REPEATS,
+                      seed=0, cache_dir=None, params=None, weak_weights=(None,), keys=None,
+                      repeats=None):
+    """``({candidate key: [OOF probabilities (n_dev x k) per repeat]}, [fold ids per
+    repeat])``; repeat ``r`` uses the stratified folds of seed ``seed + r`` (the label
+    models' CV folds too). One key per end model x label mode x weak weight
+    (:func:`candidate_key`); a weak weight of 0 is the gold-only model, whose features
+    are fit on the dev texts alone, as its refit's are. ``keys``: only these candidates
+    (default: all); ``repeats``: only these repeat indices (default: ``range(n_repeats)``),
+    for successive halving."""
+    params, y_dev = params or {}, np.asarray(y_dev, dtype=int)
+    dev_texts = np.asarray(list(dev_texts), dtype=object)
+    k = np.asarray(probs).shape[1]
+    repeats = list(range(n_repeats)) if repeats is None else list(repeats)
+    splits = [stratified_folds(y_dev, n_folds, seed + r) for r in repeats]
+    all_keys = candidate_keys(candidates, label_modes, weak_weights)
+    keys = all_keys if keys is None else [key for key in all_keys if key in set(keys)]
+    bases, needed = {}, {}  # base key -> (base model, params); base key -> [(mode, w)]
+    for cand in keys:
+        name, mode, w = parse_key(cand)
+        for key, base, base_params in _base_models(name, params):
+            bases.setdefault(key, (base, base_params))
+            needed.setdefault(key, [])
+            if (mode, w) not in needed[key]:
+                needed[key].append((mode, w))
+    if any(mode != GOLD_ONLY for fits in needed.values() for mode, _ in fits):
+        train_texts, _ = training_rows(texts, probs, covered)
+    base_oof = {}
+    for key, (base, base_params) in bases.items():
+        pipeline = make_end_model(base, seed=seed, **base_params)
+        features = pipeline.named_steps["features"]
+        weak = [(mode, w) for mode, w in needed[key] if mode != GOLD_ONLY]
+        with embedding_cache(pipeline, cache_dir):
+            if (GOLD_ONLY, 0.0) in needed[key]:
+                base_oof[key, GOLD_ONLY, 0.0] = [
+                    _gold_only_oof(pipeline, dev_texts, y_dev, fold_of, dev_weight, k)
+                    for fold_of in splits]
+            if weak:
+                features.fit(np.concatenate([train_texts, dev_texts]))
+                X_train, X_dev = features.transform(train_texts), features.transform(dev_texts)
+        for mode in dict.fromkeys(mode for mode, _ in weak):
+            _, targets = training_rows(texts, probs, covered, mode)
+            classifier = pipeline.named_steps["classifier"]
+            for w in (w for m, w in weak if m == mode):
+                base_oof[key, mode, w] = _oof_repeats(classifier, X_train, targets, X_dev,
+                                                      y_dev, splits, dev_weight, w, k)
+    out = {}
+    for cand in keys:
+        name, mode, w = parse_key(cand)
+        members = [key for key, _, _ in _base_models(name, params)]
+        out[cand] = [np.mean([base_oof[key, mode, w][r] for key in members], axis=0)
+                     for r in range(len(splits))]
+    return out, splits
+
+
+def _oof_repeats(classifier, X_train, targets, X_dev, y_dev, splits, dev_weight, weak_weight,
+                 k):
+    """:func:`_oof` per repeat; with no gold rows in training (``dev_weight`` 0) every
+    fold's fit is the same fit, so it is fit once and predicts all of dev."""
+    if dev_weight and dev_weight > 0:
+        return [_oof(classifier, X_train, targets, X_dev, y_dev, fold_of, dev_weight,
+                     weak_weight, k) for fold_of in splits]
+    n_weak, proba = X_train.shape[0], np.zeros((len(y_dev), k))
+    rows, weights = weighted_targets(np.arange(n_weak), targets, [], [], 0.0, weak_weight)
+    _fit_predict(clone(classifier), X_train[rows.astype(int)], weights, X_dev,
+                 np.arange(len(y_dev)), proba)
+    return [proba] * len(splits)
+
+
+def _oof(classifier, X_train, targets, X_dev, y_dev, fold_of, dev_weight, weak_weight, k):
+    """Out-of-fold probabilities of ``classifier``, fit per fold on the weak
+    rows (``X_train``/``targets``, weighted by ``weak_weight``) + the other folds' gold.
+    Every fit starts cold: one warm-started from another fold's solution (fit on this
+    fold's held-out rows) stops early near it, and its CV score is optimistic (measured
+    on trec: +0.03 for the weak rows at full weight, a different choice)."""
+    proba = np.zeros((len(y_dev), k))
+    n_weak = X_train.shape[0]
+    X = (sparse.vstack([X_train, X_dev]).tocsr() if sparse.issparse(X_dev)
+         else np.vstack([X_train, X_dev]))
+    for f in np.unique(fold_of):
+        fit_idx, held_idx = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
+        rows, weights = weighted_targets(np.arange(n_weak), targets, n_weak + fit_idx,
+                                         y_dev[fit_idx], dev_weight, weak_weight)
+        _fit_predict(clone(classifier), X[rows.astype(int)], weights, X_dev[held_idx],
+                     held_idx, proba)
+    return proba
+
+
+def _gold_only_oof(pipeline, dev_texts, y_dev, fold_of, dev_weight, k):
+    """Out-of-fold probabilities of the gold-only model, exactly as it is refit: TF-IDF
+    features fit per fold on that fold's training texts (a few hundred, so cheap);
+    MiniLM embeddings depend on nothing but the text, so they are computed once."""
+    features = pipeline.named_steps["features"]
+    X_all = features.transform(dev_texts) if isinstance(features, MiniLMEmbedder) else None
+    proba = np.zeros((len(y_dev), k))
+    for f in np.unique(fold_of):
+        fit_idx, held_idx = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
+        if X_all is None:
+            fold_features = clone(features).fit(dev_texts[fit_idx])
+            X_fit, X_held = (fold_features.transform(dev_texts[fit_idx]),
+                             fold_features.transform(dev_texts[held_idx]))
+        else:
+            X_fit, X_held = X_all[fit_idx], X_all[held_idx]
+        _fit_predict(clone(pipeline.named_steps["classifier"]), X_fit,
+                     np.eye(k)[y_dev[fit_idx]] * float(dev_weight), X_held, held_idx, proba)
+    return proba
+
+
+def _fit_predict(classifier, X, targets, X_held, held_idx, proba) -> None:
+    """Fit ``classifier`` on ``X`` with ``targets`` (per row, its weight on each class)
+    and write its probabilities for ``X_held`` into ``proba[held_idx]`` (one class: all
+    on it)."""
+    present = np.flatnonzero(targets.sum(axis=0) > 0)
+    if len(present) < 2:
+        proba[np.ix_(held_idx, present)] = 1.0
+        return
+    classifier.fit(X, targets)
+    proba[np.ix_(held_idx, classifier.classes_.astype(int))] = classifier.predict_proba(X_held)
+
+
+def oof_score(oofs, splits, y_dev, metric="accuracy", pos_label=1, bias=False) -> float:
+    """Mean over repeats of the pooled OOF score; with ``bias``, each fold's predictions
+    use the decision bias fit on the other folds' OOF rows (nested: no peeking)."""
+    y_dev, scores = np.asarray(y_dev, dtype=int), []
+    for proba, fold_of in zip(oofs, splits):
+        if not bias:
+            pred = proba.argmax(axis=1)
+        else:
+            pred = np.empty_like(y_dev)
+            for f in np.unique(fold_of):
+                rest, held = fold_of != f, fold_of == f
+                b = fit_decision_bias(proba[rest], y_dev[rest], metric, pos_label)
+                pred[held] = biased_predictions(proba[held], b)
+        scores.append(score_predictions(y_dev, pred, metric, pos_label))
+    return float(np.mean(scores))
+
+
+def successive_halving(cross_validate, score, keys, n_repeats, keep=None):
+    """``(oofs, splits, dropped)``: every candidate ``key`` is cross-validated on the first
+    repeat, and only the survivors on the other repeats (the CV's cost is mostly the weak
+    candidates' fits, ~0.5-2 s each on 5,000 rows). Survivors: the ``keep`` best on the
+    first repeat, the best of each end model (so the cheap-first ``min_gain`` rule still
+    sees every model) and every gold-only candidate (cheap, and the floor
+    :func:`choose_candidate` keeps). ``dropped``: the others' first-repeat scores.
+    ``cross_validate(keys, repeats)`` is :func:`oof_probabilities` with those arguments;
+    ``score(oof list, splits)`` a CV score. ``keep`` None/0 or one repeat: exhaustive."""
+    if not keep or n_repeats < 2 or len(keys) <= keep:
+        oofs, splits = cross_validate(keys)
+        return oofs, splits, {}
+    first, first_split = cross_validate(keys, [0])
+    scores = {key: score(oof, first_split) for key, oof in first.items()}
+    ranked = sorted(keys, key=lambda key: -scores[key])  # stable: ties in candidate order
+    survivors = set(ranked[:keep]) | {key for key in keys if parse_key(key)[1] == GOLD_ONLY}
+    for name in dict.fromkeys(parse_key(key)[0] for key in keys):
+        survivors.add(next(key for key in ranked if parse_key(key)[0] == name))
+    survivors = [key for key in keys if key in survivors]
+    rest, rest_splits = cross_validate(survivors, range(1, n_repeats))
+    oofs = {key: first[key] + rest[key] for key in survivors}
+    dropped = {key: scores[key] for key in keys if key not in oofs}
+    return oofs, first_split + rest_splits, dropped
