@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from labeling import entity_lf, matcher_lf
-from labeling.apply import apply_lfs, fingerprint
+from labeling.apply import apply_lfs, libraries
 from labeling.apply.fingerprint import NotFingerprintable, lf_fingerprint
 from labeling.lf import nlp as lf_nlp
 from labeling.lf.loader import load_lfs
@@ -372,7 +372,7 @@ def test_library_functions_are_identified_by_their_package_version(load, monkeyp
             return 1 if np.mean([len(w) for w in x.text.split()]) > 4 else ABSTAIN
         """)["lf"]
     before = lf_fingerprint(lf)
-    monkeypatch.setattr(fingerprint, "_package_version", lambda top: f"{top}-another-version")
+    monkeypatch.setattr(libraries, "package_version", lambda top: f"{top}-another-version")
     assert lf_fingerprint(lf) != before
 
 

@@ -24,15 +24,10 @@ import enum
 import fractions
 import functools
 import hashlib
-import importlib.metadata
 import logging
-import os
 import pathlib
-import platform
 import re
-import site
 import sys
-import sysconfig
 import types
 import uuid
 
@@ -40,6 +35,7 @@ import numpy as np
 import pandas as pd
 from snorkel.map.core import BaseMapper
 
+from labeling.apply.libraries import library_top, library_version
 from labeling.lf import nlp as spacy_lfs
 
 FORMAT = "2"  # bump when what a fingerprint covers changes: old cache entries are misses
@@ -282,9 +278,9 @@ class _Encoder:
                 self.value(const)
 
     def _function(self, f: types.FunctionType) -> None:
-        top = _library_top(f.__module__)
+        top = library_top(f.__module__)
         if top is not None:
-            self.emit("library function", str(f.__module__), f.__qualname__, _library_version(top))
+            self.emit("library function", str(f.__module__), f.__qualname__, library_version(top))
             return
         code = f.__code__
         self.emit("function", f.__qualname__)
@@ -315,9 +311,9 @@ class _Encoder:
             self.value(bound, "bound to")  # e.g. WORDS.get: the dict's content matters
 
     def _module(self, module: types.ModuleType, names: frozenset | None) -> None:
-        top = _library_top(module.__name__)
+        top = library_top(module.__name__)
         if top is not None:
-            self.emit("library module", module.__name__, _library_version(top))
+            self.emit("library module", module.__name__, library_version(top))
             return
         attributes = vars(module)
         if names is None:  # reached as data, not from code: all of it
@@ -329,9 +325,9 @@ class _Encoder:
                 self.value(attributes[name], name, names)
 
     def _class(self, cls: type) -> None:
-        top = _library_top(cls.__module__)
+        top = library_top(cls.__module__)
         if top is not None:
-            self.emit("library class", cls.__module__, cls.__qualname__, _library_version(top))
+            self.emit("library class", cls.__module__, cls.__qualname__, library_version(top))
             return
         self.emit("class", cls.__qualname__)
         for base in cls.__bases__:
@@ -387,53 +383,3 @@ def _names(code: types.CodeType) -> frozenset:
         if isinstance(const, types.CodeType):
             names |= _names(const)
     return frozenset(names)
-
-
-@functools.lru_cache(maxsize=1)
-def _library_dirs() -> tuple[str, ...]:
-    paths = {sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    paths |= {*site.getsitepackages(), site.getusersitepackages()}
-    return tuple(sorted(os.path.realpath(p) + os.sep for p in paths if p))
-
-
-@functools.lru_cache(maxsize=None)
-def _library_top(module_name: str | None) -> str | None:
-    """The top-level package of ``module_name`` when it is part of the standard library
-    or an installed package (its code is named by version, not read); None for user
-    code, including code whose module cannot be found."""
-    if not module_name:
-        return None
-    top = module_name.partition(".")[0]
-    if top in sys.stdlib_module_names or top in sys.builtin_module_names:
-        return top
-    module = sys.modules.get(module_name) or sys.modules.get(top)
-    file = getattr(module, "__file__", None)
-    return top if file and os.path.realpath(file).startswith(_library_dirs()) else None
-
-
-def _library_version(top: str) -> str:
-    if top in sys.stdlib_module_names or top in sys.builtin_module_names:
-        return f"python {platform.python_version()}"
-    return _package_version(top)
-
-
-@functools.lru_cache(maxsize=None)
-def _package_version(top: str) -> str:
-    # Most distributions are named as their package: try that first, since mapping all
-    # packages to their distributions reads every installed package's file list (~1 s).
-    version = _distribution_version(top)
-    for distribution in _distributions().get(top, []) if version is None else []:
-        version = version or _distribution_version(distribution)
-    return version or f"{top} {getattr(sys.modules.get(top), '__version__', 'unknown')}"
-
-
-def _distribution_version(distribution: str) -> str | None:
-    try:
-        return f"{distribution} {importlib.metadata.version(distribution)}"
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-@functools.lru_cache(maxsize=1)
-def _distributions() -> dict:
-    return importlib.metadata.packages_distributions()
