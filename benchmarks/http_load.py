@@ -80,7 +80,8 @@ def cpu_seconds(pid: int) -> float:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick
             for task in os.listdir(f"/proc/{p}/task"):
-                pids += [int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()]
+                children = Path(f"/proc/{p}/task/{task}/children").read_text()
+                pids += [int(c) for c in children.split()]
         except OSError:
             pass
     return total
@@ -90,7 +91,8 @@ WRK_SCRIPT = """
 local requests, i = {}, 0
 function init(args)
   for body in io.lines(args[1]) do
-    requests[#requests + 1] = wrk.format("POST", args[2], {["Content-Type"] = "application/json"}, body)
+    requests[#requests + 1] = wrk.format("POST", args[2],
+                                         {["Content-Type"] = "application/json"}, body)
   end
   i = tonumber(args[3]) % #requests
 end

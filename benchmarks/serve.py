@@ -1,7 +1,7 @@
 """Benchmark: `labeling serve` over HTTP against calling the same model in-process (the ceiling).
 
     python benchmarks/serve.py [--model DIR[@RUNTIME] ...] [--build-dir D] [--seconds 5]
-                               [--concurrency 1,16,64] [--texts-per-request 1]
+                               [--concurrency 1,16,64] [--texts-per-request 1] [--max-words N]
                                [--client asyncio|wrk] [--serve-args ARGS] [--json PATH]
 
 For each model (``--model``, repeatable; any exported model folder, ``@onnx`` or another
@@ -257,6 +257,8 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,16,64",
                         type=lambda s: [int(c) for c in s.split(",")])
     parser.add_argument("--texts-per-request", type=int, default=1)
+    parser.add_argument("--max-words", type=int, default=0,
+                        help="cut each text to its first N words (0: as generated)")
     parser.add_argument("--batch", type=int, default=256,
                         help="texts per in-process call for the ceiling (serve's --max-batch)")
     parser.add_argument("--requests", type=int, default=5000, help="distinct request bodies")
@@ -268,6 +270,8 @@ def main() -> None:
     args = parser.parse_args()
     n = args.texts_per_request
     texts = make_texts(args.requests * n, seed=0)
+    if args.max_words:  # shorter texts: the first words of each
+        texts = [" ".join(t.split()[:args.max_words]) for t in texts]
     requests = [texts[i * n:(i + 1) * n] for i in range(args.requests)]
     if args.client == "wrk" and not shutil.which("wrk"):
         sys.exit("--client wrk: no wrk on PATH (apt-get install wrk)")

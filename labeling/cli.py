@@ -344,9 +344,9 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
           max_wait_ms: float = typer.Option(2.0, help="How long a batch waits for more "
                                                       "requests."),
           max_queue: int = typer.Option(16_384, help="Most texts waiting (503 beyond)."),
-          model_process: bool = typer.Option(True, "--model-process/--no-model-process",
+          model_process: bool = typer.Option(False, "--model-process/--no-model-process",
                                              help="Run the model in a process of its own "
-                                                  "(HTTP and model on two cores)."),
+                                                  "(for spare cores; docs/serve.md)."),
           access_log: bool = typer.Option(False, "--access-log/--no-access-log")):
     """Serve an exported model over HTTP (Open Inference Protocol v2 and POST /predict)
     until SIGTERM or Ctrl+C (docs/serve.md)."""

@@ -107,7 +107,9 @@ def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def server(model_dir):
-    args = [str(a) for pair in LIMITS.items() for a in pair]
+    # the model in its own process here (the load test goes through it); the SIGTERM test
+    # below starts the default, the model in a thread
+    args = [str(a) for pair in LIMITS.items() for a in pair] + ["--model-process"]
     proc, url = start_cli_server(model_dir, *args)
     yield url
     code, output = stop(proc, signal.SIGINT)  # Ctrl+C: a graceful stop too (SIGTERM below)

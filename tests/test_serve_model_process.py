@@ -1,10 +1,10 @@
-"""`labeling serve --model-process` (the default): the model in a child process. Its
+"""`labeling serve --model-process`: the model in a child process. Its
 answers are the in-process model's, bit for bit; a child that dies is replaced for the
 next batch (the batch it was computing gets a JSON 500); a folder the child cannot load
 stops the start with the reason; Ctrl+C (SIGINT to the whole process group) still drains
 the queue through the child and exits 0; the child never outlives the server.
 
-(tests/test_serve.py runs all its CLI tests, the load test included, through the child.)
+(tests/test_serve.py's load test runs a CLI server with --model-process too.)
 No timing asserts: timeouts only keep a broken server from hanging the suite."""
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ def test_a_folder_the_child_cannot_load_stops_the_start(model_dir, tmp_path):
 
 def test_ctrl_c_to_the_process_group_drains_through_the_child(model_dir):
     proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", "serve", "--model",
-                             str(model_dir), "--port", "0"], stdout=subprocess.PIPE,
+                             str(model_dir), "--port", "0", "--model-process"],
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         line = proc.stdout.readline()

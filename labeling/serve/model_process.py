@@ -3,10 +3,11 @@
 In one process, the event loop (reading, parsing and answering requests) and the model
 thread share one interpreter lock: with one short text per request, both are mostly
 Python, so the server used about one core whatever the machine had, and the model's share
-of it came out of the HTTP side's (docs/serve.md, "Measured"). With ``labeling serve``'s
-default ``--model-process``, the batcher's worker thread hands each batch to a child
-process over a pipe (one round trip per batch, not per request) and waits for it without
-holding the lock.
+of it came out of the HTTP side's. With ``labeling serve --model-process``, the batcher's
+worker thread hands each batch to a child process over a pipe (one round trip per batch,
+not per request) and waits for it without holding the lock. It is off by default: on the
+2-core machine measured, shared with other jobs, it was no faster and it doubles start-up
+(the child loads the model again; docs/serve.md, "Measured").
 
 The child loads the same folder itself (``load_exported``: card and hashes checked again)
 in a fresh interpreter (``spawn``: nothing of the server's threads or sockets is
