@@ -175,7 +175,13 @@ def test_crossing_and_labels_worth():
              "gold_only": [[0.6, 0.7, 0.8]] * 3}
     worth = labels_worth(curve)
     assert (worth["labels"], worth["low"], worth["high"]) == (100, 50, 150)
-    assert "worth about 100 hand labels" in worth["text"]
+    assert "worth about 100 hand labels (50 to 150 in 3 of 3 subsamples)" in worth["text"]
+    some_beyond = labels_worth({"sizes": [50, 100, 200],
+                                "pipeline": [[0.75, 0, 0], [0.7, 0, 0], [0.9, 0, 0]],
+                                "gold_only": [[0.6, 0.7, 0.8]] * 3})
+    assert some_beyond["text"].endswith(
+        "(50 to 100 in 2 of 3 subsamples; in 1 more, gold-only never caught up within 200 "
+        "labels)")
     beyond = labels_worth({"sizes": [50, 100], "pipeline": [[0.9, 0]] * 3,
                            "gold_only": [[0.6, 0.7]] * 3})
     assert beyond["more_than"] == 50 and beyond["labels"] is None

@@ -142,11 +142,11 @@ def labels_worth(curve: dict) -> dict:
     worth = np.asarray(worth, float)
     out.update(labels=int(round(np.median(worth))), low=int(round(worth.min())),
                high=int(round(worth.max())))
-    spread = f"{out['low']} to {out['high']}" + (f", {beyond} more than {sizes[-1] - budget}"
-                                                 if beyond else "")
+    spread = f"{out['low']} to {out['high']} in {len(worth)} of {len(curve['pipeline'])} subsamples"
+    if beyond:
+        spread += f"; in {beyond} more, gold-only never caught up within {sizes[-1]} labels"
     if losses:
         spread += f"; gold-only alone was better in {losses}"
     out["text"] = (f"with {budget} dev labels, your LFs and prompts are worth about "
-                   f"{out['labels']} hand labels ({spread} over {len(curve['pipeline'])} "
-                   f"subsamples)")
+                   f"{out['labels']} hand labels ({spread})")
     return out
