@@ -127,13 +127,16 @@ class LabelModelRefit:
         return float(score_predictions(self.ctx.y_dev[rows], np.asarray(pred_dev)[rows],
                                        self.ctx.metric, self.ctx.pos_label or 0))
 
-    def refit_with(self, votes: dict[str, np.ndarray]) -> tuple[float, np.ndarray]:
-        """(dev score, train probabilities) with one more LF voting ``votes``
-        ({split: column})."""
-        L = {s: np.column_stack([self.ctx.L[s], votes[s]]) for s in SPLITS}
+    def refit_with(self, votes) -> tuple[float, np.ndarray, np.ndarray]:
+        """(dev score, dev predictions, train probabilities) with more LFs voting ``votes``
+        (one ``{split: column}`` or a list of them)."""
+        columns = [votes] if isinstance(votes, dict) else list(votes)
+        if not columns:
+            return self.before_, self.pred_dev_, self.proba_["train"]
+        L = {s: np.column_stack([self.ctx.L[s], *(c[s] for c in columns)]) for s in SPLITS}
         model, pred = self.fit_predict(L["train"], L["dev"])
-        return self.score(pred), model.predict_proba(L["train"])
+        return self.score(pred), pred, model.predict_proba(L["train"])
 
-    def score_with(self, votes: dict[str, np.ndarray]) -> float:
-        """The dev score with one more LF voting ``votes``."""
+    def score_with(self, votes) -> float:
+        """The dev score with more LFs voting ``votes``."""
         return self.refit_with(votes)[0]

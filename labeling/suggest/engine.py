@@ -18,7 +18,7 @@ from labeling.suggest.clusters import cluster_proposals
 from labeling.suggest.context import Context, LabelModelRefit
 from labeling.suggest.mine import NgramMiner
 from labeling.suggest.proposal import InvalidProposal, Proposal, validate
-from labeling.suggest.score import score_all
+from labeling.suggest.select import score_all
 
 CONFIDENT = 0.9   # label-model probability above which a train row counts as evidence
 CALIBRATED = 0.8  # ... if the label model's confident dev predictions of its label are right
@@ -27,7 +27,7 @@ FOLDS = 5         # held-out mining runs (cross_fit)
 
 @dataclass
 class Result:
-    """Ranked proposals (``rows``: dicts from :func:`labeling.suggest.score.score_all`),
+    """Ranked proposals (``rows``: dicts from :func:`labeling.suggest.select.score_all`),
     the per-label weakness table, what was left out and why, and notes (problems of a
     source, e.g. an LLM reply that was not JSON)."""
 

@@ -1,23 +1,14 @@
-"""Scoring proposals on dev (never test), the duplicate guards, and the ranking.
+"""Scoring proposals on dev (never test): each proposal's own numbers and the duplicate
+guards. Which are shown, in which order, is :mod:`labeling.suggest.select`'s.
 
 Per proposal, on dev gold: rows it fires on, correct votes, precision with its 95%
 Wilson interval (on 8 rows, 8 correct is anywhere from 0.68 to 1: the interval is the
 dev-overfitting risk made visible), coverage, conflicts with the current LFs, rows no
-LF covered, rows the label model gets wrong that it votes right (``fixes``) and right
-that it votes wrong (``harms``); on train: coverage, uncovered rows it covers,
-conflicts. Then the label model refit with it, scored on dev as ``labeling fit``
-reports it (:class:`~labeling.suggest.context.LabelModelRefit`).
-
-The rank (the suggester's own score, :func:`rank_score`) counts dev rows, and only those
-a mined proposal was not mined from (:func:`labeling.suggest.engine.cross_fit`; every dev
-row for LLM and cluster proposals): the rows whose label-model decision it would fix
-minus those it would break, plus the rows a text model trained on the weak labels alone
-gets right with it and wrong without, minus the reverse
-(:mod:`labeling.suggest.proxy`), each net shrunk towards 0 where few rows change; per
-dev row. Why not the label model's dev gain: refit on dev with an LF mined from dev, it
-measures how well the LF was fitted to dev (on the bundled task the top 10 by that gain
-raised it by 0.01 and lowered test F1 by 0.03); and on a few hundred dev rows one LF
-moves it by 0 to 2 rows, so it ties most proposals. It is shown, not ranked by.
+LF covered, rows the label model gets wrong that it votes right (``dev_fixes``) and
+right that it votes wrong (``dev_harms``); on train: coverage, uncovered rows it
+covers, conflicts. Left out here, before anything is refit: a proposal with an existing
+LF's pattern, or voting its label on nearly the same rows (Jaccard >= 0.8); one firing
+on no row; one whose dev precision is below 0.6 or below its label's share of dev.
 """
 
 from __future__ import annotations
@@ -29,7 +20,6 @@ from labeling.analysis import wilson_interval
 from labeling.lf.core import PatternLF, TextColumn
 from labeling.suggest.context import SPLITS, Context, LabelModelRefit
 from labeling.suggest.proposal import Proposal
-from labeling.suggest.proxy import WeakLabelProxy
 
 NEAR_DUPLICATE = 0.8     # Jaccard of fire sets (same label) above which two LFs are one
 MIN_PRECISION = 0.6      # on dev; and at least the label's share of dev (the mining floor)
@@ -79,34 +69,6 @@ def dev_stats(votes: dict[str, np.ndarray], label: int, ctx: Context,
     }
 
 
-def shrunk_net(gained: int, lost: int) -> float:
-    """``gained - lost`` shrunk towards 0 where few rows change: ``m`` changed rows give
-    ``(gained - lost) * m / (m + 2)`` (the mean of a Beta(1, 1) posterior on "a change is
-    a gain", times ``m``), so one lucky row does not outrank twenty."""
-    m = gained + lost
-    return (gained - lost) * m / (m + 2)
-
-
-def rank_score(stats: dict, n_dev: int) -> float:
-    """The suggester's own dev-based score (module docstring)."""
-    net = shrunk_net(stats["held_fixes"], stats["held_harms"])
-    net += shrunk_net(stats.get("weak_gains", 0), stats.get("weak_losses", 0))
-    return float(net / max(1, n_dev))
-
-
-def held_out_stats(votes: dict[str, np.ndarray], label: int, ctx: Context,
-                   lm_pred_dev: np.ndarray, rows_mask: np.ndarray | None) -> dict:
-    """Fixes and harms of the label model's dev decisions on the dev rows in ``rows_mask``
-    (None: every dev row), and how many such rows there are."""
-    rows = ctx.gold_rows
-    keep = np.ones(len(rows), bool) if rows_mask is None else rows_mask[rows]
-    fires = (votes["dev"][rows] == label) & keep
-    y, pred = ctx.y_dev[rows], np.asarray(lm_pred_dev)[rows]
-    return {"held_rows": int(keep.sum()),
-            "held_fixes": int((fires & (pred != y) & (y == label)).sum()),
-            "held_harms": int((fires & (pred == y) & (y != label)).sum())}
-
-
 def near_duplicate(votes: dict[str, np.ndarray], label: int, columns: list[tuple[str, dict]]
                    ) -> tuple[str, float] | None:
     """(name, Jaccard) of the first LF in ``columns`` ((name, {split: votes})) whose rows
@@ -154,19 +116,26 @@ def examples(votes: dict[str, np.ndarray], label: int, ctx: Context,
 MINED = ("offline:ngram", "offline:regex", "offline:keyword")  # cross-fitted sources
 
 
-def score_all(proposals: list[Proposal], ctx: Context, refit: LabelModelRefit,
-              n: int, existing_votes: list[tuple[str, dict]] | None = None,
-              lm_budget: int | None = None, held_out: dict | None = None) -> list[dict]:
-    """Score every proposal, drop duplicates, rank; returns the best ``n`` as dicts
-    (``proposal``, ``votes``, stats, ``lm_dev_before``/``lm_dev_after``,
-    ``weak_dev_before``/``weak_dev_after``, ``score``, ``examples``) and, under
-    ``dropped``, why the others were left out. ``held_out``: per mined proposal id, the
-    dev rows it may be judged on (:func:`labeling.suggest.engine.cross_fit`)."""
+def prescore(held_fixes: int, held_harms: int) -> float:
+    """A cheap first order (no refit): the label model's dev decisions it would fix minus
+    those it would break where it fires, on its held-out rows, shrunk towards 0 where
+    few rows are involved. Only which proposals are scored in full depends on it."""
+    m = held_fixes + held_harms
+    return (held_fixes - held_harms) * m / (m + 2)
+
+
+def score_each(proposals: list[Proposal], ctx: Context, refit: LabelModelRefit,
+               existing_votes: list[tuple[str, dict]] | None = None,
+               held_out: dict | None = None) -> tuple[list[dict], list[dict]]:
+    """Per proposal, its votes and dev statistics, best :func:`prescore` first; and, under
+    ``dropped``, the proposals left out before any refit: duplicates of an existing LF,
+    those firing on no row or below the precision floor. ``held_out``: per mined
+    proposal id, the dev rows it may be judged on
+    (:func:`labeling.suggest.engine.cross_fit`); ``held_mask`` in each row."""
     held_out = held_out or {}
     columns = {s: TextColumn(ctx.texts[s]) for s in SPLITS}
     existing = existing_votes if existing_votes is not None else [
         (name, {s: ctx.L[s][:, j] for s in SPLITS}) for j, name in enumerate(ctx.lf_names)]
-    lm_pred_train = refit.proba_["train"].argmax(axis=1)
     n_dev = len(ctx.gold_rows)
     prior = np.bincount(ctx.y_dev[ctx.gold_rows], minlength=ctx.k) / max(1, n_dev)
     nobody = np.zeros(len(ctx.y_dev), dtype=bool)
@@ -191,43 +160,13 @@ def score_all(proposals: list[Proposal], ctx: Context, refit: LabelModelRefit,
             continue
         # a mined proposal no held-out run found has no fair dev row to be judged on
         mask = held_out.get(p.id, nobody if p.source.startswith(MINED) else None)
-        stats.update(held_out_stats(votes, p.label, ctx, refit.pred_dev_, mask))
+        rows = ctx.gold_rows
+        keep = np.ones(n_dev, bool) if mask is None else mask[rows]
+        fires = (votes["dev"][rows] == p.label) & keep
+        y, pred = ctx.y_dev[rows], np.asarray(refit.pred_dev_)[rows]
+        first = prescore(int((fires & (pred != y) & (y == p.label)).sum()),
+                         int((fires & (pred == y) & (y != p.label)).sum()))
         scored.append({"proposal": p, "votes": votes, "held_mask": mask, **stats,
-                       "prescore": rank_score(stats, n_dev)})
+                       "prescore": first})
     scored.sort(key=lambda r: -r["prescore"])
-    # the label model is refit for the best candidates only (a refit costs up to seconds)
-    budget = lm_budget if lm_budget is not None else max(3 * n, 10)
-    proxy = WeakLabelProxy(ctx)
-    covered = (ctx.L["train"] != -1).any(axis=1)
-    weak_pred = proxy.predict(refit.proba_["train"], covered)
-    kept: list[dict] = []
-    for row in scored[:budget]:
-        p, mask = row.pop("proposal"), row.pop("held_mask")
-        dup = near_duplicate(row["votes"], p.label,
-                             [(r["proposal"].id, r["votes"]) for r in kept])
-        if dup:
-            dropped.append({"id": p.id, "what": p.describe(),
-                            "why": f"near-duplicate of proposal {dup[0]}"})
-            continue
-        after, proba_train = refit.refit_with(row["votes"])
-        pred = proxy.predict(proba_train, covered | (row["votes"]["train"] != -1))
-        keep = np.ones(n_dev, bool) if mask is None else mask[ctx.gold_rows]
-        right_before, right_after = weak_pred == proxy.y_dev, pred == proxy.y_dev
-        row.update(proposal=p, lm_dev_before=refit.before_, lm_dev_after=after,
-                   weak_dev_before=proxy.score(weak_pred), weak_dev_after=proxy.score(pred),
-                   weak_gains=int((keep & right_after & ~right_before).sum()),
-                   weak_losses=int((keep & right_before & ~right_after).sum()),
-                   examples=examples(row["votes"], p.label, ctx, lm_pred_train))
-        row["score"] = rank_score(row, n_dev)
-        if row["score"] <= 0:
-            # 0: no held-out dev row says it helps. On the bundled task such LFs (a keyword
-            # list right on 82% of dev, covering 40% of train) cost the label model 0.016
-            # test F1: without evidence, nothing is proposed.
-            why = ("would lower the dev score" if row["score"] < 0 else
-                   "no held-out dev row where it helps")
-            dropped.append({"id": p.id, "what": p.describe(),
-                            "why": f"{why} (score {row['score']:.4f})"})
-            continue
-        kept.append(row)
-    kept.sort(key=lambda r: -r["score"])
-    return kept[:n], dropped
+    return scored, dropped

@@ -82,7 +82,7 @@ def record(row: dict) -> dict:
     p = row["proposal"]
     out = {"id": p.id, "what": p.describe(), "proposal": p.to_dict()}
     for key, value in row.items():
-        if key in ("proposal", "votes"):
+        if key in ("proposal", "votes", "held_mask") or isinstance(value, np.ndarray):
             continue
         if isinstance(value, (np.integer, np.floating)):
             value = value.item()
