@@ -268,6 +268,31 @@ def test_proposals_are_judged_given_the_ones_above_them():
         assert "above it accepted" in why[({prize.id, winner.id} - {rows[0]["proposal"].id}).pop()]
 
 
+_MINE_SCRIPT = """
+import numpy as np
+from labeling.suggest.mine import NgramMiner
+texts = ["win cash prize now %d" % i if i % 2 else "see you at lunch %d" % i for i in range(40)]
+y = np.array([i % 2 for i in range(40)])
+missed = np.ones((40, 2), dtype=bool)
+miner = NgramMiner(2).fit(texts, y, missed, np.ones(40, dtype=bool))
+print([p.id for p in miner.proposals_])
+"""
+
+
+def test_mined_proposals_come_in_the_same_order_in_every_process():
+    """Equally good features (here every word of the spam texts) are ordered by where they
+    enter the vocabulary; read from a set, that followed the per-process string hash."""
+    import os
+    import subprocess
+
+    runs = [subprocess.run([sys.executable, "-c", _MINE_SCRIPT], capture_output=True,
+                           text=True, check=True, cwd=REPO_ROOT,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+            for seed in ("1", "2")]
+    assert len(json.loads(runs[0].replace("'", '"'))) >= 3
+    assert runs[0] == runs[1]
+
+
 def test_the_label_models_dev_score_with_a_proposal_is_a_refit_with_its_column(fitted):
     task, result = fitted
     ctx = context_for(task, embeddings=False)

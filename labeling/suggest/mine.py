@@ -142,7 +142,9 @@ class NgramMiner:
         vocab: dict[tuple[str, str], int] = {}
         indices, indptr = [], [0]
         for i in rows:
-            for feat in features(texts[i], self.max_n):
+            # sorted: a set's order follows the per-process string hash, and the vocabulary
+            # order breaks ties between equally good features
+            for feat in sorted(features(texts[i], self.max_n)):
                 indices.append(vocab.setdefault(feat, len(vocab)))
             indptr.append(len(indices))
         X = sparse.csr_matrix((np.ones(len(indices)), indices, indptr),

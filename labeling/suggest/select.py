@@ -139,16 +139,23 @@ class GreedySelector:
         self.n_dev = len(ctx.gold_rows)
         self.lm_pred_train = refit.proba_["train"].argmax(axis=1)
         self.accepted: list[dict] = []
+        # per proposal id, the models its last evaluation fit (the set with it added):
+        # accepting it makes that set the current one, so nothing is refit again
+        self._fitted: dict[str, tuple] = {}
         self._update([])
 
-    def _update(self, columns: list[dict]) -> None:
-        """The label model and the weak-label model with ``columns`` added."""
+    def _update(self, columns: list[dict], fitted: tuple | None = None) -> None:
+        """The label model and the weak-label model with ``columns`` added (``fitted``:
+        already fit on exactly those columns, by :meth:`evaluate`)."""
         self.columns = columns
-        self.lm_, self.pred_dev_, proba_train = self.refit.refit_with(columns)
         self.covered_ = (np.column_stack([self.ctx.L["train"], *(c["train"] for c in columns)])
                          != -1).any(axis=1)
-        self.weak_pred_ = self.proxy.predict(proba_train, self.covered_)
-        self.weak_ = self.proxy.score(self.weak_pred_)
+        if fitted is None:
+            self.lm_, self.pred_dev_, proba_train = self.refit.refit_with(columns)
+            self.weak_pred_ = self.proxy.predict(proba_train, self.covered_)
+            self.weak_ = self.proxy.score(self.weak_pred_)
+        else:
+            self.lm_, self.pred_dev_, self.weak_pred_, self.weak_ = fitted
 
     def evaluate(self, row: dict) -> str | None:
         """Fill ``row``'s held-out counts, before/after scores and ``score`` given the
@@ -176,13 +183,17 @@ class GreedySelector:
             row.update(weak_dev_after=self.proxy.score(weak),
                        weak_gains=int((keep & now & ~before).sum()),
                        weak_losses=int((keep & before & ~now).sum()))
+            self._fitted[row["proposal"].id] = (len(self.accepted), (
+                after, pred_dev, weak, row["weak_dev_after"]))
             why = refusal(row)
         row["score"] = rank_score(row, self.n_dev)
         return why
 
     def accept(self, row: dict) -> None:
+        fitted = self._fitted.pop(row["proposal"].id, (None, None))
+        current = fitted[0] == len(self.accepted)  # fit on the current set plus it
         self.accepted.append(row)
-        self._update([*self.columns, row["votes"]])
+        self._update([*self.columns, row["votes"]], fitted[1] if current else None)
 
     def select(self, rows: list[dict], n: int) -> tuple[list[dict], list[dict]]:
         """Up to ``n`` of ``rows`` (dicts with ``proposal``, ``votes``, ``held_mask``), in
