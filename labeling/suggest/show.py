@@ -70,7 +70,8 @@ def print_result(result: Result, labels: list[str], metric: str, examples: bool 
         out.print("no proposal passed the checks: nothing the dev gold says would help")
         return
     weak_now = result.rows[0]["weak_dev_before"]
-    table = Table(title=f"proposed LFs, best first (scored on dev; now: label model "
+    table = Table(title=f"proposed LFs, in the order to accept them (each scored on dev "
+                        f"with the ones above it accepted; now: label model "
                         f"{result.label_model} dev {metric} {_f(result.lm_dev_before, 3)}, "
                         f"weak-label model {_f(weak_now, 3)})")
     for column in ("id", "label", "LF", "dev prec", "95% interval", "dev n", "conflicts",
