@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import threading
 
+from labeling.llm.errors import LLMError
+
 _stack: list = []
 _lock = threading.Lock()
 
@@ -31,3 +33,14 @@ def active():
     """The innermost registered runtime, or None outside every ``use`` block."""
     with _lock:
         return _stack[-1] if _stack else None
+
+
+def required(lf_name: str):
+    """The active runtime; outside every ``use`` block an error naming the prompt LF."""
+    runtime = active()
+    if runtime is None:
+        raise LLMError(f"prompt LF '{lf_name}': no LLM runtime is active, so no call is "
+                       "made; apply it inside `with labeling.llm.use(settings, labels=...)` "
+                       "(labeling run/apply and Session open one with the task's cache "
+                       "and budget)")
+    return runtime

@@ -41,8 +41,7 @@ import numpy as np
 from snorkel.labeling import LabelingFunction
 
 from labeling.errors import LFError
-from labeling.llm.active import active
-from labeling.llm.errors import LLMError
+from labeling.llm.active import required
 from labeling.llm.prompt import ABSTAIN_ANSWER, PromptLF
 
 ABSTAIN, DOES_NOT_APPLY, APPLIES = -1, 0, 1
@@ -136,13 +135,7 @@ class MultiLabelPromptLF(PromptLF):
     # --- applying ----------------------------------------------------------------
     def vote_matrix(self, df) -> np.ndarray:
         """``len(df) x len(label_names)`` votes (1/0/-1), answered by the active runtime."""
-        runtime = active()
-        if runtime is None:
-            raise LLMError(f"prompt LF '{self.name}': no LLM runtime is active, so no call is "
-                           "made; apply it inside `with labeling.llm.use(settings, labels=...)` "
-                           "(labeling run/apply and Session open one with the task's cache "
-                           "and budget)")
-        return runtime.label_sets(self, df)
+        return required(self.name).label_sets(self, df)
 
     def apply_frame(self, df) -> np.ndarray:
         raise LFError(f"multi-label prompt LF '{self.name}' gives one column per label: apply "

@@ -39,8 +39,7 @@ import numpy as np
 from snorkel.labeling import LabelingFunction
 
 from labeling.errors import LFError
-from labeling.llm.active import active
-from labeling.llm.errors import LLMError
+from labeling.llm.active import required
 from labeling.llm.settings import LLMSettings
 
 ABSTAIN = -1
@@ -173,13 +172,7 @@ class PromptLF(LabelingFunction):
     def apply_frame(self, df) -> np.ndarray:
         """Votes for every row of ``df``, answered by the active runtime (the innermost
         ``labeling.llm.use`` block); outside one it refuses, naming the LF."""
-        runtime = active()
-        if runtime is None:
-            raise LLMError(f"prompt LF '{self.name}': no LLM runtime is active, so no call is "
-                           "made; apply it inside `with labeling.llm.use(settings, labels=...)` "
-                           "(labeling run/apply and Session open one with the task's cache "
-                           "and budget)")
-        return runtime.label(self, df)
+        return required(self.name).label(self, df)
 
     def _vote_row(self, x) -> int:
         import pandas as pd
