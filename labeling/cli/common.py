@@ -1,0 +1,78 @@
+"""What every ``labeling`` command shares: the Typer app, common options, the one-line
+error handling and the multi-label dispatch.
+
+Errors caused by input (config, data, LFs, models) print one line, ``error: ...``,
+and exit with status 2; nothing already written is removed.
+
+Each command imports what it needs inside its function: the pipeline pulls in torch,
+scikit-learn and spaCy, and `labeling --help` or `labeling predict` should not wait for
+what they do not use.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from labeling.errors import LabelingError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Programmatic weak supervision: LFs -> label model -> small classifier.")
+
+CONFIG_ARG = typer.Argument(None, help="Task config (labeling.toml) or its folder; "
+                                       "default: ./labeling.toml")
+ENGINE_OPT = typer.Option(None, "--engine", help="local (default) or dask.")
+N_JOBS_OPT = typer.Option(None, "--n-jobs", help="Worker processes for row-wise LFs.")
+SCHEDULER_OPT = typer.Option(None, "--scheduler",
+                             help="Dask scheduler address (tcp://HOST:PORT); default: a LocalCluster.")
+CACHE_OPT = typer.Option(None, "--cache/--no-cache",
+                         help="Reuse cached LF columns (default: [apply] cache, on).")
+FAULT_OPT = typer.Option(None, "--fault-tolerant/--strict",
+                         help="Count LF exceptions and abstain instead of stopping "
+                              "(default: [apply] fault_tolerant in the config).")
+
+
+def user_errors(command):
+    """Turn a LabelingError, or an OSError naming a file (a full disk, a read-only
+    folder), into a one-line message and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except LabelingError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            if exc.filename is None:
+                raise
+            typer.echo(f"error: {exc.filename}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def open_task(config: Optional[Path]):
+    """The task of ``config`` (a labeling.toml or its folder; default ./labeling.toml)."""
+    from labeling.pipeline import load_task
+
+    return load_task(config)
+
+
+def multilabel_step(task, step: str, **options) -> bool:
+    """Run ``step`` the multi-label way when the task is multi-label (docs/multilabel.md);
+    False for a single-label task."""
+    if not task.config.multi_label:
+        return False
+    if step == "report":
+        from labeling import distill_multilabel
+
+        distill_multilabel.command(task)
+    else:
+        from labeling import multilabel_steps
+
+        multilabel_steps.command(task, step, **options)
+    return True

@@ -1,0 +1,99 @@
+"""The exported model's commands: export, predict and serve."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from labeling.cli.common import CONFIG_ARG, app, multilabel_step, open_task, user_errors
+from labeling.errors import LabelingError
+
+
+@app.command()
+@user_errors
+def export(config: Optional[Path] = CONFIG_ARG,
+           out: Optional[Path] = typer.Option(None, help="Folder to export to "
+                                                        "(default: <run dir>/model).")):
+    """Export the trained end model (skops and ONNX) with its model card."""
+    from labeling import pipeline
+
+    task = open_task(config)
+    if not multilabel_step(task, "export", out=out):
+        typer.echo(f"exported to {pipeline.step_export(task, out)}")
+
+
+@app.command()
+@user_errors
+def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
+            model: Path = typer.Option(..., "--model", "-m", help="Exported model folder."),
+            input: Optional[str] = typer.Option(None, "--input", "-i",
+                                                help="CSV/TSV/JSONL/Parquet/.txt file, or - for stdin."),
+            text_column: str = typer.Option("text", help="Text column of a table input."),
+            id_column: str = typer.Option("id", help="Id column of a table input: when the "
+                                                     "table has it, each output line starts "
+                                                     "with the row's id."),
+            fmt: str = typer.Option("tsv", "--format", help="tsv (label, probability, text; the id first when the input has one) or jsonl."),
+            runtime: str = typer.Option("sklearn", "--runtime",
+                                        help="sklearn (model.skops), onnx (model.onnx) or "
+                                             "onnx_int8 (model.int8.onnx, fine-tuned "
+                                             "transformers).")):
+    """Print a label and its probability for each text (arguments, a file, or stdin)."""
+    from labeling.export import load_exported
+    from labeling.predict import text_batches, write_batches
+
+    if fmt not in ("tsv", "jsonl"):
+        raise LabelingError(f"--format must be tsv or jsonl, not {fmt!r}")
+    if runtime not in ("sklearn", "onnx", "onnx_int8"):
+        raise LabelingError(f"--runtime must be sklearn, onnx or onnx_int8, not {runtime!r}")
+    exported = load_exported(model, runtime)
+    written = write_batches(exported, [list(texts)] if texts else [], sys.stdout, fmt)
+    if input is not None:
+        written += write_batches(exported, text_batches(input, text_column, id_column),
+                                 sys.stdout, fmt)
+    elif not texts and not sys.stdin.isatty():  # streamed: answers while the pipe is open
+        written += write_batches(exported, text_batches("-"), sys.stdout, fmt)
+    if not written:
+        typer.echo("no texts to classify (pass texts, --input FILE, or pipe lines to stdin)",
+                   err=True)
+
+
+@app.command()
+@user_errors
+def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model folder."),
+          host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback only "
+                                                     "unless --allow-remote)."),
+          port: int = typer.Option(8000, help="Port (0: any free port)."),
+          allow_remote: bool = typer.Option(False, "--allow-remote",
+                                            help="Allow a non-loopback --host (no auth!)."),
+          runtime: str = typer.Option("sklearn", "--runtime", help="sklearn, onnx or "
+                                                                  "onnx_int8 (as predict)."),
+          name: Optional[str] = typer.Option(None, help="Model name in /v2/models/NAME "
+                                                        "(default: the card's task)."),
+          max_body_bytes: int = typer.Option(1 << 20, help="Largest request body."),
+          max_texts: int = typer.Option(1024, help="Most texts in one request."),
+          max_text_chars: int = typer.Option(10_000, help="Longest text, in characters."),
+          max_batch: int = typer.Option(256, help="Most texts in one model call."),
+          max_wait_ms: float = typer.Option(2.0, help="How long a batch waits for more "
+                                                      "requests."),
+          max_queue: int = typer.Option(16_384, help="Most texts waiting (503 beyond)."),
+          model_process: bool = typer.Option(False, "--model-process/--no-model-process",
+                                             help="Run the model in a process of its own "
+                                                  "(for spare cores; docs/serve.md)."),
+          access_log: bool = typer.Option(False, "--access-log/--no-access-log")):
+    """Serve an exported model over HTTP (Open Inference Protocol v2 and POST /predict)
+    until SIGTERM or Ctrl+C (docs/serve.md)."""
+    from labeling.serve import Limits, build_server, check_host
+    from labeling.serve import serve as run_server
+
+    check_host(host, allow_remote)  # before loading the model: fail fast
+    server = build_server(model, runtime, name, Limits(max_body_bytes, max_texts,
+                                                       max_text_chars),
+                          max_batch, max_wait_ms, max_queue, model_process)
+    run_server(server, host, port, allow_remote, access_log,
+               on_listen=lambda url: typer.echo(
+                   f"serving {server.name} ({server.exported.runtime}) on {url}  "
+                   f"(POST {url}/predict, {url}/v2/models/{server.name}/infer; Ctrl+C stops)"))
+    typer.echo("stopped")

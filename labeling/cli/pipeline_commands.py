@@ -1,0 +1,152 @@
+"""The pipeline's commands: run it whole, or one step (apply, plan, fit, train,
+evaluate), and scaffold a new task (init)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from labeling.cli.common import (CACHE_OPT, CONFIG_ARG, ENGINE_OPT, FAULT_OPT, N_JOBS_OPT,
+                                 SCHEDULER_OPT, app, multilabel_step, open_task,
+                                 user_errors)
+from labeling.errors import LabelingError
+
+
+@app.command()
+@user_errors
+def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FAULT_OPT,
+        engine: Optional[str] = ENGINE_OPT, n_jobs: Optional[int] = N_JOBS_OPT,
+        scheduler: Optional[str] = SCHEDULER_OPT, cache: Optional[bool] = CACHE_OPT,
+        progress: bool = typer.Option(True, "--progress/--no-progress")):
+    """Apply LFs, fit the label model, train, evaluate and export the end model."""
+    from labeling import pipeline, report
+
+    task = open_task(config)
+    report.console().print(f"task [bold]{task.config.name}[/]: {len(task.lfs)} LFs, "
+                           + ", ".join(f"{s} {len(df)}" for s, df in task.splits.items()
+                                       if df is not None))
+    if task.config.multi_label:  # docs/multilabel.md
+        from labeling import multilabel_steps
+
+        metrics = multilabel_steps.run(task, progress=progress, fault_tolerant=fault_tolerant,
+                                       engine=engine, n_jobs=n_jobs, cache=cache)
+        report.console().print(multilabel_steps.summary(metrics, task.run_dir))
+        return
+    pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress, engine=engine,
+                        n_jobs=n_jobs, scheduler=scheduler, cache=cache)
+    report.print_lf_summary(task.run_dir)
+    report.print_llm_stats(pipeline.read_metrics(task.run_dir))
+    pipeline.step_fit(task)
+    pipeline.step_train(task)
+    out = pipeline.step_export(task)
+    metrics = pipeline.read_metrics(task.run_dir)
+    report.print_scores(metrics)
+    report.print_timings(metrics)
+    report.console().print(f"artifacts in {task.run_dir}; model exported to {out}")
+
+
+@app.command()
+@user_errors
+def apply(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FAULT_OPT,
+        engine: Optional[str] = ENGINE_OPT, n_jobs: Optional[int] = N_JOBS_OPT,
+        scheduler: Optional[str] = SCHEDULER_OPT, cache: Optional[bool] = CACHE_OPT,
+          progress: bool = typer.Option(True, "--progress/--no-progress")):
+    """Apply the LFs to every split: L.parquet and lf_summary.csv."""
+    from labeling import pipeline, report
+
+    task = open_task(config)
+    if multilabel_step(task, "apply", progress=progress, fault_tolerant=fault_tolerant,
+                   engine=engine, n_jobs=n_jobs, cache=cache):
+        return
+    pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress, engine=engine,
+                        n_jobs=n_jobs, scheduler=scheduler, cache=cache)
+    report.print_lf_summary(task.run_dir)
+
+
+@app.command()
+@user_errors
+def plan(config: Optional[Path] = CONFIG_ARG):
+    """Before any LLM call: calls per prompt LF, cached, estimated tokens and cost."""
+    from labeling import pipeline
+    from labeling.llm import format_plan
+
+    task = open_task(config)
+    if not pipeline.has_prompt_lfs(task):
+        typer.echo("this task has no prompt LFs: nothing to plan")
+        return
+    settings = task.config.llm
+    typer.echo(f"backend: {settings.resolve_backend()}"
+               + (f", model {settings.model}" if settings.resolve_backend() == "openai" else "")
+               + (f", budget ${settings.budget:.2f}" if settings.budget is not None else ""))
+    typer.echo(format_plan(pipeline.plan(task)))
+
+
+@app.command()
+@user_errors
+def fit(config: Optional[Path] = CONFIG_ARG):
+    """Fit the label model (and majority vote) on L.parquet: probs.parquet."""
+    from labeling import pipeline, report
+
+    task = open_task(config)
+    if multilabel_step(task, "fit"):
+        return
+    metrics = pipeline.step_fit(task)
+    # The end model (and its export) in metrics.json was trained on the previous fit's
+    # labels: its scores beside the new label model's would read as one consistent run.
+    report.print_scores({k: v for k, v in metrics.items() if k != "end_model"})
+    if "end_model" in metrics:
+        report.console().print("end model: not shown (stale: trained before this fit); "
+                               "run `labeling train` and `labeling export` to update it")
+
+
+@app.command()
+@user_errors
+def train(config: Optional[Path] = CONFIG_ARG):
+    """Train and evaluate the end model on the label model's soft labels."""
+    from labeling import pipeline, report
+
+    task = open_task(config)
+    if multilabel_step(task, "train"):
+        return
+    pipeline.step_train(task)
+    report.print_scores(pipeline.read_metrics(task.run_dir), splits=("dev",))
+
+
+@app.command()
+@user_errors
+def evaluate(config: Optional[Path] = CONFIG_ARG):
+    """The final scores on dev and test (the LF loop's commands show dev only)."""
+    from labeling import pipeline, report
+
+    task = open_task(config)
+    if multilabel_step(task, "evaluate"):
+        return
+    metrics = pipeline.read_metrics(task.run_dir)
+    if not metrics.get("label_model"):
+        raise LabelingError(f"{task.run_dir}: nothing to evaluate; run `labeling fit` first")
+    report.print_scores(metrics)
+
+
+@app.command()
+@user_errors
+def init(data: Path = typer.Argument(..., help="A CSV/TSV/JSONL/Parquet file of texts."),
+         directory: Path = typer.Option(Path("."), "--dir", help="Where to write the task."),
+         name: Optional[str] = typer.Option(None, help="Task name (default: the file's name)."),
+         labels: Optional[str] = typer.Option(None, help="Comma-separated labels (default: "
+                                                         "the label column's values)."),
+         text_column: str = typer.Option("text"), label_column: str = typer.Option("label"),
+         id_column: Optional[str] = typer.Option(None),
+         dev_file: Optional[Path] = typer.Option(None, "--dev", help="A dev file with gold "
+                                                "labels (default: split one off the data)."),
+         seed: int = typer.Option(0, help="Seed of the dev/test split.")):
+    """Scaffold a new task: labeling.toml, an LF module with one LF of each kind, and a
+    dev/test split of the labeled rows when no dev file is given."""
+    from labeling.scaffold import init_task
+
+    written = init_task(data, directory, name, labels.split(",") if labels else None,
+                        text_column, label_column, id_column, dev_file, seed)
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"next: cd {directory} && labeling dev   (edit {written[1].name} and save)")
