@@ -190,7 +190,8 @@ def step_fit(task) -> dict:
     for name in dict.fromkeys(("mv", cfg.label_model.name)):
         try:
             model = PerLabelModel(len(labels), targets, name=name, seed=cfg.seed,
-                                  params=cfg.label_model.params.get("per_model", {}))
+                                  params=cfg.label_model.params.get("per_model", {}),
+                                  cache_dir=task.run_dir / "cache" / "label_models")
             models[name] = model.fit(L["train"], Y["dev"], L["dev"])
         except (ValueError, TypeError, KeyError) as exc:
             raise LabelingError(f"{cfg.source}: label_model: {exc}") from None

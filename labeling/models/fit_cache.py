@@ -34,10 +34,17 @@ FORMAT = 1  # bump when what a fit depends on changes
 
 def fit_key(model: LabelModel, L, y_dev, L_dev) -> str:
     """SHA-256 of the model's class and parameters and of every array its fit reads."""
-    digest = hashlib.sha256()
     params = json.dumps(model.get_params(), sort_keys=True, default=repr)
-    digest.update(f"{FORMAT}\0{type(model).__module__}.{type(model).__name__}\0{params}".encode())
-    for array in (L, y_dev, L_dev):
+    return array_key(f"{type(model).__module__}.{type(model).__name__}\0{params}",
+                     (L, y_dev, L_dev))
+
+
+def array_key(header: str, arrays) -> str:
+    """SHA-256 of ``header`` (what the fit is: class, parameters) and of ``arrays``
+    (what it reads: shapes and values; ``None`` counts as its own value)."""
+    digest = hashlib.sha256()
+    digest.update(f"{FORMAT}\0{header}".encode())
+    for array in arrays:
         if array is None:
             digest.update(b"\0none")
             continue

@@ -13,15 +13,27 @@ gold) choose the threshold with the best F1, so a model fit on dev gold does not
 tune on rows it has seen. ``auto`` picks, per label, the candidate with the best
 out-of-fold F1: macro F1 is the mean of per-label F1s, so per-label choice is
 choice by the task's metric.
+
+With ``cache_dir``, each label's whole fit (its candidates' out-of-fold scores, the
+threshold, the chosen model) is kept on disk under a hash of everything it reads: that
+label's vote columns, its dev gold and the settings. A ``labeling dev`` save that edits
+one LF then refits only the label that LF targets (``auto`` makes 16 fits per label).
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import f1_score
 from sklearn.model_selection import KFold
 
+from labeling.files import atomic_write
 from labeling.models import make
+from labeling.models.base import REGISTRY
+from labeling.models.fit_cache import array_key
+from labeling.models.persist import model_from_dict, model_to_dict
 
 AUTO_CANDIDATES = ("mv", "dawid_skene", "weighted_vote")
 
@@ -96,10 +108,12 @@ class PerLabelModel:
     """
 
     def __init__(self, k: int, targets, name: str = "auto", candidates=AUTO_CANDIDATES,
-                 n_folds: int = 5, seed: int = 0, params: dict | None = None):
+                 n_folds: int = 5, seed: int = 0, params: dict | None = None,
+                 cache_dir=None):
         self.k, self.targets = k, np.asarray(targets, dtype=int)
         self.name, self.candidates = name, tuple(candidates)
         self.n_folds, self.seed, self.params = n_folds, seed, params or {}
+        self.cache_dir = cache_dir
 
     def _columns(self, c: int) -> np.ndarray:
         return np.flatnonzero(self.targets == c)
@@ -125,22 +139,48 @@ class PerLabelModel:
     def fit(self, L, Y_dev, L_dev) -> "PerLabelModel":
         """``L``: train votes; ``Y_dev``: ``n_dev x k`` gold 0/1; ``L_dev``: dev votes."""
         L, L_dev, Y_dev = np.asarray(L), np.asarray(L_dev), np.asarray(Y_dev)
-        names = self.candidates if self.name == "auto" else (self.name,)
         self.models_, self.thresholds_, self.chosen_, self.dev_f1_ = [], [], [], {}
         for c in range(self.k):
-            y = Y_dev[:, c]
-            tried = {}
-            for name in names:
-                tried[name] = best_threshold(y, self._out_of_fold(name, c, L, y, L_dev))
-                if not len(self._columns(c)):
-                    break  # the prior: every candidate is the same
-            best = max(tried, key=lambda n: tried[n][1])  # first best on ties
-            self.chosen_.append(best if len(self._columns(c)) else "prior")
-            self.thresholds_.append(tried[best][0])
-            self.dev_f1_[c] = {n: round(f, 4) for n, (_, f) in tried.items()}
-            self.models_.append(self._fit_one(best, c, L, y, L_dev))
+            chosen, threshold, dev_f1, model = self._fit_label_cached(c, L, Y_dev[:, c], L_dev)
+            self.chosen_.append(chosen)
+            self.thresholds_.append(threshold)
+            self.dev_f1_[c] = dev_f1
+            self.models_.append(model)
         self.thresholds_ = np.asarray(self.thresholds_)
         return self
+
+    def _fit_label(self, c, L, y, L_dev):
+        """Label ``c``: ``(chosen name, threshold, out-of-fold F1 per candidate, model)``."""
+        names = self.candidates if self.name == "auto" else (self.name,)
+        tried = {}
+        for name in names:
+            tried[name] = best_threshold(y, self._out_of_fold(name, c, L, y, L_dev))
+            if not len(self._columns(c)):
+                break  # the prior: every candidate is the same
+        best = max(tried, key=lambda n: tried[n][1])  # first best on ties
+        return (best if len(self._columns(c)) else "prior", tried[best][0],
+                {n: round(f, 4) for n, (_, f) in tried.items()},
+                self._fit_one(best, c, L, y, L_dev))
+
+    def _fit_label_cached(self, c, L, y, L_dev):
+        if self.cache_dir is None:
+            return self._fit_label(c, L, y, L_dev)
+        cols = self._columns(c)
+        names = self.candidates if self.name == "auto" else (self.name,)
+        settings = json.dumps({"kind": "per_label", "names": names, "folds": self.n_folds,
+                               "seed": self.seed,
+                               "params": {n: self.params.get(n, {}) for n in names}},
+                              sort_keys=True, default=repr)
+        path = Path(self.cache_dir) / f"{array_key(settings, (L[:, cols], y, L_dev[:, cols]))}.json"
+        try:
+            return _decode_label_fit(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError):  # absent or unreadable: refit
+            pass
+        fitted = self._fit_label(c, L, y, L_dev)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as tmp:
+            tmp.write_text(json.dumps(_encode_label_fit(*fitted)) + "\n", encoding="utf-8")
+        return fitted
 
     def predict_proba(self, L) -> np.ndarray:
         """``n x k``: the probability that each label applies."""
@@ -150,3 +190,18 @@ class PerLabelModel:
 
     def predict(self, L) -> np.ndarray:
         return (self.predict_proba(L) >= self.thresholds_).astype(np.int8)
+
+
+def _encode_label_fit(chosen, threshold, dev_f1, model) -> dict:
+    fitted = {"prior": model.p_} if isinstance(model, _Prior) else model_to_dict(model)
+    return {"chosen": chosen, "threshold": float(threshold), "dev_f1": dev_f1,
+            "model": fitted}
+
+
+def _decode_label_fit(data: dict):
+    if "prior" in data["model"]:
+        model = _Prior()
+        model.p_ = float(data["model"]["prior"])
+    else:
+        model = model_from_dict(data["model"], REGISTRY)
+    return data["chosen"], float(data["threshold"]), dict(data["dev_f1"]), model
