@@ -35,7 +35,8 @@ from labeling.files import atomic_write, check_writable
 from labeling.models.multilabel import PerLabelModel, indicator, multilabel_scores
 from labeling.pipeline import ANNOTATIONS_USED_FILE, _lfs_to_apply, llm_runtime
 from labeling.train.end_model import embedding_cache
-from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise, fit_featurisers
+from labeling.train.multilabel import (FEATURES, OneVsRestEndModel, featurise, fit_featurisers,
+                                       weight_key)
 from labeling.train.multilabel_model import thresholds_of
 
 LF_ANALYSIS_FILE = "lf_analysis.csv"
@@ -239,22 +240,29 @@ def end_model_name(cfg) -> str:
 
 def step_train(task):
     """Train the one-vs-rest end model on the label model's per-label probabilities plus
-    the dev gold, and its gold-only twin; end_model.skops and their scores."""
+    the dev gold (the weak rows' weight chosen by dev CV), and its gold-only twin;
+    end_model.skops and their scores."""
     cfg, labels = task.config, task.config.labels
     start = time.perf_counter()
     check_writable(task.run_dir)
     P_weak, Y = read_probs(task, "train"), gold(task)
     name = end_model_name(cfg)
-    params = {k: v for k, v in cfg.end_model.params.items() if k in ("gold_weight", "n_folds")}
+    params = {k: v for k, v in cfg.end_model.params.items()
+              if k in ("gold_weight", "n_folds", "weak_weights")}
     texts = {s: df["text"].tolist() for s, df in task.splits.items() if df is not None}
     try:
         featurisers = fit_featurisers(texts, FEATURES[name])
     except KeyError:
         raise LabelingError(f"{cfg.source}: end_model: unknown multi-label end model "
                             f"{name!r}; available: {', '.join(FEATURES)}") from None
+    end = OneVsRestEndModel(name, seed=cfg.seed, **params)
+    try:  # the weak rows' weight is chosen by dev CV among these, gold-only (0) first
+        end.candidates(P_weak)
+    except ValueError as exc:
+        raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
     cache = task.run_dir / EMBEDDING_CACHE_DIR
     features = featurise(texts, FEATURES[name], cache, featurisers)
-    end = OneVsRestEndModel(name, seed=cfg.seed, **params).fit(features, P_weak, Y["dev"])
+    end.fit(features, P_weak, Y["dev"])
     gold_only = OneVsRestEndModel(name, seed=cfg.seed, **params).fit(features, None, Y["dev"])
     model = end.text_model(featurisers)
     save_model(model, task.run_dir / END_MODEL_FILE)
@@ -262,6 +270,8 @@ def step_train(task):
                     {s: end.predict_proba(features, s) for s in texts})
     section = _section(task)
     section["end_model"] = {"name": name, "gold_weight": end.gold_weight,
+                            "weak_weight": weight_key(end.weak_weight_),
+                            "weak_weight_cv": end.cv_scores_,
                             "thresholds": dict(zip(labels, np.round(end.thresholds_, 4)
                                                    .tolist())),
                             "dev_cv_f1": dict(zip(labels, np.round(end.dev_cv_f1_, 4)

@@ -7,12 +7,17 @@ cached on disk); ``tfidf_minilm_avg`` averages the two heads' probabilities.
 Each label's head learns from the label model's soft labels (each train row twice:
 "applies" with weight p, "does not" with weight 1 - p) plus dev gold (weight
 ``gold_weight`` each); the heads of all labels on one feature kind are one
-:class:`~labeling.train.multilabel_model.MultiLabelHeads`. Each label's threshold is
-tuned on dev by K-fold: the heads refit without the held-out fold's gold predict it,
-and the out-of-fold probabilities choose the cut with the best F1
-(:func:`labeling.models.multilabel.best_threshold`). The gold-only baseline is the
-same model with no weak rows. :meth:`OneVsRestEndModel.text_model` packs the fitted
-featurisers and heads into the text-in model that is saved and exported.
+:class:`~labeling.train.multilabel_model.MultiLabelHeads`. The weak rows' weight
+against the gold rows is chosen by dev K-fold CV, as the single-label default does
+(docs/gold_budget.md): each of ``weak_weights`` (the weak rows' total weight as a
+multiple of the gold rows' total, :func:`~labeling.train.end_model.weak_scale`; 0 is
+the gold-only model, ``None`` every weak row at weight 1) is fit without each held-out
+fold's gold and predicts it; the candidate whose out-of-fold probabilities give the best
+macro F1 (each label at its best cut, :func:`labeling.models.multilabel.best_threshold`)
+is refit on all of dev, and those cuts are its per-label thresholds. As gold-only is a
+candidate on the same folds, dev CV never scores the choice below it. The gold-only
+baseline is the same model with no weak rows. :meth:`OneVsRestEndModel.text_model`
+packs the fitted featurisers and heads into the text-in model that is saved and exported.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
 from labeling.models.multilabel import best_threshold
-from labeling.train.end_model import embedding_cache, make_tfidf_logreg
+from labeling.train.end_model import embedding_cache, make_tfidf_logreg, weak_scale
 from labeling.train.embeddings import MiniLMEmbedder
 from labeling.train.multilabel_model import MultiLabelAverage, MultiLabelHeads, _stack
 
@@ -31,6 +36,16 @@ FEATURES = {"tfidf_logreg": ("tfidf",), "minilm_logreg": ("minilm",),
 HEAD_C = {"tfidf": 10.0, "minilm": 1.0}  # the single-label heads' C (end_model.py)
 # newton-cg on ~120k sparse TF-IDF columns: 2.5 s a head where lbfgs takes 14 s
 SOLVER = {"tfidf": "newton-cg", "minilm": "lbfgs"}
+# The weak rows' weight against the gold rows, chosen among by dev CV: 0 (gold-only),
+# then as a multiple of the gold rows' total weight, then every weak row at weight 1
+# (None: the fixed weighting before the choice; on GoEmotions Ekman, 10k weak rows
+# against 500 x 5 gold, a multiple of 4). On that task's dev CV (docs/multilabel.md).
+DEFAULT_WEAK_WEIGHTS = (0.0, 0.3, 1.0, None)
+
+
+def weight_key(weak_weight: float | None) -> str:
+    """A candidate's name in reports: ``0`` (gold-only), ``0.3``, ..., ``per_row``."""
+    return "per_row" if weak_weight is None else f"{float(weak_weight):g}"
 
 
 def fit_featurisers(texts_by_split: dict[str, list[str]], kinds) -> dict:
@@ -61,32 +76,56 @@ def featurise(texts_by_split: dict[str, list[str]], kinds, cache_dir=None,
 
 
 class OneVsRestEndModel:
-    """Per-label heads on shared features, with per-label dev-tuned thresholds.
+    """Per-label heads on shared features, with per-label dev-tuned thresholds and the
+    weak rows' weight chosen by dev CV.
 
     ``fit(features, P_weak, Y_dev)``: ``features`` from :func:`featurise` (splits
     "train" and "dev"), ``P_weak`` the ``n_train x k`` label-model probabilities (None:
-    the gold-only baseline), ``Y_dev`` the ``n_dev x k`` gold 0/1.
+    the gold-only baseline), ``Y_dev`` the ``n_dev x k`` gold 0/1. ``weak_weights``: the
+    candidates (module docstring; with one, nothing is chosen and its CV only tunes the
+    thresholds). Fitted:
+    ``weak_weight_`` (the choice), ``cv_scores_`` (``{weight_key: dev CV macro F1}``),
+    ``thresholds_`` and ``dev_cv_f1_`` (per label, of the choice), ``heads_``.
     """
 
     def __init__(self, name: str = "tfidf_minilm_avg", gold_weight: float = 5.0,
-                 n_folds: int = 3, seed: int = 0):
+                 n_folds: int = 3, seed: int = 0, weak_weights=DEFAULT_WEAK_WEIGHTS):
         if name not in FEATURES:
             raise ValueError(f"unknown multi-label end model {name!r}; available: "
                              f"{', '.join(FEATURES)}")
         self.name, self.gold_weight, self.n_folds, self.seed = name, gold_weight, n_folds, seed
+        self.weak_weights = weak_weights
 
-    def _fit_heads(self, features, P_weak, Y_dev, dev_rows) -> dict:
-        """``{kind: MultiLabelHeads}`` on the weak rows plus the dev rows ``dev_rows``."""
+    def candidates(self, P_weak=True) -> list:
+        """The weak weights :meth:`fit` chooses among (``[0.0]`` without ``P_weak``), in
+        order; a ``ValueError`` for anything but a non-empty list of numbers >= 0."""
+        if P_weak is None:
+            return [0.0]
+        weights = self.weak_weights
+        if not isinstance(weights, (list, tuple)) or not weights or any(
+                w is not None and (isinstance(w, bool) or not isinstance(w, (int, float))
+                                   or w < 0) for w in weights):
+            raise ValueError(f"weak_weights must be a non-empty list of numbers >= 0 (the "
+                             f"weak rows' total weight per gold rows' total), got {weights!r}")
+        # gold-only first, then lighter weak weights: ties go to the earlier
+        return sorted(dict.fromkeys(weights), key=lambda w: float("inf") if w is None else w)
+
+    def _fit_heads(self, features, P_weak, Y_dev, dev_rows, weak_weight=None) -> dict:
+        """``{kind: MultiLabelHeads}`` on the dev rows ``dev_rows`` plus the weak rows at
+        ``weak_weight`` (:func:`weak_scale`; none at 0 or without ``P_weak``)."""
         heads = {}
         gold = np.asarray(Y_dev, dtype=float)[dev_rows]
+        w_gold = np.full(len(gold), float(self.gold_weight))
+        scale = 0.0 if P_weak is None else weak_scale(weak_weight, float(len(P_weak)),
+                                                      float(w_gold.sum()))
         for kind in FEATURES[self.name]:
             X = features[kind]
-            if P_weak is None:
-                X_fit, P, w = X["dev"][dev_rows], gold, np.full(len(gold), self.gold_weight)
+            if scale == 0.0:
+                X_fit, P, w = X["dev"][dev_rows], gold, w_gold
             else:
                 X_fit = _stack([X["train"], X["dev"][dev_rows]])
                 P = np.vstack([P_weak, gold])
-                w = np.concatenate([np.ones(len(P_weak)), np.full(len(gold), self.gold_weight)])
+                w = np.concatenate([np.full(len(P_weak), scale), w_gold])
             heads[kind] = MultiLabelHeads(C=HEAD_C[kind], solver=SOLVER[kind],
                                           seed=self.seed).fit(X_fit, P, sample_weight=w)
         return heads
@@ -102,15 +141,23 @@ class OneVsRestEndModel:
     def fit(self, features, P_weak, Y_dev) -> "OneVsRestEndModel":
         Y_dev = np.asarray(Y_dev)
         n_dev, k = Y_dev.shape
-        oof = np.zeros((n_dev, k))
-        for fit_rows, held in KFold(self.n_folds, shuffle=True,
-                                    random_state=self.seed).split(np.arange(n_dev)):
-            heads = self._fit_heads(features, P_weak, Y_dev, fit_rows)
-            oof[held] = self._proba(heads, features, "dev", held)
-        self.thresholds_, self.dev_cv_f1_ = np.zeros(k), np.zeros(k)
-        for c in range(k):
-            self.thresholds_[c], self.dev_cv_f1_[c] = best_threshold(Y_dev[:, c], oof[:, c])
-        self.heads_ = self._fit_heads(features, P_weak, Y_dev, np.arange(n_dev))
+        folds = list(KFold(self.n_folds, shuffle=True,
+                           random_state=self.seed).split(np.arange(n_dev)))
+        self.cv_scores_, best = {}, None
+        for weight in self.candidates(P_weak):  # every candidate on the same folds
+            oof = np.zeros((n_dev, k))
+            for fit_rows, held in folds:
+                heads = self._fit_heads(features, P_weak, Y_dev, fit_rows, weight)
+                oof[held] = self._proba(heads, features, "dev", held)
+            cuts = np.array([best_threshold(Y_dev[:, c], oof[:, c]) for c in range(k)])
+            score = float(cuts[:, 1].mean())
+            self.cv_scores_[weight_key(weight)] = round(score, 4)
+            if best is None or score > best[0] + 1e-12:  # ties: the earlier (lighter)
+                best = (score, weight, cuts)
+        _, self.weak_weight_, cuts = best
+        self.thresholds_, self.dev_cv_f1_ = cuts[:, 0].copy(), cuts[:, 1].copy()
+        self.heads_ = self._fit_heads(features, P_weak, Y_dev, np.arange(n_dev),
+                                      self.weak_weight_)
         return self
 
     def predict_proba(self, features, split: str) -> np.ndarray:

@@ -1,0 +1,115 @@
+"""Multi-label end model (#15): the weak rows' weight against the dev gold rows is chosen
+by dev CV among candidates that include 0 (the gold-only model), so on dev CV the end
+model never scores below the gold-only baseline (docs/multilabel.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from labeling.cli import app
+from labeling.train.multilabel import DEFAULT_WEAK_WEIGHTS, OneVsRestEndModel, weight_key
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_multilabel import LFS, _rows, _toml  # noqa: E402
+
+K = 3
+
+
+def _task(seed: int = 0, n_train: int = 600, n_dev: int = 60, noise: float = 1.0):
+    """Dense features where label c applies when feature c is high; 40 noise columns."""
+    rng = np.random.default_rng(seed)
+
+    def split(n):
+        Y = (rng.random((n, K)) < 0.3).astype(int)
+        X = rng.normal(0, noise, (n, K + 40))
+        X[:, :K] += 2.0 * Y
+        return X, Y
+
+    (X_tr, Y_tr), (X_dev, Y_dev) = split(n_train), split(n_dev)
+    return {"tfidf": {"train": X_tr, "dev": X_dev}}, Y_tr, Y_dev
+
+
+def _macro(model) -> float:
+    return float(np.mean(model.dev_cv_f1_))
+
+
+def test_misleading_weak_labels_never_beat_gold_only_on_dev_cv():
+    # The label model is confidently wrong on every label: with the weak rows at a fixed
+    # weight the end model learns the flipped rule; chosen by CV it falls back to gold.
+    features, Y_train, Y_dev = _task(seed=1)
+    P_wrong = np.where(Y_train == 1, 0.05, 0.95)
+    end = OneVsRestEndModel("tfidf_logreg").fit(features, P_wrong, Y_dev)
+    gold = OneVsRestEndModel("tfidf_logreg").fit(features, None, Y_dev)
+    assert _macro(end) >= _macro(gold)
+    assert end.weak_weight_ == 0.0
+    # weight 0 is the gold-only twin itself: same folds, same fits, same score
+    assert end.cv_scores_["0"] == pytest.approx(round(_macro(gold), 4))
+    assert end.cv_scores_["per_row"] < end.cv_scores_["0"]
+    np.testing.assert_allclose(end.predict_proba(features, "dev"),
+                               gold.predict_proba(features, "dev"))
+
+
+def test_useful_weak_labels_are_chosen_over_gold_only():
+    # Few, noisy dev rows; the weak labels are the truth softened: weak rows must win.
+    features, Y_train, Y_dev = _task(seed=2, n_dev=45, noise=1.5)
+    P_good = np.where(Y_train == 1, 0.8, 0.2)
+    end = OneVsRestEndModel("tfidf_logreg").fit(features, P_good, Y_dev)
+    assert end.weak_weight_ != 0.0
+    assert end.cv_scores_[weight_key(end.weak_weight_)] == max(end.cv_scores_.values())
+    assert end.cv_scores_[weight_key(end.weak_weight_)] > end.cv_scores_["0"]
+    assert list(end.cv_scores_) == [weight_key(w) for w in DEFAULT_WEAK_WEIGHTS]
+
+
+def test_candidates_order_and_checks():
+    model = OneVsRestEndModel("tfidf_logreg", weak_weights=[None, 1.0, 0.0, 0.3, 1])
+    assert model.candidates() == [0.0, 0.3, 1.0, None]
+    assert model.candidates(None) == [0.0]  # the gold-only baseline: nothing to weigh
+    for bad in ([], [-1.0], ["x"], 0.5, [True]):
+        with pytest.raises(ValueError, match="weak_weights must be a non-empty list"):
+            OneVsRestEndModel("tfidf_logreg", weak_weights=bad).candidates()
+    assert [weight_key(w) for w in (0.0, 0.3, 1, None)] == ["0", "0.3", "1", "per_row"]
+
+
+def test_one_candidate_is_fit_as_given():
+    features, Y_train, Y_dev = _task(seed=3)
+    P = np.where(Y_train == 1, 0.9, 0.1)
+    end = OneVsRestEndModel("tfidf_logreg", weak_weights=[1.0]).fit(features, P, Y_dev)
+    assert end.weak_weight_ == 1.0 and list(end.cv_scores_) == ["1"]
+
+
+def _project(tmp_path: Path, params: str = "") -> Path:
+    (tmp_path / "lfs.py").write_text(LFS, encoding="utf-8")
+    _rows(200, 1).drop(columns="labels").to_csv(tmp_path / "train.csv", index=False)
+    _rows(60, 2).to_csv(tmp_path / "dev.csv", index=False)
+    _rows(40, 3).to_csv(tmp_path / "test.csv", index=False)
+    path = _toml(tmp_path)
+    if params:
+        path.write_text(path.read_text(encoding="utf-8") + params + "\n", encoding="utf-8")
+    return path
+
+
+def test_run_records_the_weak_weight_choice(tmp_path):
+    config = _project(tmp_path)
+    result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    section = json.loads((tmp_path / "runs/ml/metrics.json").read_text())["multi_label"]
+    end, cv = section["end_model"], section["end_model"]["weak_weight_cv"]
+    assert list(cv) == ["0", "0.3", "1", "per_row"] and end["weak_weight"] in cv
+    assert cv[end["weak_weight"]] == max(cv.values())
+    gold_cv = np.mean(list(section["gold_only"]["dev_cv_f1"].values()))
+    assert cv["0"] == pytest.approx(gold_cv, abs=1e-4)
+    assert np.mean(list(end["dev_cv_f1"].values())) >= gold_cv - 1e-4
+
+
+def test_bad_weak_weights_is_one_line_naming_the_config(tmp_path):
+    config = _project(tmp_path, "params = {weak_weights = [-1.0]}")
+    result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert "end_model: weak_weights must be a non-empty list" in result.output
+    assert "labeling.toml" in result.output
