@@ -82,18 +82,23 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
           model_process: bool = typer.Option(False, "--model-process/--no-model-process",
                                              help="Run the model in a process of its own "
                                                   "(for spare cores; docs/serve.md)."),
+          workers: int = typer.Option(1, help="Server processes on the port, each loading "
+                                              "the model (docs/serve.md)."),
           access_log: bool = typer.Option(False, "--access-log/--no-access-log")):
     """Serve an exported model over HTTP (Open Inference Protocol v2 and POST /predict)
     until SIGTERM or Ctrl+C (docs/serve.md)."""
-    from labeling.serve import Limits, build_server, check_host
-    from labeling.serve import serve as run_server
+    from labeling.serve import Limits, build_server, check_host, listening_message
+    from labeling.serve import serve as run_server, serve_workers
 
     check_host(host, allow_remote)  # before loading the model: fail fast
-    server = build_server(model, runtime, name, Limits(max_body_bytes, max_texts,
-                                                       max_text_chars),
-                          max_batch, max_wait_ms, max_queue, model_process)
-    run_server(server, host, port, allow_remote, access_log,
-               on_listen=lambda url: typer.echo(
-                   f"serving {server.name} ({server.exported.runtime}) on {url}  "
-                   f"(POST {url}/predict, {url}/v2/models/{server.name}/infer; Ctrl+C stops)"))
+    options = dict(model_dir=model, runtime=runtime, name=name, limits=Limits(
+        max_body_bytes, max_texts, max_text_chars), max_batch=max_batch,
+        max_wait_ms=max_wait_ms, max_queue=max_queue, model_process=model_process)
+    if workers != 1:  # each worker process loads the model itself
+        serve_workers(options, workers, host, port, allow_remote, access_log, on_listen=lambda
+                      url, name, runtime: typer.echo(listening_message(name, runtime, url)))
+    else:
+        server = build_server(**options)
+        run_server(server, host, port, allow_remote, access_log, on_listen=lambda url:
+                   typer.echo(listening_message(server.name, server.exported.runtime, url)))
     typer.echo("stopped")

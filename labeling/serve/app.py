@@ -116,6 +116,7 @@ class ModelServer:
         self.thresholds = multilabel_thresholds(exported)
         self.batcher = MicroBatcher(exported.predict_proba, max_batch, max_wait_ms, max_queue)
         self.ready = False
+        self.on_ready = None  # called once the model runs (a worker process tells its parent)
         self.platform = f"labeling-{exported.runtime}"
         routes = [  # POSTs to the inference routes are answered by __call__ first
             Route("/predict", self.predict, methods=["POST"]),
@@ -167,6 +168,8 @@ class ModelServer:
             self.batcher.predict_proba = self.model_process.predict_proba
         await self.batcher.start()
         self.ready = True
+        if self.on_ready is not None:
+            self.on_ready()
         try:
             yield
         finally:  # SIGTERM/SIGINT: uvicorn has stopped accepting and let requests finish

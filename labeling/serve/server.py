@@ -48,8 +48,11 @@ def check_host(host: str, allow_remote: bool = False) -> None:
                             "authentication; pass --allow-remote to listen on it anyway")
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (port 0: any free port)."""
+def bind(host: str, port: int, reuse_port: bool = False, listen: bool = True
+         ) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: any free port). ``reuse_port``:
+    with SO_REUSEPORT, so that other sockets of this user can listen on the same port
+    (``--workers``); ``listen=False``: bound only (it holds the port, takes no connections)."""
     host = host.strip("[]")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -59,8 +62,11 @@ def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-        sock.listen(2048)
+        if listen:
+            sock.listen(2048)
     except OSError as exc:
         sock.close()
         raise LabelingError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
@@ -117,18 +123,35 @@ def serve(server: ModelServer, host: str = DEFAULT_HOST, port: int = DEFAULT_POR
     socket is bound (the URL carries the actual port when ``port`` is 0)."""
     check_host(host, allow_remote)
     sock = bind(host, port)
+    if on_listen is not None:
+        on_listen(url_of(sock))
+    try:
+        run_uvicorn(server, sock, access_log, graceful_seconds)
+    finally:
+        sock.close()
+
+
+def listening_message(name: str, runtime: str, url: str) -> str:
+    """The line `labeling serve` prints once it listens."""
+    return (f"serving {name} ({runtime}) on {url}  (POST {url}/predict, "
+            f"{url}/v2/models/{name}/infer; Ctrl+C stops)")
+
+
+def url_of(sock: socket.socket) -> str:
+    """``http://HOST:PORT`` of a bound socket (the actual port when it asked for 0)."""
     bound = sock.getsockname()
     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    return f"http://{shown}:{bound[1]}"
+
+
+def run_uvicorn(server: ModelServer, sock: socket.socket, access_log: bool = False,
+                graceful_seconds: float = 10) -> None:
+    """uvicorn on the listening ``sock`` until SIGTERM/SIGINT (a graceful stop)."""
     config = uvicorn.Config(server.app, log_level="warning", access_log=access_log,
                             timeout_graceful_shutdown=graceful_seconds, lifespan="on",
                             server_header=False, proxy_headers=False)
     uv = uvicorn.Server(config)
-    if on_listen is not None:
-        on_listen(f"http://{shown}:{bound[1]}")
-    try:
-        with _quiet_signals():
-            uv.run(sockets=[sock])
-    finally:
-        sock.close()
+    with _quiet_signals():
+        uv.run(sockets=[sock])
     if not uv.started:  # the lifespan failed (uvicorn logged why)
         raise LabelingError("the server did not start; see the log above")

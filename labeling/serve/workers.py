@@ -1,0 +1,234 @@
+"""Several server processes on one port: ``labeling serve --workers N``.
+
+One server process gets about one core, whatever the machine has: its event loop (reading,
+parsing, answering requests) and its model thread share one interpreter lock, and with short
+texts both are mostly Python (docs/serve.md, "Measured"). With ``--workers N`` there are N
+complete servers, each a process with its own interpreter, event loop, batcher and copy of
+the model, behind one address:
+
+- The parent (this module's :func:`serve_workers`) checks the host (loopback unless
+  ``allow_remote``), and binds a socket with SO_REUSEPORT that never listens: it turns a
+  port in use into one line before any worker starts, gives port 0 its number, and holds
+  the port for the workers' lifetime; as it does not listen, no connection waits on it.
+- Each worker (a ``spawn``-ed process: nothing of the parent's state is inherited) loads
+  the folder itself (card validated, hashes checked, as `labeling predict`), binds its own
+  socket on that address with SO_REUSEPORT and listens; the kernel hands each new
+  connection to one of the listening sockets (by a hash of its addresses), and the
+  connection stays with that worker. Each worker is the single-process server of
+  :mod:`labeling.serve.server` (same app, limits and errors); it tells the parent once its
+  model runs, or sends the one-line reason it could not start.
+- The parent prints the address once every worker is ready. On SIGTERM or SIGINT it sends
+  SIGTERM to each worker, which stops as a single server does (stops accepting, lets the
+  requests in flight finish, answers every queued text), waits for all, then returns.
+  A worker that dies meanwhile (killed, out of memory) is replaced by a new one on a new
+  socket; its open connections are lost, the other workers' are not. A crash loop
+  (``MAX_RESTARTS`` within ``RESTART_WINDOW`` seconds) stops the server with an error.
+- A worker whose parent is gone (killed with SIGKILL, so it could not stop them) stops
+  itself: it watches its pipe to the parent, which the kernel closes when the parent dies.
+
+SO_REUSEPORT lets only sockets of the same user join the port (Linux), so a worker count
+adds no new way in; the address rules are those of one process.
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Callable
+
+from labeling.errors import LabelingError
+from labeling.serve.server import bind, build_server, check_host, run_uvicorn, url_of
+
+START_SECONDS = 600  # a hang guard for one worker loading its model, not a budget
+STOP_SECONDS = 120  # after the graceful stop's own limit: time to answer queued texts
+MAX_RESTARTS, RESTART_WINDOW = 5, 60.0
+
+
+def max_workers() -> int:
+    """At most one worker per CPU (each is CPU-bound; more only add memory and switching),
+    and 2 on a one-CPU machine (to try the setup)."""
+    return max(2, os.cpu_count() or 1)
+
+
+def check_workers(workers: int) -> None:
+    if not 1 <= workers <= max_workers():
+        raise LabelingError(f"--workers {workers}: must be between 1 and {max_workers()} "
+                            "(the number of CPUs)")
+
+
+def _watch_parent(conn) -> None:
+    """In a worker: block on the pipe to the parent, which never writes to it; when the
+    parent is gone (it closes, or the kernel closes it when the parent dies), stop."""
+    try:
+        conn.recv()
+    except (EOFError, OSError):
+        pass
+    os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful stop
+
+
+def _worker(conn, host: str, port: int, options: dict, access_log: bool,
+            graceful_seconds: float) -> None:
+    """One worker process: load the model, listen on ``host:port`` (SO_REUSEPORT), serve
+    until SIGTERM. Reports ``("ready", name, runtime)`` or ``("error", one line)``."""
+    # A Ctrl+C reaches the whole process group: while the model loads, the parent's stop
+    # (a SIGTERM) ends the worker; once serving, uvicorn's handler takes SIGINT too.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        server = build_server(**options)
+        sock = bind(host, port, reuse_port=True)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
+        message = str(exc) if isinstance(exc, LabelingError) else f"{type(exc).__name__}: {exc}"
+        conn.send(("error", " ".join(message.split())))
+        return
+
+    def ready() -> None:
+        conn.send(("ready", server.name, server.exported.runtime))
+        threading.Thread(target=_watch_parent, args=(conn,), daemon=True,
+                         name="labeling-parent-watch").start()
+
+    server.on_ready = ready
+    try:
+        run_uvicorn(server, sock, access_log, graceful_seconds)
+    except LabelingError as exc:  # the lifespan failed: uvicorn logged why
+        sys.exit(f"error: {exc}")
+    finally:
+        sock.close()
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.Process
+    conn: object  # the parent's end of the pipe
+
+
+class WorkerPool:
+    """The parent's side: start, watch, replace and stop the worker processes."""
+
+    def __init__(self, host: str, port: int, options: dict, workers: int,
+                 access_log: bool = False, graceful_seconds: float = 10):
+        self.host, self.port, self.options = host, port, options
+        self.count, self.access_log, self.graceful_seconds = workers, access_log, graceful_seconds
+        self.context = multiprocessing.get_context("spawn")
+        self.workers: list[_Worker] = []
+        self.stopping = False
+        self.restarts: collections.deque = collections.deque()
+        self.name = self.runtime = None
+
+    def _spawn(self) -> _Worker:
+        parent, child = self.context.Pipe()
+        process = self.context.Process(
+            target=_worker, name="labeling-serve-worker", daemon=True,
+            args=(child, self.host, self.port, self.options, self.access_log,
+                  self.graceful_seconds))
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def _wait_ready(self, worker: _Worker) -> bool:
+        """Wait for ``worker``'s first message: True once ready, False if the pool is
+        stopping; a worker that could not start raises its one-line reason."""
+        deadline = time.monotonic() + START_SECONDS
+        while not worker.conn.poll(0.2):
+            if self.stopping:
+                return False
+            if not worker.process.is_alive() and not worker.conn.poll(0):
+                raise LabelingError(f"a server worker exited while starting (status "
+                                    f"{worker.process.exitcode})")
+            if time.monotonic() > deadline:
+                raise LabelingError(f"a server worker did not load the model within "
+                                    f"{START_SECONDS} s")
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError):
+            raise LabelingError(f"a server worker exited while starting (status "
+                                f"{worker.process.join(5) or worker.process.exitcode})") from None
+        if message[0] != "ready":
+            raise LabelingError(message[1])
+        self.name, self.runtime = message[1], message[2]
+        return True
+
+    def start(self) -> bool:
+        """Start every worker (they load in parallel) and wait until all are ready;
+        False if a stop signal came first."""
+        self.workers = [self._spawn() for _ in range(self.count)]
+        return all(self._wait_ready(w) for w in list(self.workers))
+
+    def watch(self) -> None:
+        """Until a stop signal: replace any worker that exits."""
+        while not self.stopping:
+            gone = wait([w.process.sentinel for w in self.workers], timeout=0.2)
+            for worker in [w for w in self.workers if w.process.sentinel in gone]:
+                if self.stopping:
+                    break
+                worker.process.join()
+                worker.conn.close()
+                now = time.monotonic()
+                while self.restarts and now - self.restarts[0] > RESTART_WINDOW:
+                    self.restarts.popleft()
+                if len(self.restarts) >= MAX_RESTARTS:
+                    raise LabelingError(f"server workers keep exiting ({MAX_RESTARTS + 1} "
+                                        f"in {RESTART_WINDOW:.0f} s, the last with status "
+                                        f"{worker.process.exitcode}); stopping")
+                self.restarts.append(now)
+                print(f"labeling serve: worker {worker.process.pid} exited (status "
+                      f"{worker.process.exitcode}); starting another", file=sys.stderr,
+                      flush=True)
+                replacement = self._spawn()
+                self.workers[self.workers.index(worker)] = replacement
+                self._wait_ready(replacement)
+
+    def stop(self) -> None:
+        """SIGTERM to every worker (each stops gracefully), then wait for all of them."""
+        self.stopping = True
+        for worker in self.workers:
+            if worker.process.is_alive():
+                os.kill(worker.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.graceful_seconds + STOP_SECONDS
+        for worker in self.workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():  # stuck: no orphan is left behind
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+
+
+def serve_workers(options: dict, workers: int, host: str, port: int,
+                  allow_remote: bool = False, access_log: bool = False,
+                  graceful_seconds: float = 10,
+                  on_listen: Callable[[str, str, str], None] | None = None) -> None:
+    """Serve with ``workers`` processes on ``host:port`` until SIGTERM/SIGINT.
+
+    ``options``: :func:`labeling.serve.server.build_server`'s keyword arguments (each
+    worker builds its own server with them). ``on_listen(url, name, runtime)`` once every
+    worker is ready. Call from the main thread (it handles the stop signals)."""
+    check_host(host, allow_remote)
+    check_workers(workers)
+    if options.get("model_process"):
+        raise LabelingError("--workers and --model-process: choose one (each worker runs "
+                            "its own model)")
+    options = {**options, "model_dir": Path(options["model_dir"])}
+    reserve = bind(host, port, reuse_port=True, listen=False)
+    address = reserve.getsockname()
+    pool = WorkerPool(address[0], address[1], options, workers, access_log, graceful_seconds)
+
+    def on_signal(signum, frame) -> None:
+        pool.stopping = True
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if pool.start() and on_listen is not None:
+            on_listen(url_of(reserve), pool.name, pool.runtime)
+        pool.watch()
+    finally:
+        pool.stop()
+        reserve.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
