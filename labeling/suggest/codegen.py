@@ -2,7 +2,9 @@
 
 An accepted proposal is appended to ``<folder of the first LF module>/<task>_suggested.py``
 as the ``keyword_lf`` / ``regex_lf`` / ``prompt_lf`` call a person would write, under a
-comment saying where it came from and what it scored on dev. The file is created with
+comment saying where it came from (the miner, or the LLM model and its rationale) and
+what it scored on dev. A prompt template is written one line per literal, as the
+bundled LF modules write theirs. The file is created with
 its imports and label constants when missing, and the config's ``lfs`` list gains it.
 Everything written is checked: string literals are parsed back (``ast.literal_eval``) to
 the exact value, comment text cannot end its line (an LLM's rationale is data), and the
@@ -55,8 +57,10 @@ def header(task_name: str, labels: list[str]) -> str:
 
 
 def literal(value: str) -> str:
-    """A Python string literal for ``value``: raw when that reads better, always exact."""
-    for candidate in (f'r"{value}"', f"r'{value}'", f'"{value}"'):
+    """A Python string literal for ``value``: raw when it holds a backslash (a regex reads
+    better so), always exact."""
+    raw = (f'r"{value}"', f"r'{value}'") if "\\" in value else ()
+    for candidate in (*raw, f'"{value}"'):
         try:
             if "\n" not in candidate and ast.literal_eval(candidate) == value:
                 return candidate
@@ -83,9 +87,15 @@ def origin(record: dict, labels: list[str], metric: str) -> str:
     """Where the proposal came from and what it scored on dev (the comment above the LF)."""
     p = record["proposal"]
     lo, hi = record.get("dev_precision_low"), record.get("dev_precision_high")
+    source = p["source"] or "unknown source"
+    if source.startswith("llm:"):
+        source = f"proposed by the LLM {source[4:]}"
     parts = [f"Accepted {date.today().isoformat()} from `labeling suggest` "
-             f"({p['source'] or 'unknown source'}, id {record['id']}): votes "
-             f"{labels[p['label']]}."]
+             f"({source}, id {record['id']}): votes {labels[p['label']]}"
+             + (" when the LLM answers yes" if p.get("prompt") else "") + "."]
+    if p.get("prompt"):
+        parts.append("Scored with the endpoint's answers on every train and dev row (one "
+                     "call per row; cached).")
     if record.get("dev_fires"):
         parts.append(f"On dev: fires on {record['dev_fires']} rows, {record['dev_correct']} "
                      f"right (precision {record['dev_precision']:.2f}, 95% interval "
@@ -111,10 +121,17 @@ def lf_code(p: Proposal, name: str, labels: list[str]) -> str:
     else:
         descriptions = ", ".join(f'"{k}": {literal(v)}' for k, v in sorted(
             p.descriptions.items(), reverse=True))
-        call = (f'prompt_lf(\n    "{name}",\n    {literal(p.template())},\n'
+        call = (f'prompt_lf(\n    "{name}",\n    {template_literal(p.template())},\n'
                 f'    answers={{"yes": {label}, "no": ABSTAIN}},\n'
-                f"    descriptions={{{descriptions}}},\n)")
+                + (f"    descriptions={{{descriptions}}},\n" if p.descriptions else "") + ")")
     return f"{name} = {call}\n"
+
+
+def template_literal(template: str, indent: str = "    ") -> str:
+    """``template`` as string literals, one per line (adjacent literals are joined by
+    Python), each exact (:func:`literal`)."""
+    pieces = re.split(r"(?<=\n)(?=.)", template, flags=re.DOTALL)
+    return f"\n{indent}".join(literal(piece) for piece in pieces)
 
 
 def unique_name(p: Proposal, taken: set[str]) -> str:

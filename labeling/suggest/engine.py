@@ -18,6 +18,7 @@ from labeling.suggest.clusters import cluster_proposals
 from labeling.suggest.context import Context, LabelModelRefit
 from labeling.suggest.mine import NgramMiner
 from labeling.suggest.proposal import InvalidProposal, Proposal, validate
+from labeling.suggest.score import NOT_SCORED
 from labeling.suggest.select import score_all
 
 CONFIDENT = 0.9   # label-model probability above which a train row counts as evidence
@@ -153,6 +154,10 @@ def suggest(ctx: Context, n: int = 10, label: str | None = None, sources=("offli
         except InvalidProposal as exc:
             result.dropped.append({"id": p.id, "what": p.describe(), "why": str(exc)})
     valid = list({p.id: p for p in valid}.values())
-    result.rows, dropped = score_all(valid, ctx, refit, n, held_out=held_out)
+    # an LLM's prompt proposals are answered by the endpoint, through the source's runtime
+    result.rows, dropped = score_all(valid, ctx, refit, n, held_out=held_out,
+                                     runtime=getattr(llm_source, "runtime", None))
     result.dropped += dropped
+    result.notes += [f"proposal {d['id']} ({d['what'][:60]}) {d['why']}" for d in dropped
+                     if d["why"].startswith(NOT_SCORED)]  # e.g. the budget: say so
     return result

@@ -1,16 +1,23 @@
 """Proposals from an LLM, through the task's runtime (response cache, budget, cost).
 
 The model is shown the labels, a few dev examples of each, the dev rows the current
-label model gets wrong and the current LFs' names, and asked for proposals as JSON
-(``{"proposals": [{"kind", "keywords", "pattern", "label", "rationale"}]}``, a JSON
-schema when ``structured_output`` is on). The reply is data: each proposal is checked
+label model gets wrong and the current LFs' names (and prompt LFs' questions), and
+asked for proposals as JSON (``{"proposals": [{"kind", "keywords", "pattern", "prompt",
+"label", "rationale"}]}``, a JSON schema when ``structured_output`` is on). Kinds:
+``keyword``, ``regex``, and ``prompt`` -- a yes/no question for the LLM with ``{text}``
+where the row goes, whose yes votes the label (a ``prompt_lf`` with answers
+``{"yes": label, "no": ABSTAIN}``). The reply is data: each proposal is checked
 (:func:`labeling.suggest.proposal.validate`: a known label, a compiling regex,
-non-empty keywords) and dropped with a one-line note when it fails; nothing in it is
-ever executed. A reply that is not that JSON gives a note and no proposals.
+non-empty keywords, a template with ``{text}`` and no other placeholder) and dropped
+with a one-line note when it fails; nothing in it is ever executed. A reply that is not
+that JSON gives a note and no proposals. At most :data:`MAX_PROMPTS` prompt proposals
+are kept: each is scored by asking the endpoint about every train and dev row
+(:func:`labeling.suggest.score.endpoint_votes`, under the same budget).
 
 One request per call, answered from the cache when the same prompt was asked before
 (a reply is cached only when it parses). Before the request, its cost is estimated
-(the prompt's tokens, ~80 output tokens per proposal asked) and checked against
+(the prompt's tokens; output: ~80 tokens per proposal asked, plus ~80 for each prompt
+proposal allowed, whose template is most of its length) and checked against
 ``[llm] budget`` with what the runtime has spent: over it, :class:`BudgetExceeded` and
 no call.
 """
@@ -26,29 +33,40 @@ from labeling.llm.cache import Entry, cache_key
 from labeling.llm.client import EndpointRunner, run_sync
 from labeling.llm.errors import BudgetExceeded, LLMError
 from labeling.llm.plan import cost_of, estimate_request
+from labeling.llm.prompt import PromptLF
 from labeling.llm.requests import Request
 from labeling.suggest.context import Context
-from labeling.suggest.proposal import InvalidProposal, Proposal, validate
+from labeling.suggest.proposal import MAX_PROMPT, InvalidProposal, Proposal, validate
 
 OUTPUT_TOKENS_PER_PROPOSAL = 80
+OUTPUT_TOKENS_PER_PROMPT = 80  # more, per prompt proposal: its template (~300 characters)
+MAX_PROMPTS = 3  # prompt proposals kept per reply: each costs a call per train and dev row
+KINDS = ("keyword", "regex", "prompt")
 _SYSTEM = (
     "You write labeling functions (LFs) for weak supervision of a text classifier. An LF "
     "votes one label when it matches a text and abstains otherwise; many noisy LFs are "
     "combined by a label model, so each LF should be precise (right on at least 80% of "
     "the texts it fires on) rather than cover everything. Kinds: \"keyword\" fires when "
     "any of its keywords occurs as a whole word or phrase, any case; \"regex\" fires when "
-    "its Python regular expression matches (re.search, case-insensitive). Answer with "
-    "JSON only: {\"proposals\": [{\"kind\": \"keyword\" or \"regex\", \"keywords\": [...] "
-    "(empty for regex), \"pattern\": \"...\" (empty for keyword), \"label\": one of the "
-    "labels, \"rationale\": one sentence}]}.")
+    "its Python regular expression matches (re.search, case-insensitive); \"prompt\" asks "
+    "an LLM a yes/no question about each text and votes the label on yes: its prompt is "
+    "the question with {text} where the text goes (e.g. \"Does this message ask the "
+    "reader to call a number?\\nMessage: {text}\"; no other {placeholder}, at most "
+    f"{MAX_PROMPT} characters). A prompt costs one LLM call per text: propose at most "
+    f"{MAX_PROMPTS}, for what words and patterns cannot capture. Answer with JSON only: "
+    "{\"proposals\": [{\"kind\": \"keyword\", \"regex\" or \"prompt\", \"keywords\": "
+    "[...] (empty unless keyword), \"pattern\": \"...\" (empty unless regex), "
+    "\"prompt\": \"...\" (empty unless prompt), \"label\": one of the labels, "
+    "\"rationale\": one sentence}]}.")
 
 
 def schema(labels: list[str]) -> dict:
     item = {"type": "object", "additionalProperties": False,
-            "required": ["kind", "keywords", "pattern", "label", "rationale"],
-            "properties": {"kind": {"type": "string", "enum": ["keyword", "regex"]},
+            "required": ["kind", "keywords", "pattern", "prompt", "label", "rationale"],
+            "properties": {"kind": {"type": "string", "enum": list(KINDS)},
                            "keywords": {"type": "array", "items": {"type": "string"}},
                            "pattern": {"type": "string"},
+                           "prompt": {"type": "string"},
                            "label": {"type": "string", "enum": list(labels)},
                            "rationale": {"type": "string"}}}
     return {"type": "object", "additionalProperties": False, "required": ["proposals"],
@@ -76,7 +94,12 @@ def messages(ctx: Context, pred_dev: np.ndarray, targets: list[int] | None, n: i
         for i in wrong[:errors]:
             lines.append(f"- [{ctx.labels[ctx.y_dev[i]]}, now {ctx.labels[int(pred_dev[i])]}] "
                          f"{_short(ctx.texts['dev'][i])}")
-    lines += ["", f"Current LFs (do not repeat them): {', '.join(ctx.lf_names)}.", ""]
+    lines += ["", f"Current LFs (do not repeat them): {', '.join(ctx.lf_names)}."]
+    prompts = [lf for lf in ctx.lfs or () if isinstance(lf, PromptLF)]
+    if prompts:
+        lines.append("Their prompts:")
+        lines += [f"- {lf.name}: {_short(lf.template)}" for lf in prompts]
+    lines.append("")
     focus = (f" voting {', '.join(ctx.labels[c] for c in targets)}" if targets is not None
              else ", mostly for the labels the current LFs get wrong")
     lines.append(f"Propose {n} new LFs{focus}.")
@@ -99,6 +122,7 @@ def parse(content: str | None, labels: list[str], model: str
     if not isinstance(items, list):
         return [], ["LLM reply has no \"proposals\" list; no LLM proposals"]
     out, notes = [], []
+    prompts = 0
     lowered = [str(name).lower() for name in labels]
     for i, item in enumerate(items, 1):
         try:
@@ -115,19 +139,35 @@ def parse(content: str | None, labels: list[str], model: str
             pattern = item.get("pattern") or ""
             if not isinstance(pattern, str):
                 raise InvalidProposal("pattern must be a string")
+            prompt = item.get("prompt") or ""
+            if not isinstance(prompt, str):
+                raise InvalidProposal("prompt must be a string")
+            if kind == "prompt" and prompts >= MAX_PROMPTS:
+                raise InvalidProposal(f"more than {MAX_PROMPTS} prompt proposals (each is "
+                                      "scored by a call per train and dev row)")
             out.append(validate(Proposal(
                 str(kind), lowered.index(label.lower()),
                 keywords=tuple(keywords) if kind == "keyword" else (),
                 pattern=pattern if kind == "regex" else "", source=f"llm:{model}",
-                rationale=_short(item.get("rationale") or "", 300)), labels))
+                rationale=_short(item.get("rationale") or "", 300),
+                prompt=prompt if kind == "prompt" else ""), labels))
+            prompts += kind == "prompt"
         except InvalidProposal as exc:
             notes.append(f"LLM proposal {i} dropped: {exc}")
     return out, notes
 
 
+def output_tokens(n: int) -> int:
+    """The reply's estimated length for ``n`` proposals: ~80 tokens each (kind, keywords
+    or pattern, label, a one-sentence rationale), ~80 more for each prompt proposal
+    allowed (a template of ~300 characters), and the JSON around them."""
+    return OUTPUT_TOKENS_PER_PROPOSAL * n + OUTPUT_TOKENS_PER_PROMPT * min(n, MAX_PROMPTS) + 20
+
+
 class LLMSource:
     """Callable ``(ctx, pred_dev, targets) -> (proposals, notes)`` for
-    :func:`labeling.suggest.engine.suggest`; ``report`` says what it cost."""
+    :func:`labeling.suggest.engine.suggest`; ``report`` says what it cost. ``runtime``
+    (with its cache and budget) also answers the prompt proposals when they are scored."""
 
     def __init__(self, runtime, n: int = 10):
         self.runtime = runtime
@@ -145,7 +185,7 @@ class LLMSource:
         req = Request(cache_key(s.model, s.params, msgs, shape), "suggest", s.model,
                       dict(s.params), msgs, shape, {})
         tokens_in = estimate_request(msgs, [], shape is not None)[0]
-        tokens_out = OUTPUT_TOKENS_PER_PROPOSAL * self.n + 20
+        tokens_out = output_tokens(self.n)
         self.report = {"model": s.model, "calls": 0, "cached": False}
         hit = rt.cache.get_many([req.key]).get(req.key)
         if hit is not None:

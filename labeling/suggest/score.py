@@ -9,29 +9,67 @@ right that it votes wrong (``dev_harms``); on train: coverage, uncovered rows it
 covers, conflicts. Left out here, before anything is refit: a proposal with an existing
 LF's pattern, or voting its label on nearly the same rows (Jaccard >= 0.8); one firing
 on no row; one whose dev precision is below 0.6 or below its label's share of dev.
+
+Prompt proposals: a cluster's is answered by the offline MiniLM backend (it carries the
+descriptions that backend compares rows with). An LLM's (a free-form yes/no template,
+no descriptions) is answered by the endpoint through the task's LLM runtime -- its
+response cache and budget -- on every train and dev row, as ``labeling apply`` will
+answer it once accepted: the offline backend would compare rows with the bare question
+(``"<question>"`` against ``"not: <question>"``), which says little of what the
+endpoint answers. Its cost is planned before its first call (cached answers are free);
+over the budget, it is left out with a note and no call, and what was scored before it
+stays. One whose template is nearly an existing prompt LF's (same label, text
+similarity >= 0.9) is left out before any call.
 """
 
 from __future__ import annotations
+
+import difflib
+import re
 
 import numpy as np
 import pandas as pd
 
 from labeling.analysis import wilson_interval
+from labeling.errors import LabelingError
 from labeling.lf.core import PatternLF, TextColumn
+from labeling.llm.errors import LLMError
+from labeling.llm.prompt import PromptLF
 from labeling.suggest.context import SPLITS, Context, LabelModelRefit
-from labeling.suggest.proposal import Proposal
+from labeling.suggest.proposal import InvalidProposal, Proposal
 
 NEAR_DUPLICATE = 0.8     # Jaccard of fire sets (same label) above which two LFs are one
+SIMILAR_PROMPT = 0.9     # text similarity of two prompt templates (same label): one LF
 MIN_PRECISION = 0.6      # on dev; and at least the label's share of dev (the mining floor)
+NOT_SCORED = "not scored"  # the start of a drop reason the engine also shows as a note
 
 
-def votes_of(p: Proposal, ctx: Context, columns: dict | None = None) -> dict[str, np.ndarray]:
-    """{split: the proposal's votes}: exactly what the LF built from it returns."""
+def votes_of(p: Proposal, ctx: Context, columns: dict | None = None,
+             runtime=None) -> dict[str, np.ndarray]:
+    """{split: the proposal's votes}: exactly what the LF built from it returns. An LLM's
+    prompt proposal is answered by ``runtime`` (module docstring); without an endpoint it
+    cannot be scored (:class:`InvalidProposal`)."""
     lf = p.to_lf()
     if isinstance(lf, PatternLF):
         columns = columns or {s: TextColumn(ctx.texts[s]) for s in SPLITS}
         return {s: lf.apply_column(columns[s]).astype(np.int16) for s in SPLITS}
+    if p.needs_endpoint:
+        return endpoint_votes(lf, ctx, runtime)
     return prompt_votes(lf, ctx)
+
+
+def endpoint_votes(lf, ctx: Context, runtime) -> dict[str, np.ndarray]:
+    """An LLM prompt proposal's votes from the endpoint, through ``runtime`` (its cache and
+    budget). The calls on both splits are planned first: over the budget,
+    :class:`labeling.llm.BudgetExceeded` before any call, so a proposal is scored whole
+    or not at all (a run stopped mid-way by the per-call check keeps its answers in the
+    cache, and spends nothing on them again)."""
+    if runtime is None or runtime.backend != "openai":
+        raise InvalidProposal("an LLM's prompt proposal is scored by the endpoint's answers, "
+                              "and no endpoint is configured")
+    frames = {s: pd.DataFrame({"text": ctx.texts[s]}) for s in SPLITS}
+    runtime.check_budget(runtime.plan([lf], frames))
+    return {s: np.asarray(runtime.label(lf, frames[s]), dtype=np.int16) for s in SPLITS}
 
 
 def prompt_votes(lf, ctx: Context) -> dict[str, np.ndarray]:
@@ -85,6 +123,32 @@ def near_duplicate(votes: dict[str, np.ndarray], label: int, columns: list[tuple
     return None
 
 
+def _words(template: str) -> str:
+    return " ".join(re.findall(r"\w+", template.lower()))
+
+
+def similar_prompt(p: Proposal, lfs, labels: list[str]) -> tuple[str, float] | None:
+    """(name, similarity) of an existing yes/no prompt LF voting ``p``'s label whose
+    template is nearly ``p``'s (words compared, case and punctuation aside: difflib ratio
+    >= SIMILAR_PROMPT), if any. Found before any call, so a reworded copy costs nothing."""
+    if p.kind != "prompt" or not lfs:
+        return None
+    mine = _words(p.template())
+    for lf in lfs:
+        if not isinstance(lf, PromptLF) or lf.multiclass:
+            continue
+        try:
+            votes = set(lf.resolve(labels).values())
+        except LabelingError:
+            continue
+        if p.label not in votes:
+            continue
+        ratio = difflib.SequenceMatcher(None, mine, _words(lf.template)).ratio()
+        if ratio >= SIMILAR_PROMPT:
+            return lf.name, ratio
+    return None
+
+
 def same_pattern(p: Proposal, lfs) -> str | None:
     """The name of an existing LF with the same pattern or keywords and label, if any."""
     if p.kind == "prompt" or not lfs:
@@ -126,11 +190,12 @@ def prescore(held_fixes: int, held_harms: int) -> float:
 
 def score_each(proposals: list[Proposal], ctx: Context, refit: LabelModelRefit,
                existing_votes: list[tuple[str, dict]] | None = None,
-               held_out: dict | None = None) -> tuple[list[dict], list[dict]]:
+               held_out: dict | None = None, runtime=None) -> tuple[list[dict], list[dict]]:
     """Per proposal, its votes and dev statistics, best :func:`prescore` first; and, under
     ``dropped``, the proposals left out before any refit: duplicates of an existing LF,
-    those firing on no row or below the precision floor. ``held_out``: per mined
-    proposal id, the dev rows it may be judged on
+    those firing on no row or below the precision floor, LLM prompts the endpoint could
+    not answer within the budget (``runtime``: the task's LLM runtime). ``held_out``: per
+    mined proposal id, the dev rows it may be judged on
     (:func:`labeling.suggest.engine.cross_fit`); ``held_mask`` in each row."""
     held_out = held_out or {}
     columns = {s: TextColumn(ctx.texts[s]) for s in SPLITS}
@@ -141,8 +206,18 @@ def score_each(proposals: list[Proposal], ctx: Context, refit: LabelModelRefit,
     nobody = np.zeros(len(ctx.y_dev), dtype=bool)
     scored, dropped = [], []
     for p in proposals:
-        votes = votes_of(p, ctx, columns)
         same = same_pattern(p, ctx.lfs)
+        similar = None if same else similar_prompt(p, ctx.lfs, ctx.labels)
+        if similar:  # before any call: a reworded copy of a prompt LF costs nothing
+            dropped.append({"id": p.id, "what": p.describe(),
+                            "why": f"near-duplicate of LF {similar[0]} (prompt text "
+                                   f"similarity {similar[1]:.2f})"})
+            continue
+        try:
+            votes = votes_of(p, ctx, columns, runtime)
+        except (LLMError, InvalidProposal) as exc:  # the budget, no endpoint: the rest goes on
+            dropped.append({"id": p.id, "what": p.describe(), "why": f"{NOT_SCORED}: {exc}"})
+            continue
         dup = (same, 1.0) if same else near_duplicate(votes, p.label, existing)
         if dup:
             dropped.append({"id": p.id, "what": p.describe(),

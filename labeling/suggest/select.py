@@ -243,7 +243,7 @@ def _drop(row: dict, why: str) -> dict:
 
 def score_all(proposals: list[Proposal], ctx: Context, refit: LabelModelRefit, n: int,
               existing_votes: list[tuple[str, dict]] | None = None,
-              lm_budget: int | None = None, held_out: dict | None = None
+              lm_budget: int | None = None, held_out: dict | None = None, runtime=None
               ) -> tuple[list[dict], list[dict]]:
     """Score every proposal (:func:`labeling.suggest.score.score_each`), refit for the
     ``lm_budget`` (default ``max(3n, 10)``) best by the cheap first order, and choose up
@@ -251,8 +251,9 @@ def score_all(proposals: list[Proposal], ctx: Context, refit: LabelModelRefit, n
     ``proposal``, ``votes``, the dev statistics, ``lm_dev_before``/``lm_dev_after``,
     ``weak_dev_before``/``weak_dev_after``, ``held_*``, ``weak_gains``/``weak_losses``,
     ``score``, ``examples``; every number given the rows above it accepted) and why the
-    others were left out."""
-    scored, dropped = score_each(proposals, ctx, refit, existing_votes, held_out)
+    others were left out. ``runtime``: the task's LLM runtime, which answers an LLM's
+    prompt proposals (:func:`labeling.suggest.score.endpoint_votes`)."""
+    scored, dropped = score_each(proposals, ctx, refit, existing_votes, held_out, runtime)
     budget = lm_budget if lm_budget is not None else max(3 * n, 10)
     if not scored:
         return [], dropped
