@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+LABELING = [sys.executable, "-c", "from labeling.cli import main; main()"]  # the CLI
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from http_load import encode_requests, http_case, percentiles  # noqa: E402
 from predict import make_texts  # noqa: E402  (benchmarks/predict.py)
@@ -116,9 +117,45 @@ class InProcess:
         return done / (time.perf_counter() - start)
 
 
+def _ceiling_process(conn, model_dir: str, runtime: str, requests, batch: int,
+                     seconds: float) -> None:
+    model = InProcess(Path(model_dir), runtime, requests, batch)
+    conn.send("ready")
+    start_at = conn.recv()
+    time.sleep(max(0.0, start_at - time.time()))
+    conn.send(model.batched(seconds))
+
+
+def parallel_ceiling(model_dir: Path, runtime: str, requests, batch: int, seconds: float,
+                     processes: int) -> float:
+    """The ceiling on ``processes`` cores: that many processes, each with its own copy of
+    the model, running ``InProcess.batched`` at the same time; the sum of their rates
+    (what N server workers could at best reach together)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    pipes, workers = [], []
+    for _ in range(processes):
+        parent, child = context.Pipe()
+        worker = context.Process(target=_ceiling_process, args=(
+            child, str(model_dir), runtime, requests, batch, seconds))
+        worker.start()
+        pipes.append(parent)
+        workers.append(worker)
+    for conn in pipes:
+        conn.recv()  # loaded and warmed up
+    start_at = time.time() + 0.5
+    for conn in pipes:
+        conn.send(start_at)
+    total = sum(conn.recv() for conn in pipes)
+    for worker in workers:
+        worker.join()
+    return total
+
+
 def start_server(model_dir: Path, runtime: str, extra: list[str]
                  ) -> tuple[subprocess.Popen, str, int]:
-    command = [sys.executable, "-m", "labeling.cli", "serve", "--model", str(model_dir),
+    command = [*LABELING, "serve", "--model", str(model_dir),
                "--runtime", runtime, "--port", "0", *extra]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=os.environ | {"PYTHONUNBUFFERED": "1"})
@@ -194,6 +231,12 @@ def bench_model(spec: str, args, requests: list[list[str]], workdir: Path) -> tu
     model = InProcess(model_dir, runtime, requests, args.batch)
     per_call = model.per_call(args.seconds)
     ceilings = [model.batched(args.seconds)]
+    parallel = []
+    if args.ceiling_processes > 1:  # before and after the HTTP cases
+        parallel.append(parallel_ceiling(model_dir, runtime, requests, args.batch,
+                                         args.seconds, args.ceiling_processes))
+        print(f"{key}: in-process ceiling on {args.ceiling_processes} processes at once "
+              f"{parallel[-1]:,.0f} req/s", flush=True)
     result |= {"in_process_per_call_rps": per_call["rps"],
                "in_process_per_call_p50_ms": per_call["p50_ms"],
                "in_process_per_call_p99_ms": per_call["p99_ms"]}
@@ -232,11 +275,16 @@ def bench_model(spec: str, args, requests: list[list[str]], workdir: Path) -> tu
             ceilings.append(model.batched(args.seconds))
             case["in_process_rps_next_to_it"] = ceilings[-1]
             case["ratio_to_in_process"] = case["rps"] / ceilings[-1]
+            if parallel:  # against the ceiling of as many processes, measured before
+                case[f"ratio_to_in_process_{args.ceiling_processes}_processes"] = (
+                    case["rps"] / parallel[0])
             case["ratio_to_per_call"] = case["rps"] / per_call["rps"]
             result[label] = case
             client_cpu = case["client_cpu_per_request_us"]
             print(f"  {label:28s} {case['rps']:8,.0f} req/s  p50 {case['p50_ms']:7.2f} ms  "
                   f"p99 {case['p99_ms']:7.2f} ms  {case['ratio_to_in_process']:.2f}x ceiling  "
+                  + (f"{case['rps'] / parallel[0]:.2f}x {args.ceiling_processes}-process "
+                     "ceiling  " if parallel else "") +
                   f"{case['ratio_to_per_call']:.2f}x per-call  CPU us/req: server "
                   f"{case['server_cpu_per_request_us']:.0f}, client "
                   f"{'-' if client_cpu is None else f'{client_cpu:.0f}'}"
@@ -244,6 +292,14 @@ def bench_model(spec: str, args, requests: list[list[str]], workdir: Path) -> tu
     finally:
         result["server_exit_code"] = stop_server(proc)
     result["in_process_rps"] = float(np.median(ceilings))
+    result["in_process_rps_all"] = ceilings
+    if parallel:
+        parallel.append(parallel_ceiling(model_dir, runtime, requests, args.batch,
+                                         args.seconds, args.ceiling_processes))
+        result["ceiling_processes"] = args.ceiling_processes
+        result[f"in_process_rps_{args.ceiling_processes}_processes"] = parallel
+        print(f"{key}: in-process ceiling on {args.ceiling_processes} processes at once, "
+              f"after: {parallel[-1]:,.0f} req/s", flush=True)
     return key, result
 
 
@@ -266,6 +322,9 @@ def main() -> None:
                         help="extra options for labeling serve, e.g. '--no-model-process'")
     parser.add_argument("--client", choices=("asyncio", "wrk"), default="asyncio",
                         help="load generator (wrk: the apt package, C, cheaper per request)")
+    parser.add_argument("--ceiling-processes", type=int, default=1,
+                        help="also measure the ceiling on N processes at once (for "
+                             "--serve-args='--workers N'), before and after the HTTP cases")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     n = args.texts_per_request

@@ -57,13 +57,33 @@ class TransformerOnnxModel:
         self.classes = np.asarray(info["classes"], dtype=int)
 
     def predict_proba_full(self, texts, cardinality: int) -> np.ndarray:
-        texts = [str(t) for t in texts]
-        full = np.zeros((len(texts), cardinality))
-        order = np.argsort([len(t) for t in texts], kind="stable")  # little padding
-        for start in range(0, len(texts), self.BATCH):
+        """Probabilities ``[n, cardinality]`` in the input order.
+
+        The distinct texts are tokenized once, sorted by token count and run ``BATCH`` at
+        a time, each chunk padded only to its own longest text (the encoder's cost grows
+        with the padded length, so mixed lengths in one chunk waste the short ones' time);
+        the rows are put back in the input order, a repeated text given its one answer.
+        Ties are broken by the text itself, so the chunks, and hence the answers, do not
+        depend on the input order: the int8 model quantizes its activations with one scale
+        per call (dynamic quantization), so its probabilities for a text move a little with
+        the other texts of its chunk (the fp32 model's do not, beyond float rounding;
+        docs/serve.md)."""
+        index: dict[str, int] = {}
+        rows_of = np.fromiter((index.setdefault(str(t), len(index)) for t in texts), dtype=int)
+        if not index:
+            return np.zeros((0, cardinality))
+        distinct = list(index)
+        ids, mask = encode(self.tokenizer, distinct)  # padded to the longest of all, right
+        lengths = mask.sum(axis=1)
+        order = np.array(sorted(range(len(distinct)), key=lambda i: (lengths[i], distinct[i])),
+                         dtype=int)
+        answers = np.zeros((len(distinct), cardinality))
+        for start in range(0, len(distinct), self.BATCH):
             rows = order[start:start + self.BATCH]
-            ids, mask = encode(self.tokenizer, [texts[i] for i in rows])
+            width = int(lengths[rows].max())  # this chunk's longest: its own padding
             proba = self.session.run([self.proba_output],
-                                     {"input_ids": ids, "attention_mask": mask})[0]
-            full[np.ix_(rows, self.classes)] = proba
-        return full
+                                     {"input_ids": np.ascontiguousarray(ids[rows, :width]),
+                                      "attention_mask": np.ascontiguousarray(
+                                          mask[rows, :width])})[0]
+            answers[np.ix_(rows, self.classes)] = proba
+        return answers[rows_of]

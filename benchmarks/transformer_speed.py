@@ -1,0 +1,155 @@
+"""Benchmark: docs/s of an exported transformer's ONNX file on one onnxruntime thread,
+by how its texts are chunked: in input order, sorted by characters (the code before
+length sorting by tokens), sorted by tokens (labeling/export/transformer_runtime.py now).
+
+    taskset -c 1 python benchmarks/transformer_speed.py --model RUN/model [--file int8]
+        [--seconds 5] [--rounds 3] [--batch 256] [--json PATH]
+
+Pin it to one core (``taskset -c 1``) for the issue's "docs/s on one core". The variants
+run the same onnxruntime session (``intra_op_num_threads`` 1) on the same texts, in
+interleaved rounds (each variant ``--seconds`` per round) so that the machine's load
+drifts over all of them alike; each reports docs per wall second and per CPU second of
+this process (on a shared core the CPU figure is the steadier one), and its ratio to the
+input-order and character-sorted figures of the same run. Texts: trec's test questions
+(benchmarks/data/wrench/trec/test.json; texts only, no labels read) and comment-like texts
+from the bundled YouTube data (benchmarks/predict.py's ``make_texts``), ``--batch`` texts
+per ``predict_proba_full`` call (256: serve's --max-batch, and `labeling predict`'s).
+The answers of every variant are compared with the token-sorted ones (max |diff|):
+fp32's agree to float rounding; int8's move with the chunking, as dynamic quantization
+scales activations per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from predict import make_texts  # noqa: E402  (benchmarks/predict.py)
+
+from labeling.export.transformer_runtime import INT8_FILE, TransformerOnnxModel  # noqa: E402
+from labeling.train.finetune_data import encode  # noqa: E402
+
+
+def input_order(model: TransformerOnnxModel, texts: list[str], k: int) -> np.ndarray:
+    """Chunks of ``BATCH`` in the input order, each padded to its longest."""
+    full = np.zeros((len(texts), k))
+    for start in range(0, len(texts), model.BATCH):
+        ids, mask = encode(model.tokenizer, texts[start:start + model.BATCH])
+        full[start:start + len(ids), model.classes] = model.session.run(
+            [model.proba_output], {"input_ids": ids, "attention_mask": mask})[0]
+    return full
+
+
+def by_characters(model: TransformerOnnxModel, texts: list[str], k: int) -> np.ndarray:
+    """The code before (commit 650ffa4): sorted by character count, tokenized per chunk."""
+    full = np.zeros((len(texts), k))
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    for start in range(0, len(texts), model.BATCH):
+        rows = order[start:start + model.BATCH]
+        ids, mask = encode(model.tokenizer, [texts[i] for i in rows])
+        full[np.ix_(rows, model.classes)] = model.session.run(
+            [model.proba_output], {"input_ids": ids, "attention_mask": mask})[0]
+    return full
+
+
+def by_tokens(model: TransformerOnnxModel, texts: list[str], k: int) -> np.ndarray:
+    return model.predict_proba_full(texts, k)
+
+
+VARIANTS = {"input_order": input_order, "by_characters": by_characters, "by_tokens": by_tokens}
+
+
+def trec_questions() -> list[str]:
+    rows = json.loads((ROOT / "benchmarks" / "data" / "wrench" / "trec" / "test.json")
+                      .read_text(encoding="utf-8"))
+    return [row["data"]["text"] for row in rows.values()]
+
+
+def measure(model, texts: list[str], k: int, batch: int, seconds: float, rounds: int) -> dict:
+    totals = {name: [0, 0.0, 0.0] for name in VARIANTS}  # docs, wall s, CPU s
+    for name, run in VARIANTS.items():  # warm-up
+        run(model, texts[:batch], k)
+    for _ in range(rounds):
+        for name, run in VARIANTS.items():
+            done, t0, c0 = 0, time.perf_counter(), time.process_time()
+            while time.perf_counter() - t0 < seconds:
+                start = (done // batch * batch) % len(texts)
+                chunk = texts[start:start + batch]
+                run(model, chunk, k)
+                done += len(chunk)
+            totals[name][0] += done
+            totals[name][1] += time.perf_counter() - t0
+            totals[name][2] += time.process_time() - c0
+    sample = texts[:batch * 4]
+    reference = np.vstack([by_tokens(model, sample[i:i + batch], k)
+                           for i in range(0, len(sample), batch)])
+    result = {}
+    for name, (done, wall, cpu) in totals.items():
+        answers = np.vstack([VARIANTS[name](model, sample[i:i + batch], k)
+                             for i in range(0, len(sample), batch)])
+        result[name] = {"docs_per_s": done / wall, "docs_per_cpu_s": done / cpu,
+                        "max_abs_diff_vs_by_tokens": float(np.abs(answers - reference).max())}
+    for name in VARIANTS:
+        for base in ("input_order", "by_characters"):
+            result[name][f"vs_{base}"] = (result[name]["docs_per_cpu_s"]
+                                          / result[base]["docs_per_cpu_s"])
+    lengths = [int(m.sum()) for m in (encode(model.tokenizer, [t])[1] for t in texts[:2000])]
+    result["texts"] = {"n": len(texts), "words_mean": float(np.mean([len(t.split())
+                                                                      for t in texts])),
+                       "tokens_mean": float(np.mean(lengths)),
+                       "tokens_p90": float(np.percentile(lengths, 90)),
+                       "tokens_max": int(max(lengths))}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, required=True,
+                        help="an exported transformer folder (minilm_finetune)")
+    parser.add_argument("--file", choices=("int8", "fp32"), default="int8")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per variant per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=256, help="texts per predict call")
+    parser.add_argument("--comments", type=int, default=5000, help="comment-like texts")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    card = json.loads((args.model / "model_card.json").read_text(encoding="utf-8"))
+    info = card["onnx"]
+    k = len(card["labels"])
+    model = TransformerOnnxModel(args.model, INT8_FILE if args.file == "int8" else "model.onnx",
+                                 info, threads=1)
+    affinity = sorted(os.sched_getaffinity(0))
+    results = {"model": str(args.model), "file": args.file, "batch": args.batch,
+               "chunk": model.BATCH, "cpus": affinity, "seconds": args.seconds,
+               "rounds": args.rounds, "load_average_before": list(os.getloadavg())}
+    for name, texts in (("trec_test_questions", trec_questions()),
+                        ("bundled_comments", make_texts(args.comments, seed=0))):
+        results[name] = r = measure(model, texts, k, args.batch, args.seconds, args.rounds)
+        t = r["texts"]
+        print(f"{name}: {t['n']} texts, {t['words_mean']:.1f} words, {t['tokens_mean']:.1f} "
+              f"tokens on average (p90 {t['tokens_p90']:.0f}, max {t['tokens_max']}); "
+              f"{args.file}, one thread on CPUs {affinity}, {args.batch} texts per call",
+              flush=True)
+        for variant in VARIANTS:
+            v = r[variant]
+            print(f"  {variant:14s} {v['docs_per_s']:7,.0f} docs/s  {v['docs_per_cpu_s']:7,.0f} "
+                  f"per CPU s  {v['vs_input_order']:.2f}x input order  "
+                  f"{v['vs_by_characters']:.2f}x by characters (per CPU s)  max |diff| vs "
+                  f"by tokens {v['max_abs_diff_vs_by_tokens']:.2g}", flush=True)
+    load = os.getloadavg()
+    results["load_average_after"] = list(load)
+    print(f"(load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
