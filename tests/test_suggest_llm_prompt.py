@@ -15,12 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import REPO_ROOT  # noqa: E402
 from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
 
 from labeling import llm, pipeline  # noqa: E402
+from labeling.cli import app  # noqa: E402
 from labeling.lf.loader import load_lfs  # noqa: E402
 from labeling.llm.prompt import prompt_lf  # noqa: E402
 from labeling.llm.settings import LLMSettings  # noqa: E402
@@ -161,9 +163,13 @@ def test_a_prompt_proposal_is_scored_by_the_endpoints_answers(fake_openai, monke
         expected = [SPAM if "winner" in t else ABSTAIN for t in ctx.texts[split]]
         assert row["votes"][split].tolist() == expected
     assert row["dev_fires"] == row["dev_correct"] == 15 and row["held_fixes"] == 15
-    # one request per distinct row text, plus the suggestion itself
+    # one request per distinct row text, plus the suggestion itself; the cost is reported
     distinct = len(set(ctx.texts["train"]) | set(ctx.texts["dev"]))
     assert fake_openai.received == 1 + distinct
+    scoring = result.llm["prompt_scoring"]
+    assert (scoring["prompts"], scoring["requests"]) == (1, distinct)
+    assert scoring["calls"] == distinct + scoring["cached"]  # dev texts also in train: cached
+    assert 0 < scoring["cost"] < scoring["spent"]  # the suggestion call is spent too
     assert all(b["response_format"]["json_schema"]["schema"]["properties"]["answer"]["enum"]
                == ["yes", "no"] for b in fake_openai.bodies[1:])
 
@@ -286,6 +292,14 @@ def test_an_accepted_prompt_lf_is_readable_code_that_votes_through_the_cache(
     rows = [r for r in result.rows if r["proposal"].kind == "prompt"]
     assert rows, result.dropped
     row = rows[0]
+    # the CLI again: the suggestion and every answer come from the response cache
+    start = fake_openai.received
+    out = CliRunner().invoke(app, ["suggest", str(task.config.source), "--source", "llm",
+                                   "--n", "5"])
+    assert out.exit_code == 0, out.output
+    assert fake_openai.received == start and row["proposal"].id in out.output
+    assert re.search(r"LLM prompt proposals scored on train and dev: 1 prompt\(s\), (\d+) "
+                     r"distinct rows, \1 cached, 0 request\(s\), \$0\.0000", out.output)
     name, entry = accept(task, row["proposal"].id)
     path = task.config.base_dir / entry
     text = path.read_text(encoding="utf-8")

@@ -155,9 +155,17 @@ def suggest(ctx: Context, n: int = 10, label: str | None = None, sources=("offli
             result.dropped.append({"id": p.id, "what": p.describe(), "why": str(exc)})
     valid = list({p.id: p for p in valid}.values())
     # an LLM's prompt proposals are answered by the endpoint, through the source's runtime
-    result.rows, dropped = score_all(valid, ctx, refit, n, held_out=held_out,
-                                     runtime=getattr(llm_source, "runtime", None))
+    runtime = getattr(llm_source, "runtime", None)
+    result.rows, dropped = score_all(valid, ctx, refit, n, held_out=held_out, runtime=runtime)
     result.dropped += dropped
     result.notes += [f"proposal {d['id']} ({d['what'][:60]}) {d['why']}" for d in dropped
                      if d["why"].startswith(NOT_SCORED)]  # e.g. the budget: say so
+    if runtime is not None and runtime.stats:  # what answering prompt proposals cost
+        stats = list(runtime.stats.values())
+        costs = [s.cost for s in stats]
+        result.llm["prompt_scoring"] = {
+            "prompts": len(stats), "calls": sum(s.calls for s in stats),
+            "cached": sum(s.cache_hits for s in stats),
+            "requests": sum(s.requests for s in stats),
+            "cost": None if None in costs else sum(costs), "spent": runtime.spent}
     return result

@@ -58,6 +58,12 @@ def print_result(result: Result, labels: list[str], metric: str, examples: bool 
             f"{llm.get('calls', 0)} request(s), {llm.get('tokens_in', 0)}+"
             f"{llm.get('tokens_out', 0)} tokens, ${llm.get('cost') or 0:.4f}")
         out.print(f"LLM ({llm.get('model')}): {cost}")
+        scoring = llm.get("prompt_scoring")
+        if scoring:
+            spent = "?" if scoring["cost"] is None else f"${scoring['cost']:.4f}"
+            out.print(f"LLM prompt proposals scored on train and dev: {scoring['prompts']} "
+                      f"prompt(s), {scoring['calls']} distinct rows, {scoring['cached']} "
+                      f"cached, {scoring['requests']} request(s), {spent}")
     reasons: dict[str, int] = {}
     for d in result.dropped:
         why = d["why"].split(" (")[0].split(":")[0]
