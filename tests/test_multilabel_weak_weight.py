@@ -69,8 +69,10 @@ def test_useful_weak_labels_are_chosen_over_gold_only():
 def test_candidates_order_and_checks():
     model = OneVsRestEndModel("tfidf_logreg", weak_weights=[None, 1.0, 0.0, 0.3, 1])
     assert model.candidates() == [0.0, 0.3, 1.0, None]
+    model = OneVsRestEndModel("tfidf_logreg", weak_weights=["per_row", 0.5])  # TOML's None
+    assert model.candidates() == [0.5, None]
     assert model.candidates(None) == [0.0]  # the gold-only baseline: nothing to weigh
-    for bad in ([], [-1.0], ["x"], 0.5, [True]):
+    for bad in ([], [-1.0], ["x"], 0.5, [True], "per_row"):
         with pytest.raises(ValueError, match="weak_weights must be a non-empty list"):
             OneVsRestEndModel("tfidf_logreg", weak_weights=bad).candidates()
     assert [weight_key(w) for w in (0.0, 0.3, 1, None)] == ["0", "0.3", "1", "per_row"]
@@ -84,6 +86,7 @@ def test_one_candidate_is_fit_as_given():
 
 
 def _project(tmp_path: Path, params: str = "") -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "lfs.py").write_text(LFS, encoding="utf-8")
     _rows(200, 1).drop(columns="labels").to_csv(tmp_path / "train.csv", index=False)
     _rows(60, 2).to_csv(tmp_path / "dev.csv", index=False)
@@ -108,8 +111,14 @@ def test_run_records_the_weak_weight_choice(tmp_path):
 
 
 def test_bad_weak_weights_is_one_line_naming_the_config(tmp_path):
-    config = _project(tmp_path, "params = {weak_weights = [-1.0]}")
+    config = _project(tmp_path, 'params = {weak_weights = [-1.0, "per_row"]}')
     result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
     assert result.exit_code == 2, result.output
     assert "end_model: weak_weights must be a non-empty list" in result.output
-    assert "labeling.toml" in result.output
+    assert "labeling.toml" in result.output and "-1.0" in result.output
+    card_run = _project(tmp_path / "ok", 'params = {weak_weights = [0.5, "per_row"]}')
+    result = CliRunner().invoke(app, ["run", str(card_run), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    card = json.loads((tmp_path / "ok/runs/ml/model/model_card.json").read_text())
+    assert card["training"]["weak_weight"] in ("0.5", "per_row")
+    assert "chosen by dev CV" in card["training"]["text"]

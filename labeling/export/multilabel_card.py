@@ -82,11 +82,15 @@ def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
         "gold_only": gold,
         "training": {"weak_rows": int(len(train_probs)), "dev_gold_rows": n_dev,
                      "dev_weight": end.get("gold_weight"),
+                     "weak_weight": end.get("weak_weight"),
                      "text": f"Trained on {len(train_probs)} train rows with the label "
                              "model's per-label probabilities (each row once as 'applies' "
                              "with weight p and once as 'does not' with 1 - p) and "
                              f"{n_dev} dev gold label sets, each weighted "
-                             f"{end.get('gold_weight', '?')}."},
+                             f"{end.get('gold_weight', '?')}; the train rows' weight "
+                             f"against the gold rows chosen by dev CV: "
+                             f"{end.get('weak_weight', '?')} (0: gold-only, per_row: 1 "
+                             "per row, else that multiple of the gold rows' total)."},
         "training_files": training_files(cfg, {"dev_rows_trained_on": n_dev},
                                          annotations_used or {}),
         "training_data_sha256": file_sha256(cfg.resolve(cfg.data.train)),

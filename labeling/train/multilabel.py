@@ -101,12 +101,15 @@ class OneVsRestEndModel:
         order; a ``ValueError`` for anything but a non-empty list of numbers >= 0."""
         if P_weak is None:
             return [0.0]
-        weights = self.weak_weights
+        weights = self.weak_weights  # "per_row" (a config's spelling of None) is None
+        if isinstance(weights, (list, tuple)):
+            weights = [None if w == "per_row" else w for w in weights]
         if not isinstance(weights, (list, tuple)) or not weights or any(
                 w is not None and (isinstance(w, bool) or not isinstance(w, (int, float))
                                    or w < 0) for w in weights):
             raise ValueError(f"weak_weights must be a non-empty list of numbers >= 0 (the "
-                             f"weak rows' total weight per gold rows' total), got {weights!r}")
+                             f"weak rows' total weight per gold rows' total) or 'per_row', "
+                             f"got {self.weak_weights!r}")
         # gold-only first, then lighter weak weights: ties go to the earlier
         return sorted(dict.fromkeys(weights), key=lambda w: float("inf") if w is None else w)
 
