@@ -152,9 +152,15 @@ RULES = {"prize": "winner", "bonus": "bonus", "won": "winner"}
 def test_a_prompt_proposal_is_scored_by_the_endpoints_answers(fake_openai, monkeypatch,
                                                               tmp_path):
     ctx = _small_ctx()
-    fake_openai.content = _fake_llm([_prompt(PRIZE, rationale="prizes are spam")], RULES)
+    missing = {k: v for k, v in _prompt(BONUS).items() if k != "prompt"}
+    fake_openai.content = _fake_llm([
+        _prompt(PRIZE, rationale="prizes are spam"), _prompt("Bonus? {0}\nText: {text}"),
+        _prompt(BONUS, label="scam"), missing], RULES)
     with _runtime(fake_openai, monkeypatch, tmp_path) as rt:
         result = suggest(ctx, n=5, sources=("llm",), llm_source=LLMSource(rt))
+    assert [n.split(": ", 1)[0] for n in result.notes] == [
+        f"LLM proposal {i} dropped" for i in (2, 3, 4)]  # bad template, label, no prompt
+    assert "placeholder {0}" in result.notes[0] and "'scam'" in result.notes[1]
     (row,) = result.rows
     p = row["proposal"]
     assert p.prompt == PRIZE and p.source == "llm:gpt-4o-mini"
