@@ -18,6 +18,12 @@ steadier figure), and the ratio of each to ``tfidf_logreg`` in the same run. For
 (labeling.export.onnx_transformer: encoder + head), their max |probability difference|
 to the skops model, and the int8 test-metric drop (goal <= 0.005).
 
+Against the issue's goals, per dataset: the fine-tune's gain in points over the best
+frozen model of the run (``notes.<ds>.vs_best_frozen``; goal >= 1), epochs run and
+whether ``--max-time`` cut the fit (``notes.<ds>.finetune_fit``), trec >= 0.90; the JSON's
+``environment`` records torch's thread count, CPU affinity, load average and the command
+at start and end (pin with ``taskset -c 0``: torch then takes one thread).
+
 The fitted fine-tunes are kept in benchmarks/.cache/finetune (keyed by data, labels
 and params) so a re-run only exports and predicts; ``--refit`` fits again.
 
