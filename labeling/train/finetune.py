@@ -24,8 +24,8 @@ linear layer -> softmax, trained with the cross-entropy against soft targets.
   drawn from ``seed`` (torch's global RNG is forked, so the caller's stream is left
   alone): the same data and seed give the same weights on the same machine and threads.
 - **Cost.** Batches are cut from length-sorted chunks, so a batch pads to texts of
-  about its own length, not to ``max_seq_len``. About 10-30 short texts/s per epoch on
-  2 CPU cores (docs/finetune.md).
+  about its own length, not to ``max_seq_len``. About 10-30 texts/s per epoch on one
+  busy core (1-2.8 s per 32-text step; docs/finetune.md).
 - **Saved state.** The fitted weights are ``state_``, a dict of NumPy arrays (~90 MB of
   float32), so skops saves and loads the model with its fixed trusted types and no
   pickle; the architecture and tokenizer come from the installed model package. The
