@@ -3,12 +3,18 @@ sadness, surprise, neutral), several per comment (data/goemotions/README.md).
 
 The 28-label keyword lists and regexes of goemotions28.py, grouped by Ekman's mapping
 (data/goemotions/ekman_mapping.json): one LF per group and cue list, voting APPLIES
-for the group; the neutral LF as there.
+for the group; then Ekman-level cues (MORE_KEYWORDS, MORE_REGEXES: general vocabulary of
+anger and disgust, and a question mark for surprise, whose group holds curiosity and
+confusion), one LF each; the neutral LF as there, over all of them. Kept because each
+raised the end model's dev CV macro-F1 (docs/multilabel.md); fear and sadness lists
+written the same way lowered it and were left out.
 """
 
 import importlib.util
 import json
 from pathlib import Path
+
+from labeling.lf.core import APPLIES, for_label, keyword_lf, regex_lf
 
 # goemotions28.py, by path: LF modules are loaded by path, not from a package
 _spec = importlib.util.spec_from_file_location("goemotions28_cues",
@@ -30,5 +36,31 @@ def grouped(cues: dict) -> dict:
     return {group: list(dict.fromkeys(items)) for group, items in out.items()}
 
 
-EMOTION_LFS = emotion_lfs(grouped(KEYWORDS), grouped(REGEXES))
+MORE_KEYWORDS = {
+    "disgust": [
+        "disgusted", "disgust", "grossed out", "ewww", "icky", "nauseating", "nauseous",
+        "puke", "vomit", "barf", "filthy", "despicable", "scum", "scumbag", "degenerate",
+        "pervert", "creep", "cringy", "cringey", "cringeworthy", "yikes", "repugnant",
+        "abhorrent", "appalling", "sickens", "rotten", "sick"],
+    "anger": [
+        "fuck", "fucked", "shit", "bullshit", "crap", "dumb", "moron", "morons", "idiots",
+        "dumbass", "hated", "hates", "hating", "annoys", "pisses", "pissed off", "ffs",
+        "stfu", "wtf", "outrageous", "disgrace", "hypocrite", "hypocrites", "liar", "liars",
+        "selfish", "rude", "jerk", "trash", "garbage", "awful", "worst", "how dare",
+        "shame on", "absurd", "insult", "insulting", "offensive", "unfair", "bs"],
+}
+MORE_REGEXES = {"surprise": [r"\?"]}  # a question: curiosity, confusion, surprise
+
+
+def more_lfs() -> list:
+    """One LF per Ekman-level cue list and regex, voting APPLIES for its group."""
+    lfs = [for_label(label, keyword_lf(words, label=APPLIES, name=f"kw_{label}_more"))
+           for label, words in MORE_KEYWORDS.items()]
+    for label, patterns in MORE_REGEXES.items():
+        lfs += [for_label(label, regex_lf(p, label=APPLIES, name=f"re_{label}_more{i}"))
+                for i, p in enumerate(patterns)]
+    return lfs
+
+
+EMOTION_LFS = emotion_lfs(grouped(KEYWORDS), grouped(REGEXES)) + more_lfs()
 LFS = EMOTION_LFS + [neutral_lf(EMOTION_LFS)]
