@@ -25,9 +25,12 @@ import urllib.request
 from pathlib import Path
 
 
+CLI = [sys.executable, "-c", "from labeling.cli import main; main()"]  # `labeling ...`
+
+
 def start_once(model_dir: Path, extra: list[str]) -> dict:
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", "serve", "--model",
+    proc = subprocess.Popen([*CLI, "serve", "--model",
                              str(model_dir), "--port", "0", *extra], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:

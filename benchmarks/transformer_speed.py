@@ -1,6 +1,7 @@
 """Benchmark: docs/s of an exported transformer's ONNX file on one onnxruntime thread,
 by how its texts are chunked: in input order, sorted by characters (the code before
-length sorting by tokens), sorted by tokens (labeling/export/transformer_runtime.py now).
+length sorting by tokens), sorted by tokens in chunks of ``TransformerOnnxModel.BATCH``
+(labeling/export/transformer_runtime.py now); the first two in chunks of 64 (as before).
 
     taskset -c 1 python benchmarks/transformer_speed.py --model RUN/model [--file int8]
         [--seconds 5] [--rounds 3] [--batch 256] [--json PATH]
@@ -37,23 +38,26 @@ from predict import make_texts  # noqa: E402  (benchmarks/predict.py)
 from labeling.export.transformer_runtime import INT8_FILE, TransformerOnnxModel  # noqa: E402
 from labeling.train.finetune_data import encode  # noqa: E402
 
+OLD_BATCH = 64  # texts per onnxruntime call in the code before (commit 650ffa4)
+
 
 def input_order(model: TransformerOnnxModel, texts: list[str], k: int) -> np.ndarray:
-    """Chunks of ``BATCH`` in the input order, each padded to its longest."""
+    """Chunks of ``OLD_BATCH`` in the input order, each padded to its longest."""
     full = np.zeros((len(texts), k))
-    for start in range(0, len(texts), model.BATCH):
-        ids, mask = encode(model.tokenizer, texts[start:start + model.BATCH])
+    for start in range(0, len(texts), OLD_BATCH):
+        ids, mask = encode(model.tokenizer, texts[start:start + OLD_BATCH])
         full[start:start + len(ids), model.classes] = model.session.run(
             [model.proba_output], {"input_ids": ids, "attention_mask": mask})[0]
     return full
 
 
 def by_characters(model: TransformerOnnxModel, texts: list[str], k: int) -> np.ndarray:
-    """The code before (commit 650ffa4): sorted by character count, tokenized per chunk."""
+    """The code before (commit 650ffa4): sorted by character count, chunks of
+    ``OLD_BATCH``, tokenized per chunk."""
     full = np.zeros((len(texts), k))
     order = np.argsort([len(t) for t in texts], kind="stable")
-    for start in range(0, len(texts), model.BATCH):
-        rows = order[start:start + model.BATCH]
+    for start in range(0, len(texts), OLD_BATCH):
+        rows = order[start:start + OLD_BATCH]
         ids, mask = encode(model.tokenizer, [texts[i] for i in rows])
         full[np.ix_(rows, model.classes)] = model.session.run(
             [model.proba_output], {"input_ids": ids, "attention_mask": mask})[0]

@@ -32,6 +32,7 @@ from labeling.train.end_model import train_end_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60  # seconds: a hang guard, never a performance bound
+CLI = [sys.executable, "-c", "from labeling.cli import main; main()"]  # `labeling ...`
 LIMITS = {"--max-body-bytes": 200_000, "--max-texts": 300, "--max-text-chars": 5_000}
 EDGE = ["", " ", "a", "tab\there", "new\nline", "ÜNÏCODE café 🔥 İ", "x" * 5_000,
         "  many   spaces\u00a0nbsp ", "subscribe to my channel " * 40]
@@ -79,7 +80,7 @@ def expected(model_dir, texts) -> dict[str, np.ndarray]:
 
 def start_cli_server(model_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     """`labeling serve --port 0` in a subprocess; returns it and its base URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", "serve", "--model",
+    proc = subprocess.Popen([*CLI, "serve", "--model",
                              str(model_dir), "--port", "0", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue = queue.Queue()

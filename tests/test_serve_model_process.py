@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_serve import EDGE, TIMEOUT, _export, post  # noqa: E402
+from test_serve import CLI, EDGE, TIMEOUT, _export, post  # noqa: E402
 
 from labeling.export import load_exported  # noqa: E402
 from labeling.serve.model_process import ModelProcess, ModelProcessError  # noqa: E402
@@ -87,7 +87,7 @@ def test_a_folder_the_child_cannot_load_stops_the_start(model_dir, tmp_path):
 
 
 def test_ctrl_c_to_the_process_group_drains_through_the_child(model_dir):
-    proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", "serve", "--model",
+    proc = subprocess.Popen([*CLI, "serve", "--model",
                              str(model_dir), "--port", "0", "--model-process"],
                             stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)

@@ -25,7 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_serve import (EDGE, LIMITS, TIMEOUT, _export, expected, infer_body,  # noqa: E402,F401
+from test_serve import (CLI, LIMITS, TIMEOUT, _export, expected, infer_body,  # noqa: E402,F401
                         stop, texts)
 from test_serve_model_process import _pid_gone  # noqa: E402
 
@@ -33,9 +33,6 @@ from labeling.cli import app  # noqa: E402
 from labeling.serve.workers import max_workers  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-LABELING = [str(Path(sys.executable).parent / "labeling")]  # the installed command
-if not Path(LABELING[0]).exists():
-    LABELING = [sys.executable, "-c", "from labeling.cli import main; main()"]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +45,7 @@ def model_dir(tmp_path_factory) -> Path:
 
 
 def start(model_dir: Path, *extra: str, **popen) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([*LABELING, "serve", "--model", str(model_dir), "--port", "0",
+    proc = subprocess.Popen([*CLI, "serve", "--model", str(model_dir), "--port", "0",
                              "--workers", "2", *extra], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **popen)
     line = proc.stdout.readline()  # printed once every worker is ready
@@ -227,7 +224,7 @@ def test_bad_settings_are_one_line_errors(model_dir, tmp_path):
         assert error("--workers", "2", "--port", str(busy.getsockname()[1])) == (
             f"error: cannot listen on 127.0.0.1:{busy.getsockname()[1]}: Address already in use")
     # a folder the workers cannot load: their reason, one line, nothing left running
-    proc = subprocess.run([*LABELING, "serve", "--model", str(tmp_path), "--port", "0",
+    proc = subprocess.run([*CLI, "serve", "--model", str(tmp_path), "--port", "0",
                            "--workers", "2"], capture_output=True, text=True, timeout=TIMEOUT * 3)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip() == f"error: {tmp_path}: no model_card.json; is this an " \
