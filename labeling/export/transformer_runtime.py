@@ -40,6 +40,10 @@ class TransformerOnnxModel:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         options.intra_op_num_threads = THREADS if threads is None else threads
+        # idle intra-op threads sleep instead of spinning: spinning burnt the CPU a server's
+        # event loop (or any other job) needed; with 64-text calls on a loaded 2-core
+        # machine, 276 docs/s against 189 (docs/serve.md)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         path = model_dir / file
         try:
             self.session = ort.InferenceSession(str(path), options,
