@@ -2,7 +2,8 @@
 
     python benchmarks/serve.py [--model DIR[@RUNTIME] ...] [--build-dir D] [--seconds 5]
                                [--concurrency 1,16,64] [--texts-per-request 1] [--max-words N]
-                               [--client asyncio|wrk] [--serve-args ARGS] [--json PATH]
+                               [--client asyncio|wrk] [--serve-args ARGS]
+                               [--ceiling-processes N] [--json PATH]
 
 For each model (``--model``, repeatable; any exported model folder, ``@onnx`` or another
 runtime name after it picks the runtime; default: a tfidf_logreg model built by the
@@ -11,7 +12,11 @@ bundled task's pipeline in a temporary folder, or in ``--build-dir`` to reuse it
 - in-process (no HTTP, JSON or queue), two ways: ``in_process_rps``, the ceiling: the
   requests' texts predicted ``--batch`` (256, serve's --max-batch) at a time, as the
   server's batcher groups them, so HTTP could at best reach it (measured again after each
-  HTTP case, which is compared with that measurement; the median is reported); and
+  HTTP case, which is compared with that measurement; the median is reported). It runs in
+  one process, so on one core at most: with ``--ceiling-processes N`` (for
+  ``--serve-args='--workers N'``) the ceiling of N processes predicting at once (their
+  rates summed) is measured too, before and after the HTTP cases, and each case gets
+  its ratio to the first of those; and
   ``in_process_per_call_rps``: one ``load_exported(DIR).predict_proba(request_texts)``
   call per request, back to back (a program embedding the model without batching);
 - HTTP: `labeling serve --model DIR --port 0` in a subprocess (the real command, default
