@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from pathlib import Path
 
 from labeling.errors import LabelingError
@@ -40,13 +41,20 @@ def check_writable(directory: Path) -> None:
                             f"({_describe(exc)})") from None
 
 
+def temporary_sibling(path: Path) -> Path:
+    """A temporary name next to ``path``, unique to this write: two processes writing
+    the same file (``labeling dev`` and ``labeling fit`` on one run folder, filling the
+    same cache entry) must not write into, or rename away, each other's file."""
+    return path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path):
     """Yield a temporary path next to ``path``; on success it replaces ``path``.
     On any error the temporary file is removed; an OSError becomes a LabelingError
     naming ``path``."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temporary_sibling(path)
     try:
         yield tmp
         tmp.replace(path)

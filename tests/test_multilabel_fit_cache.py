@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from labeling.models import make, multilabel
+from labeling.models.fit_cache import fit_cached
 from labeling.models.multilabel import PerLabelModel
 
 K, TARGETS = 3, [0, 0, 1, 1]  # label 2: no LF targets it (its dev prevalence)
@@ -98,3 +100,22 @@ def test_an_unreadable_cache_file_is_refit(tmp_path, monkeypatch):
     again = PerLabelModel(K, TARGETS, cache_dir=tmp_path).fit(L, Y, L_dev)
     assert sorted(calls) == [0, 1, 2]
     _same(PerLabelModel(K, TARGETS).fit(L, Y, L_dev), again, L)
+
+
+def test_a_new_per_label_format_is_a_miss(tmp_path, monkeypatch):
+    L, Y, L_dev = _data()
+    PerLabelModel(K, TARGETS, cache_dir=tmp_path).fit(L, Y, L_dev)
+    monkeypatch.setattr(multilabel, "PER_LABEL_FORMAT", multilabel.PER_LABEL_FORMAT + 1)
+    calls = _counting(monkeypatch)
+    PerLabelModel(K, TARGETS, cache_dir=tmp_path).fit(L, Y, L_dev)
+    assert sorted(calls) == [0, 1, 2]
+
+
+def test_a_cache_that_cannot_be_written_does_not_fail_the_fit(tmp_path):
+    L, Y, L_dev = _data()
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("", encoding="utf-8")
+    fitted = PerLabelModel(K, TARGETS, cache_dir=blocked / "cache").fit(L, Y, L_dev)
+    _same(PerLabelModel(K, TARGETS).fit(L, Y, L_dev), fitted, L)
+    model = fit_cached(make("mv", cardinality=2), L[:, :2], None, None, blocked / "cache")
+    assert model.class_balance_ is not None

@@ -2,7 +2,7 @@
 
 import pytest
 
-from labeling import pipeline
+from labeling import files, pipeline
 from labeling.train import auto as train_auto
 
 
@@ -75,13 +75,17 @@ def test_an_unwritable_output_folder_fails_before_any_lf_runs(make_task):
     _one_line_error(_cli("apply", config_path), "blocker", "not writable")
 
 
-def test_a_full_disk_while_saving_the_model_is_one_line_and_leaves_no_tmp(make_task):
+def test_a_full_disk_while_saving_the_model_is_one_line_and_leaves_no_tmp(make_task,
+                                                                          monkeypatch):
     config_path = make_task()
     assert _cli("apply", config_path).exit_code == 0
     assert _cli("fit", config_path).exit_code == 0
     run_dir = config_path.parent / "run"
     tmp = run_dir / "end_model.skops.tmp"
     tmp.symlink_to("/dev/full")  # every write to it fails with ENOSPC, as on a full disk
+    monkeypatch.setattr(files, "temporary_sibling",
+                        lambda path: tmp if path.name == "end_model.skops" else
+                        path.with_name(path.name + ".other.tmp"))
     _one_line_error(_cli("train", config_path), "end_model.skops")
     assert not tmp.exists() and not tmp.is_symlink()
     assert not (run_dir / "end_model.skops").exists()

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from labeling.errors import LabelingError
 from labeling.models.base import REGISTRY, LabelModel
 from labeling.models.persist import load_model
 
@@ -70,6 +71,9 @@ def fit_cached(model: LabelModel, L, y_dev, L_dev, cache_dir) -> LabelModel:
     # 0.064 s with one; label-model `auto` makes 16 of them per fit (issue 14).
     with threadpool_limits(limits=1, user_api="blas"):
         model.fit(L, y_dev=y_dev, L_dev=L_dev)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    try:  # a cache that cannot be written costs a refit next time, not this fit
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.save(path)
+    except (OSError, LabelingError):
+        pass
     return model

@@ -29,6 +29,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 from sklearn.model_selection import KFold
 
+from labeling.errors import LabelingError
 from labeling.files import atomic_write
 from labeling.models import make
 from labeling.models.base import REGISTRY
@@ -36,6 +37,9 @@ from labeling.models.fit_cache import array_key
 from labeling.models.persist import model_from_dict, model_to_dict
 
 AUTO_CANDIDATES = ("mv", "dawid_skene", "weighted_vote")
+# In every per-label cache key: bump when a label's fit changes for the same inputs (the
+# out-of-fold scheme, the threshold search, the tie rules), so old entries are misses.
+PER_LABEL_FORMAT = 1
 
 
 def indicator(label_sets, k: int) -> np.ndarray:
@@ -167,7 +171,8 @@ class PerLabelModel:
             return self._fit_label(c, L, y, L_dev)
         cols = self._columns(c)
         names = self.candidates if self.name == "auto" else (self.name,)
-        settings = json.dumps({"kind": "per_label", "names": names, "folds": self.n_folds,
+        settings = json.dumps({"kind": "per_label", "format": PER_LABEL_FORMAT,
+                               "names": names, "folds": self.n_folds,
                                "seed": self.seed,
                                "params": {n: self.params.get(n, {}) for n in names}},
                               sort_keys=True, default=repr)
@@ -177,9 +182,12 @@ class PerLabelModel:
         except (OSError, ValueError, TypeError, KeyError):  # absent or unreadable: refit
             pass
         fitted = self._fit_label(c, L, y, L_dev)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(path) as tmp:
-            tmp.write_text(json.dumps(_encode_label_fit(*fitted)) + "\n", encoding="utf-8")
+        try:  # a cache that cannot be written costs a refit next time, not this fit
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_write(path) as tmp:
+                tmp.write_text(json.dumps(_encode_label_fit(*fitted)) + "\n", encoding="utf-8")
+        except (OSError, LabelingError):
+            pass
         return fitted
 
     def predict_proba(self, L) -> np.ndarray:
