@@ -136,7 +136,8 @@ def _small_ctx(lfs=None, extra=None) -> Context:
                    lf_names=names, label_model=("mv", {}), use_embeddings=False, lfs=lfs)
 
 
-def _runtime(server, monkeypatch, tmp_path, budget=None, prices=None):
+def _runtime(server, monkeypatch, tmp_path, budget=100.0, prices=None):
+    """An endpoint runtime; scoring uncached prompt proposals needs a budget (set here)."""
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     settings = LLMSettings(max_retries=0, budget=budget, progress=False,
@@ -279,7 +280,9 @@ def _bundled_task(root: Path, server, monkeypatch) -> pipeline.Task:
     (root / "functions").mkdir()
     (root / "functions" / "youtube_spam.py").write_text(
         source.split("# --- prompts")[0] + KEPT_LFS, encoding="utf-8")
-    shutil.copy(REPO_ROOT / "labeling.toml", root / "labeling.toml")
+    config = (REPO_ROOT / "labeling.toml").read_text(encoding="utf-8")
+    # a budget: without one, suggest does not score uncached prompt proposals
+    (root / "labeling.toml").write_text(config + "\n[llm]\nbudget = 5.0\n", encoding="utf-8")
     task = pipeline.load_task(root / "labeling.toml")
     pipeline.step_apply(task, progress=False)
     pipeline.step_fit(task)
@@ -336,3 +339,26 @@ def test_an_accepted_prompt_lf_is_readable_code_that_votes_through_the_cache(
     for split in ("train", "dev"):
         assert L.xs(split, level="split")[name].tolist() == row["votes"][split].tolist()
     assert (L[name] == SPAM).sum() > 0
+
+
+def test_without_a_budget_an_uncached_prompt_proposal_is_not_scored(fake_openai, monkeypatch,
+                                                                    tmp_path):
+    ctx = _small_ctx()
+    fake_openai.content = _fake_llm([_prompt(PRIZE)], RULES)
+    start = fake_openai.received
+    with _runtime(fake_openai, monkeypatch, tmp_path, budget=None) as rt:
+        result = suggest(ctx, n=5, sources=("llm",), llm_source=LLMSource(rt))
+    assert _requests_since(fake_openai, start + 1) == []  # the suggestion call only
+    why = {d["what"]: d["why"] for d in result.dropped}[f"prompt {PRIZE!r}"]
+    calls = len(set(ctx.texts["train"]) | set(ctx.texts["dev"]))
+    assert why == (f"not scored: answering it would take {calls} endpoint calls (a call per "
+                   "train and dev row) and [llm] budget is not set; set it to let suggest "
+                   "spend on scoring prompts")
+    # once its answers are cached (a run with a budget), no budget is needed to score it
+    with _runtime(fake_openai, monkeypatch, tmp_path) as rt:
+        suggest(ctx, n=5, sources=("llm",), llm_source=LLMSource(rt))
+    start = fake_openai.received
+    with _runtime(fake_openai, monkeypatch, tmp_path, budget=None) as rt:
+        again = suggest(ctx, n=5, sources=("llm",), llm_source=LLMSource(rt))
+    assert fake_openai.received == start
+    assert not any(d["why"].startswith("not scored") for d in again.dropped)

@@ -18,7 +18,9 @@ answer it once accepted: the offline backend would compare rows with the bare qu
 (``"<question>"`` against ``"not: <question>"``), which says little of what the
 endpoint answers. Its cost is planned before its first call (cached answers are free);
 over the budget, it is left out with a note and no call, and what was scored before it
-stays. One whose template is nearly an existing prompt LF's (same label, text
+stays. Without an ``[llm] budget``, a prompt proposal whose answers are not all cached
+is left out with a note saying how many calls it would take: asking for suggestions is
+not agreeing to label the whole data set. One whose template is nearly an existing prompt LF's (same label, text
 similarity >= 0.9) is left out before any call.
 """
 
@@ -68,7 +70,15 @@ def endpoint_votes(lf, ctx: Context, runtime) -> dict[str, np.ndarray]:
         raise InvalidProposal("an LLM's prompt proposal is scored by the endpoint's answers, "
                               "and no endpoint is configured")
     frames = {s: pd.DataFrame({"text": ctx.texts[s]}) for s in SPLITS}
-    runtime.check_budget(runtime.plan([lf], frames))
+    plans = runtime.plan([lf], frames)
+    to_call = sum(plan["to_call"] for plan in plans)
+    if runtime.settings.budget is None and to_call:
+        # Asked for suggestions, a user has not agreed to label the data set: scoring one
+        # prompt costs a call per train and dev row (3 per reply: ~48k calls on GoEmotions)
+        raise InvalidProposal(f"answering it would take {to_call} endpoint "
+                              "calls (a call per train and dev row) and [llm] budget is not "
+                              "set; set it to let suggest spend on scoring prompts")
+    runtime.check_budget(plans)
     # dev first: the smaller split, and the one every number shown is measured on
     return {s: np.asarray(runtime.label(lf, frames[s]), dtype=np.int16)
             for s in ("dev", "train")}
