@@ -72,7 +72,7 @@ def test_candidates_order_and_checks():
     model = OneVsRestEndModel("tfidf_logreg", weak_weights=["per_row", 0.5])  # TOML's None
     assert model.candidates() == [0.5, None]
     assert model.candidates(None) == [0.0]  # the gold-only baseline: nothing to weigh
-    for bad in ([], [-1.0], ["x"], 0.5, [True], "per_row"):
+    for bad in ([], [-1.0], ["x"], 0.5, [True], "per_row", [float("nan")], [float("inf")]):
         with pytest.raises(ValueError, match="weak_weights must be a non-empty list"):
             OneVsRestEndModel("tfidf_logreg", weak_weights=bad).candidates()
     assert [weight_key(w) for w in (0.0, 0.3, 1, None)] == ["0", "0.3", "1", "per_row"]

@@ -22,6 +22,8 @@ packs the fitted featurisers and heads into the text-in model that is saved and 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
@@ -106,8 +108,8 @@ class OneVsRestEndModel:
             weights = [None if w == "per_row" else w for w in weights]
         if not isinstance(weights, (list, tuple)) or not weights or any(
                 w is not None and (isinstance(w, bool) or not isinstance(w, (int, float))
-                                   or w < 0) for w in weights):
-            raise ValueError(f"weak_weights must be a non-empty list of numbers >= 0 (the "
+                                   or not math.isfinite(w) or w < 0) for w in weights):
+            raise ValueError(f"weak_weights must be a non-empty list of finite numbers >= 0 (the "
                              f"weak rows' total weight per gold rows' total) or 'per_row', "
                              f"got {self.weak_weights!r}")
         # gold-only first, then lighter weak weights: ties go to the earlier
