@@ -48,11 +48,10 @@ def check_host(host: str, allow_remote: bool = False) -> None:
                             "authentication; pass --allow-remote to listen on it anyway")
 
 
-def bind(host: str, port: int, reuse_port: bool = False, listen: bool = True
-         ) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (port 0: any free port). ``reuse_port``:
-    with SO_REUSEPORT, so that other sockets of this user can listen on the same port
-    (``--workers``); ``listen=False``: bound only (it holds the port, takes no connections)."""
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: any free port). Never SO_REUSEPORT:
+    a port something else listens on is an error, not shared (``--workers`` shares this
+    one socket with its worker processes instead)."""
     host = host.strip("[]")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -62,11 +61,8 @@ def bind(host: str, port: int, reuse_port: bool = False, listen: bool = True
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-        if listen:
-            sock.listen(2048)
+        sock.listen(2048)
     except OSError as exc:
         sock.close()
         raise LabelingError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

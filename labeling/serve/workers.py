@@ -7,27 +7,27 @@ complete servers, each a process with its own interpreter, event loop, batcher a
 the model, behind one address:
 
 - The parent (this module's :func:`serve_workers`) checks the host (loopback unless
-  ``allow_remote``), and binds a socket with SO_REUSEPORT that never listens: it turns a
-  port in use into one line before any worker starts, gives port 0 its number, and holds
-  the port for the workers' lifetime; as it does not listen, no connection waits on it.
+  ``allow_remote``), then binds and listens on one socket, without SO_REUSEPORT: a port in
+  use (by anything, another ``--workers`` server included) is one line before any worker
+  starts, and port 0 gets its number. That one listening socket is handed to every worker
+  (passed as a file descriptor to the ``spawn``-ed process, as gunicorn's workers share
+  theirs): whichever worker is free accepts the next connection, the connection stays with
+  that worker, and a worker that dies takes no queued connection with it.
 - Each worker (a ``spawn``-ed process: nothing of the parent's state is inherited) loads
-  the folder itself (card validated, hashes checked, as `labeling predict`), binds its own
-  socket on that address with SO_REUSEPORT and listens; the kernel hands each new
-  connection to one of the listening sockets (by a hash of its addresses), and the
-  connection stays with that worker. Each worker is the single-process server of
+  the folder itself (card validated, hashes checked, as `labeling predict`) and serves on
+  the inherited socket. Each worker is the single-process server of
   :mod:`labeling.serve.server` (same app, limits and errors); it tells the parent once its
   model runs, or sends the one-line reason it could not start.
 - The parent prints the address once every worker is ready. On SIGTERM or SIGINT it sends
   SIGTERM to each worker, which stops as a single server does (stops accepting, lets the
   requests in flight finish, answers every queued text), waits for all, then returns.
-  A worker that dies meanwhile (killed, out of memory) is replaced by a new one on a new
-  socket; its open connections are lost, the other workers' are not. A crash loop
+  A worker that dies meanwhile (killed, out of memory) is replaced by a new one on the
+  same socket; its open connections are lost, the other workers' are not. A crash loop
   (``MAX_RESTARTS`` within ``RESTART_WINDOW`` seconds) stops the server with an error.
 - A worker whose parent is gone (killed with SIGKILL, so it could not stop them) stops
   itself: it watches its pipe to the parent, which the kernel closes when the parent dies.
 
-SO_REUSEPORT lets only sockets of the same user join the port (Linux), so a worker count
-adds no new way in; the address rules are those of one process.
+The address rules are those of one process: there is one socket, opened by the parent.
 """
 
 from __future__ import annotations
@@ -74,16 +74,15 @@ def _watch_parent(conn) -> None:
     os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful stop
 
 
-def _worker(conn, host: str, port: int, options: dict, access_log: bool,
-            graceful_seconds: float) -> None:
-    """One worker process: load the model, listen on ``host:port`` (SO_REUSEPORT), serve
-    until SIGTERM. Reports ``("ready", name, runtime)`` or ``("error", one line)``."""
-    # A Ctrl+C reaches the whole process group: while the model loads, the parent's stop
-    # (a SIGTERM) ends the worker; once serving, uvicorn's handler takes SIGINT too.
+def _worker(conn, sock, options: dict, access_log: bool, graceful_seconds: float) -> None:
+    """One worker process: load the model, serve on the parent's listening ``sock`` until
+    SIGTERM. Reports ``("ready", name, runtime)`` or ``("error", one line)``."""
+    # A Ctrl+C reaches the whole process group: SIGINT is ignored from the process's start
+    # (start_ignoring_sigint), so while the model loads the parent's stop (a SIGTERM) ends
+    # the worker; once serving, uvicorn's handler takes SIGINT too.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         server = build_server(**options)
-        sock = bind(host, port, reuse_port=True)
     except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
         message = str(exc) if isinstance(exc, LabelingError) else f"{type(exc).__name__}: {exc}"
         conn.send(("error", " ".join(message.split())))
@@ -103,6 +102,18 @@ def _worker(conn, host: str, port: int, options: dict, access_log: bool,
         sock.close()
 
 
+def start_ignoring_sigint(process: multiprocessing.Process) -> None:
+    """``process.start()`` with SIGINT ignored meanwhile: the spawned interpreter inherits
+    the ignored disposition (and Python keeps it), so a Ctrl+C to the process group while
+    it imports and loads prints no KeyboardInterrupt traceback; the parent stops it with
+    SIGTERM. (A Ctrl+C in this short window is lost; the parent's SIGTERM still works.)"""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @dataclass
 class _Worker:
     process: multiprocessing.Process
@@ -112,9 +123,9 @@ class _Worker:
 class WorkerPool:
     """The parent's side: start, watch, replace and stop the worker processes."""
 
-    def __init__(self, host: str, port: int, options: dict, workers: int,
+    def __init__(self, sock, options: dict, workers: int,
                  access_log: bool = False, graceful_seconds: float = 10):
-        self.host, self.port, self.options = host, port, options
+        self.sock, self.options = sock, options
         self.count, self.access_log, self.graceful_seconds = workers, access_log, graceful_seconds
         self.context = multiprocessing.get_context("spawn")
         self.workers: list[_Worker] = []
@@ -126,9 +137,9 @@ class WorkerPool:
         parent, child = self.context.Pipe()
         process = self.context.Process(
             target=_worker, name="labeling-serve-worker", daemon=True,
-            args=(child, self.host, self.port, self.options, self.access_log,
-                  self.graceful_seconds))
-        process.start()
+            # the socket is pickled as a duplicate of its descriptor, passed to the child
+            args=(child, self.sock, self.options, self.access_log, self.graceful_seconds))
+        start_ignoring_sigint(process)
         child.close()
         return _Worker(process, parent)
 
@@ -215,9 +226,8 @@ def serve_workers(options: dict, workers: int, host: str, port: int,
         raise LabelingError("--workers and --model-process: choose one (each worker runs "
                             "its own model)")
     options = {**options, "model_dir": Path(options["model_dir"])}
-    reserve = bind(host, port, reuse_port=True, listen=False)
-    address = reserve.getsockname()
-    pool = WorkerPool(address[0], address[1], options, workers, access_log, graceful_seconds)
+    listening = bind(host, port)  # no SO_REUSEPORT: a port in use fails here, in one line
+    pool = WorkerPool(listening, options, workers, access_log, graceful_seconds)
 
     def on_signal(signum, frame) -> None:
         pool.stopping = True
@@ -225,10 +235,10 @@ def serve_workers(options: dict, workers: int, host: str, port: int,
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if pool.start() and on_listen is not None:
-            on_listen(url_of(reserve), pool.name, pool.runtime)
+            on_listen(url_of(listening), pool.name, pool.runtime)
         pool.watch()
     finally:
         pool.stop()
-        reserve.close()
+        listening.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
