@@ -8,7 +8,8 @@ label for sms and the bundled task):
 
 - ``default``: the pipeline's defaults: label model ``auto`` (by the task's metric,
   :func:`labeling.models.make_for_task`), then end model ``auto``
-  (:func:`labeling.train.auto.choose_end_model` with its default options);
+  (:func:`labeling.train.auto.choose_end_model` with its default options, the label
+  model refit per CV fold as ``labeling train`` does);
 - ``gold_only``: :func:`labeling.train.gold_only.gold_only_baseline`, the same end
   models on the budget's dev gold alone;
 - ``label_model``: the label model of ``default`` itself (its ``decide``);
@@ -44,6 +45,7 @@ from end_models import DATASETS as WRENCH, load_split  # noqa: E402
 from labeling import models, pipeline  # noqa: E402
 from labeling.train.auto import choose_end_model  # noqa: E402
 from labeling.train.end_model import predict_proba_full  # noqa: E402
+from labeling.train.fold_label_model import FoldLabelModel  # noqa: E402
 from labeling.train.gold_only import gold_only_baseline  # noqa: E402
 from labeling.train.learning_curve import nested_subsamples  # noqa: E402
 from labeling.metrics import score_predictions  # noqa: E402
@@ -95,7 +97,10 @@ def score_subsample(data, idx, k, metric, pos, cache_dir) -> dict[str, float]:
     covered = (train["L"] != -1).any(axis=1)
     lm_pred = label_model.decide(label_model.predict_proba(test["L"]))
     common = dict(metric=metric, pos_label=pos, cache_dir=cache_dir)
-    default, report = choose_end_model(train["text"], probs, covered, dev_text, y_dev, **common)
+    # the end model's CV refits the label model per fold (labeling.train.fold_label_model)
+    refit = FoldLabelModel(label_model, train["L"], L_dev, y_dev)
+    default, report = choose_end_model(train["text"], probs, covered, dev_text, y_dev,
+                                       fold_label_model=refit, **common)
     gold, _ = gold_only_baseline(dev_text, y_dev, k, **common)
     weak, _ = choose_end_model(train["text"], probs, covered, dev_text, y_dev, dev_weight=0.0,
                                weak_weights=(None,), **common)

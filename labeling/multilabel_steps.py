@@ -35,6 +35,7 @@ from labeling.files import atomic_write, check_writable
 from labeling.models.multilabel import PerLabelModel, indicator, multilabel_scores
 from labeling.pipeline import ANNOTATIONS_USED_FILE, _lfs_to_apply, llm_runtime
 from labeling.train.end_model import embedding_cache
+from labeling.train.fold_label_model import multilabel_fold_model_for
 from labeling.train.multilabel import (FEATURES, OneVsRestEndModel, featurise, fit_featurisers,
                                        weight_key)
 from labeling.train.multilabel_model import thresholds_of
@@ -234,6 +235,20 @@ def read_probs(task, split: str, prefix: str = "p_") -> np.ndarray:
     return part[[f"{prefix}{n}" for n in task.config.labels]].to_numpy()
 
 
+def _fold_label_model(task, P_weak, Y):
+    """The fit step's label model (from its per-label cache), refit per fold of the end
+    model's weak-weight CV (docs/gold_budget.md); None without dev."""
+    cfg, L = task.config, _label_matrices(task)
+    if "dev" not in Y or "dev" not in L:
+        return None
+    model = PerLabelModel(len(cfg.labels), lf_targets(task.lfs, cfg.labels),
+                          name=cfg.label_model.name, seed=cfg.seed,
+                          params=cfg.label_model.params.get("per_model", {}),
+                          cache_dir=task.run_dir / "cache" / "label_models")
+    return multilabel_fold_model_for(model.fit(L["train"], Y["dev"], L["dev"]), L["train"],
+                                     L["dev"], Y["dev"], P_weak)
+
+
 def end_model_name(cfg) -> str:
     return cfg.end_model.name if cfg.end_model.name != "auto" else "tfidf_minilm_avg"
 
@@ -262,7 +277,7 @@ def step_train(task):
         raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
     cache = task.run_dir / EMBEDDING_CACHE_DIR
     features = featurise(texts, FEATURES[name], cache, featurisers)
-    end.fit(features, P_weak, Y["dev"])
+    end.fit(features, P_weak, Y["dev"], fold_probs=_fold_label_model(task, P_weak, Y))
     gold_only = OneVsRestEndModel(name, seed=cfg.seed, **params).fit(features, None, Y["dev"])
     model = end.text_model(featurisers)
     save_model(model, task.run_dir / END_MODEL_FILE)

@@ -46,6 +46,7 @@ from labeling.metrics import classification_scores
 from labeling.models.fit_cache import fit_cached
 from labeling.train.auto import choose_end_model, end_model_options
 from labeling.train.end_model import embedding_cache, predict_proba_full
+from labeling.train.fold_label_model import fold_label_model_for
 from labeling.train.gold_budget import curve_section, gold_only_section, split_curve_options
 
 SUMMARY_FILE, END_MODEL_FILE, MODEL_DIR = "lf_summary.csv", "end_model.skops", "model"
@@ -280,6 +281,19 @@ def step_fit(task: Task) -> dict:
                           majority_vote={"name": "mv", **_evaluate(mv_pred, task)}, **stale)
 
 
+def _fold_label_model(task: Task, proba, gold, y_dev):
+    """The fit step's label model, refit per fold of the end model's dev CV so no
+    held-out fold's gold shapes its weak targets (docs/gold_budget.md); None if the
+    saved model is missing, unreadable or not the one behind ``proba``."""
+    try:
+        fitted = models.load(task.run_dir / "label_model.json")
+    except (OSError, ValueError):
+        return None
+    L = read_label_matrices(task)
+    return fold_label_model_for(fitted, L["train"], L["dev"][gold], y_dev, proba,
+                                task.run_dir / "cache" / "label_models")
+
+
 @timed("train")
 def step_train(task: Task):
     """Train the end model on the train split's soft labels (+ dev gold rows, if any),
@@ -291,10 +305,11 @@ def step_train(task: Task):
     proba = probs[[f"p_{name}" for name in cfg.labels]].to_numpy()
     covered = probs["covered"].to_numpy().astype(bool)
     dev, y_dev = task.splits["dev"], task.gold("dev")
-    dev_texts = None
+    dev_texts, refit = None, None
     if dev is not None and y_dev is not None:
         gold = np.asarray(y_dev) >= 0  # dev rows without a gold label cannot train or score
         dev_texts, y_dev = dev["text"][gold].tolist(), np.asarray(y_dev)[gold]
+        refit = _fold_label_model(task, proba, gold, y_dev)
     else:
         y_dev = None
     cache_dir, texts = task.run_dir / EMBEDDING_CACHE_DIR, task.splits["train"]["text"]
@@ -304,7 +319,8 @@ def step_train(task: Task):
         options = end_model_options(cfg.end_model.name, params)
         model, report = choose_end_model(texts, proba, covered, dev_texts, y_dev,
                                          metric=metric, pos_label=cfg.positive_index,
-                                         seed=cfg.seed, cache_dir=cache_dir, **options)
+                                         seed=cfg.seed, cache_dir=cache_dir,
+                                         fold_label_model=refit, **options)
     except (ValueError, TypeError) as exc:
         raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
     save_model(model, task.run_dir / END_MODEL_FILE)

@@ -97,7 +97,8 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
                      pos_label=1, seed=0, cache_dir=None, params=None,
                      min_gain=DEFAULT_MIN_GAIN, n_repeats=DEFAULT_N_REPEATS,
                      decision_bias=True, weak_weights=DEFAULT_WEAK_WEIGHTS,
-                     halving_keep=DEFAULT_HALVING_KEEP, candidates=DEFAULT_CANDIDATES):
+                     halving_keep=DEFAULT_HALVING_KEEP, candidates=DEFAULT_CANDIDATES,
+                     fold_label_model=None):
     """Fit the end model the config asks for, choosing what is ``auto`` by dev CV.
 
     ``name``/``label_mode``: a fixed value or ``auto``; ``name = "auto"`` chooses among
@@ -109,6 +110,12 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
     :func:`labeling.train.end_model.weak_scale`. Without dev gold nothing can be
     chosen: the first candidate with the first label mode, weak rows at weight 1, no
     decision bias.
+
+    ``fold_label_model``: the label model behind ``probs``, to refit on each CV fold's
+    training part of dev (:class:`labeling.train.fold_label_model.FoldLabelModel`), so
+    the held-out fold's gold has not shaped the weak rows' targets in that fold (it has
+    in ``probs``, fit on all of dev); None: every fold uses ``probs`` (biased towards
+    the weak rows where the label model's fit reads dev). The final fit uses ``probs``.
 
     ``halving_keep``: successive halving over the CV repeats
     (:func:`successive_halving`; ``None`` or 0 scores every candidate on every repeat).
@@ -148,7 +155,7 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
         def cross_validate(keys=None, repeats=None):
             return oof_probabilities(texts, probs, covered, dev_texts, y_dev, names, modes,
                                      dev_weight, n_folds, n_repeats, seed, cache_dir, params,
-                                     weights, keys, repeats)
+                                     weights, keys, repeats, fold_label_model)
 
         def score(oof_list, splits):
             return oof_score(oof_list, splits, y_dev, metric, pos_label, use_bias)
@@ -158,6 +165,10 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
         scores = {key: score(p, splits) for key, p in oofs.items()}
         best = choose_candidate(scores, min_gain)
         gold = {key: v for key, v in scores.items() if parse_key(key)[1] == GOLD_ONLY}
+        if any(parse_key(key)[1] != GOLD_ONLY for key in keys):  # what the CV's weak rows had
+            report["cv_weak_targets"] = ("label model refit per fold on its training dev rows"
+                                         if fold_label_model is not None else
+                                         "label model fit on all of dev")
         report.update(cv_folds=n_folds, cv_repeats=n_repeats, cv=round(scores[best], 4),
                       cv_scores={key: round(v, 4) for key, v in scores.items()})
         if dropped:

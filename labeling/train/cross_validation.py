@@ -13,6 +13,15 @@ per fold, on soft targets (one row per text,
 :class:`labeling.train.soft_logreg.SoftLogisticRegression`); embeddings are computed
 once per text. The average's OOF probabilities are the mean of its members' (fit on the
 same rows), so it costs no fits of its own.
+
+Weak targets per fold: the label model that made the weak rows' targets was fit with
+all of dev's gold, held-out folds included, which favours the candidates with weak rows
+over gold-only in this CV. Given ``fold_probs``
+(:class:`labeling.train.fold_label_model.FoldLabelModel`), each fold's weak rows instead
+get the probabilities of the label model refit on that fold's training part of dev only
+(one refit per fold, shared by all candidates); where those equal the all-dev ones (a
+label model whose covered-row probabilities ignore dev, such as majority vote), the CV
+is exactly as without them.
 """
 
 from __future__ import annotations
@@ -84,14 +93,16 @@ def candidate_keys(names, modes, weak_weights) -> list[str]:
 def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label_modes,
                       dev_weight=DEFAULT_DEV_WEIGHT, n_folds=3, n_repeats=DEFAULT_N_REPEATS,
                       seed=0, cache_dir=None, params=None, weak_weights=(None,), keys=None,
-                      repeats=None):
+                      repeats=None, fold_probs=None):
     """``({candidate key: [OOF probabilities (n_dev x k) per repeat]}, [fold ids per
     repeat])``; repeat ``r`` uses the stratified folds of seed ``seed + r`` (the label
     models' CV folds too). One key per end model x label mode x weak weight
     (:func:`candidate_key`); a weak weight of 0 is the gold-only model, whose features
     are fit on the dev texts alone, as its refit's are. ``keys``: only these candidates
     (default: all); ``repeats``: only these repeat indices (default: ``range(n_repeats)``),
-    for successive halving."""
+    for successive halving. ``fold_probs``: an object whose ``probs(dev rows)`` gives
+    the train rows' label-model probabilities refit on those dev rows (module doc);
+    None: every fold's weak rows get ``probs``."""
     params, y_dev = params or {}, np.asarray(y_dev, dtype=int)
     dev_texts = np.asarray(list(dev_texts), dtype=object)
     k = np.asarray(probs).shape[1]
@@ -109,7 +120,7 @@ def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label
                 needed[key].append((mode, w))
     if any(mode != GOLD_ONLY for fits in needed.values() for mode, _ in fits):
         train_texts, _ = training_rows(texts, probs, covered)
-    base_oof = {}
+    base_oof, weak_targets = {}, {}  # weak_targets: label mode -> fold_targets(...)
     for key, (base, base_params) in bases.items():
         pipeline = make_end_model(base, seed=seed, **base_params)
         features = pipeline.named_steps["features"]
@@ -123,11 +134,15 @@ def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label
                 features.fit(np.concatenate([train_texts, dev_texts]))
                 X_train, X_dev = features.transform(train_texts), features.transform(dev_texts)
         for mode in dict.fromkeys(mode for mode, _ in weak):
-            _, targets = training_rows(texts, probs, covered, mode)
+            if mode not in weak_targets:
+                weak_targets[mode] = fold_targets(texts, probs, covered, mode, splits,
+                                                  fold_probs)
+            targets, per_fold = weak_targets[mode]
             classifier = pipeline.named_steps["classifier"]
             for w in (w for m, w in weak if m == mode):
                 base_oof[key, mode, w] = _oof_repeats(classifier, X_train, targets, X_dev,
-                                                      y_dev, splits, dev_weight, w, k)
+                                                      y_dev, splits, dev_weight, w, k,
+                                                      per_fold)
     out = {}
     for cand in keys:
         name, mode, w = parse_key(cand)
@@ -137,13 +152,35 @@ def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label
     return out, splits
 
 
+def fold_targets(texts, probs, covered, mode, splits, fold_probs=None):
+    """``(the weak targets from probs, per-fold targets or None)``: per repeat,
+    ``{fold: targets}`` from ``fold_probs.probs(that fold's training dev rows)``; None
+    without ``fold_probs`` or where every fold's targets equal the all-dev ones (the
+    uncovered rows are dropped, so a label model whose dev use only sets the uncovered
+    rows' prior, as majority vote's, changes nothing)."""
+    _, targets = training_rows(texts, probs, covered, mode)
+    if fold_probs is None:
+        return targets, None
+    per_fold, same = [], True
+    for fold_of in splits:
+        per_fold.append({})
+        for f in np.unique(fold_of):
+            refit = fold_probs.probs(np.flatnonzero(fold_of != f))
+            _, per_fold[-1][f] = training_rows(texts, refit, covered, mode)
+            same = same and np.array_equal(per_fold[-1][f], targets)
+    return targets, None if same else per_fold
+
+
 def _oof_repeats(classifier, X_train, targets, X_dev, y_dev, splits, dev_weight, weak_weight,
-                 k):
-    """:func:`_oof` per repeat; with no gold rows in training (``dev_weight`` 0) every
-    fold's fit is the same fit, so it is fit once and predicts all of dev."""
-    if dev_weight and dev_weight > 0:
-        return [_oof(classifier, X_train, targets, X_dev, y_dev, fold_of, dev_weight,
-                     weak_weight, k) for fold_of in splits]
+                 k, per_fold=None):
+    """:func:`_oof` per repeat (``per_fold``: per repeat, each fold's own weak targets,
+    :func:`fold_targets`); with no gold rows in training (``dev_weight`` 0) and the same
+    targets in every fold, every fold's fit is the same fit, so it is fit once and
+    predicts all of dev."""
+    if (dev_weight and dev_weight > 0) or per_fold is not None:
+        return [_oof(classifier, X_train, targets if per_fold is None else per_fold[r],
+                     X_dev, y_dev, fold_of, dev_weight, weak_weight, k)
+                for r, fold_of in enumerate(splits)]
     n_weak, proba = X_train.shape[0], np.zeros((len(y_dev), k))
     rows, weights = weighted_targets(np.arange(n_weak), targets, [], [], 0.0, weak_weight)
     _fit_predict(clone(classifier), X_train[rows.astype(int)], weights, X_dev,
@@ -153,7 +190,8 @@ def _oof_repeats(classifier, X_train, targets, X_dev, y_dev, splits, dev_weight,
 
 def _oof(classifier, X_train, targets, X_dev, y_dev, fold_of, dev_weight, weak_weight, k):
     """Out-of-fold probabilities of ``classifier``, fit per fold on the weak
-    rows (``X_train``/``targets``, weighted by ``weak_weight``) + the other folds' gold.
+    rows (``X_train``/``targets``, weighted by ``weak_weight``; ``targets`` may be
+    ``{fold: targets}``, each fold's own) + the other folds' gold.
     Every fit starts cold: one warm-started from another fold's solution (fit on this
     fold's held-out rows) stops early near it, and its CV score is optimistic (measured
     on trec: +0.03 for the weak rows at full weight, a different choice)."""
@@ -163,7 +201,8 @@ def _oof(classifier, X_train, targets, X_dev, y_dev, fold_of, dev_weight, weak_w
          else np.vstack([X_train, X_dev]))
     for f in np.unique(fold_of):
         fit_idx, held_idx = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
-        rows, weights = weighted_targets(np.arange(n_weak), targets, n_weak + fit_idx,
+        weak = targets[f] if isinstance(targets, dict) else targets
+        rows, weights = weighted_targets(np.arange(n_weak), weak, n_weak + fit_idx,
                                          y_dev[fit_idx], dev_weight, weak_weight)
         _fit_predict(clone(classifier), X[rows.astype(int)], weights, X_dev[held_idx],
                      held_idx, proba)

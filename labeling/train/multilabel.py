@@ -143,7 +143,11 @@ class OneVsRestEndModel:
             probs.append(head.predict_proba(X if rows is None else X[rows]))
         return np.mean(probs, axis=0)
 
-    def fit(self, features, P_weak, Y_dev) -> "OneVsRestEndModel":
+    def fit(self, features, P_weak, Y_dev, fold_probs=None) -> "OneVsRestEndModel":
+        """``fold_probs``: the label model refit per fold
+        (:class:`~labeling.train.fold_label_model.MultiLabelFoldModel`): each fold's
+        weak rows get its probabilities refit without the held-out fold's gold, as the
+        single-label CV does (docs/gold_budget.md); None: ``P_weak`` in every fold."""
         Y_dev = np.asarray(Y_dev)
         n_dev, k = Y_dev.shape
         folds = list(KFold(self.n_folds, shuffle=True,
@@ -152,7 +156,9 @@ class OneVsRestEndModel:
         for weight in self.candidates(P_weak):  # every candidate on the same folds
             oof = np.zeros((n_dev, k))
             for fit_rows, held in folds:
-                heads = self._fit_heads(features, P_weak, Y_dev, fit_rows, weight)
+                P_fold = (P_weak if P_weak is None or fold_probs is None or weight == 0
+                          else fold_probs.probs(fit_rows))
+                heads = self._fit_heads(features, P_fold, Y_dev, fit_rows, weight)
                 oof[held] = self._proba(heads, features, "dev", held)
             cuts = np.array([best_threshold(Y_dev[:, c], oof[:, c]) for c in range(k)])
             score = float(cuts[:, 1].mean())
