@@ -36,12 +36,14 @@ from labeling.models.multilabel import PerLabelModel, indicator, multilabel_scor
 from labeling.pipeline import ANNOTATIONS_USED_FILE, _lfs_to_apply, llm_runtime
 from labeling.train.end_model import embedding_cache
 from labeling.train.fold_label_model import multilabel_fold_model_for
+from labeling.train.finetune_multilabel import fit_task
 from labeling.train.multilabel import (FEATURES, OneVsRestEndModel, featurise, fit_featurisers,
                                        weight_key)
 from labeling.train.multilabel_model import thresholds_of
 
 LF_ANALYSIS_FILE = "lf_analysis.csv"
 END_MODEL_FILE, MODEL_DIR, EMBEDDING_CACHE_DIR = "end_model.skops", "model", "embedding_cache"
+FINETUNE = "minilm_finetune"  # fit once, not one-vs-rest heads (docs/finetune.md)
 STALE = "trained before the latest `labeling fit`; run `labeling train` to update it"
 
 
@@ -235,6 +237,41 @@ def read_probs(task, split: str, prefix: str = "p_") -> np.ndarray:
     return part[[f"{prefix}{n}" for n in task.config.labels]].to_numpy()
 
 
+def end_model_name(cfg) -> str:
+    return cfg.end_model.name if cfg.end_model.name != "auto" else "tfidf_minilm_avg"
+
+
+def step_train(task):
+    """Train the end model on the label model's per-label probabilities plus the dev gold
+    and its gold-only twin; end_model.skops and their scores. The one-vs-rest heads
+    choose the weak rows' weight by dev CV; ``minilm_finetune`` is fit once
+    (:func:`_train_finetune`)."""
+    cfg, labels = task.config, task.config.labels
+    start = time.perf_counter()
+    check_writable(task.run_dir)
+    P_weak, Y = read_probs(task, "train"), gold(task)
+    name = end_model_name(cfg)
+    texts = {s: df["text"].tolist() for s, df in task.splits.items() if df is not None}
+    if name == FINETUNE:
+        model, proba, predict, gold_predict, fields = _train_finetune(task, P_weak, Y, texts)
+    else:
+        model, proba, predict, gold_predict, fields = _train_heads(task, name, P_weak, Y, texts)
+    save_model(model, task.run_dir / END_MODEL_FILE)
+    write_end_probs(task.run_dir, labels, task.splits, proba)
+    section = _section(task)
+    section["end_model"], section["gold_only"] = fields
+    section["n_dev"] = int(len(Y["dev"]))
+    section["scores"] = section.get("scores", {}) | {
+        "end_model": _scores({s: predict(s) for s in Y}, Y, labels),
+        "gold_only": _scores({s: gold_predict(s) for s in Y}, Y, labels)}
+    _save_section(task, section, "end_model", time.perf_counter() - start)
+    return model
+
+
+def _per_label(labels, values) -> dict:
+    return dict(zip(labels, np.round(values, 4).tolist()))
+
+
 def _fold_label_model(task, P_weak, Y):
     """The fit step's label model (from its per-label cache), refit per fold of the end
     model's weak-weight CV (docs/gold_budget.md); None without dev."""
@@ -249,27 +286,17 @@ def _fold_label_model(task, P_weak, Y):
                                      L["dev"], Y["dev"], P_weak)
 
 
-def end_model_name(cfg) -> str:
-    return cfg.end_model.name if cfg.end_model.name != "auto" else "tfidf_minilm_avg"
-
-
-def step_train(task):
-    """Train the one-vs-rest end model on the label model's per-label probabilities plus
-    the dev gold (the weak rows' weight chosen by dev CV), and its gold-only twin;
-    end_model.skops and their scores."""
+def _train_heads(task, name, P_weak, Y, texts):
+    """The one-vs-rest heads and their gold-only twin: ``(text model, {split: proba},
+    predict(split), gold-only predict(split), (end_model, gold_only) metrics fields)``."""
     cfg, labels = task.config, task.config.labels
-    start = time.perf_counter()
-    check_writable(task.run_dir)
-    P_weak, Y = read_probs(task, "train"), gold(task)
-    name = end_model_name(cfg)
     params = {k: v for k, v in cfg.end_model.params.items()
               if k in ("gold_weight", "n_folds", "weak_weights")}
-    texts = {s: df["text"].tolist() for s, df in task.splits.items() if df is not None}
     try:
         featurisers = fit_featurisers(texts, FEATURES[name])
     except KeyError:
         raise LabelingError(f"{cfg.source}: end_model: unknown multi-label end model "
-                            f"{name!r}; available: {', '.join(FEATURES)}") from None
+                            f"{name!r}; available: {', '.join([*FEATURES, FINETUNE])}") from None
     end = OneVsRestEndModel(name, seed=cfg.seed, **params)
     try:  # the weak rows' weight is chosen by dev CV among these, gold-only (0) first
         end.candidates(P_weak)
@@ -279,26 +306,30 @@ def step_train(task):
     features = featurise(texts, FEATURES[name], cache, featurisers)
     end.fit(features, P_weak, Y["dev"], fold_probs=_fold_label_model(task, P_weak, Y))
     gold_only = OneVsRestEndModel(name, seed=cfg.seed, **params).fit(features, None, Y["dev"])
-    model = end.text_model(featurisers)
-    save_model(model, task.run_dir / END_MODEL_FILE)
-    write_end_probs(task.run_dir, labels, task.splits,
-                    {s: end.predict_proba(features, s) for s in texts})
-    section = _section(task)
-    section["end_model"] = {"name": name, "gold_weight": end.gold_weight,
-                            "weak_weight": weight_key(end.weak_weight_),
-                            "weak_weight_cv": end.cv_scores_,
-                            "thresholds": dict(zip(labels, np.round(end.thresholds_, 4)
-                                                   .tolist())),
-                            "dev_cv_f1": dict(zip(labels, np.round(end.dev_cv_f1_, 4)
-                                                  .tolist()))}
-    section["gold_only"] = {"dev_cv_f1": dict(zip(labels, np.round(gold_only.dev_cv_f1_, 4)
-                                                  .tolist()))}
-    section["n_dev"] = int(len(Y["dev"]))
-    section["scores"] = section.get("scores", {}) | {
-        "end_model": _scores({s: end.predict(features, s) for s in Y}, Y, labels),
-        "gold_only": _scores({s: gold_only.predict(features, s) for s in Y}, Y, labels)}
-    _save_section(task, section, "end_model", time.perf_counter() - start)
-    return model
+    fields = ({"name": name, "gold_weight": end.gold_weight,
+               "weak_weight": weight_key(end.weak_weight_), "weak_weight_cv": end.cv_scores_,
+               "thresholds": _per_label(labels, end.thresholds_),
+               "dev_cv_f1": _per_label(labels, end.dev_cv_f1_)},
+              {"dev_cv_f1": _per_label(labels, gold_only.dev_cv_f1_)})
+    return (end.text_model(featurisers), {s: end.predict_proba(features, s) for s in texts},
+            lambda s: end.predict(features, s), lambda s: gold_only.predict(features, s),
+            fields)
+
+
+def _train_finetune(task, P_weak, Y, texts):
+    """``minilm_finetune`` (labeling/train/finetune_multilabel.py), as
+    :func:`_train_heads` returns it: fit once, its thresholds and dev F1 from held-out
+    dev rows; the gold-only baseline is the default family's, compared on those rows."""
+    cfg = task.config
+    try:
+        model, gold_only, features, fields = fit_task(
+            texts, P_weak, Y["dev"], cfg.end_model.params, cfg.labels, cfg.seed,
+            task.run_dir / EMBEDDING_CACHE_DIR)
+    except (ValueError, TypeError) as exc:  # bad params: checked before any fitting
+        raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
+    proba = {s: model.predict_proba(t) for s, t in texts.items()}
+    return (model, proba, lambda s: (proba[s] >= model.thresholds_).astype(np.int8),
+            lambda s: gold_only.predict(features, s), fields)
 
 
 def step_export(task, out_dir: Path | None = None) -> Path:

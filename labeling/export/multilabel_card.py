@@ -31,6 +31,10 @@ def _macro(values) -> float | None:
 def gold_only_summary(section: dict) -> dict:
     """The gold-only comparison: dev CV macro F1 of both models, their test macro F1,
     and a sentence (``loud`` when the dev gold alone does as well)."""
+    # a fine-tune's dev figures are on held-out dev rows, both models' (end_model's
+    # dev_protocol), not 3-fold CV
+    held_out = bool(section["end_model"].get("dev_protocol"))
+    how = "held-out dev" if held_out else "dev CV"
     end_cv = _macro((section["end_model"].get("dev_cv_f1") or {}).values())
     gold_cv = _macro(((section.get("gold_only") or {}).get("dev_cv_f1") or {}).values())
     scores = section.get("scores", {})
@@ -41,7 +45,7 @@ def gold_only_summary(section: dict) -> dict:
     if end_cv is not None and gold_cv is not None:
         out["loud"] = gold_cv >= end_cv
         out["text"] = (f"the same model trained on the {out['n_dev']} dev gold label sets "
-                       f"alone scores {gold_cv:.3f} dev CV macro F1 against this model's "
+                       f"alone scores {gold_cv:.3f} {how} macro F1 against this model's "
                        f"{end_cv:.3f}"
                        + ("; the labeling functions add nothing measurable" if out["loud"]
                           else ""))
@@ -63,7 +67,7 @@ def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
     return {
         "task": cfg.name, "labels": labels, "positive_label": None,
         "multi_label": {"thresholds": [float(t) for t in thresholds],
-                        "threshold_rule": THRESHOLD_RULE,
+                        "threshold_rule": end.get("threshold_rule", THRESHOLD_RULE),
                         "dev_cv_f1": end.get("dev_cv_f1"),
                         "label_model_per_label": section["label_model"].get(
                             "chosen_per_label")},
@@ -71,7 +75,8 @@ def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
                         f"of {', '.join(labels)} that applies (none, one or several). Check "
                         "the per-label test scores before relying on a label; the model "
                         "inherits the blind spots of the labeling functions.",
-        "end_model": {"name": end["name"], "label_mode": "soft (one-vs-rest per label)",
+        "end_model": {"name": end["name"],
+                      "label_mode": end.get("label_mode", "soft (one-vs-rest per label)"),
                       "config": cfg.end_model.name, "params": cfg.end_model.params},
         "label_model": section["label_model"]["name"],
         "metrics": {model: {s: v for s, v in by_split.items() if s in ("dev", "test")}
@@ -88,7 +93,8 @@ def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
                              "with weight p and once as 'does not' with 1 - p) and "
                              f"{n_dev} dev gold label sets, each weighted "
                              f"{end.get('gold_weight', '?')}; the train rows' weight "
-                             f"against the gold rows chosen by dev CV: "
+                             f"against the gold rows "
+                             f"{'chosen by dev CV' if 'weak_weight_cv' in end else 'fixed'}: "
                              f"{end.get('weak_weight', '?')} (0: gold-only, per_row: 1 "
                              "per row, else that multiple of the gold rows' total)."},
         "training_files": training_files(cfg, {"dev_rows_trained_on": n_dev},
@@ -172,5 +178,10 @@ def card_markdown(card: dict) -> str:
         lines.append(f"Parity with the skops model on {parity['texts']} dev/test texts: "
                      f"max |probability difference| {parity['max_abs_diff']:.1e}, same "
                      f"label set on {parity['label_set_agreement']:.1%}.")
+    int8 = (onnx_info.get("int8") or {}).get("parity")
+    if int8:  # a fine-tune's int8 copy
+        lines.append(f"int8 copy ({onnx_info['int8'].get('file')}) on the same texts: max "
+                     f"|probability difference| {int8['max_abs_diff']:.1e}, same label set "
+                     f"on {int8['label_set_agreement']:.1%}.")
     lines += ["", "## Versions"] + [f"- {k}: {v}" for k, v in card.get("versions", {}).items()]
     return "\n".join(lines) + "\n"

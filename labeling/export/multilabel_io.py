@@ -12,6 +12,10 @@ ONNX) and the card says so. Loading is :func:`labeling.export.load_exported`'s, 
 the files have the shapes single-label loading checks (a classifier whose ``classes_``
 are the label indexes; an ONNX file with outputs label, probabilities).
 
+A multi-label ``minilm_finetune`` (labeling.train.finetune_multilabel) is exported as the
+single-label fine-tune is (:mod:`labeling.export.onnx_transformer`: model.onnx, its int8
+copy and tokenizer.json, one sigmoid probability per label), with this module's card.
+
 Decisions: ``labeling predict`` applies the card's ``multi_label.thresholds`` to the
 probabilities, in every runtime (see docs/multilabel.md).
 """
@@ -124,15 +128,26 @@ def export_multilabel(model, out_dir: Path, card: dict,
                       parity_texts: list[str] | None = None) -> Path:
     """Write ``model`` (skops, and ONNX when it converts) and its ``card`` (from
     :func:`labeling.export.multilabel_card.build_card`) into ``out_dir``."""
+    # torch (tracing a fine-tune) only when exporting, as labeling.export.card does
+    from labeling.export.onnx_transformer import (save_transformer_onnx, supports as
+                                                  is_transformer, transformer_parity)
+
     out_dir = Path(out_dir)
     sha = save_model(model, out_dir / MODEL_FILE)
     files = {MODEL_FILE: sha}
     try:
-        files[ONNX_FILE], onnx_info = save_onnx(model, out_dir / ONNX_FILE)
+        if is_transformer(model):  # model.onnx, model.int8.onnx, tokenizer.json
+            written = save_transformer_onnx(model, out_dir)
+            files.update(written["files"])
+            onnx_info = written["info"]
+        else:
+            files[ONNX_FILE], onnx_info = save_onnx(model, out_dir / ONNX_FILE)
     except Exception as exc:  # noqa: BLE001 - as export_model: skops stands on its own
         (out_dir / ONNX_FILE).unlink(missing_ok=True)
         onnx_info = {"contains": None, "error": f"not exported: {exc}"}
-    if ONNX_FILE in files and parity_texts:
+    if ONNX_FILE in files and parity_texts and is_transformer(model):
+        transformer_parity(model, out_dir, onnx_info, list(parity_texts))
+    elif ONNX_FILE in files and parity_texts:
         onnx_info["parity"] = onnx_parity(model, out_dir / ONNX_FILE, onnx_info,
                                           list(parity_texts))
     card = {**card, "model_file": MODEL_FILE, "model_sha256": sha, "files": files,
@@ -152,6 +167,9 @@ def is_multilabel_model(model) -> bool | None:
     None when that cannot be told from it."""
     if isinstance(model, MultiLabelAverage) or (
             hasattr(model, "steps") and isinstance(model.steps[-1][1], MultiLabelHeads)):
+        return True
+    tags = getattr(model, "__sklearn_tags__", None)  # a multi-label fine-tune says so
+    if tags is not None and getattr(tags().classifier_tags, "multi_label", False):
         return True
     session = getattr(model, "session", None)
     if session is not None:  # a multi-label ONNX file's label output is [N, labels]

@@ -19,7 +19,11 @@ The folder gets three files beside model.skops:
   one writes them).
 
 The card's ``onnx`` section says so (``input = "tokens"``), with the parity of both
-files against the skops model on the dev and test texts. (A pipeline with another
+files against the skops model on the dev and test texts. A multi-label fine-tune
+(:mod:`labeling.train.finetune_multilabel`) has a sigmoid per label instead of the
+softmax: ``probabilities`` float32 ``[N, labels]``, ``label`` int64 ``[N, labels]`` (1
+where the label's trained threshold is reached, as the multi-label TF-IDF graph); its
+parity counts identical label sets at the model's thresholds. (A pipeline with another
 first step, e.g. TF-IDF + SVD, keeps :mod:`labeling.export.onnx_io`'s head-only file.)
 """
 
@@ -104,7 +108,8 @@ def _sentence_max_len(model_path) -> int:
 def _graph(model):
     """``(torch module, tokenizer, max_seq_len, what the file contains)`` of ``model``."""
     if isinstance(model, MiniLMFineTuned):
-        return (LabelAndProbabilities(model.torch_module(attention="eager")), model.tokenizer(),
+        return (LabelAndProbabilities(model.torch_module(attention="eager"),
+                                      _thresholds(model)), model.tokenizer(),
                 int(model.max_seq_len), "the fine-tuned MiniLM encoder, mean pooling and "
                                         "linear head")
     embedder, classifier = model.steps[0][1], model.steps[1][1]
@@ -114,6 +119,12 @@ def _graph(model):
             load_tokenizer(model_dir(embedder.model_path), max_len), max_len,
             "the MiniLM sentence encoder (mean pooling, L2 norm) and the logistic "
             "regression head")
+
+
+def _thresholds(model):
+    """A multi-label fine-tune's per-label thresholds (its graph decides with them), else
+    None (single-label: softmax and argmax)."""
+    return model.thresholds_ if getattr(model, "OUTPUT", None) == "sigmoid" else None
 
 
 def _sha256(path: Path) -> str:
@@ -161,30 +172,42 @@ def save_transformer_onnx(model, out_dir: Path) -> dict:
         tokenizer.save(str(tmp))
     files = {name: _sha256(out_dir / name) for name in (ONNX_FILE, INT8_FILE, TOKENIZER_FILE)}
     classes = [int(c) for c in model.classes_]
+    multi = _thresholds(model) is not None
+    outputs = ("label (int64 [N, labels]: 1 where the label's trained threshold is reached) "
+               "and probabilities (float32 [N, labels], a sigmoid per label)" if multi else
+               "label (int64 [N]) and probabilities (float32 [N, classes])")
     info = {"contains": (f"{what}: "
                          f"{', '.join(INPUTS)} (int64 [N, tokens], from {TOKENIZER_FILE}, "
-                         f"cut at {max_len} tokens) -> label (int64 [N]) and "
-                         f"probabilities (float32 [N, classes]); {INT8_FILE}: the same with "
+                         f"cut at {max_len} tokens) -> {outputs}; {INT8_FILE}: the same with "
                          "int8 weights (onnxruntime dynamic quantization); labeling predict "
                          "--runtime onnx / onnx_int8 tokenizes the texts"),
             "input": TOKENS_INPUT, "classes": classes, "opset": OPSET,
             "tokenizer": TOKENIZER_FILE, "max_seq_len": max_len,
             "int8": {"file": INT8_FILE,
                      "quantization": "dynamic, QInt8 weights per channel"}}
+    if multi:
+        info["multi_label"] = True
     return {"files": files, "info": info}
 
 
 def transformer_parity(model, out_dir: Path, info: dict,
                        texts: list[str]) -> None:
     """Record in ``info`` how closely model.onnx (``parity``) and model.int8.onnx
-    (``int8.parity``) reproduce ``model`` (torch, or sentence-transformers) on ``texts``."""
+    (``int8.parity``) reproduce ``model`` (torch, or sentence-transformers) on ``texts``:
+    the largest probability difference, and the share of texts with the same label
+    (multi-label: the same label set at the model's thresholds)."""
     k = int(max(model.classes_)) + 1
     full = np.zeros((len(texts), k))
     full[:, model.classes_.astype(int)] = model.predict_proba(texts)
+    cuts = _thresholds(model)
     for file, target in ((ONNX_FILE, info), (INT8_FILE, info["int8"])):
         proba = TransformerOnnxModel(out_dir, file, info).predict_proba_full(texts, k)
         diff = np.abs(full - proba)
         target["parity"] = {"texts": len(texts), "classes": len(model.classes_),
-                            "max_abs_diff": float(diff.max()) if len(texts) else 0.0,
-                            "label_agreement": float(np.mean(full.argmax(1) == proba.argmax(1)))
-                            if len(texts) else 1.0}
+                            "max_abs_diff": float(diff.max()) if len(texts) else 0.0}
+        if cuts is None:
+            target["parity"]["label_agreement"] = float(
+                np.mean(full.argmax(1) == proba.argmax(1))) if len(texts) else 1.0
+        else:
+            target["parity"]["label_set_agreement"] = float(
+                np.mean(((full >= cuts) == (proba >= cuts)).all(axis=1))) if len(texts) else 1.0

@@ -65,6 +65,7 @@ ESTIMATOR_TYPES = [
     "labeling.train.multilabel_model.MultiLabelHeads",  # multi-label tasks
     "labeling.train.multilabel_model.MultiLabelAverage",
     "labeling.train.finetune.MiniLMFineTuned",
+    "labeling.train.finetune_multilabel.MiniLMFineTunedMultiLabel",  # multi-label tasks
 ]
 TRUSTED_TYPES = BASE_TRUSTED_TYPES + ESTIMATOR_TYPES
 

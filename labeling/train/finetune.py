@@ -61,6 +61,8 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
     (BERT-style fine-tuning defaults, a 20x faster-learning new head).
     """
 
+    OUTPUT = "softmax"  # one class per text; the multi-label subclass: a sigmoid per label
+
     def __init__(self, model_path: str | None = None, max_seq_len: int = 64,
                  epochs: int = 3, batch_size: int = 32, lr: float = 5e-5,
                  head_lr: float = 1e-3, weight_decay: float = 0.01, warmup: float = 0.1,
@@ -100,13 +102,18 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
         texts, targets, weights, classes = merge_rows(X, y, sample_weight)
         if len(classes) < 2:
             raise ValueError("minilm_finetune needs at least two classes in the targets")
-        self.classes_ = classes
-        self._net = None
         start = time.perf_counter()
         rng = np.random.default_rng(int(self.seed))
         held = split_rows(targets, float(self.val_fraction), rng)
         if held.sum() < 4:  # too few rows to tell epochs apart: train on all, keep the last
             held[:] = False
+        return self._fit_rows(texts, targets, weights, classes, held, rng, start)
+
+    def _fit_rows(self, texts, targets, weights, classes, held, rng, start):
+        """Train on the rows not ``held`` out (early stopping on those), from ``rng``
+        (seeded; the split drew from it first); sets the fitted attributes."""
+        self.classes_ = classes
+        self._net = None
         bar = self._bar(int(self.epochs) * -(-int((~held).sum()) // int(self.batch_size)))
         try:
             self.history_, self.best_epoch_, self.state_ = finetune_net.fit_network(
@@ -145,7 +152,7 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
             self._net = self.torch_module()
             self._tokenizer = self.tokenizer()
         return finetune_net.predict_proba(self._net, self._tokenizer, texts,
-                                    int(self.predict_batch_size))
+                                          int(self.predict_batch_size), self.OUTPUT)
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]

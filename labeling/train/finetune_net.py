@@ -1,5 +1,9 @@
 """The torch side of ``minilm_finetune`` (:mod:`labeling.train.finetune`): the network,
-building it from the model package or a fitted state, the training loop, prediction."""
+building it from the model package or a fitted state, the training loop, prediction.
+
+Two output kinds share all of it (``output``, the estimator's ``OUTPUT``): ``"softmax"``,
+one class per text (soft cross-entropy), and ``"sigmoid"``, ``k`` independent labels per
+text (binary cross-entropy per label; :mod:`labeling.train.finetune_multilabel`)."""
 
 from __future__ import annotations
 
@@ -33,14 +37,24 @@ class MeanPoolClassifier(nn.Module):
 
 class LabelAndProbabilities(nn.Module):
     """The export's graph: ``(label int64 [N], probabilities float32 [N, k])``, the two
-    outputs every ONNX end model of ours has."""
+    outputs every ONNX end model of ours has. With ``thresholds`` (multi-label): sigmoid
+    probabilities, one per label, and ``label`` int64 ``[N, k]``, 1 where a label's
+    probability reaches its threshold (as the multi-label TF-IDF graph decides)."""
 
-    def __init__(self, classifier: MeanPoolClassifier):
+    def __init__(self, classifier: MeanPoolClassifier, thresholds=None):
         super().__init__()
         self.classifier = classifier
+        self.multi_label = thresholds is not None
+        if self.multi_label:
+            self.register_buffer("thresholds", torch.tensor(np.asarray(thresholds),
+                                                            dtype=torch.float32))
 
     def forward(self, input_ids, attention_mask):
-        proba = torch.softmax(self.classifier(input_ids, attention_mask), dim=-1)
+        logits = self.classifier(input_ids, attention_mask)
+        if self.multi_label:
+            proba = torch.sigmoid(logits)
+            return (proba >= self.thresholds).long(), proba
+        proba = torch.softmax(logits, dim=-1)
         return proba.argmax(dim=-1), proba
 
 
@@ -80,6 +94,19 @@ def soft_ce(logits, targets, weights):
     return -(targets * torch.log_softmax(logits, dim=-1)).sum(dim=-1) * weights
 
 
+def soft_bce(logits, targets, weights):
+    """Per-row ``w * sum_c BCE(sigmoid(z_c), t_c)``: the sum of ``k`` independent heads'
+    losses against soft targets in [0, 1] (each label's head gets the row's weight, as
+    the multi-label frozen heads do)."""
+    return nn.functional.binary_cross_entropy_with_logits(
+        logits, targets, reduction="none").sum(dim=-1) * weights
+
+
+LOSSES = {"softmax": soft_ce, "sigmoid": soft_bce}
+ACTIVATIONS = {"softmax": lambda logits: torch.softmax(logits, dim=-1),
+               "sigmoid": torch.sigmoid}
+
+
 def make_optimizer(net, lr: float, head_lr: float, weight_decay: float, warmup: float,
                    total_steps: int):
     """AdamW (no decay on biases and LayerNorm; the new head at ``head_lr``) and a linear
@@ -104,23 +131,26 @@ def make_optimizer(net, lr: float, head_lr: float, weight_decay: float, warmup: 
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def held_out_loss(net, tokenizer, texts, targets, weights, batch_size: int) -> float:
-    """The weighted soft cross-entropy of ``net`` on rows it does not train on."""
+def held_out_loss(net, tokenizer, texts, targets, weights, batch_size: int,
+                  loss=soft_ce) -> float:
+    """The weighted ``loss`` (soft cross-entropy) of ``net`` on rows it does not train on."""
     net.eval()
     total = 0.0
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
             part = slice(start, start + batch_size)
             ids, mask = (torch.from_numpy(a) for a in encode(tokenizer, texts[part]))
-            total += soft_ce(net(ids, mask), targets[part], weights[part]).sum().item()
+            total += loss(net(ids, mask), targets[part], weights[part]).sum().item()
     net.train()
     return total / float(weights.sum())
 
 
 def train(net, tokenizer, texts, targets, weights, held, est, rng, start, bar=None):
     """Run up to ``est.epochs`` epochs on the rows not ``held`` out (``est``: the
-    estimator, for its parameters); returns the per-epoch record and the epoch whose
-    weights ``net`` ends with (the best held-out loss, else the last)."""
+    estimator, for its parameters and ``OUTPUT``, which picks the loss); returns the
+    per-epoch record and the epoch whose weights ``net`` ends with (the best held-out
+    loss, else the last)."""
+    loss_of = LOSSES[getattr(est, "OUTPUT", "softmax")]
     lengths = token_lengths(tokenizer, texts)
     fit_rows = np.flatnonzero(~held)
     targets_t = torch.tensor(targets, dtype=torch.float32)
@@ -137,7 +167,7 @@ def train(net, tokenizer, texts, targets, weights, held, est, rng, start, bar=No
         for batch in length_batches(lengths[fit_rows], batch_size, rng):
             rows = fit_rows[batch]
             ids, mask = (torch.from_numpy(a) for a in encode(tokenizer, texts[rows]))
-            loss = soft_ce(net(ids, mask), targets_t[rows], weights_t[rows]).mean()
+            loss = loss_of(net(ids, mask), targets_t[rows], weights_t[rows]).mean()
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -154,7 +184,7 @@ def train(net, tokenizer, texts, targets, weights, held, est, rng, start, bar=No
         if held.any():
             record["val_loss"] = round(held_out_loss(
                 net, tokenizer, texts[held], targets_t[held], weights_t[held],
-                int(est.predict_batch_size)), 5)
+                int(est.predict_batch_size), loss_of), 5)
             if record["val_loss"] < best - 1e-6:
                 best, best_epoch, stale = record["val_loss"], epoch, 0
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -192,13 +222,16 @@ def load_network(state: dict, n_classes: int, model_path=None, dropout: float = 
     return net.eval()
 
 
-def predict_proba(net, tokenizer, texts: list[str], batch_size: int) -> np.ndarray:
-    """Probabilities (float64), texts batched by length so batches pad little."""
+def predict_proba(net, tokenizer, texts: list[str], batch_size: int,
+                  output: str = "softmax") -> np.ndarray:
+    """Probabilities (float64; ``output``: softmax over classes or a sigmoid per label),
+    texts batched by length so batches pad little."""
+    activation = ACTIVATIONS[output]
     out = np.zeros((len(texts), net.head.out_features), dtype=np.float64)
     order = np.argsort([len(t) for t in texts], kind="stable")
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
             rows = order[start:start + batch_size]
             ids, mask = (torch.from_numpy(a) for a in encode(tokenizer, [texts[i] for i in rows]))
-            out[rows] = torch.softmax(net(ids, mask), dim=-1).double().numpy()
+            out[rows] = activation(net(ids, mask)).double().numpy()
     return out

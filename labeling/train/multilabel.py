@@ -171,6 +171,17 @@ class OneVsRestEndModel:
                                       self.weak_weight_)
         return self
 
+    def heldout_f1(self, features, P_weak, Y_dev, held, weak_weight=None) -> np.ndarray:
+        """Per label, the best-cut F1 on the dev rows ``held`` of heads fit on the other
+        dev rows (plus the weak rows at ``weak_weight``; none without ``P_weak``): a
+        fine-tune's held-out protocol (labeling.train.finetune_multilabel), to compare."""
+        Y_dev = np.asarray(Y_dev)
+        fit_rows = np.setdiff1d(np.arange(len(Y_dev)), held)
+        proba = self._proba(self._fit_heads(features, P_weak, Y_dev, fit_rows, weak_weight),
+                            features, "dev", held)
+        return np.array([best_threshold(Y_dev[held, c], proba[:, c])[1]
+                         for c in range(Y_dev.shape[1])])
+
     def predict_proba(self, features, split: str) -> np.ndarray:
         return self._proba(self.heads_, features, split)
 

@@ -1,0 +1,238 @@
+"""``minilm_finetune`` for multi-label tasks: MiniLM fine-tuned with ``k`` sigmoid outputs.
+
+The single-label fine-tune (:mod:`labeling.train.finetune`) with a different output and
+loss, sharing its network, training loop, budget, seeding, progress bar and export:
+
+- **Output.** The same encoder -> mean pooling -> dropout -> linear head, with ``k``
+  independent sigmoid outputs (one probability per label; rows do not sum to 1), trained
+  with binary cross-entropy against per-label soft targets in [0, 1] (per row, the sum
+  of the ``k`` labels' losses, each at the row's weight, as ``k`` frozen heads would be).
+- **Rows.** ``fit(texts, Y, sample_weight, gold)``: ``Y`` is ``n x k`` (the label model's
+  probabilities for weak rows, 0/1 for gold rows); ``gold`` marks the rows whose targets
+  are gold (None: all). In a run (:func:`task_rows`) the weak rows and dev gold rows are
+  weighted as the multi-label frozen heads weigh them (:mod:`labeling.train.multilabel`):
+  every dev row at ``gold_weight`` (5), the weak rows scaled by
+  :func:`~labeling.train.end_model.weak_scale` (default ``per_row``: weight 1 each). The
+  frozen heads choose that weight by 3-fold dev CV; a fine-tune cannot afford a fit per
+  candidate and fold (docs/finetune.md), so it takes one, ``weak_weight``.
+- **Held-out dev rows.** ``val_fraction`` of the gold rows (default 0.3, not the
+  single-label 0.1: a label needs held-out positives for its threshold) are kept out of
+  training, stratified so that every label with two or more gold positives has held-out
+  positives. They decide early stopping (their loss, after each epoch) and then each
+  label's decision threshold: the cut with the best F1 on their probabilities
+  (:func:`labeling.models.multilabel.best_threshold`, the frozen heads' rule on
+  out-of-fold probabilities). ``thresholds_`` is where `labeling predict`, the card and
+  `labeling serve` find them, as for the frozen heads; ``dev_heldout_f1_`` is each
+  label's F1 at its cut (tuned on the same rows, so a little optimistic).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from labeling.models.multilabel import best_threshold
+from labeling.train.end_model import weak_scale
+from labeling.train.finetune import MiniLMFineTuned
+from labeling.train.multilabel import (FEATURES, OneVsRestEndModel, featurise, fit_featurisers,
+                                       weight_key)
+
+
+def check_targets(Y, n: int) -> np.ndarray:
+    """``Y`` as a float ``n x k`` matrix in [0, 1], or a one-line ``ValueError``."""
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim != 2 or Y.shape[0] != n or Y.shape[1] < 1:
+        raise ValueError(f"minilm_finetune (multi-label): targets must be n x k with n = {n} "
+                         f"rows, got shape {Y.shape}")
+    if not np.isfinite(Y).all() or Y.min() < 0 or Y.max() > 1:
+        raise ValueError("minilm_finetune (multi-label): targets must be probabilities in "
+                         "[0, 1] (one per label), got values outside")
+    return Y
+
+
+def split_gold(Y: np.ndarray, gold_rows: np.ndarray, fraction: float, rng) -> np.ndarray:
+    """``round(fraction x len(gold_rows))`` of ``gold_rows`` to hold out: first, rarest
+    label first, enough of each label's positives (``fraction`` of them, at least one if
+    it has two) that every label can have its threshold tuned, then random others."""
+    n_held = int(round(fraction * len(gold_rows)))
+    held: list[int] = []
+    positives = Y[gold_rows] >= 0.5
+    for c in np.argsort(positives.sum(axis=0), kind="stable"):
+        rows = gold_rows[positives[:, c]]
+        want = min(len(rows) - 1, max(1, int(round(fraction * len(rows)))))
+        have = int(np.isin(rows, held).sum())
+        spare = [r for r in rng.permutation(rows).tolist() if r not in held]
+        held += spare[:max(0, min(want - have, n_held - len(held)))]
+    rest = [r for r in rng.permutation(gold_rows).tolist() if r not in held]
+    held += rest[:max(0, n_held - len(held))]
+    mask = np.zeros(len(Y), dtype=bool)
+    mask[held] = True
+    return mask
+
+
+class MiniLMFineTunedMultiLabel(MiniLMFineTuned):
+    """MiniLM + ``k`` sigmoid outputs, fine-tuned on per-label soft targets, with
+    per-label thresholds tuned on held-out gold rows; see the module docstring. The
+    parameters are the single-label fine-tune's; ``val_fraction`` is the share of the
+    gold rows held out (early stopping and thresholds), > 0."""
+
+    OUTPUT = "sigmoid"
+
+    def __init__(self, model_path: str | None = None, max_seq_len: int = 64,
+                 epochs: int = 3, batch_size: int = 32, lr: float = 5e-5,
+                 head_lr: float = 1e-3, weight_decay: float = 0.01, warmup: float = 0.1,
+                 dropout: float = 0.1, val_fraction: float = 0.3, patience: int = 1,
+                 max_time: float | None = None, seed: int = 0, progress: bool | None = None,
+                 predict_batch_size: int = 64):
+        super().__init__(model_path=model_path, max_seq_len=max_seq_len, epochs=epochs,
+                         batch_size=batch_size, lr=lr, head_lr=head_lr,
+                         weight_decay=weight_decay, warmup=warmup, dropout=dropout,
+                         val_fraction=val_fraction, patience=patience, max_time=max_time,
+                         seed=seed, progress=progress, predict_batch_size=predict_batch_size)
+
+    def __sklearn_tags__(self):
+        # how the export and `labeling predict` tell it answers label sets
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if float(self.val_fraction) <= 0:
+            raise ValueError("minilm_finetune (multi-label): val_fraction must be > 0: the "
+                             "per-label thresholds are tuned on held-out gold rows")
+
+    def fit(self, X, y, sample_weight=None, gold=None):
+        """Fine-tune on texts ``X`` with ``n x k`` per-label targets ``y``; ``gold``: a
+        boolean mask of the rows with gold targets (held out from; None: every row)."""
+        self._check_params()
+        texts = np.asarray([str(t) for t in X], dtype=object)
+        targets = check_targets(y, len(texts))
+        w = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, float)
+        is_gold = np.ones(len(texts), bool) if gold is None else np.asarray(gold, bool)
+        if len(w) != len(texts) or len(is_gold) != len(texts):
+            raise ValueError(f"minilm_finetune (multi-label): texts, sample_weight and gold "
+                             f"differ in length: {len(texts)}, {len(w)}, {len(is_gold)}")
+        if not (np.isfinite(w).all() and (w >= 0).all()):
+            raise ValueError("minilm_finetune (multi-label): sample_weight must be finite "
+                             "and >= 0")
+        start = time.perf_counter()
+        rng = np.random.default_rng(int(self.seed))
+        held = split_gold(targets, np.flatnonzero(is_gold & (w > 0)),
+                          float(self.val_fraction), rng)
+        if held.sum() < 4:
+            raise ValueError(f"minilm_finetune (multi-label): {int(held.sum())} held-out gold "
+                             "rows (val_fraction x gold rows); at least 4 are needed to tune "
+                             "thresholds: add dev rows or raise val_fraction")
+        rows = np.flatnonzero(w > 0)  # weightless rows (a gold-only fit's weak rows) cost
+        #                               a forward pass each and teach nothing
+        self._fit_rows(texts[rows], targets[rows], w[rows], np.arange(targets.shape[1]),
+                       held[rows], rng, start)
+        self.held_out_rows_ = np.flatnonzero(held)
+        proba = self.predict_proba(texts[held])
+        gold_held = targets[held] >= 0.5
+        cuts = np.array([best_threshold(gold_held[:, c], proba[:, c])
+                         for c in range(targets.shape[1])])
+        self.thresholds_, self.dev_heldout_f1_ = cuts[:, 0].copy(), cuts[:, 1].copy()
+        self.n_train_rows_ = int(len(rows) - held.sum())
+        self.fit_seconds_ = round(time.perf_counter() - start, 2)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """``n x k`` 0/1: the labels whose probability reaches ``thresholds_``."""
+        return (self.predict_proba(X) >= self.thresholds_).astype(np.int8)
+
+
+FIT_PARAMS = ("gold_weight", "weak_weight")  # [end_model] params of the rows, not the net
+
+
+def check_weak_weight(value) -> float | None:
+    """``weak_weight`` (a number >= 0, or ``"per_row"``/None: 1 per weak row)."""
+    if value is None or value == "per_row":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value < 0:
+        raise ValueError(f"minilm_finetune: weak_weight must be a finite number >= 0 (the weak "
+                         f"rows' total weight per gold rows' total) or 'per_row', got "
+                         f"{value!r}; a fine-tune does not choose it by dev CV (weak_weights)")
+    return float(value)
+
+
+def task_rows(weak_texts, P_weak, dev_texts, Y_dev, gold_weight: float = 5.0,
+              weak_weight=None):
+    """``(texts, targets, weights, gold)`` for :meth:`MiniLMFineTunedMultiLabel.fit`:
+    the weak rows with the label model's per-label probabilities, each at
+    :func:`weak_scale` (as :class:`labeling.train.multilabel.OneVsRestEndModel` weighs
+    them), then the dev gold rows at ``gold_weight`` each."""
+    P_weak, Y_dev = np.asarray(P_weak, float), np.asarray(Y_dev, float)
+    if not (isinstance(gold_weight, (int, float)) and not isinstance(gold_weight, bool)
+            and math.isfinite(gold_weight) and gold_weight > 0):
+        raise ValueError(f"minilm_finetune: gold_weight must be a number > 0, got "
+                         f"{gold_weight!r}")
+    w_gold = np.full(len(Y_dev), float(gold_weight))
+    scale = weak_scale(check_weak_weight(weak_weight), float(len(P_weak)), float(w_gold.sum()))
+    texts = np.asarray([str(t) for t in list(weak_texts) + list(dev_texts)], dtype=object)
+    weights = np.concatenate([np.full(len(P_weak), scale), w_gold])
+    gold = np.concatenate([np.zeros(len(P_weak), bool), np.ones(len(Y_dev), bool)])
+    return texts, np.vstack([P_weak, Y_dev]), weights, gold
+
+
+def make_minilm_finetune_multilabel(seed: int = 0, **params) -> MiniLMFineTunedMultiLabel:
+    return MiniLMFineTunedMultiLabel(seed=seed, **params)
+
+
+GOLD_ONLY = "tfidf_minilm_avg"  # a fine-tune run's gold-only baseline: the default family
+#                                 (as a single-label fine-tune run's is; docs/finetune.md)
+
+
+def fit_task(texts: dict, P_weak, Y_dev, params: dict, labels: list[str], seed: int = 0,
+             cache_dir=None):
+    """A multi-label run's fine-tune and its gold-only baseline: ``(model, gold_only,
+    gold_features, fields)``, ``fields`` the metrics.json ``multi_label`` sections
+    ``(end_model, gold_only)``.
+
+    ``texts``: ``{split: texts}`` (train, dev, test); ``params``: the config's
+    ``[end_model] params`` (``gold_weight``, ``weak_weight``, ``n_folds`` for the
+    baseline, the rest the estimator's), checked before anything is fit. The gold-only
+    model (:data:`GOLD_ONLY` on the dev gold, its thresholds by dev CV) is also scored
+    on the fine-tune's held-out dev rows, fit on the others, at each label's best cut:
+    the fine-tune's own protocol, so the two ``dev_cv_f1`` figures compare."""
+    params = dict(params)
+    if "weak_weights" in params:
+        raise ValueError("minilm_finetune: weak_weights (a dev-CV choice) is for the frozen "
+                         "heads: a fine-tune would be fit per candidate and fold; set one "
+                         "weak_weight instead")
+    gold_weight, weak_weight = params.pop("gold_weight", 5.0), params.pop("weak_weight", None)
+    n_folds = params.pop("n_folds", 3)
+    model = MiniLMFineTunedMultiLabel(seed=seed, **params)
+    model._check_params()
+    rows = task_rows(texts["train"], P_weak, texts["dev"], Y_dev, gold_weight, weak_weight)
+    model.fit(*rows[:3], gold=rows[3])
+    held = model.held_out_rows_ - len(P_weak)  # the gold rows follow the weak ones
+    features = featurise({s: t for s, t in texts.items() if s != "train"},
+                         FEATURES[GOLD_ONLY], cache_dir,
+                         fit_featurisers(texts, FEATURES[GOLD_ONLY]))
+    gold_only = OneVsRestEndModel(GOLD_ONLY, gold_weight, n_folds, seed).fit(features, None,
+                                                                             Y_dev)
+
+    def per_label(values) -> dict:
+        return dict(zip(labels, np.round(values, 4).tolist()))
+
+    fields = ({"name": "minilm_finetune", "gold_weight": gold_weight,
+               "weak_weight": weight_key(check_weak_weight(weak_weight)),
+               "thresholds": per_label(model.thresholds_),
+               "dev_cv_f1": per_label(model.dev_heldout_f1_),
+               "dev_protocol": f"held_out: {len(held)} dev rows kept out of training, each "
+                               "label's F1 at its best cut on them (its threshold); the "
+                               "gold-only model fit on the other dev rows",
+               "threshold_rule": f"per label, the cut with the best F1 on the probabilities "
+                                 f"of the {len(held)} held-out dev rows (not trained on)",
+               "label_mode": "soft (a sigmoid per label, binary cross-entropy)",
+               "fit_seconds": model.fit_seconds_, "history": model.history_,
+               "best_epoch": model.best_epoch_},
+              {"name": GOLD_ONLY,
+               "dev_cv_f1": per_label(gold_only.heldout_f1(features, None, Y_dev, held)),
+               "dev_3fold_cv_f1": per_label(gold_only.dev_cv_f1_)})
+    return model, gold_only, features, fields
