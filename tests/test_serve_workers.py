@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,6 +37,7 @@ from test_serve_model_process import _pid_gone  # noqa: E402
 
 from labeling.cli import app  # noqa: E402
 from labeling.serve.workers import max_workers, start_ignoring_sigint  # noqa: E402
+from serve_worker_targets import worker_with_a_model_that_never_loads  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -288,6 +290,65 @@ def test_workers_of_a_killed_parent_stop_themselves(model_dir):
         assert all(_pid_gone(pid) for pid in workers)
         with pytest.raises(OSError):  # nobody listens any more
             socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
+    finally:
+        server.kill()
+
+
+def test_a_worker_still_loading_its_model_stops_when_its_parent_dies():
+    # before: a worker watched its parent only once its model had loaded, so a parent
+    # killed during a (long) load left the worker to finish loading and serve on the
+    # socket, an orphan. Closing the parent's end of the pipe is what the kernel does
+    # when the parent dies.
+    context = multiprocessing.get_context("spawn")
+    parent_end, child_end = context.Pipe()
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        process = context.Process(target=worker_with_a_model_that_never_loads,
+                                  args=(child_end, listening), daemon=True)
+        process.start()
+    child_end.close()
+    try:
+        time.sleep(1)  # whatever the moment: the worker is loading until it is told
+        assert process.is_alive()
+        parent_end.close()
+        process.join(TIMEOUT)
+        assert process.exitcode == -signal.SIGTERM
+    finally:
+        if process.is_alive():
+            process.kill()
+            process.join(TIMEOUT)
+
+
+def test_a_replacement_that_cannot_start_is_retried_while_the_other_worker_serves(
+        model_dir, tmp_path):
+    # before: a replacement worker that failed to load stopped the whole server (exit 2),
+    # the healthy worker with it, and was not counted as an exit
+    folder = tmp_path / "model"
+    shutil.copytree(model_dir, folder)
+    server = Server(folder)
+    try:
+        port = int(server.url().rsplit(":", 1)[1])
+        victim, survivor = server.workers(port)
+        card = folder / "model_card.json"
+        card.rename(tmp_path / "card.json")  # the folder stops loading
+        os.kill(victim, signal.SIGKILL)
+        seen = []  # the victim's exit, then the first replacement's failure
+        while not seen or ("could not start" not in seen[-1] and seen[-1] and len(seen) < 20):
+            seen.append(server.err.get(timeout=TIMEOUT))  # "" once stderr closed
+        assert f"worker {victim} exited" in seen[0], seen
+        assert "a new worker could not start" in seen[-1], seen
+        assert "no model_card.json" in seen[-1], seen
+        assert server.proc.poll() is None  # still serving, on the survivor
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        connection.request("POST", "/predict", body=json.dumps({"texts": ["my channel"]}))
+        assert connection.getresponse().status == 200
+        assert connection_owner(port, connection.sock.getsockname()[1]) == survivor
+        connection.close()
+        (tmp_path / "card.json").rename(card)  # loads again: the next attempt starts
+        server.workers(port, gone=victim)
+        code, out, err = server.finish(signal.SIGTERM)
+        assert code == 0 and "stopped" in out + err and "Traceback" not in err, err
     finally:
         server.kill()
 

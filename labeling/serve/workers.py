@@ -22,10 +22,12 @@ the model, behind one address:
   SIGTERM to each worker, which stops as a single server does (stops accepting, lets the
   requests in flight finish, answers every queued text), waits for all, then returns.
   A worker that dies meanwhile (killed, out of memory) is replaced by a new one on the
-  same socket; its open connections are lost, the other workers' are not. A crash loop
-  (``MAX_RESTARTS`` within ``RESTART_WINDOW`` seconds) stops the server with an error.
+  same socket; its open connections are lost, the other workers' are not. A replacement
+  that cannot start counts as another exit and is tried again; a crash loop (more than
+  ``MAX_RESTARTS`` exits within ``RESTART_WINDOW`` seconds) stops the server with an error.
 - A worker whose parent is gone (killed with SIGKILL, so it could not stop them) stops
-  itself: it watches its pipe to the parent, which the kernel closes when the parent dies.
+  itself, whether it is still loading or serving: it watches its pipe to the parent,
+  which the kernel closes when the parent dies.
 
 The address rules are those of one process: there is one socket, opened by the parent.
 """
@@ -81,6 +83,11 @@ def _worker(conn, sock, options: dict, access_log: bool, graceful_seconds: float
     # (start_ignoring_sigint), so while the model loads the parent's stop (a SIGTERM) ends
     # the worker; once serving, uvicorn's handler takes SIGINT too.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Watched from the start, not once ready: a parent killed while a worker loads its
+    # model (minutes for a large one) must not leave that worker to serve on the socket.
+    # Until uvicorn installs its handler, the SIGTERM this sends ends the worker at once.
+    threading.Thread(target=_watch_parent, args=(conn,), daemon=True,
+                     name="labeling-parent-watch").start()
     try:
         server = build_server(**options)
     except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
@@ -88,12 +95,7 @@ def _worker(conn, sock, options: dict, access_log: bool, graceful_seconds: float
         conn.send(("error", " ".join(message.split())))
         return
 
-    def ready() -> None:
-        conn.send(("ready", server.name, server.exported.runtime))
-        threading.Thread(target=_watch_parent, args=(conn,), daemon=True,
-                         name="labeling-parent-watch").start()
-
-    server.on_ready = ready
+    server.on_ready = lambda: conn.send(("ready", server.name, server.exported.runtime))
     try:
         run_uvicorn(server, sock, access_log, graceful_seconds)
     except LabelingError as exc:  # the lifespan failed: uvicorn logged why
@@ -176,25 +178,42 @@ class WorkerPool:
         """Until a stop signal: replace any worker that exits."""
         while not self.stopping:
             gone = wait([w.process.sentinel for w in self.workers], timeout=0.2)
-            for worker in [w for w in self.workers if w.process.sentinel in gone]:
-                if self.stopping:
-                    break
-                worker.process.join()
-                worker.conn.close()
-                now = time.monotonic()
-                while self.restarts and now - self.restarts[0] > RESTART_WINDOW:
-                    self.restarts.popleft()
-                if len(self.restarts) >= MAX_RESTARTS:
-                    raise LabelingError(f"server workers keep exiting ({MAX_RESTARTS + 1} "
-                                        f"in {RESTART_WINDOW:.0f} s, the last with status "
-                                        f"{worker.process.exitcode}); stopping")
-                self.restarts.append(now)
-                print(f"labeling serve: worker {worker.process.pid} exited (status "
-                      f"{worker.process.exitcode}); starting another", file=sys.stderr,
-                      flush=True)
-                replacement = self._spawn()
-                self.workers[self.workers.index(worker)] = replacement
+            for index, worker in enumerate(self.workers):
+                if worker.process.sentinel in gone and not self.stopping:
+                    worker.process.join()
+                    worker.conn.close()
+                    self._replace(index, f"worker {worker.process.pid} exited (status "
+                                         f"{worker.process.exitcode})")
+
+    def _replace(self, index: int, why: str) -> None:
+        """Start a worker in place of ``self.workers[index]``, which ended (``why``). A new
+        worker that cannot start (the folder changed on disk, memory ran out) counts as one
+        more exit and is tried again: the other workers keep serving meanwhile, and only a
+        crash loop stops the server."""
+        while not self.stopping:
+            self._count_exit(why)
+            print(f"labeling serve: {why}; starting another", file=sys.stderr, flush=True)
+            replacement = self.workers[index] = self._spawn()
+            try:
                 self._wait_ready(replacement)
+                return
+            except LabelingError as exc:
+                why = f"a new worker could not start: {exc}"
+                if replacement.process.is_alive():  # it hung while loading
+                    replacement.process.kill()
+                replacement.process.join()
+                replacement.conn.close()
+
+    def _count_exit(self, why: str) -> None:
+        """Record an exit; the ``MAX_RESTARTS + 1``-th within ``RESTART_WINDOW`` seconds
+        stops the server (a worker that dies at once would otherwise respawn forever)."""
+        now = time.monotonic()
+        while self.restarts and now - self.restarts[0] > RESTART_WINDOW:
+            self.restarts.popleft()
+        if len(self.restarts) >= MAX_RESTARTS:
+            raise LabelingError(f"server workers keep exiting ({MAX_RESTARTS + 1} in "
+                                f"{RESTART_WINDOW:.0f} s, the last: {why}); stopping")
+        self.restarts.append(now)
 
     def stop(self) -> None:
         """SIGTERM to every worker (each stops gracefully), then wait for all of them."""
