@@ -215,6 +215,23 @@ def test_a_near_duplicate_of_an_existing_prompt_lf_is_not_proposed(fake_openai, 
         fake_openai.bodies[0]["messages"][1]["content"]
 
 
+def test_a_question_asked_twice_in_one_reply_is_scored_once(fake_openai, monkeypatch,
+                                                            tmp_path):
+    # before: each of two near-identical prompts of one reply paid a pass over the rows
+    ctx = _small_ctx()
+    twice = "Does this message announce a prize!\nText: {text}"  # PRIZE, reworded
+    fake_openai.content = _fake_llm([_prompt(PRIZE), _prompt(twice)], RULES)
+    with _runtime(fake_openai, monkeypatch, tmp_path) as rt:
+        result = suggest(ctx, n=5, sources=("llm",), llm_source=LLMSource(rt))
+    distinct = len(set(ctx.texts["train"]) | set(ctx.texts["dev"]))
+    assert fake_openai.received == 1 + distinct  # the suggestion call and one pass
+    (row,) = result.rows
+    assert row["proposal"].prompt == PRIZE
+    why = {d["what"]: d["why"] for d in result.dropped}
+    assert re.match(rf"near-duplicate of proposal {row['proposal'].id} \(prompt text "
+                    r"similarity 0\.9\d", why[f"prompt {twice!r}"])
+
+
 def _plan_cost(server, monkeypatch, tmp_path, ctx, template, prices) -> float:
     """What scoring the prompt ``template`` on train and dev is planned to cost, from an
     empty cache (the estimate the budget check uses)."""

@@ -20,8 +20,9 @@ endpoint answers. Its cost is planned before its first call (cached answers are 
 over the budget, it is left out with a note and no call, and what was scored before it
 stays. Without an ``[llm] budget``, a prompt proposal whose answers are not all cached
 is left out with a note saying how many calls it would take: asking for suggestions is
-not agreeing to label the whole data set. One whose template is nearly an existing prompt LF's (same label, text
-similarity >= 0.9) is left out before any call.
+not agreeing to label the whole data set. One whose template is nearly an existing prompt
+LF's (same label, text similarity >= 0.9), or nearly an earlier prompt of the same reply,
+is left out before any call.
 """
 
 from __future__ import annotations
@@ -139,6 +140,21 @@ def _words(template: str) -> str:
     return " ".join(re.findall(r"\w+", template.lower()))
 
 
+def similar_proposal(p: Proposal, earlier: list[Proposal]) -> tuple[str, float] | None:
+    """(id, similarity) of an ``earlier`` prompt proposal of this call voting ``p``'s label
+    whose template is nearly ``p``'s (as :func:`similar_prompt`): an LLM that words one
+    question twice in a reply pays for one pass over the rows, not two."""
+    if p.kind != "prompt":
+        return None
+    mine = _words(p.template())
+    for other in earlier:
+        if other.kind == "prompt" and other.label == p.label:
+            ratio = difflib.SequenceMatcher(None, mine, _words(other.template())).ratio()
+            if ratio >= SIMILAR_PROMPT:
+                return other.id, ratio
+    return None
+
+
 def similar_prompt(p: Proposal, lfs, labels: list[str]) -> tuple[str, float] | None:
     """(name, similarity) of an existing yes/no prompt LF voting ``p``'s label whose
     template is nearly ``p``'s (words compared, case and punctuation aside: difflib ratio
@@ -216,20 +232,23 @@ def score_each(proposals: list[Proposal], ctx: Context, refit: LabelModelRefit,
     n_dev = len(ctx.gold_rows)
     prior = np.bincount(ctx.y_dev[ctx.gold_rows], minlength=ctx.k) / max(1, n_dev)
     nobody = np.zeros(len(ctx.y_dev), dtype=bool)
-    scored, dropped = [], []
+    scored, dropped, asked = [], [], []
     for p in proposals:
         same = same_pattern(p, ctx.lfs)
         similar = None if same else similar_prompt(p, ctx.lfs, ctx.labels)
-        if similar:  # before any call: a reworded copy of a prompt LF costs nothing
+        twin = None if same or similar else similar_proposal(p, asked)
+        if similar or twin:  # before any call: a reworded copy costs nothing
+            what = f"LF {similar[0]}" if similar else f"proposal {twin[0]}"
             dropped.append({"id": p.id, "what": p.describe(),
-                            "why": f"near-duplicate of LF {similar[0]} (prompt text "
-                                   f"similarity {similar[1]:.2f})"})
+                            "why": f"near-duplicate of {what} (prompt text "
+                                   f"similarity {(similar or twin)[1]:.2f})"})
             continue
         try:
             votes = votes_of(p, ctx, columns, runtime)
         except (LLMError, InvalidProposal) as exc:  # the budget, no endpoint: the rest goes on
             dropped.append({"id": p.id, "what": p.describe(), "why": f"{NOT_SCORED}: {exc}"})
             continue
+        asked.append(p)
         dup = (same, 1.0) if same else near_duplicate(votes, p.label, existing)
         if dup:
             dropped.append({"id": p.id, "what": p.describe(),
