@@ -97,6 +97,12 @@ def test_train_evaluate_export(done):
     assert trained["dev_cv_macro_f1"] == pytest.approx(np.mean(list(
         trained["dev_cv_f1"].values())))
     assert set(trained["gold_only"]["dev_cv_f1"]) == set(LABELS)
+    # the weak rows' weight dev CV chose, as metrics.json has it (was missing here)
+    fit = json.loads((done["session"].task.run_dir / "metrics.json").read_text())
+    end = fit["multi_label"]["end_model"]
+    assert trained["weak_weight"] == end["weak_weight"]
+    assert trained["weak_weight_cv"] == end["weak_weight_cv"]
+    assert trained["weak_weight"] in trained["weak_weight_cv"]
     assert "test" not in json.dumps(trained)
     section = _metrics(done["session"])
     assert list(report.index) == ["label_model", "majority_vote", "end_model", "gold_only"]
