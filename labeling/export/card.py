@@ -92,28 +92,12 @@ def export_model(model, out_dir: Path, card: dict, parity_texts: list[str] | Non
     with ``parity_texts``, the card records the sklearn/ONNX agreement on them."""
     # torch (tracing a transformer) only when exporting: loading a model, and so `labeling
     # predict` and `labeling serve`, never import it (seconds of start-up; docs/serve.md)
-    from labeling.export.onnx_transformer import (save_transformer_onnx, supports as
-                                                  is_transformer, transformer_parity)
+    from labeling.export.onnx_transformer import export_onnx
 
     out_dir = Path(out_dir)
     sha = save_model(model, out_dir / MODEL_FILE)
-    files = {MODEL_FILE: sha}
-    try:
-        if is_transformer(model):  # model.onnx, model.int8.onnx, tokenizer.json
-            written = save_transformer_onnx(model, out_dir)
-            files.update(written["files"])
-            onnx_info = written["info"]
-        else:
-            files[ONNX_FILE], onnx_info = save_onnx(model, out_dir / ONNX_FILE)
-    except Exception as exc:  # noqa: BLE001 - any converter failure, e.g. an unsupported
-        # head: the skops export stands on its own; the card says why there is no ONNX file
-        (out_dir / ONNX_FILE).unlink(missing_ok=True)
-        onnx_info = {"contains": None, "error": f"not exported: {exc}"}
-    if ONNX_FILE in files and parity_texts and onnx_info["input"] == TOKENS_INPUT:
-        transformer_parity(model, out_dir, onnx_info, list(parity_texts))
-    elif ONNX_FILE in files and parity_texts:
-        onnx_info["parity"] = onnx_parity(model, out_dir / ONNX_FILE, onnx_info,
-                                          list(parity_texts))
+    onnx_files, onnx_info = export_onnx(model, out_dir, save_onnx, onnx_parity, parity_texts)
+    files = {MODEL_FILE: sha, **onnx_files}
     card = {**card, "model_file": MODEL_FILE, "model_sha256": sha, "files": files,
             "format": "skops", "formats": ["skops"] + (["onnx"] if ONNX_FILE in files else []),
             "onnx": onnx_info, "versions": library_versions(),

@@ -129,27 +129,12 @@ def export_multilabel(model, out_dir: Path, card: dict,
     """Write ``model`` (skops, and ONNX when it converts) and its ``card`` (from
     :func:`labeling.export.multilabel_card.build_card`) into ``out_dir``."""
     # torch (tracing a fine-tune) only when exporting, as labeling.export.card does
-    from labeling.export.onnx_transformer import (save_transformer_onnx, supports as
-                                                  is_transformer, transformer_parity)
+    from labeling.export.onnx_transformer import export_onnx
 
     out_dir = Path(out_dir)
     sha = save_model(model, out_dir / MODEL_FILE)
-    files = {MODEL_FILE: sha}
-    try:
-        if is_transformer(model):  # model.onnx, model.int8.onnx, tokenizer.json
-            written = save_transformer_onnx(model, out_dir)
-            files.update(written["files"])
-            onnx_info = written["info"]
-        else:
-            files[ONNX_FILE], onnx_info = save_onnx(model, out_dir / ONNX_FILE)
-    except Exception as exc:  # noqa: BLE001 - as export_model: skops stands on its own
-        (out_dir / ONNX_FILE).unlink(missing_ok=True)
-        onnx_info = {"contains": None, "error": f"not exported: {exc}"}
-    if ONNX_FILE in files and parity_texts and is_transformer(model):
-        transformer_parity(model, out_dir, onnx_info, list(parity_texts))
-    elif ONNX_FILE in files and parity_texts:
-        onnx_info["parity"] = onnx_parity(model, out_dir / ONNX_FILE, onnx_info,
-                                          list(parity_texts))
+    onnx_files, onnx_info = export_onnx(model, out_dir, save_onnx, onnx_parity, parity_texts)
+    files = {MODEL_FILE: sha, **onnx_files}
     card = {**card, "model_file": MODEL_FILE, "model_sha256": sha, "files": files,
             "format": "skops", "formats": ["skops"] + (["onnx"] if ONNX_FILE in files else []),
             "onnx": onnx_info, "versions": library_versions(),

@@ -211,3 +211,29 @@ def transformer_parity(model, out_dir: Path, info: dict,
         else:
             target["parity"]["label_set_agreement"] = float(
                 np.mean(((full >= cuts) == (proba >= cuts)).all(axis=1))) if len(texts) else 1.0
+
+
+def export_onnx(model, out_dir: Path, save_onnx, onnx_parity,
+                parity_texts: list[str] | None = None) -> tuple[dict, dict]:
+    """``({file: sha256}, the card's onnx section)`` for an export folder: a transformer's
+    three files (:func:`save_transformer_onnx`, parity by :func:`transformer_parity`), any
+    other model's ``save_onnx(model, path)`` (parity by ``onnx_parity(model, path, info,
+    texts)``), both for single- and multi-label cards. A converter failure leaves no ONNX
+    file and the section says why: the skops export stands on its own."""
+    out_dir = Path(out_dir)
+    transformer = supports(model)
+    try:
+        if transformer:
+            written = save_transformer_onnx(model, out_dir)
+            files, info = written["files"], written["info"]
+        else:
+            sha, info = save_onnx(model, out_dir / ONNX_FILE)
+            files = {ONNX_FILE: sha}
+    except Exception as exc:  # noqa: BLE001 - any converter failure, e.g. an unsupported head
+        (out_dir / ONNX_FILE).unlink(missing_ok=True)
+        return {}, {"contains": None, "error": f"not exported: {exc}"}
+    if parity_texts and transformer:
+        transformer_parity(model, out_dir, info, list(parity_texts))
+    elif parity_texts:
+        info["parity"] = onnx_parity(model, out_dir / ONNX_FILE, info, list(parity_texts))
+    return files, info
