@@ -328,7 +328,7 @@ def step_train(task: Task):
                                          metric, cfg.positive_index, cfg.seed, cache_dir)
     curve = curve_section(texts, proba, covered, dev_texts, y_dev, report, gold, metric,
                           cfg.positive_index, cfg.seed, curve_options, cache_dir,
-                          options.get("params"))
+                          options.get("params"), refit)
     section = {"config_name": cfg.end_model.name, "params": cfg.end_model.params, **report,
                "train_rows": int(covered.sum()),
                "train_rows_uncovered_dropped": int((~covered).sum()),

@@ -213,7 +213,8 @@ def test_labeling_train_refits_the_fit_steps_label_model_per_fold(make_task, mon
     L = pipeline.read_label_matrices(task)
     np.testing.assert_array_equal(refit.L_dev, L["dev"])
     np.testing.assert_array_equal(refit.y_dev, task.gold("dev"))
-    assert len(refit.refits_) == 4  # 2 repeats x 2 folds
+    # 2 repeats x 2 folds in the CV (then the learning curve's subsamples), never all dev
+    assert len(refit.refits_) >= 4 and all(len(r) < len(refit.y_dev) for r in refit.refits_)
     assert metrics["end_model"]["cv_weak_targets"].startswith("label model refit per fold")
     cache = task.run_dir / "cache" / "label_models"
     for rows in refit.refits_:  # every refit is on disk, under the key of what it read
@@ -287,3 +288,26 @@ def test_multilabel_fold_model_refits_each_labels_chosen_model_on_the_rows_given
     np.testing.assert_allclose(refit.probs(rows), expected)
     assert not np.allclose(expected, lm.predict_proba(L))
     assert multilabel_fold_model_for(lm, L, L_dev, Y_dev, 1 - lm.predict_proba(L)) is None
+
+
+def test_the_learning_curve_refits_the_label_model_on_each_subsample_alone():
+    """The curve scores each subsample's model on the rest of dev: its weak targets must
+    come from a label model that has not seen that rest's gold."""
+    from labeling.train.learning_curve import learning_curve
+
+    texts, L, dev_texts, y, L_dev, lm = _fitted()
+    refit = FoldLabelModel(lm, L, L_dev, y)
+    probs = lm.predict_proba(L)
+    pipe = {"name": "tfidf_logreg", "label_mode": "soft", "weak_weight": None,
+            "dev_weight": 3.0}
+    leaky = learning_curve(texts, probs, np.ones(len(L), bool), dev_texts, y, pipe,
+                           {"name": "tfidf_logreg"}, n_seeds=1)
+    fair = learning_curve(texts, probs, np.ones(len(L), bool), dev_texts, y, pipe,
+                          {"name": "tfidf_logreg"}, n_seeds=1, fold_label_model=refit)
+    assert len(refit.refits_) == len(fair["sizes"])
+    for rows, size in zip(refit.refits_, fair["sizes"]):
+        assert len(rows) == size < len(y)
+    assert fair["gold_only"] == leaky["gold_only"]
+    # all-dev targets carry the rest of dev's labels: a perfect score on it
+    assert leaky["pipeline"][0] == [1.0] * len(leaky["sizes"])
+    assert fair["pipeline"][0][0] < 1.0 and sum(fair["pipeline"][0]) < len(fair["sizes"])

@@ -15,7 +15,11 @@ first (TF-IDF, MiniLM, then their average), and a later one is chosen only if it
 the best so far by ``min_gain``; with many candidates, successive halving scores the
 weaker ones on the first CV repeat only. The choice is then refit on all of train and
 dev. Test is never passed in. The cross-validation itself (out-of-fold predictions,
-their scores, successive halving): :mod:`labeling.train.cross_validation`.
+their scores, successive halving): :mod:`labeling.train.cross_validation`. The weak
+rows' targets come from a label model fit on all of dev; given ``fold_label_model``,
+each CV fold's weak rows get that label model refit on the fold's training dev rows
+instead (:mod:`labeling.train.fold_label_model`), so the held-out gold never reaches
+the weak candidates (`labeling train` passes it).
 
 For ``metric = "f1"`` the chosen model also gets a decision bias (a prior correction,
 :mod:`labeling.train.ensemble`) fit on its pooled OOF probabilities; candidates are

@@ -103,7 +103,8 @@ def gold_only_section(dev_texts, y_dev, cardinality: int, options: dict, pipelin
 
 def curve_section(texts, proba, covered, dev_texts, y_dev, pipeline: dict, gold: dict,
                   metric: str, pos_label: int, seed: int, curve_options: dict | None,
-                  cache_dir=None, params: dict | None = None) -> dict:
+                  cache_dir=None, params: dict | None = None,
+                  fold_label_model=None) -> dict:
     """The learning curve (seed by seed, within ``budget_s``) and :func:`labels_worth`,
     with what it cost: ``{"curve": .., "worth": .., "seconds": .., "seeds_done": ..}``
     or ``{"skipped": why}``."""
@@ -125,7 +126,8 @@ def curve_section(texts, proba, covered, dev_texts, y_dev, pipeline: dict, gold:
         # seed + s with one seed is exactly seed s of a multi-seed curve (same dev order)
         curves.append(learning_curve(texts, proba, covered, dev_texts, y_dev, pipeline, gold,
                                      metric, pos_label, seed + s, n_seeds=1,
-                                     cache_dir=cache_dir, params=params))
+                                     cache_dir=cache_dir, params=params,
+                                     fold_label_model=fold_label_model))
         spent.append(time.perf_counter() - t0)
     curve = {**curves[0], "seeds": len(curves),
              "pipeline": [row for c in curves for row in c["pipeline"]],

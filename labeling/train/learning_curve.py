@@ -59,8 +59,14 @@ def fraction_sizes(n_dev: int, fractions=DEFAULT_FRACTIONS) -> list[int]:
 def learning_curve(texts, probs, covered, dev_texts, y_dev, pipeline: dict, gold_only: dict,
                    metric: str = "accuracy", pos_label: int = 1, seed: int = 0,
                    fractions=DEFAULT_FRACTIONS, n_seeds: int = DEFAULT_CURVE_SEEDS,
-                   cache_dir=None, params: dict | None = None) -> dict:
+                   cache_dir=None, params: dict | None = None,
+                   fold_label_model=None) -> dict:
     """The two curves on nested dev subsamples, each scored on the rest of dev.
+
+    ``fold_label_model`` (:class:`labeling.train.fold_label_model.FoldLabelModel`): the
+    pipeline's weak rows at each subsample get the label model refit on that subsample's
+    dev rows alone; else ``probs`` (fit on all of dev, so the rest of dev it is scored
+    on has shaped its weak targets: optimistic for the pipeline's curve).
 
     ``pipeline``: the pipeline's end-model choice, as ``choose_end_model``'s report
     gives it (``name``, ``label_mode``, ``weak_weight``, ``dev_weight``); ``gold_only``:
@@ -86,7 +92,9 @@ def learning_curve(texts, probs, covered, dev_texts, y_dev, pipeline: dict, gold
             row = []
             for idx in subsamples:
                 rest = np.setdiff1d(np.arange(len(y_dev)), idx)
-                model = train_end_model(texts, probs, covered, fit["name"], seed,
+                weak = (probs if fold_label_model is None or which == "gold_only"
+                        else fold_label_model.probs(idx))
+                model = train_end_model(texts, weak, covered, fit["name"], seed,
                                         fit["label_mode"], dev_texts[idx], y_dev[idx],
                                         dev_weight, cache_dir, weak_weight=fit["weak_weight"],
                                         **resolve_params(fit["name"], params))
