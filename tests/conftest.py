@@ -4,6 +4,7 @@ full pipeline run on the bundled YouTube data (session-scoped, written to a tmp 
 from __future__ import annotations
 
 import json
+import signal
 import tomllib
 from pathlib import Path
 
@@ -11,6 +12,20 @@ import pandas as pd
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def interruptible_children() -> None:
+    """Let the subprocesses the tests start be stopped with SIGINT (a terminal's Ctrl+C,
+    which the dev-loop, apply and serve tests send). A suite started in the background
+    (``make test &``, nohup, some CI runners) inherits SIGINT *ignored*, every process it
+    starts inherits that too, and those tests then wait for an exit that never comes.
+    With a handler here, children start with the default action (exec resets handled
+    signals, not ignored ones)."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+interruptible_children()
 
 
 # --- a minimal TOML writer (tomllib only reads) ------------------------------
