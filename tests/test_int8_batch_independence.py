@@ -166,6 +166,7 @@ def finetuned(tmp_path_factory):
 
 def test_finetuned_int8_alone_equals_in_a_batch(finetuned, texts):
     out, info = finetuned
+    assert "per text" in info["int8"]["quantization"]  # the card says how it was made
     model = TransformerOnnxModel(out, "model.int8.onnx", info, threads=1)
     alone = np.vstack([model.predict_proba_full([t], 2) for t in texts])
     for chunk in (8, 64):

@@ -281,9 +281,10 @@ def card_markdown(card: dict) -> str:
                      f"same label on {parity['label_agreement']:.1%}.")
     int8 = (onnx_info.get("int8") or {}).get("parity")
     if int8:
-        lines.append(f"int8 copy ({onnx_info['int8'].get('file')}) on the same texts: max "
-                     f"|probability difference| {int8['max_abs_diff']:.1e}, same label on "
-                     f"{int8['label_agreement']:.1%}.")
+        lines.append(f"int8 copy ({onnx_info['int8'].get('file')}; quantization: "
+                     f"{onnx_info['int8'].get('quantization', 'not recorded')}) on the same "
+                     f"texts: max |probability difference| {int8['max_abs_diff']:.1e}, same "
+                     f"label on {int8['label_agreement']:.1%}.")
     lines += ["",
               "## Versions"] + [f"- {k}: {v}" for k, v in card.get("versions", {}).items()]
     return "\n".join(lines) + "\n"

@@ -10,8 +10,10 @@ The folder gets three files beside model.skops:
   ``label`` (int64 ``[N]``), ``probabilities`` (float32 ``[N, k]``).
 - ``model.int8.onnx``: the same graph with its weights dynamically quantized to int8
   (``onnxruntime.quantization.quantize_dynamic``: weights stored as int8, activations
-  quantized per batch at run time). About 4x smaller and faster on CPU; its
-  probabilities move by up to a few hundredths (the card records by how much).
+  quantized at run time with one scale per text: labeling.export.int8_per_text, so a
+  text's answer does not depend on the texts it is run with). About 4x smaller and
+  faster on CPU; its probabilities move by up to a few hundredths (the card records by
+  how much).
 - ``tokenizer.json``: the MiniLM tokenizer with the model's truncation
   (``max_seq_len`` tokens) and batch padding, applied by
   :class:`labeling.export.transformer_runtime.TransformerOnnxModel` before the graph runs
@@ -36,12 +38,14 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from torch import nn
 
 from labeling.export.card_schema import ONNX_FILE, TOKENS_INPUT
+from labeling.export.int8_per_text import per_text_activations
 from labeling.files import atomic_write
 from labeling.train.embeddings import MiniLMEmbedder
 from labeling.train.finetune import MiniLMFineTuned
@@ -144,7 +148,14 @@ def _export_fp32(graph, path: Path) -> None:
                           dynamic_axes=axes, do_constant_folding=True)
 
 
-def _quantize(src: Path, dst: Path) -> None:
+QUANTIZATION = ("dynamic, QInt8 weights per channel, uint8 activations with one scale and "
+                "zero point per text over its real tokens (labeling.export.int8_per_text)")
+
+
+def _quantize(src: Path, dst: Path, per_text: bool = True) -> None:
+    """int8 copy of ``src``: ``quantize_dynamic``'s int8 weights, then (``per_text``) its
+    activation scales computed per text instead of per call (labeling.export.int8_per_text:
+    a text's answer no longer depends on the texts it is run with; docs/serve.md)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic  # onnxruntime: lazy
 
     root = logging.getLogger()
@@ -157,6 +168,8 @@ def _quantize(src: Path, dst: Path) -> None:
             quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
         finally:
             root.setLevel(level)
+        if per_text:
+            onnx.save(per_text_activations(onnx.load(str(tmp))), str(tmp))
 
 
 def save_transformer_onnx(model, out_dir: Path) -> dict:
@@ -179,12 +192,13 @@ def save_transformer_onnx(model, out_dir: Path) -> dict:
     info = {"contains": (f"{what}: "
                          f"{', '.join(INPUTS)} (int64 [N, tokens], from {TOKENIZER_FILE}, "
                          f"cut at {max_len} tokens) -> {outputs}; {INT8_FILE}: the same with "
-                         "int8 weights (onnxruntime dynamic quantization); labeling predict "
+                         "int8 weights (onnxruntime dynamic quantization, activations scaled "
+                         "per text); labeling predict "
                          "--runtime onnx / onnx_int8 tokenizes the texts"),
             "input": TOKENS_INPUT, "classes": classes, "opset": OPSET,
             "tokenizer": TOKENIZER_FILE, "max_seq_len": max_len,
             "int8": {"file": INT8_FILE,
-                     "quantization": "dynamic, QInt8 weights per channel"}}
+                     "quantization": QUANTIZATION}}
     if multi:
         info["multi_label"] = True
     return {"files": files, "info": info}
