@@ -56,7 +56,7 @@ def macro(values) -> float:
     return round(float(np.mean(list(values))), 4)
 
 
-def dev_phase(out: Path, max_time: float | None) -> dict:
+def dev_phase(out: Path, max_time: float | None, weak_weight=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     if VECTORS.is_dir() and not (out / "embedding_cache").exists():
         shutil.copytree(VECTORS, out / "embedding_cache")
@@ -69,7 +69,7 @@ def dev_phase(out: Path, max_time: float | None) -> dict:
     P_weak, Y_dev = multilabel_steps.read_probs(task, "train"), multilabel_steps.gold(task)["dev"]
     texts = {s: task.splits[s]["text"].tolist() for s in ("train", "dev")}
     cache = out / "embedding_cache"
-    params = {"max_time": max_time, "progress": False}
+    params = {"max_time": max_time, "progress": False, "weak_weight": weak_weight}
     start = time.perf_counter()
     model, _, _, fields = fit_task(texts, P_weak, Y_dev, params, cfg.labels, cfg.seed, cache)
     fit_wall = time.perf_counter() - start
@@ -87,6 +87,8 @@ def dev_phase(out: Path, max_time: float | None) -> dict:
         "finetune": {"held_out_macro_f1": macro(fields[0]["dev_cv_f1"].values()),
                      "held_out_f1": fields[0]["dev_cv_f1"],
                      "thresholds": fields[0]["thresholds"], "history": model.history_,
+                     "weak_weight": fields[0]["weak_weight"],
+                     "held_out_rows": model.held_out_rows_.tolist(),
                      "best_epoch": model.best_epoch_, "fit_seconds": model.fit_seconds_,
                      "fit_task_wall_seconds": round(fit_wall, 1), "params": model.get_params()},
         "same_held_out_rows": {
@@ -119,13 +121,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="scratch run folder")
     parser.add_argument("--max-time", type=float, default=None, help="fine-tune seconds cap")
+    parser.add_argument("--weak-weight", type=float, default=None,
+                        help="the weak rows' total per gold rows' total (default: per_row)")
     parser.add_argument("--test", action="store_true", help="score the saved fine-tune on test")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    result = test_phase(args.out) if args.test else dev_phase(args.out, args.max_time)
+    result = (test_phase(args.out) if args.test
+              else dev_phase(args.out, args.max_time, args.weak_weight))
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

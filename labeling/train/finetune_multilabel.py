@@ -76,7 +76,10 @@ class MiniLMFineTunedMultiLabel(MiniLMFineTuned):
     """MiniLM + ``k`` sigmoid outputs, fine-tuned on per-label soft targets, with
     per-label thresholds tuned on held-out gold rows; see the module docstring. The
     parameters are the single-label fine-tune's; ``val_fraction`` is the share of the
-    gold rows held out (early stopping and thresholds), > 0."""
+    gold rows held out (early stopping and thresholds), > 0. Fitted, beyond the
+    single-label ones: ``thresholds_``, ``dev_heldout_f1_``, ``held_out_rows_`` (indexes
+    into the rows given to ``fit``); ``n_train_rows_`` counts the rows trained on (the
+    held-out ones not)."""
 
     OUTPUT = "sigmoid"
 
