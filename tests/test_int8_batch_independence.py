@@ -1,12 +1,14 @@
-"""The int8 transformer file answers a text the same alone and inside any call (issue #16).
+"""An int8 transformer file with per-text activation scales answers a text the same alone
+and inside any call (issue #16).
 
 ``onnxruntime.quantization.quantize_dynamic`` scales each MatMul's activations by the range
 of the whole call (every text of the chunk and their padding), so a text's int8
-probabilities moved with its neighbours; the export now rewrites that file to scale per
-text over its real tokens (labeling/export/int8_per_text.py). Checked on a small
-hand-built graph of the export's interface (real MiniLM tokenizer; embeddings, two
-hidden MatMuls with ReLU, masked mean, linear head: quantized by the export's own
-``_quantize``) and on a tiny fine-tuned MiniLM exported as `labeling export` does.
+probabilities move with its neighbours; ``_quantize(per_text=True)`` (the export with
+``onnx_transformer.PER_TEXT``; not the default, docs/finetune.md says why) rewrites that
+file to scale per text over its real tokens (labeling/export/int8_per_text.py). Checked
+on a small hand-built graph of the export's interface (real MiniLM tokenizer; embeddings,
+two hidden MatMuls with ReLU, masked mean, linear head) and on a tiny fine-tuned MiniLM
+exported as `labeling export` does.
 
 "Within float rounding": a text alone and padded inside a chunk gives fp32 MatMul sums in
 another order, and a quantized value sitting on a rounding boundary may then land one
@@ -76,7 +78,7 @@ def folder(tmp_path_factory):
     shutil.copy(model_dir() / "tokenizer.json", tmp / "tokenizer.json")
     vocab = len(json.loads((tmp / "tokenizer.json").read_text())["model"]["vocab"])
     onnx.save(_graph(vocab), tmp / "model.onnx")
-    _quantize(tmp / "model.onnx", tmp / "model.int8.onnx")
+    _quantize(tmp / "model.onnx", tmp / "model.int8.onnx", per_text=True)
     quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "dynamic.onnx"),
                      weight_type=QuantType.QInt8, per_channel=True)
     return tmp
@@ -107,7 +109,7 @@ def test_export_int8_answers_a_text_the_same_alone_and_in_a_batch(folder, texts,
 
 
 def test_plain_dynamic_quantization_moves_with_the_batch(folder, texts):
-    """The check above can fail: the export's int8 file before the rewrite did."""
+    """The check above can fail: the plain dynamic file (the export's default) does."""
     alone, batched = alone_and_batched(folder, "dynamic.onnx", texts, 64)
     assert np.abs(alone - batched).max() > 1e-2
 
@@ -152,7 +154,8 @@ def test_a_graph_without_attention_mask_is_refused(folder):
 
 @pytest.fixture(scope="module")
 def finetuned(tmp_path_factory):
-    from labeling.export.onnx_transformer import save_transformer_onnx
+    """Exported with ``PER_TEXT`` on, and the default quantization's card entry."""
+    from labeling.export import onnx_transformer
     from labeling.train.finetune import MiniLMFineTuned
 
     sys_texts = [f"{w} {v}" for w in WORDS[:8] for v in WORDS[8:16]]
@@ -160,13 +163,17 @@ def finetuned(tmp_path_factory):
     model = MiniLMFineTuned(seed=0, epochs=1, max_seq_len=32, batch_size=8, progress=False)
     model.fit(sys_texts, labels)
     out = tmp_path_factory.mktemp("finetune_int8")
-    info = save_transformer_onnx(model, out)["info"]
-    return out, info
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(onnx_transformer, "PER_TEXT", True)
+        info = onnx_transformer.save_transformer_onnx(model, out)["info"]
+    default = onnx_transformer._quantize(out / "model.onnx", out / "dynamic.onnx")
+    return out, info, default
 
 
 def test_finetuned_int8_alone_equals_in_a_batch(finetuned, texts):
-    out, info = finetuned
+    out, info, default = finetuned
     assert "per text" in info["int8"]["quantization"]  # the card says how it was made
+    assert "per onnxruntime call" in default
     model = TransformerOnnxModel(out, "model.int8.onnx", info, threads=1)
     alone = np.vstack([model.predict_proba_full([t], 2) for t in texts])
     for chunk in (8, 64):
