@@ -12,10 +12,11 @@ dev score - int8 dev score; the dev gold rows are in the fine-tune's training ro
 few of them flip: the agreement and differences are the finer signals). Speed: dev docs
 per CPU second of the process (best of 3 passes; the machine is shared, so CPU time is
 steadier than wall time) and its ratio to ``current`` (plain ``quantize_dynamic``, the
-export's setting before ``per_text``) in the same run. Batch independence: the first 256
+export's setting) in the same run. Batch independence: the first 256
 dev texts each run alone against their answers in the speed pass (``alone/batch``: max
 |difference|, and how many labels flip). ``per_text`` is ``current`` with its activation
-ranges taken per text (the export now); the ``static_*`` settings are
+ranges taken per text (``onnx_transformer.PER_TEXT``, not the default: docs/finetune.md
+"int8 answers independent of the batch"); the ``static_*`` settings are
 ``quantize_static`` calibrated on 256 training texts (a seeded sample of the covered rows
 the fine-tune was fit on). Test gold is not loaded.
 
