@@ -15,7 +15,7 @@ steadier than wall time) and its ratio to ``current`` (plain ``quantize_dynamic`
 export's setting) in the same run. Batch independence: the first 256
 dev texts each run alone against their answers in the speed pass (``alone/batch``: max
 |difference|, and how many labels flip). ``per_text`` is ``current`` with its activation
-ranges taken per text (``onnx_transformer.PER_TEXT``, not the default: docs/finetune.md
+ranges taken per text (``[export] int8_scales = "per_text"``, not the default: docs/finetune.md
 "int8 answers independent of the batch"); the ``static_*`` settings are
 ``quantize_static`` calibrated on 256 training texts (a seeded sample of the covered rows
 the fine-tune was fit on). Test gold is not loaded.

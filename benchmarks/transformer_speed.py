@@ -17,7 +17,7 @@ from the bundled YouTube data (benchmarks/predict.py's ``make_texts``), ``--batc
 per ``predict_proba_full`` call (256: serve's --max-batch, and `labeling predict`'s).
 The answers of every variant are compared with the token-sorted ones (max |diff|):
 fp32's agree to float rounding, and so do a per-text int8 file's (exported with
-``onnx_transformer.PER_TEXT``: labeling/export/int8_per_text.py); the default int8 file's
+``[export] int8_scales = "per_text"``: labeling/export/int8_per_text.py); the default int8 file's
 move with the chunking (``quantize_dynamic``: one activation scale per call). ``alone_vs_batched``: the first 512 texts each
 run alone against the same texts in calls of ``--batch``. ``--baseline-file``: another
 ONNX file of the same model (e.g. the plain dynamic int8 file) run the runtime's way in

@@ -87,6 +87,12 @@ class ApplyConfig(_Strict):
     cache: bool = True            # per-LF column cache under <output_dir>/cache
 
 
+class ExportConfig(_Strict):
+    # "per_text": the int8 transformer file's activation scales per text, so a text's
+    # answer does not depend on the texts it is run with (slower: docs/finetune.md)
+    int8_scales: Literal["per_call", "per_text"] = "per_call"
+
+
 class ModelChoice(_Strict):
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
@@ -104,6 +110,7 @@ class TaskConfig(_Strict):
     label_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="auto"))
     end_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="auto"))
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    export: ExportConfig = Field(default_factory=ExportConfig)
     seed: int = 0
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: Path = Field(default=Path(DEFAULT_CONFIG), exclude=True)

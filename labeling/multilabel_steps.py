@@ -347,7 +347,7 @@ def step_export(task, out_dir: Path | None = None) -> Path:
     parity = [t for s in ("dev", "test") if task.splits.get(s) is not None
               for t in task.splits[s]["text"]]
     with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts
-        out = export_multilabel(model, out_dir, card, parity_texts=parity)
+        out = export_multilabel(model, out_dir, card, parity, task.config.export.int8_scales)
     _save_section(task, section, "export", time.perf_counter() - start)
     return out
 

@@ -374,7 +374,8 @@ def step_export(task: Task, out_dir: Path | None = None) -> Path:
     parity_texts = [text for split in ("dev", "test") if task.splits.get(split) is not None
                     for text in task.splits[split]["text"]]
     with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts
-        return export_model(model, out_dir, card, parity_texts=parity_texts)
+        return export_model(model, out_dir, card, parity_texts=parity_texts,
+                            int8_scales=task.config.export.int8_scales)
 
 
 def run(task: Task, fault_tolerant: bool | None = None, progress: bool = True,

@@ -169,6 +169,27 @@ def test_predict_cli_on_the_exported_folder(finetune_run, runtime):
                                expected, atol=1e-6)
 
 
+def test_export_section_writes_an_int8_file_scaled_per_text(finetune_run, tmp_path):
+    # [export] int8_scales = "per_text" (was a module constant nobody could set from a task)
+    task = shutil.copytree(finetune_run.parent, tmp_path / "task")
+    config = task / "labeling.toml"
+    config.write_text(config.read_text() + '\n[export]\nint8_scales = "per_text"\n')
+    result = run_cli("export", config, "--out", tmp_path / "model")
+    assert result.exit_code == 0, result.output
+    card = json.loads((tmp_path / "model" / CARD_FILE).read_text())
+    assert "per text" in card["onnx"]["int8"]["quantization"]
+    default = json.loads((finetune_run / "model" / CARD_FILE).read_text())
+    assert "per onnxruntime call" in default["onnx"]["int8"]["quantization"]
+    model = load_exported(tmp_path / "model", "onnx_int8")
+    texts = ["subscribe to my channel", "i love this song", "check out my new video now"]
+    alone = np.vstack([model.predict_proba([t]) for t in texts])
+    np.testing.assert_allclose(model.predict_proba(texts), alone, rtol=0, atol=1e-6)
+    config.write_text(config.read_text().replace('"per_text"', '"per_row"'))
+    result = run_cli("export", config, "--out", tmp_path / "other")
+    assert result.exit_code == 2 and "export.int8_scales" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+
+
 def test_tampered_int8_file_or_tokenizer_is_refused(finetune_run, tmp_path):
     copy = tmp_path / "model"
     shutil.copytree(finetune_run / "model", copy)

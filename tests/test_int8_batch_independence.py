@@ -3,8 +3,8 @@ and inside any call (issue #16).
 
 ``onnxruntime.quantization.quantize_dynamic`` scales each MatMul's activations by the range
 of the whole call (every text of the chunk and their padding), so a text's int8
-probabilities move with its neighbours; ``_quantize(per_text=True)`` (the export with
-``onnx_transformer.PER_TEXT``; not the default, docs/finetune.md says why) rewrites that
+probabilities move with its neighbours; ``_quantize(int8_scales="per_text")`` (the export
+with ``[export] int8_scales = "per_text"``; not the default, docs/finetune.md says why) rewrites that
 file to scale per text over its real tokens (labeling/export/int8_per_text.py). Checked
 on a small hand-built graph of the export's interface (real MiniLM tokenizer; embeddings,
 two hidden MatMuls with ReLU, masked mean, linear head) and on a tiny fine-tuned MiniLM
@@ -78,7 +78,7 @@ def folder(tmp_path_factory):
     shutil.copy(model_dir() / "tokenizer.json", tmp / "tokenizer.json")
     vocab = len(json.loads((tmp / "tokenizer.json").read_text())["model"]["vocab"])
     onnx.save(_graph(vocab), tmp / "model.onnx")
-    _quantize(tmp / "model.onnx", tmp / "model.int8.onnx", per_text=True)
+    _quantize(tmp / "model.onnx", tmp / "model.int8.onnx", int8_scales="per_text")
     quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "dynamic.onnx"),
                      weight_type=QuantType.QInt8, per_channel=True)
     return tmp
@@ -154,7 +154,7 @@ def test_a_graph_without_attention_mask_is_refused(folder):
 
 @pytest.fixture(scope="module")
 def finetuned(tmp_path_factory):
-    """Exported with ``PER_TEXT`` on, and the default quantization's card entry."""
+    """Exported with ``int8_scales="per_text"``, and the default quantization's card entry."""
     from labeling.export import onnx_transformer
     from labeling.train.finetune import MiniLMFineTuned
 
@@ -163,9 +163,7 @@ def finetuned(tmp_path_factory):
     model = MiniLMFineTuned(seed=0, epochs=1, max_seq_len=32, batch_size=8, progress=False)
     model.fit(sys_texts, labels)
     out = tmp_path_factory.mktemp("finetune_int8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(onnx_transformer, "PER_TEXT", True)
-        info = onnx_transformer.save_transformer_onnx(model, out)["info"]
+    info = onnx_transformer.save_transformer_onnx(model, out, int8_scales="per_text")["info"]
     default = onnx_transformer._quantize(out / "model.onnx", out / "dynamic.onnx")
     return out, info, default
 

@@ -87,16 +87,19 @@ def onnx_parity(model, onnx_path: Path, info: dict, texts: list[str]) -> dict:
             "label_agreement": float(np.mean(full.argmax(1) == onnx_proba.argmax(1)))}
 
 
-def export_model(model, out_dir: Path, card: dict, parity_texts: list[str] | None = None) -> Path:
+def export_model(model, out_dir: Path, card: dict, parity_texts: list[str] | None = None,
+                 int8_scales: str = "per_call") -> Path:
     """Write the model (skops, and ONNX when it converts) and its card into ``out_dir``;
-    with ``parity_texts``, the card records the sklearn/ONNX agreement on them."""
+    with ``parity_texts``, the card records the sklearn/ONNX agreement on them.
+    ``int8_scales``: a transformer's int8 activation scales ([export] in labeling.toml)."""
     # torch (tracing a transformer) only when exporting: loading a model, and so `labeling
     # predict` and `labeling serve`, never import it (seconds of start-up; docs/serve.md)
     from labeling.export.onnx_transformer import export_onnx
 
     out_dir = Path(out_dir)
     sha = save_model(model, out_dir / MODEL_FILE)
-    onnx_files, onnx_info = export_onnx(model, out_dir, save_onnx, onnx_parity, parity_texts)
+    onnx_files, onnx_info = export_onnx(model, out_dir, save_onnx, onnx_parity, parity_texts,
+                                        int8_scales)
     files = {MODEL_FILE: sha, **onnx_files}
     card = {**card, "model_file": MODEL_FILE, "model_sha256": sha, "files": files,
             "format": "skops", "formats": ["skops"] + (["onnx"] if ONNX_FILE in files else []),

@@ -125,7 +125,8 @@ def onnx_parity(model, onnx_path: Path, info: dict, texts: list[str]) -> dict:
 
 
 def export_multilabel(model, out_dir: Path, card: dict,
-                      parity_texts: list[str] | None = None) -> Path:
+                      parity_texts: list[str] | None = None,
+                      int8_scales: str = "per_call") -> Path:
     """Write ``model`` (skops, and ONNX when it converts) and its ``card`` (from
     :func:`labeling.export.multilabel_card.build_card`) into ``out_dir``."""
     # torch (tracing a fine-tune) only when exporting, as labeling.export.card does
@@ -133,7 +134,8 @@ def export_multilabel(model, out_dir: Path, card: dict,
 
     out_dir = Path(out_dir)
     sha = save_model(model, out_dir / MODEL_FILE)
-    onnx_files, onnx_info = export_onnx(model, out_dir, save_onnx, onnx_parity, parity_texts)
+    onnx_files, onnx_info = export_onnx(model, out_dir, save_onnx, onnx_parity, parity_texts,
+                                        int8_scales)
     files = {MODEL_FILE: sha, **onnx_files}
     card = {**card, "model_file": MODEL_FILE, "model_sha256": sha, "files": files,
             "format": "skops", "formats": ["skops"] + (["onnx"] if ONNX_FILE in files else []),

@@ -149,24 +149,26 @@ def _export_fp32(graph, path: Path) -> None:
                           dynamic_axes=axes, do_constant_folding=True)
 
 
-# int8 activations scaled per text (answers independent of the batch) instead of per call.
-# Off: on the dev sets it ran at 0.71-0.80x the per-call file's docs per CPU second, and
-# trec's dev accuracy dropped 0.008 against torch (per call: 0.004; goal <= 0.005);
+# int8 activations scaled per call (the default) or per text ([export] int8_scales =
+# "per_text": answers independent of the batch). Per text is not the default: on the dev
+# sets it ran at 0.71-0.80x the per-call file's docs per CPU second, and trec's dev
+# accuracy dropped 0.008 against torch (per call: 0.004; goal <= 0.005);
 # docs/finetune.md "int8 answers independent of the batch"
-PER_TEXT = False
-QUANTIZATION = {False: "dynamic, QInt8 weights per channel, uint8 activations with one scale "
-                       "per onnxruntime call",
-                True: "dynamic, QInt8 weights per channel, uint8 activations with one scale "
-                      "and zero point per text over its real tokens "
-                      "(labeling.export.int8_per_text)"}
+QUANTIZATION = {"per_call": "dynamic, QInt8 weights per channel, uint8 activations with one "
+                            "scale per onnxruntime call",
+                "per_text": "dynamic, QInt8 weights per channel, uint8 activations with one "
+                            "scale and zero point per text over its real tokens "
+                            "(labeling.export.int8_per_text)"}
 
 
-def _quantize(src: Path, dst: Path, per_text: bool | None = None) -> str:
-    """int8 copy of ``src``: ``quantize_dynamic``'s int8 weights, then (``per_text``,
-    default ``PER_TEXT``) its activation scales computed per text instead of per call
+def _quantize(src: Path, dst: Path, int8_scales: str = "per_call") -> str:
+    """int8 copy of ``src``: ``quantize_dynamic``'s int8 weights, then, with ``int8_scales``
+    ``"per_text"``, its activation scales computed per text instead of per call
     (labeling.export.int8_per_text: a text's answer no longer depends on the texts it is
     run with; docs/serve.md). Returns the card's description of the quantization."""
-    per_text = PER_TEXT if per_text is None else per_text
+    if int8_scales not in QUANTIZATION:
+        raise ValueError(f"int8_scales must be one of {sorted(QUANTIZATION)}, not "
+                         f"{int8_scales!r}")
     from onnxruntime.quantization import QuantType, quantize_dynamic  # onnxruntime: lazy
 
     root = logging.getLogger()
@@ -179,20 +181,21 @@ def _quantize(src: Path, dst: Path, per_text: bool | None = None) -> str:
             quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
         finally:
             root.setLevel(level)
-        if per_text:
+        if int8_scales == "per_text":
             onnx.save(per_text_activations(onnx.load(str(tmp))), str(tmp))
-    return QUANTIZATION[per_text]
+    return QUANTIZATION[int8_scales]
 
 
-def save_transformer_onnx(model, out_dir: Path) -> dict:
-    """Write model.onnx, model.int8.onnx and tokenizer.json into ``out_dir`` for a model
+def save_transformer_onnx(model, out_dir: Path, int8_scales: str = "per_call") -> dict:
+    """Write model.onnx, model.int8.onnx (activation scales ``int8_scales``: "per_call" or
+    "per_text", :func:`_quantize`) and tokenizer.json into ``out_dir`` for a model
     :func:`supports` accepts; returns ``{"files": {name: sha256}, "info": the card's onnx
     section}``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     graph, tokenizer, max_len, what = _graph(model)
     _export_fp32(graph, out_dir / ONNX_FILE)
-    quantization = _quantize(out_dir / ONNX_FILE, out_dir / INT8_FILE)
+    quantization = _quantize(out_dir / ONNX_FILE, out_dir / INT8_FILE, int8_scales)
     with atomic_write(out_dir / TOKENIZER_FILE) as tmp:
         tokenizer.save(str(tmp))
     files = {name: _sha256(out_dir / name) for name in (ONNX_FILE, INT8_FILE, TOKENIZER_FILE)}
@@ -239,7 +242,8 @@ def transformer_parity(model, out_dir: Path, info: dict,
 
 
 def export_onnx(model, out_dir: Path, save_onnx, onnx_parity,
-                parity_texts: list[str] | None = None) -> tuple[dict, dict]:
+                parity_texts: list[str] | None = None,
+                int8_scales: str = "per_call") -> tuple[dict, dict]:
     """``({file: sha256}, the card's onnx section)`` for an export folder: a transformer's
     three files (:func:`save_transformer_onnx`, parity by :func:`transformer_parity`), any
     other model's ``save_onnx(model, path)`` (parity by ``onnx_parity(model, path, info,
@@ -249,7 +253,7 @@ def export_onnx(model, out_dir: Path, save_onnx, onnx_parity,
     transformer = supports(model)
     try:
         if transformer:
-            written = save_transformer_onnx(model, out_dir)
+            written = save_transformer_onnx(model, out_dir, int8_scales)
             files, info = written["files"], written["info"]
         else:
             sha, info = save_onnx(model, out_dir / ONNX_FILE)
