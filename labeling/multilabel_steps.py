@@ -278,12 +278,16 @@ def _fold_label_model(task, P_weak, Y):
     cfg, L = task.config, _label_matrices(task)
     if "dev" not in Y or "dev" not in L:
         return None
-    model = PerLabelModel(len(cfg.labels), lf_targets(task.lfs, cfg.labels),
-                          name=cfg.label_model.name, seed=cfg.seed,
-                          params=cfg.label_model.params.get("per_model", {}),
-                          cache_dir=task.run_dir / "cache" / "label_models")
-    return multilabel_fold_model_for(model.fit(L["train"], Y["dev"], L["dev"]), L["train"],
-                                     L["dev"], Y["dev"], P_weak)
+    try:  # the settings may have changed since `labeling fit` made P_weak
+        model = PerLabelModel(len(cfg.labels), lf_targets(task.lfs, cfg.labels),
+                              name=cfg.label_model.name, seed=cfg.seed,
+                              params=cfg.label_model.params.get("per_model", {}),
+                              cache_dir=task.run_dir / "cache" / "label_models")
+        model.fit(L["train"], Y["dev"], L["dev"])
+    except (TypeError, ValueError) as exc:
+        raise LabelingError(f"{cfg.source}: label_model: {exc} (changed since `labeling "
+                            "fit`? fix it and run `labeling fit` again)") from None
+    return multilabel_fold_model_for(model, L["train"], L["dev"], Y["dev"], P_weak)
 
 
 def _train_heads(task, name, P_weak, Y, texts):
@@ -324,7 +328,7 @@ def _train_finetune(task, P_weak, Y, texts):
     try:
         model, gold_only, features, fields = fit_task(
             texts, P_weak, Y["dev"], cfg.end_model.params, cfg.labels, cfg.seed,
-            task.run_dir / EMBEDDING_CACHE_DIR)
+            task.run_dir / EMBEDDING_CACHE_DIR, _fold_label_model(task, P_weak, Y))
     except (ValueError, TypeError) as exc:  # bad params: checked before any fitting
         raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
     proba = {s: model.predict_proba(t) for s, t in texts.items()}

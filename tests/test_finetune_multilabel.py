@@ -38,7 +38,7 @@ from labeling.export.transformer_runtime import INPUTS  # noqa: E402
 from labeling.models.multilabel import best_threshold  # noqa: E402
 from labeling.train.finetune_data import encode  # noqa: E402
 from labeling.train.finetune_multilabel import (MiniLMFineTunedMultiLabel,  # noqa: E402
-                                                split_gold, task_rows)
+                                                fit_task, split_gold, task_rows)
 
 TINY = dict(epochs=1, max_seq_len=16, batch_size=8, progress=False)
 EDGE = ["", " ", "a", "tab\there new\nline", "ÜNÏCODE café 🔥 İ 日本語", "x" * 3000,
@@ -117,6 +117,32 @@ def test_thresholds_are_tuned_on_held_out_dev_rows_only(fitted):
     flipped[~gold] = 1 - flipped[~gold]
     other = MiniLMFineTunedMultiLabel(**TINY).fit(texts, flipped, ROWS[2], gold=gold)
     np.testing.assert_array_equal(other.held_out_rows_, held)
+
+
+class _FoldSpy:
+    """A fold label model that records which dev rows each refit was given."""
+
+    def __init__(self):
+        self.given = []
+
+    def probs(self, dev_rows):
+        self.given.append(np.asarray(dev_rows))
+        return np.full_like(P_WEAK, 0.5)
+
+
+def test_the_held_out_rows_gold_does_not_shape_the_weak_targets():
+    # before: the weak rows' targets came from the label model fit on all dev gold,
+    # the held-out rows' included, and the fine-tune was judged on those rows
+    spy = _FoldSpy()
+    texts = {"train": WEAK["text"].tolist(), "dev": DEV["text"].tolist()}
+    model, _, _, fields = fit_task(texts, P_WEAK, _gold(DEV), dict(TINY), LABELS,
+                                   fold_probs=spy)
+    (given,) = spy.given
+    held = model.held_out_rows_ - len(P_WEAK)
+    assert len(held) and not np.isin(held, given).any()
+    assert sorted([*given, *held]) == list(range(len(DEV)))
+    # and the fine-tune learnt the refit's targets, not P_WEAK's (0.5 everywhere)
+    assert "held_out" in fields[0]["dev_protocol"]
 
 
 def test_split_gold_holds_out_positives_of_every_label():
@@ -256,6 +282,8 @@ def test_serve_answers_the_same_label_sets(run_dir):
     ("{ weak_weight = -1 }", "weak_weight must be a finite number >= 0"),
     ("{ gold_weight = 0 }", "gold_weight must be a number > 0"),
     ("{ learning_rate = 0.1 }", "unexpected keyword argument 'learning_rate'"),
+    # before: found by the gold-only baseline, after the whole fine-tune, in sklearn's words
+    ("{ n_folds = 1 }", "n_folds (the gold-only baseline's dev CV) must be an integer >= 2"),
 ])
 def test_bad_params_are_one_line_errors(tmp_path, params, message):
     config = _with_end_model(_project(tmp_path),

@@ -158,6 +158,27 @@ def test_run_end_to_end(tmp_path):
     assert analysis.set_index("lf").loc["kw_joy", "dev_precision"] == 1.0
 
 
+def test_train_after_the_label_model_settings_changed_is_one_line(tmp_path):
+    # before: `labeling train` refit the label model per CV fold from the edited settings
+    # and crashed with a traceback (TypeError: unexpected keyword argument)
+    (tmp_path / "lfs.py").write_text(LFS, encoding="utf-8")
+    _rows(200, 1).drop(columns="labels").to_csv(tmp_path / "train.csv", index=False)
+    _rows(60, 2).to_csv(tmp_path / "dev.csv", index=False)
+    _rows(80, 3).to_csv(tmp_path / "test.csv", index=False)
+    config = _toml(tmp_path, extra='\n[label_model]\nname = "mv"\n')
+    for step in ("apply", "fit"):
+        done = CliRunner().invoke(app, [step, str(config), *(["--no-progress"] if step == "apply"
+                                                             else [])])
+        assert done.exit_code == 0, done.output
+    config.write_text(config.read_text().replace(
+        'name = "mv"', 'name = "mv"\nparams = { per_model = { mv = { bogus = 1 } } }'))
+    result = CliRunner().invoke(app, ["train", str(config)])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error: ") and "label_model" in errors[0]
+    assert "bogus" in errors[0] and "labeling fit" in errors[0], result.output
+
+
 def test_run_bad_vote_and_bad_gold_name_the_culprit(tmp_path):
     (tmp_path / "lfs.py").write_text(LFS.replace("else APPLIES", "else 2"), encoding="utf-8")
     _rows(30, 1).drop(columns="labels").to_csv(tmp_path / "train.csv", index=False)

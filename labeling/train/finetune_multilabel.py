@@ -107,6 +107,16 @@ class MiniLMFineTunedMultiLabel(MiniLMFineTuned):
             raise ValueError("minilm_finetune (multi-label): val_fraction must be > 0: the "
                              "per-label thresholds are tuned on held-out gold rows")
 
+    def held_out(self, y, sample_weight=None, gold=None) -> np.ndarray:
+        """The boolean mask of the gold rows :meth:`fit` holds out for these rows (the
+        same draw: seeded, from the gold rows' targets alone), so a caller can make the
+        weak rows' targets without the held-out rows' gold first."""
+        targets = check_targets(y, len(y))
+        w = np.ones(len(targets)) if sample_weight is None else np.asarray(sample_weight, float)
+        is_gold = np.ones(len(targets), bool) if gold is None else np.asarray(gold, bool)
+        return split_gold(targets, np.flatnonzero(is_gold & (w > 0)), float(self.val_fraction),
+                          np.random.default_rng(int(self.seed)))
+
     def fit(self, X, y, sample_weight=None, gold=None):
         """Fine-tune on texts ``X`` with ``n x k`` per-label targets ``y``; ``gold``: a
         boolean mask of the rows with gold targets (held out from; None: every row)."""
@@ -191,7 +201,7 @@ GOLD_ONLY = "tfidf_minilm_avg"  # a fine-tune run's gold-only baseline: the defa
 
 
 def fit_task(texts: dict, P_weak, Y_dev, params: dict, labels: list[str], seed: int = 0,
-             cache_dir=None):
+             cache_dir=None, fold_probs=None):
     """A multi-label run's fine-tune and its gold-only baseline: ``(model, gold_only,
     gold_features, fields)``, ``fields`` the metrics.json ``multi_label`` sections
     ``(end_model, gold_only)``.
@@ -201,7 +211,10 @@ def fit_task(texts: dict, P_weak, Y_dev, params: dict, labels: list[str], seed: 
     baseline, the rest the estimator's), checked before anything is fit. The gold-only
     model (:data:`GOLD_ONLY` on the dev gold, its thresholds by dev CV) is also scored
     on the fine-tune's held-out dev rows, fit on the others, at each label's best cut:
-    the fine-tune's own protocol, so the two ``dev_cv_f1`` figures compare."""
+    the fine-tune's own protocol, so the two ``dev_cv_f1`` figures compare. ``fold_probs``
+    (:class:`~labeling.train.fold_label_model.MultiLabelFoldModel`): the weak rows'
+    targets from the label model refit without the held-out rows' gold (None: ``P_weak``,
+    which the held-out rows' gold may have shaped)."""
     params = dict(params)
     if "weak_weights" in params:
         raise ValueError("minilm_finetune: weak_weights (a dev-CV choice) is for the frozen "
@@ -209,9 +222,16 @@ def fit_task(texts: dict, P_weak, Y_dev, params: dict, labels: list[str], seed: 
                          "weak_weight instead")
     gold_weight, weak_weight = params.pop("gold_weight", 5.0), params.pop("weak_weight", None)
     n_folds = params.pop("n_folds", 3)
+    if isinstance(n_folds, bool) or not isinstance(n_folds, int) or n_folds < 2:
+        raise ValueError(f"minilm_finetune: n_folds (the gold-only baseline's dev CV) must "
+                         f"be an integer >= 2, got {n_folds!r}")
     model = MiniLMFineTunedMultiLabel(seed=seed, **params)
     model._check_params()
     rows = task_rows(texts["train"], P_weak, texts["dev"], Y_dev, gold_weight, weak_weight)
+    if fold_probs is not None:  # the held-out rows' gold must not shape the weak targets
+        kept = np.flatnonzero(~model.held_out(*rows[1:])[len(P_weak):])
+        rows = task_rows(texts["train"], fold_probs.probs(kept), texts["dev"], Y_dev,
+                         gold_weight, weak_weight)
     model.fit(*rows[:3], gold=rows[3])
     held = model.held_out_rows_ - len(P_weak)  # the gold rows follow the weak ones
     features = featurise({s: t for s, t in texts.items() if s != "train"},
