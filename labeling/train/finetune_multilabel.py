@@ -114,8 +114,11 @@ class MiniLMFineTunedMultiLabel(MiniLMFineTuned):
         targets = check_targets(y, len(y))
         w = np.ones(len(targets)) if sample_weight is None else np.asarray(sample_weight, float)
         is_gold = np.ones(len(targets), bool) if gold is None else np.asarray(gold, bool)
+        return self._held(targets, w, is_gold, np.random.default_rng(int(self.seed)))
+
+    def _held(self, targets, w, is_gold, rng) -> np.ndarray:
         return split_gold(targets, np.flatnonzero(is_gold & (w > 0)), float(self.val_fraction),
-                          np.random.default_rng(int(self.seed)))
+                          rng)
 
     def fit(self, X, y, sample_weight=None, gold=None):
         """Fine-tune on texts ``X`` with ``n x k`` per-label targets ``y``; ``gold``: a
@@ -133,8 +136,7 @@ class MiniLMFineTunedMultiLabel(MiniLMFineTuned):
                              "and >= 0")
         start = time.perf_counter()
         rng = np.random.default_rng(int(self.seed))
-        held = split_gold(targets, np.flatnonzero(is_gold & (w > 0)),
-                          float(self.val_fraction), rng)
+        held = self._held(targets, w, is_gold, rng)  # the first draw: as held_out's
         if held.sum() < 4:
             raise ValueError(f"minilm_finetune (multi-label): {int(held.sum())} held-out gold "
                              "rows (val_fraction x gold rows); at least 4 are needed to tune "
