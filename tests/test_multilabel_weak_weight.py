@@ -1,6 +1,7 @@
 """Multi-label end model (#15): the weak rows' weight against the dev gold rows is chosen
-by dev CV among candidates that include 0 (the gold-only model), so on dev CV the end
-model never scores below the gold-only baseline (docs/multilabel.md)."""
+by dev CV, per label, among candidates that include 0 (the gold-only model), so on dev CV
+no label of the end model scores below the gold-only baseline (docs/multilabel.md);
+``weak_weight_per_label = false`` keeps one weight for all labels."""
 
 from __future__ import annotations
 
@@ -47,10 +48,11 @@ def test_misleading_weak_labels_never_beat_gold_only_on_dev_cv():
     end = OneVsRestEndModel("tfidf_logreg").fit(features, P_wrong, Y_dev)
     gold = OneVsRestEndModel("tfidf_logreg").fit(features, None, Y_dev)
     assert _macro(end) >= _macro(gold)
-    assert end.weak_weight_ == 0.0
+    assert end.weak_weight_ == [0.0] * K and end.shared_weight_ == 0.0
     # weight 0 is the gold-only twin itself: same folds, same fits, same score
-    assert end.cv_scores_["0"] == pytest.approx(round(_macro(gold), 4))
-    assert end.cv_scores_["per_row"] < end.cv_scores_["0"]
+    assert end.cv_macro_["0"] == pytest.approx(round(_macro(gold), 4))
+    assert end.cv_scores_["0"] == np.round(gold.dev_cv_f1_, 4).tolist()
+    assert end.cv_macro_["per_row"] < end.cv_macro_["0"]
     np.testing.assert_allclose(end.predict_proba(features, "dev"),
                                gold.predict_proba(features, "dev"))
 
@@ -60,10 +62,72 @@ def test_useful_weak_labels_are_chosen_over_gold_only():
     features, Y_train, Y_dev = _task(seed=2, n_dev=45, noise=1.5)
     P_good = np.where(Y_train == 1, 0.8, 0.2)
     end = OneVsRestEndModel("tfidf_logreg").fit(features, P_good, Y_dev)
-    assert end.weak_weight_ != 0.0
-    assert end.cv_scores_[weight_key(end.weak_weight_)] == max(end.cv_scores_.values())
-    assert end.cv_scores_[weight_key(end.weak_weight_)] > end.cv_scores_["0"]
+    assert end.weak_weight_ != [0.0] * K and end.shared_weight_ != 0.0
+    assert end.cv_macro_[weight_key(end.shared_weight_)] == max(end.cv_macro_.values())
+    assert end.cv_macro_[weight_key(end.shared_weight_)] > end.cv_macro_["0"]
+    for c, weight in enumerate(end.weak_weight_):  # each label: its best candidate
+        assert end.cv_scores_[weight_key(weight)][c] == max(s[c] for s in end.cv_scores_.values())
+    assert _macro(end) >= max(end.cv_macro_.values()) - 1e-4
     assert list(end.cv_scores_) == [weight_key(w) for w in DEFAULT_WEAK_WEIGHTS]
+    assert list(end.cv_macro_) == list(end.cv_scores_)
+
+
+def _mixed_task():
+    """Label 0 and 2: the weak labels are the truth softened (weak rows help, few noisy dev
+    rows); label 1: the weak labels are confidently wrong (weak rows hurt)."""
+    features, Y_train, Y_dev = _task(seed=2, n_dev=45, noise=1.5)
+    P = np.where(Y_train == 1, 0.8, 0.2)
+    P[:, 1] = np.where(Y_train[:, 1] == 1, 0.05, 0.95)
+    return features, P, Y_dev
+
+
+def test_each_label_takes_its_own_weak_weight():
+    features, P, Y_dev = _mixed_task()
+    end = OneVsRestEndModel("tfidf_logreg").fit(features, P, Y_dev)
+    assert len(end.weak_weight_) == K
+    assert end.weak_weight_[1] == 0.0  # the misled label: its gold alone
+    assert end.weak_weight_[0] != 0.0 and end.weak_weight_[2] != 0.0  # helped: weak rows
+    for c, weight in enumerate(end.weak_weight_):  # its out-of-fold F1, its threshold
+        assert end.dev_cv_f1_[c] == pytest.approx(end.cv_scores_[weight_key(weight)][c],
+                                                  abs=1e-4)
+    # per label beats the best single weight on the same dev CV
+    assert _macro(end) > max(end.cv_macro_.values())
+    # each label's head is the head of the model fit with its weight for all labels
+    proba = end.predict_proba(features, "dev")
+    for c, weight in enumerate(end.weak_weight_):
+        alone = OneVsRestEndModel("tfidf_logreg", weak_weights=[weight]).fit(
+            features, P, Y_dev)
+        np.testing.assert_allclose(proba[:, c], alone.predict_proba(features, "dev")[:, c])
+        assert end.thresholds_[c] == pytest.approx(alone.thresholds_[c])
+    # the exported text model gives the same probabilities (one merged matrix per kind)
+    heads = end.heads_["tfidf"]
+    assert heads.coef_.shape == (K, features["tfidf"]["dev"].shape[1])
+    np.testing.assert_allclose(heads.predict_proba(features["tfidf"]["dev"]), proba)
+
+
+def test_gold_only_twin_is_unchanged_by_the_per_label_choice():
+    features, P, Y_dev = _mixed_task()
+    per_label = OneVsRestEndModel("tfidf_logreg").fit(features, None, Y_dev)
+    legacy = OneVsRestEndModel("tfidf_logreg", weak_weight_per_label=False).fit(
+        features, None, Y_dev)
+    assert per_label.weak_weight_ == legacy.weak_weight_ == [0.0] * K
+    np.testing.assert_allclose(per_label.dev_cv_f1_, legacy.dev_cv_f1_)
+    np.testing.assert_allclose(per_label.thresholds_, legacy.thresholds_)
+    np.testing.assert_allclose(per_label.predict_proba(features, "dev"),
+                               legacy.predict_proba(features, "dev"))
+
+
+def test_legacy_switch_gives_one_weight_for_all_labels():
+    features, P, Y_dev = _mixed_task()
+    end = OneVsRestEndModel("tfidf_logreg").fit(features, P, Y_dev)
+    legacy = OneVsRestEndModel("tfidf_logreg", weak_weight_per_label=False).fit(
+        features, P, Y_dev)
+    assert legacy.weak_weight_ == [legacy.shared_weight_] * K
+    assert legacy.shared_weight_ == end.shared_weight_ != 0.0  # same CV, same macro pick
+    assert legacy.cv_scores_ == end.cv_scores_ and legacy.cv_macro_ == end.cv_macro_
+    assert _macro(legacy) == pytest.approx(legacy.cv_macro_[weight_key(legacy.shared_weight_)],
+                                           abs=1e-4)
+    assert _macro(end) > _macro(legacy)
 
 
 def test_candidates_order_and_checks():
@@ -75,6 +139,9 @@ def test_candidates_order_and_checks():
     for bad in ([], [-1.0], ["x"], 0.5, [True], "per_row", [float("nan")], [float("inf")]):
         with pytest.raises(ValueError, match="weak_weights must be a non-empty list"):
             OneVsRestEndModel("tfidf_logreg", weak_weights=bad).candidates()
+    for bad in ("false", 0, 1, None):
+        with pytest.raises(ValueError, match="weak_weight_per_label must be true or false"):
+            OneVsRestEndModel("tfidf_logreg", weak_weight_per_label=bad).candidates(None)
     assert [weight_key(w) for w in (0.0, 0.3, 1, None)] == ["0", "0.3", "1", "per_row"]
 
 
@@ -82,7 +149,8 @@ def test_one_candidate_is_fit_as_given():
     features, Y_train, Y_dev = _task(seed=3)
     P = np.where(Y_train == 1, 0.9, 0.1)
     end = OneVsRestEndModel("tfidf_logreg", weak_weights=[1.0]).fit(features, P, Y_dev)
-    assert end.weak_weight_ == 1.0 and list(end.cv_scores_) == ["1"]
+    assert end.weak_weight_ == [1.0] * K and list(end.cv_scores_) == ["1"]
+    assert end.shared_weight_ == 1.0 and len(end.cv_scores_["1"]) == K
 
 
 def _project(tmp_path: Path, params: str = "") -> Path:

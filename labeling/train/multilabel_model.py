@@ -110,6 +110,28 @@ class MultiLabelAverage(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X) >= self.thresholds_).astype(np.int8)
 
 
+def merge_heads(parts, k: int) -> MultiLabelHeads:
+    """One :class:`MultiLabelHeads` of ``k`` labels from fitted heads on subsets of them
+    (``parts``: ``[(label indices, heads fit on those labels' columns), ...]``, every
+    label once): how the end model fits each label at its own weak weight, one fit per
+    distinct weight, and still exports one ``k x d`` matrix. A label's row is the same as
+    in the heads it came from (the heads are independent per label)."""
+    first = parts[0][1]
+    merged = MultiLabelHeads(**first.get_params())
+    merged.coef_ = np.zeros((k, first.coef_.shape[1]))
+    merged.intercept_ = np.zeros(k)
+    seen = np.zeros(k, dtype=bool)
+    for labels, heads in parts:
+        labels = np.asarray(labels, dtype=int)
+        merged.coef_[labels], merged.intercept_[labels] = heads.coef_, heads.intercept_
+        seen[labels] = True
+    if not seen.all():
+        raise ValueError(f"merge_heads: labels {np.flatnonzero(~seen).tolist()} have no head")
+    merged.classes_, merged.n_features_in_ = np.arange(k), first.n_features_in_
+    merged.thresholds_ = np.full(k, 0.5)
+    return merged
+
+
 def thresholds_of(model) -> np.ndarray:
     """The decision thresholds of an exported multi-label model (either shape)."""
     owner = model.steps[-1][1] if hasattr(model, "steps") else model
