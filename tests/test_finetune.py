@@ -83,6 +83,16 @@ def test_fit_returns_self_and_columns_follow_classes(fitted):
     assert set(model.predict(["free money"])) <= {"ham", "question", "spam"}
 
 
+def test_trains_on_the_rows_not_held_out_only(fitted):
+    # recorded where the training loop takes its batches (#16 review: a count derived
+    # from the held-out mask says nothing about what was trained on)
+    held = fitted.held_out_rows_
+    assert len(held) == 4  # 10% of each class's 16 distinct texts: early stopping ran
+    np.testing.assert_array_equal(fitted.trained_rows_,
+                                  np.setdiff1d(np.arange(len(TEXTS)), held))
+    assert fitted.n_train_rows_ == len(TEXTS) - 4
+
+
 def test_same_seed_same_weights(fitted):
     again = MiniLMFineTuned(seed=0, **TINY).fit(TEXTS, LABELS)
     assert all(np.array_equal(fitted.state_[k], again.state_[k]) for k in fitted.state_)

@@ -10,6 +10,7 @@ epoch, 16 tokens; the task is tests/test_multilabel_export.py's (3 labels, label
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sys
@@ -36,6 +37,7 @@ from labeling.export.onnx_transformer import (INT8_FILE, INT8_TOLERANCE,  # noqa
                                               transformer_parity)
 from labeling.export.transformer_runtime import INPUTS  # noqa: E402
 from labeling.models.multilabel import best_threshold  # noqa: E402
+from labeling.predict import format_label_sets  # noqa: E402
 from labeling.train.finetune_data import encode  # noqa: E402
 from labeling.train.finetune_multilabel import (MiniLMFineTunedMultiLabel,  # noqa: E402
                                                 fit_task, split_gold, task_rows)
@@ -106,7 +108,12 @@ def test_thresholds_are_tuned_on_held_out_dev_rows_only(fitted):
     held = fitted.held_out_rows_
     assert gold[held].all()  # dev gold rows, never a weak row
     assert len(held) == round(0.3 * gold.sum())
-    assert fitted.n_train_rows_ == len(texts) - len(held)  # not trained on
+    # the rows the training loop's batches fed to the network (recorded in the loop, not
+    # derived from the held-out mask, which a model trained on the held rows still had):
+    # every other row, no held-out one
+    np.testing.assert_array_equal(fitted.trained_rows_,
+                                  np.setdiff1d(np.arange(len(texts)), held))
+    assert fitted.n_train_rows_ == len(texts) - len(held)
     proba = fitted.predict_proba(texts[held])
     for c in range(3):
         cut, f1 = best_threshold(Y[held, c], proba[:, c])
@@ -175,11 +182,39 @@ def test_onnx_a_sigmoid_per_label_fp32_within_1e4_int8_within_tolerance(fitted, 
     ids, mask = encode(fitted.tokenizer(), texts)
     label, proba = session.run(None, dict(zip(INPUTS, (ids, mask))))
     assert label.shape == (len(texts), 3)
-    np.testing.assert_array_equal(label, proba >= fitted.thresholds_.astype(np.float32))
+    # compared as `labeling predict` compares: float32 probability read into float64
+    np.testing.assert_array_equal(label, proba.astype(np.float64) >= fitted.thresholds_)
     info = dict(written["info"], int8=dict(written["info"]["int8"]))
     transformer_parity(fitted, out, info, texts)
     assert info["parity"]["max_abs_diff"] < 1e-4 and info["parity"]["label_set_agreement"] == 1
     assert info["int8"]["parity"]["max_abs_diff"] < INT8_TOLERANCE
+
+
+def test_graph_label_output_is_predicts_label_set_at_a_threshold_within_float32_rounding(
+        fitted, exported, tmp_path):
+    """#16 review: the graph compared in float32, `labeling predict`/`serve` in float64, so
+    a probability p below a threshold t that rounds to p in float32 was a label in the
+    graph's ``label`` output and not in predict's set. Here t is one float64 step above an
+    observed probability, read as predict reads it (one text alone, as it runs it)."""
+    out, written = exported
+    text = [str(DEV["text"].iloc[0])]
+    p = TransformerOnnxModel(out, "model.onnx", written["info"]).predict_proba_full(text, 3)[0]
+    nudged = copy.copy(fitted)  # the module's model stays as it is
+    nudged.thresholds_ = fitted.thresholds_.copy()
+    nudged.thresholds_[0] = np.nextafter(p[0], 1.0)
+    assert nudged.thresholds_[0] > p[0] and np.float32(nudged.thresholds_[0]) == p[0]
+    info = save_transformer_onnx(nudged, tmp_path)["info"]
+    ids, mask = encode(nudged.tokenizer(), text)
+    for file in ("model.onnx", INT8_FILE):
+        proba = TransformerOnnxModel(tmp_path, file, info).predict_proba_full(text, 3)
+        line = json.loads(format_label_sets(text, proba, LABELS, nudged.thresholds_, "jsonl"))
+        session = ort.InferenceSession(str(tmp_path / file), providers=["CPUExecutionProvider"])
+        label, graph_proba = session.run(None, dict(zip(INPUTS, (ids, mask))))
+        np.testing.assert_array_equal(graph_proba, proba)  # the run predict's set came from
+        assert [LABELS[c] for c in np.flatnonzero(label[0])] == line["labels"], file
+        if file == "model.onnx":  # the edge itself: p < t, so not a label anywhere
+            np.testing.assert_array_equal(proba[0], p)
+            assert LABELS[0] not in line["labels"]
 
 
 # --- the whole way: labeling run -> export -> predict -> serve --------------------------

@@ -25,8 +25,10 @@ The card's ``onnx`` section says so (``input = "tokens"``), with the parity of b
 files against the skops model on the dev and test texts. A multi-label fine-tune
 (:mod:`labeling.train.finetune_multilabel`) has a sigmoid per label instead of the
 softmax: ``probabilities`` float32 ``[N, labels]``, ``label`` int64 ``[N, labels]`` (1
-where the label's trained threshold is reached, as the multi-label TF-IDF graph); its
-parity counts identical label sets at the model's thresholds. (A pipeline with another
+where the label's trained threshold is reached, as the multi-label TF-IDF graph; compared
+in float64, as `labeling predict` compares the same output:
+:class:`~labeling.train.finetune_net.LabelAndProbabilities`); its parity counts identical
+label sets at the model's thresholds. (A pipeline with another
 first step, e.g. TF-IDF + SVD, keeps :mod:`labeling.export.onnx_io`'s head-only file.)
 """
 
@@ -201,7 +203,8 @@ def save_transformer_onnx(model, out_dir: Path, int8_scales: str = "per_call") -
     files = {name: _sha256(out_dir / name) for name in (ONNX_FILE, INT8_FILE, TOKENIZER_FILE)}
     classes = [int(c) for c in model.classes_]
     multi = _thresholds(model) is not None
-    outputs = ("label (int64 [N, labels]: 1 where the label's trained threshold is reached) "
+    outputs = ("label (int64 [N, labels]: 1 where the label's trained threshold is reached, "
+               "the probability compared in float64 as labeling predict does) "
                "and probabilities (float32 [N, labels], a sigmoid per label)" if multi else
                "label (int64 [N]) and probabilities (float32 [N, classes])")
     info = {"contains": (f"{what}: "

@@ -59,6 +59,14 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
     training at most (None: no limit). ``progress``: a tqdm bar with the loss (None: when
     stderr is a terminal). Hyperparameters were fixed before any measurement
     (BERT-style fine-tuning defaults, a 20x faster-learning new head).
+
+    Fitted, beside the weights: ``held_out_rows_`` (the early-stopping rows) and
+    ``trained_rows_`` (the rows the training loop's batches fed to the network, recorded
+    in the loop itself), both indexes into the training rows (the distinct texts of
+    ``X`` with weight, in first-occurrence order:
+    :func:`~labeling.train.finetune_data.merge_rows`); ``n_train_rows_`` is
+    ``len(trained_rows_)``: every row not held out, unless ``max_time`` stopped the
+    first epoch early.
     """
 
     OUTPUT = "softmax"  # one class per text; the multi-label subclass: a sigmoid per label
@@ -116,12 +124,16 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
         self._net = None
         bar = self._bar(int(self.epochs) * -(-int((~held).sum()) // int(self.batch_size)))
         try:
-            self.history_, self.best_epoch_, self.state_ = finetune_net.fit_network(
+            self.history_, self.best_epoch_, self.state_, trained = finetune_net.fit_network(
                 self, texts, targets, weights, held, self.tokenizer(), rng, start, bar)
         finally:
             if bar is not None:
                 bar.close()
-        self.n_train_rows_ = int(len(texts))
+        # what the loop trained on, not what the split meant it to (#16 review: a count
+        # derived from the held-out mask passed a test while the held rows were trained on)
+        self.held_out_rows_ = np.flatnonzero(held)
+        self.trained_rows_ = np.flatnonzero(trained)
+        self.n_train_rows_ = int(len(self.trained_rows_))
         self.fit_seconds_ = round(time.perf_counter() - start, 2)
         return self
 

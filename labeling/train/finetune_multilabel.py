@@ -77,9 +77,10 @@ class MiniLMFineTunedMultiLabel(MiniLMFineTuned):
     per-label thresholds tuned on held-out gold rows; see the module docstring. The
     parameters are the single-label fine-tune's; ``val_fraction`` is the share of the
     gold rows held out (early stopping and thresholds), > 0. Fitted, beyond the
-    single-label ones: ``thresholds_``, ``dev_heldout_f1_``, ``held_out_rows_`` (indexes
-    into the rows given to ``fit``); ``n_train_rows_`` counts the rows trained on (the
-    held-out ones not)."""
+    single-label ones: ``thresholds_``, ``dev_heldout_f1_``; ``held_out_rows_`` and
+    ``trained_rows_`` (the rows the training loop fed to the network, recorded in the
+    loop) are indexes into the rows given to ``fit``, ``n_train_rows_`` counts the
+    latter."""
 
     OUTPUT = "sigmoid"
 
@@ -145,13 +146,13 @@ class MiniLMFineTunedMultiLabel(MiniLMFineTuned):
         #                               a forward pass each and teach nothing
         self._fit_rows(texts[rows], targets[rows], w[rows], np.arange(targets.shape[1]),
                        held[rows], rng, start)
+        self.trained_rows_ = rows[self.trained_rows_]  # indexes into fit's rows, as held
         self.held_out_rows_ = np.flatnonzero(held)
         proba = self.predict_proba(texts[held])
         gold_held = targets[held] >= 0.5
         cuts = np.array([best_threshold(gold_held[:, c], proba[:, c])
                          for c in range(targets.shape[1])])
         self.thresholds_, self.dev_heldout_f1_ = cuts[:, 0].copy(), cuts[:, 1].copy()
-        self.n_train_rows_ = int(len(rows) - held.sum())
         self.fit_seconds_ = round(time.perf_counter() - start, 2)
         return self
 

@@ -39,7 +39,13 @@ class LabelAndProbabilities(nn.Module):
     """The export's graph: ``(label int64 [N], probabilities float32 [N, k])``, the two
     outputs every ONNX end model of ours has. With ``thresholds`` (multi-label): sigmoid
     probabilities, one per label, and ``label`` int64 ``[N, k]``, 1 where a label's
-    probability reaches its threshold (as the multi-label TF-IDF graph decides)."""
+    probability reaches its threshold (as the multi-label TF-IDF graph decides).
+
+    The comparison is in float64: each float32 probability cast up (exactly) against the
+    float64 threshold, the rule `labeling predict` and `labeling serve` apply to the same
+    float32 output read into float64 against the card's (float64) thresholds. In float32
+    the threshold would be rounded first, and a probability equal to that rounding but
+    below the true threshold got the label here and not there (found in review, #16)."""
 
     def __init__(self, classifier: MeanPoolClassifier, thresholds=None):
         super().__init__()
@@ -47,13 +53,13 @@ class LabelAndProbabilities(nn.Module):
         self.multi_label = thresholds is not None
         if self.multi_label:
             self.register_buffer("thresholds", torch.tensor(np.asarray(thresholds),
-                                                            dtype=torch.float32))
+                                                            dtype=torch.float64))
 
     def forward(self, input_ids, attention_mask):
         logits = self.classifier(input_ids, attention_mask)
         if self.multi_label:
             proba = torch.sigmoid(logits)
-            return (proba >= self.thresholds).long(), proba
+            return (proba.double() >= self.thresholds).long(), proba
         proba = torch.softmax(logits, dim=-1)
         return proba.argmax(dim=-1), proba
 
@@ -148,8 +154,10 @@ def held_out_loss(net, tokenizer, texts, targets, weights, batch_size: int,
 def train(net, tokenizer, texts, targets, weights, held, est, rng, start, bar=None):
     """Run up to ``est.epochs`` epochs on the rows not ``held`` out (``est``: the
     estimator, for its parameters and ``OUTPUT``, which picks the loss); returns the
-    per-epoch record and the epoch whose weights ``net`` ends with (the best held-out
-    loss, else the last)."""
+    per-epoch record, the epoch whose weights ``net`` ends with (the best held-out loss,
+    else the last), and a boolean mask of the rows the batches fed to ``net`` in training
+    (marked where the loop takes them, so it says what was trained on, not what was
+    meant to be: a held-out row in it would have taught the model)."""
     loss_of = LOSSES[getattr(est, "OUTPUT", "softmax")]
     lengths = token_lengths(tokenizer, texts)
     fit_rows = np.flatnonzero(~held)
@@ -161,11 +169,13 @@ def train(net, tokenizer, texts, targets, weights, held, est, rng, start, bar=No
         math.ceil(len(fit_rows) / batch_size) * epochs)
     history, best, best_state, best_epoch, stale = [], math.inf, None, 0, 0
     out_of_time = False
+    trained = np.zeros(len(texts), dtype=bool)
     for epoch in range(1, epochs + 1):
         net.train()
         running = None
         for batch in length_batches(lengths[fit_rows], batch_size, rng):
             rows = fit_rows[batch]
+            trained[rows] = True
             ids, mask = (torch.from_numpy(a) for a in encode(tokenizer, texts[rows]))
             loss = loss_of(net(ids, mask), targets_t[rows], weights_t[rows]).mean()
             optimizer.zero_grad()
@@ -196,21 +206,21 @@ def train(net, tokenizer, texts, targets, weights, held, est, rng, start, bar=No
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
-    return history, (best_epoch if best_state is not None else len(history))
+    return history, (best_epoch if best_state is not None else len(history)), trained
 
 
 def fit_network(est, texts, targets, weights, held, tokenizer, rng, start, bar=None):
-    """``(history, best epoch, state dict as NumPy arrays)``: a new head on the package's
-    MiniLM, trained with torch's RNG seeded from ``est.seed`` (forked: the caller's
-    stream is left as it was)."""
+    """``(history, best epoch, state dict as NumPy arrays, mask of the rows trained on)``:
+    a new head on the package's MiniLM, trained with torch's RNG seeded from ``est.seed``
+    (forked: the caller's stream is left as it was)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(est.seed))
         net = MeanPoolClassifier(build_encoder(est.model_path), targets.shape[1],
                                  float(est.dropout))
-        history, best_epoch = train(net, tokenizer, texts, targets, weights, held, est, rng,
-                                    start, bar)
+        history, best_epoch, trained = train(net, tokenizer, texts, targets, weights, held,
+                                             est, rng, start, bar)
     state = {name: value.detach().numpy().copy() for name, value in net.state_dict().items()}
-    return history, best_epoch, state
+    return history, best_epoch, state, trained
 
 
 def load_network(state: dict, n_classes: int, model_path=None, dropout: float = 0.1,
