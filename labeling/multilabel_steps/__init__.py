@@ -1,0 +1,84 @@
+"""The steps of a multi-label run (``multi_label = true``; docs/multilabel.md), each
+reading and writing artifacts in the run folder as the single-label steps do:
+
+    apply  -> L.parquet (each LF targets one label and votes 1/0/-1), lf_analysis.csv
+    fit    -> probs.parquet (per label: the chosen label model's probability and
+              decision, majority vote's decision), metrics.json ``multi_label``
+    train  -> end_model.skops (one-vs-rest heads and their gold-only twin's scores),
+              end_probs.parquet, metrics.json
+    export -> model/ (model.skops, model.onnx for TF-IDF, model_card.json, MODEL_CARD.md)
+
+One module per step (apply.py, fit.py, train.py, export.py; common.py what they share);
+``run`` does all four. ``lf_analysis.csv``: per LF and label, coverage, overlaps,
+conflicts (train) and dev precision/recall. Scores: macro/micro F1 and per-label tables
+for every model and split in ``metrics.json``'s ``multi_label`` section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labeling import report
+from labeling.artifacts import read_metrics
+from labeling.errors import LabelingError
+from labeling.multilabel_steps.apply import apply_all, lf_analysis, step_apply
+from labeling.multilabel_steps.common import (END_MODEL_FILE, LF_ANALYSIS_FILE, MODEL_DIR,
+                                              gold, lf_targets, read_probs)
+from labeling.multilabel_steps.export import step_export
+from labeling.multilabel_steps.fit import step_fit
+from labeling.multilabel_steps.train import end_model_name, step_train
+
+__all__ = ["END_MODEL_FILE", "LF_ANALYSIS_FILE", "MODEL_DIR", "apply_all", "command",
+           "end_model_name", "gold", "lf_analysis", "lf_targets", "read_probs", "run",
+           "step_apply", "step_export", "step_fit", "step_train", "summary"]
+
+
+def run(task, progress: bool = False, export: bool = True, **apply_overrides) -> dict:
+    """Every step of a multi-label run; returns the metrics written."""
+    step_apply(task, progress, **apply_overrides)
+    step_fit(task)
+    step_train(task)
+    if export:
+        step_export(task)
+    return read_metrics(task.run_dir)
+
+
+def summary(metrics: dict, run_dir) -> str:
+    """Test (else dev) macro/micro F1 per model, and where the details are."""
+    section = metrics["multi_label"]
+    lines = ["model                  split  macro-F1  micro-F1"]
+    for name, by_split in section.get("scores", {}).items():
+        split = "test" if "test" in by_split else "dev"
+        s = by_split[split]
+        lines.append(f"{name:<22} {split:<6} {s['macro_f1']:8.3f}  {s['micro_f1']:8.3f}")
+    seconds = ", ".join(f"{k} {v:.0f}s" for k, v in section.get("seconds", {}).items())
+    lines.append(f"times: {seconds}; per-label tables in {run_dir}/metrics.json, "
+                 f"LF analysis in {run_dir}/{LF_ANALYSIS_FILE}")
+    if "export" in section.get("seconds", {}):
+        lines.append(f"model exported to {Path(run_dir) / MODEL_DIR} "
+                     "(`labeling predict -m` prints label sets)")
+    return "\n".join(lines)
+
+
+def command(task, step: str, out: Path | None = None, **apply_overrides) -> None:
+    """``labeling apply|fit|train|evaluate|export`` on a multi-label task: the step, then
+    its table (the LF loop's steps show dev only; evaluate shows test too)."""
+    if step == "apply":
+        step_apply(task, apply_overrides.pop("progress", True), **apply_overrides)
+        report.print_multilabel_lfs(task.run_dir / LF_ANALYSIS_FILE)
+        return
+    if step == "export":
+        report.console().print(f"exported to {step_export(task, out)}")
+        return
+    if step == "fit":
+        metrics = step_fit(task)
+    elif step == "train":
+        step_train(task)
+        metrics = read_metrics(task.run_dir)
+    else:  # evaluate
+        metrics = read_metrics(task.run_dir)
+        if not (metrics.get("multi_label") or {}).get("scores"):
+            raise LabelingError(f"{task.run_dir}: nothing to evaluate; run `labeling fit` "
+                                "first")
+    report.print_multilabel_scores(metrics, ("dev", "test") if step == "evaluate"
+                                   else ("dev",))

@@ -1,0 +1,103 @@
+"""The apply step of a multi-label run: every LF on every split -> L.parquet (each LF
+targets one label and votes 1/0/-1) and lf_analysis.csv."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+
+from labeling.apply.applier import apply_lfs
+from labeling.artifacts import L_FILE, _write_table, update_metrics
+from labeling.errors import LFError
+from labeling.files import atomic_write, check_writable
+from labeling.multilabel_steps.common import (LF_ANALYSIS_FILE, frame, gold, lf_targets,
+                                              load_section, save_section)
+from labeling.pipeline import ANNOTATIONS_USED_FILE, _lfs_to_apply, llm_runtime
+
+
+def apply_all(task, progress: bool = False, lfs=None, **overrides) -> dict[str, np.ndarray]:
+    """``{split: L}`` of ``lfs`` (default: all the task's); votes outside {-1, 0, 1} are
+    errors naming the LF and row.
+    ``overrides`` (the CLI's, None = the config's) win over ``[apply]``. Prompt LFs are
+    answered in one LLM runtime (the task's cache and budget, checked before any call);
+    its stats go to metrics.json ``llm``, also when a split fails."""
+    lfs = task.lfs if lfs is None else lfs
+    opts = task.config.apply.model_copy(
+        update={k: v for k, v in overrides.items() if v is not None})
+    cache = task.run_dir / "cache" if opts.cache else None
+    splits = {split: df for split, df in task.splits.items() if df is not None}
+    with llm_runtime(task, progress) as runtime:
+        if runtime is not None:
+            runtime.check_budget(runtime.plan(lfs, splits))
+        try:
+            return {split: apply_lfs(df, lfs, cardinality=2, engine=opts.engine,
+                                     n_jobs=opts.n_jobs, cache_dir=cache,
+                                     fault_tolerant=opts.fault_tolerant, split=split,
+                                     progress=progress)
+                    for split, df in splits.items()}
+        finally:
+            if runtime is not None:
+                update_metrics(task.run_dir, llm=runtime.report())
+
+
+def lf_analysis(L: dict, targets, Y_dev, lfs, labels) -> pd.DataFrame:
+    """Per LF: its label; coverage, overlap (another LF on the same label also votes)
+    and conflict (one votes 1, another 0 on that label) on train; dev precision and
+    recall of its "applies" votes against the label's gold."""
+    rows = []
+    L_train, L_dev = L["train"], L.get("dev")
+    for j, lf in enumerate(lfs):
+        same = np.flatnonzero(targets == targets[j])
+        others = L_train[:, same[same != j]]
+        votes = L_train[:, j] >= 0
+        other_votes = (others >= 0).any(axis=1) if others.shape[1] else np.zeros_like(votes)
+        disagree = ((others >= 0) & (others != L_train[:, [j]])).any(axis=1) \
+            if others.shape[1] else np.zeros_like(votes)
+        row = {"lf": lf.name, "label": labels[targets[j]], "coverage": votes.mean(),
+               "overlaps": (votes & other_votes).mean(), "conflicts": (votes & disagree).mean()}
+        if L_dev is not None:
+            says = L_dev[:, j] == 1
+            gold = Y_dev[:, targets[j]] == 1
+            row["dev_applies_votes"] = int(says.sum())
+            row["dev_precision"] = float((says & gold).sum() / says.sum()) if says.any() \
+                else float("nan")
+            row["dev_recall"] = float((says & gold).sum() / gold.sum()) if gold.any() \
+                else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows).round(4)
+
+
+def step_apply(task, progress: bool = False, only: list[str] | None = None,
+               **overrides) -> dict[str, np.ndarray]:
+    """Apply every LF to every split: L.parquet and lf_analysis.csv. ``only``: apply just
+    these LFs and keep the other columns of the current L.parquet (as the single-label
+    apply does)."""
+    cfg = task.config
+    if task.splits.get("dev") is None:
+        raise LFError(f"{cfg.source}: a multi-label run needs data.dev gold label sets "
+                      "(thresholds are tuned on dev)")
+    start = time.perf_counter()
+    check_writable(task.run_dir)
+    targets = lf_targets(task.lfs, cfg.labels)
+    names = [lf.name for lf in task.lfs]
+    lfs, previous = _lfs_to_apply(task, only)
+    L = apply_all(task, progress, lfs, **overrides)
+    if previous is not None:  # splice the applied columns into the last full apply
+        columns = [names.index(lf.name) for lf in lfs]
+        for split, part in L.items():
+            L[split] = previous[split].astype(part.dtype, copy=True)
+            L[split][:, columns] = part
+    _write_table(pd.concat([frame(task, s, dict(zip(names, L[s].T))) for s in L]),
+                 task.run_dir / L_FILE)
+    analysis = lf_analysis(L, targets, gold(task)["dev"], task.lfs, cfg.labels)
+    with atomic_write(task.run_dir / LF_ANALYSIS_FILE) as tmp:
+        analysis.to_csv(tmp, index=False)
+    # the annotations merged into dev, as the single-label apply records them: the app
+    # and `labeling show` rebuild exactly this run's dev split from it (sets as lists)
+    with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
+        tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
+    save_section(task, load_section(task), "apply", time.perf_counter() - start)
+    return L

@@ -1,0 +1,38 @@
+"""The export step of a multi-label run: the trained end model with its multi-label
+model card -> model/ (model.skops, ONNX, model_card.json, MODEL_CARD.md)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from labeling.artifacts import _require
+from labeling.errors import LabelingError
+from labeling.export import load_model
+from labeling.export.multilabel_card import build_card
+from labeling.export.multilabel_io import export_multilabel
+from labeling.files import check_writable
+from labeling.multilabel_steps.common import (EMBEDDING_CACHE_DIR, END_MODEL_FILE, MODEL_DIR,
+                                              load_section, read_probs, save_section)
+from labeling.train.end_model import embedding_cache
+from labeling.train.multilabel_model import thresholds_of
+
+
+def step_export(task, out_dir: Path | None = None) -> Path:
+    """Export the trained end model with its multi-label model card."""
+    start = time.perf_counter()
+    out_dir = Path(out_dir) if out_dir else task.run_dir / MODEL_DIR
+    check_writable(out_dir)
+    model = load_model(_require(task, END_MODEL_FILE, "train"))
+    section = load_section(task)
+    if "end_model" not in section:
+        raise LabelingError(f"{task.run_dir}: no multi-label end model in metrics.json; "
+                            "run `labeling train` first")
+    card = build_card(task.config, section, task.lfs, thresholds_of(model),
+                      read_probs(task, "train"), task.annotation_gold)
+    parity = [t for s in ("dev", "test") if task.splits.get(s) is not None
+              for t in task.splits[s]["text"]]
+    with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts
+        out = export_multilabel(model, out_dir, card, parity, task.config.export.int8_scales)
+    save_section(task, section, "export", time.perf_counter() - start)
+    return out

@@ -1,0 +1,123 @@
+"""The train step of a multi-label run: the end model on the label model's per-label
+probabilities plus the dev gold, and its gold-only twin -> end_model.skops,
+end_probs.parquet and their scores in metrics.json."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from labeling.artifacts import write_end_probs
+from labeling.errors import LabelingError
+from labeling.export import save_model
+from labeling.files import check_writable
+from labeling.models.multilabel import PerLabelModel
+from labeling.multilabel_steps.common import (EMBEDDING_CACHE_DIR, END_MODEL_FILE, gold,
+                                              label_matrices, lf_targets, load_section,
+                                              read_probs, save_section, score_splits)
+from labeling.train.fold_label_model import multilabel_fold_model_for
+from labeling.train.finetune_multilabel import fit_task
+from labeling.train.multilabel import (FEATURES, OneVsRestEndModel, featurise, fit_featurisers,
+                                       weight_key)
+
+FINETUNE = "minilm_finetune"  # fit once, not one-vs-rest heads (docs/finetune.md)
+
+
+def end_model_name(cfg) -> str:
+    return cfg.end_model.name if cfg.end_model.name != "auto" else "tfidf_minilm_avg"
+
+
+def step_train(task):
+    """Train the end model on the label model's per-label probabilities plus the dev gold
+    and its gold-only twin; end_model.skops and their scores. The one-vs-rest heads
+    choose the weak rows' weight by dev CV; ``minilm_finetune`` is fit once
+    (:func:`_train_finetune`)."""
+    cfg, labels = task.config, task.config.labels
+    start = time.perf_counter()
+    check_writable(task.run_dir)
+    P_weak, Y = read_probs(task, "train"), gold(task)
+    name = end_model_name(cfg)
+    texts = {s: df["text"].tolist() for s, df in task.splits.items() if df is not None}
+    if name == FINETUNE:
+        model, proba, predict, gold_predict, fields = _train_finetune(task, P_weak, Y, texts)
+    else:
+        model, proba, predict, gold_predict, fields = _train_heads(task, name, P_weak, Y, texts)
+    save_model(model, task.run_dir / END_MODEL_FILE)
+    write_end_probs(task.run_dir, labels, task.splits, proba)
+    section = load_section(task)
+    section["end_model"], section["gold_only"] = fields
+    section["n_dev"] = int(len(Y["dev"]))
+    section["scores"] = section.get("scores", {}) | {
+        "end_model": score_splits({s: predict(s) for s in Y}, Y, labels),
+        "gold_only": score_splits({s: gold_predict(s) for s in Y}, Y, labels)}
+    save_section(task, section, "end_model", time.perf_counter() - start)
+    return model
+
+
+def _per_label(labels, values) -> dict:
+    return dict(zip(labels, np.round(values, 4).tolist()))
+
+
+def _fold_label_model(task, P_weak, Y):
+    """The fit step's label model (from its per-label cache), refit per fold of the end
+    model's weak-weight CV (docs/gold_budget.md); None without dev."""
+    cfg, L = task.config, label_matrices(task)
+    if "dev" not in Y or "dev" not in L:
+        return None
+    try:  # the settings may have changed since `labeling fit` made P_weak
+        model = PerLabelModel(len(cfg.labels), lf_targets(task.lfs, cfg.labels),
+                              name=cfg.label_model.name, seed=cfg.seed,
+                              params=cfg.label_model.params.get("per_model", {}),
+                              cache_dir=task.run_dir / "cache" / "label_models")
+        model.fit(L["train"], Y["dev"], L["dev"])
+    except (TypeError, ValueError) as exc:
+        raise LabelingError(f"{cfg.source}: label_model: {exc} (changed since `labeling "
+                            "fit`? fix it and run `labeling fit` again)") from None
+    return multilabel_fold_model_for(model, L["train"], L["dev"], Y["dev"], P_weak)
+
+
+def _train_heads(task, name, P_weak, Y, texts):
+    """The one-vs-rest heads and their gold-only twin: ``(text model, {split: proba},
+    predict(split), gold-only predict(split), (end_model, gold_only) metrics fields)``."""
+    cfg, labels = task.config, task.config.labels
+    params = {k: v for k, v in cfg.end_model.params.items()
+              if k in ("gold_weight", "n_folds", "weak_weights")}
+    try:
+        featurisers = fit_featurisers(texts, FEATURES[name])
+    except KeyError:
+        raise LabelingError(f"{cfg.source}: end_model: unknown multi-label end model "
+                            f"{name!r}; available: {', '.join([*FEATURES, FINETUNE])}") from None
+    end = OneVsRestEndModel(name, seed=cfg.seed, **params)
+    try:  # the weak rows' weight is chosen by dev CV among these, gold-only (0) first
+        end.candidates(P_weak)
+    except ValueError as exc:
+        raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
+    cache = task.run_dir / EMBEDDING_CACHE_DIR
+    features = featurise(texts, FEATURES[name], cache, featurisers)
+    end.fit(features, P_weak, Y["dev"], fold_probs=_fold_label_model(task, P_weak, Y))
+    gold_only = OneVsRestEndModel(name, seed=cfg.seed, **params).fit(features, None, Y["dev"])
+    fields = ({"name": name, "gold_weight": end.gold_weight,
+               "weak_weight": weight_key(end.weak_weight_), "weak_weight_cv": end.cv_scores_,
+               "thresholds": _per_label(labels, end.thresholds_),
+               "dev_cv_f1": _per_label(labels, end.dev_cv_f1_)},
+              {"dev_cv_f1": _per_label(labels, gold_only.dev_cv_f1_)})
+    return (end.text_model(featurisers), {s: end.predict_proba(features, s) for s in texts},
+            lambda s: end.predict(features, s), lambda s: gold_only.predict(features, s),
+            fields)
+
+
+def _train_finetune(task, P_weak, Y, texts):
+    """``minilm_finetune`` (labeling/train/finetune_multilabel.py), as
+    :func:`_train_heads` returns it: fit once, its thresholds and dev F1 from held-out
+    dev rows; the gold-only baseline is the default family's, compared on those rows."""
+    cfg = task.config
+    try:
+        model, gold_only, features, fields = fit_task(
+            texts, P_weak, Y["dev"], cfg.end_model.params, cfg.labels, cfg.seed,
+            task.run_dir / EMBEDDING_CACHE_DIR, _fold_label_model(task, P_weak, Y))
+    except (ValueError, TypeError) as exc:  # bad params: checked before any fitting
+        raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
+    proba = {s: model.predict_proba(t) for s, t in texts.items()}
+    return (model, proba, lambda s: (proba[s] >= model.thresholds_).astype(np.int8),
+            lambda s: gold_only.predict(features, s), fields)
