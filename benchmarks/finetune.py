@@ -28,7 +28,10 @@ The fitted fine-tunes are kept in benchmarks/.cache/finetune (keyed by data, lab
 and params) so a re-run only exports and predicts; ``--refit`` fits again.
 
     python benchmarks/finetune.py [--json PATH] [--datasets youtube sms trec bundled]
-        [--max-time SECONDS] [--refit]
+        [--max-time SECONDS] [--refit] [--finetune-params JSON]
+
+``--finetune-params '{"gold_epochs": 4}'``: more ``minilm_finetune`` parameters (as in
+``[end_model] params``), e.g. the gold stage chosen on dev by finetune_trec_dev.py.
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ def onnx_rows(model, name, reference, k, texts, score, label) -> dict:
     return rows
 
 
-def run(datasets, max_time=None, refit=False) -> tuple[dict, dict]:
+def run(datasets, max_time=None, refit=False, extra=None) -> tuple[dict, dict]:
     results, notes = {}, {}
     transformer_runtime.THREADS = 1  # one core: the figure the issue's goal is stated in
     for ds in datasets:
@@ -157,7 +160,8 @@ def run(datasets, max_time=None, refit=False) -> tuple[dict, dict]:
             print(f"{ds} {name}: {rows[name]}", flush=True)
             if name == "minilm_logreg":  # its encoder + head in ONNX: the fast runtime
                 rows |= onnx_rows(model, name, proba, k, test_texts, score, label)
-        params = {"progress": True} | ({"max_time": max_time} if max_time else {})
+        params = {"progress": True} | ({"max_time": max_time} if max_time else {}) \
+            | (extra or {})
         model, seconds = fit_finetune(ds, texts, probs, covered, dev["text"], dev["y"],
                                       params, refit)
         torch_proba, speed = docs_per_s(lambda t: predict_proba_full(model, t, k), test_texts)
@@ -233,9 +237,11 @@ def main(argv=None) -> int:
     parser.add_argument("--max-time", type=float, default=None,
                         help="seconds of fine-tuning at most per dataset (default: none)")
     parser.add_argument("--refit", action="store_true", help="ignore cached fine-tunes")
+    parser.add_argument("--finetune-params", type=json.loads, default=None, metavar="JSON",
+                        help="more minilm_finetune params, e.g. '{\"gold_epochs\": 4}'")
     args = parser.parse_args(argv)
     started = environment()
-    results, notes = run(args.datasets, args.max_time, args.refit)
+    results, notes = run(args.datasets, args.max_time, args.refit, args.finetune_params)
     print_table(results, notes)
     env = {"start": started, "end": environment()}
     print(f"\nstart {env['start']}\nend   {env['end']}")

@@ -239,7 +239,9 @@ def train_end_model(texts, probs: np.ndarray, covered: np.ndarray, name: str = "
     with embedding_cache(model, cache_dir):
         if isinstance(model, MiniLMFineTuned):  # its own loss, over one copy per class
             row, y = np.nonzero(targets)
-            model.fit(rows[row], y, sample_weight=targets[row, y])
+            n_gold = len(y_dev) if dev_weight and y_dev is not None else 0  # the last rows
+            model.fit(rows[row], y, sample_weight=targets[row, y],
+                      gold=row >= len(rows) - n_gold)
         else:  # a Pipeline or ProbabilityAverage ending in SoftLogisticRegression
             model.fit(rows, targets)
     for step in _walk(model):

@@ -45,7 +45,7 @@ import time
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from labeling.train import finetune_net
+from labeling.train import finetune_gold, finetune_net
 from labeling.train.finetune_data import load_tokenizer, merge_rows, model_dir, split_rows
 
 
@@ -59,6 +59,9 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
     training at most (None: no limit). ``progress``: a tqdm bar with the loss (None: when
     stderr is a terminal). Hyperparameters were fixed before any measurement
     (BERT-style fine-tuning defaults, a 20x faster-learning new head).
+    ``gold_epochs``/``gold_lr``: after that fit, this many more epochs on the dev gold
+    rows alone (``fit``'s ``gold`` mask) at this learning rate (0: none, the default;
+    :mod:`labeling.train.finetune_gold`, chosen on trec's dev rows: docs/finetune.md).
 
     Fitted, beside the weights: ``held_out_rows_`` (the early-stopping rows) and
     ``trained_rows_`` (the rows the training loop's batches fed to the network, recorded
@@ -76,7 +79,7 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
                  head_lr: float = 1e-3, weight_decay: float = 0.01, warmup: float = 0.1,
                  dropout: float = 0.1, val_fraction: float = 0.1, patience: int = 1,
                  max_time: float | None = None, seed: int = 0, progress: bool | None = None,
-                 predict_batch_size: int = 64):
+                 predict_batch_size: int = 64, gold_epochs: int = 0, gold_lr: float = 2e-5):
         self.model_path = model_path
         self.max_seq_len = max_seq_len
         self.epochs = epochs
@@ -92,6 +95,8 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
         self.seed = seed
         self.progress = progress
         self.predict_batch_size = predict_batch_size
+        self.gold_epochs = gold_epochs
+        self.gold_lr = gold_lr
 
     # -- fitting -----------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -104,18 +109,30 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
         if self.max_time is not None and float(self.max_time) <= 0:
             raise ValueError(f"minilm_finetune: max_time must be > 0 seconds, got {self.max_time}")
 
-    def fit(self, X, y, sample_weight=None):
-        """Fine-tune on texts ``X`` with labels (or an ``(n, k)`` target matrix) ``y``."""
+    def fit(self, X, y, sample_weight=None, gold=None):
+        """Fine-tune on texts ``X`` with labels (or an ``(n, k)`` target matrix) ``y``;
+        ``gold``: a boolean mask of the dev gold rows, which ``gold_epochs > 0`` then
+        trains on alone (:mod:`labeling.train.finetune_gold`; None: no gold rows)."""
         self._check_params()
+        finetune_gold.check_gold_stage(self.gold_epochs, self.gold_lr)
         texts, targets, weights, classes = merge_rows(X, y, sample_weight)
         if len(classes) < 2:
             raise ValueError("minilm_finetune needs at least two classes in the targets")
+        stage2 = None
+        if self.gold_epochs:  # checked before the first stage's minutes, not after
+            stage2 = finetune_gold.gold_rows(X, y, sample_weight, np.zeros(len(X), bool)
+                                             if gold is None else gold, classes)
         start = time.perf_counter()
         rng = np.random.default_rng(int(self.seed))
         held = split_rows(targets, float(self.val_fraction), rng)
         if held.sum() < 4:  # too few rows to tell epochs apart: train on all, keep the last
             held[:] = False
-        return self._fit_rows(texts, targets, weights, classes, held, rng, start)
+        self._fit_rows(texts, targets, weights, classes, held, rng, start)
+        if stage2 is not None:
+            self.state_, gold_history = finetune_gold.train_on_gold(self, *stage2)
+            self.history_, self._net = self.history_ + gold_history, None
+            self.fit_seconds_ = round(time.perf_counter() - start, 2)
+        return self
 
     def _fit_rows(self, texts, targets, weights, classes, held, rng, start):
         """Train on the rows not ``held`` out (early stopping on those), from ``rng``
