@@ -237,6 +237,17 @@ def print_multilabel_scores(metrics: dict, splits: tuple[str, ...] = ("dev", "te
     console().print(table)
     if "dev" in splits:
         console().print("* in-sample: fit on the dev gold, thresholds tuned there")
+    end = section.get("end_model") or {}
+    weights = end.get("weak_weight")
+    weights = weights if isinstance(weights, dict) else {}  # per label (else one, or none)
+    macro = (end.get("weak_weight_cv_macro") or {}).get(end.get("weak_weight_shared"))
+    if weights and macro is not None and end.get("dev_cv_f1"):
+        mine = sum(end["dev_cv_f1"].values()) / len(end["dev_cv_f1"])
+        console().print("end model weak weight (dev CV): "
+                        + (f"per label (macro-F1 {mine:.3f}); one for all labels would be "
+                           f"{end['weak_weight_shared']} ({macro:.3f})"
+                           if end.get("weak_weight_per_label", True) else
+                           f"{end['weak_weight_shared']} for all labels ({macro:.3f})"))
     split = splits[-1]
     models = [m for m in scores if split in scores[m]]
     if not models or not labels:
@@ -245,11 +256,14 @@ def print_multilabel_scores(metrics: dict, splits: tuple[str, ...] = ("dev", "te
                       "others: F1)")
     per.add_column("label")
     per.add_column("support", justify="right")
+    if weights:
+        per.add_column("weak weight", justify="right")
     for m in models:
         per.add_column(m, justify="right")
     for label in labels:
         rows = [scores[m][split]["per_label"].get(label, {}) for m in models]
         cells = [f"{r['precision']:.2f} / {r['recall']:.2f} / {r['f1']:.2f}"
                  if m == "end_model" and r else _fmt(r.get("f1")) for m, r in zip(models, rows)]
-        per.add_row(label, str(rows[0].get("support", "-")), *cells)
+        per.add_row(label, str(rows[0].get("support", "-")),
+                    *([str(weights.get(label, "-"))] if weights else []), *cells)
     console().print(per)

@@ -83,14 +83,19 @@ def fit(task) -> dict:
 
 def train(task) -> dict:
     """Train the one-vs-rest end model and its gold-only twin: the end model's name, the
-    weak rows' weight chosen by dev CV (``weak_weight``, with each candidate's dev CV
-    macro F1 under ``weak_weight_cv``), per-label thresholds, dev CV F1 per label (and
-    their mean), its in-sample dev scores; the gold-only model's dev CV F1. No test."""
+    weak rows' weight chosen by dev CV per label (``weak_weight``: ``{label: weight}``;
+    ``weak_weight_cv``: each candidate's out-of-fold F1 per label;
+    ``weak_weight_cv_macro``: each candidate's macro F1 as the one weight for all labels;
+    ``weak_weight_shared``: the best of those; ``weak_weight_per_label``: false when one
+    weight was kept for all), per-label thresholds, dev CV F1 per label (and their mean),
+    its in-sample dev scores; the gold-only model's dev CV F1. No test."""
     multilabel_steps.step_train(task)
     section = _section(task, "fit")
     end, gold_only = section["end_model"], section.get("gold_only", {})
-    out = {k: end[k] for k in ("name", "weak_weight", "weak_weight_cv", "gold_weight",
-                                    "thresholds", "dev_cv_f1") if k in end}
+    out = {k: end[k] for k in ("name", "weak_weight", "weak_weight_per_label",
+                                "weak_weight_shared", "weak_weight_cv",
+                                "weak_weight_cv_macro", "gold_weight", "thresholds",
+                                "dev_cv_f1") if k in end}
     out["dev_cv_macro_f1"] = float(np.mean(list(end["dev_cv_f1"].values())))
     out["dev"] = section["scores"]["end_model"].get("dev", {}) | {"in_sample": True}
     if "dev_cv_f1" in gold_only:

@@ -165,17 +165,52 @@ def _project(tmp_path: Path, params: str = "") -> Path:
     return path
 
 
-def test_run_records_the_weak_weight_choice(tmp_path):
+def test_run_records_the_weak_weight_choice_per_label(tmp_path):
     config = _project(tmp_path)
     result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
     assert result.exit_code == 0, result.output
     section = json.loads((tmp_path / "runs/ml/metrics.json").read_text())["multi_label"]
     end, cv = section["end_model"], section["end_model"]["weak_weight_cv"]
-    assert list(cv) == ["0", "0.3", "1", "per_row"] and end["weak_weight"] in cv
-    assert cv[end["weak_weight"]] == max(cv.values())
+    assert end["weak_weight_per_label"] is True
+    assert list(cv) == ["0", "0.3", "1", "per_row"]
+    assert list(end["weak_weight"]) == section["labels"]  # {label: its weight}
+    for label, key in end["weak_weight"].items():  # each label: its best out-of-fold F1
+        assert set(cv[key]) == set(section["labels"])
+        assert cv[key][label] == max(scores[label] for scores in cv.values())
+        assert end["dev_cv_f1"][label] == cv[key][label]
+    # what one weight for all labels gives, and which: the record shows what per-label bought
+    macro = end["weak_weight_cv_macro"]
+    assert list(macro) == list(cv) and macro[end["weak_weight_shared"]] == max(macro.values())
+    assert macro["0"] == pytest.approx(np.mean(list(cv["0"].values())), abs=1e-4)
     gold_cv = np.mean(list(section["gold_only"]["dev_cv_f1"].values()))
-    assert cv["0"] == pytest.approx(gold_cv, abs=1e-4)
-    assert np.mean(list(end["dev_cv_f1"].values())) >= gold_cv - 1e-4
+    assert macro["0"] == pytest.approx(gold_cv, abs=1e-4)
+    assert np.mean(list(end["dev_cv_f1"].values())) >= max(macro.values()) - 1e-4
+    shown = CliRunner().invoke(app, ["evaluate", str(config)])  # labeling/report.py's table
+    assert shown.exit_code == 0, shown.output
+    assert "weak weight" in shown.output and "one for all labels would be" in shown.output
+
+
+def test_legacy_switch_keeps_one_weight_in_the_run(tmp_path):
+    config = _project(tmp_path, "params = {weak_weight_per_label = false}")
+    result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    section = json.loads((tmp_path / "runs/ml/metrics.json").read_text())["multi_label"]
+    end = section["end_model"]
+    assert end["weak_weight_per_label"] is False
+    assert set(end["weak_weight"].values()) == {end["weak_weight_shared"]}
+    macro = end["weak_weight_cv_macro"]
+    assert np.mean(list(end["dev_cv_f1"].values())) == pytest.approx(
+        macro[end["weak_weight_shared"]], abs=1e-4)
+    card = json.loads((tmp_path / "runs/ml/model/model_card.json").read_text())
+    assert "one for all labels, chosen by dev CV" in card["training"]["text"]
+
+
+def test_bad_weak_weight_per_label_is_one_line_naming_end_model(tmp_path):
+    config = _project(tmp_path, 'params = {weak_weight_per_label = "no"}')
+    result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert "end_model: weak_weight_per_label must be true or false, got 'no'" in result.output
+    assert "labeling.toml" in result.output and "Traceback" not in result.output
 
 
 def test_bad_weak_weights_is_one_line_naming_the_config(tmp_path):
@@ -188,5 +223,20 @@ def test_bad_weak_weights_is_one_line_naming_the_config(tmp_path):
     result = CliRunner().invoke(app, ["run", str(card_run), "--no-progress"])
     assert result.exit_code == 0, result.output
     card = json.loads((tmp_path / "ok/runs/ml/model/model_card.json").read_text())
-    assert card["training"]["weak_weight"] in ("0.5", "per_row")
-    assert "chosen by dev CV" in card["training"]["text"]
+    assert set(card["training"]["weak_weight"].values()) <= {"0.5", "per_row"}
+    assert card["training"]["weak_weight_shared"] in ("0.5", "per_row")
+    assert "chosen per label by dev CV" in card["training"]["text"]
+    markdown = (tmp_path / "ok/runs/ml/model/MODEL_CARD.md").read_text()
+    assert "| label | threshold | weak weight |" in markdown
+
+
+def test_the_record_names_each_labels_weight():
+    features, P, Y_dev = _mixed_task()
+    end = OneVsRestEndModel("tfidf_logreg").fit(features, P, Y_dev)
+    record = json.loads(json.dumps(end.weak_weight_record(["a", "b", "c"])))  # JSON-safe
+    assert record["weak_weight"] == {name: weight_key(w)
+                                     for name, w in zip("abc", end.weak_weight_)}
+    assert record["weak_weight"]["b"] == "0" and record["weak_weight_per_label"] is True
+    assert record["weak_weight_cv"]["0"] == dict(zip("abc", end.cv_scores_["0"]))
+    assert record["weak_weight_cv_macro"] == end.cv_macro_
+    assert record["weak_weight_shared"] == weight_key(end.shared_weight_)

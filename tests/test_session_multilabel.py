@@ -102,7 +102,11 @@ def test_train_evaluate_export(done):
     end = fit["multi_label"]["end_model"]
     assert trained["weak_weight"] == end["weak_weight"]
     assert trained["weak_weight_cv"] == end["weak_weight_cv"]
-    assert trained["weak_weight"] in trained["weak_weight_cv"]
+    # one weight per label, each among the candidates, with the shared-weight figures
+    assert list(trained["weak_weight"]) == LABELS and trained["weak_weight_per_label"]
+    assert set(trained["weak_weight"].values()) <= set(trained["weak_weight_cv"])
+    assert trained["weak_weight_cv_macro"] == end["weak_weight_cv_macro"]
+    assert trained["weak_weight_shared"] in trained["weak_weight_cv_macro"]
     assert "test" not in json.dumps(trained)
     section = _metrics(done["session"])
     assert list(report.index) == ["label_model", "majority_vote", "end_model", "gold_only"]

@@ -7,7 +7,11 @@
   and micro F1 and a per-label precision/recall/F1/support table; every dev score is
   in-sample (dev gold fit the models and tuned the thresholds), test is held out;
 - ``gold_only``: the same end model trained on the dev gold rows alone, compared by dev
-  cross-validation macro F1 (out-of-fold, as the thresholds were tuned) and on test.
+  cross-validation macro F1 (out-of-fold, as the thresholds were tuned) and on test;
+- ``training.weak_weight``: the train rows' weight against the gold rows, per label
+  (``{label: weight}``, chosen by dev CV per label, docs/multilabel.md) or one for all
+  (a string: a fine-tune's, or a run from before the per-label choice), with
+  ``weak_weight_shared`` the one weight dev CV would take for all labels.
 """
 
 from __future__ import annotations
@@ -52,6 +56,29 @@ def gold_only_summary(section: dict) -> dict:
     return out
 
 
+WEIGHT_LEGEND = "(0: gold-only, per_row: 1 per row, else that multiple of the gold rows' total)"
+
+
+def weak_weight_text(end: dict) -> str:
+    """How the train rows were weighed against the gold rows, in words: per label (the
+    record since #15's per-label choice) or one weight (a fine-tune; older runs)."""
+    weight = end.get("weak_weight", "?")
+    if not isinstance(weight, dict):
+        how = "chosen by dev CV" if "weak_weight_cv" in end else "fixed"
+        return f"{how}: {weight} {WEIGHT_LEGEND}"
+    shared = end.get("weak_weight_shared")
+    if not end.get("weak_weight_per_label", True):
+        return f"one for all labels, chosen by dev CV: {shared} {WEIGHT_LEGEND}"
+    text = ("chosen per label by dev CV: " + ", ".join(f"{k} {v}" for k, v in weight.items())
+            + f" {WEIGHT_LEGEND}")
+    macro = (end.get("weak_weight_cv_macro") or {}).get(shared)
+    mine = _macro((end.get("dev_cv_f1") or {}).values())
+    if macro is not None and mine is not None:
+        text += (f"; one weight for all labels ({shared}) scores {macro:.3f} dev CV macro "
+                 f"F1, the per-label choice {mine:.3f} (on the folds it was chosen on)")
+    return text
+
+
 def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
                annotations_used: dict | None = None) -> dict:
     """The card's content (``export_multilabel`` adds files, formats, versions).
@@ -88,15 +115,13 @@ def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
         "training": {"weak_rows": int(len(train_probs)), "dev_gold_rows": n_dev,
                      "dev_weight": end.get("gold_weight"),
                      "weak_weight": end.get("weak_weight"),
+                     "weak_weight_shared": end.get("weak_weight_shared"),
                      "text": f"Trained on {len(train_probs)} train rows with the label "
                              "model's per-label probabilities (each row once as 'applies' "
                              "with weight p and once as 'does not' with 1 - p) and "
                              f"{n_dev} dev gold label sets, each weighted "
                              f"{end.get('gold_weight', '?')}; the train rows' weight "
-                             f"against the gold rows "
-                             f"{'chosen by dev CV' if 'weak_weight_cv' in end else 'fixed'}: "
-                             f"{end.get('weak_weight', '?')} (0: gold-only, per_row: 1 "
-                             "per row, else that multiple of the gold rows' total)."},
+                             f"against the gold rows {weak_weight_text(end)}."},
         "training_files": training_files(cfg, {"dev_rows_trained_on": n_dev},
                                          annotations_used or {}),
         "training_data_sha256": file_sha256(cfg.resolve(cfg.data.train)),
@@ -125,12 +150,16 @@ def _metrics_lines(card: dict) -> list[str]:
     if not shown:
         return lines
     thresholds = card["multi_label"]["thresholds"]
+    weights = (card.get("training") or {}).get("weak_weight")
+    weights = weights if isinstance(weights, dict) else None  # per label: a column
     lines += ["", "Per label on test (end model precision / recall / F1; F1 of the others):",
-              "", "| label | threshold | support | end model | "
-              + " | ".join(m for m in shown if m != "end_model") + " |",
-              "|---|---|---|---|" + "---|" * (len(shown) - ("end_model" in shown))]
+              "", "| label | threshold | " + ("weak weight | " if weights else "")
+              + "support | end model | " + " | ".join(m for m in shown if m != "end_model")
+              + " |", "|---|---|---|---|" + "---|" * (len(shown) - ("end_model" in shown)
+                                                      + bool(weights))]
     for c, name in enumerate(labels):
-        row = [name, f"{thresholds[c]:.3f}"]
+        row = [name, f"{thresholds[c]:.3f}"] + ([str(weights.get(name, "-"))] if weights
+                                                 else [])
         end = metrics.get("end_model", {}).get("test", {}).get("per_label", {}).get(name, {})
         row.append(str(end.get("support", "-")))
         row.append(f"{_f(end.get('precision'))} / {_f(end.get('recall'))} / "

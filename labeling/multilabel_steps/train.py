@@ -18,8 +18,7 @@ from labeling.multilabel_steps.common import (EMBEDDING_CACHE_DIR, END_MODEL_FIL
                                               read_probs, save_section, score_splits)
 from labeling.train.fold_label_model import multilabel_fold_model_for
 from labeling.train.finetune_multilabel import fit_task
-from labeling.train.multilabel import (FEATURES, OneVsRestEndModel, featurise, fit_featurisers,
-                                       weight_key)
+from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise, fit_featurisers
 
 FINETUNE = "minilm_finetune"  # fit once, not one-vs-rest heads (docs/finetune.md)
 
@@ -82,14 +81,14 @@ def _train_heads(task, name, P_weak, Y, texts):
     predict(split), gold-only predict(split), (end_model, gold_only) metrics fields)``."""
     cfg, labels = task.config, task.config.labels
     params = {k: v for k, v in cfg.end_model.params.items()
-              if k in ("gold_weight", "n_folds", "weak_weights")}
+              if k in ("gold_weight", "n_folds", "weak_weights", "weak_weight_per_label")}
     try:
         featurisers = fit_featurisers(texts, FEATURES[name])
     except KeyError:
         raise LabelingError(f"{cfg.source}: end_model: unknown multi-label end model "
                             f"{name!r}; available: {', '.join([*FEATURES, FINETUNE])}") from None
     end = OneVsRestEndModel(name, seed=cfg.seed, **params)
-    try:  # the weak rows' weight is chosen by dev CV among these, gold-only (0) first
+    try:  # the weak rows' weight is chosen per label by dev CV among these, 0 first
         end.candidates(P_weak)
     except ValueError as exc:
         raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
@@ -98,7 +97,7 @@ def _train_heads(task, name, P_weak, Y, texts):
     end.fit(features, P_weak, Y["dev"], fold_probs=_fold_label_model(task, P_weak, Y))
     gold_only = OneVsRestEndModel(name, seed=cfg.seed, **params).fit(features, None, Y["dev"])
     fields = ({"name": name, "gold_weight": end.gold_weight,
-               "weak_weight": weight_key(end.weak_weight_), "weak_weight_cv": end.cv_scores_,
+               **end.weak_weight_record(labels),
                "thresholds": _per_label(labels, end.thresholds_),
                "dev_cv_f1": _per_label(labels, end.dev_cv_f1_)},
               {"dev_cv_f1": _per_label(labels, gold_only.dev_cv_f1_)})

@@ -218,6 +218,20 @@ class OneVsRestEndModel:
                                        self.weak_weight_)
         return self
 
+    def weak_weight_record(self, labels) -> dict:
+        """The weak-weight choice as ``metrics.json`` records it (docs/multilabel.md):
+        ``weak_weight`` ``{label: weight_key}``, ``weak_weight_per_label``,
+        ``weak_weight_shared`` (the best one weight for all), ``weak_weight_cv``
+        ``{weight_key: {label: out-of-fold F1}}``, ``weak_weight_cv_macro``
+        ``{weight_key: macro F1}``."""
+        labels = list(labels)
+        return {"weak_weight": {name: weight_key(w) for name, w in zip(labels, self.weak_weight_)},
+                "weak_weight_per_label": self.weak_weight_per_label,
+                "weak_weight_shared": weight_key(self.shared_weight_),
+                "weak_weight_cv": {key: dict(zip(labels, f1))
+                                   for key, f1 in self.cv_scores_.items()},
+                "weak_weight_cv_macro": dict(self.cv_macro_)}
+
     def heldout_f1(self, features, P_weak, Y_dev, held, weak_weight=None) -> np.ndarray:
         """Per label, the best-cut F1 on the dev rows ``held`` of heads fit on the other
         dev rows (plus the weak rows at ``weak_weight``; none without ``P_weak``): a
