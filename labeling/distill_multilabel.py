@@ -98,7 +98,7 @@ def build_report(task, n_single: int = 200) -> dict:
              "cost_note": f"no LLM call; ~{timing['cpu_s_per_1m_docs']:.0f} CPU-seconds per "
                           "1M docs on this machine"}]
     prompt_rows, costs = [], {}
-    L_test = steps._label_matrices(task)["test"]
+    L_test = steps.label_matrices(task)["test"]
     llm_stats = (metrics.get("llm") or {}).get("lfs", {})
     for j, lf in enumerate(task.lfs):
         prompt = lf if isinstance(lf, PromptLF) else getattr(lf, "prompt_lf", None)

@@ -23,14 +23,15 @@ from labeling.artifacts import read_metrics
 from labeling.errors import LabelingError
 from labeling.multilabel_steps.apply import apply_all, lf_analysis, step_apply
 from labeling.multilabel_steps.common import (END_MODEL_FILE, LF_ANALYSIS_FILE, MODEL_DIR,
-                                              gold, lf_targets, read_probs)
+                                              gold, label_matrices, lf_targets, read_probs)
 from labeling.multilabel_steps.export import step_export
 from labeling.multilabel_steps.fit import step_fit
 from labeling.multilabel_steps.train import end_model_name, step_train
 
 __all__ = ["END_MODEL_FILE", "LF_ANALYSIS_FILE", "MODEL_DIR", "apply_all", "command",
-           "end_model_name", "gold", "lf_analysis", "lf_targets", "read_probs", "run",
-           "step_apply", "step_export", "step_fit", "step_train", "summary"]
+           "end_model_name", "gold", "label_matrices", "lf_analysis", "lf_targets",
+           "read_probs", "run", "step_apply", "step_export", "step_fit", "step_train",
+           "summary"]
 
 
 def run(task, progress: bool = False, export: bool = True, **apply_overrides) -> dict:
