@@ -22,7 +22,9 @@ Configurations (``--configs``; each fine-tune is ~5-10 min on one core):
 - ``two_stage_e{E}_lr{LR}``: the ``default`` fit, then E more epochs on the fit-gold rows
   alone at learning rate LR (encoder and head; linear warm-up/decay, no early stopping),
   the standard "weak first, clean last" recipe; ``two_stage_seed1_*`` continues
-  ``default_seed1`` the same way. A stage-2 row costs ~1 min, the stage-1 fit is shared.
+  ``default_seed1`` the same way. A stage-2 row costs ~1 min, the stage-1 fit is shared;
+- ``conf_top50_two_stage_e4_lr2e-5``: both, the confident half and then the gold stage
+  (added after the first run's rows: each of the two alone had beaten ``default``).
 
 Printed: held accuracy, its difference to ``default`` in points, fit seconds and the
 ratio to ``default``'s. ``--json PATH``: ``{config: {"held_acc", "fit_s", ...}}`` (written
@@ -59,6 +61,7 @@ TWO_STAGE = {"two_stage_e2_lr2e-5": (2, 2e-5), "two_stage_e4_lr2e-5": (4, 2e-5),
 CONFIGS = {"default": {},  # cheap stage-2 rows right after their base: a cut run keeps them
            **{name: {"base": "default", "stage2": s} for name, s in TWO_STAGE.items()},
            "gold_x10": {"dev_weight": 10.0}, "conf_top50": {"top_half": True},
+           "conf_top50_two_stage_e4_lr2e-5": {"base": "conf_top50", "stage2": (4, 2e-5)},
            "default_seed1": {"seed": 1},
            **{name.replace("two_stage", "two_stage_seed1"): {"base": "default_seed1",
                                                              "stage2": s}

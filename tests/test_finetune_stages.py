@@ -62,8 +62,8 @@ def test_default_is_one_stage(train_calls):
 def test_train_end_model_marks_the_dev_rows_as_gold(monkeypatch):
     seen = {}
 
-    def fake(est, texts, targets):
-        seen.update(texts=sorted(texts), targets=targets)
+    def fake(est, texts, targets, weights):
+        seen.update(texts=sorted(texts), targets=targets, weights=weights)
         return est.state_, [{"stage": "gold", "epoch": 1}]
 
     monkeypatch.setattr(finetune_gold, "train_on_gold", fake)
@@ -71,7 +71,7 @@ def test_train_end_model_marks_the_dev_rows_as_gold(monkeypatch):
     probs = np.tile([0.3, 0.7], (len(weak), 1))
     train_end_model(weak, probs, np.ones(len(weak), bool), "minilm_finetune",
                     dev_texts=dev, y_dev=LABELS[24:], dev_weight=3.0, gold_epochs=1, **TINY)
-    assert seen["texts"] == sorted(dev)
+    assert seen["texts"] == sorted(dev) and np.all(seen["weights"] == 3.0)
     np.testing.assert_array_equal(seen["targets"][np.argsort(dev)],
                                   np.eye(2)[LABELS[24:][np.argsort(dev)]])
 

@@ -34,8 +34,9 @@ def check_gold_stage(gold_epochs, gold_lr) -> None:
 
 
 def gold_rows(X, y, sample_weight, gold, classes):
-    """``(texts, targets [m, len(classes)])``: the rows of ``X`` the boolean mask ``gold``
-    marks, merged one row per text (:func:`merge_rows`), columns in ``classes`` order."""
+    """``(texts, targets [m, len(classes)], weights [m])``: the rows of ``X`` the boolean
+    mask ``gold`` marks, merged one row per text (:func:`merge_rows`: a text given twice
+    weighs twice), columns in ``classes`` order."""
     gold = np.asarray(gold, dtype=bool)
     if len(gold) != len(X):
         raise ValueError(f"minilm_finetune: gold has {len(gold)} entries for {len(X)} rows")
@@ -43,16 +44,17 @@ def gold_rows(X, y, sample_weight, gold, classes):
         raise ValueError("minilm_finetune: gold_epochs > 0 needs dev gold rows (the second "
                          "stage trains on them alone); give dev rows or set gold_epochs = 0")
     w = np.ones(len(gold)) if sample_weight is None else np.asarray(sample_weight, float)
-    texts, targets, _, own = merge_rows(np.asarray(X, dtype=object)[gold],
+    texts, targets, weights, own = merge_rows(np.asarray(X, dtype=object)[gold],
                                         np.asarray(y)[gold], w[gold])
     full = np.zeros((len(texts), len(classes)))
     full[:, np.searchsorted(classes, own)] = targets
-    return texts, full
+    return texts, full, weights
 
 
-def train_on_gold(est, texts, targets) -> tuple[dict, list]:
+def train_on_gold(est, texts, targets, weights) -> tuple[dict, list]:
     """``(state dict as NumPy arrays, per-epoch records)``: ``est``'s fitted network
-    trained ``est.gold_epochs`` more epochs on ``texts``/``targets`` (weight 1 each),
+    trained ``est.gold_epochs`` more epochs on ``texts``/``targets`` (relative
+    ``weights``: the training loop divides by their mean),
     seeded from ``est.seed`` (torch's RNG forked, the caller's stream left alone)."""
     stage = SimpleNamespace(batch_size=est.batch_size, epochs=int(est.gold_epochs),
                             lr=float(est.gold_lr), head_lr=float(est.gold_lr),
@@ -65,7 +67,7 @@ def train_on_gold(est, texts, targets) -> tuple[dict, list]:
         net.train()
         history, _, _ = finetune_net.train(
             net, est.tokenizer(), np.asarray(texts, dtype=object), targets,
-            np.ones(len(texts)), np.zeros(len(texts), dtype=bool), stage,
+            np.asarray(weights, float), np.zeros(len(texts), dtype=bool), stage,
             np.random.default_rng(int(est.seed)), time.perf_counter())
     state = {name: value.detach().numpy().copy() for name, value in net.state_dict().items()}
     return state, [{"stage": "gold", **record} for record in history]
