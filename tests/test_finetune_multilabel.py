@@ -316,7 +316,12 @@ def test_serve_answers_the_same_label_sets(run_dir):
     ("{ weak_weights = [0, 1] }", "set one weak_weight"),
     ("{ weak_weight = -1 }", "weak_weight must be a finite number >= 0"),
     ("{ gold_weight = 0 }", "gold_weight must be a number > 0"),
-    ("{ learning_rate = 0.1 }", "unexpected keyword argument 'learning_rate'"),
+    ("{ learning_rate = 0.1 }",
+     "learning_rate: not a parameter of the multi-label fine-tune"),
+    # the single-label fine-tune's second stage: said, not a constructor's TypeError
+    ("{ gold_epochs = 2 }", "gold_epochs: not a parameter of the multi-label fine-tune (the "
+                            "second stage on the gold rows, gold_epochs/gold_lr, is "
+                            "single-label only)"),
     # before: found by the gold-only baseline, after the whole fine-tune, in sklearn's words
     ("{ n_folds = 1 }", "n_folds (the gold-only baseline's dev CV) must be an integer >= 2"),
 ])

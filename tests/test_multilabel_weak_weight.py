@@ -240,3 +240,14 @@ def test_the_record_names_each_labels_weight():
     assert record["weak_weight_cv"]["0"] == dict(zip("abc", end.cv_scores_["0"]))
     assert record["weak_weight_cv_macro"] == end.cv_macro_
     assert record["weak_weight_shared"] == weight_key(end.shared_weight_)
+
+
+def test_an_unknown_end_model_param_is_one_line_not_ignored(tmp_path):
+    # a typo of the switch above used to be dropped silently: the run chose per label
+    config = _project(tmp_path, "params = {weak_weight_per_labels = false}")
+    result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert ("end_model: weak_weight_per_labels: not a parameter of the multi-label end "
+            "model 'tfidf_logreg'") in result.output
+    assert "weak_weight_per_label" in result.output.split("its parameters:")[1]
+    assert "labeling.toml" in result.output and "Traceback" not in result.output

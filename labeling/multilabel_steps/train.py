@@ -21,6 +21,7 @@ from labeling.train.finetune_multilabel import fit_task
 from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise, fit_featurisers
 
 FINETUNE = "minilm_finetune"  # fit once, not one-vs-rest heads (docs/finetune.md)
+HEAD_PARAMS = ("gold_weight", "n_folds", "weak_weights", "weak_weight_per_label")
 
 
 def end_model_name(cfg) -> str:
@@ -80,8 +81,12 @@ def _train_heads(task, name, P_weak, Y, texts):
     """The one-vs-rest heads and their gold-only twin: ``(text model, {split: proba},
     predict(split), gold-only predict(split), (end_model, gold_only) metrics fields)``."""
     cfg, labels = task.config, task.config.labels
-    params = {k: v for k, v in cfg.end_model.params.items()
-              if k in ("gold_weight", "n_folds", "weak_weights", "weak_weight_per_label")}
+    params = dict(cfg.end_model.params)
+    unknown = sorted(set(params) - set(HEAD_PARAMS))
+    if unknown:  # a typo would otherwise be dropped without a word
+        raise LabelingError(f"{cfg.source}: end_model: {', '.join(unknown)}: not a parameter "
+                            f"of the multi-label end model {name!r} (its parameters: "
+                            f"{', '.join(HEAD_PARAMS)})")
     try:
         featurisers = fit_featurisers(texts, FEATURES[name])
     except KeyError:

@@ -228,6 +228,13 @@ def fit_task(texts: dict, P_weak, Y_dev, params: dict, labels: list[str], seed: 
     if isinstance(n_folds, bool) or not isinstance(n_folds, int) or n_folds < 2:
         raise ValueError(f"minilm_finetune: n_folds (the gold-only baseline's dev CV) must "
                          f"be an integer >= 2, got {n_folds!r}")
+    unknown = sorted(set(params) - set(MiniLMFineTunedMultiLabel().get_params()))
+    if unknown:  # e.g. the single-label fine-tune's gold stage: named, not a TypeError
+        raise ValueError(f"minilm_finetune: {', '.join(unknown)}: not a parameter of the "
+                         "multi-label fine-tune" + (" (the second stage on the gold rows, "
+                                                    "gold_epochs/gold_lr, is single-label only)"
+                                                    if {"gold_epochs", "gold_lr"} & set(unknown)
+                                                    else ""))
     model = MiniLMFineTunedMultiLabel(seed=seed, **params)
     model._check_params()
     rows = task_rows(texts["train"], P_weak, texts["dev"], Y_dev, gold_weight, weak_weight)
