@@ -1,0 +1,133 @@
+"""How good is the end model's dev-CV choice of the weak rows' weight at small gold
+budgets? Scored on the dev rows OUTSIDE each budget; the test split is never loaded.
+
+For each dataset, budget and seed (the learning curve's nested subsamples,
+benchmarks/learning_curve.py), the label model (`auto`) is fit with the budget's dev
+gold, then these end models are fit on train + the budget and scored on the rest of dev:
+
+- ``default``: the pipeline's end model (`auto`: the weak weight chosen by dev CV, the
+  label model refit per CV fold);
+- ``gold_only``: the same end model on the budget's gold alone;
+- ``w0.1``, ``w0.3``, ``w1``, ``per_row``: each weak weight fixed (no choice; the decision
+  bias of F1 tasks still fit by CV);
+- ``weak_only``: weak rows alone, every one at weight 1;
+- ``label_model``: the label model's own decisions.
+
+It prints the mean over seeds and each model's difference to gold-only (the baseline of
+the same run), and the weights CV chose. docs/gold_budget.md reads it.
+
+    python benchmarks/weak_weight_rest_of_dev.py [--datasets bundled youtube sms trec]
+        [--budgets 50 100] [--seeds 5] [--json PATH]
+
+JSON: ``{dataset: {budget: {model: {"mean": .., "scores": [..]}, "choices": [..]}}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from learning_curve import load_dataset  # noqa: E402
+from labeling import models  # noqa: E402
+from labeling.metrics import score_predictions  # noqa: E402
+from labeling.train.auto import choose_end_model  # noqa: E402
+from labeling.train.end_model import predict_proba_full  # noqa: E402
+from labeling.train.fold_label_model import FoldLabelModel  # noqa: E402
+from labeling.train.gold_only import gold_only_baseline  # noqa: E402
+from labeling.train.learning_curve import nested_subsamples  # noqa: E402
+
+SIZES = (50, 100, 200)  # the learning curve's subsample sizes (same nested draws)
+FIXED = {"w0.1": 0.1, "w0.3": 0.3, "w1": 1.0, "per_row": None}
+MODELS = ("default", "gold_only", *FIXED, "weak_only", "label_model")
+
+
+def score_subsample(data, idx, k, metric, pos, cache_dir) -> tuple[dict, str]:
+    """Every model's score on the dev rows outside ``idx``, and the weight CV chose."""
+    train, dev = data["train"], data["valid"]
+    texts = np.asarray(dev["text"], dtype=object)
+    rest = np.setdiff1d(np.arange(len(dev["y"])), idx)
+    y_dev, L_dev, dev_texts = dev["y"][idx], dev["L"][idx], texts[idx].tolist()
+
+    def rest_score(model) -> float:
+        pred = predict_proba_full(model, texts[rest].tolist(), k).argmax(axis=1)
+        return score_predictions(dev["y"][rest], pred, metric, pos)
+
+    label_model = models.make_for_task("auto", k, {},
+                                       f1_pos_label=pos if metric == "f1" else None)
+    label_model.fit(train["L"], y_dev=y_dev, L_dev=L_dev)
+    probs = label_model.predict_proba(train["L"])
+    covered = (train["L"] != -1).any(axis=1)
+    refit = FoldLabelModel(label_model, train["L"], L_dev, y_dev)
+    common = dict(metric=metric, pos_label=pos, cache_dir=cache_dir, fold_label_model=refit)
+
+    def end_model(**options):
+        return choose_end_model(train["text"], probs, covered, dev_texts, y_dev,
+                                **common, **options)
+
+    default, report = end_model()
+    scores = {"default": rest_score(default)}
+    scores["gold_only"] = rest_score(gold_only_baseline(dev_texts, y_dev, k, metric=metric,
+                                                        pos_label=pos,
+                                                        cache_dir=cache_dir)[0])
+    for name, weight in FIXED.items():
+        scores[name] = rest_score(end_model(weak_weights=(weight,))[0])
+    scores["weak_only"] = rest_score(end_model(dev_weight=0.0, weak_weights=(None,))[0])
+    lm_pred = label_model.decide(label_model.predict_proba(dev["L"][rest]))
+    scores["label_model"] = score_predictions(dev["y"][rest], lm_pred, metric, pos)
+    weight = report["weak_weight"]
+    choice = ("gold" if report["label_mode"] == "gold_only"
+              else "per_row" if weight is None else f"w{weight:g}")
+    return scores, choice
+
+
+def run(datasets, budgets, n_seeds, cache: Path, json_path=None) -> dict:
+    results = {}
+    for ds in datasets:
+        data, (k, metric, pos) = load_dataset(ds, cache)
+        subsamples = nested_subsamples(data["valid"]["y"], list(SIZES), n_seeds, seed=0)
+        results[ds] = {}
+        for budget in budgets:
+            start, cell, choices = time.perf_counter(), {m: [] for m in MODELS}, []
+            for seed in range(n_seeds):
+                idx = subsamples[seed][SIZES.index(budget)]
+                scores, choice = score_subsample(data, idx, k, metric, pos, cache)
+                for m in MODELS:
+                    cell[m].append(round(float(scores[m]), 4))
+                choices.append(choice)
+                print(f"{ds} {budget}:{seed} CV chose {choice}: "
+                      + " ".join(f"{m} {scores[m]:.3f}" for m in MODELS), flush=True)
+            out = {m: {"mean": round(float(np.mean(v)), 4), "scores": v}
+                   for m, v in cell.items()}
+            results[ds][str(budget)] = out | {"choices": choices, "metric": metric,
+                                              "n_rest": int(len(data["valid"]["y"]) - budget),
+                                              "seconds": round(time.perf_counter() - start)}
+            base = out["gold_only"]["mean"]
+            print(f"== {ds} {budget} ({metric} on the {len(data['valid']['y']) - budget} "
+                  "dev rows outside the budget; mean, minus gold-only):")
+            for m in MODELS:
+                print(f"   {m:<12} {out[m]['mean']:.4f}  {out[m]['mean'] - base:+.4f}")
+            if json_path:
+                Path(json_path).write_text(json.dumps(results, indent=1))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=["bundled", "youtube", "sms", "trec"])
+    parser.add_argument("--budgets", nargs="+", type=int, default=[50, 100],
+                        choices=SIZES)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/labeling-bench"))
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    run(args.datasets, args.budgets, args.seeds, args.cache, args.json)
+
+
+if __name__ == "__main__":
+    main()
