@@ -16,6 +16,7 @@ import numpy as np
 from labeling.export.skops_io import file_sha256
 from labeling.lf.core import PatternLF
 from labeling.llm.prompt import PromptLF
+from labeling.train.finetune import MiniLMFineTuned
 
 SCORED = ("majority_vote", "label_model", "end_model")
 # Label models whose fit reads the dev gold (the pipeline passes it to every fit): their
@@ -76,11 +77,27 @@ def training_summary(metrics: dict, annotations_used: dict) -> dict:
                           for split, n in out["annotations"].items())
         parts.append(f"{dev_rows} dev gold (hand-labeled) rows, each weighted "
                      f"{out['dev_weight']:g}" + (f"; {notes}" if notes else ""))
+    gold_stage = _gold_stage(end) if dev_rows else None
+    if gold_stage:
+        out["gold_stage"] = gold_stage
+        parts[-1] += (f"; then {gold_stage['gold_epochs']} epochs on the dev gold rows alone "
+                      f"at learning rate {gold_stage['gold_lr']:g}")
     out["text"] = ("Trained on " + " and ".join(parts) + "." if parts
                    else "Training rows unknown (no end-model metrics).")
     if not dev_rows:
         out["text"] += " No hand label trained it (dev gold chose the models only)."
     return out
+
+
+def _gold_stage(end: dict) -> dict | None:
+    """``{gold_epochs, gold_lr}`` of a ``minilm_finetune`` fit with the second stage on
+    the dev gold rows alone (labeling/train/finetune_gold.py; the params the model was
+    built with, gold_lr at its default when not given), else None."""
+    params = end.get("params") or {}
+    if end.get("name") != "minilm_finetune" or not params.get("gold_epochs"):
+        return None
+    return {"gold_epochs": int(params["gold_epochs"]),
+            "gold_lr": float(params.get("gold_lr", MiniLMFineTuned().gold_lr))}
 
 
 def card_metrics(metrics: dict) -> dict:

@@ -63,13 +63,15 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
     rows alone (``fit``'s ``gold`` mask) at this learning rate (0: none, the default;
     :mod:`labeling.train.finetune_gold`, chosen on trec's dev rows: docs/finetune.md).
 
-    Fitted, beside the weights: ``held_out_rows_`` (the early-stopping rows) and
-    ``trained_rows_`` (the rows the training loop's batches fed to the network, recorded
-    in the loop itself), both indexes into the training rows (the distinct texts of
-    ``X`` with weight, in first-occurrence order:
+    Fitted, beside the weights: ``held_out_rows_`` (the early-stopping rows, held out of
+    the first stage only), ``gold_trained_rows_`` (the rows the gold stage trained on;
+    empty without one) and ``trained_rows_`` (the rows the training loop's batches fed to
+    the network in either stage, recorded in the loop itself), all indexes into the
+    training rows (the distinct texts of ``X`` with weight, in first-occurrence order:
     :func:`~labeling.train.finetune_data.merge_rows`); ``n_train_rows_`` is
     ``len(trained_rows_)``: every row not held out, unless ``max_time`` stopped the
-    first epoch early.
+    first epoch early, plus the held-out gold rows when the gold stage ran (it trains
+    on every gold row, so then held-out and trained rows can overlap).
     """
 
     OUTPUT = "softmax"  # one class per text; the multi-label subclass: a sigmoid per label
@@ -128,9 +130,18 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
         if held.sum() < 4:  # too few rows to tell epochs apart: train on all, keep the last
             held[:] = False
         self._fit_rows(texts, targets, weights, classes, held, rng, start)
+        self.gold_trained_rows_ = np.zeros(0, dtype=int)
         if stage2 is not None:
-            self.state_, gold_history = finetune_gold.train_on_gold(self, *stage2)
+            self.state_, gold_history, gold_trained = finetune_gold.train_on_gold(self, *stage2)
             self.history_, self._net = self.history_ + gold_history, None
+            # stage 2 trains on every gold row, the ones stage 1 held out included: the
+            # record says so (#16 review: trained_rows_ missed the held-out gold rows)
+            row_of = {text: i for i, text in enumerate(texts)}
+            self.gold_trained_rows_ = np.sort(np.array(
+                [row_of[str(t)] for t in np.asarray(stage2[0], dtype=object)[gold_trained]],
+                dtype=int))
+            self.trained_rows_ = np.union1d(self.trained_rows_, self.gold_trained_rows_)
+            self.n_train_rows_ = int(len(self.trained_rows_))
             self.fit_seconds_ = round(time.perf_counter() - start, 2)
         return self
 

@@ -51,8 +51,9 @@ def gold_rows(X, y, sample_weight, gold, classes):
     return texts, full, weights
 
 
-def train_on_gold(est, texts, targets, weights) -> tuple[dict, list]:
-    """``(state dict as NumPy arrays, per-epoch records)``: ``est``'s fitted network
+def train_on_gold(est, texts, targets, weights) -> tuple[dict, list, np.ndarray]:
+    """``(state dict as NumPy arrays, per-epoch records, mask of the rows of ``texts``
+    the loop trained on)``: ``est``'s fitted network
     trained ``est.gold_epochs`` more epochs on ``texts``/``targets`` (relative
     ``weights``: the training loop divides by their mean),
     seeded from ``est.seed`` (torch's RNG forked, the caller's stream left alone)."""
@@ -65,9 +66,9 @@ def train_on_gold(est, texts, targets, weights) -> tuple[dict, list]:
         torch.manual_seed(int(est.seed))
         net = est.torch_module()
         net.train()
-        history, _, _ = finetune_net.train(
+        history, _, trained = finetune_net.train(
             net, est.tokenizer(), np.asarray(texts, dtype=object), targets,
             np.asarray(weights, float), np.zeros(len(texts), dtype=bool), stage,
             np.random.default_rng(int(est.seed)), time.perf_counter())
     state = {name: value.detach().numpy().copy() for name, value in net.state_dict().items()}
-    return state, [{"stage": "gold", **record} for record in history]
+    return state, [{"stage": "gold", **record} for record in history], trained
