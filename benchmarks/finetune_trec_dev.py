@@ -57,12 +57,16 @@ from labeling.train.end_model import predict_proba_full, train_end_model  # noqa
 K = 6  # trec's classes
 DEV_WEIGHT = 3.0  # the pipeline's default
 TWO_STAGE = {"two_stage_e2_lr2e-5": (2, 2e-5), "two_stage_e4_lr2e-5": (4, 2e-5),
-             "two_stage_e4_lr5e-5": (4, 5e-5)}
+             "two_stage_e4_lr5e-5": (4, 5e-5), "two_stage_e12_lr5e-5": (12, 5e-5)}
 CONFIGS = {"default": {},  # cheap stage-2 rows right after their base: a cut run keeps them
            **{name: {"base": "default", "stage2": s} for name, s in TWO_STAGE.items()},
            "gold_x10": {"dev_weight": 10.0}, "conf_top50": {"top_half": True},
            "conf_top50_two_stage_e4_lr2e-5": {"base": "conf_top50", "stage2": (4, 2e-5)},
            "default_seed1": {"seed": 1},
+           # the fine-tune's own gold-only baseline: no weak row, the fit gold alone
+           "gold_only": {"gold_only": True},
+           "gold_only_two_stage_e4_lr2e-5": {"base": "gold_only", "stage2": (4, 2e-5)},
+           "gold_only_two_stage_e12_lr5e-5": {"base": "gold_only", "stage2": (12, 5e-5)},
            **{name.replace("two_stage", "two_stage_seed1"): {"base": "default_seed1",
                                                              "stage2": s}
               for name, s in TWO_STAGE.items()}}
@@ -143,6 +147,8 @@ def run(config_names, split_seed: int, json_path=None, smoke=False) -> dict:
             model = train_end_model(texts, probs, rows, "minilm_finetune",
                                     seed=cfg.get("seed", 0), dev_texts=fit_text, y_dev=fit_y,
                                     dev_weight=cfg.get("dev_weight", DEV_WEIGHT), progress=False,
+                                    # weak_weight 0: the dev gold alone (gold-only)
+                                    **({"weak_weight": 0.0} if cfg.get("gold_only") else {}),
                                     **({"epochs": 1} if smoke else {}))
         seconds = time.perf_counter() - start
         models[name] = model
@@ -152,7 +158,8 @@ def run(config_names, split_seed: int, json_path=None, smoke=False) -> dict:
         results[name] = {"held_acc": round(float((pred == held_y).mean()), 4),
                          "fit_s": round(seconds, 1), "weak_rows": int(
                              (covered & (confidence >= np.median(confidence[covered]))).sum()
-                             if cfg.get("top_half") else covered.sum()),
+                             if cfg.get("top_half") else 0 if cfg.get("gold_only")
+                             else covered.sum()),
                          "history": model.history_,
                          "load_average": [round(x, 2) for x in os.getloadavg()]}
         print(f"{name}: held acc {results[name]['held_acc']:.4f}, fit {seconds:.0f} s, "
