@@ -16,7 +16,7 @@ import numpy as np
 from labeling.export.skops_io import file_sha256
 from labeling.lf.core import PatternLF
 from labeling.llm.prompt import PromptLF
-from labeling.train.finetune import MiniLMFineTuned
+from labeling.train.finetune_data import DEFAULT_GOLD_LR
 
 SCORED = ("majority_vote", "label_model", "end_model")
 # Label models whose fit reads the dev gold (the pipeline passes it to every fit): their
@@ -97,7 +97,7 @@ def _gold_stage(end: dict) -> dict | None:
     if end.get("name") != "minilm_finetune" or not params.get("gold_epochs"):
         return None
     return {"gold_epochs": int(params["gold_epochs"]),
-            "gold_lr": float(params.get("gold_lr", MiniLMFineTuned().gold_lr))}
+            "gold_lr": float(params.get("gold_lr", DEFAULT_GOLD_LR))}
 
 
 def card_metrics(metrics: dict) -> dict:

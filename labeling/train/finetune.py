@@ -46,7 +46,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from labeling.train import finetune_gold, finetune_net
-from labeling.train.finetune_data import load_tokenizer, merge_rows, model_dir, split_rows
+from labeling.train.finetune_data import (DEFAULT_GOLD_LR, load_tokenizer, merge_rows,
+                                         model_dir, split_rows)
 
 
 class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
@@ -81,7 +82,8 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
                  head_lr: float = 1e-3, weight_decay: float = 0.01, warmup: float = 0.1,
                  dropout: float = 0.1, val_fraction: float = 0.1, patience: int = 1,
                  max_time: float | None = None, seed: int = 0, progress: bool | None = None,
-                 predict_batch_size: int = 64, gold_epochs: int = 0, gold_lr: float = 2e-5):
+                 predict_batch_size: int = 64, gold_epochs: int = 0,
+                 gold_lr: float = DEFAULT_GOLD_LR):
         self.model_path = model_path
         self.max_seq_len = max_seq_len
         self.epochs = epochs

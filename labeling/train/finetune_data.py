@@ -9,6 +9,10 @@ import numpy as np
 
 from labeling.llm.minilm import default_model_path
 
+# The gold stage's default learning rate (labeling/train/finetune_gold.py), here, in a
+# module without torch, so the model card can name it without importing torch.
+DEFAULT_GOLD_LR = 2e-5
+
 PAD_ID = 0  # [PAD] in the MiniLM vocabulary (its tokenizer.json says so too)
 CHUNK_BATCHES = 16  # batches per length-sorted chunk: long enough to group by length,
 #                     short enough that batch order stays shuffled
