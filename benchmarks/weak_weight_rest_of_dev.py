@@ -7,6 +7,11 @@ gold, then these end models are fit on train + the budget and scored on the rest
 
 - ``default``: the pipeline's end model (`auto`: the weak weight chosen by dev CV, the
   label model refit per CV fold);
+- ``one_se``: the same CV, the weight chosen by ``weight_rule = "one_se"`` (the lightest
+  within one standard error of the best). Its candidate's refit is the fixed-weight
+  model of that weight (same folds, same bias), so its score is read from that column,
+  not refit; the check: ``default`` must equal the column of its own choice (printed
+  as a MISMATCH if not);
 - ``gold_only``: the same end model on the budget's gold alone;
 - ``w0.1``, ``w0.3``, ``w1``, ``per_row``: each weak weight fixed (no choice; the decision
   bias of F1 tasks still fit by CV);
@@ -19,7 +24,8 @@ the same run), and the weights CV chose. docs/gold_budget.md reads it.
     python benchmarks/weak_weight_rest_of_dev.py [--datasets bundled youtube sms trec]
         [--budgets 50 100] [--seeds 5] [--json PATH]
 
-JSON: ``{dataset: {budget: {model: {"mean": .., "scores": [..]}, "choices": [..]}}}``.
+JSON: ``{dataset: {budget: {model: {"mean": .., "scores": [..]}, "choices": [..],
+"one_se_choices": [..]}}}``.
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learning_curve import load_dataset  # noqa: E402
 from labeling import models  # noqa: E402
 from labeling.metrics import score_predictions  # noqa: E402
-from labeling.train.auto import choose_end_model  # noqa: E402
+from labeling.train.auto import choose_end_model, lightest_within_se  # noqa: E402
+from labeling.train.cross_validation import GOLD_ONLY, parse_key  # noqa: E402
 from labeling.train.end_model import predict_proba_full  # noqa: E402
 from labeling.train.fold_label_model import FoldLabelModel  # noqa: E402
 from labeling.train.gold_only import gold_only_baseline  # noqa: E402
@@ -44,11 +51,19 @@ from labeling.train.learning_curve import nested_subsamples  # noqa: E402
 
 SIZES = (50, 100, 200)  # the learning curve's subsample sizes (same nested draws)
 FIXED = {"w0.1": 0.1, "w0.3": 0.3, "w1": 1.0, "per_row": None}
-MODELS = ("default", "gold_only", *FIXED, "weak_only", "label_model")
+MODELS = ("default", "one_se", "gold_only", *FIXED, "weak_only", "label_model")
 
 
-def score_subsample(data, idx, k, metric, pos, cache_dir) -> tuple[dict, str]:
-    """Every model's score on the dev rows outside ``idx``, and the weight CV chose."""
+def column(key: str) -> str:
+    """The benchmark column whose model is candidate ``key``'s refit."""
+    _, mode, weight = parse_key(key)
+    return ("gold_only" if mode == GOLD_ONLY else "per_row" if weight is None
+            else f"w{weight:g}")
+
+
+def score_subsample(data, idx, k, metric, pos, cache_dir) -> tuple[dict, str, str]:
+    """Every model's score on the dev rows outside ``idx``, and the weight CV chose by
+    the default rule and by the one-SE rule."""
     train, dev = data["train"], data["valid"]
     texts = np.asarray(dev["text"], dtype=object)
     rest = np.setdiff1d(np.arange(len(dev["y"])), idx)
@@ -80,10 +95,21 @@ def score_subsample(data, idx, k, metric, pos, cache_dir) -> tuple[dict, str]:
     scores["weak_only"] = rest_score(end_model(dev_weight=0.0, weak_weights=(None,))[0])
     lm_pred = label_model.decide(label_model.predict_proba(dev["L"][rest]))
     scores["label_model"] = score_predictions(dev["y"][rest], lm_pred, metric, pos)
-    weight = report["weak_weight"]
-    choice = ("gold" if report["label_mode"] == "gold_only"
-              else "per_row" if weight is None else f"w{weight:g}")
-    return scores, choice
+    choice = column(candidate_key_of(report))
+    if abs(scores["default"] - scores[choice]) > 1e-9:
+        print(f"MISMATCH: default {scores['default']:.4f} != its choice {choice} "
+              f"{scores[choice]:.4f}", flush=True)
+    cv = report["weight_rule_cv"]
+    one_se = column(lightest_within_se(cv["paired"], report["cv_scores"], cv["best"]))
+    scores["one_se"] = scores[one_se]
+    return scores, choice, one_se
+
+
+def candidate_key_of(report) -> str:
+    """The chosen candidate's key, as ``report["cv_scores"]`` names it."""
+    return next(key for key in report["cv_scores"]
+                if parse_key(key) == (report["name"], report["label_mode"],
+                                      report["weak_weight"]))
 
 
 def run(datasets, budgets, n_seeds, cache: Path, json_path=None) -> dict:
@@ -94,17 +120,20 @@ def run(datasets, budgets, n_seeds, cache: Path, json_path=None) -> dict:
         results[ds] = {}
         for budget in budgets:
             start, cell, choices = time.perf_counter(), {m: [] for m in MODELS}, []
+            se_choices = []
             for seed in range(n_seeds):
                 idx = subsamples[seed][SIZES.index(budget)]
-                scores, choice = score_subsample(data, idx, k, metric, pos, cache)
+                scores, choice, se_choice = score_subsample(data, idx, k, metric, pos, cache)
                 for m in MODELS:
                     cell[m].append(round(float(scores[m]), 4))
                 choices.append(choice)
-                print(f"{ds} {budget}:{seed} CV chose {choice}: "
+                se_choices.append(se_choice)
+                print(f"{ds} {budget}:{seed} CV chose {choice}, one_se {se_choice}: "
                       + " ".join(f"{m} {scores[m]:.3f}" for m in MODELS), flush=True)
             out = {m: {"mean": round(float(np.mean(v)), 4), "scores": v}
                    for m, v in cell.items()}
-            results[ds][str(budget)] = out | {"choices": choices, "metric": metric,
+            results[ds][str(budget)] = out | {"choices": choices, "one_se_choices": se_choices,
+                                              "metric": metric,
                                               "n_rest": int(len(data["valid"]["y"]) - budget),
                                               "seconds": round(time.perf_counter() - start)}
             base = out["gold_only"]["mean"]

@@ -21,6 +21,9 @@ each CV fold's weak rows get that label model refit on the fold's training dev r
 instead (:mod:`labeling.train.fold_label_model`), so the held-out gold never reaches
 the weak candidates (`labeling train` passes it).
 
+``weight_rule``: ``"best"`` takes the best CV score; ``"one_se"`` leaves the lightest
+candidate only for a gain larger than its noise (:func:`lightest_within_se`).
+
 For ``metric = "f1"`` the chosen model also gets a decision bias (a prior correction,
 :mod:`labeling.train.ensemble`) fit on its pooled OOF probabilities; candidates are
 scored with the bias fit on the other folds' OOF rows (nested), so the bias's own
@@ -35,8 +38,8 @@ from labeling.metrics import fit_decision_bias
 from labeling.train.blas import on_one_blas_thread
 from labeling.train.cross_validation import (DEFAULT_DEV_WEIGHT, DEFAULT_N_REPEATS,
                                              GOLD_ONLY, candidate_key, candidate_keys,
-                                             oof_probabilities, oof_score, parse_key,
-                                             resolve_params, successive_halving)
+                                             fold_scores, oof_probabilities, oof_score,
+                                             parse_key, resolve_params, successive_halving)
 from labeling.train.end_model import LABEL_MODES, make_end_model, train_end_model
 from labeling.train.ensemble import apply_decision_bias
 
@@ -61,6 +64,19 @@ DEFAULT_HALVING_KEEP = 6
 # the weak rows at weight 1 (or the one ``weak_weights`` value given) and get no
 # decision bias (it is fit on CV predictions). docs/finetune.md: why not in auto.
 FIT_ONCE = ("minilm_finetune",)
+# How the weak weight is chosen from the CV scores: "best" (the highest) or "one_se" (the
+# lightest within N_SE standard errors of it; docs/gold_budget.md). N_SE fixed at 1 (the
+# classic one-standard-error rule) before it was measured, not tuned.
+WEIGHT_RULES = ("best", "one_se")
+DEFAULT_WEIGHT_RULE = "best"
+N_SE = 1.0
+
+
+def check_weight_rule(rule) -> str:
+    if rule not in WEIGHT_RULES:
+        raise ValueError(f"[end_model] params.weight_rule must be one of "
+                         f"{', '.join(WEIGHT_RULES)}, got {rule!r}")
+    return rule
 
 
 def pick_best(scores: dict[str, float], min_gain: float = DEFAULT_MIN_GAIN) -> str:
@@ -94,6 +110,35 @@ def choose_candidate(scores: dict[str, float], min_gain: float = DEFAULT_MIN_GAI
     return best
 
 
+def paired_gains(scores: dict[str, float], per_fold: dict, best: str,
+                 n_folds: int) -> dict[str, dict]:
+    """``{key: {"gain", "se"}}`` for ``best``'s end model's candidates: the CV score gain
+    of ``best`` over the candidate (``scores``: pooled OOF scores) and its standard
+    error from the paired per-fold differences ``d = per_fold[best] - per_fold[key]``
+    (repeats x folds, :func:`fold_scores`): ``se = sd(d) / sqrt(n_folds)``. Not over
+    sqrt(repeats x folds): the repeats re-split the same dev rows, which averages out the
+    split's noise but adds no rows, so it cannot shrink the dev sample's noise."""
+    name, out = parse_key(best)[0], {}
+    for key in scores:
+        if parse_key(key)[0] == name and key in per_fold:
+            d = (np.asarray(per_fold[best]) - np.asarray(per_fold[key])).ravel()
+            se = float(np.std(d, ddof=1) / np.sqrt(n_folds)) if d.size > 1 else 0.0
+            out[key] = {"gain": round(scores[best] - scores[key], 4), "se": round(se, 4)}
+    return out
+
+
+def lightest_within_se(paired: dict[str, dict], scores: dict[str, float], best: str,
+                       n_se: float = N_SE) -> str:
+    """The one-SE rule: the first (lightest: gold-only, then lighter weak weights) of
+    :func:`paired_gains`' candidates whose gain from the best is at most ``n_se``
+    standard errors and whose CV score is at least every gold-only candidate's (the
+    floor of :func:`choose_candidate`); else ``best`` (the best-scoring one)."""
+    gold = max((v for key, v in scores.items() if parse_key(key)[1] == GOLD_ONLY),
+               default=-np.inf)
+    return next((key for key, p in paired.items()
+                 if p["gain"] <= n_se * p["se"] and scores[key] >= gold), best)
+
+
 @on_one_blas_thread
 def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
                      label_mode=DEFAULT_LABEL_MODE,
@@ -102,7 +147,7 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
                      min_gain=DEFAULT_MIN_GAIN, n_repeats=DEFAULT_N_REPEATS,
                      decision_bias=True, weak_weights=DEFAULT_WEAK_WEIGHTS,
                      halving_keep=DEFAULT_HALVING_KEEP, candidates=DEFAULT_CANDIDATES,
-                     fold_label_model=None):
+                     fold_label_model=None, weight_rule=DEFAULT_WEIGHT_RULE):
     """Fit the end model the config asks for, choosing what is ``auto`` by dev CV.
 
     ``name``/``label_mode``: a fixed value or ``auto``; ``name = "auto"`` chooses among
@@ -129,9 +174,13 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
     ``dev_weight``, ``decision_bias``), its CV score ``cv``, every candidate's CV score,
     and, when gold-only candidates were scored, ``gold_only``: the gold-only baseline
     chosen by the same rule from the same folds (what
-    :func:`labeling.train.gold_only.gold_only_baseline` reports).
+    :func:`labeling.train.gold_only.gold_only_baseline` reports). ``weight_rule``
+    (``best``/``one_se``, :data:`WEIGHT_RULES`) and, after a CV, ``weight_rule_cv``:
+    the best-scoring candidate and every candidate's paired gain/SE
+    (:func:`paired_gains`), whichever rule chose.
     """
     params = params or {}
+    check_weight_rule(weight_rule)
     names = list(candidates) if name == "auto" else [name]
     outside = [n for n in names if n not in AUTO_CANDIDATES]
     if name == "auto" and (outside or not names):
@@ -148,7 +197,7 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
         decision_bias = False
     keys = candidate_keys(names, modes, weights)
     use_bias = bool(decision_bias) and metric == "f1" and has_dev
-    report = {"candidates": keys, "metric": metric,
+    report = {"candidates": keys, "metric": metric, "weight_rule": weight_rule,
               "dev_weight": dev_weight if has_dev else 0.0, "cv_scores": {}}
     best = keys[0] if len(keys) == 1 else candidate_key(names[0], modes[0], None)
     oofs = {}
@@ -168,6 +217,12 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
                                                    halving_keep)
         scores = {key: score(p, splits) for key, p in oofs.items()}
         best = choose_candidate(scores, min_gain)
+        per_fold = {key: fold_scores(p, splits, y_dev, metric, pos_label, use_bias)
+                    for key, p in oofs.items() if parse_key(key)[0] == parse_key(best)[0]}
+        paired = paired_gains(scores, per_fold, best, n_folds)
+        report["weight_rule_cv"] = {"best": best, "n_se": N_SE, "paired": paired}
+        if weight_rule == "one_se":
+            best = lightest_within_se(paired, scores, best)
         gold = {key: v for key, v in scores.items() if parse_key(key)[1] == GOLD_ONLY}
         if any(parse_key(key)[1] != GOLD_ONLY for key in keys):  # what the CV's weak rows had
             report["cv_weak_targets"] = ("label model refit per fold on its training dev rows"
@@ -199,7 +254,7 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
 
 
 OPTION_KEYS = ("label_mode", "dev_weight", "n_folds", "min_gain", "n_repeats", "decision_bias",
-               "weak_weights", "halving_keep", "candidates")
+               "weak_weights", "halving_keep", "candidates", "weight_rule")
 
 
 def end_model_options(name: str, params: dict) -> dict:
@@ -208,14 +263,15 @@ def end_model_options(name: str, params: dict) -> dict:
     ``label_mode`` (soft/hard/auto; default soft), ``candidates`` (the end models ``auto``
     chooses among; default the average alone), ``weak_weights``, ``dev_weight`` (copies
     per dev gold row; 0 keeps dev out of training), ``n_folds``, ``n_repeats``,
-    ``halving_keep``, ``min_gain`` and ``decision_bias`` (true/false) are options of the
-    choice; the other params go to the end model: flat
+    ``halving_keep``, ``min_gain``, ``decision_bias`` (true/false) and ``weight_rule``
+    (best/one_se) are options of the choice; the other params go to the end model: flat
     (``C = 1.0``) for a named model, per candidate for ``auto``
     (``params = {tfidf_logreg = {C = 3.0}}``).
     """
     options = {key: params[key] for key in OPTION_KEYS if key in params}
     rest = {key: value for key, value in params.items() if key not in OPTION_KEYS}
     options.setdefault("label_mode", DEFAULT_LABEL_MODE)
+    check_weight_rule(options.get("weight_rule", DEFAULT_WEIGHT_RULE))
     if name == "auto":
         unknown = [key for key in rest if key not in AUTO_CANDIDATES]
         if unknown or not all(isinstance(v, dict) for v in rest.values()):

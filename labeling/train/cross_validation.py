@@ -241,21 +241,38 @@ def _fit_predict(classifier, X, targets, X_held, held_idx, proba) -> None:
     proba[np.ix_(held_idx, classifier.classes_.astype(int))] = classifier.predict_proba(X_held)
 
 
+def oof_predictions(proba, fold_of, y_dev, metric="accuracy", pos_label=1, bias=False):
+    """One repeat's OOF decisions; with ``bias``, each fold's use the decision bias fit on
+    the other folds' OOF rows (nested: no peeking)."""
+    if not bias:
+        return proba.argmax(axis=1)
+    pred = np.empty_like(y_dev)
+    for f in np.unique(fold_of):
+        rest, held = fold_of != f, fold_of == f
+        b = fit_decision_bias(proba[rest], y_dev[rest], metric, pos_label)
+        pred[held] = biased_predictions(proba[held], b)
+    return pred
+
+
 def oof_score(oofs, splits, y_dev, metric="accuracy", pos_label=1, bias=False) -> float:
-    """Mean over repeats of the pooled OOF score; with ``bias``, each fold's predictions
-    use the decision bias fit on the other folds' OOF rows (nested: no peeking)."""
-    y_dev, scores = np.asarray(y_dev, dtype=int), []
+    """Mean over repeats of the pooled OOF score (decisions: :func:`oof_predictions`)."""
+    y_dev = np.asarray(y_dev, dtype=int)
+    return float(np.mean([score_predictions(y_dev, oof_predictions(proba, fold_of, y_dev,
+                                                                   metric, pos_label, bias),
+                                            metric, pos_label)
+                          for proba, fold_of in zip(oofs, splits)]))
+
+
+def fold_scores(oofs, splits, y_dev, metric="accuracy", pos_label=1, bias=False):
+    """``(repeats x folds)`` array: each held-out fold's own score, with the decisions
+    :func:`oof_score` pools (for paired per-fold differences between candidates)."""
+    y_dev = np.asarray(y_dev, dtype=int)
+    out = []
     for proba, fold_of in zip(oofs, splits):
-        if not bias:
-            pred = proba.argmax(axis=1)
-        else:
-            pred = np.empty_like(y_dev)
-            for f in np.unique(fold_of):
-                rest, held = fold_of != f, fold_of == f
-                b = fit_decision_bias(proba[rest], y_dev[rest], metric, pos_label)
-                pred[held] = biased_predictions(proba[held], b)
-        scores.append(score_predictions(y_dev, pred, metric, pos_label))
-    return float(np.mean(scores))
+        pred = oof_predictions(proba, fold_of, y_dev, metric, pos_label, bias)
+        out.append([score_predictions(y_dev[fold_of == f], pred[fold_of == f], metric,
+                                      pos_label) for f in np.unique(fold_of)])
+    return np.asarray(out, dtype=float)
 
 
 def successive_halving(cross_validate, score, keys, n_repeats, keep=None):
