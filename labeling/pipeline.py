@@ -47,7 +47,8 @@ from labeling.models.fit_cache import fit_cached
 from labeling.train.auto import choose_end_model, end_model_options
 from labeling.train.end_model import embedding_cache, predict_proba_full
 from labeling.train.fold_label_model import fold_label_model_for
-from labeling.train.gold_budget import curve_section, gold_only_section, split_curve_options
+from labeling.train.gold_budget import (curve_section, gold_only_section, split_curve_options,
+                                        split_gold_only_option)
 
 SUMMARY_FILE, END_MODEL_FILE, MODEL_DIR = "lf_summary.csv", "end_model.skops", "model"
 EMBEDDING_CACHE_DIR = "embedding_cache"  # MiniLM vectors by text hash, reused by re-runs
@@ -316,6 +317,7 @@ def step_train(task: Task):
     metric = "f1" if cfg.positive_label is not None else "accuracy"
     try:
         params, curve_options = split_curve_options(cfg.end_model.params)
+        params, with_gold_only = split_gold_only_option(params)
         options = end_model_options(cfg.end_model.name, params)
         model, report = choose_end_model(texts, proba, covered, dev_texts, y_dev,
                                          metric=metric, pos_label=cfg.positive_index,
@@ -325,7 +327,8 @@ def step_train(task: Task):
         raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
     save_model(model, task.run_dir / END_MODEL_FILE)
     gold_model, gold = gold_only_section(dev_texts, y_dev, cfg.cardinality, options, report,
-                                         metric, cfg.positive_index, cfg.seed, cache_dir)
+                                         metric, cfg.positive_index, cfg.seed, cache_dir,
+                                         enabled=with_gold_only)
     curve = curve_section(texts, proba, covered, dev_texts, y_dev, report, gold, metric,
                           cfg.positive_index, cfg.seed, curve_options, cache_dir,
                           options.get("params"), refit)

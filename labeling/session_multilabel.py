@@ -87,14 +87,15 @@ def train(task) -> dict:
     ``weak_weight_cv``: each candidate's out-of-fold F1 per label;
     ``weak_weight_cv_macro``: each candidate's macro F1 as the one weight for all labels;
     ``weak_weight_shared``: the best of those; ``weak_weight_per_label``: false when one
-    weight was kept for all), per-label thresholds, dev CV F1 per label (and their mean),
-    its in-sample dev scores; the gold-only model's dev CV F1. No test."""
+    weight was kept for all; ``cv_repeats``: the CV's K-fold splits), per-label
+    thresholds, dev CV F1 per label (and their mean), its in-sample dev scores; the
+    gold-only model's dev CV F1. No test."""
     multilabel_steps.step_train(task)
     section = _section(task, "fit")
     end, gold_only = section["end_model"], section.get("gold_only", {})
     out = {k: end[k] for k in ("name", "weak_weight", "weak_weight_per_label",
                                 "weak_weight_shared", "weak_weight_cv",
-                                "weak_weight_cv_macro", "gold_weight", "thresholds",
+                                "weak_weight_cv_macro", "cv_repeats", "gold_weight", "thresholds",
                                 "dev_cv_f1") if k in end}
     out["dev_cv_macro_f1"] = float(np.mean(list(end["dev_cv_f1"].values())))
     out["dev"] = section["scores"]["end_model"].get("dev", {}) | {"in_sample": True}

@@ -235,12 +235,15 @@ def _metrics_lines(card: dict) -> list[str]:
 
 def _baseline_lines(card: dict) -> list[str]:
     cv, gold = card.get("cv") or {}, card.get("gold_only") or {}
-    if cv.get("gold_only") is None:
+    if cv.get("gold_only") is not None:
+        lines = ["## Against the dev gold alone", "",
+                 f"Dev cross-validation ({cv.get('metric')}): this model "
+                 f"{cv.get('end_model')}, the same model family trained on the "
+                 f"{gold.get('n_dev')} dev gold rows alone {cv.get('gold_only')}."]
+    elif gold.get("text"):  # a fit-once model's twin (no CV), or the baseline skipped
+        lines = ["## Against the dev gold alone", ""] + _twin_test_line(card)
+    else:
         return []
-    lines = ["## Against the dev gold alone", "",
-             f"Dev cross-validation ({cv.get('metric')}): this model {cv.get('end_model')}, "
-             f"the same model family trained on the {gold.get('n_dev')} dev gold rows alone "
-             f"{cv.get('gold_only')}."]
     if gold.get("text"):
         lines.append(("**WARNING: " if gold.get("loud") else "") + gold["text"][0].upper()
                      + gold["text"][1:] + (".**" if gold.get("loud") else "."))
@@ -248,6 +251,20 @@ def _baseline_lines(card: dict) -> list[str]:
         lines.append(card["labels_worth"][0].upper() + card["labels_worth"][1:]
                      + " (learning curve on the dev rows, scored on the rest of dev).")
     return lines + [""]
+
+
+def _twin_test_line(card: dict) -> list[str]:
+    """A fit-once model's test scores next to its gold-only twin's (final scores)."""
+    metrics, gold = card.get("metrics") or {}, card.get("gold_only") or {}
+    end, twin = ((metrics.get(k) or {}).get("test") or {} for k in ("end_model", "gold_only"))
+    if not gold.get("fit") or "accuracy" not in twin:
+        return []
+    key = "f1" if "f1" in twin else "macro_f1"
+    return [f"On test (accuracy / {key}): this model {_score(end, 'accuracy')} / "
+            f"{_score(end, key)}, its gold-only twin ({gold.get('name')}, the same params "
+            f"on the {gold.get('n_dev')} dev gold rows alone, fit {gold['fit']}) "
+            f"{_score(twin, 'accuracy')} / {_score(twin, key)}: final scores, nothing was "
+            "chosen on them."]
 
 
 def card_markdown(card: dict) -> str:

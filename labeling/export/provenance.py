@@ -141,8 +141,8 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
         "in_sample": in_sample(metrics),
         "cv": {"end_model": end.get("cv"), "gold_only": gold.get("cv"),
                "metric": end.get("metric")},
-        "gold_only": {k: gold[k] for k in ("name", "n_dev", "cv", "verdict", "text", "loud")
-                      if k in gold},
+        "gold_only": {k: gold[k] for k in ("name", "n_dev", "cv", "verdict", "text", "loud",
+                                            "fit", "fit_seconds", "skipped") if k in gold},
         "labels_worth": worth.get("text"),
         "training": training_summary(metrics, annotations_used),
         "training_files": training_files(cfg, end, annotations_used),

@@ -21,7 +21,7 @@ from labeling.train.finetune_multilabel import fit_task
 from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise, fit_featurisers
 
 FINETUNE = "minilm_finetune"  # fit once, not one-vs-rest heads (docs/finetune.md)
-HEAD_PARAMS = ("gold_weight", "n_folds", "weak_weights", "weak_weight_per_label")
+HEAD_PARAMS = ("gold_weight", "n_folds", "n_repeats", "weak_weights", "weak_weight_per_label")
 
 
 def end_model_name(cfg) -> str:

@@ -92,10 +92,10 @@ def gold_budget(metrics: dict) -> dict:
     what the LFs are worth in labels, and the learning curve as a long table (labels,
     model, mean, min, max) for a line chart; ``{}`` before a train with dev gold."""
     gold, end = metrics.get("gold_only") or {}, metrics.get("end_model") or {}
-    if "cv" not in gold or not end or end.get("stale"):
-        return {}
+    if not ("cv" in gold or gold.get("text")) or not end or end.get("stale"):
+        return {}  # a fit-once model's twin or a skipped baseline: its text, no CV
     curve = (metrics.get("learning_curve") or {}).get("curve")
-    return {"end_model_cv": end.get("cv"), "gold_only_cv": gold["cv"],
+    return {"end_model_cv": end.get("cv"), "gold_only_cv": gold.get("cv"),
             "metric": gold.get("metric"), "n_dev": gold.get("n_dev"),
             "text": gold.get("text"), "loud": bool(gold.get("loud")),
             "worth": ((metrics.get("learning_curve") or {}).get("worth") or {}).get("text"),

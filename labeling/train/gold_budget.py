@@ -8,9 +8,19 @@ which is ahead on dev CV (:func:`verdict`): test never decides anything here, it
 scored. Then it runs :func:`labeling.train.learning_curve.learning_curve` seed by seed
 while a time budget lasts, and :func:`labels_worth` reads it.
 
+An end model fit once, not cross-validated (``minilm_finetune``: a fit costs minutes)
+gets its own gold-only twin instead (:func:`labeling.train.gold_only.fit_once_gold_only`:
+the same model and params on the dev gold alone, fit once). Neither is cross-validated,
+and their early-stopping rows differ (and the gold stage trains on every dev row), so
+no dev score compares them: the verdict says so, and the twin's test score, shown next
+to the end model's by ``labeling run``/``evaluate``/``report``, the card and the app, is
+the comparison (a final score, not a basis for any choice). No learning curve either.
+
 Options (``[end_model] params = {learning_curve = {seeds = 3, budget_s = 60}}``, or
-``learning_curve = false`` to skip it) are taken out of the end-model params before
-those reach the end-model choice (:func:`split_curve_options`).
+``learning_curve = false`` to skip it; ``gold_only = false`` skips the baseline, and
+with it the curve, said in every output) are taken out of the end-model params before
+those reach the end-model choice (:func:`split_curve_options`,
+:func:`split_gold_only_option`).
 """
 
 from __future__ import annotations
@@ -20,11 +30,19 @@ import time
 
 import numpy as np
 
-from labeling.train.auto import FIT_ONCE
-from labeling.train.gold_only import gold_only_baseline
+from labeling.train.auto import DEFAULT_DEV_WEIGHT, FIT_ONCE
+from labeling.train.cross_validation import resolve_params
+from labeling.train.gold_only import fit_once_gold_only, gold_only_baseline
 from labeling.train.learning_curve import DEFAULT_CURVE_SEEDS, learning_curve, labels_worth
 
 CURVE_KEY = "learning_curve"
+GOLD_ONLY_KEY = "gold_only"  # params.gold_only = false: no gold-only baseline (nor curve)
+SKIPPED_TEXT = ("no gold-only baseline: params.gold_only = false, so this run does not say "
+                "whether the LFs and prompts beat the same model on the {n} dev labels alone")
+FIT_ONCE_TEXT = ("{name} and its gold-only twin ({name}, same params, on the {n} dev labels "
+                 "alone, no weak row; fit in {s:.0f} s) were each fit once, not "
+                 "cross-validated: no dev score compares them; their test scores "
+                 "(`labeling evaluate`) do")
 # Seconds of curve fits: a seed (3 pipeline + 3 gold-only end-model fits and their
 # predictions on the rest of dev) is started only if the seeds done so far say it ends
 # within the budget, so the curve costs at most one seed more than this. On the bundled
@@ -62,6 +80,16 @@ def split_curve_options(params: dict) -> tuple[dict, dict | None]:
                     "budget_s": float(raw.get("budget_s", DEFAULT_CURVE_BUDGET_S))}
 
 
+def split_gold_only_option(params: dict) -> tuple[dict, bool]:
+    """``(end-model params without the gold_only key, whether to fit the baseline)``."""
+    params = dict(params or {})
+    raw = params.pop(GOLD_ONLY_KEY, True)
+    if not isinstance(raw, bool):
+        raise ValueError(f"params.{GOLD_ONLY_KEY} must be true or false (false: no gold-only "
+                         f"baseline), got {raw!r}")
+    return params, raw
+
+
 def verdict(pipeline: dict, gold_cv: float, n_dev: int) -> dict:
     """``{"verdict": code, "text": ..., "loud": bool}`` from the pipeline's choice report
     (``cv``, ``label_mode``, ``metric``) and the baseline's CV."""
@@ -80,17 +108,25 @@ def verdict(pipeline: dict, gold_cv: float, n_dev: int) -> dict:
 
 
 def gold_only_section(dev_texts, y_dev, cardinality: int, options: dict, pipeline: dict,
-                      metric: str, pos_label: int, seed: int, cache_dir=None):
+                      metric: str, pos_label: int, seed: int, cache_dir=None,
+                      enabled: bool = True):
     """``(fitted gold-only model or None, metrics section)``. ``options``: what the
     pipeline's ``choose_end_model`` got (``end_model_options``); the baseline takes the
-    ones that make its folds and models the pipeline's."""
+    ones that make its folds and models the pipeline's. A fit-once end model gets its
+    twin (:func:`fit_once_section`). ``enabled=False`` (``params.gold_only = false``):
+    none, with a text every output shows."""
+    n_dev = 0 if y_dev is None else len(y_dev)
+    if not enabled:
+        text = SKIPPED_TEXT.format(n=n_dev)
+        return None, {"skipped": f"params.{GOLD_ONLY_KEY} = false", "text": text,
+                      "verdict": "not_compared", "loud": False}
     if y_dev is None or len(y_dev) < options.get("n_folds", 3):
         return None, {"skipped": "no dev gold to train or cross-validate a baseline on",
                       "verdict": "not_compared", "loud": False}
     kwargs = {k: v for k, v in options.items() if k in _BASELINE_OPTIONS}
-    if kwargs.get("name") in FIT_ONCE:  # fine-tunes per CV fold would cost minutes each:
-        kwargs.update(name="auto", params={})  # the default family is the baseline
-        kwargs.pop("candidates", None)
+    if kwargs.get("name") in FIT_ONCE:  # never cross-validated: its own twin, fit once
+        return fit_once_section(dev_texts, y_dev, cardinality, options, pipeline, metric,
+                                seed, cache_dir)
     start = time.perf_counter()
     model, report = gold_only_baseline(dev_texts, y_dev, cardinality, metric=metric,
                                        pos_label=pos_label, seed=seed, cache_dir=cache_dir,
@@ -99,6 +135,32 @@ def gold_only_section(dev_texts, y_dev, cardinality: int, options: dict, pipelin
                "pipeline_cv": pipeline.get("cv")}
     section.update(verdict(pipeline, report["cv"], report["n_dev"]))
     return model, section
+
+
+def fit_once_section(dev_texts, y_dev, cardinality: int, options: dict, pipeline: dict,
+                     metric: str, seed: int, cache_dir=None):
+    """A fit-once end model's gold-only twin (:func:`fit_once_gold_only`) and its section:
+    no ``cv``, verdict ``not_compared`` with a text saying why."""
+    name = options["name"]
+    if pipeline.get("label_mode") == "gold_only":  # weak_weights = [0]: it IS the twin
+        return None, {"skipped": f"the end model is {name} on the dev gold alone",
+                      "verdict": "gold_only_chosen", "loud": True,
+                      "text": f"the end model IS the gold-only model ({name} on the "
+                              f"{len(y_dev)} dev labels alone, weak_weights = [0]): no LF "
+                              "or prompt trained it"}
+    try:
+        model, report = fit_once_gold_only(
+            name, dev_texts, y_dev, cardinality, resolve_params(name, options.get("params")
+                                                                or {}),
+            options.get("dev_weight", DEFAULT_DEV_WEIGHT), seed, cache_dir)
+    except ValueError as exc:  # e.g. one class in dev: said, not a traceback after the fit
+        return None, {"skipped": f"the gold-only twin ({name}) could not be fit: {exc}",
+                      "text": f"no gold-only baseline: {name} on the dev gold alone could "
+                              f"not be fit ({exc})", "verdict": "not_compared", "loud": False}
+    text = FIT_ONCE_TEXT.format(name=name, n=report["n_dev"], s=report["fit_seconds"])
+    return model, {**report, "metric": metric, "seconds": report["fit_seconds"],
+                   "pipeline_cv": pipeline.get("cv"), "verdict": "not_compared",
+                   "loud": False, "text": text}
 
 
 def curve_section(texts, proba, covered, dev_texts, y_dev, pipeline: dict, gold: dict,
@@ -112,8 +174,10 @@ def curve_section(texts, proba, covered, dev_texts, y_dev, pipeline: dict, gold:
         return {"skipped": f"params.{CURVE_KEY} = false"}
     if "skipped" in gold:
         return {"skipped": gold["skipped"]}
-    if pipeline.get("cv_skipped"):  # its fits cost minutes each; the curve needs 3 a seed
-        return {"skipped": pipeline["cv_skipped"]}
+    if pipeline.get("cv_skipped"):  # its fits cost minutes each; the curve needs 6 a seed
+        return {"skipped": f"{pipeline['cv_skipped']}: no learning curve (it would fit "
+                           "the model 6 times a seed, 3 dev budgets x with and without "
+                           "the weak rows)"}
     if pipeline.get("label_mode") == "gold_only":
         return {"skipped": "the end model is the gold-only model: the LFs trained nothing",
                 "worth": {"labels": 0, "text": "your LFs and prompts are worth 0 hand labels "

@@ -12,7 +12,8 @@ against the gold rows is chosen by dev K-fold CV, as the single-label default do
 (docs/gold_budget.md), **per label**: each of ``weak_weights`` (the weak rows' total
 weight as a multiple of the gold rows' total, :func:`~labeling.train.end_model.weak_scale`;
 0 is the gold-only model, ``None`` every weak row at weight 1) is fit without each
-held-out fold's gold and predicts it; each label takes the candidate whose out-of-fold
+held-out fold's gold and predicts it (``n_repeats`` K-fold splits, pooled:
+:mod:`labeling.train.multilabel_cv`); each label takes the candidate whose out-of-fold
 probabilities give it the best F1 (at its best cut,
 :func:`labeling.models.multilabel.best_threshold`; ties to the lighter weight), and that
 cut is its threshold. The heads are independent per label, so a label's head is the
@@ -32,12 +33,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
 from labeling.models.multilabel import best_threshold
 from labeling.train.end_model import embedding_cache, make_tfidf_logreg, weak_scale
 from labeling.train.embeddings import MiniLMEmbedder
+from labeling.train.multilabel_cv import candidate_cuts, check_n_repeats, cv_splits
 from labeling.train.multilabel_model import (MultiLabelAverage, MultiLabelHeads, _stack,
                                              merge_heads)
 
@@ -51,6 +52,9 @@ SOLVER = {"tfidf": "newton-cg", "minilm": "lbfgs"}
 # (None: the fixed weighting before the choice; on GoEmotions Ekman, 10k weak rows
 # against 500 x 5 gold, a multiple of 4). On that task's dev CV (docs/multilabel.md).
 DEFAULT_WEAK_WEIGHTS = (0.0, 0.3, 1.0, None)
+# The dev CV's K-fold splits (fold seeds seed, seed + 1, ...; scored pooled, multilabel_cv).
+# Chosen by the nested dev check (benchmarks/multilabel_per_label_weight.py, docs).
+DEFAULT_N_REPEATS = 1
 
 
 def weight_key(weak_weight: float | None) -> str:
@@ -103,27 +107,31 @@ class OneVsRestEndModel:
     the gold-only baseline), ``Y_dev`` the ``n_dev x k`` gold 0/1. ``weak_weights``: the
     candidates (module docstring; with one, nothing is chosen and its CV only tunes the
     thresholds). ``weak_weight_per_label``: each label its own weight (default), else
-    one for all. Fitted: ``weak_weight_`` (list, one choice per label; all the same
-    without ``weak_weight_per_label``), ``shared_weight_`` (the one weight with the best
-    out-of-fold macro F1), ``cv_scores_`` (``{weight_key: [out-of-fold F1 per label]}``),
-    ``cv_macro_`` (``{weight_key: their mean}``: what that weight for all labels gives),
+    one for all. ``n_repeats``: the CV's K-fold splits, pooled
+    (:mod:`labeling.train.multilabel_cv`). Fitted: ``weak_weight_`` (list, one choice
+    per label; all the same without ``weak_weight_per_label``), ``shared_weight_`` (the
+    one weight with the best out-of-fold macro F1), ``cv_scores_`` (``{weight_key:
+    [out-of-fold F1 per label]}``), ``cv_macro_`` (``{weight_key: their mean}``: what
+    that weight for all labels gives),
     ``thresholds_`` and ``dev_cv_f1_`` (per label, of its choice), ``heads_``.
     """
 
     def __init__(self, name: str = "tfidf_minilm_avg", gold_weight: float = 5.0,
                  n_folds: int = 3, seed: int = 0, weak_weights=DEFAULT_WEAK_WEIGHTS,
-                 weak_weight_per_label: bool = True):
+                 weak_weight_per_label: bool = True, n_repeats: int = DEFAULT_N_REPEATS):
         if name not in FEATURES:
             raise ValueError(f"unknown multi-label end model {name!r}; available: "
                              f"{', '.join(FEATURES)}")
         self.name, self.gold_weight, self.n_folds, self.seed = name, gold_weight, n_folds, seed
         self.weak_weights, self.weak_weight_per_label = weak_weights, weak_weight_per_label
+        self.n_repeats = n_repeats
 
     def candidates(self, P_weak=True) -> list:
         """The weak weights :meth:`fit` chooses among (``[0.0]`` without ``P_weak``), in
         order; a ``ValueError`` for anything but a non-empty list of numbers >= 0, or a
-        ``weak_weight_per_label`` that is not true/false (checked here so one call checks
-        the parameters before any fitting)."""
+        ``weak_weight_per_label`` that is not true/false or an ``n_repeats`` that is not an
+        integer >= 1 (checked here so one call checks the parameters before any fitting)."""
+        check_n_repeats(self.n_repeats)
         if not isinstance(self.weak_weight_per_label, bool):
             raise ValueError(f"weak_weight_per_label must be true or false, got "
                              f"{self.weak_weight_per_label!r}")
@@ -192,18 +200,10 @@ class OneVsRestEndModel:
         single-label CV does (docs/gold_budget.md); None: ``P_weak`` in every fold."""
         Y_dev = np.asarray(Y_dev)
         n_dev, k = Y_dev.shape
-        folds = list(KFold(self.n_folds, shuffle=True,
-                           random_state=self.seed).split(np.arange(n_dev)))
-        weights, cuts = self.candidates(P_weak), []
-        for weight in weights:  # every candidate on the same folds
-            oof = np.zeros((n_dev, k))
-            for fit_rows, held in folds:
-                P_fold = (P_weak if P_weak is None or fold_probs is None or weight == 0
-                          else fold_probs.probs(fit_rows))
-                heads = self._fit_heads(features, P_fold, Y_dev, fit_rows, weight)
-                oof[held] = self._proba(heads, features, "dev", held)
-            cuts.append(np.array([best_threshold(Y_dev[:, c], oof[:, c]) for c in range(k)]))
-        cuts = np.array(cuts)  # candidate x label x (threshold, out-of-fold F1)
+        splits = cv_splits(n_dev, self.n_folds, self.seed, check_n_repeats(self.n_repeats))
+        weights = self.candidates(P_weak)
+        # candidate x label x (threshold, out-of-fold F1), the repeats pooled (multilabel_cv)
+        cuts = candidate_cuts(self, features, P_weak, Y_dev, weights, splits, fold_probs)
         keys = [weight_key(w) for w in weights]
         self.cv_scores_ = {key: np.round(c[:, 1], 4).tolist() for key, c in zip(keys, cuts)}
         self.cv_macro_ = {key: round(float(c[:, 1].mean()), 4) for key, c in zip(keys, cuts)}
@@ -223,14 +223,14 @@ class OneVsRestEndModel:
         ``weak_weight`` ``{label: weight_key}``, ``weak_weight_per_label``,
         ``weak_weight_shared`` (the best one weight for all), ``weak_weight_cv``
         ``{weight_key: {label: out-of-fold F1}}``, ``weak_weight_cv_macro``
-        ``{weight_key: macro F1}``."""
+        ``{weight_key: macro F1}``, ``cv_repeats`` (the CV's K-fold splits)."""
         labels = list(labels)
         return {"weak_weight": {name: weight_key(w) for name, w in zip(labels, self.weak_weight_)},
                 "weak_weight_per_label": self.weak_weight_per_label,
                 "weak_weight_shared": weight_key(self.shared_weight_),
                 "weak_weight_cv": {key: dict(zip(labels, f1))
                                    for key, f1 in self.cv_scores_.items()},
-                "weak_weight_cv_macro": dict(self.cv_macro_)}
+                "weak_weight_cv_macro": dict(self.cv_macro_), "cv_repeats": self.n_repeats}
 
     def heldout_f1(self, features, P_weak, Y_dev, held, weak_weight=None) -> np.ndarray:
         """Per label, the best-cut F1 on the dev rows ``held`` of heads fit on the other
