@@ -60,10 +60,12 @@ GOALS = {"youtube": {"all": 0.965, "100": 0.960, "50": 0.955},
 MARGIN_DATASETS = ("sms", "trec")
 
 
-def load_dataset(name: str, cache: Path) -> tuple[dict, tuple[int, str, int]]:
-    """``({split: {"L", "y", "text"}}, (cardinality, metric, positive class))``."""
+def load_dataset(name: str, cache: Path, wanted=("train", "valid", "test")
+                 ) -> tuple[dict, tuple[int, str, int]]:
+    """``({split: {"L", "y", "text"}}, (cardinality, metric, positive class))``, for
+    the ``wanted`` splits only (dev-only studies leave out ``test``: its gold is not read)."""
     if name in WRENCH:
-        return {s: load_split(name, s) for s in ("train", "valid", "test")}, WRENCH[name]
+        return {s: load_split(name, s) for s in wanted}, WRENCH[name]
     # The bundled task, applied as `labeling apply` would, into a run folder of our own.
     for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):  # prompt LFs: the offline backend
         os.environ.pop(var, None)
@@ -74,7 +76,8 @@ def load_dataset(name: str, cache: Path) -> tuple[dict, tuple[int, str, int]]:
     splits = {new: {"L": matrices[old], "text": task.splits[old]["text"].tolist(),
                     # train gold is never loaded (labeling.data drops it)
                     "y": None if old == "train" else task.gold(old).astype(np.int64)}
-              for new, old in (("train", "train"), ("valid", "dev"), ("test", "test"))}
+              for new, old in (("train", "train"), ("valid", "dev"), ("test", "test"))
+              if new in wanted}
     cfg = task.config
     metric = "f1" if cfg.positive_label is not None else "accuracy"
     return splits, (cfg.cardinality, metric, cfg.positive_index or 0)

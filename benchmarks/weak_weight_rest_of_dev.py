@@ -1,5 +1,6 @@
 """How good is the end model's dev-CV choice of the weak rows' weight at small gold
-budgets? Scored on the dev rows OUTSIDE each budget; the test split is never loaded.
+budgets? Scored on the dev rows OUTSIDE each budget; the test split is never loaded
+(its gold is not read; the bundled task's LFs still run over all its splits' texts).
 
 For each dataset, budget and seed (the learning curve's nested subsamples,
 benchmarks/learning_curve.py), the label model (`auto`) is fit with the budget's dev
@@ -115,7 +116,7 @@ def candidate_key_of(report) -> str:
 def run(datasets, budgets, n_seeds, cache: Path, json_path=None) -> dict:
     results = {}
     for ds in datasets:
-        data, (k, metric, pos) = load_dataset(ds, cache)
+        data, (k, metric, pos) = load_dataset(ds, cache, wanted=("train", "valid"))
         subsamples = nested_subsamples(data["valid"]["y"], list(SIZES), n_seeds, seed=0)
         results[ds] = {}
         for budget in budgets:
