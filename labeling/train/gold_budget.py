@@ -39,9 +39,9 @@ CURVE_KEY = "learning_curve"
 GOLD_ONLY_KEY = "gold_only"  # params.gold_only = false: no gold-only baseline (nor curve)
 SKIPPED_TEXT = ("no gold-only baseline: params.gold_only = false, so this run does not say "
                 "whether the LFs and prompts beat the same model on the {n} dev labels alone")
-FIT_ONCE_TEXT = ("{name} and its gold-only twin ({name}, same params, on the {n} dev labels "
-                 "alone, no weak row; fit in {s:.0f} s) were each fit once, not "
-                 "cross-validated: no dev score compares them; their test scores "
+FIT_ONCE_TEXT = ("the end model ({name}) and its gold-only twin ({name}, same params, on the "
+                 "{n} dev labels alone, no weak row; fit in {s:.0f} s) were each fit once, "
+                 "not cross-validated: no dev score compares them; their test scores "
                  "(`labeling evaluate`) do")
 # Seconds of curve fits: a seed (3 pipeline + 3 gold-only end-model fits and their
 # predictions on the rest of dev) is started only if the seeds done so far say it ends
