@@ -119,6 +119,8 @@ def print_gold_budget(metrics: dict) -> None:
         console().print(f"dev CV ({gold.get('metric')}): end model {_fmt(end.get('cv'))}, "
                         f"gold-only baseline {_fmt(gold['cv'])} ({gold.get('n_dev')} dev "
                         "labels, same model family and folds)")
+    if end.get("weight_rule_cv"):
+        console().print(weight_rule_text(end), markup=False)
     if gold.get("text"):
         if gold.get("loud"):
             console().print(f"[bold red]WARNING: {gold['text']}[/]", markup=True)
@@ -130,6 +132,18 @@ def print_gold_budget(metrics: dict) -> None:
         cost = (f" [learning curve: {curve['seeds_done']} seeds, {curve['seconds']:.0f} s]"
                 if "seconds" in curve else "")
         console().print(worth["text"] + cost, markup=False)
+
+
+def weight_rule_text(end: dict) -> str:
+    """The end model's weak weight, the rule that chose it and the paired CV gains (and
+    their SE) of the best-scoring candidate over each (``weight_rule_cv``)."""
+    cv = end["weight_rule_cv"]
+    weight = ("gold only" if end.get("label_mode") == "gold_only" else "1 per row"
+              if end.get("weak_weight") is None else f"{end['weak_weight']:g}")
+    gains = ", ".join(f"{key.split('/', 1)[1]} {p['gain']:+.3f} (SE {p['se']:.3f})"
+                      for key, p in cv["paired"].items() if key != cv["best"])
+    return (f"end model weak weight: {weight} (rule {end.get('weight_rule', 'best')}; dev CV "
+            f"gain of the best, {cv['best'].split('/', 1)[1]}, over {gains})")
 
 
 def print_per_class(metrics: dict, split: str) -> None:

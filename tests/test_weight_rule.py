@@ -10,6 +10,7 @@ import pytest
 
 from labeling import pipeline
 from labeling.metrics import score_predictions, stratified_folds
+from labeling.report import print_gold_budget, weight_rule_text
 from labeling.train.auto import (choose_end_model, end_model_options, lightest_within_se,
                                  paired_gains)
 from labeling.train.cross_validation import fold_scores, oof_predictions, oof_score
@@ -126,7 +127,7 @@ def test_a_bad_weight_rule_is_a_one_line_error():
 
 
 @pytest.mark.parametrize("rule", ["one_se", "nope"])
-def test_metrics_json_carries_the_rule(make_task, rule):
+def test_metrics_json_and_labeling_report_carry_the_rule(make_task, capsys, rule):
     config = make_task(config={"end_model": {"name": "tfidf_logreg", "params": {
         "n_folds": 2, "n_repeats": 2, "weight_rule": rule}}})
     task = pipeline.load_task(config)
@@ -141,3 +142,15 @@ def test_metrics_json_carries_the_rule(make_task, rule):
     report = json.loads((task.run_dir / "metrics.json").read_text())["end_model"]
     assert report["weight_rule"] == "one_se"
     assert set(report["weight_rule_cv"]) == {"best", "n_se", "paired"}
+    capsys.readouterr()
+    print_gold_budget(json.loads((task.run_dir / "metrics.json").read_text()))
+    assert "(rule one_se; dev CV gain of the best" in capsys.readouterr().out
+
+
+def test_labeling_report_names_the_rule_and_its_gains():
+    end = {"label_mode": "gold_only", "weak_weight": 0.0, "weight_rule": "one_se",
+           "weight_rule_cv": {"best": "m/soft/w1", "n_se": 1.0, "paired": {
+               "m/gold_only": {"gain": 0.04, "se": 0.1}, "m/soft/w1": {"gain": 0.0, "se": 0.0}}}}
+    assert weight_rule_text(end) == ("end model weak weight: gold only (rule one_se; dev CV "
+                                     "gain of the best, soft/w1, over gold_only +0.040 "
+                                     "(SE 0.100))")
