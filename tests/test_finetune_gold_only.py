@@ -147,3 +147,26 @@ def test_the_twin_with_a_gold_stage_trains_every_dev_row_and_no_other():
     assert report["gold_stage_rows"] == report["trained_rows"] == len(dev)
     assert report["params"]["gold_epochs"] == 1 and report["weak_rows"] == 0
     assert [h.get("stage") for h in model.history_] == [None, "gold"]
+
+
+def test_the_twins_common_row_weight_does_not_change_it():
+    # the loss divides the weights by their mean: dev_weight 3 (the pipeline's) and 1 (what
+    # the twin takes when the pipeline's dev_weight is 0) give the same fit
+    dev = default_frames()["dev"]
+    y = dev["label"].map({"ham": 0, "spam": 1}).to_numpy()
+    three, _ = fit_once_gold_only("minilm_finetune", dev["text"], y, 2, TINY, 3.0)
+    one, report = fit_once_gold_only("minilm_finetune", dev["text"], y, 2, TINY, 0.0)
+    assert report["dev_weight"] == 1.0
+    for key in three.state_:
+        np.testing.assert_allclose(three.state_[key], one.state_[key], atol=1e-5)
+
+
+def test_an_end_model_on_the_gold_alone_is_its_own_twin(tmp_path_factory):
+    path = _task(tmp_path_factory, "itself", dict(TINY, weak_weights=[0.0]))
+    result = _cli("train", path)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((path.parent / "run" / "metrics.json").read_text())
+    gold = metrics["gold_only"]
+    assert metrics["end_model"]["label_mode"] == "gold_only"
+    assert gold["verdict"] == "gold_only_chosen" and gold["loud"] and "test" not in gold
+    assert "WARNING" in result.output and "IS the gold-only model" in result.output
