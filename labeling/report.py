@@ -102,11 +102,20 @@ def print_scores(metrics: dict, splits: tuple[str, ...] = ("dev", "test")) -> No
         table.add_row(name, *cells)
     console().print(table)
     if in_sample:
-        console().print("* in-sample: the end model was trained on these dev rows; its dev "
-                        "CV score below is the held-out estimate")
+        console().print(in_sample_note(metrics))
     print_gold_budget(metrics)
     for split in splits:
         print_per_class(metrics, split)
+
+
+def in_sample_note(metrics: dict) -> str:
+    """The footnote of in-sample (``*``) dev scores: where the held-out estimate is, or
+    that there is none (a fit-once end model such as ``minilm_finetune`` has no dev CV)."""
+    if (metrics.get("end_model") or {}).get("cv") is not None:
+        return ("* in-sample: the end model was trained on these dev rows; its dev CV score "
+                "below is the held-out estimate")
+    return ("* in-sample: the end model was trained on these dev rows and was not "
+            "cross-validated: no dev score here is a held-out estimate; test is")
 
 
 def print_gold_budget(metrics: dict) -> None:
