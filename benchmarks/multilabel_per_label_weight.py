@@ -7,13 +7,16 @@ each label at its threshold. Test is never loaded: the task is loaded with its t
 split removed from the config, into a dev-only run folder.
 
     python benchmarks/multilabel_per_label_weight.py [--config data/goemotions/labeling.toml]
-        [--weights 0 0.3 1 per_row] [--n-repeats 1 3] [--no-one-weight] [--json PATH]
+        [--weights 0 0.3 1 per_row] [--n-repeats 1 3] [--no-one-weight] [--seed N]
+        [--refit-label-model] [--json PATH]
 
 The weak rows' targets are the label model's of ``labeling apply`` + ``labeling fit``
 (fit on all dev, as in the first version of this experiment; the pipeline refits it per
-CV fold): a leak every arm shares. They are made here, dev only, in ``--work`` (default
-``runs/<task name>_dev_only``; reused when it holds them); MiniLM vectors are copied from
-the task's run folder when it has them, else embedded once.
+CV fold): a leak every arm shares; ``--refit-label-model`` removes it (the label model
+refit per outer fold on its rest rows and per inner CV fold, as the pipeline does). They
+are made here, dev only, in ``--work`` (default ``runs/<task name>_dev_only``; reused
+when it holds them); MiniLM vectors are copied from the task's run folder when it has
+them, else embedded once.
 
 ``--n-repeats 1 3``: each value's per-label model on the same outer splits, with its
 ``fit`` seconds (wall and CPU). Decision rule for the default ``n_repeats``, written
@@ -41,8 +44,11 @@ from sklearn.metrics import f1_score  # noqa: E402
 
 from labeling import multilabel_steps, pipeline  # noqa: E402
 from labeling.config import load_config  # noqa: E402
-from labeling.multilabel_steps.common import EMBEDDING_CACHE_DIR, gold, read_probs  # noqa: E402
+from labeling.models.multilabel import PerLabelModel  # noqa: E402
+from labeling.multilabel_steps.common import (EMBEDDING_CACHE_DIR, gold,  # noqa: E402
+                                              label_matrices, lf_targets, read_probs)
 from labeling.pipeline import load_task  # noqa: E402
+from labeling.train.fold_label_model import multilabel_fold_model_for  # noqa: E402
 from labeling.train.multilabel import (DEFAULT_N_REPEATS, DEFAULT_WEAK_WEIGHTS,  # noqa: E402
                                        FEATURES, OneVsRestEndModel, featurise,
                                        fit_featurisers, weight_key)
@@ -91,6 +97,19 @@ def dev_only_task(config_path: str, work: str | None):
     return task
 
 
+def outer_label_model(task, rest: np.ndarray):
+    """``(P_weak, fold_probs)`` with no outer-held gold: the task's label model refit on the
+    dev rows ``rest`` (as the train step's ``_fold_label_model`` builds it on all dev), and
+    its per-fold refits for the end model's CV (the pipeline's weak targets per fold)."""
+    cfg, L, Y = task.config, label_matrices(task), gold(task)["dev"]
+    model = PerLabelModel(len(cfg.labels), lf_targets(task.lfs, cfg.labels),
+                          name=cfg.label_model.name, seed=cfg.seed,
+                          params=cfg.label_model.params.get("per_model", {}))
+    model.fit(L["train"], Y[rest], L["dev"][rest])
+    P_weak = model.predict_proba(L["train"])
+    return P_weak, multilabel_fold_model_for(model, L["train"], L["dev"][rest], Y[rest], P_weak)
+
+
 def _fit(model, *args):
     """``(fitted model, wall seconds, CPU seconds)``."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -108,12 +127,18 @@ def main() -> None:
                         help="the end model's dev CV splits; one nested run per value")
     parser.add_argument("--no-one-weight", action="store_true",
                         help="skip the one-weight-for-all arm")
+    parser.add_argument("--seed", type=int, help="the end model's seed (its CV's first fold "
+                        "seed; default: the task's); the outer splits stay the same")
+    parser.add_argument("--refit-label-model", action="store_true",
+                        help="no leak: the label model refit per outer fold on its rest rows, "
+                        "and per inner CV fold, as the pipeline does")
     parser.add_argument("--work", help="the dev-only run folder (module doc)")
     parser.add_argument("--json")
     args = parser.parse_args()
     start = time.perf_counter()
     task = dev_only_task(args.config, args.work)
-    name, seed = "tfidf_minilm_avg", task.config.seed
+    name = "tfidf_minilm_avg"
+    seed = task.config.seed if args.seed is None else args.seed
     texts = {s: df["text"].tolist() for s, df in task.splits.items() if df is not None}
     assert set(texts) == {"train", "dev"}, set(texts)
     features = featurise(texts, FEATURES[name], task.run_dir / EMBEDDING_CACHE_DIR,
@@ -124,9 +149,11 @@ def main() -> None:
     for n_repeats in args.n_repeats:
         folds = []
         for rest, held in outer:
+            P_rest, fold_probs = (outer_label_model(task, rest) if args.refit_label_model
+                                  else (P_weak, None))
             per, wall, cpu = _fit(OneVsRestEndModel(name, seed=seed, weak_weights=args.weights,
                                                     n_repeats=n_repeats),
-                                  _rows(features, rest), P_weak, Y_dev[rest])
+                                  _rows(features, rest), P_rest, Y_dev[rest], fold_probs)
             fold = {"shared_weight": weight_key(per.shared_weight_),
                     "per_label_weights": [weight_key(w) for w in per.weak_weight_],
                     "per_label": float(_held_f1(per, features, Y_dev, held).mean()),
@@ -139,13 +166,13 @@ def main() -> None:
                 # candidate
                 one = OneVsRestEndModel(name, seed=seed, weak_weights=[per.shared_weight_],
                                         n_repeats=n_repeats).fit(
-                    _rows(features, rest), P_weak, Y_dev[rest])
+                    _rows(features, rest), P_rest, Y_dev[rest], fold_probs)
                 fold["one_weight"] = float(_held_f1(one, features, Y_dev, held).mean())
             folds.append(fold)
-            print(f"n_repeats {n_repeats}, outer fold: one weight {fold['shared_weight']} -> "
-                  f"{fold.get('one_weight', float('nan')):.4f}; per label "
-                  f"{fold['per_label_weights']} -> {fold['per_label']:.4f} (fit {wall} s, "
-                  f"CPU {cpu} s)", flush=True)
+            one_text = f" -> {fold['one_weight']:.4f}" if "one_weight" in fold else ""
+            print(f"n_repeats {n_repeats}, outer fold: one weight {fold['shared_weight']}"
+                  f"{one_text}; per label {fold['per_label_weights']} -> "
+                  f"{fold['per_label']:.4f} (fit {wall} s, CPU {cpu} s)", flush=True)
         run = {"per_label": float(np.mean([f["per_label"] for f in folds])), "folds": folds,
                "fit_seconds": round(sum(f["fit_seconds"] for f in folds), 1),
                "fit_cpu_seconds": round(sum(f["fit_cpu_seconds"] for f in folds), 1)}
@@ -158,6 +185,7 @@ def main() -> None:
               flush=True)
         runs[n_repeats] = run
     result = {"config": args.config, "weights": [weight_key(w) for w in args.weights],
+              "seed": seed, "refit_label_model": args.refit_label_model,
               "n_repeats": {str(r): run for r, run in runs.items()}}
     if len(runs) == 1:  # the layout before --n-repeats
         result |= {k: v for k, v in next(iter(runs.values())).items()}
