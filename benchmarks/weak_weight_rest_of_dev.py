@@ -26,7 +26,7 @@ the same run), and the weights CV chose. docs/gold_budget.md reads it.
         [--budgets 50 100] [--seeds 5] [--json PATH]
 
 JSON: ``{dataset: {budget: {model: {"mean": .., "scores": [..]}, "choices": [..],
-"one_se_choices": [..]}}}``.
+"one_se_choices": [..], "weight_rule_cv": [per seed: the CV's paired gains/SEs]}}}``.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def score_subsample(data, idx, k, metric, pos, cache_dir) -> tuple[dict, str, st
     cv = report["weight_rule_cv"]
     one_se = column(lightest_within_se(cv["paired"], report["cv_scores"], cv["best"]))
     scores["one_se"] = scores[one_se]
-    return scores, choice, one_se
+    return scores, choice, one_se, cv
 
 
 def candidate_key_of(report) -> str:
@@ -121,10 +121,12 @@ def run(datasets, budgets, n_seeds, cache: Path, json_path=None) -> dict:
         results[ds] = {}
         for budget in budgets:
             start, cell, choices = time.perf_counter(), {m: [] for m in MODELS}, []
-            se_choices = []
+            se_choices, rule_cv = [], []
             for seed in range(n_seeds):
                 idx = subsamples[seed][SIZES.index(budget)]
-                scores, choice, se_choice = score_subsample(data, idx, k, metric, pos, cache)
+                scores, choice, se_choice, cv = score_subsample(data, idx, k, metric, pos,
+                                                                cache)
+                rule_cv.append(cv)
                 for m in MODELS:
                     cell[m].append(round(float(scores[m]), 4))
                 choices.append(choice)
@@ -134,6 +136,7 @@ def run(datasets, budgets, n_seeds, cache: Path, json_path=None) -> dict:
             out = {m: {"mean": round(float(np.mean(v)), 4), "scores": v}
                    for m, v in cell.items()}
             results[ds][str(budget)] = out | {"choices": choices, "one_se_choices": se_choices,
+                                              "weight_rule_cv": rule_cv,
                                               "metric": metric,
                                               "n_rest": int(len(data["valid"]["y"]) - budget),
                                               "seconds": round(time.perf_counter() - start)}
