@@ -124,7 +124,9 @@ def build_report(task, n_single: int = 200) -> dict:
                      **_all_lfs_cost(one_per_prompt)})
     gold_only = (section.get("scores") or {}).get("gold_only", {}).get("test")
     if gold_only:
-        rows.append({"name": f"gold-only baseline ({section.get('n_dev')} dev label sets)",
+        name = (section.get("gold_only") or {}).get("name")
+        rows.append({"name": f"gold-only baseline ({name + ', ' if name else ''}"
+                             f"{section.get('n_dev')} dev label sets)",
                      "kind": "gold_only", **gold_only, "latency_s": None,
                      "latency_note": "not timed: the same model family as the end model",
                      "source": "test scores of the run's gold-only model (metrics.json)",

@@ -260,7 +260,10 @@ def print_multilabel_scores(metrics: dict, splits: tuple[str, ...] = ("dev", "te
     console().print(table)
     if "dev" in splits:
         console().print("* in-sample: fit on the dev gold, thresholds tuned there")
-    end = section.get("end_model") or {}
+    end, gold = section.get("end_model") or {}, section.get("gold_only") or {}
+    if gold.get("text") and not end.get("stale"):  # a fine-tune's twin: its dev verdict
+        console().print(f"[bold red]WARNING: {gold['text']}[/]" if gold.get("loud")
+                        else gold["text"], markup=bool(gold.get("loud")))
     weights = end.get("weak_weight")
     weights = weights if isinstance(weights, dict) else {}  # per label (else one, or none)
     macro = (end.get("weak_weight_cv_macro") or {}).get(end.get("weak_weight_shared"))

@@ -89,7 +89,9 @@ def train(task) -> dict:
     ``weak_weight_shared``: the best of those; ``weak_weight_per_label``: false when one
     weight was kept for all; ``cv_repeats``: the CV's K-fold splits), per-label
     thresholds, dev CV F1 per label (and their mean), its in-sample dev scores; the
-    gold-only model's dev CV F1. No test."""
+    gold-only model's dev CV F1 (a fine-tune's: its twin's on the same held-out dev rows,
+    with ``name``, ``trained_rows``, ``verdict`` and ``text``; ``gold_only_frozen`` the
+    default frozen family's). No test."""
     multilabel_steps.step_train(task)
     section = _section(task, "fit")
     end, gold_only = section["end_model"], section.get("gold_only", {})
@@ -102,6 +104,15 @@ def train(task) -> dict:
     if "dev_cv_f1" in gold_only:
         out["gold_only"] = {"dev_cv_f1": gold_only["dev_cv_f1"], "dev_cv_macro_f1": float(
             np.mean(list(gold_only["dev_cv_f1"].values())))}
+    # a fine-tune's twin: its name, rows, verdict and text (or why there is none)
+    twin = {k: gold_only[k] for k in ("name", "trained_rows", "held_out_rows", "verdict",
+                                      "loud", "text", "skipped") if k in gold_only}
+    if twin:
+        out.setdefault("gold_only", {}).update(twin)
+    frozen = section.get("gold_only_frozen") or {}
+    if "dev_cv_f1" in frozen:
+        out["gold_only_frozen"] = {k: frozen[k] for k in ("name", "dev_cv_f1",
+                                                          "dev_cv_macro_f1") if k in frozen}
     return out
 
 

@@ -142,14 +142,14 @@ def test_the_held_out_rows_gold_does_not_shape_the_weak_targets():
     # the held-out rows' included, and the fine-tune was judged on those rows
     spy = _FoldSpy()
     texts = {"train": WEAK["text"].tolist(), "dev": DEV["text"].tolist()}
-    model, _, _, fields = fit_task(texts, P_WEAK, _gold(DEV), dict(TINY), LABELS,
-                                   fold_probs=spy)
+    model, _, fields = fit_task(texts, P_WEAK, _gold(DEV), dict(TINY), LABELS,
+                                fold_probs=spy)
     (given,) = spy.given
     held = model.held_out_rows_ - len(P_WEAK)
     assert len(held) and not np.isin(held, given).any()
     assert sorted([*given, *held]) == list(range(len(DEV)))
     # and the fine-tune learnt the refit's targets, not P_WEAK's (0.5 everywhere)
-    assert "held_out" in fields[0]["dev_protocol"]
+    assert "held_out" in fields["end_model"]["dev_protocol"]
 
 
 def test_split_gold_holds_out_positives_of_every_label():
@@ -247,7 +247,9 @@ def test_run_trains_once_and_exports_fp32_int8_with_the_card(run_dir):
     end = section["end_model"]
     assert end["name"] == "minilm_finetune" and end["dev_protocol"].startswith("held_out")
     assert end["weak_weight"] == "per_row" and end["gold_weight"] == 5.0
-    assert section["gold_only"]["name"] == "tfidf_minilm_avg"
+    # its gold-only twin (tests/test_finetune_multilabel_twin.py), the frozen family beside
+    assert section["gold_only"]["name"] == "minilm_finetune"
+    assert section["gold_only_frozen"]["name"] == "tfidf_minilm_avg"
     assert set(section["scores"]["end_model"]) == {"dev", "test"}
     model = load_model(run_dir / "end_model.skops")
     card = json.loads((run_dir / "model" / CARD_FILE).read_text())
@@ -260,7 +262,9 @@ def test_run_trains_once_and_exports_fp32_int8_with_the_card(run_dir):
     assert onnx["parity"]["max_abs_diff"] < 1e-4 and onnx["parity"]["texts"] == 140
     assert onnx["int8"]["parity"]["max_abs_diff"] < INT8_TOLERANCE
     markdown = (run_dir / "model" / "MODEL_CARD.md").read_text()
-    assert "int8 copy" in markdown and "held-out dev macro F1" in markdown
+    assert "int8 copy" in markdown and "Held-out dev macro F1 on the same" in markdown
+    assert "its gold-only twin (minilm_finetune" in markdown  # the twin's text and verdict
+    assert card["gold_only"]["text"] == section["gold_only"]["text"]
 
 
 def _predict_jsonl(model_dir, runtime, texts):

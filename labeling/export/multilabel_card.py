@@ -7,7 +7,8 @@
   and micro F1 and a per-label precision/recall/F1/support table; every dev score is
   in-sample (dev gold fit the models and tuned the thresholds), test is held out;
 - ``gold_only``: the same end model trained on the dev gold rows alone, compared by dev
-  cross-validation macro F1 (out-of-fold, as the thresholds were tuned) and on test;
+  cross-validation macro F1 (out-of-fold, as the thresholds were tuned) and on test (a
+  fine-tune's twin: on the end model's held-out dev rows, with its own text and verdict);
 - ``training.weak_weight``: the train rows' weight against the gold rows, per label
   (``{label: weight}``, chosen by dev CV per label, docs/multilabel.md) or one for all
   (a string: a fine-tune's, or a run from before the per-label choice), with
@@ -46,9 +47,15 @@ def gold_only_summary(section: dict) -> dict:
            "cv": {"end_model": end_cv, "gold_only": gold_cv, "metric": "macro_f1"},
            "test": {m: scores.get(m, {}).get("test", {}).get("macro_f1")
                     for m in ("end_model", "gold_only")}}
-    if end_cv is not None and gold_cv is not None:
+    gold = section.get("gold_only") or {}
+    if gold.get("text"):  # a fine-tune's twin (its verdict), or why there is none
+        out["loud"], out["text"] = bool(gold.get("loud")), gold["text"]
+    elif end_cv is not None and gold_cv is not None:
+        same = gold.get("name", out["name"]) == out["name"]  # a fine-tune's before its twin:
+        #                                                       the frozen family's
         out["loud"] = gold_cv >= end_cv
-        out["text"] = (f"the same model trained on the {out['n_dev']} dev gold label sets "
+        out["text"] = (("the same model" if same else gold["name"])
+                       + f" trained on the {out['n_dev']} dev gold label sets "
                        f"alone scores {gold_cv:.3f} {how} macro F1 against this model's "
                        f"{end_cv:.3f}"
                        + ("; the labeling functions add nothing measurable" if out["loud"]

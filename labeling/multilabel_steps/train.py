@@ -21,6 +21,7 @@ from labeling.train.finetune_multilabel import fit_task
 from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise, fit_featurisers
 
 FINETUNE = "minilm_finetune"  # fit once, not one-vs-rest heads (docs/finetune.md)
+BASELINES = ("gold_only", "gold_only_frozen")  # metrics.json sections and scores keys
 HEAD_PARAMS = ("gold_weight", "n_folds", "n_repeats", "weak_weights", "weak_weight_per_label")
 
 
@@ -40,17 +41,21 @@ def step_train(task):
     name = end_model_name(cfg)
     texts = {s: df["text"].tolist() for s, df in task.splits.items() if df is not None}
     if name == FINETUNE:
-        model, proba, predict, gold_predict, fields = _train_finetune(task, P_weak, Y, texts)
+        model, proba, predict, baselines, fields = _train_finetune(task, P_weak, Y, texts)
     else:
-        model, proba, predict, gold_predict, fields = _train_heads(task, name, P_weak, Y, texts)
+        model, proba, predict, baselines, fields = _train_heads(task, name, P_weak, Y, texts)
     save_model(model, task.run_dir / END_MODEL_FILE)
     write_end_probs(task.run_dir, labels, task.splits, proba)
     section = load_section(task)
-    section["end_model"], section["gold_only"] = fields
+    for key in BASELINES:  # a previous run's baselines must not outlive it
+        section.pop(key, None)
+    section.update(fields)
     section["n_dev"] = int(len(Y["dev"]))
-    section["scores"] = section.get("scores", {}) | {
+    section["scores"] = {k: v for k, v in section.get("scores", {}).items()
+                         if k not in BASELINES} | {
         "end_model": score_splits({s: predict(s) for s in Y}, Y, labels),
-        "gold_only": score_splits({s: gold_predict(s) for s in Y}, Y, labels)}
+        **{key: score_splits({s: fn(s) for s in Y}, Y, labels)
+           for key, fn in baselines.items()}}
     save_section(task, section, "end_model", time.perf_counter() - start)
     return model
 
@@ -79,7 +84,8 @@ def _fold_label_model(task, P_weak, Y):
 
 def _train_heads(task, name, P_weak, Y, texts):
     """The one-vs-rest heads and their gold-only twin: ``(text model, {split: proba},
-    predict(split), gold-only predict(split), (end_model, gold_only) metrics fields)``."""
+    predict(split), {"gold_only": predict(split)}, {"end_model": .., "gold_only": ..}
+    metrics fields)``."""
     cfg, labels = task.config, task.config.labels
     params = dict(cfg.end_model.params)
     unknown = sorted(set(params) - set(HEAD_PARAMS))
@@ -101,27 +107,30 @@ def _train_heads(task, name, P_weak, Y, texts):
     features = featurise(texts, FEATURES[name], cache, featurisers)
     end.fit(features, P_weak, Y["dev"], fold_probs=_fold_label_model(task, P_weak, Y))
     gold_only = OneVsRestEndModel(name, seed=cfg.seed, **params).fit(features, None, Y["dev"])
-    fields = ({"name": name, "gold_weight": end.gold_weight,
-               **end.weak_weight_record(labels),
-               "thresholds": _per_label(labels, end.thresholds_),
-               "dev_cv_f1": _per_label(labels, end.dev_cv_f1_)},
-              {"dev_cv_f1": _per_label(labels, gold_only.dev_cv_f1_)})
+    fields = {"end_model": {"name": name, "gold_weight": end.gold_weight,
+                            **end.weak_weight_record(labels),
+                            "thresholds": _per_label(labels, end.thresholds_),
+                            "dev_cv_f1": _per_label(labels, end.dev_cv_f1_)},
+              "gold_only": {"dev_cv_f1": _per_label(labels, gold_only.dev_cv_f1_)}}
     return (end.text_model(featurisers), {s: end.predict_proba(features, s) for s in texts},
-            lambda s: end.predict(features, s), lambda s: gold_only.predict(features, s),
-            fields)
+            lambda s: end.predict(features, s),
+            {"gold_only": lambda s: gold_only.predict(features, s)}, fields)
 
 
 def _train_finetune(task, P_weak, Y, texts):
     """``minilm_finetune`` (labeling/train/finetune_multilabel.py), as
     :func:`_train_heads` returns it: fit once, its thresholds and dev F1 from held-out
-    dev rows; the gold-only baseline is the default family's, compared on those rows."""
+    dev rows; its gold-only twin (the same fine-tune on the dev gold alone, the same
+    held-out rows: labeling/train/finetune_multilabel_twin.py) is ``gold_only``, the
+    default frozen family on the dev gold ``gold_only_frozen``; both predict test from
+    their own fits."""
     cfg = task.config
     try:
-        model, gold_only, features, fields = fit_task(
+        model, baselines, fields = fit_task(
             texts, P_weak, Y["dev"], cfg.end_model.params, cfg.labels, cfg.seed,
             task.run_dir / EMBEDDING_CACHE_DIR, _fold_label_model(task, P_weak, Y))
     except (ValueError, TypeError) as exc:  # bad params: checked before any fitting
         raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
     proba = {s: model.predict_proba(t) for s, t in texts.items()}
     return (model, proba, lambda s: (proba[s] >= model.thresholds_).astype(np.int8),
-            lambda s: gold_only.predict(features, s), fields)
+            baselines, fields)

@@ -36,6 +36,8 @@ import numpy as np
 from labeling.models.multilabel import best_threshold
 from labeling.train.end_model import weak_scale
 from labeling.train.finetune import MiniLMFineTuned
+from labeling.train.finetune_multilabel_twin import fit_twin, twin_fields
+from labeling.train.gold_budget import GOLD_ONLY_KEY, SKIPPED_TEXT, split_gold_only_option
 from labeling.train.multilabel import (FEATURES, OneVsRestEndModel, featurise, fit_featurisers,
                                        weight_key)
 
@@ -70,6 +72,18 @@ def split_gold(Y: np.ndarray, gold_rows: np.ndarray, fraction: float, rng) -> np
     mask = np.zeros(len(Y), dtype=bool)
     mask[held] = True
     return mask
+
+
+def _given_held(held, allowed: np.ndarray) -> np.ndarray:
+    held = np.asarray(held)
+    if held.shape != allowed.shape or held.dtype != bool:
+        raise ValueError(f"minilm_finetune (multi-label): held must be a boolean mask of the "
+                         f"{len(allowed)} rows, got shape {held.shape} of {held.dtype}")
+    if (held & ~allowed).any():
+        raise ValueError(f"minilm_finetune (multi-label): held marks row "
+                         f"{int(np.flatnonzero(held & ~allowed)[0])}, not a gold row of "
+                         "weight > 0")
+    return held.copy()
 
 
 class MiniLMFineTunedMultiLabel(MiniLMFineTuned):
@@ -121,9 +135,11 @@ class MiniLMFineTunedMultiLabel(MiniLMFineTuned):
         return split_gold(targets, np.flatnonzero(is_gold & (w > 0)), float(self.val_fraction),
                           rng)
 
-    def fit(self, X, y, sample_weight=None, gold=None):
+    def fit(self, X, y, sample_weight=None, gold=None, held=None):
         """Fine-tune on texts ``X`` with ``n x k`` per-label targets ``y``; ``gold``: a
-        boolean mask of the rows with gold targets (held out from; None: every row)."""
+        boolean mask of the rows with gold targets (held out from; None: every row);
+        ``held``: the held-out mask to use instead of drawing one (gold rows of weight
+        > 0 only: the gold-only twin holds out the end model's rows)."""
         self._check_params()
         texts = np.asarray([str(t) for t in X], dtype=object)
         targets = check_targets(y, len(texts))
@@ -137,7 +153,8 @@ class MiniLMFineTunedMultiLabel(MiniLMFineTuned):
                              "and >= 0")
         start = time.perf_counter()
         rng = np.random.default_rng(int(self.seed))
-        held = self._held(targets, w, is_gold, rng)  # the first draw: as held_out's
+        drawn = self._held(targets, w, is_gold, rng)  # the first draw: as held_out's
+        held = drawn if held is None else _given_held(held, is_gold & (w > 0))
         if held.sum() < 4:
             raise ValueError(f"minilm_finetune (multi-label): {int(held.sum())} held-out gold "
                              "rows (val_fraction x gold rows); at least 4 are needed to tune "
@@ -199,26 +216,29 @@ def make_minilm_finetune_multilabel(seed: int = 0, **params) -> MiniLMFineTunedM
     return MiniLMFineTunedMultiLabel(seed=seed, **params)
 
 
-GOLD_ONLY = "tfidf_minilm_avg"  # a fine-tune run's gold-only baseline: the default family
-#                                 (as a single-label fine-tune run's is; docs/finetune.md)
+GOLD_ONLY = "tfidf_minilm_avg"  # the default frozen family: also fit on the dev gold alone,
+#                                 as metrics.json ``gold_only_frozen`` (the twin is ``gold_only``)
 
 
 def fit_task(texts: dict, P_weak, Y_dev, params: dict, labels: list[str], seed: int = 0,
              cache_dir=None, fold_probs=None):
-    """A multi-label run's fine-tune and its gold-only baseline: ``(model, gold_only,
-    gold_features, fields)``, ``fields`` the metrics.json ``multi_label`` sections
-    ``(end_model, gold_only)``.
+    """A multi-label run's fine-tune and its gold-only baselines: ``(model, baselines,
+    fields)``; ``baselines``: ``{metrics.json scores key: predict(split) -> n x k 0/1}``,
+    ``fields``: the metrics.json ``multi_label`` sections (``end_model``, ``gold_only``,
+    ``gold_only_frozen``).
 
     ``texts``: ``{split: texts}`` (train, dev, test); ``params``: the config's
-    ``[end_model] params`` (``gold_weight``, ``weak_weight``, ``n_folds`` for the
-    baseline, the rest the estimator's), checked before anything is fit. The gold-only
-    model (:data:`GOLD_ONLY` on the dev gold, its thresholds by dev CV) is also scored
-    on the fine-tune's held-out dev rows, fit on the others, at each label's best cut:
-    the fine-tune's own protocol, so the two ``dev_cv_f1`` figures compare. ``fold_probs``
-    (:class:`~labeling.train.fold_label_model.MultiLabelFoldModel`): the weak rows'
-    targets from the label model refit without the held-out rows' gold (None: ``P_weak``,
-    which the held-out rows' gold may have shaped)."""
-    params = dict(params)
+    ``[end_model] params`` (``gold_weight``, ``weak_weight``, ``n_folds`` for the frozen
+    baseline, ``gold_only = false`` to fit no baseline, the rest the estimator's), checked
+    before anything is fit. ``gold_only`` is the fine-tune's twin
+    (:mod:`labeling.train.finetune_multilabel_twin`: the same params and seed on the dev
+    gold alone, holding out the same dev rows); ``gold_only_frozen`` is :data:`GOLD_ONLY`
+    on the dev gold (thresholds by dev CV), also scored on the fine-tune's held-out dev
+    rows, fit on the others, at each label's best cut, so all three ``dev_cv_f1`` figures
+    compare. ``fold_probs`` (:class:`~labeling.train.fold_label_model.MultiLabelFoldModel`):
+    the weak rows' targets from the label model refit without the held-out rows' gold
+    (None: ``P_weak``, which the held-out rows' gold may have shaped)."""
+    params, with_gold_only = split_gold_only_option(params)
     if "weak_weights" in params:
         raise ValueError("minilm_finetune: weak_weights (a dev-CV choice) is for the frozen "
                          "heads: a fine-tune would be fit per candidate and fold; set one "
@@ -244,28 +264,48 @@ def fit_task(texts: dict, P_weak, Y_dev, params: dict, labels: list[str], seed: 
                          gold_weight, weak_weight)
     model.fit(*rows[:3], gold=rows[3])
     held = model.held_out_rows_ - len(P_weak)  # the gold rows follow the weak ones
-    features = featurise({s: t for s, t in texts.items() if s != "train"},
-                         FEATURES[GOLD_ONLY], cache_dir,
-                         fit_featurisers(texts, FEATURES[GOLD_ONLY]))
-    gold_only = OneVsRestEndModel(GOLD_ONLY, gold_weight, n_folds, seed).fit(features, None,
-                                                                             Y_dev)
 
     def per_label(values) -> dict:
         return dict(zip(labels, np.round(values, 4).tolist()))
 
-    fields = ({"name": "minilm_finetune", "gold_weight": gold_weight,
-               "weak_weight": weight_key(check_weak_weight(weak_weight)),
-               "thresholds": per_label(model.thresholds_),
-               "dev_cv_f1": per_label(model.dev_heldout_f1_),
-               "dev_protocol": f"held_out: {len(held)} dev rows kept out of training, each "
-                               "label's F1 at its best cut on them (its threshold); the "
-                               "gold-only model fit on the other dev rows",
-               "threshold_rule": f"per label, the cut with the best F1 on the probabilities "
-                                 f"of the {len(held)} held-out dev rows (not trained on)",
-               "label_mode": "soft (a sigmoid per label, binary cross-entropy)",
-               "fit_seconds": model.fit_seconds_, "history": model.history_,
-               "best_epoch": model.best_epoch_},
-              {"name": GOLD_ONLY,
-               "dev_cv_f1": per_label(gold_only.heldout_f1(features, None, Y_dev, held)),
-               "dev_3fold_cv_f1": per_label(gold_only.dev_cv_f1_)})
-    return model, gold_only, features, fields
+    fields = {"end_model": {
+        "name": "minilm_finetune", "gold_weight": gold_weight,
+        "weak_weight": weight_key(check_weak_weight(weak_weight)),
+        "thresholds": per_label(model.thresholds_),
+        "dev_cv_f1": per_label(model.dev_heldout_f1_),
+        "dev_cv_macro_f1": round(float(np.mean(model.dev_heldout_f1_)), 4),
+        "dev_protocol": f"held_out: {len(held)} dev rows kept out of training, each label's "
+                        "F1 at its best cut on them (its threshold); the gold-only twin "
+                        "held out the same rows",
+        "threshold_rule": f"per label, the cut with the best F1 on the probabilities of the "
+                          f"{len(held)} held-out dev rows (not trained on)",
+        "label_mode": "soft (a sigmoid per label, binary cross-entropy)",
+        "fit_seconds": model.fit_seconds_, "history": model.history_,
+        "best_epoch": model.best_epoch_}}
+    if not with_gold_only:
+        fields["gold_only"] = {"skipped": f"params.{GOLD_ONLY_KEY} = false",
+                               "text": SKIPPED_TEXT.format(n=len(Y_dev)),
+                               "verdict": "not_compared", "loud": False}
+        return model, {}, fields
+    held_dev = np.zeros(len(Y_dev), bool)
+    held_dev[held] = True
+    twin, seconds = fit_twin(model, texts["dev"], Y_dev, held_dev, gold_weight)
+    fields["gold_only"] = twin_fields(model, twin, seconds, labels, params, gold_weight,
+                                      len(Y_dev))
+    features = featurise({s: t for s, t in texts.items() if s != "train"},
+                         FEATURES[GOLD_ONLY], cache_dir,
+                         fit_featurisers(texts, FEATURES[GOLD_ONLY]))
+    frozen = OneVsRestEndModel(GOLD_ONLY, gold_weight, n_folds, seed).fit(features, None, Y_dev)
+    frozen_f1 = frozen.heldout_f1(features, None, Y_dev, held)
+    fields["gold_only_frozen"] = {
+        "name": GOLD_ONLY, "dev_cv_f1": per_label(frozen_f1),
+        "dev_cv_macro_f1": round(float(np.mean(frozen_f1)), 4),
+        "dev_3fold_cv_f1": per_label(frozen.dev_cv_f1_),
+        "dev_protocol": "the default frozen family on the dev gold alone: dev_cv_f1 fit on "
+                        "the dev rows the fine-tune trained on, each label's F1 at its best "
+                        "cut on its held-out rows; test scores from the fit on all dev gold"}
+    fields["gold_only"]["text"] += (f"; the frozen {GOLD_ONLY} on the same dev gold scores "
+                                    f"{fields['gold_only_frozen']['dev_cv_macro_f1']:.3f} there")
+    baselines = {"gold_only": lambda s: twin.predict(texts[s]),
+                 "gold_only_frozen": lambda s: frozen.predict(features, s)}
+    return model, baselines, fields
