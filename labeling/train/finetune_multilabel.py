@@ -24,6 +24,9 @@ loss, sharing its network, training loop, budget, seeding, progress bar and expo
   out-of-fold probabilities). ``thresholds_`` is where `labeling predict`, the card and
   `labeling serve` find them, as for the frozen heads; ``dev_heldout_f1_`` is each
   label's F1 at its cut (tuned on the same rows, so a little optimistic).
+- **Gold-only twin.** :func:`fit_task` also fits the same estimator on the dev gold rows
+  alone, holding out the same rows (``fit(..., held=)``), and compares the two there
+  (:mod:`labeling.train.finetune_multilabel_twin`).
 """
 
 from __future__ import annotations
@@ -153,7 +156,8 @@ class MiniLMFineTunedMultiLabel(MiniLMFineTuned):
                              "and >= 0")
         start = time.perf_counter()
         rng = np.random.default_rng(int(self.seed))
-        drawn = self._held(targets, w, is_gold, rng)  # the first draw: as held_out's
+        drawn = self._held(targets, w, is_gold, rng)  # the first draw: as held_out's (also
+        #   when a mask is given: the rng then goes on as in a fit that drew its own)
         held = drawn if held is None else _given_held(held, is_gold & (w > 0))
         if held.sum() < 4:
             raise ValueError(f"minilm_finetune (multi-label): {int(held.sum())} held-out gold "
