@@ -20,7 +20,8 @@ cut is its threshold. The heads are independent per label, so a label's head is 
 same as in the model of its weight for all labels: the final fit is one fit per distinct
 weight chosen, merged into one matrix (:func:`merge_heads`). Each label's LFs differ in
 quality, so one weight for all served the good labels or the bad ones (nested dev CV on
-GoEmotions Ekman: held-out macro-F1 0.445 -> 0.477, docs/multilabel.md).
+GoEmotions Ekman: held-out macro-F1 0.445 -> 0.477 at fold seed 0, a tie over seeds 0-2,
+docs/multilabel.md).
 ``weak_weight_per_label=False``: the one weight with the best out-of-fold macro F1, for
 all labels (the rule before). As gold-only is a candidate on the same folds, dev CV never
 scores a label's choice below it. The gold-only baseline is the same model with no weak
