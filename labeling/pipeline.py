@@ -47,8 +47,8 @@ from labeling.models.fit_cache import fit_cached
 from labeling.train.auto import choose_end_model, end_model_options
 from labeling.train.end_model import embedding_cache, predict_proba_full
 from labeling.train.fold_label_model import fold_label_model_for
-from labeling.train.gold_budget import (curve_section, gold_only_section, split_curve_options,
-                                        split_gold_only_option)
+from labeling.train.gold_budget import (curve_section, frozen_section, gold_only_section,
+                                        split_curve_options, split_gold_only_option)
 
 SUMMARY_FILE, END_MODEL_FILE, MODEL_DIR = "lf_summary.csv", "end_model.skops", "model"
 EMBEDDING_CACHE_DIR = "embedding_cache"  # MiniLM vectors by text hash, reused by re-runs
@@ -329,6 +329,9 @@ def step_train(task: Task):
     gold_model, gold = gold_only_section(dev_texts, y_dev, cfg.cardinality, options, report,
                                          metric, cfg.positive_index, cfg.seed, cache_dir,
                                          enabled=with_gold_only)
+    frozen_model, frozen = (frozen_section(dev_texts, y_dev, cfg.cardinality, options, metric,
+                                           cfg.positive_index, cfg.seed, cache_dir)
+                            if with_gold_only else (None, None))
     curve = curve_section(texts, proba, covered, dev_texts, y_dev, report, gold, metric,
                           cfg.positive_index, cfg.seed, curve_options, cache_dir,
                           options.get("params"), refit)
@@ -341,7 +344,8 @@ def step_train(task: Task):
                            "in-sample; cv_scores are the held-out dev estimate")
     section["calibration"] = {}
     stored = {}  # every split's predictions, for the app (artifacts.write_end_probs)
-    with embedding_cache(model, cache_dir), embedding_cache(gold_model, cache_dir):
+    with embedding_cache(model, cache_dir), embedding_cache(gold_model, cache_dir), \
+            embedding_cache(frozen_model, cache_dir):
         for split in SPLITS:
             df, y = task.splits.get(split), task.gold(split)
             if df is None:
@@ -354,14 +358,16 @@ def step_train(task: Task):
             if y is not None:  # calibration of the end model itself, on gold rows
                 rows = np.asarray(y) >= 0
                 section["calibration"][split] = calibration_report(y[rows], proba[rows])
-            if gold_model is not None and split == "test":  # its dev scores are in-sample
-                gold[split] = classification_scores(
-                    df["label"], predict_proba_full(gold_model, df["text"], cfg.cardinality)
-                    .argmax(axis=1), cfg.cardinality, cfg.positive_index)
+            for base, base_section in ((gold_model, gold), (frozen_model, frozen)):
+                if base is not None and split == "test":  # their dev scores are in-sample
+                    base_section[split] = classification_scores(
+                        df["label"], predict_proba_full(base, df["text"], cfg.cardinality)
+                        .argmax(axis=1), cfg.cardinality, cfg.positive_index)
     if section["dev_rows_trained_on"] and "dev" in section:
         section["dev"]["in_sample"] = True
     write_end_probs(task.run_dir, cfg.labels, task.splits, stored)
-    update_metrics(task.run_dir, end_model=section, gold_only=gold, learning_curve=curve)
+    update_metrics(task.run_dir, end_model=section, gold_only=gold, gold_only_frozen=frozen,
+                   learning_curve=curve)
     return model
 
 

@@ -14,6 +14,8 @@ from rich.text import Text
 
 SCORE_ROWS = (("majority vote", "majority_vote"), ("label model", "label_model"),
               ("end model", "end_model"))
+# a fit-once end model (minilm_finetune) has two: its own twin and the frozen family's
+BASELINE_ROWS = (("gold-only baseline", "gold_only"), ("gold-only, frozen", "gold_only_frozen"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -83,9 +85,9 @@ def print_scores(metrics: dict, splits: tuple[str, ...] = ("dev", "test")) -> No
         table.add_column(f"{split} accuracy", justify="right")
         table.add_column(f"{split} {f1_title}", justify="right")
     in_sample = False
-    for title, key in SCORE_ROWS + (("gold-only baseline", "gold_only"),):
+    for title, key in SCORE_ROWS + BASELINE_ROWS:
         section = metrics.get(key)
-        if not section or "skipped" in section or (key == "gold_only"
+        if not section or "skipped" in section or (key.startswith("gold_only")
                                                    and "end_model" not in metrics):
             continue
         name = f"{title} ({section['name']})" if key != "majority_vote" else title
@@ -135,6 +137,9 @@ def print_gold_budget(metrics: dict) -> None:
             console().print(f"[bold red]WARNING: {gold['text']}[/]", markup=True)
         else:
             console().print(gold["text"], markup=False)
+    frozen = metrics.get("gold_only_frozen") or {}
+    if frozen.get("text"):
+        console().print(f"and {frozen['text']}", markup=False)
     worth = (metrics.get("learning_curve") or {}).get("worth") or {}
     if worth.get("text"):
         curve = metrics["learning_curve"]

@@ -127,9 +127,11 @@ class Session:
         metrics = pipeline.read_metrics(self.task.run_dir)
         section = metrics["end_model"]
         out = {k: section[k] for k in ("name", "label_mode", "cv_scores", "dev") if k in section}
-        gold_only = metrics.get("gold_only", {})
-        out["gold_only"] = {k: gold_only[k] for k in ("cv", "pipeline_cv", "verdict", "text")
-                            if k in gold_only}
+        for key in ("gold_only", "gold_only_frozen"):  # the latter: a fit-once end model's
+            section = metrics.get(key) or {}
+            if section:
+                out[key] = {k: section[k] for k in ("name", "cv", "pipeline_cv", "verdict",
+                                                    "text") if k in section}
         return out
 
     def evaluate(self) -> pd.DataFrame:
@@ -140,9 +142,10 @@ class Session:
             return multilabel.evaluate(self.task)
         metrics = pipeline.read_metrics(self.task.run_dir)
         rows = {}
-        for key in ("majority_vote", "label_model", "end_model", "gold_only"):
+        for key in ("majority_vote", "label_model", "end_model", "gold_only",
+                    "gold_only_frozen"):
             for split in ("dev", "test"):
-                for metric, value in metrics.get(key, {}).get(split, {}).items():
+                for metric, value in ((metrics.get(key) or {}).get(split) or {}).items():
                     if isinstance(value, (int, float)):
                         rows.setdefault(key, {})[f"{split}_{metric}"] = value
         return pd.DataFrame.from_dict(rows, orient="index")

@@ -170,3 +170,32 @@ def test_an_end_model_on_the_gold_alone_is_its_own_twin(tmp_path_factory):
     assert metrics["end_model"]["label_mode"] == "gold_only"
     assert gold["verdict"] == "gold_only_chosen" and gold["loud"] and "test" not in gold
     assert "WARNING" in result.output and "IS the gold-only model" in result.output
+
+
+def test_the_frozen_family_on_the_same_gold_is_shown_too(twin_run):
+    """A fine-tune on a few hundred rows alone can be a weak baseline that flatters the
+    LFs; the run also reports the default frozen family on the same dev gold."""
+    path, train_out, evaluate_out, metrics, calls = twin_run
+    frozen = metrics["gold_only_frozen"]
+    assert frozen["name"] == "tfidf_minilm_avg" and frozen["n_dev"] == len(default_frames()["dev"])
+    assert 0 <= frozen["cv"] <= 1 and set(frozen["test"]) >= {"accuracy", "f1"}
+    assert len(calls) == 2  # it is not a third fine-tune
+    for out in (train_out, evaluate_out):
+        assert "default frozen family (tfidf_minilm_avg)" in " ".join(out.split())
+    row = next(line for line in evaluate_out.splitlines() if "gold-only, frozen" in line)
+    assert f"{frozen['test']['accuracy']:.3f}" in row
+    task = pipeline.load_task(path)
+    md = card_markdown(build_card(task.config, metrics, task.lfs, np.zeros((1, 2)), {}))
+    assert "and the default frozen family (tfidf_minilm_avg) on them" in md
+    table = overview.score_table(metrics)
+    assert list(table[table["model"] == "gold-only, frozen family"]["split"]) == ["test"]
+    kinds = [row["kind"] for row in distill.gold_only_rows(metrics)]
+    assert kinds == ["gold_only", "gold_only_frozen"]
+
+
+def test_gold_only_false_skips_the_frozen_baseline_too(tmp_path_factory):
+    path = _task(tmp_path_factory, "skip_frozen", dict(TINY, gold_only=False))
+    assert _cli("train", path).exit_code == 0
+    metrics = json.loads((path.parent / "run" / "metrics.json").read_text())
+    assert metrics["gold_only_frozen"] is None
+    assert list(overview.score_table(metrics)["model"]).count("gold-only, frozen family") == 0

@@ -256,15 +256,21 @@ def _baseline_lines(card: dict) -> list[str]:
 def _twin_test_line(card: dict) -> list[str]:
     """A fit-once model's test scores next to its gold-only twin's (final scores)."""
     metrics, gold = card.get("metrics") or {}, card.get("gold_only") or {}
-    end, twin = ((metrics.get(k) or {}).get("test") or {} for k in ("end_model", "gold_only"))
+    end, twin, frozen = ((metrics.get(k) or {}).get("test") or {}
+                         for k in ("end_model", "gold_only", "gold_only_frozen"))
     if not gold.get("fit") or "accuracy" not in twin:
         return []
     key = "f1" if "f1" in twin else "macro_f1"
+    also = ""
+    if "accuracy" in frozen:  # the default frozen family on the same dev rows
+        also = (f", and the default frozen family "
+                f"({(card.get('gold_only_frozen') or {}).get('name')}) on them "
+                f"{_score(frozen, 'accuracy')} / {_score(frozen, key)}")
     return [f"On test (accuracy / {key}): this model {_score(end, 'accuracy')} / "
             f"{_score(end, key)}, its gold-only twin ({gold.get('name')}, the same params "
             f"on the {gold.get('n_dev')} dev gold rows alone, fit {gold['fit']}) "
-            f"{_score(twin, 'accuracy')} / {_score(twin, key)}: final scores, nothing was "
-            "chosen on them."]
+            f"{_score(twin, 'accuracy')} / {_score(twin, key)}{also}: final scores, "
+            "nothing was chosen on them."]
 
 
 def card_markdown(card: dict) -> str:

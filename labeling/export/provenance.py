@@ -105,9 +105,9 @@ def card_metrics(metrics: dict) -> dict:
     it, and the gold-only baseline's CV and test scores."""
     out = {k: {s: v for s, v in metrics.get(k, {}).items() if s in ("dev", "test")}
            for k in SCORED}
-    gold = metrics.get("gold_only") or {}
-    if "test" in gold:
-        out["gold_only"] = {"test": gold["test"]}
+    for key in ("gold_only", "gold_only_frozen"):  # the latter: a fit-once model's second
+        if "test" in (metrics.get(key) or {}):
+            out[key] = {"test": metrics[key]["test"]}
     return out
 
 
@@ -124,6 +124,7 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
     """The model card's content (export_model adds files, formats, versions)."""
     end = metrics.get("end_model", {})
     gold = metrics.get("gold_only") or {}
+    frozen = metrics.get("gold_only_frozen") or {}
     worth = (metrics.get("learning_curve") or {}).get("worth") or {}
     return {
         "task": cfg.name,
@@ -143,6 +144,8 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
                "metric": end.get("metric")},
         "gold_only": {k: gold[k] for k in ("name", "n_dev", "cv", "verdict", "text", "loud",
                                             "fit", "fit_seconds", "skipped") if k in gold},
+        "gold_only_frozen": {k: frozen[k] for k in ("name", "n_dev", "cv", "text")
+                             if k in frozen},
         "labels_worth": worth.get("text"),
         "training": training_summary(metrics, annotations_used),
         "training_files": training_files(cfg, end, annotations_used),

@@ -16,7 +16,8 @@ from labeling.analysis import coverage_stats
 from labeling.train.gold_budget import curve_means
 
 MODELS = (("majority_vote", "majority vote"), ("label_model", "label model"),
-          ("end_model", "end model"), ("gold_only", "gold-only baseline"))
+          ("end_model", "end model"), ("gold_only", "gold-only baseline"),
+          ("gold_only_frozen", "gold-only, frozen family"))  # the latter: fit-once runs
 
 
 def dataset_sizes(run) -> pd.DataFrame:
@@ -59,7 +60,7 @@ def score_table(metrics: dict) -> pd.DataFrame:
     baseline has a test row only."""
     rows = []
     for key, name in MODELS:
-        section = metrics.get(key, {})
+        section = metrics.get(key) or {}
         for split in ("dev", "test"):
             scores = section.get(split)
             if isinstance(scores, dict) and "accuracy" in scores:
