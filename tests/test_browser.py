@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -186,6 +187,10 @@ def test_texts_with_markdown_images_make_no_request(tmp_path_factory, tmp_path):
             _no_beacons(requested)
             page.goto(f"{url}/conflicts")
             _idle(page)
+            # on a busy machine the idle marker can show before the text area is filled
+            # (CI of 8fe029f read ''): wait for the value, then check it as typed
+            sync_api.expect(page.locator("textarea").first).to_have_value(
+                re.compile(re.escape("![x](")), timeout=30_000)
             shown = page.locator("textarea").first.input_value()
             assert "![x](" in shown and "**bold**" in shown  # the text as typed
             page.locator(".st-key-conf_ann-1 button").click()  # a toast names the id
