@@ -90,6 +90,18 @@ HAM_TEXTS = [
     "this song brings back memories", "great song and great video",
 ]
 
+# --- the tinier weak-weight task (tests/test_gold_only.py, tests/test_weight_rule.py) ---
+# Six spam and six ham train texts whose weak labels are right, ten dev texts with gold.
+
+WEAK_SPAM = ["subscribe to my channel", "check out my channel", "free money on my channel",
+             "subscribe for free gifts", "visit my channel now", "my channel has free stuff"]
+WEAK_HAM = ["love this song", "great song", "this song is beautiful", "what a voice",
+            "best song ever", "i love the beat"]
+WEAK_DEV = ["subscribe my channel", "free channel gifts", "visit channel", "check channel now",
+            "channel free now", "song love", "great voice", "beautiful beat", "best voice ever",
+            "love the song"]
+WEAK_Y_DEV = [1] * 5 + [0] * 5
+
 DEFAULT_LFS = '''\
 from labeling import ABSTAIN, keyword_lf, labeling_function
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import sparse
@@ -18,14 +21,10 @@ from labeling.train.gold_only import gold_only_baseline
 from labeling.train.learning_curve import (crossing, labels_worth, learning_curve,
                                            nested_subsamples)
 
-SPAM = ["subscribe to my channel", "check out my channel", "free money on my channel",
-        "subscribe for free gifts", "visit my channel now", "my channel has free stuff"]
-HAM = ["love this song", "great song", "this song is beautiful", "what a voice",
-       "best song ever", "i love the beat"]
-DEV = ["subscribe my channel", "free channel gifts", "visit channel", "check channel now",
-       "channel free now", "song love", "great voice", "beautiful beat", "best voice ever",
-       "love the song"]
-Y_DEV = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import WEAK_DEV, WEAK_HAM, WEAK_SPAM, WEAK_Y_DEV  # noqa: E402
+
+SPAM, HAM, DEV, Y_DEV = WEAK_SPAM, WEAK_HAM, WEAK_DEV, np.array(WEAK_Y_DEV)
 TINY = dict(name="tfidf_logreg", n_folds=2, n_repeats=2)
 
 

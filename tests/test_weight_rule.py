@@ -4,6 +4,8 @@ candidate within one standard error of the best, from paired per-fold difference
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,9 @@ from labeling.report import print_gold_budget, weight_rule_text
 from labeling.train.auto import (choose_end_model, end_model_options, lightest_within_se,
                                  paired_gains)
 from labeling.train.cross_validation import fold_scores, oof_predictions, oof_score
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import WEAK_DEV, WEAK_HAM, WEAK_SPAM, WEAK_Y_DEV  # noqa: E402
 
 GOLD, W01, W1 = "m/gold_only", "m/soft/w0.1", "m/soft/w1"
 N_FOLDS = 3
@@ -84,14 +89,7 @@ def test_fold_scores_are_the_folds_of_the_pooled_oof_decisions():
         assert f1[0, f] == score_predictions(y[fold], pred[fold], "f1", 1)
 
 
-SPAM = ["subscribe to my channel", "check out my channel", "free money on my channel",
-        "subscribe for free gifts", "visit my channel now", "my channel has free stuff"]
-HAM = ["love this song", "great song", "this song is beautiful", "what a voice",
-       "best song ever", "i love the beat"]
-DEV = ["subscribe my channel", "free channel gifts", "visit channel", "check channel now",
-       "channel free now", "song love", "great voice", "beautiful beat", "best voice ever",
-       "love the song"]
-Y_DEV = np.array([1] * 5 + [0] * 5)
+SPAM, HAM, DEV, Y_DEV = WEAK_SPAM, WEAK_HAM, WEAK_DEV, np.array(WEAK_Y_DEV)
 PROBS = np.array([[0.2, 0.8]] * 6 + [[0.9, 0.1]] * 6)
 
 
