@@ -14,7 +14,8 @@ label for sms and the bundled task):
   models on the budget's dev gold alone;
 - ``label_model``: the label model of ``default`` itself (its ``decide``);
 - ``weak_only``: the end model trained on the label model's labels alone, no gold
-  rows (``dev_weight = 0``); dev chooses its end model, label mode and decision bias.
+  rows (``dev_weight = 0``); dev chooses its end model, label mode and decision bias,
+  by the same CV with the label model refit per fold as ``default``'s.
 
 The budgets 50/100/200 are 5 seeded, nested subsamples of dev (seeds 0-4,
 :func:`labeling.train.learning_curve.nested_subsamples`: every class present); a
@@ -100,13 +101,17 @@ def score_subsample(data, idx, k, metric, pos, cache_dir) -> dict[str, float]:
     covered = (train["L"] != -1).any(axis=1)
     lm_pred = label_model.decide(label_model.predict_proba(test["L"]))
     common = dict(metric=metric, pos_label=pos, cache_dir=cache_dir)
-    # the end model's CV refits the label model per fold (labeling.train.fold_label_model)
+    # every end model's CV refits the label model per fold (labeling.train.fold_label_model),
+    # weak_only's too: its weak targets must not have seen a held-out fold's gold
     refit = FoldLabelModel(label_model, train["L"], L_dev, y_dev)
-    default, report = choose_end_model(train["text"], probs, covered, dev_text, y_dev,
-                                       fold_label_model=refit, **common)
+
+    def end_model(**options):
+        return choose_end_model(train["text"], probs, covered, dev_text, y_dev,
+                                fold_label_model=refit, **common, **options)
+
+    default, report = end_model()
     gold, _ = gold_only_baseline(dev_text, y_dev, k, **common)
-    weak, _ = choose_end_model(train["text"], probs, covered, dev_text, y_dev, dev_weight=0.0,
-                               weak_weights=(None,), **common)
+    weak, _ = end_model(dev_weight=0.0, weak_weights=(None,))
     scores = {"default": test_score(default), "gold_only": test_score(gold),
               "label_model": score_predictions(test["y"], lm_pred, metric, pos),
               "weak_only": test_score(weak)}
