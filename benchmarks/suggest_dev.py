@@ -11,7 +11,11 @@ the pipeline applies the LFs to every split, as `labeling apply` does; no test l
 is read).
 
     python benchmarks/suggest_dev.py [--json PATH] [--datasets bundled sms trec]
-        [--seeds 3] [--n 10] [--end-model auto] [--cache /tmp/labeling-bench]
+        [--seeds 3] [--n 10] [--end-model auto] [--stand-in weak|crossfit]
+        [--cache /tmp/labeling-bench]
+
+``--stand-in``: the model standing in for the end model when proposals are scored
+(labeling.suggest.stand_in; docs/suggest.md has the rule that chose the default).
 
 Per dataset and seed it prints the accepted proposals and the B scores; then per
 dataset the mean change over the seeds and the ratio after/before, and how many seeds
@@ -39,6 +43,7 @@ from labeling import models, pipeline  # noqa: E402
 from labeling.metrics import score_predictions, stratified_folds  # noqa: E402
 from labeling.suggest import Context, context_for, suggest  # noqa: E402
 from labeling.suggest.score import votes_of  # noqa: E402
+from labeling.suggest.stand_in import DEFAULT_STAND_IN, STAND_INS  # noqa: E402
 from labeling.train.auto import choose_end_model  # noqa: E402
 from labeling.train.end_model import predict_proba_full  # noqa: E402
 
@@ -97,10 +102,11 @@ def scores(ctx: Context, L: dict, a: np.ndarray, b: np.ndarray, meta, end_model:
             "end_model": round(float(score_predictions(y[b], pred, metric, pos)), 4)}
 
 
-def run_seed(ctx: Context, meta, seed: int, n: int, end_model: str, cache: Path) -> dict:
+def run_seed(ctx: Context, meta, seed: int, n: int, end_model: str, cache: Path,
+             stand_in: str = DEFAULT_STAND_IN) -> dict:
     sub, a, b = halves(ctx, seed)
     start = time.perf_counter()
-    rows = suggest(sub, n=n).rows
+    rows = suggest(sub, n=n, stand_in=stand_in).rows
     took = time.perf_counter() - start
     # the accepted LFs' votes on all of dev (B included: they are LFs, applied to texts)
     columns = [votes_of(r["proposal"], ctx) for r in rows]
@@ -109,7 +115,7 @@ def run_seed(ctx: Context, meta, seed: int, n: int, end_model: str, cache: Path)
     before = scores(ctx, before_L, a, b, meta, end_model, cache)
     after = before if not rows else scores(ctx, after_L, a, b, meta, end_model, cache)
     out = {key: {"before": before[key], "after": after[key]} for key in before}
-    out.update(seed=seed, suggest_seconds=round(took, 1), accepted=[
+    out.update(seed=seed, stand_in=stand_in, suggest_seconds=round(took, 1), accepted=[
         {"what": r["proposal"].describe()[:80], "label": sub.labels[r["proposal"].label],
          "source": r["proposal"].source, "dev_a": f"{r['dev_correct']}/{r['dev_fires']}",
          "held": f"+{r['held_fixes']}/-{r['held_harms']}",
@@ -144,6 +150,8 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=10, help="proposals accepted")
     parser.add_argument("--end-model", default="auto", help="auto (the pipeline's) or one "
                         "candidate, e.g. tfidf_logreg (cheap)")
+    parser.add_argument("--stand-in", default=DEFAULT_STAND_IN, choices=STAND_INS,
+                        help="the end model's stand-in when proposals are scored")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/labeling-bench"),
                         help="MiniLM embeddings and the bundled task's run folder")
     args = parser.parse_args(argv)
@@ -152,7 +160,8 @@ def main(argv=None) -> int:
         ctx, meta = load(name, args.cache)
         cells = []
         for seed in range(args.seeds):
-            cell = run_seed(ctx, meta, seed, args.n, args.end_model, args.cache)
+            cell = run_seed(ctx, meta, seed, args.n, args.end_model, args.cache,
+                            args.stand_in)
             cells.append(cell)
             print(f"{name} seed {seed}: {len(cell['accepted'])} accepted "
                   f"({cell['suggest_seconds']} s); B: " + ", ".join(

@@ -20,6 +20,7 @@ from labeling.suggest.mine import NgramMiner
 from labeling.suggest.proposal import InvalidProposal, Proposal, validate
 from labeling.suggest.score import NOT_SCORED
 from labeling.suggest.select import score_all
+from labeling.suggest.stand_in import DEFAULT_STAND_IN, check_stand_in
 
 CONFIDENT = 0.9   # label-model probability above which a train row counts as evidence
 CALIBRATED = 0.8  # ... if the label model's confident dev predictions of its label are right
@@ -118,10 +119,13 @@ def cross_fit(miner: NgramMiner, ctx: Context, texts, labels, missed, gold, targ
 
 
 def suggest(ctx: Context, n: int = 10, label: str | None = None, sources=("offline",),
-            exclude: set[str] = frozenset(), llm_source=None, clusters: bool = True) -> Result:
+            exclude: set[str] = frozenset(), llm_source=None, clusters: bool = True,
+            stand_in: str = DEFAULT_STAND_IN) -> Result:
     """The ``n`` best proposals (for ``label`` only, if given) from ``sources``
     (``offline``, ``llm``: ``llm_source`` answers), scored on dev; ids in ``exclude``
-    (rejected or accepted before) are never proposed."""
+    (rejected or accepted before) are never proposed. ``stand_in``: the model standing in
+    for the end model (:data:`labeling.suggest.stand_in.STAND_INS`)."""
+    check_stand_in(stand_in)  # before any work
     if label is not None and label not in ctx.labels:
         raise InvalidProposal(f"--label {label!r} is not one of the task's labels {ctx.labels}")
     targets = None if label is None else [ctx.labels.index(label)]
@@ -156,7 +160,8 @@ def suggest(ctx: Context, n: int = 10, label: str | None = None, sources=("offli
     valid = list({p.id: p for p in valid}.values())
     # an LLM's prompt proposals are answered by the endpoint, through the source's runtime
     runtime = getattr(llm_source, "runtime", None)
-    result.rows, dropped = score_all(valid, ctx, refit, n, held_out=held_out, runtime=runtime)
+    result.rows, dropped = score_all(valid, ctx, refit, n, held_out=held_out, runtime=runtime,
+                                    stand_in=stand_in)
     result.dropped += dropped
     result.notes += [f"proposal {d['id']} ({d['what'][:60]}) {d['why']}" for d in dropped
                      if d["why"].startswith(NOT_SCORED)]  # e.g. the budget: say so

@@ -43,6 +43,7 @@ from labeling.suggest.context import Context, LabelModelRefit
 from labeling.suggest.proxy import WeakLabelProxy
 from labeling.suggest.proposal import Proposal
 from labeling.suggest.score import examples, near_duplicate, score_each
+from labeling.suggest.stand_in import DEFAULT_STAND_IN, check_stand_in, make_stand_in
 
 EPS = 1e-9
 
@@ -243,8 +244,8 @@ def _drop(row: dict, why: str) -> dict:
 
 def score_all(proposals: list[Proposal], ctx: Context, refit: LabelModelRefit, n: int,
               existing_votes: list[tuple[str, dict]] | None = None,
-              lm_budget: int | None = None, held_out: dict | None = None, runtime=None
-              ) -> tuple[list[dict], list[dict]]:
+              lm_budget: int | None = None, held_out: dict | None = None, runtime=None,
+              stand_in: str = DEFAULT_STAND_IN) -> tuple[list[dict], list[dict]]:
     """Score every proposal (:func:`labeling.suggest.score.score_each`), refit for the
     ``lm_budget`` (default ``max(3n, 10)``) best by the cheap first order, and choose up
     to ``n`` in order (:class:`GreedySelector`). Returns the chosen rows (dicts with
@@ -252,10 +253,13 @@ def score_all(proposals: list[Proposal], ctx: Context, refit: LabelModelRefit, n
     ``weak_dev_before``/``weak_dev_after``, ``held_*``, ``weak_gains``/``weak_losses``,
     ``score``, ``examples``; every number given the rows above it accepted) and why the
     others were left out. ``runtime``: the task's LLM runtime, which answers an LLM's
-    prompt proposals (:func:`labeling.suggest.score.endpoint_votes`)."""
+    prompt proposals (:func:`labeling.suggest.score.endpoint_votes`). ``stand_in``: the
+    end model's stand-in (:data:`labeling.suggest.stand_in.STAND_INS`)."""
+    check_stand_in(stand_in)
     scored, dropped = score_each(proposals, ctx, refit, existing_votes, held_out, runtime)
     budget = lm_budget if lm_budget is not None else max(3 * n, 10)
     if not scored:
         return [], dropped
-    chosen, refused = GreedySelector(ctx, refit, WeakLabelProxy(ctx)).select(scored[:budget], n)
+    chosen, refused = GreedySelector(ctx, refit, make_stand_in(stand_in, ctx)).select(
+        scored[:budget], n)
     return chosen, dropped + refused
