@@ -88,6 +88,14 @@ def test_the_baseline_is_the_fine_tune_on_the_dev_gold_alone(twin_run):
     assert "no learning curve" in metrics["learning_curve"]["skipped"]
 
 
+def test_the_fit_once_end_model_records_its_fit_seconds_as_its_twin_does(twin_run):
+    metrics = twin_run[3]
+    end, gold = metrics["end_model"], metrics["gold_only"]
+    assert "cv_skipped" in end
+    for section in (end, gold):  # recorded (their size is machine-dependent)
+        assert isinstance(section["fit_seconds"], float)
+
+
 def test_every_output_shows_the_twin(twin_run):
     path, train_out, evaluate_out, metrics, _ = twin_run
     text = metrics["gold_only"]["text"]

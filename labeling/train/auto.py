@@ -32,6 +32,8 @@ optimism does not decide the choice. Set ``decision_bias = false`` to keep the a
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from labeling.metrics import fit_decision_bias
@@ -177,7 +179,8 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
     :func:`labeling.train.gold_only.gold_only_baseline` reports). ``weight_rule``
     (``best``/``one_se``, :data:`WEIGHT_RULES`) and, after a CV, ``weight_rule_cv``:
     the best-scoring candidate and every candidate's paired gain/SE
-    (:func:`paired_gains`), whichever rule chose.
+    (:func:`paired_gains`), whichever rule chose. A fit-once end model (:data:`FIT_ONCE`):
+    ``cv_skipped`` and ``fit_seconds`` (its one fit, as its gold-only twin's).
     """
     params = params or {}
     check_weight_rule(weight_rule)
@@ -238,11 +241,14 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
             report["gold_only"] = {"cv": round(gold[gold_best], 4),
                                    "name": parse_key(gold_best)[0], "n_dev": int(len(y_dev))}
     chosen_name, chosen_mode, weak_weight = parse_key(best)
+    start = time.perf_counter()
     model = train_end_model(texts, probs, covered, chosen_name, seed,
                             "soft" if chosen_mode == GOLD_ONLY else chosen_mode,
                             dev_texts, y_dev if has_dev else None, report["dev_weight"],
                             cache_dir, weak_weight=weak_weight,
                             **resolve_params(chosen_name, params))
+    if fit_once:  # as its gold-only twin's (gold_only.fit_once_gold_only)
+        report["fit_seconds"] = round(time.perf_counter() - start, 1)
     bias = np.zeros(np.asarray(probs).shape[1])
     if use_bias:
         bias = fit_decision_bias(np.vstack(oofs[best]), np.tile(np.asarray(y_dev, int),
