@@ -28,6 +28,7 @@ from labeling.export.fast_tfidf import FastTfidfModel, supports
 from labeling.export.onnx_io import OnnxModel, save_onnx
 from labeling.export.skops_io import file_sha256, load_model, save_model
 from labeling.export.transformer_runtime import TOKENIZER_FILE, TransformerOnnxModel
+from labeling.files import atomic_write
 
 CARD_MARKDOWN = "MODEL_CARD.md"
 RUNTIMES = ("sklearn", "onnx", "onnx_int8")  # onnx_int8: a fine-tuned transformer's int8 copy
@@ -92,6 +93,18 @@ def export_model(model, out_dir: Path, card: dict, parity_texts: list[str] | Non
     """Write the model (skops, and ONNX when it converts) and its card into ``out_dir``;
     with ``parity_texts``, the card records the sklearn/ONNX agreement on them.
     ``int8_scales``: a transformer's int8 activation scales ([export] in labeling.toml)."""
+    return write_model_folder(model, out_dir, card, save_onnx=save_onnx,
+                              onnx_parity=onnx_parity, markdown=card_markdown,
+                              parity_texts=parity_texts, int8_scales=int8_scales)
+
+
+def write_model_folder(model, out_dir: Path, card: dict, *, save_onnx, onnx_parity, markdown,
+                       parity_texts: list[str] | None = None,
+                       int8_scales: str = "per_call") -> Path:
+    """The export every end model shares: model.skops, the ONNX files ``save_onnx`` makes
+    (a transformer's through :mod:`labeling.export.onnx_transformer`), checked by
+    ``onnx_parity`` on ``parity_texts``, then the card (validated first) and its
+    ``markdown`` text, each written whole or not at all."""
     # torch (tracing a transformer) only when exporting: loading a model, and so `labeling
     # predict` and `labeling serve`, never import it (seconds of start-up; docs/serve.md)
     from labeling.export.onnx_transformer import export_onnx
@@ -106,8 +119,10 @@ def export_model(model, out_dir: Path, card: dict, parity_texts: list[str] | Non
             "onnx": onnx_info, "versions": library_versions(),
             "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     validate_card(card, out_dir / CARD_FILE)  # never write a card that loading would refuse
-    (out_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    (out_dir / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
+    with atomic_write(out_dir / CARD_FILE) as tmp:
+        tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    with atomic_write(out_dir / CARD_MARKDOWN) as tmp:
+        tmp.write_text(markdown(card), encoding="utf-8")
     return out_dir
 
 

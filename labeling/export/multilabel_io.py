@@ -23,8 +23,6 @@ probabilities, in every runtime (see docs/multilabel.md).
 from __future__ import annotations
 
 import hashlib
-import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +30,11 @@ import onnx
 from onnx import TensorProto, helper
 
 from labeling.errors import ModelLoadError
-from labeling.export.card import CARD_MARKDOWN, library_versions
-from labeling.export.card_schema import (CARD_FILE, EMBEDDING_INPUT, MODEL_FILE, ONNX_FILE,
-                                         TEXT_INPUT, validate_card)
+from labeling.export.card import write_model_folder
+from labeling.export.card_schema import CARD_FILE, EMBEDDING_INPUT, TEXT_INPUT
 from labeling.export.multilabel_card import card_markdown
-from labeling.export.onnx_io import (LOCALE, OPSET, OnnxModel, _check_vectorizer, _Graph,
-                                     _is_tfidf_pipeline, _vectorizer_graph)
-from labeling.export.skops_io import save_model
+from labeling.export.onnx_io import (OPSET, OnnxModel, _Graph, _is_tfidf_pipeline,
+                                     tfidf_features_graph)
 from labeling.files import atomic_write
 from labeling.train.multilabel_model import MultiLabelAverage, MultiLabelHeads, thresholds_of
 
@@ -63,14 +59,7 @@ def to_onnx(model) -> tuple[onnx.ModelProto, dict]:
     k, n_features = heads.coef_.shape
     g = _Graph()
     if _is_tfidf_pipeline(model):
-        union = model.steps[0][1]
-        lower = g.op("StringNormalizer", [TEXT_INPUT], case_change_action="LOWER",
-                     locale=LOCALE)
-        parts = []
-        for name, vec in union.transformer_list:
-            _check_vectorizer(name, vec)
-            parts.append(_vectorizer_graph(g, lower, vec))
-        features = g.op("Concat", parts, axis=1)
+        features = tfidf_features_graph(g, model.steps[0][1])
         source = helper.make_tensor_value_info(TEXT_INPUT, TensorProto.STRING, [None])
         input_name = TEXT_INPUT
         contains = ("the whole pipeline: text (string [N]) -> label (int64 [N, labels]: 1 "
@@ -129,24 +118,9 @@ def export_multilabel(model, out_dir: Path, card: dict,
                       int8_scales: str = "per_call") -> Path:
     """Write ``model`` (skops, and ONNX when it converts) and its ``card`` (from
     :func:`labeling.export.multilabel_card.build_card`) into ``out_dir``."""
-    # torch (tracing a fine-tune) only when exporting, as labeling.export.card does
-    from labeling.export.onnx_transformer import export_onnx
-
-    out_dir = Path(out_dir)
-    sha = save_model(model, out_dir / MODEL_FILE)
-    onnx_files, onnx_info = export_onnx(model, out_dir, save_onnx, onnx_parity, parity_texts,
-                                        int8_scales)
-    files = {MODEL_FILE: sha, **onnx_files}
-    card = {**card, "model_file": MODEL_FILE, "model_sha256": sha, "files": files,
-            "format": "skops", "formats": ["skops"] + (["onnx"] if ONNX_FILE in files else []),
-            "onnx": onnx_info, "versions": library_versions(),
-            "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    validate_card(card, out_dir / CARD_FILE)  # never write a card that loading would refuse
-    with atomic_write(out_dir / CARD_FILE) as tmp:
-        tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    with atomic_write(out_dir / CARD_MARKDOWN) as tmp:
-        tmp.write_text(card_markdown(card), encoding="utf-8")
-    return out_dir
+    return write_model_folder(model, out_dir, card, save_onnx=save_onnx,
+                              onnx_parity=onnx_parity, markdown=card_markdown,
+                              parity_texts=parity_texts, int8_scales=int8_scales)
 
 
 def is_multilabel_model(model) -> bool | None:

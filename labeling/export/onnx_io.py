@@ -150,6 +150,17 @@ def _vectorizer_graph(g: _Graph, lower: str, vec) -> str:
     return x
 
 
+def tfidf_features_graph(g: _Graph, union) -> str:
+    """Add the TF-IDF featurisation of ``union`` (a FeatureUnion of TfidfVectorizers) to
+    ``g``: the text input, lower-cased, to the concatenated features; their output name."""
+    lower = g.op("StringNormalizer", [TEXT_INPUT], case_change_action="LOWER", locale=LOCALE)
+    parts = []
+    for name, vec in union.transformer_list:
+        _check_vectorizer(name, vec)
+        parts.append(_vectorizer_graph(g, lower, vec))
+    return g.op("Concat", parts, axis=1)
+
+
 def _head_onnx(classifier, n_features: int, double: bool):
     """The linear head via skl2onnx: features -> label, probabilities (no ZipMap)."""
     from skl2onnx import convert_sklearn
@@ -173,13 +184,7 @@ def to_onnx(model) -> tuple[onnx.ModelProto, dict]:
     if _is_tfidf_pipeline(model):
         union, classifier = model.steps[0][1], model.steps[1][1]
         g = _Graph()
-        lower = g.op("StringNormalizer", [TEXT_INPUT], case_change_action="LOWER",
-                    locale=LOCALE)
-        parts = []
-        for name, vec in union.transformer_list:
-            _check_vectorizer(name, vec)
-            parts.append(_vectorizer_graph(g, lower, vec))
-        features = g.op("Concat", parts, axis=1)
+        features = tfidf_features_graph(g, union)
         n_features = sum(len(v.vocabulary_) for _, v in union.transformer_list)
         graph = helper.make_graph(
             g.nodes + [helper.make_node("Identity", [features], ["features"])], "tfidf",

@@ -28,18 +28,18 @@ def default_model_path() -> Path:
 @functools.lru_cache(maxsize=2)
 def load_model(path: str | None = None):
     """The SentenceTransformer, loaded once per process and path (CPU, offline)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
+    with quiet_transformers():
+        from sentence_transformers import SentenceTransformer
 
-    with _no_loading_bars():
         return SentenceTransformer(str(path or default_model_path()), device="cpu")
 
 
 @contextlib.contextmanager
-def _no_loading_bars():
-    """transformers' "Loading weights" bar off for one load (users read it as an error),
-    then back as the caller had it: not a global switch."""
+def quiet_transformers():
+    """Offline, and transformers' "Loading weights" bar off for one load (users read it as
+    an error), then back as the caller had it: not a global switch."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from transformers.utils import logging as hf_logging  # heavy: only when loading
 
     was_enabled = hf_logging.is_progress_bar_enabled()

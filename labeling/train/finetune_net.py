@@ -7,15 +7,14 @@ text (binary cross-entropy per label; :mod:`labeling.train.finetune_multilabel`)
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import time
 
 import numpy as np
 import torch
 from torch import nn
 
+from labeling.llm.minilm import quiet_transformers
 from labeling.train.finetune_data import encode, length_batches, model_dir, token_lengths
 
 
@@ -62,22 +61,6 @@ class LabelAndProbabilities(nn.Module):
             return (proba.double() >= self.thresholds).long(), proba
         proba = torch.softmax(logits, dim=-1)
         return proba.argmax(dim=-1), proba
-
-
-@contextlib.contextmanager
-def quiet_transformers():
-    """transformers' "Loading weights" bar off for one load, then as the caller had it."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from transformers.utils import logging as hf_logging  # heavy: only when loading
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
 
 
 def build_encoder(model_path: str | None = None, pretrained: bool = True,
