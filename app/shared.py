@@ -121,3 +121,15 @@ def dataframe_config(data, extra: dict | None = None) -> dict:
         format="%.3f") for n in data.labels}
     config["text"] = st.column_config.TextColumn("text", width="large")
     return config | (extra or {})
+
+
+def back_and_skip(position_key: str, position: int, key: str) -> None:
+    """The annotation queue's "back [B]" and "skip [S]" buttons: they set
+    ``st.session_state[position_key]`` to ``position`` -/+ 1 and rerun."""
+    back, skip = st.columns(2)
+    if back.button("◀ back [B]", shortcut="B", key=f"{key}_back"):
+        st.session_state[position_key] = position - 1
+        st.rerun()
+    if skip.button("skip ▶ [S]", shortcut="S", key=f"{key}_skip"):
+        st.session_state[position_key] = position + 1
+        st.rerun()

@@ -46,13 +46,7 @@ with shared.guard():
             if not skip_done:
                 st.session_state["ann_pos"] = position + 1
             st.rerun()
-        n1, n2 = st.columns(2)
-        if n1.button("◀ back [B]", shortcut="B", key="ann_back"):
-            st.session_state["ann_pos"] = position - 1
-            st.rerun()
-        if n2.button("skip ▶ [S]", shortcut="S", key="ann_skip"):
-            st.session_state["ann_pos"] = position + 1
-            st.rerun()
+        shared.back_and_skip("ann_pos", position, key="ann")
 
     st.divider()
     st.subheader("Annotations")

@@ -45,13 +45,7 @@ with shared.guard():
             if not skip_done:
                 st.session_state["ml_ann_pos"] = position + 1
             st.rerun()
-        n1, n2 = st.columns(2)
-        if n1.button("◀ back [B]", shortcut="B", key="ml_ann_back"):
-            st.session_state["ml_ann_pos"] = position - 1
-            st.rerun()
-        if n2.button("skip ▶ [S]", shortcut="S", key="ml_ann_skip"):
-            st.session_state["ml_ann_pos"] = position + 1
-            st.rerun()
+        shared.back_and_skip("ml_ann_pos", position, key="ml_ann")
 
     st.divider()
     st.subheader("Annotations")
