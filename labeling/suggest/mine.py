@@ -1,17 +1,17 @@
-"""Offline proposals mined from labeled evidence: words, n-grams and regexes.
+r"""Offline proposals mined from labeled evidence: words, n-grams and regexes.
 
 The evidence is the dev gold rows plus the train rows the label model labels
 confidently (their predicted label). Every text is cut into features:
 
 * word n-grams (1-3 words) -> a ``keyword_lf`` on the phrase;
-* the first 1-3 words of the text -> a regex anchored at the start (``^\\W*how\\s+many\\b``:
+* the first 1-3 words of the text -> a regex anchored at the start (``^\W*how\s+many\b``:
   on questions, the opening words say most of the type);
 * n-grams with numbers generalised to their length class (``call 08712...`` ->
-  ``\\bcall\\W+\\d{5,}``, ``£ 1000`` -> ``£\\W*\\d{3,4}``) -> a regex;
+  ``\bcall\W+\d{5,}``, ``£ 1000`` -> ``£\W*\d{3,4}``) -> a regex;
 * two words with one or two words between them (``what ... city``) -> a regex
   ``\bwhat\W+(?:\w+\W+){1,2}city\b``;
 * words of one label sharing a 5-letter prefix (``subscribe``, ``subscribed``) -> a
-  prefix regex (``\\bsubscrib\\w*``), and a label's best words together -> one keyword list.
+  prefix regex (``\bsubscrib\w*``), and a label's best words together -> one keyword list.
 
 A feature is kept for a label when its precision on the gold rows beats the label's
 base rate (:class:`NgramMiner` says exactly how) and it fires on gold rows of that label
