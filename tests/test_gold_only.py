@@ -12,7 +12,7 @@ from sklearn.base import clone
 
 from labeling.metrics import stratified_folds
 from labeling.train.auto import choose_candidate, choose_end_model
-from labeling.train.cross_validation import (GOLD_ONLY, _oof, candidate_keys,
+from labeling.train.cross_validation import (GOLD_ONLY, candidate_keys, cross_fit_proba,
                                              oof_probabilities, parse_key,
                                              successive_halving)
 from labeling.train.end_model import (make_end_model, predict_proba_full, train_end_model,
@@ -232,8 +232,8 @@ def test_weak_only_cv_fits_once_and_equals_the_per_fold_fits():
     features = pipeline.named_steps["features"].fit(np.array(texts + DEV, object))
     X_train, X_dev = features.transform(texts), features.transform(DEV)
     for proba, fold_of in zip(oofs["tfidf_logreg/soft"], splits):
-        per_fold = _oof(pipeline.named_steps["classifier"], X_train, probs, X_dev, Y_DEV,
-                        fold_of, 0.0, None, 2)
+        per_fold = cross_fit_proba(pipeline.named_steps["classifier"], X_train, probs, X_dev,
+                                   Y_DEV, fold_of, 0.0, None, 2)
         np.testing.assert_allclose(proba, per_fold, atol=1e-6)
 
 

@@ -16,7 +16,7 @@ How (:class:`CrossFitProxy`): the dev gold rows are dealt into :data:`FOLDS` str
 folds; each fold's rows are predicted by a soft-label logistic regression on the
 weak-label model's features, fit on the covered train rows' label-model probabilities
 plus the other folds' gold rows (``dev_weight`` copies each), exactly the per-fold fit of
-the end model's CV (:func:`labeling.train.cross_validation._oof`). The weak rows' total
+the end model's CV (:func:`labeling.train.cross_validation.cross_fit_proba`). The weak rows' total
 weight against the gold rows is chosen once, on the current LFs before any proposal,
 among the end model's non-zero weak weights by this model's pooled out-of-fold score
 (the gold-only weight, 0, would make every proposal score nothing); every proposal is
@@ -36,7 +36,7 @@ from labeling.suggest.context import Context
 from labeling.suggest.proposal import InvalidProposal
 from labeling.suggest.proxy import WeakLabelProxy
 from labeling.train.auto import DEFAULT_WEAK_WEIGHTS
-from labeling.train.cross_validation import DEFAULT_DEV_WEIGHT, _oof, oof_score
+from labeling.train.cross_validation import DEFAULT_DEV_WEIGHT, cross_fit_proba, oof_score
 from labeling.train.soft_logreg import SoftLogisticRegression
 
 STAND_INS = ("weak", "crossfit")
@@ -78,9 +78,9 @@ class CrossFitProxy(WeakLabelProxy):
               weak_weight: float | None) -> np.ndarray:
         """Out-of-fold class probabilities of the dev gold rows (``n_dev x k``)."""
         covered = np.asarray(covered, dtype=bool)
-        return _oof(self.classifier, self.X_train[covered], np.asarray(proba_train)[covered],
-                    self.X_dev, self.y_dev, self.folds, self.dev_weight, weak_weight,
-                    self.ctx.k)
+        return cross_fit_proba(self.classifier, self.X_train[covered],
+                               np.asarray(proba_train)[covered], self.X_dev, self.y_dev,
+                               self.folds, self.dev_weight, weak_weight, self.ctx.k)
 
     def choose_weight(self, proba_train: np.ndarray, covered: np.ndarray) -> None:
         """The weak weight of the best pooled out-of-fold score (ties: the lighter)."""

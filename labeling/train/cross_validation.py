@@ -173,13 +173,14 @@ def fold_targets(texts, probs, covered, mode, splits, fold_probs=None):
 
 def _oof_repeats(classifier, X_train, targets, X_dev, y_dev, splits, dev_weight, weak_weight,
                  k, per_fold=None):
-    """:func:`_oof` per repeat (``per_fold``: per repeat, each fold's own weak targets,
+    """:func:`cross_fit_proba` per repeat (``per_fold``: per repeat, each fold's own weak targets,
     :func:`fold_targets`); with no gold rows in training (``dev_weight`` 0) and the same
     targets in every fold, every fold's fit is the same fit, so it is fit once and
     predicts all of dev."""
     if (dev_weight and dev_weight > 0) or per_fold is not None:
-        return [_oof(classifier, X_train, targets if per_fold is None else per_fold[r],
-                     X_dev, y_dev, fold_of, dev_weight, weak_weight, k)
+        return [cross_fit_proba(classifier, X_train,
+                                targets if per_fold is None else per_fold[r],
+                                X_dev, y_dev, fold_of, dev_weight, weak_weight, k)
                 for r, fold_of in enumerate(splits)]
     n_weak, proba = X_train.shape[0], np.zeros((len(y_dev), k))
     rows, weights = weighted_targets(np.arange(n_weak), targets, [], [], 0.0, weak_weight)
@@ -188,7 +189,8 @@ def _oof_repeats(classifier, X_train, targets, X_dev, y_dev, splits, dev_weight,
     return [proba] * len(splits)
 
 
-def _oof(classifier, X_train, targets, X_dev, y_dev, fold_of, dev_weight, weak_weight, k):
+def cross_fit_proba(classifier, X_train, targets, X_dev, y_dev, fold_of, dev_weight,
+                    weak_weight, k):
     """Out-of-fold probabilities of ``classifier``, fit per fold on the weak
     rows (``X_train``/``targets``, weighted by ``weak_weight``; ``targets`` may be
     ``{fold: targets}``, each fold's own) + the other folds' gold.
