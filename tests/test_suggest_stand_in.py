@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from labeling.suggest.context import Context
 from labeling.suggest.proposal import InvalidProposal
@@ -16,6 +17,20 @@ from labeling.train.end_model import weighted_targets
 from labeling.train.soft_logreg import SoftLogisticRegression
 
 WORDS = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"]
+
+
+def _prize_task(train, dev, y):
+    """The suggester's context with one LF ("prize" -> spam, "lunch" -> ham) and the
+    label model's stand-in probabilities: 0.9 for the LF's vote, 0.5 where it abstains."""
+    lf = lambda texts: np.array([[1 if "prize" in t else 0 if "lunch" in t else -1]  # noqa: E731
+                                 for t in texts])
+    ctx = Context(labels=["ham", "spam"], texts={"train": train, "dev": dev},
+                  L={"train": lf(train), "dev": lf(dev)}, y_dev=y, lf_names=["prize"],
+                  label_model=("mv", {}), use_embeddings=False)
+    covered = (ctx.L["train"] != -1).any(axis=1)
+    proba_train = np.full((len(train), 2), 0.5)
+    proba_train[covered] = np.eye(2)[ctx.L["train"][covered, 0]] * 0.8 + 0.1
+    return ctx, proba_train, covered
 
 
 def _memorisable(n_dev: int = 80, seed: int = 0):
@@ -29,16 +44,7 @@ def _memorisable(n_dev: int = 80, seed: int = 0):
     weak = [" ".join(rng.choice(WORDS, 3)) + (" prize" if i % 2 else " lunch")
             for i in range(200)]
     carriers = [f"tok{i}x filler" for i in range(n_dev) for _ in range(2)]
-    train = weak + carriers
-    lf = lambda texts: np.array([[1 if "prize" in t else 0 if "lunch" in t else -1]  # noqa: E731
-                                 for t in texts])
-    ctx = Context(labels=["ham", "spam"], texts={"train": train, "dev": dev},
-                  L={"train": lf(train), "dev": lf(dev)}, y_dev=y, lf_names=["prize"],
-                  label_model=("mv", {}), use_embeddings=False)
-    covered = (ctx.L["train"] != -1).any(axis=1)
-    proba_train = np.full((len(train), 2), 0.5)
-    proba_train[covered] = np.eye(2)[ctx.L["train"][covered, 0]] * 0.8 + 0.1
-    return ctx, proba_train, covered
+    return _prize_task(weak + carriers, dev, y)
 
 
 def _leaky_predict(proxy: CrossFitProxy, proba_train, covered) -> np.ndarray:
@@ -48,7 +54,6 @@ def _leaky_predict(proxy: CrossFitProxy, proba_train, covered) -> np.ndarray:
     rows, targets = weighted_targets(np.arange(n_weak), proba_train[covered],
                                      n_weak + np.arange(len(proxy.y_dev)), proxy.y_dev,
                                      proxy.dev_weight, proxy.weak_weight_)
-    from scipy import sparse
     X = sparse.vstack([proxy.X_train[covered], proxy.X_dev]).tocsr()
     model = SoftLogisticRegression(C=proxy.C, max_iter=500).fit(X[rows], targets)
     return model.predict(proxy.X_dev)
@@ -75,14 +80,7 @@ def test_the_crossfit_stand_in_learns_from_the_other_folds_gold():
     train = ([" ".join(rng.choice(WORDS, 3)) + (" prize" if i % 2 else " lunch")
               for i in range(200)] + ["winner filler", "winner note", "meeting filler",
                                       "meeting note"])
-    lf = lambda texts: np.array([[1 if "prize" in t else 0 if "lunch" in t else -1]  # noqa: E731
-                                 for t in texts])
-    ctx = Context(labels=["ham", "spam"], texts={"train": train, "dev": dev},
-                  L={"train": lf(train), "dev": lf(dev)}, y_dev=y, lf_names=["prize"],
-                  label_model=("mv", {}), use_embeddings=False)
-    covered = (ctx.L["train"] != -1).any(axis=1)
-    proba_train = np.full((len(train), 2), 0.5)
-    proba_train[covered] = np.eye(2)[ctx.L["train"][covered, 0]] * 0.8 + 0.1
+    ctx, proba_train, covered = _prize_task(train, dev, y)
     weak, crossfit = make_stand_in("weak", ctx), make_stand_in("crossfit", ctx)
     assert type(weak) is WeakLabelProxy and isinstance(crossfit, CrossFitProxy)
     assert crossfit.score(crossfit.predict(proba_train, covered)) >= 0.95
