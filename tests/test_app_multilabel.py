@@ -318,6 +318,18 @@ def test_annotate_page_keys_toggle_labels_and_an_empty_set_is_refused(app, ml_pr
     assert counts.loc["joy", split] == 1 and counts.loc["sets", split] == 1
 
 
+def test_annotate_skip_and_back_move_through_the_queue_without_writing(app, ml_project,
+                                                                      tmp_path):
+    page(app, "ml_annotate")
+    first = app.text_area[0].key
+    app.button(key="ml_ann_skip").click().run()
+    assert app.text_area[0].key != first
+    app.button(key="ml_ann_back").click().run()
+    assert app.text_area[0].key == first
+    run = load_multilabel_run(ml_project)
+    assert AnnotationStore(tmp_path / "annotations.sqlite").table(run.config.name).empty
+
+
 def test_no_run_offers_the_multilabel_pipeline(tmp_path, monkeypatch):
     """Before: the run page ran the single-label steps, which failed on label sets and
     left single-label artifacts in the run folder."""

@@ -157,6 +157,20 @@ def test_annotate_writes_rows_and_counts(app, tmp_path):
     assert app.get("download_button")
 
 
+def test_annotate_skip_and_back_move_through_the_queue_without_writing(app, tmp_path):
+    page(app, "annotate")
+    app.selectbox(key="ann_slice").select("conflicting").run()
+    first = app.text_area[0].key
+    app.button(key="ann_skip").click().run()
+    second = app.text_area[0].key
+    assert second != first
+    app.button(key="ann_back").click().run()
+    assert app.text_area[0].key == first
+    app.button(key="ann_back").click().run()  # before the first: the queue's last
+    assert app.text_area[0].key not in (first, second)
+    assert AnnotationStore(tmp_path / "annotations.sqlite").table("youtube").empty
+
+
 def test_no_run_offers_the_pipeline(make_task, monkeypatch, tmp_path):
     monkeypatch.setenv("LABELING_PROJECT", str(make_task()))
     monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "a.sqlite"))
