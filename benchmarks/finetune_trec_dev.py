@@ -136,9 +136,10 @@ def gold_stage(model, texts, y, epochs: int, lr: float, seed: int):
     return out
 
 
-def run(config_names, split_seed: int, json_path=None, smoke=False, dataset="trec",
-        cache=Path("/tmp/labeling-bench")) -> tuple[dict, int]:
-    """``({config: results}, held rows)``."""
+def prepare(dataset: str, split_seed: int, cache: Path, smoke: bool = False) -> SimpleNamespace:
+    """The dev-only setup every configuration shares (test gold is never read): the train
+    and dev splits, the dev fit/held split, and the label model refit on the fit part
+    with the train rows' soft labels (``probs``) and coverage (``covered``)."""
     splits, (k, metric, pos) = load_dataset(dataset, cache, wanted=("train", "valid"))
     train, dev = splits["train"], splits["valid"]
     if smoke:  # a seconds-long check of the script itself: 150 train rows, 1 epoch
@@ -157,7 +158,19 @@ def run(config_names, split_seed: int, json_path=None, smoke=False, dataset="tre
     print(f"label model {getattr(label_model, 'chosen_', '?')} fit on {len(fit_idx)} dev rows "
           f"in {time.perf_counter() - start:.1f} s; covered train rows {covered.sum()}; "
           f"held rows {len(held_idx)}", flush=True)
-    texts = np.asarray(train["text"], dtype=object)
+    return SimpleNamespace(train=train, dev=dev, k=k, metric=metric, pos=pos, fit_idx=fit_idx,
+                           held_idx=held_idx, fit_text=fit_text, fit_y=fit_y,
+                           held_text=held_text, held_y=held_y, probs=probs, covered=covered,
+                           texts=np.asarray(train["text"], dtype=object))
+
+
+def run(config_names, split_seed: int, json_path=None, smoke=False, dataset="trec",
+        cache=Path("/tmp/labeling-bench")) -> tuple[dict, int]:
+    """``({config: results}, held rows)``."""
+    d = prepare(dataset, split_seed, cache, smoke)
+    k, metric, pos, fit_idx, held_idx = d.k, d.metric, d.pos, d.fit_idx, d.held_idx
+    fit_text, fit_y, held_text, held_y = d.fit_text, d.fit_y, d.held_text, d.held_y
+    probs, covered, texts = d.probs, d.covered, d.texts
     confidence = probs.max(axis=1)
     results, models = {}, {}
     bases = {CONFIGS[n]["base"] for n in config_names if "base" in CONFIGS[n]}
