@@ -24,7 +24,7 @@ Printed per seed: both F1s, spam precision/recall, the bias values (each half's 
 argmax's missed spam rows' probabilities, and the rule's line.
 
     python benchmarks/finetune_bias_dev.py [--dataset sms|bundled|youtube|trec]
-        [--seeds 0 1] [--split-seed 0] [--half-splits 20] [--json PATH] [--smoke]
+        [--seeds 0 1] [--split-seed 0] [--half-splits 20] [--frozen] [--json PATH] [--smoke]
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from finetune_trec_dev import DATASETS, DEV_WEIGHT, prepare  # noqa: E402
 from labeling.metrics import (fit_decision_bias, score_predictions,  # noqa: E402
                               stratified_folds)
+from labeling.train.auto import choose_end_model  # noqa: E402
 from labeling.train.cross_validation import oof_predictions  # noqa: E402
 from labeling.train.end_model import predict_proba_full, train_end_model  # noqa: E402
 
@@ -80,18 +81,19 @@ def bias_study(proba: np.ndarray, y: np.ndarray, pos: int, half_splits: int) -> 
     y = np.asarray(y, dtype=int)
     argmax = proba.argmax(axis=1)
     base = score_predictions(y, argmax, "f1", pos)
-    per_split, halves_bias = [], []
+    per_split, halves_bias, gains = [], [], []
     for s in range(half_splits):
         fold_of = stratified_folds(y, 2, seed=s)
         pred = oof_predictions(proba, fold_of, y, "f1", pos, bias=True)
         f1 = score_predictions(y, pred, "f1", pos)
+        gains.append(f1 - base)  # unrounded: a tie is 0, not a rounding residue
         p, r = precision_recall(y, pred, pos)
         per_split.append({"split": s, "f1": round(f1, 4), "precision": round(p, 4),
                           "recall": round(r, 4), "tp_fp_fn": counts(y, pred, pos)})
         if s == 0:  # the values oof_predictions used, for the record
             halves_bias = [round(float(fit_decision_bias(proba[fold_of != f], y[fold_of != f],
                                                          "f1", pos)[pos]), 2) for f in (0, 1)]
-    gains = np.array([r["f1"] for r in per_split]) - base
+    gains = np.array(gains)
     p0, r0 = precision_recall(y, argmax, pos)
     floor = one_row_floor(y, argmax, pos)
     missed = np.flatnonzero((y == pos) & (argmax != pos))
@@ -102,28 +104,58 @@ def bias_study(proba: np.ndarray, y: np.ndarray, pos: int, half_splits: int) -> 
                    "tp_fp_fn": counts(y, argmax, pos)},
         "cross_fitted_split0": per_split[0], "cross_fitted_all_splits": per_split,
         "mean_gain": round(float(gains.mean()), 4),
-        "splits_gain_gt0": int((gains > 1e-9).sum()), "splits_gain_lt0": int((gains < -1e-9).sum()),
+        "splits_gain_gt0": int((gains > 1e-9).sum()),
+        "splits_gain_lt0": int((gains < -1e-9).sum()),
         "bias_split0_halves": halves_bias,
         "bias_all_held_in_sample": round(float(fit_decision_bias(proba, y, "f1", pos)[pos]), 2),
         "p_pos_of_missed": [round(float(proba[i, pos]), 4) for i in missed],
         "p_pos_of_false_alarms": [round(float(proba[i, pos]), 4) for i in false_alarm],
         "one_row_floor": None if floor is None else round(floor, 4),
         "rule": "pass" if floor is not None and gains.mean() > floor else "fail",
+        "held_y": y.tolist(), "held_p_pos": [round(float(v), 5) for v in proba[:, pos]],
     }
+
+
+def frozen_rows(d, cache: Path) -> dict:
+    """For comparison (not part of the rule): the frozen default (``auto``: weak weight
+    chosen by CV on the fit gold, then its decision bias) on the same rows, and the same
+    choice without the bias, scored on the same held rows."""
+    out = {}
+    for use_bias in (True, False):
+        start = time.perf_counter()
+        model, report = choose_end_model(d.texts, d.probs, d.covered, d.fit_text, d.fit_y,
+                                         metric="f1", pos_label=d.pos, seed=0,
+                                         cache_dir=cache, decision_bias=use_bias)
+        pred = predict_proba_full(model, list(d.held_text), d.k).argmax(axis=1)
+        p, r = precision_recall(d.held_y, pred, d.pos)
+        out["with_bias" if use_bias else "argmax"] = {
+            "name": report["name"], "weak_weight": report["weak_weight"],
+            "decision_bias": report["decision_bias"], "cv": report.get("cv"),
+            "f1": round(score_predictions(d.held_y, pred, "f1", d.pos), 4),
+            "precision": round(p, 4), "recall": round(r, 4),
+            "tp_fp_fn": counts(d.held_y, pred, d.pos),
+            "fit_s": round(time.perf_counter() - start, 1)}
+        print(f"frozen default ({'its CV bias' if use_bias else 'argmax'}): "
+              f"{out['with_bias' if use_bias else 'argmax']}", flush=True)
+    return out
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="sms", help=f"one of {', '.join(DATASETS)}; "
                         "needs an F1 task (a positive class) for the bias")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1],
-                        help="fine-tune seeds (the held split stays the same)")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1],
+                        help="fine-tune seeds (the held split stays the same); none: "
+                        "no fine-tune (with --frozen: the frozen rows alone)")
     parser.add_argument("--split-seed", type=int, default=0, help="the dev fit/held split")
     parser.add_argument("--half-splits", type=int, default=20,
                         help="half splits of the held rows for the cross-fitted bias")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/labeling-bench"),
                         help="the bundled task's LF outputs go here")
     parser.add_argument("--json", metavar="PATH", help="write results as JSON here")
+    parser.add_argument("--frozen", action="store_true",
+                        help="also score the frozen default (auto, with/without its CV bias) "
+                        "on the same held rows, for comparison")
     parser.add_argument("--smoke", action="store_true",
                         help="150 train rows, 1 epoch: checks the script, measures nothing")
     args = parser.parse_args(argv)
@@ -141,6 +173,11 @@ def main(argv=None) -> int:
                      "split_seed": args.split_seed, "fit_rows": int(len(d.fit_idx)),
                      "held_rows": int(len(d.held_idx)), "half_splits": args.half_splits,
                      "command": " ".join([Path(sys.executable).name] + sys.argv)}}
+    if args.frozen:
+        out["frozen_default"] = frozen_rows(d, args.cache)
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     for seed in args.seeds:
         start, load0 = time.perf_counter(), os.getloadavg()
         model = train_end_model(d.texts, d.probs, d.covered, "minilm_finetune", seed=seed,
@@ -166,6 +203,8 @@ def main(argv=None) -> int:
         if args.json:
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    if not args.seeds:
+        return 0
     seeds = [out[f"seed{s}"]["rule"] for s in args.seeds]
     verdict = "supported" if all(x == "pass" for x in seeds) else "not supported"
     print(f"rule ({args.dataset}, seeds {args.seeds}): {verdict}")
