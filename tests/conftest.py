@@ -3,6 +3,7 @@ full pipeline run on the bundled YouTube data (session-scoped, written to a tmp 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import signal
 import tomllib
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+import labeling
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,6 +77,17 @@ class _Delete:
 
 
 _DELETE = _Delete()
+
+
+def load_benchmark(name: str):
+    """``benchmarks/<name>.py`` as a module, from the tree of the ``labeling`` package
+    imported: run against an old checkout (a worktree on PYTHONPATH), a test checks that
+    checkout's benchmark."""
+    path = Path(labeling.__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --- the tiny task -----------------------------------------------------------

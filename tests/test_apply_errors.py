@@ -3,7 +3,6 @@ and the row (on every engine), a non-LF in an ``LFS`` list, a hung LF and Ctrl+C
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import pickle
 import queue
@@ -28,6 +27,9 @@ from labeling.apply.dask_engine import local_cluster
 from labeling.cli import app
 from labeling.errors import LabelingError, LFError, LFLoadError
 from labeling.lf.loader import load_lfs
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import load_benchmark  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -265,10 +267,7 @@ def test_ctrl_c_on_a_hung_lf_says_where_it_stopped_and_exits_130(make_task):
 # --- item 27: the apply benchmark's identity check ------------------------------------
 
 def test_benchmark_identity_check_sees_a_column_swap():
-    spec = importlib.util.spec_from_file_location("bench_apply_errors",
-                                                  REPO / "benchmarks" / "apply.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("apply")
     L = np.array([[0, 1, -1], [1, -1, 0]], dtype=np.int8)
     swapped = L[:, [1, 0, 2]]  # same sum, different matrix
     assert bench.same_matrices({"a": L, "b": L.copy()})

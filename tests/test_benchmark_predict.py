@@ -12,7 +12,6 @@ this file against an old checkout checks that checkout's benchmark.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -26,16 +25,16 @@ import labeling
 from labeling.export import export_model
 from labeling.train.end_model import train_end_model
 
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import load_benchmark  # noqa: E402
+
 TREE = Path(labeling.__file__).resolve().parents[1]
 BENCH = TREE / "benchmarks" / "predict.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_predict_open_vocab", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("predict")
 
 
 def corpus_words() -> set[str]:

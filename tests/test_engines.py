@@ -1,6 +1,6 @@
 """The applier's engines and column cache: same matrix as snorkel, less work on re-runs."""
 
-import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +14,14 @@ from labeling.errors import LFError
 from labeling.lf.loader import load_lfs
 from labeling.llm import PromptLF
 
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import load_benchmark  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _benchmark_module():
-    spec = importlib.util.spec_from_file_location("bench_apply", REPO / "benchmarks" / "apply.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("apply")
 
 
 @pytest.fixture(scope="module")

@@ -12,24 +12,21 @@ this file against an old checkout checks that checkout's benchmark.
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import labeling
 from labeling.train.fold_label_model import FoldLabelModel
 
-BENCH = Path(labeling.__file__).resolve().parents[1] / "benchmarks" / "learning_curve.py"
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import load_benchmark  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_learning_curve", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("learning_curve")
 
 
 def _split(rng, n, k=2, with_gold=True):
