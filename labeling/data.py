@@ -149,13 +149,17 @@ def read_table(path: Path, encoding: str = "utf-8", hint: str = UTF8_HINT) -> pd
 
 def label_indices(values: pd.Series, labels: list[str], path: Path,
                   column: str = "label") -> pd.Series:
-    """Map gold values (names or indices) to class indices, or name the bad row."""
+    """Map gold values (names or indices) to class indices, or name the bad row.
+
+    When a label's name is itself an integer (star ratings ``["1", "2", "3"]``), values
+    are names only: "1" would otherwise be both label "1" and class index 1."""
     by_name = {name: i for i, name in enumerate(labels)}
-    by_name.update({str(i): i for i in range(len(labels))})
+    if not any(_is_integer(name) for name in labels):
+        by_name.update({str(i): i for i in range(len(labels))})
     out = []
     for row, value in enumerate(values, start=1):
         key = str(value).strip() if value is not None else ""
-        if key.endswith(".0"):  # integer labels read as floats
+        if key not in by_name and key.endswith(".0"):  # integer labels read as floats
             key = key[:-2]
         if key not in by_name:
             shown = "(empty)" if key in ("", "nan", "None") else repr(value)
@@ -163,6 +167,14 @@ def label_indices(values: pd.Series, labels: list[str], path: Path,
                             f"(labels: {', '.join(labels)})")
         out.append(by_name[key])
     return pd.Series(out, index=values.index, dtype="int64")
+
+
+def _is_integer(name: str) -> bool:
+    try:
+        int(name)
+    except ValueError:
+        return False
+    return True
 
 
 LABEL_SET_SEPARATOR = ";"
