@@ -3,7 +3,8 @@
     python benchmarks/serve.py [--model DIR[@RUNTIME] ...] [--build-dir D] [--seconds 5]
                                [--concurrency 1,16,64] [--texts-per-request 1] [--max-words N]
                                [--client asyncio|wrk] [--serve-args ARGS]
-                               [--ceiling-processes N] [--json PATH]
+                               [--server uvicorn|granian|uvicorn,granian] [--rounds R]
+                               [--granian-args ARGS] [--ceiling-processes N] [--json PATH]
 
 For each model (``--model``, repeatable; any exported model folder, ``@onnx`` or another
 runtime name after it picks the runtime; default: a tfidf_logreg model built by the
@@ -41,12 +42,23 @@ A model exported with a fine-tuned transformer (``DIR@onnx_int8``) also gets
 ``one_thread``: docs/s of the int8 and fp32 ONNX files in this process with one
 onnxruntime thread (the issue's "docs/s on one core"), per wall and per CPU second, on
 the same texts, batched 256 at a time, and their ratio.
+
+``--server granian`` serves the same app with granian instead of uvicorn
+(benchmarks/serve_granian.py: the same ``build_server`` app, loopback check and socket,
+one granian ASGI worker; ``--granian-args`` for its options, e.g. ``--loop asyncio``);
+``--server uvicorn,granian --rounds R`` runs both R times, one after the other, the order
+alternating between rounds (the first listed first in odd rounds), each run with its own
+cases and ceilings next to them; the JSON's top-level cases are the first run's, and
+``runs`` holds every run (server, round, cases). Without granian installed (it is not
+a dependency: docs/serve.md, "granian instead of uvicorn"), granian is skipped with one
+line on stderr (exit status 0 when nothing is left to run).
 The machine is shared: read ratios, not absolute rates across runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -158,10 +170,14 @@ def parallel_ceiling(model_dir: Path, runtime: str, requests, batch: int, second
     return total
 
 
-def start_server(model_dir: Path, runtime: str, extra: list[str]
+def start_server(model_dir: Path, runtime: str, extra: list[str], server: str = "uvicorn"
                  ) -> tuple[subprocess.Popen, str, int]:
-    command = [*LABELING, "serve", "--model", str(model_dir),
-               "--runtime", runtime, "--port", "0", *extra]
+    if server == "granian":  # the same app and socket, granian instead of uvicorn
+        command = [sys.executable, str(Path(__file__).resolve().parent / "serve_granian.py"),
+                   "--model", str(model_dir), "--runtime", runtime, "--port", "0", *extra]
+    else:
+        command = [*LABELING, "serve", "--model", str(model_dir),
+                   "--runtime", runtime, "--port", "0", *extra]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=os.environ | {"PYTHONUNBUFFERED": "1"})
     line = proc.stdout.readline()  # "serving NAME (RUNTIME) on http://127.0.0.1:PORT ..."
@@ -248,54 +264,67 @@ def bench_model(spec: str, args, requests: list[list[str]], workdir: Path) -> tu
     print(f"{key}: in-process {ceilings[0]:,.0f} req/s batched {args.batch} texts per call "
           f"(the ceiling); {per_call['rps']:,.0f} req/s one call per request (p50 "
           f"{per_call['p50_ms']:.2f} ms, p99 {per_call['p99_ms']:.2f} ms)", flush=True)
-    proc, host, port = start_server(model_dir, runtime, args.serve_args.split())
-    try:
-        predict_wire = encode_requests("/predict", [json.dumps({"texts": t}).encode()
-                                                    for t in requests])
-        name = exported.card.get("task") or model_dir.resolve().name
-        infer_wire = encode_requests(f"/v2/models/{name}/infer", [json.dumps({"inputs": [
-            {"name": "text", "shape": [len(t)], "datatype": "BYTES", "data": t}]}).encode()
-            for t in requests])
+    predict_bodies = [json.dumps({"texts": t}).encode() for t in requests]
+    name = exported.card.get("task") or model_dir.resolve().name
+    infer_bodies = [json.dumps({"inputs": [{"name": "text", "shape": [len(t)], "datatype":
+                                            "BYTES", "data": t}]}).encode() for t in requests]
+    predict_wire = encode_requests("/predict", predict_bodies)
+    infer_wire = encode_requests(f"/v2/models/{name}/infer", infer_bodies)
 
-        predict_bodies = [json.dumps({"texts": t}).encode() for t in requests]
-        infer_bodies = [json.dumps({"inputs": [{"name": "text", "shape": [len(t)], "datatype":
-                                                "BYTES", "data": t}]}).encode() for t in requests]
+    def check_predict(index, body):
+        return json.loads(body)["labels"] == expected[index]
 
-        def check_predict(index, body):
-            return json.loads(body)["labels"] == expected[index]
+    def check_infer(index, body):
+        return json.loads(body)["outputs"][0]["data"] == expected[index]
 
-        def check_infer(index, body):
-            return json.loads(body)["outputs"][0]["data"] == expected[index]
-
-        cases = [(f"concurrency_{c}", predict_wire, c, check_predict,
-                  ("/predict", predict_bodies)) for c in args.concurrency]
-        cases.append((f"v2_infer_concurrency_{max(args.concurrency)}", infer_wire,
-                      max(args.concurrency), check_infer,
-                      (f"/v2/models/{name}/infer", infer_bodies)))
-        for label, wire, concurrency, check, wrk_args in cases:
-            case = http_case(host, port, wire, concurrency, args.seconds, check, proc.pid,
-                             args.client, (*wrk_args, workdir))
-            # the machine's load drifts: the ceiling is measured again right after each
-            # case (the server idle) and the case is compared with that measurement
-            ceilings.append(model.batched(args.seconds))
-            case["in_process_rps_next_to_it"] = ceilings[-1]
-            case["ratio_to_in_process"] = case["rps"] / ceilings[-1]
-            if parallel:  # against the ceiling of as many processes, measured before
-                case[f"ratio_to_in_process_{args.ceiling_processes}_processes"] = (
-                    case["rps"] / parallel[0])
-            case["ratio_to_per_call"] = case["rps"] / per_call["rps"]
-            result[label] = case
-            client_cpu = case["client_cpu_per_request_us"]
-            print(f"  {label:28s} {case['rps']:8,.0f} req/s  p50 {case['p50_ms']:7.2f} ms  "
-                  f"p99 {case['p99_ms']:7.2f} ms  {case['ratio_to_in_process']:.2f}x ceiling  "
-                  + (f"{case['rps'] / parallel[0]:.2f}x {args.ceiling_processes}-process "
-                     "ceiling  " if parallel else "") +
-                  f"{case['ratio_to_per_call']:.2f}x per-call  CPU us/req: server "
-                  f"{case['server_cpu_per_request_us']:.0f}, client "
-                  f"{'-' if client_cpu is None else f'{client_cpu:.0f}'}"
-                  f"  errors {case['errors']}  wrong {case['wrong']}", flush=True)
-    finally:
-        result["server_exit_code"] = stop_server(proc)
+    cases = [(f"concurrency_{c}", predict_wire, c, check_predict,
+              ("/predict", predict_bodies)) for c in args.concurrency]
+    cases.append((f"v2_infer_concurrency_{max(args.concurrency)}", infer_wire,
+                  max(args.concurrency), check_infer,
+                  (f"/v2/models/{name}/infer", infer_bodies)))
+    runs = []
+    for round_ in range(1, args.rounds + 1):  # the order alternates between rounds
+        for server in (args.server if round_ % 2 else args.server[::-1]):
+            extra = (args.granian_args if server == "granian" else args.serve_args).split()
+            load = os.getloadavg()
+            print(f"{key}: round {round_}, {server} {' '.join(extra)} (load average "
+                  f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, "
+                  f"{time.strftime('%H:%M:%S', time.gmtime())} UTC)", flush=True)
+            run = {"server": server, "round": round_, "server_args": " ".join(extra),
+                   "load_average_before": list(load)}
+            proc, host, port = start_server(model_dir, runtime, extra, server)
+            try:
+                for label, wire, concurrency, check, wrk_args in cases:
+                    case = http_case(host, port, wire, concurrency, args.seconds, check,
+                                     proc.pid, args.client, (*wrk_args, workdir))
+                    # the machine's load drifts: the ceiling is measured again right after
+                    # each case (the server idle) and the case is compared with that
+                    ceilings.append(model.batched(args.seconds))
+                    case["in_process_rps_next_to_it"] = ceilings[-1]
+                    case["ratio_to_in_process"] = case["rps"] / ceilings[-1]
+                    if parallel:  # against the ceiling of as many processes, measured before
+                        case[f"ratio_to_in_process_{args.ceiling_processes}_processes"] = (
+                            case["rps"] / parallel[0])
+                    case["ratio_to_per_call"] = case["rps"] / per_call["rps"]
+                    run[label] = case
+                    client_cpu = case["client_cpu_per_request_us"]
+                    print(f"  {label:28s} {case['rps']:8,.0f} req/s  p50 {case['p50_ms']:7.2f} "
+                          f"ms  p99 {case['p99_ms']:7.2f} ms  "
+                          f"{case['ratio_to_in_process']:.2f}x ceiling  "
+                          + (f"{case['rps'] / parallel[0]:.2f}x {args.ceiling_processes}-"
+                             "process ceiling  " if parallel else "") +
+                          f"{case['ratio_to_per_call']:.2f}x per-call  CPU us/req: server "
+                          f"{case['server_cpu_per_request_us']:.0f}, client "
+                          f"{'-' if client_cpu is None else f'{client_cpu:.0f}'}"
+                          f"  errors {case['errors']}  wrong {case['wrong']}", flush=True)
+            finally:
+                run["server_exit_code"] = stop_server(proc)
+            run["load_average_after"] = list(os.getloadavg())
+            runs.append(run)
+    first = runs[0]
+    result |= {k: v for k, v in first.items() if k not in ("round", "load_average_before",
+                                                            "load_average_after")}
+    result["runs"] = runs
     result["in_process_rps"] = float(np.median(ceilings))
     result["in_process_rps_all"] = ceilings
     if parallel:
@@ -327,6 +356,13 @@ def main() -> None:
                         help="extra options for labeling serve, e.g. '--no-model-process'")
     parser.add_argument("--client", choices=("asyncio", "wrk"), default="asyncio",
                         help="load generator (wrk: the apt package, C, cheaper per request)")
+    parser.add_argument("--server", default="uvicorn", type=lambda s: s.split(","),
+                        help="uvicorn (labeling serve), granian (the same app under granian: "
+                             "benchmarks/serve_granian.py), or both: uvicorn,granian")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every --server this many times, the order alternating")
+    parser.add_argument("--granian-args", default="",
+                        help="options for benchmarks/serve_granian.py, e.g. '--loop asyncio'")
     parser.add_argument("--ceiling-processes", type=int, default=1,
                         help="also measure the ceiling on N processes at once (for "
                              "--serve-args='--workers N'), before and after the HTTP cases")
@@ -337,6 +373,15 @@ def main() -> None:
     if args.max_words:  # shorter texts: the first words of each
         texts = [" ".join(t.split()[:args.max_words]) for t in texts]
     requests = [texts[i * n:(i + 1) * n] for i in range(args.requests)]
+    if set(args.server) - {"uvicorn", "granian"} or args.rounds < 1:
+        sys.exit(f"--server {','.join(args.server)}: uvicorn, granian or uvicorn,granian; "
+                 "--rounds >= 1")
+    if "granian" in args.server and importlib.util.find_spec("granian") is None:
+        print("--server granian: granian is not installed (pip install granian); skipped",
+              file=sys.stderr, flush=True)
+        args.server = [s for s in args.server if s != "granian"]
+        if not args.server:
+            return
     if args.client == "wrk" and not shutil.which("wrk"):
         sys.exit("--client wrk: no wrk on PATH (apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
