@@ -23,6 +23,12 @@ def read_metrics(run_dir: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def read_lf_summary(path: Path) -> pd.DataFrame:
+    """``lf_summary.csv``, index ``lf``. LF names and ``polarity`` (the label names an LF
+    votes) stay strings: labels named "1", "2" would otherwise read as floats 1.0, 2.0."""
+    return pd.read_csv(path, index_col="lf", dtype={"lf": str, "polarity": str})
+
+
 def update_metrics(run_dir: Path, **sections) -> dict:
     metrics = read_metrics(run_dir) | sections
     with atomic_write(Path(run_dir) / METRICS_FILE) as tmp:

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from labeling.artifacts import read_lf_summary
+
 SCORE_ROWS = (("majority vote", "majority_vote"), ("label model", "label_model"),
               ("end model", "end_model"))
 # a fit-once end model (minilm_finetune) has two: its own twin and the frozen family's
@@ -32,7 +34,7 @@ def _fmt(value) -> str:
 
 
 def print_lf_summary(run_dir: Path) -> None:
-    summary = pd.read_csv(Path(run_dir) / "lf_summary.csv", index_col="lf")
+    summary = read_lf_summary(Path(run_dir) / "lf_summary.csv")
     table = Table(title="labeling functions (train: coverage/overlaps/conflicts; dev: accuracy)")
     headers = {"polarity": "votes", "coverage": "cov", "overlaps": "overlap",
                "conflicts": "conflict", "dev_accuracy": "dev acc", "learned_accuracy": "learned",

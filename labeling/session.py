@@ -27,6 +27,7 @@ import pandas as pd
 from labeling import pipeline
 from labeling import session_multilabel as multilabel
 from labeling import suggest as lf_suggest
+from labeling.artifacts import read_lf_summary
 from labeling.review.examples import example_table
 from labeling.review.project import load_run
 from labeling.suggest.show import frame as suggestion_frame
@@ -109,7 +110,7 @@ class Session:
         label, coverage and the dev precision/recall of its "applies" votes."""
         if self.multi_label:
             return multilabel.lf_summary(self.task)
-        return pd.read_csv(self.task.run_dir / pipeline.SUMMARY_FILE, index_col="lf")
+        return read_lf_summary(self.task.run_dir / pipeline.SUMMARY_FILE)
 
     def fit(self) -> dict:
         """Fit the label model and majority vote; their dev scores (no test)."""

@@ -53,3 +53,21 @@ def test_star_rating_task_scores_lfs_against_the_right_gold(make_task):
     expected = pd.read_csv(named.parent / "run" / "lf_summary.csv", index_col="lf")
     got = pd.read_csv(rated.parent / "run" / "lf_summary.csv", index_col="lf")
     assert got["dev_accuracy"].tolist() == expected["dev_accuracy"].tolist()
+
+
+def test_lf_table_shows_integer_label_names_as_written(make_task):
+    frames = make_task.frames()
+    stars = {"ham": "1", "spam": "2"}
+    dev, test = (frames[s].assign(label=frames[s]["label"].map(stars)) for s in ("dev", "test"))
+    config = make_task(dev=dev, test=test, config={"labels": ["1", "2"], "positive_label": "2"})
+    result = CliRunner().invoke(app, ["apply", str(config), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "kw_spam" in line)
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells[1] == "2", row  # before: "2.000"; the faults cell too: "0.000"
+    assert "0.000" not in cells[-2:], row
+
+    from labeling.session import Session
+
+    summary = Session(config).lf_summary()
+    assert summary.loc["kw_spam", "polarity"] == "2"  # before: the float 2.0

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from labeling.artifacts import read_lf_summary
 from labeling.config import TaskConfig, load_config
 from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
@@ -118,7 +119,7 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
     except KeyError:
         raise LabelingError(f"{run / PROBS_FILE}: lacks a split; run `labeling fit` again") from None
     lf_names = list(pd.read_parquet(run / L_FILE).columns)
-    summary = pd.read_csv(run / SUMMARY_FILE, index_col="lf")
+    summary = read_lf_summary(run / SUMMARY_FILE)
     return RunData(config, run, frames, L, probs, read_metrics(run), lf_names, summary)
 
 
