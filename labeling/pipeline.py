@@ -26,7 +26,7 @@ import pandas as pd
 
 from labeling import llm, models
 from labeling.analysis import coverage_stats, lf_summary, lf_warnings
-from labeling.apply import FaultLog, apply_lfs
+from labeling.apply import FaultLog, applied, apply_lfs
 from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 (re-exported)
                                 _require, _write_table, read_label_matrices, read_metrics,
                                 read_probs, update_metrics, write_end_probs)
@@ -70,6 +70,7 @@ class Task:
     splits: dict[str, pd.DataFrame | None]
     annotation_gold: dict = field(default_factory=dict)
     annotation_report: dict = field(default_factory=dict)
+    applied_lfs: dict | None = None  # {LF name: fingerprint} this task applied
 
     @property
     def run_dir(self) -> Path:
@@ -162,7 +163,7 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
     splits = {split: df for split, df in task.splits.items() if df is not None}
     matrices, frames = {}, []
     check_writable(task.run_dir)  # before any work, not after it
-    lfs, previous = _lfs_to_apply(task, only)
+    lfs, previous = applied.lfs_to_apply(task, only)
     with llm_runtime(task, progress) as runtime:
         if runtime is not None:
             runtime.check_budget(runtime.plan(lfs, splits))  # before any call
@@ -194,29 +195,13 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
         data["dev"]["annotations"] = task.annotation_report
     leakage = leakage_report(task.splits)
     update_metrics(task.run_dir, task=cfg.name, labels=cfg.labels, data=data,
+                   applied_lfs=task.applied_lfs,
                    leakage={"pairs": leakage, "warnings": leakage_warnings(leakage)},
                    lfs={"n": len(names), "names": names, "fault_counts": faults.counts,
                         "first_faults": faults.first,
                         "warnings": lf_warnings(matrices["train"], names, cfg.cardinality,
                                                 matrices.get("dev"), task.gold("dev"))})
     return matrices
-
-
-def _lfs_to_apply(task: Task, only: list[str] | None):
-    """(LFs to apply, the current label matrices to splice them into, or None)."""
-    if only is None:
-        return task.lfs, None
-    names = [lf.name for lf in task.lfs]
-    unknown = [n for n in only if n not in names]
-    if unknown:
-        raise LabelingError(f"no LF named {', '.join(map(repr, unknown))}; the task's LFs: "
-                            f"{', '.join(names)}")
-    path = task.run_dir / L_FILE
-    table = pd.read_parquet(path) if path.is_file() else None
-    if table is None or list(table.columns) != names:
-        raise LabelingError(f"{path}: applying some LFs needs a full apply of the current "
-                            "LFs first (run `labeling apply`)")
-    return [lf for lf in task.lfs if lf.name in only], read_label_matrices(task, table)
 
 
 def _evaluate(predictions: dict[str, np.ndarray], task) -> dict:
@@ -232,6 +217,7 @@ def step_fit(task: Task) -> dict:
     cfg = task.config
     check_writable(task.run_dir)
     table = pd.read_parquet(_require(task, L_FILE, "apply"))
+    applied.check(task, "fit")  # the LFs L.parquet holds are the task's LFs now
     matrices = read_label_matrices(task, table)
     L_dev, y_dev = matrices.get("dev"), task.gold("dev")
     choice = cfg.label_model
@@ -377,6 +363,7 @@ def step_export(task: Task, out_dir: Path | None = None) -> Path:
     out_dir = Path(out_dir) if out_dir else task.run_dir / MODEL_DIR
     check_writable(out_dir)
     model = load_model(_require(task, END_MODEL_FILE, "train"))
+    applied.check(task, "export")  # the card lists the LFs the model learned from
     probs = read_probs(task, "train").filter(like="p_").to_numpy()
     card = build_card(task.config, read_metrics(task.run_dir), task.lfs, probs,
                       task.annotation_gold)

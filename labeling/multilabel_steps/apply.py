@@ -9,13 +9,14 @@ import time
 import numpy as np
 import pandas as pd
 
+from labeling.apply import applied
 from labeling.apply.applier import apply_lfs
 from labeling.artifacts import L_FILE, _write_table, update_metrics
 from labeling.errors import LFError
 from labeling.files import atomic_write, check_writable
 from labeling.multilabel_steps.common import (LF_ANALYSIS_FILE, frame, gold, lf_targets,
                                               load_section, save_section)
-from labeling.pipeline import ANNOTATIONS_USED_FILE, _lfs_to_apply, llm_runtime
+from labeling.pipeline import ANNOTATIONS_USED_FILE, llm_runtime
 
 
 def apply_all(task, progress: bool = False, lfs=None, **overrides) -> dict[str, np.ndarray]:
@@ -83,7 +84,7 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
     check_writable(task.run_dir)
     targets = lf_targets(task.lfs, cfg.labels)
     names = [lf.name for lf in task.lfs]
-    lfs, previous = _lfs_to_apply(task, only)
+    lfs, previous = applied.lfs_to_apply(task, only)
     L = apply_all(task, progress, lfs, **overrides)
     if previous is not None:  # splice the applied columns into the last full apply
         columns = [names.index(lf.name) for lf in lfs]
@@ -99,5 +100,6 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
     # and `labeling show` rebuild exactly this run's dev split from it (sets as lists)
     with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
         tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
+    update_metrics(task.run_dir, applied_lfs=task.applied_lfs)
     save_section(task, load_section(task), "apply", time.perf_counter() - start)
     return L

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from labeling.apply import applied
 from labeling.artifacts import _require
 from labeling.errors import LabelingError
 from labeling.export import load_model
@@ -24,6 +25,7 @@ def step_export(task, out_dir: Path | None = None) -> Path:
     out_dir = Path(out_dir) if out_dir else task.run_dir / MODEL_DIR
     check_writable(out_dir)
     model = load_model(_require(task, END_MODEL_FILE, "train"))
+    applied.check(task, "export")  # the card lists the LFs the model learned from
     section = load_section(task)
     if "end_model" not in section:
         raise LabelingError(f"{task.run_dir}: no multi-label end model in metrics.json; "

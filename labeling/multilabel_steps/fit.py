@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from labeling.apply import applied
 from labeling.artifacts import PROBS_FILE, _write_table
 from labeling.errors import LabelingError
 from labeling.files import check_writable
@@ -22,6 +23,7 @@ def step_fit(task) -> dict:
     cfg, labels = task.config, task.config.labels
     start = time.perf_counter()
     check_writable(task.run_dir)
+    applied.check(task, "fit")  # the LFs L.parquet holds are the task's LFs now
     L, Y, targets = label_matrices(task), gold(task), lf_targets(task.lfs, labels)
     models = {}
     for name in dict.fromkeys(("mv", cfg.label_model.name)):

@@ -1,0 +1,79 @@
+"""Which LFs an apply runs, and which LFs the run's label matrix was applied with.
+
+``apply`` records each LF's name and fingerprint in metrics.json (``applied_lfs``);
+``fit`` and ``export`` check them against the LFs the task loads now. An LF edited,
+added, renamed or removed since the last apply then stops them with one line, instead
+of a label model fit on the old votes and a model card listing LFs that were never
+applied. An LF without a fingerprint (a prompt LF: its answers are cached per request)
+is checked by name only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from labeling.apply.fingerprint import NotFingerprintable, lf_fingerprint
+from labeling.artifacts import L_FILE, read_label_matrices, read_metrics
+from labeling.errors import LabelingError
+
+
+def fingerprints(lfs, cardinality: int) -> dict[str, str | None]:
+    out = {}
+    for lf in lfs:
+        try:
+            out[lf.name] = lf_fingerprint(lf, cardinality)
+        except NotFingerprintable:
+            out[lf.name] = None
+    return out
+
+
+def record(task, applied: list) -> list:
+    """Set ``task.applied_lfs`` (what apply records) before applying ``applied``,
+    a subset of ``task.lfs`` when only some LFs are re-applied: the others keep what the
+    last apply recorded. Taken before the LFs run, as a fresh load sees them. Returns
+    ``applied``."""
+    before = read_metrics(task.run_dir).get("applied_lfs") or {}
+    now = fingerprints(applied, task.config.cardinality)
+    task.applied_lfs = {lf.name: now[lf.name] if lf.name in now else before.get(lf.name)
+                        for lf in task.lfs}
+    return applied
+
+
+def lfs_to_apply(task, only: list[str] | None):
+    """(LFs to apply, the current label matrices to splice them into, or None); their
+    fingerprints, as loaded, go to ``task.applied_lfs``."""
+    if only is None:
+        return record(task, task.lfs), None
+    names = [lf.name for lf in task.lfs]
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        raise LabelingError(f"no LF named {', '.join(map(repr, unknown))}; the task's LFs: "
+                            f"{', '.join(names)}")
+    path = task.run_dir / L_FILE
+    table = pd.read_parquet(path) if path.is_file() else None
+    if table is None or list(table.columns) != names:
+        raise LabelingError(f"{path}: applying some LFs needs a full apply of the current "
+                            "LFs first (run `labeling apply`)")
+    lfs = record(task, [lf for lf in task.lfs if lf.name in only])
+    return lfs, read_label_matrices(task, table)
+
+
+def check(task, step: str) -> None:
+    """Stop ``step`` when the task's LFs are not the ones L.parquet was applied with.
+    Skipped for the task that ran that apply itself: its LFs are the applied ones (and
+    an LF memoizing in a global no longer fingerprints as it did before it ran)."""
+    recorded = read_metrics(task.run_dir).get("applied_lfs")
+    if recorded is None or recorded == task.applied_lfs:  # None: a run from before the record
+        return
+    now = fingerprints(task.lfs, task.config.cardinality)
+    changed = [n for n, fp in now.items() if n in recorded
+               and None not in (fp, recorded[n]) and fp != recorded[n]]
+    parts = [f"{what}: {', '.join(names)}" for what, names in (
+        ("changed", changed), ("new", [n for n in now if n not in recorded]),
+        ("gone", [n for n in recorded if n not in now])) if names]
+    if parts:
+        raise LabelingError(f"{Path(task.run_dir) / L_FILE}: applied with other LFs than "
+                            f"the task's now ({'; '.join(parts)}); run `labeling apply` "
+                            f"before `labeling {step}`")
