@@ -130,7 +130,7 @@ def test_lf_raising_stops_with_lf_error_naming_lf_and_row():
         apply_lfs(small_df(), [keyword_lf("song", label=0), fragile], 2)
     message = str(info.value)
     assert "'fragile'" in message
-    assert "row 2" in message and "id=c" in message  # the first failing row
+    assert "row 3" in message and "id=c" in message  # the first failing row (from 1)
     assert "RuntimeError" in message and "kaput" in message
     assert "--fault-tolerant" in message
     assert isinstance(info.value.__cause__, RuntimeError)
@@ -138,13 +138,13 @@ def test_lf_raising_stops_with_lf_error_naming_lf_and_row():
 
 
 def test_lf_error_names_the_split():
-    with pytest.raises(LFError, match=r"dev row 2 \(id=c\)"):
+    with pytest.raises(LFError, match=r"dev row 3 \(id=c\)"):
         apply_lfs(small_df(), [fragile], 2, split="dev")
 
 
 def test_lf_error_without_id_column_names_the_position():
     df = small_df().drop(columns="id")
-    with pytest.raises(LFError, match=r"on row 2;"):
+    with pytest.raises(LFError, match=r"on row 3;"):
         apply_lfs(df, [fragile], 2)
 
 
@@ -154,8 +154,8 @@ def test_fault_tolerant_abstains_and_counts_faults_per_lf():
                   fault_tolerant=True, faults=faults, split="train")
     assert L.tolist() == [[1, 0, -1], [-1, 0, 0], [-1, 0, 0], [-1, -1, -1]]
     assert faults.counts == {"fragile": 2, "fragile_twice": 1}
-    assert faults.first["fragile"].startswith("train row 2 (id=c): RuntimeError: kaput")
-    assert faults.first["fragile_twice"].startswith("train row 3 (id=d): KeyError")
+    assert faults.first["fragile"].startswith("train row 3 (id=c): RuntimeError: kaput")
+    assert faults.first["fragile_twice"].startswith("train row 4 (id=d): KeyError")
 
 
 def test_fault_log_accumulates_across_calls():
@@ -163,7 +163,7 @@ def test_fault_log_accumulates_across_calls():
     for split in ("train", "dev"):
         apply_lfs(small_df(), [fragile], 2, fault_tolerant=True, faults=faults, split=split)
     assert faults.counts == {"fragile": 4}
-    assert faults.first["fragile"].startswith("train row 2")
+    assert faults.first["fragile"].startswith("train row 3")
 
 
 # --- LFs returning bad values ----------------------------------------------------
@@ -180,7 +180,7 @@ def test_vote_outside_label_set_is_an_error_naming_lf_and_value(bad):
     message = str(info.value)
     assert "'bad_vote'" in message
     assert f"returned {bad!r}" in message
-    assert "test row 1 (id=b)" in message
+    assert "test row 2 (id=b)" in message
     assert "0..1" in message
 
 

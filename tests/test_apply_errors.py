@@ -74,7 +74,7 @@ def test_lf_exception_is_catchable_by_its_own_type_and_as_lf_error(exc):
     assert isinstance(error, LFError) and isinstance(error, LabelingError)
     assert error.__cause__ is exc
     message = str(error)
-    assert message.startswith("LF 'breaks' raised ") and "dev row 2 (id=r2)" in message
+    assert message.startswith("LF 'breaks' raised ") and "dev row 3 (id=r2)" in message
     assert "\n" not in message
     again = pickle.loads(pickle.dumps(error))  # worker processes send it back pickled
     assert type(again) is type(error) and str(again) == message
@@ -82,13 +82,13 @@ def test_lf_exception_is_catchable_by_its_own_type_and_as_lf_error(exc):
 
 def test_lf_exception_type_survives_worker_processes():
     df = frame(5000)  # more than one chunk: n_jobs=2 forks workers
-    with pytest.raises(ValueError, match=r"'breaks' raised ValueError.*row 4321 \(id=r4321\)"):
+    with pytest.raises(ValueError, match=r"'breaks' raised ValueError.*row 4322 \(id=r4321\)"):
         apply_lfs(df, [raising_on("t4321", ValueError("late"))], 2, n_jobs=2)
 
 
 def test_exception_that_cannot_be_rebuilt_is_still_an_lf_error():
     exc = UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
-    with pytest.raises(LFError, match=r"'breaks' raised UnicodeDecodeError.*row 1"):
+    with pytest.raises(LFError, match=r"'breaks' raised UnicodeDecodeError.*row 2 \(id=r1\)"):
         apply_lfs(frame(), [raising_on("t1", exc)], 2)
 
 
@@ -98,7 +98,7 @@ def test_cli_prints_one_line_for_an_lf_exception(make_task):
               "    return -1\n")
     path = make_task(lf_source=source)
     result = CliRunner().invoke(app, ["apply", str(path), "--no-progress"])
-    one_error_line(result, "LF 'picky' raised ValueError: no beats", "train row 10 (id=tr10)")
+    one_error_line(result, "LF 'picky' raised ValueError: no beats", "train row 11 (id=tr10)")
 
 
 # --- item 19: a non-LF in an LFS list ------------------------------------------------
@@ -129,7 +129,7 @@ def test_dask_lf_error_names_the_global_row_in_one_line(capfd):
                   partition_rows=10, split="train")
     message = str(info.value)
     assert isinstance(info.value, LFError)
-    assert "train row 24 (id=r24)" in message, message  # not row 4 of its partition
+    assert "train row 25 (id=r24)" in message, message  # not row 5 of its partition
     assert "\n" not in message
     # The worker logged no "Compute Failed" traceback: the error came back as a value.
     err = capfd.readouterr().err
@@ -142,7 +142,7 @@ def test_dask_fault_records_name_the_global_row():
                   n_jobs=1, partition_rows=10, fault_tolerant=True, faults=faults,
                   split="train")
     assert faults.counts == {"breaks": 1}
-    assert faults.first["breaks"].startswith("train row 24 (id=r24): ValueError: boom")
+    assert faults.first["breaks"].startswith("train row 25 (id=r24): ValueError: boom")
     assert (L == ABSTAIN).all()
 
 
@@ -209,7 +209,7 @@ def test_slow_row_is_reported_with_its_lf_and_row(monkeypatch, capsys):
         return ABSTAIN
 
     apply_lfs(frame(), [slow], 2, split="dev")
-    assert "still running LF 'slow' on dev row 1 (id=r1)" in capsys.readouterr().err
+    assert "still running LF 'slow' on dev row 2 (id=r1)" in capsys.readouterr().err
 
 
 HANGING_LFS = '''\
@@ -248,7 +248,7 @@ def test_ctrl_c_on_a_hung_lf_says_where_it_stopped_and_exits_130(make_task):
         while not any("still running" in line for line in seen):
             seen.append(lines.get(timeout=120))  # a bound, in case it never comes
         stalled = next(line for line in seen if "still running" in line)
-        assert "LF 'sleepy'" in stalled and "train row 10 (id=tr10)" in stalled, stalled
+        assert "LF 'sleepy'" in stalled and "train row 11 (id=tr10)" in stalled, stalled
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=60)
     finally:
@@ -260,7 +260,7 @@ def test_ctrl_c_on_a_hung_lf_says_where_it_stopped_and_exits_130(make_task):
     assert code == 130, stderr
     interrupted = [line for line in seen if line.startswith("interrupted")]
     assert len(interrupted) == 1, stderr
-    assert "LF 'sleepy'" in interrupted[0] and "train row 10 (id=tr10)" in interrupted[0]
+    assert "LF 'sleepy'" in interrupted[0] and "train row 11 (id=tr10)" in interrupted[0]
     assert "Traceback" not in stderr
 
 

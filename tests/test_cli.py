@@ -428,7 +428,7 @@ def test_cli_lf_raising_then_fault_tolerant(make_task):
     frames = make_task.frames()
     first = frames["train"].index[frames["train"]["text"].str.lower()
                                   .str.contains("beautiful")][0]
-    assert f"train row {first} (id={frames['train']['id'][first]})" in line
+    assert f"train row {first + 1} (id={frames['train']['id'][first]})" in line
 
     ok(invoke("run", path, "--no-progress", "--fault-tolerant"))
     metrics = json.loads((path.parent / "run" / "metrics.json").read_text())

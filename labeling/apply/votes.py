@@ -30,10 +30,11 @@ class FaultLog:
 
 
 class RowNames:
-    """How messages name a row of ``df``: ``"train row 24640 (id=abc)"``.
+    """How messages name a row of ``df``: ``"train row 24640 (id=abc)"``, counted from 1
+    without the header, as data errors count rows (docs/data.md).
 
-    ``numbers`` gives each position's row number in the split when ``df`` holds only
-    part of it (a Dask partition); by default a row's number is its position.
+    ``numbers`` gives each position's 0-based position in the split when ``df`` holds
+    only part of it (a Dask partition); by default a row's position is its position in ``df``.
     """
 
     def __init__(self, df, split: str | None, numbers=None):
@@ -43,7 +44,7 @@ class RowNames:
 
     def __call__(self, position: int) -> str:
         number = position if self._numbers is None else int(self._numbers[position])
-        where = f"{self.split} row {number}" if self.split else f"row {number}"
+        where = f"{self.split} row {number + 1}" if self.split else f"row {number + 1}"
         if self._ids is not None:
             where += f" (id={self._ids.iloc[position]})"
         return where
