@@ -30,7 +30,7 @@ def say(message: str) -> None:
 
 class Watch:
     """The LF being called and its row, for messages; a context manager running the
-    stall thread. ``names`` turns a row position into ``"train row 10 (id=tr10)"``."""
+    stall thread. ``names`` turns a row position into ``"train row 11 (id=tr10)"``."""
 
     def __init__(self, names: Callable[[int], str], split: str | None):
         self._names = names
