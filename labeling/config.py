@@ -119,6 +119,13 @@ class TaskConfig(_Strict):
     def _labels_are_consistent(self) -> "TaskConfig":
         if len(set(self.labels)) != len(self.labels):
             raise ValueError(f"labels must be unique, got {self.labels}")
+        for name in self.labels:  # gold values are stripped, and split on ";" (multi-label)
+            if not name.strip() or name != name.strip():
+                raise ValueError(f"label {name!r}: empty or with spaces around it; gold "
+                                 "values are stripped, so no gold row could name it")
+            if self.multi_label and ";" in name:
+                raise ValueError(f"label {name!r} holds ';', which joins the labels of a "
+                                 "gold row in a multi-label task")
         if self.positive_label is not None and self.positive_label not in self.labels:
             raise ValueError(f"positive_label {self.positive_label!r} is not one of the "
                              f"labels {self.labels}")

@@ -71,3 +71,24 @@ def test_lf_table_shows_integer_label_names_as_written(make_task):
 
     summary = Session(config).lf_summary()
     assert summary.loc["kw_spam", "polarity"] == "2"  # before: the float 2.0
+
+
+@pytest.mark.parametrize("labels, multi, message", [
+    (["politics", "tech;x"], True, "label 'tech;x' holds ';'"),
+    (["politics", "sports "], False, "label 'sports ': empty or with spaces around it"),
+    (["politics", ""], False, "label '': empty"),
+])
+def test_a_label_no_gold_row_could_name_is_a_config_error(make_task, labels, multi, message):
+    # before: the config loaded, and dev.csv's first row naming the label was "unknown"
+    config = make_task(config={"labels": labels, "multi_label": multi,
+                               "positive_label": make_task.DELETE})
+    result = CliRunner().invoke(app, ["apply", str(config), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {config}: ") and message in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_a_semicolon_is_fine_in_a_single_label_task():
+    from labeling.config import TaskConfig
+
+    TaskConfig(name="t", labels=["a;b", "c"], lfs=["x.py"], data={"train": "t.csv"})
