@@ -17,7 +17,8 @@ import streamlit as st
 from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
 from labeling.review.literal import literal
-from labeling.review.project import annotations_path, load_run, project_settings, run_stamp
+from labeling.review.project import (annotations_path, lf_drift, lf_files_stamp, load_run,
+                                     project_settings, run_stamp)
 
 
 def settings() -> dict:
@@ -75,7 +76,17 @@ def _lfs(project: str, stamp: str):
 
 def lfs():
     project, _, stamp = _key()
-    return _lfs(project, stamp)
+    return _lfs(project, stamp + "|" + lf_files_stamp(run().config))
+
+
+def drift_note() -> str | None:
+    """One line when the task's LFs are not the ones the run applied (or cannot be
+    loaded): the pages then show old results, and say so."""
+    try:
+        return lf_drift(run(), lfs())
+    except Exception as exc:  # noqa: BLE001 -- a broken LF module must not hide the run
+        return (f"cannot load the task's LFs ({type(exc).__name__}: {exc}); every page "
+                "shows the last run's results.")
 
 
 def store() -> AnnotationStore:

@@ -123,6 +123,37 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
     return RunData(config, run, frames, L, probs, read_metrics(run), lf_names, summary)
 
 
+def lf_files_stamp(config: TaskConfig) -> str:
+    """Changes when an LF file named by the config is saved: the app's key for the
+    task's LF objects (the run's stamp does not see an edit to an LF)."""
+    parts = []
+    for entry in config.lfs:
+        path = config.resolve(entry)
+        parts.append(str(path.stat().st_mtime_ns) if path.is_file() else "-")
+    return ":".join(parts)
+
+
+def lf_drift(data: RunData, lfs) -> str | None:
+    """One line when ``lfs`` (the task's LFs now) are not the LFs the run applied:
+    an LF edited, added or removed since, so the run's votes, tables and scores are
+    not the current LFs'. None when they are the same (by name, and by fingerprint
+    where the run recorded one: ``applied_lfs`` in metrics.json)."""
+    from labeling.apply.applied import fingerprints
+
+    recorded = data.metrics.get("applied_lfs") or dict.fromkeys(data.lf_names)
+    now = fingerprints(lfs, data.config.cardinality)
+    changed = [n for n, fp in now.items() if n in recorded
+               and None not in (fp, recorded[n]) and fp != recorded[n]]
+    parts = [f"{what}: {', '.join(names)}" for what, names in (
+        ("changed", changed), ("new", [n for n in now if n not in recorded]),
+        ("gone", [n for n in recorded if n not in now])) if names]
+    if not parts:
+        return None
+    return (f"{data.run_dir / L_FILE}: the task's LFs changed since this run "
+            f"({'; '.join(parts)}); every page shows the run's old results. Run the "
+            "pipeline again (Run pipeline page or `labeling run`).")
+
+
 def run_stamp(project: Path | str, run_dir: Path | str | None = None) -> str:
     """Changes whenever a run rewrites its artifacts: the app's cache key."""
     try:

@@ -1,0 +1,72 @@
+"""The review app never shows a run's results as current after the LFs changed.
+
+A new user removes or edits an LF and opens (or reruns) the app before running the
+pipeline again: every page must say the LF table, votes and scores are the last run's,
+naming the LFs that changed, instead of listing a removed LF as if it still voted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from labeling import pipeline
+
+ENTRY = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+PAGES = ("overview", "lfs", "conflicts", "slices", "example", "end_model", "annotate")
+
+
+@pytest.fixture
+def project(make_task, tmp_path, monkeypatch) -> Path:
+    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    pipeline.run(pipeline.load_task(config), progress=False)
+    monkeypatch.setenv("LABELING_PROJECT", str(config))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    return config
+
+
+def _open(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.run()
+    if page:
+        at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def _stale_warnings(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning if "changed since this run" in w.value]
+
+
+def test_a_fresh_run_has_no_stale_warning(project):
+    at = _open()
+    for page in PAGES:
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception and not _stale_warnings(at), page
+
+
+def test_a_removed_lf_marks_every_page_as_the_old_run(project):
+    lfs = project.parent / "lfs.py"
+    lfs.write_text(lfs.read_text().replace(
+        'ham_words = keyword_lf(["song", "love"], label=HAM, name="kw_ham")\n', ""))
+    at = _open()
+    for page in PAGES:
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, (page, at.exception)
+        warnings = _stale_warnings(at)
+        assert len(warnings) == 1 and "gone" in warnings[0] and "kw" in warnings[0], page
+
+
+def test_an_lf_edited_while_the_app_is_open_is_noticed_on_the_next_rerun(project):
+    at = _open("lfs")
+    assert not _stale_warnings(at)
+    lfs = project.parent / "lfs.py"
+    lfs.write_text(lfs.read_text().replace('["song", "love"]', '["love"]'))
+    at.run()
+    warnings = _stale_warnings(at)
+    assert len(warnings) == 1 and "changed" in warnings[0] and "kw" in warnings[0]
+    assert "ham" in warnings[0]  # kw_ham, escaped for Markdown (kw\_ham)
