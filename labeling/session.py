@@ -17,7 +17,9 @@ walks through every step.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import re
 import sys
 from pathlib import Path
 
@@ -27,7 +29,9 @@ import pandas as pd
 from labeling import pipeline
 from labeling import session_multilabel as multilabel
 from labeling import suggest as lf_suggest
-from labeling.artifacts import read_lf_summary
+from labeling.apply import applied
+from labeling.artifacts import L_FILE, PROBS_FILE, read_lf_summary
+from labeling.errors import LabelingError
 from labeling.review.examples import example_table
 from labeling.review.project import load_run
 from labeling.suggest.show import frame as suggestion_frame
@@ -56,6 +60,23 @@ def _user_modules(base_dir: Path) -> list[str]:
     return names
 
 
+def _file_stamp(paths) -> dict[str, int | None]:
+    return {str(p): (Path(p).stat().st_mtime_ns if Path(p).is_file() else None) for p in paths}
+
+
+@contextlib.contextmanager
+def _notebook_words():
+    """A step's error names the Session call to make (``call fit()``), not only the CLI
+    command: "run `labeling fit` first" reads "call fit() (`labeling fit`) first"."""
+    try:
+        yield
+    except LabelingError as exc:
+        if exc.args and isinstance(exc.args[0], str):
+            text = re.sub(r"before `labeling (\w+)`", r"before \1()", exc.args[0])
+            exc.args = (re.sub(r"run `labeling (\w+)`", r"call \1() (`labeling \1`)", text),)
+        raise
+
+
 class Session:
     """A task loaded for step-by-step work.
 
@@ -73,7 +94,36 @@ class Session:
         task = pipeline.load_task(self.config_path)
         if self.run_dir_override is not None:
             task.config = task.config.model_copy(update={"output_dir": self.run_dir_override})
+        self._loaded = self._sources(task)
         return task
+
+    @staticmethod
+    def _sources(task) -> dict[str, int | None]:
+        """Modification times of the config, the LF files and the task's own modules."""
+        config = task.config
+        modules = [sys.modules[n].__file__ for n in _user_modules(config.base_dir)]
+        return _file_stamp([config.source, *map(config.resolve, config.lfs), *modules])
+
+    def _fresh(self) -> None:
+        """Reload when the config, an LF file or a task module was saved since the load:
+        a step never runs (or shows) the LFs as they were before an edit."""
+        if self._sources(self.task) != self._loaded:
+            self.reload()
+
+    def _ready(self, step: str) -> None:
+        """Stop ``step`` with one line when an earlier step it reads is missing or older
+        than the step before it (an apply after the last fit: its probabilities are the
+        old votes'), or when the task's LFs are not the ones last applied."""
+        run = self.task.run_dir
+        needs = [(run / L_FILE, "apply"), (run / PROBS_FILE, "fit")][:2 if step != "lf_summary" else 1]
+        for k, (path, before) in enumerate(needs):
+            if not path.is_file():
+                raise LabelingError(f"{path}: not found; call {before}() before {step}()")
+            if k and path.stat().st_mtime_ns < needs[k - 1][0].stat().st_mtime_ns:
+                raise LabelingError(f"{path}: older than the last apply; call {before}() "
+                                    f"again before {step}()")
+        with _notebook_words():
+            applied.check(self.task, step)
 
     def reload(self) -> "Session":
         """Re-read the config, the data and the LF modules (and the task's own helper
@@ -96,35 +146,46 @@ class Session:
     def apply(self, lfs: list[str] | None = None, progress: bool = False,
               **overrides) -> dict[str, np.ndarray]:
         """Apply the LFs (or only those named in ``lfs``, keeping the others' columns
-        from the last apply) to every split; writes L.parquet. Returns {split: L}."""
-        if self.multi_label:
-            self.matrices = multilabel.apply(self.task, lfs, progress, **overrides)
-            return self.matrices
-        self.matrices = pipeline.step_apply(self.task, progress=progress, only=lfs,
-                                            **overrides)
+        from the last apply) to every split; writes L.parquet. Returns {split: L}.
+        An LF file saved since the load is reloaded first (as :meth:`reload`)."""
+        self._fresh()
+        with _notebook_words():
+            if self.multi_label:
+                self.matrices = multilabel.apply(self.task, lfs, progress, **overrides)
+            else:
+                self.matrices = pipeline.step_apply(self.task, progress=progress, only=lfs,
+                                                    **overrides)
         return self.matrices
 
     def lf_summary(self) -> pd.DataFrame:
         """Per LF: polarity, coverage, overlaps, conflicts (train) and dev accuracy with
         its 95% interval (and learned accuracy once fitted). Multi-label: per LF its
         label, coverage and the dev precision/recall of its "applies" votes."""
+        self._fresh()
         if self.multi_label:
-            return multilabel.lf_summary(self.task)
+            with _notebook_words():
+                return multilabel.lf_summary(self.task)
+        self._ready("lf_summary")
         return read_lf_summary(self.task.run_dir / pipeline.SUMMARY_FILE)
 
     def fit(self) -> dict:
         """Fit the label model and majority vote; their dev scores (no test)."""
-        if self.multi_label:
-            return multilabel.fit(self.task)
-        metrics = pipeline.step_fit(self.task)
+        self._fresh()
+        with _notebook_words():
+            if self.multi_label:
+                return multilabel.fit(self.task)
+            metrics = pipeline.step_fit(self.task)
         return {key: metrics[key].get("dev", {}) | {"name": metrics[key].get("name")}
                 for key in ("label_model", "majority_vote")}
 
     def train(self) -> dict:
         """Train the end model (and the gold-only baseline); dev and CV scores (no test)."""
-        if self.multi_label:
-            return multilabel.train(self.task)
-        pipeline.step_train(self.task)
+        self._fresh()
+        with _notebook_words():
+            if self.multi_label:
+                return multilabel.train(self.task)
+            self._ready("train")
+            pipeline.step_train(self.task)
         metrics = pipeline.read_metrics(self.task.run_dir)
         section = metrics["end_model"]
         out = {k: section[k] for k in ("name", "label_mode", "cv_scores", "dev") if k in section}
@@ -139,9 +200,16 @@ class Session:
         """The final scores on dev and test, one row per model: the only step that shows
         test. Look at it when the LFs are done, not while writing them. Multi-label:
         macro/micro F1 (per-label tables: ``session_multilabel.evaluate(task, True)``)."""
+        self._fresh()
         if self.multi_label:
-            return multilabel.evaluate(self.task)
+            with _notebook_words():
+                return multilabel.evaluate(self.task)
+        self._ready("evaluate")
         metrics = pipeline.read_metrics(self.task.run_dir)
+        end = metrics.get("end_model") or {}
+        if not end.get("dev") or end.get("stale"):
+            raise LabelingError(f"{self.task.run_dir / pipeline.METRICS_FILE}: no end model "
+                                "trained on the last fit; call train() before evaluate()")
         rows = {}
         for key in ("majority_vote", "label_model", "end_model", "gold_only",
                     "gold_only_frozen"):
@@ -153,9 +221,11 @@ class Session:
 
     def export(self, out: Path | str | None = None) -> Path:
         """Export the end model (skops, ONNX, model card); returns the folder."""
-        if self.multi_label:
-            return multilabel.export(self.task, out)
-        return pipeline.step_export(self.task, Path(out) if out else None)
+        self._fresh()
+        with _notebook_words():
+            if self.multi_label:
+                return multilabel.export(self.task, out)
+            return pipeline.step_export(self.task, Path(out) if out else None)
 
     # --- looking at examples -----------------------------------------------------
 
@@ -167,8 +237,13 @@ class Session:
         prediction and probabilities and every LF's vote. Needs a fitted run.
         Multi-label: votes read ``+joy``/``-joy``, gold and label model are label sets
         (:func:`labeling.session_multilabel.examples`)."""
+        self._fresh()
         if self.multi_label:
-            return multilabel.examples(self.task, lf, kind, split, other)
+            with _notebook_words():
+                return multilabel.examples(self.task, lf, kind, split, other)
+        if lf not in self.lf_names:
+            raise KeyError(f"no LF named {lf!r}; the task's LFs: {', '.join(self.lf_names)}")
+        self._ready("examples")
         return lf_examples(load_run(self.task.config.source, self.task.run_dir),
                            lf, kind, split, other)
 
