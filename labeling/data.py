@@ -199,7 +199,7 @@ def label_sets(values: pd.Series, labels: list[str], path: Path,
     return pd.Series(out, index=values.index, dtype=object)
 
 
-def _check_texts(values: pd.Series, path: Path, column: str) -> None:
+def check_texts(values: pd.Series, path: Path, column: str) -> None:
     """Texts are strings (missing ones become ""): a number or a list would be silently
     stringified into a text that is not in the file."""
     if isinstance(values.dtype, pd.StringDtype):
@@ -210,7 +210,7 @@ def _check_texts(values: pd.Series, path: Path, column: str) -> None:
                             f"{_kind(value)} {str(value)[:40]!r}")
 
 
-def _check_ids(values: pd.Series, path: Path, column: str) -> None:
+def check_ids(values: pd.Series, path: Path, column: str) -> None:
     """Ids are non-empty strings or integers: a missing id would become "nan", an integer
     column with a gap reads as floats ("3.0")."""
     for row, value in enumerate(values.tolist(), start=1):
@@ -242,9 +242,9 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
         if column not in df.columns:
             raise DataError(f"{path}: no {role} column '{column}' (columns: "
                             f"{', '.join(map(str, df.columns))}); set data.{role}_column")
-    _check_texts(df[cols.text_column], path, cols.text_column)
+    check_texts(df[cols.text_column], path, cols.text_column)
     if cols.id_column:
-        _check_ids(df[cols.id_column], path, cols.id_column)
+        check_ids(df[cols.id_column], path, cols.id_column)
     if split == "train" and cols.label_column in df.columns:
         df = df.drop(columns=cols.label_column)  # train gold is never used
     df = df.rename(columns={v: k for k, v in {"text": cols.text_column,

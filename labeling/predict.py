@@ -21,7 +21,7 @@ from typing import BinaryIO, Iterable, Iterator, TextIO
 
 import numpy as np
 
-from labeling.data import UTF8_HINT, read_table
+from labeling.data import UTF8_HINT, check_ids, check_texts, read_table
 from labeling.errors import DataError
 from labeling.export import ExportedModel
 from labeling.export.multilabel_io import multilabel_thresholds
@@ -128,8 +128,10 @@ def text_batches(source: str, text_column: str = "text",
     if text_column not in table.columns:
         raise DataError(f"{path}: no text column '{text_column}' (columns: "
                         f"{', '.join(map(str, table.columns))}); pass --text-column")
+    check_texts(table[text_column], path, text_column)  # a number is not a text ("5.0")
     texts = table[text_column].fillna("").astype(str).tolist()
     if id_column and id_column in table.columns:
+        check_ids(table[id_column], path, id_column)
         yield TextBatch(texts, table[id_column].astype(str).tolist())
     else:
         yield texts
