@@ -123,7 +123,9 @@ def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
             raise DataError(f'{path}: line {number}: expected a JSON object ({{"text": ...}}), '
                             f"got {_kind(value)}")
         rows.append(value)
-    return pd.DataFrame(rows)
+    # object: values stay as written; pandas would turn an integer column with a gap into
+    # floats (id 3 -> "3.0", reported on the wrong row, and LFs would read 3.0)
+    return pd.DataFrame(rows, dtype=object)
 
 
 def read_table(path: Path, encoding: str = "utf-8", hint: str = UTF8_HINT) -> pd.DataFrame:

@@ -30,3 +30,18 @@ def test_good_tables_still_predict(tmp_path):
                     encoding="utf-8")
     [batch] = list(text_batches(str(path)))
     assert list(batch) == ["vote now", ""] and batch.ids == ["7", "8"]
+
+
+def test_jsonl_integer_column_with_a_gap_stays_integer(tmp_path):
+    from pathlib import Path
+
+    from labeling.data import read_table
+
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": 3, "text": "a", "likes": 2}\n{"text": "b"}\n', encoding="utf-8")
+    table = read_table(Path(path))
+    assert table["id"][0] == 3 and type(table["id"][0]) is int  # before: the float 3.0
+    assert table["likes"][0] == 2 and type(table["likes"][0]) is int
+    # so the missing id is named where it is, not as a float on row 1
+    with pytest.raises(DataError, match=r"in.jsonl: row 2, column 'id': missing id"):
+        list(text_batches(str(path)))
