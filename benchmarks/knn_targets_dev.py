@@ -23,6 +23,8 @@ its predictions are fit on. Parameters fixed before the run (docs/gold_budget.md
 
 Columns: ``default``, ``gold_only``, ``knn``, ``knn_uncovered``, ``label_model``; the
 mean over seeds and the difference to ``default``.
+Results and the decision (tried, not kept: level with the default over 4 datasets x
+50/100 labels, trec 50 -0.022): docs/gold_budget.md, "kNN-smoothed weak targets".
 
     python benchmarks/knn_targets_dev.py [--datasets trec youtube] [--budgets 50 100]
         [--seeds 5] [--cache DIR] [--json PATH]
