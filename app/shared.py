@@ -16,6 +16,7 @@ import streamlit as st
 
 from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
+from labeling.review import queue
 from labeling.review.literal import literal
 from labeling.review.project import (annotations_path, lf_drift, lf_files_stamp, load_run,
                                      project_settings, run_stamp)
@@ -134,13 +135,13 @@ def dataframe_config(data, extra: dict | None = None) -> dict:
     return config | (extra or {})
 
 
-def back_and_skip(position_key: str, position: int, key: str) -> None:
-    """The annotation queue's "back [B]" and "skip [S]" buttons: they set
-    ``st.session_state[position_key]`` to ``position`` -/+ 1 and rerun."""
+def back_and_skip(prefix: str, example_id: str, queue_ids: list, key: str) -> None:
+    """The annotation queue's "back [B]" and "skip [S]" buttons
+    (:mod:`labeling.review.queue`: back returns to the last example saved or skipped)."""
     back, skip = st.columns(2)
     if back.button("◀ back [B]", shortcut="B", key=f"{key}_back"):
-        st.session_state[position_key] = position - 1
+        queue.back(st.session_state, prefix, queue_ids)
         st.rerun()
     if skip.button("skip ▶ [S]", shortcut="S", key=f"{key}_skip"):
-        st.session_state[position_key] = position + 1
+        queue.moved_on(st.session_state, prefix, example_id, advance=True)
         st.rerun()

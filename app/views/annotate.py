@@ -3,6 +3,7 @@
 import streamlit as st
 
 import shared
+from labeling.review import queue as queue_state
 from labeling.review import slices
 from labeling.review.detail import find_example, probabilities
 from labeling.review.literal import literal
@@ -25,16 +26,18 @@ with shared.guard():
                 text=f"{len(done)} of {len(ids)} examples in this slice labeled")
     if split == "test":
         st.warning("Test labels are never used as dev gold (the test split stays held out).")
-    if not queue:
+    shown = queue_state.current(st.session_state, "ann", queue, ids)
+    if shown is None:
         st.info("Nothing to label here: the slice is empty or every example is labeled."
                 if ids or name != "label_model_wrong" else
                 "This slice needs gold labels; choose another slice.")
     else:
-        position = st.session_state.get("ann_pos", 0) % len(queue)
-        example_id = queue[position]
+        example_id, position = shown
+        where = (f"{position + 1} of {len(queue)} to go" if position is not None
+                 else "labeled: back to it")
         sp, row = find_example(data, example_id, split)
         predicted = data.labels[int(data.probs[sp]["label_model_pred"].iloc[row])]
-        st.markdown(f"**{literal(example_id)}** ({position + 1} of {len(queue)} to go) · "
+        st.markdown(f"**{literal(example_id)}** ({where}) · "
                     f"label model says **{literal(predicted)}**")
         st.text_area("text", data.frames[sp]["text"].iloc[row], disabled=True, height=110,
                      key=f"ann_text_{example_id}")
@@ -43,10 +46,9 @@ with shared.guard():
                                         for k, n in enumerate(data.labels[:9]))
                    + ", S = skip, B = back")
         if shared.annotate_buttons(data, example_id, sp, key="ann_btn", shortcuts=True):
-            if not skip_done:
-                st.session_state["ann_pos"] = position + 1
+            queue_state.moved_on(st.session_state, "ann", example_id, advance=not skip_done)
             st.rerun()
-        shared.back_and_skip("ann_pos", position, key="ann")
+        shared.back_and_skip("ann", example_id, queue, key="ann")
 
     st.divider()
     st.subheader("Annotations")

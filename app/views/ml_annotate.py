@@ -5,6 +5,7 @@ import streamlit as st
 import ml_shared
 import shared
 from labeling.review import ml_detail, multilabel
+from labeling.review import queue as queue_state
 from labeling.review.literal import literal
 
 st.title("Annotate label sets")
@@ -25,14 +26,16 @@ with shared.guard():
                 text=f"{len(done)} of {len(ids)} examples in this slice labeled")
     if split == "test":
         st.warning("Test labels are never used as dev gold (the test split stays held out).")
-    if not queue:
+    shown = queue_state.current(st.session_state, "ml_ann", queue, ids)
+    if shown is None:
         st.info("Nothing to label here: the slice is empty or every example is labeled.")
     else:
-        position = st.session_state.get("ml_ann_pos", 0) % len(queue)
-        example_id = queue[position]
+        example_id, position = shown
+        where = (f"{position + 1} of {len(queue)} to go" if position is not None
+                 else "labeled: back to it")
         row = ml_detail.find_row(data, split, example_id)
         sets = ml_detail.summary(data, split, row)
-        st.markdown(f"**{literal(example_id)}** ({position + 1} of {len(queue)} to go) · "
+        st.markdown(f"**{literal(example_id)}** ({where}) · "
                     f"label model says **{literal(sets['label_model'])}** · LFs say "
                     f"**{literal(sets['lfs'])}**")
         st.text_area("text", data.frames[split]["text"].iloc[row], disabled=True, height=110,
@@ -42,10 +45,10 @@ with shared.guard():
         st.caption("Keys: the one under each label ticks or unticks it (1-9, then "
                    "letters), Enter saves, S skip, B back. A set needs at least one label.")
         if ml_shared.label_set_editor(data, split, row, key="ml_ann", shortcuts=True):
-            if not skip_done:
-                st.session_state["ml_ann_pos"] = position + 1
+            queue_state.moved_on(st.session_state, "ml_ann", example_id,
+                                 advance=not skip_done)
             st.rerun()
-        shared.back_and_skip("ml_ann_pos", position, key="ml_ann")
+        shared.back_and_skip("ml_ann", example_id, queue, key="ml_ann")
 
     st.divider()
     st.subheader("Annotations")
