@@ -106,6 +106,8 @@ def init_task(data: Path, directory: Path, name: str | None = None,
         if path.exists():
             raise LabelingError(f"{path}: already exists; init never overwrites")
     frame = read_table(data)
+    if id_column is None and "id" in frame.columns:  # the config's default id column
+        id_column = "id"
     for column in (text_column, id_column):
         if column and column not in frame.columns:
             raise LabelingError(f"{data}: no column {column!r} (columns: "

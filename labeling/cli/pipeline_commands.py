@@ -137,7 +137,8 @@ def init(data: Path = typer.Argument(..., help="A CSV/TSV/JSONL/Parquet file of 
          labels: Optional[str] = typer.Option(None, help="Comma-separated labels (default: "
                                                          "the label column's values)."),
          text_column: str = typer.Option("text"), label_column: str = typer.Option("label"),
-         id_column: Optional[str] = typer.Option(None),
+         id_column: Optional[str] = typer.Option(None, help="Id column (default: 'id' when "
+                                                 "the file has one; \"\" for none)."),
          dev_file: Optional[Path] = typer.Option(None, "--dev", help="A dev file with gold "
                                                 "labels (default: split one off the data)."),
          seed: int = typer.Option(0, help="Seed of the dev/test split.")):
