@@ -92,3 +92,14 @@ def test_a_semicolon_is_fine_in_a_single_label_task():
     from labeling.config import TaskConfig
 
     TaskConfig(name="t", labels=["a;b", "c"], lfs=["x.py"], data={"train": "t.csv"})
+
+
+def test_for_label_in_a_single_label_task_is_an_error_naming_the_lf(make_task):
+    source = ("from labeling import keyword_lf\nfrom labeling.lf.core import APPLIES, for_label\n"
+              "\nkw = keyword_lf(['song'], label=0, name='kw')\n"
+              "spam = for_label('ham', keyword_lf(['channel'], label=APPLIES, name='spam_ml'))\n")
+    result = CliRunner().invoke(app, ["apply", str(make_task(lf_source=source)), "--no-progress"])
+    # before: applied, its APPLIES (1) read as class 1, 'spam', though it targets 'ham'
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: LF 'spam_ml': for_label('ham', ...) is for "
+                                    "multi-label tasks"), result.output

@@ -192,10 +192,16 @@ def prompt_lfs(lfs) -> list[PromptLF]:
 
 
 def check_task_lfs(lfs, labels: list[str] | None, multi_label: bool) -> None:
-    """Config-time check of the multi-label prompt LFs behind ``lfs`` against the task."""
+    """Config-time check of the multi-label prompt LFs behind ``lfs`` against the task,
+    and of ``for_label`` LFs: in a single-label task their 1 would be class index 1."""
     for prompt in prompt_lfs(lfs):
         if isinstance(prompt, MultiLabelPromptLF):
             prompt.check_task(labels, multi_label)
+    for lf in lfs if not multi_label else ():
+        if getattr(lf, "target_label", None) is not None:
+            raise LFError(f"LF '{lf.name}': for_label({lf.target_label!r}, ...) is for "
+                          "multi-label tasks (multi_label = true); in a single-label task "
+                          "an LF returns a class index (the label's position in labels)")
 
 
 # --- replies ------------------------------------------------------------------------
