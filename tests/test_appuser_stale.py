@@ -3,6 +3,7 @@
 A new user removes or edits an LF and opens (or reruns) the app before running the
 pipeline again: every page must say the LF table, votes and scores are the last run's,
 naming the LFs that changed, instead of listing a removed LF as if it still voted.
+Likewise an in-sample score is never shown as an estimate (the End model page on dev).
 """
 
 from __future__ import annotations
@@ -70,3 +71,17 @@ def test_an_lf_edited_while_the_app_is_open_is_noticed_on_the_next_rerun(project
     warnings = _stale_warnings(at)
     assert len(warnings) == 1 and "changed" in warnings[0] and "kw" in warnings[0]
     assert "ham" in warnings[0]  # kw_ham, escaped for Markdown (kw\_ham)
+
+
+def test_the_end_model_page_says_a_dev_score_is_in_sample(make_task, tmp_path, monkeypatch):
+    """A task without a test split: the End model page can only show dev, which trained
+    the end model. Before: 'accuracy 1.000' and 'gets every example right', unmarked."""
+    config = make_task(test=False, config={
+        "label_model": {"name": "mv", "params": make_task.DELETE},
+        "data": {"test": make_task.DELETE}})
+    pipeline.run(pipeline.load_task(config), progress=False)
+    monkeypatch.setenv("LABELING_PROJECT", str(config))
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    at = _open("end_model")
+    assert any("(in-sample)" in c.value for c in at.caption)
+    assert any("In-sample" in w.value for w in at.warning)

@@ -23,7 +23,12 @@ with shared.guard():
     if scores:
         st.caption(f"{literal(data.metrics['end_model'].get('name'))} on {split}: accuracy "
                    f"{scores['accuracy']:.3f}" + (f", F1 {scores['f1']:.3f}" if "f1" in scores
-                                                   else ""))
+                                                   else "")
+                   + (" (in-sample)" if scores.get("in_sample") else ""))
+    if scores.get("in_sample"):
+        st.warning(f"In-sample: the end model was trained on the {split} gold rows, so "
+                   "its score and errors here overstate it; test (or the cross-validated "
+                   "scores on the overview) is the estimate.")
     st.markdown("Confusion matrix: rows are gold, columns predicted. **Click a cell** to "
                 "list its examples.")
     header = st.columns(len(data.labels) + 1)
