@@ -33,7 +33,7 @@ from labeling.apply import applied
 from labeling.artifacts import L_FILE, PROBS_FILE, read_lf_summary
 from labeling.errors import LabelingError
 from labeling.review.examples import example_table
-from labeling.review.project import load_run
+from labeling.review.project import NoRunError, load_run
 from labeling.suggest.show import frame as suggestion_frame
 
 EXAMPLE_KINDS = ("fires", "wrong", "conflicts", "abstains")
@@ -73,7 +73,8 @@ def _notebook_words():
     except LabelingError as exc:
         if exc.args and isinstance(exc.args[0], str):
             text = re.sub(r"before `labeling (\w+)`", r"before \1()", exc.args[0])
-            exc.args = (re.sub(r"run `labeling (\w+)`", r"call \1() (`labeling \1`)", text),)
+            exc.args = (re.sub(r"run `labeling (\w+)`( \(Session\.\w+\(\)\))?",
+                               r"call \1() (`labeling \1`)", text),)
         raise
 
 
@@ -118,7 +119,7 @@ class Session:
         needs = [(run / L_FILE, "apply"), (run / PROBS_FILE, "fit")][:2 if step != "lf_summary" else 1]
         for k, (path, before) in enumerate(needs):
             if not path.is_file():
-                raise LabelingError(f"{path}: not found; call {before}() before {step}()")
+                raise NoRunError(f"{path}: not found; call {before}() before {step}()")
             if k and path.stat().st_mtime_ns < needs[k - 1][0].stat().st_mtime_ns:
                 raise LabelingError(f"{path}: older than the last apply; call {before}() "
                                     f"again before {step}()")
@@ -182,9 +183,9 @@ class Session:
         """Train the end model (and the gold-only baseline); dev and CV scores (no test)."""
         self._fresh()
         with _notebook_words():
+            self._ready("train")
             if self.multi_label:
                 return multilabel.train(self.task)
-            self._ready("train")
             pipeline.step_train(self.task)
         metrics = pipeline.read_metrics(self.task.run_dir)
         section = metrics["end_model"]
@@ -201,15 +202,18 @@ class Session:
         test. Look at it when the LFs are done, not while writing them. Multi-label:
         macro/micro F1 (per-label tables: ``session_multilabel.evaluate(task, True)``)."""
         self._fresh()
+        metrics = pipeline.read_metrics(self.task.run_dir)
         if self.multi_label:
             with _notebook_words():
-                return multilabel.evaluate(self.task)
+                end = multilabel._section(self.task, "fit").get("end_model")
+        else:
+            end = metrics.get("end_model")
         self._ready("evaluate")
-        metrics = pipeline.read_metrics(self.task.run_dir)
-        end = metrics.get("end_model") or {}
-        if not end.get("dev") or end.get("stale"):
+        if not end or end.get("stale"):
             raise LabelingError(f"{self.task.run_dir / pipeline.METRICS_FILE}: no end model "
                                 "trained on the last fit; call train() before evaluate()")
+        if self.multi_label:
+            return multilabel.evaluate(self.task)
         rows = {}
         for key in ("majority_vote", "label_model", "end_model", "gold_only",
                     "gold_only_frozen"):
@@ -239,6 +243,7 @@ class Session:
         (:func:`labeling.session_multilabel.examples`)."""
         self._fresh()
         if self.multi_label:
+            self._ready("examples")
             with _notebook_words():
                 return multilabel.examples(self.task, lf, kind, split, other)
         if lf not in self.lf_names:

@@ -89,3 +89,29 @@ def test_an_lf_removed_since_the_apply(session):
     session.fit()
     assert list(session.lf_summary().index) == ["kw_spam", "long_text"]
     assert np.isin(session.examples("kw_spam").columns, ["kw_ham"]).sum() == 0
+
+
+def test_multi_label_steps_out_of_order_and_a_stale_end_model(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_multilabel_loop import write_project
+
+    session = Session(write_project(tmp_path / "p"))
+    with pytest.raises(LabelingError, match=r"call fit\(\) \(`labeling fit`\) first$"):
+        session.evaluate()  # was: "call fit() ... (Session.fit()) first", said twice
+    session.apply()
+    with pytest.raises(LabelingError, match=r"call fit\(\) before examples\(\)"):
+        session.examples("kw_joy")  # was: "missing probs.parquet"
+    session.fit()
+    with pytest.raises(LabelingError, match=r"call train\(\) before evaluate\(\)"):
+        session.evaluate()  # was: the label models' rows only, as if final
+    session.train()
+    assert "end_model" in session.evaluate().index
+    session.apply()
+    with pytest.raises(LabelingError, match=r"call fit\(\) again before train\(\)"):
+        session.train()  # was: an end model trained on the previous fit's label sets
+    session.fit()
+    with pytest.raises(LabelingError, match=r"call train\(\) before evaluate\(\)"):
+        session.evaluate()  # was: the previous end model's scores, unmarked
