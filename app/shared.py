@@ -77,14 +77,16 @@ def _lfs(project: str, stamp: str):
 
 def lfs():
     project, _, stamp = _key()
-    return _lfs(project, stamp + "|" + lf_files_stamp(run().config))
+    from labeling.config import load_config
+
+    return _lfs(project, stamp + "|" + lf_files_stamp(load_config(project)))
 
 
-def drift_note() -> str | None:
-    """One line when the task's LFs are not the ones the run applied (or cannot be
-    loaded): the pages then show old results, and say so."""
+def drift_note(data) -> str | None:
+    """One line when the task's LFs are not the ones the run ``data`` applied (or cannot
+    be loaded): the pages then show old results, and say so."""
     try:
-        return lf_drift(run(), lfs())
+        return lf_drift(data, lfs())
     except Exception as exc:  # noqa: BLE001 -- a broken LF module must not hide the run
         return (f"cannot load the task's LFs ({type(exc).__name__}: {exc}); every page "
                 "shows the last run's results.")

@@ -85,3 +85,26 @@ def test_the_end_model_page_says_a_dev_score_is_in_sample(make_task, tmp_path, m
     at = _open("end_model")
     assert any("(in-sample)" in c.value for c in at.caption)
     assert any("In-sample" in w.value for w in at.warning)
+
+
+def test_a_multi_label_run_with_an_lf_added_since(tmp_path, monkeypatch):
+    import sys
+
+    from labeling import multilabel_steps
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_multilabel_loop import write_project
+
+    config = write_project(tmp_path / "ml")
+    multilabel_steps.run(pipeline.load_task(config), export=False)
+    monkeypatch.setenv("LABELING_PROJECT", str(config))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    at = _open()
+    assert not _stale_warnings(at)
+    lfs = config.parent / "lfs.py"
+    lfs.write_text(lfs.read_text() + "\nextra = for_label('joy', keyword_lf(['meh'], "
+                   "label=APPLIES, name='kw_meh'))\n")
+    at.run()
+    warnings = _stale_warnings(at)
+    assert len(warnings) == 1 and "new" in warnings[0] and "meh" in warnings[0]
