@@ -84,3 +84,20 @@ def test_back_after_a_skip_and_after_two_saves_goes_back_one_at_a_time(project):
     at.button(key="ann_skip").click().run()  # leaves it as it is, back to the queue
     assert _shown(at) == second
     assert not at.exception and not at.error
+
+
+def test_running_the_pipeline_from_the_app_without_a_test_split(make_task, tmp_path,
+                                                                monkeypatch):
+    """Before: 'Run finished: test accuracy of the end model nan.'"""
+    config = make_task(test=False, config={
+        "label_model": {"name": "mv", "params": make_task.DELETE},
+        "data": {"test": make_task.DELETE}})
+    monkeypatch.setenv("LABELING_PROJECT", str(config))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    at.run()
+    at.button(key="run_pipeline").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    finished = [s.value for s in at.success if "Run finished" in s.value]
+    assert len(finished) == 1 and "nan" not in finished[0] and "no test split" in finished[0]

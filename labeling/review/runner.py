@@ -43,10 +43,14 @@ def run_pipeline(project: Path | str, on_step: Callable[[int, int, str], None] |
 
 
 def headline(metrics: dict) -> str:
-    """The end model's test score after a run: accuracy, or macro F1 for multi-label."""
+    """The end model's test score after a run: accuracy, or macro F1 for multi-label;
+    without a test split, says so (it said "nan")."""
     section = metrics.get("multi_label")
     if section:
         test = section.get("scores", {}).get("end_model", {}).get("test", {})
-        return f"test macro-F1 of the end model {test.get('macro_f1', float('nan')):.3f}"
-    accuracy = metrics.get("end_model", {}).get("test", {}).get("accuracy", float("nan"))
-    return f"test accuracy of the end model {accuracy:.3f}"
+        name, value = "macro-F1", test.get("macro_f1")
+    else:
+        name, value = "accuracy", metrics.get("end_model", {}).get("test", {}).get("accuracy")
+    if value is None:  # a task without a test split (dev trained the end model)
+        return "no test split, so no held-out score (the overview has the dev CV scores)"
+    return f"test {name} of the end model {value:.3f}"
