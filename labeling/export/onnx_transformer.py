@@ -244,6 +244,11 @@ def transformer_parity(model, out_dir: Path, info: dict,
                 np.mean(((full >= cuts) == (proba >= cuts)).all(axis=1))) if len(texts) else 1.0
 
 
+def _remove_onnx_files(out_dir: Path) -> None:
+    for name in (ONNX_FILE, INT8_FILE, TOKENIZER_FILE):
+        (out_dir / name).unlink(missing_ok=True)
+
+
 def export_onnx(model, out_dir: Path, save_onnx, onnx_parity,
                 parity_texts: list[str] | None = None,
                 int8_scales: str = "per_call") -> tuple[dict, dict]:
@@ -254,6 +259,7 @@ def export_onnx(model, out_dir: Path, save_onnx, onnx_parity,
     file and the section says why: the skops export stands on its own."""
     out_dir = Path(out_dir)
     transformer = supports(model)
+    _remove_onnx_files(out_dir)  # an earlier export's, e.g. a fine-tune's int8 file
     try:
         if transformer:
             written = save_transformer_onnx(model, out_dir, int8_scales)
@@ -262,7 +268,7 @@ def export_onnx(model, out_dir: Path, save_onnx, onnx_parity,
             sha, info = save_onnx(model, out_dir / ONNX_FILE)
             files = {ONNX_FILE: sha}
     except Exception as exc:  # noqa: BLE001 - any converter failure, e.g. an unsupported head
-        (out_dir / ONNX_FILE).unlink(missing_ok=True)
+        _remove_onnx_files(out_dir)
         return {}, {"contains": None, "error": f"not exported: {exc}"}
     if parity_texts and transformer:
         transformer_parity(model, out_dir, info, list(parity_texts))
