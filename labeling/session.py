@@ -102,7 +102,8 @@ class Session:
     def _sources(task) -> dict[str, int | None]:
         """Modification times of the config, the LF files and the task's own modules."""
         config = task.config
-        modules = [sys.modules[n].__file__ for n in _user_modules(config.base_dir)]
+        modules = [sys.modules[n].__file__ for n in _user_modules(config.base_dir)
+                   if n.split(".")[0] != "labeling"]  # a task in this repo's own folder
         return _file_stamp([config.source, *map(config.resolve, config.lfs), *modules])
 
     def _fresh(self) -> None:
@@ -301,7 +302,8 @@ def lf_examples(run, lf: str, kind: str = "fires", split: str = "dev",
         mask = fires & (votes != gold)
     else:
         if other is not None and other not in run.lf_names:
-            raise KeyError(f"no LF named {other!r}")
+            raise KeyError(f"no LF named {other!r} (other); the task's LFs: "
+                           f"{', '.join(run.lf_names)}")
         others = (L[:, [run.lf_names.index(other)]] if other is not None
                   else np.delete(L, run.lf_names.index(lf), axis=1))
         mask = fires & ((others != -1) & (others != votes[:, None])).any(axis=1)

@@ -115,3 +115,11 @@ def test_multi_label_steps_out_of_order_and_a_stale_end_model(tmp_path):
     session.fit()
     with pytest.raises(LabelingError, match=r"call train\(\) before evaluate\(\)"):
         session.evaluate()  # was: the previous end model's scores, unmarked
+
+
+def test_an_unknown_other_lf_is_named_with_the_task_lfs(session):
+    session.apply()
+    session.fit()
+    with pytest.raises(KeyError, match=r"no LF named 'nope' \(other\); the task's LFs: "
+                                       r"kw_spam, kw_ham, long_text"):
+        session.examples("kw_spam", "conflicts", other="nope")
