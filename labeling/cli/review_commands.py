@@ -26,8 +26,9 @@ def dev(config: Optional[Path] = CONFIG_ARG,
 @app.command()
 @user_errors
 def show(lf: str = typer.Argument(..., help="The LF's name."),
-         config: Optional[Path] = typer.Option(None, "--config", "-c",
-                                               help="Task config (default ./labeling.toml)."),
+         config: Optional[Path] = CONFIG_ARG,
+         config_opt: Optional[Path] = typer.Option(None, "--config", "-c",
+                                                   help="Same as the argument."),
          wrong: bool = typer.Option(False, "--wrong", help="Only rows where it is wrong (gold)."),
          conflicts: Optional[str] = typer.Option(None, "--conflicts",
                                                  help="Only rows where it disagrees with this "
@@ -43,7 +44,7 @@ def show(lf: str = typer.Argument(..., help="The LF's name."),
     if wrong and conflicts:
         raise LabelingError("--wrong and --conflicts cannot be combined")
     kind = "wrong" if wrong else "conflicts" if conflicts else "fires"
-    task = open_task(config)
+    task = open_task(config_opt or config)
     if task.config.multi_label:  # votes on one label each, gold label sets
         from labeling.review import ml_show
 

@@ -1,0 +1,20 @@
+"""`labeling show LF [CONFIG]`: the config as an argument, as every other command takes it
+(before: "Got unexpected extra argument(s)"; only --config worked)."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from labeling.cli import app
+
+
+def test_show_takes_the_config_as_an_argument(make_task):
+    config = make_task()
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", str(config), "--no-progress"]).exit_code == 0
+    by_option = runner.invoke(app, ["show", "kw_spam", "--config", str(config)])
+    by_argument = runner.invoke(app, ["show", "kw_spam", str(config)])
+    by_folder = runner.invoke(app, ["show", "kw_spam", str(config.parent), "--limit", "3"])
+    assert by_argument.exit_code == 0, by_argument.output
+    assert by_argument.output == by_option.output
+    assert by_folder.exit_code == 0 and "kw_spam fires on" in by_folder.output
