@@ -60,6 +60,17 @@ def lfs_to_apply(task, only: list[str] | None):
     return lfs, read_label_matrices(task, table)
 
 
+def differences(recorded: dict, lfs, cardinality: int) -> list[str]:
+    """``["changed: a, b", "new: c", "gone: d"]``: how ``lfs`` differ from the ``recorded``
+    {name: fingerprint or None} (None: compared by name only); empty when they do not."""
+    now = fingerprints(lfs, cardinality)
+    changed = [n for n, fp in now.items() if n in recorded
+               and None not in (fp, recorded[n]) and fp != recorded[n]]
+    return [f"{what}: {', '.join(names)}" for what, names in (
+        ("changed", changed), ("new", [n for n in now if n not in recorded]),
+        ("gone", [n for n in recorded if n not in now])) if names]
+
+
 def check(task, step: str) -> None:
     """Stop ``step`` when the task's LFs are not the ones L.parquet was applied with.
     Skipped for the task that ran that apply itself: its LFs are the applied ones (and
@@ -67,12 +78,7 @@ def check(task, step: str) -> None:
     recorded = read_metrics(task.run_dir).get("applied_lfs")
     if recorded is None or recorded == task.applied_lfs:  # None: a run from before the record
         return
-    now = fingerprints(task.lfs, task.config.cardinality)
-    changed = [n for n, fp in now.items() if n in recorded
-               and None not in (fp, recorded[n]) and fp != recorded[n]]
-    parts = [f"{what}: {', '.join(names)}" for what, names in (
-        ("changed", changed), ("new", [n for n in now if n not in recorded]),
-        ("gone", [n for n in recorded if n not in now])) if names]
+    parts = differences(recorded, task.lfs, task.config.cardinality)
     if parts:
         raise LabelingError(f"{Path(task.run_dir) / L_FILE}: applied with other LFs than "
                             f"the task's now ({'; '.join(parts)}); run `labeling apply` "

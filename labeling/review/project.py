@@ -138,15 +138,10 @@ def lf_drift(data: RunData, lfs) -> str | None:
     an LF edited, added or removed since, so the run's votes, tables and scores are
     not the current LFs'. None when they are the same (by name, and by fingerprint
     where the run recorded one: ``applied_lfs`` in metrics.json)."""
-    from labeling.apply.applied import fingerprints
+    from labeling.apply.applied import differences
 
     recorded = data.metrics.get("applied_lfs") or dict.fromkeys(data.lf_names)
-    now = fingerprints(lfs, data.config.cardinality)
-    changed = [n for n, fp in now.items() if n in recorded
-               and None not in (fp, recorded[n]) and fp != recorded[n]]
-    parts = [f"{what}: {', '.join(names)}" for what, names in (
-        ("changed", changed), ("new", [n for n in now if n not in recorded]),
-        ("gone", [n for n in recorded if n not in now])) if names]
+    parts = differences(recorded, lfs, data.config.cardinality)
     if not parts:
         return None
     return (f"{data.run_dir / L_FILE}: the task's LFs changed since this run "
