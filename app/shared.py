@@ -112,7 +112,8 @@ def guard():
 
 def annotate_buttons(data, example_id: str, split: str, key: str,
                      shortcuts: bool = False) -> bool:
-    """A button per label writing the annotation at once; True when one was clicked."""
+    """A button per label writing the annotation at once, and "clear" removing it;
+    True when one was clicked."""
     current = store().get(data.config.name, split, example_id)
     st.caption("Your label: " + (f"**{literal(data.labels[current])}**" if current is not None
                                  else "none yet"))
@@ -125,6 +126,11 @@ def annotate_buttons(data, example_id: str, split: str, key: str,
                 store().set(data.config.name, example_id, k, label_name=name, split=split)
                 st.toast(literal(f"{example_id}: {name} saved"))
                 return True
+    if current is not None and columns[-1].button("clear", key=f"{key}-clear",
+                                                  help="Remove your label (undo)"):
+        store().remove(data.config.name, split, example_id)
+        st.toast(literal(f"{example_id}: label removed"))
+        return True
     return False
 
 

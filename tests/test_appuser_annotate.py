@@ -101,3 +101,17 @@ def test_running_the_pipeline_from_the_app_without_a_test_split(make_task, tmp_p
     assert not at.exception and not at.error, [e.value for e in at.error]
     finished = [s.value for s in at.success if "Run finished" in s.value]
     assert len(finished) == 1 and "nan" not in finished[0] and "no test split" in finished[0]
+
+
+def test_a_label_can_be_removed_again(project, tmp_path):
+    """Before: a label could be changed but never removed (no undo of a mistaken save)."""
+    at, ids = _annotate_page(project)
+    first = _shown(at)
+    at.button(key="ann_btn-1").click().run()
+    at.button(key="ann_back").click().run()
+    assert _shown(at) == first
+    at.button(key="ann_btn-clear").click().run()
+    assert not at.exception and not at.error
+    assert AnnotationStore(tmp_path / "annotations.sqlite").table("tiny").empty
+    assert _shown(at) == first  # unlabeled again: back at the head of the queue
+    assert not [b for b in at.button if b.key == "ann_btn-clear"]  # nothing to clear now
