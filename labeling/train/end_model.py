@@ -234,6 +234,10 @@ def train_end_model(texts, probs: np.ndarray, covered: np.ndarray, name: str = "
     rows, targets = weighted_targets(weak_texts, weak_targets, dev_texts, y_dev, dev_weight,
                                      weak_weight)
     if (targets.sum(axis=0) > 0).sum() < 2:
+        if len(weak_texts) == 0:  # gold-only: the dev gold is what holds one class
+            raise ValueError("the dev gold rows hold one class only; the gold-only model "
+                             "(and the end model's choice against it) needs dev gold rows "
+                             "of at least two classes")
         raise ValueError("the label model put all training mass on one class; "
                          "add LFs that vote the other classes")
     with embedding_cache(model, cache_dir):
