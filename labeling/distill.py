@@ -320,11 +320,12 @@ def build_report(task, n_single: int = 200) -> dict:
         "rows": rows,
         "f1_column": "test F1" if pos is not None else "test macro-F1",
         "gold_budget": gold_budget(metrics),
-        "notes": [
+        "notes": ([
             "A prompt LF used as a classifier: its abstentions count as the other class "
             "when it votes only one class of two (its 'no'), else as "
             f"'{cfg.labels[fallback]}', the most frequent class of the label model's train "
-            "probabilities. Label model and majority vote: as scored in the run. "
+            "probabilities."] if prompt_rows else []) + [
+            "Label model and majority vote: as scored in the run. "
             "'acc covered': rows with a vote only.",
             "Cost per 1M docs = tokens per doc x price per 1M tokens; one request per "
             "distinct doc. End model: $0 of LLM, CPU time noted.",

@@ -148,5 +148,14 @@ def test_report_scores_a_one_class_prompt_one_vs_rest(fake_openai, make_task, mo
     assert row["accuracy"] is None  # no class to count its abstentions as
     # The old rule (abstentions = the train-majority class) gave a share, not a score.
     assert report["f1_column"] == "test macro-F1"
+    assert any(note.startswith("A prompt LF used as a classifier") for note in report["notes"])
     md = distill.format_markdown(report)
     assert "one-vs-rest" in md and "nan" not in md
+
+
+
+def test_report_notes_speak_of_prompt_lfs_only_when_the_task_has_one(kclass_run):
+    path, _, _ = kclass_run  # keyword LFs only
+    notes = distill.build_report(pipeline.load_task(path), n_single=3)["notes"]
+    assert not any("prompt LF" in note for note in notes)
+    assert any("Label model and majority vote" in note for note in notes)
