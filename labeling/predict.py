@@ -125,6 +125,8 @@ def text_batches(source: str, text_column: str = "text",
             yield from line_batches(stream, path)
         return
     table = read_table(path)
+    if len(table.columns) == 0:
+        raise DataError(f"{path}: empty file (no header row, no texts)")
     if text_column not in table.columns:
         raise DataError(f"{path}: no text column '{text_column}' (columns: "
                         f"{', '.join(map(str, table.columns))}); pass --text-column")

@@ -45,3 +45,11 @@ def test_jsonl_integer_column_with_a_gap_stays_integer(tmp_path):
     # so the missing id is named where it is, not as a float on row 1
     with pytest.raises(DataError, match=r"in.jsonl: row 2, column 'id': missing id"):
         list(text_batches(str(path)))
+
+
+def test_an_empty_input_table_says_empty_not_that_a_column_is_missing(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("", encoding="utf-8")
+    # before: "no text column 'text' (columns: ); pass --text-column"
+    with pytest.raises(DataError, match=r"in.csv: empty file"):
+        read_texts(str(path))
