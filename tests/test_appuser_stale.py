@@ -108,3 +108,17 @@ def test_a_multi_label_run_with_an_lf_added_since(tmp_path, monkeypatch):
     at.run()
     warnings = _stale_warnings(at)
     assert len(warnings) == 1 and "new" in warnings[0] and "meh" in warnings[0]
+
+
+def test_labels_reordered_since_the_run_offer_a_new_run(project):
+    """Votes are stored as label indices: with the config's labels swapped, the pages
+    showed kw_spam voting 'ham' and the label model saying 'ham'. Now the run counts as
+    no run, and the app offers to run the pipeline."""
+    text = project.read_text()
+    project.write_text(text.replace('labels = ["ham", "spam"]', 'labels = ["spam", "ham"]'))
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.run()
+    assert not at.exception
+    infos = [i.value for i in at.info]
+    assert any("are not the config" in i and "run the pipeline again" in i for i in infos)
+    assert at.button(key="run_pipeline")

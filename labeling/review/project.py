@@ -108,6 +108,11 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
     if missing:
         raise NoRunError(f"{run}: no finished run of task '{config.name}' "
                          f"(missing {', '.join(missing)})")
+    metrics = read_metrics(run)
+    if metrics.get("labels") not in (None, list(config.labels)):  # votes are label indices
+        raise NoRunError(f"{run / METRICS_FILE}: the run's labels ({', '.join(metrics['labels'])}) "
+                         f"are not the config's ({', '.join(config.labels)}), so its votes and "
+                         "predictions would show under the wrong names: run the pipeline again")
     frames = {s: df for s in SPLITS if (df := load_split(config, s)) is not None}
     used = run / ANNOTATIONS_USED_FILE
     if merge_annotations and used.is_file():  # exactly the gold the run applied
@@ -120,7 +125,7 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
         raise LabelingError(f"{run / PROBS_FILE}: lacks a split; run `labeling fit` again") from None
     lf_names = list(pd.read_parquet(run / L_FILE).columns)
     summary = read_lf_summary(run / SUMMARY_FILE)
-    return RunData(config, run, frames, L, probs, read_metrics(run), lf_names, summary)
+    return RunData(config, run, frames, L, probs, metrics, lf_names, summary)
 
 
 def lf_files_stamp(config: TaskConfig) -> str:
