@@ -122,3 +122,29 @@ def test_labels_reordered_since_the_run_offer_a_new_run(project):
     infos = [i.value for i in at.info]
     assert any("are not the config" in i and "run the pipeline again" in i for i in infos)
     assert at.button(key="run_pipeline")
+
+
+def test_a_multi_label_run_from_before_a_label_was_added_offers_a_new_run(tmp_path,
+                                                                          monkeypatch):
+    """Before: the app's error page ('Fix the config ... and reload'), with no way to
+    run the pipeline from the app although the config was fine and the run was old."""
+    import sys
+
+    from labeling import multilabel_steps
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_multilabel_loop import write_project
+
+    config = write_project(tmp_path / "ml")
+    multilabel_steps.run(pipeline.load_task(config), export=False)
+    text = config.read_text()
+    config.write_text(text.replace('labels = ["joy", "anger", "neutral"]',
+                                   'labels = ["joy", "anger", "neutral", "surprise"]'))
+    assert "surprise" in config.read_text()
+    monkeypatch.setenv("LABELING_PROJECT", str(config))
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("run the pipeline again" in i.value for i in at.info)
+    assert at.button(key="run_pipeline")

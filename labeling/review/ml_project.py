@@ -172,7 +172,7 @@ def load_multilabel_run(project: Path | str, run_dir: Path | str | None = None,
     lf_names = list(table.columns)
     analysis = pd.read_csv(run / LF_ANALYSIS_FILE)
     if list(analysis["lf"]) != lf_names or not set(analysis["label"]) <= set(config.labels):
-        raise LabelingError(f"{run / LF_ANALYSIS_FILE}: its LFs or labels are not the "
+        raise NoRunError(f"{run / LF_ANALYSIS_FILE}: its LFs or labels are not the "
                             f"run's ({run / L_FILE}) and the config's; run the pipeline again")
     targets = np.array([config.labels.index(n) for n in analysis["label"]], dtype=int)
     path = Path(annotations) if annotations else config.annotations_path
@@ -183,7 +183,7 @@ def load_multilabel_run(project: Path | str, run_dir: Path | str | None = None,
     probs_table = pd.read_parquet(run / PROBS_FILE)
     wanted = [f"{p}{n}" for p in ("p_", "pred_", "mv_") for n in config.labels]
     if not set(wanted) <= set(probs_table.columns):
-        raise LabelingError(f"{run / PROBS_FILE}: not a multi-label run's probabilities (or "
+        raise NoRunError(f"{run / PROBS_FILE}: not a multi-label run's probabilities (or "
                             "the labels changed); run the pipeline again")
     probs = {s: _split_table(probs_table, s, list(df["id"]), run / PROBS_FILE)
              for s, df in frames.items()}
