@@ -46,8 +46,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError,
+                      field_validator, model_validator)
 
 from labeling.errors import ConfigError
 from labeling.llm.settings import LLMSettings
@@ -80,11 +80,11 @@ class DataConfig(_Strict):
 
 
 class ApplyConfig(_Strict):
-    fault_tolerant: bool = False
+    fault_tolerant: StrictBool = False
     engine: Literal["local", "dask"] = "local"
-    n_jobs: int = Field(default=1, ge=1)
+    n_jobs: StrictInt = Field(default=1, ge=1)
     scheduler: str | None = None  # dask scheduler address; None: a LocalCluster
-    cache: bool = True            # per-LF column cache under <output_dir>/cache
+    cache: StrictBool = True            # per-LF column cache under <output_dir>/cache
 
 
 class ExportConfig(_Strict):
@@ -102,7 +102,7 @@ class TaskConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     labels: list[str] = Field(min_length=2)
     positive_label: str | None = None
-    multi_label: bool = False  # gold is a set of labels per row; see docs/multilabel.md
+    multi_label: StrictBool = False  # gold is a set of labels per row; see docs/multilabel.md
     lfs: list[str] = Field(min_length=1)
     data: DataConfig
     output_dir: Path | None = None
@@ -111,7 +111,7 @@ class TaskConfig(_Strict):
     end_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="auto"))
     llm: LLMSettings = Field(default_factory=LLMSettings)
     export: ExportConfig = Field(default_factory=ExportConfig)
-    seed: int = 0
+    seed: StrictInt = 0
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: Path = Field(default=Path(DEFAULT_CONFIG), exclude=True)
 

