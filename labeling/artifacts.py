@@ -51,6 +51,19 @@ def _require(task, name: str, step: str) -> Path:
     return path
 
 
+def check_step_order(run_dir, chain: list[tuple[str, str]], step: str) -> None:
+    """Stop ``step`` when a file of ``chain`` (``(file name, the command writing it)``,
+    in pipeline order) is older than the one before it: the step that wrote it ran on
+    what the earlier step wrote before its last run (``labeling train`` after an apply
+    and no fit would train on the old votes' probabilities)."""
+    run_dir = Path(run_dir)
+    for (earlier, earlier_step), (later, later_step) in zip(chain, chain[1:]):
+        a, b = run_dir / earlier, run_dir / later
+        if a.is_file() and b.is_file() and b.stat().st_mtime_ns < a.stat().st_mtime_ns:
+            raise LabelingError(f"{b}: older than the last `labeling {earlier_step}`; run "
+                                f"`labeling {later_step}` before `labeling {step}`")
+
+
 def read_label_matrices(task, table: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
     """L per split from L.parquet (or its already read ``table``), checked against the
     current data's ids."""

@@ -28,8 +28,8 @@ from labeling import llm, models
 from labeling.analysis import coverage_stats, lf_summary, lf_warnings
 from labeling.apply import FaultLog, applied, apply_lfs
 from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 (re-exported)
-                                _require, _write_table, read_label_matrices, read_metrics,
-                                read_probs, update_metrics, write_end_probs)
+                                _require, _write_table, check_step_order, read_label_matrices,
+                                read_metrics, read_probs, update_metrics, write_end_probs)
 from pydantic import ValidationError
 
 from labeling.config import ApplyConfig, TaskConfig, load_config
@@ -288,6 +288,7 @@ def step_train(task: Task):
     evaluate on dev and test."""
     cfg = task.config
     check_writable(task.run_dir)
+    check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "train")
     probs = read_probs(task, "train")
     proba = probs[[f"p_{name}" for name in cfg.labels]].to_numpy()
     covered = probs["covered"].to_numpy().astype(bool)
@@ -361,9 +362,11 @@ def step_train(task: Task):
 def step_export(task: Task, out_dir: Path | None = None) -> Path:
     """Export the trained end model with its model card."""
     out_dir = Path(out_dir) if out_dir else task.run_dir / MODEL_DIR
+    applied.check(task, "export")  # the card lists the LFs the model learned from
+    check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit"),
+                                    (END_MODEL_FILE, "train")], "export")
     check_writable(out_dir)
     model = load_model(_require(task, END_MODEL_FILE, "train"))
-    applied.check(task, "export")  # the card lists the LFs the model learned from
     probs = read_probs(task, "train").filter(like="p_").to_numpy()
     card = build_card(task.config, read_metrics(task.run_dir), task.lfs, probs,
                       task.annotation_gold)
