@@ -32,7 +32,7 @@ from labeling import suggest as lf_suggest
 from labeling.apply import applied
 from labeling.artifacts import L_FILE, PROBS_FILE, read_lf_summary
 from labeling.errors import LabelingError
-from labeling.review.examples import example_table
+from labeling.review.examples import example_table, refuse_test_split
 from labeling.review.project import NoRunError, load_run
 from labeling.suggest.show import frame as suggestion_frame
 
@@ -286,6 +286,7 @@ def lf_examples(run, lf: str, kind: str = "fires", split: str = "dev",
         raise KeyError(f"no LF named {lf!r}; the task's LFs: {', '.join(run.lf_names)}")
     if kind not in EXAMPLE_KINDS:
         raise ValueError(f"kind must be one of {', '.join(EXAMPLE_KINDS)}, not {kind!r}")
+    refuse_test_split(split)
     if split not in run.frames:
         raise KeyError(f"the run has no {split} split")
     L = run.L[split]
@@ -298,7 +299,7 @@ def lf_examples(run, lf: str, kind: str = "fires", split: str = "dev",
     elif kind == "wrong":
         gold = run.gold(split)
         if gold is None:
-            raise ValueError(f"the {split} split has no gold labels: choose dev or test")
+            raise ValueError(f"the {split} split has no gold labels: choose dev")
         mask = fires & (votes != gold)
     else:
         if other is not None and other not in run.lf_names:

@@ -32,6 +32,7 @@ from labeling.gold import AnnotationStore  # noqa: E402
 from labeling.review import ml_show  # noqa: E402
 from labeling.review.ml_project import load_multilabel_run  # noqa: E402
 from labeling.session import Session  # noqa: E402
+from labeling.errors import LabelingError  # noqa: E402
 
 EXTRA = '''
 noisy_joy = for_label("joy", keyword_lf(["today", "now"], label=APPLIES, name="kw_joy_noisy"))
@@ -120,8 +121,8 @@ def test_show_fires_lists_every_vote_with_gold_and_label_model(fitted):
     header = next(line for line in result.output.splitlines() if "┃ id" in line)
     assert [c.strip() for c in header.strip("┃ ").split("┃")] == [
         "id", "vote", "gold", "label_model", "p_joy", "text"]
-    table = ml_show.lf_examples(load_multilabel_run(fitted), "kw_joy_noisy", split="test")
-    assert len(table) and "gold" in table  # test has gold too; train has none
+    with pytest.raises(LabelingError, match="the test split is for the final score"):
+        ml_show.lf_examples(load_multilabel_run(fitted), "kw_joy_noisy", split="test")
     train = ml_show.lf_examples(load_multilabel_run(fitted), "kw_joy_noisy", split="train")
     assert "gold" not in train and len(train)
 
@@ -141,7 +142,8 @@ def test_show_conflicts_only_with_lfs_on_the_same_label(fitted):
 @pytest.mark.parametrize("args, message", [
     (["nope"], "error: no LF named 'nope' in the last run"),
     (["kw_joy", "--wrong", "--split", "train"],
-     "error: the train split has no gold label sets: choose dev or test for --wrong"),
+     "error: the train split has no gold label sets: choose dev for --wrong"),
+    (["kw_joy", "--split", "test"], "error: the test split is for the final score"),
 ])
 def test_show_bad_input_is_one_line(fitted, args, message):
     result = _cli("show", *args, "-c", fitted)

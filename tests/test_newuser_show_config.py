@@ -18,3 +18,17 @@ def test_show_takes_the_config_as_an_argument(make_task):
     assert by_argument.exit_code == 0, by_argument.output
     assert by_argument.output == by_option.output
     assert by_folder.exit_code == 0 and "kw_spam fires on" in by_folder.output
+
+
+def test_show_refuses_the_test_split(make_task):
+    """The LF loop reads train and dev: `show --split test --wrong` listed the test rows an
+    LF gets wrong, with their gold, which is how LFs get tuned on test."""
+    config = make_task()
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", str(config), "--no-progress"]).exit_code == 0
+    for extra in ([], ["--wrong"]):
+        result = runner.invoke(app, ["show", "kw_spam", str(config), "--split", "test", *extra])
+        assert result.exit_code == 2
+        assert result.output.startswith("error: the test split is for the final score")
+        assert len(result.output.strip().splitlines()) == 1
+    assert runner.invoke(app, ["show", "kw_spam", str(config), "--split", "train"]).exit_code == 0

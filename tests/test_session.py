@@ -46,6 +46,11 @@ def test_examples_where_an_lf_fires_is_wrong_or_conflicts(session):
     assert ((conflicts["kw_spam"] == "spam") & (conflicts["kw_ham"] == "ham")).all()
     with pytest.raises(KeyError, match="no LF named 'nope'"):
         session.examples("nope")
+    # the LF loop reads train and dev; test is for the final score (before: shown, gold too)
+    for kind in ("fires", "wrong"):
+        with pytest.raises(LabelingError, match="the test split is for the final score"):
+            session.examples("kw_spam", kind, split="test")
+    assert len(session.examples("kw_spam", split="train"))
 
 
 def test_apply_some_lfs_keeps_the_other_columns(session, tmp_path):

@@ -33,7 +33,7 @@ def show(lf: str = typer.Argument(..., help="The LF's name."),
          conflicts: Optional[str] = typer.Option(None, "--conflicts",
                                                  help="Only rows where it disagrees with this "
                                                       "LF (or 'any')."),
-         split: str = typer.Option("dev", help="train, dev or test."),
+         split: str = typer.Option("dev", help="train or dev (test is for the final score)."),
          limit: int = typer.Option(20, help="Rows to print at most.")):
     """The rows an LF fires on (or gets wrong, or conflicts on), with gold and the label
     model's label, from the last fit."""

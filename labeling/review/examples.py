@@ -12,7 +12,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from labeling.errors import LabelingError
+
 ABSTAIN_MARK = "·"
+
+
+def refuse_test_split(split: str) -> None:
+    """The LF loop's views (``labeling show``, ``Session.examples``) read train and dev:
+    an LF revised while looking at the test rows it gets wrong is tuned on test, and
+    the final score no longer says how it does on new data."""
+    if split == "test":
+        raise LabelingError("the test split is for the final score (`labeling evaluate`, "
+                            "`labeling report`); look at train or dev rows while writing LFs")
 
 
 def vote_names(votes: np.ndarray, labels: list[str]) -> np.ndarray:

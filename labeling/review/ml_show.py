@@ -18,6 +18,7 @@ from rich.text import Text
 
 from labeling import report
 from labeling.errors import LabelingError
+from labeling.review.examples import refuse_test_split
 from labeling.review.ml_project import ABSTAIN, APPLIES, MultiLabelRun, load_multilabel_run
 from labeling.review.multilabel import row_names
 
@@ -43,6 +44,7 @@ def lf_examples(run: MultiLabelRun, lf: str, kind: str = "fires", split: str = "
     probability of the LF's label) and text."""
     if kind not in KINDS:
         raise LabelingError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    refuse_test_split(split)
     if split not in run.frames:
         raise LabelingError(f"the run has no {split} split (splits: {', '.join(run.splits)})")
     j = _lf_index(run, lf)
@@ -58,8 +60,8 @@ def lf_examples(run: MultiLabelRun, lf: str, kind: str = "fires", split: str = "
         mask = ~fires
     elif kind == "wrong":
         if gold is None:
-            raise LabelingError(f"the {split} split has no gold label sets: choose dev or "
-                                "test for --wrong")
+            raise LabelingError(f"the {split} split has no gold label sets: choose dev "
+                                "for --wrong")
         mask = fires & (votes != gold[:, target])
     else:
         others = [i for i, t in enumerate(run.targets) if t == target and i != j]
