@@ -45,13 +45,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learning_curve import load_dataset  # noqa: E402
-from weak_weight_rest_of_dev import SIZES, candidate_key_of, column  # noqa: E402
-from labeling import models  # noqa: E402
-from labeling.metrics import score_predictions  # noqa: E402
+from weak_weight_rest_of_dev import SIZES, Budget, candidate_key_of, column  # noqa: E402
 from labeling.train.auto import choose_end_model  # noqa: E402
 from labeling.train.embeddings import MiniLMEmbedder  # noqa: E402
-from labeling.train.end_model import predict_proba_full  # noqa: E402
-from labeling.train.fold_label_model import FoldLabelModel  # noqa: E402
 from labeling.train.gold_only import gold_only_baseline  # noqa: E402
 from labeling.train.learning_curve import nested_subsamples  # noqa: E402
 
@@ -116,21 +112,9 @@ class KnnTargets:
 
 
 def score_subsample(data, idx, k, metric, pos, cache_dir, X_train, X_dev_all):
-    train, dev = data["train"], data["valid"]
-    texts = np.asarray(dev["text"], dtype=object)
-    rest = np.setdiff1d(np.arange(len(dev["y"])), idx)
-    y_dev, L_dev, dev_texts = dev["y"][idx], dev["L"][idx], texts[idx].tolist()
-
-    def rest_score(model) -> float:
-        pred = predict_proba_full(model, texts[rest].tolist(), k).argmax(axis=1)
-        return score_predictions(dev["y"][rest], pred, metric, pos)
-
-    label_model = models.make_for_task("auto", k, {},
-                                       f1_pos_label=pos if metric == "f1" else None)
-    label_model.fit(train["L"], y_dev=y_dev, L_dev=L_dev)
-    probs = label_model.predict_proba(train["L"])
-    covered = (train["L"] != -1).any(axis=1)
-    refit = FoldLabelModel(label_model, train["L"], L_dev, y_dev)
+    b = Budget(data, idx, k, metric, pos)
+    train, y_dev, dev_texts, rest_score = data["train"], b.y_dev, b.dev_texts, b.rest_score
+    probs, covered, refit = b.probs, b.covered, b.refit
     common = dict(metric=metric, pos_label=pos, cache_dir=cache_dir)
     scores, choices = {}, {}
 
@@ -151,8 +135,7 @@ def score_subsample(data, idx, k, metric, pos, cache_dir, X_train, X_dev_all):
         smooth = KnnTargets(X_train, X_dev_all[idx], covered, y_dev, k, label_probs,
                             uncovered_only=name == "knn_uncovered")
         fit(name, smooth.full, np.ones(len(covered), dtype=bool), smooth)
-    lm_pred = label_model.decide(label_model.predict_proba(dev["L"][rest]))
-    scores["label_model"] = score_predictions(dev["y"][rest], lm_pred, metric, pos)
+    scores["label_model"] = b.label_model_score()
     return scores, choices
 
 

@@ -35,6 +35,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,25 +63,48 @@ def column(key: str) -> str:
             else f"w{weight:g}")
 
 
+@dataclass
+class Budget:
+    """One subsample's dev gold, the label model fit with it, and the scorer on the dev
+    rows outside it (the rest of dev)."""
+
+    data: dict
+    idx: np.ndarray
+    k: int
+    metric: str
+    pos: int | None
+
+    def __post_init__(self):
+        train, dev = self.data["train"], self.data["valid"]
+        self.texts = np.asarray(dev["text"], dtype=object)
+        self.rest = np.setdiff1d(np.arange(len(dev["y"])), self.idx)
+        self.y_dev, self.L_dev = dev["y"][self.idx], dev["L"][self.idx]
+        self.dev_texts = self.texts[self.idx].tolist()
+        self.label_model = models.make_for_task(
+            "auto", self.k, {}, f1_pos_label=self.pos if self.metric == "f1" else None)
+        self.label_model.fit(train["L"], y_dev=self.y_dev, L_dev=self.L_dev)
+        self.probs = self.label_model.predict_proba(train["L"])
+        self.covered = (train["L"] != -1).any(axis=1)
+        self.refit = FoldLabelModel(self.label_model, train["L"], self.L_dev, self.y_dev)
+
+    def rest_score(self, model) -> float:
+        pred = predict_proba_full(model, self.texts[self.rest].tolist(), self.k).argmax(axis=1)
+        return score_predictions(self.data["valid"]["y"][self.rest], pred, self.metric,
+                                 self.pos)
+
+    def label_model_score(self) -> float:
+        dev = self.data["valid"]
+        pred = self.label_model.decide(self.label_model.predict_proba(dev["L"][self.rest]))
+        return score_predictions(dev["y"][self.rest], pred, self.metric, self.pos)
+
+
 def score_subsample(data, idx, k, metric, pos, cache_dir) -> tuple[dict, str, str]:
     """Every model's score on the dev rows outside ``idx``, and the weight CV chose by
     the default rule and by the one-SE rule."""
-    train, dev = data["train"], data["valid"]
-    texts = np.asarray(dev["text"], dtype=object)
-    rest = np.setdiff1d(np.arange(len(dev["y"])), idx)
-    y_dev, L_dev, dev_texts = dev["y"][idx], dev["L"][idx], texts[idx].tolist()
-
-    def rest_score(model) -> float:
-        pred = predict_proba_full(model, texts[rest].tolist(), k).argmax(axis=1)
-        return score_predictions(dev["y"][rest], pred, metric, pos)
-
-    label_model = models.make_for_task("auto", k, {},
-                                       f1_pos_label=pos if metric == "f1" else None)
-    label_model.fit(train["L"], y_dev=y_dev, L_dev=L_dev)
-    probs = label_model.predict_proba(train["L"])
-    covered = (train["L"] != -1).any(axis=1)
-    refit = FoldLabelModel(label_model, train["L"], L_dev, y_dev)
-    common = dict(metric=metric, pos_label=pos, cache_dir=cache_dir, fold_label_model=refit)
+    b = Budget(data, idx, k, metric, pos)
+    train, y_dev, dev_texts, rest_score = data["train"], b.y_dev, b.dev_texts, b.rest_score
+    probs, covered = b.probs, b.covered
+    common = dict(metric=metric, pos_label=pos, cache_dir=cache_dir, fold_label_model=b.refit)
 
     def end_model(**options):
         return choose_end_model(train["text"], probs, covered, dev_texts, y_dev,
@@ -94,8 +118,7 @@ def score_subsample(data, idx, k, metric, pos, cache_dir) -> tuple[dict, str, st
     for name, weight in FIXED.items():
         scores[name] = rest_score(end_model(weak_weights=(weight,))[0])
     scores["weak_only"] = rest_score(end_model(dev_weight=0.0, weak_weights=(None,))[0])
-    lm_pred = label_model.decide(label_model.predict_proba(dev["L"][rest]))
-    scores["label_model"] = score_predictions(dev["y"][rest], lm_pred, metric, pos)
+    scores["label_model"] = b.label_model_score()
     choice = column(candidate_key_of(report))
     if abs(scores["default"] - scores[choice]) > 1e-9:
         print(f"MISMATCH: default {scores['default']:.4f} != its choice {choice} "

@@ -230,6 +230,39 @@ def write_task(root: Path, frames: dict[str, pd.DataFrame], lf_source: str,
     return path
 
 
+@pytest.fixture
+def tiny_app_project(make_task, tmp_path, monkeypatch) -> Path:
+    """The tiny task run once (majority vote), with the app's environment pointing at it
+    and an annotation store of its own; returns the config path."""
+    from labeling import pipeline
+
+    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    pipeline.run(pipeline.load_task(config), progress=False)
+    monkeypatch.setenv("LABELING_PROJECT", str(config))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    return config
+
+
+def cli(*args):
+    """``labeling ARGS`` in-process (typer's runner); paths may be Path objects."""
+    from typer.testing import CliRunner
+
+    from labeling.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def one_error_line(result, *parts):
+    """Exit status 2 and one ``error:`` line holding every part, no traceback."""
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    for part in parts:
+        assert part in lines[0], lines[0]
+
+
 # --- repo and bundled run ----------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from labeling import pipeline
 from labeling.gold import AnnotationStore
 from labeling.review import slices
 from labeling.review.project import load_run
@@ -21,13 +20,8 @@ ENTRY = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 
 
 @pytest.fixture
-def project(make_task, tmp_path, monkeypatch) -> Path:
-    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
-    pipeline.run(pipeline.load_task(config), progress=False)
-    monkeypatch.setenv("LABELING_PROJECT", str(config))
-    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
-    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
-    return config
+def project(tiny_app_project) -> Path:
+    return tiny_app_project
 
 
 def _annotate_page(project: Path) -> tuple[AppTest, list[str]]:

@@ -20,13 +20,8 @@ PAGES = ("overview", "lfs", "conflicts", "slices", "example", "end_model", "anno
 
 
 @pytest.fixture
-def project(make_task, tmp_path, monkeypatch) -> Path:
-    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
-    pipeline.run(pipeline.load_task(config), progress=False)
-    monkeypatch.setenv("LABELING_PROJECT", str(config))
-    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
-    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
-    return config
+def project(tiny_app_project) -> Path:
+    return tiny_app_project
 
 
 def _open(page: str | None = None) -> AppTest:

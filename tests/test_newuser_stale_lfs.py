@@ -8,27 +8,13 @@ import json
 import sys
 from pathlib import Path
 
-from typer.testing import CliRunner
 
 from labeling import multilabel_steps, pipeline
-from labeling.cli import app
 from labeling.session import Session
 
 sys.path.insert(0, str(Path(__file__).parent))
+from conftest import cli, one_error_line  # noqa: E402
 from test_multilabel_loop import write_project  # noqa: E402
-
-
-def cli(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def one_error_line(result, *parts):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert "Traceback" not in result.output
-    for part in parts:
-        assert part in lines[0], lines[0]
 
 
 def edit(config: Path, old: str, new: str) -> None:

@@ -8,21 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from labeling.cli import app
-
-
-def cli(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def one_error_line(result, *parts):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for part in parts:
-        assert part in lines[0], lines[0]
+from conftest import cli, one_error_line
 
 
 def older(path: Path, than: Path) -> None:
