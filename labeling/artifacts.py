@@ -5,6 +5,7 @@ read back checked against the task's current data. ``task`` arguments are loaded
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -34,6 +35,32 @@ def update_metrics(run_dir: Path, **sections) -> dict:
     with atomic_write(Path(run_dir) / METRICS_FILE) as tmp:
         tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics
+
+
+def gold_digests(task) -> dict[str, str]:
+    """sha256 of each split's gold (dev with the annotations merged in, test), as the
+    step that reads it sees it: recorded by ``fit`` and ``train`` so that ``evaluate``
+    never reprints scores computed against gold since corrected."""
+    out = {}
+    for split in ("dev", "test"):
+        gold = task.gold(split)
+        if gold is not None:
+            out[split] = hashlib.sha256(np.asarray(gold, dtype=np.int64).tobytes()).hexdigest()
+    return out
+
+
+def check_gold_unchanged(task, metrics: dict) -> None:
+    """Stop when a split's gold differs from the one ``fit`` or ``train`` scored against
+    (a label corrected in the file, or an annotation): their scores are the old gold's."""
+    current = gold_digests(task)
+    for key, step in (("gold_at_fit", "fit"), ("gold_at_train", "train")):
+        recorded = metrics.get(key) or {}  # absent: a run from before the record
+        changed = [s for s in recorded if current.get(s) != recorded[s]]
+        if changed:
+            path = task.config.resolve(getattr(task.config.data, changed[0]))
+            raise LabelingError(f"{path}: the {changed[0]} gold changed since the last "
+                                f"`labeling {step}`, whose scores are the old gold's; run "
+                                f"`labeling {step}` again (or `labeling run`)")
 
 
 def _write_table(frame: pd.DataFrame, path: Path) -> None:

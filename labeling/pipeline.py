@@ -28,7 +28,8 @@ from labeling import llm, models
 from labeling.analysis import coverage_stats, lf_summary, lf_warnings
 from labeling.apply import FaultLog, applied, apply_lfs
 from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 (re-exported)
-                                _require, _write_table, check_step_order, read_label_matrices,
+                                _require, _write_table, check_gold_unchanged,
+                                check_step_order, gold_digests, read_label_matrices,
                                 read_metrics, read_probs, update_metrics, write_end_probs)
 from pydantic import ValidationError
 
@@ -265,7 +266,8 @@ def step_fit(task: Task) -> dict:
     if end_model:  # trained on the previous fit's labels: say so wherever it is shown
         stale["end_model"] = end_model | {"stale": STALE_END_MODEL}
     return update_metrics(task.run_dir, label_model=lm_section,
-                          majority_vote={"name": "mv", **_evaluate(mv_pred, task)}, **stale)
+                          majority_vote={"name": "mv", **_evaluate(mv_pred, task)},
+                          gold_at_fit=gold_digests(task), **stale)
 
 
 def _fold_label_model(task: Task, proba, gold, y_dev):
@@ -354,7 +356,7 @@ def step_train(task: Task):
         section["dev"]["in_sample"] = True
     write_end_probs(task.run_dir, cfg.labels, task.splits, stored)
     update_metrics(task.run_dir, end_model=section, gold_only=gold, gold_only_frozen=frozen,
-                   learning_curve=curve)
+                   learning_curve=curve, gold_at_train=gold_digests(task))
     return model
 
 

@@ -215,6 +215,8 @@ class Session:
                                 "trained on the last fit; call train() before evaluate()")
         if self.multi_label:
             return multilabel.evaluate(self.task)
+        with _notebook_words():
+            pipeline.check_gold_unchanged(self.task, metrics)
         rows = {}
         for key in ("majority_vote", "label_model", "end_model", "gold_only",
                     "gold_only_frozen"):

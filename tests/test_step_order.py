@@ -6,9 +6,11 @@ old model."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-from conftest import cli, one_error_line
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import cli, one_error_line  # noqa: E402
 
 
 def older(path: Path, than: Path) -> None:

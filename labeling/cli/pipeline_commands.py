@@ -126,6 +126,7 @@ def evaluate(config: Optional[Path] = CONFIG_ARG):
     metrics = pipeline.read_metrics(task.run_dir)
     if not metrics.get("label_model"):
         raise LabelingError(f"{task.run_dir}: nothing to evaluate; run `labeling fit` first")
+    pipeline.check_gold_unchanged(task, metrics)
     report.print_scores(metrics)
 
 
