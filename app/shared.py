@@ -14,6 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from labeling.config import load_config
 from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
 from labeling.review import queue
@@ -68,25 +69,35 @@ def end_model_pred() -> dict:
 
 @st.cache_resource(show_spinner="Loading the labeling functions…", max_entries=2)
 def _lfs(project: str, stamp: str):
-    from labeling.config import load_config
     from labeling.lf.loader import load_lfs
 
     config = load_config(project)
     return load_lfs(config.lfs, config.base_dir)
 
 
+def _lf_key(project: str, stamp: str) -> str:
+    """The LF objects' cache key: the run's stamp and the LF files' modification times."""
+    return stamp + "|" + lf_files_stamp(load_config(project))
+
+
 def lfs():
     project, _, stamp = _key()
-    from labeling.config import load_config
+    return _lfs(project, _lf_key(project, stamp))
 
-    return _lfs(project, stamp + "|" + lf_files_stamp(load_config(project)))
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _drift(_data, project: str, run_dir: str | None, stamp: str, lf_key: str) -> str | None:
+    # fingerprinting every LF costs ~1 ms each: once per run and LF-file state, not per
+    # rerun (``_data``, single- or multi-label, is not hashed: the stamps identify it)
+    return lf_drift(_data, _lfs(project, lf_key))
 
 
 def drift_note(data) -> str | None:
     """One line when the task's LFs are not the ones the run ``data`` applied (or cannot
     be loaded): the pages then show old results, and say so."""
+    project, run_dir, stamp = _key()
     try:
-        return lf_drift(data, lfs())
+        return _drift(data, project, run_dir, stamp, _lf_key(project, stamp))
     except Exception as exc:  # noqa: BLE001 -- a broken LF module must not hide the run
         return (f"cannot load the task's LFs ({type(exc).__name__}: {exc}); every page "
                 "shows the last run's results.")

@@ -30,7 +30,7 @@ from labeling import pipeline
 from labeling import session_multilabel as multilabel
 from labeling import suggest as lf_suggest
 from labeling.apply import applied
-from labeling.artifacts import L_FILE, PROBS_FILE, read_lf_summary
+from labeling.artifacts import L_FILE, PROBS_FILE, check_step_order, read_lf_summary
 from labeling.errors import LabelingError
 from labeling.review.examples import example_table, refuse_test_split
 from labeling.review.project import NoRunError, load_run
@@ -117,14 +117,12 @@ class Session:
         than the step before it (an apply after the last fit: its probabilities are the
         old votes'), or when the task's LFs are not the ones last applied."""
         run = self.task.run_dir
-        needs = [(run / L_FILE, "apply"), (run / PROBS_FILE, "fit")][:2 if step != "lf_summary" else 1]
-        for k, (path, before) in enumerate(needs):
-            if not path.is_file():
-                raise NoRunError(f"{path}: not found; call {before}() before {step}()")
-            if k and path.stat().st_mtime_ns < needs[k - 1][0].stat().st_mtime_ns:
-                raise LabelingError(f"{path}: older than the last apply; call {before}() "
-                                    f"again before {step}()")
+        chain = [(L_FILE, "apply"), (PROBS_FILE, "fit")][:1 if step == "lf_summary" else 2]
+        for name, before in chain:
+            if not (run / name).is_file():
+                raise NoRunError(f"{run / name}: not found; call {before}() before {step}()")
         with _notebook_words():
+            check_step_order(run, chain, step)
             applied.check(self.task, step)
 
     def reload(self) -> "Session":

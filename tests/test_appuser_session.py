@@ -66,10 +66,12 @@ def test_nothing_from_an_old_apply_or_fit_is_shown_as_current(session):
         with pytest.raises(LabelingError, match=rf"changed: kw_ham.*call apply\(\).*{step}\(\)"):
             call("kw_ham") if step == "examples" else call()
     session.apply()
-    with pytest.raises(LabelingError, match=r"probs.parquet: older than the last apply; "
-                                            r"call fit\(\) again before train\(\)"):
+    with pytest.raises(LabelingError, match=r"probs.parquet: older than the last `labeling "
+                                            r"apply`; call fit\(\) \(`labeling fit`\) before "
+                                            r"train\(\)"):
         session.train()  # was: an end model trained on the old fit's labels
-    with pytest.raises(LabelingError, match=r"call fit\(\) again before evaluate\(\)"):
+    with pytest.raises(LabelingError, match=r"call fit\(\) \(`labeling fit`\) before "
+                                            r"evaluate\(\)"):
         session.evaluate()
     session.fit()
     assert len(session.examples("kw_ham")) > 0
@@ -110,7 +112,7 @@ def test_multi_label_steps_out_of_order_and_a_stale_end_model(tmp_path):
     session.train()
     assert "end_model" in session.evaluate().index
     session.apply()
-    with pytest.raises(LabelingError, match=r"call fit\(\) again before train\(\)"):
+    with pytest.raises(LabelingError, match=r"call fit\(\) \(`labeling fit`\) before train\(\)"):
         session.train()  # was: an end model trained on the previous fit's label sets
     session.fit()
     with pytest.raises(LabelingError, match=r"call train\(\) before evaluate\(\)"):

@@ -23,9 +23,9 @@ def step_export(task, out_dir: Path | None = None) -> Path:
     """Export the trained end model with its multi-label model card."""
     start = time.perf_counter()
     out_dir = Path(out_dir) if out_dir else task.run_dir / MODEL_DIR
-    check_writable(out_dir)
-    model = load_model(_require(task, END_MODEL_FILE, "train"))
     applied.check(task, "export")  # the card lists the LFs the model learned from
+    check_writable(out_dir)  # after the check: a refused export leaves no folder behind
+    model = load_model(_require(task, END_MODEL_FILE, "train"))
     section = load_section(task)
     if "end_model" not in section:
         raise LabelingError(f"{task.run_dir}: no multi-label end model in metrics.json; "

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from labeling.apply.applied import differences
 from labeling.artifacts import read_lf_summary
 from labeling.config import TaskConfig, load_config
 from labeling.data import SPLITS, load_split
@@ -143,8 +144,6 @@ def lf_drift(data: RunData, lfs) -> str | None:
     an LF edited, added or removed since, so the run's votes, tables and scores are
     not the current LFs'. None when they are the same (by name, and by fingerprint
     where the run recorded one: ``applied_lfs`` in metrics.json)."""
-    from labeling.apply.applied import differences
-
     recorded = data.metrics.get("applied_lfs") or dict.fromkeys(data.lf_names)
     parts = differences(recorded, lfs, data.config.cardinality)
     if not parts:
