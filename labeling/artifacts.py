@@ -44,8 +44,10 @@ def gold_digests(task) -> dict[str, str]:
     out = {}
     for split in ("dev", "test"):
         gold = task.gold(split)
-        if gold is not None:
-            out[split] = hashlib.sha256(np.asarray(gold, dtype=np.int64).tobytes()).hexdigest()
+        if gold is not None:  # multi-label: tuples of class indices, one per row
+            data = (json.dumps([list(map(int, s)) for s in gold]).encode()
+                    if task.config.multi_label else np.asarray(gold, dtype=np.int64).tobytes())
+            out[split] = hashlib.sha256(data).hexdigest()
     return out
 
 

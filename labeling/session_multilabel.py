@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from labeling import multilabel_steps
-from labeling.artifacts import _require, read_metrics
+from labeling.artifacts import _require, check_gold_unchanged, read_metrics
 from labeling.errors import LabelingError
 from labeling.review import ml_show
 from labeling.review.ml_project import ABSTAIN, APPLIES, load_multilabel_run
@@ -122,6 +122,7 @@ def evaluate(task, per_label: bool = False) -> pd.DataFrame:
     ``per_label``: one row per (model, label), columns ``<split>_<precision|recall|f1|
     support>``. The only step that shows test."""
     section = _section(task, "fit")
+    check_gold_unchanged(task, read_metrics(task.run_dir))  # scores of gold since corrected
     chosen = section.get("label_model", {}).get("name")
     rows = {}
     for key, by_split in section["scores"].items():

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labeling import report
-from labeling.artifacts import read_metrics
+from labeling.artifacts import check_gold_unchanged, read_metrics
 from labeling.errors import LabelingError
 from labeling.multilabel_steps.apply import apply_all, lf_analysis, step_apply
 from labeling.multilabel_steps.common import (END_MODEL_FILE, LF_ANALYSIS_FILE, MODEL_DIR,
@@ -81,5 +81,6 @@ def command(task, step: str, out: Path | None = None, **apply_overrides) -> None
         if not (metrics.get("multi_label") or {}).get("scores"):
             raise LabelingError(f"{task.run_dir}: nothing to evaluate; run `labeling fit` "
                                 "first")
+        check_gold_unchanged(task, metrics)  # scores computed against gold since corrected
     report.print_multilabel_scores(metrics, ("dev", "test") if step == "evaluate"
                                    else ("dev",))

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from labeling.apply import applied
-from labeling.artifacts import _require
+from labeling.artifacts import L_FILE, PROBS_FILE, _require, check_step_order
 from labeling.errors import LabelingError
 from labeling.export import load_model
 from labeling.export.multilabel_card import build_card
@@ -24,6 +24,8 @@ def step_export(task, out_dir: Path | None = None) -> Path:
     start = time.perf_counter()
     out_dir = Path(out_dir) if out_dir else task.run_dir / MODEL_DIR
     applied.check(task, "export")  # the card lists the LFs the model learned from
+    check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit"),
+                                    (END_MODEL_FILE, "train")], "export")
     check_writable(out_dir)  # after the check: a refused export leaves no folder behind
     model = load_model(_require(task, END_MODEL_FILE, "train"))
     section = load_section(task)

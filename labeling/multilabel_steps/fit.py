@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from labeling.apply import applied
-from labeling.artifacts import PROBS_FILE, _write_table
+from labeling.artifacts import PROBS_FILE, _write_table, gold_digests, update_metrics
 from labeling.errors import LabelingError
 from labeling.files import check_writable
 from labeling.models.multilabel import PerLabelModel
@@ -59,4 +59,5 @@ def step_fit(task) -> dict:
     section["scores"] = scores
     if "end_model" in section:  # trained on the previous fit's labels
         section["end_model"]["stale"] = STALE
+    update_metrics(task.run_dir, gold_at_fit=gold_digests(task))  # checked by evaluate
     return save_section(task, section, "label_model", time.perf_counter() - start)

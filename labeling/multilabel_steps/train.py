@@ -8,7 +8,9 @@ import time
 
 import numpy as np
 
-from labeling.artifacts import write_end_probs
+from labeling.apply import applied
+from labeling.artifacts import (L_FILE, PROBS_FILE, check_step_order, gold_digests,
+                                update_metrics, write_end_probs)
 from labeling.errors import LabelingError
 from labeling.export import save_model
 from labeling.files import check_writable
@@ -37,6 +39,10 @@ def step_train(task):
     cfg, labels = task.config, task.config.labels
     start = time.perf_counter()
     check_writable(task.run_dir)
+    # as the single-label train: probabilities from before the last apply, or an LF
+    # edited since it, would train on votes that are not the task's now
+    check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "train")
+    applied.check(task, "train")
     P_weak, Y = read_probs(task, "train"), gold(task)
     name = end_model_name(cfg)
     texts = {s: df["text"].tolist() for s, df in task.splits.items() if df is not None}
@@ -57,6 +63,7 @@ def step_train(task):
         **{key: score_splits({s: fn(s) for s in Y}, Y, labels)
            for key, fn in baselines.items()}}
     save_section(task, section, "end_model", time.perf_counter() - start)
+    update_metrics(task.run_dir, gold_at_train=gold_digests(task))  # checked by evaluate
     return model
 
 
