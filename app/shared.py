@@ -125,7 +125,7 @@ def annotate_buttons(data, example_id: str, split: str, key: str,
                      shortcuts: bool = False) -> bool:
     """A button per label writing the annotation at once, and "clear" removing it;
     True when one was clicked."""
-    current = store().get(data.config.name, split, example_id)
+    current = store().get(data.config.name, split, example_id, data.labels)
     st.caption("Your label: " + (f"**{literal(data.labels[current])}**" if current is not None
                                  else "none yet"))
     columns = st.columns(len(data.labels) + 1)

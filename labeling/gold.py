@@ -25,8 +25,15 @@ multi_label=True)``) as a sorted tuple of class indices, the form
 >>> store.set("t", "x1", 1, split="train", label_name="spam")
 >>> store.set("t", "x1", 0, split="train", label_name="ham")
 >>> store.set("t", "x1", 1, split="test", label_name="spam")
->>> store.gold_for("t", "train", ["x1", "x2"])
+>>> store.gold_for("t", "train", ["x1", "x2"], ["ham", "spam"])
 {'x1': 0}
+
+Single-label annotations are read by the label name recorded with them, so reordering the
+task's labels keeps each annotation on its label; an annotation naming a label the task
+no longer has is ignored, not guessed (:func:`single_label_index`):
+
+>>> store.gold_for("t", "train", ["x1"], ["spam", "ham"])
+{'x1': 1}
 """
 
 from __future__ import annotations
@@ -80,6 +87,16 @@ def parse_label_set(name: str | None, labels: list[str]) -> tuple[int, ...] | No
     if not names or any(n not in labels for n in names):
         return None
     return tuple(sorted({labels.index(n) for n in names}))
+
+
+def single_label_index(k: int, name: str | None, labels: list[str]) -> int | None:
+    """The class index a single-label annotation means for ``labels``: where its recorded
+    label name is now (the labels may have been reordered since it was given), or for a
+    row stored without a name the index itself; None for a name the task no longer has,
+    a label set of several names, or an index out of range."""
+    if name is not None:
+        return labels.index(name) if name in labels else None
+    return int(k) if 0 <= int(k) < len(labels) else None
 
 
 def _migrate_unsplit_table(db: sqlite3.Connection) -> None:
@@ -155,20 +172,23 @@ class AnnotationStore:
             db.execute("DELETE FROM annotations WHERE task = ? AND split = ? AND example_id = ?",
                        (task, split, str(example_id)))
 
-    def get(self, task: str, split: str, example_id: str) -> int | None:
-        return self.gold_for(task, split, [example_id]).get(str(example_id))
+    def get(self, task: str, split: str, example_id: str, labels: list[str]) -> int | None:
+        return self.gold_for(task, split, [example_id], labels).get(str(example_id))
 
-    def gold_for(self, task: str, split: str, ids) -> dict[str, int]:
-        """Example id -> label index for those of ``ids`` in ``split`` that were annotated."""
+    def gold_for(self, task: str, split: str, ids, labels: list[str]) -> dict[str, int]:
+        """Example id -> index in ``labels`` for those of ``ids`` in ``split`` annotated with
+        one of ``labels`` (:func:`single_label_index`)."""
         ids = [str(i) for i in ids]
         out: dict[str, int] = {}
         with closing(self._connect()) as db:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
                 marks = ",".join("?" * len(chunk))
-                out.update(db.execute(
-                    f"SELECT example_id, label FROM annotations WHERE task = ? AND split = ?"
-                    f" AND example_id IN ({marks})", [task, split, *chunk]).fetchall())
+                for example_id, k, name in db.execute(
+                        f"SELECT example_id, label, label_name FROM annotations WHERE task = ?"
+                        f" AND split = ? AND example_id IN ({marks})", [task, split, *chunk]):
+                    if (index := single_label_index(k, name, labels)) is not None:
+                        out[example_id] = index
         return out
 
     def table(self, task: str) -> pd.DataFrame:
@@ -179,11 +199,14 @@ class AnnotationStore:
         return pd.DataFrame(rows, columns=COLUMNS)
 
     def counts(self, task: str, labels: list[str]) -> pd.DataFrame:
-        """Annotations per label (every label listed, zero included)."""
-        table = self.table(task)
+        """Annotations per label, read by name as the next run reads them (every label
+        listed, zero included; annotations of labels the task no longer has not counted)."""
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT label, label_name FROM annotations WHERE task = ?",
+                              (task,)).fetchall()
+        indices = [single_label_index(k, name, labels) for k, name in rows]
         return pd.DataFrame({"label": labels,
-                             "count": [int((table["label"] == k).sum())
-                                       for k in range(len(labels))]})
+                             "count": [indices.count(k) for k in range(len(labels))]})
 
     def to_csv(self, task: str) -> bytes:
         """The task's annotations as CSV (for ``st.download_button``)."""
@@ -197,9 +220,10 @@ class AnnotationStore:
 def valid_gold(store: "AnnotationStore | None", task: str, labels: list[str],
                multi_label: bool = False) -> tuple[dict[str, dict], dict[str, int]]:
     """``({split: {example id: class index}}, skipped)`` for the train and dev
-    annotations whose label index is in range and whose stored label name still matches
-    the task's labels. ``skipped`` counts the rest: ``ignored`` (stale or out of range)
-    and ``test_not_used`` (test annotations, held out by design).
+    annotations that name one of the task's labels, read by name
+    (:func:`single_label_index`: a reordering of the labels keeps each on its label).
+    ``skipped`` counts the rest: ``ignored`` (a label the task no longer has, or out of
+    range) and ``test_not_used`` (test annotations, held out by design).
 
     ``multi_label``: the values are label sets (sorted index tuples) read from the
     stored names (:func:`parse_label_set`); a name that is not a label is ignored."""
@@ -219,8 +243,8 @@ def valid_gold(store: "AnnotationStore | None", task: str, labels: list[str],
                 skipped["ignored"] += 1
             else:
                 gold[split][example_id] = parsed
-        elif split in gold and 0 <= int(k) < len(labels) and name in (None, labels[int(k)]):
-            gold[split][example_id] = int(k)
+        elif split in gold and (index := single_label_index(k, name, labels)) is not None:
+            gold[split][example_id] = index
         else:
             skipped["ignored"] += 1
     return gold, skipped

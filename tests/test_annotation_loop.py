@@ -23,7 +23,7 @@ def test_annotations_become_dev_gold_and_the_app_matches_the_run(make_task):
               label_name=task.config.labels[1 - old_dev_label])
     store.set("tiny", "no-such-id", 0, split="dev", label_name="ham")
     store.set("tiny", task.splits["dev"]["id"][1], 1, split="dev",
-              label_name="ham")  # stale name: ignored
+              label_name="unsure")  # a label the task no longer has: ignored
 
     task = pipeline.load_task(config_path)
     metrics = pipeline.run(task, progress=False)
@@ -85,7 +85,7 @@ def test_store_keys_by_split(tmp_path):
     store = AnnotationStore(tmp_path / "a.sqlite")
     store.set("t", "7", 1, split="dev")
     store.set("t", "7", 0, split="test")
-    assert store.get("t", "dev", "7") == 1 and store.get("t", "test", "7") == 0
+    assert store.get("t", "dev", "7", ["ham", "spam"]) == 1 and store.get("t", "test", "7", ["ham", "spam"]) == 0
     gold, skipped = valid_gold(store, "t", ["ham", "spam"])
     assert gold == {"train": {}, "dev": {"7": 1}} and skipped["test_not_used"] == 1
 
@@ -110,8 +110,26 @@ def test_an_old_store_without_split_in_its_key_is_migrated(tmp_path):
     db.commit()
     db.close()
     store = AnnotationStore(path)
-    assert store.get("t", "train", "a") == 1
+    assert store.get("t", "train", "a", ["ham", "spam"]) == 1
     gold, skipped = valid_gold(store, "t", ["ham", "spam"])
     assert gold["train"] == {"a": 1} and skipped["ignored"] == 1  # unknown split: unused
     store.set("t", "a", 0, split="dev")  # the new key works on the migrated table
-    assert store.get("t", "dev", "a") == 0 and store.get("t", "train", "a") == 1
+    assert store.get("t", "dev", "a", ["ham", "spam"]) == 0 and store.get("t", "train", "a", ["ham", "spam"]) == 1
+
+
+def test_annotations_follow_their_label_names_when_the_labels_are_reordered(tmp_path):
+    """Given as ham/spam, read after the config swapped them to spam/ham: each annotation
+    keeps its label (before: the app showed and counted them under the other name by
+    index, and the next run ignored them as stale)."""
+    store = AnnotationStore(tmp_path / "a.sqlite")
+    store.set("t", "a", 1, split="train", label_name="spam")
+    store.set("t", "b", 0, split="dev", label_name="ham")
+    store.set("t", "c", 0, split="dev", label_name="unsure")  # a label since removed
+    store.set("t", "d", 1, split="dev")  # stored without a name: its index
+    swapped = ["spam", "ham"]
+    assert store.gold_for("t", "train", ["a"], swapped) == {"a": 0}
+    assert store.get("t", "dev", "b", swapped) == 1
+    assert store.gold_for("t", "dev", ["b", "c", "d"], swapped) == {"b": 1, "d": 1}
+    assert store.counts("t", swapped)["count"].tolist() == [1, 2]
+    gold, skipped = valid_gold(store, "t", swapped)
+    assert gold == {"train": {"a": 0}, "dev": {"b": 1, "d": 1}} and skipped["ignored"] == 1

@@ -236,9 +236,10 @@ def test_valid_gold_reads_sets_only_for_multilabel_tasks(tmp_path):
     gold, skipped = valid_gold(store, "t", LABELS, multi_label=True)
     assert gold == {"train": {"r1": (0,)}, "dev": {"d1": (3, 5)}}
     assert skipped == {"ignored": 1, "test_not_used": 1}
-    # a single-label task never reads a label set as a class (the mask is no class index)
-    single, _ = valid_gold(store, "t", LABELS)
-    assert single == {"train": {}, "dev": {}}
+    # a single-label task reads annotations by name: a set of one label is that label,
+    # a larger set is ignored (its mask is no class index and is never read as one)
+    single, skipped = valid_gold(store, "t", LABELS)
+    assert single == {"train": {"r1": 0}, "dev": {}} and skipped["ignored"] == 2
 
 
 def test_apply_gold_moves_train_rows_with_their_label_sets():

@@ -99,7 +99,7 @@ def test_conflicts_annotation_writes_a_row(app, sample_project, tmp_path):
     assert not app.exception
     store = AnnotationStore(tmp_path / "annotations.sqlite")
     split = app.radio(key="conf_split").value
-    assert store.gold_for("youtube", split, [example]) == {example: 1}
+    assert store.gold_for("youtube", split, [example], ["ham", "spam"]) == {example: 1}
 
 
 def test_slices_filters(app, sample_project):

@@ -178,7 +178,7 @@ def test_annotation_store_upserts_and_survives_concurrent_writers(tmp_path):
     store.set("t", "a", 1, label_name="spam", split="train")
     store.set("t", "a", 0, label_name="ham", split="train")  # same key: updated
     store.set("other", "a", 1, split="train")
-    assert store.gold_for("t", "train", ["a", "zzz"]) == {"a": 0}
+    assert store.gold_for("t", "train", ["a", "zzz"], ["ham", "spam"]) == {"a": 0}
     assert store.table("t").iloc[0]["split"] == "train"
 
     def writer(prefix):  # two "tabs" writing different examples at once

@@ -157,7 +157,8 @@ def test_conflicts_pair_to_annotation_survives_reload(server, tmp_path):
             assert total.inner_text().split()[-1] == "1"
         finally:
             browser.close()
-    assert AnnotationStore(annotations).gold_for("youtube", "train", [example_id]) == {example_id: 1}
+    assert AnnotationStore(annotations).gold_for(
+        "youtube", "train", [example_id], ["ham", "spam"]) == {example_id: 1}
     docs = REPO_ROOT / "docs" / "conflicts.png"
     if not docs.exists() or os.environ.get("UPDATE_SCREENSHOTS") == "1":
         docs.parent.mkdir(exist_ok=True)

@@ -20,7 +20,7 @@ with shared.guard():
                         format_func=lambda n: f"{n}: {slices.SLICES[n]}")
     skip_done = c3.toggle("hide labeled", value=True, key="ann_hide")
     ids = slices.slice_ids(data, split, name)
-    done = store.gold_for(task, split, ids)
+    done = store.gold_for(task, split, ids, data.labels)
     queue = [i for i in ids if not (skip_done and i in done)]
     st.progress(len(done) / len(ids) if ids else 1.0,
                 text=f"{len(done)} of {len(ids)} examples in this slice labeled")
