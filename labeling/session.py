@@ -248,7 +248,8 @@ class Session:
             with _notebook_words():
                 return multilabel.examples(self.task, lf, kind, split, other)
         if lf not in self.lf_names:
-            raise KeyError(f"no LF named {lf!r}; the task's LFs: {', '.join(self.lf_names)}")
+            raise LabelingError(f"no LF named {lf!r}; the task's LFs: "
+                                f"{', '.join(self.lf_names)}")
         self._ready("examples")
         return lf_examples(load_run(self.task.config.source, self.task.run_dir),
                            lf, kind, split, other)
@@ -283,12 +284,12 @@ def lf_examples(run, lf: str, kind: str = "fires", split: str = "dev",
                 other: str | None = None) -> pd.DataFrame:
     """:meth:`Session.examples` over a loaded run (``labeling.review.project.load_run``)."""
     if lf not in run.lf_names:
-        raise KeyError(f"no LF named {lf!r}; the task's LFs: {', '.join(run.lf_names)}")
+        raise LabelingError(f"no LF named {lf!r}; the task's LFs: {', '.join(run.lf_names)}")
     if kind not in EXAMPLE_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(EXAMPLE_KINDS)}, not {kind!r}")
+        raise LabelingError(f"kind must be one of {', '.join(EXAMPLE_KINDS)}, not {kind!r}")
     refuse_test_split(split)
     if split not in run.frames:
-        raise KeyError(f"the run has no {split} split")
+        raise LabelingError(f"the run has no {split} split (splits: {', '.join(run.frames)})")
     L = run.L[split]
     votes = L[:, run.lf_names.index(lf)]
     fires = votes != -1
@@ -299,11 +300,11 @@ def lf_examples(run, lf: str, kind: str = "fires", split: str = "dev",
     elif kind == "wrong":
         gold = run.gold(split)
         if gold is None:
-            raise ValueError(f"the {split} split has no gold labels: choose dev")
+            raise LabelingError(f"the {split} split has no gold labels: choose dev")
         mask = fires & (votes != gold)
     else:
         if other is not None and other not in run.lf_names:
-            raise KeyError(f"no LF named {other!r} (other); the task's LFs: "
+            raise LabelingError(f"no LF named {other!r} (other); the task's LFs: "
                            f"{', '.join(run.lf_names)}")
         others = (L[:, [run.lf_names.index(other)]] if other is not None
                   else np.delete(L, run.lf_names.index(lf), axis=1))

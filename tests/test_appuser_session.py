@@ -81,7 +81,7 @@ def test_an_lf_removed_since_the_apply(session):
     session.apply()
     session.fit()
     _edit(session, 'ham_words = keyword_lf(["song", "love"], label=HAM, name="kw_ham")\n', "")
-    with pytest.raises(KeyError, match=r"no LF named 'kw_ham'; the task's LFs: kw_spam, long_text"):
+    with pytest.raises(LabelingError, match=r"no LF named 'kw_ham'; the task's LFs: kw_spam, long_text"):
         session.examples("kw_ham")  # was: the removed LF's votes from the old run
     with pytest.raises(LabelingError, match=r"gone: kw_ham.*call apply\(\)"):
         session.lf_summary()  # was: the old table, kw_ham included
@@ -122,6 +122,6 @@ def test_multi_label_steps_out_of_order_and_a_stale_end_model(tmp_path):
 def test_an_unknown_other_lf_is_named_with_the_task_lfs(session):
     session.apply()
     session.fit()
-    with pytest.raises(KeyError, match=r"no LF named 'nope' \(other\); the task's LFs: "
+    with pytest.raises(LabelingError, match=r"no LF named 'nope' \(other\); the task's LFs: "
                                        r"kw_spam, kw_ham, long_text"):
         session.examples("kw_spam", "conflicts", other="nope")

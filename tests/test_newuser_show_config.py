@@ -32,3 +32,19 @@ def test_show_refuses_the_test_split(make_task):
         assert result.output.startswith("error: the test split is for the final score")
         assert len(result.output.strip().splitlines()) == 1
     assert runner.invoke(app, ["show", "kw_spam", str(config), "--split", "train"]).exit_code == 0
+
+
+def test_show_names_an_unknown_lf_and_a_split_without_gold_in_one_line(make_task):
+    """The single-label loop raises the same LabelingError as the multi-label one (before:
+    KeyError/ValueError, which `labeling show` turned into errors by catching every
+    KeyError and ValueError from loading the run too)."""
+    config = make_task()
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", str(config), "--no-progress"]).exit_code == 0
+    for args, line in [(["nope"], "error: no LF named 'nope'; the task's LFs: kw_spam"),
+                       (["kw_spam", "--conflicts", "nope"], "error: no LF named 'nope' (other)"),
+                       (["kw_spam", "--wrong", "--split", "train"],
+                        "error: the train split has no gold labels: choose dev")]:
+        result = runner.invoke(app, ["show", *args, str(config)])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(line) and len(result.output.strip().splitlines()) == 1

@@ -44,7 +44,7 @@ def test_examples_where_an_lf_fires_is_wrong_or_conflicts(session):
     assert (wrong["gold"] != "spam").all() and set(wrong["id"]) <= set(fires["id"])
     conflicts = session.examples("kw_spam", "conflicts", other="kw_ham")
     assert ((conflicts["kw_spam"] == "spam") & (conflicts["kw_ham"] == "ham")).all()
-    with pytest.raises(KeyError, match="no LF named 'nope'"):
+    with pytest.raises(LabelingError, match="no LF named 'nope'"):
         session.examples("nope")
     # the LF loop reads train and dev; test is for the final score (before: shown, gold too)
     for kind in ("fires", "wrong"):

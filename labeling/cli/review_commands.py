@@ -49,11 +49,8 @@ def show(lf: str = typer.Argument(..., help="The LF's name."),
         from labeling.review import ml_show
 
         return ml_show.command(task, lf, kind, split, limit, conflicts)
-    try:
-        table = lf_examples(load_run(task.config.source, task.run_dir), lf, kind, split,
-                            None if conflicts in (None, "any") else conflicts)
-    except (KeyError, ValueError) as exc:
-        raise LabelingError(str(exc).strip("'\"")) from None
+    table = lf_examples(load_run(task.config.source, task.run_dir), lf, kind, split,
+                        None if conflicts in (None, "any") else conflicts)
     report.print_examples(table, lf, kind, split, limit, other=conflicts)
 
 
