@@ -17,7 +17,7 @@ import ml_shared  # noqa: E402 -- the pages of multi-label tasks
 import shared  # noqa: E402
 from labeling.errors import LabelingError  # noqa: E402
 from labeling.review.literal import literal  # noqa: E402
-from labeling.review.project import NoRunError  # noqa: E402
+from labeling.review.project import NoRunError, gold_drift  # noqa: E402
 
 st.set_page_config(page_title="labeling review", page_icon=":material/label:", layout="wide")
 
@@ -46,6 +46,8 @@ if state == "ok":
     st.sidebar.caption(f"task **{literal(data.config.name)}** · run {literal(data.run_dir)}")
     if drift := shared.drift_note(data):  # stale results are never shown as current
         st.warning(literal(drift), icon=":material/history:")
+    if gold_note := gold_drift(data):
+        st.warning(literal(gold_note), icon=":material/history:")
 elif state == "no-run":
     st.session_state["no_run_message"] = message
     pages = [st.Page(VIEWS / "run.py", title="Run pipeline", icon=":material/play_arrow:", url_path="run",

@@ -143,3 +143,55 @@ def test_a_multi_label_run_from_before_a_label_was_added_offers_a_new_run(tmp_pa
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("run the pipeline again" in i.value for i in at.info)
     assert at.button(key="run_pipeline")
+
+
+def _gold_warnings(at: AppTest) -> list[str]:
+    plain = [w.value.replace("\\", "") for w in at.warning]  # Markdown escapes removed
+    return [w for w in plain if "gold changed since" in w]
+
+
+def _flip_first_dev_label(path: Path, column: str, new_value) -> None:
+    import pandas as pd
+
+    dev = pd.read_csv(path, dtype=str, keep_default_na=False)
+    dev.loc[0, column] = new_value(dev.loc[0, column])
+    dev.to_csv(path, index=False)
+
+
+def test_dev_gold_corrected_in_its_file_while_the_app_is_open(project):
+    """The overview showed the run's dev and test scores, computed against the gold the
+    file held then, as current after a label in dev.csv was corrected (`labeling
+    evaluate` refuses to reprint them): now every page says so, on the next rerun."""
+    at = _open()
+    for page in PAGES:
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception and not _gold_warnings(at), page
+    _flip_first_dev_label(project.parent / "dev.csv", "label",
+                          lambda old: "ham" if old == "spam" else "spam")
+    at.run()
+    (warning,) = _gold_warnings(at)
+    assert "dev.csv" in warning and "the dev gold changed" in warning
+    assert "labeling fit" in warning and "old gold" in warning
+    at.switch_page("views/end_model.py").run()
+    assert not at.exception and len(_gold_warnings(at)) == 1
+
+
+def test_a_multi_label_dev_label_set_corrected_in_its_file(tmp_path, monkeypatch):
+    import sys
+
+    from labeling import multilabel_steps
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_multilabel_loop import LABELS, write_project
+
+    config = write_project(tmp_path / "ml")
+    multilabel_steps.run(pipeline.load_task(config), export=False)
+    monkeypatch.setenv("LABELING_PROJECT", str(config))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    at = _open()
+    assert not _gold_warnings(at)
+    _flip_first_dev_label(config.parent / "dev.csv", "labels",
+                          lambda old: LABELS[0] if old != LABELS[0] else LABELS[1])
+    at.run()
+    assert len(_gold_warnings(at)) == 1

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from labeling.apply.applied import differences
-from labeling.artifacts import read_lf_summary
+from labeling.artifacts import check_gold_unchanged, read_lf_summary
 from labeling.config import TaskConfig, load_config
 from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
@@ -153,16 +153,30 @@ def lf_drift(data: RunData, lfs) -> str | None:
             "pipeline again (Run pipeline page or `labeling run`).")
 
 
+def gold_drift(data) -> str | None:
+    """One line when a split's gold in the data files (with the annotations the run
+    applied) is not the gold the run's fit or train scored against (``gold_at_fit``,
+    ``gold_at_train`` in metrics.json; single- or multi-label ``data``): its scores are
+    then the old gold's, as ``labeling evaluate`` would refuse to reprint them."""
+    try:
+        check_gold_unchanged(Task(data.config, [], dict(data.frames)), data.metrics)
+    except LabelingError as exc:
+        return (f"{exc}. Until then every page shows the run's scores against the old "
+                "gold (the Run pipeline page runs it).")
+    return None
+
+
 def run_stamp(project: Path | str, run_dir: Path | str | None = None) -> str:
-    """Changes whenever a run rewrites its artifacts: the app's cache key."""
+    """Changes whenever a run rewrites its artifacts or a data file is saved: the app's
+    cache key (a gold label corrected in a file is then seen by :func:`gold_drift`)."""
     try:
         config = load_config(project)
     except LabelingError:
         return "no-config"
     run = Path(run_dir).resolve() if run_dir else config.run_dir
-    parts = []
-    for name in ("metrics.json", "probs.parquet", "L.parquet", "end_model.skops",
-                 "end_probs.parquet"):
-        path = run / name
-        parts.append(str(path.stat().st_mtime_ns) if path.is_file() else "-")
+    files = [run / name for name in ("metrics.json", "probs.parquet", "L.parquet",
+                                     "end_model.skops", "end_probs.parquet")]
+    files += [config.resolve(path) for path in (config.data.train, config.data.dev,
+                                                 config.data.test) if path is not None]
+    parts = [str(path.stat().st_mtime_ns) if path.is_file() else "-" for path in files]
     return f"{config.source.stat().st_mtime_ns}:" + ":".join(parts)
