@@ -19,4 +19,4 @@ __all__ = ["app", "main", "user_errors"]
 
 
 def main() -> None:
-    app()
+    app(prog_name="labeling")  # also under `python -m labeling.cli`, for its messages

@@ -16,10 +16,32 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
 
 from labeling.errors import LabelingError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+try:  # typer >= 0.22 carries its own copy of click
+    from typer._click.exceptions import UsageError
+except ImportError:  # earlier typer: click itself
+    from click.exceptions import UsageError
+
+
+class OneLineUsageErrors(TyperGroup):
+    """A usage error (an unknown command or option, a missing or malformed value) in one
+    line, as every other input error: ``error: ... (see `labeling CMD --help`)``, status
+    2. Typer's default is a usage line, a hint and a framed box: five lines on stderr."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            where = (exc.ctx or ctx).command_path
+            typer.echo(f"error: {exc.format_message().rstrip('.')} (see `{where} --help`)",
+                       err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(cls=OneLineUsageErrors, add_completion=False, no_args_is_help=True,
                   help="Programmatic weak supervision: LFs -> label model -> small classifier.")
 
 CONFIG_ARG = typer.Argument(None, help="Task config (labeling.toml) or its folder; "
