@@ -35,7 +35,6 @@ JSON: ``{dataset: {budget: {model: {"mean", "scores"}, "choices": {model: [..]},
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -45,7 +44,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learning_curve import load_dataset  # noqa: E402
-from weak_weight_rest_of_dev import SIZES, Budget, candidate_key_of, column  # noqa: E402
+from weak_weight_rest_of_dev import SIZES, Budget, candidate_key_of, column, summarise_cell  # noqa: E402,E501
+from weak_weight_rest_of_dev import main as budget_main  # noqa: E402
 from labeling.train.auto import choose_end_model  # noqa: E402
 from labeling.train.embeddings import MiniLMEmbedder  # noqa: E402
 from labeling.train.gold_only import gold_only_baseline  # noqa: E402
@@ -167,31 +167,12 @@ def run(datasets, budgets, n_seeds, cache: Path, json_path=None) -> dict:
                       + " ".join(f"{m} {scores[m]:.3f}" for m in MODELS)
                       + " | chose " + " ".join(f"{m}={c}" for m, c in choices.items()),
                       flush=True)
-            out = {m: {"mean": round(float(np.mean(v)), 4), "scores": v}
-                   for m, v in cell.items()}
-            results[ds][str(budget)] = out | {"choices": chosen, "metric": metric,
-                                              "n_rest": int(len(data["valid"]["y"]) - budget),
-                                              "seconds": round(time.perf_counter() - start)}
-            base = out["default"]["mean"]
-            print(f"== {ds} {budget} ({metric} on the {len(data['valid']['y']) - budget} "
-                  "dev rows outside the budget; mean, minus default):")
-            for m in MODELS:
-                print(f"   {m:<14} {out[m]['mean']:.4f}  {out[m]['mean'] - base:+.4f}")
+            results[ds][str(budget)] = summarise_cell(
+                cell, "default", ds, budget, data, start, {"choices": chosen, "metric": metric})
             if json_path:
                 Path(json_path).write_text(json.dumps(results, indent=1))
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=["trec", "youtube", "sms", "bundled"])
-    parser.add_argument("--budgets", nargs="+", type=int, default=[50, 100], choices=SIZES)
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/labeling-bench"))
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    run(args.datasets, args.budgets, args.seeds, args.cache, args.json)
-
-
 if __name__ == "__main__":
-    main()
+    budget_main(run, ("trec", "youtube", "sms", "bundled"), __doc__)

@@ -156,33 +156,38 @@ def run(datasets, budgets, n_seeds, cache: Path, json_path=None) -> dict:
                 se_choices.append(se_choice)
                 print(f"{ds} {budget}:{seed} CV chose {choice}, one_se {se_choice}: "
                       + " ".join(f"{m} {scores[m]:.3f}" for m in MODELS), flush=True)
-            out = {m: {"mean": round(float(np.mean(v)), 4), "scores": v}
-                   for m, v in cell.items()}
-            results[ds][str(budget)] = out | {"choices": choices, "one_se_choices": se_choices,
-                                              "weight_rule_cv": rule_cv,
-                                              "metric": metric,
-                                              "n_rest": int(len(data["valid"]["y"]) - budget),
-                                              "seconds": round(time.perf_counter() - start)}
-            base = out["gold_only"]["mean"]
-            print(f"== {ds} {budget} ({metric} on the {len(data['valid']['y']) - budget} "
-                  "dev rows outside the budget; mean, minus gold-only):")
-            for m in MODELS:
-                print(f"   {m:<12} {out[m]['mean']:.4f}  {out[m]['mean'] - base:+.4f}")
+            results[ds][str(budget)] = summarise_cell(
+                cell, "gold_only", ds, budget, data, start,
+                {"choices": choices, "one_se_choices": se_choices, "weight_rule_cv": rule_cv,
+                 "metric": metric})
             if json_path:
                 Path(json_path).write_text(json.dumps(results, indent=1))
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=["bundled", "youtube", "sms", "trec"])
-    parser.add_argument("--budgets", nargs="+", type=int, default=[50, 100],
-                        choices=SIZES)
+def summarise_cell(cell: dict, base: str, ds: str, budget: int, data, start: float,
+                   extra: dict) -> dict:
+    """One (dataset, budget) cell of the JSON: each model's scores and mean, ``extra`` and
+    the rows scored; prints the means against model ``base``."""
+    out = {m: {"mean": round(float(np.mean(v)), 4), "scores": v} for m, v in cell.items()}
+    n_rest = int(len(data["valid"]["y"]) - budget)
+    print(f"== {ds} {budget} ({extra['metric']} on the {n_rest} dev rows outside the budget; "
+          f"mean, minus {base.replace('_', '-')}):")
+    for m, v in out.items():
+        print(f"   {m:<14} {v['mean']:.4f}  {v['mean'] - out[base]['mean']:+.4f}")
+    return out | extra | {"n_rest": n_rest, "seconds": round(time.perf_counter() - start)}
+
+
+def main(benchmark=run, datasets=("bundled", "youtube", "sms", "trec"), doc=__doc__) -> None:
+    """The command line of this benchmark and of those built on its :class:`Budget`."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(datasets))
+    parser.add_argument("--budgets", nargs="+", type=int, default=[50, 100], choices=SIZES)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/labeling-bench"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    run(args.datasets, args.budgets, args.seeds, args.cache, args.json)
+    benchmark(args.datasets, args.budgets, args.seeds, args.cache, args.json)
 
 
 if __name__ == "__main__":
