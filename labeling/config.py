@@ -42,6 +42,7 @@ errors (a typo should not be silently ignored).
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -181,7 +182,26 @@ def load_config(path: Path | str | None = None) -> TaskConfig:
     try:
         return TaskConfig(**raw, base_dir=path.resolve().parent, source=path)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        # a typo'd key is also a required key missing: name the typo, the cause
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{path}: {where}: {first['msg']}{more}") from None
+        raise ConfigError(f"{path}: {where}: {first['msg']}{_did_you_mean(first)}{more}") from None
+
+
+def _did_you_mean(error: dict) -> str:
+    """For an unknown key, the closest key its table has (``lf`` -> ``lfs``)."""
+    if error["type"] != "extra_forbidden":
+        return ""
+    model: type[BaseModel] | None = TaskConfig
+    for part in error["loc"][:-1]:
+        field = model.model_fields.get(str(part)) if model else None
+        annotation = field.annotation if field else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation,
+                                                                          BaseModel) else None
+    if model is None:
+        return ""
+    known = [name for name, field in model.model_fields.items() if not field.exclude]
+    close = difflib.get_close_matches(str(error["loc"][-1]), known, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

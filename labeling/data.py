@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,8 +38,11 @@ DATA_ENCODING_HINT = ('set [data] encoding to the file\'s encoding (e.g. "latin-
 csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 # CSV: RFC 4180 quoting; strict, so a quote followed by anything but a separator is an error.
 CSV_DIALECT = {"delimiter": ",", "quotechar": '"', "doublequote": True, "strict": True}
-# TSV: tabs separate fields and nothing is quoted: a '"' is a character like any other.
+# TSV: tabs separate fields and nothing is quoted: a '"' is a character like any other...
 TSV_DIALECT = {"delimiter": "\t", "quoting": csv.QUOTE_NONE, "strict": True}
+# ...unless the file is CSV-quoted, as pandas, csv.writer and spreadsheets write TSV.
+TSV_QUOTED_DIALECT = {**CSV_DIALECT, "delimiter": "\t"}
+_FIELD_OPENS_QUOTE = re.compile(r'(?:^|\t)"', re.MULTILINE)
 
 
 def decode_text(data: bytes, source, encoding: str = "utf-8", hint: str = UTF8_HINT) -> str:
@@ -69,8 +73,24 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
+def column_list(columns) -> str:
+    """A file's column names for an error message; a name with spaces around it (or
+    empty) is quoted, so ``'text '`` does not read as ``text``."""
+    return ", ".join(repr(c) if c != c.strip() or not c else c for c in map(str, columns))
+
+
 def _is_missing(value) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _separator_hint(header: list[str], dialect: dict) -> str:
+    """When a one-field header holds another separator (a ';' CSV, as spreadsheets save
+    it in many locales), the hint to say so."""
+    for name, sep in (("';'", ";"), ("tab", "\t"), ("','", ","), ("'|'", "|")):
+        if len(header) == 1 and sep != dialect["delimiter"] and sep in header[0]:
+            return (f"; the header is one field holding {name}s: is the file "
+                    f"{name}-separated? (.csv is read as ',', .tsv as tab-separated)")
+    return ""
 
 
 def _read_delimited(text: str, path: Path, dialect: dict) -> pd.DataFrame:
@@ -91,7 +111,7 @@ def _read_delimited(text: str, path: Path, dialect: dict) -> pd.DataFrame:
                 header = fields
             elif len(fields) != len(header):
                 spans = (f"; this row spans lines {start}-{end}: is a '\"' unbalanced?"
-                         if end > start else "")
+                         if end > start else _separator_hint(header, dialect))
                 raise DataError(f"{path}: line {start}: expected {len(header)} fields (as in "
                                 f"the header), found {len(fields)}{spans}")
             else:
@@ -106,6 +126,43 @@ def _read_delimited(text: str, path: Path, dialect: dict) -> pd.DataFrame:
     if header is None:
         return pd.DataFrame()
     return pd.DataFrame(rows, columns=header, dtype=str)
+
+
+def _csv_quoted(frame: pd.DataFrame) -> bool:
+    """Whether a field read without quoting is a CSV writer's quoted field: wrapped in
+    '"' with every '"' inside doubled, at least once (``"say ""hi"" now"``). A writer quotes
+    a field for its quotes (a tab or a line break in it breaks the unquoted read)."""
+    for column in frame.columns:
+        values = frame[column]
+        wrapped = values[values.str.startswith('"') & values.str.endswith('"')
+                         & (values.str.len() >= 4)]
+        inner = wrapped.str.slice(1, -1)
+        inner = inner[inner.str.contains('""', regex=False)]
+        if (~inner.str.replace('""', "", regex=False).str.contains('"', regex=False)).any():
+            return True
+    return False
+
+
+def _read_tsv(text: str, path: Path) -> pd.DataFrame:
+    """A TSV read without quoting (docs/data.md), unless it shows a CSV writer's quoting:
+    a field like ``"say ""hi"" now"``, or a row that fails the unquoted read while a field
+    opens with '"' (a quoted tab or line break). Then it is read with CSV quoting, if that
+    reads it cleanly (an unbalanced quote in an unquoted file still affects only its own
+    field); the quotes would otherwise stay in the texts, doubled."""
+    try:
+        frame = _read_delimited(text, path, TSV_DIALECT)
+    except DataError:
+        if not _FIELD_OPENS_QUOTE.search(text):
+            raise
+        frame = None
+    if frame is not None and not _csv_quoted(frame):
+        return frame
+    try:
+        return _read_delimited(text, path, TSV_QUOTED_DIALECT)
+    except DataError:
+        if frame is not None:
+            return frame
+    return _read_delimited(text, path, TSV_DIALECT)  # raises the unquoted read's error
 
 
 def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
@@ -146,7 +203,7 @@ def read_table(path: Path, encoding: str = "utf-8", hint: str = UTF8_HINT) -> pd
     text = decode_text(path.read_bytes(), path, encoding, hint)
     if suffix in (".jsonl", ".ndjson"):
         return _read_jsonl(text, path)
-    return _read_delimited(text, path, TSV_DIALECT if suffix == ".tsv" else CSV_DIALECT)
+    return _read_tsv(text, path) if suffix == ".tsv" else _read_delimited(text, path, CSV_DIALECT)
 
 
 def label_indices(values: pd.Series, labels: list[str], path: Path,
@@ -243,7 +300,7 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
     for column, role in needed.items():
         if column not in df.columns:
             raise DataError(f"{path}: no {role} column '{column}' (columns: "
-                            f"{', '.join(map(str, df.columns))}); set data.{role}_column")
+                            f"{column_list(df.columns)}); set data.{role}_column")
     check_texts(df[cols.text_column], path, cols.text_column)
     if cols.id_column:
         check_ids(df[cols.id_column], path, cols.id_column)
@@ -260,8 +317,10 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
     df["id"] = df["id"].astype(str)
     repeated = df["id"][df["id"].duplicated()]
     if len(repeated):
-        raise DataError(f"{path}: id '{repeated.iloc[0]}' appears more than once in column "
-                        f"'{cols.id_column}'")
+        first = repeated.iloc[0]
+        rows = (df.index[df["id"] == first] + 1).tolist()
+        raise DataError(f"{path}: id '{first}' appears more than once in column "
+                        f"'{cols.id_column}' (rows {rows[0]} and {rows[1]})")
     df["text"] = df["text"].fillna("").astype(str)
     return df.reset_index(drop=True)
 

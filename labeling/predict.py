@@ -151,16 +151,22 @@ def _row(text: str, labels: list[str], rounded: list[float], k: int, p: float,
                   "probabilities": dict(zip(labels, rounded))}
 
 
+# a tab, and every character str.splitlines breaks at ("\r" alone ends a line for
+# Python's and spreadsheets' readers): one output line per input text
+_ONE_LINE = str.maketrans(dict.fromkeys("\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029", " "))
+
+
 def _one_line(text: str) -> str:
-    return text.replace("\t", " ").replace("\n", " ")
+    return text.translate(_ONE_LINE)
 
 
 def format_batch(texts: list[str], proba: np.ndarray, labels: list[str], fmt: str,
                  ids: list[str] | None = None) -> str:
     """The output lines of a batch, each ending in a newline: ``label<TAB>probability<TAB>text``
-    (tsv; tabs and newlines in the text become spaces) or one JSON object per line (jsonl:
-    text, label, probability, and every label's probability rounded to 6 decimals). With
-    ``ids`` (the input's id column), each line starts with its id (jsonl: an ``id`` key)."""
+    (tsv; tabs and line breaks, a lone "\\r" too, in a text or id become spaces) or one
+    JSON object per line (jsonl: text, label, probability, and every label's probability
+    rounded to 6 decimals). With ``ids`` (the input's id column), each line starts with
+    its id (jsonl: an ``id`` key)."""
     if not texts:
         return ""
     best = proba.argmax(axis=1)

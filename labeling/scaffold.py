@@ -8,6 +8,7 @@ rest as train. Nothing existing is overwritten.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from pathlib import Path
@@ -77,7 +78,7 @@ def _toml_string(value) -> str:
 
 
 def config_text(name: str, labels: list[str], files: dict[str, str], text_column: str,
-                label_column: str, id_column: str | None) -> str:
+                label_column: str, id_column: str | None, encoding: str = "utf-8") -> str:
     lines = [f"name = {_toml_string(name)}",
              "labels = [" + ", ".join(_toml_string(label) for label in labels) + "]",
              f"positive_label = {_toml_string(labels[1])}" if len(labels) == 2 else
@@ -85,6 +86,8 @@ def config_text(name: str, labels: list[str], files: dict[str, str], text_column
              f"lfs = [{_toml_string(f'functions/{name}.py')}]",
              f"output_dir = {_toml_string(f'runs/{name}')}", "", "[data]"]
     lines += [f"{split} = {_toml_string(path)}" for split, path in files.items()]
+    if codecs.lookup(encoding).name != "utf-8":
+        lines.append(f"encoding = {_toml_string(encoding)}")
     lines += [f"text_column = {_toml_string(text_column)}",
               f"label_column = {_toml_string(label_column)}"]
     lines.append(f"id_column = {_toml_string(id_column)}" if id_column else
@@ -96,8 +99,10 @@ def config_text(name: str, labels: list[str], files: dict[str, str], text_column
 def init_task(data: Path, directory: Path, name: str | None = None,
               labels: list[str] | None = None, text_column: str = "text",
               label_column: str = "label", id_column: str | None = None,
-              dev: Path | None = None, seed: int = 0) -> list[Path]:
-    """Write a new task in ``directory`` for ``data``; returns the files written."""
+              dev: Path | None = None, seed: int = 0,
+              encoding: str = "utf-8") -> list[Path]:
+    """Write a new task in ``directory`` for ``data`` (CSV/TSV/JSONL in ``encoding``);
+    returns the files written. The dev/test split it writes is UTF-8."""
     data, directory = Path(data).resolve(), Path(directory).resolve()
     name = name or re.sub(r"[^A-Za-z0-9_.-]+", "_", data.stem)
     config = directory / "labeling.toml"
@@ -105,7 +110,13 @@ def init_task(data: Path, directory: Path, name: str | None = None,
     for path in (config, lf_file):
         if path.exists():
             raise LabelingError(f"{path}: already exists; init never overwrites")
-    frame = read_table(data)
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise LabelingError(f"--encoding: unknown text encoding {encoding!r} (e.g. "
+                            '"utf-8", "latin-1", "cp1252")') from None
+    frame = read_table(data, encoding, 'pass --encoding (e.g. "latin-1") or re-save it '
+                                       "as UTF-8")
     if id_column is None and "id" in frame.columns:  # the config's default id column
         id_column = "id"
     for column in (text_column, id_column):
@@ -145,6 +156,7 @@ def init_task(data: Path, directory: Path, name: str | None = None,
             written.append(path)
     lf_file.parent.mkdir(parents=True, exist_ok=True)
     lf_file.write_text(lf_module(name, labels), encoding="utf-8")
-    config.write_text(config_text(name, labels, files, text_column, label_column, id_column),
-                      encoding="utf-8")
+    # the split files are written as UTF-8; unsplit, the task reads the user's files
+    config.write_text(config_text(name, labels, files, text_column, label_column, id_column,
+                                  "utf-8" if written else encoding), encoding="utf-8")
     return [config, lf_file, *written]

@@ -95,7 +95,9 @@ def fit(config: Optional[Path] = CONFIG_ARG):
     metrics = pipeline.step_fit(task)
     # The end model (and its export) in metrics.json was trained on the previous fit's
     # labels: its scores beside the new label model's would read as one consistent run.
-    report.print_scores({k: v for k, v in metrics.items() if k != "end_model"})
+    # dev only, as train and dev print: test is for `labeling evaluate`, not the LF loop
+    report.print_scores({k: v for k, v in metrics.items() if k != "end_model"},
+                        splits=("dev",))
     if "end_model" in metrics:
         report.console().print("end model: not shown (stale: trained before this fit); "
                                "run `labeling train` and `labeling export` to update it")
@@ -142,13 +144,15 @@ def init(data: Path = typer.Argument(..., help="A CSV/TSV/JSONL/Parquet file of 
                                                  "the file has one; \"\" for none)."),
          dev_file: Optional[Path] = typer.Option(None, "--dev", help="A dev file with gold "
                                                 "labels (default: split one off the data)."),
-         seed: int = typer.Option(0, help="Seed of the dev/test split.")):
+         seed: int = typer.Option(0, help="Seed of the dev/test split."),
+         encoding: str = typer.Option("utf-8", help="The data file's text encoding "
+                                      "(CSV/TSV/JSONL), e.g. latin-1.")):
     """Scaffold a new task: labeling.toml, an LF module with one LF of each kind, and a
     dev/test split of the labeled rows when no dev file is given."""
     from labeling.scaffold import init_task
 
     written = init_task(data, directory, name, labels.split(",") if labels else None,
-                        text_column, label_column, id_column, dev_file, seed)
+                        text_column, label_column, id_column, dev_file, seed, encoding)
     for path in written:
         typer.echo(f"wrote {path}")
     typer.echo(f"next: cd {directory} && labeling dev   (edit {written[1].name} and save)")

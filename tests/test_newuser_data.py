@@ -1,0 +1,188 @@
+"""A new user's own data files (the SMS spam collection as real files come): TSVs as
+pandas and spreadsheets write them, ids with leading zeros, duplicate ids, a ';' CSV,
+typo'd config keys, a latin-1 file for `labeling init`, texts holding a lone '\\r' in
+`labeling predict`'s output, and `labeling fit` keeping test out of the LF loop."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labeling.config import load_config
+from labeling.data import read_table
+from labeling.errors import ConfigError, DataError
+from labeling.pipeline import load_task
+from labeling.predict import format_batch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import cli, one_error_line  # noqa: E402
+
+TEXTS = ['"CHEERS U TEX MECAUSE U WEREBORED!"', 'say "hi" to him', "plain text",
+         '"quoted" at the start', "", 'ends with a quote"']
+
+
+def _pandas_tsv(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, sep="\t", index=False)  # CSV-quotes every field holding a '"'
+    return path
+
+
+# --- TSV written by pandas / csv.writer / a spreadsheet ----------------------------
+
+def test_a_pandas_written_tsv_reads_back_exactly(tmp_path):
+    frame = pd.DataFrame({"id": [f"{i:05d}" for i in range(len(TEXTS))], "text": TEXTS})
+    table = read_table(_pandas_tsv(tmp_path / "dev.tsv", frame))
+    # before: '"""CHEERS ... WEREBORED!"""' and 'say ""hi"" to him', with exit status 0
+    assert table["text"].tolist() == TEXTS
+    assert table["id"].tolist() == ["00000", "00001", "00002", "00003", "00004", "00005"]
+
+
+def test_a_pandas_tsv_with_a_line_break_in_a_text_reads(tmp_path):
+    texts = ["line one\nline two", 'a "quote"', "plain"]
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "text": texts})
+    # before: "line 2: expected 2 fields (as in the header), found 1"
+    assert read_table(_pandas_tsv(tmp_path / "x.tsv", frame))["text"].tolist() == texts
+
+
+def test_an_unquoted_tsv_keeps_its_quotes(tmp_path):
+    raw = ('id\ttext\n1\t"Hello"\n2\t""\n3\t"unbalanced\n4\tsay "hi" twice\n'
+           '5\tends with a quote"\n')
+    path = tmp_path / "raw.tsv"
+    path.write_text(raw, encoding="utf-8")
+    assert read_table(path)["text"].tolist() == [
+        '"Hello"', '""', '"unbalanced', 'say "hi" twice', 'ends with a quote"']
+
+
+# --- ids, duplicates, separators, column names -------------------------------------
+
+def test_duplicate_ids_name_both_rows(make_task):
+    dev = make_task.frames()["dev"]
+    dev["id"] = [f"{i:06d}" for i in range(len(dev))]
+    dev.loc[5, "id"] = "000001"
+    with pytest.raises(DataError) as info:
+        load_task(make_task(dev=dev))
+    # before: the id only; the rows had to be searched for by hand
+    assert "id '000001' appears more than once in column 'id' (rows 2 and 6)" in str(info.value)
+
+
+def test_a_semicolon_csv_says_so(make_task):
+    dev = make_task.frames()["dev"]
+    dev.loc[0, "text"] = "hi, there"
+    content = dev.to_csv(sep=";", index=False)
+    with pytest.raises(DataError) as info:
+        load_task(make_task(dev=content))
+    message = str(info.value)
+    assert "dev.csv: line 2: expected 1 fields" in message
+    assert "is the file ';'-separated?" in message  # before: no hint at the cause
+
+
+def test_a_column_name_with_a_trailing_space_is_shown_quoted(make_task):
+    dev = make_task.frames()["dev"].rename(columns={"text": "text "})
+    with pytest.raises(DataError) as info:
+        load_task(make_task(dev=dev))
+    assert "(columns: id, 'text ', label)" in str(info.value)  # before: "id, text , label"
+
+
+def test_leading_zero_ids_and_label_names_with_missing_train_labels(make_task):
+    frames = make_task.frames()
+    for split, df in frames.items():
+        df["id"] = [f"{i:05d}" for i in range(len(df))]
+    frames["train"].loc[::2, "label"] = ""
+    task = load_task(make_task(train=frames["train"], dev=frames["dev"],
+                               test=frames["test"].to_csv(sep="\t", index=False),
+                               config={"data": {"test": "test.tsv"}}))
+    for split, df in frames.items():
+        assert task.splits[split]["id"].tolist() == df["id"].tolist()
+    gold = task.splits["dev"]["label"].tolist()
+    assert gold == [["ham", "spam"].index(v) for v in frames["dev"]["label"]]
+
+
+# --- config typos -------------------------------------------------------------------
+
+@pytest.mark.parametrize("override, expected", [
+    ({"lf": ["lfs.py"], "lfs": None}, "lf: Extra inputs are not permitted (did you mean 'lfs'?)"),
+    ({"data": {"text_colum": "text"}}, "data.text_colum: Extra inputs are not permitted "
+                                       "(did you mean 'text_column'?)"),
+    ({"end_model": {"param": {"C": 1}}}, "end_model.param: Extra inputs are not permitted "
+                                         "(did you mean 'params'?)"),
+])
+def test_a_typod_key_is_named_with_the_key_meant(make_task, override, expected):
+    if override.get("lfs", 1) is None:
+        override = {**override, "lfs": make_task.DELETE}
+    with pytest.raises(ConfigError) as info:
+        load_config(make_task(config=override))
+    # before for `lf = [...]`: "lfs: Field required (and 1 more)", the typo unnamed
+    assert expected in str(info.value)
+
+
+# --- `labeling init` on a latin-1 file ---------------------------------------------
+
+def _latin1_file(tmp_path, make_task, labeled=True) -> tuple[Path, pd.DataFrame]:
+    frames = make_task.frames()
+    data = pd.concat([frames["train"], frames["dev"], frames["test"]], ignore_index=True)
+    data["id"] = [f"{i:04d}" for i in range(len(data))]
+    data["text"] = data["text"] + " £5 à bientôt"
+    if not labeled:
+        data = data.drop(columns=["label"])
+    path = tmp_path / "sms_latin1.csv"
+    data.to_csv(path, index=False, encoding="latin-1")
+    return path, data
+
+
+def test_init_reads_a_latin1_file_with_encoding(tmp_path, make_task):
+    source, data = _latin1_file(tmp_path, make_task)
+    refused = cli("init", source, "--dir", tmp_path / "a")
+    one_error_line(refused, "sms_latin1.csv: not valid UTF-8", "pass --encoding")
+    result = cli("init", source, "--dir", tmp_path / "b", "--encoding", "latin-1")
+    assert result.exit_code == 0, result.output  # before: no such option
+    task = load_task(tmp_path / "b" / "labeling.toml")
+    rows = pd.concat([task.splits[s] for s in ("train", "dev", "test")])
+    assert sorted(rows["id"]) == data["id"].tolist()
+    assert set(rows["text"]) == set(data["text"])
+
+
+def test_init_without_a_split_writes_the_encoding_into_the_config(tmp_path, make_task):
+    source, data = _latin1_file(tmp_path, make_task, labeled=False)
+    result = cli("init", source, "--dir", tmp_path / "t", "--encoding", "latin-1",
+                 "--labels", "ham,spam")
+    assert result.exit_code == 0, result.output
+    config = load_config(tmp_path / "t" / "labeling.toml")
+    assert config.data.encoding == "latin-1"
+    train = load_task(tmp_path / "t" / "labeling.toml").splits["train"]
+    assert train["text"].tolist() == data["text"].tolist()
+
+
+def test_init_unknown_encoding_is_one_line(tmp_path, make_task):
+    source, _ = _latin1_file(tmp_path, make_task)
+    one_error_line(cli("init", source, "--dir", tmp_path / "c", "--encoding", "latn"),
+                   "--encoding: unknown text encoding 'latn'")
+
+
+# --- `labeling predict` output: one line per text ----------------------------------
+
+def test_predict_tsv_output_has_one_line_per_text_with_a_lone_cr():
+    texts = ["line one\r\nline two", "old mac\rline", "form\x0cfeed\u2028sep", "plain"]
+    out = format_batch(texts, np.array([[0.9, 0.1]] * 4), ["ham", "spam"], "tsv",
+                       ["001\r", "002", "003", "004"])
+    # before: the lone '\r' stayed, and a reader split the output into 6 lines, not 4
+    lines = io.StringIO(out, newline=None).read().splitlines()
+    assert len(lines) == 4
+    assert [line.split("\t")[0] for line in lines] == ["001 ", "002", "003", "004"]
+
+
+# --- `labeling fit` prints dev only ------------------------------------------------
+
+def test_fit_prints_dev_scores_only(make_task):
+    config = make_task()
+    assert cli("apply", config, "--no-progress").exit_code == 0
+    fitted = cli("fit", config)
+    assert fitted.exit_code == 0, fitted.output
+    assert "dev accuracy" in fitted.output
+    assert "test accuracy" not in fitted.output  # before: test columns beside dev's
+    assert "test is shown by `labeling" in " ".join(fitted.output.split())
+    evaluated = cli("evaluate", config)
+    assert "test accuracy" in evaluated.output
