@@ -98,3 +98,64 @@ def test_evaluate_after_a_gold_correction_names_the_file_and_the_step(tmp_path, 
         Session(config).evaluate()
     ok("run", config, "--no-progress")
     ok("evaluate", config)
+
+
+# --- what the steps print ---------------------------------------------------------------
+
+def words(result) -> str:
+    """The output with rich's line wrapping undone."""
+    return " ".join(result.output.split())
+
+
+def test_train_and_run_print_the_gold_only_dev_cv_comparison(tmp_path):
+    # before: the only dev comparison with the gold-only model printed was in-sample
+    # (the end model 1.000* on the rows it was trained on); its dev CV was in metrics.json
+    config = project(tmp_path)
+    ok("apply", config, "--no-progress")
+    ok("fit", config)
+    for step in (("train", config), ("evaluate", config), ("run", config, "--no-progress")):
+        out = words(ok(*step))
+        assert "trained on the 60 dev gold label sets alone scores" in out, (step, out)
+        assert "dev CV macro F1 against this model's" in out, (step, out)
+
+
+def test_fit_after_train_leaves_the_stale_end_model_out(tmp_path):
+    # before: `labeling fit` printed the previous train's end model (marked stale) and
+    # gold-only rows, its weak weights and per-label scores beside the new label model
+    config = project(tmp_path)
+    ok("run", config, "--no-progress")
+    out = words(ok("fit", config))
+    assert "label_model_mv" in out and "end_model" not in out and "gold_only" not in out
+    assert "weak weight" not in out and "end model: not shown (stale" in out
+
+
+RAISES = LFS + '''
+
+@labeling_function()
+def bus_lf(x):
+    if "bus" in x.text:
+        raise ValueError("no buses here")
+    return -1
+
+bus_lf = for_label("neutral", bus_lf)
+'''
+
+
+def test_a_fault_tolerant_apply_counts_and_names_the_lf_that_raised(tmp_path):
+    # before: the multi-label apply swallowed the exceptions: the LF showed coverage 0,
+    # with no count and no message anywhere (the single-label apply prints both)
+    config = project(tmp_path, RAISES)
+    one_error_line(cli("apply", config, "--no-progress"), "LF 'bus_lf' raised ValueError",
+                   "train row")
+    out = words(ok("apply", config, "--no-progress", "--fault-tolerant"))
+    analysis = pd.read_csv(tmp_path / "runs/ml/lf_analysis.csv").set_index("lf")
+    n = int((pd.read_csv(tmp_path / "train.csv")["text"].str.contains("bus")).sum()
+            + (pd.read_csv(tmp_path / "dev.csv")["text"].str.contains("bus")).sum()
+            + (pd.read_csv(tmp_path / "test.csv")["text"].str.contains("bus")).sum())
+    assert n > 0 and analysis.loc["bus_lf", "faults"] == n and analysis.loc["kw_joy", "faults"] == 0
+    assert f"faults: LF 'bus_lf' raised on {n} rows" in out and "no buses here" in out
+    assert Session(config).lf_summary().loc["bus_lf", "faults"] == n
+    # re-applying only another LF keeps bus_lf's count (its column is the last apply's)
+    Session(config).apply(lfs=["kw_joy"], fault_tolerant=True)
+    assert pd.read_csv(tmp_path / "runs/ml/lf_analysis.csv").set_index("lf").loc[
+        "bus_lf", "faults"] == n

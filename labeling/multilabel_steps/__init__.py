@@ -26,7 +26,7 @@ from labeling.multilabel_steps.common import (END_MODEL_FILE, LF_ANALYSIS_FILE, 
                                               gold, label_matrices, lf_targets, read_probs)
 from labeling.multilabel_steps.export import step_export
 from labeling.multilabel_steps.fit import step_fit
-from labeling.multilabel_steps.train import end_model_name, step_train
+from labeling.multilabel_steps.train import BASELINES, end_model_name, step_train
 
 __all__ = ["END_MODEL_FILE", "LF_ANALYSIS_FILE", "MODEL_DIR", "apply_all", "command",
            "end_model_name", "gold", "label_matrices", "lf_analysis", "lf_targets",
@@ -52,6 +52,10 @@ def summary(metrics: dict, run_dir) -> str:
         split = "test" if "test" in by_split else "dev"
         s = by_split[split]
         lines.append(f"{name:<22} {split:<6} {s['macro_f1']:8.3f}  {s['micro_f1']:8.3f}")
+    gold = section.get("gold_only") or {}
+    if gold.get("text") and not (section.get("end_model") or {}).get("stale"):
+        lines.append(f"[bold red]WARNING: {gold['text']}[/]" if gold.get("loud")
+                     else f"gold-only baseline: {gold['text']}")
     seconds = ", ".join(f"{k} {v:.0f}s" for k, v in section.get("seconds", {}).items())
     lines.append(f"times: {seconds}; per-label tables in {run_dir}/metrics.json, "
                  f"LF analysis in {run_dir}/{LF_ANALYSIS_FILE}")
@@ -67,12 +71,24 @@ def command(task, step: str, out: Path | None = None, **apply_overrides) -> None
     if step == "apply":
         step_apply(task, apply_overrides.pop("progress", True), **apply_overrides)
         report.print_multilabel_lfs(task.run_dir / LF_ANALYSIS_FILE)
+        faults = read_metrics(task.run_dir)["multi_label"].get("faults", {})
+        for name, first in faults.get("first", {}).items():  # as the single-label apply
+            report.console().print(f"[yellow]faults:[/] LF '{name}' raised on "
+                                   f"{faults['counts'][name]} rows (abstained there); "
+                                   f"first: {first}", highlight=False)
         return
     if step == "export":
         report.console().print(f"exported to {step_export(task, out)}")
         return
     if step == "fit":
         metrics = step_fit(task)
+        if "end_model" in metrics["multi_label"]:  # trained on the previous fit's labels:
+            # its scores beside the new label model's would read as one consistent run
+            report.print_multilabel_scores(_without_end_model(metrics), ("dev",))
+            report.console().print("end model: not shown (stale: trained before this "
+                                   "fit); run `labeling train` and `labeling export` to "
+                                   "update it")
+            return
     elif step == "train":
         step_train(task)
         metrics = read_metrics(task.run_dir)
@@ -84,3 +100,13 @@ def command(task, step: str, out: Path | None = None, **apply_overrides) -> None
         check_gold_unchanged(task, metrics)  # scores computed against gold since corrected
     report.print_multilabel_scores(metrics, ("dev", "test") if step == "evaluate"
                                    else ("dev",))
+
+
+def _without_end_model(metrics: dict) -> dict:
+    """``metrics`` with the end model and its gold-only twins left out of the
+    ``multi_label`` section (what ``labeling fit`` shows once they are stale)."""
+    section = {k: v for k, v in metrics["multi_label"].items()
+               if k not in ("end_model", *BASELINES)}
+    section["scores"] = {k: v for k, v in section.get("scores", {}).items()
+                         if k not in ("end_model", *BASELINES)}
+    return metrics | {"multi_label": section}

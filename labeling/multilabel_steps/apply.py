@@ -11,6 +11,7 @@ import pandas as pd
 
 from labeling.apply import applied
 from labeling.apply.applier import apply_lfs
+from labeling.apply.votes import FaultLog
 from labeling.artifacts import L_FILE, _write_table, update_metrics
 from labeling.errors import LFError
 from labeling.files import atomic_write, check_writable
@@ -19,9 +20,11 @@ from labeling.multilabel_steps.common import (LF_ANALYSIS_FILE, frame, gold, lf_
 from labeling.pipeline import ANNOTATIONS_USED_FILE, llm_runtime
 
 
-def apply_all(task, progress: bool = False, lfs=None, **overrides) -> dict[str, np.ndarray]:
+def apply_all(task, progress: bool = False, lfs=None, faults: FaultLog | None = None,
+              **overrides) -> dict[str, np.ndarray]:
     """``{split: L}`` of ``lfs`` (default: all the task's); votes outside {-1, 0, 1} are
-    errors naming the LF and row.
+    errors naming the LF and row. With ``fault_tolerant``, an LF raising abstains on that
+    row and ``faults`` counts it.
     ``overrides`` (the CLI's, None = the config's) win over ``[apply]``. Prompt LFs are
     answered in one LLM runtime (the task's cache and budget, checked before any call);
     its stats go to metrics.json ``llm``, also when a split fails."""
@@ -36,7 +39,8 @@ def apply_all(task, progress: bool = False, lfs=None, **overrides) -> dict[str, 
         try:
             return {split: apply_lfs(df, lfs, cardinality=2, engine=opts.engine,
                                      n_jobs=opts.n_jobs, cache_dir=cache,
-                                     fault_tolerant=opts.fault_tolerant, split=split,
+                                     fault_tolerant=opts.fault_tolerant, faults=faults,
+                                     split=split,
                                      progress=progress)
                     for split, df in splits.items()}
         finally:
@@ -44,10 +48,12 @@ def apply_all(task, progress: bool = False, lfs=None, **overrides) -> dict[str, 
                 update_metrics(task.run_dir, llm=runtime.report())
 
 
-def lf_analysis(L: dict, targets, Y_dev, lfs, labels) -> pd.DataFrame:
+def lf_analysis(L: dict, targets, Y_dev, lfs, labels,
+                fault_counts: dict | None = None) -> pd.DataFrame:
     """Per LF: its label; coverage, overlap (another LF on the same label also votes)
     and conflict (one votes 1, another 0 on that label) on train; dev precision and
-    recall of its "applies" votes against the label's gold."""
+    recall of its "applies" votes against the label's gold; with ``fault_counts`` (when
+    an LF raised in a fault-tolerant apply) the rows it raised on, ``faults``."""
     rows = []
     L_train, L_dev = L["train"], L.get("dev")
     for j, lf in enumerate(lfs):
@@ -67,6 +73,8 @@ def lf_analysis(L: dict, targets, Y_dev, lfs, labels) -> pd.DataFrame:
                 else float("nan")
             row["dev_recall"] = float((says & gold).sum() / gold.sum()) if gold.any() \
                 else float("nan")
+        if fault_counts:
+            row["faults"] = int(fault_counts.get(lf.name, 0))
         rows.append(row)
     return pd.DataFrame(rows).round(4)
 
@@ -85,7 +93,8 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
     targets = lf_targets(task.lfs, cfg.labels)
     names = [lf.name for lf in task.lfs]
     lfs, previous = applied.lfs_to_apply(task, only)
-    L = apply_all(task, progress, lfs, **overrides)
+    faults = FaultLog()
+    L = apply_all(task, progress, lfs, faults, **overrides)
     if previous is not None:  # splice the applied columns into the last full apply
         columns = [names.index(lf.name) for lf in lfs]
         for split, part in L.items():
@@ -93,7 +102,14 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
             L[split][:, columns] = part
     _write_table(pd.concat([frame(task, s, dict(zip(names, L[s].T))) for s in L]),
                  task.run_dir / L_FILE)
-    analysis = lf_analysis(L, targets, gold(task)["dev"], task.lfs, cfg.labels)
+    section = load_section(task)
+    kept = {} if previous is None else section.get("faults", {})  # the LFs not re-applied
+    names_now = {lf.name for lf in lfs}
+    section["faults"] = {key: {n: v for n, v in kept.get(key, {}).items()
+                               if n not in names_now and n in names} | new
+                         for key, new in (("counts", faults.counts), ("first", faults.first))}
+    analysis = lf_analysis(L, targets, gold(task)["dev"], task.lfs, cfg.labels,
+                           section["faults"]["counts"])
     with atomic_write(task.run_dir / LF_ANALYSIS_FILE) as tmp:
         analysis.to_csv(tmp, index=False)
     # the annotations merged into dev, as the single-label apply records them: the app
@@ -101,5 +117,5 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
     with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
         tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
     update_metrics(task.run_dir, applied_lfs=task.applied_lfs)
-    save_section(task, load_section(task), "apply", time.perf_counter() - start)
+    save_section(task, section, "apply", time.perf_counter() - start)
     return L

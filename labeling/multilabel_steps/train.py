@@ -13,6 +13,7 @@ from labeling.artifacts import (L_FILE, PROBS_FILE, check_step_order, gold_diges
                                 update_metrics, write_end_probs)
 from labeling.errors import LabelingError
 from labeling.export import save_model
+from labeling.export.multilabel_card import gold_only_summary
 from labeling.files import check_writable
 from labeling.models.multilabel import PerLabelModel
 from labeling.multilabel_steps.common import (EMBEDDING_CACHE_DIR, END_MODEL_FILE, gold,
@@ -57,6 +58,11 @@ def step_train(task):
         section.pop(key, None)
     section.update(fields)
     section["n_dev"] = int(len(Y["dev"]))
+    if not section.get("gold_only", {}).get("text"):  # the heads: the card's sentence,
+        # printed by train, evaluate and run (a fine-tune's twin brings its own verdict)
+        summary = gold_only_summary(section)
+        section.setdefault("gold_only", {}).update(
+            {k: summary[k] for k in ("text", "loud") if k in summary})
     section["scores"] = {k: v for k, v in section.get("scores", {}).items()
                          if k not in BASELINES} | {
         "end_model": score_splits({s: predict(s) for s in Y}, Y, labels),
