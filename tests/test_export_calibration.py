@@ -57,3 +57,14 @@ def test_markdown_table_and_words():
     assert lines[0].endswith("**over-confident** by 0.062")
     assert "| 0.8-0.9 | 2 | 0.850 | 1.000 |" in lines
     assert not any(line.startswith("| 0.0-0.1") for line in lines)  # empty bins left out
+
+
+def test_an_in_sample_split_gets_no_verdict():
+    """The card called the end model 'under-confident by 0.095' on dev, the rows it was
+    trained on (accuracy 1.000 there): an in-sample split is now marked and judged not."""
+    y = np.array([0, 1, 0, 1])
+    proba = np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.1, 0.9]])
+    reports = {"dev": calibration_report(y, proba), "test": calibration_report(y, proba)}
+    dev, test = calibration_markdown(reports, in_sample={"dev"})[:2]
+    assert "in-sample" in dev and "confident" not in dev and "**" not in dev
+    assert test.startswith("- test (4 rows)") and "**under-confident**" in test

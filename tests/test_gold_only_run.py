@@ -89,6 +89,9 @@ def test_card_says_what_trained_the_model_and_hashes_its_files(tiny_run):
         assert f["sha256"] in md
     assert card["in_sample"] == ["end_model.dev"] and "| dev (in-sample) |" in md
     assert md.count("(in-sample)") == 1  # snorkel's label model is not fit on dev gold
+    calibration = md.split("## Calibration")[1].split("##")[0]  # dev: trained on, no verdict
+    (dev_line,) = [line for line in calibration.splitlines() if line.startswith("- dev ")]
+    assert "in-sample: the model was trained on these rows" in dev_line
     assert card["cv"]["gold_only"] == metrics["gold_only"]["cv"]
     assert card["metrics"]["gold_only"]["test"] == metrics["gold_only"]["test"]
     assert "Against the dev gold alone" in md

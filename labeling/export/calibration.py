@@ -56,17 +56,22 @@ def calibration_report(y_true, proba, n_bins: int = 10) -> dict:
             "gap": gap, "verdict": verdict, "bins": bins}
 
 
-def calibration_markdown(reports: dict[str, dict]) -> list[str]:
-    """Markdown lines: a summary per split, in words, then the reliability bins."""
+def calibration_markdown(reports: dict[str, dict], in_sample=()) -> list[str]:
+    """Markdown lines: a summary per split, in words, then the reliability bins.
+    ``in_sample``: splits the model was trained on (its dev gold rows), marked so: their
+    accuracy is a fit, not an estimate, so no verdict is drawn from them."""
     lines = []
     for split, r in reports.items():
         if not r.get("n"):
             continue
-        lines.append(f"- {split} ({r['n']} rows): ECE {r['ece']:.3f}, Brier {r['brier']:.3f}; "
-                     f"mean confidence {r['mean_confidence']:.3f} vs accuracy "
-                     f"{r['accuracy']:.3f}: **{r['verdict']}**"
-                     + ("" if r["verdict"] == "well calibrated"
-                        else f" by {abs(r['gap']):.3f}"))
+        head = (f"- {split} ({r['n']} rows): ECE {r['ece']:.3f}, Brier {r['brier']:.3f}; "
+                f"mean confidence {r['mean_confidence']:.3f} vs accuracy {r['accuracy']:.3f}")
+        if split in in_sample:
+            lines.append(head + " (in-sample: the model was trained on these rows, so this "
+                                "says nothing of its calibration on new texts)")
+        else:
+            lines.append(head + f": **{r['verdict']}**" + ("" if r["verdict"] == "well calibrated"
+                                                             else f" by {abs(r['gap']):.3f}"))
     splits = [s for s, r in reports.items() if r.get("n")]
     if not splits:
         return lines

@@ -310,7 +310,10 @@ def card_markdown(card: dict) -> str:
         lines += ["## Calibration", "",
                   "Top-class probability against accuracy (reliability bins, 10 equal widths; "
                   "ECE = count-weighted mean |accuracy - confidence|; Brier = mean "
-                  "sum_k (p_k - y_k)^2):", ""] + calibration_markdown(calibration) + [""]
+                  "sum_k (p_k - y_k)^2):", ""]
+        trained_on = {key.split(".", 1)[1] for key in card.get("in_sample") or []
+                      if key.startswith("end_model.")}
+        lines += calibration_markdown(calibration, trained_on) + [""]
     onnx_info = card.get("onnx") or {}
     lines += ["## Files", ""] + [f"- {name}: sha256 {sha}"
                                  for name, sha in card.get("files", {}).items()]
