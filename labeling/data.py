@@ -106,8 +106,9 @@ def _read_delimited(text: str, path: Path, dialect: dict) -> pd.DataFrame:
             elif header is None:
                 repeated = sorted({f for f in fields if fields.count(f) > 1})
                 if repeated:
+                    empty = " (empty names: trailing separators?)" if not repeated[0] else ""
                     raise DataError(f"{path}: line {start}: column '{repeated[0]}' appears "
-                                    "more than once in the header")
+                                    f"more than once in the header{empty}")
                 header = fields
             elif len(fields) != len(header):
                 spans = (f"; this row spans lines {start}-{end}: is a '\"' unbalanced?"
@@ -197,9 +198,12 @@ def read_table(path: Path, encoding: str = "utf-8", hint: str = UTF8_HINT) -> pd
                         "(use .csv, .tsv, .jsonl or .parquet)")
     if suffix == ".parquet":
         try:
-            return pd.read_parquet(path)
+            frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow's errors have no common base class
             raise DataError(f"{path}: cannot parse: {exc}") from None
+        # a frame saved after set_index("id") keeps "id" as its index: a column here
+        named = [n for n in frame.index.names if n is not None and n not in frame.columns]
+        return frame.reset_index(level=named) if named else frame
     text = decode_text(path.read_bytes(), path, encoding, hint)
     if suffix in (".jsonl", ".ndjson"):
         return _read_jsonl(text, path)
@@ -280,6 +284,17 @@ def check_ids(values: pd.Series, path: Path, column: str) -> None:
                             f"integer id, got {_kind(value)} {str(value)[:40]!r}")
 
 
+def check_unique_ids(ids: pd.Series, path: Path, column: str | None) -> None:
+    """Ids (as strings) are unique within a file: the first repeated one names its rows."""
+    ids = ids.astype(str).reset_index(drop=True)
+    repeated = ids[ids.duplicated()]
+    if len(repeated):
+        first = repeated.iloc[0]
+        rows = (ids.index[ids == first] + 1).tolist()
+        raise DataError(f"{path}: id '{first}' appears more than once in column "
+                        f"'{column}' (rows {rows[0]} and {rows[1]})")
+
+
 def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
     """The split's DataFrame, or None when the config names no file for it."""
     if split not in SPLITS:
@@ -315,12 +330,7 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
     if "id" not in df.columns:
         df.insert(0, "id", [f"{split}-{i}" for i in range(len(df))])
     df["id"] = df["id"].astype(str)
-    repeated = df["id"][df["id"].duplicated()]
-    if len(repeated):
-        first = repeated.iloc[0]
-        rows = (df.index[df["id"] == first] + 1).tolist()
-        raise DataError(f"{path}: id '{first}' appears more than once in column "
-                        f"'{cols.id_column}' (rows {rows[0]} and {rows[1]})")
+    check_unique_ids(df["id"], path, cols.id_column)
     df["text"] = df["text"].fillna("").astype(str)
     return df.reset_index(drop=True)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from labeling.data import read_table
+from labeling.data import check_ids, check_texts, check_unique_ids, column_list, read_table
 from labeling.errors import LabelingError
 
 DEV_SHARE, TEST_SHARE, MAX_DEV = 0.2, 0.2, 500
@@ -119,10 +119,16 @@ def init_task(data: Path, directory: Path, name: str | None = None,
                                        "as UTF-8")
     if id_column is None and "id" in frame.columns:  # the config's default id column
         id_column = "id"
-    for column in (text_column, id_column):
+    for column, flag in ((text_column, "--text-column"), (id_column, "--id-column")):
         if column and column not in frame.columns:
             raise LabelingError(f"{data}: no column {column!r} (columns: "
-                                f"{', '.join(map(str, frame.columns))})")
+                                f"{column_list(frame.columns)}); pass {flag}")
+    # checked here, on the user's file: the split files written below would stringify a
+    # number into a text, and part a repeated id's rows between train and test
+    check_texts(frame[text_column], data, text_column)
+    if id_column:
+        check_ids(frame[id_column], data, id_column)
+        check_unique_ids(frame[id_column], data, id_column)
     gold = (frame[label_column].dropna().astype(str).str.strip() if label_column in frame
             else pd.Series(dtype=str))
     gold = gold[gold != ""]  # an empty cell is an unlabeled row

@@ -186,3 +186,44 @@ def test_fit_prints_dev_scores_only(make_task):
     assert "test is shown by `labeling" in " ".join(fitted.output.split())
     evaluated = cli("evaluate", config)
     assert "test accuracy" in evaluated.output
+
+
+# --- Parquet saved with set_index, spreadsheet CSVs, init's checks of the user's file ---
+
+def test_a_parquet_saved_with_its_id_as_index_keeps_the_id_column(tmp_path):
+    frame = pd.DataFrame({"msg_id": ["007", "010"], "text": ["a", "b"], "label": ["ham", "spam"]})
+    frame.set_index("msg_id").to_parquet(tmp_path / "dev.parquet")
+    table = read_table(tmp_path / "dev.parquet")
+    # before: columns text, label only: "no id column 'msg_id'" for a file that has it
+    assert table["msg_id"].tolist() == ["007", "010"]
+    frame[frame["label"] == "spam"].to_parquet(tmp_path / "kept.parquet")  # unnamed index
+    assert read_table(tmp_path / "kept.parquet").columns.tolist() == ["msg_id", "text", "label"]
+
+
+def test_repeated_empty_header_names_hint_at_trailing_separators(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_text("id,text,label,,\n001,a,ham,,\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"column '' appears more than once in the header "
+                                        r"\(empty names: trailing separators\?\)"):
+        read_table(path)
+
+
+def test_init_checks_the_users_ids_and_texts_before_writing(tmp_path, make_task):
+    frames = make_task.frames()
+    data = pd.concat([frames["dev"], frames["test"]], ignore_index=True)
+    data["id"] = [f"{i:04d}" for i in range(len(data))]
+    data.loc[9, "id"] = "0003"
+    data.to_csv(tmp_path / "dup.csv", index=False)
+    # before: init split the two rows of id 0003 into train and test, without a word
+    one_error_line(cli("init", tmp_path / "dup.csv", "--dir", tmp_path / "a"),
+                   "dup.csv: id '0003' appears more than once in column 'id' (rows 4 and 10)")
+    assert not (tmp_path / "a").exists()
+    numbers = tmp_path / "numbers.jsonl"
+    numbers.write_text('{"text": "hi", "label": "ham"}\n{"text": 5, "label": "spam"}\n'
+                       '{"text": "yo", "label": "spam"}\n{"text": "ok", "label": "ham"}\n',
+                       encoding="utf-8")
+    # before: written to data/*.csv as the text "5"
+    one_error_line(cli("init", numbers, "--dir", tmp_path / "b"),
+                   "numbers.jsonl: row 2, column 'text': expected a string")
+    one_error_line(cli("init", tmp_path / "dup.csv", "--dir", tmp_path / "c",
+                       "--text-column", "message"), "no column 'message'", "--text-column")
