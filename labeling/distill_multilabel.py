@@ -22,7 +22,9 @@ import numpy as np
 import pandas as pd
 
 from labeling import multilabel_steps as steps
-from labeling.artifacts import L_FILE, PROBS_FILE, read_metrics
+from labeling.apply import applied
+from labeling.artifacts import (L_FILE, PROBS_FILE, check_gold_unchanged, check_step_order,
+                                read_metrics)
 from labeling.distill import _all_lfs_cost, prompt_lf_cost
 from labeling.distill_output import REPORT_JSON, REPORT_MD
 from labeling.errors import LabelingError
@@ -86,6 +88,15 @@ def build_report(task, n_single: int = 200) -> dict:
         raise LabelingError(f"{cfg.source}: the report needs a test split with gold label "
                             "sets (data.test with a label column)")
     metrics = read_metrics(task.run_dir)
+    # the rows come from different steps (the label models' decisions from fit, the
+    # gold-only scores from train, the end model from export): all of the same run,
+    # of the LFs applied and against the test gold they were scored on
+    check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit"),
+                                    (steps.END_MODEL_FILE, "train"),
+                                    (f"{steps.MODEL_DIR}/model_card.json", "export")],
+                     "report")
+    applied.check(task, "report")
+    check_gold_unchanged(task, metrics)
     section = metrics.get("multi_label") or {}
     test_df = task.splits["test"]
     predict_proba, thresholds, served = _end_model(task)

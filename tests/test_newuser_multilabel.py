@@ -159,3 +159,24 @@ def test_a_fault_tolerant_apply_counts_and_names_the_lf_that_raised(tmp_path):
     Session(config).apply(lfs=["kw_joy"], fault_tolerant=True)
     assert pd.read_csv(tmp_path / "runs/ml/lf_analysis.csv").set_index("lf").loc[
         "bus_lf", "faults"] == n
+
+
+def test_report_refuses_rows_from_steps_out_of_date(tmp_path):
+    # before: report put the gold-only test score computed against the old test gold
+    # beside the end model scored against the corrected one, and a new fit's label model
+    # beside an end model trained on the previous fit's labels, without a word
+    config = project(tmp_path)
+    ok("run", config, "--no-progress")
+    ok("report", config)
+    run = tmp_path / "runs/ml"
+    older(run / "end_model.skops", than=run / "probs.parquet")  # as after a second fit
+    one_error_line(cli("report", config), "end_model.skops: older than the last `labeling fit`",
+                   "run `labeling train` before `labeling report`")
+    ok("run", config, "--no-progress")
+    older(run / "model/model_card.json", than=run / "end_model.skops")  # a train, no export
+    one_error_line(cli("report", config), "model_card.json: older than the last `labeling "
+                   "train`", "run `labeling export` before `labeling report`")
+    ok("run", config, "--no-progress")
+    flip_first_set(tmp_path / "test.csv")
+    one_error_line(cli("report", config), "test.csv: the test gold changed since the last "
+                   "`labeling fit`")
