@@ -21,7 +21,6 @@ import contextlib
 import gc
 import json
 import logging
-import math
 import re
 
 import numpy as np
@@ -36,9 +35,9 @@ from labeling.export import ExportedModel
 from labeling.export.multilabel_io import multilabel_thresholds
 from labeling.serve.batcher import MicroBatcher
 from labeling.serve.model_process import ModelProcess
-from labeling.serve.protocol import (SMALL_ROWS, Limits, RequestError, infer_request,
-                                     infer_response, model_metadata, parse_json,
-                                     predict_response, predict_texts)
+from labeling.serve.protocol import (Limits, RequestError, infer_request, infer_response,
+                                     model_metadata, parse_json, predict_response,
+                                     predict_texts)
 
 log = logging.getLogger("labeling.serve")
 INFER_PATH = re.compile(r"/v2/models/([^/]+)(?:/versions/([^/]+))?/infer")
@@ -61,9 +60,7 @@ def finite(proba: np.ndarray) -> np.ndarray:
     """``proba`` if every number is finite. The answers are written by orjson (several
     times faster than json.dumps on them, the same JSON values), which would write a NaN
     as null where json.dumps refuses it: a NaN probability is a bug, answered as a 500."""
-    # a few rows (a one-text request): plain Python, cheaper than NumPy's cost per call
-    if not (all(map(math.isfinite, proba.ravel().tolist())) if len(proba) <= SMALL_ROWS
-            else np.isfinite(proba).all()):
+    if not np.isfinite(proba).all():
         raise ValueError("the model returned a probability that is not a finite number")
     return proba
 

@@ -1,8 +1,8 @@
 """Micro-batching: concurrent requests share one ``predict_proba`` call in a worker thread.
 
 Each request puts its texts on a queue and awaits a future. One collector task takes the
-first waiting request, then gathers more (those queued within a few turns of the event
-loop, and those still being read, for at most ``max_wait_ms``) until ``max_batch`` texts, and runs the model on all of
+first waiting request, then gathers more (those queued, and those still being read,
+for at most ``max_wait_ms``) until ``max_batch`` texts, and runs the model on all of
 them in ONE worker thread, so:
 
 - the event loop never runs the model (it keeps accepting and parsing requests meanwhile);
@@ -26,10 +26,6 @@ from typing import Callable
 import numpy as np
 
 from labeling.serve.protocol import RequestError
-
-# event-loop iterations a batch's first request lets pass while nothing else is queued
-# (docs/serve.md, "Where the CPU per request goes")
-LOOP_ITERATIONS = 3
 
 
 @dataclass
@@ -105,18 +101,9 @@ class MicroBatcher:
             self._arriving -= 1
 
     async def _gather(self) -> list[_Pending]:
-        """The first waiting request, then (after up to ``LOOP_ITERATIONS`` turns of the
-        event loop while the queue is empty) every request queued, then those still
+        """The first waiting request, then every request already queued, then those still
         arriving, until ``max_batch`` texts or ``max_wait_ms`` after the first."""
         batch = [await self._queue.get()]
-        # Nothing else queued: let the event loop run a few iterations first (microseconds),
-        # so requests already read from other connections join this model call instead of
-        # waiting for the next one. Under load, a batch used to be followed by a call for
-        # one or two texts (the first request after it), at the fixed cost of a whole call.
-        for _ in range(LOOP_ITERATIONS):
-            if not self._queue.empty():
-                break
-            await asyncio.sleep(0)
         size = len(batch[0].texts)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait_ms / 1000

@@ -128,18 +128,10 @@ def label_sets(proba: np.ndarray, labels: list[str], thresholds: np.ndarray
     return [[labels[c] for c in np.flatnonzero(row)] for row in proba >= thresholds]
 
 
-# Up to this many rows (a server's usual request: one text), plain Python on the rows
-# beats NumPy, whose fixed cost per call (~1-3 us) was ~8% of the event loop's CPU per
-# one-text request (docs/serve.md, "Where the CPU per request goes").
-SMALL_ROWS = 16
-
-
 def top_labels(proba: np.ndarray, labels: list[str]) -> list[str]:
     """A single-label model's answer per row: the most probable label (the first on a
-    tie, as `labeling predict`). ``proba`` is finite (the server checks it first)."""
-    if len(proba) <= SMALL_ROWS:  # max() keeps the first of equal values, as argmax
-        return [labels[row.index(max(row))] for row in proba.tolist()]
-    return [labels[k] for k in proba.argmax(axis=1).tolist()]
+    tie, as `labeling predict`)."""
+    return [labels[k] for k in proba.argmax(axis=1).tolist()] if len(proba) else []
 
 
 def predict_response(proba: np.ndarray, labels: list[str],
