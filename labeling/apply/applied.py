@@ -36,9 +36,26 @@ def record(task, applied: list) -> list:
     ``applied``."""
     before = read_metrics(task.run_dir).get("applied_lfs") or {}
     now = fingerprints(applied, task.config.cardinality)
+    rest = [lf for lf in task.lfs if lf.name not in now]
+    task.unapplied_edits = _edited_since(task, rest, before) if before else []
     task.applied_lfs = {lf.name: now[lf.name] if lf.name in now else before.get(lf.name)
                         for lf in task.lfs}
     return applied
+
+
+def _edited_since(task, rest: list, recorded: dict) -> list[str]:
+    """The LFs of ``rest`` (kept, not re-applied) that are not the ones ``recorded``: their
+    old columns stay in L.parquet, and their old fingerprints in the record, so the same
+    task's next step would take them for applied (:func:`check`). An LF this task applied
+    itself is its loaded code and is not fingerprinted again (a memoizing LF
+    fingerprints otherwise once it has run); one it kept edited stays edited."""
+    mine = task.applied_lfs or {}
+    kept = set(getattr(task, "unapplied_edits", ()))
+    unsure = [lf for lf in rest
+              if lf.name in kept or mine.get(lf.name, 0) != recorded.get(lf.name, 1)]
+    now = fingerprints(unsure, task.config.cardinality)
+    return [name for name, fp in now.items() if name in kept or name not in recorded
+            or None not in (fp, recorded[name]) and fp != recorded[name]]
 
 
 def lfs_to_apply(task, only: list[str] | None):
@@ -73,12 +90,17 @@ def differences(recorded: dict, lfs, cardinality: int) -> list[str]:
 
 def check(task, step: str) -> None:
     """Stop ``step`` when the task's LFs are not the ones L.parquet was applied with.
-    Skipped for the task that ran that apply itself: its LFs are the applied ones (and
-    an LF memoizing in a global no longer fingerprints as it did before it ran)."""
+    For the task that ran that apply itself, its LFs are the applied ones (and an LF
+    memoizing in a global no longer fingerprints as it did before it ran), except those
+    its partial apply kept with their old votes after an edit (``unapplied_edits``)."""
     recorded = read_metrics(task.run_dir).get("applied_lfs")
-    if recorded is None or recorded == task.applied_lfs:  # None: a run from before the record
+    if recorded is None:  # a run from before the record
         return
-    parts = differences(recorded, task.lfs, task.config.cardinality)
+    if recorded == task.applied_lfs:
+        edited = getattr(task, "unapplied_edits", None)  # edited, kept by a partial apply
+        parts = [f"changed: {', '.join(edited)}"] if edited else []
+    else:
+        parts = differences(recorded, task.lfs, task.config.cardinality)
     if parts:
         raise LabelingError(f"{Path(task.run_dir) / L_FILE}: applied with other LFs than "
                             f"the task's now ({'; '.join(parts)}); run `labeling apply` "

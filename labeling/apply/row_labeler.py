@@ -104,7 +104,8 @@ def _label_slowly(call, lf, rows, indices, chunk, names, cardinality, fault_tole
                 # Also an instance of the LF's exception class: snorkel code catches that.
                 raise lf_error_from(exc, (
                     f"LF '{lf.name}' raised {type(exc).__name__}: {exc} on {where}; "
-                    "use --fault-tolerant to count such faults and abstain instead"
+                    "use --fault-tolerant (or [apply] fault_tolerant = true, which "
+                    "`labeling dev` reads) to count such faults and abstain instead"
                 )) from exc
             faulted[i] = True
             records.append((lf.name, where, f"{type(exc).__name__}: {exc}"))

@@ -52,17 +52,23 @@ def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FA
 def apply(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FAULT_OPT,
         engine: Optional[str] = ENGINE_OPT, n_jobs: Optional[int] = N_JOBS_OPT,
         scheduler: Optional[str] = SCHEDULER_OPT, cache: Optional[bool] = CACHE_OPT,
-          progress: bool = typer.Option(True, "--progress/--no-progress")):
+          progress: bool = typer.Option(True, "--progress/--no-progress"),
+          lf: list[str] = typer.Option([], "--lf", help="Apply only this LF (repeat for "
+                                       "more); the others keep their last apply's votes.")):
     """Apply the LFs to every split: L.parquet and lf_summary.csv."""
     from labeling import pipeline, report
 
     task = open_task(config)
     if multilabel_step(task, "apply", progress=progress, fault_tolerant=fault_tolerant,
-                   engine=engine, n_jobs=n_jobs, cache=cache):
+                   engine=engine, n_jobs=n_jobs, cache=cache, only=lf or None):
         return
     pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress, engine=engine,
-                        n_jobs=n_jobs, scheduler=scheduler, cache=cache)
+                        n_jobs=n_jobs, scheduler=scheduler, cache=cache, only=lf or None)
     report.print_lf_summary(task.run_dir)
+    if getattr(task, "unapplied_edits", None):  # their rows above are the old votes
+        report.console().print(f"[yellow]note:[/] kept the last apply's votes of LFs edited "
+                               f"since: {', '.join(task.unapplied_edits)}; apply them too "
+                               "(--lf) before `labeling fit`", highlight=False)
 
 
 @app.command()

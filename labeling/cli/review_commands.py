@@ -38,6 +38,8 @@ def show(lf: str = typer.Argument(..., help="The LF's name."),
     """The rows an LF fires on (or gets wrong, or conflicts on), with gold and the label
     model's label, from the last fit."""
     from labeling import report
+    from labeling.apply import applied
+    from labeling.artifacts import L_FILE, PROBS_FILE, check_step_order
     from labeling.review.project import load_run
     from labeling.session import lf_examples
 
@@ -49,7 +51,12 @@ def show(lf: str = typer.Argument(..., help="The LF's name."),
         from labeling.review import ml_show
 
         return ml_show.command(task, lf, kind, split, limit, conflicts)
-    table = lf_examples(load_run(task.config.source, task.run_dir), lf, kind, split,
+    run = load_run(task.config.source, task.run_dir)
+    # the rows of the LFs on disk now, as Session.examples: not the votes of an LF as it
+    # was before an edit, nor the label model of a fit older than the last apply
+    check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "show")
+    applied.check(task, "show")
+    table = lf_examples(run, lf, kind, split,
                         None if conflicts in (None, "any") else conflicts)
     report.print_examples(table, lf, kind, split, limit, other=conflicts)
 

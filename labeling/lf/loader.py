@@ -19,6 +19,12 @@ def _import(entry: str, base_dir: Path):
         path = Path(entry) if Path(entry).is_absolute() else base_dir / entry
         if not path.is_file():
             raise LFLoadError(f"{path}: LF module not found")
+        # The module may import its helpers from beside it (`from my_words import WORDS`,
+        # as a script does) or from the task's folder (`from functions.my_words import
+        # ...`); appended, so a helper never shadows the standard library or a package.
+        for folder in (str(path.resolve().parent), str(base_dir)):
+            if folder not in sys.path:
+                sys.path.append(folder)
         # A unique module name per file keeps two tasks' modules apart.
         digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
         spec = importlib.util.spec_from_file_location(f"lfs_{path.stem}_{digest}", path)

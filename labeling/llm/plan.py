@@ -133,13 +133,16 @@ def total_cost(plans: list[dict]) -> float | None:
 
 
 def format_plan(plans: list[dict]) -> str:
-    """A plain-text table for the CLI."""
-    head = (f"{'LF':<28} {'model':<16} {'calls':>7} {'cached':>7} {'tok in':>9} "
-            f"{'tok out':>8} {'cost $':>9}")
+    """A plain-text table for the CLI: one line per prompt LF and split (a plan of one
+    frame has no split)."""
+    split = any("split" in p for p in plans)
+    head = (f"{'LF':<28} " + (f"{'split':<6} " if split else "")
+            + f"{'model':<16} {'calls':>7} {'cached':>7} {'tok in':>9} {'tok out':>8} {'cost $':>9}")
     lines = [head, "-" * len(head)]
     for p in plans:
         cost = "?" if p["cost"] is None else f"{p['cost']:.4f}"
-        lines.append(f"{p['lf'][:28]:<28} {p['model'][:16]:<16} {p['calls']:>7} {p['cached']:>7} "
+        lines.append(f"{p['lf'][:28]:<28} " + (f"{p.get('split', '')[:6]:<6} " if split else "")
+                     + f"{p['model'][:16]:<16} {p['calls']:>7} {p['cached']:>7} "
                      f"{p['tokens_in']:>9} {p['tokens_out']:>8} {cost:>9}")
     total = total_cost(plans)
     shown = "unknown (no price for a model)" if total is None else f"${total:.4f}"

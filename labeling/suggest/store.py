@@ -56,6 +56,13 @@ class SuggestionStore:
         self.save()
 
     def get(self, proposal_id: str) -> dict:
+        """The last suggestions' ``proposal_id``, unless it was accepted already (a second
+        accept appended the same LF again, which the label model counts twice)."""
+        done = self.data["accepted"].get(proposal_id)
+        if isinstance(done, dict):
+            raise LabelingError(f"proposal {proposal_id} was accepted already, as LF "
+                                f"{done.get('name')} in {done.get('file')} ({done.get('when')}); "
+                                "edit or delete it there")
         record_ = self.data["last"].get(proposal_id)
         if record_ is None:
             shown = ", ".join(self.data["last"]) or "none"

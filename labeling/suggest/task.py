@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from labeling import llm
-from labeling.apply import apply_lfs
+from labeling.apply import applied, apply_lfs
+from labeling.artifacts import PROBS_FILE, check_step_order
 from labeling.errors import LabelingError
 from labeling.lf.core import PatternLF
 from labeling.lf.loader import load_lfs
@@ -48,6 +49,10 @@ def context_for(task: Task, embeddings: bool = True) -> Context:
         raise LabelingError(f"{path}: holds the votes of other LFs than the task's"
                             f"{' (new: ' + ', '.join(new) + ')' if new else ''}; run "
                             "`labeling apply` and `labeling fit` first")
+    # same names are not same votes: an LF edited since the apply, or a fit older than
+    # it, would score every proposal against the old votes and the old label model
+    applied.check(task, "suggest")
+    check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "suggest")
     L, texts, ids = {}, {}, {}
     for split in ("train", "dev"):
         df = task.splits.get(split)
