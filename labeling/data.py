@@ -133,13 +133,10 @@ def _csv_quoted(frame: pd.DataFrame) -> bool:
     """Whether a field read without quoting is a CSV writer's quoted field: wrapped in
     '"' with every '"' inside doubled, at least once (``"say ""hi"" now"``). A writer quotes
     a field for its quotes (a tab or a line break in it breaks the unquoted read)."""
-    for column in frame.columns:
-        values = frame[column]
-        wrapped = values[values.str.startswith('"') & values.str.endswith('"')
-                         & (values.str.len() >= 4)]
-        inner = wrapped.str.slice(1, -1)
-        inner = inner[inner.str.contains('""', regex=False)]
-        if (~inner.str.replace('""', "", regex=False).str.contains('"', regex=False)).any():
+    for values in (frame[column] for column in frame.columns):
+        inner = values[values.str.match(r'^".*"$', flags=re.DOTALL)].str.slice(1, -1)
+        inner = inner[inner.str.contains('""', regex=False)].str.replace('""', "", regex=False)
+        if (~inner.str.contains('"', regex=False)).any():
             return True
     return False
 
@@ -219,16 +216,20 @@ def label_indices(values: pd.Series, labels: list[str], path: Path,
     by_name = {name: i for i, name in enumerate(labels)}
     if not any(_is_integer(name) for name in labels):
         by_name.update({str(i): i for i in range(len(labels))})
-    out = []
+    out, bad = [], []
     for row, value in enumerate(values, start=1):
         key = str(value).strip() if value is not None else ""
         if key not in by_name and key.endswith(".0"):  # integer labels read as floats
             key = key[:-2]
         if key not in by_name:
-            shown = "(empty)" if key in ("", "nan", "None") else repr(value)
-            raise DataError(f"{path}: row {row}, column '{column}': unknown label {shown} "
-                            f"(labels: {', '.join(labels)})")
+            bad.append((row, value, key))
+            continue
         out.append(by_name[key])
+    if bad:  # the first, and how many more: a partly labeled dev file has many
+        (row, value, key), more = bad[0], f"; {len(bad)} rows in all" if len(bad) > 1 else ""
+        shown = "(empty)" if key in ("", "nan", "None") else repr(value)
+        raise DataError(f"{path}: row {row}, column '{column}': unknown label {shown} "
+                        f"(labels: {', '.join(labels)}){more}")
     return pd.Series(out, index=values.index, dtype="int64")
 
 
@@ -287,9 +288,8 @@ def check_ids(values: pd.Series, path: Path, column: str) -> None:
 def check_unique_ids(ids: pd.Series, path: Path, column: str | None) -> None:
     """Ids (as strings) are unique within a file: the first repeated one names its rows."""
     ids = ids.astype(str).reset_index(drop=True)
-    repeated = ids[ids.duplicated()]
-    if len(repeated):
-        first = repeated.iloc[0]
+    if ids.duplicated().any():
+        first = ids[ids.duplicated()].iloc[0]
         rows = (ids.index[ids == first] + 1).tolist()
         raise DataError(f"{path}: id '{first}' appears more than once in column "
                         f"'{column}' (rows {rows[0]} and {rows[1]})")

@@ -227,3 +227,13 @@ def test_init_checks_the_users_ids_and_texts_before_writing(tmp_path, make_task)
                    "numbers.jsonl: row 2, column 'text': expected a string")
     one_error_line(cli("init", tmp_path / "dup.csv", "--dir", tmp_path / "c",
                        "--text-column", "message"), "no column 'message'", "--text-column")
+
+
+def test_a_partly_labeled_dev_file_says_how_many_rows_lack_a_label(make_task):
+    dev = make_task.frames()["dev"]
+    dev.loc[[1, 4, 6], "label"] = ""
+    with pytest.raises(DataError) as info:
+        load_task(make_task(dev=dev))
+    # before: row 2 only; fixing it showed row 5, then row 7
+    assert str(info.value).endswith("row 2, column 'label': unknown label (empty) "
+                                    "(labels: ham, spam); 3 rows in all")
