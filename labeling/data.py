@@ -55,6 +55,9 @@ def decode_text(data: bytes, source, encoding: str = "utf-8", hint: str = UTF8_H
     except UnicodeDecodeError as exc:
         line = data[: exc.start].decode(codec, errors="replace").count("\n") + 1
         shown = "UTF-8" if codec == "utf-8-sig" else encoding
+        if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # Excel's "Unicode text"
+            shown, hint = shown + "; it starts with a UTF-16 byte-order mark", hint.replace(
+                '"latin-1"', '"utf-16"')
         raise DataError(f"{source}: not valid {shown} (byte {exc.start}, line {line}); "
                         f"{hint}") from None
 

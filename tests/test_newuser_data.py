@@ -237,3 +237,15 @@ def test_a_partly_labeled_dev_file_says_how_many_rows_lack_a_label(make_task):
     # before: row 2 only; fixing it showed row 5, then row 7
     assert str(info.value).endswith("row 2, column 'label': unknown label (empty) "
                                     "(labels: ham, spam); 3 rows in all")
+
+
+def test_a_utf16_file_says_so(make_task, tmp_path):
+    dev = make_task.frames()["dev"]
+    dev.to_csv(tmp_path / "u16.tsv", sep="\t", index=False, encoding="utf-16")  # with a BOM
+    with pytest.raises(DataError) as info:
+        load_task(make_task(dev=(tmp_path / "u16.tsv").read_bytes(),
+                            config={"data": {"dev": "dev.tsv"}}))
+    # before: "not valid UTF-8 (byte 0, line 1); set [data] encoding ... (e.g. "latin-1")"
+    assert "it starts with a UTF-16 byte-order mark" in str(info.value)
+    assert 'encoding to the file\'s encoding (e.g. "utf-16")' in str(info.value)
+    assert read_table(tmp_path / "u16.tsv", "utf-16")["text"].tolist() == dev["text"].tolist()
