@@ -117,12 +117,16 @@ def render(current: Snapshot, previous: Snapshot | None, console: Console) -> No
 
 def watched_files(session: Session | None, config: Path) -> list[Path]:
     """The config, the LF modules it names (read from the config before they are
-    loaded, so an edit during a load is never missed) and the task's own modules they
-    import."""
+    loaded, so an edit during a load is never missed), the task's own modules they
+    import, and the data files and the app's annotations (a gold label corrected in
+    dev.csv or in the app changes the dev table: SQLite writes the -wal file first)."""
     files = {config}
     try:
         cfg = load_config(config)
         files |= {cfg.resolve(entry) for entry in cfg.lfs if entry.endswith(".py")}
+        files |= {cfg.resolve(p) for p in (cfg.data.train, cfg.data.dev, cfg.data.test) if p}
+        files |= {cfg.annotations_path, cfg.annotations_path.with_name(
+            cfg.annotations_path.name + "-wal")}
     except LabelingError:
         pass  # a broken config: watch it until it is fixed
     if session is not None:
@@ -187,7 +191,8 @@ def watch(config: Path | str | None = None, interval: float = 0.3,
                 seen = _stamp(watched_files(session, config)) | stamp
                 console.print(f"[dim]{TABLE_DONE}{outcome} in "
                               f"{time.perf_counter() - started:.1f} s; watching "
-                              f"{len(seen)} files (Ctrl+C to stop)[/]")
+                              f"{sum(v is not None for v in seen.values())} files "
+                              "(Ctrl+C to stop)[/]")  # the ones there: not annotations yet
             time.sleep(interval)
     except KeyboardInterrupt:
         console.print("stopped")

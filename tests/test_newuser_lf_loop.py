@@ -258,3 +258,31 @@ def test_a_proposal_accepted_twice_is_refused(tmp_path):
                                                 r"LF sugg_ke_billion_1141 in functions/"
                                                 r"youtube_suggested.py \(.*\); edit or delete"):
             getattr(SuggestionStore(tmp_path), step)("1141eaa8")
+
+
+def test_the_dev_loop_sees_a_gold_label_corrected_in_the_data_or_the_app(make_task):
+    """The loop watched the config and the LF modules only: a gold label corrected in
+    dev.csv (or in the app's annotations) left the printed dev accuracy as it was until the
+    next LF save, though the table claims to be the current dev numbers."""
+    from rich.console import Console
+
+    from labeling.dev_loop import _stamp, take_snapshot, watch, watched_files
+
+    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    files = watched_files(None, config)
+    for name in ("train.csv", "dev.csv", "test.csv", "annotations.sqlite",
+                 "annotations.sqlite-wal"):
+        assert config.parent / name in files, name
+    session = Session(config)
+    before = take_snapshot(session)
+    stamp = _stamp(files)
+    dev = config.parent / "dev.csv"
+    frame = pd.read_csv(dev)
+    frame.loc[frame["text"].str.contains("song"), "label"] = "spam"  # kw_ham now wrong
+    frame.to_csv(dev, index=False)
+    assert _stamp(watched_files(session, config)) != stamp  # the loop's next poll reloads
+    after = take_snapshot(session.reload())
+    assert after.lfs.loc["kw_ham", "dev_accuracy"] < before.lfs.loc["kw_ham", "dev_accuracy"]
+    console = Console(record=True, width=200)
+    watch(config, console=console, max_rounds=1)
+    assert "watching 5 files" in console.export_text()  # config, lfs.py and the data files
