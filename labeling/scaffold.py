@@ -20,6 +20,7 @@ from labeling.data import check_ids, check_texts, check_unique_ids, column_list,
 from labeling.errors import LabelingError
 
 DEV_SHARE, TEST_SHARE, MAX_DEV = 0.2, 0.2, 500
+SPLIT_FILES = ("train", "dev", "test")
 
 LF_TEMPLATE = '''\
 """Labeling functions for the '{name}' task: each votes a label or abstains.
@@ -100,9 +101,10 @@ def init_task(data: Path, directory: Path, name: str | None = None,
               labels: list[str] | None = None, text_column: str = "text",
               label_column: str = "label", id_column: str | None = None,
               dev: Path | None = None, seed: int = 0,
-              encoding: str = "utf-8") -> list[Path]:
+              encoding: str = "utf-8", say=None) -> list[Path]:
     """Write a new task in ``directory`` for ``data`` (CSV/TSV/JSONL in ``encoding``);
-    returns the files written. The dev/test split it writes is UTF-8."""
+    returns the files written. The dev/test split it writes is UTF-8; ``say`` (a
+    callable) gets one line saying how the rows were split."""
     data, directory = Path(data).resolve(), Path(directory).resolve()
     name = name or re.sub(r"[^A-Za-z0-9_.-]+", "_", data.stem)
     config = directory / "labeling.toml"
@@ -152,10 +154,18 @@ def init_task(data: Path, directory: Path, name: str | None = None,
                                           stratify=stratify)
         test_rows = rest.sample(n=min(len(rest), n_dev), random_state=seed)
         train_rows = frame.drop(index=list(dev_rows.index) + list(test_rows.index))
+        for split in SPLIT_FILES:  # all checked before any is written
+            if (directory / "data" / f"{split}.csv").exists():
+                raise LabelingError(f"{directory / 'data' / f'{split}.csv'}: already exists; "
+                                    "init never overwrites")
+        unused = len(labeled) - len(dev_rows) - len(test_rows)
+        if say is not None:
+            say(f"{len(labeled)} of {len(frame)} rows have a label: dev {len(dev_rows)}, test "
+                f"{len(test_rows)}" + (f"; the other {unused} labeled rows go to train, "
+                                       "whose labels are not used (--dev FILE: choose the "
+                                       "dev rows yourself)" if unused else ""))
         for split, rows in (("train", train_rows), ("dev", dev_rows), ("test", test_rows)):
             path = directory / "data" / f"{split}.csv"
-            if path.exists():
-                raise LabelingError(f"{path}: already exists; init never overwrites")
             path.parent.mkdir(parents=True, exist_ok=True)
             rows.to_csv(path, index=False)
             files[split] = f"data/{split}.csv"

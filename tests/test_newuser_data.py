@@ -249,3 +249,25 @@ def test_a_utf16_file_says_so(make_task, tmp_path):
     assert "it starts with a UTF-16 byte-order mark" in str(info.value)
     assert 'encoding to the file\'s encoding (e.g. "utf-16")' in str(info.value)
     assert read_table(tmp_path / "u16.tsv", "utf-16")["text"].tolist() == dev["text"].tolist()
+
+
+def test_init_says_how_the_labeled_rows_were_split_and_writes_all_or_nothing(tmp_path,
+                                                                              make_task):
+    frames = make_task.frames()
+    data = pd.concat([frames["train"], frames["dev"], frames["test"]], ignore_index=True)
+    data["id"] = [f"{i:04d}" for i in range(len(data))]
+    data.to_csv(tmp_path / "all.csv", index=False)
+    result = cli("init", tmp_path / "all.csv", "--dir", tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    dev = pd.read_csv(tmp_path / "a" / "data" / "dev.csv")
+    test = pd.read_csv(tmp_path / "a" / "data" / "test.csv")
+    unused = len(data) - len(dev) - len(test)
+    # before: nothing said that most of the user's labels would go unused in train
+    assert (f"{len(data)} of {len(data)} rows have a label: dev {len(dev)}, test {len(test)}; "
+            f"the other {unused} labeled rows go to train") in " ".join(result.output.split())
+    (tmp_path / "b" / "data").mkdir(parents=True)
+    (tmp_path / "b" / "data" / "test.csv").write_text("mine\n")
+    refused = cli("init", tmp_path / "all.csv", "--dir", tmp_path / "b")
+    assert refused.exit_code == 2 and "test.csv: already exists" in refused.output
+    # before: data/train.csv and data/dev.csv were written, then test.csv refused
+    assert sorted(p.name for p in (tmp_path / "b").rglob("*")) == ["data", "test.csv"]

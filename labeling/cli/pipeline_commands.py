@@ -158,7 +158,8 @@ def init(data: Path = typer.Argument(..., help="A CSV/TSV/JSONL/Parquet file of 
     from labeling.scaffold import init_task
 
     written = init_task(data, directory, name, labels.split(",") if labels else None,
-                        text_column, label_column, id_column, dev_file, seed, encoding)
+                        text_column, label_column, id_column, dev_file, seed, encoding,
+                        say=typer.echo)
     for path in written:
         typer.echo(f"wrote {path}")
     typer.echo(f"next: cd {directory} && labeling dev   (edit {written[1].name} and save)")
