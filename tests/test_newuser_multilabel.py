@@ -180,3 +180,22 @@ def test_report_refuses_rows_from_steps_out_of_date(tmp_path):
     flip_first_set(tmp_path / "test.csv")
     one_error_line(cli("report", config), "test.csv: the test gold changed since the last "
                    "`labeling fit`")
+
+
+def test_apply_and_run_warn_of_test_rows_also_in_dev(tmp_path):
+    # before: the multi-label apply never looked (the single-label one warns): a test row
+    # that is a dev gold row inflates the test score without a word (the bundled
+    # GoEmotions splits share 2 test/dev and 14 test/train texts)
+    config = project(tmp_path)
+    frames = {}
+    for split in ("train", "dev", "test"):  # the tiny task's texts repeat: make them unique
+        frames[split] = pd.read_csv(tmp_path / f"{split}.csv")
+        frames[split]["text"] = frames[split]["text"] + " in " + frames[split]["id"]
+    frames["test"].loc[3, "text"] = frames["dev"].loc[0, "text"] + " "  # up to spacing
+    for split, frame in frames.items():
+        frame.to_csv(tmp_path / f"{split}.csv", index=False)
+    for step in (("apply", config, "--no-progress"), ("run", config, "--no-progress")):
+        out = words(ok(*step))
+        assert "leakage: 1 of 80 test rows (1.2%) have a text also in dev (e.g. test id = " \
+               "dev id: r3-3 = r2-0)" in out, (step, out)
+        assert "also in train" not in out

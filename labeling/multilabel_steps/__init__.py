@@ -56,6 +56,7 @@ def summary(metrics: dict, run_dir) -> str:
     if gold.get("text") and not (section.get("end_model") or {}).get("stale"):
         lines.append(f"[bold red]WARNING: {gold['text']}[/]" if gold.get("loud")
                      else f"gold-only baseline: {gold['text']}")
+    lines += [f"warning: {warning}" for warning in _leakage(metrics)]
     seconds = ", ".join(f"{k} {v:.0f}s" for k, v in section.get("seconds", {}).items())
     lines.append(f"times: {seconds}; per-label tables in {run_dir}/metrics.json, "
                  f"LF analysis in {run_dir}/{LF_ANALYSIS_FILE}")
@@ -71,7 +72,10 @@ def command(task, step: str, out: Path | None = None, **apply_overrides) -> None
     if step == "apply":
         step_apply(task, apply_overrides.pop("progress", True), **apply_overrides)
         report.print_multilabel_lfs(task.run_dir / LF_ANALYSIS_FILE)
-        faults = read_metrics(task.run_dir)["multi_label"].get("faults", {})
+        metrics = read_metrics(task.run_dir)
+        for warning in _leakage(metrics):
+            report.console().print(f"[yellow]warning:[/] {warning}", highlight=False)
+        faults = metrics["multi_label"].get("faults", {})
         for name, first in faults.get("first", {}).items():  # as the single-label apply
             report.console().print(f"[yellow]faults:[/] LF '{name}' raised on "
                                    f"{faults['counts'][name]} rows (abstained there); "
@@ -110,3 +114,9 @@ def _without_end_model(metrics: dict) -> dict:
     section["scores"] = {k: v for k, v in section.get("scores", {}).items()
                          if k not in ("end_model", *BASELINES)}
     return metrics | {"multi_label": section}
+
+
+def _leakage(metrics: dict) -> list[str]:
+    """The apply's leakage warnings: dev or test rows whose id or text is also in an
+    earlier split (labeling.data.leakage_report)."""
+    return (metrics.get("leakage") or {}).get("warnings", [])

@@ -13,6 +13,7 @@ from labeling.apply import applied
 from labeling.apply.applier import apply_lfs
 from labeling.apply.votes import FaultLog
 from labeling.artifacts import L_FILE, _write_table, update_metrics
+from labeling.data import leakage_report, leakage_warnings
 from labeling.errors import LFError
 from labeling.files import atomic_write, check_writable
 from labeling.multilabel_steps.common import (LF_ANALYSIS_FILE, frame, gold, lf_targets,
@@ -116,6 +117,9 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
     # and `labeling show` rebuild exactly this run's dev split from it (sets as lists)
     with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
         tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
-    update_metrics(task.run_dir, applied_lfs=task.applied_lfs)
+    leakage = leakage_report(task.splits)  # as the single-label apply: dev/test rows
+    # also in another split inflate its scores
+    update_metrics(task.run_dir, applied_lfs=task.applied_lfs,
+                   leakage={"pairs": leakage, "warnings": leakage_warnings(leakage)})
     save_section(task, section, "apply", time.perf_counter() - start)
     return L
