@@ -16,6 +16,7 @@ from labeling.session import Session
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import cli, one_error_line  # noqa: E402
+from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
 
 
 def edit(config: Path, old: str, new: str, file: str = "lfs.py") -> None:
@@ -286,3 +287,38 @@ def test_the_dev_loop_sees_a_gold_label_corrected_in_the_data_or_the_app(make_ta
     console = Console(record=True, width=200)
     watch(config, console=console, max_rounds=1)
     assert "watching 5 files" in console.export_text()  # config, lfs.py and the data files
+
+
+# --- prompt LFs -----------------------------------------------------------------------
+
+PROMPT_LFS = '''\
+from labeling import ABSTAIN, keyword_lf
+from labeling.llm import prompt_lf
+
+HAM, SPAM = 0, 1
+spam_words = keyword_lf(["subscribe", "channel", "free"], label=SPAM, name="kw_spam")
+ham_words = keyword_lf(["song", "love"], label=HAM, name="kw_ham")
+llm_promo = prompt_lf("llm_promo", "Does this ask to subscribe? {text}",
+                      answers={"yes": SPAM, "no": HAM})
+'''
+
+
+def test_an_edited_prompt_is_a_changed_lf(fake_openai, make_task, monkeypatch):
+    """A prompt LF was compared by name only: after its question was edited, `fit` fitted
+    and `show` listed the old question's answers, exit 0; only `apply` asked anew."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-newuser-loop-0123456789")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    config = make_task(lf_source=PROMPT_LFS, config={
+        "llm": {"progress": False}, "label_model": {"name": "mv", "params": make_task.DELETE}})
+    assert cli("apply", config, "--no-progress").exit_code == 0
+    assert cli("fit", config).exit_code == 0
+    assert cli("show", "llm_promo", config).exit_code == 0
+    edit(config, "Does this ask to subscribe? {text}", "Is this an advert? {text}")
+    for args in (("fit", config), ("show", "llm_promo", config)):
+        one_error_line(cli(*args), "changed: llm_promo", "run `labeling apply`")
+    asked = fake_openai.received
+    assert cli("apply", config, "--no-progress").exit_code == 0
+    assert fake_openai.received > asked  # the new question is asked, not the old answers
+    assert cli("fit", config).exit_code == 0
+    edit(config, "answers={\"yes\": SPAM, \"no\": HAM}", "answers={\"yes\": SPAM, \"no\": ABSTAIN}")
+    one_error_line(cli("fit", config), "changed: llm_promo")

@@ -4,12 +4,14 @@
 ``fit`` and ``export`` check them against the LFs the task loads now. An LF edited,
 added, renamed or removed since the last apply then stops them with one line, instead
 of a label model fit on the old votes and a model card listing LFs that were never
-applied. An LF without a fingerprint (a prompt LF: its answers are cached per request)
-is checked by name only.
+applied. A prompt LF is recorded by what its requests are made of
+(:func:`prompt_definition`); an LF without a fingerprint is checked by name only.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -22,11 +24,31 @@ from labeling.errors import LabelingError
 def fingerprints(lfs, cardinality: int) -> dict[str, str | None]:
     out = {}
     for lf in lfs:
-        try:
-            out[lf.name] = lf_fingerprint(lf, cardinality)
-        except NotFingerprintable:
-            out[lf.name] = None
+        out[lf.name] = prompt_definition(lf, cardinality)
+        if out[lf.name] is None:
+            try:
+                out[lf.name] = lf_fingerprint(lf, cardinality)
+            except NotFingerprintable:
+                pass
     return out
+
+
+PROMPT_FIELDS = ("template", "raw_answers", "label_descriptions", "descriptions", "model",
+                 "params", "system", "many")
+
+
+def prompt_definition(lf, cardinality: int) -> str | None:
+    """A prompt LF's record: a hash of what its requests are made of (the template,
+    answers, descriptions, model, params and system message), so an edited question is
+    a changed LF; None for other LFs. Its code reads the LLM runtime's lock, which has
+    no fingerprint, and its answers are cached per request, not per column."""
+    if not callable(getattr(lf, "apply_frame", None)) or not isinstance(
+            getattr(lf, "template", None), str):
+        return None
+    definition = [type(lf).__qualname__, lf.name, cardinality,
+                  {field: getattr(lf, field, None) for field in PROMPT_FIELDS}]
+    text = json.dumps(definition, sort_keys=True, default=repr, ensure_ascii=False)
+    return "prompt:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def record(task, applied: list) -> list:
