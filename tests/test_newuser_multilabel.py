@@ -199,3 +199,15 @@ def test_apply_and_run_warn_of_test_rows_also_in_dev(tmp_path):
         assert "leakage: 1 of 80 test rows (1.2%) have a text also in dev (e.g. test id = " \
                "dev id: r3-3 = r2-0)" in out, (step, out)
         assert "also in train" not in out
+
+
+def test_run_without_a_test_split_marks_its_dev_scores_in_sample(tmp_path):
+    # before: `labeling run` printed "end_model dev 1.000" unmarked, the score of a model
+    # trained on those dev rows with thresholds tuned there
+    config = project(tmp_path)
+    config.write_text(config.read_text().replace('test = "test.csv"\n', ""))
+    out = ok("run", config, "--no-progress").output
+    rows = [line for line in out.splitlines() if line.startswith(("end_model", "gold_only",
+                                                                  "label_model"))]
+    assert len(rows) == 4 and all(" dev " in r and r.count("*") == 2 for r in rows), out
+    assert "* in-sample" in out and "no test split" in out

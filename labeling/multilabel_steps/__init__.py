@@ -47,11 +47,16 @@ def run(task, progress: bool = False, export: bool = True, **apply_overrides) ->
 def summary(metrics: dict, run_dir) -> str:
     """Test (else dev) macro/micro F1 per model, and where the details are."""
     section = metrics["multi_label"]
-    lines = ["model                  split  macro-F1  micro-F1"]
+    lines, in_sample = ["model                  split  macro-F1  micro-F1"], False
     for name, by_split in section.get("scores", {}).items():
         split = "test" if "test" in by_split else "dev"
-        s = by_split[split]
-        lines.append(f"{name:<22} {split:<6} {s['macro_f1']:8.3f}  {s['micro_f1']:8.3f}")
+        s, mark = by_split[split], "*" if split == "dev" else ""  # every model's dev
+        in_sample = in_sample or bool(mark)  # thresholds were tuned on the dev gold
+        lines.append(f"{name:<22} {split:<6} {s['macro_f1']:8.3f}{mark:1} "
+                     f"{s['micro_f1']:8.3f}{mark}")
+    if in_sample:
+        lines.append("* in-sample: fit on the dev gold, thresholds tuned there; no test "
+                     "split, so no held-out score (the dev CV line below is the estimate)")
     gold = section.get("gold_only") or {}
     if gold.get("text") and not (section.get("end_model") or {}).get("stale"):
         lines.append(f"[bold red]WARNING: {gold['text']}[/]" if gold.get("loud")
