@@ -322,3 +322,12 @@ def test_an_edited_prompt_is_a_changed_lf(fake_openai, make_task, monkeypatch):
     assert cli("fit", config).exit_code == 0
     edit(config, "answers={\"yes\": SPAM, \"no\": HAM}", "answers={\"yes\": SPAM, \"no\": ABSTAIN}")
     one_error_line(cli("fit", config), "changed: llm_promo")
+
+
+def test_a_repeated_lf_name_names_its_module(make_task):
+    """A copied LF whose name was not changed: the error named the LF but not the file
+    ("LF names must be unique across modules; repeated: kw_ham")."""
+    config = make_task()
+    edit(config, "HAM, SPAM = 0, 1",
+         "HAM, SPAM = 0, 1\nham_again = keyword_lf(['nice'], label=HAM, name='kw_ham')")
+    one_error_line(cli("apply", config), "repeated: kw_ham (lfs.py, 2 times)")

@@ -67,6 +67,7 @@ def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
     """Import each module (a ``.py`` path or a dotted name) and collect its LFs (a
     multi-label prompt LF as its label columns)."""
     lfs: list[LabelingFunction] = []
+    where: dict[str, list[str]] = {}  # LF name -> the modules defining it
     for entry in entries:
         try:
             module = _import(entry, base_dir)
@@ -83,9 +84,19 @@ def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
             raise LFLoadError(f"{entry}: defines no labeling functions")
         # An LF standing for several L columns (a multi-label prompt LF: one per label)
         # is replaced by its columns.
-        lfs.extend(c for lf in found for c in (getattr(lf, "label_columns", None) or [lf]))
-    names = [lf.name for lf in lfs]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+        columns = [c for lf in found for c in (getattr(lf, "label_columns", None) or [lf])]
+        lfs.extend(columns)
+        for lf in columns:
+            where.setdefault(lf.name, []).append(entry)
+    dupes = sorted((name, entries) for name, entries in where.items() if len(entries) > 1)
     if dupes:
-        raise LFLoadError(f"LF names must be unique across modules; repeated: {', '.join(dupes)}")
+        raise LFLoadError("LF names must be unique across modules; repeated: "
+                          + "; ".join(f"{name} ({_defined_in(entries)})" for name, entries in dupes))
     return lfs
+
+
+def _defined_in(entries: list[str]) -> str:
+    """``a.py, 2 times`` or ``a.py and b.py``: where a repeated LF name comes from."""
+    if len(set(entries)) == 1:
+        return f"{entries[0]}, {len(entries)} times"
+    return " and ".join(entries)
