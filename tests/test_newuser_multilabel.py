@@ -96,6 +96,10 @@ def test_evaluate_after_a_gold_correction_names_the_file_and_the_step(tmp_path, 
                    "the last `labeling fit`", "run `labeling fit` again")
     with pytest.raises(LabelingError, match=f"the {split} gold changed"):
         Session(config).evaluate()
+    # the model card reprints the same scores (added after: export wrote them unchecked)
+    one_error_line(cli("export", config, "--out", tmp_path / "m"),
+                   f"the {split} gold changed since the last `labeling fit`")
+    assert not (tmp_path / "m").exists()
     ok("run", config, "--no-progress")
     ok("evaluate", config)
 

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from labeling.apply import applied
-from labeling.artifacts import L_FILE, PROBS_FILE, _require, check_step_order
+from labeling.artifacts import (L_FILE, PROBS_FILE, _require, check_gold_unchanged,
+                                check_step_order, read_metrics)
 from labeling.errors import LabelingError
 from labeling.export import load_model
 from labeling.export.multilabel_card import build_card
@@ -26,6 +27,8 @@ def step_export(task, out_dir: Path | None = None) -> Path:
     applied.check(task, "export")  # the card lists the LFs the model learned from
     check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit"),
                                     (END_MODEL_FILE, "train")], "export")
+    check_gold_unchanged(task, read_metrics(task.run_dir))  # the card's scores are fit's
+    # and train's: against a gold set since corrected they would be the old gold's
     check_writable(out_dir)  # after the check: a refused export leaves no folder behind
     model = load_model(_require(task, END_MODEL_FILE, "train"))
     section = load_section(task)
