@@ -73,8 +73,8 @@ def _edited_since(task, rest: list, recorded: dict) -> list[str]:
     fingerprints otherwise once it has run); one it kept edited stays edited."""
     mine = task.applied_lfs or {}
     kept = set(getattr(task, "unapplied_edits", ()))
-    unsure = [lf for lf in rest
-              if lf.name in kept or mine.get(lf.name, 0) != recorded.get(lf.name, 1)]
+    unsure = [lf for lf in rest if lf.name in kept or lf.name not in mine
+              or lf.name not in recorded or mine[lf.name] != recorded[lf.name]]
     now = fingerprints(unsure, task.config.cardinality)
     return [name for name, fp in now.items() if name in kept or name not in recorded
             or None not in (fp, recorded[name]) and fp != recorded[name]]
