@@ -62,11 +62,6 @@ def decode_text(data: bytes, source, encoding: str = "utf-8", hint: str = UTF8_H
                         f"{hint}") from None
 
 
-def decode_utf8(data: bytes, source) -> str:
-    """``data`` as UTF-8 text (stdin and .txt inputs of ``labeling predict``)."""
-    return decode_text(data, source)
-
-
 def _kind(value) -> str:
     """The JSON-ish name of a value's type, for error messages."""
     if value is None:
@@ -145,11 +140,9 @@ def _csv_quoted(frame: pd.DataFrame) -> bool:
 
 
 def _read_tsv(text: str, path: Path) -> pd.DataFrame:
-    """A TSV read without quoting (docs/data.md), unless it shows a CSV writer's quoting:
-    a field like ``"say ""hi"" now"``, or a row that fails the unquoted read while a field
-    opens with '"' (a quoted tab or line break). Then it is read with CSV quoting, if that
-    reads it cleanly (an unbalanced quote in an unquoted file still affects only its own
-    field); the quotes would otherwise stay in the texts, doubled."""
+    """A TSV read without quoting, unless it shows a CSV writer's quoting (a field like
+    ``"say ""hi"" now"``, or a failed unquoted read and a field opening with '"'): then
+    with CSV quoting, if that reads it cleanly (docs/data.md)."""
     try:
         frame = _read_delimited(text, path, TSV_DIALECT)
     except DataError:
@@ -324,6 +317,13 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
         check_ids(df[cols.id_column], path, cols.id_column)
     if split == "train" and cols.label_column in df.columns:
         df = df.drop(columns=cols.label_column)  # train gold is never used
+    for role, column in (("text", cols.text_column), ("id", cols.id_column or ""),
+                         ("label", cols.label_column if split != "train" else "label")):
+        if role in df.columns and column != role:  # it would be read in place of `column`
+            raise DataError(f"{path}: a column '{role}' besides data.{role}_column = "
+                            f"'{column}', which is read as '{role}': rename one of them"
+                            if column else f"{path}: a column 'id', but data.id_column is "
+                            "empty (row-number ids): set it to \"id\", or rename the column")
     df = df.rename(columns={v: k for k, v in {"text": cols.text_column,
                                                "id": cols.id_column}.items() if v})
     if split != "train":

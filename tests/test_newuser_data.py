@@ -271,3 +271,34 @@ def test_init_says_how_the_labeled_rows_were_split_and_writes_all_or_nothing(tmp
     assert refused.exit_code == 2 and "test.csv: already exists" in refused.output
     # before: data/train.csv and data/dev.csv were written, then test.csv refused
     assert sorted(p.name for p in (tmp_path / "b").rglob("*")) == ["data", "test.csv"]
+
+
+# --- a configured column and another one of its role's name --------------------------
+
+@pytest.mark.parametrize("role, configured", [("id", "msg_id"), ("text", "sms"),
+                                              ("label", "category")])
+def test_a_column_named_as_a_role_beside_the_configured_one_is_an_error(make_task, role,
+                                                                        configured):
+    dev = make_task.frames()["dev"].rename(columns={role: configured})
+    dev[role] = [f"other {i}" for i in range(len(dev))]  # a row number, a raw text...
+    columns = {"id_column": "id", "text_column": "text", "label_column": "label"}
+    columns[f"{role}_column"] = configured
+    train = make_task.frames()["train"].rename(columns={role: configured})
+    test = make_task.frames()["test"].rename(columns={role: configured})
+    with pytest.raises(DataError) as info:
+        load_task(make_task(train=train, dev=dev, test=test, config={"data": columns}))
+    # before: id and text were silently read from the other column (ids '0', '1'...,
+    # the raw texts), and gold gave "unknown label 'label'"
+    assert f"dev.csv: a column '{role}' besides data.{role}_column = '{configured}'" in str(
+        info.value)
+
+
+def test_an_id_column_with_id_column_empty_is_an_error(make_task):
+    dev = make_task.frames()["dev"]
+    dev.loc[2, "id"] = None
+    with pytest.raises(DataError) as info:
+        load_task(make_task(dev=dev, config={"data": {"id_column": ""}},
+                            train=make_task.frames()["train"].drop(columns="id"),
+                            test=make_task.frames()["test"].drop(columns="id")))
+    # before: the file's ids were used, unchecked ("nan" for the missing one)
+    assert "dev.csv: a column 'id', but data.id_column is empty" in str(info.value)
