@@ -26,7 +26,6 @@ import uvicorn
 from labeling.errors import LabelingError
 from labeling.export import ExportedModel, load_exported
 from labeling.serve.app import ModelServer
-from labeling.serve.http_protocol import OneWriteHttpToolsProtocol
 from labeling.serve.model_process import ModelProcess
 from labeling.serve.protocol import Limits
 
@@ -143,10 +142,8 @@ def url_of(sock: socket.socket) -> str:
 
 def run_uvicorn(server: ModelServer, sock: socket.socket, access_log: bool = False,
                 graceful_seconds: float = 10) -> None:
-    """uvicorn on the listening ``sock`` until SIGTERM/SIGINT (a graceful stop); its
-    httptools protocol sending each answer in one system call (http_protocol.py)."""
-    config = uvicorn.Config(server.app, http=OneWriteHttpToolsProtocol,
-                            log_level="warning", access_log=access_log,
+    """uvicorn on the listening ``sock`` until SIGTERM/SIGINT (a graceful stop)."""
+    config = uvicorn.Config(server.app, log_level="warning", access_log=access_log,
                             timeout_graceful_shutdown=graceful_seconds, lifespan="on",
                             server_header=False, proxy_headers=False)
     uv = uvicorn.Server(config)
