@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from labeling import multilabel_steps
+from labeling.apply import applied
 from labeling.artifacts import _require, check_gold_unchanged, read_metrics
 from labeling.errors import LabelingError
 from labeling.review import ml_show
@@ -52,6 +53,7 @@ def lf_summary(task) -> pd.DataFrame:
     """lf_analysis.csv indexed by LF: label, coverage, overlaps, conflicts (train, with
     LFs on the same label), dev_applies_votes, dev_precision, dev_recall."""
     path = _require(task, multilabel_steps.LF_ANALYSIS_FILE, "apply")
+    applied.check(task, "lf_summary")  # an LF edited since: its figures are the old LF's
     table = pd.read_csv(path, index_col="lf")
     if list(table.index) != [lf.name for lf in task.lfs]:
         raise LabelingError(f"{path}: its LFs are not the task's current LFs; apply again")

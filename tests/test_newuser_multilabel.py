@@ -215,3 +215,25 @@ def test_run_without_a_test_split_marks_its_dev_scores_in_sample(tmp_path):
                                                                   "label_model"))]
     assert len(rows) == 4 and all(" dev " in r and r.count("*") == 2 for r in rows), out
     assert "* in-sample" in out and "no test split" in out
+
+
+def test_show_and_lf_summary_refuse_an_lf_edited_since_the_apply(tmp_path):
+    # before: `labeling show kw_joy` listed the old kw_joy's votes and Session.lf_summary()
+    # its old coverage and precision, right after the edit (the single-label ones refuse)
+    config = project(tmp_path)
+    ok("apply", config, "--no-progress")
+    ok("fit", config)
+    ok("show", "kw_joy", config)
+    session = Session(config)
+    assert session.lf_summary().loc["kw_joy", "label"] == "joy"
+    lfs = tmp_path / "lfs.py"
+    lfs.write_text(lfs.read_text().replace('"glad", "great"', '"glad"'), encoding="utf-8")
+    one_error_line(cli("show", "kw_joy", config), "applied with other LFs than the task's now",
+                   "changed: kw_joy", "run `labeling apply` before `labeling show`")
+    with pytest.raises(LabelingError, match="changed: kw_joy.*call apply\\(\\)"):
+        session.lf_summary()
+    run = tmp_path / "runs/ml"
+    lfs.write_text(LFS, encoding="utf-8")  # back as applied; then a fit older than an apply
+    older(run / "probs.parquet", than=run / "L.parquet")
+    one_error_line(cli("show", "kw_joy", config), "probs.parquet: older than the last "
+                   "`labeling apply`", "run `labeling fit` before `labeling show`")

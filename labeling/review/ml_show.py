@@ -17,6 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from labeling import report
+from labeling.apply import applied
+from labeling.artifacts import L_FILE, PROBS_FILE, check_step_order
 from labeling.errors import LabelingError
 from labeling.review.examples import refuse_test_split
 from labeling.review.ml_project import ABSTAIN, APPLIES, MultiLabelRun, load_multilabel_run
@@ -102,8 +104,12 @@ def print_examples(table: pd.DataFrame, lf: str, label: str, kind: str, split: s
 
 def command(task, lf: str, kind: str, split: str, limit: int,
             other: str | None = None) -> None:
-    """``labeling show`` on a multi-label task (``other``: an LF name, or 'any'/None)."""
+    """``labeling show`` on a multi-label task (``other``: an LF name, or 'any'/None).
+    As the single-label show: the rows of the LFs on disk now, not the votes of an LF as
+    it was before an edit, nor a label model fit before the last apply."""
     run = load_multilabel_run(task.config.source, task.run_dir)
+    check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "show")
+    applied.check(task, "show")
     other = None if other in (None, "any") else other
     table = lf_examples(run, lf, kind, split, other)
     label = run.labels[int(run.targets[run.lf_names.index(lf)])]
