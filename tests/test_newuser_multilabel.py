@@ -159,6 +159,9 @@ def test_a_fault_tolerant_apply_counts_and_names_the_lf_that_raised(tmp_path):
     assert n > 0 and analysis.loc["bus_lf", "faults"] == n and analysis.loc["kw_joy", "faults"] == 0
     assert f"faults: LF 'bus_lf' raised on {n} rows" in out and "no buses here" in out
     assert Session(config).lf_summary().loc["bus_lf", "faults"] == n
+    # `labeling run --fault-tolerant` says it too (added after: its summary did not)
+    out = words(ok("run", config, "--no-progress", "--fault-tolerant"))
+    assert f"faults: LF 'bus_lf' raised on {n} rows" in out
     # re-applying only another LF keeps bus_lf's count (its column is the last apply's)
     Session(config).apply(lfs=["kw_joy"], fault_tolerant=True)
     assert pd.read_csv(tmp_path / "runs/ml/lf_analysis.csv").set_index("lf").loc[

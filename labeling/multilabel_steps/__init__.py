@@ -61,7 +61,7 @@ def summary(metrics: dict, run_dir) -> str:
     if gold.get("text") and not (section.get("end_model") or {}).get("stale"):
         lines.append(f"[bold red]WARNING: {gold['text']}[/]" if gold.get("loud")
                      else f"gold-only baseline: {gold['text']}")
-    lines += [f"warning: {warning}" for warning in _leakage(metrics)]
+    lines += [f"{kind}: {line}" for kind, line in _warnings(metrics)]
     seconds = ", ".join(f"{k} {v:.0f}s" for k, v in section.get("seconds", {}).items())
     lines.append(f"times: {seconds}; per-label tables in {run_dir}/metrics.json, "
                  f"LF analysis in {run_dir}/{LF_ANALYSIS_FILE}")
@@ -77,14 +77,8 @@ def command(task, step: str, out: Path | None = None, **apply_overrides) -> None
     if step == "apply":
         step_apply(task, apply_overrides.pop("progress", True), **apply_overrides)
         report.print_multilabel_lfs(task.run_dir / LF_ANALYSIS_FILE)
-        metrics = read_metrics(task.run_dir)
-        for warning in _leakage(metrics):
-            report.console().print(f"[yellow]warning:[/] {warning}", highlight=False)
-        faults = metrics["multi_label"].get("faults", {})
-        for name, first in faults.get("first", {}).items():  # as the single-label apply
-            report.console().print(f"[yellow]faults:[/] LF '{name}' raised on "
-                                   f"{faults['counts'][name]} rows (abstained there); "
-                                   f"first: {first}", highlight=False)
+        for kind, line in _warnings(read_metrics(task.run_dir)):  # as the single-label apply
+            report.console().print(f"[yellow]{kind}:[/] {line}", highlight=False)
         return
     if step == "export":
         report.console().print(f"exported to {step_export(task, out)}")
@@ -121,7 +115,12 @@ def _without_end_model(metrics: dict) -> dict:
     return metrics | {"multi_label": section}
 
 
-def _leakage(metrics: dict) -> list[str]:
-    """The apply's leakage warnings: dev or test rows whose id or text is also in an
-    earlier split (labeling.data.leakage_report)."""
-    return (metrics.get("leakage") or {}).get("warnings", [])
+def _warnings(metrics: dict) -> list[tuple[str, str]]:
+    """What the last apply found, as ``(kind, line)``: leakage (dev or test rows whose id
+    or text is also in an earlier split, labeling.data.leakage_report) and faults (an LF
+    that raised in a fault-tolerant apply: its count and first error)."""
+    out = [("warning", w) for w in (metrics.get("leakage") or {}).get("warnings", [])]
+    faults = (metrics.get("multi_label") or {}).get("faults") or {}
+    return out + [("faults", f"LF '{name}' raised on {faults['counts'][name]} rows "
+                             f"(abstained there); first: {first}")
+                  for name, first in (faults.get("first") or {}).items()]
