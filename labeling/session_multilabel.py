@@ -120,7 +120,8 @@ def train(task) -> dict:
 
 def evaluate(task, per_label: bool = False) -> pd.DataFrame:
     """Dev and test macro/micro F1, one row per model (majority_vote, label_model,
-    end_model, gold_only; with ``name = "mv"`` the first two are the same model). With
+    end_model, gold_only; with ``name = "mv"`` the first two are the same model), and
+    ``dev_in_sample`` (True: the dev scores are in-sample, as the CLI's ``*``). With
     ``per_label``: one row per (model, label), columns ``<split>_<precision|recall|f1|
     support>``. The only step that shows test."""
     section = _section(task, "fit")
@@ -139,6 +140,9 @@ def evaluate(task, per_label: bool = False) -> pd.DataFrame:
                     for metric in ("macro_f1", "micro_f1"):
                         if metric in scores:
                             rows.setdefault(model, {})[f"{split}_{metric}"] = scores[metric]
+                    if split == "dev" and scores:  # every model's thresholds (and the
+                        # end models' heads) were fit on the dev gold, as single-label's
+                        rows[model]["dev_in_sample"] = True
     table = pd.DataFrame.from_dict(rows, orient="index")
     if per_label and len(table):
         table.index = pd.MultiIndex.from_tuples(table.index, names=["model", "label"])

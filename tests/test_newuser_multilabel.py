@@ -240,3 +240,13 @@ def test_show_and_lf_summary_refuse_an_lf_edited_since_the_apply(tmp_path):
     older(run / "probs.parquet", than=run / "L.parquet")
     one_error_line(cli("show", "kw_joy", config), "probs.parquet: older than the last "
                    "`labeling apply`", "run `labeling fit` before `labeling show`")
+
+
+def test_session_evaluate_marks_the_dev_scores_in_sample(tmp_path):
+    # before: the notebook's table gave end_model dev_macro_f1 1.0 next to test with no
+    # mark (the CLI stars it; the single-label Session has dev_in_sample)
+    config = project(tmp_path)
+    ok("run", config, "--no-progress")
+    table = Session(config).evaluate()
+    assert set(table.index) >= {"end_model", "gold_only", "label_model", "majority_vote"}
+    assert table["dev_in_sample"].eq(True).all() and "test_macro_f1" in table
