@@ -12,6 +12,7 @@ it is still open.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import select
@@ -108,23 +109,28 @@ class TextBatch(list):
         self.ids = ids
 
 
-def text_batches(source: str, text_column: str = "text",
-                 id_column: str | None = "id") -> Iterator[list[str]]:
-    """Texts from a CSV/TSV/JSONL/Parquet file (its ``text_column``, read whole; a
-    :class:`TextBatch` with the ``id_column`` values when the table has that column), a
-    .txt file (one text per line) or ``-`` (stdin, one text per line), in batches; the
-    line inputs are streamed (``line_batches``)."""
+def text_batches(source: str, text_column: str = "text", id_column: str | None = "id",
+                 encoding: str = "utf-8") -> Iterator[list[str]]:
+    """Texts from a CSV/TSV/JSONL/Parquet file (its ``text_column``, read whole, in
+    ``encoding``; a :class:`TextBatch` with the ``id_column`` values when the table has
+    that column), a .txt file (one text per line) or ``-`` (stdin, one text per line),
+    in batches; the line inputs are UTF-8 and streamed (``line_batches``)."""
+    line_input = source == "-" or Path(source).suffix.lower() in (".txt", "")
+    if line_input and codecs.lookup(encoding).name != "utf-8":
+        raise DataError(f"{source}: --encoding {encoding} applies to CSV/TSV/JSONL inputs; "
+                        "lines from stdin or a .txt file are read as UTF-8")
     if source == "-":
         yield from line_batches(sys.stdin.buffer, "stdin")
         return
     path = Path(source)
-    if path.suffix.lower() in (".txt", ""):
+    if line_input:
         if not path.is_file():
             raise DataError(f"{path}: input file not found")
         with open(path, "rb") as stream:
             yield from line_batches(stream, path)
         return
-    table = read_table(path)
+    table = read_table(path, encoding, 'pass --encoding (e.g. "latin-1") or re-save it as '
+                                       "UTF-8")
     if len(table.columns) == 0:
         raise DataError(f"{path}: empty file (no header row, no texts)")
     if text_column not in table.columns:

@@ -302,3 +302,19 @@ def test_an_id_column_with_id_column_empty_is_an_error(make_task):
                             test=make_task.frames()["test"].drop(columns="id")))
     # before: the file's ids were used, unchecked ("nan" for the missing one)
     assert "dev.csv: a column 'id', but data.id_column is empty" in str(info.value)
+
+
+def test_predict_reads_a_latin1_table_with_encoding(tmp_path):
+    from labeling.predict import text_batches
+
+    path = tmp_path / "in.csv"
+    path.write_bytes("id,text\n007,£5 à bientôt\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"in.csv: not valid UTF-8 .*pass --encoding"):
+        list(text_batches(str(path)))
+    # before: no way to read it but re-saving the file
+    (batch,) = list(text_batches(str(path), encoding="latin-1"))
+    assert list(batch) == ["£5 à bientôt"] and batch.ids == ["007"]
+    lines = tmp_path / "in.txt"
+    lines.write_text("hi\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"--encoding latin-1 applies to CSV/TSV/JSONL"):
+        list(text_batches(str(lines), encoding="latin-1"))

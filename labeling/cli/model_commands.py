@@ -36,6 +36,8 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
                                                      "table has it, each output line starts "
                                                      "with the row's id."),
             fmt: str = typer.Option("tsv", "--format", help="tsv (label, probability, text; the id first when the input has one) or jsonl."),
+            encoding: str = typer.Option("utf-8", help="Text encoding of a CSV/TSV/JSONL "
+                                                       "input, e.g. latin-1."),
             runtime: str = typer.Option("sklearn", "--runtime",
                                         help="sklearn (model.skops), onnx (model.onnx) or "
                                              "onnx_int8 (model.int8.onnx, fine-tuned "
@@ -48,11 +50,15 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
         raise LabelingError(f"--format must be tsv or jsonl, not {fmt!r}")
     if runtime not in ("sklearn", "onnx", "onnx_int8"):
         raise LabelingError(f"--runtime must be sklearn, onnx or onnx_int8, not {runtime!r}")
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise LabelingError(f"--encoding: unknown text encoding {encoding!r}") from None
     exported = load_exported(model, runtime)
     written = write_batches(exported, [list(texts)] if texts else [], sys.stdout, fmt)
     if input is not None:
-        written += write_batches(exported, text_batches(input, text_column, id_column),
-                                 sys.stdout, fmt)
+        written += write_batches(exported, text_batches(input, text_column, id_column,
+                                                        encoding), sys.stdout, fmt)
     elif not texts and not sys.stdin.isatty():  # streamed: answers while the pipe is open
         written += write_batches(exported, text_batches("-"), sys.stdout, fmt)
     if not written:
