@@ -206,6 +206,9 @@ def test_apply_and_run_warn_of_test_rows_also_in_dev(tmp_path):
         assert "leakage: 1 of 80 test rows (1.2%) have a text also in dev (e.g. test id = " \
                "dev id: r3-3 = r2-0)" in out, (step, out)
         assert "also in train" not in out
+    frames["test"].loc[3, "text"] = "a text of its own"  # fixed: the record follows the data
+    frames["test"].to_csv(tmp_path / "test.csv", index=False)
+    assert "leakage" not in words(ok("apply", config, "--no-progress"))
 
 
 def test_run_without_a_test_split_marks_its_dev_scores_in_sample(tmp_path):
