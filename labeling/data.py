@@ -50,6 +50,9 @@ def decode_text(data: bytes, source, encoding: str = "utf-8", hint: str = UTF8_H
 
     For UTF-8 a leading BOM is dropped."""
     codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    if codec != "utf-8-sig" and data.startswith(codecs.BOM_UTF8):  # else mojibake
+        raise DataError(f"{source}: starts with a UTF-8 byte-order mark: it is UTF-8, not "
+                        f"{encoding}; read it as UTF-8, or re-save it as {encoding}")
     try:
         return data.decode(codec)
     except UnicodeDecodeError as exc:
@@ -64,10 +67,8 @@ def decode_text(data: bytes, source, encoding: str = "utf-8", hint: str = UTF8_H
 
 def _kind(value) -> str:
     """The JSON-ish name of a value's type, for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return "list"
+    if value is None or isinstance(value, (list, tuple, np.ndarray)):
+        return "null" if value is None else "list"
     return type(value).__name__
 
 
@@ -82,8 +83,7 @@ def _is_missing(value) -> bool:
 
 
 def _separator_hint(header: list[str], dialect: dict) -> str:
-    """When a one-field header holds another separator (a ';' CSV, as spreadsheets save
-    it in many locales), the hint to say so."""
+    """The hint for a one-field header holding another separator (a spreadsheet's ';')."""
     for name, sep in (("';'", ";"), ("tab", "\t"), ("','", ","), ("'|'", "|")):
         if len(header) == 1 and sep != dialect["delimiter"] and sep in header[0]:
             return (f"; the header is one field holding {name}s: is the file "

@@ -318,3 +318,13 @@ def test_predict_reads_a_latin1_table_with_encoding(tmp_path):
     lines.write_text("hi\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"--encoding latin-1 applies to CSV/TSV/JSONL"):
         list(text_batches(str(lines), encoding="latin-1"))
+
+
+def test_a_utf8_file_with_a_bom_read_as_latin1_is_an_error_not_mojibake(tmp_path):
+    path = tmp_path / "dev.csv"
+    path.write_bytes("\ufeffsender,id,text\nx,007,£5 à bientôt\n".encode("utf-8"))
+    # before: read, with the header 'ï»¿sender' and the text 'Â£5 Ã\xa0 bientÃ´t'
+    with pytest.raises(DataError, match=r"dev.csv: starts with a UTF-8 byte-order mark: it "
+                                        r"is UTF-8, not latin-1"):
+        read_table(path, "latin-1")
+    assert read_table(path)["text"].tolist() == ["£5 à bientôt"]
