@@ -97,6 +97,23 @@ def config_text(name: str, labels: list[str], files: dict[str, str], text_column
     return "\n".join(lines)
 
 
+def _write_rows(rows: pd.DataFrame, path: Path) -> None:
+    """A split as CSV, JSONL (one object per row, missing keys left out) or Parquet."""
+    if path.suffix == ".parquet":
+        rows.to_parquet(path, index=False)
+    elif path.suffix == ".jsonl":
+        with open(path, "w", encoding="utf-8") as out:
+            for row in rows.to_dict("records"):
+                out.write(json.dumps({k: v for k, v in row.items() if not _absent(v)},
+                                     ensure_ascii=False) + "\n")
+    else:
+        rows.to_csv(path, index=False)
+
+
+def _absent(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def init_task(data: Path, directory: Path, name: str | None = None,
               labels: list[str] | None = None, text_column: str = "text",
               label_column: str = "label", id_column: str | None = None,
@@ -154,10 +171,13 @@ def init_task(data: Path, directory: Path, name: str | None = None,
                                           stratify=stratify)
         test_rows = rest.sample(n=min(len(rest), n_dev), random_state=seed)
         train_rows = frame.drop(index=list(dev_rows.index) + list(test_rows.index))
+        # the source's format: a CSV would turn JSONL/Parquet lists into strings "['a']"
+        suffix = {".jsonl": ".jsonl", ".ndjson": ".jsonl", ".parquet": ".parquet"}.get(
+            data.suffix.lower(), ".csv")
         for split in SPLIT_FILES:  # all checked before any is written
-            if (directory / "data" / f"{split}.csv").exists():
-                raise LabelingError(f"{directory / 'data' / f'{split}.csv'}: already exists; "
-                                    "init never overwrites")
+            if (directory / "data" / f"{split}{suffix}").exists():
+                raise LabelingError(f"{directory / 'data' / f'{split}{suffix}'}: already "
+                                    "exists; init never overwrites")
         unused = len(labeled) - len(dev_rows) - len(test_rows)
         if say is not None:
             say(f"{len(labeled)} of {len(frame)} rows have a label: dev {len(dev_rows)}, test "
@@ -165,10 +185,10 @@ def init_task(data: Path, directory: Path, name: str | None = None,
                                        "whose labels are not used (--dev FILE: choose the "
                                        "dev rows yourself)" if unused else ""))
         for split, rows in (("train", train_rows), ("dev", dev_rows), ("test", test_rows)):
-            path = directory / "data" / f"{split}.csv"
+            path = directory / "data" / f"{split}{suffix}"
             path.parent.mkdir(parents=True, exist_ok=True)
-            rows.to_csv(path, index=False)
-            files[split] = f"data/{split}.csv"
+            _write_rows(rows, path)
+            files[split] = f"data/{path.name}"
             written.append(path)
     lf_file.parent.mkdir(parents=True, exist_ok=True)
     lf_file.write_text(lf_module(name, labels), encoding="utf-8")

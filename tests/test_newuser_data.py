@@ -6,6 +6,7 @@ typo'd config keys, a latin-1 file for `labeling init`, texts holding a lone '\\
 from __future__ import annotations
 
 import io
+import json
 import sys
 from pathlib import Path
 
@@ -328,3 +329,19 @@ def test_a_utf8_file_with_a_bom_read_as_latin1_is_an_error_not_mojibake(tmp_path
                                         r"is UTF-8, not latin-1"):
         read_table(path, "latin-1")
     assert read_table(path)["text"].tolist() == ["£5 à bientôt"]
+
+
+def test_init_writes_the_split_in_the_sources_format(tmp_path, make_task):
+    frames = make_task.frames()
+    data = pd.concat([frames["train"], frames["dev"], frames["test"]], ignore_index=True)
+    source = tmp_path / "all.jsonl"
+    with open(source, "w", encoding="utf-8") as out:
+        for i, row in enumerate(data.to_dict("records")):
+            out.write(json.dumps({**row, "tags": ["x"] * (i % 3), "n": i}) + "\n")
+    assert cli("init", source, "--dir", tmp_path / "t").exit_code == 0
+    task = load_task(tmp_path / "t" / "labeling.toml")
+    rows = pd.concat([task.splits[s] for s in ("train", "dev", "test")]).sort_values("n")
+    # before: data/*.csv, where the lists became the strings "[]", "['x']"
+    assert rows["tags"].tolist() == [["x"] * (i % 3) for i in range(len(data))]
+    assert rows["n"].tolist() == list(range(len(data)))
+    assert load_config(tmp_path / "t" / "labeling.toml").data.dev.name == "dev.jsonl"
