@@ -331,3 +331,22 @@ def test_a_repeated_lf_name_names_its_module(make_task):
     edit(config, "HAM, SPAM = 0, 1",
          "HAM, SPAM = 0, 1\nham_again = keyword_lf(['nice'], label=HAM, name='kw_ham')")
     one_error_line(cli("apply", config), "repeated: kw_ham (lfs.py, 2 times)")
+
+
+def test_another_llm_model_in_the_config_is_a_changed_prompt_lf(fake_openai, make_task,
+                                                                monkeypatch):
+    """The prompt LF names no model, so it asks the config's `[llm] model`: changing that
+    model changes its answers, but fit went ahead on the old model's (only the LF's own
+    fields were recorded). Settings that do not shape answers (timeout) are no change."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-newuser-loop-0123456789")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    config = make_task(lf_source=PROMPT_LFS, config={
+        "llm": {"progress": False, "model": "gpt-4o-mini"},
+        "label_model": {"name": "mv", "params": make_task.DELETE}})
+    assert cli("apply", config, "--no-progress").exit_code == 0
+    edit(config, "progress = false", "progress = false\ntimeout = 30.0", file="labeling.toml")
+    assert cli("fit", config).exit_code == 0
+    edit(config, 'model = "gpt-4o-mini"', 'model = "gpt-4.1-mini"', file="labeling.toml")
+    one_error_line(cli("fit", config), "changed: llm_promo", "run `labeling apply`")
+    assert cli("apply", config, "--no-progress").exit_code == 0
+    assert cli("fit", config).exit_code == 0

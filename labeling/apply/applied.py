@@ -21,13 +21,14 @@ from labeling.artifacts import L_FILE, read_label_matrices, read_metrics
 from labeling.errors import LabelingError
 
 
-def fingerprints(lfs, cardinality: int) -> dict[str, str | None]:
+def fingerprints(lfs, config) -> dict[str, str | None]:
+    """{LF name: fingerprint or None} for the task ``config`` (a TaskConfig)."""
     out = {}
     for lf in lfs:
-        out[lf.name] = prompt_definition(lf, cardinality)
+        out[lf.name] = prompt_definition(lf, config.cardinality, config.llm)
         if out[lf.name] is None:
             try:
-                out[lf.name] = lf_fingerprint(lf, cardinality)
+                out[lf.name] = lf_fingerprint(lf, config.cardinality)
             except NotFingerprintable:
                 pass
     return out
@@ -35,18 +36,25 @@ def fingerprints(lfs, cardinality: int) -> dict[str, str | None]:
 
 PROMPT_FIELDS = ("template", "raw_answers", "label_descriptions", "descriptions", "model",
                  "params", "system", "many")
+# the [llm] settings that shape a prompt LF's answers (not timeouts, retries, budget, cache
+# or the key's variable): as written in the config, not resolved from the environment
+LLM_ANSWER_SETTINGS = ("backend", "base_url", "model", "params", "structured_output",
+                       "local_model", "local_margin")
 
 
-def prompt_definition(lf, cardinality: int) -> str | None:
+def prompt_definition(lf, cardinality: int, llm=None) -> str | None:
     """A prompt LF's record: a hash of what its requests are made of (the template,
-    answers, descriptions, model, params and system message), so an edited question is
-    a changed LF; None for other LFs. Its code reads the LLM runtime's lock, which has
-    no fingerprint, and its answers are cached per request, not per column."""
+    answers, descriptions, model, params and system message, and the task's ``llm``
+    settings that shape its answers: the model it falls back to, the backend), so an
+    edited question or another model is a changed LF; None for other LFs. Its code reads
+    the LLM runtime's lock, which has no fingerprint, and its answers are cached per
+    request, not per column."""
     if not callable(getattr(lf, "apply_frame", None)) or not isinstance(
             getattr(lf, "template", None), str):
         return None
+    settings = {key: getattr(llm, key, None) for key in LLM_ANSWER_SETTINGS} if llm else {}
     definition = [type(lf).__qualname__, lf.name, cardinality,
-                  {field: getattr(lf, field, None) for field in PROMPT_FIELDS}]
+                  {field: getattr(lf, field, None) for field in PROMPT_FIELDS}, settings]
     text = json.dumps(definition, sort_keys=True, default=repr, ensure_ascii=False)
     return "prompt:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -57,7 +65,7 @@ def record(task, applied: list) -> list:
     last apply recorded. Taken before the LFs run, as a fresh load sees them. Returns
     ``applied``."""
     before = read_metrics(task.run_dir).get("applied_lfs") or {}
-    now = fingerprints(applied, task.config.cardinality)
+    now = fingerprints(applied, task.config)
     rest = [lf for lf in task.lfs if lf.name not in now]
     task.unapplied_edits = _edited_since(task, rest, before) if before else []
     task.applied_lfs = {lf.name: now[lf.name] if lf.name in now else before.get(lf.name)
@@ -75,7 +83,7 @@ def _edited_since(task, rest: list, recorded: dict) -> list[str]:
     kept = set(getattr(task, "unapplied_edits", ()))
     unsure = [lf for lf in rest if lf.name in kept or lf.name not in mine
               or lf.name not in recorded or mine[lf.name] != recorded[lf.name]]
-    now = fingerprints(unsure, task.config.cardinality)
+    now = fingerprints(unsure, task.config)
     return [name for name, fp in now.items() if name in kept or name not in recorded
             or None not in (fp, recorded[name]) and fp != recorded[name]]
 
@@ -99,10 +107,11 @@ def lfs_to_apply(task, only: list[str] | None):
     return lfs, read_label_matrices(task, table)
 
 
-def differences(recorded: dict, lfs, cardinality: int) -> list[str]:
-    """``["changed: a, b", "new: c", "gone: d"]``: how ``lfs`` differ from the ``recorded``
-    {name: fingerprint or None} (None: compared by name only); empty when they do not."""
-    now = fingerprints(lfs, cardinality)
+def differences(recorded: dict, lfs, config) -> list[str]:
+    """``["changed: a, b", "new: c", "gone: d"]``: how ``lfs`` (of the task ``config``)
+    differ from the ``recorded`` {name: fingerprint or None} (None: compared by name
+    only); empty when they do not."""
+    now = fingerprints(lfs, config)
     changed = [n for n, fp in now.items() if n in recorded
                and None not in (fp, recorded[n]) and fp != recorded[n]]
     return [f"{what}: {', '.join(names)}" for what, names in (
@@ -122,7 +131,7 @@ def check(task, step: str) -> None:
         edited = getattr(task, "unapplied_edits", None)  # edited, kept by a partial apply
         parts = [f"changed: {', '.join(edited)}"] if edited else []
     else:
-        parts = differences(recorded, task.lfs, task.config.cardinality)
+        parts = differences(recorded, task.lfs, task.config)
     if parts:
         raise LabelingError(f"{Path(task.run_dir) / L_FILE}: applied with other LFs than "
                             f"the task's now ({'; '.join(parts)}); run `labeling apply` "

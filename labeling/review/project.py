@@ -145,7 +145,7 @@ def lf_drift(data: RunData, lfs) -> str | None:
     not the current LFs'. None when they are the same (by name, and by fingerprint
     where the run recorded one: ``applied_lfs`` in metrics.json)."""
     recorded = data.metrics.get("applied_lfs") or dict.fromkeys(data.lf_names)
-    parts = differences(recorded, lfs, data.config.cardinality)
+    parts = differences(recorded, lfs, data.config)
     if not parts:
         return None
     return (f"{data.run_dir / L_FILE}: the task's LFs changed since this run "
