@@ -138,6 +138,9 @@ def init_task(data: Path, directory: Path, name: str | None = None,
                                        "as UTF-8")
     if id_column is None and "id" in frame.columns:  # the config's default id column
         id_column = "id"
+    if not id_column and "id" in frame.columns:  # the task would refuse it (docs/data.md)
+        raise LabelingError(f"{data}: --id-column \"\" (row-number ids), but the file has a "
+                            "column 'id': rename it, or leave out --id-column to use it")
     for column, flag in ((text_column, "--text-column"), (id_column, "--id-column")):
         if column and column not in frame.columns:
             raise LabelingError(f"{data}: no column {column!r} (columns: "

@@ -33,5 +33,8 @@ def test_init_without_an_id_column_and_opting_out(tmp_path, make_task):
     data.to_csv(tmp_path / "withid.csv", index=False)
     assert _init(tmp_path / "noid.csv", "--dir", tmp_path / "a").exit_code == 0
     assert load_config(tmp_path / "a" / "labeling.toml").data.id_column == ""
-    assert _init(tmp_path / "withid.csv", "--dir", tmp_path / "b", "--id-column", "").exit_code == 0
-    assert load_config(tmp_path / "b" / "labeling.toml").data.id_column == ""
+    # opting out of a file's 'id' column: the task would refuse it (another column read as
+    # the ids), so init says so at once rather than write a task that cannot load
+    refused = _init(tmp_path / "withid.csv", "--dir", tmp_path / "b", "--id-column", "")
+    assert refused.exit_code == 2 and "but the file has a column 'id'" in refused.output
+    assert not (tmp_path / "b").exists()
