@@ -145,6 +145,10 @@ def init_task(data: Path, directory: Path, name: str | None = None,
         if column and column not in frame.columns:
             raise LabelingError(f"{data}: no column {column!r} (columns: "
                                 f"{column_list(frame.columns)}); pass {flag}")
+    for role, column in (("text", text_column), ("label", label_column)):
+        if role in frame.columns and column != role:  # as the task would refuse it
+            raise LabelingError(f"{data}: a column '{role}' besides --{role}-column "
+                                f"'{column}', which is read as '{role}': rename one of them")
     # checked here, on the user's file: the split files written below would stringify a
     # number into a text, and part a repeated id's rows between train and test
     check_texts(frame[text_column], data, text_column)

@@ -345,3 +345,14 @@ def test_init_writes_the_split_in_the_sources_format(tmp_path, make_task):
     assert rows["tags"].tolist() == [["x"] * (i % 3) for i in range(len(data))]
     assert rows["n"].tolist() == list(range(len(data)))
     assert load_config(tmp_path / "t" / "labeling.toml").data.dev.name == "dev.jsonl"
+
+
+def test_init_refuses_a_column_named_as_a_role_beside_the_chosen_one(tmp_path, make_task):
+    data = make_task.frames()["dev"].rename(columns={"text": "message"})
+    data["text"] = "raw " + data["message"]
+    data.to_csv(tmp_path / "two_texts.csv", index=False)
+    # before: written, and the task then refused to load data/dev.csv
+    one_error_line(cli("init", tmp_path / "two_texts.csv", "--dir", tmp_path / "t",
+                       "--text-column", "message"),
+                   "two_texts.csv: a column 'text' besides --text-column 'message'")
+    assert not (tmp_path / "t").exists()
