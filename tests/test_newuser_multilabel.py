@@ -253,3 +253,18 @@ def test_session_evaluate_marks_the_dev_scores_in_sample(tmp_path):
     table = Session(config).evaluate()
     assert set(table.index) >= {"end_model", "gold_only", "label_model", "majority_vote"}
     assert table["dev_in_sample"].eq(True).all() and "test_macro_f1" in table
+
+
+def test_a_vote_outside_applies_or_not_is_named_in_the_multi_label_words(tmp_path):
+    # before: "expected -1 (abstain) or a class index 0..1", a single-label task's words
+    bad = LFS + '''
+
+@labeling_function()
+def two_lf(x):
+    return 2 if "bus" in x.text else -1
+
+two_lf = for_label("joy", two_lf)
+'''
+    config = project(tmp_path, bad)
+    one_error_line(cli("apply", config, "--no-progress"), "LF 'two_lf' returned 2 on",
+                   "expected -1 (abstain), 0 (does not apply) or 1 (applies) on its label 'joy'")

@@ -159,7 +159,7 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
             elif _is_batch_lf(lf):
                 votes = np.asarray(lf.apply_frame(df.iloc[rows]))
                 for i in np.flatnonzero((votes < ABSTAIN) | (votes >= cardinality))[:1]:
-                    check_vote(votes[i], lf.name, cardinality, row_names, int(rows[i]))
+                    check_vote(votes[i], lf, cardinality, row_names, int(rows[i]))
                 L[rows, j] = votes
             else:
                 row_wise.append((j, lf))

@@ -110,5 +110,5 @@ def _label_slowly(call, lf, rows, indices, chunk, names, cardinality, fault_tole
             faulted[i] = True
             records.append((lf.name, where, f"{type(exc).__name__}: {exc}"))
             value = ABSTAIN
-        out.append(check_vote(value, lf.name, cardinality, names, int(chunk[i])))
+        out.append(check_vote(value, lf, cardinality, names, int(chunk[i])))
     return out

@@ -50,17 +50,19 @@ class RowNames:
         return where
 
 
-def check_vote(value, lf_name: str, cardinality: int, names: RowNames, position: int) -> int:
-    """``value`` as an int if it is -1 or a class index, else an LFError naming the row."""
+def check_vote(value, lf, cardinality: int, names: RowNames, position: int) -> int:
+    """``value`` as an int if it is -1 or a class index (a multi-label LF's: 0 or 1), else
+    an LFError naming the LF and the row."""
     if type(value) is int and ABSTAIN <= value < cardinality:  # the common case, fast
         return value
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         if ABSTAIN <= value < cardinality:
             return int(value)
-    raise LFError(
-        f"LF '{lf_name}' returned {value!r} on {names(position)}; "
-        f"expected -1 (abstain) or a class index 0..{cardinality - 1}"
-    )
+    target = getattr(lf, "target_label", None)  # a multi-label LF votes on one label
+    expected = (f"-1 (abstain), 0 (does not apply) or 1 (applies) on its label '{target}'"
+                if target is not None else
+                f"-1 (abstain) or a class index 0..{cardinality - 1}")
+    raise LFError(f"LF '{lf.name}' returned {value!r} on {names(position)}; expected {expected}")
 
 
 def check_label_matrix(L, cardinality: int) -> np.ndarray:

@@ -42,7 +42,8 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
                                         help="sklearn (model.skops), onnx (model.onnx) or "
                                              "onnx_int8 (model.int8.onnx, fine-tuned "
                                              "transformers).")):
-    """Print a label and its probability for each text (arguments, a file, or stdin)."""
+    """Print each text's label and its probability (multi-label: its label set and every
+    label's probability), from arguments, a file or stdin."""
     from labeling.export import load_exported
     from labeling.predict import text_batches, write_batches
 
