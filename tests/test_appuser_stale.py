@@ -8,12 +8,16 @@ Likewise an in-sample score is never shown as an estimate (the End model page on
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from labeling import pipeline
+sys.path.insert(0, str(Path(__file__).parent))
+from test_multilabel_loop import LABELS, write_project  # noqa: E402
+
+from labeling import pipeline  # noqa: E402
 
 ENTRY = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 PAGES = ("overview", "lfs", "conflicts", "slices", "example", "end_model", "annotate")
@@ -82,19 +86,22 @@ def test_the_end_model_page_says_a_dev_score_is_in_sample(make_task, tmp_path, m
     assert any("In-sample" in w.value for w in at.warning)
 
 
-def test_a_multi_label_run_with_an_lf_added_since(tmp_path, monkeypatch):
-    import sys
-
+@pytest.fixture
+def ml_project(tmp_path, monkeypatch) -> Path:
+    """The multi-label loop's tiny task (labels: test_multilabel_loop.LABELS) run once,
+    with the app's environment pointing at it; returns the config path."""
     from labeling import multilabel_steps
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_multilabel_loop import write_project
 
     config = write_project(tmp_path / "ml")
     multilabel_steps.run(pipeline.load_task(config), export=False)
     monkeypatch.setenv("LABELING_PROJECT", str(config))
     monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
     monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    return config
+
+
+def test_a_multi_label_run_with_an_lf_added_since(ml_project):
+    config = ml_project
     at = _open()
     assert not _stale_warnings(at)
     lfs = config.parent / "lfs.py"
@@ -176,19 +183,8 @@ def test_dev_gold_corrected_in_its_file_while_the_app_is_open(project):
     assert not at.exception and len(_gold_warnings(at)) == 1
 
 
-def test_a_multi_label_dev_label_set_corrected_in_its_file(tmp_path, monkeypatch):
-    import sys
-
-    from labeling import multilabel_steps
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_multilabel_loop import LABELS, write_project
-
-    config = write_project(tmp_path / "ml")
-    multilabel_steps.run(pipeline.load_task(config), export=False)
-    monkeypatch.setenv("LABELING_PROJECT", str(config))
-    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
-    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+def test_a_multi_label_dev_label_set_corrected_in_its_file(ml_project):
+    config = ml_project
     at = _open()
     assert not _gold_warnings(at)
     _flip_first_dev_label(config.parent / "dev.csv", "labels",
