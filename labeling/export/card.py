@@ -10,6 +10,7 @@ validating the card itself (labeling.export.card_schema).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 from dataclasses import dataclass
@@ -118,24 +119,63 @@ def write_model_folder(model, out_dir: Path, card: dict, *, save_onnx, onnx_pari
             "format": "skops", "formats": ["skops"] + (["onnx"] if ONNX_FILE in files else []),
             "onnx": onnx_info, "versions": library_versions(),
             "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    text = markdown(card)
+    # the card cannot hash itself: it records what an edit would silently change instead,
+    # the labels that name the answers, and its markdown text (read_card). Not a
+    # multi-label model's thresholds: editing them is documented (docs/multilabel.md)
+    card |= {"labels_sha256": labels_digest(card["labels"]),
+             "markdown_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
     validate_card(card, out_dir / CARD_FILE)  # never write a card that loading would refuse
     with atomic_write(out_dir / CARD_FILE) as tmp:
         tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     with atomic_write(out_dir / CARD_MARKDOWN) as tmp:
-        tmp.write_text(markdown(card), encoding="utf-8")
+        tmp.write_bytes(text.encode("utf-8"))
     return out_dir
+
+
+def labels_digest(labels: list[str]) -> str:
+    """sha256 of the card's labels, in order: the order names each probability column."""
+    return hashlib.sha256(json.dumps(labels).encode("utf-8")).hexdigest()
+
+
+def _check_card_hashes(model_dir: Path, card: dict, card_path: Path) -> None:
+    """Refuse a card whose labels, or a MODEL_CARD.md whose text, changed after export
+    (cards exported before these hashes are not checked)."""
+    if "labels_sha256" in card and labels_digest(card["labels"]) != card["labels_sha256"]:
+        raise ModelLoadError(f"{card_path}: field labels differs from the labels exported "
+                             "(labels_sha256); the card was changed after export and would "
+                             "name every answer wrongly: export again")
+    md_path = Path(model_dir) / CARD_MARKDOWN
+    if "markdown_sha256" in card and md_path.is_file() and file_sha256(md_path) != card[
+            "markdown_sha256"]:
+        raise ModelLoadError(f"{md_path}: sha256 differs from {CARD_FILE} (markdown_sha256); "
+                             "the card's text was changed after export: export again")
 
 
 def read_card(model_dir: Path) -> dict:
     """The folder's card, validated (a one-line error naming the field otherwise)."""
     card_path = Path(model_dir) / CARD_FILE
     if not card_path.is_file():
-        raise ModelLoadError(f"{model_dir}: no {CARD_FILE}; is this an exported model folder?")
+        raise ModelLoadError(_no_card(Path(model_dir)))
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise ModelLoadError(f"{card_path}: unreadable model card: {exc}") from None
-    return validate_card(card, card_path)
+    card = validate_card(card, card_path)
+    _check_card_hashes(model_dir, card, card_path)
+    return card
+
+
+def _no_card(model_dir: Path) -> str:
+    """Why ``model_dir`` is no model folder, and the folder meant when it is a run's."""
+    if not model_dir.exists():
+        return f"{model_dir}: model folder not found (no {CARD_FILE})"
+    if not model_dir.is_dir():
+        return f"{model_dir}: not a folder; --model takes an exported model folder"
+    if (model_dir / "model" / CARD_FILE).is_file():
+        return (f"{model_dir}: no {CARD_FILE}; this looks like a run folder: its exported "
+                f"model is {model_dir / 'model'}")
+    return f"{model_dir}: no {CARD_FILE}; is this an exported model folder?"
 
 
 def checked_file(model_dir: Path, card: dict, name: str) -> Path:

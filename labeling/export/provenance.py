@@ -55,7 +55,7 @@ def training_files(cfg, end_model: dict, annotations_used: dict) -> dict:
     return files
 
 
-def training_summary(metrics: dict, annotations_used: dict) -> dict:
+def training_summary(metrics: dict, annotations_used: dict, labels=None) -> dict:
     """How many rows of which kind trained the model, and with what weight."""
     end = metrics.get("end_model", {})
     dev_rows = int(end.get("dev_rows_trained_on") or 0)
@@ -84,9 +84,25 @@ def training_summary(metrics: dict, annotations_used: dict) -> dict:
                       f"at learning rate {gold_stage['gold_lr']:g}")
     out["text"] = ("Trained on " + " and ".join(parts) + "." if parts
                    else "Training rows unknown (no end-model metrics).")
+    dropped = int(end.get("train_rows_uncovered_dropped") or 0)
+    if weak and dropped:
+        out["text"] += f" {dropped} train rows no LF voted on were left out."
     if not dev_rows:
         out["text"] += " No hand label trained it (dev gold chose the models only)."
+    bias = _bias_text(end.get("decision_bias"), labels)
+    if bias:
+        out["decision_bias"] = end["decision_bias"]
+        out["text"] += (f" Its probabilities include a decision bias chosen on dev "
+                        f"out-of-fold predictions ({bias}; log-weights, renormalised).")
     return out
+
+
+def _bias_text(bias, labels) -> str:
+    """``spam -0.7`` for the non-zero entries of a decision bias (one per label)."""
+    if not isinstance(bias, list) or not any(bias):
+        return ""
+    names = labels if labels and len(labels) == len(bias) else range(len(bias))
+    return ", ".join(f"{name} {b:+g}" for name, b in zip(names, bias) if b)
 
 
 def _gold_stage(end: dict) -> dict | None:
@@ -147,7 +163,7 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
         "gold_only_frozen": {k: frozen[k] for k in ("name", "n_dev", "cv", "text")
                              if k in frozen},
         "labels_worth": worth.get("text"),
-        "training": training_summary(metrics, annotations_used),
+        "training": training_summary(metrics, annotations_used, cfg.labels),
         "training_files": training_files(cfg, end, annotations_used),
         "training_data_sha256": file_sha256(cfg.resolve(cfg.data.train)),
         "training_labels_sha256": hashlib.sha256(

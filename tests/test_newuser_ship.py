@@ -1,0 +1,87 @@
+"""Shipping an exported model as a new user would: a card edited after export is refused
+(swapped labels would silently flip every answer), a run folder or a missing folder
+passed as --model gets a line naming the folder meant, and the card says what trained
+the model (rows left out, the decision bias folded into its probabilities)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from labeling.cli import app
+from labeling.errors import ModelLoadError
+from labeling.export import export_model, load_exported
+from labeling.export.card import CARD_FILE, CARD_MARKDOWN
+from labeling.export.provenance import training_summary
+from labeling.train.end_model import train_end_model
+
+TEXTS = ["subscribe to my channel", "check out my channel", "free money on my channel",
+         "love this song", "great song", "this song is beautiful"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    model = train_end_model(TEXTS, np.eye(2)[[1, 1, 1, 0, 0, 0]], np.ones(6, bool))
+    run = tmp_path_factory.mktemp("run")
+    export_model(model, run / "model", {"task": "tiny", "labels": ["ham", "spam"]})
+    return run / "model"
+
+
+@pytest.fixture
+def copy(folder, tmp_path) -> Path:
+    return Path(shutil.copytree(folder, tmp_path / "model"))
+
+
+def _edit_card(folder: Path, edit) -> None:
+    card = json.loads((folder / CARD_FILE).read_text())
+    edit(card)
+    (folder / CARD_FILE).write_text(json.dumps(card, indent=2))
+
+
+def test_swapped_labels_in_the_card_are_refused_not_answered_flipped(copy):
+    before = load_exported(copy).predict_proba(["check out my channel"])
+    assert before.argmax() == 1  # spam
+    _edit_card(copy, lambda c: c.__setitem__("labels", ["spam", "ham"]))
+    with pytest.raises(ModelLoadError, match=rf"{CARD_FILE}: field labels differs .*changed after export"):
+        load_exported(copy)
+    result = CliRunner().invoke(app, ["predict", "-m", str(copy), "check out my channel"])
+    assert result.exit_code == 2 and "labels_sha256" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "ham\t" not in result.output
+
+
+def test_an_edited_markdown_card_is_refused_naming_it(copy):
+    text = (copy / CARD_MARKDOWN).read_text()
+    (copy / CARD_MARKDOWN).write_text(text.replace("tiny", "tinier"))
+    with pytest.raises(ModelLoadError, match=rf"{CARD_MARKDOWN}: sha256 differs"):
+        load_exported(copy)
+
+
+def test_a_descriptive_edit_of_the_card_json_still_loads(copy):
+    _edit_card(copy, lambda c: c.__setitem__("note", "reviewed"))  # unknown fields allowed
+    assert load_exported(copy).labels == ["ham", "spam"]
+
+
+def test_a_run_folder_names_its_model_folder(folder):
+    result = CliRunner().invoke(app, ["predict", "-m", str(folder.parent), "hi"])
+    assert result.exit_code == 2
+    assert "run folder" in result.output and str(folder) in result.output
+
+
+def test_a_missing_folder_says_not_found(tmp_path):
+    with pytest.raises(ModelLoadError, match="model folder not found"):
+        load_exported(tmp_path / "nope")
+
+
+def test_the_card_says_rows_left_out_and_the_decision_bias():
+    end = {"name": "tfidf_logreg", "label_mode": "soft", "train_rows": 1132,
+           "train_rows_uncovered_dropped": 100, "dev_rows_trained_on": 264,
+           "dev_weight": 3.0, "decision_bias": [0.0, -0.7]}
+    text = training_summary({"end_model": end}, {}, ["ham", "spam"])["text"]
+    assert "100 train rows no LF voted on were left out" in text
+    assert "decision bias" in text and "spam -0.7" in text
+    assert "ham" not in text.split("decision bias")[1]  # a zero entry is not listed
