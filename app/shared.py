@@ -18,6 +18,7 @@ from labeling.config import load_config
 from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
 from labeling.review import queue
+from labeling.review.detail import example_text
 from labeling.review.literal import literal
 from labeling.review.project import (annotations_path, lf_drift, lf_files_stamp, load_run,
                                      project_settings, run_stamp)
@@ -134,7 +135,8 @@ def annotate_buttons(data, example_id: str, split: str, key: str,
             if st.button(literal(name) + (f"  [{k + 1}]" if shortcuts else ""), key=f"{key}-{k}",
                          type="primary" if current == k else "secondary",
                          shortcut=str(k + 1) if shortcuts and k < 9 else None):
-                store().set(data.config.name, example_id, k, label_name=name, split=split)
+                store().set(data.config.name, example_id, k, label_name=name, split=split,
+                            text=example_text(data, example_id, split))
                 st.toast(literal(f"{example_id}: {name} saved"))
                 return True
     if current is not None and columns[-1].button("clear", key=f"{key}-clear",

@@ -38,6 +38,7 @@ no longer has is ignored, not guessed (:func:`single_label_index`):
 
 from __future__ import annotations
 
+import hashlib
 import io
 import sqlite3
 import time
@@ -61,6 +62,8 @@ CREATE TABLE IF NOT EXISTS annotations (
                                 -- multi-label: the set's names joined by ";", what is read)
     annotator TEXT,
     updated_at REAL NOT NULL,   -- unix time of the latest change
+    text_sha TEXT,              -- text_digest() of the example's text when it was given:
+                                -- a check on data files edited since (row-number ids)
     PRIMARY KEY (task, split, example_id)
 )
 """
@@ -99,6 +102,18 @@ def single_label_index(k: int, name: str | None, labels: list[str]) -> int | Non
     return int(k) if 0 <= int(k) < len(labels) else None
 
 
+def text_digest(text: str) -> str:
+    """What an annotation records of its example's text (sha256, 16 hex digits)."""
+    return hashlib.sha256(str(text).encode("utf-8")).hexdigest()[:16]
+
+
+def _add_text_digest_column(db: sqlite3.Connection) -> None:
+    """Files written before annotations recorded their text: their rows get NULL (not
+    checked), new ones the digest."""
+    if "text_sha" not in [row[1] for row in db.execute("PRAGMA table_info(annotations)")]:
+        db.execute("ALTER TABLE annotations ADD COLUMN text_sha TEXT")
+
+
 def _migrate_unsplit_table(db: sqlite3.Connection) -> None:
     """Files written before annotations were keyed by split: rows that recorded their
     split keep it; rows that did not get split '' and are never used as gold (which
@@ -127,6 +142,7 @@ class AnnotationStore:
             db.execute("PRAGMA journal_mode=WAL")
             _migrate_unsplit_table(db)
             db.execute(_SCHEMA)
+            _add_text_digest_column(db)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10)
@@ -134,21 +150,29 @@ class AnnotationStore:
         return db
 
     def set(self, task: str, example_id: str, label: int, *, split: str,
-            label_name: str | None = None, annotator: str | None = None) -> None:
-        """Insert or replace the label of one example of ``split``; committed on return."""
+            label_name: str | None = None, annotator: str | None = None,
+            text: str | None = None) -> None:
+        """Insert or replace the label of one example of ``split``; committed on return.
+        ``text``: the example's text, recorded as :func:`text_digest` so that the next
+        run does not apply the label to another text under the same id."""
+        digest = text_digest(text) if text is not None else None
         with closing(self._connect()) as db:
             db.execute(
                 "INSERT INTO annotations (task, split, example_id, label, label_name, annotator,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task, split, example_id)"
-                " DO UPDATE SET label = excluded.label, label_name = excluded.label_name,"
-                " annotator = excluded.annotator, updated_at = excluded.updated_at",
-                (task, split, str(example_id), int(label), label_name, annotator, time.time()))
+                " updated_at, text_sha) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task, split,"
+                " example_id) DO UPDATE SET label = excluded.label, label_name ="
+                " excluded.label_name, annotator = excluded.annotator, updated_at ="
+                " excluded.updated_at, text_sha = excluded.text_sha",
+                (task, split, str(example_id), int(label), label_name, annotator, time.time(),
+                 digest))
 
     def set_label_set(self, task: str, example_id: str, indices, *, split: str,
-                      labels: list[str], annotator: str | None = None) -> None:
+                      labels: list[str], annotator: str | None = None,
+                      text: str | None = None) -> None:
         """Store a multi-label annotation (:func:`label_set_record`); committed on return."""
         mask, names = label_set_record(indices, labels)
-        self.set(task, example_id, mask, split=split, label_name=names, annotator=annotator)
+        self.set(task, example_id, mask, split=split, label_name=names, annotator=annotator,
+                 text=text)
 
     def label_sets_for(self, task: str, split: str, ids,
                        labels: list[str]) -> dict[str, tuple[int, ...]]:
@@ -218,25 +242,33 @@ class AnnotationStore:
 
 
 def valid_gold(store: "AnnotationStore | None", task: str, labels: list[str],
-               multi_label: bool = False) -> tuple[dict[str, dict], dict[str, int]]:
+               multi_label: bool = False, splits: dict | None = None,
+               ) -> tuple[dict[str, dict], dict[str, int]]:
     """``({split: {example id: class index}}, skipped)`` for the train and dev
     annotations that name one of the task's labels, read by name
     (:func:`single_label_index`: a reordering of the labels keeps each on its label).
     ``skipped`` counts the rest: ``ignored`` (a label the task no longer has, or out of
-    range) and ``test_not_used`` (test annotations, held out by design).
+    range), ``text_changed`` (given to another text than the one its id names in
+    ``splits`` now: a data file edited since, e.g. rows inserted where ids are row
+    numbers) and ``test_not_used`` (test annotations, held out by design).
 
     ``multi_label``: the values are label sets (sorted index tuples) read from the
     stored names (:func:`parse_label_set`); a name that is not a label is ignored."""
     gold: dict[str, dict[str, int]] = {split: {} for split in USABLE_SPLITS}
-    skipped = {"ignored": 0, "test_not_used": 0}
+    skipped = {"ignored": 0, "text_changed": 0, "test_not_used": 0}
     if store is None or not store.path.is_file():
         return gold, skipped
     with closing(store._connect()) as db:
-        rows = db.execute("SELECT split, example_id, label, label_name FROM annotations"
-                          " WHERE task = ?", (task,)).fetchall()
-    for split, example_id, k, name in rows:
+        rows = db.execute("SELECT split, example_id, label, label_name, text_sha FROM"
+                          " annotations WHERE task = ?", (task,)).fetchall()
+    texts = {s: dict(zip(df["id"], df["text"])) for s, df in (splits or {}).items()
+             if s in gold and df is not None}
+    for split, example_id, k, name, digest in rows:
         if split == "test":
             skipped["test_not_used"] += 1
+        elif (digest is not None and example_id in texts.get(split, {})
+              and text_digest(texts[split][example_id]) != digest):
+            skipped["text_changed"] += 1
         elif multi_label:
             parsed = parse_label_set(name, labels) if split in gold else None
             if parsed is None:
@@ -302,6 +334,6 @@ def merge_as_dev_gold(splits: dict, task: str, labels: list[str],
                       store: "AnnotationStore | None") -> tuple[dict, dict]:
     """:func:`apply_gold` with the store's :func:`valid_gold`; the report also counts
     skipped annotations."""
-    gold, skipped = valid_gold(store, task, labels)
+    gold, skipped = valid_gold(store, task, labels, splits=splits)
     out, report = apply_gold(splits, gold)
     return out, {**report, **skipped}

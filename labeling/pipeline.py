@@ -89,7 +89,8 @@ def load_task(config_path: Path | str | None = None) -> Task:
     check_task_lfs(lfs, config.labels, config.multi_label)
     path = config.annotations_path
     gold, skipped = valid_gold(AnnotationStore(path) if path.is_file() else None,
-                               config.name, config.labels, multi_label=config.multi_label)
+                               config.name, config.labels, multi_label=config.multi_label,
+                               splits=splits)
     splits, report = apply_gold(splits, gold)
     return Task(config, lfs, splits, gold, {**report, **skipped})
 

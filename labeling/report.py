@@ -56,6 +56,13 @@ def print_lf_summary(run_dir: Path) -> None:
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
         for warning in metrics.get("leakage", {}).get("warnings", []):
             console().print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
+        moved = (metrics.get("data", {}).get("dev", {}).get("annotations") or {}).get(
+            "text_changed")
+        if moved:
+            console().print(f"[yellow]warning:[/] {moved} annotation(s) not used: their id now "
+                            "names another text than the one labeled (a data file edited "
+                            "since; with row-number ids, rows inserted or removed shift "
+                            "them); label those rows again in the app", highlight=False)
         lfs = metrics.get("lfs", {})
         for warning in lfs.get("warnings", []):
             console().print(f"[yellow]warning:[/] {warning}")

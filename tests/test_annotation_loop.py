@@ -3,13 +3,18 @@ showing each run with exactly the gold that run used. Ids are unique only within
 split, so annotations are keyed by (split, id) and test annotations are never used."""
 
 import sqlite3
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from labeling import pipeline
-from labeling.gold import AnnotationStore, apply_gold, valid_gold
-from labeling.review.project import load_run
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import cli, default_frames  # noqa: E402
+
+from labeling import pipeline  # noqa: E402
+from labeling.gold import AnnotationStore, apply_gold, valid_gold  # noqa: E402
+from labeling.review.project import load_run  # noqa: E402
 
 
 def test_annotations_become_dev_gold_and_the_app_matches_the_run(make_task):
@@ -29,7 +34,7 @@ def test_annotations_become_dev_gold_and_the_app_matches_the_run(make_task):
     metrics = pipeline.run(task, progress=False)
     assert metrics["data"]["dev"]["annotations"] == {
         "dev_overridden": 1, "moved_from_train": 1, "renamed_on_move": 0, "ignored": 1,
-        "test_not_used": 0}
+        "text_changed": 0, "test_not_used": 0}
     assert train_id not in set(task.splits["train"]["id"])
     dev = task.splits["dev"].set_index("id")["label"]
     assert dev[train_id] == 1 and dev[dev_id] == 1 - old_dev_label
@@ -133,3 +138,50 @@ def test_annotations_follow_their_label_names_when_the_labels_are_reordered(tmp_
     assert store.counts("t", swapped)["count"].tolist() == [1, 2]
     gold, skipped = valid_gold(store, "t", swapped)
     assert gold == {"train": {"a": 0}, "dev": {"b": 1, "d": 1}} and skipped["ignored"] == 1
+
+
+def test_an_annotation_is_not_applied_to_another_text_under_its_id(make_task):
+    """Row-number ids (id_column = ""): a row inserted at the top of train.csv shifted
+    every id by one, and the next run moved the annotation of "train-2" to dev with the
+    text now at that position (silently wrong gold). Annotations record a digest of their
+    text; one whose id now names another text is skipped, counted and reported."""
+    frames = {split: df.drop(columns="id") for split, df in default_frames().items()}
+    config_path = make_task(**frames, config={
+        "label_model": {"name": "mv", "params": make_task.DELETE}, "data": {"id_column": ""}})
+    task = pipeline.load_task(config_path)
+    train = task.splits["train"]
+    labeled = train["text"][2]
+    store = AnnotationStore(task.config.annotations_path)
+    store.set("tiny", "train-2", 1, split="train", label_name="spam", text=labeled)
+    store.set("tiny", "train-9", 0, split="train", label_name="ham")  # no text: unchecked
+    assert pipeline.load_task(config_path).annotation_report["moved_from_train"] == 2
+
+    path = config_path.parent / "train.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text(lines[0] + "a new first comment,\n" + "".join(lines[1:]), encoding="utf-8")
+    task = pipeline.load_task(config_path)
+    report = task.annotation_report
+    assert report["text_changed"] == 1 and report["moved_from_train"] == 1
+    train = task.splits["train"].set_index("id")["text"]
+    assert train["train-3"] == labeled  # its new id; not annotated: stays in train
+    assert "train-2" in train.index  # not moved to dev with the label of another text
+
+    console_out = cli("apply", config_path, "--no-progress")
+    assert console_out.exit_code == 0, console_out.output
+    assert "1 annotation(s) not used: their id now names another text" in console_out.output
+
+
+def test_the_text_digest_column_is_added_to_an_older_store(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE annotations (task TEXT NOT NULL, split TEXT NOT NULL,"
+               " example_id TEXT NOT NULL, label INTEGER NOT NULL, label_name TEXT,"
+               " annotator TEXT, updated_at REAL NOT NULL, PRIMARY KEY (task, split, example_id))")
+    db.execute("INSERT INTO annotations VALUES ('t', 'dev', 'a', 1, 'spam', NULL, 1.0)")
+    db.commit()
+    db.close()
+    store = AnnotationStore(path)  # migrated: old rows unchecked, new rows checked
+    store.set("t", "b", 0, split="dev", label_name="ham", text="hello")
+    dev = pd.DataFrame({"id": ["a", "b"], "text": ["anything", "hello, edited"]})
+    gold, skipped = valid_gold(store, "t", ["ham", "spam"], splits={"dev": dev})
+    assert gold["dev"] == {"a": 1} and skipped["text_changed"] == 1

@@ -10,6 +10,7 @@ model) plus one extra LF voting that joy does *not* apply, so labels have confli
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from labeling import multilabel_steps, pipeline
 from labeling.config import load_config
 from labeling.gold import (AnnotationStore, apply_gold, label_set_record, parse_label_set,
-                           valid_gold)
+                           text_digest, valid_gold)
 from labeling.models.multilabel import multilabel_scores
 from labeling.review.ml_project import load_multilabel_run
 from labeling.review.sample import write_sample_project
@@ -235,7 +236,7 @@ def test_valid_gold_reads_sets_only_for_multilabel_tasks(tmp_path):
     store.set("t", "d2", 0, split="dev", label_name="happy")  # a label the task lost
     gold, skipped = valid_gold(store, "t", LABELS, multi_label=True)
     assert gold == {"train": {"r1": (0,)}, "dev": {"d1": (3, 5)}}
-    assert skipped == {"ignored": 1, "test_not_used": 1}
+    assert skipped == {"ignored": 1, "text_changed": 0, "test_not_used": 1}
     # a single-label task reads annotations by name: a set of one label is that label,
     # a larger set is ignored (its mask is no class index and is never read as one)
     single, skipped = valid_gold(store, "t", LABELS)
@@ -276,6 +277,10 @@ def test_annotating_a_label_set_reaches_the_next_runs_gold(own_project, monkeypa
     rows = store.table(config.name).set_index("example_id")
     assert rows.loc[dev_id, "label_name"] == "joy;surprise"
     assert rows.loc[dev_id, "label"] == 2 ** 3 + 2 ** 5
+    dev_text = before.splits["dev"].set_index("id").loc[dev_id, "text"]  # recorded as a digest
+    assert sqlite3.connect(config.annotations_path).execute(
+        "SELECT text_sha FROM annotations WHERE example_id = ?", (dev_id,)
+    ).fetchone()[0] == text_digest(dev_text)
 
     task = pipeline.load_task(own_project)  # what the next run starts from
     dev = task.splits["dev"].set_index("id")

@@ -8,6 +8,7 @@ not expose a dataframe's key, so tables are found by position on their page.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from labeling.analysis import pairwise_counts
 from labeling.review import conflicts
-from labeling.gold import AnnotationStore
+from labeling.gold import AnnotationStore, text_digest
+from labeling.review.detail import example_text
 from labeling.review.literal import literal
 from labeling.review.project import load_run
 from labeling.review.sample import ensure_sample_run
@@ -100,6 +102,10 @@ def test_conflicts_annotation_writes_a_row(app, sample_project, tmp_path):
     store = AnnotationStore(tmp_path / "annotations.sqlite")
     split = app.radio(key="conf_split").value
     assert store.gold_for("youtube", split, [example], ["ham", "spam"]) == {example: 1}
+    # with a digest of the example's text: the next run skips it if the id names another
+    (digest,) = sqlite3.connect(store.path).execute(
+        "SELECT text_sha FROM annotations WHERE example_id = ?", (example,)).fetchone()
+    assert digest == text_digest(example_text(load_run(sample_project), example, split))
 
 
 def test_slices_filters(app, sample_project):

@@ -222,7 +222,7 @@ def test_annotations_merge_as_dev_gold(run, tmp_path):
               split="train")
     merged, report = merge_as_dev_gold(dict(run.frames), "youtube", run.labels, store)
     assert report == {"dev_overridden": 1, "moved_from_train": 1, "renamed_on_move": 0,
-                      "ignored": 1, "test_not_used": 1}
+                      "ignored": 1, "text_changed": 0, "test_not_used": 1}
     assert len(merged["train"]) == 239 and train_id not in set(merged["train"]["id"])
     dev = merged["dev"].set_index("id")
     assert len(dev) == 101 and dev.at[train_id, "label"] == 1 and dev.at[dev_id, "label"] == flipped

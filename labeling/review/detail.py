@@ -32,6 +32,12 @@ def find_example(run, example_id: str, split: str | None = None) -> tuple[str, i
     raise KeyError(f"no example with id {example_id!r} in this run")
 
 
+def example_text(run, example_id: str, split: str) -> str:
+    """The text of ``example_id`` in ``split`` (what an annotation records of it)."""
+    split, row = find_example(run, example_id, split)
+    return str(run.frames[split]["text"].iloc[row])
+
+
 def votes_table(run, split: str, row: int, prompt_lfs: set[str] = frozenset()) -> pd.DataFrame:
     """Each LF's vote on the row: lf, kind, vote (label name or abstain)."""
     votes = run.L[split][row]

@@ -15,6 +15,7 @@ import pandas as pd
 
 from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
+from labeling.review.detail import example_text
 from labeling.review.ml_project import APPLIES, DOES_NOT_APPLY, MultiLabelRun
 from labeling.review.multilabel import VOTE_NAMES, set_names
 
@@ -119,7 +120,7 @@ def save_set(store: AnnotationStore, run: MultiLabelRun, split: str, example_id:
              indices) -> str:
     """Store the label set (an empty one is refused); returns its names for a message."""
     store.set_label_set(run.config.name, str(example_id), indices, split=split,
-                        labels=run.labels)
+                        labels=run.labels, text=example_text(run, example_id, split))
     return set_names(sorted(set(int(c) for c in indices)), run.labels)
 
 

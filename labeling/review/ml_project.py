@@ -128,7 +128,8 @@ def _merged_frames(config: TaskConfig, run: Path, ids: dict[str, list[str]],
         if all(isinstance(v, list) for v in values):  # not a single-label run's record
             candidates.append(("the run's record of annotations", _as_sets(record)))
     if store is not None and store.path.is_file():
-        gold = valid_gold(store, config.name, config.labels, multi_label=True)[0]
+        gold = valid_gold(store, config.name, config.labels, multi_label=True,
+                          splits=frames)[0]
         still_train = set(ids.get("train", []))
         gold["train"] = {i: v for i, v in gold["train"].items() if i not in still_train}
         candidates.append(("the current annotations", gold))
