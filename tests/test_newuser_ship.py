@@ -1,12 +1,18 @@
 """Shipping an exported model as a new user would: a card edited after export is refused
 (swapped labels would silently flip every answer), a run folder or a missing folder
 passed as --model gets a line naming the folder meant, and the card says what trained
-the model (rows left out, the decision bias folded into its probabilities)."""
+the model (rows left out, the decision bias folded into its probabilities); the server
+tells a client that posted a form or a file upload to send JSON."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import re
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +91,56 @@ def test_the_card_says_rows_left_out_and_the_decision_bias():
     assert "100 train rows no LF voted on were left out" in text
     assert "decision bias" in text and "spam -0.7" in text
     assert "ham" not in text.split("decision bias")[1]  # a zero entry is not listed
+
+
+# --- serve: a form or file upload is told to send JSON -----------------------------------
+
+CLI = [sys.executable, "-c", "from labeling.cli import main; main()"]  # `labeling ...`
+TIMEOUT = 60  # seconds: a hang guard, never a performance bound
+
+
+@pytest.fixture(scope="module")
+def server(folder):
+    """`labeling serve` on a free port of 127.0.0.1; stopped (SIGTERM) after the tests."""
+    proc = subprocess.Popen(CLI + ["serve", "--model", str(folder), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # "serving tiny (sklearn) on http://127.0.0.1:PORT ..."
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        assert match, line + proc.stderr.read()
+        yield int(match.group(1))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=TIMEOUT)
+
+
+def _post(port: int, body: bytes, content_type: str | None) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        headers = {"Content-Type": content_type} if content_type else {}
+        conn.request("POST", "/predict", body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def test_a_form_body_is_told_its_content_type(server):
+    status, answer = _post(server, b"texts=check+out+my+channel",
+                           "application/x-www-form-urlencoded")
+    assert status == 400 and "Content-Type: application/x-www-form-urlencoded" in answer["error"]
+    assert "application/json" in answer["error"] and "\n" not in answer["error"]
+    status, answer = _post(server, b'--x\r\nContent-Disposition: form-data; name="texts"\r\n'
+                                   b"\r\nhi\r\n--x--\r\n", "multipart/form-data; boundary=x")
+    assert status == 400 and "Content-Type: multipart/form-data;" in answer["error"]
+
+
+def test_json_sent_as_a_form_still_works_and_bad_json_is_told_as_json(server):
+    """`curl -d` sends a JSON body as a form: it is answered (docs/serve.md's examples)."""
+    status, answer = _post(server, b'{"texts": ["check out my channel"]}',
+                           "application/x-www-form-urlencoded")
+    assert status == 200 and answer["labels"] == ["spam"]
+    status, answer = _post(server, b'{"texts": [', "application/x-www-form-urlencoded")
+    assert status == 400 and "Content-Type" not in answer["error"]
+    status, answer = _post(server, b"texts=a", None)
+    assert status == 400 and answer["error"].startswith("request body is not valid JSON")

@@ -98,6 +98,14 @@ async def read_body(scope: dict, receive, limit: int) -> bytes:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+def _content_type(scope: dict) -> str:
+    """The request's media type (``multipart/form-data``), or "" when it sent none."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.decode("latin-1").split(";")[0].strip().lower()
+    return ""
+
+
 class ModelServer:
     """The exported model behind both APIs; ``app`` is the ASGI application (the server
     itself: the inference routes on plain ASGI, the rest via Starlette)."""
@@ -244,7 +252,15 @@ class ModelServer:
 
     async def _payload(self, scope: dict, receive) -> dict:
         with self.batcher.arriving():
-            return parse_json(await read_body(scope, receive, self.limits.max_body_bytes))
+            body = await read_body(scope, receive, self.limits.max_body_bytes)
+            try:
+                return parse_json(body)
+            except RequestError as exc:  # a form or a file upload: say what was sent
+                kind = _content_type(scope)
+                if kind and "json" not in kind and not body.lstrip()[:1] in (b"{", b"["):
+                    raise RequestError(exc.status, f"{exc} (Content-Type: {kind}; send a JSON "
+                                                   "body as application/json)") from None
+                raise
 
     async def _infer(self, scope: dict, receive, name: str, version: str | None) -> dict:
         self._check_model(name, version)
