@@ -110,11 +110,12 @@ class TextBatch(list):
 
 
 def text_batches(source: str, text_column: str = "text", id_column: str | None = "id",
-                 encoding: str = "utf-8") -> Iterator[list[str]]:
+                 encoding: str = "utf-8", id_required: bool = False) -> Iterator[list[str]]:
     """Texts from a CSV/TSV/JSONL/Parquet file (its ``text_column``, read whole, in
     ``encoding``; a :class:`TextBatch` with the ``id_column`` values when the table has
-    that column), a .txt file (one text per line) or ``-`` (stdin, one text per line),
-    in batches; the line inputs are UTF-8 and streamed (``line_batches``)."""
+    that column, an error naming the columns when it has not and ``id_required``: a
+    --id-column asked for), a .txt file (one text per line) or ``-`` (stdin, one text
+    per line), in batches; the line inputs are UTF-8 and streamed (``line_batches``)."""
     line_input = source == "-" or Path(source).suffix.lower() in (".txt", "")
     if line_input and codecs.lookup(encoding).name != "utf-8":
         raise DataError(f"{source}: --encoding {encoding} applies to CSV/TSV/JSONL inputs; "
@@ -136,6 +137,10 @@ def text_batches(source: str, text_column: str = "text", id_column: str | None =
     if text_column not in table.columns:
         raise DataError(f"{path}: no text column '{text_column}' (columns: "
                         f"{', '.join(map(str, table.columns))}); pass --text-column")
+    if id_column and id_required and id_column not in table.columns:
+        raise DataError(f"{path}: no id column '{id_column}' (columns: "
+                        f"{', '.join(map(str, table.columns))}); pass --id-column, or "
+                        '--id-column "" for none')
     check_texts(table[text_column], path, text_column)  # a number is not a text ("5.0")
     texts = table[text_column].fillna("").astype(str).tolist()
     if id_column and id_column in table.columns:

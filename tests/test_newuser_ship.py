@@ -144,3 +144,23 @@ def test_json_sent_as_a_form_still_works_and_bad_json_is_told_as_json(server):
     assert status == 400 and "Content-Type" not in answer["error"]
     status, answer = _post(server, b"texts=a", None)
     assert status == 400 and answer["error"].startswith("request body is not valid JSON")
+
+
+# --- predict: an --id-column asked for must be there --------------------------------------
+
+def test_an_id_column_asked_for_but_absent_is_an_error_not_silently_dropped(folder, tmp_path):
+    table = tmp_path / "comments.csv"
+    table.write_text("id,text\nc1,check out my channel\nc2,great song\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["predict", "-m", str(folder), "-i", str(table),
+                                 "--id-column", "comment_id"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (f"error: {table}: no id column 'comment_id' (columns: "
+                                     'id, text); pass --id-column, or --id-column "" for none')
+    lines = runner.invoke(app, ["predict", "-m", str(folder), "-i", str(table)]).output
+    assert [line.split("\t")[0] for line in lines.splitlines()] == ["c1", "c2"]
+    bare = tmp_path / "bare.csv"
+    bare.write_text("text\ncheck out my channel\n")
+    for extra in ([], ["--id-column", ""]):  # the default id column is optional
+        result = runner.invoke(app, ["predict", "-m", str(folder), "-i", str(bare)] + extra)
+        assert result.exit_code == 0 and result.output.startswith("spam\t"), result.output

@@ -32,9 +32,9 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
             input: Optional[str] = typer.Option(None, "--input", "-i",
                                                 help="CSV/TSV/JSONL/Parquet/.txt file, or - for stdin."),
             text_column: str = typer.Option("text", help="Text column of a table input."),
-            id_column: str = typer.Option("id", help="Id column of a table input: when the "
-                                                     "table has it, each output line starts "
-                                                     "with the row's id."),
+            id_column: Optional[str] = typer.Option(
+                None, help="Id column of a table input: each output line starts with the "
+                           "row's id (default: `id` when the table has one; \"\" for none)."),
             fmt: str = typer.Option("tsv", "--format", help="tsv (label, probability, text; the id first when the input has one) or jsonl."),
             encoding: str = typer.Option("utf-8", help="Text encoding of a CSV/TSV/JSONL "
                                                        "input, e.g. latin-1."),
@@ -58,8 +58,9 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
     exported = load_exported(model, runtime)
     written = write_batches(exported, [list(texts)] if texts else [], sys.stdout, fmt)
     if input is not None:
-        written += write_batches(exported, text_batches(input, text_column, id_column,
-                                                        encoding), sys.stdout, fmt)
+        written += write_batches(exported, text_batches(
+            input, text_column, "id" if id_column is None else id_column, encoding,
+            id_required=id_column is not None), sys.stdout, fmt)
     elif not texts and not sys.stdin.isatty():  # streamed: answers while the pipe is open
         written += write_batches(exported, text_batches("-"), sys.stdout, fmt)
     if not written:
