@@ -164,3 +164,12 @@ def test_an_id_column_asked_for_but_absent_is_an_error_not_silently_dropped(fold
     for extra in ([], ["--id-column", ""]):  # the default id column is optional
         result = runner.invoke(app, ["predict", "-m", str(folder), "-i", str(bare)] + extra)
         assert result.exit_code == 0 and result.output.startswith("spam\t"), result.output
+
+
+def test_the_markdown_card_names_the_end_model_in_words():
+    from labeling.export.card import card_markdown
+
+    text = card_markdown({"labels": ["ham", "spam"], "end_model": {
+        "name": "tfidf_minilm_avg", "label_mode": "soft", "config": "auto", "params": {}}})
+    assert "- end model: tfidf_minilm_avg (soft labels; config auto)\n" in text
+    assert "{'name'" not in text

@@ -328,6 +328,18 @@ def _twin_test_line(card: dict) -> list[str]:
             "nothing was chosen on them."]
 
 
+def _end_model_text(end) -> str:
+    """``tfidf_logreg (soft labels; config auto)``, not the dict's Python repr."""
+    if not isinstance(end, dict):
+        return str(end)
+    notes = [f"{end['label_mode']} labels"] if end.get("label_mode") else []
+    if end.get("config") and end.get("config") != end.get("name"):
+        notes.append(f"config {end['config']}")
+    if end.get("params"):
+        notes.append("params " + json.dumps(end["params"], sort_keys=True))
+    return f"{end.get('name')}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
 def card_markdown(card: dict) -> str:
     training = card.get("training") or {}
     lines = [f"# Model card: {card.get('task', 'model')}", "",
@@ -339,7 +351,7 @@ def card_markdown(card: dict) -> str:
              "## Metrics", ""] + _metrics_lines(card) + [""] + _baseline_lines(card)
     lines += ["## Training", f"- label model: {card.get('label_model')}"
               + (f" (chose {card['label_model_chosen']})" if card.get("label_model_chosen") else ""),
-              f"- end model: {card.get('end_model')}",
+              f"- end model: {_end_model_text(card.get('end_model'))}",
               f"- training data sha256: {card.get('training_data_sha256')}"]
     lines += [f"- {split} file {f['file']} ({f['role']}): sha256 {f['sha256']}"
               for split, f in (card.get("training_files") or {}).items()]
