@@ -186,8 +186,10 @@ def test_predict_input_csv(model_dir, exported, tmp_path):
     assert [r[0] for r in rows] == [e[0] for e in expected_predictions(exported, texts)]
     jsonl = ok(invoke("predict", "-m", model_dir, "-i", path, "--format", "jsonl")).stdout
     assert [json.loads(line)["id"] for line in jsonl.splitlines()] == ["1", "2", "3"]
-    no_ids = ok(invoke("predict", "-m", model_dir, "-i", path, "--id-column", "none")).stdout
-    assert [r[2] for r in parse_tsv(no_ids)] == texts  # a column it lacks: no id column
+    no_ids = ok(invoke("predict", "-m", model_dir, "-i", path, "--id-column", "")).stdout
+    assert [r[2] for r in parse_tsv(no_ids)] == texts  # "": no id column
+    assert_user_error(invoke("predict", "-m", model_dir, "-i", path, "--id-column", "none"),
+                      "in.csv", "no id column 'none'")  # a column it lacks: not ignored
 
     renamed = tmp_path / "renamed.csv"
     pd.DataFrame({"comment": texts}).to_csv(renamed, index=False)
