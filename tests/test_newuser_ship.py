@@ -6,6 +6,7 @@ tells a client that posted a form or a file upload to send JSON."""
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import re
@@ -173,3 +174,19 @@ def test_the_markdown_card_names_the_end_model_in_words():
         "name": "tfidf_minilm_avg", "label_mode": "soft", "config": "auto", "params": {}}})
     assert "- end model: tfidf_minilm_avg (soft labels; config auto)\n" in text
     assert "{'name'" not in text
+
+
+def test_the_card_hashes_the_test_file_its_test_scores_come_from(tmp_path):
+    from types import SimpleNamespace
+
+    from labeling.export.provenance import training_files
+
+    for split in ("train", "dev", "test"):
+        (tmp_path / f"{split}.csv").write_text(f"id,text,label\n{split}1,a,ham\n")
+    cfg = SimpleNamespace(data=SimpleNamespace(train="train.csv", dev="dev.csv",
+                                               test="test.csv"),
+                          resolve=lambda p: tmp_path / p, annotations_path=tmp_path / "none")
+    files = training_files(cfg, {"dev_rows_trained_on": 1}, {})
+    assert files["test"]["file"] == "test.csv" and "never trained on" in files["test"]["role"]
+    assert files["test"]["sha256"] == hashlib.sha256(
+        (tmp_path / "test.csv").read_bytes()).hexdigest()

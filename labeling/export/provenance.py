@@ -42,14 +42,18 @@ def _file(path, role: str) -> dict:
 
 def training_files(cfg, end_model: dict, annotations_used: dict) -> dict:
     """sha256 of each file the model was made from: train (texts the LFs labeled), dev
-    (gold rows trained on, or only used to choose), and the app's annotations file when
-    annotations reached dev."""
+    (gold rows trained on, or only used to choose), the app's annotations file when
+    annotations reached dev, and the test file its test scores come from."""
     dev_trained = bool(end_model.get("dev_rows_trained_on"))
     files = {"train": _file(cfg.resolve(cfg.data.train), "training texts, weakly labeled")}
     if cfg.data.dev:
         files["dev"] = _file(cfg.resolve(cfg.data.dev),
                              "gold rows trained on and used to choose the models"
                              if dev_trained else "gold rows used to choose the models only")
+    if getattr(cfg.data, "test", None) and cfg.resolve(cfg.data.test).is_file():
+        # the file behind the card's test scores: a reviewer can tell which test set it is
+        files["test"] = _file(cfg.resolve(cfg.data.test),
+                              "gold rows of the test scores only, never trained on")
     if any(annotations_used.values()) and cfg.annotations_path.is_file():
         files["annotations"] = _file(cfg.annotations_path, "app annotations merged into dev")
     return files
