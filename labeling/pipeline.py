@@ -262,6 +262,8 @@ def step_fit(task: Task) -> dict:
     for extra in ("chosen_", "cv_scores_"):
         if hasattr(label_model, extra):
             lm_section[extra.rstrip("_")] = getattr(label_model, extra)
+    if "dev" in lm_section and models.fit_on_dev(lm_section):  # as the model card says
+        lm_section["dev"]["in_sample"] = True
     stale = {}
     end_model = read_metrics(task.run_dir).get("end_model")
     if end_model:  # trained on the previous fit's labels: say so wherever it is shown

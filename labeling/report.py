@@ -123,10 +123,12 @@ def in_sample_note(metrics: dict) -> str:
     """The footnote of in-sample (``*``) dev scores: where the held-out estimate is, or
     that there is none (a fit-once end model such as ``minilm_finetune`` has no dev CV)."""
     if (metrics.get("end_model") or {}).get("cv") is not None:
-        return ("* in-sample: the end model was trained on these dev rows; its dev CV score "
-                "below is the held-out estimate")
-    return ("* in-sample: the end model was trained on these dev rows and was not "
-            "cross-validated: no dev score here is a held-out estimate; test is")
+        return ("* in-sample: fit on these dev rows (the end model; a label model that "
+                "learns from dev); the end model's dev CV score below is the held-out "
+                "estimate")
+    return ("* in-sample: fit on these dev rows (the end model; a label model that learns "
+            "from dev); the end model was not cross-validated: no dev score here is a "
+            "held-out estimate; test is")
 
 
 def print_gold_budget(metrics: dict) -> None:

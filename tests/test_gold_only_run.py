@@ -193,3 +193,34 @@ def test_card_hashes_the_annotations_file_that_reached_training(make_task):
     assert card["training"]["dev_gold_rows"] == 9  # 8 dev rows + the moved train row
     md = (config.parent / "run" / "model" / "MODEL_CARD.md").read_text()
     assert "1 from app annotations (train)" in md and f["sha256"] in md
+
+
+def test_a_label_model_fit_on_dev_has_its_dev_scores_starred(make_task):
+    """weighted_vote learns its weights on the dev gold: the card marked its dev score
+    in-sample, the run's table and metrics.json did not (one rule for both now)."""
+    config = make_task(config={"label_model": {"name": "weighted_vote",
+                                               "params": make_task.DELETE}})
+    output, metrics = _run(config)
+    assert metrics["label_model"]["dev"]["in_sample"] is True
+    (row,) = [line for line in output.splitlines() if "label model (weighted_vote)" in line]
+    assert row.count("*") == 2  # dev accuracy and F1
+    assert "a label model that learns from dev" in " ".join(output.split())
+    card = json.loads((config.parent / "run" / "model" / "model_card.json").read_text())
+    assert "label_model.dev" in card["in_sample"]
+
+
+@pytest.mark.parametrize(("se", "rule", "suffix"), [
+    (0.0118, "best", " (paired SE 0.012: inside one SE, not a clear win)"),
+    (0.004, "best", " (paired SE 0.004)"),
+    (0.0118, "one_se", ""),  # the lead stated is not the rule's choice's: no SE given
+])
+def test_a_lead_over_gold_only_says_its_paired_se(se, rule, suffix):
+    """'beats the gold-only baseline on dev CV by +0.010' read as a win at a paired SE of
+    0.012 (the bundled task): the verdict now says when the lead is inside its noise."""
+    from labeling.train.gold_budget import verdict
+
+    pipeline = {"cv": 0.952, "label_mode": "soft", "metric": "f1", "weight_rule": rule,
+                "weight_rule_cv": {"best": "m/soft/w0.1", "paired": {
+                    "m/gold_only": {"gain": 0.010, "se": se}, "m/soft/w0.1": {"gain": 0.0, "se": 0.0}}}}
+    text = verdict(pipeline, 0.942, 264)["text"]
+    assert text == "the pipeline beats the gold-only baseline on dev CV by +0.010 f1" + suffix

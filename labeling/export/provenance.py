@@ -15,14 +15,11 @@ import numpy as np
 
 from labeling.export.skops_io import file_sha256
 from labeling.lf.core import PatternLF
+from labeling.models import fit_on_dev
 from labeling.llm.prompt import PromptLF
 from labeling.train.finetune_data import DEFAULT_GOLD_LR
 
 SCORED = ("majority_vote", "label_model", "end_model")
-# Label models whose fit reads the dev gold (the pipeline passes it to every fit): their
-# dev scores are in-sample. weighted_vote learns its weights on dev, stacker is a
-# classifier on dev, Dawid-Skene adds the dev rows to its M-step.
-DEV_FITTED_LABEL_MODELS = ("weighted_vote", "stacker", "dawid_skene")
 
 
 def lf_description(lf) -> dict:
@@ -135,7 +132,7 @@ def in_sample(metrics: dict) -> list[str]:
     """``model.split`` of the scores measured on rows that model was fit on."""
     end, lm = metrics.get("end_model", {}), metrics.get("label_model", {})
     out = [f"end_model.{s}" for s, v in end.items() if isinstance(v, dict) and v.get("in_sample")]
-    if "dev" in lm and (lm.get("chosen") or lm.get("name")) in DEV_FITTED_LABEL_MODELS:
+    if "dev" in lm and fit_on_dev(lm):
         out.insert(0, "label_model.dev")
     return out
 

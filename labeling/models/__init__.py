@@ -21,6 +21,18 @@ from labeling.models.weighted_vote import WeightedVote
 
 
 
+# Label models whose fit reads the dev gold (the pipeline passes it to every fit): their
+# dev scores are in-sample. weighted_vote learns its weights on dev, stacker is a
+# classifier on dev, Dawid-Skene adds the dev rows to its M-step.
+DEV_FITTED_LABEL_MODELS = ("weighted_vote", "stacker", "dawid_skene")
+
+
+def fit_on_dev(section: dict) -> bool:
+    """Whether the label model of a metrics.json ``label_model`` section (its ``name``,
+    or for ``auto`` the one it ``chosen``) learnt from the dev gold."""
+    return (section.get("chosen") or section.get("name")) in DEV_FITTED_LABEL_MODELS
+
+
 def available() -> list[str]:
     """Names accepted by :func:`make`."""
     return sorted(REGISTRY)

@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 from labeling.train.auto import DEFAULT_DEV_WEIGHT, FIT_ONCE
-from labeling.train.cross_validation import resolve_params
+from labeling.train.cross_validation import GOLD_ONLY, resolve_params
 from labeling.train.gold_only import fit_once_gold_only, gold_only_baseline
 from labeling.train.learning_curve import DEFAULT_CURVE_SEEDS, learning_curve, labels_worth
 
@@ -104,7 +104,23 @@ def verdict(pipeline: dict, gold_cv: float, n_dev: int) -> dict:
                 else "gold_only_ahead")
     text = VERDICT_TEXT[code].format(gap=(cv or 0) - gold_cv, cv=cv or gold_cv, gold=gold_cv,
                                      n=n_dev, metric=pipeline.get("metric", "accuracy"))
+    se = _paired_se(pipeline)
+    if code == "pipeline_ahead" and se is not None:  # a lead inside its noise is no win
+        text += (f" (paired SE {se:.3f}: inside one SE, not a clear win)"
+                 if cv - gold_cv < se else f" (paired SE {se:.3f})")
     return {"verdict": code, "text": text, "loud": code in LOUD}
+
+
+def _paired_se(pipeline: dict) -> float | None:
+    """The standard error of the chosen candidate's CV lead over gold-only, paired over
+    the same out-of-fold rows (``weight_rule_cv``), when the choice is the best-scoring
+    candidate (the lead it reports is then the one the verdict states)."""
+    rule_cv = pipeline.get("weight_rule_cv") or {}
+    if pipeline.get("weight_rule", "best") != "best":
+        return None
+    paired = [p for key, p in (rule_cv.get("paired") or {}).items()
+              if key.endswith(f"/{GOLD_ONLY}")]
+    return paired[0]["se"] if paired else None
 
 
 def gold_only_section(dev_texts, y_dev, cardinality: int, options: dict, pipeline: dict,
