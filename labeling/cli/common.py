@@ -41,6 +41,7 @@ class OneLineUsageErrors(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
 
 
+# Help texts are rich markup: a literal "[" is written "\\[" ("\\[apply]").
 app = typer.Typer(cls=OneLineUsageErrors, add_completion=False, no_args_is_help=True,
                   help="Programmatic weak supervision: LFs -> label model -> small classifier.")
 
@@ -51,10 +52,10 @@ N_JOBS_OPT = typer.Option(None, "--n-jobs", help="Worker processes for row-wise 
 SCHEDULER_OPT = typer.Option(None, "--scheduler",
                              help="Dask scheduler address (tcp://HOST:PORT); default: a LocalCluster.")
 CACHE_OPT = typer.Option(None, "--cache/--no-cache",
-                         help="Reuse cached LF columns (default: [apply] cache, on).")
+                         help="Reuse cached LF columns (default: \\[apply] cache, on).")
 FAULT_OPT = typer.Option(None, "--fault-tolerant/--strict",
                          help="Count LF exceptions and abstain instead of stopping "
-                              "(default: [apply] fault_tolerant in the config).")
+                              "(default: \\[apply] fault_tolerant in the config).")
 
 
 def user_errors(command):

@@ -85,7 +85,7 @@ def suggest_command(config: Optional[Path] = CONFIG_ARG,
                     label: Optional[str] = typer.Option(None, help="Only LFs voting this label."),
                     n: int = typer.Option(10, "--n", help="How many proposals to show."),
                     source: str = typer.Option("offline", help="offline (mined from the data), "
-                                                               "llm (the [llm] endpoint) or all."),
+                                                               "llm (the \\[llm] endpoint) or all."),
                     accept: list[str] = typer.Option([], help="Accept proposal ID (of the last "
                                                               "suggestions): append its LF."),
                     reject: list[str] = typer.Option([], help="Reject proposal ID: never "
