@@ -29,12 +29,13 @@ from labeling.analysis import coverage_stats, lf_summary, lf_warnings
 from labeling.apply import FaultLog, applied, apply_lfs
 from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 (re-exported)
                                 _require, _write_table, check_gold_unchanged,
-                                check_step_order, gold_digests, read_label_matrices,
-                                read_metrics, read_probs, update_metrics, write_end_probs)
+                                check_step_order, gold_digests, leakage_section,
+                                read_label_matrices, read_metrics, read_probs, update_metrics,
+                                write_end_probs)
 from pydantic import ValidationError
 
 from labeling.config import ApplyConfig, TaskConfig, load_config
-from labeling.data import SPLITS, leakage_report, leakage_warnings, load_split
+from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
 from labeling.export import export_model, load_model, save_model
 from labeling.export.calibration import calibration_report
@@ -195,10 +196,9 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
     data = {s: {"n": int(len(L)), **coverage_stats(L)} for s, L in matrices.items()}
     if "dev" in data:
         data["dev"]["annotations"] = task.annotation_report
-    leakage = leakage_report(task.splits)
     update_metrics(task.run_dir, task=cfg.name, labels=cfg.labels, data=data,
                    applied_lfs=task.applied_lfs,
-                   leakage={"pairs": leakage, "warnings": leakage_warnings(leakage)},
+                   leakage=leakage_section(task),
                    lfs={"n": len(names), "names": names, "fault_counts": faults.counts,
                         "first_faults": faults.first,
                         "warnings": lf_warnings(matrices["train"], names, cfg.cardinality,

@@ -3,7 +3,6 @@ targets one label and votes 1/0/-1) and lf_analysis.csv."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 
@@ -13,8 +12,7 @@ import pandas as pd
 from labeling.apply import applied
 from labeling.apply.applier import apply_lfs
 from labeling.apply.votes import FaultLog
-from labeling.artifacts import L_FILE, _write_table, read_metrics, update_metrics
-from labeling.data import leakage_report, leakage_warnings
+from labeling.artifacts import L_FILE, _write_table, leakage_section, update_metrics
 from labeling.errors import LFError
 from labeling.files import atomic_write, check_writable
 from labeling.multilabel_steps.common import (LF_ANALYSIS_FILE, frame, gold, lf_targets,
@@ -81,25 +79,6 @@ def lf_analysis(L: dict, targets, Y_dev, lfs, labels,
     return pd.DataFrame(rows).round(4)
 
 
-def leakage(task) -> dict:
-    """As the single-label apply records it (dev/test rows also in an earlier split
-    inflate its scores): ``pairs``, ``warnings``; with the ids' and texts' digest, so
-    that `labeling dev`, applying on every save, reuses it while the data stay the same
-    (0.7 s on GoEmotions' 16k rows, against a hash's few ms)."""
-    digest = hashlib.sha256()
-    for split, df in task.splits.items():
-        if df is not None:
-            digest.update(split.encode())
-            digest.update(pd.util.hash_pandas_object(df[["id", "text"]].astype(str),
-                                                     index=False).to_numpy().tobytes())
-    recorded = read_metrics(task.run_dir).get("leakage") or {}
-    if recorded.get("data_sha256") == digest.hexdigest():
-        return recorded
-    report = leakage_report(task.splits)
-    return {"pairs": report, "warnings": leakage_warnings(report),
-            "data_sha256": digest.hexdigest()}
-
-
 def step_apply(task, progress: bool = False, only: list[str] | None = None,
                **overrides) -> dict[str, np.ndarray]:
     """Apply every LF to every split: L.parquet and lf_analysis.csv. ``only``: apply just
@@ -137,6 +116,6 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
     # and `labeling show` rebuild exactly this run's dev split from it (sets as lists)
     with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
         tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
-    update_metrics(task.run_dir, applied_lfs=task.applied_lfs, leakage=leakage(task))
+    update_metrics(task.run_dir, applied_lfs=task.applied_lfs, leakage=leakage_section(task))
     save_section(task, section, "apply", time.perf_counter() - start)
     return L
