@@ -182,7 +182,8 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
                     from labeling.apply.dask_engine import label_rows_dask
 
                     watch.follow_elsewhere(f"{rows_of} on the Dask cluster")
-                    votes, bad, records = label_rows_dask(*args, n_jobs=n_jobs, **engine_options)
+                    votes, bad, records = label_rows_dask(*args, n_jobs=n_jobs, progress=bar,
+                                                          on_chunk=on_chunk, **engine_options)
                 elif n_jobs > 1 and len(positions) > CHUNK:
                     watch.follow_elsewhere(f"{rows_of} in {n_jobs} worker processes")
                     votes, bad, records = _label_rows_parallel(*args, n_jobs, bar, on_chunk)

@@ -20,7 +20,7 @@ import numpy as np
 from labeling.apply.row_labeler import label_rows
 from labeling.apply.votes import RowNames
 from labeling.apply.watch import Watch
-from labeling.errors import LFError
+from labeling.errors import LabelingError, LFError
 
 PARTITION = 20_000
 
@@ -70,40 +70,76 @@ def _label_partition(part, row_lfs, need, cardinality, fault_tolerant, split, ro
             return exc
 
 
+def _connect(scheduler: str | None, cluster):
+    """A Client of ``scheduler`` (or ``cluster``); an address that is malformed, or whose
+    scheduler does not answer, is one line naming it."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler or cluster)
+    except (OSError, ValueError) as exc:  # refused, timed out, unknown scheme, no port
+        raise LabelingError(f"Dask scheduler {scheduler!r} ([apply] scheduler, --scheduler): "
+                            f"{exc}") from None
+
+
 def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, split,
                     n_jobs: int = 2, scheduler: str | None = None,
-                    partition_rows: int = PARTITION):
+                    partition_rows: int = PARTITION, progress=None, on_chunk=None):
     """Same result as ``label_rows``, computed on a cluster (``scheduler`` address, or a
-    LocalCluster of ``n_jobs`` single-threaded worker processes)."""
-    from distributed import Client
+    LocalCluster of ``n_jobs`` single-threaded worker processes).
+
+    Each partition is handed to ``on_chunk(start, stop, votes, faulted)`` and counted on
+    ``progress`` as soon as it comes back, in any order: an interrupted run keeps them.
+    """
+    from distributed import as_completed
 
     _ship_user_modules_by_value(row_lfs)
     cluster = local_cluster(n_jobs) if scheduler is None else None
-    client = Client(scheduler or cluster)
+    try:
+        client = _connect(scheduler, cluster)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
+    results: dict[int, tuple] = {}
     try:
         lfs_future = client.scatter(row_lfs, broadcast=True)
-        futures = []
+        futures = {}
         for start in range(0, len(positions), partition_rows):
             stop = min(start + partition_rows, len(positions))
             part_positions = positions[start:stop]
             part = df.iloc[part_positions].reset_index(drop=True)
             # Messages name a row by its number in the split, not in its partition.
-            futures.append(client.submit(
+            futures[client.submit(
                 _label_partition, part, lfs_future, need[start:stop], cardinality,
-                fault_tolerant, split, part_positions, pure=False))
-        results = []
-        for future in futures:  # in row order: the first partition's error is reported
+                fault_tolerant, split, part_positions, pure=False)] = (start, stop)
+        error: tuple[int, LFError] | None = None
+        for future in as_completed(list(futures)):
+            start, stop = futures[future]
+            if future.cancelled():
+                continue
             result = future.result()
             if isinstance(result, LFError):
-                client.cancel(futures)
-                raise result
-            results.append(result)
+                # The first partition's error is reported, as in a run row by row:
+                # later partitions are dropped, earlier ones still finish (and are kept).
+                if error is None or start < error[0]:
+                    error = (start, result)
+                    client.cancel([f for f, (s, _) in futures.items() if s > start])
+                continue
+            if on_chunk is not None:
+                on_chunk(start, stop, result[0], result[1])
+            if progress is not None:
+                progress.update(stop - start)
+            results[start] = result
+        if error is not None:
+            raise error[1]
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
     if not results:
         return (np.zeros((0, len(row_lfs)), np.int16), np.zeros((0, len(row_lfs)), bool), [])
-    votes = np.concatenate([r[0] for r in results])
-    faulted = np.concatenate([r[1] for r in results])
-    return votes, faulted, [rec for r in results for rec in r[2]]
+    ordered = [results[start] for start in sorted(results)]
+    votes = np.concatenate([r[0] for r in ordered])
+    faulted = np.concatenate([r[1] for r in ordered])
+    return votes, faulted, [rec for r in ordered for rec in r[2]]

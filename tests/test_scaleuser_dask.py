@@ -1,0 +1,79 @@
+"""The Dask engine as a user with a cluster meets it: a scheduler address that is wrong
+or down is one line naming it, and partitions already labeled are kept in the column
+cache when the apply stops part way (an LF error here; Ctrl+C or a lost cluster alike)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labeling import labeling_function
+from labeling.apply import apply_lfs
+from labeling.apply.cache import CachedColumns
+from labeling.errors import LabelingError, LFError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import cli, one_error_line  # noqa: E402
+
+pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    from labeling.apply.dask_engine import local_cluster
+
+    cluster = local_cluster(1)
+    yield cluster.scheduler_address
+    cluster.close()
+
+
+def _frame(n=1000):
+    return pd.DataFrame({"id": [f"r{i}" for i in range(n)], "text": [f"row {i}" for i in range(n)]})
+
+
+@labeling_function()
+def breaks_late(x):
+    if x.text in ("row 550", "row 950"):
+        raise ValueError("boom")
+    return 1 if x.text.endswith("1") else -1
+
+
+def test_partitions_done_before_an_error_are_cached_and_the_first_error_is_named(
+        tmp_path, scheduler):
+    df = _frame()
+    with pytest.raises(LFError, match=r"breaks_late.*id=r550"):
+        apply_lfs(df, [breaks_late], 2, engine="dask", scheduler=scheduler,
+                  partition_rows=100, cache_dir=tmp_path)
+    L = np.full((len(df), 1), -1, np.int8)
+    need = np.ones(L.shape, bool)
+    CachedColumns(tmp_path, df, [breaks_late], 2, lambda lf: True).fill(L, need)
+    # the five partitions before the failing one are kept, with their votes
+    assert not need[:500].any()
+    assert L[:500, 0].tolist() == [1 if i % 10 == 1 else -1 for i in range(500)]
+
+
+def test_a_scheduler_that_is_down_or_malformed_is_one_error(tmp_path):
+    import dask
+
+    df = _frame(10)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with pytest.raises(LabelingError, match=r"tcp://127\.0\.0\.1:9.*Timed out"):
+            apply_lfs(df, [breaks_late], 2, engine="dask", scheduler="tcp://127.0.0.1:9")
+    with pytest.raises(LabelingError, match=r"http://127\.0\.0\.1:8786.*scheme"):
+        apply_lfs(df, [breaks_late], 2, engine="dask", scheduler="http://127.0.0.1:8786")
+
+
+def test_cli_apply_with_a_bad_scheduler_address_is_one_line(tmp_path):
+    (tmp_path / "train.csv").write_text("id,text\n" + "".join(f"t{i},text {i}\n" for i in range(20)))
+    (tmp_path / "dev.csv").write_text("id,text,label\nd1,subscribe now,spam\nd2,nice song,ham\n")
+    (tmp_path / "lfs.py").write_text(
+        "from labeling import labeling_function\n"
+        "@labeling_function()\ndef short(x):\n    return 0 if len(x.text) < 8 else -1\n")
+    (tmp_path / "labeling.toml").write_text(
+        'name = "t"\nlabels = ["ham", "spam"]\nlfs = ["lfs.py"]\noutput_dir = "runs"\n'
+        '[data]\ntrain = "train.csv"\ndev = "dev.csv"\n')
+    result = cli("apply", tmp_path, "--engine", "dask", "--scheduler", "http://127.0.0.1:8786",
+                 "--no-progress")
+    one_error_line(result, "http://127.0.0.1:8786", "--scheduler")
