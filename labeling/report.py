@@ -120,15 +120,22 @@ def print_scores(metrics: dict, splits: tuple[str, ...] = ("dev", "test")) -> No
 
 
 def in_sample_note(metrics: dict) -> str:
-    """The footnote of in-sample (``*``) dev scores: where the held-out estimate is, or
-    that there is none (a fit-once end model such as ``minilm_finetune`` has no dev CV)."""
-    if (metrics.get("end_model") or {}).get("cv") is not None:
-        return ("* in-sample: fit on these dev rows (the end model; a label model that "
-                "learns from dev); the end model's dev CV score below is the held-out "
-                "estimate")
-    return ("* in-sample: fit on these dev rows (the end model; a label model that learns "
-            "from dev); the end model was not cross-validated: no dev score here is a "
-            "held-out estimate; test is")
+    """The footnote of in-sample (``*``) dev scores: which models were fit on the dev rows,
+    and where the held-out estimate is, or that there is none yet (after ``fit``: no end
+    model, or a stale one) or at all (a fit-once end model such as ``minilm_finetune``)."""
+    end = metrics.get("end_model") or {}
+    fresh = bool(end) and not end.get("stale")
+    who = [name for name, key in (("the end model", "end_model"),
+                                  ("a label model that learns from dev", "label_model"))
+           if ((metrics.get(key) or {}).get("dev") or {}).get("in_sample")]
+    lead = f"* in-sample: fit on these dev rows ({'; '.join(who) or 'the models marked'}); "
+    if not fresh:  # `labeling fit`: the end model's dev CV comes with `labeling train`
+        return lead + ("`labeling train` cross-validates the end model on dev for a "
+                       "held-out estimate")
+    if end.get("cv") is not None:
+        return lead + "the end model's dev CV score below is the held-out estimate"
+    return (lead + "the end model was not cross-validated: no dev score here is a held-out "
+            "estimate; its test score (`labeling evaluate`) is the held-out one")
 
 
 def print_gold_budget(metrics: dict) -> None:

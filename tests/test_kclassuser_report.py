@@ -1,0 +1,38 @@
+"""What `labeling fit` and `run` print for a k-class task without positive_label."""
+
+from labeling import report
+
+PER_CLASS = [{"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}] * 3
+
+
+def _fit_metrics(end_model=None):
+    metrics = {"labels": ["a", "b", "c"],
+               "majority_vote": {"name": "mv", "dev": {"accuracy": 0.6, "macro_f1": 0.5}},
+               "label_model": {"name": "auto", "chosen": "weighted_vote",
+                               "dev": {"accuracy": 0.7, "macro_f1": 0.6, "in_sample": True}}}
+    if end_model is not None:
+        metrics["end_model"] = end_model
+    return metrics
+
+
+def _printed(capsys) -> str:
+    return " ".join(capsys.readouterr().out.split())  # as printed, wrapped to the terminal
+
+
+def test_fit_footnote_names_no_end_model_and_is_a_whole_sentence(capsys):
+    report.print_scores(_fit_metrics(), splits=("dev",))
+    out = _printed(capsys)
+    assert "* in-sample: fit on these dev rows (a label model that learns from dev)" in out
+    assert "the end model was not cross-validated" not in out  # there is none yet
+    assert not out.rstrip().endswith("test is")
+    assert "`labeling train` cross-validates the end model on dev" in out
+
+
+def test_fit_footnote_with_a_stale_end_model_points_to_train(capsys):
+    stale = {"name": "tfidf_logreg", "cv": 0.8, "stale": "trained before the latest fit",
+             "dev": {"accuracy": 1.0, "macro_f1": 1.0, "in_sample": True}}
+    report.print_scores(_fit_metrics(stale), splits=("dev",))
+    out = _printed(capsys)
+    assert "(the end model; a label model that learns from dev)" in out
+    assert "dev CV score below" not in out  # a stale end model's CV is not printed below
+    assert "`labeling train` cross-validates the end model on dev" in out
