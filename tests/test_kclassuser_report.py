@@ -36,3 +36,25 @@ def test_fit_footnote_with_a_stale_end_model_points_to_train(capsys):
     assert "(the end model; a label model that learns from dev)" in out
     assert "dev CV score below" not in out  # a stale end model's CV is not printed below
     assert "`labeling train` cross-validates the end model on dev" in out
+
+
+def test_card_metrics_table_of_a_k_class_task_has_no_f1_column_of_dashes():
+    from labeling.export.card import _metrics_lines
+    scores = {"accuracy": 0.8, "macro_f1": 0.7, "per_class": PER_CLASS}
+    card = {"labels": ["a", "b", "c"], "in_sample": ["end_model.dev"],
+            "metrics": {"end_model": {"dev": scores, "test": scores},
+                        "gold_only": {"test": scores}}}
+    lines = _metrics_lines(card)
+    assert lines[0] == "| model | split | accuracy | macro F1 |"
+    assert "| end_model | test | 0.800 | 0.700 |" in lines
+    assert not any(" - |" in line for line in lines)
+    assert "| gold_only | 0.50 / 0.50 / 0.50 | 0.50 / 0.50 / 0.50 | 0.50 / 0.50 / 0.50 |" in lines
+
+
+def test_card_metrics_table_of_a_binary_task_keeps_its_f1_column():
+    from labeling.export.card import _metrics_lines
+    card = {"labels": ["ham", "spam"],
+            "metrics": {"end_model": {"test": {"accuracy": 0.9, "f1": 0.8, "macro_f1": 0.85}}}}
+    assert _metrics_lines(card)[:3] == ["| model | split | accuracy | F1 | macro F1 |",
+                                        "|---|---|---|---|---|",
+                                        "| end_model | test | 0.900 | 0.800 | 0.850 |"]

@@ -260,20 +260,25 @@ def _score(s: dict, key: str) -> str:
 
 
 def _metrics_lines(card: dict) -> list[str]:
-    """The metrics table (F1: of the positive label; on a task without one, macro F1 is
-    the column to read), in-sample scores marked, and per-class scores for k > 2."""
+    """The metrics table (F1: of the positive label, a column only where a score has it;
+    on a task without one, macro F1 is the column to read), in-sample scores marked, and
+    per-class scores for k > 2."""
     in_sample = set(card.get("in_sample") or [])
-    lines = ["| model | split | accuracy | F1 | macro F1 |", "|---|---|---|---|---|"]
+    scored = [(model_name, split, s) for model_name, splits in card.get("metrics", {}).items()
+              for split, s in splits.items() if isinstance(s, dict) and "accuracy" in s]
+    # a k-class task without positive_label has no F1 of one class: no column of "-"
+    keys = [(key, title) for key, title in (("accuracy", "accuracy"), ("f1", "F1"),
+                                            ("macro_f1", "macro F1"))
+            if any(key in s for _, _, s in scored)]
+    lines = ["| model | split | " + " | ".join(title for _, title in keys) + " |",
+             "|---|---|" + "---|" * len(keys)]
     per_class = []
-    for model_name, splits in card.get("metrics", {}).items():
-        for split, s in splits.items():
-            if not (isinstance(s, dict) and "accuracy" in s):
-                continue
-            mark = " (in-sample)" if f"{model_name}.{split}" in in_sample else ""
-            lines.append(f"| {model_name} | {split}{mark} | {_score(s, 'accuracy')} | "
-                         f"{_score(s, 'f1')} | {_score(s, 'macro_f1')} |")
-            if s.get("per_class") and split == "test":
-                per_class.append((model_name, s["per_class"]))
+    for model_name, split, s in scored:
+        mark = " (in-sample)" if f"{model_name}.{split}" in in_sample else ""
+        lines.append(f"| {model_name} | {split}{mark} | "
+                     + " | ".join(_score(s, key) for key, _ in keys) + " |")
+        if s.get("per_class") and split == "test":
+            per_class.append((model_name, s["per_class"]))
     if in_sample:
         lines += ["", "In-sample: those models were fit on the dev gold rows, so their dev "
                       "scores say little about new texts; the end model's dev "
