@@ -180,10 +180,13 @@ def weight_rule_text(end: dict) -> str:
 
 
 def print_per_class(metrics: dict, split: str) -> None:
-    """Per class precision/recall/F1 of majority vote, label model and end model on
-    ``split``, for tasks with more than two classes (where one F1 hides which class fails)."""
+    """Per class precision/recall/F1 of majority vote, label model, end model and (on
+    test) the gold-only baseline on ``split``, for tasks with more than two classes (where
+    one F1 hides which class fails, and which class the LFs help against the dev labels
+    alone)."""
     rows = [(title, (metrics.get(key) or {}).get(split, {}).get("per_class"))
-            for title, key in SCORE_ROWS if not (metrics.get(key) or {}).get("stale")]
+            for title, key in SCORE_ROWS + BASELINE_ROWS
+            if not (metrics.get(key) or {}).get("stale")]
     rows = [(title, per) for title, per in rows if per]
     labels = metrics.get("labels")
     if not rows:

@@ -58,3 +58,17 @@ def test_card_metrics_table_of_a_binary_task_keeps_its_f1_column():
     assert _metrics_lines(card)[:3] == ["| model | split | accuracy | F1 | macro F1 |",
                                         "|---|---|---|---|---|",
                                         "| end_model | test | 0.900 | 0.800 | 0.850 |"]
+
+
+def test_run_per_class_test_table_has_the_gold_only_baseline(capsys):
+    scores = {"accuracy": 0.8, "macro_f1": 0.7, "per_class": PER_CLASS}
+    gold = [{"precision": 0.25, "recall": 0.75, "f1": 0.375, "support": 2}] * 3
+    metrics = _fit_metrics({"name": "tfidf_logreg", "cv": 0.8, "test": scores,
+                            "dev": {**scores, "in_sample": True}})
+    metrics["gold_only"] = {"name": "tfidf_logreg", "cv": 0.7,
+                            "test": {"accuracy": 0.7, "macro_f1": 0.6, "per_class": gold}}
+    report.print_per_class(metrics, "test")
+    out = capsys.readouterr().out
+    assert "gold-only baseline" in out and "0.25 / 0.75 / 0.38" in out
+    report.print_per_class(metrics, "dev")  # no dev scores: trained on all of dev
+    assert "gold-only" not in capsys.readouterr().out
