@@ -178,7 +178,8 @@ def gold_only_rows(metrics: dict) -> list[dict]:
                      "covered_accuracy": test["accuracy"], "latency_s": None,
                      "latency_note": "not timed: trained on the dev gold alone",
                      "source": f"test scores of the run's {title} (metrics.json {key})",
-                     "cost_per_1m_docs": 0.0, "estimated": False, "cost_note": "no LLM call"})
+                     "cost_per_1m_docs": 0.0, "estimated": False, "cost_note": "no LLM call",
+                     **({"per_class": test["per_class"]} if "per_class" in test else {})})
     return rows
 
 

@@ -72,3 +72,14 @@ def test_run_per_class_test_table_has_the_gold_only_baseline(capsys):
     assert "gold-only baseline" in out and "0.25 / 0.75 / 0.38" in out
     report.print_per_class(metrics, "dev")  # no dev scores: trained on all of dev
     assert "gold-only" not in capsys.readouterr().out
+
+
+def test_distillation_report_per_class_table_has_the_gold_only_baseline():
+    from labeling.distill import gold_only_rows
+    from labeling.distill_output import per_class_lines
+    gold = [{"precision": 0.25, "recall": 0.75, "f1": 0.375, "support": 2}] * 3
+    metrics = {"gold_only": {"name": "tfidf_logreg", "n_dev": 30, "test": {
+        "accuracy": 0.7, "macro_f1": 0.6, "per_class": gold}}}
+    lines = per_class_lines({"labels": ["a", "b", "c"], "rows": gold_only_rows(metrics)})
+    assert "| gold-only baseline (tfidf_logreg, 30 dev labels) | 0.25 / 0.75 / 0.38 |" \
+           " 0.25 / 0.75 / 0.38 | 0.25 / 0.75 / 0.38 |" in lines
