@@ -83,3 +83,13 @@ def test_distillation_report_per_class_table_has_the_gold_only_baseline():
     lines = per_class_lines({"labels": ["a", "b", "c"], "rows": gold_only_rows(metrics)})
     assert "| gold-only baseline (tfidf_logreg, 30 dev labels) | 0.25 / 0.75 / 0.38 |" \
            " 0.25 / 0.75 / 0.38 | 0.25 / 0.75 / 0.38 |" in lines
+
+
+def test_app_score_table_of_a_k_class_task_has_no_f1_column_of_none():
+    from labeling.review.overview import score_table
+    scores = {"n": 3, "accuracy": 0.8, "macro_f1": 0.7, "per_class": PER_CLASS}
+    table = score_table({"end_model": {"name": "tfidf_logreg", "test": scores}})
+    assert list(table.columns) == ["model", "split", "n", "accuracy", "macro_f1"]
+    binary = score_table({"end_model": {"name": "tfidf_logreg", "test": {
+        "n": 3, "accuracy": 0.8, "f1": 0.6, "macro_f1": 0.7}}})
+    assert list(binary["f1"]) == [0.6]

@@ -54,8 +54,8 @@ def label_distribution(run, end_model_pred: dict[str, np.ndarray] | None = None)
 
 
 def score_table(metrics: dict) -> pd.DataFrame:
-    """Rows model x split (dev, test) with accuracy, F1 of the positive class and macro
-    F1, rounded to 3 digits, read from metrics.json (the numbers the CLI printed); the
+    """Rows model x split (dev, test) with accuracy, F1 of the positive class (a column
+    only when a score has one) and macro F1, rounded to 3 digits, read from metrics.json (the numbers the CLI printed); the
     end model's dev row is marked in-sample when dev rows trained it, and the gold-only
     baseline has a test row only."""
     rows = []
@@ -72,7 +72,9 @@ def score_table(metrics: dict) -> pd.DataFrame:
                              "accuracy": round(scores["accuracy"], 3),
                              "f1": round(scores["f1"], 3) if "f1" in scores else None,
                              "macro_f1": round(scores["macro_f1"], 3)})
-    return pd.DataFrame(rows, columns=["model", "split", "n", "accuracy", "f1", "macro_f1"])
+    table = pd.DataFrame(rows, columns=["model", "split", "n", "accuracy", "f1", "macro_f1"])
+    # a k-class task without positive_label has no F1 of one class: no column of None
+    return table.drop(columns="f1") if len(table) and table["f1"].isna().all() else table
 
 
 def confidence_histogram(run, split: str = "train", bins: int = 10) -> pd.DataFrame:
