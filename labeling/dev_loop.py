@@ -97,9 +97,11 @@ def render(current: Snapshot, previous: Snapshot | None, console: Console) -> No
     console.print(table)
     for key, title in (("label_model", "label model"), ("majority_vote", "majority vote")):
         score = current.scores.get(key, {})
-        parts = [f"{m} {_num(score[m])}" for m in ("accuracy", "f1", "cv") if m in score]
+        f1 = "f1" if "f1" in score else "macro_f1"  # k classes, no positive_label: macro
+        shown = {"accuracy": "accuracy", f1: "macro-F1" if f1 == "macro_f1" else "f1"}
+        parts = [f"{shown.get(m, m)} {_num(score[m])}" for m in (*shown, "cv") if m in score]
         old = previous.scores.get(key, {}) if previous is not None else {}
-        changes = [f"{m} {_delta(score[m], old.get(m))}" for m in ("accuracy", "f1")
+        changes = [f"{shown[m]} {_delta(score[m], old.get(m))}" for m in shown
                    if m in score and m in old and _delta(score[m], old.get(m))]
         name = score.get("name", key)
         if score.get("chosen"):  # refit on every save, so the choice is this save's
