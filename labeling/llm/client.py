@@ -18,6 +18,9 @@ before each request, which the client cannot do.
   ``max_retries``, waiting ``Retry-After`` (seconds or an HTTP-date, or ``retry-after-ms``;
   capped at 300 s) when the reply gives one we can read, else ``backoff_base * 2**attempt``
   (jittered, capped at ``backoff_max``);
+* ``max(20, 2 * concurrency)`` prompts in a row with no reply after their retries stop
+  the run (:class:`DeadEndpoint`): an endpoint that is down would otherwise cost every
+  prompt its retries and timeouts;
 * a 401/403 aborts the run (:class:`LLMError`): every other call would fail the same way;
   so does a 400 naming ``response_format`` (set ``structured_output = false``).
 
@@ -156,6 +159,35 @@ def _content_of(resp):
         raise _Malformed(str(exc)) from None
 
 
+class DeadEndpoint:
+    """Stops a run whose endpoint answers nothing: ``max(20, 2 * concurrency)`` prompts
+    in a row without a reply, each after all its retries (a server down, a gateway
+    answering 500, every request timing out). Without it a dead endpoint would cost
+    every prompt ``(max_retries + 1) * timeout`` seconds and leave the LF abstaining
+    on every row; a reply of any kind, even a rejected one, resets the count."""
+
+    def __init__(self, settings: LLMSettings):
+        self.settings = settings
+        self.limit = max(20, 2 * settings.concurrency)
+        self.in_a_row = 0
+        self.kinds: dict[str, int] = {}
+
+    def dead_after(self, outcome: Outcome) -> bool:
+        if not outcome.failed:
+            self.in_a_row, self.kinds = 0, {}
+            return False
+        self.in_a_row += 1
+        for kind in outcome.errors:
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+        return self.in_a_row >= self.limit
+
+    def message(self) -> str:
+        kinds = ", ".join(f"{k}: {n}" for k, n in sorted(self.kinds.items()))
+        return (f"the endpoint answered none of {self.in_a_row} prompts in a row (failed "
+                f"attempts, retries included: {kinds}): stopped; check that it is up ([llm] "
+                "base_url, timeout; for rate_limited: rpm, concurrency, max_retries)")
+
+
 class EndpointRunner:
     """Runs requests against the endpoint; ``sleep``/``clock`` are injectable for tests."""
 
@@ -179,6 +211,7 @@ class EndpointRunner:
         limiter = RateLimiter(self.settings.rpm, self.clock, self.sleep)
         stop: list[BaseException] = []
         client = self._client()
+        down = DeadEndpoint(self.settings)
 
         async def one(req: Request) -> None:
             async with sem:
@@ -195,6 +228,8 @@ class EndpointRunner:
                     stop.append(exc)
                     return
                 done(req, outcome)
+                if down.dead_after(outcome) and not stop:
+                    stop.append(LLMError(down.message()))
 
         try:
             tasks = [asyncio.ensure_future(one(r)) for r in requests]

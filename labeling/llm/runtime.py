@@ -34,6 +34,7 @@ from labeling.llm.client import EndpointRunner, run_sync
 from labeling.llm.errors import BudgetExceeded, LLMError
 from labeling.llm.local import LocalBackend
 from labeling.llm.multilabel import answer_votes, prompt_lfs
+from labeling.llm.notes import how_far, outcome_note, tqdm_write
 from labeling.llm.plan import cost_of, estimate_request, plan_lf, total_cost
 from labeling.llm.requests import Request, build_requests, lf_model
 from labeling.llm.settings import LLMSettings
@@ -55,6 +56,7 @@ class Runtime:
         self._sets: dict[str, tuple] = {}  # multi-label LF -> (LF, frame key, votes)
         self.spent = 0.0
         self.reserved = 0.0
+        self._billed = [0.0, 0.0]  # cost of the replies received, and its estimate
 
     # --- resources ---------------------------------------------------------
     @property
@@ -107,6 +109,22 @@ class Runtime:
                                  f"the budget of ${budget:.4f}; no call was made",
                                  planned=total, spent=self.spent)
 
+    def _check_lf_budget(self, name: str, todo: list[Request]) -> None:
+        """Before an LF's first call: its uncached prompts' estimate, scaled by what the
+        replies so far cost against theirs, must fit in what is left of the budget."""
+        ratio = self._cost_ratio()
+        total = sum(self._estimate(r) for r in todo) * ratio
+        budget = self.settings.budget
+        if self.spent + total > budget:
+            scaled = f", estimates x{ratio:.2f} as replies cost so far" if ratio > 1 else ""
+            before = ", ".join(self.stats) or "none"
+            raise BudgetExceeded(
+                f"prompt LF '{name}' stopped at the budget of ${budget:.4f} before asking its "
+                f"{len(todo)} uncached prompts on this split (about ${total:.4f}{scaled}) on top "
+                f"of ${self.spent:.4f} spent in this run; prompt LFs that ran so far in this "
+                f"run: {before} (their answers are kept in the response cache: a re-run does "
+                "not ask them again)", planned=total, spent=self.spent)
+
     def _estimate(self, req: Request) -> float:
         i, o = estimate_request(req.messages, list(req.answers), req.schema is not None,
                                 req.many)
@@ -120,17 +138,23 @@ class Runtime:
     def label(self, lf, df) -> np.ndarray:
         """Votes of prompt LF ``lf`` on every row of ``df`` (the applier's batch hook)."""
         started = time.monotonic()
-        if self.backend == "local":
-            stats = LFStats(lf.name, backend="local", model="all-MiniLM-L6-v2", rows=len(df),
-                            calls=len(df))
-            answers, votes = self.local.answer(lf, df, self.labels)
-            stats.votes.update(int(v) for v in votes)
-        else:
-            stats = LFStats(lf.name, model=lf_model(lf, self.settings)[0], rows=len(df))
-            votes = self._label_endpoint(lf, df, stats)
-        stats.wall_s = time.monotonic() - started
-        self._merge_stats(stats)
+        stats = self._new_stats(lf, len(df))
+        try:
+            if self.backend == "local":
+                votes = self.local.answer(lf, df, self.labels)[1]
+                stats.votes.update(int(v) for v in votes)
+            else:
+                votes = self._label_endpoint(lf, df, stats)
+        finally:  # a run stopped part-way (budget, dead endpoint) still reports its spend
+            stats.wall_s = time.monotonic() - started
+            self._merge_stats(stats)
         return votes
+
+    def _new_stats(self, lf, rows: int) -> LFStats:
+        if self.backend == "local":
+            return LFStats(lf.name, backend="local", model="all-MiniLM-L6-v2", rows=rows,
+                           calls=rows)
+        return LFStats(lf.name, model=lf_model(lf, self.settings)[0], rows=rows)
 
     def _label_endpoint(self, lf, df, stats: LFStats) -> np.ndarray:
         reqs, answers = self._answer_endpoint(lf, df, stats)
@@ -150,21 +174,23 @@ class Runtime:
         todo = [r for r in reqs if r.key not in hits]
         stats.calls, stats.cache_hits = len(reqs), len(reqs) - len(todo)
         if self.settings.budget is not None and todo:
-            self.check_budget([{"model": r.model, "to_call": 1, "cost": self._estimate(r)}
-                               for r in todo])
+            self._check_lf_budget(lf.name, todo)
         answers: dict[str, str | None] = {k: e.answer for k, e in hits.items()}
-        for e in hits.values():
-            if e.reason:
-                stats.rejected[e.reason] += 1
+        rejected = {k: (e.reason, e.reply) for k, e in hits.items() if e.reason}
+        for reason, _ in rejected.values():
+            stats.rejected[reason] += 1
         bar = self._progress(lf.name, len(reqs), stats.cache_hits)
         lock = threading.Lock()
 
         def before(req: Request) -> None:
-            est = self._estimate(req)
+            # scaled by what replies cost against their estimates so far: an endpoint
+            # that bills more tokens than estimated cannot overrun the budget
+            est = self._estimate(req) * self._cost_ratio()
             budget = self.settings.budget
             if budget is not None and self.spent + self.reserved + est > budget:
-                raise BudgetExceeded(f"prompt LF '{lf.name}': the next call would take the spend "
-                                     f"past the budget of ${budget:.4f} (spent ${self.spent:.4f})",
+                raise BudgetExceeded(f"prompt LF '{lf.name}' stopped at the budget of "
+                                     f"${budget:.4f}: the next call would take the spend past "
+                                     f"it (spent ${self.spent:.4f} in this run)",
                                      planned=est, spent=self.spent)
             with lock:
                 self.reserved += est
@@ -180,8 +206,13 @@ class Runtime:
             if out.failed:
                 stats.failed += 1
             else:
-                self._record(req, out, stats)
+                cost = self._record(req, out, stats)
+                if self.settings.budget is not None:
+                    self._billed[0] += cost
+                    self._billed[1] += self._estimate(req)
                 answers[req.key] = out.answer
+                if out.reason:
+                    rejected[req.key] = (out.reason, out.reply)
             if bar is not None:
                 cost = "?" if stats.cost is None else f"{stats.cost:.5f}"
                 bar.set_postfix_str(
@@ -191,9 +222,17 @@ class Runtime:
         try:
             if todo:
                 run_sync(lambda: EndpointRunner(self.settings).run(todo, before, done))
+        except LLMError as exc:  # say how far it got: answered prompts are kept
+            named = str(exc) if str(exc).startswith("prompt LF") else f"prompt LF '{lf.name}': {exc}"
+            exc.args = (f"{named}; {how_far(reqs, len(hits), answers)}",)
+            raise
         finally:
             if bar is not None:
                 bar.close()
+        note = outcome_note(lf.name, reqs, df, stats, answers, rejected,
+                            self.settings.max_retries)
+        if note:
+            tqdm_write(note)
         return reqs, answers
 
     def label_sets(self, lf, df) -> np.ndarray:
@@ -208,20 +247,20 @@ class Runtime:
         if kept is not None and kept[0] is lf and kept[1] == key:
             return kept[2]
         started = time.monotonic()
-        if self.backend == "local":
-            stats = LFStats(lf.name, backend="local", model="all-MiniLM-L6-v2", rows=len(df),
-                            calls=len(df))
-            votes = self.local.answer_sets(lf, df, self.labels)
-        else:
-            stats = LFStats(lf.name, model=lf_model(lf, self.settings)[0], rows=len(df))
-            reqs, answers = self._answer_endpoint(lf, df, stats)
-            names = lf.answer_names(self.labels)
-            votes = np.full((len(df), len(names)), ABSTAIN, dtype=np.int8)
-            for req in reqs:
-                votes[req.rows] = answer_votes(answers.get(req.key), names)
-        stats.votes.update(int(v) for v in votes.ravel())  # per (row, label) cell
-        stats.wall_s = time.monotonic() - started
-        self._merge_stats(stats)
+        stats = self._new_stats(lf, len(df))
+        try:
+            if self.backend == "local":
+                votes = self.local.answer_sets(lf, df, self.labels)
+            else:
+                reqs, answers = self._answer_endpoint(lf, df, stats)
+                names = lf.answer_names(self.labels)
+                votes = np.full((len(df), len(names)), ABSTAIN, dtype=np.int8)
+                for req in reqs:
+                    votes[req.rows] = answer_votes(answers.get(req.key), names)
+            stats.votes.update(int(v) for v in votes.ravel())  # per (row, label) cell
+        finally:  # a run stopped part-way still reports its spend
+            stats.wall_s = time.monotonic() - started
+            self._merge_stats(stats)
         self._sets[lf.name] = (lf, key, votes)
         return votes
 
@@ -231,7 +270,13 @@ class Runtime:
         else:
             self.stats[stats.lf] = stats
 
-    def _record(self, req: Request, out, stats: LFStats) -> None:
+    def _cost_ratio(self) -> float:
+        """What the replies so far cost over what was estimated for them, at least 1."""
+        cost, estimate = self._billed
+        return max(1.0, cost / estimate) if estimate > 0 else 1.0
+
+    def _record(self, req: Request, out, stats: LFStats) -> float:
+        """Count a reply's tokens and cost and store it in the cache; its cost in USD."""
         tokens_in, tokens_out = out.tokens_in, out.tokens_out
         if not out.usage_reported:  # no usage field: count our estimate
             tokens_in, tokens_out = estimate_request(req.messages, list(req.answers),
@@ -247,6 +292,7 @@ class Runtime:
         prompt = json.dumps(req.messages, ensure_ascii=False)
         self.cache.put(Entry(req.key, req.lf, req.model, prompt, out.reply, out.answer,
                              out.reason, tokens_in, tokens_out, cost or 0.0, out.latency))
+        return cost or 0.0
 
     def _progress(self, name: str, total: int, initial: int):
         if not self.settings.progress:

@@ -1,0 +1,66 @@
+"""What a prompt LF's run tells the user in one line: prompts that got no answer, replies
+that were not an allowed answer, and how far a stopped run got.
+
+Why here and not in the run's table: the label model only sees abstains, so an endpoint
+that failed every request (HTTP 500 for an hour) or a model that answers ``maybe``
+would look like an LF with low coverage; the line names the LF, the counts by kind and
+the first row concerned, as it happens, on stderr above any progress bar.
+
+>>> from labeling.llm.requests import Request
+>>> r = [Request(str(k), "lf", "m", {}, [], None, {}, rows=[k]) for k in range(3)]
+>>> how_far(r, 1, {"0": "yes", "1": None})
+'1 of the 3 prompts it needs on this split were answered in this run (1 from the cache before), kept in the response cache; 1 not answered: run again to ask only those'
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def tqdm_write(message: str) -> None:
+    """One line on stderr, above any progress bar."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(message, file=sys.stderr)
+
+
+def how_far(reqs, cached: int, answers: dict) -> str:
+    """For a run stopped part-way: prompts answered (kept) and left, of those needed."""
+    answered = sum(r.key in answers for r in reqs)
+    return (f"{answered - cached} of the {len(reqs)} prompts it needs on this split were "
+            f"answered in this run ({cached} from the cache before), kept in the response cache; "
+            f"{len(reqs) - answered} not answered: run again to ask only those")
+
+
+def _row(df, position: int) -> str:
+    where = f"row {position + 1}"
+    if "id" in df.columns:
+        where += f" (id={df['id'].iloc[position]})"
+    return where
+
+
+def _counts(counter) -> str:
+    return ", ".join(f"{kind}: {n}" for kind, n in sorted(counter.items()))
+
+
+def outcome_note(lf: str, reqs, df, stats, answers: dict, rejected: dict,
+                 max_retries: int) -> str | None:
+    """One line when prompts of ``lf`` got no answer (not in ``answers``) or a reply that
+    is not an allowed answer (``rejected``: key -> (reason, reply)); None when every
+    prompt was answered."""
+    parts = []
+    if stats.failed:
+        first = next((r for r in reqs if r.key not in answers), None)
+        parts.append(f"{stats.failed} of {len(reqs)} prompts got no answer after "
+                     f"{max_retries} retries ({_counts(stats.errors)}); they abstain and are "
+                     f"not cached, the next apply asks them again"
+                     + (f"; first: {_row(df, first.rows[0])}" if first is not None else ""))
+    if rejected:
+        first = next(r for r in reqs if r.key in rejected)
+        reason, reply = rejected[first.key]
+        shown = (reply or "")[:80] + ("..." if reply and len(reply) > 80 else "")
+        parts.append(f"{len(rejected)} replies were not an allowed answer "
+                     f"({_counts(stats.rejected)}) and abstain; first: {_row(df, first.rows[0])} "
+                     f"replied {shown!r} ({reason})")
+    return f"prompt LF '{lf}': " + "; ".join(parts) if parts else None
+
