@@ -100,17 +100,60 @@ def _require(task, name: str, step: str) -> Path:
     return path
 
 
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_inputs(run_dir, output: str, inputs: list[str]) -> None:
+    """After a step wrote ``output`` (a path in ``run_dir``) from ``inputs``, record the
+    sha256 of each (metrics.json's ``inputs_sha256``), for :func:`check_step_order`."""
+    run_dir = Path(run_dir)
+    files = [output, *(name for name in inputs if (run_dir / name).is_file())]
+    lineage = read_metrics(run_dir).get("inputs_sha256") or {}
+    lineage[output] = {name: file_digest(run_dir / name) for name in files}
+    update_metrics(run_dir, inputs_sha256=lineage)
+
+
+def record_export(run_dir, out_dir, model_dir: str, model_file: str) -> None:
+    """After an export to the run's own ``model_dir`` (the folder ``labeling report``
+    reads), record the trained ``model_file`` its card was made from."""
+    run_dir = Path(run_dir)
+    if Path(out_dir).resolve() == (run_dir / model_dir).resolve():
+        record_inputs(run_dir, f"{model_dir}/model_card.json", [model_file])
+
+
+def _made_from_another(run_dir: Path, earlier: str, later: str, lineage: dict) -> bool:
+    """``later`` was made from another ``earlier`` than the one on disk. By content where
+    the step that wrote ``later`` recorded its inputs (and ``later`` is still the file it
+    wrote): a run folder copied or checked out gets new modification times in any order,
+    and an apply that rewrote the same votes leaves the fit valid. Otherwise (runs from
+    before the record) by modification time."""
+    a, b = run_dir / earlier, run_dir / later
+    recorded = lineage.get(later) or {}
+    if earlier in recorded and recorded.get(later) == file_digest(b):
+        return recorded[earlier] != file_digest(a)
+    return b.stat().st_mtime_ns < a.stat().st_mtime_ns
+
+
 def check_step_order(run_dir, chain: list[tuple[str, str]], step: str) -> None:
     """Stop ``step`` when a file of ``chain`` (``(file name, the command writing it)``,
-    in pipeline order) is older than the one before it: the step that wrote it ran on
-    what the earlier step wrote before its last run (``labeling train`` after an apply
-    and no fit would train on the old votes' probabilities)."""
+    in pipeline order) was made from another version of the one before it: the step that
+    wrote it ran on what the earlier step wrote before its last run (``labeling train``
+    after an apply that changed the votes and no fit would train on the old votes'
+    probabilities)."""
     run_dir = Path(run_dir)
+    lineage = read_metrics(run_dir).get("inputs_sha256") or {}
     for (earlier, earlier_step), (later, later_step) in zip(chain, chain[1:]):
-        a, b = run_dir / earlier, run_dir / later
-        if a.is_file() and b.is_file() and b.stat().st_mtime_ns < a.stat().st_mtime_ns:
-            raise LabelingError(f"{b}: older than the last `labeling {earlier_step}`; run "
-                                f"`labeling {later_step}` before `labeling {step}`")
+        if not ((run_dir / earlier).is_file() and (run_dir / later).is_file()):
+            continue
+        if _made_from_another(run_dir, earlier, later, lineage):
+            raise LabelingError(f"{run_dir / later}: older than the last `labeling "
+                                f"{earlier_step}`; run `labeling {later_step}` before "
+                                f"`labeling {step}`")
 
 
 def read_label_matrices(task, table: pd.DataFrame | None = None) -> dict[str, np.ndarray]:

@@ -30,8 +30,8 @@ from labeling.apply import FaultLog, applied, apply_lfs
 from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 (re-exported)
                                 _require, _write_table, check_gold_unchanged,
                                 check_step_order, gold_digests, leakage_section,
-                                read_label_matrices, read_metrics, read_probs, update_metrics,
-                                write_end_probs)
+                                read_label_matrices, read_metrics, read_probs, record_export,
+                                record_inputs, update_metrics, write_end_probs)
 from pydantic import ValidationError
 
 from labeling.config import ApplyConfig, TaskConfig, load_config
@@ -188,8 +188,7 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
             if runtime is not None:  # what was spent is recorded even if a split failed
                 update_metrics(task.run_dir, llm=runtime.report())
     _write_table(pd.concat(frames), task.run_dir / L_FILE)
-    with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
-        tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
+    record_annotations(task)
     summary = lf_summary(matrices["train"], names, cfg.labels, matrices.get("dev"),
                          task.gold("dev"), fault_counts=faults.counts)
     _write_table(summary, task.run_dir / SUMMARY_FILE)
@@ -204,6 +203,13 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
                         "warnings": lf_warnings(matrices["train"], names, cfg.cardinality,
                                                 matrices.get("dev"), task.gold("dev"))})
     return matrices
+
+
+def record_annotations(task: Task) -> None:
+    """The annotations merged into the gold a step scored against: the app rebuilds the
+    run's splits from them (apply, and fit and train, which read the annotations anew)."""
+    with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
+        tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
 
 
 def _evaluate(predictions: dict[str, np.ndarray], task) -> dict:
@@ -250,7 +256,9 @@ def step_fit(task: Task) -> dict:
         frame["majority_vote_pred"] = mv_pred[split]
         frames.append(frame)
     _write_table(pd.concat(frames), task.run_dir / PROBS_FILE)
+    record_inputs(task.run_dir, PROBS_FILE, [L_FILE])
     label_model.save(task.run_dir / "label_model.json")  # JSON; labeling.models.load reads it
+    record_annotations(task)
 
     learned = getattr(label_model, "lf_accuracies_", None)
     summary = lf_summary(matrices["train"], list(table.columns), cfg.labels, L_dev, y_dev,
@@ -318,6 +326,7 @@ def step_train(task: Task):
     except (ValueError, TypeError) as exc:
         raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
     save_model(model, task.run_dir / END_MODEL_FILE)
+    record_inputs(task.run_dir, END_MODEL_FILE, [PROBS_FILE])
     gold_model, gold = gold_only_section(dev_texts, y_dev, cfg.cardinality, options, report,
                                          metric, cfg.positive_index, cfg.seed, cache_dir,
                                          enabled=with_gold_only)
@@ -358,6 +367,7 @@ def step_train(task: Task):
     if section["dev_rows_trained_on"] and "dev" in section:
         section["dev"]["in_sample"] = True
     write_end_probs(task.run_dir, cfg.labels, task.splits, stored)
+    record_annotations(task)
     update_metrics(task.run_dir, end_model=section, gold_only=gold, gold_only_frozen=frozen,
                    learning_curve=curve, gold_at_train=gold_digests(task))
     return model
@@ -378,8 +388,10 @@ def step_export(task: Task, out_dir: Path | None = None) -> Path:
     parity_texts = [text for split in ("dev", "test") if task.splits.get(split) is not None
                     for text in task.splits[split]["text"]]
     with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts
-        return export_model(model, out_dir, card, parity_texts=parity_texts,
-                            int8_scales=task.config.export.int8_scales)
+        export_model(model, out_dir, card, parity_texts=parity_texts,
+                     int8_scales=task.config.export.int8_scales)
+    record_export(task.run_dir, out_dir, MODEL_DIR, END_MODEL_FILE)
+    return out_dir
 
 
 def run(task: Task, fault_tolerant: bool | None = None, progress: bool = True,

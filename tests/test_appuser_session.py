@@ -111,6 +111,7 @@ def test_multi_label_steps_out_of_order_and_a_stale_end_model(tmp_path):
         session.evaluate()  # was: the label models' rows only, as if final
     session.train()
     assert "end_model" in session.evaluate().index
+    _edit(session, '["today", "now"]', '["today"]')  # new votes: the fit is the old ones'
     session.apply()
     with pytest.raises(LabelingError, match=r"call fit\(\) \(`labeling fit`\) before train\(\)"):
         session.train()  # was: an end model trained on the previous fit's label sets

@@ -3,7 +3,6 @@ LF and gold mistakes. Each test here failed before its fix."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import cli, one_error_line  # noqa: E402
+from conftest import cli, one_error_line, rerun  # noqa: E402
 from test_multilabel import LFS, _rows, _toml  # noqa: E402
 from labeling.errors import LabelingError  # noqa: E402
 from labeling.session import Session  # noqa: E402
@@ -24,12 +23,6 @@ def project(tmp_path: Path, lfs: str = LFS, extra: str = "") -> Path:
     _rows(60, 2).to_csv(tmp_path / "dev.csv", index=False)
     _rows(80, 3).to_csv(tmp_path / "test.csv", index=False)
     return _toml(tmp_path, extra)
-
-
-def older(path: Path, than: Path) -> None:
-    """Date ``path`` a second before ``than`` (as when ``than``'s step ran again)."""
-    earlier = than.stat().st_mtime_ns - 10**9
-    os.utime(path, ns=(earlier, earlier))
 
 
 def ok(*args):
@@ -46,7 +39,7 @@ def test_train_after_an_apply_with_no_fit_names_fit(tmp_path):
     ok("apply", config, "--no-progress")
     ok("fit", config)
     run = tmp_path / "runs/ml"
-    older(run / "probs.parquet", than=run / "L.parquet")  # as after a second apply
+    rerun(run / "L.parquet")  # as after a second apply
     before = (run / "metrics.json").read_text()
     one_error_line(cli("train", config), "probs.parquet: older than the last `labeling apply`",
                    "run `labeling fit` before `labeling train`")
@@ -60,7 +53,7 @@ def test_export_after_a_fit_with_no_train_names_train(tmp_path):
     config = project(tmp_path)
     ok("run", config, "--no-progress")
     run = tmp_path / "runs/ml"
-    older(run / "end_model.skops", than=run / "probs.parquet")  # as after a second fit
+    rerun(run / "probs.parquet")  # as after a second fit
     one_error_line(cli("export", config, "--out", tmp_path / "m"),
                    "end_model.skops: older than the last `labeling fit`",
                    "run `labeling train` before `labeling export`")
@@ -176,11 +169,11 @@ def test_report_refuses_rows_from_steps_out_of_date(tmp_path):
     ok("run", config, "--no-progress")
     ok("report", config)
     run = tmp_path / "runs/ml"
-    older(run / "end_model.skops", than=run / "probs.parquet")  # as after a second fit
+    rerun(run / "probs.parquet")  # as after a second fit
     one_error_line(cli("report", config), "end_model.skops: older than the last `labeling fit`",
                    "run `labeling train` before `labeling report`")
     ok("run", config, "--no-progress")
-    older(run / "model/model_card.json", than=run / "end_model.skops")  # a train, no export
+    rerun(run / "end_model.skops")  # a train, no export
     one_error_line(cli("report", config), "model_card.json: older than the last `labeling "
                    "train`", "run `labeling export` before `labeling report`")
     ok("run", config, "--no-progress")
@@ -240,7 +233,7 @@ def test_show_and_lf_summary_refuse_an_lf_edited_since_the_apply(tmp_path):
         session.lf_summary()
     run = tmp_path / "runs/ml"
     lfs.write_text(LFS, encoding="utf-8")  # back as applied; then a fit older than an apply
-    older(run / "probs.parquet", than=run / "L.parquet")
+    rerun(run / "L.parquet")
     one_error_line(cli("show", "kw_joy", config), "probs.parquet: older than the last "
                    "`labeling apply`", "run `labeling fit` before `labeling show`")
 

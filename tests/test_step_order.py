@@ -1,16 +1,23 @@
 """`labeling train` after an apply with no fit since, and `labeling export` after a fit
 with no train since, stop with one line naming the step to run: before, train learned
 from the old votes' probabilities and export wrote a card from the new fit next to the
-old model."""
+old model.
+
+Each step records the sha256 of the files it was made from (metrics.json's
+``inputs_sha256``), and the order is checked by content: a copied or checked-out run
+folder, whose files get new modification times in any order, is not refused, nor is a
+fit after an apply that rewrote the same votes. A run without the record is checked by
+modification time."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import cli, one_error_line  # noqa: E402
+from conftest import cli, one_error_line, rerun  # noqa: E402
 
 
 def older(path: Path, than: Path) -> None:
@@ -25,7 +32,7 @@ def test_train_after_an_apply_with_no_fit_names_fit(make_task):
     assert cli("apply", config, "--no-progress").exit_code == 0
     assert cli("fit", config).exit_code == 0
     run = config.parent / "run"
-    older(run / "probs.parquet", than=run / "L.parquet")  # as after a second apply
+    rerun(run / "L.parquet")  # as after a second apply
     one_error_line(cli("train", config), "probs.parquet: older than the last `labeling apply`",
                    "run `labeling fit` before `labeling train`")
     assert cli("fit", config).exit_code == 0  # the fix works
@@ -36,8 +43,49 @@ def test_export_after_a_fit_with_no_train_names_train(make_task, tmp_path):
     config = make_task()
     assert cli("run", config, "--no-progress").exit_code == 0
     run = config.parent / "run"
-    older(run / "end_model.skops", than=run / "probs.parquet")  # as after a second fit
+    rerun(run / "probs.parquet")  # as after a second fit
     one_error_line(cli("export", config, "--out", tmp_path / "m"),
                    "end_model.skops: older than the last `labeling fit`",
                    "run `labeling train` before `labeling export`")
     assert not (tmp_path / "m").exists()
+
+
+def _scramble_times(run: Path) -> None:
+    """As `cp -r`, `git checkout` or a sync tool leave a run folder: each file dated
+    when it was copied, in no pipeline order (here the reverse of it)."""
+    names = ["model/model_card.json", "end_model.skops", "probs.parquet", "L.parquet"]
+    for i, name in enumerate(names):
+        if (run / name).is_file():
+            os.utime(run / name, ns=(10**18 + i * 10**9,) * 2)
+
+
+def test_a_copied_run_folder_with_new_times_is_not_refused(make_task, tmp_path):
+    # before: the mtime check refused train, export and report on a copy of a good run
+    config = make_task()
+    assert cli("run", config, "--no-progress").exit_code == 0
+    _scramble_times(config.parent / "run")
+    assert cli("export", config, "--out", tmp_path / "m").exit_code == 0
+    assert cli("report", config).exit_code == 0
+    assert cli("train", config).exit_code == 0
+
+
+def test_an_apply_that_rewrote_the_same_votes_keeps_the_fit(make_task):
+    config = make_task()
+    assert cli("apply", config, "--no-progress").exit_code == 0
+    assert cli("fit", config).exit_code == 0
+    votes = (config.parent / "run" / "L.parquet").read_bytes()
+    assert cli("apply", config, "--no-progress").exit_code == 0  # the same LFs again
+    assert (config.parent / "run" / "L.parquet").read_bytes() == votes
+    assert cli("train", config).exit_code == 0
+
+
+def test_a_run_without_the_record_is_checked_by_time(make_task):
+    config = make_task()
+    assert cli("apply", config, "--no-progress").exit_code == 0
+    assert cli("fit", config).exit_code == 0
+    run = config.parent / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    del metrics["inputs_sha256"]  # as a run of a version before the record
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    older(run / "probs.parquet", than=run / "L.parquet")
+    one_error_line(cli("train", config), "probs.parquet: older than the last `labeling apply`")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from labeling.apply import applied
 from labeling.artifacts import (L_FILE, PROBS_FILE, _require, check_gold_unchanged,
-                                check_step_order, read_metrics)
+                                check_step_order, read_metrics, record_export)
 from labeling.errors import LabelingError
 from labeling.export import load_model
 from labeling.export.multilabel_card import build_card
@@ -41,5 +41,6 @@ def step_export(task, out_dir: Path | None = None) -> Path:
               for t in task.splits[s]["text"]]
     with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts
         out = export_multilabel(model, out_dir, card, parity, task.config.export.int8_scales)
+    record_export(task.run_dir, out_dir, MODEL_DIR, END_MODEL_FILE)
     save_section(task, section, "export", time.perf_counter() - start)
     return out

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from labeling.apply import applied
-from labeling.artifacts import PROBS_FILE, _write_table, gold_digests, update_metrics
+from labeling.artifacts import (L_FILE, PROBS_FILE, _write_table, gold_digests, record_inputs,
+                                update_metrics)
 from labeling.errors import LabelingError
 from labeling.files import check_writable
 from labeling.models.multilabel import PerLabelModel
@@ -45,6 +46,7 @@ def step_fit(task) -> dict:
         columns |= {f"mv_{n}": mv[:, c] for c, n in enumerate(labels)}
         frames.append(frame(task, split, columns))
     _write_table(pd.concat(frames), task.run_dir / PROBS_FILE)
+    record_inputs(task.run_dir, PROBS_FILE, [L_FILE])
     section = load_section(task)
     section["label_model"] = {"name": cfg.label_model.name, "chosen_per_label": dict(
         zip(labels, chosen.chosen_)), "thresholds": dict(

@@ -10,7 +10,7 @@ import numpy as np
 
 from labeling.apply import applied
 from labeling.artifacts import (L_FILE, PROBS_FILE, check_step_order, gold_digests,
-                                update_metrics, write_end_probs)
+                                record_inputs, update_metrics, write_end_probs)
 from labeling.errors import LabelingError
 from labeling.export import save_model
 from labeling.export.multilabel_card import gold_only_summary
@@ -52,6 +52,7 @@ def step_train(task):
     else:
         model, proba, predict, baselines, fields = _train_heads(task, name, P_weak, Y, texts)
     save_model(model, task.run_dir / END_MODEL_FILE)
+    record_inputs(task.run_dir, END_MODEL_FILE, [PROBS_FILE])
     write_end_probs(task.run_dir, labels, task.splits, proba)
     section = load_section(task)
     for key in BASELINES:  # a previous run's baselines must not outlive it
