@@ -132,3 +132,39 @@ def test_unanswered_prompts_and_rejected_replies_are_named_in_one_line(fake_open
     assert "first: row 3 (id=r2)" in line
     assert ("1 replies were not an allowed answer (off_label: 1) and abstain; first: row 4 "
             "(id=r3) replied '{\"answer\": \"maybe\"}' (off_label)") in line
+
+
+class _Trickling(_Handler):
+    """Replies sent 16 bytes at a time, 0.1 s apart: each read is quick, the whole is not."""
+
+    def _send(self, status, payload, headers=None):
+        if status != 200 or self.command != "POST":
+            return super()._send(status, payload, headers)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            for start in range(0, len(payload), 16):
+                self.wfile.write(payload[start:start + 16])
+                self.wfile.flush()
+                if self.server.stopping.wait(0.1):
+                    return False
+            return True
+        except OSError:
+            return False
+
+
+def test_a_reply_trickling_in_past_the_timeout_is_a_timeout(tmp_path):
+    server = FakeOpenAI()
+    server.RequestHandlerClass = _Trickling
+    server.start()
+    try:
+        s = settings(server, tmp_path, timeout=0.3, max_retries=1)
+        with use(s, labels=LABELS) as rt:
+            votes = visit_lf().apply_frame(frame(1, "subscribe"))
+            stats = rt.report()["lfs"]["asks"]
+    finally:
+        server.stop()
+    assert votes.tolist() == [ABSTAIN]  # was SPAM, after ~3 s on a 0.3 s timeout
+    assert stats["errors"] == {"timeout": 2} and stats["failed"] == 1

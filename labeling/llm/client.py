@@ -254,9 +254,11 @@ class EndpointRunner:
             out.requests += 1
             wait = None
             try:
-                resp = await client.post("/chat/completions", body={
+                # the whole request, also a reply trickling in (the client's own timeout
+                # bounds each read, not the sum of them)
+                resp = await asyncio.wait_for(client.post("/chat/completions", body={
                     "model": req.model, "messages": req.messages, **req.params, **extra},
-                    cast_to=ChatCompletion)
+                    cast_to=ChatCompletion), s.timeout)
                 content, usage = _content_of(resp)
             except openai.APIStatusError as exc:
                 status = exc.status_code
@@ -270,7 +272,7 @@ class EndpointRunner:
                         else "timeout" if status == 408 else "client_error")
                 retryable = status in (408, 409, 429) or status >= 500
                 wait = _retry_after(exc.response.headers)
-            except openai.APITimeoutError:
+            except (openai.APITimeoutError, asyncio.TimeoutError):
                 kind, retryable = "timeout", True
             except openai.APIConnectionError:
                 kind, retryable = "connection", True
