@@ -290,7 +290,7 @@ def build_report(task, n_single: int = 200) -> dict:
             prompt_rows.append({"name": f"prompt LF {lf.name} (one-vs-rest: {cfg.labels[c]})",
                                 "kind": "prompt_lf", **one_vs_rest_scores(y, votes, c),
                                 "abstain_scored_as": f"not {cfg.labels[c]}",
-                                "scored_as": "one_vs_rest", **cost})
+                                "scored_as": "one_vs_rest", "f1_of": cfg.labels[c], **cost})
             continue
         other = abstain_class(lf, cfg.labels, fallback)
         prompt_rows.append({"name": f"prompt LF {lf.name}", "kind": "prompt_lf",
@@ -325,7 +325,8 @@ def build_report(task, n_single: int = 200) -> dict:
             "A prompt LF used as a classifier: its abstentions count as the other class "
             "when it votes only one class of two (its 'no'), else as "
             f"'{cfg.labels[fallback]}', the most frequent class of the label model's train "
-            "probabilities."] if prompt_rows else []) + [
+            "probabilities."] if any(r.get("scored_as") != "one_vs_rest"
+                                     for r in prompt_rows) else []) + [
             "Label model and majority vote: as scored in the run. "
             "'acc covered': rows with a vote only.",
             "Cost per 1M docs = tokens per doc x price per 1M tokens; one request per "

@@ -37,7 +37,8 @@ def _cells(row: dict) -> list[str]:
         ms = "not measured" if row["latency_s"] is None else f"{row['latency_s'] * 1e3:.1f}"
     tilde = "~" if row.get("estimated") else ""
     cost = row["cost_per_1m_docs"]
-    return [row["name"], num(row["accuracy"]), num(row["f1"]), num(row["coverage"]),
+    f1 = num(row["f1"]) + (f" (F1 of {row['f1_of']})" if row.get("f1_of") else "")
+    return [row["name"], num(row["accuracy"]), f1, num(row["coverage"]),
             num(row["covered_accuracy"]), ms,
             "?" if cost is None else f"{tilde}{cost:,.2f}",
             "?" if row["saves_per_1m_docs"] is None else f"{tilde}{row['saves_per_1m_docs']:,.2f}",

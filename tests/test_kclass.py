@@ -148,9 +148,13 @@ def test_report_scores_a_one_class_prompt_one_vs_rest(fake_openai, make_task, mo
     assert row["accuracy"] is None  # no class to count its abstentions as
     # The old rule (abstentions = the train-majority class) gave a share, not a score.
     assert report["f1_column"] == "test macro-F1"
-    assert any(note.startswith("A prompt LF used as a classifier") for note in report["notes"])
+    # its only prompt is one-vs-rest: no note on counting abstentions as a class
+    assert not any(note.startswith("A prompt LF used as a classifier")
+                   for note in report["notes"])
+    assert distill.ONE_VS_REST_NOTE in report["notes"]
     md = distill.format_markdown(report)
     assert "one-vs-rest" in md and "nan" not in md
+    assert f"| {row['f1']:.3f} (F1 of promo) |" in md  # the macro-F1 column's one-class cell
 
 
 
