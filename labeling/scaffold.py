@@ -83,10 +83,14 @@ def config_text(name: str, labels: list[str], files: dict[str, str], text_column
     lines = [f"name = {_toml_string(name)}",
              "labels = [" + ", ".join(_toml_string(label) for label in labels) + "]",
              f"positive_label = {_toml_string(labels[1])}" if len(labels) == 2 else
-             "# positive_label = \"...\"   # set it to report F1 of one label",
+             "# positive_label = \"...\"   # optional: F1 of this label picks the models; "
+             "without it, accuracy does and the tables show macro-F1",
              f"lfs = [{_toml_string(f'functions/{name}.py')}]",
              f"output_dir = {_toml_string(f'runs/{name}')}", "", "[data]"]
     lines += [f"{split} = {_toml_string(path)}" for split, path in files.items()]
+    if "test" not in files:  # --dev FILE: no split was made, so no test set either
+        lines.append('# test = "..."   # gold rows for the final scores only (run, evaluate, '
+                     "report)")
     if codecs.lookup(encoding).name != "utf-8":
         lines.append(f"encoding = {_toml_string(encoding)}")
     lines += [f"text_column = {_toml_string(text_column)}",
