@@ -168,3 +168,34 @@ def test_a_reply_trickling_in_past_the_timeout_is_a_timeout(tmp_path):
         server.stop()
     assert votes.tolist() == [ABSTAIN]  # was SPAM, after ~3 s on a 0.3 s timeout
     assert stats["errors"] == {"timeout": 2} and stats["failed"] == 1
+
+
+class _OddReplies(_Handler):
+    """Chat completions whose message content is an object and whose usage is not counts."""
+
+    def _send(self, status, payload, headers=None):
+        if status == 200 and self.command == "POST":
+            reply = json.loads(payload)
+            text = reply["choices"][0]["message"]["content"]
+            if "object" in json.dumps(self.server.bodies[-1]["messages"]):
+                reply["choices"][0]["message"]["content"] = json.loads(text)
+            reply["usage"] = {"prompt_tokens": None, "completion_tokens": "6"}
+            payload = json.dumps(reply).encode()
+        return super()._send(status, payload, headers)
+
+
+def test_a_reply_whose_content_is_not_text_is_malformed_not_a_crash(tmp_path):
+    server = FakeOpenAI()
+    server.RequestHandlerClass = _OddReplies
+    server.start()
+    try:
+        with use(settings(server, tmp_path), labels=LABELS) as rt:
+            votes = visit_lf().apply_frame(pd.DataFrame({"id": ["a", "b"], "text": [
+                "an object: subscribe", "subscribe"]}))
+            stats = rt.report()["lfs"]["asks"]
+    finally:
+        server.stop()
+    # was AttributeError: 'dict' object has no attribute 'strip' (a traceback)
+    assert votes.tolist() == [ABSTAIN, SPAM]
+    assert stats["errors"] == {"malformed": 2} and stats["failed"] == 1
+    assert stats["tokens_in"] > 0  # usage that is not counts: the estimate is counted

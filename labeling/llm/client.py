@@ -153,10 +153,16 @@ class _Malformed(Exception):
 
 
 def _content_of(resp):
+    """The reply's text (or None) and its token counts (None unless both are counts)."""
     try:
-        return resp.choices[0].message.content, resp.usage
+        content, usage = resp.choices[0].message.content, resp.usage
     except (AttributeError, IndexError, TypeError, KeyError) as exc:
         raise _Malformed(str(exc)) from None
+    if content is not None and not isinstance(content, str):  # e.g. an object, not its JSON
+        raise _Malformed(f"message content is a {type(content).__name__}, not text")
+    tokens = (getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
+    counts = all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in tokens)
+    return content, tokens if counts else None
 
 
 class DeadEndpoint:
@@ -283,7 +289,7 @@ class EndpointRunner:
                 parse = parse_labels if req.many else parse_reply
                 out.answer, out.reason = parse(content, list(req.answers))
                 if usage is not None:
-                    out.tokens_in, out.tokens_out = usage.prompt_tokens, usage.completion_tokens
+                    out.tokens_in, out.tokens_out = usage
                     out.usage_reported = True
                 out.latency = self.clock() - start
                 return out
