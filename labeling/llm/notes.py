@@ -8,8 +8,10 @@ the first row concerned, as it happens, on stderr above any progress bar.
 
 >>> from labeling.llm.requests import Request
 >>> r = [Request(str(k), "lf", "m", {}, [], None, {}, rows=[k]) for k in range(3)]
->>> how_far(r, 1, {"0": "yes", "1": None})
-'1 of the 3 prompts it needs on this split were answered in this run (1 from the cache before), kept in the response cache; 1 not answered: run again to ask only those'
+>>> for part in how_far(r, 1, {"0": "yes", "1": None}).split("; "):
+...     print(part)
+1 of the 3 prompts it needs on this split were answered in this run (1 from the cache before), kept in the response cache
+1 not answered: run again to ask only those
 """
 
 from __future__ import annotations

@@ -223,7 +223,8 @@ class Runtime:
             if todo:
                 run_sync(lambda: EndpointRunner(self.settings).run(todo, before, done))
         except LLMError as exc:  # say how far it got: answered prompts are kept
-            named = str(exc) if str(exc).startswith("prompt LF") else f"prompt LF '{lf.name}': {exc}"
+            said = str(exc)
+            named = said if said.startswith("prompt LF") else f"prompt LF '{lf.name}': {said}"
             exc.args = (f"{named}; {how_far(reqs, len(hits), answers)}",)
             raise
         finally:

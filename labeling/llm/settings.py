@@ -56,7 +56,7 @@ class LLMSettings(BaseModel):
     timeout: StrictFloat = Field(default=60.0, gt=0)       # seconds per request
     max_retries: StrictInt = Field(default=4, ge=0)        # on 429, 5xx, timeouts, broken bodies
     backoff_base: StrictFloat = Field(default=0.5, ge=0)   # seconds; doubles per retry, jittered
-    backoff_max: StrictFloat = Field(default=30.0, ge=0)   # cap of our backoff and of Retry-After
+    backoff_max: StrictFloat = Field(default=30.0, ge=0)   # cap of our backoff; Retry-After: 300 s
     # --- run control ---
     cache_path: Path | None = None       # SQLite response cache; None: no cache
     budget: StrictFloat | None = Field(default=None, ge=0)  # USD for the calls of one run
