@@ -44,11 +44,13 @@ def _f(value, digits: int = 2) -> str:
 def print_result(result: Result, labels: list[str], metric: str, examples: bool = True) -> None:
     out = console()
     weak = Table(title="where the current LFs are weakest (dev gold)")
-    for column in ("label", "dev rows", "no LF votes it", "label model recall", "errors"):
+    for column in ("label", "dev rows", "no LF votes it", "label model recall", "precision",
+                   "missed", "wrongly given"):
         weak.add_column(column, justify="left" if column == "label" else "right")
     for w in result.weakness:
         weak.add_row(w["label"], str(w["dev_rows"]), str(w["unvoted"]), _f(w["recall"]),
-                     str(w["errors"]))
+                     _f(w.get("precision")), str(w.get("missed", "-")),
+                     str(w.get("wrongly_given", "-")))
     out.print(weak)
     for note in result.notes:
         out.print(f"[yellow]note:[/] {note}")
