@@ -380,11 +380,12 @@ def step_export(task: Task, out_dir: Path | None = None) -> Path:
     applied.check(task, "export")  # the card lists the LFs the model learned from
     check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit"),
                                     (END_MODEL_FILE, "train")], "export")
+    metrics = read_metrics(task.run_dir)  # the card's scores: fit's and train's, which
+    check_gold_unchanged(task, metrics)  # against gold corrected since are the old gold's
     check_writable(out_dir)
     model = load_model(_require(task, END_MODEL_FILE, "train"))
     probs = read_probs(task, "train").filter(like="p_").to_numpy()
-    card = build_card(task.config, read_metrics(task.run_dir), task.lfs, probs,
-                      task.annotation_gold)
+    card = build_card(task.config, metrics, task.lfs, probs, task.annotation_gold)
     parity_texts = [text for split in ("dev", "test") if task.splits.get(split) is not None
                     for text in task.splits[split]["text"]]
     with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts
