@@ -210,23 +210,28 @@ def print_timings(metrics: dict) -> None:
 
 
 def print_llm_stats(metrics: dict) -> None:
-    """Per prompt LF: backend, calls, cache hits, tokens, cost, failures, latency."""
+    """Per prompt LF: model, calls, cache hits, tokens, cost, prompts with no answer,
+    rejected replies, failed tries by kind, latency (the backend in the title)."""
     section = metrics.get("llm")
     if not section or not section.get("lfs"):
         return
     table = Table(title=f"prompt LFs (backend: {section['backend']}, spent ${section['spent']:.4f})")
-    for column in ("lf", "backend", "model", "calls", "cache hits", "tokens in", "tokens out",
-                   "cost $", "failures", "p50 latency s"):
-        table.add_column(column, justify="left" if column in ("lf", "backend", "model",
-                                                              "failures") else "right")
+    # "no answer": prompts unanswered after their retries; "rejected": replies that are no
+    # allowed answer (both abstain); "failed tries": by kind, the retried ones included
+    for column in ("lf", "model", "calls", "cached", "tokens in", "tokens out", "cost $",
+                   "no answer", "rejected", "failed tries", "p50 s"):
+        table.add_column(column, no_wrap=column != "failed tries", overflow="fold",
+                         justify="left" if column in ("lf", "model", "failed tries") else "right")
     for name, s in section["lfs"].items():
         failures = ", ".join(f"{k} {v}" for k, v in (s.get("errors") or {}).items()) or "-"
         latency = (s.get("latency_s") or {}).get("p50")
-        table.add_row(name, s.get("backend", section["backend"]), str(s.get("model", "")),
-                      str(s.get("calls", 0)), str(s.get("cache_hits", 0)),
+        model = f"{s['model']} (local)" if s.get("backend", section["backend"]) == "local" \
+            else str(s.get("model", ""))
+        table.add_row(name, model, str(s.get("calls", 0)), str(s.get("cache_hits", 0)),
                       str(s.get("tokens_in", 0)), str(s.get("tokens_out", 0)),
-                      "-" if s.get("cost") is None else f"{s['cost']:.4f}", failures,
-                      _fmt(latency))
+                      "-" if s.get("cost") is None else f"{s['cost']:.4f}",
+                      str(s.get("failed", 0)), str(sum((s.get("rejected") or {}).values())),
+                      failures, _fmt(latency))
     console().print(table)
 
 
