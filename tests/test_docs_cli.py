@@ -76,3 +76,12 @@ def test_help_prints_every_option_help_as_written(name):
     for text in helps:  # help is rich markup: "\\[" is a literal "["
         text = text.replace("\\[", "[")
         assert " ".join(text.split()) in shown, f"labeling {name} --help: {text!r} not shown"
+
+
+def test_the_readme_cli_table_names_every_command_and_only_existing_options():
+    readme = (CLI_MD.parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `labeling ([a-z]+)([^`]*)` \|", readme, re.M)
+    assert sorted(name for name, _ in rows) == COMMANDS
+    for name, usage in rows:
+        named = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", usage))
+        assert named <= cli_options(name), f"README: labeling {name} {usage}"
