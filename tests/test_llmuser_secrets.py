@@ -4,6 +4,8 @@ that does not repeat it (the settings are copied into metrics.json)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from labeling.config import load_config
@@ -22,3 +24,11 @@ def test_the_key_written_as_api_key_env_is_refused_and_not_echoed(tmp_path):
         load_config(config)
     assert MARKER not in str(refused.value)
     assert LLMSettings(api_key_env="MY_KEY_2").api_key_env == "MY_KEY_2"
+
+
+def test_a_key_inside_base_url_is_masked_in_what_a_run_writes(tmp_path):
+    url = f"https://me:{MARKER}@gateway.example/v1?api-key={MARKER}"
+    public = LLMSettings(base_url=url).public()
+    assert MARKER not in json.dumps(public)
+    assert public["base_url"] == "https://***@gateway.example/v1?api-key=***"
+    assert LLMSettings(base_url=url).endpoint_url() == url  # requests still go to it

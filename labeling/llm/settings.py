@@ -21,6 +21,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt,
                       field_validator)
@@ -106,5 +107,26 @@ class LLMSettings(BaseModel):
         return env.get(self.api_key_env) or "no-key"
 
     def public(self) -> dict:
-        """What may be written to run artifacts (no key can be in here by construction)."""
-        return self.model_dump(mode="json")
+        """What may be written to run artifacts: no key field, and a base_url's password
+        and query values (where some gateways take a key) masked."""
+        out = self.model_dump(mode="json")
+        if out["base_url"]:
+            out["base_url"] = _masked_url(out["base_url"])
+        return out
+
+
+def _masked_url(url: str) -> str:
+    """``url`` with its userinfo and query values replaced by ``***``.
+
+    >>> _masked_url("https://me:sk-1@gw.example/v1?key=sk-2&x=1")
+    'https://***@gw.example/v1?key=***&x=***'
+    >>> _masked_url("http://127.0.0.1:8000/v1")
+    'http://127.0.0.1:8000/v1'
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = "&".join(f"{pair.split('=', 1)[0]}=***" for pair in parts.query.split("&")
+                     if pair) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
