@@ -176,6 +176,10 @@ def init_task(data: Path, directory: Path, name: str | None = None,
                                 f"{', '.join(unknown)}")
         labeled = frame.loc[gold.index]
         n_dev = min(MAX_DEV, max(len(labels) * 2, int(len(labeled) * DEV_SHARE)))
+        if len(labeled) < 2 * n_dev:  # dev, then test from the rest: sklearn's traceback
+            raise LabelingError(f"{data}: {len(labeled)} labeled rows are too few to split "
+                                f"off a dev and a test set of {n_dev} each; label at least "
+                                f"{2 * n_dev} rows, or pass --dev FILE")
         counts = gold.value_counts()
         stratify = gold if counts.min() >= 2 else None
         rest, dev_rows = train_test_split(labeled, test_size=n_dev, random_state=seed,
