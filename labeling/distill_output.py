@@ -54,8 +54,10 @@ def gold_budget_lines(report: dict) -> list[str]:
     budget = report.get("gold_budget") or {}
     lines = []
     if budget.get("gold_only_cv") is not None:
-        lines += [f"Dev CV ({budget['metric']}): end model {budget['end_model_cv']}, gold-only "
-                  f"baseline {budget['gold_only_cv']} ({budget['n_dev']} dev labels)."]
+        end = budget["end_model_cv"]  # 3 digits, as run prints it (0.79 read as 0.7900)
+        lines += [f"Dev CV ({budget['metric']}): end model "
+                  f"{'-' if end is None else f'{end:.3f}'}, gold-only baseline "
+                  f"{budget['gold_only_cv']:.3f} ({budget['n_dev']} dev labels)."]
     if budget.get("text"):
         lines += [("**WARNING: " + budget["text"] + "**") if budget["loud"] else budget["text"]]
     if budget.get("worth"):

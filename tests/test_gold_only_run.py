@@ -104,7 +104,7 @@ def test_report_has_a_gold_only_row_and_the_curve(tiny_run):
     row = next(r for r in report["rows"] if r["kind"] == "gold_only")
     assert row["accuracy"] == metrics["gold_only"]["test"]["accuracy"]
     md = distill.format_markdown(report)
-    assert "gold-only baseline" in md and f"{metrics['gold_only']['cv']}" in md
+    assert "gold-only baseline" in md and f"{metrics['gold_only']['cv']:.3f}" in md
     if "curve" in metrics["learning_curve"]:
         assert "| dev labels | pipeline | gold-only |" in md
 

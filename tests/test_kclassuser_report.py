@@ -93,3 +93,17 @@ def test_app_score_table_of_a_k_class_task_has_no_f1_column_of_none():
     binary = score_table({"end_model": {"name": "tfidf_logreg", "test": {
         "n": 3, "accuracy": 0.8, "f1": 0.6, "macro_f1": 0.7}}})
     assert list(binary["f1"]) == [0.6]
+
+
+def test_dev_cv_numbers_print_with_three_digits_in_report_and_card():
+    from labeling.distill_output import gold_budget_lines
+    from labeling.export.card import _baseline_lines
+    budget = {"gold_budget": {"end_model_cv": 0.79, "gold_only_cv": 0.7578, "n_dev": 300,
+                              "metric": "accuracy"}}
+    assert gold_budget_lines(budget)[0] == ("Dev CV (accuracy): end model 0.790, gold-only "
+                                            "baseline 0.758 (300 dev labels).")
+    card = {"cv": {"metric": "accuracy", "end_model": 0.79, "gold_only": 0.7578},
+            "gold_only": {"n_dev": 300}}
+    assert _baseline_lines(card)[2] == ("Dev cross-validation (accuracy): this model 0.790, "
+                                        "the same model family trained on the 300 dev gold "
+                                        "rows alone 0.758.")

@@ -298,8 +298,8 @@ def _baseline_lines(card: dict) -> list[str]:
     if cv.get("gold_only") is not None:
         lines = ["## Against the dev gold alone", "",
                  f"Dev cross-validation ({cv.get('metric')}): this model "
-                 f"{cv.get('end_model')}, the same model family trained on the "
-                 f"{gold.get('n_dev')} dev gold rows alone {cv.get('gold_only')}."]
+                 f"{_score(cv, 'end_model')}, the same model family trained on the "
+                 f"{gold.get('n_dev')} dev gold rows alone {_score(cv, 'gold_only')}."]
     elif gold.get("text"):  # a fit-once model's twin (no CV), or the baseline skipped
         lines = ["## Against the dev gold alone", ""] + _twin_test_line(card)
     else:
