@@ -107,3 +107,12 @@ def test_dev_cv_numbers_print_with_three_digits_in_report_and_card():
     assert _baseline_lines(card)[2] == ("Dev cross-validation (accuracy): this model 0.790, "
                                         "the same model family trained on the 300 dev gold "
                                         "rows alone 0.758.")
+
+
+def test_app_overview_says_the_dev_cv_scores_with_three_digits():
+    from labeling.review.overview import gold_budget
+    metrics = {"end_model": {"name": "tfidf_logreg", "cv": 0.79},
+               "gold_only": {"cv": 0.7578, "metric": "accuracy", "n_dev": 300,
+                             "text": "the pipeline beats ..."}}
+    assert gold_budget(metrics)["cv_text"] == ("Dev CV (accuracy): end model 0.790, gold-only "
+                                               "baseline 0.758 (300 dev labels).")

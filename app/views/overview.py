@@ -35,10 +35,8 @@ with shared.guard():
     budget = overview.gold_budget(data.metrics)
     if budget:
         st.subheader("Against the dev gold alone")
-        if budget["gold_only_cv"] is not None:  # a fit-once model's twin has no CV
-            st.write(f"Dev CV ({budget['metric']}): end model {budget['end_model_cv']}, "
-                     f"gold-only baseline {budget['gold_only_cv']} ({budget['n_dev']} dev "
-                     "labels).")
+        if budget["cv_text"]:  # a fit-once model's twin has no CV
+            st.write(budget["cv_text"])
         (st.warning if budget["loud"] else st.info)(literal(budget["text"] or ""))
         if budget["worth"]:
             st.write(literal(budget["worth"][0].upper() + budget["worth"][1:]) + ".")

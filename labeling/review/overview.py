@@ -91,14 +91,18 @@ def confidence_histogram(run, split: str = "train", bins: int = 10) -> pd.DataFr
 
 def gold_budget(metrics: dict) -> dict:
     """What the overview says about the dev gold: the end model's and the gold-only
-    baseline's dev CV, the verdict (``loud`` when the baseline wins or is the model),
+    baseline's dev CV (and ``cv_text``, the line saying them), the verdict (``loud`` when the baseline wins or is the model),
     what the LFs are worth in labels, and the learning curve as a long table (labels,
     model, mean, min, max) for a line chart; ``{}`` before a train with dev gold."""
     gold, end = metrics.get("gold_only") or {}, metrics.get("end_model") or {}
     if not ("cv" in gold or gold.get("text")) or not end or end.get("stale"):
         return {}  # a fit-once model's twin or a skipped baseline: its text, no CV
     curve = (metrics.get("learning_curve") or {}).get("curve")
-    return {"end_model_cv": end.get("cv"), "gold_only_cv": gold.get("cv"),
+    cv_text = None if gold.get("cv") is None else (  # 3 digits, as `labeling run` prints
+        f"Dev CV ({gold.get('metric')}): end model "
+        f"{'-' if end.get('cv') is None else format(end['cv'], '.3f')}, gold-only baseline "
+        f"{gold['cv']:.3f} ({gold.get('n_dev')} dev labels).")
+    return {"end_model_cv": end.get("cv"), "gold_only_cv": gold.get("cv"), "cv_text": cv_text,
             "metric": gold.get("metric"), "n_dev": gold.get("n_dev"),
             "text": gold.get("text"), "loud": bool(gold.get("loud")),
             "worth": ((metrics.get("learning_curve") or {}).get("worth") or {}).get("text"),
