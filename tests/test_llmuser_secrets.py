@@ -32,3 +32,26 @@ def test_a_key_inside_base_url_is_masked_in_what_a_run_writes(tmp_path):
     assert MARKER not in json.dumps(public)
     assert public["base_url"] == "https://***@gateway.example/v1?api-key=***"
     assert LLMSettings(base_url=url).endpoint_url() == url  # requests still go to it
+
+
+GROQ_LIKE = "gsk_H65marker0q81xZ7pW2"  # letters, digits, underscores: a valid-looking name
+
+
+def test_a_key_that_passes_for_a_variable_name_is_not_written_or_printed(monkeypatch):
+    # before: api_key_env = "gsk_..." (or a hex key starting with a letter) passed the
+    # name check and went into metrics.json with the settings, and a 401 printed it
+    monkeypatch.delenv(GROQ_LIKE, raising=False)
+    settings = LLMSettings(api_key_env=GROQ_LIKE)
+    assert GROQ_LIKE not in json.dumps(settings.public())
+    assert settings.public()["api_key_env"] == "***"
+    assert settings.shown_key_env() == "***"
+    monkeypatch.setenv("my_key", "x")  # a lower-case name the environment has is a name
+    assert LLMSettings(api_key_env="my_key").public()["api_key_env"] == "my_key"
+    assert LLMSettings().public()["api_key_env"] == "OPENAI_API_KEY"
+
+
+def test_the_notebook_refusal_does_not_repeat_the_key():
+    # before: pydantic's ValidationError quoted input_value='sk-...' outside load_config
+    with pytest.raises(ValueError) as refused:
+        LLMSettings(api_key_env=MARKER)
+    assert MARKER not in str(refused.value)

@@ -270,7 +270,7 @@ class EndpointRunner:
                 status = exc.status_code
                 if status in (401, 403):
                     raise LLMError(f"the endpoint rejected the request with HTTP {status}: check "
-                                   f"${s.api_key_env} and base_url") from None
+                                   f"${s.shown_key_env()} and base_url") from None
                 if status == 400 and req.schema is not None and "response_format" in str(exc):
                     raise LLMError("the endpoint does not support JSON-schema response_format; "
                                    "set [llm] structured_output = false") from None

@@ -43,7 +43,8 @@ class Price(BaseModel):
 class LLMSettings(BaseModel):
     """Settings for prompt LFs; every field has a default, so ``[llm]`` is optional."""
 
-    model_config = ConfigDict(extra="forbid")
+    # a refused value may be a key written in the wrong field: errors never repeat it
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     backend: Literal["auto", "openai", "local"] = "auto"
     # --- endpoint (OpenAI-compatible chat completions) ---
@@ -106,10 +107,26 @@ class LLMSettings(BaseModel):
         env = os.environ if env is None else env
         return env.get(self.api_key_env) or "no-key"
 
+    def shown_key_env(self, env: Mapping[str, str] | None = None) -> str:
+        """``api_key_env`` as it may be written or printed: a name in capitals (as
+        environment variables are named) or one set in the environment; anything else
+        may be a key that passes for a name (``gsk_...``, 32 hex digits) and is ``***``.
+
+        >>> LLMSettings().shown_key_env(env={})
+        'OPENAI_API_KEY'
+        >>> LLMSettings(api_key_env="gsk_a1B2c3D4e5").shown_key_env(env={})
+        '***'
+        """
+        env = os.environ if env is None else env
+        name = self.api_key_env
+        return name if re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) or name in env else "***"
+
     def public(self) -> dict:
-        """What may be written to run artifacts: no key field, and a base_url's password
-        and query values (where some gateways take a key) masked."""
+        """What may be written to run artifacts: no key field, ``api_key_env`` as
+        :meth:`shown_key_env` shows it, and a base_url's password and query values (where
+        some gateways take a key) masked."""
         out = self.model_dump(mode="json")
+        out["api_key_env"] = self.shown_key_env()
         if out["base_url"]:
             out["base_url"] = _masked_url(out["base_url"])
         return out
