@@ -106,9 +106,11 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
     run = config.run_dir
     missing = [f for f in (L_FILE, PROBS_FILE, METRICS_FILE, SUMMARY_FILE)
                if not (run / f).is_file()]
-    if missing:
+    if missing:  # the step that writes them: probs.parquet is fit's, the others apply's
+        step = "fit" if missing == [PROBS_FILE] else "apply"
         raise NoRunError(f"{run}: no finished run of task '{config.name}' "
-                         f"(missing {', '.join(missing)})")
+                         f"(missing {', '.join(missing)}); run `labeling {step}` "
+                         "(or `labeling run`)")
     metrics = read_metrics(run)
     if metrics.get("labels") not in (None, list(config.labels)):  # votes are label indices
         raise NoRunError(f"{run / METRICS_FILE}: the run's labels ({', '.join(metrics['labels'])}) "
