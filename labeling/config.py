@@ -1,7 +1,8 @@
 """The task config, ``labeling.toml``, validated with pydantic.
 
 Relative paths in the file are relative to the file's folder. Unknown keys are
-errors (a typo should not be silently ignored).
+errors (a typo should not be silently ignored). Every key, with its default:
+docs/config.md (tests/test_docs_config.py keeps the two in step).
 
     name = "youtube"
     labels = ["ham", "spam"]          # class index = position in this list
@@ -10,7 +11,7 @@ errors (a typo should not be silently ignored).
     output_dir = "runs/youtube"
 
     [data]
-    train = "data/youtube/train.csv"  # CSV, JSONL or Parquet; gold labels ignored
+    train = "data/youtube/train.csv"  # CSV, TSV, JSONL or Parquet; gold labels ignored
     dev = "data/youtube/dev.csv"      # gold labels required
     test = "data/youtube/test.csv"    # gold labels required
     text_column = "text"
