@@ -85,3 +85,10 @@ def test_the_readme_cli_table_names_every_command_and_only_existing_options():
     for name, usage in rows:
         named = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", usage))
         assert named <= cli_options(name), f"README: labeling {name} {usage}"
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_option_says_what_it_does(name):
+    bare = [p.opts for p in GROUP.commands[name].params
+            if p.param_type_name == "option" and not p.help]
+    assert bare == [], f"labeling {name} --help: options with no help text"

@@ -53,6 +53,8 @@ SCHEDULER_OPT = typer.Option(None, "--scheduler",
                              help="Dask scheduler address (tcp://HOST:PORT); default: a LocalCluster.")
 CACHE_OPT = typer.Option(None, "--cache/--no-cache",
                          help="Reuse cached LF columns (default: \\[apply] cache, on).")
+PROGRESS_OPT = typer.Option(True, "--progress/--no-progress",
+                            help="Progress bars of the LFs' rows and of prompt LFs' calls.")
 FAULT_OPT = typer.Option(None, "--fault-tolerant/--strict",
                          help="Count LF exceptions and abstain instead of stopping "
                               "(default: \\[apply] fault_tolerant in the config).")

@@ -92,7 +92,8 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
                                                   "(for spare cores; docs/serve.md)."),
           workers: int = typer.Option(1, help="Server processes on the port, each loading "
                                               "the model (docs/serve.md)."),
-          access_log: bool = typer.Option(False, "--access-log/--no-access-log")):
+          access_log: bool = typer.Option(False, "--access-log/--no-access-log",
+                                          help="Log every request (uvicorn's access log).")):
     """Serve an exported model over HTTP (Open Inference Protocol v2 and POST /predict)
     until SIGTERM or Ctrl+C (docs/serve.md)."""
     from labeling.serve import Limits, build_server, check_host, listening_message

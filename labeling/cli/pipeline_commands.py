@@ -9,8 +9,8 @@ from typing import Optional
 import typer
 
 from labeling.cli.common import (CACHE_OPT, CONFIG_ARG, ENGINE_OPT, FAULT_OPT, N_JOBS_OPT,
-                                 SCHEDULER_OPT, app, multilabel_step, open_task,
-                                 user_errors)
+                                 PROGRESS_OPT, SCHEDULER_OPT, app, multilabel_step,
+                                 open_task, user_errors)
 from labeling.errors import LabelingError
 
 
@@ -19,7 +19,7 @@ from labeling.errors import LabelingError
 def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FAULT_OPT,
         engine: Optional[str] = ENGINE_OPT, n_jobs: Optional[int] = N_JOBS_OPT,
         scheduler: Optional[str] = SCHEDULER_OPT, cache: Optional[bool] = CACHE_OPT,
-        progress: bool = typer.Option(True, "--progress/--no-progress")):
+        progress: bool = PROGRESS_OPT):
     """Apply LFs, fit the label model, train, evaluate and export the end model."""
     from labeling import pipeline, report
 
@@ -52,7 +52,7 @@ def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FA
 def apply(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FAULT_OPT,
         engine: Optional[str] = ENGINE_OPT, n_jobs: Optional[int] = N_JOBS_OPT,
         scheduler: Optional[str] = SCHEDULER_OPT, cache: Optional[bool] = CACHE_OPT,
-          progress: bool = typer.Option(True, "--progress/--no-progress"),
+          progress: bool = PROGRESS_OPT,
           lf: list[str] = typer.Option([], "--lf", help="Apply only this LF (repeat for "
                                        "more); the others keep their last apply's votes.")):
     """Apply the LFs to every split: L.parquet and lf_summary.csv."""
@@ -145,7 +145,9 @@ def init(data: Path = typer.Argument(..., help="A CSV/TSV/JSONL/Parquet file of 
          name: Optional[str] = typer.Option(None, help="Task name (default: the file's name)."),
          labels: Optional[str] = typer.Option(None, help="Comma-separated labels (default: "
                                                          "the label column's values)."),
-         text_column: str = typer.Option("text"), label_column: str = typer.Option("label"),
+         text_column: str = typer.Option("text", help="The file's text column."),
+         label_column: str = typer.Option("label", help="The file's gold label column "
+                                          "(empty cells: unlabeled rows)."),
          id_column: Optional[str] = typer.Option(None, help="Id column (default: 'id' when "
                                                  "the file has one; \"\" for none)."),
          dev_file: Optional[Path] = typer.Option(None, "--dev", help="A dev file with gold "
