@@ -2,6 +2,7 @@
 or down is one line naming it, and partitions already labeled are kept in the column
 cache when the apply stops part way (an LF error here; Ctrl+C or a lost cluster alike)."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -77,3 +78,62 @@ def test_cli_apply_with_a_bad_scheduler_address_is_one_line(tmp_path):
     result = cli("apply", tmp_path, "--engine", "dask", "--scheduler", "http://127.0.0.1:8786",
                  "--no-progress")
     one_error_line(result, "http://127.0.0.1:8786", "--scheduler")
+
+
+@labeling_function()
+def dies_once(x):
+    """Kills its worker process the first time it meets row 150 (a marker file says so)."""
+    import os
+
+    if x.text == "row 150" and not os.path.exists(x.marker):
+        open(x.marker, "w").close()
+        os._exit(1)
+    return 1 if x.text.endswith("1") else -1
+
+
+@pytest.fixture()
+def fragile_scheduler():
+    """A cluster of its own (its worker is killed): one retry of a task whose worker
+    died (dask's default: 3), so that a partition killing every worker fails fast."""
+    import dask
+
+    from labeling.apply.dask_engine import local_cluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = local_cluster(1)
+    yield cluster.scheduler_address
+    cluster.close()
+
+
+def test_a_worker_dying_mid_apply_is_retried_and_the_matrix_is_complete(tmp_path,
+                                                                      fragile_scheduler):
+    df = _frame(400).assign(marker=str(tmp_path / "died"))
+    L = apply_lfs(df, [dies_once], 2, engine="dask", scheduler=fragile_scheduler,
+                  partition_rows=100)
+    assert (tmp_path / "died").exists()  # the worker did die, and its nanny restarted it
+    assert L[:, 0].tolist() == [1 if i % 10 == 1 else -1 for i in range(400)]
+
+
+@labeling_function()
+def kills_its_worker(x):
+    """Kills its worker process on row 350, every time (as a row running it out of memory)."""
+    import os
+
+    if x.text == "row 350":
+        os._exit(1)
+    return 1 if x.text.endswith("1") else -1
+
+
+def test_a_partition_that_keeps_killing_workers_is_one_error_and_the_rest_are_kept(
+        tmp_path, fragile_scheduler):
+    df = _frame(400)
+    with pytest.raises(LabelingError, match=r"train rows \d+-\d+ .*KilledWorker") as caught:
+        apply_lfs(df, [kills_its_worker], 2, engine="dask", scheduler=fragile_scheduler,
+                  partition_rows=100, cache_dir=tmp_path, split="train")
+    # (the partitions queued on a dying worker may fail with it: dask blames them too)
+    kept = int(re.search(r"the (\d+) partitions done are kept.*re-run", str(caught.value))[1])
+    L = np.full((len(df), 1), -1, np.int8)
+    need = np.ones(L.shape, bool)
+    CachedColumns(tmp_path, df, [kills_its_worker], 2, lambda lf: True).fill(L, need)
+    assert (~need[:, 0]).sum() == 100 * kept and need[300:].all()
+    assert all(need[p:p + 100, 0].all() or not need[p:p + 100, 0].any() for p in (0, 100, 200))

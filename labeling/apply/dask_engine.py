@@ -59,9 +59,13 @@ def local_cluster(n_workers: int):
                             scheduler_kwargs={"dashboard": False})
 
 
-def _label_partition(part, row_lfs, need, cardinality, fault_tolerant, split, row_numbers):
-    """``label_rows`` on one partition, on a worker. An LF's error is returned, not
-    raised: a raised one is logged by the worker with a traceback ("Compute Failed")."""
+def _label_partition(part, lfs: bytes, need, cardinality, fault_tolerant, split, row_numbers):
+    """``label_rows`` on one partition, on a worker (``lfs``: the row-wise LFs,
+    cloudpickled). An LF's error is returned, not raised: a raised one is logged by the
+    worker with a traceback ("Compute Failed")."""
+    import cloudpickle
+
+    row_lfs = cloudpickle.loads(lfs)
     with Watch(RowNames(part, split, row_numbers), split) as watch:  # says if a row hangs
         try:
             return label_rows(part, np.arange(len(part)), row_lfs, need, cardinality,
@@ -91,6 +95,7 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
     Each partition is handed to ``on_chunk(start, stop, votes, faulted)`` and counted on
     ``progress`` as soon as it comes back, in any order: an interrupted run keeps them.
     """
+    import cloudpickle
     from distributed import as_completed
 
     _ship_user_modules_by_value(row_lfs)
@@ -103,7 +108,10 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
         raise
     results: dict[int, tuple] = {}
     try:
-        lfs_future = client.scatter(row_lfs, broadcast=True)
+        # The LFs (a few KB) travel inside every partition's task, pickled here: scattered
+        # data is lost with a worker that dies (and every partition cancelled with it),
+        # and a task's result moving between workers is pickled without cloudpickle.
+        lfs = cloudpickle.dumps(row_lfs)
         futures = {}
         for start in range(0, len(positions), partition_rows):
             stop = min(start + partition_rows, len(positions))
@@ -111,14 +119,19 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
             part = df.iloc[part_positions].reset_index(drop=True)
             # Messages name a row by its number in the split, not in its partition.
             futures[client.submit(
-                _label_partition, part, lfs_future, need[start:stop], cardinality,
+                _label_partition, part, lfs, need[start:stop], cardinality,
                 fault_tolerant, split, part_positions, pure=False)] = (start, stop)
         error: tuple[int, LFError] | None = None
+        lost: dict[int, tuple[int, BaseException]] = {}  # start -> (stop, the cluster's error)
         for future in as_completed(list(futures)):
             start, stop = futures[future]
-            if future.cancelled():
+            if error is not None and start > error[0]:
+                continue  # cancelled above
+            try:
+                result = future.result()
+            except Exception as exc:  # an LF's error is a value: this is the cluster's
+                lost[start] = (stop, exc)  # (a killed worker): the other partitions go on
                 continue
-            result = future.result()
             if isinstance(result, LFError):
                 # The first partition's error is reported, as in a run row by row:
                 # later partitions are dropped, earlier ones still finish (and are kept).
@@ -133,6 +146,15 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
             results[start] = result
         if error is not None:
             raise error[1]
+        if lost:
+            start = min(lost)
+            stop, exc = lost[start]
+            raise LabelingError(
+                f"the Dask cluster failed on {split or 'the data'} rows "
+                f"{positions[start] + 1}-{positions[stop - 1] + 1} (row-wise LFs"
+                f"{f', and {len(lost) - 1} more partitions' if len(lost) > 1 else ''}): "
+                f"{type(exc).__name__}: {exc}; the {len(results)} partitions done are kept "
+                "in the LF cache (when on): re-run to resume")
     finally:
         client.close()
         if cluster is not None:
