@@ -28,3 +28,24 @@ def test_fit_after_an_annotation_is_what_the_app_shows(make_task):
     run = load_run(config_path.parent)
     assert run.frames["dev"].set_index("id")["label"][dev_id] == flipped
     assert gold_drift(run) is None
+
+
+def test_multi_label_fit_after_an_annotation_is_what_the_app_shows(tmp_path):
+    from test_multilabel_loop import write_project
+
+    from labeling import multilabel_steps
+    from labeling.review.ml_project import load_multilabel_run
+
+    config = write_project(tmp_path / "p")
+    task = pipeline.load_task(config)
+    multilabel_steps.step_apply(task)
+    multilabel_steps.step_fit(task)
+    dev_id = task.splits["dev"]["id"][0]
+    labels = task.config.labels
+    AnnotationStore(task.config.annotations_path).set_label_set(
+        "ml", dev_id, [0, 1], split="dev", labels=labels)
+
+    task = pipeline.load_task(config)  # as `labeling fit` loads it
+    multilabel_steps.step_fit(task)
+    run = load_multilabel_run(config.parent)
+    assert gold_drift(run) is None

@@ -3,7 +3,6 @@ targets one label and votes 1/0/-1) and lf_analysis.csv."""
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -17,7 +16,7 @@ from labeling.errors import LFError
 from labeling.files import atomic_write, check_writable
 from labeling.multilabel_steps.common import (LF_ANALYSIS_FILE, frame, gold, lf_targets,
                                               load_section, save_section)
-from labeling.pipeline import ANNOTATIONS_USED_FILE, llm_runtime
+from labeling.pipeline import llm_runtime, record_annotations
 
 
 def apply_all(task, progress: bool = False, lfs=None, faults: FaultLog | None = None,
@@ -114,8 +113,7 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
         analysis.to_csv(tmp, index=False)
     # the annotations merged into dev, as the single-label apply records them: the app
     # and `labeling show` rebuild exactly this run's dev split from it (sets as lists)
-    with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
-        tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
+    record_annotations(task)
     update_metrics(task.run_dir, applied_lfs=task.applied_lfs, leakage=leakage_section(task))
     save_section(task, section, "apply", time.perf_counter() - start)
     return L

@@ -16,6 +16,7 @@ from labeling.files import check_writable
 from labeling.models.multilabel import PerLabelModel
 from labeling.multilabel_steps.common import (STALE, frame, gold, label_matrices, lf_targets,
                                               load_section, save_section, score_splits)
+from labeling.pipeline import record_annotations
 
 
 def step_fit(task) -> dict:
@@ -61,5 +62,6 @@ def step_fit(task) -> dict:
     section["scores"] = scores
     if "end_model" in section:  # trained on the previous fit's labels
         section["end_model"]["stale"] = STALE
+    record_annotations(task)  # the gold fit scored against, as the app rebuilds it
     update_metrics(task.run_dir, gold_at_fit=gold_digests(task))  # checked by evaluate
     return save_section(task, section, "label_model", time.perf_counter() - start)

@@ -19,6 +19,7 @@ from labeling.models.multilabel import PerLabelModel
 from labeling.multilabel_steps.common import (EMBEDDING_CACHE_DIR, END_MODEL_FILE, gold,
                                               label_matrices, lf_targets, load_section,
                                               read_probs, save_section, score_splits)
+from labeling.pipeline import record_annotations
 from labeling.train.fold_label_model import multilabel_fold_model_for
 from labeling.train.finetune_multilabel import fit_task
 from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise, fit_featurisers
@@ -70,6 +71,7 @@ def step_train(task):
         **{key: score_splits({s: fn(s) for s in Y}, Y, labels)
            for key, fn in baselines.items()}}
     save_section(task, section, "end_model", time.perf_counter() - start)
+    record_annotations(task)  # the gold train scored against, as the app rebuilds it
     update_metrics(task.run_dir, gold_at_train=gold_digests(task))  # checked by evaluate
     return model
 
