@@ -90,9 +90,11 @@ def test_missing_column_names_lf_and_column(fake_openai, tmp_path):
 @pytest.mark.parametrize("fault,kind", [("429", "rate_limited"), ("500", "server_error"),
                                         ("malformed", "malformed"), ("hang", "timeout")])
 def test_transient_faults_are_retried_and_counted(fake_openai, tmp_path, fault, kind):
-    fake_openai.hang_s = 3.0
+    # the timeout bounds the whole reply (4cca2e0): 0.5 s also timed out healthy replies
+    # on a loaded machine (1 run in 5 during a CI run); the hang stays 4x past 2.5 s
+    fake_openai.hang_s = 10.0
     fake_openai.inject("free stuff", fault)
-    votes, stats = run(visit_lf(), frame(), settings(fake_openai, tmp_path, timeout=0.5))
+    votes, stats = run(visit_lf(), frame(), settings(fake_openai, tmp_path, timeout=2.5))
     assert votes.tolist() == EXPECTED
     assert stats["errors"] == {kind: 1} and stats["retries"] == 1 and stats["failed"] == 0
     assert fake_openai.per_prompt["Does this comment promote something?\nComment: "

@@ -261,10 +261,13 @@ class EndpointRunner:
             wait = None
             try:
                 # the whole request, also a reply trickling in (the client's own timeout
-                # bounds each read, not the sum of them)
-                resp = await asyncio.wait_for(client.post("/chat/completions", body={
-                    "model": req.model, "messages": req.messages, **req.params, **extra},
-                    cast_to=ChatCompletion), s.timeout)
+                # bounds each read, not the sum of them); asyncio.timeout, not wait_for,
+                # whose 3.11 version can drop a reply arriving as it times out (then
+                # retried and billed twice)
+                async with asyncio.timeout(s.timeout):
+                    resp = await client.post("/chat/completions", body={
+                        "model": req.model, "messages": req.messages, **req.params, **extra},
+                        cast_to=ChatCompletion)
                 content, usage = _content_of(resp)
             except openai.APIStatusError as exc:
                 status = exc.status_code
