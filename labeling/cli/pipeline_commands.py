@@ -118,8 +118,16 @@ def train(config: Optional[Path] = CONFIG_ARG):
     task = open_task(config)
     if multilabel_step(task, "train"):
         return
-    pipeline.step_train(task)
-    report.print_scores(pipeline.read_metrics(task.run_dir), splits=("dev",))
+    # Minutes on a large train split (MiniLM embeds every new text): a spinner says what
+    # runs, on a terminal only and erased after, so an error stays the output's one line.
+    with report.console().status(
+            f"training the end model ({task.config.end_model.name}) on the soft labels of "
+            f"{len(task.splits['train']):,} train rows and the dev gold, and the gold-only "
+            "baseline (dev cross-validation)"):
+        pipeline.step_train(task)
+    metrics = pipeline.read_metrics(task.run_dir)
+    report.print_scores(metrics, splits=("dev",))
+    report.console().print(f"trained in {metrics.get('timings_s', {}).get('train', 0):.1f} s")
 
 
 @app.command()
