@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from labeling import pipeline
+from labeling.apply import applied
+from labeling.artifacts import check_gold_unchanged, check_step_order
 from labeling.distill_output import (REPORT_JSON, REPORT_MD, format_markdown,  # noqa: F401
                                      print_report, write_report)
 from labeling.errors import LabelingError
@@ -57,6 +59,14 @@ def _check_run(task) -> None:
     if task.gold("test") is None:
         raise LabelingError(f"{task.config.source}: the report needs a test split with gold "
                             "labels (data.test with a label column)")
+    # its rows come from different steps (the label models from fit, the gold-only scores
+    # from train, the end model from export): all of one run, of the LFs applied and
+    # against the test gold they were scored on, as the multi-label report checks
+    check_step_order(task.run_dir, [*zip(RUN_FILES, ("apply", "fit", "train")),
+                                    (f"{pipeline.MODEL_DIR}/model_card.json", "export")],
+                     "report")
+    applied.check(task, "report")
+    check_gold_unchanged(task, pipeline.read_metrics(task.run_dir))
 
 
 def _scores(y, pred, covered, cardinality: int, pos: int | None) -> dict:

@@ -89,3 +89,20 @@ def test_a_run_without_the_record_is_checked_by_time(make_task):
     (run / "metrics.json").write_text(json.dumps(metrics))
     older(run / "probs.parquet", than=run / "L.parquet")
     one_error_line(cli("train", config), "probs.parquet: older than the last `labeling apply`")
+
+
+def test_report_refuses_rows_from_steps_out_of_date(make_task):
+    # before: the single-label report put a new fit's label model beside an end model
+    # trained on the previous fit's probabilities, and an old export's end model beside a
+    # new train's gold-only row, without a word (the multi-label report refused)
+    config = make_task()
+    assert cli("run", config, "--no-progress").exit_code == 0
+    assert cli("report", config).exit_code == 0
+    run = config.parent / "run"
+    rerun(run / "probs.parquet")  # as after a second fit
+    one_error_line(cli("report", config), "end_model.skops: older than the last `labeling fit`",
+                   "run `labeling train` before `labeling report`")
+    assert cli("run", config, "--no-progress").exit_code == 0
+    rerun(run / "end_model.skops")  # a train, no export
+    one_error_line(cli("report", config), "model_card.json: older than the last `labeling "
+                   "train`", "run `labeling export` before `labeling report`")
