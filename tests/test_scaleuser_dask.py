@@ -137,3 +137,15 @@ def test_a_partition_that_keeps_killing_workers_is_one_error_and_the_rest_are_ke
     CachedColumns(tmp_path, df, [kills_its_worker], 2, lambda lf: True).fill(L, need)
     assert (~need[:, 0]).sum() == 100 * kept and need[300:].all()
     assert all(need[p:p + 100, 0].all() or not need[p:p + 100, 0].any() for p in (0, 100, 200))
+
+
+def test_a_scheduler_without_workers_is_one_error_not_a_silent_wait(monkeypatch):
+    from distributed import LocalCluster
+
+    from labeling.apply import dask_engine
+
+    monkeypatch.setattr(dask_engine, "WORKER_WAIT", 1.0, raising=False)
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        with pytest.raises(LabelingError, match=r"no worker joined it in 1 s.*`dask worker "):
+            apply_lfs(_frame(10), [breaks_late], 2, engine="dask",
+                      scheduler=cluster.scheduler_address)

@@ -23,6 +23,7 @@ from labeling.apply.watch import Watch
 from labeling.errors import LabelingError, LFError
 
 PARTITION = 20_000
+WORKER_WAIT = 30.0  # seconds for a scheduler to have a worker
 
 
 def _importable_elsewhere(module) -> bool:
@@ -106,6 +107,13 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
         if cluster is not None:
             cluster.close()
         raise
+    try:  # a scheduler without workers would queue the partitions, silently, for ever
+        client.wait_for_workers(1, timeout=WORKER_WAIT)
+    except TimeoutError:
+        client.close()
+        raise LabelingError(f"Dask scheduler {scheduler!r} ([apply] scheduler, --scheduler): "
+                            f"no worker joined it in {WORKER_WAIT:.0f} s; start some "
+                            f"(`dask worker {scheduler}`)") from None
     results: dict[int, tuple] = {}
     try:
         # The LFs (a few KB) travel inside every partition's task, pickled here: scattered
