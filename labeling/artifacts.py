@@ -108,22 +108,30 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def record_inputs(run_dir, output: str, inputs: list[str]) -> None:
-    """After a step wrote ``output`` (a path in ``run_dir``) from ``inputs``, record the
-    sha256 of each (metrics.json's ``inputs_sha256``), for :func:`check_step_order`."""
+def input_digests(run_dir, names: list[str]) -> dict[str, str]:
+    """sha256 of the files ``names`` of ``run_dir`` a step is about to read: taken before
+    reading, so that a file rewritten meanwhile (a refit in the app during a train) is
+    recorded as the version the step did not read, and the next check refuses."""
     run_dir = Path(run_dir)
-    files = [output, *(name for name in inputs if (run_dir / name).is_file())]
+    return {name: file_digest(run_dir / name) for name in names if (run_dir / name).is_file()}
+
+
+def record_inputs(run_dir, output: str, inputs: dict[str, str]) -> None:
+    """After a step wrote ``output`` (a path in ``run_dir``) from the files whose
+    :func:`input_digests` are ``inputs``, record them with the output's own sha256
+    (metrics.json's ``inputs_sha256``), for :func:`check_step_order`."""
+    run_dir = Path(run_dir)
     lineage = read_metrics(run_dir).get("inputs_sha256") or {}
-    lineage[output] = {name: file_digest(run_dir / name) for name in files}
+    lineage[output] = {output: file_digest(run_dir / output), **inputs}
     update_metrics(run_dir, inputs_sha256=lineage)
 
 
-def record_export(run_dir, out_dir, model_dir: str, model_file: str) -> None:
+def record_export(run_dir, out_dir, model_dir: str, inputs: dict[str, str]) -> None:
     """After an export to the run's own ``model_dir`` (the folder ``labeling report``
-    reads), record the trained ``model_file`` its card was made from."""
+    reads), record the trained model file its card was made from (``inputs``)."""
     run_dir = Path(run_dir)
     if Path(out_dir).resolve() == (run_dir / model_dir).resolve():
-        record_inputs(run_dir, f"{model_dir}/model_card.json", [model_file])
+        record_inputs(run_dir, f"{model_dir}/model_card.json", inputs)
 
 
 def _made_from_another(run_dir: Path, earlier: str, later: str, lineage: dict) -> bool:

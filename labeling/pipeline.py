@@ -30,8 +30,8 @@ from labeling.apply import FaultLog, applied, apply_lfs
 from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 (re-exported)
                                 _require, _write_table, check_gold_unchanged,
                                 check_step_order, gold_digests, leakage_section,
-                                read_label_matrices, read_metrics, read_probs, record_export,
-                                record_inputs, update_metrics, write_end_probs)
+                                read_label_matrices, read_metrics, read_probs, input_digests,
+                                record_export, record_inputs, update_metrics, write_end_probs)
 from pydantic import ValidationError
 
 from labeling.config import ApplyConfig, TaskConfig, load_config
@@ -224,6 +224,7 @@ def step_fit(task: Task) -> dict:
     """Fit majority vote and the configured label model; write probs.parquet."""
     cfg = task.config
     check_writable(task.run_dir)
+    inputs = input_digests(task.run_dir, [L_FILE])
     table = pd.read_parquet(_require(task, L_FILE, "apply"))
     applied.check(task, "fit")  # the LFs L.parquet holds are the task's LFs now
     matrices = read_label_matrices(task, table)
@@ -256,7 +257,7 @@ def step_fit(task: Task) -> dict:
         frame["majority_vote_pred"] = mv_pred[split]
         frames.append(frame)
     _write_table(pd.concat(frames), task.run_dir / PROBS_FILE)
-    record_inputs(task.run_dir, PROBS_FILE, [L_FILE])
+    record_inputs(task.run_dir, PROBS_FILE, inputs)
     label_model.save(task.run_dir / "label_model.json")  # JSON; labeling.models.load reads it
     record_annotations(task)
 
@@ -302,6 +303,7 @@ def step_train(task: Task):
     cfg = task.config
     check_writable(task.run_dir)
     check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "train")
+    inputs = input_digests(task.run_dir, [PROBS_FILE])
     probs = read_probs(task, "train")
     proba = probs[[f"p_{name}" for name in cfg.labels]].to_numpy()
     covered = probs["covered"].to_numpy().astype(bool)
@@ -326,7 +328,7 @@ def step_train(task: Task):
     except (ValueError, TypeError) as exc:
         raise LabelingError(f"{cfg.source}: end_model: {exc}") from None
     save_model(model, task.run_dir / END_MODEL_FILE)
-    record_inputs(task.run_dir, END_MODEL_FILE, [PROBS_FILE])
+    record_inputs(task.run_dir, END_MODEL_FILE, inputs)
     gold_model, gold = gold_only_section(dev_texts, y_dev, cfg.cardinality, options, report,
                                          metric, cfg.positive_index, cfg.seed, cache_dir,
                                          enabled=with_gold_only)
@@ -383,6 +385,7 @@ def step_export(task: Task, out_dir: Path | None = None) -> Path:
     metrics = read_metrics(task.run_dir)  # the card's scores: fit's and train's, which
     check_gold_unchanged(task, metrics)  # against gold corrected since are the old gold's
     check_writable(out_dir)
+    inputs = input_digests(task.run_dir, [END_MODEL_FILE])
     model = load_model(_require(task, END_MODEL_FILE, "train"))
     probs = read_probs(task, "train").filter(like="p_").to_numpy()
     card = build_card(task.config, metrics, task.lfs, probs, task.annotation_gold)
@@ -391,7 +394,7 @@ def step_export(task: Task, out_dir: Path | None = None) -> Path:
     with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts
         export_model(model, out_dir, card, parity_texts=parity_texts,
                      int8_scales=task.config.export.int8_scales)
-    record_export(task.run_dir, out_dir, MODEL_DIR, END_MODEL_FILE)
+    record_export(task.run_dir, out_dir, MODEL_DIR, inputs)
     return out_dir
 
 

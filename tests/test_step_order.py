@@ -106,3 +106,26 @@ def test_report_refuses_rows_from_steps_out_of_date(make_task):
     rerun(run / "end_model.skops")  # a train, no export
     one_error_line(cli("report", config), "model_card.json: older than the last `labeling "
                    "train`", "run `labeling export` before `labeling report`")
+
+
+def test_a_fit_while_train_reads_is_caught_by_the_next_step(make_task, tmp_path, monkeypatch):
+    # before: train hashed probs.parquet when it ended, so a refit (the app, `labeling
+    # dev`) landing while it trained was recorded as what it trained on; export passed
+    from labeling import pipeline
+
+    config = make_task()
+    assert cli("apply", config, "--no-progress").exit_code == 0
+    assert cli("fit", config).exit_code == 0
+    run = config.parent / "run"
+    real = pipeline.read_probs
+
+    def read_then_refit(task, split="train"):
+        frame = real(task, split)
+        rerun(run / "probs.parquet")  # another process's fit, just after train read
+        return frame
+
+    monkeypatch.setattr(pipeline, "read_probs", read_then_refit)
+    pipeline.step_train(pipeline.load_task(config))
+    monkeypatch.undo()
+    one_error_line(cli("export", config, "--out", tmp_path / "m"),
+                   "end_model.skops: older than the last `labeling fit`")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from labeling.apply import applied
 from labeling.artifacts import (L_FILE, PROBS_FILE, _require, check_gold_unchanged,
-                                check_step_order, read_metrics, record_export)
+                                check_step_order, input_digests, read_metrics,
+                                record_export)
 from labeling.errors import LabelingError
 from labeling.export import load_model
 from labeling.export.multilabel_card import build_card
@@ -30,6 +31,7 @@ def step_export(task, out_dir: Path | None = None) -> Path:
     check_gold_unchanged(task, read_metrics(task.run_dir))  # the card's scores are fit's
     # and train's: against a gold set since corrected they would be the old gold's
     check_writable(out_dir)  # after the check: a refused export leaves no folder behind
+    inputs = input_digests(task.run_dir, [END_MODEL_FILE])
     model = load_model(_require(task, END_MODEL_FILE, "train"))
     section = load_section(task)
     if "end_model" not in section:
@@ -41,6 +43,6 @@ def step_export(task, out_dir: Path | None = None) -> Path:
               for t in task.splits[s]["text"]]
     with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts
         out = export_multilabel(model, out_dir, card, parity, task.config.export.int8_scales)
-    record_export(task.run_dir, out_dir, MODEL_DIR, END_MODEL_FILE)
+    record_export(task.run_dir, out_dir, MODEL_DIR, inputs)
     save_section(task, section, "export", time.perf_counter() - start)
     return out

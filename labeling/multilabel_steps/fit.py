@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from labeling.apply import applied
-from labeling.artifacts import (L_FILE, PROBS_FILE, _write_table, gold_digests, record_inputs,
-                                update_metrics)
+from labeling.artifacts import (L_FILE, PROBS_FILE, _write_table, gold_digests, input_digests,
+                                record_inputs, update_metrics)
 from labeling.errors import LabelingError
 from labeling.files import check_writable
 from labeling.models.multilabel import PerLabelModel
@@ -26,6 +26,7 @@ def step_fit(task) -> dict:
     start = time.perf_counter()
     check_writable(task.run_dir)
     applied.check(task, "fit")  # the LFs L.parquet holds are the task's LFs now
+    inputs = input_digests(task.run_dir, [L_FILE])
     L, Y, targets = label_matrices(task), gold(task), lf_targets(task.lfs, labels)
     models = {}
     for name in dict.fromkeys(("mv", cfg.label_model.name)):
@@ -47,7 +48,7 @@ def step_fit(task) -> dict:
         columns |= {f"mv_{n}": mv[:, c] for c, n in enumerate(labels)}
         frames.append(frame(task, split, columns))
     _write_table(pd.concat(frames), task.run_dir / PROBS_FILE)
-    record_inputs(task.run_dir, PROBS_FILE, [L_FILE])
+    record_inputs(task.run_dir, PROBS_FILE, inputs)
     section = load_section(task)
     section["label_model"] = {"name": cfg.label_model.name, "chosen_per_label": dict(
         zip(labels, chosen.chosen_)), "thresholds": dict(

@@ -10,7 +10,7 @@ import numpy as np
 
 from labeling.apply import applied
 from labeling.artifacts import (L_FILE, PROBS_FILE, check_step_order, gold_digests,
-                                record_inputs, update_metrics, write_end_probs)
+                                input_digests, record_inputs, update_metrics, write_end_probs)
 from labeling.errors import LabelingError
 from labeling.export import save_model
 from labeling.export.multilabel_card import gold_only_summary
@@ -45,6 +45,7 @@ def step_train(task):
     # edited since it, would train on votes that are not the task's now
     check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "train")
     applied.check(task, "train")
+    inputs = input_digests(task.run_dir, [PROBS_FILE])
     P_weak, Y = read_probs(task, "train"), gold(task)
     name = end_model_name(cfg)
     texts = {s: df["text"].tolist() for s, df in task.splits.items() if df is not None}
@@ -53,7 +54,7 @@ def step_train(task):
     else:
         model, proba, predict, baselines, fields = _train_heads(task, name, P_weak, Y, texts)
     save_model(model, task.run_dir / END_MODEL_FILE)
-    record_inputs(task.run_dir, END_MODEL_FILE, [PROBS_FILE])
+    record_inputs(task.run_dir, END_MODEL_FILE, inputs)
     write_end_probs(task.run_dir, labels, task.splits, proba)
     section = load_section(task)
     for key in BASELINES:  # a previous run's baselines must not outlive it
