@@ -18,6 +18,7 @@ from labeling.files import atomic_write
 
 L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
 END_PROBS_FILE = "end_probs.parquet"  # written with end_model.skops by `labeling train`
+ANNOTATIONS_USED_FILE = "annotations_used.json"
 
 
 def read_metrics(run_dir: Path) -> dict:
@@ -55,6 +56,13 @@ def leakage_section(task) -> dict:
     report = leakage_report(task.splits)
     return {"pairs": report, "warnings": leakage_warnings(report),
             "data_sha256": digest.hexdigest()}
+
+
+def record_annotations(task) -> None:
+    """The annotations merged into the gold a step scored against: the app rebuilds the
+    run's splits from them (apply, and fit and train, which read the annotations anew)."""
+    with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
+        tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
 
 
 def gold_digests(task) -> dict[str, str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,8 @@ from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 
                                 _require, _write_table, check_gold_unchanged,
                                 check_step_order, gold_digests, leakage_section,
                                 read_label_matrices, read_metrics, read_probs, input_digests,
-                                record_export, record_inputs, update_metrics, write_end_probs)
+                                record_annotations, record_export, record_inputs,
+                                update_metrics, write_end_probs)
 from pydantic import ValidationError
 
 from labeling.config import ApplyConfig, TaskConfig, load_config
@@ -40,7 +40,7 @@ from labeling.errors import LabelingError
 from labeling.export import export_model, load_model, save_model
 from labeling.export.calibration import calibration_report
 from labeling.export.provenance import build_card
-from labeling.files import atomic_write, check_writable
+from labeling.files import check_writable
 from labeling.gold import AnnotationStore, apply_gold, valid_gold
 from labeling.lf.loader import load_lfs
 from labeling.llm.multilabel import check_task_lfs, prompt_lfs
@@ -54,7 +54,6 @@ from labeling.train.gold_budget import (curve_section, frozen_section, gold_only
 
 SUMMARY_FILE, END_MODEL_FILE, MODEL_DIR = "lf_summary.csv", "end_model.skops", "model"
 EMBEDDING_CACHE_DIR = "embedding_cache"  # MiniLM vectors by text hash, reused by re-runs
-ANNOTATIONS_USED_FILE = "annotations_used.json"
 STALE_END_MODEL = "trained before the latest `labeling fit`; run `labeling train` to update it"
 
 
@@ -203,13 +202,6 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
                         "warnings": lf_warnings(matrices["train"], names, cfg.cardinality,
                                                 matrices.get("dev"), task.gold("dev"))})
     return matrices
-
-
-def record_annotations(task: Task) -> None:
-    """The annotations merged into the gold a step scored against: the app rebuilds the
-    run's splits from them (apply, and fit and train, which read the annotations anew)."""
-    with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
-        tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
 
 
 def _evaluate(predictions: dict[str, np.ndarray], task) -> dict:

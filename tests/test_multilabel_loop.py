@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_dev_loop import Loop, _edit  # noqa: E402
 from test_multilabel import LABELS, LFS, _rows  # noqa: E402
 
-from labeling import dev_loop_multilabel, multilabel_steps, pipeline  # noqa: E402
+from labeling import artifacts, dev_loop_multilabel, multilabel_steps, pipeline  # noqa: E402
 from labeling.cli import app  # noqa: E402
 from labeling.config import load_config  # noqa: E402
 from labeling.gold import AnnotationStore  # noqa: E402
@@ -167,7 +167,7 @@ def test_a_run_records_the_annotations_it_used(fitted, tmp_path):
     task = pipeline.load_task(config.source)
     multilabel_steps.step_apply(task)
     multilabel_steps.step_fit(task)
-    used = json.loads((config.run_dir / pipeline.ANNOTATIONS_USED_FILE).read_text())
+    used = json.loads((config.run_dir / artifacts.ANNOTATIONS_USED_FILE).read_text())
     assert used == {"dev": {dev_id: [0, 1]}, "train": {train_id: [2]}}
 
     store.set_label_set("ml", dev_id, [2], split="dev", labels=LABELS)  # after the run

@@ -11,12 +11,13 @@ import pandas as pd
 from labeling.apply import applied
 from labeling.apply.applier import apply_lfs
 from labeling.apply.votes import FaultLog
-from labeling.artifacts import L_FILE, _write_table, leakage_section, update_metrics
+from labeling.artifacts import (L_FILE, _write_table, leakage_section, record_annotations,
+                                update_metrics)
 from labeling.errors import LFError
 from labeling.files import atomic_write, check_writable
 from labeling.multilabel_steps.common import (LF_ANALYSIS_FILE, frame, gold, lf_targets,
                                               load_section, save_section)
-from labeling.pipeline import llm_runtime, record_annotations
+from labeling.pipeline import llm_runtime
 
 
 def apply_all(task, progress: bool = False, lfs=None, faults: FaultLog | None = None,

@@ -10,13 +10,12 @@ import pandas as pd
 
 from labeling.apply import applied
 from labeling.artifacts import (L_FILE, PROBS_FILE, _write_table, gold_digests, input_digests,
-                                record_inputs, update_metrics)
+                                record_annotations, record_inputs, update_metrics)
 from labeling.errors import LabelingError
 from labeling.files import check_writable
 from labeling.models.multilabel import PerLabelModel
 from labeling.multilabel_steps.common import (STALE, frame, gold, label_matrices, lf_targets,
                                               load_section, save_section, score_splits)
-from labeling.pipeline import record_annotations
 
 
 def step_fit(task) -> dict:

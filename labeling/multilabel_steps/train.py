@@ -10,7 +10,8 @@ import numpy as np
 
 from labeling.apply import applied
 from labeling.artifacts import (L_FILE, PROBS_FILE, check_step_order, gold_digests,
-                                input_digests, record_inputs, update_metrics, write_end_probs)
+                                input_digests, record_annotations, record_inputs,
+                                update_metrics, write_end_probs)
 from labeling.errors import LabelingError
 from labeling.export import save_model
 from labeling.export.multilabel_card import gold_only_summary
@@ -19,7 +20,6 @@ from labeling.models.multilabel import PerLabelModel
 from labeling.multilabel_steps.common import (EMBEDDING_CACHE_DIR, END_MODEL_FILE, gold,
                                               label_matrices, lf_targets, load_section,
                                               read_probs, save_section, score_splits)
-from labeling.pipeline import record_annotations
 from labeling.train.fold_label_model import multilabel_fold_model_for
 from labeling.train.finetune_multilabel import fit_task
 from labeling.train.multilabel import FEATURES, OneVsRestEndModel, featurise, fit_featurisers

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeling.artifacts import L_FILE, METRICS_FILE, PROBS_FILE, read_end_probs, read_metrics
+from labeling.artifacts import (ANNOTATIONS_USED_FILE, L_FILE, METRICS_FILE, PROBS_FILE,
+                                read_end_probs, read_metrics)
 from labeling.config import TaskConfig, load_config
 from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore, apply_gold, valid_gold
 from labeling.models.multilabel import indicator
 from labeling.multilabel_steps import LF_ANALYSIS_FILE
-from labeling.pipeline import ANNOTATIONS_USED_FILE
 from labeling.review.project import NoRunError
 
 ML_FILES = (L_FILE, PROBS_FILE, METRICS_FILE, LF_ANALYSIS_FILE)

@@ -17,14 +17,13 @@ import numpy as np
 import pandas as pd
 
 from labeling.apply.applied import differences
-from labeling.artifacts import check_gold_unchanged, read_lf_summary
+from labeling.artifacts import ANNOTATIONS_USED_FILE, check_gold_unchanged, read_lf_summary
 from labeling.config import TaskConfig, load_config
 from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
 from labeling.gold import apply_gold
-from labeling.pipeline import (ANNOTATIONS_USED_FILE, L_FILE, METRICS_FILE, PROBS_FILE,
-                               SUMMARY_FILE, Task, read_label_matrices, read_metrics,
-                               read_probs)
+from labeling.pipeline import (L_FILE, METRICS_FILE, PROBS_FILE, SUMMARY_FILE, Task,
+                               read_label_matrices, read_metrics, read_probs)
 
 ENV_PROJECT = "LABELING_PROJECT"          # labeling.toml, or the folder holding it
 ENV_RUN_DIR = "LABELING_RUN_DIR"          # optional: another run folder of the same task
