@@ -127,7 +127,7 @@ def test_unanswered_prompts_and_rejected_replies_are_named_in_one_line(fake_open
     lines = [line for line in capsys.readouterr().err.splitlines() if "prompt LF" in line]
     assert len(lines) == 1
     line = lines[0]
-    assert line.startswith("prompt LF 'asks': 1 of 5 prompts got no answer after 1 retries "
+    assert line.startswith("prompt LF 'asks': 1 of 5 prompts got no answer after up to 1 retries "
                            "(server_error: 2)")
     assert "first: row 3 (id=r2)" in line
     assert ("1 replies were not an allowed answer (off_label: 1) and abstain; first: row 4 "

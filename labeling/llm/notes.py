@@ -53,7 +53,7 @@ def outcome_note(lf: str, reqs, df, stats, answers: dict, rejected: dict,
     parts = []
     if stats.failed:
         first = next((r for r in reqs if r.key not in answers), None)
-        parts.append(f"{stats.failed} of {len(reqs)} prompts got no answer after "
+        parts.append(f"{stats.failed} of {len(reqs)} prompts got no answer after up to "
                      f"{max_retries} retries ({_counts(stats.errors)}); they abstain and are "
                      f"not cached, the next apply asks them again"
                      + (f"; first: {_row(df, first.rows[0])}" if first is not None else ""))
