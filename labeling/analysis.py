@@ -33,6 +33,20 @@ def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, f
     return (centre - half, centre + half)
 
 
+def shown_dev_accuracy(row) -> float:
+    """A summary row's ``dev_accuracy`` as tables show it: NaN (printed ``-``) for an LF
+    with no dev vote, whose stored 0 (snorkel's convention) reads as "always wrong".
+
+    >>> shown_dev_accuracy({"dev_accuracy": 0.0, "dev_correct": 0, "dev_incorrect": 0})
+    nan
+    >>> shown_dev_accuracy({"dev_accuracy": 0.0, "dev_correct": 0, "dev_incorrect": 3})
+    0.0
+    """
+    if row.get("dev_correct", 1) + row.get("dev_incorrect", 0) == 0:
+        return float("nan")
+    return row.get("dev_accuracy")
+
+
 def lf_summary(L_train: np.ndarray, lf_names: list[str], label_names: list[str],
                L_dev: np.ndarray | None = None, y_dev: np.ndarray | None = None,
                learned_accuracy: np.ndarray | None = None,

@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 from labeling import dev_loop_multilabel
+from labeling.analysis import shown_dev_accuracy
 from labeling.config import load_config
 from labeling.dev_loop_multilabel import change as _delta
 from labeling.dev_loop_multilabel import number as _num
@@ -49,7 +50,8 @@ TABLE_DONE = "dev table"  # the line that ends each table (scripts wait for it)
 class Snapshot:
     """What one save produced: the LF table, the model scores and the dev predictions."""
 
-    lfs: pd.DataFrame                      # index lf: coverage, dev_accuracy, low, high
+    lfs: pd.DataFrame                      # index lf: coverage, dev_accuracy, low, high,
+                                           # dev_correct, dev_incorrect
     scores: dict                           # label_model / majority_vote dev scores
     dev_predictions: pd.Series = field(default_factory=pd.Series)  # id -> label-model class
 
@@ -64,8 +66,8 @@ def take_snapshot(session: Session) -> Snapshot:
     if chosen and chosen != section.get("name"):  # auto: the model it chose, on these votes
         scores["label_model"]["chosen"] = chosen
     summary = session.lf_summary()
-    columns = [c for c in ("coverage", "dev_accuracy", "dev_accuracy_low", "dev_accuracy_high")
-               if c in summary]
+    columns = [c for c in ("coverage", "dev_accuracy", "dev_accuracy_low", "dev_accuracy_high",
+                           "dev_correct", "dev_incorrect") if c in summary]
     probs = pd.read_parquet(session.task.run_dir / "probs.parquet")
     dev = (probs.xs("dev", level="split")["label_model_pred"]
            if "dev" in probs.index.get_level_values("split") else pd.Series(dtype=int))
@@ -87,9 +89,9 @@ def render(current: Snapshot, previous: Snapshot | None, console: Console) -> No
             str(name), _num(row.get("coverage")),
             _delta(row.get("coverage"), None if old is None else old.get("coverage"))
             if previous is not None else "",
-            _num(row.get("dev_accuracy")),
+            _num(shown_dev_accuracy(row)),
             f"{_num(row.get('dev_accuracy_low'), 2)}-{_num(row.get('dev_accuracy_high'), 2)}",
-            _delta(row.get("dev_accuracy"), None if old is None else old.get("dev_accuracy"))
+            _delta(shown_dev_accuracy(row), None if old is None else shown_dev_accuracy(old))
             if previous is not None else "")
     if before is not None:
         for name in before.index.difference(current.lfs.index):

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from labeling.analysis import shown_dev_accuracy
 from labeling.artifacts import read_lf_summary
 
 SCORE_ROWS = (("majority vote", "majority_vote"), ("label model", "label_model"),
@@ -46,7 +47,8 @@ def print_lf_summary(run_dir: Path) -> None:
     if "dev_accuracy_low" in summary.columns:
         table.add_column("dev acc 95% CI", justify="right", no_wrap=True)
     for name, row in summary.iterrows():
-        cells = [_fmt(row[c]) for c in columns]
+        cells = [_fmt(shown_dev_accuracy(row) if c == "dev_accuracy" else row[c])
+                 for c in columns]
         if "dev_accuracy_low" in summary.columns:
             cells.append(f"{_fmt(row['dev_accuracy_low'])}-{_fmt(row['dev_accuracy_high'])}")
         table.add_row(str(name), *cells)
