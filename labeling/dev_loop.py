@@ -110,8 +110,11 @@ def render(current: Snapshot, previous: Snapshot | None, console: Console) -> No
             name += f": chose {score['chosen']}"
             if old.get("chosen") and old["chosen"] != score["chosen"]:
                 changes.insert(0, f"was {old['chosen']}")
+        # a label model fit on the dev gold (weighted vote, Dawid-Skene + dev) is scored on
+        # the rows it learned from, as `labeling fit` marks it; cv is the held-out figure
+        where = "dev (in-sample: fit on these labels)" if score.get("in_sample") else "dev"
         # markup=False: rich took "[accuracy +0.012]" for a style tag and printed nothing
-        console.print(f"{title} ({name}) on dev: " + ", ".join(parts)
+        console.print(f"{title} ({name}) on {where}: " + ", ".join(parts)
                       + (f"  [{'; '.join(changes)}]" if changes else ""), markup=False)
     if previous is not None and len(previous.dev_predictions):
         common = current.dev_predictions.index.intersection(previous.dev_predictions.index)

@@ -58,3 +58,18 @@ def test_the_dev_loop_table_prints_a_dash_for_an_lf_with_no_dev_vote():
     silent, voting = _row(out, "silent_on_dev"), _row(out, "voting")
     assert silent[3] == "-" and "0.000" not in silent, out  # dev acc
     assert voting[3] == "0.750", out
+
+
+def test_the_dev_loop_marks_a_label_model_fit_on_dev_as_in_sample():
+    # before: `labeling dev` printed a weighted vote's dev accuracy plain, while `labeling
+    # fit` and `run` star it: it learned from those rows
+    lfs = pd.DataFrame({"coverage": [0.2]}, index=pd.Index(["lf"], name="lf"))
+    scores = {"label_model": {"accuracy": 0.9, "name": "weighted_vote", "in_sample": True,
+                              "cv": 0.85},
+              "majority_vote": {"accuracy": 0.7, "name": "majority_vote"}}
+    console = Console(record=True, width=160)
+    render(Snapshot(lfs, scores), None, console)
+    out = console.export_text()
+    assert "label model (weighted_vote) on dev (in-sample: fit on these labels): " \
+           "accuracy 0.900, cv 0.850" in out, out
+    assert "majority vote (majority_vote) on dev: accuracy 0.700" in out, out
