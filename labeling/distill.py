@@ -309,6 +309,8 @@ def build_report(task, n_single: int = 200) -> dict:
 
     covered = probs_test["covered"].to_numpy()
     lm_name = metrics.get("label_model", {}).get("name", cfg.label_model.name)
+    if metrics.get("label_model", {}).get("chosen"):  # auto: the model it chose, as run says
+        lm_name += f": {metrics['label_model']['chosen']}"
     for kind, title in (("label_model", f"label model ({lm_name})"),
                         ("majority_vote", "majority vote")):
         # the run's predictions hold its own decision on uncovered rows (the run's scores)
