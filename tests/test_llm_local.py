@@ -118,3 +118,39 @@ def test_local_embeddings_persist_across_processes(tmp_path, monkeypatch):
             votes = visit_lf().apply_frame(df)
     assert len(votes) == len(TEXTS)
     assert len(encoded) == len(TEXTS) + 2  # each text and each of the 2 descriptions, once
+
+
+def test_an_interrupted_embedding_keeps_what_it_embedded(tmp_path, monkeypatch):
+    """A run stopped part-way through embedding a split (Ctrl+C after an hour on 500k
+    rows) kept nothing: the vectors were saved once the whole split was embedded. They
+    are saved as they come (here after every chunk), so the next
+    run embeds only the rest."""
+    from labeling.llm import local
+    from labeling.llm.embedding_cache import EmbeddingCache, model_key
+
+    encoded: list[str] = []
+
+    class FakeModel:
+        def encode(self, texts, **_):
+            if len(encoded) >= 4:  # the third chunk of two: stopped, as by Ctrl+C
+                raise KeyboardInterrupt
+            encoded.extend(texts)
+            return np.array([[len(t), 1.0] + [0.0] * 382 for t in texts], dtype=np.float32)
+
+    monkeypatch.setattr(local, "load_model", lambda path=None: FakeModel())
+    monkeypatch.setattr(local.LocalBackend, "CHUNK", 2)
+    monkeypatch.setattr(local.LocalBackend, "MIN_SAVE_INTERVAL_S", 0.0)
+    monkeypatch.setattr(local.LocalBackend, "SAVE_COST_FACTOR", 0.0)  # after every chunk
+    local._embedding_memo.cache_clear()
+    texts = [f"comment number {i}" for i in range(7)]
+    backend = local.LocalBackend(cache_dir=tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        backend.embed(texts)
+    stored = EmbeddingCache(tmp_path, model_key(None))
+    assert len(stored.table) == 4  # two chunks of two, on disk
+
+    local._embedding_memo.cache_clear()  # a new process
+    encoded.clear()
+    monkeypatch.setattr(local.LocalBackend, "CHUNK", 100)
+    vectors = local.LocalBackend(cache_dir=tmp_path).embed(texts)
+    assert len(encoded) == 3 and vectors.shape == (7, 384)  # only the rest

@@ -18,6 +18,7 @@ in a fixed order, on CPU).
 from __future__ import annotations
 
 import functools
+import time
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,10 @@ def _embedding_memo(model_path: str | None) -> dict[str, np.ndarray]:
 class LocalBackend:
     """Answers prompt LFs by embedding similarity; keeps embeddings of texts it has seen."""
 
+    CHUNK = 2048                # texts embedded between two chances to save
+    MIN_SAVE_INTERVAL_S = 60.0  # seconds of embedding between saves, at least,
+    SAVE_COST_FACTOR = 4.0      # and this many times the last save's duration
+
     def __init__(self, model_path: Path | None = None, margin: float = 0.1,
                  batch_size: int = 64, cache_dir: Path | None = None):
         self.model_path = str(model_path) if model_path else None
@@ -59,16 +64,31 @@ class LocalBackend:
             self._embeddings.update((t, stored.table[k]) for t, k in zip(missing, keys)
                                     if k in stored.table)
             todo = [(t, k) for t, k in zip(missing, keys) if t not in self._embeddings]
-            if todo:
-                vectors = self._encode([t for t, _ in todo])
-                self._embeddings.update(zip([t for t, _ in todo], vectors))
-                stored.table.update(zip([k for _, k in todo], vectors))
-                stored.save()
+            self._encode_and_keep(todo, stored)
         elif missing:
             self._embeddings.update(zip(missing, self._encode(missing)))
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
         return np.stack([self._embeddings[t] for t in texts])
+
+    def _encode_and_keep(self, todo: list[tuple[str, str]], stored: EmbeddingCache) -> None:
+        """Embed ``todo`` ((text, key) pairs) chunk by chunk, saving to ``stored`` as it
+        goes: a run stopped after an hour of embedding (Ctrl+C, a crash; 500k rows take
+        hours on one core) keeps what it embedded. Saved when a chunk ends at least
+        ``MIN_SAVE_INTERVAL_S`` and ``SAVE_COST_FACTOR`` times the last save's duration
+        after the last save (rewriting the whole file grows with it: the saves stay
+        under ~20% of the time), and at the end."""
+        last_save, save_cost = time.monotonic(), 0.0
+        for start in range(0, len(todo), self.CHUNK):
+            chunk = todo[start:start + self.CHUNK]
+            vectors = self._encode([t for t, _ in chunk])
+            self._embeddings.update(zip([t for t, _ in chunk], vectors))
+            stored.table.update(zip([k for _, k in chunk], vectors))
+            now, last = time.monotonic(), start + self.CHUNK >= len(todo)
+            wait = max(self.MIN_SAVE_INTERVAL_S, self.SAVE_COST_FACTOR * save_cost)
+            if last or now - last_save >= wait:
+                stored.save()
+                last_save, save_cost = time.monotonic(), time.monotonic() - now
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = load_model(self.model_path).encode(
