@@ -16,8 +16,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from llm_server import FakeOpenAI, _Handler, fake_openai  # noqa: E402,F401  (the fixture)
+from test_llm_endpoint import settings as endpoint_settings  # noqa: E402
+from test_llm_endpoint import visit_lf as endpoint_visit_lf  # noqa: E402
 
-from labeling.llm import BudgetExceeded, LLMError, LLMSettings, prompt_lf, use  # noqa: E402
+from labeling.llm import BudgetExceeded, LLMError, LLMSettings, use  # noqa: E402
 
 SPAM, ABSTAIN = 1, -1
 LABELS = ["ham", "spam"]
@@ -30,15 +32,15 @@ def frame(n: int, word: str = "text") -> pd.DataFrame:
 
 
 def visit_lf(name="asks"):
-    return prompt_lf(name, "Does this comment promote something?\nComment: {text}",
-                     answers={"yes": SPAM, "no": ABSTAIN})
+    return endpoint_visit_lf(name)
 
 
 def settings(server, tmp_path, **kw) -> LLMSettings:
-    base = dict(backend="openai", base_url=server.base_url, cache_path=tmp_path / "cache.sqlite",
-                progress=False, backoff_base=0.0, backoff_max=0.0, timeout=1.0, max_retries=1,
-                concurrency=1)
-    return LLMSettings(**{**base, **kw})
+    # no backoff and one retry: the faults here are the server's, not the clock's; a
+    # timeout far above a healthy reply's time on a loaded machine (it bounds the whole
+    # reply), except where a test sets its own
+    return endpoint_settings(server, tmp_path, **{**dict(
+        backoff_base=0.0, backoff_max=0.0, timeout=5.0, max_retries=1, concurrency=1), **kw})
 
 
 class _Inflating(_Handler):
