@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from labeling.report import console
+from labeling.train.gold_budget import dev_cv_text
 
 REPORT_JSON, REPORT_MD = "report.json", "report.md"
 
@@ -54,10 +55,8 @@ def gold_budget_lines(report: dict) -> list[str]:
     budget = report.get("gold_budget") or {}
     lines = []
     if budget.get("gold_only_cv") is not None:
-        end = budget["end_model_cv"]  # 3 digits, as run prints it (0.79 read as 0.7900)
-        lines += [f"Dev CV ({budget['metric']}): end model "
-                  f"{'-' if end is None else f'{end:.3f}'}, gold-only baseline "
-                  f"{budget['gold_only_cv']:.3f} ({budget['n_dev']} dev labels)."]
+        lines += [dev_cv_text(budget["metric"], budget["end_model_cv"], budget["gold_only_cv"],
+                              budget["n_dev"]) + "."]
     if budget.get("text"):
         lines += [("**WARNING: " + budget["text"] + "**") if budget["loud"] else budget["text"]]
     if budget.get("worth"):

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from labeling.analysis import shown_dev_accuracy
 from labeling.artifacts import read_lf_summary
+from labeling.train.gold_budget import dev_cv_text
 
 SCORE_ROWS = (("majority vote", "majority_vote"), ("label model", "label_model"),
               ("end model", "end_model"))
@@ -147,9 +148,8 @@ def print_gold_budget(metrics: dict) -> None:
     if not end or end.get("stale"):  # the comparison is with the end model it was run with
         return
     if "cv" in gold:
-        console().print(f"dev CV ({gold.get('metric')}): end model {_fmt(end.get('cv'))}, "
-                        f"gold-only baseline {_fmt(gold['cv'])} ({gold.get('n_dev')} dev "
-                        "labels, same model family and folds)")
+        console().print(dev_cv_text(gold.get("metric"), end.get("cv"), gold["cv"],
+                                    gold.get("n_dev")), markup=False)
     if end.get("weight_rule_cv"):
         console().print(weight_rule_text(end), markup=False)
     if gold.get("text"):

@@ -101,7 +101,8 @@ def test_dev_cv_numbers_print_with_three_digits_in_report_and_card():
     budget = {"gold_budget": {"end_model_cv": 0.79, "gold_only_cv": 0.7578, "n_dev": 300,
                               "metric": "accuracy"}}
     assert gold_budget_lines(budget)[0] == ("Dev CV (accuracy): end model 0.790, gold-only "
-                                            "baseline 0.758 (300 dev labels).")
+                                            "baseline 0.758 (300 dev labels, same model "
+                                            "family and folds).")
     card = {"cv": {"metric": "accuracy", "end_model": 0.79, "gold_only": 0.7578},
             "gold_only": {"n_dev": 300}}
     assert _baseline_lines(card)[2] == ("Dev cross-validation (accuracy): this model 0.790, "
@@ -115,4 +116,5 @@ def test_app_overview_says_the_dev_cv_scores_with_three_digits():
                "gold_only": {"cv": 0.7578, "metric": "accuracy", "n_dev": 300,
                              "text": "the pipeline beats ..."}}
     assert gold_budget(metrics)["cv_text"] == ("Dev CV (accuracy): end model 0.790, gold-only "
-                                               "baseline 0.758 (300 dev labels).")
+                                               "baseline 0.758 (300 dev labels, same model "
+                                               "family and folds).")

@@ -13,7 +13,7 @@ import pandas as pd
 
 from labeling.analysis import coverage_stats
 
-from labeling.train.gold_budget import curve_means
+from labeling.train.gold_budget import curve_means, dev_cv_text
 
 MODELS = (("majority_vote", "majority vote"), ("label_model", "label model"),
           ("end_model", "end model"), ("gold_only", "gold-only baseline"),
@@ -98,10 +98,8 @@ def gold_budget(metrics: dict) -> dict:
     if not ("cv" in gold or gold.get("text")) or not end or end.get("stale"):
         return {}  # a fit-once model's twin or a skipped baseline: its text, no CV
     curve = (metrics.get("learning_curve") or {}).get("curve")
-    cv_text = None if gold.get("cv") is None else (  # 3 digits, as `labeling run` prints
-        f"Dev CV ({gold.get('metric')}): end model "
-        f"{'-' if end.get('cv') is None else format(end['cv'], '.3f')}, gold-only baseline "
-        f"{gold['cv']:.3f} ({gold.get('n_dev')} dev labels).")
+    cv_text = None if gold.get("cv") is None else dev_cv_text(
+        gold.get("metric"), end.get("cv"), gold["cv"], gold.get("n_dev")) + "."
     return {"end_model_cv": end.get("cv"), "gold_only_cv": gold.get("cv"), "cv_text": cv_text,
             "metric": gold.get("metric"), "n_dev": gold.get("n_dev"),
             "text": gold.get("text"), "loud": bool(gold.get("loud")),

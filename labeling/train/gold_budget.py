@@ -90,6 +90,18 @@ def split_gold_only_option(params: dict) -> tuple[dict, bool]:
     return params, raw
 
 
+def dev_cv_text(metric: str, end_cv: float | None, gold_cv: float, n_dev: int) -> str:
+    """The line every output gives the two dev CV scores in (run, report.md, the app),
+    three digits each.
+
+    >>> dev_cv_text("accuracy", 0.79, 0.7578, 300)
+    'Dev CV (accuracy): end model 0.790, gold-only baseline 0.758 (300 dev labels, same model family and folds)'
+    """
+    end = "-" if end_cv is None else f"{end_cv:.3f}"
+    return (f"Dev CV ({metric}): end model {end}, gold-only baseline {gold_cv:.3f} "
+            f"({n_dev} dev labels, same model family and folds)")
+
+
 def verdict(pipeline: dict, gold_cv: float, n_dev: int) -> dict:
     """``{"verdict": code, "text": ..., "loud": bool}`` from the pipeline's choice report
     (``cv``, ``label_mode``, ``metric``) and the baseline's CV."""
