@@ -46,8 +46,8 @@ FIT_ONCE_TEXT = ("the end model ({name}) and its gold-only twin ({name}, same pa
 # Seconds of curve fits: a seed (3 pipeline + 3 gold-only end-model fits and their
 # predictions on the rest of dev) is started only if the seeds done so far say it ends
 # within the budget, so the curve costs at most one seed more than this. On the bundled
-# task one seed took 55-64 s (2 busy cores), 50 s of it re-embedding the rest-of-dev
-# texts: learning_curve predicts outside the embedding cache.
+# task all 3 seeds took 4.4 s (docs/scores.md), the predictions going through the embedding
+# cache; a seed took 55-64 s before that, most of it re-embedding the dev texts.
 DEFAULT_CURVE_BUDGET_S = 60.0
 _BASELINE_OPTIONS = set(inspect.signature(gold_only_baseline).parameters)
 
