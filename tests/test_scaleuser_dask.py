@@ -149,3 +149,18 @@ def test_a_scheduler_without_workers_is_one_error_not_a_silent_wait(monkeypatch)
         with pytest.raises(LabelingError, match=r"no worker joined it in 1 s.*`dask worker "):
             apply_lfs(_frame(10), [breaks_late], 2, engine="dask",
                       scheduler=cluster.scheduler_address)
+
+
+def test_a_local_cluster_that_cannot_be_reached_names_the_local_cluster():
+    # before: "Dask scheduler None ([apply] scheduler, --scheduler): ..." when no
+    # scheduler was given and the local cluster's client failed (found in review)
+    from labeling.apply.dask_engine import _connect
+
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with pytest.raises(LabelingError) as refused:
+            _connect(None, "tcp://127.0.0.1:1")  # nothing listens on port 1
+    message = str(refused.value)
+    assert message.startswith("the local Dask cluster (--engine dask with no --scheduler): ")
+    assert "None" not in message.split(":")[0]

@@ -83,8 +83,9 @@ def _connect(scheduler: str | None, cluster):
     try:
         return Client(scheduler or cluster)
     except (OSError, ValueError) as exc:  # refused, timed out, unknown scheme, no port
-        raise LabelingError(f"Dask scheduler {scheduler!r} ([apply] scheduler, --scheduler): "
-                            f"{exc}") from None
+        where = (f"Dask scheduler {scheduler!r} ([apply] scheduler, --scheduler)" if scheduler
+                 else "the local Dask cluster (--engine dask with no --scheduler)")
+        raise LabelingError(f"{where}: {exc}") from None
 
 
 def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, split,
