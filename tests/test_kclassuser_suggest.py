@@ -23,3 +23,16 @@ def test_weakness_splits_errors_and_ranks_an_over_predicted_label_weak():
     assert (rows["B"]["missed"], rows["B"]["wrongly_given"]) == (1, 0)
     # A (recall 1.0, a third of its rows other labels') is weakest: F1 0.80 < 0.86
     assert [r["label"] for r in weakness(ctx, pred)][0] == "A"
+
+
+def test_a_label_with_no_dev_row_that_the_label_model_gives_is_weakest():
+    # before: its F1 was NaN (no gold row) and it sorted last, "strongest", though every
+    # row given it was wrong (found in review)
+    y = np.array([0, 0, 1, 1])
+    pred = np.array([0, 2, 1, 1])  # C: no dev row of its own, given once, wrongly
+    L = np.full((4, 1), -1)
+    ctx = SimpleNamespace(gold_rows=np.arange(4), y_dev=y, L={"dev": L},
+                          labels=["A", "B", "C"])
+    ranked = weakness(ctx, pred)
+    assert ranked[0]["label"] == "C" and ranked[0]["f1"] == 0.0
+    assert ranked[0]["wrongly_given"] == 1

@@ -55,9 +55,9 @@ def label_distribution(run, end_model_pred: dict[str, np.ndarray] | None = None)
 
 def score_table(metrics: dict) -> pd.DataFrame:
     """Rows model x split (dev, test) with accuracy, F1 of the positive class (a column
-    only when a score has one) and macro F1, rounded to 3 digits, read from metrics.json (the numbers the CLI printed); the
-    end model's dev row is marked in-sample when dev rows trained it, and the gold-only
-    baseline has a test row only."""
+    only when a score has one) and macro F1, rounded to 3 digits, read from metrics.json
+    (the numbers the CLI printed); the end model's dev row is marked in-sample when dev
+    rows trained it, and the gold-only baseline has a test row only."""
     rows = []
     for key, name in MODELS:
         section = metrics.get(key) or {}
@@ -91,9 +91,10 @@ def confidence_histogram(run, split: str = "train", bins: int = 10) -> pd.DataFr
 
 def gold_budget(metrics: dict) -> dict:
     """What the overview says about the dev gold: the end model's and the gold-only
-    baseline's dev CV (and ``cv_text``, the line saying them), the verdict (``loud`` when the baseline wins or is the model),
-    what the LFs are worth in labels, and the learning curve as a long table (labels,
-    model, mean, min, max) for a line chart; ``{}`` before a train with dev gold."""
+    baseline's dev CV (and ``cv_text``, the line saying them), the verdict (``loud`` when
+    the baseline wins or is the model), what the LFs are worth in labels, and the
+    learning curve as a long table (labels, model, mean, min, max) for a line chart; ``{}``
+    before a train with dev gold."""
     gold, end = metrics.get("gold_only") or {}, metrics.get("end_model") or {}
     if not ("cv" in gold or gold.get("text")) or not end or end.get("stale"):
         return {}  # a fit-once model's twin or a skipped baseline: its text, no CV

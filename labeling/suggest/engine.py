@@ -57,7 +57,8 @@ def weakness(ctx: Context, pred_dev: np.ndarray) -> list[dict]:
         missed, wrong = int(gold.sum()) - hits, int((~gold & given).sum())
         recall = hits / gold.sum() if gold.any() else float("nan")
         precision = hits / given.sum() if given.any() else float("nan")
-        f1 = 2 * hits / (gold.sum() + given.sum()) if gold.any() else float("nan")
+        # 0 for a label with no dev row the label model still gives (every one wrong)
+        f1 = 2 * hits / (gold.sum() + given.sum()) if gold.any() or given.any() else float("nan")
         out.append({"label": name, "dev_rows": int(gold.sum()),
                     "unvoted": int((gold & ~(L == c).any(axis=1)).sum()),
                     "recall": float(recall), "precision": float(precision), "f1": float(f1),
