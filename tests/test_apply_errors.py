@@ -273,3 +273,13 @@ def test_benchmark_identity_check_sees_a_column_swap():
     assert bench.same_matrices({"a": L, "b": L.copy()})
     assert not bench.same_matrices({"a": L, "b": swapped})
     assert not bench.same_matrices({"a": L, "b": L[:1]})
+
+
+def test_a_whole_split_lf_is_said_to_run_on_all_rows_in_one_call():
+    # before: "still running LF 're_x' on train for 10 s", for a regex running over a
+    # 500k-row split in one call, read like a hang (found by the scale walkthrough)
+    w = watch_module.Watch(lambda i: f"train row {i + 1}", "train")
+    w.follow("re_x")
+    assert w.where() == "LF 're_x' on train (all its rows in one call)"
+    w.follow("slow", positions=[0, 1], done=[0])
+    assert w.where() == "LF 'slow' on train row 2"

@@ -8,7 +8,8 @@ a few times a second; when one row has taken ``STALL_SECONDS`` it prints
 
     still running LF 'x' on train row 10 (id=tr10) for 10 s
 
-and again at 20 s, 40 s, ... On Ctrl+C the applier prints where it stopped.
+and again at 20 s, 40 s, ... (an LF called once for the whole split, as keyword, regex
+and prompt LFs are, is "on train (all its rows in one call)"). On Ctrl+C the applier prints where it stopped.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ class Watch:
             return state[0]
         lf_name, positions, done = state
         if positions is None or done is None or len(done) >= len(positions):
-            return f"LF '{lf_name}' on {self._split or 'the data'}"
+            # one call for every row (a vectorised keyword or regex LF, a prompt LF): on a
+            # big split it runs for a while without being stuck on any row
+            return f"LF '{lf_name}' on {self._split or 'the data'} (all its rows in one call)"
         return f"LF '{lf_name}' on {self._names(int(positions[len(done)]))}"
 
     def __enter__(self) -> "Watch":
