@@ -14,6 +14,7 @@ from rich.text import Text
 
 from labeling.analysis import shown_dev_accuracy
 from labeling.artifacts import read_lf_summary
+from labeling.review.examples import ABSTAIN_MARK
 from labeling.train.gold_budget import dev_cv_text
 
 SCORE_ROWS = (("majority vote", "majority_vote"), ("label model", "label_model"),
@@ -238,20 +239,28 @@ def print_llm_stats(metrics: dict) -> None:
 
 
 def print_examples(table: pd.DataFrame, lf: str, kind: str, split: str, limit: int,
-                   other: str | None = None) -> None:
+                   other: str | None = None, lf_names: list[str] = ()) -> None:
     """``labeling show``: the rows, each with its id, gold, the LF's and the label
-    model's label, and the text (printed literally, never as markup)."""
+    model's label, and the text (printed literally, never as markup); for conflicts, the
+    LFs (of ``lf_names``) voting otherwise on the row and their votes."""
     what = {"fires": "fires on", "wrong": "is wrong on", "abstains": "abstains on",
             "conflicts": f"disagrees with {other if other not in (None, 'any') else 'another LF'} on"}
     console().print(f"{lf} {what[kind]} {len(table)} {split} rows"
                     + (f" (first {limit})" if len(table) > limit else ""), markup=False)
+    table = table.head(limit).copy()
+    if kind == "conflicts":  # which LFs disagree, with what: the row alone does not say
+        others = [n for n in lf_names if n != lf and n in table
+                  and (other in (None, "any") or n == other)]
+        table["voted otherwise"] = [
+            ", ".join(f"{n}: {row[n]}" for n in others
+                      if row[n] not in (ABSTAIN_MARK, row[lf])) for _, row in table.iterrows()]
+    columns = [c for c in ("id", "gold", lf, "voted otherwise", "label_model", "text")
+               if c in table]
     out = Table(show_lines=False)
-    for column in ("id", "gold", lf, "label_model", "text"):
-        if column in table:
-            out.add_column("vote" if column == lf else column, overflow="fold")
-    for _, row in table.head(limit).iterrows():
-        out.add_row(*[Text(str(row[c])) for c in ("id", "gold", lf, "label_model", "text")
-                      if c in table])
+    for column in columns:
+        out.add_column("vote" if column == lf else column, overflow="fold")
+    for _, row in table.iterrows():
+        out.add_row(*[Text(str(row[c])) for c in columns])
     console().print(out)
 
 

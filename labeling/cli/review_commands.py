@@ -58,7 +58,8 @@ def show(lf: str = typer.Argument(..., help="The LF's name."),
     applied.check(task, "show")
     table = lf_examples(run, lf, kind, split,
                         None if conflicts in (None, "any") else conflicts)
-    report.print_examples(table, lf, kind, split, limit, other=conflicts)
+    report.print_examples(table, lf, kind, split, limit, other=conflicts,
+                          lf_names=run.lf_names)
 
 
 @app.command("report")
