@@ -127,10 +127,13 @@ def kills_its_worker(x):
 def test_a_partition_that_keeps_killing_workers_is_one_error_and_the_rest_are_kept(
         tmp_path, fragile_scheduler):
     df = _frame(400)
-    with pytest.raises(LabelingError, match=r"train rows \d+-\d+ .*KilledWorker") as caught:
+    with pytest.raises(LabelingError, match=r"partition\(s\) of train \(row-wise LFs; the rows "
+                       r"at fault are in one of: rows \d+-\d+.*KilledWorker") as caught:
         apply_lfs(df, [kills_its_worker], 2, engine="dask", scheduler=fragile_scheduler,
                   partition_rows=100, cache_dir=tmp_path, split="train")
-    # (the partitions queued on a dying worker may fail with it: dask blames them too)
+    # (the partitions queued on a dying worker may fail with it: dask blames them too,
+    # so every failed partition is named, the one at fault among them: rows 301-400)
+    assert "301-400" in str(caught.value)
     kept = int(re.search(r"the (\d+) partitions done are kept.*re-run", str(caught.value))[1])
     L = np.full((len(df), 1), -1, np.int8)
     need = np.ones(L.shape, bool)
@@ -144,7 +147,7 @@ def test_a_scheduler_without_workers_is_one_error_not_a_silent_wait(monkeypatch)
 
     from labeling.apply import dask_engine
 
-    monkeypatch.setattr(dask_engine, "WORKER_WAIT", 1.0, raising=False)
+    monkeypatch.setattr(dask_engine, "WORKER_WAIT", 1.0)
     with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
         with pytest.raises(LabelingError, match=r"no worker joined it in 1 s.*`dask worker "):
             apply_lfs(_frame(10), [breaks_late], 2, engine="dask",

@@ -83,9 +83,12 @@ def _connect(scheduler: str | None, cluster):
     try:
         return Client(scheduler or cluster)
     except (OSError, ValueError) as exc:  # refused, timed out, unknown scheme, no port
-        where = (f"Dask scheduler {scheduler!r} ([apply] scheduler, --scheduler)" if scheduler
-                 else "the local Dask cluster (--engine dask with no --scheduler)")
-        raise LabelingError(f"{where}: {exc}") from None
+        raise LabelingError(f"{_cluster_name(scheduler)}: {exc}") from None
+
+
+def _cluster_name(scheduler: str | None) -> str:
+    return (f"Dask scheduler {scheduler!r} ([apply] scheduler, --scheduler)" if scheduler
+            else "the local Dask cluster (--engine dask with no --scheduler)")
 
 
 def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, split,
@@ -108,15 +111,14 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
         if cluster is not None:
             cluster.close()
         raise
-    try:  # a scheduler without workers would queue the partitions, silently, for ever
-        client.wait_for_workers(1, timeout=WORKER_WAIT)
-    except TimeoutError:
-        client.close()
-        raise LabelingError(f"Dask scheduler {scheduler!r} ([apply] scheduler, --scheduler): "
-                            f"no worker joined it in {WORKER_WAIT:.0f} s; start some "
-                            f"(`dask worker {scheduler}`)") from None
     results: dict[int, tuple] = {}
     try:
+        try:  # a scheduler without workers would queue the partitions, silently, for ever
+            client.wait_for_workers(1, timeout=WORKER_WAIT)
+        except TimeoutError:
+            raise LabelingError(f"{_cluster_name(scheduler)}: no worker joined it in "
+                                f"{WORKER_WAIT:.0f} s; start some (`dask worker "
+                                f"{scheduler or 'SCHEDULER'}`)") from None
         # The LFs (a few KB) travel inside every partition's task, pickled here: scattered
         # data is lost with a worker that dies (and every partition cancelled with it),
         # and a task's result moving between workers is pickled without cloudpickle.
@@ -156,12 +158,14 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
         if error is not None:
             raise error[1]
         if lost:
-            start = min(lost)
-            stop, exc = lost[start]
+            # dask blames every partition queued on a worker that died, not only the one
+            # that killed it: the rows are named as candidates
+            spans = [f"{positions[a] + 1}-{positions[lost[a][0] - 1] + 1}" for a in sorted(lost)]
+            exc = lost[min(lost)][1]
             raise LabelingError(
-                f"the Dask cluster failed on {split or 'the data'} rows "
-                f"{positions[start] + 1}-{positions[stop - 1] + 1} (row-wise LFs"
-                f"{f', and {len(lost) - 1} more partitions' if len(lost) > 1 else ''}): "
+                f"the Dask cluster failed on {len(lost)} partition(s) of "
+                f"{split or 'the data'} (row-wise LFs; the rows at fault are in one of: rows "
+                f"{', '.join(spans[:5])}{' ...' if len(spans) > 5 else ''}): "
                 f"{type(exc).__name__}: {exc}; the {len(results)} partitions done are kept "
                 "in the LF cache (when on): re-run to resume")
     finally:
