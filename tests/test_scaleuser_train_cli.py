@@ -36,3 +36,37 @@ def test_train_says_what_it_trains_and_how_long_it_took(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "training the end model (tfidf_logreg) on the soft labels of 60 train rows" in result.output
     assert "trained in " in result.output.splitlines()[-1]
+
+
+def test_no_spinner_over_a_fine_tunes_own_progress_bar_and_no_dev_words_without_dev(
+        tmp_path, monkeypatch):
+    # before: the spinner wrapped stderr, so the fine-tune's tqdm bar printed one line per
+    # refresh; and it spoke of "the dev gold" on a task without one (found in review)
+    from rich.console import Console
+
+    from labeling import pipeline, report
+    from labeling.cli import pipeline_commands
+
+    monkeypatch.setattr(report, "console", lambda: Console(force_terminal=True, width=200))
+    statuses = []
+    real_status = Console.status
+    monkeypatch.setattr(Console, "status",
+                        lambda self, text, **kw: statuses.append(text) or real_status(self, text, **kw))
+    monkeypatch.setattr(pipeline, "step_train", lambda task: None)
+    monkeypatch.setattr(pipeline, "read_metrics", lambda run_dir: {})
+    monkeypatch.setattr(report, "print_scores", lambda *a, **k: None)
+
+    class Task:
+        def __init__(self, name, dev):
+            self.config = type("C", (), {"end_model": type("E", (), {"name": name})()})()
+            self.splits, self._dev, self.run_dir = {"train": [0] * 5}, dev, tmp_path
+
+        def gold(self, split):
+            return self._dev
+
+    for name, dev in (("minilm_finetune", [1]), ("tfidf_logreg", None)):
+        monkeypatch.setattr(pipeline_commands, "open_task", lambda c, t=Task(name, dev): t)
+        monkeypatch.setattr(pipeline_commands, "multilabel_step", lambda task, step: False)
+        pipeline_commands.train(tmp_path)
+    assert statuses == ["training the end model (tfidf_logreg) on the soft labels of 5 train "
+                        "rows"]

@@ -3,6 +3,7 @@ evaluate), and scaffold a new task (init)."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Optional
 
@@ -114,16 +115,20 @@ def fit(config: Optional[Path] = CONFIG_ARG):
 def train(config: Optional[Path] = CONFIG_ARG):
     """Train and evaluate the end model on the label model's soft labels."""
     from labeling import pipeline, report
+    from labeling.train.auto import FIT_ONCE
 
     task = open_task(config)
     if multilabel_step(task, "train"):
         return
     # Minutes on a large train split (MiniLM embeds every new text): a spinner says what
-    # runs, on a terminal only and erased after, so an error stays the output's one line.
-    with report.console().status(
-            f"training the end model ({task.config.end_model.name}) on the soft labels of "
-            f"{len(task.splits['train']):,} train rows and the dev gold, and the gold-only "
-            "baseline (dev cross-validation)"):
+    # runs, on a terminal only and erased after, so an error stays the output's one line;
+    # not for a fine-tune, whose own progress bar the spinner would break into lines
+    name, has_dev = task.config.end_model.name, task.gold("dev") is not None
+    spinner = contextlib.nullcontext() if name in FIT_ONCE else report.console().status(
+        f"training the end model ({name}) on the soft labels of "
+        f"{len(task.splits['train']):,} train rows"
+        + (" and the dev gold, with its gold-only baseline" if has_dev else ""))
+    with spinner:
         pipeline.step_train(task)
     metrics = pipeline.read_metrics(task.run_dir)
     report.print_scores(metrics, splits=("dev",))
