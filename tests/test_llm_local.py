@@ -154,3 +154,19 @@ def test_an_interrupted_embedding_keeps_what_it_embedded(tmp_path, monkeypatch):
     monkeypatch.setattr(local.LocalBackend, "CHUNK", 100)
     vectors = local.LocalBackend(cache_dir=tmp_path).embed(texts)
     assert len(encoded) == 3 and vectors.shape == (7, 384)  # only the rest
+
+
+def test_a_truncated_embedding_cache_is_embedded_again_not_a_stop(tmp_path):
+    # two processes saving at once wrote into one temp file, and a half-written .npz
+    # became the cache: every later run stopped on it (found in review). Saves now use
+    # a temp file of their own; an unreadable cache warns and starts empty.
+    from labeling.llm.embedding_cache import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path, "minilm-test")
+    cache.table = {"k1": np.ones(384, np.float32)}
+    cache.save()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["minilm-test.npz"]  # no temp left
+    assert set(EmbeddingCache(tmp_path, "minilm-test").table) == {"k1"}
+    (tmp_path / "minilm-test.npz").write_bytes(b"PK\x03\x04 half a file")
+    with pytest.warns(UserWarning, match="unreadable embedding cache"):
+        assert EmbeddingCache(tmp_path, "minilm-test").table == {}

@@ -10,6 +10,10 @@ so the cache can never serve a stale one.
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +43,26 @@ class EmbeddingCache:
         self.path = Path(cache_dir) / f"{model_key}.npz"
         self.table: dict[str, np.ndarray] = {}
         if self.path.exists():
-            with np.load(self.path) as data:
-                self.table = dict(zip(data["keys"].tolist(), data["vectors"]))
+            try:
+                with np.load(self.path) as data:
+                    self.table = dict(zip(data["keys"].tolist(), data["vectors"]))
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+                # a cache is only ever a shortcut: embed again rather than stop every run
+                warnings.warn(f"{self.path}: unreadable embedding cache ({exc}); starting "
+                              "an empty one", stacklevel=2)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = np.array(list(self.table), dtype="<U40")
         vectors = np.stack(list(self.table.values())) if self.table else np.zeros((0, DIM))
-        tmp = self.path.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=keys, vectors=vectors.astype(np.float32))
-        tmp.replace(self.path)  # atomic: a killed run never leaves half a cache
+        # a temp file of its own: two processes saving at once (`labeling dev` and an
+        # apply) never write into one file that the other renames half-written
+        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f"{self.path.stem}.",
+                                    suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                np.savez(tmp, keys=keys, vectors=vectors.astype(np.float32))
+            Path(name).replace(self.path)  # atomic: a killed run never leaves half a cache
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
