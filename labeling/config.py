@@ -58,7 +58,8 @@ DEFAULT_CONFIG = "labeling.toml"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # a refused value may be a key written in the wrong place: errors never quote it
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class DataConfig(_Strict):

@@ -55,3 +55,15 @@ def test_the_notebook_refusal_does_not_repeat_the_key():
     with pytest.raises(ValueError) as refused:
         LLMSettings(api_key_env=MARKER)
     assert MARKER not in str(refused.value)
+
+
+def test_a_task_config_built_in_python_does_not_quote_the_key():
+    # before: TaskConfig(..., llm={"api_key_env": "sk-..."}) or a stray api_key key
+    # quoted the value in pydantic's message (load_config already did not; found in review)
+    from labeling.config import TaskConfig
+
+    for llm in ({"api_key_env": MARKER}, {"api_key": MARKER}):
+        with pytest.raises(ValueError) as refused:
+            TaskConfig(name="t", labels=["ham", "spam"], lfs=["lfs.py"],
+                       data={"train": "train.csv"}, llm=llm)
+        assert MARKER not in str(refused.value)
