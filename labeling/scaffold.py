@@ -48,7 +48,8 @@ def very_short(x):
 
 # A prompt to an LLM (or the offline local backend): the answer maps to a vote.
 # Offline (no endpoint), the local backend compares each text with the answers'
-# descriptions and abstains without them: uncomment and describe both answers' texts.
+# descriptions; without them, with the question and "not: " + the question, which
+# rarely clears its margin: uncomment and describe both answers' texts.
 asks_{first_lower} = prompt_lf(
     "asks_{first_lower}",
     "Is this text an example of '{first}'? Answer yes or no.\\nText: {{text}}",

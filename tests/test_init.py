@@ -30,9 +30,9 @@ def test_init_scaffolds_a_task_that_applies_and_fits(tmp_path, make_task):
     module = (task_dir / "functions" / "comments.py").read_text()
     for kind in ("keyword_lf(", "regex_lf(", "@labeling_function()", "prompt_lf("):
         assert kind in module
-    # the prompt LF abstains offline without descriptions (the local backend compares the
-    # text with them; before, nothing said so): the hint, valid once uncommented
-    assert "    # descriptions={" in module and "abstains without them" in module
+    # the prompt LF rarely votes offline without descriptions (the local backend compares
+    # the text with them; before, nothing said so): the hint, valid once uncommented
+    assert "    # descriptions={" in module and "rarely clears its margin" in module
     compile(module.replace("    # descriptions={", "    descriptions={"), "comments.py", "exec")
 
     assert _invoke("apply", task_dir, "--no-progress").exit_code == 0
