@@ -12,7 +12,9 @@ prompt LF names every label whose description clears the margin over every label
 leaves out (:meth:`LocalBackend.answer_sets`).
 
 Deterministic: the same texts give the same votes (texts are embedded once per process,
-in a fixed order, on CPU).
+in a fixed order, on CPU), up to float rounding: a vector embedded in another batch (a
+chunk, a cached run) can differ by ~1e-7, which flips a vote only if its top-two gap is
+that close to the margin.
 """
 
 from __future__ import annotations
