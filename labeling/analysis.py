@@ -17,6 +17,8 @@ from snorkel.labeling import LFAnalysis
 
 from labeling.apply.votes import check_label_matrix
 
+ABSTAIN_MARK = "·"  # an abstain, where votes are shown as label names (show, the app)
+
 
 def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
     """95% Wilson score interval for a proportion; (nan, nan) when total is 0.

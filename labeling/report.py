@@ -12,9 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from labeling.analysis import shown_dev_accuracy
+from labeling.analysis import ABSTAIN_MARK, shown_dev_accuracy
 from labeling.artifacts import read_lf_summary
-from labeling.review.examples import ABSTAIN_MARK
 from labeling.train.gold_budget import dev_cv_text
 
 SCORE_ROWS = (("majority vote", "majority_vote"), ("label model", "label_model"),

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from labeling.analysis import ABSTAIN_MARK
 from labeling.llm.cache import ResponseCache
 from labeling.llm.prompt import PromptLF
 from labeling.llm.requests import build_requests
-from labeling.review.examples import ABSTAIN_MARK, vote_names
+from labeling.review.examples import vote_names
 
 
 def find_example(run, example_id: str, split: str | None = None) -> tuple[str, int]:

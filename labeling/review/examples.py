@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from labeling.analysis import ABSTAIN_MARK
 from labeling.errors import LabelingError
-
-ABSTAIN_MARK = "·"
 
 
 def refuse_test_split(split: str) -> None:
