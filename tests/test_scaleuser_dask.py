@@ -93,24 +93,40 @@ def dies_once(x):
 
 @pytest.fixture()
 def fragile_scheduler():
-    """A cluster of its own (its worker is killed): one retry of a task whose worker
-    died (dask's default: 3), so that a partition killing every worker fails fast."""
+    """A cluster of its own (its workers are killed): one retry of a task whose worker
+    died (dask's default: 3), so that a partition killing every worker fails fast. Two
+    workers: the partitions of a killed one go on on the other, whether or not its nanny
+    restarts it (with one worker a CI run hung for 8 minutes waiting for that restart)."""
     import dask
 
     from labeling.apply.dask_engine import local_cluster
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = local_cluster(1)
+        cluster = local_cluster(2)
     yield cluster.scheduler_address
-    cluster.close()
+    cluster.close(timeout=30)
+
+
+def _bounded(call, seconds: float = 180.0):
+    """``call()``'s result, or a test failure (not a hung suite) when a cluster stops
+    answering: a hang guard, never a performance bound."""
+    from concurrent.futures import ThreadPoolExecutor, TimeoutError as Hung
+
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(call).result(timeout=seconds)
+    except Hung:
+        pytest.fail(f"the Dask apply did not finish in {seconds:.0f} s")
+    finally:
+        pool.shutdown(wait=False)
 
 
 def test_a_worker_dying_mid_apply_is_retried_and_the_matrix_is_complete(tmp_path,
                                                                       fragile_scheduler):
     df = _frame(400).assign(marker=str(tmp_path / "died"))
-    L = apply_lfs(df, [dies_once], 2, engine="dask", scheduler=fragile_scheduler,
-                  partition_rows=100)
-    assert (tmp_path / "died").exists()  # the worker did die, and its nanny restarted it
+    L = _bounded(lambda: apply_lfs(df, [dies_once], 2, engine="dask",
+                                   scheduler=fragile_scheduler, partition_rows=100))
+    assert (tmp_path / "died").exists()  # a worker did die; the other (or its restart) went on
     assert L[:, 0].tolist() == [1 if i % 10 == 1 else -1 for i in range(400)]
 
 
@@ -129,8 +145,9 @@ def test_a_partition_that_keeps_killing_workers_is_one_error_and_the_rest_are_ke
     df = _frame(400)
     with pytest.raises(LabelingError, match=r"partition\(s\) of train \(row-wise LFs; the rows "
                        r"at fault are in one of: rows \d+-\d+.*KilledWorker") as caught:
-        apply_lfs(df, [kills_its_worker], 2, engine="dask", scheduler=fragile_scheduler,
-                  partition_rows=100, cache_dir=tmp_path, split="train")
+        _bounded(lambda: apply_lfs(df, [kills_its_worker], 2, engine="dask",
+                                   scheduler=fragile_scheduler, partition_rows=100,
+                                   cache_dir=tmp_path, split="train"))
     # (the partitions queued on a dying worker may fail with it: dask blames them too,
     # so every failed partition is named, the one at fault among them: rows 301-400)
     assert "301-400" in str(caught.value)
