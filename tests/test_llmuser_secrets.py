@@ -67,3 +67,13 @@ def test_a_task_config_built_in_python_does_not_quote_the_key():
             TaskConfig(name="t", labels=["ham", "spam"], lfs=["lfs.py"],
                        data={"train": "train.csv"}, llm=llm)
         assert MARKER not in str(refused.value)
+
+
+def test_an_upper_case_hex_key_in_api_key_env_is_not_shown(monkeypatch):
+    # before: 32 upper-case hex digits matched the capitals-only name rule and were
+    # written to metrics.json as the variable's name
+    hex_key = "F86D081884C7D659A2FEAA0C55AD0159"
+    monkeypatch.delenv(hex_key, raising=False)
+    assert LLMSettings(api_key_env=hex_key).public()["api_key_env"] == "***"
+    for name in ("OPENAI_API_KEY", "AZURE_OPENAI_KEY2", "MY_LLM_GATEWAY_TOKEN"):
+        assert LLMSettings(api_key_env=name).shown_key_env(env={}) == name

@@ -119,7 +119,11 @@ class LLMSettings(BaseModel):
         """
         env = os.environ if env is None else env
         name = self.api_key_env
-        return name if re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) or name in env else "***"
+        if name in env:
+            return name
+        looks_like_a_name = re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) and not any(
+            _looks_random(word) for word in name.split("_"))
+        return name if looks_like_a_name else "***"
 
     def public(self) -> dict:
         """What may be written to run artifacts: no key field, ``api_key_env`` as
@@ -130,6 +134,17 @@ class LLMSettings(BaseModel):
         if out["base_url"]:
             out["base_url"] = _masked_url(out["base_url"])
         return out
+
+
+def _looks_random(word: str) -> bool:
+    """A long run of letters mixed with digits, as in an upper-case hex key
+    (``A1B2...``); words of variable names (``OPENAI``, ``KEY2``) are short or
+    have no digits.
+
+    >>> _looks_random("F86D081884C7D659A2FEAA0C55AD0159"), _looks_random("KEY2")
+    (True, False)
+    """
+    return len(word) >= 16 and any(c.isdigit() for c in word)
 
 
 def _masked_url(url: str) -> str:
