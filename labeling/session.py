@@ -100,15 +100,21 @@ class Session:
 
     @staticmethod
     def _sources(task) -> dict[str, int | None]:
-        """Modification times of the config, the LF files and the task's own modules."""
+        """Modification times of the config, the LF files, the task's own modules, the
+        data files and the app's annotations (SQLite writes its -wal file first)."""
         config = task.config
         modules = [sys.modules[n].__file__ for n in _user_modules(config.base_dir)
                    if n.split(".")[0] != "labeling"]  # a task in this repo's own folder
-        return _file_stamp([config.source, *map(config.resolve, config.lfs), *modules])
+        data = [config.resolve(p) for p in (config.data.train, config.data.dev,
+                                            config.data.test) if p]
+        annotations = config.annotations_path
+        return _file_stamp([config.source, *map(config.resolve, config.lfs), *modules,
+                            *data, annotations, f"{annotations}-wal"])
 
     def _fresh(self) -> None:
-        """Reload when the config, an LF file or a task module was saved since the load:
-        a step never runs (or shows) the LFs as they were before an edit."""
+        """Reload when the config, an LF file, a task module, a data file or the
+        annotations were saved since the load: a step never runs (or shows) the LFs or
+        the gold as they were before an edit."""
         if self._sources(self.task) != self._loaded:
             self.reload()
 
