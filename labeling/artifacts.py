@@ -63,6 +63,11 @@ def record_annotations(task) -> None:
     run's splits from them (apply, and fit and train, which read the annotations anew)."""
     with atomic_write(task.run_dir / ANNOTATIONS_USED_FILE) as tmp:
         tmp.write_text(json.dumps(task.annotation_gold), encoding="utf-8")
+    data = read_metrics(task.run_dir).get("data") or {}
+    if "dev" in data and data["dev"].get("annotations") != task.annotation_report:
+        # what `report` warns about (annotations not used) is this step's, not apply's
+        data["dev"]["annotations"] = task.annotation_report
+        update_metrics(task.run_dir, data=data)
 
 
 def gold_digests(task) -> dict[str, str]:

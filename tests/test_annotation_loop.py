@@ -2,6 +2,7 @@
 showing each run with exactly the gold that run used. Ids are unique only within a
 split, so annotations are keyed by (split, id) and test annotations are never used."""
 
+import json
 import sqlite3
 import sys
 from pathlib import Path
@@ -185,3 +186,20 @@ def test_the_text_digest_column_is_added_to_an_older_store(tmp_path):
     dev = pd.DataFrame({"id": ["a", "b"], "text": ["anything", "hello, edited"]})
     gold, skipped = valid_gold(store, "t", ["ham", "spam"], splits={"dev": dev})
     assert gold["dev"] == {"a": 1} and skipped["text_changed"] == 1
+
+
+def test_annotations_read_by_fit_replace_the_ones_apply_recorded(make_task):
+    # before: metrics.json's data.dev.annotations stayed apply's, so an annotation made
+    # in the app after apply was used by fit but `report` counted the old ones
+    config_path = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    assert cli("apply", config_path, "--no-progress").exit_code == 0
+    task = pipeline.load_task(config_path)
+    dev = task.splits["dev"]
+    flipped = 1 - int(dev["label"][0])
+    AnnotationStore(task.config.annotations_path).set(
+        "tiny", dev["id"][0], flipped, split="dev", label_name=task.config.labels[flipped],
+        text=dev["text"][0])
+    fitted = cli("fit", config_path)
+    assert fitted.exit_code == 0, fitted.output
+    metrics = json.loads((task.run_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["data"]["dev"]["annotations"]["dev_overridden"] == 1
