@@ -33,7 +33,8 @@ import numpy as np
 from labeling.train.auto import DEFAULT_DEV_WEIGHT, FIT_ONCE
 from labeling.train.cross_validation import GOLD_ONLY, resolve_params
 from labeling.train.gold_only import fit_once_gold_only, gold_only_baseline
-from labeling.train.learning_curve import DEFAULT_CURVE_SEEDS, learning_curve, labels_worth
+from labeling.train.learning_curve import (DEFAULT_CURVE_SEEDS, FIRST_KEY, labels_worth,
+                                           learning_curve)
 
 CURVE_KEY = "learning_curve"
 GOLD_ONLY_KEY = "gold_only"  # params.gold_only = false: no gold-only baseline (nor curve)
@@ -246,8 +247,8 @@ def curve_section(texts, proba, covered, dev_texts, y_dev, pipeline: dict, gold:
                                      fold_label_model=fold_label_model))
         spent.append(time.perf_counter() - t0)
     curve = {**curves[0], "seeds": len(curves),
-             "pipeline": [row for c in curves for row in c["pipeline"]],
-             "gold_only": [row for c in curves for row in c["gold_only"]]}
+             **{key: [row for c in curves for row in c[key]]
+                for key in ("pipeline", "gold_only", FIRST_KEY)}}
     return {"curve": curve, "worth": labels_worth(curve),
             "seconds": round(time.perf_counter() - start, 3), "seeds_done": len(curves),
             "seeds_asked": curve_options["seeds"], "budget_s": curve_options["budget_s"]}

@@ -15,7 +15,9 @@ both curves are argmax scores: lower than ``cv``, but comparable with each other
 :func:`labels_worth` reads the curves: the gold budget at which the gold-only curve
 (piecewise linear in the number of labels, per seed) reaches the pipeline's score,
 minus the gold the pipeline itself used, is what the LFs and prompts are worth in hand
-labels. If the pipeline beats gold-only at every measured budget, the answer is "more
+labels. A larger budget leaves fewer rows to score on, so the pipeline fit on the
+smallest budget is scored on every budget's rest of dev too (``pipeline_first_budget``)
+and each gold-only point is compared with it on the same rows. If the pipeline beats gold-only at every measured budget, the answer is "more
 than" the largest measured difference; if it loses to gold-only on as few labels as
 the pipeline had, the LFs are worth nothing (or less).
 """
@@ -31,6 +33,9 @@ from labeling.train.end_model import embedding_cache, predict_proba_full, train_
 
 DEFAULT_FRACTIONS = (0.25, 0.5, 0.75)
 DEFAULT_CURVE_SEEDS = 3
+# Per seed, the pipeline fit on the smallest budget scored on every budget's rest of dev:
+# the rows the gold-only point at that budget is scored on (labels_worth pairs them).
+FIRST_KEY = "pipeline_first_budget"
 
 
 def nested_subsamples(y_dev, sizes, n_seeds: int = DEFAULT_CURVE_SEEDS,
@@ -86,12 +91,12 @@ def learning_curve(texts, probs, covered, dev_texts, y_dev, pipeline: dict, gold
             "gold_only": dict(name=gold_only["name"], weak_weight=0.0, label_mode="soft")}
     if mode == "gold_only":
         fits["pipeline"]["weak_weight"] = 0.0
-    curves = {which: [] for which in fits}
+    curves = {which: [] for which in (*fits, FIRST_KEY)}
     for subsamples in nested_subsamples(y_dev, sizes, n_seeds, seed):
+        rests = [np.setdiff1d(np.arange(len(y_dev)), idx) for idx in subsamples]
         for which, fit in fits.items():
             row = []
-            for idx in subsamples:
-                rest = np.setdiff1d(np.arange(len(y_dev)), idx)
+            for i, (idx, rest) in enumerate(zip(subsamples, rests)):
                 weak = (probs if fold_label_model is None or which == "gold_only"
                         else fold_label_model.probs(idx))
                 model = train_end_model(texts, weak, covered, fit["name"], seed,
@@ -101,22 +106,29 @@ def learning_curve(texts, probs, covered, dev_texts, y_dev, pipeline: dict, gold
                 with embedding_cache(model, cache_dir):  # dev texts are embedded once
                     pred = predict_proba_full(model, dev_texts[rest], k).argmax(axis=1)
                 row.append(round(score_predictions(y_dev[rest], pred, metric, pos_label), 4))
+                if which == "pipeline" and i == 0:  # rests[j] is a subset of rests[0]
+                    curves[FIRST_KEY].append(row[:1] + [round(score_predictions(
+                        y_dev[r], pred[np.searchsorted(rest, r)], metric, pos_label), 4)
+                        for r in rests[1:]])
             curves[which].append(row)
     return {"sizes": sizes, "metric": metric, "seeds": n_seeds, "scored_on": "rest of dev",
             **curves}
 
 
-def crossing(sizes, gold_scores, target: float) -> float | None:
+def crossing(sizes, gold_scores, target) -> float | None:
     """The number of labels at which the piecewise-linear gold-only curve first reaches
     ``target``; ``None`` if it never does within ``sizes``; ``sizes[0]`` or less if it
-    already does at the first size (returned as ``sizes[0]``)."""
+    already does at the first size (returned as ``sizes[0]``). ``target``: one score, or
+    one per size (the pipeline scored on the rows each gold-only point is scored on):
+    then the curve of their paired differences is followed to its first zero."""
     sizes, gold_scores = np.asarray(sizes, float), np.asarray(gold_scores, float)
-    if gold_scores[0] >= target:
+    diff = gold_scores - np.broadcast_to(np.asarray(target, float), gold_scores.shape)
+    if diff[0] >= 0:
         return float(sizes[0])
     for i in range(1, len(sizes)):
-        if gold_scores[i] >= target:
-            lo, hi = gold_scores[i - 1], gold_scores[i]
-            return float(sizes[i - 1] + (target - lo) / (hi - lo) * (sizes[i] - sizes[i - 1]))
+        if diff[i] >= 0:
+            lo, hi = diff[i - 1], diff[i]
+            return float(sizes[i - 1] + -lo / (hi - lo) * (sizes[i] - sizes[i - 1]))
     return None
 
 
@@ -125,30 +137,39 @@ def labels_worth(curve: dict) -> dict:
 
     Taken at the smallest budget (where the gold-only curve has the most room above it):
     per seed, ``crossing(gold-only curve, pipeline score) - budget``, 0 where gold-only is
-    already ahead on the same labels (``gold_only_ahead`` counts those seeds). Returns ``{"budget":
-    labels the pipeline had, "labels": median over seeds or None, "low": .., "high": ..,
-    "more_than": a lower bound when most seeds never cross (else None), "text": one line
-    for the report}``.
+    already ahead on the same labels (``gold_only_ahead`` counts those seeds). The
+    pipeline's score is paired with each gold-only point: the smallest budget's pipeline
+    scored on the rows that point is scored on (``pipeline_first_budget``; a curve
+    without it, from an older run, uses its score on its own rest of dev). The median
+    is over every seed, a seed where gold-only never catches up counting as more than
+    the largest measured difference (so it is not dropped from the median). Returns
+    ``{"budget": labels the pipeline had, "labels": median over seeds or None, "low": ..,
+    "high": .., "more_than": a lower bound when the median seed never crosses (else
+    None), "text": one line for the report}``.
     """
     sizes, budget = curve["sizes"], curve["sizes"][0]
+    firsts = curve.get(FIRST_KEY) or [pipe[:1] for pipe in curve["pipeline"]]
     worth, beyond, losses = [], 0, 0
-    for pipe, gold in zip(curve["pipeline"], curve["gold_only"]):
-        at = crossing(sizes, gold, pipe[0])
+    for first, gold in zip(firsts, curve["gold_only"]):
+        target = first if len(first) == len(sizes) else first[0]
+        at = crossing(sizes, gold, target)
         if at is None:
             beyond += 1
         else:  # gold-only ahead already at the same budget: worth 0 (not extrapolated)
-            losses += gold[0] > pipe[0]
+            losses += gold[0] > first[0]
             worth.append(at - budget)
     out = {"budget": int(budget), "labels": None, "low": None, "high": None,
            "more_than": None, "gold_only_ahead": losses}
-    if beyond > len(worth):
-        out["more_than"] = int(sizes[-1] - budget)
+    cap = sizes[-1] - budget  # a seed that never crosses: worth more than this
+    median = float(np.median(worth + [np.inf] * beyond))
+    if np.isinf(median):
+        out["more_than"] = int(round(np.median(worth + [cap] * beyond)))
         out["text"] = (f"with {budget} dev labels, your LFs and prompts are worth more than "
                        f"{out['more_than']} hand labels (gold-only never caught up within "
                        f"{sizes[-1]} labels in {beyond} of {beyond + len(worth)} subsamples)")
         return out
     worth = np.asarray(worth, float)
-    out.update(labels=int(round(np.median(worth))), low=int(round(worth.min())),
+    out.update(labels=int(round(median)), low=int(round(worth.min())),
                high=int(round(worth.max())))
     spread = f"{out['low']} to {out['high']} in {len(worth)} of {len(curve['pipeline'])} subsamples"
     if beyond:
