@@ -2,9 +2,11 @@
 
 A label model turns an ``n x m`` label matrix ``L`` (int, ``-1`` = abstain, else a
 class index ``0..k-1``) into class probabilities. Like a scikit-learn estimator,
-``__init__`` stores parameters only, ``fit`` returns ``self`` and learned attributes
-end in ``_``. Every model learns ``class_balance_`` so ties and uncovered rows are
-broken the same way everywhere: by the most frequent class (see :meth:`predict`).
+``__init__`` stores parameters only, ``fit`` returns ``self``, learned attributes
+end in ``_`` (reading one before ``fit`` raises scikit-learn's ``NotFittedError``), and
+``predict_proba``'s columns are ``classes_`` (``0..k-1``). Every model learns
+``class_balance_`` so ties and uncovered rows are broken the same way everywhere: by
+the most frequent class (see :meth:`predict`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
 
 from labeling.apply.votes import check_label_matrix
 from labeling.metrics import score_predictions
@@ -33,6 +36,31 @@ def check_dev_matrix(L_dev, y_dev, n_lfs: int, cardinality: int) -> np.ndarray:
         raise ValueError(f"L_dev shape {L_dev.shape} does not match y_dev/L "
                          f"({len(y_dev)} rows, {n_lfs} LFs)")
     return L_dev
+
+
+def check_dev_gold(y_dev, cardinality: int, L_dev=None) -> np.ndarray | None:
+    """``y_dev`` (list, array or Series; None stays None) as an int array of class
+    indices ``0..k-1``, or a one-line ValueError naming the first bad row; with
+    ``L_dev``, one gold label per row of it."""
+    if y_dev is None:
+        return None
+    y = np.asarray(y_dev)
+    if y.ndim != 1:
+        raise ValueError(f"y_dev must be 1-D (one class index per dev row), got shape {y.shape}")
+    if L_dev is not None and len(L_dev) != len(y):
+        raise ValueError(f"y_dev has {len(y)} rows but L_dev has {len(L_dev)}")
+    if y.dtype.kind in "iub":
+        bad = (y < 0) | (y >= cardinality)
+    elif y.dtype.kind == "f":
+        bad = ~np.isfinite(y) | (y != np.round(y)) | (y < 0) | (y >= cardinality)
+    else:  # strings, objects: label names are not class indices
+        bad = np.ones(len(y), dtype=bool)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        value = y[row].item() if isinstance(y[row], np.generic) else y[row]
+        raise ValueError(f"y_dev must hold class indices 0..{cardinality - 1} (positions in "
+                         f"the task's labels); row {row} holds {value!r}")
+    return y.astype(np.int64)
 
 
 def vote_counts(L: np.ndarray, cardinality: int) -> np.ndarray:
@@ -89,6 +117,28 @@ class LabelModel:
 
     def __init__(self, cardinality: int = 2):
         self.cardinality = cardinality
+
+    def __getattr__(self, name: str):
+        # Only reached when normal lookup fails: a learned attribute read before fit.
+        if name.endswith("_") and not name.startswith("_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet (no {name}); "
+                                 "call fit(L) first")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        """``Name(param=value, ...)`` with the parameters that differ from the defaults,
+        as scikit-learn shows an estimator."""
+        defaults = {name: p.default for name, p in
+                    inspect.signature(type(self).__init__).parameters.items()}
+        changed = [f"{name}={value!r}" for name, value in self.get_params().items()
+                   if not _same(value, defaults.get(name))]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The classes ``predict_proba``'s columns stand for: ``0..k-1`` (positions in
+        the task's labels)."""
+        return np.arange(len(self.class_balance_))
 
     def fit(self, L, y_dev=None, L_dev=None) -> "LabelModel":
         raise NotImplementedError
@@ -164,3 +214,10 @@ class LabelModel:
     def save(self, path):
         """Write the fitted model as JSON; read it back with ``labeling.models.load``."""
         return save_model(self, path)
+
+
+def _same(value, default) -> bool:
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):  # arrays: not a plain parameter value
+        return False

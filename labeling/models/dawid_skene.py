@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from labeling.apply.votes import check_label_matrix
-from labeling.models.base import (LabelModel, check_dev_matrix, one_hot_votes,
+from labeling.models.base import (LabelModel, check_dev_gold, check_dev_matrix, one_hot_votes,
                                   untied_majority_counts, vote_counts)
 
 # predict_proba works through the rows in blocks this size, bounding its memory.
@@ -85,6 +85,7 @@ class DawidSkene(LabelModel):
     def fit(self, L, y_dev=None, L_dev=None) -> "DawidSkene":
         k = self.cardinality
         L = check_label_matrix(L, k)
+        y_dev = check_dev_gold(y_dev, k, L_dev)
         if self.max_fit_rows is not None and L.shape[0] > self.max_fit_rows:
             rows = np.random.default_rng(self.seed).choice(L.shape[0], self.max_fit_rows,
                                                            replace=False)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from labeling.apply.votes import check_label_matrix
-from labeling.models.base import LabelModel, untied_majority_counts, vote_counts
+from labeling.models.base import (LabelModel, check_dev_gold, untied_majority_counts,
+                                  vote_counts)
 
 
 class MajorityVote(LabelModel):
@@ -55,8 +56,9 @@ class MajorityVote(LabelModel):
 
     def fit(self, L, y_dev=None, L_dev=None) -> "MajorityVote":
         L = check_label_matrix(L, self.cardinality)
+        y_dev = check_dev_gold(y_dev, self.cardinality, L_dev)
         if y_dev is not None and len(y_dev):
-            counts = np.bincount(np.asarray(y_dev), minlength=self.cardinality)
+            counts = np.bincount(y_dev, minlength=self.cardinality)
         else:
             counts = untied_majority_counts(L, self.cardinality)
         counts = counts.astype(float) + 1.0  # Laplace: no class gets prior 0
@@ -64,6 +66,7 @@ class MajorityVote(LabelModel):
         return self
 
     def predict_proba(self, L) -> np.ndarray:
+        prior = self.class_balance_  # NotFittedError before fit, in either mode
         L = check_label_matrix(L, self.cardinality)
         votes = vote_counts(L, self.cardinality).astype(float)
         if self.snorkel_compatible:  # MajorityLabelVoter: the top classes share 1 evenly
@@ -71,5 +74,5 @@ class MajorityVote(LabelModel):
             return top / top.sum(axis=1, keepdims=True)
         total = votes.sum(axis=1, keepdims=True)
         proba = np.divide(votes, total, out=np.zeros_like(votes), where=total > 0)
-        proba[total[:, 0] == 0] = self.class_balance_
+        proba[total[:, 0] == 0] = prior
         return proba

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from labeling.apply.votes import check_label_matrix
-from labeling.models.base import LabelModel
+from labeling.models.base import LabelModel, check_dev_gold
 
 
 @contextlib.contextmanager
@@ -61,8 +61,9 @@ class SnorkelLabelModel(LabelModel):
         from snorkel.labeling.model import LabelModel as _SnorkelLM
 
         L = check_label_matrix(L, self.cardinality)
+        y_dev = check_dev_gold(y_dev, self.cardinality, L_dev)
         if y_dev is not None and len(y_dev):
-            counts = np.bincount(np.asarray(y_dev), minlength=self.cardinality) + 1.0
+            counts = np.bincount(y_dev, minlength=self.cardinality) + 1.0
             balance = counts / counts.sum()
         else:
             balance = np.full(self.cardinality, 1.0 / self.cardinality)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from labeling.apply.votes import check_label_matrix
-from labeling.models.base import LabelModel, check_dev_matrix, one_hot_votes
+from labeling.models.base import LabelModel, check_dev_gold, check_dev_matrix, one_hot_votes
 from labeling.models.dawid_skene import DawidSkene
 
 
@@ -53,11 +53,12 @@ class VoteStacker(LabelModel):
 
         k = self.cardinality
         L = check_label_matrix(L, k)
+        y_dev = check_dev_gold(y_dev, k, L_dev)
         m = L.shape[1]
         has_gold = y_dev is not None and L_dev is not None and len(y_dev) > 0
         if has_gold:
             L_dev = check_dev_matrix(L_dev, y_dev, m, k)
-            X, y = one_hot_votes(L_dev, k), np.asarray(y_dev)
+            X, y = one_hot_votes(L_dev, k), y_dev
             weight = np.ones(len(y))
             counts = np.bincount(y, minlength=k) + 1.0
         else:

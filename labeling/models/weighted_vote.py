@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from labeling.apply.votes import check_label_matrix
-from labeling.models.base import (LabelModel, check_dev_matrix, one_hot_votes,
+from labeling.models.base import (LabelModel, check_dev_gold, check_dev_matrix, one_hot_votes,
                                   untied_majority_counts)
 from labeling.models.dawid_skene import DawidSkene
 
@@ -68,6 +68,7 @@ class WeightedVote(LabelModel):
     def fit(self, L, y_dev=None, L_dev=None) -> "WeightedVote":
         k = self.cardinality
         L = check_label_matrix(L, k)
+        y_dev = check_dev_gold(y_dev, k, L_dev)
         m = L.shape[1]
         if not 1.0 / k < self.prior_accuracy < 1.0:
             raise ValueError(f"prior_accuracy must lie in ({1.0 / k:.3f}, 1), "
@@ -75,7 +76,6 @@ class WeightedVote(LabelModel):
         has_gold = y_dev is not None and L_dev is not None and len(y_dev) > 0
         if has_gold:
             L_dev = check_dev_matrix(L_dev, y_dev, m, k)
-            y_dev = np.asarray(y_dev)
             counts = np.bincount(y_dev, minlength=k).astype(float)
             self.weights_, self.class_weights_ = self._fit_on_gold(L_dev, y_dev, m)
         else:
