@@ -184,3 +184,52 @@ def test_a_local_cluster_that_cannot_be_reached_names_the_local_cluster():
     message = str(refused.value)
     assert message.startswith("the local Dask cluster (--engine dask with no --scheduler): ")
     assert "None" not in message.split(":")[0]
+
+
+@labeling_function()
+def stalls_on_row_350(x):
+    """Marks that it reached row 350 (so the test can stop the cluster's last worker
+    then), and holds it for a moment."""
+    import os
+    import time
+
+    if x.text == "row 350":
+        open(x.marker, "w").close()
+        time.sleep(2)
+    return 1 if x.text.endswith("1") else -1
+
+
+def test_an_apply_whose_last_worker_leaves_stops_with_one_error(tmp_path, monkeypatch):
+    # before: the partitions queued on the scheduler waited for a worker for ever
+    import threading
+    import time
+
+    from distributed import LocalCluster
+
+    from labeling.apply import dask_engine
+
+    monkeypatch.setattr(dask_engine, "WORKER_WAIT", 1.0)
+    monkeypatch.setattr(dask_engine, "POLL", 0.2)
+    marker = tmp_path / "reached"
+    df = _frame(400).assign(marker=str(marker))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        def retire_the_worker():
+            deadline = time.monotonic() + 60
+            while not marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            cluster.scale(0)
+
+        threading.Thread(target=retire_the_worker, daemon=True).start()
+        with pytest.raises(LabelingError, match=r"every worker left and none joined in 1 s, "
+                           r"with \d partition\(s\) \(\d+ rows\) of train not labeled; the "
+                           r"\d partitions done are kept in the LF cache") as caught:
+            _bounded(lambda: apply_lfs(df, [stalls_on_row_350], 2, engine="dask",
+                                       scheduler=cluster.scheduler_address,
+                                       partition_rows=100, cache_dir=tmp_path, split="train"),
+                     seconds=120)
+    L = np.full((len(df), 1), -1, np.int8)
+    need = np.ones(L.shape, bool)
+    CachedColumns(tmp_path, df, [stalls_on_row_350], 2, lambda lf: True).fill(L, need)
+    kept = int(re.search(r"the (\d) partitions done are kept", str(caught.value))[1])
+    assert kept >= 1 and (~need[:, 0]).sum() == 100 * kept and need[300:].all()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.machinery
 import inspect
 import sys
+import time
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from labeling.errors import LabelingError, LFError
 
 PARTITION = 20_000
 WORKER_WAIT = 30.0  # seconds for a scheduler to have a worker
+POLL = 2.0  # seconds between checks that a cluster still has workers
 
 
 def _importable_elsewhere(module) -> bool:
@@ -86,6 +88,42 @@ def _connect(scheduler: str | None, cluster):
         raise LabelingError(f"{_cluster_name(scheduler)}: {exc}") from None
 
 
+class _WorkersGone(Exception):
+    """The cluster has had no worker for ``WORKER_WAIT`` seconds; ``args[0]``: the
+    futures not done."""
+
+
+def _as_completed_while_workers(client, futures):
+    """``futures`` as they finish, like ``distributed.as_completed``, but raising
+    :class:`_WorkersGone` once the cluster has had no worker for ``WORKER_WAIT`` s: the
+    scheduler would hold the rest for ever (a local cluster's nannies restart theirs in
+    seconds)."""
+    from distributed import wait
+    from distributed.client import FuturesCancelledError
+
+    pending, idle_since = set(futures), None
+    while pending:
+        cancelled = {f for f in pending if f.cancelled()}  # `wait` refuses them
+        if cancelled:
+            pending -= cancelled
+            yield from cancelled
+            continue
+        try:
+            done, pending = wait(pending, timeout=POLL, return_when="FIRST_COMPLETED")
+        except FuturesCancelledError:
+            continue  # cancelled since the check above
+        except TimeoutError:
+            if client.scheduler_info().get("workers"):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= WORKER_WAIT:
+                raise _WorkersGone(pending) from None
+            continue
+        idle_since = None
+        yield from done
+
+
 def _cluster_name(scheduler: str | None) -> str:
     return (f"Dask scheduler {scheduler!r} ([apply] scheduler, --scheduler)" if scheduler
             else "the local Dask cluster (--engine dask with no --scheduler)")
@@ -101,7 +139,6 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
     ``progress`` as soon as it comes back, in any order: an interrupted run keeps them.
     """
     import cloudpickle
-    from distributed import as_completed
 
     _ship_user_modules_by_value(row_lfs)
     cluster = local_cluster(n_jobs) if scheduler is None else None
@@ -134,27 +171,36 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
                 fault_tolerant, split, part_positions, pure=False)] = (start, stop)
         error: tuple[int, LFError] | None = None
         lost: dict[int, tuple[int, BaseException]] = {}  # start -> (stop, the cluster's error)
-        for future in as_completed(list(futures)):
-            start, stop = futures[future]
-            if error is not None and start > error[0]:
-                continue  # cancelled above
-            try:
-                result = future.result()
-            except Exception as exc:  # an LF's error is a value: this is the cluster's
-                lost[start] = (stop, exc)  # (a killed worker): the other partitions go on
-                continue
-            if isinstance(result, LFError):
-                # The first partition's error is reported, as in a run row by row:
-                # later partitions are dropped, earlier ones still finish (and are kept).
-                if error is None or start < error[0]:
-                    error = (start, result)
-                    client.cancel([f for f, (s, _) in futures.items() if s > start])
-                continue
-            if on_chunk is not None:
-                on_chunk(start, stop, result[0], result[1])
-            if progress is not None:
-                progress.update(stop - start)
-            results[start] = result
+        try:
+            for future in _as_completed_while_workers(client, futures):
+                start, stop = futures[future]
+                if error is not None and start > error[0]:
+                    continue  # cancelled above
+                try:
+                    result = future.result()
+                except Exception as exc:  # an LF's error is a value: this is the cluster's
+                    lost[start] = (stop, exc)  # (a killed worker): the other partitions go on
+                    continue
+                if isinstance(result, LFError):
+                    # The first partition's error is reported, as in a run row by row:
+                    # later partitions are dropped, earlier ones still finish (and are kept).
+                    if error is None or start < error[0]:
+                        error = (start, result)
+                        client.cancel([f for f, (s, _) in futures.items() if s > start])
+                    continue
+                if on_chunk is not None:
+                    on_chunk(start, stop, result[0], result[1])
+                if progress is not None:
+                    progress.update(stop - start)
+                results[start] = result
+        except _WorkersGone as gone:
+            pending = gone.args[0]
+            rows = sum(futures[f][1] - futures[f][0] for f in pending)
+            raise LabelingError(
+                f"{_cluster_name(scheduler)}: every worker left and none joined in "
+                f"{WORKER_WAIT:.0f} s, with {len(pending)} partition(s) ({rows} rows) of "
+                f"{split or 'the data'} not labeled; the {len(results)} partitions done are "
+                "kept in the LF cache (when on): start workers and re-run to resume") from None
         if error is not None:
             raise error[1]
         if lost:
