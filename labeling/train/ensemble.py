@@ -31,8 +31,17 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
 
 from labeling.metrics import shifted
+
+
+def _texts(X) -> list:
+    """``X`` as a list of texts; one string (which would be read as its characters) is
+    refused."""
+    if isinstance(X, (str, bytes)):
+        raise ValueError("expected a list of texts, got one string: pass [text]")
+    return list(X)
 
 
 class ProbabilityAverage(ClassifierMixin, BaseEstimator):
@@ -45,7 +54,7 @@ class ProbabilityAverage(ClassifierMixin, BaseEstimator):
         self.estimators = estimators
 
     def fit(self, X, y, sample_weight=None):
-        X = np.asarray(X, dtype=object)
+        X = np.asarray(_texts(X), dtype=object)
         self.estimators_ = []
         for name, estimator in self.estimators:
             fitted = clone(estimator)
@@ -56,12 +65,14 @@ class ProbabilityAverage(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X) -> np.ndarray:
-        X = list(X)
+        check_is_fitted(self, "estimators_")
+        X = _texts(X)
         mean = np.mean([e.predict_proba(X) for _, e in self.estimators_], axis=0)
         return shifted(mean, self.decision_bias_)
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)  # first: NotFittedError, not a missing classes_
+        return self.classes_[proba.argmax(axis=1)]
 
 
 def apply_decision_bias(model, bias) -> None:

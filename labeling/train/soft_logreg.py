@@ -31,9 +31,15 @@ does (the gradient's largest entry).
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, sparse
-from scipy.special import expit, log_expit, logsumexp, softmax
+from scipy import optimize
+from scipy.special import expit, log_expit, logsumexp
 from sklearn.linear_model import LogisticRegression
+
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:  # scikit-learn < 1.6
+    def validate_data(estimator, X, **kwargs):
+        return estimator._validate_data(X, **kwargs)
 
 
 class SoftLogisticRegression(LogisticRegression):
@@ -41,13 +47,14 @@ class SoftLogisticRegression(LogisticRegression):
 
     def fit(self, X, y, sample_weight=None):
         y_array = np.asarray(y)
-        if y_array.ndim != 2:
+        if y_array.ndim != 2 or y_array.shape[1] == 1:  # labels (a column vector too)
             return super().fit(X, y, sample_weight=sample_weight)
         if sample_weight is not None:
             raise ValueError("soft targets carry their weights: pass sample_weight=None")
         if self.solver not in ("lbfgs", "newton-cg"):
             raise ValueError(f"soft targets need solver lbfgs or newton-cg, not {self.solver!r}")
-        X = X.tocsr() if sparse.issparse(X) else np.asarray(X, dtype=float)
+        # scikit-learn's checks (2-D, finite) and its n_features_in_/feature_names_in_
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64)
         targets = np.asarray(y_array, dtype=float)
         if targets.shape[0] != X.shape[0] or (targets < 0).any():
             raise ValueError("soft targets must be one non-negative row per sample")
@@ -77,7 +84,6 @@ class SoftLogisticRegression(LogisticRegression):
                                        self.max_iter)
         self.classes_ = present
         self.coef_, self.intercept_ = objective.unpack(params)
-        self.n_features_in_ = X.shape[1]
         self.n_iter_ = np.array([n_iter])
         return self
 
