@@ -40,8 +40,9 @@ from labeling.metrics import fit_decision_bias
 from labeling.train.blas import on_one_blas_thread
 from labeling.train.cross_validation import (DEFAULT_DEV_WEIGHT, DEFAULT_N_REPEATS,
                                              GOLD_ONLY, candidate_key, candidate_keys,
-                                             fold_scores, oof_probabilities, oof_score,
-                                             parse_key, resolve_params, successive_halving)
+                                             fold_scores, nested_choice, oof_probabilities,
+                                             oof_score, parse_key, resolve_params,
+                                             successive_halving)
 from labeling.train.end_model import LABEL_MODES, make_end_model, train_end_model
 from labeling.train.ensemble import apply_decision_bias
 
@@ -141,6 +142,29 @@ def lightest_within_se(paired: dict[str, dict], scores: dict[str, float], best: 
                  if p["gain"] <= n_se * p["se"] and scores[key] >= gold), best)
 
 
+def nested_gain(oofs, splits, y_dev, metric, pos_label, bias, min_gain, n_folds) -> dict:
+    """The pipeline's lead over gold-only with the choice among candidates made without
+    the scored fold (:func:`labeling.train.cross_validation.nested_choice`, by
+    :func:`choose_candidate`; gold-only's by :func:`pick_best` among its own): the chosen
+    candidate's ``cv`` is the best of several on the very rows it is scored on, so its
+    lead is optimistic by that selection. ``se``: as :func:`paired_gains`', from the
+    paired per-fold differences. ``choices``: the candidate each fold got."""
+    def run(keys, choose):
+        return nested_choice({key: oofs[key] for key in keys}, splits, y_dev, choose, metric,
+                             pos_label, bias)
+
+    pipe = run(list(oofs), lambda scores: choose_candidate(scores, min_gain))
+    gold = run([key for key in oofs if parse_key(key)[1] == GOLD_ONLY],
+               lambda scores: pick_best(scores, min_gain))
+    d = (pipe["fold_scores"] - gold["fold_scores"]).ravel()
+    se = float(np.std(d, ddof=1) / np.sqrt(n_folds)) if d.size > 1 else 0.0
+    return {"end_model": round(pipe["cv"], 4), "gold_only": round(gold["cv"], 4),
+            "gain": round(pipe["cv"] - gold["cv"], 4), "se": round(se, 4),
+            "choices": pipe["choices"],
+            "fold_scores": {"end_model": np.round(pipe["fold_scores"], 4).tolist(),
+                            "gold_only": np.round(gold["fold_scores"], 4).tolist()}}
+
+
 @on_one_blas_thread
 def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
                      label_mode=DEFAULT_LABEL_MODE,
@@ -179,7 +203,10 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
     :func:`labeling.train.gold_only.gold_only_baseline` reports). ``weight_rule``
     (``best``/``one_se``, :data:`WEIGHT_RULES`) and, after a CV, ``weight_rule_cv``:
     the best-scoring candidate and every candidate's paired gain/SE
-    (:func:`paired_gains`), whichever rule chose. A fit-once end model (:data:`FIT_ONCE`):
+    (:func:`paired_gains`) and per-fold scores (``fold_scores``), whichever rule chose;
+    with rule ``best`` and both gold-only and weak candidates, ``cv_nested``
+    (:func:`nested_gain`): the lead over gold-only with each fold's candidate chosen on
+    the other folds, which the verdict states. A fit-once end model (:data:`FIT_ONCE`):
     ``cv_skipped`` and ``fit_seconds`` (its one fit, as its gold-only twin's).
     """
     params = params or {}
@@ -223,10 +250,15 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
         per_fold = {key: fold_scores(p, splits, y_dev, metric, pos_label, use_bias)
                     for key, p in oofs.items() if parse_key(key)[0] == parse_key(best)[0]}
         paired = paired_gains(scores, per_fold, best, n_folds)
-        report["weight_rule_cv"] = {"best": best, "n_se": N_SE, "paired": paired}
+        report["weight_rule_cv"] = {"best": best, "n_se": N_SE, "paired": paired,
+                                    "fold_scores": {key: np.round(v, 4).tolist()
+                                                    for key, v in per_fold.items()}}
         if weight_rule == "one_se":
             best = lightest_within_se(paired, scores, best)
         gold = {key: v for key, v in scores.items() if parse_key(key)[1] == GOLD_ONLY}
+        if weight_rule == "best" and gold and len(gold) < len(oofs):
+            report["cv_nested"] = nested_gain(oofs, splits, y_dev, metric, pos_label,
+                                              use_bias, min_gain, n_folds)
         if any(parse_key(key)[1] != GOLD_ONLY for key in keys):  # what the CV's weak rows had
             report["cv_weak_targets"] = ("label model refit per fold on its training dev rows"
                                          if fold_label_model is not None else

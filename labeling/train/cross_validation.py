@@ -300,3 +300,33 @@ def successive_halving(cross_validate, score, keys, n_repeats, keep=None):
     oofs = {key: first[key] + rest[key] for key in survivors}
     dropped = {key: scores[key] for key in keys if key not in oofs}
     return oofs, first_split + rest_splits, dropped
+
+
+def nested_choice(oofs, splits, y_dev, choose, metric="accuracy", pos_label=1, bias=False):
+    """The CV score of the *choice* among candidates, not of the candidate it chose:
+    per repeat and held-out fold, ``choose({key: score on the other folds' rows})``
+    picks a candidate and that candidate's OOF decisions on the held-out fold are kept
+    (:func:`oof_predictions`). The chosen candidate's own pooled CV score was picked
+    as the best of several on the rows it is scored on, so it is optimistic by the
+    selection; here no fold's rows decide the candidate it is scored with. ``oofs``:
+    ``{key: [OOF probabilities per repeat]}`` (the candidates that ran every repeat).
+    Returns ``{"cv": mean over repeats of the pooled score, "fold_scores": repeats x
+    folds, "choices": [[key per fold] per repeat]}``."""
+    y_dev = np.asarray(y_dev, dtype=int)
+    pooled, per_fold, choices = [], [], []
+    for r, fold_of in enumerate(splits):
+        preds = {key: oof_predictions(oofs[key][r], fold_of, y_dev, metric, pos_label, bias)
+                 for key in oofs}
+        pred, scores, chosen = np.empty_like(y_dev), [], []
+        for f in np.unique(fold_of):
+            other, held = fold_of != f, fold_of == f
+            key = choose({k: score_predictions(y_dev[other], p[other], metric, pos_label)
+                          for k, p in preds.items()})
+            pred[held] = preds[key][held]
+            scores.append(score_predictions(y_dev[held], pred[held], metric, pos_label))
+            chosen.append(key)
+        pooled.append(score_predictions(y_dev, pred, metric, pos_label))
+        per_fold.append(scores)
+        choices.append(chosen)
+    return {"cv": float(np.mean(pooled)), "fold_scores": np.asarray(per_fold, float),
+            "choices": choices}

@@ -106,7 +106,12 @@ def dev_cv_text(metric: str, end_cv: float | None, gold_cv: float, n_dev: int) -
 def verdict(pipeline: dict, gold_cv: float, n_dev: int) -> dict:
     """``{"verdict": code, "text": ..., "loud": bool}`` from the pipeline's choice report
     (``cv``, ``label_mode``, ``metric``) and the baseline's CV."""
-    cv = pipeline.get("cv")
+    cv, nested = pipeline.get("cv"), pipeline.get("cv_nested")
+    chosen_lead = None
+    if nested and pipeline.get("label_mode") != "gold_only" and cv is not None:
+        # the chosen candidate's cv was the best of several on the rows it is scored on;
+        # the nested one's choice never saw the scored fold (auto.nested_gain)
+        chosen_lead, cv, gold_cv = cv - gold_cv, nested["end_model"], nested["gold_only"]
     if pipeline.get("label_mode") == "gold_only":
         code = "gold_only_chosen"
     elif cv is None:
@@ -117,10 +122,13 @@ def verdict(pipeline: dict, gold_cv: float, n_dev: int) -> dict:
                 else "gold_only_ahead")
     text = VERDICT_TEXT[code].format(gap=(cv or 0) - gold_cv, cv=cv or gold_cv, gold=gold_cv,
                                      n=n_dev, metric=pipeline.get("metric", "accuracy"))
-    se = _paired_se(pipeline)
+    se = nested["se"] if chosen_lead is not None else _paired_se(pipeline)
     if code == "pipeline_ahead" and se is not None:  # a lead inside its noise is no win
         text += (f" (paired SE {se:.3f}: inside one SE, not a clear win)"
                  if cv - gold_cv < se else f" (paired SE {se:.3f})")
+    if chosen_lead is not None and code != "gold_only_chosen":
+        text += (f"; each fold scored with the weak weight chosen on the other folds (the "
+                 f"chosen weight's own CV lead, picked on these folds: {chosen_lead:+.3f})")
     return {"verdict": code, "text": text, "loud": code in LOUD}
 
 
