@@ -5,8 +5,10 @@ read back checked against the task's current data. ``task`` arguments are loaded
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -235,3 +237,21 @@ def read_end_probs(run_dir: Path, labels: list[str], frames: dict) -> dict | Non
             return None
         out[split] = part.to_numpy()
     return out
+
+
+def timed(step: str):
+    """Record a step's wall-clock seconds in metrics.json (``timings_s``) when it succeeds."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(task, *args, **kwargs):
+            start = time.perf_counter()
+            result = function(task, *args, **kwargs)
+            seconds = round(time.perf_counter() - start, 3)
+            timings = read_metrics(task.run_dir).get("timings_s", {})
+            update_metrics(task.run_dir, timings_s=timings | {step: seconds})
+            return result
+
+        return wrapper
+
+    return decorate

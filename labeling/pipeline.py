@@ -15,8 +15,6 @@ split count all rows: ties and rows no LF voted on go to the most frequent class
 from __future__ import annotations
 
 import contextlib
-import functools
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 
                                 check_step_order, gold_digests, leakage_section,
                                 read_label_matrices, read_metrics, read_probs, input_digests,
                                 record_annotations, record_export, record_inputs,
-                                update_metrics, write_end_probs)
+                                timed, update_metrics, write_end_probs)
 from pydantic import ValidationError
 
 from labeling.config import ApplyConfig, TaskConfig, load_config
@@ -97,24 +95,6 @@ def load_task(config_path: Path | str | None = None) -> Task:
 
 # --- steps -------------------------------------------------------------------
 
-def timed(step: str):
-    """Record a step's wall-clock seconds in metrics.json (``timings_s``) when it succeeds."""
-
-    def decorate(function):
-        @functools.wraps(function)
-        def wrapper(task: "Task", *args, **kwargs):
-            start = time.perf_counter()
-            result = function(task, *args, **kwargs)
-            seconds = round(time.perf_counter() - start, 3)
-            timings = read_metrics(task.run_dir).get("timings_s", {})
-            update_metrics(task.run_dir, timings_s=timings | {step: seconds})
-            return result
-
-        return wrapper
-
-    return decorate
-
-
 def has_prompt_lfs(task: Task) -> bool:
     return bool(prompt_lfs(task.lfs))
 
@@ -171,6 +151,8 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
             runtime.check_budget(runtime.plan(lfs, splits))  # before any call
         try:
             for split, df in splits.items():
+                if runtime is not None:
+                    runtime.split = split  # named in its messages
                 L = apply_lfs(df, lfs, cfg.cardinality, engine=settings.engine,
                               n_jobs=settings.n_jobs, cache_dir=cache_dir,
                               fault_tolerant=tolerant, faults=faults, split=split,

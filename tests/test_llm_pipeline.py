@@ -67,3 +67,17 @@ def test_run_against_endpoint_plans_exactly_caches_and_never_writes_the_key(
     assert {"metrics.json", "L.parquet", "model.skops", "model_card.json",
             "llm_responses.sqlite"} <= names
     assert files_holding(written, SECRET) == []  # zip members and Parquet cells too
+
+
+def test_a_prompt_lfs_outcome_line_names_the_split_its_rows_are_numbered_in(
+        fake_openai, make_task, monkeypatch):
+    # before: "prompt LF 'llm_promo': 1 replies were not an allowed answer ...; first:
+    # row 1" did not say which split's row 1
+    from conftest import SPAM_TEXTS
+
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    fake_openai.inject(SPAM_TEXTS[0], "offlabel")
+    config = make_task(lf_source=PROMPT_LFS, config={"llm": {"progress": False}})
+    result = CliRunner().invoke(app, ["apply", str(config), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "prompt LF 'llm_promo' on train: 1 replies were not an allowed answer" in result.output

@@ -26,10 +26,10 @@ def tqdm_write(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
-def how_far(reqs, cached: int, answers: dict) -> str:
+def how_far(reqs, cached: int, answers: dict, split: str = "this split") -> str:
     """For a run stopped part-way: prompts answered (kept) and left, of those needed."""
     answered = sum(r.key in answers for r in reqs)
-    return (f"{answered - cached} of the {len(reqs)} prompts it needs on this split were "
+    return (f"{answered - cached} of the {len(reqs)} prompts it needs on {split} were "
             f"answered in this run ({cached} from the cache before), kept in the response cache; "
             f"{len(reqs) - answered} not answered: run again to ask only those")
 
@@ -46,10 +46,10 @@ def _counts(counter) -> str:
 
 
 def outcome_note(lf: str, reqs, df, stats, answers: dict, rejected: dict,
-                 max_retries: int) -> str | None:
+                 max_retries: int, split: str | None = None) -> str | None:
     """One line when prompts of ``lf`` got no answer (not in ``answers``) or a reply that
     is not an allowed answer (``rejected``: key -> (reason, reply)); None when every
-    prompt was answered."""
+    prompt was answered. ``split`` (when known) is named: rows are numbered in it."""
     parts = []
     if stats.failed:
         first = next((r for r in reqs if r.key not in answers), None)
@@ -64,5 +64,6 @@ def outcome_note(lf: str, reqs, df, stats, answers: dict, rejected: dict,
         parts.append(f"{len(rejected)} replies were not an allowed answer "
                      f"({_counts(stats.rejected)}) and abstain; first: {_row(df, first.rows[0])} "
                      f"replied {shown!r} ({reason})")
-    return f"prompt LF '{lf}': " + "; ".join(parts) if parts else None
+    where = f" on {split}" if split else ""
+    return f"prompt LF '{lf}'{where}: " + "; ".join(parts) if parts else None
 

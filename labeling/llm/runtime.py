@@ -57,6 +57,7 @@ class Runtime:
         self.spent = 0.0
         self.reserved = 0.0
         self._billed = [0.0, 0.0]  # cost of the replies received, and its estimate
+        self.split: str | None = None  # the split being labeled, named in messages (apply sets it)
 
     # --- resources ---------------------------------------------------------
     @property
@@ -120,7 +121,7 @@ class Runtime:
             before = ", ".join(self.stats) or "none"
             raise BudgetExceeded(
                 f"prompt LF '{name}' stopped at the budget of ${budget:.4f} before asking its "
-                f"{len(todo)} uncached prompts on this split (about ${total:.4f}{scaled}) on top "
+                f"{len(todo)} uncached prompts on {self._on_split()} (about ${total:.4f}{scaled}) on top "
                 f"of ${self.spent:.4f} spent in this run; prompt LFs that ran so far in this "
                 f"run: {before} (their answers are kept in the response cache: a re-run does "
                 "not ask them again)", planned=total, spent=self.spent)
@@ -225,13 +226,13 @@ class Runtime:
         except LLMError as exc:  # say how far it got: answered prompts are kept
             said = str(exc)
             named = said if said.startswith("prompt LF") else f"prompt LF '{lf.name}': {said}"
-            exc.args = (f"{named}; {how_far(reqs, len(hits), answers)}",)
+            exc.args = (f"{named}; {how_far(reqs, len(hits), answers, self._on_split())}",)
             raise
         finally:
             if bar is not None:
                 bar.close()
         note = outcome_note(lf.name, reqs, df, stats, answers, rejected,
-                            self.settings.max_retries)
+                            self.settings.max_retries, self.split)
         if note:
             tqdm_write(note)
         return reqs, answers
@@ -294,6 +295,9 @@ class Runtime:
         self.cache.put(Entry(req.key, req.lf, req.model, prompt, out.reply, out.answer,
                              out.reason, tokens_in, tokens_out, cost or 0.0, out.latency))
         return cost or 0.0
+
+    def _on_split(self) -> str:
+        return self.split or "this split"
 
     def _progress(self, name: str, total: int, initial: int):
         if not self.settings.progress:

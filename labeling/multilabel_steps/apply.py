@@ -37,12 +37,15 @@ def apply_all(task, progress: bool = False, lfs=None, faults: FaultLog | None = 
         if runtime is not None:
             runtime.check_budget(runtime.plan(lfs, splits))
         try:
-            return {split: apply_lfs(df, lfs, cardinality=2, engine=opts.engine,
-                                     n_jobs=opts.n_jobs, cache_dir=cache,
-                                     fault_tolerant=opts.fault_tolerant, faults=faults,
-                                     split=split,
-                                     progress=progress)
-                    for split, df in splits.items()}
+            matrices = {}
+            for split, df in splits.items():
+                if runtime is not None:
+                    runtime.split = split  # named in its messages
+                matrices[split] = apply_lfs(df, lfs, cardinality=2, engine=opts.engine,
+                                            n_jobs=opts.n_jobs, cache_dir=cache,
+                                            fault_tolerant=opts.fault_tolerant,
+                                            faults=faults, split=split, progress=progress)
+            return matrices
         finally:
             if runtime is not None:
                 update_metrics(task.run_dir, llm=runtime.report())
