@@ -170,3 +170,26 @@ def test_a_truncated_embedding_cache_is_embedded_again_not_a_stop(tmp_path):
     (tmp_path / "minilm-test.npz").write_bytes(b"PK\x03\x04 half a file")
     with pytest.warns(UserWarning, match="unreadable embedding cache"):
         assert EmbeddingCache(tmp_path, "minilm-test").table == {}
+
+
+@pytest.mark.parametrize("with_disk_cache", [True, False])
+def test_embedding_more_than_one_chunk_shows_a_progress_bar(tmp_path, monkeypatch, capsys,
+                                                            with_disk_cache):
+    # before: 500k rows embedded for hours with nothing on the screen
+    from labeling.llm import local
+
+    class FakeModel:
+        def encode(self, texts, **_):
+            return np.array([[len(t), 1.0] + [0.0] * 382 for t in texts], dtype=np.float32)
+
+    monkeypatch.setattr(local, "load_model", lambda path=None: FakeModel())
+    monkeypatch.setattr(local.LocalBackend, "CHUNK", 2)
+    local._embedding_memo.cache_clear()
+    texts = [f"comment number {i}" for i in range(7)]
+    cache_dir = tmp_path if with_disk_cache else None
+    local.LocalBackend(cache_dir=cache_dir, progress=True).embed(texts)
+    assert "local prompt LFs: embedding texts" in capsys.readouterr().err
+    local._embedding_memo.cache_clear()
+    local.LocalBackend(cache_dir=cache_dir, progress=False).embed(texts)
+    assert "embedding texts" not in capsys.readouterr().err
+    local._embedding_memo.cache_clear()

@@ -47,10 +47,11 @@ class LocalBackend:
     SAVE_COST_FACTOR = 4.0      # and this many times the last save's duration
 
     def __init__(self, model_path: Path | None = None, margin: float = 0.1,
-                 batch_size: int = 64, cache_dir: Path | None = None):
+                 batch_size: int = 64, cache_dir: Path | None = None, progress: bool = False):
         self.model_path = str(model_path) if model_path else None
         self.margin = margin
         self.batch_size = batch_size
+        self.progress = progress  # a bar on stderr while more than one chunk is embedded
         # on disk across processes (a new `labeling apply` after an edit embeds nothing
         # it has seen); None: this process only
         self.cache_dir = cache_dir
@@ -68,29 +69,48 @@ class LocalBackend:
             todo = [(t, k) for t, k in zip(missing, keys) if t not in self._embeddings]
             self._encode_and_keep(todo, stored)
         elif missing:
-            self._embeddings.update(zip(missing, self._encode(missing)))
+            self._encode_and_keep([(t, None) for t in missing], None)
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
         return np.stack([self._embeddings[t] for t in texts])
 
-    def _encode_and_keep(self, todo: list[tuple[str, str]], stored: EmbeddingCache) -> None:
-        """Embed ``todo`` ((text, key) pairs) chunk by chunk, saving to ``stored`` as it
-        goes: a run stopped after an hour of embedding (Ctrl+C, a crash; 500k rows take
-        hours on one core) keeps what it embedded. Saved when a chunk ends at least
+    def _encode_and_keep(self, todo: list[tuple[str, str | None]],
+                         stored: EmbeddingCache | None) -> None:
+        """Embed ``todo`` ((text, key) pairs) chunk by chunk, saving to ``stored`` (when
+        there is one) as it goes: a run stopped after an hour of embedding (Ctrl+C, a
+        crash; 500k rows take hours on one core) keeps what it embedded. Saved when a chunk ends at least
         ``MIN_SAVE_INTERVAL_S`` and ``SAVE_COST_FACTOR`` times the last save's duration
         after the last save (rewriting the whole file grows with it: the saves stay
         under ~20% of the time), and at the end."""
         last_save, save_cost = time.monotonic(), 0.0
-        for start in range(0, len(todo), self.CHUNK):
-            chunk = todo[start:start + self.CHUNK]
-            vectors = self._encode([t for t, _ in chunk])
-            self._embeddings.update(zip([t for t, _ in chunk], vectors))
-            stored.table.update(zip([k for _, k in chunk], vectors))
-            now, last = time.monotonic(), start + self.CHUNK >= len(todo)
-            wait = max(self.MIN_SAVE_INTERVAL_S, self.SAVE_COST_FACTOR * save_cost)
-            if last or now - last_save >= wait:
-                stored.save()
-                last_save, save_cost = time.monotonic(), time.monotonic() - now
+        bar = self._bar(len(todo))
+        try:
+            for start in range(0, len(todo), self.CHUNK):
+                chunk = todo[start:start + self.CHUNK]
+                vectors = self._encode([t for t, _ in chunk])
+                self._embeddings.update(zip([t for t, _ in chunk], vectors))
+                if stored is not None:
+                    stored.table.update(zip([k for _, k in chunk], vectors))
+                now, last = time.monotonic(), start + self.CHUNK >= len(todo)
+                wait = max(self.MIN_SAVE_INTERVAL_S, self.SAVE_COST_FACTOR * save_cost)
+                if stored is not None and (last or now - last_save >= wait):
+                    stored.save()
+                    last_save, save_cost = time.monotonic(), time.monotonic() - now
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _bar(self, total: int):
+        """A progress bar for embedding ``total`` texts when it takes more than one chunk
+        (500k texts take hours on one core; a few thousand, seconds)."""
+        if not self.progress or total <= self.CHUNK:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc="local prompt LFs: embedding texts", unit="text",
+                    leave=False)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = load_model(self.model_path).encode(

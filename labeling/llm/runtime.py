@@ -73,7 +73,7 @@ class Runtime:
             embeddings = (Path(self.cache_path).parent / "local_embeddings"
                           if self.cache_path else None)  # next to the response cache
             self._local = LocalBackend(s.local_model, s.local_margin, s.local_batch_size,
-                                       cache_dir=embeddings)
+                                       cache_dir=embeddings, progress=s.progress)
         return self._local
 
     def close(self) -> None:
