@@ -190,7 +190,6 @@ def test_a_local_cluster_that_cannot_be_reached_names_the_local_cluster():
 def stalls_on_row_350(x):
     """Marks that it reached row 350 (so the test can stop the cluster's last worker
     then), and holds it for a moment."""
-    import os
     import time
 
     if x.text == "row 350":
