@@ -139,6 +139,13 @@ class Session:
         self.task = self._load()
         return self
 
+    def __repr__(self) -> str:
+        """One line for a notebook cell: the task, its LFs and labels, where it runs."""
+        config = self.task.config
+        kind = ", multi-label" if config.multi_label else ""
+        return (f"Session({config.name!r}: {len(self.task.lfs)} LFs, {len(config.labels)} "
+                f"labels{kind}; config {config.source}; run {self.task.run_dir})")
+
     @property
     def multi_label(self) -> bool:
         return self.task.config.multi_label
@@ -153,8 +160,11 @@ class Session:
               **overrides) -> dict[str, np.ndarray]:
         """Apply the LFs (or only those named in ``lfs``, keeping the others' columns
         from the last apply) to every split; writes L.parquet. Returns {split: L}.
-        An LF file saved since the load is reloaded first (as :meth:`reload`)."""
+        An LF file saved since the load is reloaded first (as :meth:`reload`); one
+        name may be given as a string."""
         self._fresh()
+        if isinstance(lfs, str):  # one LF, not the characters of its name
+            lfs = [lfs]
         with _notebook_words():
             if self.multi_label:
                 self.matrices = multilabel.apply(self.task, lfs, progress, **overrides)
@@ -293,6 +303,8 @@ def lf_examples(run, lf: str, kind: str = "fires", split: str = "dev",
         raise LabelingError(f"no LF named {lf!r}; the task's LFs: {', '.join(run.lf_names)}")
     if kind not in EXAMPLE_KINDS:
         raise LabelingError(f"kind must be one of {', '.join(EXAMPLE_KINDS)}, not {kind!r}")
+    if other is not None and kind != "conflicts":
+        raise LabelingError(f"other={other!r} is for kind='conflicts', not {kind!r}")
     refuse_test_split(split)
     if split not in run.frames:
         raise LabelingError(f"the run has no {split} split (splits: {', '.join(run.frames)})")

@@ -27,3 +27,23 @@ def test_fit_after_editing_the_dev_gold_in_the_data_file_scores_the_new_gold(ses
     fresh = Session(session.task.config.source).fit()["label_model"]["accuracy"]
     assert after == pytest.approx(fresh) and after != pytest.approx(before)
     assert session.examples("kw_spam", "wrong")["gold"].eq("ham").all()
+
+
+def test_a_session_shows_as_one_line(session):
+    text = repr(session)
+    assert text.startswith("Session('tiny': 3 LFs, 2 labels; config ") and "\n" not in text
+    assert str(session.task.run_dir) in text and len(text) < 300
+
+
+def test_apply_takes_one_lf_name_as_a_string(session):
+    full = session.apply()
+    assert (session.apply(lfs="kw_spam")["dev"] == full["dev"]).all()  # before: no LF 'k', 'w'
+    with pytest.raises(LabelingError, match="^no LF named 'nope'; the task's LFs: kw_spam"):
+        session.apply(lfs="nope")
+
+
+def test_examples_refuses_other_without_conflicts(session):
+    session.apply()
+    session.fit()
+    with pytest.raises(LabelingError, match="other='kw_ham' is for kind='conflicts', not 'wrong'"):
+        session.examples("kw_spam", "wrong", other="kw_ham")  # before: other was ignored
