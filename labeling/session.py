@@ -259,6 +259,8 @@ class Session:
         Multi-label: votes read ``+joy``/``-joy``, gold and label model are label sets
         (:func:`labeling.session_multilabel.examples`)."""
         self._fresh()
+        if other is not None and kind != "conflicts":
+            raise LabelingError(f"other={other!r} is for kind='conflicts', not {kind!r}")
         if self.multi_label:
             self._ready("examples")
             with _notebook_words():
@@ -303,8 +305,6 @@ def lf_examples(run, lf: str, kind: str = "fires", split: str = "dev",
         raise LabelingError(f"no LF named {lf!r}; the task's LFs: {', '.join(run.lf_names)}")
     if kind not in EXAMPLE_KINDS:
         raise LabelingError(f"kind must be one of {', '.join(EXAMPLE_KINDS)}, not {kind!r}")
-    if other is not None and kind != "conflicts":
-        raise LabelingError(f"other={other!r} is for kind='conflicts', not {kind!r}")
     refuse_test_split(split)
     if split not in run.frames:
         raise LabelingError(f"the run has no {split} split (splits: {', '.join(run.frames)})")

@@ -47,3 +47,16 @@ def test_examples_refuses_other_without_conflicts(session):
     session.fit()
     with pytest.raises(LabelingError, match="other='kw_ham' is for kind='conflicts', not 'wrong'"):
         session.examples("kw_spam", "wrong", other="kw_ham")  # before: other was ignored
+
+
+def test_examples_refuses_other_without_conflicts_on_a_multilabel_task(tmp_path):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_multilabel_loop import write_project
+
+    session = Session(write_project(tmp_path))
+    session.apply()
+    session.fit()
+    with pytest.raises(LabelingError, match="other='kw_anger' is for kind='conflicts'"):
+        session.examples("kw_joy", "wrong", other="kw_anger")  # before: an empty table
