@@ -229,12 +229,16 @@ def test_weak_only_cv_fits_once_and_equals_the_per_fold_fits():
     oofs, splits = oof_probabilities(**{**_cv_args(), "dev_weight": 0.0,
                                         "weak_weights": (None,), "label_modes": ["soft"]})
     pipeline = make_end_model("tfidf_logreg")
-    features = pipeline.named_steps["features"].fit(np.array(texts + DEV, object))
-    X_train, X_dev = features.transform(texts), features.transform(DEV)
     for proba, fold_of in zip(oofs["tfidf_logreg/soft"], splits):
-        per_fold = cross_fit_proba(pipeline.named_steps["classifier"], X_train, probs, X_dev,
-                                   Y_DEV, fold_of, 0.0, None, 2)
-        np.testing.assert_allclose(proba, per_fold, atol=1e-6)
+        for f in np.unique(fold_of):  # features fit without the held-out fold's texts
+            fit = np.flatnonzero(fold_of != f)
+            features = clone(pipeline.named_steps["features"]).fit(
+                np.array(texts + [DEV[i] for i in fit], object))
+            X_train, X_dev = features.transform(texts), features.transform(DEV)
+            per_fold = cross_fit_proba(pipeline.named_steps["classifier"], X_train, probs,
+                                       X_dev, Y_DEV, fold_of, 0.0, None, 2)
+            np.testing.assert_allclose(proba[fold_of == f], per_fold[fold_of == f],
+                                       atol=1e-6)
 
 
 def test_learning_curve_embeds_each_dev_text_once(tmp_path, monkeypatch):
@@ -261,12 +265,12 @@ def test_each_folds_oof_predictions_come_from_a_cold_fit_on_the_other_folds():
                                         "label_modes": ["soft"]})
     train_texts, weak = training_rows(texts, probs, covered)
     pipeline = make_end_model("tfidf_logreg")
-    features = pipeline.named_steps["features"].fit(
-        np.concatenate([train_texts, np.array(DEV, object)]))
-    X_train, X_dev = features.transform(train_texts), features.transform(DEV)
     for proba, fold_of in zip(oofs["tfidf_logreg/soft"], splits):
         for f in np.unique(fold_of):
             held, fit = fold_of == f, fold_of != f
+            features = clone(pipeline.named_steps["features"]).fit(  # without held-out texts
+                np.concatenate([train_texts, np.array(DEV, object)[fit]]))
+            X_train, X_dev = features.transform(train_texts), features.transform(DEV)
             rows, targets = weighted_targets(np.arange(len(train_texts)), weak,
                                              len(train_texts) + np.flatnonzero(fit),
                                              Y_DEV[fit], 3.0, None)

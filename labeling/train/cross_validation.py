@@ -7,9 +7,11 @@ split is repeated with ``n_repeats`` fold seeds. :mod:`labeling.train.auto` choo
 among the candidates with these scores; :func:`successive_halving` scores the weaker
 candidates on the first repeat only.
 
-Speed: the features step is unsupervised, so it is fit once per end model on every
-text the folds may train on (covered train + dev) and only the classifier is refit
-per fold, on soft targets (one row per text,
+Features per fold: each fold's are fit on the covered train texts and the fold's
+training dev texts, never its held-out texts, as the refit's never see a test text
+(:class:`labeling.train.fold_features.FoldFeatures`: TF-IDF derived from counts made
+once, MiniLM embeddings computed once); the classifier is refit per fold, on soft
+targets (one row per text,
 :class:`labeling.train.soft_logreg.SoftLogisticRegression`); embeddings are computed
 once per text. The average's OOF probabilities are the mean of its members' (fit on the
 same rows), so it costs no fits of its own.
@@ -35,6 +37,7 @@ from labeling.metrics import (biased_predictions, fit_decision_bias, score_predi
 from labeling.train.embeddings import MiniLMEmbedder
 from labeling.train.end_model import (MEMBERS, embedding_cache, make_end_model,
                                       training_rows, weighted_targets)
+from labeling.train.fold_features import FoldFeatures
 
 DEFAULT_DEV_WEIGHT = 3.0  # measured on WRENCH: 3 >= 1 > 0 on youtube, sms, trec
 DEFAULT_N_REPEATS = 3
@@ -130,9 +133,8 @@ def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label
                 base_oof[key, GOLD_ONLY, 0.0] = [
                     _gold_only_oof(pipeline, dev_texts, y_dev, fold_of, dev_weight, k)
                     for fold_of in splits]
-            if weak:
-                features.fit(np.concatenate([train_texts, dev_texts]))
-                X_train, X_dev = features.transform(train_texts), features.transform(dev_texts)
+            if weak:  # fit per fold without the held-out texts, as the refit never sees test
+                fold_x = FoldFeatures(features, train_texts, dev_texts)
         for mode in dict.fromkeys(mode for mode, _ in weak):
             if mode not in weak_targets:
                 weak_targets[mode] = fold_targets(texts, probs, covered, mode, splits,
@@ -140,9 +142,8 @@ def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label
             targets, per_fold = weak_targets[mode]
             classifier = pipeline.named_steps["classifier"]
             for w in (w for m, w in weak if m == mode):
-                base_oof[key, mode, w] = _oof_repeats(classifier, X_train, targets, X_dev,
-                                                      y_dev, splits, dev_weight, w, k,
-                                                      per_fold)
+                base_oof[key, mode, w] = _oof_repeats(classifier, fold_x, targets, y_dev,
+                                                      splits, dev_weight, w, k, per_fold)
     out = {}
     for cand in keys:
         name, mode, w = parse_key(cand)
@@ -171,17 +172,20 @@ def fold_targets(texts, probs, covered, mode, splits, fold_probs=None):
     return targets, None if same else per_fold
 
 
-def _oof_repeats(classifier, X_train, targets, X_dev, y_dev, splits, dev_weight, weak_weight,
+def _oof_repeats(classifier, fold_x, targets, y_dev, splits, dev_weight, weak_weight,
                  k, per_fold=None):
-    """:func:`cross_fit_proba` per repeat (``per_fold``: per repeat, each fold's own weak targets,
-    :func:`fold_targets`); with no gold rows in training (``dev_weight`` 0) and the same
-    targets in every fold, every fold's fit is the same fit, so it is fit once and
-    predicts all of dev."""
-    if (dev_weight and dev_weight > 0) or per_fold is not None:
-        return [cross_fit_proba(classifier, X_train,
+    """:func:`cross_fit_proba` per repeat (``per_fold``: per repeat, each fold's own weak
+    targets, :func:`fold_targets`; ``fold_x``: the features per fold,
+    :class:`labeling.train.fold_features.FoldFeatures`); with no gold rows in training
+    (``dev_weight`` 0), the same targets and the same features in every fold, every
+    fold's fit is the same fit, so it is fit once and predicts all of dev."""
+    if (dev_weight and dev_weight > 0) or per_fold is not None or fold_x.fixed is None:
+        return [cross_fit_proba(classifier, None,
                                 targets if per_fold is None else per_fold[r],
-                                X_dev, y_dev, fold_of, dev_weight, weak_weight, k)
+                                None, y_dev, fold_of, dev_weight, weak_weight, k,
+                                fold_x.matrices)
                 for r, fold_of in enumerate(splits)]
+    X_train, X_dev = fold_x.fixed
     n_weak, proba = X_train.shape[0], np.zeros((len(y_dev), k))
     rows, weights = weighted_targets(np.arange(n_weak), targets, [], [], 0.0, weak_weight)
     _fit_predict(clone(classifier), X_train[rows.astype(int)], weights, X_dev,
@@ -190,19 +194,24 @@ def _oof_repeats(classifier, X_train, targets, X_dev, y_dev, splits, dev_weight,
 
 
 def cross_fit_proba(classifier, X_train, targets, X_dev, y_dev, fold_of, dev_weight,
-                    weak_weight, k):
+                    weak_weight, k, fold_features=None):
     """Out-of-fold probabilities of ``classifier``, fit per fold on the weak
     rows (``X_train``/``targets``, weighted by ``weak_weight``; ``targets`` may be
-    ``{fold: targets}``, each fold's own) + the other folds' gold.
+    ``{fold: targets}``, each fold's own) + the other folds' gold. ``fold_features``:
+    ``fit dev rows -> (X_train, X_dev)``, each fold's features fit without its held-out
+    texts (:meth:`labeling.train.fold_features.FoldFeatures.matrices`), in place of
+    ``X_train``/``X_dev``.
     Every fit starts cold: one warm-started from another fold's solution (fit on this
     fold's held-out rows) stops early near it, and its CV score is optimistic (measured
     on trec: +0.03 for the weak rows at full weight, a different choice)."""
     proba = np.zeros((len(y_dev), k))
-    n_weak = X_train.shape[0]
-    X = (sparse.vstack([X_train, X_dev]).tocsr() if sparse.issparse(X_dev)
-         else np.vstack([X_train, X_dev]))
     for f in np.unique(fold_of):
         fit_idx, held_idx = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
+        if fold_features is not None:
+            X_train, X_dev = fold_features(fit_idx)
+        n_weak = X_train.shape[0]
+        X = (sparse.vstack([X_train, X_dev]).tocsr() if sparse.issparse(X_dev)
+             else np.vstack([X_train, X_dev]))
         weak = targets[f] if isinstance(targets, dict) else targets
         rows, weights = weighted_targets(np.arange(n_weak), weak, n_weak + fit_idx,
                                          y_dev[fit_idx], dev_weight, weak_weight)
