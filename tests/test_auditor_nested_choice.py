@@ -74,3 +74,15 @@ def test_auto_reports_the_nested_lead_and_the_verdict_uses_it():
                              "se": 0.0107}
     assert verdict(pipeline, 0.942, 264)["text"].startswith(
         "the pipeline beats the gold-only baseline on dev CV by +0.013 f1 (paired SE 0.011)")
+
+
+def test_a_lead_that_prints_as_zero_is_a_tie():
+    """The bundled run printed 'the pipeline beats the gold-only baseline on dev CV by
+    +0.000 f1' for a nested lead of 0.0005 (0.9426 vs 0.9421)."""
+    pipeline = {"cv": 0.9473, "label_mode": "soft", "metric": "f1", "weight_rule": "best",
+                "cv_nested": {"end_model": 0.9426, "gold_only": 0.9421, "gain": 0.0005,
+                              "se": 0.0191}}
+    out = verdict(pipeline, 0.9421, 264)
+    assert out["verdict"] == "tie" and "+0.000" not in out["text"], out
+    assert verdict({"cv": 0.9417, "label_mode": "soft", "metric": "f1"}, 0.9421,
+                   264)["verdict"] == "tie"

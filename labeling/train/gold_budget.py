@@ -117,9 +117,9 @@ def verdict(pipeline: dict, gold_cv: float, n_dev: int) -> dict:
     elif cv is None:
         return {"verdict": "not_compared", "loud": False,
                 "text": "the pipeline's end model was not cross-validated: no comparison"}
-    else:
-        code = ("pipeline_ahead" if cv > gold_cv else "tie" if cv == gold_cv
-                else "gold_only_ahead")
+    else:  # to the 3 digits printed: a lead of 0.0004 is no "beats ... by +0.000"
+        lead = round(cv - gold_cv, 3)
+        code = "pipeline_ahead" if lead > 0 else "tie" if lead == 0 else "gold_only_ahead"
     text = VERDICT_TEXT[code].format(gap=(cv or 0) - gold_cv, cv=cv or gold_cv, gold=gold_cv,
                                      n=n_dev, metric=pipeline.get("metric", "accuracy"))
     se = nested["se"] if chosen_lead is not None else _paired_se(pipeline)
