@@ -177,7 +177,7 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
     if "dev" in data:
         data["dev"]["annotations"] = task.annotation_report
     update_metrics(task.run_dir, task=cfg.name, labels=cfg.labels, data=data,
-                   applied_lfs=task.applied_lfs,
+                   applied_lfs=task.applied_lfs, gold_at_summary=gold_digests(task),
                    leakage=leakage_section(task),
                    lfs={"n": len(names), "names": names, "fault_counts": faults.counts,
                         "first_faults": faults.first,
@@ -253,7 +253,7 @@ def step_fit(task: Task) -> dict:
         stale["end_model"] = end_model | {"stale": STALE_END_MODEL}
     return update_metrics(task.run_dir, label_model=lm_section,
                           majority_vote={"name": "mv", **_evaluate(mv_pred, task)},
-                          gold_at_fit=gold_digests(task), **stale)
+                          gold_at_fit=gold_digests(task), gold_at_summary=gold_digests(task), **stale)
 
 
 def _fold_label_model(task: Task, proba, gold, y_dev):

@@ -30,7 +30,8 @@ from labeling import pipeline
 from labeling import session_multilabel as multilabel
 from labeling import suggest as lf_suggest
 from labeling.apply import applied
-from labeling.artifacts import L_FILE, PROBS_FILE, check_step_order, read_lf_summary
+from labeling.artifacts import (L_FILE, PROBS_FILE, check_step_order, gold_digests,
+                                read_lf_summary)
 from labeling.errors import LabelingError
 from labeling.review.examples import example_table, refuse_test_split
 from labeling.review.project import NoRunError, load_run
@@ -182,7 +183,12 @@ class Session:
             with _notebook_words():
                 return multilabel.lf_summary(self.task)
         self._ready("lf_summary")
-        return read_lf_summary(self.task.run_dir / pipeline.SUMMARY_FILE)
+        path = self.task.run_dir / pipeline.SUMMARY_FILE
+        written = (pipeline.read_metrics(self.task.run_dir).get("gold_at_summary") or {}).get("dev")
+        if written is not None and written != gold_digests(self.task).get("dev"):
+            raise LabelingError(f"{path}: the dev gold changed since it was written (its dev "
+                                "accuracies are the old gold's); call fit() again")
+        return read_lf_summary(path)
 
     def fit(self) -> dict:
         """Fit the label model and majority vote; their dev scores (no test)."""

@@ -60,3 +60,29 @@ def test_examples_refuses_other_without_conflicts_on_a_multilabel_task(tmp_path)
     session.fit()
     with pytest.raises(LabelingError, match="other='kw_anger' is for kind='conflicts'"):
         session.examples("kw_joy", "wrong", other="kw_anger")  # before: an empty table
+
+
+def _flip_dev_gold(session):
+    dev_file = session.task.config.resolve(session.task.config.data.dev)
+    dev = pd.read_csv(dev_file)
+    dev["label"] = dev["label"].map({"spam": "ham", "ham": "spam"})
+    dev.to_csv(dev_file, index=False)
+
+
+def test_lf_summary_after_editing_the_dev_gold_refuses_the_old_accuracies(session):
+    session.apply()
+    session.fit()
+    before = session.lf_summary()["dev_accuracy"]
+    _flip_dev_gold(session)
+    with pytest.raises(LabelingError, match=r"lf_summary.csv: the dev gold changed since it "
+                                            r"was written .*; call fit\(\) again$"):
+        session.lf_summary()  # before: the old gold's dev accuracies
+    session.fit()
+    after = session.lf_summary()["dev_accuracy"]
+    covered = before > 0
+    assert (after[covered] - (1 - before[covered])).abs().max() < 1e-9  # every gold flipped
+    _flip_dev_gold(session)  # back; an apply (no fit) rewrites the summary too
+    with pytest.raises(LabelingError, match="the dev gold changed"):
+        session.lf_summary()
+    session.apply()
+    assert (session.lf_summary()["dev_accuracy"] - before).abs().max() < 1e-9
