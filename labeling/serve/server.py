@@ -17,15 +17,17 @@ import contextlib
 import ipaddress
 import signal
 import socket
+import sys
 import threading
 from pathlib import Path
 from typing import Callable
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from labeling.errors import LabelingError
 from labeling.export import ExportedModel, load_exported
-from labeling.serve.app import ModelServer
+from labeling.serve.app import ModelServer, dump, one_line
 from labeling.serve.model_process import ModelProcess
 from labeling.serve.protocol import Limits
 
@@ -140,10 +142,29 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{bound[1]}"
 
 
+class JSONErrorsProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol (httptools), but a request its parser refuses before the app
+    sees it (a Content-Length that is not a number or given twice, with Transfer-Encoding
+    too, a bad chunk size, a garbled request line) gets the server's one-line JSON error,
+    not uvicorn's plain-text "Invalid HTTP request received."."""
+
+    def send_400_response(self, msg: str) -> None:
+        # called inside uvicorn's ``except httptools.HttpParserError``: its text says why
+        reason = sys.exc_info()[1]
+        body = dump(one_line(f"invalid HTTP request: {reason or msg}"))
+        self.transport.write(b"".join([
+            b"HTTP/1.1 400 Bad Request\r\n", *(name + b": " + value + b"\r\n" for name, value
+                                               in self.server_state.default_headers),
+            b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n", body]))
+        self.transport.close()
+
+
 def run_uvicorn(server: ModelServer, sock: socket.socket, access_log: bool = False,
                 graceful_seconds: float = 10) -> None:
     """uvicorn on the listening ``sock`` until SIGTERM/SIGINT (a graceful stop)."""
-    config = uvicorn.Config(server.app, log_level="warning", access_log=access_log,
+    config = uvicorn.Config(server.app, http=JSONErrorsProtocol, log_level="warning",
+                            access_log=access_log,
                             timeout_graceful_shutdown=graceful_seconds, lifespan="on",
                             server_header=False, proxy_headers=False)
     uv = uvicorn.Server(config)
