@@ -75,6 +75,10 @@ class Task:
     def run_dir(self) -> Path:
         return self.config.run_dir
 
+    def __repr__(self) -> str:  # one line in a notebook, not every frame and LF
+        rows = ", ".join(f"{s} {len(df)}" for s, df in self.splits.items() if df is not None)
+        return f"Task({self.config.name!r}: {len(self.lfs)} LFs; rows: {rows})"
+
     def gold(self, split: str) -> np.ndarray | None:
         df = self.splits.get(split)
         return None if df is None or "label" not in df else df["label"].to_numpy()

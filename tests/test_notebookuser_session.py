@@ -86,3 +86,7 @@ def test_lf_summary_after_editing_the_dev_gold_refuses_the_old_accuracies(sessio
         session.lf_summary()
     session.apply()
     assert (session.lf_summary()["dev_accuracy"] - before).abs().max() < 1e-9
+
+
+def test_the_session_task_shows_as_one_line(session):
+    assert repr(session.task) == "Task('tiny': 3 LFs; rows: train 32, dev 8, test 8)"
