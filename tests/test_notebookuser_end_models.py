@@ -77,3 +77,12 @@ def test_probability_average_pickles_clones_and_takes_pandas():
     again = clone(model).fit(pd.Series(TEXTS), pd.DataFrame(SOFT))
     np.testing.assert_allclose(again.predict_proba(pd.Series(TEXTS)), proba)
     assert model.classes_[proba.argmax(axis=1)].tolist() == model.predict(TEXTS).tolist()
+
+
+def test_predict_proba_full_refuses_one_bare_string():
+    from labeling.train.end_model import predict_proba_full
+
+    model = make_tfidf_logreg().fit(TEXTS, SOFT)
+    with pytest.raises(ValueError, match=r"got one string: pass \[text\]"):
+        predict_proba_full(model, "check my channel", 2)  # was one row per character
+    assert predict_proba_full(model, ["check my channel"], 2).shape == (1, 2)

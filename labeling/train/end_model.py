@@ -54,7 +54,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from labeling.train.embeddings import MiniLMEmbedder
-from labeling.train.ensemble import ProbabilityAverage
+from labeling.train.ensemble import ProbabilityAverage, text_list
 from labeling.train.finetune import MiniLMFineTuned, make_minilm_finetune
 from labeling.train.soft_logreg import SoftLogisticRegression
 
@@ -257,7 +257,7 @@ def train_end_model(texts, probs: np.ndarray, covered: np.ndarray, name: str = "
 
 def predict_proba_full(model: Pipeline, texts, cardinality: int) -> np.ndarray:
     """``predict_proba`` with one column per class 0..k-1, even for classes never trained on."""
-    texts = list(texts)
+    texts = text_list(texts)
     if not texts:
         return np.zeros((0, cardinality))
     proba = model.predict_proba(texts)

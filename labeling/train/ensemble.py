@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 from labeling.metrics import shifted
 
 
-def _texts(X) -> list:
+def text_list(X) -> list:
     """``X`` as a list of texts; one string (which would be read as its characters) is
     refused."""
     if isinstance(X, (str, bytes)):
@@ -54,7 +54,7 @@ class ProbabilityAverage(ClassifierMixin, BaseEstimator):
         self.estimators = estimators
 
     def fit(self, X, y, sample_weight=None):
-        X = np.asarray(_texts(X), dtype=object)
+        X = np.asarray(text_list(X), dtype=object)
         self.estimators_ = []
         for name, estimator in self.estimators:
             fitted = clone(estimator)
@@ -66,7 +66,7 @@ class ProbabilityAverage(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self, "estimators_")
-        X = _texts(X)
+        X = text_list(X)
         mean = np.mean([e.predict_proba(X) for _, e in self.estimators_], axis=0)
         return shifted(mean, self.decision_bias_)
 
