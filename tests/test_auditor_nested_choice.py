@@ -84,5 +84,7 @@ def test_a_lead_that_prints_as_zero_is_a_tie():
                               "se": 0.0191}}
     out = verdict(pipeline, 0.9421, 264)
     assert out["verdict"] == "tie" and "+0.000" not in out["text"], out
+    assert out["text"].startswith("the pipeline only ties the gold-only baseline on dev CV "
+                                  "(0.943 vs 0.942 f1)")  # both numbers, not one
     assert verdict({"cv": 0.9417, "label_mode": "soft", "metric": "f1"}, 0.9421,
                    264)["verdict"] == "tie"

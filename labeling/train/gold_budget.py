@@ -56,7 +56,8 @@ LOUD = ("gold_only_ahead", "gold_only_chosen")  # verdicts every output must sho
 VERDICT_TEXT = {
     "pipeline_ahead": "the pipeline beats the gold-only baseline on dev CV by {gap:+.3f} "
                       "{metric}",
-    "tie": "the pipeline only ties the gold-only baseline on dev CV ({cv:.3f} {metric}): "
+    "tie": "the pipeline only ties the gold-only baseline on dev CV ({cv:.3f} vs {gold:.3f} "
+           "{metric}): "
            "the LFs and prompts add nothing measurable to the {n} dev labels",
     "gold_only_ahead": "the pipeline LOSES to the gold-only baseline on dev CV ({cv:.3f} vs "
                        "{gold:.3f} {metric}): a model on the {n} dev labels alone is better; "
