@@ -31,7 +31,7 @@ from labeling import session_multilabel as multilabel
 from labeling import suggest as lf_suggest
 from labeling.apply import applied
 from labeling.artifacts import (L_FILE, PROBS_FILE, check_step_order, gold_digests,
-                                read_lf_summary)
+                                read_label_matrices, read_lf_summary)
 from labeling.errors import LabelingError
 from labeling.review.examples import example_table, refuse_test_split
 from labeling.review.project import NoRunError, load_run
@@ -183,6 +183,8 @@ class Session:
             with _notebook_words():
                 return multilabel.lf_summary(self.task)
         self._ready("lf_summary")
+        with _notebook_words():
+            read_label_matrices(self.task)  # the summary's rows are the data's now
         path = self.task.run_dir / pipeline.SUMMARY_FILE
         written = (pipeline.read_metrics(self.task.run_dir).get("gold_at_summary") or {}).get("dev")
         if written is not None and written != gold_digests(self.task).get("dev"):
@@ -275,8 +277,9 @@ class Session:
             raise LabelingError(f"no LF named {lf!r}; the task's LFs: "
                                 f"{', '.join(self.lf_names)}")
         self._ready("examples")
-        return lf_examples(load_run(self.task.config.source, self.task.run_dir),
-                           lf, kind, split, other)
+        with _notebook_words():
+            return lf_examples(load_run(self.task.config.source, self.task.run_dir),
+                               lf, kind, split, other)
 
     # --- LF suggestions (docs/suggest.md) --------------------------------------------
 

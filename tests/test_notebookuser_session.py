@@ -90,3 +90,18 @@ def test_lf_summary_after_editing_the_dev_gold_refuses_the_old_accuracies(sessio
 
 def test_the_session_task_shows_as_one_line(session):
     assert repr(session.task) == "Task('tiny': 3 LFs; rows: train 32, dev 8, test 8)"
+
+
+def test_after_a_train_row_is_added_summary_and_examples_name_the_call_to_make(session):
+    session.apply()
+    session.fit()
+    train_file = session.task.config.resolve(session.task.config.data.train)
+    train = pd.read_csv(train_file)
+    pd.concat([train, train.iloc[[0]].assign(id="new")]).to_csv(train_file, index=False)
+    match = r"L.parquet: does not match the current train data; call apply\(\) \(`labeling apply`\)"
+    with pytest.raises(LabelingError, match=match):
+        session.lf_summary()  # before: the old rows' coverage, as if current
+    with pytest.raises(LabelingError, match=match):
+        session.examples("kw_spam", split="train")  # before: "run `labeling apply`"
+    session.apply()
+    assert len(session.lf_summary()) == 3
