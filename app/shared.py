@@ -147,6 +147,19 @@ def annotate_buttons(data, example_id: str, split: str, key: str,
     return False
 
 
+def every_label_axis(**kwargs):
+    """An Altair axis that draws every category's name, whole: by default Vega hides
+    every other label when they come close and cuts long ones."""
+    import altair as alt
+
+    return alt.Axis(labelOverlap=False, labelLimit=0, **kwargs)
+
+
+def heatmap_height(rows: int) -> int:
+    """Pixels for a heatmap of ``rows`` rows (22 px each) plus its x axis of rotated names."""
+    return 22 * rows + 160
+
+
 def dataframe_config(data, extra: dict | None = None) -> dict:
     """Column config shared by the example tables: probabilities as progress bars."""
     config = {f"p_{n}": st.column_config.ProgressColumn(

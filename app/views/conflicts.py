@@ -16,11 +16,15 @@ with shared.guard():
         st.info(f"No two LFs disagree on any {split} example.")
         st.stop()
     long = conflicts.matrix_long(conflicts.conflict_matrix(data, split))
+    # every LF named on both axes (Vega drops every other label when they are close);
+    # the height includes the x axis' rotated names
     st.altair_chart(alt.Chart(long).mark_rect().encode(
-        x=alt.X("lf_b:N", sort=data.lf_names, title=None),
-        y=alt.Y("lf_a:N", sort=data.lf_names, title=None),
+        x=alt.X("lf_b:N", sort=data.lf_names, title=None,
+                axis=shared.every_label_axis(labelAngle=-90)),
+        y=alt.Y("lf_a:N", sort=data.lf_names, title=None, axis=shared.every_label_axis()),
         color=alt.Color("conflicts:Q", scale=alt.Scale(scheme="orangered")),
-        tooltip=["lf_a", "lf_b", "conflicts"]).properties(height=380), width="stretch")
+        tooltip=["lf_a", "lf_b", "conflicts"]).properties(
+            height=shared.heatmap_height(len(data.lf_names))), width="stretch")
 
     options = [conflicts.pair_label(r.lf_a, r.lf_b, r.conflicts) for r in pairs.itertuples()]
     if st.session_state.get("pair") not in options:

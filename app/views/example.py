@@ -34,7 +34,8 @@ with shared.guard():
     left, right = st.columns(2)
     prompt_lfs = set(data.metrics.get("llm", {}).get("lfs", {}))
     left.subheader("Votes")
-    left.dataframe(detail.votes_table(data, split, row, prompt_lfs), hide_index=True)
+    left.dataframe(detail.votes_table(data, split, row, prompt_lfs), hide_index=True,
+                   height="content")  # every LF's vote, not ten and a scrollbar
     right.subheader("Label-model probabilities")
     right.dataframe(detail.probabilities(data, split, row), hide_index=True, column_config={
         "probability": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
@@ -47,10 +48,11 @@ with shared.guard():
             with st.expander(literal(f"{item['lf']} → {item['vote']} ({item['backend']})"),
                              expanded=True):
                 st.caption("prompt" + (" (as sent)" if "reply" in item else ""))
-                st.code(detail.render_messages(item["messages"]), language=None)
+                st.code(detail.render_messages(item["messages"]), language=None,
+                        wrap_lines=True)  # the text in the prompt is often one long line
                 if "reply" in item:
                     st.caption("raw reply (from the response cache)")
-                    st.code(item["reply"] or "(empty)", language="json")
+                    st.code(item["reply"] or "(empty)", language="json", wrap_lines=True)
                     st.caption(literal(
                         f"answer {item['answer']!r}"
                         + (f" · rejected: {item['reason']}" if item["reason"] else "")
@@ -59,7 +61,8 @@ with shared.guard():
                 if "note" in item:
                     st.info(literal(item["note"]))
                 if "descriptions" in item:
-                    st.code(json.dumps(item["descriptions"], indent=2), language="json")
+                    st.code(json.dumps(item["descriptions"], indent=2), language="json",
+                            wrap_lines=True)
     st.subheader("Your label")
     if shared.annotate_buttons(data, example_id, split, key="detail_ann"):
         st.rerun()

@@ -29,10 +29,12 @@ with shared.guard():
         elif column == "warnings":
             config[column] = st.column_config.TextColumn("⚠ warnings", help=help_text,
                                                          width="large")
-        else:
-            config[column] = st.column_config.Column(column, help=help_text)
+        else:  # the LF's name stays in view when the table scrolls sideways
+            config[column] = st.column_config.Column(column, help=help_text,
+                                                     pinned=column == "lf" or None)
     st.caption("Click a column header to sort; hover it for its definition.")
-    st.dataframe(table, hide_index=True, column_config=config, key="lf_table")
+    # every LF in view at once (the default height shows ten rows and scrolls the rest)
+    st.dataframe(table, hide_index=True, column_config=config, key="lf_table", height="content")
     st.caption("Total over all LFs (not sortable with the rows above):")
     st.dataframe(total, hide_index=True, column_config=config, key="lf_total")
     if not len(flagged) and not general:

@@ -30,7 +30,8 @@ with shared.guard():
                                                        "votes", format="%.3f")})
 
     st.subheader("Scores on dev and test")
-    st.dataframe(overview.score_table(data.metrics), hide_index=True)
+    st.dataframe(overview.score_table(data.metrics), hide_index=True, column_config={
+        c: st.column_config.NumberColumn(c, format="%.3f") for c in ("accuracy", "f1", "macro_f1")})
 
     budget = overview.gold_budget(data.metrics)
     if budget:
@@ -66,9 +67,14 @@ with shared.guard():
     split = st.radio("split", data.splits, horizontal=True, key="dist_split",
                      index=data.splits.index("test") if "test" in data.splits else 0)
     part = dist[dist["split"] == split]
+    # the shares of a source sum to 1 (or less, with abstains): a 0-100% axis, never the
+    # 110% Vega rounds a sum of 1.001 (3-digit shares) up to
     st.altair_chart(alt.Chart(part).mark_bar().encode(
-        x=alt.X("share:Q", title="share of the split", axis=alt.Axis(format="%")),
-        y=alt.Y("source:N", title=None), color=alt.Color("label:N"),
+        x=alt.X("share:Q", title="share of the split", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1], clamp=True)),
+        y=alt.Y("source:N", title=None, sort=list(dict.fromkeys(part["source"])),
+                axis=shared.every_label_axis()),
+        color=alt.Color("label:N", sort=data.labels),
         tooltip=["source", "label", "count", alt.Tooltip("share:Q", format=".3f")]),
         width="stretch")
 
