@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import types
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -96,7 +97,29 @@ def load_model(path: Path):
     if untrusted:
         raise ModelLoadError(f"{path}: refusing to load: the file contains untrusted types "
                              f"{', '.join(untrusted)}")
-    try:
-        return sio.load(path, trusted=TRUSTED_TYPES)
-    except Exception as exc:
-        raise ModelLoadError(f"{path}: cannot load model: {type(exc).__name__}: {exc}") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = sio.load(path, trusted=TRUSTED_TYPES)
+        except Exception as exc:
+            raise ModelLoadError(f"{path}: cannot load model: {type(exc).__name__}: "
+                                 f"{exc}") from None
+    _warn_once(path, caught)
+    return model
+
+
+def _warn_once(path: Path, caught: list) -> None:
+    """One stderr line for a model saved by another scikit-learn (scikit-learn warns once
+    per estimator in it, three lines each: a dozen lines for a TF-IDF pipeline); any
+    other warning is passed on as it came."""
+    saved, current = set(), None
+    for w in caught:
+        if w.category.__name__ == "InconsistentVersionWarning":
+            saved.add(str(w.message.original_sklearn_version))
+            current = w.message.current_sklearn_version
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if saved:
+        print(f"warning: {path}: saved with scikit-learn {', '.join(sorted(saved))}, loaded "
+              f"with {current}; its answers may differ from the exported model's: check "
+              "them, or export it again with this version", file=sys.stderr, flush=True)

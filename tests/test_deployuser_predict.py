@@ -1,0 +1,74 @@
+"""`labeling predict` as an operator deploying a colleague's model meets it (found by the
+deploy walkthrough): a model saved by another scikit-learn warns in one line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labeling.export import export_model
+from labeling.train.end_model import train_end_model
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-c", "from labeling.cli import main; main()"]  # `labeling ...`
+TIMEOUT = 120  # seconds: a hang guard, never a performance bound
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """tfidf_logreg on the bundled dev rows (fast to fit; test is never used)."""
+    dev = pd.read_csv(REPO_ROOT / "data" / "youtube" / "dev.csv")
+    y = (dev["label"] == "spam").to_numpy(int)
+    model = train_end_model(dev["text"].tolist(), np.eye(2)[y], np.ones(len(y), bool))
+    return export_model(model, tmp_path_factory.mktemp("deploy") / "model",
+                        {"task": "youtube", "labels": ["ham", "spam"]})
+
+
+def predict(*args: str, input: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, "predict", *args], input=input, capture_output=True,
+                          timeout=TIMEOUT)
+
+
+def saved_by_old_sklearn(model_dir: Path, folder: Path) -> Path:
+    """A copy of the folder whose skops file says scikit-learn 1.3.2 saved it, its card's
+    hashes updated: a model exported on another machine, consistent, only older."""
+    shutil.copytree(model_dir, folder)
+    path = folder / "model.skops"
+    with zipfile.ZipFile(path) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    import sklearn
+
+    schema, saved = members["schema.json"].decode(), f'\\"{sklearn.__version__}\\"'
+    assert saved in schema  # each estimator's _sklearn_version, a JSON string in JSON
+    members["schema.json"] = schema.replace(saved, '\\"1.3.2\\"').encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    card = json.loads((folder / "model_card.json").read_text())
+    card["model_sha256"] = card["files"]["model.skops"] = hashlib.sha256(
+        path.read_bytes()).hexdigest()
+    (folder / "model_card.json").write_text(json.dumps(card, indent=2))
+    return folder
+
+
+def test_a_model_saved_by_another_scikit_learn_warns_in_one_line(model_dir, tmp_path):
+    old = saved_by_old_sklearn(model_dir, tmp_path / "old")
+    result = predict("-m", str(old), "check out my channel")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().startswith("spam\t")
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1, lines  # scikit-learn's own: 3 lines per estimator in the file
+    assert lines[0].startswith(f"warning: {old / 'model.skops'}: saved with scikit-learn "
+                               "1.3.2, loaded with "), lines
+    # the model as exported, by this scikit-learn: no word
+    current = predict("-m", str(model_dir), "check out my channel")
+    assert current.returncode == 0 and current.stderr == b"", current.stderr
