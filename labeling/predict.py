@@ -58,8 +58,11 @@ class _LineDecoder:
 
     def __init__(self, source):
         self.source, self.pending, self.offset, self.line, self.first = source, b"", 0, 1, True
+        self.error = None  # a line that is not UTF-8: raised once the lines before it are out
 
     def feed(self, data: bytes, final: bool = False) -> list[str]:
+        if self.error is not None:
+            raise self.error
         self.pending += data
         if self.first and (len(self.pending) >= len(_BOM) or final):
             if self.pending.startswith(_BOM):
@@ -76,8 +79,10 @@ class _LineDecoder:
             text = done.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = self.line + done.count(b"\n", 0, exc.start)
-            raise DataError(f"{self.source}: not valid UTF-8 (byte {self.offset + exc.start}, "
-                            f"line {line}); {UTF8_HINT}") from None
+            self.error = DataError(f"{self.source}: not valid UTF-8 (byte "
+                                   f"{self.offset + exc.start}, line {line}); {UTF8_HINT}")
+            # the whole lines before the bad one are good: they are answered first
+            text = done[:done.rfind(b"\n", 0, exc.start) + 1].decode("utf-8")
         self.offset += end
         self.line += done.count(b"\n")
         return [line for line in text.splitlines() if line.strip()]
@@ -90,6 +95,9 @@ def line_batches(stream: BinaryIO, source, size: int | None = None) -> Iterator[
     decoder, batch = _LineDecoder(source), []
     for data, paused in _chunks(stream):
         batch += decoder.feed(data)
+        if decoder.error is not None:  # the lines before a non-UTF-8 one, then the error
+            yield from (batch[start:start + size] for start in range(0, len(batch), size))
+            raise decoder.error
         while len(batch) >= size:
             yield batch[:size]
             batch = batch[size:]
@@ -99,6 +107,8 @@ def line_batches(stream: BinaryIO, source, size: int | None = None) -> Iterator[
     batch += decoder.feed(b"", final=True)
     for start in range(0, len(batch), size):
         yield batch[start:start + size]
+    if decoder.error is not None:
+        raise decoder.error
 
 
 class TextBatch(list):

@@ -1,9 +1,11 @@
 """`labeling predict` as an operator deploying a colleague's model meets it (found by the
-deploy walkthrough): a model saved by another scikit-learn warns in one line."""
+deploy walkthrough): a model saved by another scikit-learn warns in one line, and the
+lines of a stream before one that is not UTF-8 are answered before the error."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import subprocess
@@ -15,7 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from labeling.errors import DataError
 from labeling.export import export_model
+from labeling.predict import line_batches
 from labeling.train.end_model import train_end_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -72,3 +76,26 @@ def test_a_model_saved_by_another_scikit_learn_warns_in_one_line(model_dir, tmp_
     # the model as exported, by this scikit-learn: no word
     current = predict("-m", str(model_dir), "check out my channel")
     assert current.returncode == 0 and current.stderr == b"", current.stderr
+
+
+@pytest.mark.parametrize("data,lines,where", [
+    (b"ok\n\xff\n", ["ok"], "byte 3, line 2"),
+    (b"a\nb\n\nc\ncaf\xe9\nd\n", ["a", "b", "c"], "byte 10, line 5"),
+    (b"\xef\xbb\xbfok\n\xc3", ["ok"], "byte 6, line 2"),
+    (b"caf\xe9\nd\n", [], "byte 3, line 1"),
+])
+def test_the_lines_before_a_non_utf8_one_are_yielded_before_the_error(data, lines, where):
+    got = []
+    with pytest.raises(DataError, match=rf"not valid UTF-8 \({where}\)"):
+        for batch in line_batches(io.BytesIO(data), "stdin", size=2):
+            got += batch
+    assert got == lines
+
+
+def test_predict_answers_the_lines_before_a_non_utf8_one(model_dir):
+    result = predict("-m", str(model_dir), input=b"check out my channel\nlovely song\n\xff\n")
+    assert result.returncode == 2
+    assert [line.split("\t")[2] for line in result.stdout.decode().splitlines()] == [
+        "check out my channel", "lovely song"]
+    assert result.stderr.decode().strip() == ("error: stdin: not valid UTF-8 (byte 33, "
+                                              "line 3); re-save it as UTF-8")
