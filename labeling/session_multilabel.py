@@ -25,7 +25,7 @@ import pandas as pd
 
 from labeling import multilabel_steps
 from labeling.apply import applied
-from labeling.artifacts import _require, check_gold_unchanged, read_metrics
+from labeling.artifacts import _require, check_gold_unchanged, gold_digests, read_metrics
 from labeling.errors import LabelingError
 from labeling.review import ml_show
 from labeling.review.ml_project import ABSTAIN, APPLIES, load_multilabel_run
@@ -57,6 +57,10 @@ def lf_summary(task) -> pd.DataFrame:
     table = pd.read_csv(path, index_col="lf")
     if list(table.index) != [lf.name for lf in task.lfs]:
         raise LabelingError(f"{path}: its LFs are not the task's current LFs; apply again")
+    written = (read_metrics(task.run_dir).get("gold_at_summary") or {}).get("dev")
+    if written is not None and written != gold_digests(task).get("dev"):
+        raise LabelingError(f"{path}: the dev gold changed since it was written (its dev "
+                            "precision and recall are the old gold's); call apply() again")
     return table
 
 

@@ -105,3 +105,24 @@ def test_after_a_train_row_is_added_summary_and_examples_name_the_call_to_make(s
         session.examples("kw_spam", split="train")  # before: "run `labeling apply`"
     session.apply()
     assert len(session.lf_summary()) == 3
+
+
+def test_multilabel_lf_summary_after_editing_the_dev_gold_refuses_the_old_precision(tmp_path):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_multilabel_loop import write_project
+
+    session = Session(write_project(tmp_path))
+    session.apply()
+    before = session.lf_summary()
+    dev_file = session.task.config.resolve(session.task.config.data.dev)
+    dev = pd.read_csv(dev_file, dtype=str, keep_default_na=False)
+    dev["labels"] = "neutral"
+    dev.to_csv(dev_file, index=False)
+    with pytest.raises(LabelingError, match=r"lf_analysis.csv: the dev gold changed since it "
+                                            r"was written .*; call apply\(\) again$"):
+        session.lf_summary()  # before: the old gold's dev precision
+    session.apply()
+    after = session.lf_summary()
+    assert not after["dev_precision"].equals(before["dev_precision"])

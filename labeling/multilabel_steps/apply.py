@@ -11,8 +11,8 @@ import pandas as pd
 from labeling.apply import applied
 from labeling.apply.applier import apply_lfs
 from labeling.apply.votes import FaultLog
-from labeling.artifacts import (L_FILE, _write_table, leakage_section, record_annotations,
-                                update_metrics)
+from labeling.artifacts import (L_FILE, _write_table, gold_digests, leakage_section,
+                                record_annotations, update_metrics)
 from labeling.errors import LFError
 from labeling.files import atomic_write, check_writable
 from labeling.multilabel_steps.common import (LF_ANALYSIS_FILE, frame, gold, lf_targets,
@@ -118,6 +118,7 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
     # the annotations merged into dev, as the single-label apply records them: the app
     # and `labeling show` rebuild exactly this run's dev split from it (sets as lists)
     record_annotations(task)
-    update_metrics(task.run_dir, applied_lfs=task.applied_lfs, leakage=leakage_section(task))
+    update_metrics(task.run_dir, applied_lfs=task.applied_lfs, leakage=leakage_section(task),
+                   gold_at_summary=gold_digests(task))  # the gold of lf_analysis.csv
     save_section(task, section, "apply", time.perf_counter() - start)
     return L
