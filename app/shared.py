@@ -20,8 +20,8 @@ from labeling.gold import AnnotationStore
 from labeling.review import queue
 from labeling.review.detail import example_text
 from labeling.review.literal import literal
-from labeling.review.project import (annotations_path, lf_drift, lf_files_stamp, load_run,
-                                     project_settings, run_stamp)
+from labeling.review.project import (annotation_key, annotations_path, lf_drift,
+                                     lf_files_stamp, load_run, project_settings, run_stamp)
 
 
 def settings() -> dict:
@@ -126,7 +126,9 @@ def annotate_buttons(data, example_id: str, split: str, key: str,
                      shortcuts: bool = False) -> bool:
     """A button per label writing the annotation at once, and "clear" removing it;
     True when one was clicked."""
-    current = store().get(data.config.name, split, example_id, data.labels)
+    # a dev row the run moved from train keeps its annotation under train
+    where, stored_id = annotation_key(data, split, example_id)
+    current = store().get(data.config.name, where, stored_id, data.labels)
     st.caption("Your label: " + (f"**{literal(data.labels[current])}**" if current is not None
                                  else "none yet"))
     columns = st.columns(len(data.labels) + 1)
@@ -135,13 +137,13 @@ def annotate_buttons(data, example_id: str, split: str, key: str,
             if st.button(literal(name) + (f"  [{k + 1}]" if shortcuts else ""), key=f"{key}-{k}",
                          type="primary" if current == k else "secondary",
                          shortcut=str(k + 1) if shortcuts and k < 9 else None):
-                store().set(data.config.name, example_id, k, label_name=name, split=split,
+                store().set(data.config.name, stored_id, k, label_name=name, split=where,
                             text=example_text(data, example_id, split))
                 st.toast(literal(f"{example_id}: {name} saved"))
                 return True
     if current is not None and columns[-1].button("clear", key=f"{key}-clear",
                                                   help="Remove your label (undo)"):
-        store().remove(data.config.name, split, example_id)
+        store().remove(data.config.name, where, stored_id)
         st.toast(literal(f"{example_id}: label removed"))
         return True
     return False

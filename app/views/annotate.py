@@ -7,6 +7,7 @@ from labeling.review import queue as queue_state
 from labeling.review import slices
 from labeling.review.detail import find_example, probabilities
 from labeling.review.literal import literal
+from labeling.review.project import stored_labels
 
 st.title("Annotate")
 with shared.guard():
@@ -20,7 +21,7 @@ with shared.guard():
                         format_func=lambda n: f"{n}: {slices.SLICES[n]}")
     skip_done = c3.toggle("hide labeled", value=True, key="ann_hide")
     ids = slices.slice_ids(data, split, name)
-    done = store.gold_for(task, split, ids, data.labels)
+    done = stored_labels(store, data, split, ids)  # moved train rows: their train label
     queue = [i for i in ids if not (skip_done and i in done)]
     st.progress(len(done) / len(ids) if ids else 1.0,
                 text=f"{len(done)} of {len(ids)} examples in this slice labeled")

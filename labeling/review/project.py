@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +76,7 @@ class RunData:
     metrics: dict
     lf_names: list[str]
     summary: pd.DataFrame                # lf_summary.csv, index lf
+    moved: dict[str, str] = field(default_factory=dict)  # dev id in the run -> its train id
 
     @property
     def labels(self) -> list[str]:
@@ -117,8 +118,12 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
                          "predictions would show under the wrong names: run the pipeline again")
     frames = {s: df for s in SPLITS if (df := load_split(config, s)) is not None}
     used = run / ANNOTATIONS_USED_FILE
+    moved: dict[str, str] = {}
     if merge_annotations and used.is_file():  # exactly the gold the run applied
-        frames, _ = apply_gold(frames, json.loads(used.read_text(encoding="utf-8")))
+        record = json.loads(used.read_text(encoding="utf-8"))
+        before = frames
+        frames, _ = apply_gold(frames, record)
+        moved = _moved_from_train(before, frames, record)
     task = Task(config, [], dict(frames))
     L = {s: np.asarray(m, dtype=np.int64) for s, m in read_label_matrices(task).items()}
     try:
@@ -127,7 +132,40 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
         raise LabelingError(f"{run / PROBS_FILE}: lacks a split; run `labeling fit` again") from None
     lf_names = list(pd.read_parquet(run / L_FILE).columns)
     summary = read_lf_summary(run / SUMMARY_FILE)
-    return RunData(config, run, frames, L, probs, metrics, lf_names, summary)
+    return RunData(config, run, frames, L, probs, metrics, lf_names, summary, moved)
+
+
+def _moved_from_train(before: dict, after: dict, record: dict) -> dict[str, str]:
+    """The run's dev ids of the annotated train rows :func:`apply_gold` appended to dev
+    (in train order, some renamed ``train:<id>``) -> their ids in the train file."""
+    train, dev = before.get("train"), after.get("dev")
+    if train is None or dev is None:
+        return {}
+    annotated = train["id"][train["id"].isin(list(record.get("train") or {}))].tolist()
+    return dict(zip(dev["id"].iloc[len(dev) - len(annotated):], annotated))
+
+
+def annotation_key(data: RunData, split: str, example_id: str) -> tuple[str, str]:
+    """(split, id) under which ``annotations.sqlite`` holds the label of the run's
+    example: a dev row the run moved there from train (an annotated train row) is still
+    the train row it was annotated as, so the app shows that label and a correction
+    replaces it (a dev annotation of it would not be read: the next run moves the row
+    again with its train annotation)."""
+    if split == "dev" and example_id in data.moved:
+        return "train", data.moved[example_id]
+    return split, str(example_id)
+
+
+def stored_labels(store, data: RunData, split: str, ids) -> dict[str, int]:
+    """Run example id -> its annotation (class index) for those of ``ids`` in the run's
+    ``split`` that have one, each read where :func:`annotation_key` says it lives."""
+    keys = {str(i): annotation_key(data, split, str(i)) for i in ids}
+    out: dict[str, int] = {}
+    for where in {s for s, _ in keys.values()}:
+        wanted = {run_id: i for run_id, (s, i) in keys.items() if s == where}
+        got = store.gold_for(data.config.name, where, list(wanted.values()), data.labels)
+        out.update({run_id: got[i] for run_id, i in wanted.items() if i in got})
+    return out
 
 
 def lf_files_stamp(config: TaskConfig) -> str:
