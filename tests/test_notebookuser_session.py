@@ -126,3 +126,17 @@ def test_multilabel_lf_summary_after_editing_the_dev_gold_refuses_the_old_precis
     session.apply()
     after = session.lf_summary()
     assert not after["dev_precision"].equals(before["dev_precision"])
+
+
+def test_train_after_editing_the_dev_gold_asks_for_fit_first(session):
+    session.apply()
+    session.fit()
+    dev_file = session.task.config.resolve(session.task.config.data.dev)
+    dev = pd.read_csv(dev_file)
+    dev.loc[:1, "label"] = dev.loc[:1, "label"].map({"spam": "ham", "ham": "spam"})
+    dev.to_csv(dev_file, index=False)
+    with pytest.raises(LabelingError, match=r"dev.csv: the dev gold changed since the last "
+                                            r"fit, .*; call fit\(\) again$"):
+        session.train()  # before: trained on the old gold's fit, then evaluate() refused
+    session.fit()
+    assert "dev" in session.train()
