@@ -86,3 +86,15 @@ def test_predict_proba_full_refuses_one_bare_string():
     with pytest.raises(ValueError, match=r"got one string: pass \[text\]"):
         predict_proba_full(model, "check my channel", 2)  # was one row per character
     assert predict_proba_full(model, ["check my channel"], 2).shape == (1, 2)
+
+
+def test_a_refit_drops_the_last_fits_decision_bias():
+    from labeling.train.ensemble import apply_decision_bias
+
+    model = make_tfidf_logreg().fit(TEXTS, SOFT)
+    fresh = model.predict_proba(TEXTS)
+    apply_decision_bias(model, np.array([0.0, 2.0]))
+    assert model.steps[-1][1].decision_bias_.tolist() == [0.0, 2.0]
+    model.fit(TEXTS, SOFT)  # before: decision_bias_ [0, 2] stayed, the intercept had none
+    assert not hasattr(model.steps[-1][1], "decision_bias_")
+    np.testing.assert_allclose(model.predict_proba(TEXTS), fresh)

@@ -46,6 +46,7 @@ class SoftLogisticRegression(LogisticRegression):
     """``LogisticRegression`` whose ``fit`` also takes soft targets (module docstring)."""
 
     def fit(self, X, y, sample_weight=None):
+        vars(self).pop("decision_bias_", None)  # folded into the last fit's intercept only
         y_array = np.asarray(y)
         if y_array.ndim != 2 or y_array.shape[1] == 1:  # labels (a column vector too)
             return super().fit(X, y, sample_weight=sample_weight)
