@@ -29,7 +29,8 @@ with shared.guard():
     long = stats.melt(id_vars="label", value_vars=["coverage", "conflict"], var_name="measure",
                       value_name="share")
     st.altair_chart(alt.Chart(long).mark_bar().encode(
-        x=alt.X("share:Q", axis=alt.Axis(format="%")), y=alt.Y("label:N", title=None),
+        x=alt.X("share:Q", axis=alt.Axis(format="%")),
+        y=alt.Y("label:N", title=None, sort=data.labels),  # the table's order, not a-z
         color="measure:N", yOffset="measure:N",
         tooltip=["label", "measure", alt.Tooltip("share:Q", format=".3f")]), width="stretch")
 

@@ -52,5 +52,8 @@ with shared.guard():
         id_vars="label", var_name="model", value_name=measure)
     st.altair_chart(alt.Chart(long).mark_bar().encode(
         x=alt.X(f"{measure}:Q", scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("model:N", title=None), color="model:N", row=alt.Row("label:N", title=None),
+        # whole model names (cut at 160 px before), labels in the task's order as in the table
+        y=alt.Y("model:N", title=None, axis=shared.every_label_axis()),
+        color=alt.Color("model:N", legend=alt.Legend(labelLimit=0)),
+        row=alt.Row("label:N", title=None, sort=data.labels),
         tooltip=["label", "model", alt.Tooltip(f"{measure}:Q", format=".3f")]))
