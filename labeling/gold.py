@@ -282,6 +282,11 @@ def valid_gold(store: "AnnotationStore | None", task: str, labels: list[str],
     return gold, skipped
 
 
+class AnnotationRecordError(DataError, ValueError):
+    """A record of annotations (a run's ``annotations_used.json``) that cannot be applied:
+    the CLI and the app print it as one line (a ValueError too, as it was raised before)."""
+
+
 def apply_gold(splits: dict, gold: dict[str, dict[str, int]]) -> tuple[dict, dict]:
     """Splits with ``gold`` (from :func:`valid_gold`) as dev gold, and counts of what moved.
 
@@ -294,11 +299,13 @@ def apply_gold(splits: dict, gold: dict[str, dict[str, int]]) -> tuple[dict, dic
     annotated since.
     """
     if any(not isinstance(v, dict) for v in gold.values()):
-        raise ValueError("annotations recorded as {id: label}, before they were keyed by "
-                         "split; run `labeling apply` again")
+        raise AnnotationRecordError(
+            "the run's annotations_used.json records annotations as {id: label}, as runs "
+            "did before they were keyed by split; run `labeling apply` again")
     unknown = set(gold) - set(USABLE_SPLITS)
     if unknown:
-        raise ValueError(f"annotations of split(s) {sorted(unknown)} cannot be used as gold")
+        raise AnnotationRecordError(f"annotations of split(s) {sorted(unknown)} cannot be "
+                                    "used as gold")
     out = dict(splits)
     report = {"dev_overridden": 0, "moved_from_train": 0, "renamed_on_move": 0}
     dev, train = out.get("dev"), out.get("train")
