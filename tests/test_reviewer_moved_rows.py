@@ -88,3 +88,45 @@ def test_the_annotate_page_counts_a_moved_row_as_labeled(tiny_app_project, monke
     assert not at.exception and not at.error
     progress = at.get("progress")[0].proto.text
     assert progress == f"{labeled} of {len(ids)} examples in this slice labeled"  # was 0 of
+
+
+def test_multilabel_a_moved_train_row_keeps_its_set_and_a_correction_reaches_the_next_run(
+        tmp_path, monkeypatch):
+    """The same on a multi-label task (the GoEmotions sample of test_app_multilabel)."""
+    import sys
+
+    from labeling import multilabel_steps
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_app_multilabel import LABELS, _project
+
+    config = _project(tmp_path / "ml")
+    monkeypatch.setenv("LABELING_PROJECT", str(config))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    store = _store(config, monkeypatch)
+    train_id = str(pipeline.load_task(config).splits["train"]["id"].iloc[0])
+    fear, joy = LABELS.index("fear"), LABELS.index("joy")
+    store.set_label_set("goemotions_ekman", train_id, [fear], split="train", labels=LABELS)
+    multilabel_steps.run(pipeline.load_task(config), export=False)
+
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    at.run()
+    at.switch_page("views/ml_example.py").run()
+    at.selectbox(key="ml_detail_select").set_value(("dev", train_id)).run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert any("your saved label set" in c.value for c in at.caption)  # was: label model's
+    boxes = {c.label: c for c in at.checkbox}
+    assert boxes["fear"].value and not boxes["joy"].value
+    boxes["fear"].uncheck()
+    boxes["joy"].check()
+    at.button(key=f"ml_detail_ann-dev-{train_id}-save").click().run()
+    assert not at.exception and not at.error
+    table = store.table("goemotions_ekman")
+    assert len(table) == 1  # the train row replaced, no dev row beside it
+    assert (table["split"].iloc[0], table["label_name"].iloc[0]) == ("train", "joy")
+
+    multilabel_steps.run(pipeline.load_task(config), export=False)
+    from labeling.review.ml_project import load_multilabel_run
+
+    dev = load_multilabel_run(config).frames["dev"].set_index("id")
+    assert tuple(dev.at[train_id, "label"]) == (joy,)  # was: (fear,), the correction lost

@@ -7,6 +7,7 @@ import shared
 from labeling.review import ml_detail, multilabel
 from labeling.review import queue as queue_state
 from labeling.review.literal import literal
+from labeling.review.project import stored_labels
 
 st.title("Annotate label sets")
 with shared.guard():
@@ -20,7 +21,7 @@ with shared.guard():
     label = c3.selectbox("label", ["(any)"] + data.labels, key="ml_ann_label")
     skip_done = c4.toggle("hide labeled", value=True, key="ml_ann_hide")
     ids = multilabel.slice_ids(data, split, name, None if label == "(any)" else label)
-    done = store.label_sets_for(data.config.name, split, ids, data.labels)
+    done = stored_labels(store, data, split, ids, read=store.label_sets_for)
     queue = [i for i in ids if not (skip_done and i in done)]
     st.progress(len(done) / len(ids) if ids else 1.0,
                 text=f"{len(done)} of {len(ids)} examples in this slice labeled")

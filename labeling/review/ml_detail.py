@@ -17,6 +17,7 @@ from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
 from labeling.review.detail import example_text
 from labeling.review.ml_project import APPLIES, DOES_NOT_APPLY, MultiLabelRun
+from labeling.review.project import annotation_key, stored_labels
 from labeling.review.multilabel import VOTE_NAMES, set_names
 
 
@@ -99,9 +100,10 @@ def summary(run: MultiLabelRun, split: str, row: int) -> dict[str, str]:
 
 def current_set(store: AnnotationStore, run: MultiLabelRun, split: str,
                 example_id: str) -> tuple[int, ...] | None:
-    """The stored label set of this example, or None."""
-    return store.label_sets_for(run.config.name, split, [example_id], run.labels).get(
-        str(example_id))
+    """The stored label set of this example, or None (a dev row the run moved from
+    train: its train annotation, :func:`labeling.review.project.annotation_key`)."""
+    where, stored_id = annotation_key(run, split, str(example_id))
+    return store.label_sets_for(run.config.name, where, [stored_id], run.labels).get(stored_id)
 
 
 def suggested_set(store: AnnotationStore, run: MultiLabelRun, split: str,
@@ -119,14 +121,15 @@ def suggested_set(store: AnnotationStore, run: MultiLabelRun, split: str,
 def save_set(store: AnnotationStore, run: MultiLabelRun, split: str, example_id: str,
              indices) -> str:
     """Store the label set (an empty one is refused); returns its names for a message."""
-    store.set_label_set(run.config.name, str(example_id), indices, split=split,
+    where, stored_id = annotation_key(run, split, str(example_id))
+    store.set_label_set(run.config.name, stored_id, indices, split=where,
                         labels=run.labels, text=example_text(run, example_id, split))
     return set_names(sorted(set(int(c) for c in indices)), run.labels)
 
 
 def annotations(store: AnnotationStore, run: MultiLabelRun, split: str) -> dict[str, tuple]:
     """Example id -> stored label set for ``split``'s examples."""
-    return store.label_sets_for(run.config.name, split, run.frames[split]["id"], run.labels)
+    return stored_labels(store, run, split, run.frames[split]["id"], read=store.label_sets_for)
 
 
 def annotation_counts(store: AnnotationStore, run: MultiLabelRun) -> pd.DataFrame:

@@ -10,7 +10,7 @@ is checked against the data's ids; a mismatch is a one-line error asking for a n
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore, apply_gold, valid_gold
 from labeling.models.multilabel import indicator
 from labeling.multilabel_steps import LF_ANALYSIS_FILE
-from labeling.review.project import NoRunError
+from labeling.review.project import NoRunError, moved_from_train
 
 ML_FILES = (L_FILE, PROBS_FILE, METRICS_FILE, LF_ANALYSIS_FILE)
 APPLIES, DOES_NOT_APPLY, ABSTAIN = 1, 0, -1
@@ -46,6 +46,7 @@ class MultiLabelRun:
     targets: np.ndarray                 # LF -> the label index it votes on
     analysis: pd.DataFrame              # lf_analysis.csv, as the run wrote it
     gold_source: str                    # where the merged annotations came from
+    moved: dict[str, str] = field(default_factory=dict)  # dev id in the run -> its train id
 
     @property
     def labels(self) -> list[str]:
@@ -115,10 +116,11 @@ def _as_sets(gold: dict) -> dict:
 
 
 def _merged_frames(config: TaskConfig, run: Path, ids: dict[str, list[str]],
-                   store: AnnotationStore | None) -> tuple[dict, str]:
+                   store: AnnotationStore | None) -> tuple[dict, str, dict[str, str]]:
     """The splits with the annotations the run merged into dev: its record when it left
     one, else the store's current annotations of the rows the run had in dev (train rows
-    annotated since the run stay in train, as in the run), else none."""
+    annotated since the run stay in train, as in the run), else none; where they came
+    from; the train rows they moved to dev (:func:`~labeling.review.project.moved_from_train`)."""
     frames = {s: df for s in SPLITS if (df := load_split(config, s)) is not None}
     candidates = []
     used = run / ANNOTATIONS_USED_FILE
@@ -137,7 +139,7 @@ def _merged_frames(config: TaskConfig, run: Path, ids: dict[str, list[str]],
     for source, gold in candidates:
         merged, _ = apply_gold(frames, gold) if any(gold.values()) else (frames, {})
         if all(list(merged[s]["id"]) == ids.get(s) for s in merged):
-            return merged, source
+            return merged, source, moved_from_train(frames, merged, gold)
     raise LabelingError(f"{run / L_FILE}: its rows do not match the data files and "
                         "annotations (the data, or an annotation the run moved from train, "
                         "changed since); run the pipeline again")
@@ -178,7 +180,7 @@ def load_multilabel_run(project: Path | str, run_dir: Path | str | None = None,
     targets = np.array([config.labels.index(n) for n in analysis["label"]], dtype=int)
     path = Path(annotations) if annotations else config.annotations_path
     store = AnnotationStore(path) if path.is_file() else None
-    frames, source = _merged_frames(config, run, _run_ids(table), store)
+    frames, source, moved = _merged_frames(config, run, _run_ids(table), store)
     L = {s: _split_table(table, s, list(df["id"]), run / L_FILE).to_numpy(dtype=np.int64)
          for s, df in frames.items()}
     probs_table = pd.read_parquet(run / PROBS_FILE)
@@ -190,7 +192,7 @@ def load_multilabel_run(project: Path | str, run_dir: Path | str | None = None,
              for s, df in frames.items()}
     end_proba = read_end_probs(run, config.labels, frames)  # None: missing or stale
     return MultiLabelRun(config, run, frames, L, probs, end_proba, metrics, lf_names, targets,
-                         analysis, source)
+                         analysis, source, moved)
 
 
 def is_multi_label(project: Path | str) -> bool:

@@ -123,7 +123,7 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
         record = json.loads(used.read_text(encoding="utf-8"))
         before = frames
         frames, _ = apply_gold(frames, record)
-        moved = _moved_from_train(before, frames, record)
+        moved = moved_from_train(before, frames, record)
     task = Task(config, [], dict(frames))
     L = {s: np.asarray(m, dtype=np.int64) for s, m in read_label_matrices(task).items()}
     try:
@@ -135,7 +135,7 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
     return RunData(config, run, frames, L, probs, metrics, lf_names, summary, moved)
 
 
-def _moved_from_train(before: dict, after: dict, record: dict) -> dict[str, str]:
+def moved_from_train(before: dict, after: dict, record: dict) -> dict[str, str]:
     """The run's dev ids of the annotated train rows :func:`apply_gold` appended to dev
     (in train order, some renamed ``train:<id>``) -> their ids in the train file."""
     train, dev = before.get("train"), after.get("dev")
@@ -145,9 +145,9 @@ def _moved_from_train(before: dict, after: dict, record: dict) -> dict[str, str]
     return dict(zip(dev["id"].iloc[len(dev) - len(annotated):], annotated))
 
 
-def annotation_key(data: RunData, split: str, example_id: str) -> tuple[str, str]:
+def annotation_key(data, split: str, example_id: str) -> tuple[str, str]:
     """(split, id) under which ``annotations.sqlite`` holds the label of the run's
-    example: a dev row the run moved there from train (an annotated train row) is still
+    example (``data``: a single- or multi-label run, with its ``moved`` map): a dev row the run moved there from train (an annotated train row) is still
     the train row it was annotated as, so the app shows that label and a correction
     replaces it (a dev annotation of it would not be read: the next run moves the row
     again with its train annotation)."""
@@ -156,14 +156,16 @@ def annotation_key(data: RunData, split: str, example_id: str) -> tuple[str, str
     return split, str(example_id)
 
 
-def stored_labels(store, data: RunData, split: str, ids) -> dict[str, int]:
-    """Run example id -> its annotation (class index) for those of ``ids`` in the run's
-    ``split`` that have one, each read where :func:`annotation_key` says it lives."""
+def stored_labels(store, data, split: str, ids, read=None) -> dict:
+    """Run example id -> its annotation for those of ``ids`` in the run's ``split`` that
+    have one, each read where :func:`annotation_key` says it lives; ``read``: the store's
+    reader (``gold_for``, class indices, by default; ``label_sets_for`` for label sets)."""
+    read = read or store.gold_for
     keys = {str(i): annotation_key(data, split, str(i)) for i in ids}
-    out: dict[str, int] = {}
+    out: dict = {}
     for where in {s for s, _ in keys.values()}:
         wanted = {run_id: i for run_id, (s, i) in keys.items() if s == where}
-        got = store.gold_for(data.config.name, where, list(wanted.values()), data.labels)
+        got = read(data.config.name, where, list(wanted.values()), data.labels)
         out.update({run_id: got[i] for run_id, i in wanted.items() if i in got})
     return out
 
