@@ -130,6 +130,10 @@ def text_batches(source: str, text_column: str = "text", id_column: str | None =
     if line_input and codecs.lookup(encoding).name != "utf-8":
         raise DataError(f"{source}: --encoding {encoding} applies to CSV/TSV/JSONL inputs; "
                         "lines from stdin or a .txt file are read as UTF-8")
+    if line_input and id_required and id_column:  # asked for ids the output would not have
+        raise DataError(f"{'stdin' if source == '-' else source}: --id-column {id_column} "
+                        "applies to CSV/TSV/JSONL/Parquet inputs; lines from stdin or a .txt "
+                        "file have no ids")
     if source == "-":
         yield from line_batches(sys.stdin.buffer, "stdin")
         return

@@ -99,3 +99,18 @@ def test_predict_answers_the_lines_before_a_non_utf8_one(model_dir):
         "check out my channel", "lovely song"]
     assert result.stderr.decode().strip() == ("error: stdin: not valid UTF-8 (byte 33, "
                                               "line 3); re-save it as UTF-8")
+
+
+@pytest.mark.parametrize("stdin", [True, False])
+def test_id_column_on_lines_is_an_error_not_silently_ignored(model_dir, tmp_path, stdin):
+    lines = tmp_path / "texts.txt"
+    lines.write_bytes(b"check out my channel\n")
+    args = ["-m", str(model_dir), "--id-column", "id"] + ([] if stdin else ["-i", str(lines)])
+    result = predict(*args, input=lines.read_bytes() if stdin else b"")
+    assert result.returncode == 2 and result.stdout == b"", result.stdout
+    assert result.stderr.decode().strip() == (
+        f"error: {'stdin' if stdin else lines}: --id-column id applies to CSV/TSV/JSONL/"
+        "Parquet inputs; lines from stdin or a .txt file have no ids")
+    # --id-column "" (no ids) is what lines have anyway: no error
+    none = predict("-m", str(model_dir), "--id-column", "", input=b"lovely song\n")
+    assert none.returncode == 0 and none.stdout.decode().startswith("ham\t"), none.stderr

@@ -57,12 +57,13 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
         raise LabelingError(f"--encoding: unknown text encoding {encoding!r}") from None
     exported = load_exported(model, runtime)
     written = write_batches(exported, [list(texts)] if texts else [], sys.stdout, fmt)
+    ids = dict(id_column="id" if id_column is None else id_column,
+               id_required=id_column is not None)
     if input is not None:
-        written += write_batches(exported, text_batches(
-            input, text_column, "id" if id_column is None else id_column, encoding,
-            id_required=id_column is not None), sys.stdout, fmt)
+        written += write_batches(exported, text_batches(input, text_column, encoding=encoding,
+                                                        **ids), sys.stdout, fmt)
     elif not texts and not sys.stdin.isatty():  # streamed: answers while the pipe is open
-        written += write_batches(exported, text_batches("-"), sys.stdout, fmt)
+        written += write_batches(exported, text_batches("-", **ids), sys.stdout, fmt)
     if not written:
         typer.echo("no texts to classify (pass texts, --input FILE, or pipe lines to stdin)",
                    err=True)
