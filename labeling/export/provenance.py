@@ -53,6 +53,11 @@ def training_files(cfg, end_model: dict, annotations_used: dict) -> dict:
                               "gold rows of the test scores only, never trained on")
     if any(annotations_used.values()) and cfg.annotations_path.is_file():
         files["annotations"] = _file(cfg.annotations_path, "app annotations merged into dev")
+    # the code behind the train rows' labels (export refuses LFs edited since the apply)
+    modules = [cfg.resolve(m) for m in getattr(cfg, "lfs", []) if cfg.resolve(m).is_file()]
+    for i, module in enumerate(modules):
+        files["lf module" + (f" {i + 1}" if len(modules) > 1 else "")] = _file(
+            module, "the labeling functions whose votes labeled the train rows")
     return files
 
 
