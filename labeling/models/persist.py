@@ -30,6 +30,10 @@ VERSION = 1
 # inside another; anything deeper is tampering, refused before it can exhaust the stack.
 MAX_DEPTH = 32
 MAX_NESTED_MODELS = 1
+# Learned attributes added to a model after files were saved without them, each with the
+# value that makes the loaded model decide exactly as the one saved did: auto's
+# decision_bias_ (2026-12-05) is zero for an auto model fit before (it decided unshifted).
+ADDED_SINCE = {("auto", "decision_bias_"): lambda model: np.zeros(model.cardinality)}
 
 
 def _encode(value, where: str):
@@ -162,6 +166,9 @@ def model_from_dict(d: dict, registry: dict, _nested: int = 0):
             raise ValueError(f"label model {name!r}: state key {key!r} is not a learned attribute")
     state = {key: _decode(value, registry, f"{name}.{key}", nested=_nested)
              for key, value in state.items()}
+    for (model_name, key), default in ADDED_SINCE.items():
+        if model_name == name and key not in state:  # a file from before the attribute
+            state[key] = default(model)
     _check_state(model, state)
     for key, value in state.items():
         setattr(model, key, value)
