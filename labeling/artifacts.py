@@ -179,11 +179,26 @@ def check_step_order(run_dir, chain: list[tuple[str, str]], step: str) -> None:
                                 f"`labeling {step}`")
 
 
+def rows_digests(task) -> dict[str, str]:
+    """sha256 of each split's rows as the LFs see them (every column but the gold label),
+    recorded by apply (metrics.json's ``rows_at_apply``): ids alone do not tell that a
+    row's text was edited under the same id, and its votes are the old text's."""
+    out = {}
+    for split, df in task.splits.items():
+        if df is not None:
+            seen = df.drop(columns="label", errors="ignore").astype(str)
+            out[split] = hashlib.sha256(pd.util.hash_pandas_object(
+                seen, index=False).to_numpy().tobytes()).hexdigest()
+    return out
+
+
 def read_label_matrices(task, table: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
     """L per split from L.parquet (or its already read ``table``), checked against the
-    current data's ids."""
+    current data: its ids, and its rows' content where the apply recorded it."""
     if table is None:
         table = pd.read_parquet(_require(task, L_FILE, "apply"))
+    applied_rows = read_metrics(task.run_dir).get("rows_at_apply") or {}
+    now = rows_digests(task) if applied_rows else {}
     matrices = {}
     for split, df in task.splits.items():
         if df is None:
@@ -192,6 +207,10 @@ def read_label_matrices(task, table: pd.DataFrame | None = None) -> dict[str, np
         if part is None or list(part.index) != list(df["id"]):
             raise LabelingError(f"{task.run_dir / L_FILE}: does not match the current {split} "
                                 "data; run `labeling apply` again")
+        if split in applied_rows and applied_rows[split] != now[split]:
+            raise LabelingError(f"{task.run_dir / L_FILE}: a {split} row's text (or another "
+                                "field) changed since the apply, under the same id; run "
+                                "`labeling apply` again")
         matrices[split] = part.to_numpy()
     return matrices
 

@@ -28,7 +28,7 @@ from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 
                                 _require, _write_table, check_gold_unchanged,
                                 check_step_order, gold_digests, leakage_section,
                                 read_label_matrices, read_metrics, read_probs, input_digests,
-                                record_annotations, record_export, record_inputs,
+                                record_annotations, record_export, record_inputs, rows_digests,
                                 timed, update_metrics, write_end_probs)
 from pydantic import ValidationError
 
@@ -182,7 +182,7 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
         data["dev"]["annotations"] = task.annotation_report
     update_metrics(task.run_dir, task=cfg.name, labels=cfg.labels, data=data,
                    applied_lfs=task.applied_lfs, gold_at_summary=gold_digests(task),
-                   leakage=leakage_section(task),
+                   leakage=leakage_section(task), rows_at_apply=rows_digests(task),
                    lfs={"n": len(names), "names": names, "fault_counts": faults.counts,
                         "first_faults": faults.first,
                         "warnings": lf_warnings(matrices["train"], names, cfg.cardinality,

@@ -12,7 +12,7 @@ from labeling.apply import applied
 from labeling.apply.applier import apply_lfs
 from labeling.apply.votes import FaultLog
 from labeling.artifacts import (L_FILE, _write_table, gold_digests, leakage_section,
-                                record_annotations, update_metrics)
+                                record_annotations, rows_digests, update_metrics)
 from labeling.errors import LFError
 from labeling.files import atomic_write, check_writable
 from labeling.multilabel_steps.common import (LF_ANALYSIS_FILE, frame, gold, lf_targets,
@@ -119,6 +119,7 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
     # and `labeling show` rebuild exactly this run's dev split from it (sets as lists)
     record_annotations(task)
     update_metrics(task.run_dir, applied_lfs=task.applied_lfs, leakage=leakage_section(task),
-                   gold_at_summary=gold_digests(task))  # the gold of lf_analysis.csv
+                   gold_at_summary=gold_digests(task),  # the gold of lf_analysis.csv
+                   rows_at_apply=rows_digests(task))
     save_section(task, section, "apply", time.perf_counter() - start)
     return L
