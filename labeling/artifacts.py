@@ -100,6 +100,18 @@ def check_gold_unchanged(task, metrics: dict) -> None:
                                 f"`labeling {step}` again (or `labeling run`)")
 
 
+def check_dev_gold_at_fit(task, step: str) -> None:
+    """Stop ``step`` (train) when the dev gold changed since the fit whose probabilities
+    it would learn from: it would train on the old gold's label model, and ``evaluate``
+    would then refuse its scores."""
+    recorded = (read_metrics(task.run_dir).get("gold_at_fit") or {}).get("dev")
+    if recorded is not None and recorded != gold_digests(task).get("dev"):
+        dev = task.config.resolve(task.config.data.dev)
+        raise LabelingError(f"{dev}: the dev gold changed since the last fit, whose "
+                            f"probabilities {step} would learn from; run `labeling fit` "
+                            f"before `labeling {step}`")
+
+
 def _write_table(frame: pd.DataFrame, path: Path) -> None:
     with atomic_write(path) as tmp:
         if path.suffix == ".parquet":
@@ -160,6 +172,17 @@ def _made_from_another(run_dir: Path, earlier: str, later: str, lineage: dict) -
     if earlier in recorded and recorded.get(later) == file_digest(b):
         return recorded[earlier] != file_digest(a)
     return b.stat().st_mtime_ns < a.stat().st_mtime_ns
+
+
+def made_from_another(run_dir, earlier: str, later: str) -> bool:
+    """Whether the file ``later`` of ``run_dir`` was made from another ``earlier`` than the
+    one there now (both present): ``evaluate`` marks an end model stale so, as runs from
+    before ``fit`` marked it in metrics.json (2026-12-02) do not say."""
+    run_dir = Path(run_dir)
+    if not ((run_dir / earlier).is_file() and (run_dir / later).is_file()):
+        return False
+    lineage = read_metrics(run_dir).get("inputs_sha256") or {}
+    return _made_from_another(run_dir, earlier, later, lineage)
 
 
 def check_step_order(run_dir, chain: list[tuple[str, str]], step: str) -> None:

@@ -24,3 +24,36 @@ def test_show_on_a_run_whose_annotations_record_predates_splits(make_task):
     used.write_text(json.dumps({"dv0": 1}), encoding="utf-8")
     one_error_line(cli("show", "--config", config, "kw_spam"), "annotations_used.json",
                    "labeling apply")
+
+
+def test_evaluate_marks_an_end_model_trained_before_an_older_versions_fit(make_task):
+    """Versions before 2026-12-02 did not mark the end model stale when `labeling fit` ran
+    after `labeling train` (nor record what each step read); `labeling evaluate` printed
+    that end model's scores, made on the previous labels and dev gold, as current."""
+    from conftest import rerun
+
+    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    task = pipeline.load_task(config)
+    pipeline.step_apply(task, progress=False)
+    pipeline.step_fit(task)
+    pipeline.step_train(task)
+    rerun(task.run_dir / "probs.parquet")  # the older version's fit, after the train
+    metrics_path = task.run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    for key in ("inputs_sha256", "gold_at_fit", "gold_at_train", "gold_at_summary"):
+        metrics.pop(key, None)  # what an older version's metrics.json lacks
+    metrics["end_model"].pop("stale", None)
+    metrics_path.write_text(json.dumps(metrics), encoding="utf-8")
+    result = cli("evaluate", config)
+    assert result.exit_code == 0, result.output
+    assert "end model (tfidf_logreg) (stale)" in result.output, result.output
+
+
+def test_evaluate_does_not_mark_a_current_end_model_stale(make_task):
+    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    task = pipeline.load_task(config)
+    pipeline.step_apply(task, progress=False)
+    pipeline.step_fit(task)
+    pipeline.step_train(task)
+    result = cli("evaluate", config)
+    assert result.exit_code == 0 and "(stale)" not in result.output, result.output
