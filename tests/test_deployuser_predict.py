@@ -114,3 +114,18 @@ def test_id_column_on_lines_is_an_error_not_silently_ignored(model_dir, tmp_path
     # --id-column "" (no ids) is what lines have anyway: no error
     none = predict("-m", str(model_dir), "--id-column", "", input=b"lovely song\n")
     assert none.returncode == 0 and none.stdout.decode().startswith("ham\t"), none.stderr
+
+
+def test_a_card_of_the_other_kind_names_the_folder_of_its_card(model_dir, tmp_path):
+    """A multi-label card on a single-label model: the error names which folder's card
+    (an operator deploying several models reads it in a log of many)."""
+    folder = tmp_path / "mixed"
+    shutil.copytree(model_dir, folder)
+    card = json.loads((folder / "model_card.json").read_text())
+    card["multi_label"] = {"thresholds": [0.5, 0.5]}
+    (folder / "model_card.json").write_text(json.dumps(card))
+    result = predict("-m", str(folder), "check out my channel")
+    assert result.returncode == 2
+    assert result.stderr.decode().strip() == (
+        f"error: {folder / 'model_card.json'}: the card says a multi-label model, but the "
+        "model file is single-label; the card does not belong to this model")

@@ -55,6 +55,7 @@ class ExportedModel:
     model: object
     card: dict
     runtime: str = "sklearn"
+    model_dir: Path | None = None  # the folder it was loaded from (named in errors)
 
     def __post_init__(self):
         self._fast = (FastTfidfModel(self.model)
@@ -250,8 +251,9 @@ def load_exported(model_dir: Path, runtime: str = "sklearn") -> ExportedModel:
     model_dir = Path(model_dir)
     card = read_card(model_dir)
     if runtime == "sklearn":
-        return ExportedModel(_load_classifier(model_dir, card), card)
-    return ExportedModel(_load_onnx(model_dir, card, runtime), card, runtime=runtime)
+        return ExportedModel(_load_classifier(model_dir, card), card, model_dir=model_dir)
+    return ExportedModel(_load_onnx(model_dir, card, runtime), card, runtime=runtime,
+                         model_dir=model_dir)
 
 
 def _score(s: dict, key: str) -> str:

@@ -146,7 +146,8 @@ def multilabel_thresholds(exported) -> np.ndarray | None:
     info = exported.card.get("multi_label")
     kind = is_multilabel_model(exported.model)
     if kind is not None and kind != (info is not None):
-        raise ModelLoadError(f"{CARD_FILE}: the card says a {'multi' if info else 'single'}-"
+        where = exported.model_dir / CARD_FILE if exported.model_dir else CARD_FILE
+        raise ModelLoadError(f"{where}: the card says a {'multi' if info else 'single'}-"
                              f"label model, but the model file is "
                              f"{'multi' if kind else 'single'}-label; the card does not "
                              "belong to this model")
