@@ -25,7 +25,8 @@ from labeling import llm, models
 from labeling.analysis import coverage_stats, lf_summary, lf_warnings
 from labeling.apply import FaultLog, applied, apply_lfs
 from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 (re-exported)
-                                _require, _write_table, check_gold_unchanged,
+                                _require, _write_table, check_dev_gold_at_fit,
+                                check_gold_unchanged,
                                 check_step_order, gold_digests, leakage_section,
                                 read_label_matrices, read_metrics, read_probs, input_digests,
                                 record_annotations, record_export, record_inputs, rows_digests,
@@ -281,6 +282,7 @@ def step_train(task: Task):
     cfg = task.config
     check_writable(task.run_dir)
     check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "train")
+    check_dev_gold_at_fit(task, "train")
     inputs = input_digests(task.run_dir, [PROBS_FILE])
     probs = read_probs(task, "train")
     proba = probs[[f"p_{name}" for name in cfg.labels]].to_numpy()

@@ -209,11 +209,6 @@ class Session:
             self._ready("train")
             if self.multi_label:
                 return multilabel.train(self.task)
-            fit_gold = (pipeline.read_metrics(self.task.run_dir).get("gold_at_fit") or {})
-            if "dev" in fit_gold and fit_gold["dev"] != gold_digests(self.task).get("dev"):
-                dev = self.task.config.resolve(self.task.config.data.dev)
-                raise LabelingError(f"{dev}: the dev gold changed since the last fit, whose "
-                                    "probabilities train would learn from; call fit() again")
             pipeline.step_train(self.task)
         metrics = pipeline.read_metrics(self.task.run_dir)
         section = metrics["end_model"]

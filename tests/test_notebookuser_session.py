@@ -136,7 +136,8 @@ def test_train_after_editing_the_dev_gold_asks_for_fit_first(session):
     dev.loc[:1, "label"] = dev.loc[:1, "label"].map({"spam": "ham", "ham": "spam"})
     dev.to_csv(dev_file, index=False)
     with pytest.raises(LabelingError, match=r"dev.csv: the dev gold changed since the last "
-                                            r"fit, .*; call fit\(\) again$"):
+                                            r"fit, .*; call fit\(\) \(`labeling fit`\) "
+                                            r"before train\(\)$"):
         session.train()  # before: trained on the old gold's fit, then evaluate() refused
     session.fit()
     assert "dev" in session.train()

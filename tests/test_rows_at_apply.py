@@ -33,3 +33,16 @@ def test_a_text_edited_under_its_id_stops_fit_and_show_until_the_next_apply(make
     assert fitted.exit_code == 0, fitted.output
     metrics = json.loads((config_path.parent / "run" / "metrics.json").read_text())
     assert set(metrics["rows_at_apply"]) == {"train", "dev", "test"}
+
+
+def test_cli_train_after_a_dev_gold_edit_asks_for_fit_first(make_task):
+    # before: `labeling train` learned from the old gold's label model, and `evaluate`
+    # then refused its scores (the notebook's train() already asked for fit())
+    config_path = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    assert cli("apply", config_path, "--no-progress").exit_code == 0
+    assert cli("fit", config_path).exit_code == 0
+    path = config_path.parent / "dev.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(",spam\n", ",ham\n", 1), encoding="utf-8")
+    one_error_line(cli("train", config_path), "dev.csv: the dev gold changed since the last fit",
+                   "run `labeling fit` before `labeling train`")

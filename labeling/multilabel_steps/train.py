@@ -9,8 +9,8 @@ import time
 import numpy as np
 
 from labeling.apply import applied
-from labeling.artifacts import (L_FILE, PROBS_FILE, check_step_order, gold_digests,
-                                input_digests, record_annotations, record_inputs,
+from labeling.artifacts import (L_FILE, PROBS_FILE, check_dev_gold_at_fit, check_step_order,
+                                gold_digests, input_digests, record_annotations, record_inputs,
                                 update_metrics, write_end_probs)
 from labeling.errors import LabelingError
 from labeling.export import save_model
@@ -44,6 +44,7 @@ def step_train(task):
     # as the single-label train: probabilities from before the last apply, or an LF
     # edited since it, would train on votes that are not the task's now
     check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "train")
+    check_dev_gold_at_fit(task, "train")
     applied.check(task, "train")
     inputs = input_digests(task.run_dir, [PROBS_FILE])
     P_weak, Y = read_probs(task, "train"), gold(task)
