@@ -98,3 +98,12 @@ def test_a_refit_drops_the_last_fits_decision_bias():
     model.fit(TEXTS, SOFT)  # before: decision_bias_ [0, 2] stayed, the intercept had none
     assert not hasattr(model.steps[-1][1], "decision_bias_")
     np.testing.assert_allclose(model.predict_proba(TEXTS), fresh)
+
+
+def test_the_minilm_embedder_refuses_one_bare_string():
+    # before: MiniLMEmbedder().transform("text") embedded each character (4 rows), so
+    # minilm_logreg.predict("text") answered per character (found by the notebook user)
+    from labeling.train.embeddings import MiniLMEmbedder
+
+    with pytest.raises(ValueError, match=r"one string: pass \[text\]"):
+        MiniLMEmbedder().fit(["a"]).transform("text")

@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from labeling.llm.embedding_cache import DIM, EmbeddingCache, model_key, text_keys
 from labeling.llm.minilm import load_model
+from labeling.train.ensemble import text_list
 
 
 
@@ -51,7 +52,7 @@ class MiniLMEmbedder(TransformerMixin, BaseEstimator):
                                        show_progress_bar=False), dtype=np.float32)
 
     def transform(self, X) -> np.ndarray:
-        texts = [str(t) for t in X]
+        texts = [str(t) for t in text_list(X)]  # one string is refused, not read per character
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
         if self.cache_dir is None:
