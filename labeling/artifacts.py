@@ -100,6 +100,29 @@ def check_gold_unchanged(task, metrics: dict) -> None:
                                 f"`labeling {step}` again (or `labeling run`)")
 
 
+def check_annotations_unchanged(task, metrics: dict) -> None:
+    """For a run from before ``fit`` and ``train`` recorded their gold (2026-12-06), which
+    :func:`check_gold_unchanged` cannot check: stop when the annotations the next run
+    would merge into dev are not the ones its ``annotations_used.json`` records (given in
+    the app since), as the scores on disk are the old gold's. ``task``: loaded with its
+    annotations (:func:`labeling.pipeline.load_task`)."""
+    path = Path(task.run_dir) / ANNOTATIONS_USED_FILE
+    if metrics.get("gold_at_fit") or metrics.get("gold_at_train") or not path.is_file():
+        return
+    try:
+        used = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return
+    if not isinstance(used, dict) or any(not isinstance(v, dict) for v in used.values()):
+        return  # the record before splits ({id: label}): read it, and it says what to run
+    now = json.loads(json.dumps(task.annotation_gold))
+    if {s: v for s, v in used.items() if v} != {s: v for s, v in now.items() if v}:
+        raise LabelingError(f"{task.config.annotations_path}: annotations given since the "
+                            "run's last fit change its dev gold, and its scores are the old "
+                            "gold's; run `labeling fit` and `labeling train` again (or "
+                            "`labeling run`)")
+
+
 def check_dev_gold_at_fit(task, step: str) -> None:
     """Stop ``step`` (train) when the dev gold changed since the fit whose probabilities
     it would learn from: it would train on the old gold's label model, and ``evaluate``

@@ -57,3 +57,27 @@ def test_evaluate_does_not_mark_a_current_end_model_stale(make_task):
     pipeline.step_train(task)
     result = cli("evaluate", config)
     assert result.exit_code == 0 and "(stale)" not in result.output, result.output
+
+
+def test_evaluate_on_a_run_older_than_the_gold_record_after_new_annotations(make_task):
+    """A run from before fit and train recorded their gold digests (2026-12-06): after
+    annotations given in the app, `labeling evaluate` printed the old gold's scores."""
+    from labeling.gold import AnnotationStore
+
+    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    task = pipeline.load_task(config)
+    pipeline.step_apply(task, progress=False)
+    pipeline.step_fit(task)
+    pipeline.step_train(task)
+    metrics_path = task.run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    for key in ("gold_at_fit", "gold_at_train", "gold_at_summary"):
+        metrics.pop(key, None)  # what an older version's metrics.json lacks
+    metrics_path.write_text(json.dumps(metrics), encoding="utf-8")
+    assert cli("evaluate", config).exit_code == 0  # nothing annotated since: scores shown
+    dev = task.splits["dev"]
+    wrong = 1 - ["ham", "spam"].index(dev["label"].iloc[0]) if isinstance(
+        dev["label"].iloc[0], str) else 1 - int(dev["label"].iloc[0])
+    AnnotationStore(task.config.annotations_path).set(
+        "tiny", dev["id"].iloc[0], wrong, split="dev", label_name=["ham", "spam"][wrong])
+    one_error_line(cli("evaluate", config), "annotations", "labeling fit")
