@@ -20,7 +20,11 @@ with shared.guard():
     name = c2.selectbox("slice", list(slices.SLICES), key="ann_slice",
                         format_func=lambda n: f"{n}: {slices.SLICES[n]}")
     skip_done = c3.toggle("hide labeled", value=True, key="ann_hide")
-    ids = slices.slice_ids(data, split, name)
+    margin = st.session_state.get("unsure_margin", slices.DEFAULT_MARGIN)  # the Slices page's
+    ids = slices.slice_ids(data, split, name, margin)
+    if name == "unsure":
+        st.caption(f"Unsure: top-two probability gap below {margin:.2f} (set on the Slices "
+                   "page).")
     done = stored_labels(store, data, split, ids)  # moved train rows: their train label
     queue = [i for i in ids if not (skip_done and i in done)]
     st.progress(len(done) / len(ids) if ids else 1.0,

@@ -10,8 +10,13 @@ from labeling.review.literal import literal
 st.title("Slices")
 with shared.guard():
     data = shared.run()
+    # the margin outlives the page (a widget's state does not), so that the annotate
+    # page's "unsure" queue is the slice counted here
+    st.session_state.setdefault("slice_margin", st.session_state.get("unsure_margin",
+                                                                     slices.DEFAULT_MARGIN))
     margin = st.slider("unsure margin (top-two probability gap below)", 0.0, 1.0,
-                       slices.DEFAULT_MARGIN, 0.05, key="slice_margin")
+                       step=0.05, key="slice_margin")
+    st.session_state["unsure_margin"] = margin
     counts = slices.slice_counts(data, margin)
     st.dataframe(counts.pivot(index="slice", columns="split", values="count")
                  .reindex(list(slices.SLICES)), column_config={
