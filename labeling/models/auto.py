@@ -22,7 +22,7 @@ import numpy as np
 
 from labeling.apply.votes import check_label_matrix
 from labeling.metrics import fit_decision_bias, score_predictions, shifted, stratified_folds
-from labeling.models.base import LabelModel
+from labeling.models.base import LabelModel, check_dev_gold
 from labeling.models.dawid_skene import DawidSkene
 from labeling.models.majority import MajorityVote
 from labeling.models.snorkel_lm import SnorkelLabelModel
@@ -120,7 +120,10 @@ class AutoLabelModel(LabelModel):
     def fit(self, L, y_dev=None, L_dev=None) -> "AutoLabelModel":
         k = self.cardinality
         L = check_label_matrix(L, k)
-        names = list(dict.fromkeys(["mv", *self.candidates]))  # "mv" always scored
+        # one name is one candidate (not its letters)
+        candidates = ((self.candidates,) if isinstance(self.candidates, str)
+                      else tuple(self.candidates))
+        names = list(dict.fromkeys(["mv", *candidates]))  # "mv" always scored
         unknown = [n for n in names if n not in CANDIDATES]
         if unknown:
             raise ValueError(f"unknown candidates {unknown}; known: {sorted(CANDIDATES)}")
@@ -136,8 +139,8 @@ class AutoLabelModel(LabelModel):
             self.decision_bias_ = np.zeros(k)
             return self
 
-        y_dev = np.asarray(y_dev)
         L_dev = check_label_matrix(L_dev, k)
+        y_dev = check_dev_gold(y_dev, k, L_dev)
         n_folds = max(2, min(self.n_folds, len(y_dev)))
         splits = [stratified_folds(y_dev, n_folds, self.seed + r)
                   for r in range(max(1, self.n_repeats))]
@@ -167,7 +170,7 @@ class AutoLabelModel(LabelModel):
                 scores[name].append(score_predictions(y_dev, pred, self.metric,
                                                       self.pos_label))
         self.cv_scores_ = {n: float(np.mean(s)) for n, s in scores.items()}
-        order = [n for n in self.candidates if n in names] or names
+        order = [n for n in candidates if n in names] or names
         self.chosen_ = max(order, key=lambda n: (self.cv_scores_[n], -order.index(n)))
         self.model_ = fit_candidate(self.chosen_, k, L, y_dev, L_dev, self.seed,
                                     self.snorkel_epochs)
