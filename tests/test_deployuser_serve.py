@@ -62,3 +62,29 @@ def test_a_garbled_request_line_gets_a_json_400(server):
     status, headers, body = raw_request(server, b"GARBAGE\r\n\r\n")
     assert status == 400 and headers["content-type"] == "application/json", body
     assert "invalid HTTP request" in json.loads(body)["error"]
+
+
+def test_a_body_shorter_than_its_content_length_gets_a_408_not_an_open_connection(model_dir):  # noqa: F811
+    # before: the server waited for the missing bytes for ever (found by the deploy
+    # walkthrough); now the body has body_timeout_s from the headers to arrive
+    from test_serve import ThreadServer
+
+    from labeling.serve import Limits, build_server
+
+    server = build_server(model_dir, limits=Limits(body_timeout_s=0.5))
+    with ThreadServer(server) as running:
+        status, headers, body = raw_request(
+            running.url, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                         b"\r\nContent-Length: 100\r\n\r\n" + BODY)  # 35 of 100 bytes
+        assert status == 408 and headers["content-type"] == "application/json", body
+        assert json.loads(body)["error"].startswith("the request body did not arrive within 0.5 s")
+        assert post(running.url, "/predict", {"texts": ["a"]})[0] == 200
+
+
+def test_the_body_timeout_must_be_a_positive_number():
+    from labeling.errors import LabelingError
+    from labeling.serve import Limits
+
+    for bad in (0, -1.0, True, "30"):
+        with pytest.raises(LabelingError, match="body_timeout_s must be a positive number"):
+            Limits(body_timeout_s=bad)

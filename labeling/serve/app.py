@@ -73,9 +73,19 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse(one_line(message), status_code=status)
 
 
-async def read_body(scope: dict, receive, limit: int) -> bytes:
+async def read_body(scope: dict, receive, limit: int, timeout_s: float = 30.0) -> bytes:
     """The request body, refused (413) as soon as it exceeds ``limit`` bytes: by its
-    Content-Length before reading, and while reading a chunked body."""
+    Content-Length before reading, and while reading a chunked body; and (408) when it
+    has not all arrived ``timeout_s`` seconds after the headers."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _read_body(scope, receive, limit)
+    except TimeoutError:
+        raise RequestError(408, f"the request body did not arrive within {timeout_s:g} s "
+                                "(fewer bytes sent than its Content-Length?)") from None
+
+
+async def _read_body(scope: dict, receive, limit: int) -> bytes:
     for name, value in scope["headers"]:
         if name == b"content-length":
             if not value.isdigit():
@@ -252,7 +262,8 @@ class ModelServer:
 
     async def _payload(self, scope: dict, receive) -> dict:
         with self.batcher.arriving():
-            body = await read_body(scope, receive, self.limits.max_body_bytes)
+            body = await read_body(scope, receive, self.limits.max_body_bytes,
+                                   self.limits.body_timeout_s)
             try:
                 return parse_json(body)
             except RequestError as exc:  # a form or a file upload: say what was sent

@@ -43,6 +43,9 @@ class Limits:
     max_body_bytes: int = 1 << 20  # 1 MiB
     max_texts: int = 1024  # texts in one request
     max_text_chars: int = 10_000  # characters in one text
+    # seconds from the headers to the body's last byte: a client announcing more bytes
+    # than it sends held its connection open for ever (uvicorn has no body timeout)
+    body_timeout_s: float = 30.0
 
     def __post_init__(self):
         for name in ("max_body_bytes", "max_texts", "max_text_chars"):
@@ -50,6 +53,10 @@ class Limits:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise LabelingError(f"{name} (--{name.replace('_', '-')}) must be a "
                                     f"positive integer, not {value!r}")
+        if (not isinstance(self.body_timeout_s, (int, float)) or isinstance(
+                self.body_timeout_s, bool) or not self.body_timeout_s > 0):
+            raise LabelingError(f"body_timeout_s must be a positive number of seconds, not "
+                                f"{self.body_timeout_s!r}")
 
 
 def parse_json(body: bytes) -> dict:
