@@ -123,6 +123,21 @@ def check_annotations_unchanged(task, metrics: dict) -> None:
                             "`labeling run`)")
 
 
+def metrics_to_evaluate(task, end_model_file: str, stale_note: str) -> dict:
+    """metrics.json as ``evaluate`` (the CLI's and the notebook's) reprints it: refused
+    when the gold changed since the scores were computed, and the end model marked
+    ``stale`` (``stale_note``) when ``end_model_file`` was made from another fit than the
+    last, which runs from older versions did not mark."""
+    metrics = read_metrics(task.run_dir)
+    check_gold_unchanged(task, metrics)
+    check_annotations_unchanged(task, metrics)  # a run from before the gold was recorded
+    end = metrics.get("end_model")
+    if end and not end.get("stale") and made_from_another(task.run_dir, PROBS_FILE,
+                                                          end_model_file):
+        metrics["end_model"] = end | {"stale": stale_note}
+    return metrics
+
+
 def check_dev_gold_at_fit(task, step: str) -> None:
     """Stop ``step`` (train) when the dev gold changed since the fit whose probabilities
     it would learn from: it would train on the old gold's label model, and ``evaluate``

@@ -31,7 +31,7 @@ from labeling import session_multilabel as multilabel
 from labeling import suggest as lf_suggest
 from labeling.apply import applied
 from labeling.artifacts import (L_FILE, PROBS_FILE, check_step_order, gold_digests,
-                                read_label_matrices, read_lf_summary)
+                                metrics_to_evaluate, read_label_matrices, read_lf_summary)
 from labeling.errors import LabelingError
 from labeling.review.examples import example_table, refuse_test_split
 from labeling.review.project import NoRunError, load_run
@@ -225,11 +225,13 @@ class Session:
         test. Look at it when the LFs are done, not while writing them. Multi-label:
         macro/micro F1 (per-label tables: ``session_multilabel.evaluate(task, True)``)."""
         self._fresh()
-        metrics = pipeline.read_metrics(self.task.run_dir)
         if self.multi_label:
             with _notebook_words():
                 end = multilabel._section(self.task, "fit").get("end_model")
         else:
+            with _notebook_words():
+                metrics = metrics_to_evaluate(self.task, pipeline.END_MODEL_FILE,
+                                              pipeline.STALE_END_MODEL)
             end = metrics.get("end_model")
         self._ready("evaluate")
         if not end or end.get("stale"):
@@ -237,8 +239,6 @@ class Session:
                                 "trained on the last fit; call train() before evaluate()")
         if self.multi_label:
             return multilabel.evaluate(self.task)
-        with _notebook_words():
-            pipeline.check_gold_unchanged(self.task, metrics)
         rows = {}
         for key in ("majority_vote", "label_model", "end_model", "gold_only",
                     "gold_only_frozen"):

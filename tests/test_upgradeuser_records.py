@@ -81,3 +81,28 @@ def test_evaluate_on_a_run_older_than_the_gold_record_after_new_annotations(make
     AnnotationStore(task.config.annotations_path).set(
         "tiny", dev["id"].iloc[0], wrong, split="dev", label_name=["ham", "spam"][wrong])
     one_error_line(cli("evaluate", config), "annotations", "labeling fit")
+
+
+def test_the_notebooks_evaluate_refuses_an_older_versions_stale_end_model(make_task):
+    """Session.evaluate() showed the end model an older version trained before its last
+    fit (the CLI marked it stale); both now go through artifacts.metrics_to_evaluate."""
+    import pytest
+
+    from conftest import rerun
+    from labeling.errors import LabelingError
+    from labeling.session import Session
+
+    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    session = Session(config)
+    session.apply()
+    session.fit()
+    session.train()
+    assert "end_model" in session.evaluate().index
+    run_dir = session.task.run_dir
+    rerun(run_dir / "probs.parquet")  # the older version's fit, after the train
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    metrics.pop("inputs_sha256", None)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    with pytest.raises(LabelingError, match=r"no end model trained on the last fit; call "
+                                            r"train\(\) before evaluate\(\)"):
+        session.evaluate()

@@ -140,21 +140,15 @@ def train(config: Optional[Path] = CONFIG_ARG):
 def evaluate(config: Optional[Path] = CONFIG_ARG):
     """The final scores on dev and test (the LF loop's commands show dev only)."""
     from labeling import pipeline, report
-    from labeling.artifacts import check_annotations_unchanged, made_from_another
+    from labeling.artifacts import metrics_to_evaluate
 
     task = open_task(config)
     if multilabel_step(task, "evaluate"):
         return
-    metrics = pipeline.read_metrics(task.run_dir)
-    if not metrics.get("label_model"):
+    if not pipeline.read_metrics(task.run_dir).get("label_model"):
         raise LabelingError(f"{task.run_dir}: nothing to evaluate; run `labeling fit` first")
-    pipeline.check_gold_unchanged(task, metrics)
-    check_annotations_unchanged(task, metrics)  # a run from before the gold was recorded
-    end = metrics.get("end_model")
-    if end and not end.get("stale") and made_from_another(task.run_dir, pipeline.PROBS_FILE,
-                                                          pipeline.END_MODEL_FILE):
-        metrics["end_model"] = end | {"stale": pipeline.STALE_END_MODEL}  # an older version's fit
-    report.print_scores(metrics)
+    report.print_scores(metrics_to_evaluate(task, pipeline.END_MODEL_FILE,
+                                            pipeline.STALE_END_MODEL))
 
 
 @app.command()
