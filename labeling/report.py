@@ -174,11 +174,12 @@ def weight_rule_text(end: dict) -> str:
     cv = end["weight_rule_cv"]
     weight = ("gold only" if end.get("label_mode") == "gold_only" else "1 per row"
               if end.get("weak_weight") is None else f"{end['weak_weight']:g}")
-    # "X +0.021" read as X's own gain; it is the best's lead over X, so say "leads X by"
-    leads = ", ".join(f"{key.split('/', 1)[1]} by {p['gain']:+.3f} (SE {p['se']:.3f})"
+    # "X +0.021" and "leads X by, Y by" both read as X's (Y's) own gain; each is the
+    # best's lead over X, so every number says "over" whom
+    leads = ", ".join(f"{p['gain']:+.3f} over {key.split('/', 1)[1]} (SE {p['se']:.3f})"
                       for key, p in cv["paired"].items() if key != cv["best"])
     return (f"end model weak weight: {weight} (rule {end.get('weight_rule', 'best')}); on dev "
-            f"CV the best-scoring candidate, {cv['best'].split('/', 1)[1]}, leads {leads}")
+            f"CV {cv['best'].split('/', 1)[1]} scored best: {leads}")
 
 
 def print_per_class(metrics: dict, split: str) -> None:

@@ -139,10 +139,10 @@ def test_metrics_json_and_labeling_report_carry_the_rule(make_task, capsys, rule
     pipeline.step_train(task)
     report = json.loads((task.run_dir / "metrics.json").read_text())["end_model"]
     assert report["weight_rule"] == "one_se"
-    assert set(report["weight_rule_cv"]) == {"best", "n_se", "paired"}
+    assert set(report["weight_rule_cv"]) == {"best", "n_se", "paired", "fold_scores"}
     capsys.readouterr()
     print_gold_budget(json.loads((task.run_dir / "metrics.json").read_text()))
-    assert "(rule one_se); on dev CV the best-scoring candidate" in capsys.readouterr().out
+    assert "(rule one_se); on dev CV soft/" in capsys.readouterr().out
 
 
 def test_labeling_report_names_the_rule_and_its_gains():
@@ -150,5 +150,4 @@ def test_labeling_report_names_the_rule_and_its_gains():
            "weight_rule_cv": {"best": "m/soft/w1", "n_se": 1.0, "paired": {
                "m/gold_only": {"gain": 0.04, "se": 0.1}, "m/soft/w1": {"gain": 0.0, "se": 0.0}}}}
     assert weight_rule_text(end) == ("end model weak weight: gold only (rule one_se); on dev "
-                                     "CV the best-scoring candidate, soft/w1, leads gold_only "
-                                     "by +0.040 (SE 0.100)")
+                                     "CV soft/w1 scored best: +0.040 over gold_only (SE 0.100)")
