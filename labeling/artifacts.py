@@ -144,8 +144,12 @@ def check_dev_gold_at_fit(task, step: str) -> None:
     would then refuse its scores."""
     recorded = (read_metrics(task.run_dir).get("gold_at_fit") or {}).get("dev")
     if recorded is not None and recorded != gold_digests(task).get("dev"):
-        dev = task.config.resolve(task.config.data.dev)
-        raise LabelingError(f"{dev}: the dev gold changed since the last fit, whose "
+        used = Path(task.run_dir) / ANNOTATIONS_USED_FILE
+        annotated = used.is_file() and json.loads(used.read_text(encoding="utf-8")) != (
+            json.loads(json.dumps(task.annotation_gold)))
+        where = (task.config.annotations_path if annotated  # given in the app since
+                 else task.config.resolve(task.config.data.dev))
+        raise LabelingError(f"{where}: the dev gold changed since the last fit, whose "
                             f"probabilities {step} would learn from; run `labeling fit` "
                             f"before `labeling {step}`")
 
@@ -281,7 +285,8 @@ def read_probs(task, split: str = "train") -> pd.DataFrame:
     part = table.xs(split, level="split")
     if list(part.index) != list(task.splits[split]["id"]):
         raise LabelingError(f"{task.run_dir / PROBS_FILE}: does not match the current {split} "
-                            "data; run `labeling fit` again")
+                            "data (rows added, removed or moved since the apply); run `labeling "
+                            "apply` and `labeling fit` again")
     return part
 
 

@@ -282,9 +282,9 @@ def step_train(task: Task):
     cfg = task.config
     check_writable(task.run_dir)
     check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "train")
-    check_dev_gold_at_fit(task, "train")
     inputs = input_digests(task.run_dir, [PROBS_FILE])
-    probs = read_probs(task, "train")
+    probs = read_probs(task, "train")  # its rows are the data's now (else: apply again)
+    check_dev_gold_at_fit(task, "train")
     proba = probs[[f"p_{name}" for name in cfg.labels]].to_numpy()
     covered = probs["covered"].to_numpy().astype(bool)
     dev, y_dev = task.splits["dev"], task.gold("dev")

@@ -46,3 +46,37 @@ def test_cli_train_after_a_dev_gold_edit_asks_for_fit_first(make_task):
     path.write_text(text.replace(",spam\n", ",ham\n", 1), encoding="utf-8")
     one_error_line(cli("train", config_path), "dev.csv: the dev gold changed since the last fit",
                    "run `labeling fit` before `labeling train`")
+
+
+def test_train_after_a_dev_annotation_names_the_annotations_not_dev_csv(make_task):
+    # found in review: an annotation given in the app was blamed on dev.csv
+    from labeling import pipeline
+    from labeling.gold import AnnotationStore
+
+    config_path = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    assert cli("apply", config_path, "--no-progress").exit_code == 0
+    assert cli("fit", config_path).exit_code == 0
+    task = pipeline.load_task(config_path)
+    dev = task.splits["dev"]
+    flipped = 1 - int(dev["label"][0])
+    AnnotationStore(task.config.annotations_path).set(
+        "tiny", dev["id"][0], flipped, split="dev", label_name=task.config.labels[flipped],
+        text=dev["text"][0])
+    one_error_line(cli("train", config_path), str(task.config.annotations_path),
+                   "the dev gold changed since the last fit", "run `labeling fit`")
+
+
+def test_train_after_a_train_row_annotation_asks_for_apply(make_task):
+    # found in review: it said dev.csv changed and asked for fit, which then asked for apply
+    from labeling import pipeline
+    from labeling.gold import AnnotationStore
+
+    config_path = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    assert cli("apply", config_path, "--no-progress").exit_code == 0
+    assert cli("fit", config_path).exit_code == 0
+    task = pipeline.load_task(config_path)
+    train = task.splits["train"]
+    AnnotationStore(task.config.annotations_path).set(
+        "tiny", train["id"][0], 1, split="train", label_name="spam", text=train["text"][0])
+    one_error_line(cli("train", config_path), "does not match the current train data",
+                   "run `labeling apply` and `labeling fit` again")

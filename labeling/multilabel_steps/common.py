@@ -73,5 +73,6 @@ def read_probs(task, split: str, prefix: str = "p_") -> np.ndarray:
     part = table.xs(split, level="split")
     if list(part.index) != list(task.splits[split]["id"]):
         raise LabelingError(f"{task.run_dir / PROBS_FILE}: does not match the current "
-                            f"{split} data; run `labeling fit` again")
+                            f"{split} data (rows added, removed or moved since the apply); "
+                            "run `labeling apply` and `labeling fit` again")
     return part[[f"{prefix}{n}" for n in task.config.labels]].to_numpy()

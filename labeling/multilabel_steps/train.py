@@ -44,10 +44,10 @@ def step_train(task):
     # as the single-label train: probabilities from before the last apply, or an LF
     # edited since it, would train on votes that are not the task's now
     check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "train")
-    check_dev_gold_at_fit(task, "train")
     applied.check(task, "train")
     inputs = input_digests(task.run_dir, [PROBS_FILE])
-    P_weak, Y = read_probs(task, "train"), gold(task)
+    P_weak, Y = read_probs(task, "train"), gold(task)  # its rows are the data's now
+    check_dev_gold_at_fit(task, "train")
     name = end_model_name(cfg)
     texts = {s: df["text"].tolist() for s, df in task.splits.items() if df is not None}
     if name == FINETUNE:
