@@ -84,6 +84,8 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
           max_body_bytes: int = typer.Option(1 << 20, help="Largest request body."),
           max_texts: int = typer.Option(1024, help="Most texts in one request."),
           max_text_chars: int = typer.Option(10_000, help="Longest text, in characters."),
+          body_timeout: float = typer.Option(30.0, help="Seconds without a byte of a "
+                                                        "request's body before a 408."),
           max_batch: int = typer.Option(256, help="Most texts in one model call."),
           max_wait_ms: float = typer.Option(2.0, help="How long a batch waits for more "
                                                       "requests."),
@@ -102,7 +104,7 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
 
     check_host(host, allow_remote)  # before loading the model: fail fast
     options = dict(model_dir=model, runtime=runtime, name=name, limits=Limits(
-        max_body_bytes, max_texts, max_text_chars), max_batch=max_batch,
+        max_body_bytes, max_texts, max_text_chars, body_timeout), max_batch=max_batch,
         max_wait_ms=max_wait_ms, max_queue=max_queue, model_process=model_process)
     if workers != 1:  # each worker process loads the model itself
         serve_workers(options, workers, host, port, allow_remote, access_log, on_listen=lambda

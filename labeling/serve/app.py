@@ -75,17 +75,9 @@ def error(status: int, message: str) -> JSONResponse:
 
 async def read_body(scope: dict, receive, limit: int, timeout_s: float = 30.0) -> bytes:
     """The request body, refused (413) as soon as it exceeds ``limit`` bytes: by its
-    Content-Length before reading, and while reading a chunked body; and (408) when it
-    has not all arrived ``timeout_s`` seconds after the headers."""
-    try:
-        async with asyncio.timeout(timeout_s):
-            return await _read_body(scope, receive, limit)
-    except TimeoutError:
-        raise RequestError(408, f"the request body did not arrive within {timeout_s:g} s "
-                                "(fewer bytes sent than its Content-Length?)") from None
-
-
-async def _read_body(scope: dict, receive, limit: int) -> bytes:
+    Content-Length before reading, and while reading a chunked body; and (408) when no
+    byte of it arrives for ``timeout_s`` seconds (a slow upload that keeps sending is
+    read to its end)."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             if not value.isdigit():
@@ -96,7 +88,12 @@ async def _read_body(scope: dict, receive, limit: int) -> bytes:
                                         f"{limit} (--max-body-bytes)")
     chunks, size = [], 0
     while True:
-        message = await receive()
+        try:
+            async with asyncio.timeout(timeout_s):
+                message = await receive()
+        except TimeoutError:
+            raise RequestError(408, f"no byte of the request body for {timeout_s:g} s "
+                                    f"({size} bytes received)") from None
         if message["type"] != "http.request":  # http.disconnect
             raise RequestError(400, "client disconnected before sending the whole body")
         chunk = message.get("body", b"")

@@ -43,8 +43,8 @@ class Limits:
     max_body_bytes: int = 1 << 20  # 1 MiB
     max_texts: int = 1024  # texts in one request
     max_text_chars: int = 10_000  # characters in one text
-    # seconds from the headers to the body's last byte: a client announcing more bytes
-    # than it sends held its connection open for ever (uvicorn has no body timeout)
+    # seconds without a byte of the body: a client announcing more bytes than it sends
+    # held its connection open for ever (uvicorn has no body timeout)
     body_timeout_s: float = 30.0
 
     def __post_init__(self):
@@ -55,8 +55,8 @@ class Limits:
                                     f"positive integer, not {value!r}")
         if (not isinstance(self.body_timeout_s, (int, float)) or isinstance(
                 self.body_timeout_s, bool) or not self.body_timeout_s > 0):
-            raise LabelingError(f"body_timeout_s must be a positive number of seconds, not "
-                                f"{self.body_timeout_s!r}")
+            raise LabelingError(f"body_timeout_s (--body-timeout) must be a positive number "
+                                f"of seconds, not {self.body_timeout_s!r}")
 
 
 def parse_json(body: bytes) -> dict:
