@@ -232,3 +232,34 @@ def test_an_apply_whose_last_worker_leaves_stops_with_one_error(tmp_path, monkey
     CachedColumns(tmp_path, df, [stalls_on_row_350], 2, lambda lf: True).fill(L, need)
     kept = int(re.search(r"the (\d) partitions done are kept", str(caught.value))[1])
     assert kept >= 1 and (~need[:, 0]).sum() == 100 * kept and need[300:].all()
+
+
+def test_a_lost_future_is_not_handed_over_until_it_is_computed_again(monkeypatch):
+    # found in review: `distributed.wait` counts a "lost" future (its worker died holding
+    # the result) as done; handed over, its result() blocked with no worker check
+    import distributed
+
+    from labeling.apply import dask_engine
+
+    class Future:
+        status = "lost"
+
+        def cancelled(self):
+            return False
+
+    future = Future()
+
+    class Client:
+        checks = 0
+
+        def scheduler_info(self):
+            self.checks += 1
+            if self.checks == 3:  # the scheduler ran it again on a new worker
+                future.status = "finished"
+            return {"workers": {"w": {}}}
+
+    monkeypatch.setattr(dask_engine, "POLL", 0.01)
+    monkeypatch.setattr(distributed, "wait", lambda fs, timeout, return_when: (set(fs), set()))
+    client = Client()
+    handed = list(dask_engine._as_completed_while_workers(client, {future: (0, 10)}))
+    assert handed == [future] and future.status == "finished" and client.checks == 3

@@ -113,15 +113,23 @@ def _as_completed_while_workers(client, futures):
         except FuturesCancelledError:
             continue  # cancelled since the check above
         except TimeoutError:
-            if client.scheduler_info().get("workers"):
-                idle_since = None
-            elif idle_since is None:
-                idle_since = time.monotonic()
-            elif time.monotonic() - idle_since >= WORKER_WAIT:
-                raise _WorkersGone(pending) from None
+            done = set()
+        # a "lost" future (its worker died holding the result) counts as done for `wait`
+        # but its result() would block with no worker check: it stays pending
+        settled = {f for f in done if f.status in ("finished", "error", "cancelled")}
+        pending |= set(done) - settled
+        if settled:
+            idle_since = None
+            yield from settled
             continue
-        idle_since = None
-        yield from done
+        if done:  # only lost futures, which `wait` returns at once: do not spin
+            time.sleep(POLL)
+        if client.scheduler_info().get("workers"):
+            idle_since = None
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since >= WORKER_WAIT:
+            raise _WorkersGone(pending) from None
 
 
 def _cluster_name(scheduler: str | None) -> str:
