@@ -80,3 +80,20 @@ def test_train_after_a_train_row_annotation_asks_for_apply(make_task):
         "tiny", train["id"][0], 1, split="train", label_name="spam", text=train["text"][0])
     one_error_line(cli("train", config_path), "does not match the current train data",
                    "run `labeling apply` and `labeling fit` again")
+
+
+def test_the_rows_digest_is_computed_once_per_loaded_frame(make_task, monkeypatch):
+    # found in review: ~3.7 s on 500k rows at every read of the votes
+    import pandas as pd
+
+    from labeling import artifacts, pipeline
+
+    task = pipeline.load_task(make_task())
+    calls = []
+    real = pd.util.hash_pandas_object
+    monkeypatch.setattr(pd.util, "hash_pandas_object",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = artifacts.rows_digests(task)
+    assert artifacts.rows_digests(task) == first and len(calls) == 3  # one per split
+    task.splits["dev"] = task.splits["dev"].assign(text="edited")  # a new frame: hashed
+    assert artifacts.rows_digests(task)["dev"] != first["dev"] and len(calls) == 4
