@@ -59,3 +59,25 @@ def test_cv_never_fits_features_on_the_held_out_texts():
     others = np.setdiff1d(same_fold, [row])
     np.testing.assert_allclose(moved["tfidf_logreg/soft/w1"][0][others],
                                base["tfidf_logreg/soft/w1"][0][others], atol=1e-9)
+
+
+def test_each_folds_features_are_derived_once_while_they_fit_in_the_memo(monkeypatch):
+    # found in review: the CV asked for each fold's matrices once per weak weight and
+    # label mode, deriving them again each time (5.4 s a call on 50k train rows)
+    from labeling.train.end_model import make_tfidf_logreg
+    from labeling.train.fold_features import FoldFeatures
+
+    texts = [f"comment {i} about song {i % 7} and channel {i % 5}" for i in range(60)]
+    folds = FoldFeatures(make_tfidf_logreg().named_steps["features"], texts[:40], texts[40:])
+    derived = []
+    real = folds._derive
+    monkeypatch.setattr(folds, "_derive", lambda rows: derived.append(1) or real(rows))
+    first = folds.matrices(np.arange(10))
+    assert folds.matrices(np.arange(10)) is first and len(derived) == 1
+    monkeypatch.setattr(FoldFeatures, "MEMO_BYTES", 0)  # over the memo: derived each time
+    other = FoldFeatures(make_tfidf_logreg().named_steps["features"], texts[:40], texts[40:])
+    real_other = other._derive
+    monkeypatch.setattr(other, "_derive", lambda rows: derived.append(1) or real_other(rows))
+    other.matrices(np.arange(10))
+    other.matrices(np.arange(10))
+    assert len(derived) == 3

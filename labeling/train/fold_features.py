@@ -51,12 +51,15 @@ class FoldFeatures:
     every train and dev text transformed by the features fit on ``train_texts`` +
     ``dev_texts[fit_dev_rows]``."""
 
+    MEMO_BYTES = 1 << 29  # fold matrices kept for reuse, at most (512 MiB)
+
     def __init__(self, features, train_texts, dev_texts):
         self.features = features
         self.texts = np.concatenate([np.asarray(train_texts, dtype=object),
                                      np.asarray(dev_texts, dtype=object)])
         self.n_train = len(train_texts)
         self.fixed, self.blocks = None, None
+        self._memo, self._memo_bytes = {}, 0
         parts = getattr(features, "transformer_list", None)
         if isinstance(features, MiniLMEmbedder):  # no fit: the same vectors in every fold
             X = features.fit(self.texts).transform(self.texts)
@@ -66,20 +69,32 @@ class FoldFeatures:
             self.blocks = []
             for _, vectorizer in parts:
                 p = vectorizer.get_params()
-                counts = CountVectorizer(**{k: p[k] for k in _COUNT_PARAMS}).fit_transform(
-                    self.texts).tocsr()
-                counts.sort_indices()
-                present = counts.copy()
-                present.data = np.ones_like(present.data)
-                self.blocks.append((p, counts, present,
-                                    np.asarray(present.sum(axis=0)).ravel()))
+                tf = CountVectorizer(**{k: p[k] for k in _COUNT_PARAMS}).fit_transform(
+                    self.texts).tocsr().astype(np.float64)
+                tf.sum_duplicates()  # one entry per (row, term): the indices count documents
+                if p["sublinear_tf"]:  # once here, not in every fold
+                    np.log(tf.data, tf.data)
+                    tf.data += 1
+                self.blocks.append((p, tf, np.bincount(tf.indices, minlength=tf.shape[1])))
 
     def matrices(self, fit_dev_rows):
         """``(X_train, X_dev)`` of the features fit on the train texts and the dev texts
-        ``fit_dev_rows``."""
+        ``fit_dev_rows``. Kept while they fit in ``MEMO_BYTES``: the CV asks for each
+        fold's once per weak weight and label mode (4-5 times)."""
         if self.fixed is not None:
             return self.fixed
         fit_dev_rows = np.asarray(fit_dev_rows, dtype=int)
+        key = fit_dev_rows.tobytes()
+        if key not in self._memo:
+            X_train, X_dev = self._derive(fit_dev_rows)
+            size = sum(m.data.nbytes + m.indices.nbytes if sparse.issparse(m) else m.nbytes
+                       for m in (X_train, X_dev))
+            if self._memo_bytes + size > self.MEMO_BYTES:
+                return X_train, X_dev
+            self._memo[key], self._memo_bytes = (X_train, X_dev), self._memo_bytes + size
+        return self._memo[key]
+
+    def _derive(self, fit_dev_rows):
         if self.blocks is None:
             rows = np.concatenate([np.arange(self.n_train), self.n_train + fit_dev_rows])
             X = clone(self.features).fit(self.texts[rows]).transform(self.texts)
@@ -93,12 +108,10 @@ class FoldFeatures:
 
     @staticmethod
     def _tfidf(block, left_out, n_fit):
-        p, counts, present, df_all = block
-        df = df_all - np.asarray(present[left_out].sum(axis=0)).ravel()
+        p, tf, df_all = block
+        df = df_all - np.bincount(tf[left_out].indices, minlength=tf.shape[1])
         keep = np.flatnonzero(df >= max(1, p["min_df"]))
-        X = counts[:, keep].astype(np.float64)
-        if p["sublinear_tf"]:
-            np.log(X.data, X.data)
-            X.data += 1
+        X = tf[:, keep]  # a copy: scaled in place below
         idf = np.log((1 + n_fit) / (1 + df[keep])) + 1
-        return normalize(X @ sparse.diags(idf), norm="l2", copy=False).astype(p["dtype"])
+        X.data *= idf[X.indices]
+        return normalize(X, norm="l2", copy=False).astype(p["dtype"], copy=False)
