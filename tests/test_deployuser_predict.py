@@ -129,3 +129,26 @@ def test_a_card_of_the_other_kind_names_the_folder_of_its_card(model_dir, tmp_pa
     assert result.stderr.decode().strip() == (
         f"error: {folder / 'model_card.json'}: the card says a multi-label model, but the "
         "model file is single-label; the card does not belong to this model")
+
+
+def test_other_warnings_while_loading_follow_the_users_filters(model_dir, tmp_path, monkeypatch):
+    # found in review: every warning was recorded under "always" and re-issued after the
+    # load, so under -W error another warning escaped as itself, not a ModelLoadError
+    import warnings
+
+    import skops.io as sio
+
+    from labeling.errors import ModelLoadError
+    from labeling.export.skops_io import load_model
+
+    real = sio.load
+
+    def warns(*args, **kwargs):
+        warnings.warn("some other warning", UserWarning)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sio, "load", warns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ModelLoadError, match="some other warning"):
+            load_model(model_dir / "model.skops")

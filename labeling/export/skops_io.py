@@ -16,6 +16,8 @@ import warnings
 import zipfile
 from pathlib import Path
 
+from sklearn.exceptions import InconsistentVersionWarning
+
 from labeling.errors import ModelLoadError
 from labeling.files import atomic_write, check_writable
 
@@ -98,7 +100,9 @@ def load_model(path: Path):
         raise ModelLoadError(f"{path}: refusing to load: the file contains untrusted types "
                              f"{', '.join(untrusted)}")
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        # the version warnings are gathered into one line below; every other warning
+        # follows the user's filters (-W error makes it a ModelLoadError, as before)
+        warnings.filterwarnings("always", category=InconsistentVersionWarning)
         try:
             model = sio.load(path, trusted=TRUSTED_TYPES)
         except Exception as exc:
