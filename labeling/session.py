@@ -61,8 +61,15 @@ def _user_modules(base_dir: Path) -> list[str]:
     return names
 
 
-def _file_stamp(paths) -> dict[str, int | None]:
-    return {str(p): (Path(p).stat().st_mtime_ns if Path(p).is_file() else None) for p in paths}
+def _file_stamp(paths) -> dict[str, tuple | None]:
+    # size and inode too: an edit within one timestamp tick, or a file copied in keeping
+    # its modification time, changes one of them (found in review)
+    return {str(p): ((s.st_mtime_ns, s.st_size, s.st_ino) if (s := _stat(p)) else None)
+            for p in paths}
+
+
+def _stat(path):
+    return Path(path).stat() if Path(path).is_file() else None
 
 
 @contextlib.contextmanager

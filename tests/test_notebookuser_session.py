@@ -141,3 +141,21 @@ def test_train_after_editing_the_dev_gold_asks_for_fit_first(session):
         session.train()  # before: trained on the old gold's fit, then evaluate() refused
     session.fit()
     assert "dev" in session.train()
+
+
+def test_an_edit_that_keeps_the_files_modification_time_is_seen(session):
+    # found in review: the reload compared modification times only, so an edit within
+    # one timestamp tick (or a file copied in keeping its time) was missed
+    import os
+
+    session.apply()
+    before = session.fit()["label_model"]["accuracy"]
+    dev_file = session.task.config.resolve(session.task.config.data.dev)
+    stat = dev_file.stat()
+    dev = pd.read_csv(dev_file)
+    dev.loc[:0, "label"] = dev.loc[:0, "label"].map({"spam": "ham", "ham": "spam"})
+    dev.to_csv(dev_file, index=False)  # one label flipped: one byte longer or shorter
+    os.utime(dev_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the old time back
+    assert dev_file.stat().st_mtime_ns == stat.st_mtime_ns
+    session.apply()
+    assert session.fit()["label_model"]["accuracy"] != before
