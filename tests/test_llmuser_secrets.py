@@ -75,5 +75,9 @@ def test_an_upper_case_hex_key_in_api_key_env_is_not_shown(monkeypatch):
     hex_key = "F86D081884C7D659A2FEAA0C55AD0159"
     monkeypatch.delenv(hex_key, raising=False)
     assert LLMSettings(api_key_env=hex_key).public()["api_key_env"] == "***"
-    for name in ("OPENAI_API_KEY", "AZURE_OPENAI_KEY2", "MY_LLM_GATEWAY_TOKEN"):
+    split_key = "F86D0818_84C7D659_A2FEAA0C_55AD0159"  # found in review: passed as words
+    monkeypatch.delenv(split_key, raising=False)
+    assert LLMSettings(api_key_env=split_key).public()["api_key_env"] == "***"
+    for name in ("OPENAI_API_KEY", "AZURE_OPENAI_KEY2", "MY_LLM_GATEWAY_TOKEN",
+                 "GROQ_KEY_20250101000000"):
         assert LLMSettings(api_key_env=name).shown_key_env(env={}) == name

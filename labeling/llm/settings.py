@@ -122,7 +122,7 @@ class LLMSettings(BaseModel):
         if name in env:
             return name
         looks_like_a_name = re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) and not any(
-            _looks_random(word) for word in name.split("_"))
+            _looks_random(word) for word in name.split("_")) and not _mostly_digits(name)
         return name if looks_like_a_name else "***"
 
     def public(self) -> dict:
@@ -145,6 +145,17 @@ def _looks_random(word: str) -> bool:
     (True, False)
     """
     return len(word) >= 16 and any(c.isdigit() for c in word)
+
+
+def _mostly_digits(name: str) -> bool:
+    """A hex key cut into short words by underscores (``F86D0818_84C7D659_...``): long,
+    and at least 40% digits, where a variable name has few (``GROQ_KEY_2025`` is short).
+
+    >>> _mostly_digits("F86D0818_84C7D659_A2FEAA0C_55AD0159"), _mostly_digits("OPENAI_KEY_2")
+    (True, False)
+    """
+    chars = name.replace("_", "")
+    return len(chars) >= 24 and sum(c.isdigit() for c in chars) >= 0.4 * len(chars)
 
 
 def _masked_url(url: str) -> str:
