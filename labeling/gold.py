@@ -324,8 +324,15 @@ def apply_gold(splits: dict, gold: dict[str, dict[str, int]]) -> tuple[dict, dic
                                        dtype=object if isinstance(values[0], tuple)
                                        else "int64")
             if dev is not None:
-                clash = moved["id"].isin(set(dev["id"]))
-                moved.loc[clash, "id"] = "train:" + moved.loc[clash, "id"]
+                taken = set(dev["id"])
+                clash = moved["id"].isin(taken)
+                renamed = []
+                for row_id in moved["id"]:
+                    while row_id in taken:  # dev may hold a "train:<id>" of its own
+                        row_id = f"train:{row_id}"
+                    taken.add(row_id)
+                    renamed.append(row_id)
+                moved["id"] = renamed
                 report["renamed_on_move"] = int(clash.sum())
             out["train"] = train[~annotated].reset_index(drop=True)
             columns = [c for c in moved.columns if dev is None or c in dev.columns or c == "label"]

@@ -203,3 +203,15 @@ def test_annotations_read_by_fit_replace_the_ones_apply_recorded(make_task):
     assert fitted.exit_code == 0, fitted.output
     metrics = json.loads((task.run_dir / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["data"]["dev"]["annotations"]["dev_overridden"] == 1
+
+
+def test_a_moved_row_is_renamed_to_an_id_dev_does_not_hold_yet():
+    # found in review: with a dev row whose id is literally "train:b", train row "b"
+    # (annotated, while dev also has a "b") became a second "train:b", and the app then
+    # wrote a correction of the genuine dev row onto train row b's annotation
+    splits = {"train": pd.DataFrame({"id": ["a", "b", "c"], "text": ["x", "y", "z"]}),
+              "dev": pd.DataFrame({"id": ["b", "train:b"], "text": ["p", "q"],
+                                   "label": [0, 1]})}
+    out, report = apply_gold(splits, {"train": {"b": 1, "c": 0}})
+    assert out["dev"]["id"].tolist() == ["b", "train:b", "train:train:b", "c"]
+    assert report["renamed_on_move"] == 1 and out["dev"]["id"].is_unique
