@@ -106,21 +106,29 @@ def check_annotations_unchanged(task, metrics: dict) -> None:
     would merge into dev are not the ones its ``annotations_used.json`` records (given in
     the app since), as the scores on disk are the old gold's. ``task``: loaded with its
     annotations (:func:`labeling.pipeline.load_task`)."""
-    path = Path(task.run_dir) / ANNOTATIONS_USED_FILE
-    if metrics.get("gold_at_fit") or metrics.get("gold_at_train") or not path.is_file():
+    if metrics.get("gold_at_fit") or metrics.get("gold_at_train"):
         return
-    try:
-        used = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return
-    if not isinstance(used, dict) or any(not isinstance(v, dict) for v in used.values()):
-        return  # the record before splits ({id: label}): read it, and it says what to run
-    now = json.loads(json.dumps(task.annotation_gold))
-    if {s: v for s, v in used.items() if v} != {s: v for s, v in now.items() if v}:
+    if _annotated_since(task):
         raise LabelingError(f"{task.config.annotations_path}: annotations given since the "
                             "run's last fit change its dev gold, and its scores are the old "
                             "gold's; run `labeling fit` and `labeling train` again (or "
                             "`labeling run`)")
+
+
+def _annotated_since(task) -> bool:
+    """Whether the annotations ``task`` merged into dev are not the ones the run's
+    ``annotations_used.json`` records (given in the app since its last step); False
+    when there is no record, or one this cannot compare (unreadable, or from before
+    annotations were keyed by split: reading it says what to run)."""
+    path = Path(task.run_dir) / ANNOTATIONS_USED_FILE
+    try:
+        used = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(used, dict) or any(not isinstance(v, dict) for v in used.values()):
+        return False
+    now = json.loads(json.dumps(task.annotation_gold))  # ids as JSON keys, as recorded
+    return {s: v for s, v in used.items() if v} != {s: v for s, v in now.items() if v}
 
 
 def metrics_to_evaluate(task, end_model_file: str, stale_note: str) -> dict:
@@ -144,10 +152,7 @@ def check_dev_gold_at_fit(task, step: str) -> None:
     would then refuse its scores."""
     recorded = (read_metrics(task.run_dir).get("gold_at_fit") or {}).get("dev")
     if recorded is not None and recorded != gold_digests(task).get("dev"):
-        used = Path(task.run_dir) / ANNOTATIONS_USED_FILE
-        annotated = used.is_file() and json.loads(used.read_text(encoding="utf-8")) != (
-            json.loads(json.dumps(task.annotation_gold)))
-        where = (task.config.annotations_path if annotated  # given in the app since
+        where = (task.config.annotations_path if _annotated_since(task)  # in the app
                  else task.config.resolve(task.config.data.dev))
         raise LabelingError(f"{where}: the dev gold changed since the last fit, whose "
                             f"probabilities {step} would learn from; run `labeling fit` "

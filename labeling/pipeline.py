@@ -256,9 +256,10 @@ def step_fit(task: Task) -> dict:
     end_model = read_metrics(task.run_dir).get("end_model")
     if end_model:  # trained on the previous fit's labels: say so wherever it is shown
         stale["end_model"] = end_model | {"stale": STALE_END_MODEL}
+    gold = gold_digests(task)  # the gold fit scored and lf_summary.csv was written with
     return update_metrics(task.run_dir, label_model=lm_section,
                           majority_vote={"name": "mv", **_evaluate(mv_pred, task)},
-                          gold_at_fit=gold_digests(task), gold_at_summary=gold_digests(task), **stale)
+                          gold_at_fit=gold, gold_at_summary=gold, **stale)
 
 
 def _fold_label_model(task: Task, proba, gold, y_dev):

@@ -97,3 +97,16 @@ def test_the_rows_digest_is_computed_once_per_loaded_frame(make_task, monkeypatc
     assert artifacts.rows_digests(task) == first and len(calls) == 3  # one per split
     task.splits["dev"] = task.splits["dev"].assign(text="edited")  # a new frame: hashed
     assert artifacts.rows_digests(task)["dev"] != first["dev"] and len(calls) == 4
+
+
+def test_train_after_a_gold_edit_with_an_unreadable_annotations_record_names_dev_csv(make_task):
+    # found in the final review: the "was it an annotation?" check read the record
+    # with json.loads unguarded (a traceback), where evaluate's check skipped it
+    config_path = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    assert cli("apply", config_path, "--no-progress").exit_code == 0
+    assert cli("fit", config_path).exit_code == 0
+    (config_path.parent / "run" / "annotations_used.json").write_text("{half", encoding="utf-8")
+    path = config_path.parent / "dev.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",spam\n", ",ham\n", 1),
+                    encoding="utf-8")
+    one_error_line(cli("train", config_path), "dev.csv: the dev gold changed since the last fit")
