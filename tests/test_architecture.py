@@ -33,7 +33,7 @@ RANKS = {
     "review": 11,
     "session": 12, "session_multilabel": 12,
     "dev_loop": 13, "dev_loop_multilabel": 13,
-    "cli": 14,
+    "cli": 14, "__main__": 14,
 }
 
 

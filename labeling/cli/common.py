@@ -21,29 +21,56 @@ from typer.core import TyperGroup
 from labeling.errors import LabelingError
 
 try:  # typer >= 0.22 carries its own copy of click
-    from typer._click.exceptions import UsageError
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
 except ImportError:  # earlier typer: click itself
-    from click.exceptions import UsageError
+    from click.exceptions import NoArgsIsHelpError, UsageError
+
+
+def _one_line(exc: UsageError, where: str):
+    typer.echo(f"error: {exc.format_message().rstrip('.')} (see `{where} --help`)", err=True)
+    return typer.Exit(exc.exit_code)
 
 
 class OneLineUsageErrors(TyperGroup):
     """A usage error (an unknown command or option, a missing or malformed value) in one
     line, as every other input error: ``error: ... (see `labeling CMD --help`)``, status
-    2. Typer's default is a usage line, a hint and a framed box: five lines on stderr."""
+    2. Typer's default is a usage line, a hint and a framed box: five lines on stderr.
+    A command's errors surface in :meth:`invoke`; the group's own (``labeling --bogus``,
+    an option before the command) in :meth:`make_context`."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except NoArgsIsHelpError:  # bare `labeling`: the help, as before
+            raise
+        except UsageError as exc:
+            raise _one_line(exc, exc.ctx.command_path if exc.ctx else info_name) from None
 
     def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except UsageError as exc:
-            where = (exc.ctx or ctx).command_path
-            typer.echo(f"error: {exc.format_message().rstrip('.')} (see `{where} --help`)",
-                       err=True)
-            raise typer.Exit(exc.exit_code) from None
+            raise _one_line(exc, (exc.ctx or ctx).command_path) from None
 
 
 # Help texts are rich markup: a literal "[" is written "\\[" ("\\[apply]").
 app = typer.Typer(cls=OneLineUsageErrors, add_completion=False, no_args_is_help=True,
                   help="Programmatic weak supervision: LFs -> label model -> small classifier.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from labeling import __version__
+
+        typer.echo(f"labeling {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True,
+        help="Print the version and exit.")):
+    """Programmatic weak supervision: LFs -> label model -> small classifier."""
 
 CONFIG_ARG = typer.Argument(None, help="Task config (labeling.toml) or its folder; "
                                        "default: ./labeling.toml")
