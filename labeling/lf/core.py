@@ -16,7 +16,9 @@ semantics of calling them row by row.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from typing import Iterable
 
 import numpy as np
@@ -50,6 +52,7 @@ class PatternLF(LabelingFunction):
 
     ascii_literals: tuple[str, ...] = ()
     ascii_lower_pattern: re.Pattern | None = None
+    normalize = None  # keyword LFs: the form texts are compared in (keyword_form)
 
     def __init__(self, name: str, pattern: re.Pattern, label: int, column: str = "text"):
         self.pattern = pattern
@@ -58,7 +61,10 @@ class PatternLF(LabelingFunction):
         super().__init__(name, f=self._vote)
 
     def _vote(self, x) -> int:
-        return self.label if self.pattern.search(_text_of(getattr(x, self.column))) else ABSTAIN
+        text = _text_of(getattr(x, self.column))
+        if self.normalize is not None:
+            text = self.normalize(text)
+        return self.label if self.pattern.search(text) else ABSTAIN
 
     def apply_column(self, values: "Iterable | TextColumn") -> np.ndarray:
         """Votes for a whole column: the same result as calling the LF on each row."""
@@ -77,7 +83,7 @@ class PatternLF(LabelingFunction):
             if confirm is not None and column.ascii[i]:
                 hits[i] = confirm(t.lower()) is not None
             else:
-                hits[i] = search(t) is not None
+                hits[i] = search(t if self.normalize is None else self.normalize(t)) is not None
         dtype = np.int8 if self.label <= 127 else np.int16
         return np.where(hits, self.label, ABSTAIN).astype(dtype)
 
@@ -114,7 +120,7 @@ def regex_lf(pattern: str, label: int, name: str | None = None, column: str = "t
     except re.error as exc:
         raise ValueError(f"regex_lf {name or pattern!r}: invalid regex: {exc}") from None
     if name is None:
-        name = "regex_" + re.sub(r"\W+", "_", pattern).strip("_")[:40]
+        name = "regex_" + _name_part(pattern)[:40]
     lf = PatternLF(name, compiled, label, column)
     literals = required_literals(pattern, flags)
     if literals and all(w.isascii() for w in literals):
@@ -125,22 +131,100 @@ def regex_lf(pattern: str, label: int, name: str | None = None, column: str = "t
 def keyword_lf(keywords: str | Iterable[str], label: int, name: str | None = None,
                column: str = "text", case_sensitive: bool = False,
                whole_word: bool = True) -> PatternLF:
-    """An LF voting ``label`` where any of ``keywords`` occurs (as a whole word by default)."""
+    """An LF voting ``label`` where any of ``keywords`` occurs (as a whole word by default).
+
+    Texts and keywords are compared in :func:`keyword_form`; a space in a keyword stands
+    for any run of whitespace; "any case" also equates German "ss" and "ß"; an end of a
+    keyword that is a letter or digit of a spaced script must not continue a word in the
+    text, other ends (punctuation, emoji, Han, kana, Thai) may (docs/authoring.md)."""
     words = [keywords] if isinstance(keywords, str) else list(keywords)
-    if not words or not all(isinstance(w, str) and w for w in words):
+    if not words or not all(isinstance(w, str) and keyword_form(w) for w in words):
         raise ValueError(f"keyword_lf {name!r}: keywords must be non-empty strings")
-
-    def build(ws):
-        alternatives = "|".join(re.escape(w) for w in ws)
-        return rf"(?<!\w)(?:{alternatives})(?!\w)" if whole_word else f"(?:{alternatives})"
-
     if name is None:
-        name = "keyword_" + re.sub(r"\W+", "_", words[0]).strip("_")
-    lf = regex_lf(build(words), label, name=name, column=column, case_sensitive=case_sensitive)
+        name = "keyword_" + _name_part(words[0])
+    words = [keyword_form(w) for w in words]
+    pattern = _keywords_regex(words, whole_word, case_sensitive, _word_or_mark())
+    lf = regex_lf(pattern, label, name=name, column=column, case_sensitive=case_sensitive)
+    lf.normalize = keyword_form
     if not case_sensitive and all(w.isascii() for w in words):
-        # On ASCII text, IGNORECASE on ASCII literals == exact match after lower().
-        lf.ascii_lower_pattern = re.compile(build([w.lower() for w in words]))
+        # On ASCII text, IGNORECASE on ASCII literals == exact match after lower(), and
+        # \w is the whole boundary class (no marks).
+        lf.ascii_lower_pattern = re.compile(
+            _keywords_regex([w.lower() for w in words], whole_word, False, r"\w"))
     return lf
+
+
+# --- what "whole words, any case" means beyond ASCII (docs/authoring.md) ------------
+
+# Scripts written without spaces between words (Thai, Lao, Myanmar, Khmer, kana, Han):
+# a keyword end in one of them needs no word boundary ("東京" in "我在東京に").
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff"
+                       "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+                       "\uff66-\uff9f\U00020000-\U0003134f]")
+_VARIATION_SELECTORS = {0xFE0E: None, 0xFE0F: None}  # text/emoji style of one symbol
+# a keyword's whitespace runs, and (any case) German ss/ß: "STRASSE" is "Straße" upper-cased
+_KEYWORD_PIECES = re.compile(r"(\s+|ss|[ßẞ])", re.IGNORECASE)
+
+
+def keyword_form(text: str) -> str:
+    """What keyword LFs compare: NFC (an accent typed as a separate combining mark is
+    the same letter) without emoji variation selectors ("❤️" is "❤")."""
+    if text.isascii():
+        return text
+    if not unicodedata.is_normalized("NFC", text):  # the test is ~50x faster than the work
+        text = unicodedata.normalize("NFC", text)
+    if "\ufe0f" in text or "\ufe0e" in text:
+        text = text.translate(_VARIATION_SELECTORS)
+    return text
+
+
+@functools.lru_cache(maxsize=1)
+def _word_or_mark() -> str:
+    """A character class: word characters and the combining marks of the Basic
+    Multilingual Plane (an accent left over after NFC, or a vowel sign, belongs to the
+    letter before it; \\w alone misses it). The planes above hold few marks and would
+    make the class several times slower to test."""
+    marks = [cp for cp in range(0x10000) if unicodedata.category(chr(cp)).startswith("M")]
+    runs = [[marks[0], marks[0]]]
+    for cp in marks[1:]:
+        if cp == runs[-1][1] + 1:
+            runs[-1][1] = cp
+        else:
+            runs.append([cp, cp])
+    return "[\\w" + "".join(f"{chr(a)}-{chr(b)}" for a, b in runs) + "]"
+
+
+def _bounded(char: str) -> bool:
+    """Whether a keyword ending in ``char`` must not continue a word there: letters and
+    digits of spaced scripts; not punctuation, symbols or emoji ("c++", "50%", "🔥")."""
+    return bool(re.match(r"\w", char)) and not _UNSPACED.match(char)
+
+
+def _keywords_regex(words: list[str], whole_word: bool, case_sensitive: bool,
+                    word_char: str) -> str:
+    """One alternation per kind of ends (with a word boundary or not), longest first; a
+    boundary is no ``word_char`` (a character class) on that side."""
+    groups: dict[tuple[bool, bool], list[str]] = {}
+    for word in sorted(words, key=len, reverse=True):
+        pieces = _KEYWORD_PIECES.split(word)
+        body = "".join(re.escape(p) if i % 2 == 0 else r"\s+" if p.isspace() else
+                       re.escape(p) if case_sensitive else "(?:ss|ß)"
+                       for i, p in enumerate(pieces))
+        ends = (whole_word and _bounded(word[0]), whole_word and _bounded(word[-1]))
+        groups.setdefault(ends, []).append(body)
+    return "|".join((f"(?<!{word_char})" if left else "") + f"(?:{'|'.join(bodies)})"
+                    + (f"(?!{word_char})" if right else "")
+                    for (left, right), bodies in groups.items())
+
+
+def _name_part(text: str) -> str:
+    """A default name's part for ``text``: its words, or for text without any ("$$$",
+    "🔥") its characters' Unicode names ("dollar_sign_dollar_sign...")."""
+    words = re.sub(r"\W+", "_", text).strip("_")
+    if words:
+        return words
+    names = (unicodedata.name(c, f"u{ord(c):04x}") for c in text if not c.isspace())
+    return re.sub(r"\W+", "_", " ".join(names).lower()).strip("_")[:40] or "blank"
 
 
 def for_label(target: str, lf: LabelingFunction) -> LabelingFunction:
