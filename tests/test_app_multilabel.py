@@ -347,3 +347,13 @@ def test_no_run_offers_the_multilabel_pipeline(tmp_path, monkeypatch):
     assert any("macro-F1" in s.value for s in at.success)
     at = _app(config, monkeypatch, tmp_path / "a.sqlite")
     assert [t.value for t in at.title] == ["Overview"]
+
+
+def test_annotate_an_empty_slice_draws_an_empty_progress_bar(app):
+    """Before: ``1.0`` for an empty slice, a full bar over "0 of 0 ... labeled"."""
+    page(app, "ml_annotate")
+    app.selectbox(key="ml_ann_split").select("train").run()
+    app.selectbox(key="ml_ann_slice").select("label_model_wrong").run()  # train: no gold
+    bar = app.get("progress")[0]
+    assert "0 of 0" in bar.proto.text
+    assert bar.value == 0

@@ -27,7 +27,7 @@ with shared.guard():
                    "page).")
     done = stored_labels(store, data, split, ids)  # moved train rows: their train label
     queue = [i for i in ids if not (skip_done and i in done)]
-    st.progress(len(done) / len(ids) if ids else 1.0,
+    st.progress(len(done) / len(ids) if ids else 0.0,  # an empty queue is not "all done"
                 text=f"{len(done)} of {len(ids)} examples in this slice labeled")
     if split == "test":
         st.warning("Test labels are never used as dev gold (the test split stays held out).")

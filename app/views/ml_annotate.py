@@ -23,7 +23,7 @@ with shared.guard():
     ids = multilabel.slice_ids(data, split, name, None if label == "(any)" else label)
     done = stored_labels(store, data, split, ids, read=store.label_sets_for)
     queue = [i for i in ids if not (skip_done and i in done)]
-    st.progress(len(done) / len(ids) if ids else 1.0,
+    st.progress(len(done) / len(ids) if ids else 0.0,  # an empty queue is not "all done"
                 text=f"{len(done)} of {len(ids)} examples in this slice labeled")
     if split == "test":
         st.warning("Test labels are never used as dev gold (the test split stays held out).")
