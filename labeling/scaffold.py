@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from labeling.data import check_ids, check_texts, check_unique_ids, column_list, read_table
+from labeling.data import (check_ids, check_some_text, check_texts, check_unique_ids,
+                           column_list, read_table)
 from labeling.errors import LabelingError
 
 DEV_SHARE, TEST_SHARE, MAX_DEV = 0.2, 0.2, 500
@@ -160,6 +161,7 @@ def init_task(data: Path, directory: Path, name: str | None = None,
     # checked here, on the user's file: the split files written below would stringify a
     # number into a text, and part a repeated id's rows between train and test
     check_texts(frame[text_column], data, text_column)
+    check_some_text(frame[text_column], data, text_column, "(--text-column)")
     if id_column:
         check_ids(frame[id_column], data, id_column)
         check_unique_ids(frame[id_column], data, id_column)

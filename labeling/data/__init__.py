@@ -1,0 +1,172 @@
+"""Loading a task's data files into DataFrames with ``id``, ``text`` and ``label``.
+
+The configured text, id and label columns are renamed to ``text``, ``id`` and
+``label`` so LFs read ``x.text`` whatever the file calls it; every other column is
+kept for LFs and prompts to use. Gold labels may be names (``"spam"``) or class
+indices; they become indices. A file is read exactly or not at all (the rules are in
+docs/data.md): parse errors name the file and line, value errors the file, the row
+(1-based, header excluded) and the column.
+
+The readers are in :mod:`labeling.data.readers`; ``leakage_report``
+(:mod:`labeling.data.leakage`) compares the splits: ids or texts a later split shares
+with an earlier one. Both are importable from here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from labeling.config import TaskConfig
+from labeling.data.leakage import (LEAKAGE_EXAMPLES, LEAKAGE_PAIRS, leakage_key,  # noqa: F401
+                                   leakage_report, leakage_warnings)
+from labeling.data.readers import (DATA_ENCODING_HINT, UTF8_HINT, _is_missing,  # noqa: F401
+                                   _kind, column_list, decode_text, read_table)
+from labeling.errors import DataError
+
+SPLITS = ("train", "dev", "test")
+
+
+def label_indices(values: pd.Series, labels: list[str], path: Path,
+                  column: str = "label") -> pd.Series:
+    """Map gold values (names or indices) to class indices, or name the bad row.
+
+    When a label's name is itself an integer (star ratings ``["1", "2", "3"]``), values
+    are names only: "1" would otherwise be both label "1" and class index 1."""
+    by_name = {name: i for i, name in enumerate(labels)}
+    if not any(_is_integer(name) for name in labels):
+        by_name.update({str(i): i for i in range(len(labels))})
+    out, bad = [], []
+    for row, value in enumerate(values, start=1):
+        key = str(value).strip() if value is not None else ""
+        if key not in by_name and key.endswith(".0"):  # integer labels read as floats
+            key = key[:-2]
+        if key not in by_name:
+            bad.append((row, value, key))
+            continue
+        out.append(by_name[key])
+    if bad:  # the first, and how many more: a partly labeled dev file has many
+        (row, value, key), more = bad[0], f"; {len(bad)} rows in all" if len(bad) > 1 else ""
+        shown = "(empty)" if key in ("", "nan", "None") else repr(value)
+        raise DataError(f"{path}: row {row}, column '{column}': unknown label {shown} "
+                        f"(labels: {', '.join(labels)}){more}")
+    return pd.Series(out, index=values.index, dtype="int64")
+
+
+def _is_integer(name: str) -> bool:
+    try:
+        int(name)
+    except ValueError:
+        return False
+    return True
+
+
+LABEL_SET_SEPARATOR = ";"
+
+
+def label_sets(values: pd.Series, labels: list[str], path: Path,
+               column: str = "label") -> pd.Series:
+    """Multi-label gold: each cell names its labels joined by ";" ("joy;surprise") and
+    becomes a sorted tuple of class indices; an unknown or missing name names its row."""
+    out = []
+    for row, value in enumerate(values, start=1):
+        names = [] if _is_missing(value) else str(value).split(LABEL_SET_SEPARATOR)
+        names = [n.strip() for n in names if n.strip()]
+        if not names:
+            raise DataError(f"{path}: row {row}, column '{column}': empty label set "
+                            f"(name at least one of: {', '.join(labels)})")
+        unknown = [n for n in names if n not in labels]
+        if unknown:
+            raise DataError(f"{path}: row {row}, column '{column}': unknown label "
+                            f"{unknown[0]!r} (labels: {', '.join(labels)})")
+        out.append(tuple(sorted({labels.index(n) for n in names})))
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def check_texts(values: pd.Series, path: Path, column: str) -> None:
+    """Texts are strings (missing ones become ""): a number or a list would be silently
+    stringified into a text that is not in the file."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return  # strings or missing, by dtype
+    for row, value in enumerate(values.tolist(), start=1):
+        if not (isinstance(value, str) or _is_missing(value)):
+            raise DataError(f"{path}: row {row}, column '{column}': expected a string, got "
+                            f"{_kind(value)} {str(value)[:40]!r}")
+
+
+def check_some_text(values: pd.Series, path: Path, column: str, hint: str) -> None:
+    """Not every text is empty: an empty text column is the wrong column (LFs would all
+    abstain and the end model fail on an empty vocabulary)."""
+    if not values.map(lambda v: isinstance(v, str) and not v.isspace() and v != "").any():
+        raise DataError(f"{path}: column '{column}' is empty in all {len(values)} rows: is it "
+                        f"the column holding the texts? {hint}")
+
+
+def check_ids(values: pd.Series, path: Path, column: str) -> None:
+    """Ids are non-empty strings or integers: a missing id would become "nan", an integer
+    column with a gap reads as floats ("3.0")."""
+    for row, value in enumerate(values.tolist(), start=1):
+        if _is_missing(value) or (isinstance(value, str) and not value):
+            raise DataError(f"{path}: row {row}, column '{column}': missing id")
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise DataError(f"{path}: row {row}, column '{column}': expected a string or "
+                            f"integer id, got {_kind(value)} {str(value)[:40]!r}")
+
+
+def check_unique_ids(ids: pd.Series, path: Path, column: str | None) -> None:
+    """Ids (as strings) are unique within a file: the first repeated one names its rows."""
+    ids = ids.astype(str).reset_index(drop=True)
+    if ids.duplicated().any():
+        first = ids[ids.duplicated()].iloc[0]
+        rows = (ids.index[ids == first] + 1).tolist()
+        raise DataError(f"{path}: id '{first}' appears more than once in column "
+                        f"'{column}' (rows {rows[0]} and {rows[1]})")
+
+
+def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
+    """The split's DataFrame, or None when the config names no file for it."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}")
+    rel = getattr(config.data, split)
+    if rel is None:
+        return None
+    path = config.resolve(rel)
+    cols = config.data
+    df = read_table(path, cols.encoding, DATA_ENCODING_HINT)
+    if df.empty:
+        raise DataError(f"{path}: no rows (data.{split} must hold at least one example)")
+    needed = {cols.text_column: "text"}
+    if split != "train":
+        needed[cols.label_column] = "label"
+    if cols.id_column:
+        needed[cols.id_column] = "id"
+    for column, role in needed.items():
+        if column not in df.columns:
+            raise DataError(f"{path}: no {role} column '{column}' (columns: "
+                            f"{column_list(df.columns)}); set data.{role}_column")
+    check_texts(df[cols.text_column], path, cols.text_column)
+    check_some_text(df[cols.text_column], path, cols.text_column, "(data.text_column)")
+    if cols.id_column:
+        check_ids(df[cols.id_column], path, cols.id_column)
+    if split == "train" and cols.label_column in df.columns:
+        df = df.drop(columns=cols.label_column)  # train gold is never used
+    for role, column in (("text", cols.text_column), ("id", cols.id_column or ""),
+                         ("label", cols.label_column if split != "train" else "label")):
+        if role in df.columns and column != role:  # it would be read in place of `column`
+            raise DataError(f"{path}: a column '{role}' besides data.{role}_column = "
+                            f"'{column}', which is read as '{role}': rename one of them"
+                            if column else f"{path}: a column 'id', but data.id_column is "
+                            "empty (row-number ids): set it to \"id\", or rename the column")
+    df = df.rename(columns={v: k for k, v in {"text": cols.text_column,
+                                               "id": cols.id_column}.items() if v})
+    if split != "train":
+        df = df.rename(columns={cols.label_column: "label"})
+        to_gold = label_sets if config.multi_label else label_indices
+        df["label"] = to_gold(df["label"], config.labels, path, cols.label_column)
+    if "id" not in df.columns:
+        df.insert(0, "id", [f"{split}-{i}" for i in range(len(df))])
+    df["id"] = df["id"].astype(str)
+    check_unique_ids(df["id"], path, cols.id_column)
+    df["text"] = df["text"].fillna("").astype(str)
+    return df.reset_index(drop=True)

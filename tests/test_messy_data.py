@@ -1,0 +1,63 @@
+"""A marketplace's messy exports (docs/data.md): a JSONL text ending in half an emoji,
+a text column that is empty in every row. Each is one line naming the file, the line or
+the column, before anything is written."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from labeling.config import load_config
+from labeling.data import load_split, read_table
+from labeling.errors import DataError, LabelingError
+from labeling.scaffold import init_task
+
+
+def one_line(exc: BaseException) -> str:
+    assert "\n" not in str(exc), str(exc)
+    return str(exc)
+
+
+def test_jsonl_lone_surrogate_names_the_line_and_key(tmp_path):
+    path = tmp_path / "msgs.jsonl"
+    path.write_text('{"id": "1", "text": "ok \\ud83d\\ude00"}\n'   # a whole pair: one emoji
+                    '{"id": "2", "text": "cut \\ud83d"}\n', encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        read_table(path)
+    message = one_line(info.value)
+    assert str(path) in message and "line 2" in message and "'text'" in message
+    assert "surrogate" in message
+
+
+def test_jsonl_whole_emoji_pair_reads_as_one_character(tmp_path):
+    path = tmp_path / "msgs.jsonl"
+    path.write_text('{"id": "1", "text": "ok \\ud83d\\ude00"}\n', encoding="utf-8")
+    assert read_table(path)["text"].tolist() == ["ok \U0001f600"]
+
+
+def test_init_refuses_a_lone_surrogate_in_one_line_not_a_traceback(tmp_path):
+    data = tmp_path / "msgs.jsonl"
+    data.write_text("".join(f'{{"id": "{i}", "text": "t \\ud83d", "label": "{"ab"[i % 2]}"}}\n'
+                            for i in range(40)), encoding="utf-8")
+    with pytest.raises(LabelingError, match=r"line 1: key 'text' holds a lone UTF-16"):
+        init_task(data, tmp_path / "task")
+    assert not (tmp_path / "task").exists()
+
+
+def test_an_empty_text_column_names_the_file_and_column(make_task):
+    frame = pd.DataFrame({"id": ["a", "b"], "text": ["", " "], "label": ["ham", "spam"]})
+    config = load_config(make_task(dev=frame))
+    with pytest.raises(DataError) as info:
+        load_split(config, "dev")
+    message = one_line(info.value)
+    assert "dev" in message and "column 'text' is empty in all 2 rows" in message
+    assert "data.text_column" in message
+
+
+def test_init_refuses_an_empty_text_column(tmp_path):
+    data = tmp_path / "export.csv"
+    data.write_text("id,text,label\n" + "".join(f"{i},,{'ab'[i % 2]}\n" for i in range(40)),
+                    encoding="utf-8")
+    with pytest.raises(LabelingError, match=r"export.csv: column 'text' is empty in all 40 "
+                                            r"rows.*--text-column"):
+        init_task(data, tmp_path / "task")
