@@ -16,6 +16,8 @@ Never headers, never the client's options: the API key cannot get in here.
 True
 >>> k == cache_key("m", {"temperature": 0.1}, [{"role": "user", "content": "hi"}], None)
 False
+>>> k == cache_key("m", {"temperature": 0.0}, [{"role": "user", "content": "hi"}], None)
+True
 """
 
 from __future__ import annotations
@@ -46,10 +48,24 @@ CREATE TABLE IF NOT EXISTS responses (
 
 
 def cache_key(model: str, params: dict, messages: list[dict], schema: dict | None) -> str:
-    """sha256 over a canonical JSON of everything that determines the reply."""
-    blob = json.dumps({"model": model, "params": params, "messages": messages, "schema": schema},
+    """sha256 over a canonical JSON of everything that determines the reply; a param's
+    whole-number float is its int (``temperature = 0.0`` in TOML is ``0`` in Python:
+    the same request, which must not be paid for again)."""
+    blob = json.dumps({"model": model, "params": _numbers(params), "messages": messages,
+                       "schema": schema},
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _numbers(value):
+    """``value`` with whole-number floats as ints, in nested dicts and lists too."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_numbers(v) for v in value]
+    return value
 
 
 @dataclass

@@ -1,0 +1,63 @@
+"""A prompt engineer's day: edit a prompt, its answers, its params; plan must predict the
+calls the run makes, and the cache must re-ask exactly what changed (walkthrough h83)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
+
+from labeling.llm import LLMSettings, prompt_lf, use  # noqa: E402
+
+HAM, SPAM, ABSTAIN = 0, 1, -1
+LABELS = ["ham", "spam"]
+TEMPLATE = "Does this comment promote something?\nComment: {text}"
+TEXTS = ["please subscribe to my channel", "i love this song", "subscribe for free stuff",
+         "great video", "what a voice"]
+
+
+def frame(texts=TEXTS) -> pd.DataFrame:
+    return pd.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts})
+
+
+def settings(server, tmp_path, **kw) -> LLMSettings:
+    return LLMSettings(**{**dict(backend="openai", base_url=server.base_url,
+                                 cache_path=tmp_path / "cache.sqlite", progress=False,
+                                 backoff_base=0.01, timeout=5, max_retries=1), **kw})
+
+
+def apply(lfs, frames, s):
+    """(plan, votes per LF and split) of one run, as `labeling apply` does it."""
+    with use(s, labels=LABELS) as rt:
+        planned = rt.plan(lfs, frames)
+        votes = {(lf.name, split): lf.apply_frame(df).tolist()
+                 for split, df in frames.items() for lf in lfs}
+    return planned, votes
+
+
+def test_a_whole_number_temperature_written_as_a_float_is_not_asked_again(
+        fake_openai, tmp_path):
+    lf = prompt_lf("promo", TEMPLATE, answers={"yes": SPAM, "no": ABSTAIN})
+    frames = {"train": frame()}
+    apply([lf], frames, settings(fake_openai, tmp_path, params={"temperature": 0}))
+    assert fake_openai.received == len(TEXTS)
+    # `temperature = 0.0` in labeling.toml: the same request, already paid for
+    planned, _ = apply([lf], frames, settings(fake_openai, tmp_path,
+                                              params={"temperature": 0.0}))
+    assert planned[0]["to_call"] == 0
+    assert fake_openai.received == len(TEXTS)
+    # per LF too, and a real change is still asked
+    lf_float = prompt_lf("promo", TEMPLATE, answers={"yes": SPAM, "no": ABSTAIN},
+                         params={"temperature": 0.0, "max_tokens": 5.0})
+    lf_int = prompt_lf("promo", TEMPLATE, answers={"yes": SPAM, "no": ABSTAIN},
+                       params={"temperature": 0, "max_tokens": 5})
+    apply([lf_float], frames, settings(fake_openai, tmp_path))
+    assert fake_openai.received == 2 * len(TEXTS)
+    apply([lf_int], frames, settings(fake_openai, tmp_path))
+    assert fake_openai.received == 2 * len(TEXTS)
+    apply([lf], frames, settings(fake_openai, tmp_path, params={"temperature": 0.5}))
+    assert fake_openai.received == 3 * len(TEXTS)
