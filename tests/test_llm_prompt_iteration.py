@@ -61,3 +61,18 @@ def test_a_whole_number_temperature_written_as_a_float_is_not_asked_again(
     assert fake_openai.received == 2 * len(TEXTS)
     apply([lf], frames, settings(fake_openai, tmp_path, params={"temperature": 0.5}))
     assert fake_openai.received == 3 * len(TEXTS)
+
+
+def test_plan_counts_a_prompt_shared_by_two_lfs_once(fake_openai, tmp_path):
+    # one question, two readings of its answer: the run asks each prompt once
+    strict = prompt_lf("promo_strict", TEMPLATE, answers={"yes": SPAM, "no": ABSTAIN})
+    both = prompt_lf("promo_both", TEMPLATE, answers={"yes": SPAM, "no": HAM})
+    frames = {"train": frame(), "dev": frame(TEXTS[:2] + ["new comment"])}
+    planned, votes = apply([strict, both], frames, settings(fake_openai, tmp_path))
+    assert fake_openai.received == len(TEXTS) + 1
+    assert sum(p["to_call"] for p in planned) == fake_openai.received
+    assert [(p["lf"], p["split"], p["to_call"]) for p in planned] == [
+        ("promo_strict", "train", 5), ("promo_strict", "dev", 1),
+        ("promo_both", "train", 0), ("promo_both", "dev", 0)]
+    assert votes[("promo_strict", "train")] == [SPAM, ABSTAIN, SPAM, ABSTAIN, ABSTAIN]
+    assert votes[("promo_both", "train")] == [SPAM, HAM, SPAM, HAM, HAM]

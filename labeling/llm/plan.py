@@ -99,9 +99,9 @@ def plan_lf(lf, df, settings: LLMSettings, labels, cache, backend: str,
             planned: set[str] | None = None) -> dict:
     """The plan of one prompt LF on one frame: calls, cached, tokens, cost (USD).
 
-    ``planned`` holds the keys of requests already planned for earlier frames of the
-    same run: by the time this frame is labeled they are cached, so they count as
-    cached here; this frame's new keys are added to it.
+    ``planned`` holds the keys of requests already planned in the same run (earlier
+    frames, other prompt LFs): by the time this one is labeled they are cached, so they
+    count as cached here; this one's new keys are added to it.
     """
 
     if backend == "local":

@@ -86,8 +86,10 @@ class Runtime:
         """Per prompt LF (other LFs are skipped) and frame: calls, cached, tokens, cost."""
         frames = frames if isinstance(frames, dict) else {"": frames}
         out = []
+        # a prompt planned before (an earlier frame, or another prompt LF asking the same:
+        # one template with other answers' votes) is a cache hit by the time it is asked
+        planned: set[str] = set()
         for lf in prompt_lfs(lfs):  # a multi-label prompt LF once, not once per column
-            planned: set[str] = set()  # a prompt repeated in a later frame is a cache hit
             for split, df in frames.items():
                 entry = plan_lf(lf, df, self.settings, self.labels,
                                 self.cache if self.backend == "openai" else None, self.backend,
