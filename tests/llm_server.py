@@ -17,7 +17,7 @@ then answer; longer than the client's timeout), ``"malformed"`` (200 with a brok
 body), ``"offlabel"`` (answers ``"maybe"``), ``"400"`` (bad request), ``"401"`` (bad key).
 ``server.content = f`` replies
 ``f(prompt, body)`` as the message content instead (e.g. JSON LF proposals). ``server.latency``
-delays every answer; ``server.block_after = k`` lets k requests through and makes the
+delays every answer; ``server.completion_tokens`` is each reply's billed output (6); ``server.block_after = k`` lets k requests through and makes the
 later ones hang until shutdown (never answered), for the kill-and-resume test.
 
 Counters (under ``server.lock``): ``received`` (all requests), ``answered`` (2xx replies
@@ -46,6 +46,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.lock = threading.Lock()
         self.latency = 0.0
+        self.completion_tokens = 6  # billed per reply (a reasoning model bills hundreds)
         self.retry_after = "0"
         self.hang_s = 5.0
         self.block_after: int | None = None
@@ -204,8 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
             "model": body.get("model", "fake"),
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": max(1, prompt_chars // 4), "completion_tokens": 6,
-                      "total_tokens": max(1, prompt_chars // 4) + 6},
+            "usage": {"prompt_tokens": max(1, prompt_chars // 4), "completion_tokens": srv.completion_tokens,
+                      "total_tokens": max(1, prompt_chars // 4) + srv.completion_tokens},
         }
         if self._send(200, json.dumps(reply).encode()):
             with srv.lock:

@@ -11,7 +11,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
 
-from labeling.llm import LLMSettings, prompt_lf, use  # noqa: E402
+from labeling.llm import LLMSettings, format_plan, prompt_lf, use  # noqa: E402
 
 HAM, SPAM, ABSTAIN = 0, 1, -1
 LABELS = ["ham", "spam"]
@@ -76,3 +76,21 @@ def test_plan_counts_a_prompt_shared_by_two_lfs_once(fake_openai, tmp_path):
         ("promo_both", "train", 0), ("promo_both", "dev", 0)]
     assert votes[("promo_strict", "train")] == [SPAM, ABSTAIN, SPAM, ABSTAIN, ABSTAIN]
     assert votes[("promo_both", "train")] == [SPAM, HAM, SPAM, HAM, HAM]
+
+
+def test_plan_estimates_output_tokens_from_what_the_model_billed_before(fake_openai, tmp_path):
+    # a reasoning model bills hundreds of output tokens for a one-word answer: once the
+    # cache holds its replies, plan (and the budget held against it) counts those
+    fake_openai.completion_tokens = 400
+    s = settings(fake_openai, tmp_path, model="gpt-5-mini")
+    first = prompt_lf("promo", TEMPLATE, answers={"yes": SPAM, "no": ABSTAIN})
+    apply([first], {"train": frame()}, s)
+    edited = prompt_lf("promo", TEMPLATE.replace("promote", "advertise"),
+                       answers={"yes": SPAM, "no": ABSTAIN})
+    with use(s, labels=LABELS) as rt:
+        planned = rt.plan([edited], {"train": frame()})[0]
+        edited.apply_frame(frame())
+        spent = rt.report()["lfs"]["promo"]["cost"]
+    assert planned["to_call"] == len(TEXTS) and planned["tokens_out"] == 400 * len(TEXTS)
+    assert 0.8 * spent <= planned["cost"] <= 1.25 * spent
+    assert "tok out of gpt-5-mini: 400 per call" in format_plan([planned])

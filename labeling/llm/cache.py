@@ -120,6 +120,14 @@ class ResponseCache:
         self.db.execute(f"INSERT OR REPLACE INTO responses ({', '.join(d)}) "
                         f"VALUES ({', '.join('?' * len(d))})", list(d.values()))
 
+    def mean_tokens_out(self, model: str) -> float | None:
+        """The mean output tokens billed for the prompt-LF replies of ``model`` in the
+        cache (not LF suggestions, which have neither answer nor reason); None if none."""
+        n, mean = self.db.execute(
+            "SELECT COUNT(*), AVG(tokens_out) FROM responses WHERE model = ? AND "
+            "(answer IS NOT NULL OR reason IS NOT NULL)", (model,)).fetchone()
+        return float(mean) if n else None
+
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
 

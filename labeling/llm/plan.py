@@ -4,7 +4,10 @@ Why an estimate and not a tokenizer: tiktoken needs to download its BPE files, w
 offline machine cannot; so tokens are estimated as ``ceil(chars / 4)`` per message plus
 4 per message and 3 per request (OpenAI's chat overhead), the rule of thumb OpenAI
 documents for English. If tiktoken is importable *and* its encoding loads, it is used.
-Output tokens: the longest allowed reply (``{"answer": "..."}`` with structured output).
+Output tokens: the longest allowed reply (``{"answer": "..."}`` with structured output);
+once the response cache holds replies of the model, the mean output tokens they were
+billed, which is what a reasoning model (gpt-5*, o*) bills: hundreds of reasoning tokens
+before a one-word answer.
 
 Prices are USD per million tokens (list prices when written; override them with
 ``[llm.prices]``, e.g. ``prices = { "my-model" = { input = 0.2, output = 0.8 } }``).
@@ -66,10 +69,13 @@ def estimate_tokens(text: str) -> int:
 
 
 def estimate_request(messages: list[dict], answers: list[str], structured: bool,
-                     many: bool = False) -> tuple[int, int]:
+                     many: bool = False, billed_out: float | None = None) -> tuple[int, int]:
     """(input tokens, output tokens) estimated for one chat request. ``many``: the reply
-    is a list of answers (multi-label), at longest all of them but ``abstain``."""
+    is a list of answers (multi-label), at longest all of them but ``abstain``;
+    ``billed_out``: the mean output tokens the model's replies were billed, if known."""
     tokens_in = 3 + sum(4 + estimate_tokens(m.get("content") or "") for m in messages)
+    if billed_out is not None:
+        return tokens_in, math.ceil(billed_out)
     if many:
         longest = [a for a in answers if a != "abstain"]
         reply = json.dumps({"answer": longest} if structured else longest)
@@ -114,15 +120,17 @@ def plan_lf(lf, df, settings: LLMSettings, labels, cache, backend: str,
     todo = [r for r in reqs if r.key not in hits and r.key not in planned]
     planned.update(r.key for r in todo)
     model = reqs[0].model if reqs else (lf.model or settings.model)
+    billed = cache.mean_tokens_out(model) if cache is not None else None
     t_in = t_out = 0
     for r in todo:
         i, o = estimate_request(r.messages, list(r.answers), settings.structured_output,
-                                r.many)
+                                r.many, billed)
         t_in, t_out = t_in + i, t_out + o
     return {"lf": lf.name, "backend": "openai", "model": model, "rows": len(df),
             "calls": len(reqs), "cached": len(reqs) - len(todo), "to_call": len(todo),
             "tokens_in": t_in, "tokens_out": t_out,
-            "cost": cost_of(model, t_in, t_out, settings.prices)}
+            "cost": cost_of(model, t_in, t_out, settings.prices),
+            "billed_out": None if billed is None else round(billed, 1)}
 
 
 def total_cost(plans: list[dict]) -> float | None:
@@ -144,6 +152,10 @@ def format_plan(plans: list[dict]) -> str:
         lines.append(f"{p['lf'][:28]:<28} " + (f"{p.get('split', '')[:6]:<6} " if split else "")
                      + f"{p['model'][:16]:<16} {p['calls']:>7} {p['cached']:>7} "
                      f"{p['tokens_in']:>9} {p['tokens_out']:>8} {cost:>9}")
+    billed = {p["model"]: p["billed_out"] for p in plans if p.get("billed_out") is not None}
+    for model, tokens in billed.items():
+        lines.append(f"tok out of {model}: {tokens:g} per call, the mean its cached replies "
+                     "were billed")
     total = total_cost(plans)
     shown = "unknown (no price for a model)" if total is None else f"${total:.4f}"
     lines.append(f"total cost: {shown}")

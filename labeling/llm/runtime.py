@@ -57,6 +57,7 @@ class Runtime:
         self.spent = 0.0
         self.reserved = 0.0
         self._billed = [0.0, 0.0]  # cost of the replies received, and its estimate
+        self._billed_out: dict[str, float | None] = {}  # model -> mean output tokens billed
         self.split: str | None = None  # the split being labeled, named in messages (apply sets it)
 
     # --- resources ---------------------------------------------------------
@@ -129,8 +130,10 @@ class Runtime:
                 "not ask them again)", planned=total, spent=self.spent)
 
     def _estimate(self, req: Request) -> float:
+        if req.model not in self._billed_out:  # as plan estimates it (before this run)
+            self._billed_out[req.model] = self.cache.mean_tokens_out(req.model)
         i, o = estimate_request(req.messages, list(req.answers), req.schema is not None,
-                                req.many)
+                                req.many, self._billed_out[req.model])
         cost = cost_of(req.model, i, o, self.settings.prices)
         if cost is None and self.settings.budget is not None:
             raise LLMError(f"a budget is set but there is no price for {req.model}; "
