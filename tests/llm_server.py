@@ -17,8 +17,9 @@ then answer; longer than the client's timeout), ``"malformed"`` (200 with a brok
 body), ``"offlabel"`` (answers ``"maybe"``), ``"400"`` (bad request), ``"401"`` (bad key).
 ``server.content = f`` replies
 ``f(prompt, body)`` as the message content instead (e.g. JSON LF proposals). ``server.latency``
-delays every answer; ``server.completion_tokens`` is each reply's billed output (6); ``server.block_after = k`` lets k requests through and makes the
-later ones hang until shutdown (never answered), for the kill-and-resume test.
+delays every answer; ``server.completion_tokens`` is each reply's billed output (6);
+``server.block_after = k`` lets k requests through and makes the later ones hang until
+shutdown (never answered), for the kill-and-resume test.
 
 Counters (under ``server.lock``): ``received`` (all requests), ``answered`` (2xx replies
 written), ``per_prompt`` and ``answered_per_prompt`` keyed by the last user message,
@@ -205,7 +206,8 @@ class _Handler(BaseHTTPRequestHandler):
             "model": body.get("model", "fake"),
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": max(1, prompt_chars // 4), "completion_tokens": srv.completion_tokens,
+            "usage": {"prompt_tokens": max(1, prompt_chars // 4),
+                      "completion_tokens": srv.completion_tokens,
                       "total_tokens": max(1, prompt_chars // 4) + srv.completion_tokens},
         }
         if self._send(200, json.dumps(reply).encode()):
