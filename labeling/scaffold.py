@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -53,30 +54,56 @@ def very_short(x):
 # rarely clears its margin: uncomment and describe both answers' texts.
 asks_{first_lower} = prompt_lf(
     "asks_{first_lower}",
-    "Is this text an example of '{first}'? Answer yes or no.\\nText: {{text}}",
+    {question},
     answers={{"yes": {first_const}, "no": ABSTAIN}},
-    # descriptions={{"yes": "what a '{first}' text says", "no": "what other texts say"}},
+    # descriptions={{"yes": {first_says}, "no": "what other texts say"}},
 )
 '''
 
 
 def _identifier(label: str) -> str:
-    name = re.sub(r"\W+", "_", label).strip("_").lower() or "label"
+    """A Python name for ``label``: its words, or for a label without any ("😀") its
+    characters' Unicode names (``grinning_face``)."""
+    name = re.sub(r"\W+", "_", label).strip("_").lower()
+    if not name:
+        names = " ".join(unicodedata.name(c, "") for c in label if not c.isspace())
+        name = re.sub(r"\W+", "_", names.lower()).strip("_")[:40] or "label"
     return name if not name[0].isdigit() else f"label_{name}"
+
+
+def _constants(labels: list[str]) -> list[str]:
+    """The labels' constant names, distinct ("ok" and "OK", "ß" and "SS" would both be
+    OK/SS, the second overwriting the first) and never the imported ABSTAIN."""
+    bases = [_identifier(label).upper() for label in labels]
+    consts: list[str] = []
+    for k, base in enumerate(bases):
+        const = base if bases.count(base) == 1 and base != "ABSTAIN" else f"{base}_{k}"
+        while const in consts or const in bases[k + 1:]:
+            const += "_"
+        consts.append(const)
+    return consts
 
 
 def lf_module(name: str, labels: list[str]) -> str:
     """The starter LF module's source for ``labels``."""
-    consts = [_identifier(label).upper() for label in labels]
+    consts = _constants(labels)
     constants = "\n".join(f"{c} = {k}  # {label!r}" for k, (c, label) in
                           enumerate(zip(consts, labels)))
     first, second = labels[0], labels[1]
+    shown = first.replace("'", "").replace("{", "{{").replace("}", "}}")  # a prompt template
     return LF_TEMPLATE.format(
-        name=name, constants=constants, first=first.replace("'", ""),
-        first_const=consts[0], second_const=consts[1],
+        name=name, constants=constants, first_const=consts[0], second_const=consts[1],
+        question=_python_string(f"Is this text an example of '{shown}'? Answer yes or no."
+                                "\nText: {text}"),
+        first_says=_python_string(f"what a '{first}' text says"),
         first_lower=_identifier(first), second_lower=_identifier(second),
         first_words=", ".join(json.dumps(w) for w in (_identifier(first), "example")),
         second_regex=re.escape(_identifier(second)).replace('"', r"\""))
+
+
+def _python_string(text: str) -> str:
+    """``text`` as a Python string literal (a JSON string is one), keeping accents."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _toml_string(value) -> str:
