@@ -170,6 +170,9 @@ def _head_onnx(classifier, n_features: int, double: bool):
     classifier = plain_logistic_regression(classifier)
     head = convert_sklearn(classifier, initial_types=[("features", kind([None, n_features]))],
                            options={id(classifier): {"zipmap": False}}, target_opset=OPSET)
+    # skl2onnx names the graph by a random uuid: a fixed name, so that exporting one model
+    # twice writes the same bytes (tests/test_reproducible_export.py)
+    head.graph.name = "logistic_regression"
     # skl2onnx declares the lowest opset its ops need; merging needs one opset per domain
     return version_converter.convert_version(head, OPSET)
 

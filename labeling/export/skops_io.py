@@ -10,6 +10,9 @@ how CVE-2025-54412-style bypasses happen).
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import re
 import sys
 import types
 import warnings
@@ -78,13 +81,68 @@ def file_sha256(path: Path) -> str:
 
 
 def save_model(model, path: Path) -> str:
-    """Write ``model`` to ``path`` (skops format); returns the file's sha256."""
+    """Write ``model`` to ``path`` (skops format); returns the file's sha256. The bytes
+    depend on the model alone (:func:`canonical_skops`): saving the same fitted model
+    again, in this process or another, gives the same file and sha256."""
     path = Path(path)
     check_writable(path.parent)
+    buffer = io.BytesIO()
+    # Deflated: a TF-IDF vocabulary is ~30 MB stored, under 1 MB compressed.
+    sio.dump(model, buffer, compression=zipfile.ZIP_DEFLATED)
     with atomic_write(path) as tmp:  # a crash or a full disk never leaves a partial model
-        # Deflated: a TF-IDF vocabulary is ~30 MB stored, under 1 MB compressed.
-        sio.dump(model, tmp, compression=zipfile.ZIP_DEFLATED)
+        tmp.write_bytes(canonical_skops(buffer.getvalue()))
     return file_sha256(path)
+
+
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip entry can record
+_ADDRESS_NAME = re.compile(r"(\d+)\.npy")
+
+
+def canonical_skops(data: bytes) -> bytes:
+    """The skops zip ``data`` with what varies between two saves of the same model
+    replaced: skops names each object by its memory address (``__id__``, ``<id>.npy``
+    members; numbered here in the order schema.json lists them), a bytes value's member by
+    a random uuid, and every member records the time it was written (fixed here). The
+    file loads as before (an address only pairs a node with its array member and with
+    the other nodes of the same object); without this, exporting one model twice gave
+    two sha256s, neither that of the trained end_model.skops."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    schema = json.loads(members.pop("schema.json"))
+    numbers: dict[int, int] = {}
+    renamed: dict[str, str] = {}
+
+    def renumber(node):
+        if isinstance(node, list):
+            for item in node:
+                renumber(item)
+        elif isinstance(node, dict):
+            if "__loader__" in node and isinstance(node.get("__id__"), int):
+                node["__id__"] = numbers.setdefault(node["__id__"], len(numbers) + 1)
+            name = node.get("file")
+            if "__loader__" in node and isinstance(name, str) and name in members:
+                match = _ADDRESS_NAME.fullmatch(name)
+                if match:  # an array member: named by its array's address
+                    number = numbers.setdefault(int(match.group(1)), len(numbers) + 1)
+                    new = f"{number}.npy"
+                else:  # a bytes member: a random name
+                    new = renamed.get(name) or f"b{len(renamed) + 1}{Path(name).suffix}"
+                node["file"] = renamed[name] = new
+            for value in node.values():
+                renumber(value)
+
+    renumber(schema)
+    if set(renamed) != set(members):  # a member the schema does not name: keep as it is
+        return data
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name, content in [("schema.json", json.dumps(schema, indent=2).encode("utf-8"))] \
+                + sorted((renamed[old], content) for old, content in members.items()):
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, content)
+    return out.getvalue()
 
 
 def load_model(path: Path):

@@ -1,0 +1,64 @@
+"""Reproducibility and traceability of the exported model: the same fitted model saves to
+the same bytes (so a model card's sha256 names the model, and matches the trained
+end_model.skops), in this process or another."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from labeling.export import export_model, load_model, save_model
+from labeling.export.skops_io import file_sha256
+from labeling.train.end_model import train_end_model
+
+TEXTS = ["subscribe to my channel", "check out my channel", "free money on my channel",
+         "love this song", "great song", "this song is beautiful"]
+CARD = {"task": "tiny", "labels": ["ham", "spam"], "positive_label": "spam",
+        "lfs": [{"name": "kw_spam", "kind": "pattern"}]}
+
+
+def _model():
+    return train_end_model(TEXTS, np.eye(2)[[1, 1, 1, 0, 0, 0]], np.ones(6, bool))
+
+
+def test_saving_one_model_twice_gives_the_same_bytes(tmp_path):
+    model = _model()
+    first = save_model(model, tmp_path / "a.skops")
+    again = save_model(model, tmp_path / "b.skops")
+    reloaded = save_model(load_model(tmp_path / "a.skops"), tmp_path / "c.skops")
+    assert first == again == reloaded
+    assert np.array_equal(load_model(tmp_path / "c.skops").predict_proba(TEXTS),
+                          model.predict_proba(TEXTS))
+    with zipfile.ZipFile(tmp_path / "a.skops") as z:  # no write time recorded
+        assert {info.date_time for info in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_a_model_saved_in_another_process_has_the_same_bytes(tmp_path):
+    """What `labeling export` does: load the trained end_model.skops in a new process
+    and save it into the model folder; the card's sha256 is then the trained file's."""
+    trained = tmp_path / "end_model.skops"
+    sha = save_model(_model(), trained)
+    code = ("import sys; from labeling.export import load_model, save_model; "
+            "print(save_model(load_model(sys.argv[1]), sys.argv[2]))")
+    out = subprocess.run([sys.executable, "-c", code, str(trained), str(tmp_path / "x.skops")],
+                         capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip() == sha
+
+
+def test_exporting_twice_differs_only_in_the_export_time(tmp_path):
+    trained = save_model(_model(), tmp_path / "end_model.skops")
+    cards = []
+    for name in ("one", "two"):
+        folder = export_model(load_model(tmp_path / "end_model.skops"), tmp_path / name, CARD)
+        cards.append(json.loads((folder / "model_card.json").read_text()))
+        assert file_sha256(folder / "model.skops") == trained
+    assert cards[0]["model_sha256"] == cards[1]["model_sha256"] == trained
+    differ = {k for k in cards[0] if cards[0][k] != cards[1].get(k)}
+    assert differ <= {"exported_at"}  # the card says when; the model file is the same
+    assert Path(tmp_path / "one" / "model.skops").read_bytes() == \
+        Path(tmp_path / "two" / "model.skops").read_bytes()
