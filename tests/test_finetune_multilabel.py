@@ -313,7 +313,7 @@ def test_serve_answers_the_same_label_sets(run_dir):
 # --- bad params: one line each, before anything is fit -----------------------------------
 
 @pytest.mark.parametrize("params, message", [
-    ("{ epochs = 0 }", "epochs and batch_size >= 1"),
+    ("{ epochs = 0 }", "epochs must be an integer >= 1, got 0"),
     ("{ val_fraction = 0.0 }", "val_fraction must be > 0"),
     ("{ val_fraction = 0.7 }", "val_fraction must be in [0, 0.5)"),
     ("{ max_time = -1 }", "max_time must be > 0"),

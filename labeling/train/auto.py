@@ -43,7 +43,8 @@ from labeling.train.cross_validation import (DEFAULT_DEV_WEIGHT, DEFAULT_N_REPEA
                                              fold_scores, nested_choice, oof_probabilities,
                                              oof_score, parse_key, resolve_params,
                                              successive_halving)
-from labeling.train.end_model import LABEL_MODES, make_end_model, train_end_model
+from labeling.train.end_model import (LABEL_MODES, check_no_seed, make_end_model,
+                                      train_end_model)
 from labeling.train.ensemble import apply_decision_bias
 
 AUTO_CANDIDATES = ("tfidf_logreg", "minilm_logreg", "tfidf_minilm_avg")  # auto may search
@@ -306,6 +307,7 @@ def end_model_options(name: str, params: dict) -> dict:
     (``C = 1.0``) for a named model, per candidate for ``auto``
     (``params = {tfidf_logreg = {C = 3.0}}``).
     """
+    check_no_seed(params)
     options = {key: params[key] for key in OPTION_KEYS if key in params}
     rest = {key: value for key, value in params.items() if key not in OPTION_KEYS}
     options.setdefault("label_mode", DEFAULT_LABEL_MODE)

@@ -109,6 +109,14 @@ def make_end_model(name: str, seed: int = 0, **params) -> Pipeline:
     return END_MODELS[name](seed=seed, **params)
 
 
+def check_no_seed(params: dict) -> None:
+    """``seed`` in ``[end_model] params`` clashed with the task's seed in a TypeError
+    (docs/finetune.md showed it there): a one-line error saying where it goes."""
+    if "seed" in params:
+        raise ValueError("seed is not an [end_model] param: the task's top-level `seed` "
+                         "in labeling.toml seeds the end model")
+
+
 @contextlib.contextmanager
 def embedding_cache(model, cache_dir):
     """Let every embedder in ``model`` cache vectors under ``cache_dir`` for the block, then

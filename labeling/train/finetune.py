@@ -39,6 +39,7 @@ helpers
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -46,8 +47,21 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from labeling.train import finetune_gold, finetune_net
-from labeling.train.finetune_data import (DEFAULT_GOLD_LR, load_tokenizer, merge_rows,
-                                         model_dir, split_rows)
+from labeling.train.finetune_data import (DEFAULT_GOLD_LR, load_tokenizer, max_positions,
+                                         merge_rows, model_dir, split_rows)
+
+INT_MINIMA = {"max_seq_len": 8, "epochs": 1, "batch_size": 1, "patience": 1, "seed": 0,
+              "predict_batch_size": 1}
+# param: (its test, what the error says it must be); NaN fails every test
+FLOAT_RULES = {
+    "lr": (lambda v: 0 < v < math.inf, "a number > 0"),
+    "head_lr": (lambda v: 0 < v < math.inf, "a number > 0"),
+    "weight_decay": (lambda v: 0 <= v < math.inf, "a number >= 0"),
+    "warmup": (lambda v: 0 <= v <= 1, "in [0, 1] (a share of the steps)"),
+    "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "val_fraction": (lambda v: 0 <= v < 0.5, "in [0, 0.5)"),
+    "max_time": (lambda v: v > 0, "> 0 seconds (or left out: no limit)"),
+}
 
 
 class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
@@ -104,14 +118,30 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
 
     # -- fitting -----------------------------------------------------------------------
     def _check_params(self) -> None:
-        if int(self.max_seq_len) < 8 or int(self.epochs) < 1 or int(self.batch_size) < 1:
-            raise ValueError("minilm_finetune: max_seq_len must be >= 8, epochs and "
-                             "batch_size >= 1")
-        if not 0 <= float(self.val_fraction) < 0.5:
-            raise ValueError(f"minilm_finetune: val_fraction must be in [0, 0.5), got "
-                             f"{self.val_fraction}")
-        if self.max_time is not None and float(self.max_time) <= 0:
-            raise ValueError(f"minilm_finetune: max_time must be > 0 seconds, got {self.max_time}")
+        """One-line errors naming the param and its value (before: ``int()`` cut 2.5
+        epochs to 2 and read ``true`` as 1, patience 0 stopped after one epoch, a
+        negative lr reached torch, max_seq_len above the encoder's 512 positions
+        crashed mid-training on the first long text)."""
+        for key, low in INT_MINIMA.items():
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                    or value < low:
+                raise ValueError(f"minilm_finetune: {key} must be an integer >= {low}, "
+                                 f"got {value!r}")
+        limit = max_positions(model_dir(self.model_path))
+        if self.max_seq_len > limit:
+            raise ValueError(f"minilm_finetune: max_seq_len must be <= {limit} (the "
+                             f"encoder's positions), got {self.max_seq_len!r}")
+        for key, (valid, text) in FLOAT_RULES.items():
+            value = getattr(self, key)
+            if value is None and key == "max_time":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                    or not valid(float(value)):
+                raise ValueError(f"minilm_finetune: {key} must be {text}, got {value!r}")
+        if self.progress is not None and not isinstance(self.progress, bool):
+            raise ValueError(f"minilm_finetune: progress must be true or false, got "
+                             f"{self.progress!r}")
 
     def fit(self, X, y, sample_weight=None, gold=None):
         """Fine-tune on texts ``X`` with labels (or an ``(n, k)`` target matrix) ``y``;
@@ -208,5 +238,14 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
 
 
 def make_minilm_finetune(seed: int = 0, **params) -> MiniLMFineTuned:
-    return MiniLMFineTuned(seed=seed, **params)
+    """The unfitted fine-tune; an unknown param or a bad value is a one-line error here,
+    before any fitting (an unknown name was Python's TypeError about ``__init__``)."""
+    known = MiniLMFineTuned().get_params()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ValueError(f"minilm_finetune: unknown param {', '.join(map(repr, unknown))}; "
+                         f"its params: {', '.join(sorted(set(known) - {'seed'}))}")
+    model = MiniLMFineTuned(seed=seed, **params)
+    model._check_params()
+    return model
 

@@ -22,6 +22,15 @@ def model_dir(model_path: str | None = None) -> Path:
     return Path(model_path) if model_path else default_model_path()
 
 
+def max_positions(path) -> int:
+    """The encoder's position embeddings (config.json of the model folder ``path``; 512
+    for MiniLM): the most tokens a text can keep."""
+    import json
+
+    return int(json.loads((Path(path) / "config.json").read_text())
+               .get("max_position_embeddings", 512))
+
+
 def load_tokenizer(path, max_seq_len: int):
     """The fast (Rust) tokenizer of ``path`` (a folder with tokenizer.json, or the file),
     truncating to ``max_seq_len`` tokens and padding each batch to its longest text."""

@@ -37,7 +37,7 @@ import time
 import numpy as np
 
 from labeling.models.multilabel import best_threshold
-from labeling.train.end_model import weak_scale
+from labeling.train.end_model import check_no_seed, weak_scale
 from labeling.train.finetune import MiniLMFineTuned
 from labeling.train.finetune_multilabel_twin import fit_twin, twin_fields
 from labeling.train.gold_budget import GOLD_ONLY_KEY, SKIPPED_TEXT, split_gold_only_option
@@ -252,6 +252,7 @@ def fit_task(texts: dict, P_weak, Y_dev, params: dict, labels: list[str], seed: 
     if isinstance(n_folds, bool) or not isinstance(n_folds, int) or n_folds < 2:
         raise ValueError(f"minilm_finetune: n_folds (the gold-only baseline's dev CV) must "
                          f"be an integer >= 2, got {n_folds!r}")
+    check_no_seed(params)
     unknown = sorted(set(params) - set(MiniLMFineTunedMultiLabel().get_params()))
     if unknown:  # e.g. the single-label fine-tune's gold stage: named, not a TypeError
         raise ValueError(f"minilm_finetune: {', '.join(unknown)}: not a parameter of the "
