@@ -106,6 +106,19 @@ def _python_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def _check_distinct(labels: list[str], data: Path, column: str) -> None:
+    """Labels found in the file are not one label written two ways ("Fraud" and "fraud",
+    "Ärger" with a combined or a separate accent): each would be a class of its own."""
+    seen: dict[str, str] = {}
+    for label in labels:
+        key = unicodedata.normalize("NFC", label).casefold()
+        if key in seen:
+            raise LabelingError(f"{data}: column {column!r} has {seen[key]!r} and {label!r}, "
+                                "labels that differ only in case or in how an accent is "
+                                "encoded: write them one way, or pass --labels")
+        seen[key] = label
+
+
 def _toml_string(value) -> str:
     return json.dumps(str(value))
 
@@ -195,7 +208,9 @@ def init_task(data: Path, directory: Path, name: str | None = None,
     gold = (frame[label_column].dropna().astype(str).str.strip() if label_column in frame
             else pd.Series(dtype=str))
     gold = gold[gold != ""]  # an empty cell is an unlabeled row
-    labels = labels or sorted(gold.unique())
+    if not labels:
+        labels = sorted(gold.unique())
+        _check_distinct(labels, data, label_column)
     if len(labels) < 2:
         raise LabelingError(f"{data}: give the labels with --labels a,b,...: the file has "
                             f"no column {label_column!r} with two or more values")

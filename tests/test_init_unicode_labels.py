@@ -35,3 +35,19 @@ def test_starter_module_runs_and_votes_each_label_it_names(labels):
 def test_emoji_labels_get_readable_distinct_names():
     lfs, module = starter_lfs(["😀", "😡"])
     assert module.GRINNING_FACE == 0 and module.POUTING_FACE == 1
+
+
+@pytest.mark.parametrize("a, b", [("Fraud", "fraud"), ("\u00c4rger", "A\u0308rger")])
+def test_init_refuses_one_label_written_two_ways(tmp_path, a, b):
+    from labeling.errors import LabelingError
+    from labeling.scaffold import init_task
+
+    data = tmp_path / "msgs.csv"
+    data.write_text("id,text,label\n" + "".join(
+        f"{i},text {i},{[a, b, 'ok'][i % 3]}\n" for i in range(60)), encoding="utf-8")
+    with pytest.raises(LabelingError) as info:
+        init_task(data, tmp_path / "task")
+    message = str(info.value)
+    assert "\n" not in message and "msgs.csv: column 'label'" in message
+    assert repr(a) in message and repr(b) in message and "--labels" in message
+    assert not (tmp_path / "task").exists()
