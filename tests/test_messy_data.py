@@ -61,3 +61,11 @@ def test_init_refuses_an_empty_text_column(tmp_path):
     with pytest.raises(LabelingError, match=r"export.csv: column 'text' is empty in all 40 "
                                             r"rows.*--text-column"):
         init_task(data, tmp_path / "task")
+
+
+def test_gold_labels_match_the_config_whatever_the_accent_encoding(make_task, tmp_path):
+    decomposed = "A\u0308rger"  # the config writes it composed: "\u00c4rger"
+    frame = pd.DataFrame({"id": ["a", "b"], "text": ["x", "y"], "label": [decomposed, "ok"]})
+    config = load_config(make_task(dev=frame, config={"labels": ["\u00c4rger", "ok"],
+                                                      "positive_label": "ok"}))
+    assert load_split(config, "dev")["label"].tolist() == [0, 1]

@@ -14,6 +14,7 @@ with an earlier one. Both are importable from here.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -34,12 +35,12 @@ def label_indices(values: pd.Series, labels: list[str], path: Path,
 
     When a label's name is itself an integer (star ratings ``["1", "2", "3"]``), values
     are names only: "1" would otherwise be both label "1" and class index 1."""
-    by_name = {name: i for i, name in enumerate(labels)}
+    by_name = {_nfc(name): i for i, name in enumerate(labels)}
     if not any(_is_integer(name) for name in labels):
         by_name.update({str(i): i for i in range(len(labels))})
     out, bad = [], []
     for row, value in enumerate(values, start=1):
-        key = str(value).strip() if value is not None else ""
+        key = _nfc(str(value).strip()) if value is not None else ""
         if key not in by_name and key.endswith(".0"):  # integer labels read as floats
             key = key[:-2]
         if key not in by_name:
@@ -52,6 +53,11 @@ def label_indices(values: pd.Series, labels: list[str], path: Path,
         raise DataError(f"{path}: row {row}, column '{column}': unknown label {shown} "
                         f"(labels: {', '.join(labels)}){more}")
     return pd.Series(out, index=values.index, dtype="int64")
+
+
+def _nfc(name: str) -> str:
+    """Label names compare in NFC: "Ärger" with a combined or a separate accent is one."""
+    return name if name.isascii() else unicodedata.normalize("NFC", name)
 
 
 def _is_integer(name: str) -> bool:
@@ -72,15 +78,16 @@ def label_sets(values: pd.Series, labels: list[str], path: Path,
     out = []
     for row, value in enumerate(values, start=1):
         names = [] if _is_missing(value) else str(value).split(LABEL_SET_SEPARATOR)
-        names = [n.strip() for n in names if n.strip()]
+        names = [_nfc(n.strip()) for n in names if n.strip()]
         if not names:
             raise DataError(f"{path}: row {row}, column '{column}': empty label set "
                             f"(name at least one of: {', '.join(labels)})")
-        unknown = [n for n in names if n not in labels]
+        labels_nfc = [_nfc(label) for label in labels]
+        unknown = [n for n in names if n not in labels_nfc]
         if unknown:
             raise DataError(f"{path}: row {row}, column '{column}': unknown label "
                             f"{unknown[0]!r} (labels: {', '.join(labels)})")
-        out.append(tuple(sorted({labels.index(n) for n in names})))
+        out.append(tuple(sorted({labels_nfc.index(n) for n in names})))
     return pd.Series(out, index=values.index, dtype=object)
 
 
