@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
 
-from labeling.llm import LLMSettings, format_plan, prompt_lf, use  # noqa: E402
+from labeling.llm import BudgetExceeded, LLMSettings, format_plan, prompt_lf, use  # noqa: E402
 
 HAM, SPAM, ABSTAIN = 0, 1, -1
 LABELS = ["ham", "spam"]
@@ -94,3 +95,20 @@ def test_plan_estimates_output_tokens_from_what_the_model_billed_before(fake_ope
     assert planned["to_call"] == len(TEXTS) and planned["tokens_out"] == 400 * len(TEXTS)
     assert 0.8 * spent <= planned["cost"] <= 1.25 * spent
     assert "tok out of gpt-5-mini: 400 per call" in format_plan([planned])
+
+
+def test_a_budget_stop_says_what_was_spent_once_the_calls_in_flight_came_back(
+        fake_openai, tmp_path):
+    fake_openai.completion_tokens = 400
+    fake_openai.latency = 0.05  # several calls in flight when the budget stops the next
+    texts = [f"comment number {i}" for i in range(60)]
+    s = settings(fake_openai, tmp_path, concurrency=6, budget=0.003)
+    lf = prompt_lf("promo", TEMPLATE, answers={"yes": SPAM, "no": ABSTAIN})
+    with use(s, labels=LABELS) as rt:
+        with pytest.raises(BudgetExceeded) as stop:
+            lf.apply_frame(frame(texts))
+        spent = rt.report()["spent"]
+    assert f"(spent ${spent:.4f} in this run)" in str(stop.value)
+    assert stop.value.spent == pytest.approx(spent, abs=1e-6) and spent <= 0.003
+    with use(s, labels=LABELS) as rt:  # what was paid for is kept
+        assert rt.plan([lf], frame(texts))[0]["cached"] == fake_openai.answered

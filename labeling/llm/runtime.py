@@ -196,8 +196,7 @@ class Runtime:
             if budget is not None and self.spent + self.reserved + est > budget:
                 raise BudgetExceeded(f"prompt LF '{lf.name}' stopped at the budget of "
                                      f"${budget:.4f}: the next call would take the spend past "
-                                     f"it (spent ${self.spent:.4f} in this run)",
-                                     planned=est, spent=self.spent)
+                                     "it", planned=est)  # what was spent: once all came back
             with lock:
                 self.reserved += est
             req.estimate = est
@@ -230,6 +229,9 @@ class Runtime:
                 run_sync(lambda: EndpointRunner(self.settings).run(todo, before, done))
         except LLMError as exc:  # say how far it got: answered prompts are kept
             said = str(exc)
+            if isinstance(exc, BudgetExceeded):  # the calls in flight at the stop included
+                exc.spent = self.spent
+                said += f" (spent ${self.spent:.4f} in this run)"
             named = said if said.startswith("prompt LF") else f"prompt LF '{lf.name}': {said}"
             exc.args = (f"{named}; {how_far(reqs, len(hits), answers, self._on_split())}",)
             raise
