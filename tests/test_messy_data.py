@@ -69,3 +69,12 @@ def test_gold_labels_match_the_config_whatever_the_accent_encoding(make_task, tm
     config = load_config(make_task(dev=frame, config={"labels": ["\u00c4rger", "ok"],
                                                       "positive_label": "ok"}))
     assert load_split(config, "dev")["label"].tolist() == [0, 1]
+
+
+def test_leakage_finds_a_text_repeated_with_its_accents_encoded_otherwise():
+    from labeling.data import leakage_report
+
+    train = pd.DataFrame({"id": ["t1"], "text": ["Le caf\u00e9 est ferm\u00e9"]})
+    test = pd.DataFrame({"id": ["x1"], "text": ["Le cafe\u0301 est  ferme\u0301"]})
+    found = leakage_report({"train": train, "test": test})["train/test"]
+    assert found["shared_texts"] == 1 and found["shared_text_examples"] == [["t1", "x1"]]

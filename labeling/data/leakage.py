@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 
 import pandas as pd
@@ -12,7 +13,10 @@ LEAKAGE_EXAMPLES = 5
 
 def leakage_key(text: str) -> str:
     """What texts are compared by: runs of whitespace become one space, the ends are
-    stripped; case and everything else are kept (exact duplicates up to spacing)."""
+    stripped, accents are compared in NFC (a separate combining accent is the same
+    letter); case and everything else are kept (exact duplicates up to spacing)."""
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
     return " ".join(text.split())
 
 
