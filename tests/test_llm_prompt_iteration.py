@@ -13,6 +13,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
 
 from labeling.llm import BudgetExceeded, LLMSettings, format_plan, prompt_lf, use  # noqa: E402
+from labeling.llm.client import parse_reply  # noqa: E402
+from labeling.llm.multilabel import parse_labels  # noqa: E402
 
 HAM, SPAM, ABSTAIN = 0, 1, -1
 LABELS = ["ham", "spam"]
@@ -112,3 +114,17 @@ def test_a_budget_stop_says_what_was_spent_once_the_calls_in_flight_came_back(
     assert stop.value.spent == pytest.approx(spent, abs=1e-6) and spent <= 0.003
     with use(s, labels=LABELS) as rt:  # what was paid for is kept
         assert rt.plan([lf], frame(texts))[0]["cached"] == fake_openai.answered
+
+
+def test_a_free_text_answer_in_markdown_emphasis_is_that_answer():
+    # structured_output = false: chat models often bold their one-word answer
+    answers = ["yes", "no"]
+    assert parse_reply("**No**", answers) == ("no", None)
+    assert parse_reply("**Yes**.", answers) == ("yes", None)
+    assert parse_reply("_spam_", ["spam", "ham", "abstain"]) == ("spam", None)
+    # still strict: extra words, a refusal or another label are no answer
+    for reply in ("Yes, because it asks to subscribe.", "**Yes**, it does",
+                  "I'm sorry, but I can't help with that.", "Neutral"):
+        assert parse_reply(reply, answers) == (None, "off_label")
+    assert parse_labels("**joy**, *anger*", ["joy", "anger", "fear", "abstain"]) == (
+        '["joy", "anger"]', None)

@@ -47,7 +47,7 @@ from datetime import timezone
 from typing import Awaitable, Callable
 
 from labeling.llm.errors import LLMError
-from labeling.llm.multilabel import parse_labels
+from labeling.llm.multilabel import norm_answer, parse_labels
 from labeling.llm.requests import Request
 from labeling.llm.settings import LLMSettings
 
@@ -56,7 +56,8 @@ _MAX_RETRY_AFTER = 300.0
 
 def parse_reply(content: str | None, answers: list[str]) -> tuple[str | None, str | None]:
     """(answer, None) when ``content`` is exactly an allowed answer -- as JSON
-    ``{"answer": ...}`` or as bare text, ignoring case, quotes and a final period -- else
+    ``{"answer": ...}`` or as bare text, ignoring case, quotes, markdown emphasis and a
+    final period (:func:`norm_answer`) -- else
     (None, reason) with reason ``empty``, ``off_label`` or ``bad_json``."""
     if content is None or not content.strip():
         return None, "empty"
@@ -69,7 +70,7 @@ def parse_reply(content: str | None, answers: list[str]) -> tuple[str | None, st
         if not isinstance(value, dict) or not isinstance(value.get("answer"), str):
             return None, "bad_json"
         text = value["answer"]
-    norm = text.strip().strip("`'\"").strip().rstrip(".!").strip().lower()
+    norm = norm_answer(text)
     allowed = {a.lower(): a for a in answers}
     return (allowed[norm], None) if norm in allowed else (None, "off_label")
 

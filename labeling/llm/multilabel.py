@@ -206,8 +206,15 @@ def check_task_lfs(lfs, labels: list[str] | None, multi_label: bool) -> None:
 
 # --- replies ------------------------------------------------------------------------
 
-def _norm(text: str) -> str:
-    return text.strip().strip("`'\"").strip().rstrip(".!").strip().lower()
+def norm_answer(text: str) -> str:
+    """An answer as the model may format it, bare: case, spaces, quotes, backticks, a
+    final period or ``!``, markdown emphasis (``**Yes**.``) removed.
+
+    >>> norm_answer(' **Yes**. '), norm_answer('"no."'), norm_answer('`spam`')
+    ('yes', 'no', 'spam')
+    """
+    marks = "`'\"*_ \t\n"
+    return text.strip(marks).rstrip(".!").strip(marks).lower()
 
 
 def parse_labels(content: str | None, answers: list[str]) -> tuple[str | None, str | None]:
@@ -230,15 +237,15 @@ def parse_labels(content: str | None, answers: list[str]) -> tuple[str | None, s
             if "answer" not in value:
                 return None, "bad_json"
             value = value["answer"]
-    elif _norm(text) == ABSTAIN_ANSWER:
+    elif norm_answer(text) == ABSTAIN_ANSWER:
         value = ABSTAIN_ANSWER
     else:
         value = [part for part in re.split(r"[,;\n]", text) if part.strip()]
-    if isinstance(value, str) and _norm(value) == ABSTAIN_ANSWER:
+    if isinstance(value, str) and norm_answer(value) == ABSTAIN_ANSWER:
         return ABSTAIN_ANSWER, None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         return None, "bad_json"
-    named = {_norm(v) for v in value}
+    named = {norm_answer(v) for v in value}
     allowed = [a for a in answers if a != ABSTAIN_ANSWER]
     if not named <= set(allowed):
         return None, "off_label"
