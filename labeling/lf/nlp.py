@@ -2,8 +2,9 @@
 
 :func:`default_nlp` uses ``en_core_web_sm`` when it is installed and otherwise
 ``spacy.blank("en")`` with a sentencizer and an EntityRuler that tags ``URL``,
-``EMAIL``, ``MONEY`` and ``HANDLE`` (``@name``) spans from token shapes, so entity
-LFs have something real to look at on a fresh machine. Nothing is ever downloaded.
+``EMAIL``, ``MONEY`` (a currency before or after an amount: ``€50``, ``50 €``) and
+``HANDLE`` (``@name``) spans from token shapes, so entity LFs have something real to
+look at on a fresh machine. Nothing is ever downloaded.
 One preprocessor parses each text once and shares the ``Doc`` across all LFs.
 
 For the LF column cache, :func:`pipeline_identity` and :func:`spacy_content` describe
@@ -30,10 +31,17 @@ from labeling.lf.core import ABSTAIN
 __all__ = ["default_nlp", "entity_lf", "matcher_lf", "pipeline_identity", "spacy_content",
            "spacy_doc", "spacy_lf"]
 
+# A currency before or after an amount: "€50", "$ 20", and "50 €", "1.234,56€", "20 TL" as
+# most of Europe writes it.
+CURRENCIES = ["$", "€", "£", "¥", "₺", "₽", "₹", "₩", "₪", "₴", "₣", "zł", "Kč", "Ft", "TL",
+              "EUR", "USD", "GBP", "CHF", "TRY", "RUB", "PLN", "SEK", "NOK", "DKK", "CZK"]
 RULE_PATTERNS = [
     {"label": "URL", "pattern": [{"LIKE_URL": True}]},
     {"label": "EMAIL", "pattern": [{"LIKE_EMAIL": True}]},
-    {"label": "MONEY", "pattern": [{"ORTH": {"IN": ["$", "€", "£"]}}, {"LIKE_NUM": True}]},
+    # spaCy's LIKE_EMAIL is ASCII only: max@müller.de, josé@correo.es
+    {"label": "EMAIL", "pattern": [{"TEXT": {"REGEX": r"^[\w.+-]+@\w[\w-]*(?:\.[\w-]+)+$"}}]},
+    {"label": "MONEY", "pattern": [{"ORTH": {"IN": CURRENCIES}}, {"LIKE_NUM": True}]},
+    {"label": "MONEY", "pattern": [{"LIKE_NUM": True}, {"ORTH": {"IN": CURRENCIES}}]},
     {"label": "HANDLE", "pattern": [{"TEXT": {"REGEX": r"^@\w{2,}$"}}]},
 ]
 
