@@ -185,6 +185,16 @@ def _one_line(text: str) -> str:
     return text.translate(_ONE_LINE)
 
 
+# json.dumps escapes the C0 breaks but leaves these three raw with ensure_ascii=False;
+# str.splitlines (and so many JSONL readers) would split a record at them
+_JSON_BREAKS = str.maketrans({c: f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"})
+
+
+def _json_line(record: dict) -> str:
+    """One JSONL record: UTF-8 text as is, but no character any reader breaks a line at."""
+    return json.dumps(record, ensure_ascii=False).translate(_JSON_BREAKS)
+
+
 def format_batch(texts: list[str], proba: np.ndarray, labels: list[str], fmt: str,
                  ids: list[str] | None = None) -> str:
     """The output lines of a batch, each ending in a newline: ``label<TAB>probability<TAB>text``
@@ -197,8 +207,7 @@ def format_batch(texts: list[str], proba: np.ndarray, labels: list[str], fmt: st
     best = proba.argmax(axis=1)
     top = proba[np.arange(len(texts)), best].tolist()
     if fmt == "jsonl":
-        dumps = json.dumps
-        lines = [dumps(_row(t, labels, r, k, p, i), ensure_ascii=False)
+        lines = [_json_line(_row(t, labels, r, k, p, i))
                  for t, r, k, p, i in zip(texts, np.round(proba, 6).tolist(), best.tolist(),
                                           top, ids or [None] * len(texts))]
     else:
@@ -221,9 +230,9 @@ def format_label_sets(texts: list[str], proba: np.ndarray, labels: list[str],
     chosen = proba >= thresholds
     ids = ids or [None] * len(texts)
     if fmt == "jsonl":
-        return "".join(json.dumps(({} if i is None else {"id": i}) | {
+        return "".join(_json_line(({} if i is None else {"id": i}) | {
             "text": t, "labels": [labels[c] for c in np.flatnonzero(row)],
-            "probabilities": dict(zip(labels, p))}, ensure_ascii=False) + "\n"
+            "probabilities": dict(zip(labels, p))}) + "\n"
             for t, row, p, i in zip(texts, chosen, np.round(proba, 6).tolist(), ids))
     lines = []
     for t, row, p, i in zip(texts, chosen, proba, ids):

@@ -276,3 +276,22 @@ def test_stdin_in_many_batches_equals_the_list_path(model_dir, texts, monkeypatc
     result = run("predict", "-m", model_dir, input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
     assert result.stdout == expected.getvalue()
+
+
+def test_jsonl_records_hold_no_character_that_splitlines_breaks_at():
+    """Before: U+2028, U+2029 and U+0085 in a text or id were written raw (valid JSON, but
+    ``str.splitlines`` -- and readers built on it -- cut the record in two)."""
+    from labeling.predict import format_label_sets
+
+    texts = ["one\u2028two", "para\u2029graph", "next\x85line", "café 🔥"]
+    ids = ["a\u2028b", "p", "n", "c"]
+    proba = np.array([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5], [0.1, 0.9]])
+    for out in (format_batch(texts, proba, ["ham", "spam"], "jsonl", ids),
+                format_label_sets(texts, proba, ["ham", "spam"], np.array([0.5, 0.5]),
+                                  "jsonl", ids)):
+        lines = out.splitlines()
+        assert len(lines) == len(texts)
+        records = [json.loads(line) for line in lines]
+        assert [r["text"] for r in records] == texts  # the text itself is unchanged
+        assert [r["id"] for r in records] == ids
+        assert "café 🔥" in out  # still UTF-8, not ASCII escapes
