@@ -19,7 +19,13 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no run-folder lock
+    fcntl = None
 
 from labeling.errors import LabelingError
 
@@ -63,3 +69,44 @@ def atomic_write(path: Path):
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+LOCK_FILE = ".lock"
+
+
+@contextlib.contextmanager
+def run_folder_lock(directory: Path, command: str, create: bool = True):
+    """Hold ``directory`` (a run folder) for one command that writes it, or stop with one
+    line naming the process that holds it: two commands on one run folder (a nightly
+    ``labeling run`` still going when the next starts) interleave their steps, each
+    reading what the other half-wrote. An OS lock (flock), so a process killed in any
+    way leaves no stale lock behind; ``.lock`` keeps the holder's pid and command.
+    ``create=False``: a missing folder is not created (nor locked)."""
+    directory = Path(directory)
+    if not create and not directory.is_dir():
+        yield
+        return
+    check_writable(directory)
+    if fcntl is None:
+        yield
+        return
+    path = directory / LOCK_FILE
+    try:
+        handle = open(path, "a+", encoding="utf-8")
+    except OSError as exc:
+        raise LabelingError(f"{path}: could not be opened ({_describe(exc)})") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise LabelingError(f"{directory}: in use by {holder}; run one labeling "
+                                "command at a time on a run folder (wait for it, or stop "
+                                "it)") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"`labeling {command}` (pid {os.getpid()}, since "
+                     f"{time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+        handle.flush()
+        yield  # closing the file releases the lock

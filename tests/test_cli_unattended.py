@@ -6,8 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import labeling
+from labeling.errors import LabelingError
+from labeling.files import run_folder_lock
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import cli, one_error_line  # noqa: E402
 
 
 def _labeling(*args, module="labeling.cli"):
@@ -33,3 +41,35 @@ def test_an_unknown_option_before_the_command_is_one_line():
     result = _labeling("--bogus", "run")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == "error: No such option: --bogus (see `labeling --help`)\n"
+
+
+def test_a_second_writer_of_a_run_folder_stops_with_one_line(make_task):
+    # a nightly `labeling run` still going when the next one starts: each would read what
+    # the other half-wrote (and both do all the work); the second stops at once, status 2
+    config = make_task()
+    run_dir = config.parent / "run"
+    with run_folder_lock(run_dir, "run"):
+        for command in ("run", "apply", "fit", "train", "export"):
+            one_error_line(cli(command, config), f"{run_dir}: in use by `labeling run` (pid "
+                                                 f"{os.getpid()}, since")
+    assert not (run_dir / "L.parquet").exists()
+    assert cli("apply", config).exit_code == 0  # released with the command
+
+
+def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from labeling.files import run_folder_lock\n"
+         "with run_folder_lock(sys.argv[1], 'train'):\n"
+         "    print('held', flush=True)\n"
+         "    time.sleep(600)\n", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(LabelingError, match="in use by `labeling train`"):
+            with run_folder_lock(tmp_path, "run"):
+                pass
+    finally:
+        holder.kill()
+        holder.wait(timeout=60)
+    with run_folder_lock(tmp_path, "run"):  # an OS lock: it went with the process
+        pass

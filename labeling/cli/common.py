@@ -114,6 +114,15 @@ def open_task(config: Optional[Path]):
     return load_task(config)
 
 
+def holding(task, command: str):
+    """The task's run folder held for ``command`` (one writer at a time; a second one
+    stops with one line naming the first: :func:`labeling.files.run_folder_lock`);
+    ``report`` creates none (it needs a finished run)."""
+    from labeling.files import run_folder_lock
+
+    return run_folder_lock(task.run_dir, command, create=command != "report")
+
+
 def multilabel_step(task, step: str, **options) -> bool:
     """Run ``step`` the multi-label way when the task is multi-label (docs/multilabel.md);
     False for a single-label task."""

@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from labeling.cli.common import CONFIG_ARG, app, multilabel_step, open_task, user_errors
+from labeling.cli.common import (CONFIG_ARG, app, holding, multilabel_step, open_task,
+                                 user_errors)
 from labeling.errors import LabelingError
 
 
@@ -21,8 +22,9 @@ def export(config: Optional[Path] = CONFIG_ARG,
     from labeling import pipeline
 
     task = open_task(config)
-    if not multilabel_step(task, "export", out=out):
-        typer.echo(f"exported to {pipeline.step_export(task, out)}")
+    with holding(task, "export"):
+        if not multilabel_step(task, "export", out=out):
+            typer.echo(f"exported to {pipeline.step_export(task, out)}")
 
 
 @app.command()

@@ -10,8 +10,8 @@ from typing import Optional
 import typer
 
 from labeling.cli.common import (CACHE_OPT, CONFIG_ARG, ENGINE_OPT, FAULT_OPT, N_JOBS_OPT,
-                                 PROGRESS_OPT, SCHEDULER_OPT, app, multilabel_step,
-                                 open_task, user_errors)
+                                 PROGRESS_OPT, SCHEDULER_OPT, app, holding,
+                                 multilabel_step, open_task, user_errors)
 from labeling.errors import LabelingError
 
 
@@ -22,9 +22,14 @@ def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FA
         scheduler: Optional[str] = SCHEDULER_OPT, cache: Optional[bool] = CACHE_OPT,
         progress: bool = PROGRESS_OPT):
     """Apply LFs, fit the label model, train, evaluate and export the end model."""
+    task = open_task(config)
+    with holding(task, "run"):
+        _run(task, fault_tolerant, engine, n_jobs, scheduler, cache, progress)
+
+
+def _run(task, fault_tolerant, engine, n_jobs, scheduler, cache, progress):
     from labeling import pipeline, report
 
-    task = open_task(config)
     report.console().print(f"task [bold]{task.config.name}[/]: {len(task.lfs)} LFs, "
                            + ", ".join(f"{s} {len(df)}" for s, df in task.splits.items()
                                        if df is not None))
@@ -60,11 +65,13 @@ def apply(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = 
     from labeling import pipeline, report
 
     task = open_task(config)
-    if multilabel_step(task, "apply", progress=progress, fault_tolerant=fault_tolerant,
-                   engine=engine, n_jobs=n_jobs, cache=cache, only=lf or None):
-        return
-    pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress, engine=engine,
-                        n_jobs=n_jobs, scheduler=scheduler, cache=cache, only=lf or None)
+    with holding(task, "apply"):
+        if multilabel_step(task, "apply", progress=progress, fault_tolerant=fault_tolerant,
+                           engine=engine, n_jobs=n_jobs, cache=cache, only=lf or None):
+            return
+        pipeline.step_apply(task, fault_tolerant=fault_tolerant, progress=progress,
+                            engine=engine, n_jobs=n_jobs, scheduler=scheduler, cache=cache,
+                            only=lf or None)
     report.print_lf_summary(task.run_dir)
     if getattr(task, "unapplied_edits", None):  # their rows above are the old votes
         report.console().print(f"[yellow]note:[/] kept the last apply's votes of LFs edited "
@@ -97,9 +104,10 @@ def fit(config: Optional[Path] = CONFIG_ARG):
     from labeling import pipeline, report
 
     task = open_task(config)
-    if multilabel_step(task, "fit"):
-        return
-    metrics = pipeline.step_fit(task)
+    with holding(task, "fit"):
+        if multilabel_step(task, "fit"):
+            return
+        metrics = pipeline.step_fit(task)
     # The end model (and its export) in metrics.json was trained on the previous fit's
     # labels: its scores beside the new label model's would read as one consistent run.
     # dev only, as train and dev print: test is for `labeling evaluate`, not the LF loop
@@ -114,12 +122,17 @@ def fit(config: Optional[Path] = CONFIG_ARG):
 @user_errors
 def train(config: Optional[Path] = CONFIG_ARG):
     """Train and evaluate the end model on the label model's soft labels."""
+    task = open_task(config)
+    with holding(task, "train"):
+        if multilabel_step(task, "train"):
+            return
+        _train(task)
+
+
+def _train(task):
     from labeling import pipeline, report
     from labeling.train.auto import FIT_ONCE
 
-    task = open_task(config)
-    if multilabel_step(task, "train"):
-        return
     # Minutes on a large train split (MiniLM embeds every new text): a spinner says what
     # runs, on a terminal only and erased after, so an error stays the output's one line;
     # not for a fine-tune, whose own progress bar the spinner would break into lines

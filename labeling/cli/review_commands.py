@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from labeling.cli.common import CONFIG_ARG, app, multilabel_step, open_task, user_errors
+from labeling.cli.common import (CONFIG_ARG, app, holding, multilabel_step, open_task,
+                                 user_errors)
 from labeling.errors import LabelingError
 
 
@@ -72,10 +73,11 @@ def report_command(config: Optional[Path] = CONFIG_ARG,
     from labeling import distill
 
     task = open_task(config_opt or config)
-    if multilabel_step(task, "report"):
-        return
-    result = distill.build_report(task)
-    distill.write_report(result, task.run_dir)
+    with holding(task, "report"):
+        if multilabel_step(task, "report"):
+            return
+        result = distill.build_report(task)
+        distill.write_report(result, task.run_dir)
     distill.print_report(result)
     typer.echo(f"written: {task.run_dir / distill.REPORT_JSON}, {task.run_dir / distill.REPORT_MD}")
 
