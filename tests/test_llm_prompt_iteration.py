@@ -3,6 +3,7 @@ calls the run makes, and the cache must re-ask exactly what changed (walkthrough
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
 
+from labeling.errors import LFError  # noqa: E402
 from labeling.llm import BudgetExceeded, LLMSettings, format_plan, prompt_lf, use  # noqa: E402
 from labeling.llm.client import parse_reply  # noqa: E402
 from labeling.llm.multilabel import parse_labels  # noqa: E402
@@ -128,3 +130,37 @@ def test_a_free_text_answer_in_markdown_emphasis_is_that_answer():
         assert parse_reply(reply, answers) == (None, "off_label")
     assert parse_labels("**joy**, *anger*", ["joy", "anger", "fear", "abstain"]) == (
         '["joy", "anger"]', None)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: prompt_lf("p", TEMPLATE, answers={"Yes": SPAM, "yes ": HAM}),
+     "prompt LF 'p': answers 'Yes' and 'yes ' are one answer (case and spaces are ignored)"),
+    (lambda: prompt_lf("p", TEMPLATE, labels={"spam": "ads", "Spam": "promotion"}),
+     "prompt LF 'p': answers 'spam' and 'Spam' are one answer"),
+    (lambda: prompt_lf("p", TEMPLATE, answers={"yes": SPAM, "": HAM}),
+     "prompt LF 'p': an answer may not be empty"),
+    (lambda: prompt_lf("p", TEMPLATE, answers={"yes": SPAM, "no": HAM},
+                       params={"temperature": 0, "api_key": "sk-abc"}),
+     "prompt LF 'p': params may not set api_key"),
+])
+def test_a_mistake_in_a_prompt_lf_is_one_line_naming_it_when_it_is_made(make, message):
+    with pytest.raises(ValueError) as error:
+        make()
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert "sk-abc" not in str(error.value)
+
+
+def test_a_vote_outside_the_labels_stops_before_any_call(fake_openai, tmp_path):
+    for lf, message in [
+            (prompt_lf("p", TEMPLATE, answers={"yes": 7, "no": ABSTAIN}),
+             "prompt LF 'p': vote 7 is not a class index of the task's labels ['ham', 'spam'] "
+             "(0..1) nor ABSTAIN (-1)"),
+            (prompt_lf("p", TEMPLATE, labels={1: "ads", 5: "other"}),
+             "prompt LF 'p': label 5 is not a class index of the task's labels ['ham', "
+             "'spam'] (0..1)")]:
+        with use(settings(fake_openai, tmp_path), labels=LABELS) as rt:
+            with pytest.raises(LFError, match=re.escape(message)):
+                rt.plan([lf], frame())
+            with pytest.raises(LFError):
+                lf.apply_frame(frame())
+    assert fake_openai.received == 0

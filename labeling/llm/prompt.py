@@ -83,6 +83,8 @@ class PromptLF(LabelingFunction):
         self.system = system
         if answers is not None and len(self.raw_answers) < 2:
             raise ValueError(f"prompt LF {name!r}: answers needs at least two entries")
+        _check_answers(name, self.raw_answers or self.label_descriptions)
+        _check_params(name, self.params)
         unknown = set(self.descriptions) - set(self._answer_keys())
         if unknown and not self.multiclass:
             raise ValueError(f"prompt LF {name!r}: descriptions for unknown answers "
@@ -100,6 +102,10 @@ class PromptLF(LabelingFunction):
 
         def index(key) -> int:
             if isinstance(key, int) and not isinstance(key, bool):
+                if names is not None and not -1 <= key < len(names):
+                    raise LFError(f"prompt LF '{self.name}': vote {key} is not a class index "
+                                  f"of the task's labels {labels} (0..{len(names) - 1}) nor "
+                                  "ABSTAIN (-1)")
                 return key
             if names is None or str(key).lower() not in names:
                 raise LFError(f"prompt LF '{self.name}': label {key!r} is not one of the "
@@ -111,9 +117,12 @@ class PromptLF(LabelingFunction):
         out = {}
         for key in self.label_descriptions:
             if isinstance(key, int) and not isinstance(key, bool):
-                if names is None or not 0 <= key < len(names):
+                if names is None:
                     raise LFError(f"prompt LF '{self.name}': label {key} needs the task's "
                                   "label names to be named in the prompt")
+                if not 0 <= key < len(names):
+                    raise LFError(f"prompt LF '{self.name}': label {key} is not a class "
+                                  f"index of the task's labels {labels} (0..{len(names) - 1})")
                 out[names[key]] = key
             else:
                 out[str(key).strip().lower()] = index(key)
@@ -181,6 +190,34 @@ class PromptLF(LabelingFunction):
         return int(self.apply_frame(pd.DataFrame([row]))[0])
 
 
+def _check_answers(name: str, answers: Mapping) -> None:
+    """Each answer once, as the model's reply is read: ignoring case and spaces (two
+    spellings of one answer kept only the last one's vote, and asked with one answer)."""
+    seen: dict[str, object] = {}
+    for key in answers:
+        folded = str(key).strip().lower()
+        if not folded:
+            raise ValueError(f"prompt LF {name!r}: an answer may not be empty")
+        if folded in seen:
+            raise ValueError(f"prompt LF {name!r}: answers {seen[folded]!r} and {key!r} are "
+                             "one answer (case and spaces are ignored): give it once")
+        seen[folded] = key
+
+
+def _check_params(name: str, params: Mapping) -> None:
+    """The run's validation of params (no credentials, no client options), in one line
+    naming the LF."""
+    from pydantic import ValidationError
+
+    if not params:
+        return
+    try:
+        LLMSettings(params=dict(params))
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ValueError(f"prompt LF {name!r}: {message}") from None
+
+
 def _fields_of_safe(line: str) -> tuple[str, ...]:
     try:
         return _fields_of(line)
@@ -201,7 +238,5 @@ def prompt_lf(name: str, template: str, answers: Mapping[str, int | str] | None 
     """A prompt LF. ``answers`` maps each allowed answer to a vote (class index, label
     name or ABSTAIN); or ``labels`` maps label names/indices to descriptions (the answer
     is one of them or ``abstain``). ``model``/``params`` override the run's settings."""
-    if params:
-        LLMSettings(params=dict(params))  # same validation: no credentials, no client options
     return PromptLF(name, template, answers=answers, label_descriptions=labels,
                     descriptions=descriptions, model=model, params=params, system=system)
