@@ -78,3 +78,14 @@ def test_leakage_finds_a_text_repeated_with_its_accents_encoded_otherwise():
     test = pd.DataFrame({"id": ["x1"], "text": ["Le cafe\u0301 est  ferme\u0301"]})
     found = leakage_report({"train": train, "test": test})["train/test"]
     assert found["shared_texts"] == 1 and found["shared_text_examples"] == [["t1", "x1"]]
+
+
+def test_parquet_category_columns_read_as_their_values(make_task, tmp_path):
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "text": ["x y", None, "x y"],
+                          "label": ["ham", "spam", "ham"]}).astype("category")
+    frame.to_parquet(tmp_path / "dev.parquet", index=False)
+    config = load_config(make_task(dev=False, config={"data": {
+        "dev": str(tmp_path / "dev.parquet"), "id_column": "id"}}))
+    dev = load_split(config, "dev")
+    assert dev["id"].tolist() == ["a", "b", "c"] and dev["text"].tolist() == ["x y", "", "x y"]
+    assert dev["label"].tolist() == [0, 1, 0]

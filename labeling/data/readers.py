@@ -203,7 +203,12 @@ def read_table(path: Path, encoding: str = "utf-8", hint: str = UTF8_HINT) -> pd
             raise DataError(f"{path}: cannot parse: {exc}") from None
         # a frame saved after set_index("id") keeps "id" as its index: a column here
         named = [n for n in frame.index.names if n is not None and n not in frame.columns]
-        return frame.reset_index(level=named) if named else frame
+        frame = frame.reset_index(level=named) if named else frame
+        # a pandas 'category' column (dictionary-encoded strings) as its plain values: a
+        # missing text could not become "" in it (it is no category)
+        for column in frame.columns[frame.dtypes.map(lambda d: d == "category")]:
+            frame[column] = frame[column].astype(object)
+        return frame
     text = decode_text(path.read_bytes(), path, encoding, hint)
     if suffix in (".jsonl", ".ndjson"):
         return _read_jsonl(text, path)
