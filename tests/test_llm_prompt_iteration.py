@@ -164,3 +164,20 @@ def test_a_vote_outside_the_labels_stops_before_any_call(fake_openai, tmp_path):
             with pytest.raises(LFError):
                 lf.apply_frame(frame())
     assert fake_openai.received == 0
+
+
+def test_local_backend_takes_a_label_without_a_description_of_its_own_from_its_label():
+    # docs/authoring.md: for the multi-class form descriptions default to the label
+    # descriptions; giving one label a better one keeps the others' defaults
+    lf = prompt_lf("kind", "Spam or ham?\nComment: {text}",
+                   labels={"spam": "promotes a channel, link or product",
+                           "ham": "a genuine comment about the song"},
+                   descriptions={"Spam": "subscribe to my channel, visit my website"})
+    assert lf.local_descriptions(LABELS) == {
+        "spam": "subscribe to my channel, visit my website",
+        "ham": "a genuine comment about the song"}
+    texts = ["subscribe to my channel and visit my website", "I love this song so much"]
+    for margin, expected in [(0.0, [SPAM, HAM]), (2.0, [ABSTAIN, ABSTAIN])]:
+        s = LLMSettings(backend="local", progress=False, local_margin=margin)
+        with use(s, labels=LABELS):
+            assert lf.apply_frame(frame(texts)).tolist() == expected

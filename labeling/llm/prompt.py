@@ -14,7 +14,7 @@ Two forms:
   :func:`labeling.llm.runtime.use`.
 
 ``descriptions`` are what the local (embedding) backend compares the text with; for the
-multi-class form they default to the label descriptions, for yes/no to
+multi-class form each label's defaults to its description for the model, for yes/no to
 ``"<question>"`` for yes and ``"not: <question>"`` for no, where the question is the
 template without its lines holding placeholders -- a weak default: give descriptions.
 
@@ -144,11 +144,12 @@ class PromptLF(LabelingFunction):
 
     def local_descriptions(self, labels: list[str] | None = None) -> dict[str, str]:
         """Answer name -> text the local backend compares the row with (see module doc)."""
-        if self.descriptions:
-            return {str(k).strip().lower(): v for k, v in self.descriptions.items()}
-        if self.multiclass:
-            return {k: v for k, v in self.answer_descriptions(labels).items()
-                    if k != ABSTAIN_ANSWER}
+        given = {str(k).strip().lower(): v for k, v in self.descriptions.items()}
+        if self.multiclass:  # a label without one of its own: its description for the model
+            return {**{k: v for k, v in self.answer_descriptions(labels).items()
+                       if k != ABSTAIN_ANSWER}, **given}
+        if given:
+            return given
         question = " ".join(line.strip() for line in self.template.splitlines()
                             if line.strip() and not _fields_of_safe(line)) or self.template
         keys = self._answer_keys()
