@@ -4,8 +4,10 @@ stdout piped to a file, exit statuses checked."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,42 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
         holder.wait(timeout=60)
     with run_folder_lock(tmp_path, "run"):  # an OS lock: it went with the process
         pass
+
+
+SLOW_LF = """
+import pathlib, time
+from labeling import labeling_function
+
+@labeling_function()
+def slow(x):
+    pathlib.Path(__file__).with_name("started").touch()
+    time.sleep(60)
+    return 1
+"""
+
+
+def test_sigterm_stops_a_step_as_ctrl_c_does(make_task):
+    # a CI job's timeout sends SIGTERM: Python's default ended the process on the spot
+    # (status -15, no word of where, no finally: temporary files and prompt LFs' spending
+    # left as they were)
+    config = make_task(lf_source=SLOW_LF)
+    proc = subprocess.Popen([sys.executable, "-m", "labeling", "apply", str(config),
+                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "NO_COLOR": "1", "TERM": "dumb"})
+    try:
+        deadline = time.monotonic() + 120
+        while not (config.parent / "started").exists() and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert "interrupted: LF 'slow' on train row 1 (id=tr0)" in err
+    assert err.rstrip().endswith("stopped by SIGTERM: `labeling apply` did not finish; the "
+                                 "files of the steps it finished are kept")
+    assert "Traceback" not in err
+    run_dir = config.parent / "run"
+    assert not list(run_dir.glob("**/*.tmp"))
+    one_error_line(cli("fit", config), "L.parquet: not found")  # the lock went too

@@ -11,7 +11,11 @@ what they do not use.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import signal
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -114,13 +118,51 @@ def open_task(config: Optional[Path]):
     return load_task(config)
 
 
+@contextlib.contextmanager
 def holding(task, command: str):
     """The task's run folder held for ``command`` (one writer at a time; a second one
     stops with one line naming the first: :func:`labeling.files.run_folder_lock`);
-    ``report`` creates none (it needs a finished run)."""
+    ``report`` creates none (it needs a finished run). Meanwhile a SIGTERM stops the
+    command as Ctrl+C does (:func:`sigterm_as_interrupt`)."""
     from labeling.files import run_folder_lock
 
-    return run_folder_lock(task.run_dir, command, create=command != "report")
+    with sigterm_as_interrupt(command), run_folder_lock(task.run_dir, command,
+                                                        create=command != "report"):
+        yield
+
+
+class Terminated(KeyboardInterrupt):
+    """A SIGTERM, raised where the command was, as Ctrl+C raises KeyboardInterrupt."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt(command: str):
+    """A SIGTERM (a CI job's timeout or cancel, `kill`) stops ``command`` as Ctrl+C does:
+    its ``finally`` blocks run (temporary files removed, what prompt LFs spent recorded),
+    apply says which LF and row it was on, and the exit status is still 143. Python's
+    default ends the process on the spot. Forked workers (apply's ``--n-jobs``) keep the
+    default: the parent ends them with SIGTERM."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    owner = os.getpid()
+
+    def stop(signum, frame):
+        if os.getpid() != owner:  # a forked worker: end as before
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except Terminated:
+        typer.echo(f"stopped by SIGTERM: `labeling {command}` did not finish; the files "
+                   "of the steps it finished are kept", err=True)
+        raise typer.Exit(128 + signal.SIGTERM) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def multilabel_step(task, step: str, **options) -> bool:
