@@ -89,3 +89,16 @@ def test_parquet_category_columns_read_as_their_values(make_task, tmp_path):
     dev = load_split(config, "dev")
     assert dev["id"].tolist() == ["a", "b", "c"] and dev["text"].tolist() == ["x y", "", "x y"]
     assert dev["label"].tolist() == [0, 1, 0]
+
+
+def test_a_cp1252_file_read_as_latin1_names_the_euro_sign_not_mojibake(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("id,text\n1,nur 50 € heute\n".encode("cp1252"))
+    with pytest.raises(DataError) as info:
+        read_table(path, "latin-1")
+    message = one_line(info.value)
+    assert "excel.csv: byte 0x80" in message and "line 2" in message
+    assert "'€' in cp1252" in message and '"cp1252"' in message
+    assert read_table(path, "cp1252")["text"].tolist() == ["nur 50 € heute"]
+    path.write_bytes("id,text\n1,café crème\n".encode("latin-1"))  # true latin-1 still reads
+    assert read_table(path, "latin-1")["text"].tolist() == ["café crème"]

@@ -42,7 +42,7 @@ def decode_text(data: bytes, source, encoding: str = "utf-8", hint: str = UTF8_H
         raise DataError(f"{source}: starts with a UTF-8 byte-order mark: it is UTF-8, not "
                         f"{encoding}; read it as UTF-8, or re-save it as {encoding}")
     try:
-        return data.decode(codec)
+        text = data.decode(codec)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].decode(codec, errors="replace").count("\n") + 1
         shown = "UTF-8" if codec == "utf-8-sig" else encoding
@@ -51,6 +51,23 @@ def decode_text(data: bytes, source, encoding: str = "utf-8", hint: str = UTF8_H
                 '"latin-1"', '"utf-16"')
         raise DataError(f"{source}: not valid {shown} (byte {exc.start}, line {line}); "
                         f"{hint}") from None
+    if codecs.lookup(codec).name == "iso8859-1":
+        _check_not_cp1252(text, source, encoding)
+    return text
+
+
+def _check_not_cp1252(text: str, source, encoding: str) -> None:
+    """latin-1 reads any byte; its 0x80-0x9f are control characters no text holds, but
+    cp1252 (Windows, Excel) writes "€", "’", "…" and more with them: such a file read as
+    latin-1 would lose them silently (a price "50 €" becoming "50 \x80")."""
+    found = re.search("[\x80-\x9f]", text)
+    if found:
+        byte = ord(found.group())
+        shown = bytes([byte]).decode("cp1252", errors="replace")
+        raise DataError(f"{source}: byte 0x{byte:02x} (byte {found.start()}, line "
+                        f"{text.count(chr(10), 0, found.start()) + 1}) is a control character "
+                        f"in {encoding}, {shown!r} in cp1252 as Windows and Excel write it: "
+                        f"read the file as \"cp1252\"")
 
 
 def _kind(value) -> str:
