@@ -62,3 +62,25 @@ def test_exporting_twice_differs_only_in_the_export_time(tmp_path):
     assert differ <= {"exported_at"}  # the card says when; the model file is the same
     assert Path(tmp_path / "one" / "model.skops").read_bytes() == \
         Path(tmp_path / "two" / "model.skops").read_bytes()
+
+
+def test_an_export_inside_the_embedding_cache_block_names_no_local_folder(tmp_path):
+    """`labeling export` saves the model while its embedders use the run's embedding
+    cache (for the parity check); the saved model named that folder, and `labeling
+    predict` on the model, moved anywhere, wrote the vectors of the texts it was asked
+    about into it."""
+    from labeling.train.end_model import embedding_cache, make_end_model
+
+    model = make_end_model("minilm_logreg").fit(TEXTS, [1, 1, 1, 0, 0, 0])
+    cache = tmp_path / "run" / "embedding_cache"
+    with embedding_cache(model, cache):
+        folder = export_model(model, tmp_path / "model", CARD)
+        with zipfile.ZipFile(folder / "model.skops") as z:
+            assert str(cache) not in z.read("schema.json").decode()
+        assert model[0].cache_dir == str(cache)  # the block's own model keeps its cache
+    loaded = load_model(folder / "model.skops")
+    assert loaded[0].cache_dir is None
+    before = sorted(cache.rglob("*")) if cache.exists() else []
+    loaded.predict_proba(["a text nobody asked about before"])
+    assert (sorted(cache.rglob("*")) if cache.exists() else []) == before
+    assert file_sha256(folder / "model.skops") == save_model(model, tmp_path / "after.skops")

@@ -66,5 +66,12 @@ class MiniLMEmbedder(TransformerMixin, BaseEstimator):
             cache.save()
         return np.stack([cache.table[k] for k in keys]) * self.scale
 
+    def __getstate__(self):
+        # the cache is this machine's folder, set only around a run's fits and predictions
+        # (end_model.embedding_cache): never saved (skops, pickle). `labeling export`
+        # saved inside that block, and the exported model then wrote every text it was
+        # asked to predict into the run folder it named, wherever it was moved to
+        return {**super().__getstate__(), "cache_dir": None}  # a copy: the object keeps it
+
     def get_feature_names_out(self, input_features=None):
         return np.array([f"minilm{i}" for i in range(DIM)], dtype=object)
