@@ -147,6 +147,9 @@ def print_gold_budget(metrics: dict) -> None:
     gold, end = metrics.get("gold_only") or {}, metrics.get("end_model") or {}
     if not end or end.get("stale"):  # the comparison is with the end model it was run with
         return
+    for section in (end, gold):  # a fine-tune whose max_time cut its epochs says so
+        if section.get("stopped_text"):
+            console().print(section["stopped_text"], markup=False)
     if "cv" in gold:
         console().print(dev_cv_text(gold.get("metric"), end.get("cv"), gold["cv"],
                                     gold.get("n_dev")), markup=False)

@@ -66,3 +66,40 @@ def test_cli_bad_params_one_line(make_task, params, message):
     lines = [line for line in result.output.strip().splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and message in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output
+
+
+# --- max_time: a cut schedule is said, not silent -----------------------------------------
+
+TEXTS = ["check out my channel", "subscribe to me", "free money here", "visit my page",
+         "i love this song", "great video", "beautiful voice", "best song ever"] * 3
+LABELS = [1, 1, 1, 1, 0, 0, 0, 0] * 3
+TINY = dict(max_seq_len=16, batch_size=4, progress=False, val_fraction=0)
+
+
+def test_max_time_cut_is_recorded():
+    from labeling.train.finetune import schedule_record
+
+    cut = MiniLMFineTuned(epochs=3, max_time=1e-6, **TINY).fit(TEXTS, LABELS)
+    assert len(cut.history_) == 1 and cut.history_[-1]["stopped"] == "max_time"
+    record = schedule_record(cut)
+    assert record["stopped"] == "max_time" and record["best_epoch"] == 1
+    assert record["stopped_text"].startswith(
+        "minilm_finetune: max_time (1e-06 s) cut training in epoch 1 of 3")
+    full = MiniLMFineTuned(epochs=1, **TINY).fit(TEXTS, LABELS)
+    assert "stopped" not in full.history_[-1] and "stopped" not in schedule_record(full)
+
+
+def test_cli_says_max_time_cut_the_end_model_and_its_twin(make_task):
+    import json
+
+    params = {"epochs": 2, "max_time": 1e-6, "max_seq_len": 16, "batch_size": 8}
+    config = make_task(config={"end_model": {"name": "minilm_finetune", "params": params}})
+    result = CliRunner().invoke(app, ["run", str(config), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "minilm_finetune: max_time (1e-06 s) cut training in epoch 1 of 2" in flat
+    assert "its gold-only twin: max_time (1e-06 s) cut training in epoch 1 of 2" in flat
+    metrics = json.loads((config.parent / "run" / "metrics.json").read_text())
+    assert metrics["end_model"]["stopped"] == "max_time"
+    assert metrics["gold_only"]["stopped"] == "max_time"
+    assert len(metrics["end_model"]["history"]) == 1

@@ -46,6 +46,7 @@ from labeling.train.cross_validation import (DEFAULT_DEV_WEIGHT, DEFAULT_N_REPEA
 from labeling.train.end_model import (LABEL_MODES, check_no_seed, make_end_model,
                                       train_end_model)
 from labeling.train.ensemble import apply_decision_bias
+from labeling.train.finetune import schedule_record
 
 AUTO_CANDIDATES = ("tfidf_logreg", "minilm_logreg", "tfidf_minilm_avg")  # auto may search
 # What auto searches by default: the average, soft labels, the weak weight by CV. With
@@ -282,6 +283,7 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
                             **resolve_params(chosen_name, params))
     if fit_once:  # as its gold-only twin's (gold_only.fit_once_gold_only)
         report["fit_seconds"] = round(time.perf_counter() - start, 1)
+        report.update(schedule_record(model))  # epochs run, and whether max_time cut them
     bias = np.zeros(np.asarray(probs).shape[1])
     if use_bias:
         bias = fit_decision_bias(np.vstack(oofs[best]), np.tile(np.asarray(y_dev, int),

@@ -249,3 +249,21 @@ def make_minilm_finetune(seed: int = 0, **params) -> MiniLMFineTuned:
     model._check_params()
     return model
 
+
+def schedule_record(model, who: str = "minilm_finetune") -> dict:
+    """metrics.json's account of a fitted fine-tune's schedule: ``history`` (per epoch),
+    ``best_epoch`` and, when ``max_time`` cut it, ``stopped: "max_time"`` and a
+    ``stopped_text`` that `labeling train` prints (the cut was silent before: a model
+    from a part of one epoch read like a full fit); ``who`` names the model in it."""
+    history = [dict(h) for h in getattr(model, "history_", [])]
+    record = {"history": history, "best_epoch": int(getattr(model, "best_epoch_", 0))}
+    cut = [h for h in history if h.get("stopped")]
+    if cut:
+        record["stopped"] = cut[0]["stopped"]
+    if cut and cut[0]["stopped"] == "max_time":
+        record["stopped_text"] = (
+            f"{who}: max_time ({model.max_time} s) cut training in epoch {cut[0]['epoch']} "
+            f"of {model.epochs}; it keeps epoch {record['best_epoch']}'s weights (the best "
+            "held-out loss so far, else the last step's): a larger max_time trains longer")
+    return record
+

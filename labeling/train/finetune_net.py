@@ -137,8 +137,10 @@ def held_out_loss(net, tokenizer, texts, targets, weights, batch_size: int,
 def train(net, tokenizer, texts, targets, weights, held, est, rng, start, bar=None):
     """Run up to ``est.epochs`` epochs on the rows not ``held`` out (``est``: the
     estimator, for its parameters and ``OUTPUT``, which picks the loss); returns the
-    per-epoch record, the epoch whose weights ``net`` ends with (the best held-out loss,
-    else the last), and a boolean mask of the rows the batches fed to ``net`` in training
+    per-epoch record (the last one's ``stopped`` says why the schedule was cut short:
+    ``max_time`` or ``early_stopping``), the epoch whose weights ``net`` ends with (the
+    best held-out loss, else the last), and a boolean mask of the rows the batches fed to
+    ``net`` in training
     (marked where the loop takes them, so it says what was trained on, not what was
     meant to be: a held-out row in it would have taught the model)."""
     loss_of = LOSSES[getattr(est, "OUTPUT", "softmax")]
@@ -156,7 +158,8 @@ def train(net, tokenizer, texts, targets, weights, held, est, rng, start, bar=No
     for epoch in range(1, epochs + 1):
         net.train()
         running = None
-        for batch in length_batches(lengths[fit_rows], batch_size, rng):
+        batches = length_batches(lengths[fit_rows], batch_size, rng)
+        for step, batch in enumerate(batches):
             rows = fit_rows[batch]
             trained[rows] = True
             ids, mask = (torch.from_numpy(a) for a in encode(tokenizer, texts[rows]))
@@ -171,7 +174,7 @@ def train(net, tokenizer, texts, targets, weights, held, est, rng, start, bar=No
                 bar.update(1)
                 bar.set_postfix(epoch=epoch, loss=f"{running:.4f}")
             if est.max_time is not None and time.perf_counter() - start > float(est.max_time):
-                out_of_time = True
+                out_of_time = step + 1 < len(batches) or epoch < epochs  # steps left: cut
                 break
         record = {"epoch": epoch, "train_loss": round(float(running or 0.0), 5)}
         if held.any():
@@ -185,6 +188,8 @@ def train(net, tokenizer, texts, targets, weights, held, est, rng, start, bar=No
                 stale += 1
         history.append(record)
         if out_of_time or (held.any() and stale >= int(est.patience)):
+            if out_of_time or epoch < epochs:  # said: a time budget cut it silently before
+                record["stopped"] = "max_time" if out_of_time else "early_stopping"
             break
     if best_state is not None:
         net.load_state_dict(best_state)

@@ -24,6 +24,7 @@ import numpy as np
 from labeling.train.auto import (DEFAULT_CANDIDATES, DEFAULT_DEV_WEIGHT, DEFAULT_MIN_GAIN,
                                  DEFAULT_N_REPEATS, choose_end_model)
 from labeling.train.end_model import train_end_model
+from labeling.train.finetune import schedule_record
 
 
 def gold_only_baseline(dev_texts, y_dev, cardinality: int, metric: str = "accuracy",
@@ -97,6 +98,6 @@ def fit_once_gold_only(name: str, dev_texts, y_dev, cardinality: int,
                       ("gold_stage_rows", "gold_trained_rows_")):
         if hasattr(model, attr):
             report[key] = int(len(getattr(model, attr)))
-    if hasattr(model, "best_epoch_"):
-        report["best_epoch"] = int(model.best_epoch_)
+    if hasattr(model, "best_epoch_"):  # and whether max_time cut its epochs
+        report.update(schedule_record(model, "its gold-only twin"))
     return model, report
