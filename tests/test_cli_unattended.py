@@ -3,7 +3,9 @@ stdout piped to a file, exit statuses checked."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -114,3 +116,27 @@ def test_sigterm_stops_a_step_as_ctrl_c_does(make_task):
     run_dir = config.parent / "run"
     assert not list(run_dir.glob("**/*.tmp"))
     one_error_line(cli("fit", config), "L.parquet: not found")  # the lock went too
+
+
+def _documented_metrics_keys() -> list[str]:
+    text = (Path(__file__).parents[1] / "docs" / "scores.md").read_text(encoding="utf-8")
+    table = text.split("<!-- metrics-keys -->", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split("|")[1] for line in table.splitlines()[2:]]
+    return [key for row in rows for key in re.findall(r"`([^`]+)`", row)]
+
+
+def test_the_documented_metrics_keys_are_in_a_run_and_match_what_it_prints(make_task):
+    keys = _documented_metrics_keys()
+    assert "end_model.test.f1" in keys and "gold_only.verdict" in keys
+    config = make_task()
+    result = cli("run", config, "--no-progress")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((config.parent / "run" / "metrics.json").read_text(encoding="utf-8"))
+    for key in keys:
+        value = metrics
+        for part in key.split("."):
+            assert isinstance(value, dict) and part in value, f"metrics.json lacks {key}"
+            value = value[part]
+    test = metrics["end_model"]["test"]
+    row = next(line for line in result.output.splitlines() if "end model (" in line)
+    assert f"{test['accuracy']:.3f}" in row and f"{test['f1']:.3f}" in row
