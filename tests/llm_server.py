@@ -16,7 +16,9 @@ two requests whose prompt contains ``subscribe`` fail in that order. Kinds: ``"4
 then answer; longer than the client's timeout), ``"malformed"`` (200 with a broken JSON
 body), ``"offlabel"`` (answers ``"maybe"``), ``"400"`` (bad request), ``"401"`` (bad key).
 ``server.content = f`` replies
-``f(prompt, body)`` as the message content instead (e.g. JSON LF proposals). ``server.latency``
+``f(prompt, body)`` as the message content instead (e.g. JSON LF proposals; a dict
+``{"refusal": text}``: no content and that refusal, as OpenAI refuses under structured
+output). ``server.latency``
 delays every answer; ``server.completion_tokens`` is each reply's billed output (6);
 ``server.block_after = k`` lets k requests through and makes the later ones hang until
 shutdown (never answered), for the kill-and-resume test.
@@ -205,7 +207,9 @@ class _Handler(BaseHTTPRequestHandler):
             "id": "chatcmpl-fake", "object": "chat.completion", "created": 0,
             "model": body.get("model", "fake"),
             "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
+                         "message": {"role": "assistant", "content": content}
+                         if not isinstance(content, dict) else
+                         {"role": "assistant", "content": None, **content}}],
             "usage": {"prompt_tokens": max(1, prompt_chars // 4),
                       "completion_tokens": srv.completion_tokens,
                       "total_tokens": max(1, prompt_chars // 4) + srv.completion_tokens},

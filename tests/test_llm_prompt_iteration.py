@@ -3,6 +3,7 @@ calls the run makes, and the cache must re-ask exactly what changed (walkthrough
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
 
 from labeling.errors import LFError  # noqa: E402
 from labeling.llm import BudgetExceeded, LLMSettings, format_plan, prompt_lf, use  # noqa: E402
+from labeling.llm.cache import ResponseCache  # noqa: E402
 from labeling.llm.client import parse_reply  # noqa: E402
 from labeling.llm.multilabel import parse_labels  # noqa: E402
 
@@ -181,3 +183,26 @@ def test_local_backend_takes_a_label_without_a_description_of_its_own_from_its_l
         s = LLMSettings(backend="local", progress=False, local_margin=margin)
         with use(s, labels=LABELS):
             assert lf.apply_frame(frame(texts)).tolist() == expected
+
+
+def test_a_refusal_under_structured_output_is_kept_as_the_reply(fake_openai, tmp_path):
+    # OpenAI answers a refused structured request with no content and a `refusal` text:
+    # the row abstains, and the text is what the app and the run's note show
+    def content(prompt, body):
+        if "voice" in prompt:
+            return {"refusal": "I'm sorry, I can't help with that."}
+        return json.dumps({"answer": "yes" if "subscribe" in prompt else "no"})
+
+    fake_openai.content = content
+    lf = prompt_lf("promo", TEMPLATE, answers={"yes": SPAM, "no": ABSTAIN})
+    s = settings(fake_openai, tmp_path)
+    with use(s, labels=LABELS) as rt:
+        votes = lf.apply_frame(frame())
+        stats = rt.report()["lfs"]["promo"]
+    assert votes.tolist() == [SPAM, ABSTAIN, SPAM, ABSTAIN, ABSTAIN]
+    assert stats["rejected"] == {"refusal": 1}
+    entries = ResponseCache(tmp_path / "cache.sqlite").db.execute(
+        "SELECT reply, answer, reason FROM responses WHERE prompt LIKE '%voice%'").fetchall()
+    assert entries == [("I'm sorry, I can't help with that.", None, "refusal")]
+    apply([lf], {"train": frame()}, s)  # cached: the model gave it
+    assert fake_openai.received == len(TEXTS)

@@ -154,16 +154,21 @@ class _Malformed(Exception):
 
 
 def _content_of(resp):
-    """The reply's text (or None) and its token counts (None unless both are counts)."""
+    """The reply's text (or None), its token counts (None unless both are counts) and the
+    model's refusal (with structured output, OpenAI gives a refusal's text in ``refusal``
+    and no content)."""
     try:
-        content, usage = resp.choices[0].message.content, resp.usage
+        message, usage = resp.choices[0].message, resp.usage
+        content = message.content
     except (AttributeError, IndexError, TypeError, KeyError) as exc:
         raise _Malformed(str(exc)) from None
     if content is not None and not isinstance(content, str):  # e.g. an object, not its JSON
         raise _Malformed(f"message content is a {type(content).__name__}, not text")
+    refusal = getattr(message, "refusal", None)
+    refusal = refusal if content is None and isinstance(refusal, str) and refusal else None
     tokens = (getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
     counts = all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in tokens)
-    return content, tokens if counts else None
+    return content, (tokens if counts else None), refusal
 
 
 class DeadEndpoint:
@@ -269,7 +274,7 @@ class EndpointRunner:
                     resp = await client.post("/chat/completions", body={
                         "model": req.model, "messages": req.messages, **req.params, **extra},
                         cast_to=ChatCompletion)
-                content, usage = _content_of(resp)
+                content, usage, refusal = _content_of(resp)
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 if status in (401, 403):
@@ -292,6 +297,8 @@ class EndpointRunner:
                 out.reply = content
                 parse = parse_labels if req.many else parse_reply
                 out.answer, out.reason = parse(content, list(req.answers))
+                if refusal is not None:  # kept as the reply: the app shows it
+                    out.reply, out.reason = refusal, "refusal"
                 if usage is not None:
                     out.tokens_in, out.tokens_out = usage
                     out.usage_reported = True
