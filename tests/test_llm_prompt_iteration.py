@@ -16,9 +16,10 @@ from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
 
 from labeling.errors import LFError  # noqa: E402
 from labeling.llm import BudgetExceeded, LLMSettings, format_plan, prompt_lf, use  # noqa: E402
-from labeling.llm.cache import ResponseCache  # noqa: E402
+from labeling.llm.cache import Entry, ResponseCache  # noqa: E402
 from labeling.llm.client import parse_reply  # noqa: E402
 from labeling.llm.multilabel import parse_labels  # noqa: E402
+from labeling.llm.requests import build_requests  # noqa: E402
 
 HAM, SPAM, ABSTAIN = 0, 1, -1
 LABELS = ["ham", "spam"]
@@ -206,3 +207,22 @@ def test_a_refusal_under_structured_output_is_kept_as_the_reply(fake_openai, tmp
     assert entries == [("I'm sorry, I can't help with that.", None, "refusal")]
     apply([lf], {"train": frame()}, s)  # cached: the model gave it
     assert fake_openai.received == len(TEXTS)
+
+
+def test_a_cached_reply_rejected_by_an_older_reading_is_read_again(fake_openai, tmp_path):
+    # '**No**' was cached as off_label before such replies were read as 'no': the cached
+    # apply now gives the votes a fresh one gives, without asking again
+    lf = prompt_lf("promo", TEMPLATE, answers={"yes": SPAM, "no": HAM})
+    s = settings(fake_openai, tmp_path, structured_output=False)
+    reqs = build_requests(lf, frame(), s, LABELS)
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    for req in reqs:
+        reply = "**Yes**" if "subscribe" in req.messages[-1]["content"] else "**No**"
+        cache.put(Entry(req.key, "promo", req.model, "[]", reply, None, "off_label"))
+    cache.put(Entry(reqs[-1].key, "promo", reqs[-1].model, "[]", "Maybe.", None, "off_label"))
+    cache.close()
+    with use(s, labels=LABELS) as rt:
+        votes = lf.apply_frame(frame())
+        stats = rt.report()["lfs"]["promo"]
+    assert votes.tolist() == [SPAM, HAM, SPAM, HAM, ABSTAIN]
+    assert stats["rejected"] == {"off_label": 1} and fake_openai.received == 0

@@ -30,10 +30,10 @@ import pandas as pd
 
 from labeling.llm.active import activate, deactivate
 from labeling.llm.cache import Entry, ResponseCache
-from labeling.llm.client import EndpointRunner, run_sync
+from labeling.llm.client import EndpointRunner, parse_reply, run_sync
 from labeling.llm.errors import BudgetExceeded, LLMError
 from labeling.llm.local import LocalBackend
-from labeling.llm.multilabel import answer_votes, prompt_lfs
+from labeling.llm.multilabel import answer_votes, parse_labels, prompt_lfs
 from labeling.llm.notes import how_far, outcome_note, tqdm_write
 from labeling.llm.plan import cost_of, estimate_request, plan_lf, total_cost
 from labeling.llm.requests import Request, build_requests, lf_model
@@ -181,8 +181,7 @@ class Runtime:
         stats.calls, stats.cache_hits = len(reqs), len(reqs) - len(todo)
         if self.settings.budget is not None and todo:
             self._check_lf_budget(lf.name, todo)
-        answers: dict[str, str | None] = {k: e.answer for k, e in hits.items()}
-        rejected = {k: (e.reason, e.reply) for k, e in hits.items() if e.reason}
+        answers, rejected = self._cached_answers(reqs, hits)
         for reason, _ in rejected.values():
             stats.rejected[reason] += 1
         bar = self._progress(lf.name, len(reqs), stats.cache_hits)
@@ -243,6 +242,25 @@ class Runtime:
         if note:
             tqdm_write(note)
         return reqs, answers
+
+    @staticmethod
+    def _cached_answers(reqs: list[Request], hits: dict) -> tuple[dict, dict]:
+        """({key: answer or None}, {key: (reason, reply)}) of the cached replies; one
+        rejected as not an answer is read again (the reading may have learned it since,
+        as ``**No**``): a cached apply gives the votes a fresh one would."""
+        answers, rejected = {}, {}
+        for req in reqs:
+            entry = hits.get(req.key)
+            if entry is None:
+                continue
+            answer, reason = entry.answer, entry.reason
+            if reason in ("off_label", "bad_json", "empty"):
+                answer, reason = (parse_labels if req.many else parse_reply)(
+                    entry.reply, list(req.answers))
+            answers[req.key] = answer
+            if reason:
+                rejected[req.key] = (reason, entry.reply)
+        return answers, rejected
 
     def label_sets(self, lf, df) -> np.ndarray:
         """Votes (1/0/-1) of multi-label prompt LF ``lf`` on ``df``: one column per label
