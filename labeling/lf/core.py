@@ -182,16 +182,23 @@ def keyword_form(text: str) -> str:
 def _word_or_mark() -> str:
     """A character class: word characters and the combining marks of the Basic
     Multilingual Plane (an accent left over after NFC, or a vowel sign, belongs to the
-    letter before it; \\w alone misses it). The planes above hold few marks and would
-    make the class several times slower to test."""
+    letter before it; \\w alone misses it). Runs of marks are joined across word
+    characters and unassigned code points, which change nothing, for a short class; the
+    planes above hold few marks and would make the class several times slower."""
+    def joins(cp: int) -> bool:
+        return bool(_WORD.match(chr(cp))) or unicodedata.category(chr(cp)) == "Cn"
+
     marks = [cp for cp in range(0x10000) if unicodedata.category(chr(cp)).startswith("M")]
     runs = [[marks[0], marks[0]]]
     for cp in marks[1:]:
-        if cp == runs[-1][1] + 1:
+        if all(joins(gap) for gap in range(runs[-1][1] + 1, cp)):
             runs[-1][1] = cp
         else:
             runs.append([cp, cp])
     return "[\\w" + "".join(f"{chr(a)}-{chr(b)}" for a, b in runs) + "]"
+
+
+_WORD = re.compile(r"\w")
 
 
 def _bounded(char: str) -> bool:

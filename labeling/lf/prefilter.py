@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import re
 
 try:  # the parser behind re.compile; private, so any surprise means "no prefilter"
@@ -57,12 +58,19 @@ def _sequence(items) -> list[str] | None:
 
 def required_literals(pattern: str, flags: int) -> list[str] | None:
     """Literals, one of which every match contains; None when unknown."""
+    found = _required_literals(pattern, flags)
+    return None if found is None else list(found)
+
+
+@functools.lru_cache(maxsize=1024)  # an LF module re-imported by `labeling dev` parses once
+def _required_literals(pattern: str, flags: int) -> tuple[str, ...] | None:
     if _sre_parse is None:
         return None
     try:
         parsed = _sre_parse.parse(pattern, flags)
         if parsed.state.flags & (re.VERBOSE | re.LOCALE):
             return None
-        return _sequence(list(parsed))
+        found = _sequence(list(parsed))
+        return None if found is None else tuple(found)
     except Exception:  # unexpected parse tree: no prefilter, never a wrong answer
         return None
