@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -74,6 +75,8 @@ def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
         except LFLoadError:
             raise
         except Exception as exc:
+            if isinstance(exc, SyntaxError) and "codec can't decode" in str(exc):
+                raise LFLoadError(_not_utf8(exc, entry)) from None
             frames = [f for f in traceback.extract_tb(exc.__traceback__)
                       if Path(f.filename).name == Path(entry).name]
             line = f" (line {frames[-1].lineno})" if frames else ""
@@ -93,6 +96,14 @@ def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
         raise LFLoadError("LF names must be unique across modules; repeated: "
                           + "; ".join(f"{name} ({_defined_in(entries)})" for name, entries in dupes))
     return lfs
+
+
+def _not_utf8(exc: SyntaxError, entry: str) -> str:
+    """A module saved in another encoding (a Windows editor's cp1252 "ß" is byte 0xdf)."""
+    byte = re.search(r"byte (0x[0-9a-f]{2})", str(exc))
+    return (f"{exc.filename or entry}: line {exc.lineno}: not valid UTF-8"
+            f"{f' (byte {byte.group(1)})' if byte else ''}: Python reads LF modules as "
+            "UTF-8; save it as UTF-8")
 
 
 def _defined_in(entries: list[str]) -> str:
