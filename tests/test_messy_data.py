@@ -102,3 +102,30 @@ def test_a_cp1252_file_read_as_latin1_names_the_euro_sign_not_mojibake(tmp_path)
     assert read_table(path, "cp1252")["text"].tolist() == ["nur 50 € heute"]
     path.write_bytes("id,text\n1,café crème\n".encode("latin-1"))  # true latin-1 still reads
     assert read_table(path, "latin-1")["text"].tolist() == ["café crème"]
+
+
+MESSY = ["Straße gesperrt?\r\nBitte melden", "İSTANBUL'dan \"hızlı\" kargo", "caf\u0065\u0301 &amp; crème",
+         "tab\there", "hot🔥🔥 deal ❤️", "東京から発送します", "Привет, оплата на карту", "",
+         "  spaces kept  ", "50 € bar", "x" * 5000 + " ü"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
+def test_init_and_load_keep_ids_and_texts_byte_for_byte(tmp_path, suffix):
+    frame = pd.DataFrame({"id": [f"İD-{i:03d}" if i % 3 else f"{i:05d}" for i in range(44)],
+                          "text": [MESSY[i % len(MESSY)] for i in range(44)],
+                          "label": ["fraud", "ok"] * 22})
+    data = tmp_path / f"export{suffix}"
+    if suffix == ".csv":  # Excel's "CSV UTF-8": a byte-order mark and CRLF line ends
+        frame.to_csv(data, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    elif suffix == ".tsv":
+        frame.to_csv(data, index=False, sep="\t")
+    elif suffix == ".jsonl":
+        frame.to_json(data, orient="records", lines=True, force_ascii=False)
+    else:
+        frame.to_parquet(data, index=False)
+    init_task(data, tmp_path / "task")
+    config = load_config(tmp_path / "task" / "labeling.toml")
+    read = pd.concat([load_split(config, split) for split in ("train", "dev", "test")])
+    expected = dict(zip(frame["id"], frame["text"]))
+    assert sorted(read["id"]) == sorted(expected)
+    assert all(expected[i] == t for i, t in zip(read["id"], read["text"]))
