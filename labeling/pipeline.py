@@ -38,7 +38,7 @@ from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
 from labeling.export import export_model, load_model, save_model
 from labeling.export.calibration import calibration_report
-from labeling.export.provenance import build_card
+from labeling.export.provenance import build_card, check_sources_unchanged, source_digests
 from labeling.files import check_writable
 from labeling.gold import AnnotationStore, apply_gold, valid_gold
 from labeling.lf.loader import load_lfs
@@ -284,6 +284,7 @@ def step_train(task: Task):
     check_writable(task.run_dir)
     check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "train")
     inputs = input_digests(task.run_dir, [PROBS_FILE])
+    sources = source_digests(cfg, task.annotation_gold)  # what the model card will hash
     probs = read_probs(task, "train")  # its rows are the data's now (else: apply again)
     check_dev_gold_at_fit(task, "train")
     proba = probs[[f"p_{name}" for name in cfg.labels]].to_numpy()
@@ -352,7 +353,8 @@ def step_train(task: Task):
     write_end_probs(task.run_dir, cfg.labels, task.splits, stored)
     record_annotations(task)
     update_metrics(task.run_dir, end_model=section, gold_only=gold, gold_only_frozen=frozen,
-                   learning_curve=curve, gold_at_train=gold_digests(task))
+                   learning_curve=curve, gold_at_train=gold_digests(task),
+                   sources_at_train=sources)
     return model
 
 
@@ -365,6 +367,7 @@ def step_export(task: Task, out_dir: Path | None = None) -> Path:
                                     (END_MODEL_FILE, "train")], "export")
     metrics = read_metrics(task.run_dir)  # the card's scores: fit's and train's, which
     check_gold_unchanged(task, metrics)  # against gold corrected since are the old gold's
+    check_sources_unchanged(task.config, metrics, task.annotation_gold)
     check_writable(out_dir)
     inputs = input_digests(task.run_dir, [END_MODEL_FILE])
     model = load_model(_require(task, END_MODEL_FILE, "train"))

@@ -278,10 +278,12 @@ def rerun(path: Path) -> None:
         else:
             table.iloc[0, 0] = first / 2 if first else 0.5
         table.to_parquet(path)
-    else:
+    else:  # saving the same model again writes the same bytes: a retrained one differs
         from labeling.export import load_model, save_model
 
-        save_model(load_model(path), path)
+        model = load_model(path)
+        model.rerun_ = getattr(model, "rerun_", 0) + 1
+        save_model(model, path)
 
 
 # --- repo and bundled run ----------------------------------------------------

@@ -10,9 +10,11 @@ on reads as a result. The card states the training mix from the run's own metric
 from __future__ import annotations
 
 import hashlib
+import os
 
 import numpy as np
 
+from labeling.errors import LabelingError
 from labeling.export.skops_io import file_sha256
 from labeling.lf.core import PatternLF
 from labeling.models import fit_on_dev
@@ -59,6 +61,36 @@ def training_files(cfg, end_model: dict, annotations_used: dict) -> dict:
         files["lf module" + (f" {i + 1}" if len(modules) > 1 else "")] = _file(
             module, "the labeling functions whose votes labeled the train rows")
     return files
+
+
+def source_digests(cfg, annotations_used: dict) -> dict[str, str]:
+    """{path (relative to the config's folder): sha256} of every file the model card
+    hashes: the data files, the app's annotations file when annotations reached dev,
+    and the LF modules. ``labeling train`` records them (metrics.json's
+    ``sources_at_train``) as it starts reading them."""
+    paths = [cfg.resolve(p) for p in (cfg.data.train, cfg.data.dev,
+                                      getattr(cfg.data, "test", None)) if p]
+    if any(annotations_used.values()):
+        paths.append(cfg.annotations_path)
+    paths += [cfg.resolve(m) for m in getattr(cfg, "lfs", [])]
+    return {os.path.relpath(p, cfg.base_dir): file_sha256(p) for p in paths if p.is_file()}
+
+
+def check_sources_unchanged(cfg, metrics: dict, annotations_used: dict) -> None:
+    """Stop an export whose model card would hash files that did not make the model: a
+    data file, the annotations file or an LF module changed (or appeared, or went)
+    since ``labeling train`` read them. Runs from before the record are not checked."""
+    recorded = metrics.get("sources_at_train")
+    if not isinstance(recorded, dict):
+        return
+    now = source_digests(cfg, annotations_used)
+    changed = sorted(p for p in set(recorded) | set(now) if recorded.get(p) != now.get(p))
+    if changed:
+        what = "is gone" if changed[0] not in now else (
+            "is new" if changed[0] not in recorded else "changed")
+        raise LabelingError(f"{cfg.resolve(changed[0])}: {what} since the last `labeling "
+                            "train` (sha256); the model card would hash a file the model "
+                            "was not made from: run `labeling run` again (or restore it)")
 
 
 def training_summary(metrics: dict, annotations_used: dict, labels=None) -> dict:
