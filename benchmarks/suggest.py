@@ -10,8 +10,9 @@ accepted as they are. Then, before and after:
 - the label model: ``auto`` (the pipeline's, chosen by dev CV) fit on train + dev, its
   test score;
 - the end model: ``choose_end_model`` with the pipeline's defaults (``auto``: TF-IDF and
-  MiniLM logistic regressions averaged, weak rows' weight chosen by dev CV) on the label
-  model's soft labels + dev gold, its test score. ``--end-model tfidf_logreg`` is the
+  MiniLM logistic regressions averaged, weak rows' weight chosen by dev CV with the label
+  model refit per CV fold, as ``labeling train`` does) on the label model's soft labels +
+  dev gold, its test score. ``--end-model tfidf_logreg`` is the
   cheap option.
 
 Test is read only here, at the end: the accepted LFs are applied to the test texts and
@@ -44,6 +45,7 @@ from labeling.metrics import score_predictions  # noqa: E402
 from labeling.suggest import Context, context_for, suggest  # noqa: E402
 from labeling.train.auto import choose_end_model  # noqa: E402
 from labeling.train.end_model import predict_proba_full  # noqa: E402
+from labeling.train.fold_label_model import FoldLabelModel  # noqa: E402
 
 DATASETS = ("bundled", "sms", "trec")
 GOALS = {"label_model": 0.02, "end_model": 0.01}
@@ -97,9 +99,11 @@ def scores(ctx: Context, L: dict, test: dict, k: int, metric: str, pos: int,
     lm_test = score_predictions(test["y"], lm.decide(lm.predict_proba(L["test"])), metric, pos)
     probs = lm.predict_proba(L["train"])
     covered = (L["train"] != -1).any(axis=1)
+    # as `labeling train`: the CV's weak targets from the label model refit per fold
+    refit = FoldLabelModel(lm, L["train"], L["dev"], ctx.y_dev)
     model, report = choose_end_model(ctx.texts["train"], probs, covered, ctx.texts["dev"],
                                      ctx.y_dev, name=end_model, metric=metric, pos_label=pos,
-                                     cache_dir=cache / "emb")
+                                     cache_dir=cache / "emb", fold_label_model=refit)
     pred = predict_proba_full(model, test["text"], k).argmax(axis=1)
     return {"label_model": round(float(lm_test), 4),
             "end_model": round(float(score_predictions(test["y"], pred, metric, pos)), 4),

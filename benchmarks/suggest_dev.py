@@ -46,6 +46,7 @@ from labeling.suggest.score import votes_of  # noqa: E402
 from labeling.suggest.stand_in import DEFAULT_STAND_IN, STAND_INS  # noqa: E402
 from labeling.train.auto import choose_end_model  # noqa: E402
 from labeling.train.end_model import predict_proba_full  # noqa: E402
+from labeling.train.fold_label_model import FoldLabelModel  # noqa: E402
 
 DATASETS = ("bundled", "sms", "trec")
 
@@ -94,9 +95,12 @@ def scores(ctx: Context, L: dict, a: np.ndarray, b: np.ndarray, meta, end_model:
     lm.fit(L["train"], y_dev=y[a], L_dev=L["dev"][a])
     lm_b = score_predictions(y[b], lm.decide(lm.predict_proba(L["dev"][b])), metric, pos)
     covered = (L["train"] != -1).any(axis=1)
+    # as `labeling train`: the CV's weak targets from the label model refit per fold
+    refit = FoldLabelModel(lm, L["train"], L["dev"][a], y[a])
     model, _ = choose_end_model(ctx.texts["train"], lm.predict_proba(L["train"]), covered,
                                 [ctx.texts["dev"][i] for i in a], y[a], name=end_model,
-                                metric=metric, pos_label=pos, cache_dir=cache / "emb")
+                                metric=metric, pos_label=pos, cache_dir=cache / "emb",
+                                fold_label_model=refit)
     pred = predict_proba_full(model, [ctx.texts["dev"][i] for i in b], k).argmax(axis=1)
     return {"label_model": round(float(lm_b), 4),
             "end_model": round(float(score_predictions(y[b], pred, metric, pos)), 4)}
