@@ -140,3 +140,18 @@ def test_the_documented_metrics_keys_are_in_a_run_and_match_what_it_prints(make_
     test = metrics["end_model"]["test"]
     row = next(line for line in result.output.splitlines() if "end model (" in line)
     assert f"{test['accuracy']:.3f}" in row and f"{test['f1']:.3f}" in row
+
+
+def test_run_dir_puts_the_run_outside_the_config_folder(make_task, tmp_path, monkeypatch):
+    # the config in a read-only checkout: its output_dir cannot be written, nor edited
+    config = make_task()
+    monkeypatch.chdir(tmp_path)
+    result = cli("run", config, "--no-progress", "--run-dir", "nightly/run")
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "nightly" / "run"
+    assert f"artifacts in {run_dir};" in " ".join(result.output.split())
+    assert (run_dir / "model" / "model_card.json").is_file()
+    assert not (config.parent / "run").exists()
+    for command in ("evaluate", "report", "fit", "train", "export"):
+        assert cli(command, config, "--run-dir", run_dir).exit_code == 0, command
+    one_error_line(cli("evaluate", config), "nothing to evaluate")  # the config's own

@@ -86,6 +86,9 @@ CACHE_OPT = typer.Option(None, "--cache/--no-cache",
                          help="Reuse cached LF columns (default: \\[apply] cache, on).")
 PROGRESS_OPT = typer.Option(True, "--progress/--no-progress",
                             help="Progress bars of the LFs' rows and of prompt LFs' calls.")
+RUN_DIR_OPT = typer.Option(None, "--run-dir",
+                           help="Run folder to use instead of the config's output_dir "
+                                "(e.g. the config in a read-only checkout).")
 FAULT_OPT = typer.Option(None, "--fault-tolerant/--strict",
                          help="Count LF exceptions and abstain instead of stopping "
                               "(default: \\[apply] fault_tolerant in the config).")
@@ -111,11 +114,16 @@ def user_errors(command):
     return wrapper
 
 
-def open_task(config: Optional[Path]):
-    """The task of ``config`` (a labeling.toml or its folder; default ./labeling.toml)."""
+def open_task(config: Optional[Path], run_dir: Optional[Path] = None):
+    """The task of ``config`` (a labeling.toml or its folder; default ./labeling.toml),
+    with its run folder moved to ``run_dir`` (``--run-dir``: relative to the current
+    folder) when given."""
     from labeling.pipeline import load_task
 
-    return load_task(config)
+    task = load_task(config)
+    if run_dir is not None:
+        task.config = task.config.model_copy(update={"output_dir": Path(os.path.abspath(run_dir))})
+    return task
 
 
 @contextlib.contextmanager

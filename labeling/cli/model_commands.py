@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from labeling.cli.common import (CONFIG_ARG, app, holding, multilabel_step, open_task,
+from labeling.cli.common import (CONFIG_ARG, RUN_DIR_OPT, app, holding, multilabel_step, open_task,
                                  user_errors)
 from labeling.errors import LabelingError
 
@@ -17,11 +17,12 @@ from labeling.errors import LabelingError
 @user_errors
 def export(config: Optional[Path] = CONFIG_ARG,
            out: Optional[Path] = typer.Option(None, help="Folder to export to "
-                                                        "(default: <run dir>/model).")):
+                                                        "(default: <run dir>/model)."),
+           run_dir: Optional[Path] = RUN_DIR_OPT):
     """Export the trained end model (skops and ONNX) with its model card."""
     from labeling import pipeline
 
-    task = open_task(config)
+    task = open_task(config, run_dir)
     with holding(task, "export"):
         if not multilabel_step(task, "export", out=out):
             typer.echo(f"exported to {pipeline.step_export(task, out)}")

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from labeling.cli.common import (CACHE_OPT, CONFIG_ARG, ENGINE_OPT, FAULT_OPT, N_JOBS_OPT,
-                                 PROGRESS_OPT, SCHEDULER_OPT, app, holding,
+                                 PROGRESS_OPT, RUN_DIR_OPT, SCHEDULER_OPT, app, holding,
                                  multilabel_step, open_task, user_errors)
 from labeling.errors import LabelingError
 
@@ -20,9 +20,9 @@ from labeling.errors import LabelingError
 def run(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = FAULT_OPT,
         engine: Optional[str] = ENGINE_OPT, n_jobs: Optional[int] = N_JOBS_OPT,
         scheduler: Optional[str] = SCHEDULER_OPT, cache: Optional[bool] = CACHE_OPT,
-        progress: bool = PROGRESS_OPT):
+        progress: bool = PROGRESS_OPT, run_dir: Optional[Path] = RUN_DIR_OPT):
     """Apply LFs, fit the label model, train, evaluate and export the end model."""
-    task = open_task(config)
+    task = open_task(config, run_dir)
     with holding(task, "run"):
         _run(task, fault_tolerant, engine, n_jobs, scheduler, cache, progress)
 
@@ -60,11 +60,12 @@ def apply(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = 
         scheduler: Optional[str] = SCHEDULER_OPT, cache: Optional[bool] = CACHE_OPT,
           progress: bool = PROGRESS_OPT,
           lf: list[str] = typer.Option([], "--lf", help="Apply only this LF (repeat for "
-                                       "more); the others keep their last apply's votes.")):
+                                       "more); the others keep their last apply's votes."),
+          run_dir: Optional[Path] = RUN_DIR_OPT):
     """Apply the LFs to every split: L.parquet and lf_summary.csv."""
     from labeling import pipeline, report
 
-    task = open_task(config)
+    task = open_task(config, run_dir)
     with holding(task, "apply"):
         if multilabel_step(task, "apply", progress=progress, fault_tolerant=fault_tolerant,
                            engine=engine, n_jobs=n_jobs, cache=cache, only=lf or None):
@@ -81,12 +82,12 @@ def apply(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = 
 
 @app.command()
 @user_errors
-def plan(config: Optional[Path] = CONFIG_ARG):
+def plan(config: Optional[Path] = CONFIG_ARG, run_dir: Optional[Path] = RUN_DIR_OPT):
     """Before any LLM call: calls per prompt LF, cached, estimated tokens and cost."""
     from labeling import pipeline
     from labeling.llm import format_plan
 
-    task = open_task(config)
+    task = open_task(config, run_dir)
     if not pipeline.has_prompt_lfs(task):
         typer.echo("this task has no prompt LFs: nothing to plan")
         return
@@ -99,11 +100,11 @@ def plan(config: Optional[Path] = CONFIG_ARG):
 
 @app.command()
 @user_errors
-def fit(config: Optional[Path] = CONFIG_ARG):
+def fit(config: Optional[Path] = CONFIG_ARG, run_dir: Optional[Path] = RUN_DIR_OPT):
     """Fit the label model (and majority vote) on L.parquet: probs.parquet."""
     from labeling import pipeline, report
 
-    task = open_task(config)
+    task = open_task(config, run_dir)
     with holding(task, "fit"):
         if multilabel_step(task, "fit"):
             return
@@ -120,9 +121,9 @@ def fit(config: Optional[Path] = CONFIG_ARG):
 
 @app.command()
 @user_errors
-def train(config: Optional[Path] = CONFIG_ARG):
+def train(config: Optional[Path] = CONFIG_ARG, run_dir: Optional[Path] = RUN_DIR_OPT):
     """Train and evaluate the end model on the label model's soft labels."""
-    task = open_task(config)
+    task = open_task(config, run_dir)
     with holding(task, "train"):
         if multilabel_step(task, "train"):
             return
@@ -150,12 +151,12 @@ def _train(task):
 
 @app.command()
 @user_errors
-def evaluate(config: Optional[Path] = CONFIG_ARG):
+def evaluate(config: Optional[Path] = CONFIG_ARG, run_dir: Optional[Path] = RUN_DIR_OPT):
     """The final scores on dev and test (the LF loop's commands show dev only)."""
     from labeling import pipeline, report
     from labeling.artifacts import metrics_to_evaluate
 
-    task = open_task(config)
+    task = open_task(config, run_dir)
     if multilabel_step(task, "evaluate"):
         return
     if not pipeline.read_metrics(task.run_dir).get("label_model"):

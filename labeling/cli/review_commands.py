@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from labeling.cli.common import (CONFIG_ARG, app, holding, multilabel_step, open_task,
+from labeling.cli.common import (CONFIG_ARG, RUN_DIR_OPT, app, holding, multilabel_step, open_task,
                                  user_errors)
 from labeling.errors import LabelingError
 
@@ -35,7 +35,8 @@ def show(lf: str = typer.Argument(..., help="The LF's name."),
                                                  help="Only rows where it disagrees with this "
                                                       "LF (or 'any')."),
          split: str = typer.Option("dev", help="train or dev (test is for the final score)."),
-         limit: int = typer.Option(20, help="Rows to print at most.")):
+         limit: int = typer.Option(20, help="Rows to print at most."),
+         run_dir: Optional[Path] = RUN_DIR_OPT):
     """The rows an LF fires on (or gets wrong, or conflicts on), with gold and the label
     model's label, from the last fit."""
     from labeling import report
@@ -47,7 +48,7 @@ def show(lf: str = typer.Argument(..., help="The LF's name."),
     if wrong and conflicts:
         raise LabelingError("--wrong and --conflicts cannot be combined")
     kind = "wrong" if wrong else "conflicts" if conflicts else "fires"
-    task = open_task(config_opt or config)
+    task = open_task(config_opt or config, run_dir)
     if task.config.multi_label:  # votes on one label each, gold label sets
         from labeling.review import ml_show
 
@@ -67,12 +68,13 @@ def show(lf: str = typer.Argument(..., help="The LF's name."),
 @user_errors
 def report_command(config: Optional[Path] = CONFIG_ARG,
                    config_opt: Optional[Path] = typer.Option(None, "--config", "-c",
-                                                             help="Same as the argument.")):
+                                                             help="Same as the argument."),
+                   run_dir: Optional[Path] = RUN_DIR_OPT):
     """Distillation report: end model vs label model vs each prompt LF on test
     (accuracy, latency per doc, cost per 1M docs): report.json and report.md."""
     from labeling import distill
 
-    task = open_task(config_opt or config)
+    task = open_task(config_opt or config, run_dir)
     with holding(task, "report"):
         if multilabel_step(task, "report"):
             return
