@@ -226,3 +226,26 @@ def test_a_cached_reply_rejected_by_an_older_reading_is_read_again(fake_openai, 
         stats = rt.report()["lfs"]["promo"]
     assert votes.tolist() == [SPAM, HAM, SPAM, HAM, ABSTAIN]
     assert stats["rejected"] == {"off_label": 1} and fake_openai.received == 0
+
+
+def test_the_app_shows_a_cached_reply_as_the_apply_read_it(tmp_path):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from labeling.review import detail
+
+    lf = prompt_lf("promo", TEMPLATE, answers={"yes": SPAM, "no": HAM})
+    s = LLMSettings(backend="openai", structured_output=False)
+    df = frame(["what a voice"])
+    (req,) = build_requests(lf, df, s, LABELS)
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    cache.put(Entry(req.key, "promo", req.model, "[]", "**No**", None, "off_label"))
+    cache.close()
+    config = SimpleNamespace(llm_cache_path=tmp_path / "cache.sqlite", llm=s, labels=LABELS)
+    run = SimpleNamespace(config=config, metrics={"llm": {"backend": "openai"}},
+                          frames={"dev": df}, L={"dev": np.array([[HAM]])},
+                          lf_names=["promo"], labels=LABELS)
+    (item,) = detail.prompt_details(run, [lf], "dev", 0)
+    assert (item["vote"], item["reply"], item["answer"], item["reason"]) == (
+        "ham", "**No**", "no", None)

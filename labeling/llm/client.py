@@ -75,6 +75,15 @@ def parse_reply(content: str | None, answers: list[str]) -> tuple[str | None, st
     return (allowed[norm], None) if norm in allowed else (None, "off_label")
 
 
+def read_cached(req: Request, entry) -> tuple[str | None, str | None]:
+    """(answer, reason) of cache ``entry`` for ``req``: a reply rejected as no answer is
+    read again, as the reading may have learned it since (``**No**``), so a cached apply
+    gives the votes a fresh one gives; a refusal stays one."""
+    if entry.reason in ("off_label", "bad_json", "empty"):
+        return (parse_labels if req.many else parse_reply)(entry.reply, list(req.answers))
+    return entry.answer, entry.reason
+
+
 @dataclass
 class Outcome:
     """What became of one request: a reply (parsed or rejected) or a failure."""

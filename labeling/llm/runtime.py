@@ -30,10 +30,10 @@ import pandas as pd
 
 from labeling.llm.active import activate, deactivate
 from labeling.llm.cache import Entry, ResponseCache
-from labeling.llm.client import EndpointRunner, parse_reply, run_sync
+from labeling.llm.client import EndpointRunner, read_cached, run_sync
 from labeling.llm.errors import BudgetExceeded, LLMError
 from labeling.llm.local import LocalBackend
-from labeling.llm.multilabel import answer_votes, parse_labels, prompt_lfs
+from labeling.llm.multilabel import answer_votes, prompt_lfs
 from labeling.llm.notes import how_far, outcome_note, tqdm_write
 from labeling.llm.plan import cost_of, estimate_request, plan_lf, total_cost
 from labeling.llm.requests import Request, build_requests, lf_model
@@ -245,18 +245,14 @@ class Runtime:
 
     @staticmethod
     def _cached_answers(reqs: list[Request], hits: dict) -> tuple[dict, dict]:
-        """({key: answer or None}, {key: (reason, reply)}) of the cached replies; one
-        rejected as not an answer is read again (the reading may have learned it since,
-        as ``**No**``): a cached apply gives the votes a fresh one would."""
+        """({key: answer or None}, {key: (reason, reply)}) of the cached replies
+        (:func:`labeling.llm.client.read_cached`)."""
         answers, rejected = {}, {}
         for req in reqs:
             entry = hits.get(req.key)
             if entry is None:
                 continue
-            answer, reason = entry.answer, entry.reason
-            if reason in ("off_label", "bad_json", "empty"):
-                answer, reason = (parse_labels if req.many else parse_reply)(
-                    entry.reply, list(req.answers))
+            answer, reason = read_cached(req, entry)
             answers[req.key] = answer
             if reason:
                 rejected[req.key] = (reason, entry.reply)

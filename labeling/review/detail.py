@@ -17,6 +17,7 @@ import pandas as pd
 
 from labeling.analysis import ABSTAIN_MARK
 from labeling.llm.cache import ResponseCache
+from labeling.llm.client import read_cached
 from labeling.llm.prompt import PromptLF
 from labeling.llm.requests import build_requests
 from labeling.review.examples import vote_names
@@ -100,7 +101,8 @@ def prompt_details(run, lfs, split: str, row: int) -> list[dict]:
                 item["note"] = ("No cached reply for this prompt (the request failed, or the "
                                 "cache was cleared or the prompt changed since the run).")
             else:
-                item.update(reply=entry.reply, answer=entry.answer, reason=entry.reason,
+                answer, reason = read_cached(request, entry)  # as the apply read it
+                item.update(reply=entry.reply, answer=answer, reason=reason,
                             tokens_in=entry.tokens_in, tokens_out=entry.tokens_out,
                             cost=round(entry.cost, 6), latency_s=round(entry.latency, 3))
         out.append(item)
