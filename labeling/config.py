@@ -189,7 +189,8 @@ def load_config(path: Path | str | None = None) -> TaskConfig:
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{path}: {where}: {first['msg']}{_did_you_mean(first)}{more}") from None
+        message = first["msg"].removeprefix("Value error, ")  # pydantic's tag for our checks
+        raise ConfigError(f"{path}: {where}: {message}{_did_you_mean(first)}{more}") from None
 
 
 def _did_you_mean(error: dict) -> str:

@@ -14,7 +14,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
 
-from labeling.errors import LFError  # noqa: E402
+from labeling.config import load_config  # noqa: E402
+from labeling.errors import ConfigError, LFError  # noqa: E402
 from labeling.llm import BudgetExceeded, LLMSettings, format_plan, prompt_lf, use  # noqa: E402
 from labeling.llm.cache import Entry, ResponseCache  # noqa: E402
 from labeling.llm.client import parse_reply  # noqa: E402
@@ -249,3 +250,34 @@ def test_the_app_shows_a_cached_reply_as_the_apply_read_it(tmp_path):
     (item,) = detail.prompt_details(run, [lf], "dev", 0)
     assert (item["vote"], item["reply"], item["answer"], item["reason"]) == (
         "ham", "**No**", "no", None)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"temperature": "hot"}, "params.temperature must be a number from 0 to 2, got a string"),
+    ({"temperature": 2.5}, "params.temperature must be a number from 0 to 2, got 2.5"),
+    ({"top_p": -0.1}, "params.top_p must be a number from 0 to 1, got -0.1"),
+    ({"max_tokens": 0}, "params.max_tokens must be a whole number >= 1, got 0"),
+    ({"seed": 1.5}, "params.seed must be a whole number, got 1.5"),
+    ({"n": 3}, "params.n must be 1 (one answer per prompt is read), got 3"),
+])
+def test_a_param_value_the_endpoint_would_refuse_is_one_line_before_any_call(params, message,
+                                                                            tmp_path):
+    """Before: accepted, then every request got a 400 until the dead-endpoint stop."""
+    with pytest.raises(ValueError) as error:
+        prompt_lf("p", TEMPLATE, answers={"yes": SPAM, "no": HAM}, params=params)
+    assert str(error.value) == f"prompt LF 'p': {message}"
+    config = tmp_path / "labeling.toml"
+    config.write_text('name = "t"\nlabels = ["ham", "spam"]\nlfs = ["f.py"]\n'
+                      '[data]\ntrain = "train.csv"\n'
+                      "[llm]\nparams = {" + ", ".join(f"{k} = {json.dumps(v)}"
+                                                        for k, v in params.items()) + "}\n",
+                      encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_config(config)
+    assert str(error.value) == f"{config}: llm.params: {message}"
+
+
+def test_common_param_values_and_unknown_params_pass():
+    prompt_lf("p", TEMPLATE, answers={"yes": SPAM, "no": HAM},
+              params={"temperature": 0.0, "top_p": 1, "seed": 7, "max_tokens": 5, "n": 1,
+                      "logit_bias": {"1": 5}, "reasoning_effort": "low"})

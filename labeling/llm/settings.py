@@ -32,6 +32,34 @@ _FORBIDDEN_PARAMS = {"api_key", "extra_headers", "headers", "authorization", "ba
                      "organization", "messages", "model", "response_format", "stream"}
 
 
+# The OpenAI chat API's ranges for the params most often set: a wrong value is refused
+# by the endpoint on every request (a 400 each, until the run gives up), so it is caught
+# here, once. Other params pass as they are (OpenAI-compatible servers add their own).
+_NUMBER_PARAMS = {"temperature": (0, 2), "top_p": (0, 1), "presence_penalty": (-2, 2),
+                  "frequency_penalty": (-2, 2)}
+_COUNT_PARAMS = {"max_tokens": 1, "max_completion_tokens": 1, "seed": None}
+
+
+def _param_value_error(name: str, value: Any) -> str | None:
+    """Why ``value`` is no valid ``name`` for the chat API, or None; never repeats a
+    string value (it may be a key written in the wrong place)."""
+    got = "a string" if isinstance(value, str) else repr(value)
+    if name in _NUMBER_PARAMS:
+        low, high = _NUMBER_PARAMS[name]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not low <= value <= high:
+            return f"params.{name} must be a number from {low} to {high}, got {got}"
+    elif name in _COUNT_PARAMS:
+        low = _COUNT_PARAMS[name]
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool) or not whole or (low is not None and value < low):
+            return (f"params.{name} must be a whole number" + (f" >= {low}" if low else "")
+                    + f", got {got}")
+    elif name == "n" and value != 1:  # one answer per prompt is read; more would be paid for
+        return f"params.n must be 1 (one answer per prompt is read), got {got}"
+    return None
+
+
 class Price(BaseModel):
     """USD per million tokens."""
 
@@ -87,6 +115,9 @@ class LLMSettings(BaseModel):
         if bad:
             raise ValueError(f"params may not set {', '.join(bad)} (client options, or "
                              "credentials, never stored with responses)")
+        for name, value in params.items():
+            if error := _param_value_error(name, value):
+                raise ValueError(error)
         return params
 
     def resolve_backend(self, env: Mapping[str, str] | None = None) -> str:
