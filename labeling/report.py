@@ -132,6 +132,9 @@ def in_sample_note(metrics: dict) -> str:
                                   ("a label model that learns from dev", "label_model"))
            if ((metrics.get(key) or {}).get("dev") or {}).get("in_sample")]
     lead = f"* in-sample: fit on these dev rows ({'; '.join(who) or 'the models marked'}); "
+    if not fresh and end.get("cv_skipped"):  # a fit-once model: no dev CV after train either
+        return lead + ("`labeling train` refits the end model; it is not cross-validated, so "
+                       "its test score (`labeling evaluate`) is the held-out one")
     if not fresh:  # `labeling fit`: the end model's dev CV comes with `labeling train`
         return lead + ("`labeling train` cross-validates the end model on dev for a "
                        "held-out estimate")

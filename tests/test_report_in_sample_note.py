@@ -22,3 +22,17 @@ def test_fit_once_end_model_does_not_claim_a_held_out_estimate(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "held-out estimate" not in out.replace("no dev score here is a held-out estimate", "")
     assert "was not cross-validated: no dev score here is a held-out estimate" in out
+
+
+def test_a_stale_fit_once_end_model_is_not_promised_a_dev_cv(capsys):
+    """Before: after `labeling fit` made a fine-tune stale, the footnote said "`labeling
+    train` cross-validates the end model on dev", which a fit-once model never does."""
+    metrics = _metrics(None)
+    metrics["end_model"].update(stale=True, cv_skipped="minilm_finetune is fit once")
+    report.print_scores(metrics, splits=("dev",))
+    out = " ".join(capsys.readouterr().out.split())
+    assert "cross-validates" not in out
+    assert "`labeling train` refits the end model" in out
+    metrics["end_model"].pop("cv_skipped")  # a cross-validated family keeps the pointer
+    report.print_scores(metrics, splits=("dev",))
+    assert "cross-validates the end model" in " ".join(capsys.readouterr().out.split())
