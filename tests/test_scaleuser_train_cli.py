@@ -65,7 +65,7 @@ def test_no_spinner_over_a_fine_tunes_own_progress_bar_and_no_dev_words_without_
             return self._dev
 
     for name, dev in (("minilm_finetune", [1]), ("tfidf_logreg", None)):
-        monkeypatch.setattr(pipeline_commands, "open_task", lambda c, t=Task(name, dev): t)
+        monkeypatch.setattr(pipeline_commands, "open_task", lambda c, *_, t=Task(name, dev): t)
         monkeypatch.setattr(pipeline_commands, "multilabel_step", lambda task, step: False)
         pipeline_commands.train(tmp_path)
     assert statuses == ["training the end model (tfidf_logreg) on the soft labels of 5 train "
