@@ -28,7 +28,7 @@ from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 
                                 _require, _write_table, check_dev_gold_at_fit,
                                 check_gold_unchanged,
                                 check_step_order, gold_digests, leakage_section,
-                                read_label_matrices, read_metrics, read_probs, input_digests,
+                                made_from_another, read_label_matrices, read_metrics, read_probs, input_digests,
                                 record_annotations, record_export, record_inputs, rows_digests,
                                 timed, update_metrics, write_end_probs)
 from pydantic import ValidationError
@@ -254,8 +254,12 @@ def step_fit(task: Task) -> dict:
         lm_section["dev"]["in_sample"] = True
     stale = {}
     end_model = read_metrics(task.run_dir).get("end_model")
-    if end_model:  # trained on the previous fit's labels: say so wherever it is shown
-        stale["end_model"] = end_model | {"stale": STALE_END_MODEL}
+    if end_model:  # trained on another fit's labels: say so wherever it is shown; a refit
+        # that wrote the very probabilities it was trained on (a cached fit) leaves it current
+        current = (task.run_dir / END_MODEL_FILE).is_file() and not made_from_another(
+            task.run_dir, PROBS_FILE, END_MODEL_FILE)
+        stale["end_model"] = ({k: v for k, v in end_model.items() if k != "stale"} if current
+                              else end_model | {"stale": STALE_END_MODEL})
     gold = gold_digests(task)  # the gold fit scored and lf_summary.csv was written with
     return update_metrics(task.run_dir, label_model=lm_section,
                           majority_vote={"name": "mv", **_evaluate(mv_pred, task)},

@@ -3,9 +3,15 @@ model, so its scores must not appear beside the new ones as if they belonged tog
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from labeling.cli import app
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import rerun  # noqa: E402
 
 runner = CliRunner()
 
@@ -34,6 +40,9 @@ def test_fit_after_train_does_not_show_the_old_end_model_as_current(make_task):
     trained = _score_rows(_ok("train", config))
     assert "end model" in trained  # train shows the end model it just trained
 
+    same = _ok("fit", config)  # the very probabilities it was trained on: still current
+    assert "stale" not in same and "(stale)" not in _ok("evaluate", config), same
+    rerun(config.parent / "run" / "L.parquet")  # as after an apply that changed a vote
     output = _ok("fit", config)
     rows = _score_rows(output)
     assert "label model" in rows and "majority vote" in rows

@@ -1,8 +1,14 @@
 """Regression tests for pipeline defects (issue 12): each failed before its fix."""
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from labeling import files, pipeline
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import rerun  # noqa: E402
 from labeling.train import auto as train_auto
 
 
@@ -119,6 +125,8 @@ def test_a_fit_marks_the_end_model_stale_until_the_next_train(make_task):
     pipeline.step_fit(task)
     pipeline.step_train(task)
     assert "stale" not in pipeline.read_metrics(task.run_dir)["end_model"]
+    assert "stale" not in pipeline.step_fit(task)["end_model"]  # the same probabilities
+    rerun(task.run_dir / "L.parquet")  # as after an apply that changed a vote
     metrics = pipeline.step_fit(task)
     assert metrics["end_model"]["stale"] == pipeline.STALE_END_MODEL
     models = set(score_table(metrics)["model"])  # the app's overview table

@@ -114,7 +114,7 @@ def fit(config: Optional[Path] = CONFIG_ARG, run_dir: Optional[Path] = RUN_DIR_O
     # dev only, as train and dev print: test is for `labeling evaluate`, not the LF loop
     report.print_scores({k: v for k, v in metrics.items() if k != "end_model"},
                         splits=("dev",))
-    if "end_model" in metrics:
+    if (metrics.get("end_model") or {}).get("stale"):  # not when this fit changed nothing
         report.console().print("end model: not shown (stale: trained before this fit); "
                                "run `labeling train` and `labeling export` to update it")
 
