@@ -28,7 +28,8 @@ from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 
                                 _require, _write_table, check_dev_gold_at_fit,
                                 check_gold_unchanged,
                                 check_step_order, gold_digests, leakage_section,
-                                made_from_another, read_label_matrices, read_metrics, read_probs, input_digests,
+                                made_from_another, read_label_matrices, read_metrics,
+                                read_probs, input_digests,
                                 record_annotations, record_export, record_inputs, rows_digests,
                                 timed, update_metrics, write_end_probs)
 from pydantic import ValidationError
