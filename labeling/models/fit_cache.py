@@ -3,8 +3,9 @@
 Why: ``labeling run`` after ``labeling fit``, or a ``labeling dev`` save that changed no
 vote, would refit the same model on the same votes (label-model ``auto`` cross-validates
 three models, 5-10 s). A fit is a pure function of the model's class and parameters, the
-train label matrix and the dev gold (matrix and labels): those are hashed, so a changed
-vote, label or parameter is a miss, never a stale model. Saved as the model's own JSON
+train label matrix and the dev gold (matrix and labels): those are hashed, with the
+code that fits (:func:`code_digest`), so a changed vote, label, parameter or model code
+is a miss, never a stale model. Saved as the model's own JSON
 (``model.save``), no pickle; a file that does not load is a miss.
 
 >>> import numpy as np, tempfile
@@ -19,7 +20,9 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import json
 from pathlib import Path
 
@@ -40,11 +43,31 @@ def fit_key(model: LabelModel, L, y_dev, L_dev) -> str:
                      (L, y_dev, L_dev))
 
 
-def array_key(header: str, arrays) -> str:
-    """SHA-256 of ``header`` (what the fit is: class, parameters) and of ``arrays``
-    (what it reads: shapes and values; ``None`` counts as its own value)."""
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """SHA-256 of the code a fit runs: the label models' modules and labeling.metrics
+    (folds, scores, decision bias), with the versions of the libraries they call. In
+    the key, so a changed model (an upgrade, an edit in a checkout) is a miss: FORMAT
+    alone relied on every such change remembering to bump it."""
+    from labeling import metrics
+
     digest = hashlib.sha256()
-    digest.update(f"{FORMAT}\0{header}".encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")) + [Path(metrics.__file__)]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for dist in ("numpy", "scipy", "scikit-learn", "snorkel", "torch"):
+        try:
+            digest.update(f"\0{dist} {importlib.metadata.version(dist)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            digest.update(f"\0{dist} -".encode())
+    return digest.hexdigest()
+
+
+def array_key(header: str, arrays) -> str:
+    """SHA-256 of ``header`` (what the fit is: class, parameters), of the code that fits
+    it (:func:`code_digest`) and of ``arrays`` (what it reads: shapes and values;
+    ``None`` counts as its own value)."""
+    digest = hashlib.sha256()
+    digest.update(f"{FORMAT}\0{code_digest()}\0{header}".encode())
     for array in arrays:
         if array is None:
             digest.update(b"\0none")
