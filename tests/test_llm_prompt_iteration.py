@@ -66,6 +66,9 @@ def test_a_whole_number_temperature_written_as_a_float_is_not_asked_again(
                        params={"temperature": 0, "max_tokens": 5})
     apply([lf_float], frames, settings(fake_openai, tmp_path))
     assert fake_openai.received == 2 * len(TEXTS)
+    # a count is sent as the integer the API takes (5.0 would be a 400 on every request)
+    sent = fake_openai.bodies[-1]["max_tokens"]
+    assert sent == 5 and type(sent) is int
     apply([lf_int], frames, settings(fake_openai, tmp_path))
     assert fake_openai.received == 2 * len(TEXTS)
     apply([lf], frames, settings(fake_openai, tmp_path, params={"temperature": 0.5}))

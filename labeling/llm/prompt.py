@@ -36,6 +36,7 @@ import string
 from typing import Any, Mapping
 
 import numpy as np
+from pydantic import ValidationError
 from snorkel.labeling import LabelingFunction
 
 from labeling.errors import LFError
@@ -79,12 +80,11 @@ class PromptLF(LabelingFunction):
         self.label_descriptions = dict(label_descriptions or {})
         self.descriptions = dict(descriptions or {})
         self.model = model
-        self.params = dict(params or {})
+        self.params = _checked_params(name, dict(params or {}))
         self.system = system
         if answers is not None and len(self.raw_answers) < 2:
             raise ValueError(f"prompt LF {name!r}: answers needs at least two entries")
         _check_answers(name, self.raw_answers or self.label_descriptions)
-        _check_params(name, self.params)
         unknown = set(self.descriptions) - set(self._answer_keys())
         if unknown and not self.multiclass:
             raise ValueError(f"prompt LF {name!r}: descriptions for unknown answers "
@@ -205,15 +205,13 @@ def _check_answers(name: str, answers: Mapping) -> None:
         seen[folded] = key
 
 
-def _check_params(name: str, params: Mapping) -> None:
-    """The run's validation of params (no credentials, no client options), in one line
-    naming the LF."""
-    from pydantic import ValidationError
-
+def _checked_params(name: str, params: dict) -> dict:
+    """``params`` as the run validates them (no credentials, no client options, values
+    the chat API takes; whole-number counts as ints), or one line naming the LF."""
     if not params:
-        return
+        return params
     try:
-        LLMSettings(params=dict(params))
+        return LLMSettings(params=params).params
     except ValidationError as exc:
         message = exc.errors()[0]["msg"].removeprefix("Value error, ")
         raise ValueError(f"prompt LF {name!r}: {message}") from None

@@ -118,7 +118,9 @@ class LLMSettings(BaseModel):
         for name, value in params.items():
             if error := _param_value_error(name, value):
                 raise ValueError(error)
-        return params
+        # TOML's 5.0 is sent as 5: the API takes an integer there (a float is a 400)
+        return {k: int(v) if k in _COUNT_PARAMS and isinstance(v, float) else v
+                for k, v in params.items()}
 
     def resolve_backend(self, env: Mapping[str, str] | None = None) -> str:
         """``openai`` or ``local``: explicit, or auto = the endpoint when one is configured
