@@ -129,3 +129,18 @@ def test_init_and_load_keep_ids_and_texts_byte_for_byte(tmp_path, suffix):
     expected = dict(zip(frame["id"], frame["text"]))
     assert sorted(read["id"]) == sorted(expected)
     assert all(expected[i] == t for i, t in zip(read["id"], read["text"]))
+
+
+def test_a_utf8_file_read_as_latin1_is_told_it_is_utf8_not_cp1252(tmp_path):
+    """Before: told to read it as cp1252, which then turned '50 €' into '50 â‚¬' without a
+    word; a byte cp1252 leaves undefined got the same dead-end advice."""
+    path = tmp_path / "utf8.csv"
+    path.write_bytes("id,text\n1,nur 50 € heute\n".encode("utf-8"))
+    with pytest.raises(DataError) as info:
+        read_table(path, "latin-1")
+    message = one_line(info.value)
+    assert "the whole file is valid UTF-8" in message and "cp1252" not in message
+    path.write_bytes(b"id,text\n1,odd \x81 byte\n")  # undefined in cp1252, invalid UTF-8
+    with pytest.raises(DataError) as info:
+        read_table(path, "latin-1")
+    assert "neither UTF-8 nor cp1252" in one_line(info.value)

@@ -52,22 +52,34 @@ def decode_text(data: bytes, source, encoding: str = "utf-8", hint: str = UTF8_H
         raise DataError(f"{source}: not valid {shown} (byte {exc.start}, line {line}); "
                         f"{hint}") from None
     if codecs.lookup(codec).name == "iso8859-1":
-        _check_not_cp1252(text, source, encoding)
+        _check_latin1_text(data, text, source, encoding)
     return text
 
 
-def _check_not_cp1252(text: str, source, encoding: str) -> None:
-    """latin-1 reads any byte; its 0x80-0x9f are control characters no text holds, but
-    cp1252 (Windows, Excel) writes "€", "’", "…" and more with them: such a file read as
-    latin-1 would lose them silently (a price "50 €" becoming "50 \x80")."""
+def _check_latin1_text(data: bytes, text: str, source, encoding: str) -> None:
+    """latin-1 reads any byte; its 0x80-0x9f are control characters no text holds: the
+    file is another encoding, read wrongly without a word. Usually cp1252 (Windows, Excel:
+    "€", "’", "…"; a price "50 €" would become "50 \x80"), or UTF-8 (whose accented letters
+    hold such bytes: cp1252 would turn them into mojibake as silently), so the one that
+    decodes the file is named."""
     found = re.search("[\x80-\x9f]", text)
-    if found:
-        byte = ord(found.group())
-        shown = bytes([byte]).decode("cp1252", errors="replace")
-        raise DataError(f"{source}: byte 0x{byte:02x} (byte {found.start()}, line "
-                        f"{text.count(chr(10), 0, found.start()) + 1}) is a control character "
-                        f"in {encoding}, {shown!r} in cp1252 as Windows and Excel write it: "
-                        f"read the file as \"cp1252\"")
+    if not found:
+        return
+    byte = ord(found.group())
+    where = (f"{source}: byte 0x{byte:02x} (byte {found.start()}, line "
+             f"{text.count(chr(10), 0, found.start()) + 1}) is a control character in {encoding}")
+    for other in ("utf-8", "cp1252"):
+        try:
+            data.decode(other)
+        except UnicodeDecodeError:
+            continue
+        if other == "utf-8":
+            raise DataError(f"{where}, and the whole file is valid UTF-8: it is UTF-8; read "
+                            "it as \"utf-8\" (the default)")
+        shown = bytes([byte]).decode("cp1252")
+        raise DataError(f"{where}, {shown!r} in cp1252 as Windows and Excel write it: read "
+                        "the file as \"cp1252\"")
+    raise DataError(f"{where}; it is neither UTF-8 nor cp1252: find the encoding that wrote it")
 
 
 def _kind(value) -> str:
