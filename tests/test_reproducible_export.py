@@ -84,3 +84,17 @@ def test_an_export_inside_the_embedding_cache_block_names_no_local_folder(tmp_pa
     loaded.predict_proba(["a text nobody asked about before"])
     assert (sorted(cache.rglob("*")) if cache.exists() else []) == before
     assert file_sha256(folder / "model.skops") == save_model(model, tmp_path / "after.skops")
+
+
+def test_the_same_fit_in_two_processes_saves_the_same_bytes(tmp_path):
+    """Two fresh runs of one config: each trains the model in its own process. The
+    TF-IDF vectorizer keeps a memory address (_stop_words_id), which gave two sha256s."""
+    code = ("import sys, numpy as np; from labeling.export import save_model; "
+            "from labeling.train.end_model import train_end_model; "
+            f"texts = {TEXTS!r}; "
+            "m = train_end_model(texts, np.eye(2)[[1, 1, 1, 0, 0, 0]], np.ones(6, bool)); "
+            "print(save_model(m, sys.argv[1]))")
+    shas = [subprocess.run([sys.executable, "-c", code, str(tmp_path / f"{i}.skops")],
+                           capture_output=True, text=True, check=True,
+                           timeout=300).stdout.strip() for i in range(2)]
+    assert shas[0] == shas[1]

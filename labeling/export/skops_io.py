@@ -102,7 +102,8 @@ def canonical_skops(data: bytes) -> bytes:
     """The skops zip ``data`` with what varies between two saves of the same model
     replaced: skops names each object by its memory address (``__id__``, ``<id>.npy``
     members; numbered here in the order schema.json lists them), a bytes value's member by
-    a random uuid, and every member records the time it was written (fixed here). The
+    a random uuid, every member records the time it was written (fixed here), and a
+    fitted TfidfVectorizer holds an address (``_stop_words_id``, dropped). The
     file loads as before (an address only pairs a node with its array member and with
     the other nodes of the same object); without this, exporting one model twice gave
     two sha256s, neither that of the trained end_model.skops."""
@@ -117,6 +118,15 @@ def canonical_skops(data: bytes) -> bytes:
             for item in node:
                 renumber(item)
         elif isinstance(node, dict):
+            content, key_types = node.get("content"), (node.get("key_types") or {})
+            key_types = key_types.get("content") if isinstance(key_types, dict) else None
+            if (node.get("__loader__") == "DictNode" and isinstance(content, dict)
+                    and "_stop_words_id" in content and isinstance(key_types, list)
+                    and len(key_types) == len(content)):
+                # scikit-learn's TfidfVectorizer keeps id(stop_words), a memory address,
+                # only to skip checking them again; a loaded model checks them again
+                del key_types[list(content).index("_stop_words_id")]
+                del content["_stop_words_id"]
             if "__loader__" in node and isinstance(node.get("__id__"), int):
                 node["__id__"] = numbers.setdefault(node["__id__"], len(numbers) + 1)
             name = node.get("file")
