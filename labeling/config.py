@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -122,6 +123,12 @@ class TaskConfig(_Strict):
     def _labels_are_consistent(self) -> "TaskConfig":
         if len(set(self.labels)) != len(self.labels):
             raise ValueError(f"labels must be unique, got {self.labels}")
+        # gold names are matched in NFC: two spellings of one accent would be one label
+        seen: dict[str, str] = {}
+        for name in self.labels:
+            if (twin := seen.setdefault(unicodedata.normalize("NFC", name), name)) != name:
+                raise ValueError(f"labels {ascii(twin)} and {ascii(name)} are one label "
+                                 "written with its accents encoded two ways; keep one")
         for name in self.labels:  # gold values are stripped, and split on ";" (multi-label)
             if not name.strip() or name != name.strip():
                 raise ValueError(f"label {name!r}: empty or with spaces around it; gold "

@@ -64,7 +64,10 @@ asks_{first_lower} = prompt_lf(
 def _identifier(label: str) -> str:
     """A Python name for ``label``: its words, or for a label without any ("😀") its
     characters' Unicode names (``grinning_face``)."""
-    name = re.sub(r"\W+", "_", label).strip("_").lower()
+    # a word character Python does not take in a name ("²" of "m²") by its Unicode name
+    spelled = re.sub(r"\w", lambda m: m[0] if ("_" + m[0]).isidentifier()
+                     else f"_{unicodedata.name(m[0], '')}_", label)
+    name = re.sub(r"\W+", "_", spelled).strip("_").lower()
     if not name:
         names = " ".join(unicodedata.name(c, "") for c in label if not c.isspace())
         name = re.sub(r"\W+", "_", names.lower()).strip("_")[:40] or "label"
@@ -218,7 +221,8 @@ def init_task(data: Path, directory: Path, name: str | None = None,
     if dev is not None:
         files["dev"] = str(Path(dev).resolve())
     elif len(gold):
-        unknown = sorted(set(gold) - set(labels))
+        known = {unicodedata.normalize("NFC", label) for label in labels}  # as load_split
+        unknown = sorted(g for g in set(gold) if unicodedata.normalize("NFC", g) not in known)
         if unknown:
             raise LabelingError(f"{data}: column {label_column!r} has labels not in --labels: "
                                 f"{', '.join(unknown)}")

@@ -144,3 +144,35 @@ def test_a_utf8_file_read_as_latin1_is_told_it_is_utf8_not_cp1252(tmp_path):
     with pytest.raises(DataError) as info:
         read_table(path, "latin-1")
     assert "neither UTF-8 nor cp1252" in one_line(info.value)
+
+
+def test_config_labels_that_are_one_label_in_nfc_are_refused(make_task):
+    """Before: ["\u00c4", "A\u0308"] passed as two labels, and every gold row of either
+    became the second (gold names are matched in NFC): label 0 had no gold at all."""
+    with pytest.raises(LabelingError) as info:
+        load_config(make_task(config={"labels": ["\u00c4rger", "A\u0308rger"],
+                                      "positive_label": "\u00c4rger"}))
+    message = one_line(info.value)
+    assert "labels '\\xc4rger' and 'A\\u0308rger' are one label" in message
+
+
+def test_init_labels_match_the_file_in_nfc(tmp_path):
+    """Before: the refusal of mixed encodings advised --labels, and --labels with the
+    composed spelling then refused the file's decomposed rows as unknown."""
+    data = tmp_path / "export.csv"
+    rows = [(i, f"text {i}", ["\u00c4rger", "A\u0308rger", "ok"][i % 3]) for i in range(60)]
+    data.write_text("id,text,label\n" + "".join(f"{i},{t},{g}\n" for i, t, g in rows),
+                    encoding="utf-8")
+    with pytest.raises(LabelingError, match="--labels"):
+        init_task(data, tmp_path / "refused")
+    written = init_task(data, tmp_path / "task", labels=["\u00c4rger", "ok"])
+    assert (tmp_path / "task" / "labeling.toml") in written
+
+
+def test_init_writes_an_importable_module_for_labels_python_cannot_name():
+    """Before: a label "²" gave the constant "²", a SyntaxError in the starter module."""
+    from labeling.scaffold import lf_module
+
+    source = lf_module("units", ["m\u00b2", "m\u00b3"])
+    compile(source, "units.py", "exec")
+    assert "M_SUPERSCRIPT_TWO" in source and "M_SUPERSCRIPT_THREE" in source
