@@ -34,6 +34,8 @@ from labeling.train.finetune import MiniLMFineTuned, make_minilm_finetune
     ({"max_time": "1h"}, "max_time must be > 0 seconds (or left out: no limit), got '1h'"),
     ({"progress": "no"}, "progress must be true or false, got 'no'"),
     ({"epoch": 3}, "unknown param 'epoch'"),
+    ({"model_path": "/nonexistent/minilm"},  # was a FileNotFoundError traceback
+     "model_path '/nonexistent/minilm': no config.json there"),
 ])
 def test_bad_param_is_named_before_any_fit(monkeypatch, params, message):
     def no_fit(*args, **kwargs):

@@ -3,6 +3,7 @@ into soft-target rows, the held-out split and length-grouped batches."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,12 @@ def model_dir(model_path: str | None = None) -> Path:
 def max_positions(path) -> int:
     """The encoder's position embeddings (config.json of the model folder ``path``; 512
     for MiniLM): the most tokens a text can keep."""
-    import json
-
-    return int(json.loads((Path(path) / "config.json").read_text())
+    config = Path(path) / "config.json"
+    if not config.is_file():
+        raise ValueError(f"minilm_finetune: model_path {str(path)!r}: no config.json there; "
+                         "give the folder of a transformers model (the default: the shipped "
+                         "MiniLM)")
+    return int(json.loads(config.read_text(encoding="utf-8"))
                .get("max_position_embeddings", 512))
 
 
