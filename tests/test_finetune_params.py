@@ -105,3 +105,14 @@ def test_cli_says_max_time_cut_the_end_model_and_its_twin(make_task):
     assert metrics["end_model"]["stopped"] == "max_time"
     assert metrics["gold_only"]["stopped"] == "max_time"
     assert len(metrics["end_model"]["history"]) == 1
+
+
+def test_saving_keeps_the_live_models_network():
+    """Before: ``__getstate__`` popped the network from the live ``__dict__`` (object's
+    ``__getstate__`` returns it, not a copy), so every save (export, pickle) dropped the
+    fitted model's torch module, rebuilt on its next predict."""
+    model = MiniLMFineTuned()
+    model._net, model._tokenizer = object(), object()
+    state = model.__getstate__()
+    assert "_net" not in state and "_tokenizer" not in state
+    assert hasattr(model, "_net") and hasattr(model, "_tokenizer")

@@ -231,7 +231,7 @@ class MiniLMFineTuned(ClassifierMixin, BaseEstimator):
 
     def __getstate__(self):
         # the rebuilt torch module and tokenizer are caches: never saved (skops, pickle)
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # object's is the live __dict__: copy it
         state.pop("_net", None)
         state.pop("_tokenizer", None)
         return state
