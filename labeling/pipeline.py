@@ -39,7 +39,8 @@ from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
 from labeling.export import export_model, load_model, save_model
 from labeling.export.calibration import calibration_report
-from labeling.export.provenance import build_card, check_sources_unchanged, source_digests
+from labeling.export.provenance import (build_card, check_sources_unchanged, config_digest,
+                                        source_digests)
 from labeling.files import check_writable
 from labeling.gold import AnnotationStore, apply_gold, valid_gold
 from labeling.lf.loader import load_lfs
@@ -290,6 +291,7 @@ def step_train(task: Task):
     check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "train")
     inputs = input_digests(task.run_dir, [PROBS_FILE])
     sources = source_digests(cfg, task.annotation_gold)  # what the model card will hash
+    config_sha256 = config_digest(cfg)
     probs = read_probs(task, "train")  # its rows are the data's now (else: apply again)
     check_dev_gold_at_fit(task, "train")
     proba = probs[[f"p_{name}" for name in cfg.labels]].to_numpy()
@@ -359,7 +361,7 @@ def step_train(task: Task):
     record_annotations(task)
     update_metrics(task.run_dir, end_model=section, gold_only=gold, gold_only_frozen=frozen,
                    learning_curve=curve, gold_at_train=gold_digests(task),
-                   sources_at_train=sources)
+                   sources_at_train=sources, config_at_train=config_sha256)
     return model
 
 

@@ -57,3 +57,20 @@ def test_export_refuses_a_file_changed_since_train(project, tmp_path, name, edit
                    f"{path}: changed since the last `labeling train`",
                    "the model card would hash a file the model was not made from")
     assert not (tmp_path / "m").exists()
+
+
+def test_the_card_hashes_the_config_train_read_and_an_edit_since_does_not_stop_export(
+        project, tmp_path):
+    """Before: the card hashed no config, so the seed and the models' settings that made
+    the model could not be traced from it. Recorded at train, not checked at export:
+    an edit of a setting that trains nothing (the LLM budget) must not force a retrain."""
+    config = project / "labeling.toml"
+    at_train = file_sha256(config)
+    assert json.loads((project / "run" / "metrics.json").read_text())[
+        "config_at_train"] == at_train
+    config.write_text(config.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert cli("export", config, "--out", tmp_path / "m").exit_code == 0
+    card = json.loads((tmp_path / "m" / "model_card.json").read_text())
+    assert card["training_files"]["config"]["sha256"] == at_train != file_sha256(config)
+    assert card["training_files"]["config"]["file"] == "labeling.toml"
+    assert "labeling.toml" in (tmp_path / "m" / "MODEL_CARD.md").read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -39,10 +40,20 @@ def _file(path, role: str) -> dict:
     return {"file": path.name, "sha256": file_sha256(path), "role": role}
 
 
-def training_files(cfg, end_model: dict, annotations_used: dict) -> dict:
+def config_digest(cfg) -> str | None:
+    """sha256 of the task's config file (labels, LF modules, models, seed), or None."""
+    source = Path(cfg.source)
+    return file_sha256(source) if source.is_file() else None
+
+
+def training_files(cfg, end_model: dict, annotations_used: dict,
+                   config_sha256: str | None = None) -> dict:
     """sha256 of each file the model was made from: train (texts the LFs labeled), dev
     (gold rows trained on, or only used to choose), the app's annotations file when
-    annotations reached dev, and the test file its test scores come from."""
+    annotations reached dev, the test file its test scores come from, and the config as
+    ``labeling train`` read it (``config_sha256``, metrics.json's ``config_at_train``;
+    recorded, not checked at export: a later edit of, say, the LLM budget changes no
+    model)."""
     dev_trained = bool(end_model.get("dev_rows_trained_on"))
     files = {"train": _file(cfg.resolve(cfg.data.train), "training texts, weakly labeled")}
     if cfg.data.dev:
@@ -60,6 +71,10 @@ def training_files(cfg, end_model: dict, annotations_used: dict) -> dict:
     for i, module in enumerate(modules):
         files["lf module" + (f" {i + 1}" if len(modules) > 1 else "")] = _file(
             module, "the labeling functions whose votes labeled the train rows")
+    if config_sha256:
+        files["config"] = {"file": Path(cfg.source).name, "sha256": config_sha256,
+                           "role": "the task's settings (labels, LF modules, label and end "
+                                   "models, seed) as labeling train read them"}
     return files
 
 
@@ -202,7 +217,8 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
                              if k in frozen},
         "labels_worth": worth.get("text"),
         "training": training_summary(metrics, annotations_used, cfg.labels),
-        "training_files": training_files(cfg, end, annotations_used),
+        "training_files": training_files(cfg, end, annotations_used,
+                                         metrics.get("config_at_train")),
         "training_data_sha256": file_sha256(cfg.resolve(cfg.data.train)),
         "training_labels_sha256": hashlib.sha256(
             np.ascontiguousarray(train_labels).tobytes()).hexdigest(),
