@@ -329,10 +329,12 @@ def test_lf_module_failing_to_import_names_module_and_line(make_task):
               "\n"
               "ok = keyword_lf('song', label=0)\n"
               "broken = keyword_lf(undefined_name, label=1)\n")
+    config = make_task(lf_source=source)
     with pytest.raises(LFLoadError) as info:
-        load_task(make_task(lf_source=source))
+        load_task(config)
     message = one_line(info.value)
-    assert message.startswith("lfs.py: failed to import")
+    # the path the config resolves (was "lfs.py" as written: ambiguous from another folder)
+    assert message.startswith(f"{config.resolve().parent / 'lfs.py'}: failed to import")
     assert "(line 4)" in message
     assert "NameError" in message and "undefined_name" in message
 

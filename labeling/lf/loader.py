@@ -70,21 +70,23 @@ def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
     lfs: list[LabelingFunction] = []
     where: dict[str, list[str]] = {}  # LF name -> the modules defining it
     for entry in entries:
+        # a file path as the config resolves it: the command may run from another folder
+        shown = str(base_dir / entry) if entry.endswith(".py") else entry
         try:
             module = _import(entry, base_dir)
         except LFLoadError:
             raise
         except Exception as exc:
             if isinstance(exc, SyntaxError) and "codec can't decode" in str(exc):
-                raise LFLoadError(_not_utf8(exc, entry)) from None
+                raise LFLoadError(_not_utf8(exc, shown)) from None
             frames = [f for f in traceback.extract_tb(exc.__traceback__)
                       if Path(f.filename).name == Path(entry).name]
             line = f" (line {frames[-1].lineno})" if frames else ""
-            raise LFLoadError(f"{entry}: failed to import{line}: "
+            raise LFLoadError(f"{shown}: failed to import{line}: "
                               f"{type(exc).__name__}: {exc}") from None
         found = lfs_of_module(module, entry)
         if not found:
-            raise LFLoadError(f"{entry}: defines no labeling functions")
+            raise LFLoadError(f"{shown}: defines no labeling functions")
         # An LF standing for several L columns (a multi-label prompt LF: one per label)
         # is replaced by its columns.
         columns = [c for lf in found for c in (getattr(lf, "label_columns", None) or [lf])]
