@@ -309,3 +309,24 @@ def test_average_round_trips_through_skops_and_exports_without_onnx(run, tmp_pat
                                            for row in avg.predict(texts[:6])]
     result = _cli("predict", "-m", out, "--runtime", "onnx", "x")
     assert result.exit_code == 2 and "no ONNX model in this export" in result.output
+
+
+def test_the_card_hashes_what_train_read_and_export_refuses_a_file_changed_since(run,
+                                                                                 tmp_path):
+    """As the single-label export (tests/test_card_sources.py). Before: the multi-label
+    card hashed the files on disk at export, and no config: a train text edited after
+    `labeling train` was exported under the edited file's sha256."""
+    config, run_dir = run
+    card = read_card(run_dir / "model")
+    assert card["training_files"]["config"]["sha256"] == hashlib.sha256(
+        config.read_bytes()).hexdigest()
+    project = tmp_path / "copy"
+    shutil.copytree(config.parent, project)
+    train = project / "train.csv"
+    train.write_text(train.read_text(encoding="utf-8").replace("\n", "\r\n"),
+                     encoding="utf-8")  # the same rows, other bytes
+    result = _cli("export", project / "labeling.toml", "--out", tmp_path / "m")
+    assert result.exit_code == 2, result.output
+    assert f"{train}: changed since the last `labeling train`" in " ".join(
+        result.output.split())
+    assert not (tmp_path / "m").exists()

@@ -87,9 +87,10 @@ def weak_weight_text(end: dict) -> str:
 
 
 def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
-               annotations_used: dict | None = None) -> dict:
+               annotations_used: dict | None = None, config_sha256: str | None = None) -> dict:
     """The card's content (``export_multilabel`` adds files, formats, versions).
-    ``section``: metrics.json's ``multi_label``; ``thresholds``: the model's."""
+    ``section``: metrics.json's ``multi_label``; ``thresholds``: the model's;
+    ``config_sha256``: the config as ``labeling train`` read it."""
     labels, end = cfg.labels, section["end_model"]
     scores = section.get("scores", {})
     n_dev = int(section.get("n_dev") or 0)
@@ -130,7 +131,7 @@ def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
                              f"{end.get('gold_weight', '?')}; the train rows' weight "
                              f"against the gold rows {weak_weight_text(end)}."},
         "training_files": training_files(cfg, {"dev_rows_trained_on": n_dev},
-                                         annotations_used or {}),
+                                         annotations_used or {}, config_sha256),
         "training_data_sha256": file_sha256(cfg.resolve(cfg.data.train)),
         "training_labels_sha256": hashlib.sha256(
             np.ascontiguousarray(train_probs).tobytes()).hexdigest(),

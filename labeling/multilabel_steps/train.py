@@ -15,6 +15,7 @@ from labeling.artifacts import (L_FILE, PROBS_FILE, check_dev_gold_at_fit, check
 from labeling.errors import LabelingError
 from labeling.export import save_model
 from labeling.export.multilabel_card import gold_only_summary
+from labeling.export.provenance import config_digest, source_digests
 from labeling.files import check_writable
 from labeling.models.multilabel import PerLabelModel
 from labeling.multilabel_steps.common import (EMBEDDING_CACHE_DIR, END_MODEL_FILE, gold,
@@ -46,6 +47,8 @@ def step_train(task):
     check_step_order(task.run_dir, [(L_FILE, "apply"), (PROBS_FILE, "fit")], "train")
     applied.check(task, "train")
     inputs = input_digests(task.run_dir, [PROBS_FILE])
+    # what the model card will hash, as this step reads it (export checks the files)
+    sources, config_sha256 = source_digests(cfg, task.annotation_gold), config_digest(cfg)
     P_weak, Y = read_probs(task, "train"), gold(task)  # its rows are the data's now
     check_dev_gold_at_fit(task, "train")
     name = end_model_name(cfg)
@@ -74,7 +77,8 @@ def step_train(task):
            for key, fn in baselines.items()}}
     save_section(task, section, "end_model", time.perf_counter() - start)
     record_annotations(task)  # the gold train scored against, as the app rebuilds it
-    update_metrics(task.run_dir, gold_at_train=gold_digests(task))  # checked by evaluate
+    update_metrics(task.run_dir, gold_at_train=gold_digests(task),  # checked by evaluate
+                   sources_at_train=sources, config_at_train=config_sha256)
     return model
 
 
