@@ -433,3 +433,14 @@ def test_tampered_card_is_one_line_from_the_cli(exported):
     result = CliRunner().invoke(app, ["predict", "--model", str(exported), "a song"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "error:" in result.output and "field labels:" in result.output
+
+
+def test_an_export_stopped_before_its_card_says_so_and_what_to_do(exported, tmp_path):
+    """Before: a model file written by an export stopped before the card (Ctrl+C, a CI
+    timeout) was reported only as "the model file was changed after export"."""
+    other = train_end_model(TEXTS, np.eye(2)[[1, 0, 0, 1, 1, 0]], np.ones(6, bool))
+    save_model(other, exported / MODEL_FILE)  # the new model written, the old card kept
+    with pytest.raises(ModelLoadError) as info:
+        load_exported(exported)
+    assert "an export into this folder stopped before writing its card: export again" in str(
+        info.value)

@@ -190,8 +190,9 @@ def checked_file(model_dir: Path, card: dict, name: str) -> Path:
     if expected is None:
         raise ModelLoadError(f"{path}: {CARD_FILE} records no sha256 for it; refusing to load")
     if file_sha256(path) != expected:
-        raise ModelLoadError(f"{path}: sha256 differs from {CARD_FILE}; "
-                             "the model file was changed after export")
+        raise ModelLoadError(f"{path}: sha256 differs from {CARD_FILE}; the model file "
+                             "was changed after export, or an export into this folder stopped "
+                             "before writing its card: export again")
     return path
 
 
