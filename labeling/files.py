@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import sys
 import time
 from pathlib import Path
 
@@ -98,15 +99,45 @@ def run_folder_lock(directory: Path, command: str, create: bool = True):
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             raise LabelingError(f"{directory}: in use by {holder}; run one labeling "
                                 "command at a time on a run folder (wait for it, or stop "
                                 "it)") from None
+        except OSError as exc:  # a file system without locks (NFS without lockd, FUSE)
+            sys.stderr.write(f"warning: {path}: cannot be locked ({_describe(exc)}); two "
+                             "commands on this run folder at once would not be stopped\n")
+            yield
+            return
         handle.seek(0)
         handle.truncate()
         handle.write(f"`labeling {command}` (pid {os.getpid()}, since "
                      f"{time.strftime('%Y-%m-%d %H:%M:%S')})\n")
         handle.flush()
-        yield  # closing the file releases the lock
+        _HELD_LOCKS.add(handle.fileno())
+        try:
+            yield  # closing the file releases the lock
+        finally:
+            _HELD_LOCKS.discard(handle.fileno())
+
+
+# The fds of the run-folder locks this process holds. A forked child (apply --n-jobs)
+# shares the lock with its copy of the fd: after a SIGKILL of the parent, orphaned
+# workers would hold it until they end. The child points its copy at /dev/null instead
+# (not closed: the number stays taken, so no file the child opens can reuse it).
+_HELD_LOCKS: set[int] = set()
+
+
+def _release_in_child() -> None:
+    if not _HELD_LOCKS:
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in _HELD_LOCKS:
+        os.dup2(null, fd)
+    os.close(null)
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_release_in_child)

@@ -60,6 +60,22 @@ def test_a_second_writer_of_a_run_folder_stops_with_one_line(make_task):
     assert cli("apply", config).exit_code == 0  # released with the command
 
 
+def test_the_apps_run_button_takes_the_lock_too(make_task):
+    """Before: the app's "Run pipeline" ran apply/fit/train/export on a run folder a
+    `labeling run` was writing, interleaving their steps."""
+    from labeling.review.runner import run_pipeline
+
+    config = make_task()
+    run_dir = config.parent / "run"
+    with run_folder_lock(run_dir, "run"):
+        with pytest.raises(LabelingError, match=r"in use by `labeling run`"):
+            run_pipeline(config)
+    assert not (run_dir / "L.parquet").exists()
+    run_pipeline(config)  # and holds it only while it runs
+    with run_folder_lock(run_dir, "run"):
+        pass
+
+
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time\n"
@@ -77,6 +93,54 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
         holder.wait(timeout=60)
     with run_folder_lock(tmp_path, "run"):  # an OS lock: it went with the process
         pass
+
+
+def test_a_forked_worker_does_not_keep_the_lock_after_its_parent_is_killed(tmp_path):
+    """Before: apply --n-jobs workers (forked) shared the lock through their copy of its
+    fd; after a SIGKILL of the parent they held it until they ended, and the next command
+    was told the dead parent was still running."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import os, sys, time\n"
+         "from labeling.files import run_folder_lock\n"
+         "with run_folder_lock(sys.argv[1], 'apply'):\n"
+         "    child = os.fork()\n"
+         "    if child == 0:\n"
+         "        time.sleep(600)\n"
+         "        os._exit(0)\n"
+         "    print(child, flush=True)\n"
+         "    time.sleep(600)\n", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    child = None
+    try:
+        child = int(holder.stdout.readline())
+        holder.kill()
+        holder.wait(timeout=60)
+        os.kill(child, 0)  # the worker lives on, orphaned
+        with run_folder_lock(tmp_path, "fit"):  # and holds nothing
+            pass
+    finally:
+        holder.kill()
+        if child is not None:
+            os.kill(child, signal.SIGKILL)
+
+
+def test_a_file_system_without_locks_runs_unlocked_with_a_warning(tmp_path, monkeypatch,
+                                                                  capsys):
+    """Before: any flock error (ENOLCK: NFS without lockd) read as "in use" by whatever
+    command last wrote .lock, for every command, for good."""
+    import errno
+
+    import labeling.files as files
+
+    def no_locks(*args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    with run_folder_lock(tmp_path, "report"):  # leaves a holder line in .lock
+        pass
+    monkeypatch.setattr(files.fcntl, "flock", no_locks)
+    with run_folder_lock(tmp_path, "fit"):
+        pass
+    err = capsys.readouterr().err
+    assert "cannot be locked (No locks available)" in err and "in use" not in err
 
 
 SLOW_LF = """

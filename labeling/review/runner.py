@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from labeling import multilabel_steps, pipeline
+from labeling.files import run_folder_lock
 
 STEPS = ("load", "apply", "fit", "train", "export")
 
@@ -35,9 +36,11 @@ def run_pipeline(project: Path | str, on_step: Callable[[int, int, str], None] |
                  lambda: multilabel_steps.step_fit(task),
                  lambda: multilabel_steps.step_train(task),
                  lambda: multilabel_steps.step_export(task))
-    for i, step in enumerate(steps, start=1):
-        report(i)
-        step()
+    # one writer of a run folder at a time, as `labeling run` (a nightly run may be going)
+    with run_folder_lock(task.run_dir, "run (from the app)"):
+        for i, step in enumerate(steps, start=1):
+            report(i)
+            step()
     report(len(STEPS))
     return pipeline.read_metrics(task.run_dir)
 
