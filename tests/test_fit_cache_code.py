@@ -44,6 +44,25 @@ def test_a_fit_cached_by_other_model_code_is_a_miss(tmp_path, monkeypatch):
     assert new.class_balance_.tolist() == refit.class_balance_.tolist() != [0.9, 0.1]
 
 
-def test_the_code_digest_covers_the_models_and_metrics():
+def test_the_code_digest_covers_the_models_and_metrics(monkeypatch):
+    """Every label-model module, labeling.metrics and the libraries' versions change it
+    (before: a length check, which passed with any constant digest)."""
+    from pathlib import Path
+
+    import labeling.metrics
+    import labeling.models
+
     digest = fit_cache.code_digest()
     assert len(digest) == 64 and digest == fit_cache.code_digest()
+    read = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.resolve())
+                        or real(self))
+    fit_cache.code_digest.cache_clear()
+    assert fit_cache.code_digest() == digest
+    models = Path(labeling.models.__file__).parent
+    assert set(models.glob("*.py")) | {Path(labeling.metrics.__file__)} <= set(read)
+    monkeypatch.setattr(fit_cache.importlib.metadata, "version", lambda dist: "99.0")
+    fit_cache.code_digest.cache_clear()
+    assert fit_cache.code_digest() != digest  # an upgraded library: another key
+    fit_cache.code_digest.cache_clear()

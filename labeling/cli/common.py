@@ -23,6 +23,7 @@ import typer
 from typer.core import TyperGroup
 
 from labeling.errors import LabelingError
+from labeling.files import run_folder_lock
 
 try:  # typer >= 0.22 carries its own copy of click
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
@@ -132,8 +133,6 @@ def holding(task, command: str):
     stops with one line naming the first: :func:`labeling.files.run_folder_lock`);
     ``report`` creates none (it needs a finished run). Meanwhile a SIGTERM stops the
     command as Ctrl+C does (:func:`sigterm_as_interrupt`)."""
-    from labeling.files import run_folder_lock
-
     with sigterm_as_interrupt(command), run_folder_lock(task.run_dir, command,
                                                         create=command != "report"):
         yield

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from labeling import metrics
 from labeling.errors import LabelingError
 from labeling.models.base import REGISTRY, LabelModel
 from labeling.models.persist import load_model
@@ -49,8 +50,6 @@ def code_digest() -> str:
     (folds, scores, decision bias), with the versions of the libraries they call. In
     the key, so a changed model (an upgrade, an edit in a checkout) is a miss: FORMAT
     alone relied on every such change remembering to bump it."""
-    from labeling import metrics
-
     digest = hashlib.sha256()
     for path in sorted(Path(__file__).parent.glob("*.py")) + [Path(metrics.__file__)]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
