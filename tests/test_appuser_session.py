@@ -42,7 +42,11 @@ def test_each_step_too_early_names_the_call_to_make_first(session):
         session.export()
     session.train()
     assert "end_model" in session.evaluate().index
-    session.fit()  # the end model is now the previous fit's
+    session.fit()  # the same probabilities again (7d660a4): the end model stays current
+    assert "end_model" in session.evaluate().index
+    _edit(session, '["song", "love"]', '["love"]')
+    session.apply()
+    session.fit()  # other votes, other probabilities: the end model is the previous fit's
     with pytest.raises(LabelingError, match=r"call train\(\) before evaluate\(\)"):
         session.evaluate()
 
