@@ -253,6 +253,18 @@ def cli(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
+def annotate_first_row(task, split: str, label: int | None = None) -> None:
+    """An annotation in the task's store, as the app writes it, of the first row of
+    ``split``: ``label``, or (dev) the opposite of its gold label."""
+    from labeling.gold import AnnotationStore
+
+    frame = task.splits[split]
+    label = 1 - int(frame["label"][0]) if label is None else label
+    AnnotationStore(task.config.annotations_path).set(
+        task.config.name, frame["id"][0], label, split=split,
+        label_name=task.config.labels[label], text=frame["text"][0])
+
+
 def one_error_line(result, *parts):
     """Exit status 2 and one ``error:`` line holding every part, no traceback."""
     assert result.exit_code == 2, result.output

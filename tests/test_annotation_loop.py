@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import cli, default_frames  # noqa: E402
+from conftest import annotate_first_row, cli, default_frames  # noqa: E402
 
 from labeling import pipeline  # noqa: E402
 from labeling.gold import AnnotationStore, apply_gold, valid_gold  # noqa: E402
@@ -194,11 +194,7 @@ def test_annotations_read_by_fit_replace_the_ones_apply_recorded(make_task):
     config_path = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
     assert cli("apply", config_path, "--no-progress").exit_code == 0
     task = pipeline.load_task(config_path)
-    dev = task.splits["dev"]
-    flipped = 1 - int(dev["label"][0])
-    AnnotationStore(task.config.annotations_path).set(
-        "tiny", dev["id"][0], flipped, split="dev", label_name=task.config.labels[flipped],
-        text=dev["text"][0])
+    annotate_first_row(task, "dev")
     fitted = cli("fit", config_path)
     assert fitted.exit_code == 0, fitted.output
     metrics = json.loads((task.run_dir / "metrics.json").read_text(encoding="utf-8"))

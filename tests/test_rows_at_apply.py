@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import cli, one_error_line  # noqa: E402
+from conftest import annotate_first_row, cli, one_error_line  # noqa: E402
 
 
 def _edit_first_train_text(config_path: Path) -> None:
@@ -48,36 +48,28 @@ def test_cli_train_after_a_dev_gold_edit_asks_for_fit_first(make_task):
                    "run `labeling fit` before `labeling train`")
 
 
-def test_train_after_a_dev_annotation_names_the_annotations_not_dev_csv(make_task):
-    # found in review: an annotation given in the app was blamed on dev.csv
+def _fitted(make_task):
+    """A tiny task after `labeling apply` and `labeling fit` (majority vote), loaded."""
     from labeling import pipeline
-    from labeling.gold import AnnotationStore
 
     config_path = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
     assert cli("apply", config_path, "--no-progress").exit_code == 0
     assert cli("fit", config_path).exit_code == 0
-    task = pipeline.load_task(config_path)
-    dev = task.splits["dev"]
-    flipped = 1 - int(dev["label"][0])
-    AnnotationStore(task.config.annotations_path).set(
-        "tiny", dev["id"][0], flipped, split="dev", label_name=task.config.labels[flipped],
-        text=dev["text"][0])
+    return config_path, pipeline.load_task(config_path)
+
+
+def test_train_after_a_dev_annotation_names_the_annotations_not_dev_csv(make_task):
+    # found in review: an annotation given in the app was blamed on dev.csv
+    config_path, task = _fitted(make_task)
+    annotate_first_row(task, "dev")
     one_error_line(cli("train", config_path), str(task.config.annotations_path),
                    "the dev gold changed since the last fit", "run `labeling fit`")
 
 
 def test_train_after_a_train_row_annotation_asks_for_apply(make_task):
     # found in review: it said dev.csv changed and asked for fit, which then asked for apply
-    from labeling import pipeline
-    from labeling.gold import AnnotationStore
-
-    config_path = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
-    assert cli("apply", config_path, "--no-progress").exit_code == 0
-    assert cli("fit", config_path).exit_code == 0
-    task = pipeline.load_task(config_path)
-    train = task.splits["train"]
-    AnnotationStore(task.config.annotations_path).set(
-        "tiny", train["id"][0], 1, split="train", label_name="spam", text=train["text"][0])
+    config_path, task = _fitted(make_task)
+    annotate_first_row(task, "train", label=1)
     one_error_line(cli("train", config_path), "does not match the current train data",
                    "run `labeling apply` and `labeling fit` again")
 
