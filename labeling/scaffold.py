@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from labeling.data import (check_ids, check_some_text, check_texts, check_unique_ids,
-                           column_list, read_table)
+                           column_list, label_form, read_table)
 from labeling.errors import LabelingError
 
 DEV_SHARE, TEST_SHARE, MAX_DEV = 0.2, 0.2, 500
@@ -114,7 +114,7 @@ def _check_distinct(labels: list[str], data: Path, column: str) -> None:
     "Ärger" with a combined or a separate accent): each would be a class of its own."""
     seen: dict[str, str] = {}
     for label in labels:
-        key = unicodedata.normalize("NFC", label).casefold()
+        key = label_form(label).casefold()
         if key in seen:
             raise LabelingError(f"{data}: column {column!r} has {seen[key]!r} and {label!r}, "
                                 "labels that differ only in case or in how an accent is "
@@ -221,8 +221,8 @@ def init_task(data: Path, directory: Path, name: str | None = None,
     if dev is not None:
         files["dev"] = str(Path(dev).resolve())
     elif len(gold):
-        known = {unicodedata.normalize("NFC", label) for label in labels}  # as load_split
-        unknown = sorted(g for g in set(gold) if unicodedata.normalize("NFC", g) not in known)
+        known = {label_form(label) for label in labels}  # as load_split matches them
+        unknown = sorted(g for g in set(gold) if label_form(g) not in known)
         if unknown:
             raise LabelingError(f"{data}: column {label_column!r} has labels not in --labels: "
                                 f"{', '.join(unknown)}")

@@ -35,12 +35,12 @@ def label_indices(values: pd.Series, labels: list[str], path: Path,
 
     When a label's name is itself an integer (star ratings ``["1", "2", "3"]``), values
     are names only: "1" would otherwise be both label "1" and class index 1."""
-    by_name = {_nfc(name): i for i, name in enumerate(labels)}
+    by_name = {label_form(name): i for i, name in enumerate(labels)}
     if not any(_is_integer(name) for name in labels):
         by_name.update({str(i): i for i in range(len(labels))})
     out, bad = [], []
     for row, value in enumerate(values, start=1):
-        key = _nfc(str(value).strip()) if value is not None else ""
+        key = label_form(str(value).strip()) if value is not None else ""
         if key not in by_name and key.endswith(".0"):  # integer labels read as floats
             key = key[:-2]
         if key not in by_name:
@@ -55,8 +55,9 @@ def label_indices(values: pd.Series, labels: list[str], path: Path,
     return pd.Series(out, index=values.index, dtype="int64")
 
 
-def _nfc(name: str) -> str:
-    """Label names compare in NFC: "Ärger" with a combined or a separate accent is one."""
+def label_form(name: str) -> str:
+    """The form label names compare in, NFC: "Ärger" with a combined or a separate
+    accent is one label (gold files, ``labeling init``)."""
     return name if name.isascii() else unicodedata.normalize("NFC", name)
 
 
@@ -75,19 +76,18 @@ def label_sets(values: pd.Series, labels: list[str], path: Path,
                column: str = "label") -> pd.Series:
     """Multi-label gold: each cell names its labels joined by ";" ("joy;surprise") and
     becomes a sorted tuple of class indices; an unknown or missing name names its row."""
-    out = []
+    out, index = [], {label_form(label): i for i, label in enumerate(labels)}
     for row, value in enumerate(values, start=1):
         names = [] if _is_missing(value) else str(value).split(LABEL_SET_SEPARATOR)
-        names = [_nfc(n.strip()) for n in names if n.strip()]
+        names = [label_form(n.strip()) for n in names if n.strip()]
         if not names:
             raise DataError(f"{path}: row {row}, column '{column}': empty label set "
                             f"(name at least one of: {', '.join(labels)})")
-        labels_nfc = [_nfc(label) for label in labels]
-        unknown = [n for n in names if n not in labels_nfc]
+        unknown = [n for n in names if n not in index]
         if unknown:
             raise DataError(f"{path}: row {row}, column '{column}': unknown label "
                             f"{unknown[0]!r} (labels: {', '.join(labels)})")
-        out.append(tuple(sorted({labels_nfc.index(n) for n in names})))
+        out.append(tuple(sorted({index[n] for n in names})))
     return pd.Series(out, index=values.index, dtype=object)
 
 
