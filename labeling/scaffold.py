@@ -20,6 +20,7 @@ from sklearn.model_selection import train_test_split
 from labeling.data import (check_ids, check_some_text, check_texts, check_unique_ids,
                            column_list, label_form, read_table)
 from labeling.errors import LabelingError
+from labeling.lf.core import name_part
 
 DEV_SHARE, TEST_SHARE, MAX_DEV = 0.2, 0.2, 500
 SPLIT_FILES = ("train", "dev", "test")
@@ -67,10 +68,7 @@ def _identifier(label: str) -> str:
     # a word character Python does not take in a name ("²" of "m²") by its Unicode name
     spelled = re.sub(r"\w", lambda m: m[0] if ("_" + m[0]).isidentifier()
                      else f"_{unicodedata.name(m[0], '')}_", label)
-    name = re.sub(r"\W+", "_", spelled).strip("_").lower()
-    if not name:
-        names = " ".join(unicodedata.name(c, "") for c in label if not c.isspace())
-        name = re.sub(r"\W+", "_", names.lower()).strip("_")[:40] or "label"
+    name = name_part(spelled).lower()
     return name if not name[0].isdigit() else f"label_{name}"
 
 

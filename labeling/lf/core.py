@@ -120,7 +120,7 @@ def regex_lf(pattern: str, label: int, name: str | None = None, column: str = "t
     except re.error as exc:
         raise ValueError(f"regex_lf {name or pattern!r}: invalid regex: {exc}") from None
     if name is None:
-        name = "regex_" + _name_part(pattern)[:40]
+        name = "regex_" + name_part(pattern)[:40]
     lf = PatternLF(name, compiled, label, column)
     literals = required_literals(pattern, flags)
     if literals and all(w.isascii() for w in literals):
@@ -141,7 +141,7 @@ def keyword_lf(keywords: str | Iterable[str], label: int, name: str | None = Non
     if not words or not all(isinstance(w, str) and keyword_form(w) for w in words):
         raise ValueError(f"keyword_lf {name!r}: keywords must be non-empty strings")
     if name is None:
-        name = "keyword_" + _name_part(words[0])
+        name = "keyword_" + name_part(words[0])
     words = [keyword_form(w) for w in words]
     pattern = _keywords_regex(words, whole_word, case_sensitive, _word_or_mark())
     lf = regex_lf(pattern, label, name=name, column=column, case_sensitive=case_sensitive)
@@ -224,9 +224,10 @@ def _keywords_regex(words: list[str], whole_word: bool, case_sensitive: bool,
                     for (left, right), bodies in groups.items())
 
 
-def _name_part(text: str) -> str:
-    """A default name's part for ``text``: its words, or for text without any ("$$$",
-    "🔥") its characters' Unicode names ("dollar_sign_dollar_sign...")."""
+def name_part(text: str) -> str:
+    """A name's part for ``text`` (a default LF name, ``labeling init``'s label
+    constants): its words, or for text without any ("$$$", "🔥") its characters'
+    Unicode names ("dollar_sign_dollar_sign...")."""
     words = re.sub(r"\W+", "_", text).strip("_")
     if words:
         return words
