@@ -44,6 +44,7 @@ docs/config.md (tests/test_docs_config.py keeps the two in step).
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 import unicodedata
 from pathlib import Path
@@ -162,6 +163,13 @@ class TaskConfig(_Strict):
     @property
     def run_dir(self) -> Path:
         return self.resolve(self.output_dir or Path("runs") / self.name)
+
+    def with_run_dir(self, run_dir: Path | str | None) -> "TaskConfig":
+        """This config with its run folder at ``run_dir`` (``--run-dir``, relative to the
+        current folder), or itself when None."""
+        if run_dir is None:
+            return self
+        return self.model_copy(update={"output_dir": Path(os.path.abspath(run_dir))})
 
     @property
     def annotations_path(self) -> Path:

@@ -101,8 +101,7 @@ class Session:
 
     def _load(self) -> pipeline.Task:
         task = pipeline.load_task(self.config_path)
-        if self.run_dir_override is not None:
-            task.config = task.config.model_copy(update={"output_dir": self.run_dir_override})
+        task.config = task.config.with_run_dir(self.run_dir_override)
         self._loaded = self._sources(task)
         return task
 

@@ -22,6 +22,7 @@ from typing import Optional
 import typer
 from typer.core import TyperGroup
 
+from labeling import __version__
 from labeling.errors import LabelingError
 from labeling.files import run_folder_lock
 
@@ -65,8 +66,6 @@ app = typer.Typer(cls=OneLineUsageErrors, add_completion=False, no_args_is_help=
 
 def _print_version(value: bool) -> None:
     if value:
-        from labeling import __version__
-
         typer.echo(f"labeling {__version__}")
         raise typer.Exit()
 
@@ -122,8 +121,7 @@ def open_task(config: Optional[Path], run_dir: Optional[Path] = None):
     from labeling.pipeline import load_task
 
     task = load_task(config)
-    if run_dir is not None:
-        task.config = task.config.model_copy(update={"output_dir": Path(os.path.abspath(run_dir))})
+    task.config = task.config.with_run_dir(run_dir)
     return task
 
 

@@ -163,8 +163,7 @@ def load_multilabel_run(project: Path | str, run_dir: Path | str | None = None,
     config = load_config(project)
     if not config.multi_label:
         raise LabelingError(f"{config.source}: not a multi-label task (multi_label = false)")
-    if run_dir is not None:
-        config = config.model_copy(update={"output_dir": Path(run_dir).resolve()})
+    config = config.with_run_dir(run_dir)
     run = config.run_dir
     missing = [f for f in ML_FILES if not (run / f).is_file()]
     metrics = read_metrics(run)

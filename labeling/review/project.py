@@ -101,8 +101,7 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
     ``merge_annotations``: apply the annotations the run used as dev gold (its
     ``annotations_used.json``), so the splits match the run whatever was annotated since."""
     config = load_config(project)
-    if run_dir is not None:
-        config = config.model_copy(update={"output_dir": Path(run_dir).resolve()})
+    config = config.with_run_dir(run_dir)
     run = config.run_dir
     missing = [f for f in (L_FILE, PROBS_FILE, METRICS_FILE, SUMMARY_FILE)
                if not (run / f).is_file()]

@@ -27,8 +27,7 @@ def run_pipeline(project: Path | str, on_step: Callable[[int, int, str], None] |
 
     report(0)
     task = pipeline.load_task(project)
-    if run_dir is not None:
-        task.config = task.config.model_copy(update={"output_dir": Path(run_dir).resolve()})
+    task.config = task.config.with_run_dir(run_dir)
     steps = (lambda: pipeline.step_apply(task, progress=False), lambda: pipeline.step_fit(task),
              lambda: pipeline.step_train(task), lambda: pipeline.step_export(task))
     if task.config.multi_label:  # its own steps and artifacts (docs/multilabel.md)

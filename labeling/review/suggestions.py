@@ -18,8 +18,7 @@ from labeling.suggest.show import frame
 
 def load_task(project: Path | str, run_dir: Path | str | None = None) -> pipeline.Task:
     task = pipeline.load_task(project)
-    if run_dir is not None:
-        task.config = task.config.model_copy(update={"output_dir": Path(run_dir).resolve()})
+    task.config = task.config.with_run_dir(run_dir)
     return task
 
 
