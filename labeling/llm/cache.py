@@ -22,12 +22,15 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from labeling.errors import LabelingError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -85,51 +88,74 @@ class Entry:
 
 
 class ResponseCache:
-    """A SQLite response cache; ``path=None`` keeps it in memory (nothing persists)."""
+    """A SQLite response cache; ``path=None`` keeps it in memory (nothing persists).
+
+    A file that is not a readable SQLite database (truncated by a full disk, a bad copy,
+    another file under its name) stops with one line naming it and the recovery, never
+    a traceback; it is not replaced on its own, as its answers may have been paid for."""
 
     def __init__(self, path: Path | str | None):
         self.path = Path(path) if path else None
         if self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread=False: the async runner may live on a helper thread; every
-        # use is sequential (one writer, the event loop).
-        self.db = sqlite3.connect(str(self.path) if self.path else ":memory:",
-                                  check_same_thread=False, isolation_level=None)
-        if self.path:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=10000")
-        self.db.execute(_SCHEMA)
+        with self._errors():
+            # check_same_thread=False: the async runner may live on a helper thread;
+            # every use is sequential (one writer, the event loop).
+            self.db = sqlite3.connect(str(self.path) if self.path else ":memory:",
+                                      check_same_thread=False, isolation_level=None)
+            if self.path:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            self.db.execute(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _errors(self):
+        """SQLite's errors as one :class:`LabelingError` naming the file."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:  # locked past the timeout, cannot open
+            raise LabelingError(f"{self.path}: LLM response cache: {exc}") from None
+        except sqlite3.DatabaseError as exc:  # not a database, malformed, truncated
+            raise LabelingError(
+                f"{self.path}: not a readable LLM response cache ({exc}); move it aside "
+                "(or delete it) to start an empty one: its prompts are then asked again "
+                "(`labeling plan` counts them)") from None
 
     def get_many(self, keys: list[str]) -> dict[str, Entry]:
         out: dict[str, Entry] = {}
         unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(
-                    f"SELECT key, lf, model, prompt, reply, answer, reason, tokens_in, tokens_out,"
-                    f" cost, latency, created FROM responses WHERE key IN ({marks})", chunk):
-                out[row[0]] = Entry(*row)
+        with self._errors():
+            for start in range(0, len(unique), 500):
+                chunk = unique[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self.db.execute(
+                        f"SELECT key, lf, model, prompt, reply, answer, reason, tokens_in,"
+                        f" tokens_out, cost, latency, created FROM responses"
+                        f" WHERE key IN ({marks})", chunk):
+                    out[row[0]] = Entry(*row)
         return out
 
     def put(self, entry: Entry) -> None:
         """Insert and commit at once (autocommit): the answer survives a kill right after."""
         entry.created = entry.created or time.time()
         d = asdict(entry)
-        self.db.execute(f"INSERT OR REPLACE INTO responses ({', '.join(d)}) "
-                        f"VALUES ({', '.join('?' * len(d))})", list(d.values()))
+        with self._errors():
+            self.db.execute(f"INSERT OR REPLACE INTO responses ({', '.join(d)}) "
+                            f"VALUES ({', '.join('?' * len(d))})", list(d.values()))
 
     def mean_tokens_out(self, model: str) -> float | None:
         """The mean output tokens billed for the prompt-LF replies of ``model`` in the
         cache (not LF suggestions, which have neither answer nor reason); None if none."""
-        n, mean = self.db.execute(
-            "SELECT COUNT(*), AVG(tokens_out) FROM responses WHERE model = ? AND "
-            "(answer IS NOT NULL OR reason IS NOT NULL)", (model,)).fetchone()
+        with self._errors():
+            n, mean = self.db.execute(
+                "SELECT COUNT(*), AVG(tokens_out) FROM responses WHERE model = ? AND "
+                "(answer IS NOT NULL OR reason IS NOT NULL)", (model,)).fetchone()
         return float(mean) if n else None
 
     def count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+        with self._errors():
+            return self.db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
 
     def close(self) -> None:
         self.db.close()
