@@ -177,7 +177,38 @@ def load_model(path: Path):
             raise ModelLoadError(f"{path}: cannot load model: {type(exc).__name__}: "
                                  f"{exc}") from None
     _warn_once(path, caught)
+    _drop_machine_paths(model)
     return model
+
+
+# Attributes of our own types that name a folder of the machine that trained the model:
+# the file sets them (skops restores every attribute), so a crafted file could point
+# them anywhere. Training clears them before saving; loading clears them again.
+_MACHINE_PATHS = ("cache_dir",)
+
+
+def _drop_machine_paths(model) -> None:
+    """Clear every ``cache_dir`` in ``model``: a MiniLMEmbedder writes each text it
+    embeds (its vector, keyed by the text's SHA-1) into its cache folder, so a model file
+    naming one (``/tmp/x`` on a shared machine) made `labeling predict` and `labeling
+    serve` write there. Walks every attribute, list, tuple and dict value, wherever in
+    the model the file put the object."""
+    seen, stack = set(), [model]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple)):
+            stack.extend(obj)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+            if f"{type(obj).__module__}.{type(obj).__qualname__}" in ESTIMATOR_TYPES:
+                for name in _MACHINE_PATHS:
+                    if getattr(obj, name, None) is not None:
+                        setattr(obj, name, None)
+            stack.extend(vars(obj).values())
 
 
 def _warn_once(path: Path, caught: list) -> None:
