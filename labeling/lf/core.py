@@ -48,20 +48,36 @@ class PatternLF(LabelingFunction):
     also set ``ascii_lower_pattern``, which matches the lowercased text exactly where
     ``pattern`` matches the original, avoiding IGNORECASE (it disables re's literal
     search).
+
+    ``pattern`` is a compiled regex, or its source and ``flags``: it is compiled when
+    first needed. A keyword LF's pattern holds a long Unicode class (:func:`_word_or_mark`)
+    that takes milliseconds to compile, and with ``ascii_lower_pattern`` set only
+    non-ASCII texts need it: 300 generated keyword LFs load without compiling it.
     """
 
     ascii_literals: tuple[str, ...] = ()
     ascii_lower_pattern: re.Pattern | None = None
     normalize = None  # keyword LFs: the form texts are compared in (keyword_form)
 
-    def __init__(self, name: str, pattern: re.Pattern, label: int, column: str = "text"):
-        self.pattern = pattern
+    def __init__(self, name: str, pattern: re.Pattern | str, label: int, column: str = "text",
+                 flags: int = 0):
+        # The source and flags, not the compiled object, are the LF's state (and what its
+        # fingerprint hashes): compiling it later changes nothing the LF holds.
+        if isinstance(pattern, re.Pattern):
+            pattern, flags = pattern.pattern, pattern.flags
+        self.source, self.flags = pattern, flags
         self.label = label
         self.column = column
         super().__init__(name, f=self._vote)
 
+    @property
+    def pattern(self) -> re.Pattern:
+        return _compiled(self.source, self.flags)
+
     def _vote(self, x) -> int:
         text = _text_of(getattr(x, self.column))
+        if self.ascii_lower_pattern is not None and text.isascii():
+            return self.label if self.ascii_lower_pattern.search(text.lower()) else ABSTAIN
         if self.normalize is not None:
             text = self.normalize(text)
         return self.label if self.pattern.search(text) else ABSTAIN
@@ -69,7 +85,7 @@ class PatternLF(LabelingFunction):
     def apply_column(self, values: "Iterable | TextColumn") -> np.ndarray:
         """Votes for a whole column: the same result as calling the LF on each row."""
         column = values if isinstance(values, TextColumn) else TextColumn(values)
-        texts, search = column.texts, self.pattern.search
+        texts, search = column.texts, None
         if self.ascii_literals:
             # Only rows that can match run the regex: non-ASCII rows, and ASCII rows
             # holding one of the required literals (checked in C by Arrow).
@@ -83,6 +99,7 @@ class PatternLF(LabelingFunction):
             if confirm is not None and column.ascii[i]:
                 hits[i] = confirm(t.lower()) is not None
             else:
+                search = search or self.pattern.search
                 hits[i] = search(t if self.normalize is None else self.normalize(t)) is not None
         dtype = np.int8 if self.label <= 127 else np.int16
         return np.where(hits, self.label, ABSTAIN).astype(dtype)
@@ -116,16 +133,28 @@ def regex_lf(pattern: str, label: int, name: str | None = None, column: str = "t
     """An LF voting ``label`` where the regex ``pattern`` matches (``re.search``)."""
     flags = 0 if case_sensitive else re.IGNORECASE
     try:
-        compiled = re.compile(pattern, flags)
+        _compiled(pattern, flags)
     except re.error as exc:
         raise ValueError(f"regex_lf {name or pattern!r}: invalid regex: {exc}") from None
     if name is None:
         name = "regex_" + name_part(pattern)[:40]
-    lf = PatternLF(name, compiled, label, column)
-    literals = required_literals(pattern, flags)
+    return _pattern_lf(name, pattern, flags, label, column, literals_of=pattern)
+
+
+def _pattern_lf(name: str, pattern: str, flags: int, label: int, column: str,
+                literals_of: str) -> PatternLF:
+    """A PatternLF with its ASCII prefilter: the required literals of ``literals_of``, a
+    pattern with the same literals as ``pattern``."""
+    lf = PatternLF(name, pattern, label, column, flags)
+    literals = required_literals(literals_of, flags)
     if literals and all(w.isascii() for w in literals):
         lf.ascii_literals = tuple(sorted({w.lower() for w in literals}))
     return lf
+
+
+@functools.lru_cache(maxsize=4096)  # LFs rebuilt by `labeling dev` compile once
+def _compiled(pattern: str, flags: int) -> re.Pattern:
+    return re.compile(pattern, flags)
 
 
 def keyword_lf(keywords: str | Iterable[str], label: int, name: str | None = None,
@@ -143,8 +172,13 @@ def keyword_lf(keywords: str | Iterable[str], label: int, name: str | None = Non
     if name is None:
         name = "keyword_" + name_part(words[0])
     words = [keyword_form(w) for w in words]
-    pattern = _keywords_regex(words, whole_word, case_sensitive, _word_or_mark())
-    lf = regex_lf(pattern, label, name=name, column=column, case_sensitive=case_sensitive)
+    flags = 0 if case_sensitive else re.IGNORECASE
+    # The pattern with the Unicode boundary class is compiled only when a text needs it;
+    # its literals are those of the same pattern with \w (lookarounds hold none), which
+    # parses in a fraction of the time.
+    lf = _pattern_lf(name, _keywords_regex(words, whole_word, case_sensitive, _word_or_mark()),
+                     flags, label, column,
+                     literals_of=_keywords_regex(words, whole_word, case_sensitive, r"\w"))
     lf.normalize = keyword_form
     if not case_sensitive and all(w.isascii() for w in words):
         # On ASCII text, IGNORECASE on ASCII literals == exact match after lower(), and
