@@ -37,7 +37,10 @@ def preserved_global_rng():
 class SnorkelLabelModel(LabelModel):
     """snorkel 0.10's matrix-completion LabelModel.
 
-    ``y_dev`` sets the class balance (that is all snorkel uses it for); without it the
+    ``y_dev`` sets the class balance (that is all snorkel uses it for): its class
+    frequencies, as snorkel's ``fit(L, Y_dev=y_dev)`` computes them, so the same ``L``
+    and ``y_dev`` give snorkel's model. Where snorkel refuses (a class missing from
+    ``y_dev``), each class count gets +1 so no class has prior 0. Without ``y_dev`` the
     balance is uniform, as in snorkel.
 
     After fitting, only snorkel's learned conditional table ``mu_`` (``P(LF j votes c'
@@ -63,7 +66,9 @@ class SnorkelLabelModel(LabelModel):
         L = check_label_matrix(L, self.cardinality)
         y_dev = check_dev_gold(y_dev, self.cardinality, L_dev)
         if y_dev is not None and len(y_dev):
-            counts = np.bincount(y_dev, minlength=self.cardinality) + 1.0
+            counts = np.bincount(y_dev, minlength=self.cardinality).astype(float)
+            if not counts.all():  # snorkel raises here; +1 keeps every class possible
+                counts += 1.0
             balance = counts / counts.sum()
         else:
             balance = np.full(self.cardinality, 1.0 / self.cardinality)
@@ -77,7 +82,10 @@ class SnorkelLabelModel(LabelModel):
                       class_balance=balance, progress_bar=False)
         self.mu_ = model.mu.detach().cpu().numpy().astype(np.float64)
         self.class_balance_ = balance
-        self.lf_accuracies_ = np.asarray(model.get_weights())
+        # snorkel divides by each LF's coverage: a warning for an LF that never votes on
+        # train (its accuracy comes out 1.0, as in snorkel)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.lf_accuracies_ = np.asarray(model.get_weights())
         return self
 
     def predict_proba(self, L) -> np.ndarray:
