@@ -129,10 +129,10 @@ def open_task(config: Optional[Path], run_dir: Optional[Path] = None):
 def holding(task, command: str):
     """The task's run folder held for ``command`` (one writer at a time; a second one
     stops with one line naming the first: :func:`labeling.files.run_folder_lock`);
-    ``report`` creates none (it needs a finished run). Meanwhile a SIGTERM stops the
+    ``report`` and ``cache`` create none (they need a run). Meanwhile a SIGTERM stops the
     command as Ctrl+C does (:func:`sigterm_as_interrupt`)."""
     with sigterm_as_interrupt(command), run_folder_lock(task.run_dir, command,
-                                                        create=command != "report"):
+                                                        create=command not in ("report", "cache")):
         yield
 
 

@@ -1,0 +1,140 @@
+"""``labeling cache``: what a run folder's caches hold, and ``--prune`` to drop what the
+task as it is now can no longer use (docs/lf_cache.md#inspecting-and-pruning).
+
+Why: every LF edit leaves the old fingerprint's column file behind, and every data
+refresh leaves the votes and frame keys of rows since removed or edited: months of a
+project grow the LF column cache without bound. Pruning keeps exactly what the next
+apply reads; the LLM responses (paid for) and the embeddings (slow) are only shown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from labeling.cli.common import CONFIG_ARG, RUN_DIR_OPT, app, holding, open_task, user_errors
+
+
+def human_size(n: float) -> str:
+    """``n`` bytes as ``512 B``, ``1.5 KiB``, ``3.2 MiB``, ``1.1 GiB``."""
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def _files(*paths: Path) -> list[Path]:
+    out = []
+    for path in paths:
+        if path.is_file():
+            out.append(path)
+        elif path.is_dir():
+            out += [p for p in path.rglob("*") if p.is_file()]
+    return out
+
+
+def _column_dir(task) -> Path:
+    """Where apply keeps LF columns: ``cache/lf_columns``; a multi-label task's apply
+    keeps them in ``cache`` itself (beside its other caches)."""
+    cache = task.run_dir / "cache"
+    return cache if task.config.multi_label else cache / "lf_columns"
+
+
+def _column_files(folder: Path) -> list[Path]:
+    return [p for p in folder.glob("*.npz") if p.is_file()] + _files(folder / "frames",
+                                                                   folder / "parts")
+
+
+def _cardinality(task) -> int:
+    return 2 if task.config.multi_label else task.config.cardinality
+
+
+def _fingerprints(task) -> set[str]:
+    """The fingerprints of the task's LFs now: the column files the next apply reads."""
+    from labeling.apply.fingerprint import NotFingerprintable, lf_fingerprint
+
+    out = set()
+    for lf in task.lfs:
+        try:
+            out.add(lf_fingerprint(lf, _cardinality(task)))
+        except NotFingerprintable:  # never cached (apply warns)
+            pass
+    return out
+
+
+def _prune(task, folder: Path) -> dict[str, int]:
+    import numpy as np
+
+    from labeling.apply.cache import ColumnCache, frame_digest
+
+    frames = [df for df in task.splits.values() if df is not None]
+    cache = ColumnCache(folder)
+    rows = np.unique(np.concatenate([cache.frame_keys(df).hashes for df in frames]))
+    digests = {d for d in (frame_digest(df) for df in frames) if d is not None}
+    return cache.prune(_fingerprints(task), rows, digests, _cardinality(task))
+
+
+def _caches(task) -> list[tuple[str, list[Path]]]:
+    cache, llm = task.run_dir / "cache", task.config.llm_cache_path
+    from labeling.pipeline import EMBEDDING_CACHE_DIR
+
+    return [("LF columns", _column_files(_column_dir(task))),
+            ("label-model fits", _files(cache / "label_models")),
+            ("LLM responses", _files(*(llm.with_name(llm.name + s) for s in ("", "-wal", "-shm")))),
+            ("embeddings (local prompt LFs)", _files(llm.parent / "local_embeddings")),
+            ("embeddings (end model)", _files(task.run_dir / EMBEDDING_CACHE_DIR))]
+
+
+def _llm_count(path: Path) -> str:
+    from labeling.llm.cache import ResponseCache
+
+    if not path.is_file():
+        return ""
+    cache = ResponseCache(path)
+    try:
+        return f"{cache.count():,} responses (never pruned: paid for)"
+    finally:
+        cache.close()
+
+
+@app.command("cache")
+@user_errors
+def cache_command(config: Optional[Path] = CONFIG_ARG,
+                  prune: bool = typer.Option(False, "--prune",
+                                             help="Remove LF columns of LFs edited or removed "
+                                                  "since, and votes of rows no longer in the "
+                                                  "data."),
+                  run_dir: Optional[Path] = RUN_DIR_OPT):
+    """What the run folder's caches hold (files, size); --prune drops the LF-column
+    cache's entries the task as it is now cannot use (docs/lf_cache.md)."""
+    task = open_task(config, run_dir)
+    if not task.run_dir.is_dir():
+        typer.echo(f"{task.run_dir}: no run folder yet: nothing cached")
+        return
+    folder = _column_dir(task)
+    if prune:
+        with holding(task, "cache"):  # not while an apply writes the columns
+            done = _prune(task, folder)
+        typer.echo(f"pruned {folder}: {done['removed']} files removed, {done['rewritten']} "
+                   f"rewritten without old rows, {human_size(done['bytes_freed'])} freed")
+    total = 0
+    for name, files in _caches(task):
+        size = sum(p.stat().st_size for p in files)
+        total += size
+        note = ""
+        if name == "LF columns" and files:
+            fingerprints = _fingerprints(task)
+            columns = [p for p in folder.glob("*.npz") if p.is_file()]
+            stale = sum(p.stem not in fingerprints for p in columns)
+            note = f"{len(columns) - stale} of the task's LFs, {stale} of LFs edited or removed"
+        elif name == "LLM responses":
+            note = _llm_count(task.config.llm_cache_path)
+        typer.echo(f"{name:<30} {len(files):>6} files {human_size(size):>10}  {note}".rstrip())
+    typer.echo(f"{'total':<30} {'':>12} {human_size(total):>10}")
+    if not prune:
+        typer.echo("`labeling cache --prune` removes the LF columns of LFs edited or removed "
+                   "and the votes of rows no longer in the data; deleting a cache folder is "
+                   "safe too (the next run recomputes it; LLM responses are asked again)")
