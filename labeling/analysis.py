@@ -1,4 +1,4 @@
-"""LF analysis shared by the CLI and the app: snorkel's LFAnalysis plus dev accuracy.
+"""LF analysis shared by the CLI and the app: snorkel's LFAnalysis figures plus dev accuracy.
 
 For each LF: ``j``, its column in the label matrix; on the training matrix:
 polarity, coverage, overlaps, conflicts (as snorkel defines them); on dev gold:
@@ -9,11 +9,9 @@ and the label model's learned accuracy where the model has one.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
-from snorkel.labeling import LFAnalysis
 
 from labeling.apply.votes import check_label_matrix
 
@@ -67,17 +65,17 @@ def lf_summary(L_train: np.ndarray, lf_names: list[str], label_names: list[str],
     summary = pd.DataFrame({"j": np.arange(len(lf_names))},
                            index=pd.Index(lf_names, name="lf"))
     if len(L_train):
-        with warnings.catch_warnings():
-            # scipy's "Input has data type int64 ... cast to float64" FutureWarning,
-            # from inside snorkel's LFAnalysis: not the user's problem, and read as an error.
-            warnings.filterwarnings("ignore", message="Input has data type",
-                                    category=FutureWarning)
-            snorkel = LFAnalysis(L_train.astype(np.int64, copy=False)).lf_summary()
-        summary["polarity"] = [", ".join(label_names[int(c)] for c in pol)
-                               for pol in snorkel["Polarity"]]
-        summary["coverage"] = snorkel["Coverage"].to_numpy()
-        summary["overlaps"] = snorkel["Overlaps"].to_numpy()
-        summary["conflicts"] = snorkel["Conflicts"].to_numpy()
+        # snorkel's LFAnalysis definitions, counted in NumPy: its polarities slice a
+        # sparse column per LF (7 s for 340 LFs on 50k rows, against 0.1 s here)
+        voted, n = L_train != -1, len(L_train)
+        present = [(L_train == c).any(axis=0) for c in range(k)]
+        summary["polarity"] = [", ".join(label_names[c] for c in range(k) if present[c][j])
+                               for j in range(len(lf_names))]
+        summary["coverage"] = np.count_nonzero(voted, axis=0) / n
+        # overlaps: its rows where another LF votes too; conflicts: its rows where two
+        # LFs (any two, as snorkel counts) vote different classes
+        summary["overlaps"] = np.count_nonzero(voted[voted.sum(axis=1) > 1], axis=0) / n
+        summary["conflicts"] = np.count_nonzero(voted[conflicting_rows(L_train)], axis=0) / n
     if L_dev is not None and y_dev is not None and len(y_dev):
         L_dev, y_dev = check_label_matrix(L_dev, k), np.asarray(y_dev)
         if L_dev.shape[1] != len(lf_names):
@@ -134,11 +132,16 @@ def pairwise_counts(L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def conflicting_rows(L: np.ndarray) -> np.ndarray:
     """Boolean mask of rows where at least two LFs vote different classes."""
-    L = np.asarray(L, dtype=np.int64)  # int8 cannot hold the sentinel below
-    voted = L != -1
-    highest = np.where(voted, L, -1).max(axis=1)
-    lowest = np.where(voted, L, np.iinfo(np.int32).max).min(axis=1)
-    return voted.any(axis=1) & (lowest != highest)
+    L = np.asarray(L)
+    if L.dtype.kind != "i":
+        L = L.astype(np.int64)
+    if not L.size:
+        return np.zeros(len(L), dtype=bool)
+    # votes are -1 (abstain) or >= 0: the highest entry is the highest vote, and seen as
+    # unsigned (-1 is then the largest number) the lowest entry is the lowest vote
+    highest = L.max(axis=1).astype(np.int64)
+    lowest = L.view(L.dtype.str.replace("i", "u")).min(axis=1).astype(np.int64)
+    return (highest >= 0) & (lowest != highest)
 
 
 def slices(L: np.ndarray, proba: np.ndarray | None = None, y: np.ndarray | None = None,
