@@ -126,6 +126,16 @@ def test_skops_round_trip_same_probabilities(fitted, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(EDGE), fitted.predict_proba(EDGE))
 
 
+def test_onnx_export_of_one_model_gives_the_same_bytes(fitted, exported, tmp_path):
+    """The card's sha256 of model.onnx and its int8 copy names the model: a second
+    export of the same fitted model writes the same bytes (no time or random name)."""
+    out, written = exported
+    again = save_transformer_onnx(fitted, tmp_path)
+    assert again["files"] == written["files"]
+    for name in written["files"]:
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+
+
 def test_onnx_fp32_within_1e4_and_int8_within_tolerance(fitted, exported):
     out, written = exported
     assert set(written["files"]) == {"model.onnx", INT8_FILE, TOKENIZER_FILE}
