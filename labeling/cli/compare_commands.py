@@ -1,0 +1,183 @@
+"""``labeling compare A B``: two runs side by side, for "what changed between last
+week's model and this one?": their scores, and what made them (data files, LF modules
+and config by sha256, LFs by fingerprint, rows, the models chosen).
+
+A and B are run folders (metrics.json, and model/model_card.json when exported) or
+exported model folders (model_card.json alone, e.g. a model kept with ``labeling export
+--out``). Only their files are read: the task as it is now plays no part.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from labeling.cli.common import app, user_errors
+from labeling.errors import LabelingError
+
+MODELS = ("majority_vote", "label_model", "end_model", "gold_only")
+CARD = "model_card.json"
+
+
+def _json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LabelingError(f"{path}: not readable JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise LabelingError(f"{path}: not a JSON object")
+    return data
+
+
+def load_side(folder: Path) -> dict:
+    """``{"metrics": dict | None, "card": dict | None}`` of a run or model folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LabelingError(f"{folder}: no such folder (give a run folder or an exported "
+                            "model folder)")
+    card = next((p for p in (folder / CARD, folder / "model" / CARD) if p.is_file()), None)
+    metrics = folder / "metrics.json"
+    side = {"metrics": _json(metrics) if metrics.is_file() else None,
+            "card": _json(card) if card else None, "folder": folder}
+    if side["metrics"] is None and side["card"] is None:
+        raise LabelingError(f"{folder}: neither a run folder (metrics.json) nor an exported "
+                            f"model folder ({CARD})")
+    return side
+
+
+def scores(side: dict) -> dict[tuple[str, str, str], str]:
+    """``(model, split, metric) -> "0.9538"`` (``*`` marks in-sample scores)."""
+    source = side["metrics"] or (side["card"] or {}).get("metrics") or {}
+    out = {}
+    for model in MODELS:
+        for split in ("dev", "test"):
+            section = (source.get(model) or {}).get(split)
+            if not isinstance(section, dict):
+                continue
+            for metric in ("accuracy", "f1"):
+                if isinstance(section.get(metric), (int, float)):
+                    out[(model, split, metric)] = (f"{section[metric]:.4f}"
+                                                   + ("*" if section.get("in_sample") else ""))
+    return out
+
+
+def sources(side: dict) -> dict[str, str]:
+    """File -> sha256 of the data files, LF modules and config the model was made from."""
+    metrics = side["metrics"] or {}
+    if isinstance(metrics.get("sources_at_train"), dict):
+        out = dict(metrics["sources_at_train"])
+        if metrics.get("config_at_train"):
+            out["config"] = metrics["config_at_train"]
+        return out
+    files = (side["card"] or {}).get("training_files") or {}
+    return {role: f.get("sha256") for role, f in files.items() if isinstance(f, dict)}
+
+
+def lfs(side: dict) -> dict[str, str]:
+    """LF name -> its fingerprint (metrics.json) or its card description."""
+    applied = (side["metrics"] or {}).get("applied_lfs")
+    if isinstance(applied, dict):
+        return {name: str(fp) for name, fp in applied.items()}
+    return {d["name"]: json.dumps(d, sort_keys=True)
+            for d in (side["card"] or {}).get("lfs") or [] if isinstance(d, dict) and "name" in d}
+
+
+def facts(side: dict) -> dict[str, str]:
+    """Rows per split and the models chosen, as short strings."""
+    metrics, card = side["metrics"] or {}, side["card"] or {}
+    out = {}
+    for split, data in (metrics.get("data") or {}).items():
+        if isinstance(data, dict) and "n" in data:
+            out[f"{split} rows"] = str(data["n"])
+    lm, end = metrics.get("label_model") or {}, metrics.get("end_model") or {}
+    out["label model"] = " ".join(str(v) for v in (
+        lm.get("name") or card.get("label_model"),
+        lm.get("chosen") or card.get("label_model_chosen")) if v)
+    card_end = card.get("end_model") or {}
+    training = card.get("training") or {}
+    out["end model"] = " ".join(str(v) for v in (end.get("name") or card_end.get("name"),
+                                                 end.get("label_mode") or
+                                                 card_end.get("label_mode")) if v)
+    weight = end.get("weak_weight", training.get("weak_weight"))
+    if weight is not None:
+        out["weak weight"] = f"{weight:g}"
+    trained = end.get("train_rows", training.get("weak_rows"))
+    if trained is not None:
+        out["weak rows trained on"] = str(trained)
+    if end.get("stale"):
+        out["end model stale"] = "yes (trained before the last fit)"
+    version = (card.get("versions") or {}).get("labeling")
+    if version:
+        out["labeling version"] = version
+    return {k: v for k, v in out.items() if v}
+
+
+def _pair_lines(a: dict, b: dict, same: str = "same") -> list[str]:
+    lines = []
+    for key in list(a) + [k for k in b if k not in a]:
+        if key not in b:
+            lines.append(f"  {key}: only in A")
+        elif key not in a:
+            lines.append(f"  {key}: only in B")
+        elif a[key] != b[key]:
+            lines.append(f"  {key}: changed")
+        elif same:
+            lines.append(f"  {key}: {same}")
+    return lines
+
+
+def _stale(side: dict) -> str | None:
+    """Why a run folder's scores are not those of its last apply or fit, or None."""
+    from labeling.artifacts import L_FILE, PROBS_FILE, made_from_another
+
+    if made_from_another(side["folder"], L_FILE, PROBS_FILE):
+        return "its scores predate its last `labeling apply` (fit and train not run since)"
+    if made_from_another(side["folder"], PROBS_FILE, "end_model.skops"):
+        return "its end model predates its last `labeling fit` (train not run since)"
+    return None
+
+
+def compare_lines(a: dict, b: dict) -> list[str]:
+    """The report, line by line. Both sides are read the same way: from metrics.json
+    when both are run folders, else from their model cards."""
+    if a["metrics"] is None or b["metrics"] is None:
+        a, b = a | {"metrics": None}, b | {"metrics": None}
+    notes = [f"note: {name}: {why}" for name, side in (("A", a), ("B", b))
+             if side["metrics"] is not None and (why := _stale(side))]
+    lines = notes + [f"{'scores (* in-sample)':<32} {'A':>9} {'B':>9} {'B-A':>8}"]
+    sa, sb = scores(a), scores(b)
+    for key in list(sa) + [k for k in sb if k not in sa]:
+        va, vb = sa.get(key, "-"), sb.get(key, "-")
+        delta = ""
+        if key in sa and key in sb:
+            delta = f"{float(vb.rstrip('*')) - float(va.rstrip('*')):+.4f}"
+        lines.append(f"{' '.join(key):<32} {va:>9} {vb:>9} {delta:>8}")
+    lines.append("data, LF modules and config (sha256):")
+    lines += _pair_lines(sources(a), sources(b)) or ["  not recorded"]
+    la, lb = lfs(a), lfs(b)
+    added, removed = sorted(set(lb) - set(la)), sorted(set(la) - set(lb))
+    changed = sorted(n for n in set(la) & set(lb) if la[n] != lb[n])
+    lines.append(f"LFs: {len(set(la) & set(lb)) - len(changed)} unchanged"
+                 + "".join(f"; {what}: {', '.join(names)}" for what, names in
+                           (("changed", changed), ("added", added), ("removed", removed))
+                           if names))
+    fa, fb = facts(a), facts(b)
+    lines.append("runs:")
+    for key in list(fa) + [k for k in fb if k not in fa]:
+        va, vb = fa.get(key, "-"), fb.get(key, "-")
+        lines.append(f"  {key}: {va}" if va == vb else f"  {key}: {va} -> {vb}")
+    return lines
+
+
+@app.command("compare")
+@user_errors
+def compare_command(a: Path = typer.Argument(..., metavar="A",
+                                             help="The earlier run folder or exported "
+                                                  "model folder."),
+                    b: Path = typer.Argument(..., metavar="B", help="The later one.")):
+    """Two runs side by side: dev and test scores, and what changed between them (data
+    files, LF modules, config, LFs, rows, models chosen). Reads only their files."""
+    for line in compare_lines(load_side(a), load_side(b)):
+        typer.echo(line)
