@@ -1,8 +1,9 @@
 """Loading a task's data files into DataFrames with ``id``, ``text`` and ``label``.
 
 The configured text, id and label columns are renamed to ``text``, ``id`` and
-``label`` so LFs read ``x.text`` whatever the file calls it; every other column is
-kept for LFs and prompts to use. Gold labels may be names (``"spam"``) or class
+``label`` so LFs read ``x.text`` whatever the file calls it; the text column is also
+kept under its own name (``x.content`` in LFs written for the file), and every other
+column is kept for LFs and prompts to use. Gold labels may be names (``"spam"``) or class
 indices; they become indices. A file is read exactly or not at all (the rules are in
 docs/data.md): parse errors name the file and line, value errors the file, the row
 (1-based, header excluded) and the column.
@@ -176,4 +177,8 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
     df["id"] = df["id"].astype(str)
     check_unique_ids(df["id"], path, cols.id_column)
     df["text"] = df["text"].fillna("").astype(str)
+    if cols.text_column not in ("text", "id", "label"):
+        # also under its own name: LFs written for the file (snorkel code reading
+        # x.content) keep working unchanged
+        df[cols.text_column] = df["text"]
     return df.reset_index(drop=True)
