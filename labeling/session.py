@@ -31,13 +31,17 @@ from labeling import session_multilabel as multilabel
 from labeling import suggest as lf_suggest
 from labeling.apply import applied
 from labeling.artifacts import (L_FILE, PROBS_FILE, check_step_order, gold_digests,
-                                metrics_to_evaluate, read_label_matrices, read_lf_summary)
+                                metrics_to_evaluate, read_label_matrices, read_lf_summary,
+                                read_probs)
 from labeling.errors import LabelingError
+from labeling.models import load as load_label_model
+from labeling.multilabel_steps.common import read_probs as read_label_probs
 from labeling.review.examples import example_table, refuse_test_split
 from labeling.review.project import NoRunError, load_run
 from labeling.suggest.show import frame as suggestion_frame
 
 EXAMPLE_KINDS = ("fires", "wrong", "conflicts", "abstains")
+LABEL_MODEL_FILE = "label_model.json"  # written by fit (pipeline.step_fit)
 
 
 @functools.lru_cache(maxsize=None)
@@ -130,7 +134,8 @@ class Session:
         than the step before it (an apply after the last fit: its probabilities are the
         old votes'), or when the task's LFs are not the ones last applied."""
         run = self.task.run_dir
-        chain = [(L_FILE, "apply"), (PROBS_FILE, "fit")][:1 if step == "lf_summary" else 2]
+        chain = [(L_FILE, "apply"), (PROBS_FILE, "fit")][
+            :1 if step in ("lf_summary", "label_matrix") else 2]
         for name, before in chain:
             if not (run / name).is_file():
                 raise NoRunError(f"{run / name}: not found; call {before}() before {step}()")
@@ -261,6 +266,43 @@ class Session:
             if self.multi_label:
                 return multilabel.export(self.task, out)
             return pipeline.step_export(self.task, Path(out) if out else None)
+
+    # --- the run's arrays, for code of your own (snorkel's: docs/from_snorkel.md) -------
+
+    def label_matrix(self, split: str = "train") -> np.ndarray:
+        """The split's label matrix from the last apply (rows in the data's order,
+        columns :attr:`lf_names`, -1 = abstain): what snorkel's
+        ``PandasLFApplier(lfs).apply(df)`` returns. Works in a new kernel, no re-apply."""
+        return self._run_array(split, "label_matrix",
+                               lambda: read_label_matrices(self.task)[split])
+
+    def probs(self, split: str = "train") -> np.ndarray:
+        """The label model's probabilities from the last fit, ``n x k`` (columns in
+        ``labels`` order; multi-label: each label's own probability): snorkel's
+        ``label_model.predict_proba(L)``."""
+        if self.multi_label:
+            return self._run_array(split, "probs", lambda: read_label_probs(self.task, split))
+        return self._run_array(split, "probs", lambda: read_probs(self.task, split)[
+            [f"p_{name}" for name in self.task.config.labels]].to_numpy())
+
+    def label_model(self):
+        """The fitted label model (``labeling.models``: ``predict_proba(L)``,
+        ``predict(L)``, ``score(L, y)``), as the last fit saved it."""
+        self._fresh()
+        if self.multi_label:
+            raise LabelingError("a multi-label task fits one label model per label; use "
+                                "probs() for their probabilities")
+        self._ready("label_model")
+        return load_label_model(self.task.run_dir / LABEL_MODEL_FILE)
+
+    def _run_array(self, split: str, step: str, read) -> np.ndarray:
+        self._fresh()
+        if self.task.splits.get(split) is None:
+            splits = [s for s, df in self.task.splits.items() if df is not None]
+            raise LabelingError(f"the task has no {split!r} split (splits: {', '.join(splits)})")
+        self._ready(step)
+        with _notebook_words():
+            return read()
 
     # --- looking at examples -----------------------------------------------------
 
