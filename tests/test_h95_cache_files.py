@@ -79,3 +79,23 @@ def test_a_locked_or_unopenable_cache_is_one_error_too(tmp_path):
     with pytest.raises(LabelingError, match="LLM response cache") as caught:
         ResponseCache(folder)
     assert str(folder) in str(caught.value)
+
+
+@pytest.mark.parametrize("cut", [0, 10, 300])
+def test_an_empty_or_cut_embedding_cache_is_a_warning_and_an_empty_cache(tmp_path, cut):
+    # a disk that filled up leaves a 0-byte file: before, np.load raised EOFError ("No
+    # data left in file") out of `labeling train`/`apply`, a traceback on every run
+    import numpy as np
+
+    from labeling.llm.embedding_cache import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path, "minilm-test")
+    cache.table = {f"{i:040x}": np.full(384, i, np.float32) for i in range(20)}
+    cache.save()
+    cache.path.write_bytes(cache.path.read_bytes()[:cut])
+    with pytest.warns(UserWarning, match="unreadable embedding cache"):
+        again = EmbeddingCache(tmp_path, "minilm-test")
+    assert again.table == {}
+    again.table = {"a" * 40: np.ones(384, np.float32)}
+    again.save()  # the next save replaces it
+    assert list(EmbeddingCache(tmp_path, "minilm-test").table) == ["a" * 40]

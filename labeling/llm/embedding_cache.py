@@ -46,7 +46,7 @@ class EmbeddingCache:
             try:
                 with np.load(self.path) as data:
                     self.table = dict(zip(data["keys"].tolist(), data["vectors"]))
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
                 # a cache is only ever a shortcut: embed again rather than stop every run
                 warnings.warn(f"{self.path}: unreadable embedding cache ({exc}); starting "
                               "an empty one", stacklevel=2)
