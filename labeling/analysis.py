@@ -9,6 +9,7 @@ and the label model's learned accuracy where the model has one.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -168,8 +169,7 @@ def lf_warnings(L_train: np.ndarray, lf_names: list[str], cardinality: int,
     L_train = np.asarray(L_train)
     out = []
     coverage = (L_train != -1).mean(axis=0) if len(L_train) else np.zeros(len(lf_names))
-    out += [f"LF '{n}' votes on no training example (zero coverage)"
-            for n, c in zip(lf_names, coverage) if c == 0]
+    out += [ZERO_COVERAGE.format(name=n) for n, c in zip(lf_names, coverage) if c == 0]
     if L_dev is not None and y_dev is not None and len(y_dev):
         chance = 1.0 / cardinality
         voted = np.asarray(L_dev) != -1
@@ -181,10 +181,44 @@ def lf_warnings(L_train: np.ndarray, lf_names: list[str], cardinality: int,
     for j, name in enumerate(lf_names):
         key = np.ascontiguousarray(L_train[:, j]).tobytes()
         if key in seen and coverage[j] > 0:
-            out.append(f"LF '{name}' gives the same votes as '{seen[key]}' on every training example")
+            out.append(SAME_VOTES.format(name=name, first=seen[key]))
         seen.setdefault(key, name)
     classes = np.unique(L_train[L_train != -1])
     if len(classes) == 1:
         out.append(f"every LF votes class {int(classes[0])} or abstains: the label model "
                    "cannot tell the classes apart; add LFs for the other classes")
     return out
+
+
+# lf_warnings' sentences about one LF each (the app shows them in the LF's row)
+ZERO_COVERAGE = "LF '{name}' votes on no training example (zero coverage)"
+SAME_VOTES = "LF '{name}' gives the same votes as '{first}' on every training example"
+_ZERO_RE = re.compile(r"LF '(.+)' votes on no training example \(zero coverage\)")
+_SAME_RE = re.compile(r"LF '(.+)' gives the same votes as '(.+)' on every training example")
+
+
+def grouped_warnings(warnings: list[str]) -> list[str]:
+    """``lf_warnings`` for a terminal: the LFs with zero coverage on one line, and the
+    copies of one LF on one line, so 300 generated LFs do not print 300 lines.
+
+    >>> grouped_warnings([ZERO_COVERAGE.format(name="a"), ZERO_COVERAGE.format(name="b"),
+    ...                   SAME_VOTES.format(name="c", first="x"),
+    ...                   SAME_VOTES.format(name="d", first="x"), "other"])
+    ['2 LFs vote on no training example (zero coverage): a, b', \
+"2 LFs give the same votes as 'x' on every training example: c, d", 'other']
+    """
+    zero, same, rest = [], {}, []
+    for text in warnings:
+        if (m := _ZERO_RE.fullmatch(text)):
+            zero.append(m.group(1))
+        elif (m := _SAME_RE.fullmatch(text)):
+            same.setdefault(m.group(2), []).append(m.group(1))
+        else:
+            rest.append(text)
+    out = [ZERO_COVERAGE.format(name=zero[0]) if len(zero) == 1 else
+           f"{len(zero)} LFs vote on no training example (zero coverage): {', '.join(zero)}"
+           ] if zero else []
+    out += [SAME_VOTES.format(name=names[0], first=first) if len(names) == 1 else
+            f"{len(names)} LFs give the same votes as '{first}' on every training example: "
+            + ", ".join(names) for first, names in same.items()]
+    return out + rest

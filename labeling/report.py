@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from labeling.analysis import ABSTAIN_MARK, shown_dev_accuracy
+from labeling.analysis import ABSTAIN_MARK, grouped_warnings, shown_dev_accuracy
 from labeling.artifacts import read_lf_summary
 from labeling.train.gold_budget import dev_cv_text
 
@@ -48,17 +49,17 @@ def print_lf_summary(run_dir: Path) -> None:
     if "dev_accuracy_low" in summary.columns:
         table.add_column("dev acc 95% CI", justify="right", no_wrap=True)
     for name, row in summary.iterrows():
-        cells = [_fmt(shown_dev_accuracy(row) if c == "dev_accuracy" else row[c])
+        cells = [Text(_fmt(shown_dev_accuracy(row) if c == "dev_accuracy" else row[c]))
                  for c in columns]
         if "dev_accuracy_low" in summary.columns:
-            cells.append(f"{_fmt(row['dev_accuracy_low'])}-{_fmt(row['dev_accuracy_high'])}")
-        table.add_row(str(name), *cells)
+            cells.append(Text(f"{_fmt(row['dev_accuracy_low'])}-{_fmt(row['dev_accuracy_high'])}"))
+        table.add_row(Text(str(name)), *cells)  # a name is not markup: kw[spam] stays
     console().print(table)
     metrics_path = Path(run_dir) / "metrics.json"
     if metrics_path.is_file():
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
         for warning in metrics.get("leakage", {}).get("warnings", []):
-            console().print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
+            console().print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         moved = (metrics.get("data", {}).get("dev", {}).get("annotations") or {}).get(
             "text_changed")
         if moved:
@@ -67,11 +68,12 @@ def print_lf_summary(run_dir: Path) -> None:
                             "since; with row-number ids, rows inserted or removed shift "
                             "them); label those rows again in the app", highlight=False)
         lfs = metrics.get("lfs", {})
-        for warning in lfs.get("warnings", []):
-            console().print(f"[yellow]warning:[/] {warning}")
+        for warning in grouped_warnings(lfs.get("warnings", [])):
+            console().print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         for name, first in lfs.get("first_faults", {}).items():
-            console().print(f"[yellow]faults:[/] LF '{name}' raised on "
-                            f"{lfs['fault_counts'][name]} rows; first: {first}")
+            console().print(f"[yellow]faults:[/] LF '{escape(name)}' raised on "
+                            f"{lfs['fault_counts'][name]} rows; first: {escape(first)}",
+                            highlight=False)
 
 
 def _f1_key(metrics: dict) -> tuple[str, str]:

@@ -1,0 +1,57 @@
+"""`labeling apply`/`report` with a few hundred generated LFs: copies of one LF and LFs
+that never fire are one warning line each group, not one per LF; LF names and messages
+are printed as written (rich took kw[spam] for a style tag)."""
+
+import json
+
+import numpy as np
+
+from labeling import report
+from labeling.analysis import lf_summary, lf_warnings
+
+
+def _run(tmp_path, L, names, faults=None):
+    summary = lf_summary(L, names, ["ham", "spam"], L[:20], np.zeros(20, int))
+    summary.to_csv(tmp_path / "lf_summary.csv")
+    lfs = {"warnings": lf_warnings(L, names, 2)}
+    if faults:
+        lfs.update(fault_counts={n: 3 for n in faults}, first_faults=faults)
+    (tmp_path / "metrics.json").write_text(json.dumps({"lfs": lfs}), encoding="utf-8")
+    return tmp_path
+
+
+def _printed(capsys, run_dir):
+    report.console.cache_clear()
+    try:
+        report.print_lf_summary(run_dir)
+    finally:
+        report.console.cache_clear()
+    return capsys.readouterr().out
+
+
+def test_generated_copies_and_silent_lfs_are_one_line_per_group(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    base = np.where(rng.random(200) < 0.3, 1, -1)
+    other = np.where(rng.random(200) < 0.3, 0, -1)
+    columns = [base] * 40 + [other] * 30 + [np.full(200, -1)] * 25
+    names = [f"kw_spam_{i}" for i in range(40)] + [f"kw_ham_{i}" for i in range(30)] + \
+        [f"never_{i}" for i in range(25)]
+    out = _printed(capsys, _run(tmp_path, np.stack(columns, axis=1).astype(np.int8), names))
+    warnings = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 3, warnings
+    assert warnings[0].startswith("warning: 25 LFs vote on no training example (zero "
+                                  "coverage): never_0, never_1,")
+    assert ("warning: 39 LFs give the same votes as 'kw_spam_0' on every training example: "
+            "kw_spam_1, kw_spam_2,") in out
+    assert "29 LFs give the same votes as 'kw_ham_0'" in out and "kw_ham_29" in out
+
+
+def test_names_and_messages_are_not_markup(tmp_path, capsys):
+    L = np.array([[1, 1, -1], [-1, -1, -1], [0, 0, -1]] * 10, dtype=np.int8)
+    names = ["kw[spam]", "kw[ham]", "[bold]never"]
+    out = _printed(capsys, _run(tmp_path, L, names,
+                                faults={"kw[spam]": "KeyError: '[red]x'"}))
+    assert "kw[spam]" in out and "kw[ham]" in out and "[bold]never" in out
+    assert "LF 'kw[ham]' gives the same votes as 'kw[spam]'" in out
+    assert "LF '[bold]never' votes on no training example" in out
+    assert "faults: LF 'kw[spam]' raised on 3 rows; first: KeyError: '[red]x'" in out
