@@ -79,12 +79,15 @@ def _stat(path):
 @contextlib.contextmanager
 def _notebook_words():
     """A step's error names the Session call to make (``call fit()``), not only the CLI
-    command: "run `labeling fit` first" reads "call fit() (`labeling fit`) first"."""
+    command: "run `labeling fit` first" reads "call fit() (`labeling fit`) first", and
+    an LF raising on a row names ``apply(fault_tolerant=True)``, not ``--fault-tolerant``."""
     try:
         yield
     except LabelingError as exc:
         if exc.args and isinstance(exc.args[0], str):
             text = re.sub(r"before `labeling (\w+)`", r"before \1()", exc.args[0])
+            text = text.replace("use --fault-tolerant (or ",  # an LF raised on a row
+                                "call apply(fault_tolerant=True) (or set ")
             exc.args = (re.sub(r"run `labeling (\w+)`( \(Session\.\w+\(\)\))?",
                                r"call \1() (`labeling \1`)", text),)
         raise
@@ -173,7 +176,9 @@ class Session:
         """Apply the LFs (or only those named in ``lfs``, keeping the others' columns
         from the last apply) to every split; writes L.parquet. Returns {split: L}.
         An LF file saved since the load is reloaded first (as :meth:`reload`); one
-        name may be given as a string."""
+        name may be given as a string. ``fault_tolerant=True``: an LF raising on a row
+        abstains there (counted in the summary's ``faults``); ``overrides`` also take
+        ``[apply]``'s engine, n_jobs, scheduler and cache."""
         self._fresh()
         if isinstance(lfs, str):  # one LF, not the characters of its name
             lfs = [lfs]

@@ -1,0 +1,42 @@
+"""A snorkel LF that raises on some rows, in a notebook: the error names the call that
+counts such rows and abstains there (docs/from_snorkel.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from labeling.errors import LFError
+from labeling.session import Session
+
+FRAGILE = '''\
+from labeling import ABSTAIN, labeling_function
+
+HAM, SPAM = 0, 1
+
+
+@labeling_function()
+def channel(x):
+    return SPAM if "channel" in x.text else ABSTAIN
+
+
+@labeling_function()
+def fragile(x):
+    if "song" in x.text:
+        raise ValueError("cannot handle songs")
+    return ABSTAIN
+'''
+
+
+def test_an_lf_raising_names_apply_fault_tolerant(make_task):
+    session = Session(make_task(lf_source=FRAGILE,
+                                config={"label_model": {"name": "mv",
+                                                        "params": make_task.DELETE}}))
+    with pytest.raises(ValueError) as caught:  # snorkel code catches the LF's own class
+        session.apply()
+    message = str(caught.value)
+    assert isinstance(caught.value, LFError)
+    assert "LF 'fragile' raised ValueError: cannot handle songs" in message
+    assert "call apply(fault_tolerant=True) (or set [apply] fault_tolerant = true" in message
+    assert "--fault-tolerant" not in message
+    session.apply(fault_tolerant=True)
+    assert session.lf_summary().loc["fragile", "faults"] > 0
