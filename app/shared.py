@@ -18,6 +18,7 @@ from labeling.config import load_config
 from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
 from labeling.review import queue
+from labeling.review.annotator import MAX_NAME, byline, changed_meanwhile, clean_name
 from labeling.review.detail import example_text
 from labeling.review.literal import literal
 from labeling.review.project import (annotation_key, annotations_path, lf_drift,
@@ -122,31 +123,80 @@ def guard():
                  "The traceback is in the terminal running the app.")
 
 
+def annotator_field() -> None:
+    """The sidebar's name box: recorded with each label given in this tab, and kept in
+    the URL (``?annotator=alice``) so that a reload or a bookmark keeps it."""
+    if "annotator" not in st.session_state:
+        st.session_state["annotator"] = st.query_params.get("annotator", "")
+    st.sidebar.text_input("Your name", key="annotator", max_chars=MAX_NAME,
+                          placeholder="recorded with your labels",
+                          help="Recorded with each label you give, so the team can see "
+                               "who labeled what (the Annotate page's table).")
+    if (name := annotator()) and st.query_params.get("annotator") != name:
+        st.query_params["annotator"] = name
+
+
+def annotator() -> str | None:
+    """This tab's annotator name (None when none is typed)."""
+    return clean_name(st.session_state.get("annotator"))
+
+
+def _save(task: str, where: str, stored_id: str, example_id: str, k: int | None,
+          name: str | None, text: str, seen: dict | None, key: str, on_saved,
+          on_refused) -> None:
+    """A label (or clear) button's callback: it runs before the rerun, on the example the
+    page showed when clicked (the queue may have moved on since: another tab labeled it),
+    and refuses once when another annotator changed its label after the page showed it."""
+    annotations = store()
+    if note := changed_meanwhile(example_id, seen, annotations.record(task, where, stored_id),
+                                 annotator()):
+        st.session_state[f"{key}_note"] = note
+        if on_refused is not None:
+            on_refused(example_id)
+        return
+    if k is None:
+        annotations.remove(task, where, stored_id)
+        st.toast(literal(f"{example_id}: label removed"))
+    else:
+        annotations.set(task, stored_id, k, label_name=name, split=where,
+                        annotator=annotator(), text=text)
+        st.toast(literal(f"{example_id}: {name} saved"))
+    if on_saved is not None:
+        on_saved(example_id)
+
+
 def annotate_buttons(data, example_id: str, split: str, key: str,
-                     shortcuts: bool = False) -> bool:
-    """A button per label writing the annotation at once, and "clear" removing it;
-    True when one was clicked."""
+                     shortcuts: bool = False, on_saved=None, on_refused=None) -> None:
+    """A button per label writing the annotation at once, and "clear" removing it, with
+    who gave the stored label and when; ``on_saved(example_id)`` after a save or clear,
+    ``on_refused(example_id)`` after a click refused (:func:`_save`)."""
     # a dev row the run moved from train keeps its annotation under train
+    task = data.config.name
     where, stored_id = annotation_key(data, split, example_id)
-    current = store().get(data.config.name, where, stored_id, data.labels)
-    st.caption("Your label: " + (f"**{literal(data.labels[current])}**" if current is not None
+    text = example_text(data, example_id, split)  # a label given to another text is not its
+    current = store().get(task, where, stored_id, data.labels, text=text)
+    seen = store().record(task, where, stored_id)
+    if note := st.session_state.pop(f"{key}_note", None):
+        st.warning(literal(note))
+    st.caption("Your label: " + (f"**{literal(data.labels[current])}**"
+                                 f"{literal(byline(seen))}" if current is not None
                                  else "none yet"))
     columns = st.columns(len(data.labels) + 1)
+
+    def click(k: int | None, name: str | None) -> dict:
+        return dict(on_click=_save, kwargs=dict(
+            task=task, where=where, stored_id=stored_id, example_id=example_id, k=k,
+            name=name, text=text, seen=seen, key=key, on_saved=on_saved,
+            on_refused=on_refused))
+
     for k, name in enumerate(data.labels):
         with columns[k]:
-            if st.button(literal(name) + (f"  [{k + 1}]" if shortcuts else ""), key=f"{key}-{k}",
-                         type="primary" if current == k else "secondary",
-                         shortcut=str(k + 1) if shortcuts and k < 9 else None):
-                store().set(data.config.name, stored_id, k, label_name=name, split=where,
-                            text=example_text(data, example_id, split))
-                st.toast(literal(f"{example_id}: {name} saved"))
-                return True
-    if current is not None and columns[-1].button("clear", key=f"{key}-clear",
-                                                  help="Remove your label (undo)"):
-        store().remove(data.config.name, where, stored_id)
-        st.toast(literal(f"{example_id}: label removed"))
-        return True
-    return False
+            st.button(literal(name) + (f"  [{k + 1}]" if shortcuts else ""), key=f"{key}-{k}",
+                      type="primary" if current == k else "secondary",
+                      shortcut=str(k + 1) if shortcuts and k < 9 else None, **click(k, name))
+    if current is not None:
+        columns[-1].button("clear", key=f"{key}-clear", help="Remove your label (undo)",
+                           **click(None, None))
 
 
 def every_label_axis(**kwargs):

@@ -44,6 +44,7 @@ if state == "ok":
     pages = [st.Page(VIEWS / f, title=t, icon=i, url_path=u, default=(u == "overview"))
              for f, t, i, u in (ml_shared.PAGES if multi else FULL)]
     st.sidebar.caption(f"task **{literal(data.config.name)}** · run {literal(data.run_dir)}")
+    shared.annotator_field()
     if drift := shared.drift_note(data):  # stale results are never shown as current
         st.warning(literal(drift), icon=":material/history:")
     if gold_note := gold_drift(data):

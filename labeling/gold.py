@@ -174,46 +174,58 @@ class AnnotationStore:
         self.set(task, example_id, mask, split=split, label_name=names, annotator=annotator,
                  text=text)
 
-    def label_sets_for(self, task: str, split: str, ids,
-                       labels: list[str]) -> dict[str, tuple[int, ...]]:
-        """Example id -> label-index tuple for those of ``ids`` in ``split`` annotated with
-        a label set of ``labels`` (as the next run reads them)."""
+    def _rows(self, task: str, split: str, ids, texts: dict | None):
+        """(example id, label, label_name) of those of ``ids`` annotated in ``split``; with
+        ``texts`` (id -> the example's text now) an annotation given to another text under
+        the id (its recorded digest differs) is left out, as the next run leaves it out
+        (:func:`valid_gold`: ``text_changed``)."""
         ids = [str(i) for i in ids]
-        out: dict[str, tuple[int, ...]] = {}
+        texts = texts or {}
         with closing(self._connect()) as db:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
                 marks = ",".join("?" * len(chunk))
-                for example_id, name in db.execute(
-                        f"SELECT example_id, label_name FROM annotations WHERE task = ? AND "
-                        f"split = ? AND example_id IN ({marks})", [task, split, *chunk]):
-                    if (parsed := parse_label_set(name, labels)) is not None:
-                        out[example_id] = parsed
-        return out
+                for example_id, k, name, digest in db.execute(
+                        f"SELECT example_id, label, label_name, text_sha FROM annotations WHERE"
+                        f" task = ? AND split = ? AND example_id IN ({marks})",
+                        [task, split, *chunk]):
+                    if (digest is None or example_id not in texts
+                            or text_digest(texts[example_id]) == digest):
+                        yield example_id, k, name
+
+    def label_sets_for(self, task: str, split: str, ids, labels: list[str],
+                       texts: dict | None = None) -> dict[str, tuple[int, ...]]:
+        """Example id -> label-index tuple for those of ``ids`` in ``split`` annotated with
+        a label set of ``labels`` (as the next run reads them; ``texts``: see ``_rows``)."""
+        return {example_id: parsed for example_id, _, name in self._rows(task, split, ids, texts)
+                if (parsed := parse_label_set(name, labels)) is not None}
 
     def remove(self, task: str, split: str, example_id: str) -> None:
         with closing(self._connect()) as db:
             db.execute("DELETE FROM annotations WHERE task = ? AND split = ? AND example_id = ?",
                        (task, split, str(example_id)))
 
-    def get(self, task: str, split: str, example_id: str, labels: list[str]) -> int | None:
-        return self.gold_for(task, split, [example_id], labels).get(str(example_id))
+    def get(self, task: str, split: str, example_id: str, labels: list[str],
+            text: str | None = None) -> int | None:
+        texts = None if text is None else {str(example_id): text}
+        return self.gold_for(task, split, [example_id], labels, texts).get(str(example_id))
 
-    def gold_for(self, task: str, split: str, ids, labels: list[str]) -> dict[str, int]:
+    def gold_for(self, task: str, split: str, ids, labels: list[str],
+                 texts: dict | None = None) -> dict[str, int]:
         """Example id -> index in ``labels`` for those of ``ids`` in ``split`` annotated with
-        one of ``labels`` (:func:`single_label_index`)."""
-        ids = [str(i) for i in ids]
-        out: dict[str, int] = {}
+        one of ``labels`` (:func:`single_label_index`; ``texts``: see ``_rows``)."""
+        return {example_id: index for example_id, k, name in self._rows(task, split, ids, texts)
+                if (index := single_label_index(k, name, labels)) is not None}
+
+    def record(self, task: str, split: str, example_id: str) -> dict | None:
+        """The stored row of one example (label_name, annotator, updated_at, text_sha),
+        whatever it names; None when it has none. Who gave a label and when."""
         with closing(self._connect()) as db:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                for example_id, k, name in db.execute(
-                        f"SELECT example_id, label, label_name FROM annotations WHERE task = ?"
-                        f" AND split = ? AND example_id IN ({marks})", [task, split, *chunk]):
-                    if (index := single_label_index(k, name, labels)) is not None:
-                        out[example_id] = index
-        return out
+            row = db.execute("SELECT label_name, annotator, updated_at, text_sha FROM annotations"
+                             " WHERE task = ? AND split = ? AND example_id = ?",
+                             (task, split, str(example_id))).fetchone()
+        return None if row is None else dict(zip(("label_name", "annotator", "updated_at",
+                                                  "text_sha"), row))
 
     def table(self, task: str) -> pd.DataFrame:
         """Every annotation of ``task``, latest first."""

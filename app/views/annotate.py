@@ -50,9 +50,11 @@ with shared.guard():
         st.caption("Keys: " + ", ".join(f"{k + 1} = {literal(n)}"
                                         for k, n in enumerate(data.labels[:9]))
                    + ", S = skip, B = back")
-        if shared.annotate_buttons(data, example_id, sp, key="ann_btn", shortcuts=True):
-            queue_state.moved_on(st.session_state, "ann", example_id, advance=not skip_done)
-            st.rerun()
+        shared.annotate_buttons(data, example_id, sp, key="ann_btn", shortcuts=True,
+                                on_saved=lambda i: queue_state.moved_on(
+                                    st.session_state, "ann", i, advance=not skip_done),
+                                on_refused=lambda i: queue_state.show_again(
+                                    st.session_state, "ann", i))
         shared.back_and_skip("ann", example_id, queue, key="ann")
 
     st.divider()

@@ -62,7 +62,6 @@ with shared.guard():
                            format_func=lambda i: f"{i}: {table.set_index('id').at[i, 'text'][:80]}")
     st.text_area("text", table.set_index("id").at[example, "text"], disabled=True, height=110,
                  key=f"conf_text_{split}_{example}")
-    if shared.annotate_buttons(data, example, split, key="conf_ann"):
-        st.rerun()
+    shared.annotate_buttons(data, example, split, key="conf_ann")
     st.session_state["detail_id"] = (split, example)
     st.page_link("views/example.py", label="Open in example detail", icon=":material/search:")

@@ -64,5 +64,4 @@ with shared.guard():
                     st.code(json.dumps(item["descriptions"], indent=2), language="json",
                             wrap_lines=True)
     st.subheader("Your label")
-    if shared.annotate_buttons(data, example_id, split, key="detail_ann"):
-        st.rerun()
+    shared.annotate_buttons(data, example_id, split, key="detail_ann")

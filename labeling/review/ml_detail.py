@@ -102,8 +102,8 @@ def current_set(store: AnnotationStore, run: MultiLabelRun, split: str,
                 example_id: str) -> tuple[int, ...] | None:
     """The stored label set of this example, or None (a dev row the run moved from
     train: its train annotation, :func:`labeling.review.project.annotation_key`)."""
-    where, stored_id = annotation_key(run, split, str(example_id))
-    return store.label_sets_for(run.config.name, where, [stored_id], run.labels).get(stored_id)
+    return stored_labels(store, run, split, [str(example_id)],
+                         read=store.label_sets_for).get(str(example_id))
 
 
 def suggested_set(store: AnnotationStore, run: MultiLabelRun, split: str,
@@ -119,12 +119,23 @@ def suggested_set(store: AnnotationStore, run: MultiLabelRun, split: str,
 
 
 def save_set(store: AnnotationStore, run: MultiLabelRun, split: str, example_id: str,
-             indices) -> str:
+             indices, annotator: str | None = None) -> str:
     """Store the label set (an empty one is refused); returns its names for a message."""
     where, stored_id = annotation_key(run, split, str(example_id))
-    store.set_label_set(run.config.name, stored_id, indices, split=where,
-                        labels=run.labels, text=example_text(run, example_id, split))
+    store.set_label_set(run.config.name, stored_id, indices, split=where, labels=run.labels,
+                        annotator=annotator, text=example_text(run, example_id, split))
     return set_names(sorted(set(int(c) for c in indices)), run.labels)
+
+
+def clear_set(store: AnnotationStore, run: MultiLabelRun, split: str, example_id: str) -> None:
+    """Remove the example's stored label set (undo)."""
+    store.remove(run.config.name, *annotation_key(run, split, str(example_id)))
+
+
+def stored_record(store: AnnotationStore, run: MultiLabelRun, split: str,
+                  example_id: str) -> dict | None:
+    """Who stored the example's annotation and when (:meth:`AnnotationStore.record`)."""
+    return store.record(run.config.name, *annotation_key(run, split, str(example_id)))
 
 
 def annotations(store: AnnotationStore, run: MultiLabelRun, split: str) -> dict[str, tuple]:

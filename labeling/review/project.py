@@ -158,13 +158,18 @@ def annotation_key(data, split: str, example_id: str) -> tuple[str, str]:
 def stored_labels(store, data, split: str, ids, read=None) -> dict:
     """Run example id -> its annotation for those of ``ids`` in the run's ``split`` that
     have one, each read where :func:`annotation_key` says it lives; ``read``: the store's
-    reader (``gold_for``, class indices, by default; ``label_sets_for`` for label sets)."""
+    reader (``gold_for``, class indices, by default; ``label_sets_for`` for label sets).
+    An annotation given to another text under the id (a data file edited since) is not
+    this example's: left out, as the next run leaves it out."""
     read = read or store.gold_for
+    frame = data.frames[split]
+    text_of = dict(zip(frame["id"].astype(str), frame["text"]))
     keys = {str(i): annotation_key(data, split, str(i)) for i in ids}
     out: dict = {}
     for where in {s for s, _ in keys.values()}:
         wanted = {run_id: i for run_id, (s, i) in keys.items() if s == where}
-        got = read(data.config.name, where, list(wanted.values()), data.labels)
+        texts = {i: text_of[run_id] for run_id, i in wanted.items() if run_id in text_of}
+        got = read(data.config.name, where, list(wanted.values()), data.labels, texts)
         out.update({run_id: got[i] for run_id, i in wanted.items() if i in got})
     return out
 

@@ -53,3 +53,9 @@ def back(state: MutableMapping, prefix: str, queue: list) -> None:
         state[f"{prefix}_pos"] = queue.index(example_id)
     else:
         state[f"{prefix}_back_to"] = example_id
+
+
+def show_again(state: MutableMapping, prefix: str, example_id: str) -> None:
+    """Show ``example_id`` next, labeled or not (a click on it was refused: another
+    annotator labeled it after the page showed it, and its annotator should see that)."""
+    state[f"{prefix}_back_to"] = example_id

@@ -1,0 +1,50 @@
+"""Who gave a label, and two annotators on one example.
+
+Why: a team labels on one machine, in several tabs at once. The store keeps one label per
+example (the latest), so without a name recorded nobody could tell who gave a label; and a
+tab that showed an example before someone else labeled it replaced that label unseen
+(its annotator never learned the two disagreed). Now each label records the name typed in
+the app's sidebar, the pages say who gave the label shown and when, and a click on an
+example whose label another annotator changed after the page was shown is refused once
+with a warning naming them (saving again replaces it).
+
+``record``: :meth:`labeling.gold.AnnotationStore.record` (a dict, or None).
+"""
+
+from __future__ import annotations
+
+import time
+
+MAX_NAME = 60
+
+
+def clean_name(value) -> str | None:
+    """The annotator's name as stored: stripped, at most 60 characters, None when blank."""
+    name = " ".join(str(value or "").split())[:MAX_NAME]
+    return name or None
+
+
+def when(record: dict) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(record["updated_at"]))
+
+
+def byline(record: dict | None) -> str:
+    """`` (alice, 2026-12-07 08:01 UTC)``: who gave the stored label and when; empty
+    without a record."""
+    if record is None:
+        return ""
+    return f" ({record.get('annotator') or 'no name'}, {when(record)})"
+
+
+def changed_meanwhile(example_id: str, seen: dict | None, now: dict | None,
+                      me: str | None) -> str | None:
+    """One line when the example's label changed after the page showed it (``seen``: its
+    record then, ``now``: its record at the click) and not by ``me``: the click is then
+    not saved, so that a label another annotator gave is not replaced unseen. None when
+    saving is fine (unchanged, removed since, or changed by ``me`` in another tab)."""
+    if now is None or seen == now or (me is not None and now.get("annotator") == me):
+        return None
+    who = now.get("annotator") or "someone without a name"
+    return (f"{example_id} was labeled {now.get('label_name')} by {who} at {when(now)} "
+            "after this page showed it, so your label was not saved; save it again to "
+            "replace theirs.")

@@ -1,0 +1,130 @@
+"""A team annotating in the app: what the pages show of the annotations in the store.
+
+Each test states what annotators saw before the fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from labeling import pipeline
+from labeling.gold import AnnotationStore
+from labeling.review import ml_detail
+from labeling.review.project import stored_labels
+
+ENTRY = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+
+
+def _annotate_page(split: str = "train") -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.session_state["unsure_margin"] = 1.01  # every example is "unsure": the whole split
+    at.run()
+    at.switch_page("views/annotate.py").run()
+    at.selectbox(key="ann_split").select(split).run()
+    at.selectbox(key="ann_slice").select("unsure").run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    return at
+
+
+def _shown(at: AppTest) -> str:
+    return at.text_area[0].key.removeprefix("ann_text_")
+
+
+def test_a_label_given_to_another_text_under_the_id_is_not_shown_as_this_ones(
+        tiny_app_project, monkeypatch):
+    """Before: after a row of train.csv was edited (or rows inserted where ids are row
+    numbers) and the pipeline re-run, the next run skipped the old annotation
+    (``text_changed``) but the Annotate page said "Your label: ham" on the new text, counted
+    it as labeled and hid it from the queue, so it was never labeled again."""
+    monkeypatch.delenv("LABELING_ANNOTATIONS")  # next to labeling.toml, where runs read them
+    at = _annotate_page()
+    example = _shown(at)
+    at.button(key="ann_btn-0").click().run()  # ham, saved with the example's text
+    train_csv = tiny_app_project.parent / "train.csv"
+    frame = pd.read_csv(train_csv)
+    frame.loc[frame["id"] == example, "text"] = "a completely different comment"
+    frame.to_csv(train_csv, index=False)
+    task = pipeline.load_task(tiny_app_project)
+    assert task.annotation_report["text_changed"] == 1  # the run does not use it
+    pipeline.run(task, progress=False)
+
+    at = _annotate_page()
+    assert _shown(at) == example  # back in the queue, not hidden as labeled
+    assert any(c.value == "Your label: none yet" for c in at.caption)
+    assert "0 of" in at.get("progress")[0].proto.text
+
+
+def _fake_run(texts: dict[str, str], labels: list[str]):
+    frame = pd.DataFrame({"id": list(texts), "text": list(texts.values())})
+    return SimpleNamespace(config=SimpleNamespace(name="t"), labels=labels,
+                           frames={"train": frame}, moved={})
+
+
+def test_a_label_set_given_to_another_text_is_not_ticked_as_yours(tmp_path):
+    """Multi-label likewise: the checkboxes started from the old text's saved set."""
+    labels = ["joy", "anger"]
+    store = AnnotationStore(tmp_path / "a.sqlite")
+    store.set_label_set("t", "0", [0], split="train", labels=labels, text="old text")
+    store.set_label_set("t", "1", [1], split="train", labels=labels, text="same text")
+    run = _fake_run({"0": "new text", "1": "same text"}, labels)
+    assert ml_detail.current_set(store, run, "train", "0") is None
+    assert ml_detail.current_set(store, run, "train", "1") == (1,)
+    assert stored_labels(store, run, "train", ["0", "1"], read=store.label_sets_for) == {
+        "1": (1,)}
+
+
+def _session(name: str | None) -> AppTest:
+    """One annotator's browser tab on the Annotate page (train, every example queued)."""
+    at = _annotate_page()
+    if name is not None:
+        at.sidebar.text_input(key="annotator").input(name).run()
+    return at
+
+
+def test_each_label_records_who_gave_it_and_the_page_says_so(tiny_app_project, tmp_path):
+    """Before: the store had an ``annotator`` column the app never filled: the table and
+    the CSV export said nobody labeled anything, and a team could not tell who did."""
+    at = _session("  alice ")
+    example = _shown(at)
+    at.button(key="ann_btn-1").click().run()
+    assert not at.exception and not at.error
+    table = AnnotationStore(tmp_path / "annotations.sqlite").table("tiny")
+    assert table[["example_id", "annotator"]].values.tolist() == [[example, "alice"]]
+    assert at.query_params["annotator"] == "alice"  # a reload keeps the name:
+    reloaded = AppTest.from_file(ENTRY, default_timeout=60)
+    reloaded.query_params["annotator"] = "alice"
+    reloaded.run()
+    assert reloaded.sidebar.text_input(key="annotator").value == "alice"
+    at.button(key="ann_back").click().run()
+    assert any(c.value.startswith("Your label: **spam** \\(alice, ") for c in at.caption)
+
+
+def test_a_second_annotator_does_not_label_an_example_they_never_saw(tiny_app_project,
+                                                                      tmp_path):
+    """Two annotators open the Annotate page at once and are shown the same example.
+    Before: when alice labeled it first, bob's click (made on that example) was applied
+    after his page had moved on to the next one, which got bob's label unseen; alice's
+    label was never shown to him. Now the click is refused once, naming alice, the example
+    is shown again with her label, and a second click replaces it."""
+    alice, bob = _session("alice"), _session("bob")
+    example = _shown(alice)
+    assert _shown(bob) == example
+    alice.button(key="ann_btn-0").click().run()  # ham
+    bob.button(key="ann_btn-1").click().run()    # spam, on the page that showed `example`
+    assert not bob.exception and not bob.error
+    store = AnnotationStore(tmp_path / "annotations.sqlite")
+    table = store.table("tiny")
+    assert table[["example_id", "label_name", "annotator"]].values.tolist() == [
+        [example, "ham", "alice"]]  # nothing else labeled, alice's label kept
+    assert _shown(bob) == example
+    assert any("by alice" in w.value and "not saved" in w.value for w in bob.warning)
+    assert any(c.value.startswith("Your label: **ham** \\(alice, ") for c in bob.caption)
+    bob.button(key="ann_btn-1").click().run()  # he saw it: now it is replaced
+    table = store.table("tiny")
+    assert table[["example_id", "label_name", "annotator"]].values.tolist() == [
+        [example, "spam", "bob"]]
+    assert _shown(bob) != example  # and his queue moves on
