@@ -81,7 +81,10 @@ def frame_digest(df: pd.DataFrame) -> str | None:
                     if buffer is not None:
                         digest.update(memoryview(buffer))
         elif df[column].dtype != object and hasattr(array, "to_numpy"):
-            digest.update(np.ascontiguousarray(array.to_numpy()).view(np.uint8))
+            values = np.ascontiguousarray(array.to_numpy())
+            if values.dtype.hasobject:  # a category or tz-aware column: Python objects
+                return None
+            digest.update(values.view(np.uint8))
         else:
             return None
     return digest.hexdigest()
