@@ -6,8 +6,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
 from snorkel.labeling.model import LabelModel as SnorkelLM
 
+from labeling import models
 from labeling.models import SnorkelLabelModel
 
 
@@ -49,3 +51,29 @@ def test_an_lf_that_never_votes_prints_no_numpy_warning():
         warnings.simplefilter("error", RuntimeWarning)
         model = SnorkelLabelModel(cardinality=2, epochs=20).fit(L)
     assert np.isfinite(model.lf_accuracies_).all()
+
+
+def test_class_balance_is_snorkels_fit_class_balance(tmp_path):
+    L, _ = _matrix(seed=1)
+    theirs = SnorkelLM(cardinality=2, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.fit(L, class_balance=[0.7, 0.3], n_epochs=100, seed=3, progress_bar=False)
+    ours = models.make("snorkel", cardinality=2, epochs=100, seed=3, class_balance=[0.7, 0.3])
+    ours.fit(L, y_dev=np.ones(20, int))  # the given balance wins over y_dev's, as in snorkel
+    np.testing.assert_allclose(ours.predict_proba(L), theirs.predict_proba(L),
+                               rtol=1e-5, atol=1e-6)
+    again = models.load(ours.save(tmp_path / "lm.json"))
+    assert again.class_balance == [0.7, 0.3]
+    np.testing.assert_array_equal(again.predict_proba(L), ours.predict_proba(L))
+    with pytest.raises(ValueError, match=r"class_balance must hold 2 positive numbers"):
+        models.make("snorkel", cardinality=2, class_balance=[1.0]).fit(L)
+
+
+def test_snorkels_parameter_names_get_ours_in_the_error():
+    with pytest.raises(ValueError, match=r"label model 'snorkel' has no parameter 'n_epochs' "
+                       r"\(snorkel's n_epochs is epochs here\); its parameters: epochs, lr"):
+        models.make("snorkel", cardinality=2, n_epochs=500)
+    with pytest.raises(ValueError, match=r"no parameter 'snorkel_compatibel' \(did you mean "
+                       r"'snorkel_compatible'\?\)"):
+        models.make("mv", cardinality=2, snorkel_compatibel=True)

@@ -10,6 +10,9 @@ True
 
 from __future__ import annotations
 
+import difflib
+import inspect
+
 from labeling.models.auto import AutoLabelModel
 from labeling.models.base import ABSTAIN, REGISTRY, LabelModel
 from labeling.models.dawid_skene import DawidSkene
@@ -44,7 +47,26 @@ def make(name: str, cardinality: int, **params) -> LabelModel:
         cls = REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown label model {name!r}; available: {', '.join(available())}") from None
+    valid = [p for p in inspect.signature(cls.__init__).parameters
+             if p not in ("self", "cardinality")]
+    for param in params:
+        if param not in valid:
+            raise ValueError(_unknown_parameter(name, param, valid))
     return cls(cardinality=cardinality, **params)
+
+
+# snorkel's names for parameters ours call otherwise (LabelModel.fit(n_epochs=...))
+SNORKEL_NAMES = {"n_epochs": "epochs"}
+
+
+def _unknown_parameter(name: str, param: str, valid: list[str]) -> str:
+    if param in SNORKEL_NAMES:
+        hint = f" (snorkel's {param} is {SNORKEL_NAMES[param]} here)"
+    else:
+        close = difflib.get_close_matches(param, valid, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (f"label model {name!r} has no parameter {param!r}{hint}; its parameters: "
+            f"{', '.join(valid)}")
 
 
 def make_for_task(name: str, cardinality: int, params: dict,

@@ -37,7 +37,8 @@ def preserved_global_rng():
 class SnorkelLabelModel(LabelModel):
     """snorkel 0.10's matrix-completion LabelModel.
 
-    ``y_dev`` sets the class balance (that is all snorkel uses it for): its class
+    ``class_balance`` (snorkel's ``fit(class_balance=...)``), else ``y_dev``, sets the
+    class balance (that is all snorkel uses ``y_dev`` for): ``y_dev``'s class
     frequencies, as snorkel's ``fit(L, Y_dev=y_dev)`` computes them, so the same ``L``
     and ``y_dev`` give snorkel's model. Where snorkel refuses (a class missing from
     ``y_dev``), each class count gets +1 so no class has prior 0. Without ``y_dev`` the
@@ -53,19 +54,22 @@ class SnorkelLabelModel(LabelModel):
     learned_state = {"mu_": ("m*k", "k"), "class_balance_": ("k",), "lf_accuracies_": ("m",)}
 
     def __init__(self, cardinality: int = 2, epochs: int = 500, lr: float = 0.01,
-                 l2: float = 0.0, seed: int = 123):
+                 l2: float = 0.0, seed: int = 123, class_balance: list | None = None):
         self.cardinality = cardinality
         self.epochs = epochs
         self.lr = lr
         self.l2 = l2
         self.seed = seed
+        self.class_balance = class_balance
 
     def fit(self, L, y_dev=None, L_dev=None) -> "SnorkelLabelModel":
         from snorkel.labeling.model import LabelModel as _SnorkelLM
 
         L = check_label_matrix(L, self.cardinality)
         y_dev = check_dev_gold(y_dev, self.cardinality, L_dev)
-        if y_dev is not None and len(y_dev):
+        if self.class_balance is not None:  # snorkel's fit(class_balance=...): first
+            balance = _given_balance(self.class_balance, self.cardinality)
+        elif y_dev is not None and len(y_dev):
             counts = np.bincount(y_dev, minlength=self.cardinality).astype(float)
             if not counts.all():  # snorkel raises here; +1 keeps every class possible
                 counts += 1.0
@@ -106,3 +110,12 @@ class SnorkelLabelModel(LabelModel):
         top = out.max(axis=1, keepdims=True) if L.shape[0] else out[:, :1]
         proba = np.exp(out - top)
         return proba / proba.sum(axis=1, keepdims=True)
+
+
+def _given_balance(values, cardinality: int) -> np.ndarray:
+    """``class_balance`` as snorkel takes it: one positive prior per class."""
+    balance = np.asarray(values, dtype=float)
+    if balance.shape != (cardinality,) or not (np.isfinite(balance) & (balance > 0)).all():
+        raise ValueError(f"class_balance must hold {cardinality} positive numbers (one per "
+                         f"label, in labels order), got {list(values)!r}")
+    return balance / balance.sum()
