@@ -14,6 +14,7 @@ import shared
 from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
 from labeling.review import ml_detail
+from labeling.review.annotator import byline, changed_meanwhile
 from labeling.review.literal import literal
 from labeling.review.ml_project import is_multi_label, load_multilabel_run
 from labeling.review.project import annotations_path, run_stamp
@@ -52,15 +53,50 @@ def _toggle(key: str) -> None:
     st.session_state[key] = not st.session_state.get(key, False)
 
 
-def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = False) -> bool:
-    """A checkbox per label (ticked: your saved set, else the label model's) and a save
-    button; with ``shortcuts`` each label's key (1-9, then letters:
-    :func:`labeling.review.ml_detail.label_keys`, shown under its checkbox) ticks it and
-    Enter saves.
-    True when a set was saved."""
+def _save_set(data, split: str, example_id: str, keys: list[str], clear: bool,
+              seen: dict | None, key: str, on_saved, on_refused) -> None:
+    """The save (``keys``: the checkboxes) or ``clear`` button's callback: refused once
+    when another annotator changed the set after the page showed it
+    (:func:`labeling.review.annotator.changed_meanwhile`)."""
+    annotations = store()
+    now = ml_detail.stored_record(annotations, data, split, example_id)
+    if note := changed_meanwhile(example_id, seen, now, shared.annotator()):
+        st.session_state[f"{key}_note"] = note
+        if on_refused is not None:
+            on_refused(example_id)
+        return
+    if clear:
+        ml_detail.clear_set(annotations, data, split, example_id)
+        for k in keys:  # the checkboxes start again from the label model's set
+            st.session_state.pop(k, None)
+        st.toast(literal(f"{example_id}: label set removed"))
+    else:
+        picked = [c for c, k in enumerate(keys) if st.session_state.get(k)]
+        try:
+            names = ml_detail.save_set(annotations, data, split, example_id, picked,
+                                       annotator=shared.annotator())
+        except LabelingError as exc:
+            st.session_state[f"{key}_note"] = str(exc)
+            return
+        st.toast(literal(f"{example_id}: {names} saved"))
+    if on_saved is not None:
+        on_saved(example_id)
+
+
+def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = False,
+                     on_saved=None, on_refused=None) -> None:
+    """A checkbox per label (ticked: your saved set, else the label model's), a save
+    button and "clear" (removes the saved set); with ``shortcuts`` each label's key (1-9,
+    then letters: :func:`labeling.review.ml_detail.label_keys`, shown under its checkbox)
+    ticks it and Enter saves. ``on_saved(example_id)`` after a save or clear,
+    ``on_refused(example_id)`` after a save refused (another annotator changed it)."""
     example_id = data.frames[split]["id"].iloc[row]
     start, why = ml_detail.suggested_set(store(), data, split, row)
-    st.caption(f"Ticked to start: {why}.")
+    seen = ml_detail.stored_record(store(), data, split, example_id)
+    if note := st.session_state.pop(f"{key}_note", None):
+        st.warning(literal(note))
+    saved = ml_detail.current_set(store(), data, split, example_id) is not None
+    st.caption(f"Ticked to start: {why}{literal(byline(seen)) if saved else ''}.")
     keys = [f"{key}-{split}-{example_id}-{c}" for c in range(len(data.labels))]
     for c, k in enumerate(keys):  # the state, not value=, so the key buttons can flip it
         st.session_state.setdefault(k, c in start)
@@ -73,15 +109,13 @@ def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = Fal
                 st.button("key", key=f"{keys[c]}-key", shortcut=shortcut,
                           type="tertiary", on_click=_toggle, args=(keys[c],),
                           help=f"Key {shortcut} ticks or unticks {literal(name)}")
-    if st.button("Save label set" + (" [Enter]" if shortcuts else ""), type="primary",
-                 key=f"{key}-{split}-{example_id}-save",
-                 shortcut="Enter" if shortcuts else None):
-        picked = [c for c, k in enumerate(keys) if st.session_state.get(k)]
-        try:
-            names = ml_detail.save_set(store(), data, split, example_id, picked)
-        except LabelingError as exc:
-            st.warning(literal(exc))
-            return False
-        st.toast(literal(f"{example_id}: {names} saved"))
-        return True
-    return False
+    common = dict(data=data, split=split, example_id=example_id, keys=keys, seen=seen,
+                  key=key, on_saved=on_saved, on_refused=on_refused)
+    save, clear = st.columns([3, 1])
+    save.button("Save label set" + (" [Enter]" if shortcuts else ""), type="primary",
+                key=f"{key}-{split}-{example_id}-save", shortcut="Enter" if shortcuts else None,
+                on_click=_save_set, kwargs={**common, "clear": False})
+    if saved:
+        clear.button("clear", key=f"{key}-{split}-{example_id}-clear",
+                     help="Remove your saved label set (undo)", on_click=_save_set,
+                     kwargs={**common, "clear": True})

@@ -45,10 +45,11 @@ with shared.guard():
                      key="ml_ann_labels")
         st.caption("Keys: the one under each label ticks or unticks it (1-9, then "
                    "letters), Enter saves, S skip, B back. A set needs at least one label.")
-        if ml_shared.label_set_editor(data, split, row, key="ml_ann", shortcuts=True):
-            queue_state.moved_on(st.session_state, "ml_ann", example_id,
-                                 advance=not skip_done)
-            st.rerun()
+        ml_shared.label_set_editor(data, split, row, key="ml_ann", shortcuts=True,
+                                   on_saved=lambda i: queue_state.moved_on(
+                                       st.session_state, "ml_ann", i, advance=not skip_done),
+                                   on_refused=lambda i: queue_state.show_again(
+                                       st.session_state, "ml_ann", i))
         shared.back_and_skip("ml_ann", example_id, queue, key="ml_ann")
 
     st.divider()

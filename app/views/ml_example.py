@@ -37,5 +37,4 @@ with shared.guard():
     st.subheader("Your label set")
     if split == "test":
         st.warning("Test labels are stored but never used as dev gold (test stays held out).")
-    if ml_shared.label_set_editor(data, split, row, key="ml_detail_ann"):
-        st.rerun()
+    ml_shared.label_set_editor(data, split, row, key="ml_detail_ann")
