@@ -24,8 +24,21 @@ ANNOTATIONS_USED_FILE = "annotations_used.json"
 
 
 def read_metrics(run_dir: Path) -> dict:
+    """metrics.json, or ``{}`` before the first step; a damaged one (a bad copy, an edit
+    by hand) stops with one line naming it, not a JSON traceback from every step."""
     path = Path(run_dir) / METRICS_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        reason = None if isinstance(metrics, dict) else "not a JSON object"
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        reason = str(exc)
+    if reason:
+        raise LabelingError(f"{path}: not a readable metrics file ({reason}); move it aside "
+                            "and run `labeling run` again (every step records its part "
+                            "there)")
+    return metrics
 
 
 def read_lf_summary(path: Path) -> pd.DataFrame:
@@ -174,6 +187,18 @@ def _require(task, name: str, step: str) -> Path:
     return path
 
 
+def read_table(task, name: str, step: str) -> pd.DataFrame:
+    """The run's Parquet file ``name``, written by ``labeling step``: missing or damaged
+    (cut short by a full disk, a bad copy), one line naming it and the step to run."""
+    path = _require(task, name, step)
+    try:
+        return pd.read_parquet(path)
+    except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        reason = " ".join(str(exc).split()).replace(f"'{path}'", "").replace(f"{path}", "")
+        raise LabelingError(f"{path}: unreadable ({reason[:160]}); run `labeling {step}` "
+                            "again") from None
+
+
 def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -272,7 +297,7 @@ def read_label_matrices(task, table: pd.DataFrame | None = None) -> dict[str, np
     """L per split from L.parquet (or its already read ``table``), checked against the
     current data: its ids, and its rows' content where the apply recorded it."""
     if table is None:
-        table = pd.read_parquet(_require(task, L_FILE, "apply"))
+        table = read_table(task, L_FILE, "apply")
     applied_rows = read_metrics(task.run_dir).get("rows_at_apply") or {}
     now = rows_digests(task) if applied_rows else {}
     matrices = {}
@@ -292,7 +317,7 @@ def read_label_matrices(task, table: pd.DataFrame | None = None) -> dict[str, np
 
 
 def read_probs(task, split: str = "train") -> pd.DataFrame:
-    table = pd.read_parquet(_require(task, PROBS_FILE, "fit"))
+    table = read_table(task, PROBS_FILE, "fit")
     part = table.xs(split, level="split")
     if list(part.index) != list(task.splits[split]["id"]):
         raise LabelingError(f"{task.run_dir / PROBS_FILE}: does not match the current {split} "

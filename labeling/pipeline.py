@@ -29,7 +29,7 @@ from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 
                                 check_gold_unchanged,
                                 check_step_order, gold_digests, leakage_section,
                                 made_from_another, read_label_matrices, read_metrics,
-                                read_probs, input_digests,
+                                read_probs, read_table, input_digests,
                                 record_annotations, record_export, record_inputs, rows_digests,
                                 timed, update_metrics, write_end_probs)
 from pydantic import ValidationError
@@ -206,7 +206,7 @@ def step_fit(task: Task) -> dict:
     cfg = task.config
     check_writable(task.run_dir)
     inputs = input_digests(task.run_dir, [L_FILE])
-    table = pd.read_parquet(_require(task, L_FILE, "apply"))
+    table = read_table(task, L_FILE, "apply")
     applied.check(task, "fit")  # the LFs L.parquet holds are the task's LFs now
     matrices = read_label_matrices(task, table)
     L_dev, y_dev = matrices.get("dev"), task.gold("dev")

@@ -95,8 +95,9 @@ FAULT_OPT = typer.Option(None, "--fault-tolerant/--strict",
 
 
 def user_errors(command):
-    """Turn a LabelingError, or an OSError naming a file (a full disk, a read-only
-    folder), into a one-line message and exit status 2."""
+    """Turn a LabelingError, an OSError naming a file (a full disk, a read-only
+    folder) or pyarrow's error on a damaged Parquet file into a one-line message and
+    exit status 2."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -109,6 +110,11 @@ def user_errors(command):
             if exc.filename is None:
                 raise
             typer.echo(f"error: {exc.filename}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
+        except ValueError as exc:  # pyarrow's ArrowInvalid: a damaged Parquet file,
+            if type(exc).__module__ != "pyarrow.lib":  # its path in the message
+                raise
+            typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper
