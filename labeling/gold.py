@@ -268,30 +268,44 @@ def valid_gold(store: "AnnotationStore | None", task: str, labels: list[str],
     stored names (:func:`parse_label_set`); a name that is not a label is ignored."""
     gold: dict[str, dict[str, int]] = {split: {} for split in USABLE_SPLITS}
     skipped = {"ignored": 0, "text_changed": 0, "test_not_used": 0}
+    for split, example_id, verdict, value in _verdicts(store, task, labels, multi_label, splits):
+        if verdict == "used":
+            gold[split][example_id] = value
+        else:
+            skipped[verdict] += 1
+    return gold, skipped
+
+
+def _verdicts(store, task: str, labels: list[str], multi_label: bool, splits: dict | None):
+    """(split, example id, verdict, gold value) for each stored annotation of ``task``: the
+    verdict is ``used`` or why the next run skips it (:func:`valid_gold`)."""
     if store is None or not store.path.is_file():
-        return gold, skipped
+        return
     with closing(store._connect()) as db:
         rows = db.execute("SELECT split, example_id, label, label_name, text_sha FROM"
                           " annotations WHERE task = ?", (task,)).fetchall()
     texts = {s: dict(zip(df["id"], df["text"])) for s, df in (splits or {}).items()
-             if s in gold and df is not None}
+             if s in USABLE_SPLITS and df is not None}
     for split, example_id, k, name, digest in rows:
         if split == "test":
-            skipped["test_not_used"] += 1
+            yield split, example_id, "test_not_used", None
         elif (digest is not None and example_id in texts.get(split, {})
               and text_digest(texts[split][example_id]) != digest):
-            skipped["text_changed"] += 1
-        elif multi_label:
-            parsed = parse_label_set(name, labels) if split in gold else None
-            if parsed is None:
-                skipped["ignored"] += 1
-            else:
-                gold[split][example_id] = parsed
-        elif split in gold and (index := single_label_index(k, name, labels)) is not None:
-            gold[split][example_id] = index
+            yield split, example_id, "text_changed", None
+        elif split in USABLE_SPLITS and (value := parse_label_set(name, labels) if multi_label
+                                         else single_label_index(k, name, labels)) is not None:
+            yield split, example_id, "used", value
         else:
-            skipped["ignored"] += 1
-    return gold, skipped
+            yield split, example_id, "ignored", None
+
+
+def next_run_verdicts(store: "AnnotationStore", task: str, labels: list[str],
+                      multi_label: bool = False, splits: dict | None = None) -> dict:
+    """(split, example id) -> what the next run does with that annotation: ``used``, or
+    ``ignored`` / ``text_changed`` / ``test_not_used`` as :func:`valid_gold` counts them
+    (``splits``: the data files as the next run reads them)."""
+    return {(split, example_id): verdict for split, example_id, verdict, _
+            in _verdicts(store, task, labels, multi_label, splits)}
 
 
 class AnnotationRecordError(DataError, ValueError):

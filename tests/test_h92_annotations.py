@@ -128,3 +128,29 @@ def test_a_second_annotator_does_not_label_an_example_they_never_saw(tiny_app_pr
     assert table[["example_id", "label_name", "annotator"]].values.tolist() == [
         [example, "spam", "bob"]]
     assert _shown(bob) != example  # and his queue moves on
+
+
+def test_the_table_says_which_annotations_the_next_run_does_not_use(tiny_app_project,
+                                                                     tmp_path):
+    """Before: a label renamed in labeling.toml, a text edited since, a test row: the
+    next run skipped these annotations (counted in metrics.json afterwards), while the
+    Annotate page's table listed them as any other, so the team could not see which of
+    their labels no longer counted."""
+    from labeling.review.project import load_run
+
+    run = load_run(tiny_app_project)
+    train, dev = run.frames["train"], run.frames["dev"]
+    store = AnnotationStore(tmp_path / "annotations.sqlite")
+    store.set("tiny", train["id"][0], 0, split="train", label_name="ham", text=train["text"][0])
+    store.set("tiny", train["id"][1], 0, split="train", label_name="ham", text="an old text")
+    store.set("tiny", dev["id"][0], 1, split="dev", label_name="junk", text=dev["text"][0])
+    store.set("tiny", "te0", 1, split="test", label_name="spam")
+    at = _annotate_page()
+    table = next(d.value for d in at.dataframe if "next_run" in d.value.columns)
+    shown = table.set_index("example_id")["next_run"]
+    assert shown.to_dict() == {
+        train["id"][0]: "used",
+        train["id"][1]: "not used: the example's text changed since",
+        dev["id"][0]: "not used: names a label the task no longer has",
+        "te0": "not used: test rows stay held out"}
+    assert any(c.value.startswith("3 of them not used by the next run") for c in at.caption)

@@ -72,6 +72,9 @@ def test_a_label_set_records_its_annotator_and_can_be_cleared(project):
     example = _shown(at)
     _save(at, example, [3])  # joy
     assert _rows(project) == [[example, "joy", "carol"]]
+    table = next(d.value for d in at.dataframe if "next_run" in d.value.columns)
+    assert table[["label_set", "annotator", "next_run"]].values.tolist() == [
+        ["joy", "carol", "used"]]
     at.button(key="ml_ann_back").click().run()
     assert _shown(at) == example
     assert any("your saved label set \\(carol, " in c.value for c in at.caption)

@@ -7,6 +7,7 @@ from labeling.review import queue as queue_state
 from labeling.review import slices
 from labeling.review.detail import find_example, probabilities
 from labeling.review.literal import literal
+from labeling.review.next_run import with_next_run
 from labeling.review.project import stored_labels
 
 st.title("Annotate")
@@ -64,10 +65,13 @@ with shared.guard():
     cols[0].metric("total", int(counts["count"].sum()))
     for col, r in zip(cols[1:], counts.itertuples()):
         col.metric(literal(r.label), r.count)
-    table = store.table(task)
+    table = with_next_run(store.table(task), store, data)
     if table.empty:
         st.caption("No annotations yet.")
     else:
+        if unused := int((table["next_run"] != "used").sum()):
+            st.caption(f"{unused} of them not used by the next run (the next_run column says "
+                       "why).")
         st.dataframe(table.drop(columns=["task"]), hide_index=True, key="ann_table",
                      column_config={"updated_at": st.column_config.DatetimeColumn(
                          "updated_at", format="YYYY-MM-DD HH:mm:ss")})

@@ -17,6 +17,7 @@ from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
 from labeling.review.detail import example_text
 from labeling.review.ml_project import APPLIES, DOES_NOT_APPLY, MultiLabelRun
+from labeling.review.next_run import with_next_run
 from labeling.review.project import annotation_key, stored_labels
 from labeling.review.multilabel import VOTE_NAMES, set_names
 
@@ -156,7 +157,9 @@ def annotation_counts(store: AnnotationStore, run: MultiLabelRun) -> pd.DataFram
 
 
 def annotation_table(store: AnnotationStore, run: MultiLabelRun) -> pd.DataFrame:
-    """The task's annotations, latest first: split, example id, label set, time."""
-    table = store.table(run.config.name)
+    """The task's annotations, latest first: split, example id, label set, who, when,
+    and what the next run does with each (:mod:`labeling.review.next_run`)."""
+    table = with_next_run(store.table(run.config.name), store, run, multi_label=True)
     table = table.rename(columns={"label_name": "label_set", "label": "mask"})
-    return table[["split", "example_id", "label_set", "mask", "annotator", "updated_at"]]
+    return table[["split", "example_id", "label_set", "mask", "annotator", "updated_at",
+                  "next_run"]]
