@@ -37,12 +37,16 @@ def number(value, digits: int = 3) -> str:
 
 
 def change(new, old) -> str:
-    """``+0.012`` when it moved, ``new`` when there was nothing before, else empty."""
+    """``+0.012`` when it moved (``+4.0e-04`` by less than 0.0005), ``new`` when there
+    was nothing before, else empty."""
     if old is None or new is None or any(isinstance(v, float) and math.isnan(v)
                                          for v in (new, old)):
         return "new" if old is None else ""
     moved = new - old
-    return f"{moved:+.3f}" if abs(moved) >= 0.0005 else ""
+    if abs(moved) >= 0.0005:
+        return f"{moved:+.3f}"
+    # a few votes of 50k rows: a change all the same, which +0.000 or nothing would hide
+    return f"{moved:+.1e}" if abs(moved) > 1e-12 else ""
 
 
 @dataclass
