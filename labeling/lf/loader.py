@@ -39,7 +39,9 @@ def _import(entry: str, base_dir: Path):
 
 
 def lfs_of_module(module, entry: str | None = None) -> list[LabelingFunction]:
-    """The module's ``LFS`` list if it defines one, else every LF in definition order.
+    """The module's ``LFS`` list if it defines one, else every LF in definition order:
+    its LF variables and the LFs in its top-level lists, tuples and dicts (a family
+    built in a loop, ``SPAM_LFS = [keyword_lf(w, ...) for w in WORDS]``, was left out).
 
     ``entry`` (the config's name for the module) names it in errors.
     """
@@ -58,9 +60,12 @@ def lfs_of_module(module, entry: str | None = None) -> list[LabelingFunction]:
         return lfs
     seen, lfs = set(), []
     for value in vars(module).values():
-        if isinstance(value, LabelingFunction) and id(value) not in seen:
-            seen.add(id(value))
-            lfs.append(value)
+        items = (value.values() if isinstance(value, dict) else value
+                 if isinstance(value, (list, tuple)) else (value,))
+        for item in items:
+            if isinstance(item, LabelingFunction) and id(item) not in seen:
+                seen.add(id(item))
+                lfs.append(item)
     return lfs
 
 
@@ -95,8 +100,11 @@ def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
             where.setdefault(lf.name, []).append(entry)
     dupes = sorted((name, entries) for name, entries in where.items() if len(entries) > 1)
     if dupes:
+        more = f"; and {len(dupes) - 5} more" if len(dupes) > 5 else ""
         raise LFLoadError("LF names must be unique across modules; repeated: "
-                          + "; ".join(f"{name} ({_defined_in(entries)})" for name, entries in dupes))
+                          + "; ".join(f"{name} ({_defined_in(entries)})"
+                                      for name, entries in dupes[:5]) + more
+                          + "; give each LF its own name (name=f\"...\" in a loop)")
     return lfs
 
 
