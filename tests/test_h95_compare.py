@@ -19,8 +19,8 @@ from labeling import pipeline  # noqa: E402
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    """``(root, old run copy, new run)``: run, keep a copy, edit kw_ham, add train rows,
-    run again."""
+    """``(root, old run copy, new run)``: run, keep a copy, edit kw_ham and long_text,
+    add train rows, run again."""
     from conftest import default_config, default_frames, write_task
 
     root = tmp_path_factory.mktemp("compare")
@@ -28,7 +28,8 @@ def two_runs(tmp_path_factory):
                         default_config() | {"label_model": {"name": "mv"}})
     pipeline.run(pipeline.load_task(config), progress=False)
     shutil.copytree(root / "run", root / "last_week")
-    (root / "lfs.py").write_text(DEFAULT_LFS.replace('"song", "love"', '"song", "love", "voice"'))
+    (root / "lfs.py").write_text(DEFAULT_LFS.replace('"song", "love"', '"song", "love", "voice"')
+                                 .replace(">= 6", ">= 5"))  # a keyword LF and a code LF
     train = pd.read_csv(root / "train.csv")
     more = train.head(4).assign(id=[f"new{i}" for i in range(4)],
                                 text=lambda d: d["text"] + " again")
@@ -45,7 +46,7 @@ def test_compare_two_run_folders_says_what_changed(two_runs):
     assert "end_model test accuracy" in out and "label_model dev accuracy" in out
     assert "  train.csv: changed" in out and "  dev.csv: same" in out
     assert "  lfs.py: changed" in out and "  config: same" in out
-    assert "LFs: 2 unchanged; changed: kw_ham" in out
+    assert "LFs: 1 unchanged; changed: kw_ham, long_text" in out
     assert f"  train rows: {n_train} -> {n_train + 4}" in out
     assert "note:" not in out  # both runs are whole
 
@@ -58,8 +59,11 @@ def test_compare_a_kept_model_folder_with_a_run(two_runs):
     assert result.exit_code == 0, result.output
     # read from both model cards, so the same names on both sides
     assert "  train: changed" in result.output and "  dev: same" in result.output
-    assert "LFs: 2 unchanged; changed: kw_ham" in result.output
+    # before: a code LF's card entry was its name and kind only, so an edit of
+    # long_text's code read as unchanged; the card now has each LF's fingerprint
+    assert "LFs: 1 unchanged; changed: kw_ham, long_text" in result.output
     assert "only in" not in result.output
+    assert "LF modules are the same" not in result.output
 
 
 def test_compare_says_when_a_runs_scores_predate_its_last_apply(two_runs):
@@ -83,3 +87,16 @@ def test_compare_bad_inputs_are_one_line(two_runs, tmp_path):
     (broken / "metrics.json").write_text("{not json")
     one_error_line(cli("compare", broken, new), "metrics.json: not readable JSON")
     one_error_line(cli("compare", old), "Missing argument 'B'")
+
+
+def test_lfs_changed_under_the_same_module_get_a_hint():
+    from labeling.cli.compare_commands import compare_lines
+
+    def side(fingerprint):
+        return {"metrics": {"sources_at_train": {"lfs.py": "same-sha", "train.csv": "t"},
+                            "applied_lfs": {"kw": fingerprint, "other": "x"}},
+                "card": None, "folder": Path("/nonexistent")}
+
+    lines = compare_lines(side("f1"), side("f2"))
+    at = lines.index("LFs: 1 unchanged; changed: kw")
+    assert "LF modules are the same" in lines[at + 1]

@@ -80,7 +80,7 @@ def lfs(side: dict) -> dict[str, str]:
     applied = (side["metrics"] or {}).get("applied_lfs")
     if isinstance(applied, dict):
         return {name: str(fp) for name, fp in applied.items()}
-    return {d["name"]: json.dumps(d, sort_keys=True)
+    return {d["name"]: d.get("fingerprint") or json.dumps(d, sort_keys=True)
             for d in (side["card"] or {}).get("lfs") or [] if isinstance(d, dict) and "name" in d}
 
 
@@ -155,7 +155,8 @@ def compare_lines(a: dict, b: dict) -> list[str]:
             delta = f"{float(vb.rstrip('*')) - float(va.rstrip('*')):+.4f}"
         lines.append(f"{' '.join(key):<32} {va:>9} {vb:>9} {delta:>8}")
     lines.append("data, LF modules and config (sha256):")
-    lines += _pair_lines(sources(a), sources(b)) or ["  not recorded"]
+    files = _pair_lines(sources(a), sources(b))
+    lines += files or ["  not recorded"]
     la, lb = lfs(a), lfs(b)
     added, removed = sorted(set(lb) - set(la)), sorted(set(la) - set(lb))
     changed = sorted(n for n in set(la) & set(lb) if la[n] != lb[n])
@@ -163,6 +164,11 @@ def compare_lines(a: dict, b: dict) -> list[str]:
                  + "".join(f"; {what}: {', '.join(names)}" for what, names in
                            (("changed", changed), ("added", added), ("removed", removed))
                            if names))
+    modules = [line for line in files if line.strip().startswith("lf module")
+               or line.split(":")[0].endswith(".py")]
+    if changed and modules and all(line.endswith(": same") for line in modules):
+        lines.append("  (their LF modules are the same: what those LFs call changed, e.g. "
+                     "an installed library, labeling itself or the label set)")
     fa, fb = facts(a), facts(b)
     lines.append("runs:")
     for key in list(fa) + [k for k in fb if k not in fa]:

@@ -195,6 +195,7 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
     gold = metrics.get("gold_only") or {}
     frozen = metrics.get("gold_only_frozen") or {}
     worth = (metrics.get("learning_curve") or {}).get("worth") or {}
+    applied = metrics.get("applied_lfs") or {}
     return {
         "task": cfg.name,
         "labels": cfg.labels,
@@ -222,6 +223,9 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
         "training_data_sha256": file_sha256(cfg.resolve(cfg.data.train)),
         "training_labels_sha256": hashlib.sha256(
             np.ascontiguousarray(train_labels).tobytes()).hexdigest(),
-        "lfs": [lf_description(lf) for lf in lfs],
+        # with the fingerprint apply took (metrics.json's applied_lfs): `labeling compare`
+        # tells an edited LF from the same one in two model cards, code LFs too
+        "lfs": [lf_description(lf) | ({"fingerprint": applied[lf.name]}
+                                      if lf.name in applied else {}) for lf in lfs],
         "calibration": end.get("calibration", {}),
     }
