@@ -87,3 +87,28 @@ def test_cache_bad_inputs_are_one_line(make_task, tmp_path):
     with run_folder_lock(config.parent / "run", "run"):  # an apply writing the columns
         one_error_line(cli("cache", config, "--prune"), "in use by `labeling run`")
     assert len(_columns(config)) == 3
+
+
+def test_cache_and_prune_on_a_multi_label_task(tmp_path):
+    # a multi-label apply keeps its LF columns in cache/ itself, beside the other caches
+    from test_multilabel import LFS, _rows, _toml
+
+    (tmp_path / "lfs.py").write_text(LFS, encoding="utf-8")
+    _rows(40, 1).drop(columns="labels").to_csv(tmp_path / "train.csv", index=False)
+    _rows(20, 2).to_csv(tmp_path / "dev.csv", index=False)
+    _rows(20, 3).to_csv(tmp_path / "test.csv", index=False)
+    config = _toml(tmp_path)
+    config.write_text(config.read_text().replace("cache = false", "cache = true"))
+    assert cli("apply", config, "--no-progress").exit_code == 0
+    (tmp_path / "lfs.py").write_text(LFS.replace('"glad", "great"]', '"glad", "great", "yay"]'))
+    assert cli("apply", config, "--no-progress").exit_code == 0
+    cache = tmp_path / "runs" / "ml" / "cache"
+    keep = cache / "label_models" / "keep.json"  # another cache's file: never touched
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    keep.write_text("{}")
+    shown = cli("cache", config)
+    assert "3 of the task's LFs, 1 of LFs edited or removed" in shown.output, shown.output
+    pruned = cli("cache", config, "--prune")
+    assert pruned.exit_code == 0, pruned.output
+    assert "3 of the task's LFs, 0 of LFs edited or removed" in pruned.output
+    assert len(list(cache.glob("*.npz"))) == 3 and keep.is_file()
