@@ -20,6 +20,7 @@ from labeling.gold import AnnotationStore
 from labeling.review import queue
 from labeling.review.annotator import MAX_NAME, byline, changed_meanwhile, clean_name
 from labeling.review.detail import example_text
+from labeling.review.import_labels import import_labels
 from labeling.review.literal import literal
 from labeling.review.project import (annotation_key, annotations_path, lf_drift,
                                      lf_files_stamp, load_run, project_settings, run_stamp)
@@ -197,6 +198,21 @@ def annotate_buttons(data, example_id: str, split: str, key: str,
     if current is not None:
         columns[-1].button("clear", key=f"{key}-clear", help="Remove your label (undo)",
                            **click(None, None))
+
+
+def import_box(data, annotations: AnnotationStore, multi_label: bool = False) -> None:
+    """The Annotate pages' "Import labels" box: a file of hand labels with the download's
+    columns, checked whole before anything is stored (:mod:`labeling.review.import_labels`)."""
+    with st.expander("Import labels (CSV or JSONL with the download's columns)"):
+        upload = st.file_uploader(
+            "example_id, split, label_name (a set's names joined by \";\"); annotator "
+            "optional, else your name", type=["csv", "jsonl", "ndjson"], key="import_labels")
+        if upload is not None and st.button("Import", key="import_labels_go"):
+            with guard():
+                n = import_labels(annotations, data, upload.name, upload.getvalue(),
+                                  multi_label, annotator())
+                st.success(literal(f"{n} labels imported from {upload.name} (each replaces "
+                                   "the example's label, if it had one)."))
 
 
 def every_label_axis(**kwargs):

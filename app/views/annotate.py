@@ -60,6 +60,7 @@ with shared.guard():
 
     st.divider()
     st.subheader("Annotations")
+    shared.import_box(data, store)
     counts = store.counts(task, data.labels)
     cols = st.columns(len(counts) + 1)
     cols[0].metric("total", int(counts["count"].sum()))

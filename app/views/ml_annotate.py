@@ -54,6 +54,7 @@ with shared.guard():
 
     st.divider()
     st.subheader("Annotations")
+    shared.import_box(data, store, multi_label=True)
     counts = ml_detail.annotation_counts(store, data)
     st.dataframe(counts.pivot(index="label", columns="split", values="count")
                  .reindex(["sets"] + data.labels), key="ml_ann_counts")

@@ -1,0 +1,101 @@
+"""Hand labels made elsewhere, imported into the annotation store (the Annotate pages).
+
+Why: the Annotate page downloads the annotations as CSV, but nothing read such a file
+back: labels given in a spreadsheet, or by a colleague on another machine, had to be
+clicked in again one by one. A file with the download's columns -- ``example_id``,
+``split``, ``label_name`` (a label set's names joined by ";"), ``annotator`` optional --
+as CSV or JSONL is checked whole before anything is written (all or nothing): a row
+naming a split, an example or a label the task does not have, or an example twice, is a
+one-line error naming the file, its row and column. Labels are read by name (the
+download's ``label`` index column is not read); each records its example's text now,
+as a label given in the app does.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from labeling.errors import DataError
+from labeling.gold import parse_label_set
+from labeling.review.annotator import clean_name
+from labeling.review.next_run import file_splits
+
+COLUMNS = ("example_id", "split", "label_name")
+
+
+def read_label_file(name: str, content: bytes) -> tuple[pd.DataFrame, int]:
+    """The file's rows as strings, and the line number of its first row."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".csv", ".jsonl", ".ndjson"):
+        raise DataError(f"{name}: hand labels are read from .csv or .jsonl files")
+    try:
+        if suffix == ".csv":
+            frame, first = pd.read_csv(io.BytesIO(content), dtype=str,
+                                       keep_default_na=False), 2
+        else:
+            frame, first = pd.read_json(io.BytesIO(content), lines=True, dtype=False), 1
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{name}: cannot be read as {suffix[1:]} "
+                        f"({' '.join(str(exc).split())})") from None
+    if missing := [c for c in COLUMNS if c not in frame.columns]:
+        raise DataError(f"{name}: no column {', '.join(missing)} (a file of hand labels "
+                        "has the download's columns example_id, split, label_name; "
+                        "annotator is optional)")
+    return frame.fillna("").astype(str), first
+
+
+def check_labels(name: str, frame: pd.DataFrame, first: int, texts: dict, labels: list[str],
+                 multi_label: bool) -> list[dict]:
+    """One dict per row (split, example_id, indices, text, annotator); DataError at the
+    first bad row. ``texts``: split -> {id: text} of the task's data files."""
+    rows, seen = [], {}
+    for n, row in enumerate(frame.to_dict("records"), start=first):
+        split, example_id = row["split"].strip(), row["example_id"].strip()
+        where = f"{name} row {n}"
+        if split not in texts:
+            raise DataError(f"{where}, column split: {split!r} is not a split of the task "
+                            f"({', '.join(texts)})")
+        if example_id not in texts[split]:
+            raise DataError(f"{where}, column example_id: {split} has no example "
+                            f"{example_id!r}")
+        if (split, example_id) in seen:
+            raise DataError(f"{where}: {split} example {example_id!r} is labeled on row "
+                            f"{seen[split, example_id]} too")
+        seen[split, example_id] = n
+        indices = parse_label_set(row["label_name"], labels)
+        if indices is None or (not multi_label and len(indices) != 1):
+            raise DataError(f"{where}, column label_name: {row['label_name']!r} is not "
+                            f"{'a set of ' if multi_label else 'one of '}the task's labels "
+                            f"({', '.join(labels)})")
+        rows.append({"split": split, "example_id": example_id, "indices": indices,
+                     "text": texts[split][example_id],
+                     "annotator": clean_name(row.get("annotator"))})
+    return rows
+
+
+def import_labels(store, data, name: str, content: bytes, multi_label: bool = False,
+                  annotator: str | None = None) -> int:
+    """Check the file whole, then store every row (replacing an example's label); the
+    number stored. ``data``: the run (single- or multi-label); ``annotator``: recorded for
+    rows without one of their own."""
+    frame, first = read_label_file(name, content)
+    splits = file_splits(data)  # test is never changed by a run
+    if "test" in data.frames:
+        splits["test"] = data.frames["test"]
+    texts = {s: dict(zip(df["id"].astype(str), df["text"].astype(str)))
+             for s, df in splits.items()}
+    rows = check_labels(name, frame, first, texts, data.labels, multi_label)
+    task = data.config.name
+    for row in rows:
+        who = row["annotator"] or annotator
+        if multi_label:
+            store.set_label_set(task, row["example_id"], row["indices"], split=row["split"],
+                                labels=data.labels, annotator=who, text=row["text"])
+        else:
+            k = row["indices"][0]
+            store.set(task, row["example_id"], k, split=row["split"], label_name=data.labels[k],
+                      annotator=who, text=row["text"])
+    return len(rows)
