@@ -93,7 +93,9 @@ class WeightedVote(LabelModel):
         k, m = self.cardinality, L.shape[1]
         if m == 0:
             return np.zeros(0)
-        fired = np.asarray(one_hot_votes(L, k).sum(axis=0)).reshape(m, k)
+        # votes per LF and class, counted in place: a sparse one-hot copy of 50k x 340
+        # train votes took 0.45 s, and auto's CV fits this model 16 times a save
+        fired = np.stack([(L == c).sum(axis=0) for c in range(k)], axis=1).astype(float)
         share = np.where(fired.sum(axis=1, keepdims=True) > 0, fired, 1.0)
         weight = (share * self.weights_).sum(axis=1) / share.sum(axis=1)
         odds = np.exp(np.minimum(weight, 50.0))
