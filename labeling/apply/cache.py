@@ -17,6 +17,7 @@ fingerprinted is not cached at all, and a warning says so once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import uuid
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from labeling.apply.fingerprint import NotFingerprintable, lf_fingerprint
+from labeling.errors import LabelingError
 from labeling.lf.core import ABSTAIN
 
 KEY_SAMPLE = 64  # rows of a frame re-hashed to check its cached keys
@@ -106,8 +108,22 @@ def _write(path: Path, **arrays) -> None:
     """Write to a temporary name, then rename: readers see the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with _written(tmp, path):
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _written(tmp: Path, path: Path):
+    """A failed write (a full disk) removes its temporary file and stops with one line
+    naming the cache file: numpy's OSError names no file."""
+    try:
+        yield
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise LabelingError(f"{path}: could not be written ({exc.strerror or exc}); free "
+                            "disk space (`labeling cache --prune` drops what the task no "
+                            "longer uses) or apply with --no-cache") from None
 
 
 def _valid_votes(stored, cardinality: int, keys_sorted: bool = True):
@@ -185,9 +201,10 @@ def _write_part(path: Path, hashes: np.ndarray, columns: dict[str, np.ndarray]) 
         part[fingerprint] = votes
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as out:
-        np.save(out, part, allow_pickle=False)
-    os.replace(tmp, path)
+    with _written(tmp, path):
+        with open(tmp, "wb") as out:
+            np.save(out, part, allow_pickle=False)
+        os.replace(tmp, path)
 
 
 def _merge(hashes: list[np.ndarray], votes: list[np.ndarray]):

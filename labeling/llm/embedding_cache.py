@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from labeling.errors import LabelingError
 from labeling.llm.minilm import default_model_path
 
 DIM = 384  # all-MiniLM-L6-v2's embedding size
@@ -63,6 +64,11 @@ class EmbeddingCache:
             with os.fdopen(fd, "wb") as tmp:
                 np.savez(tmp, keys=keys, vectors=vectors.astype(np.float32))
             Path(name).replace(self.path)  # atomic: a killed run never leaves half a cache
+        except OSError as exc:  # a full disk: numpy's error names no file
+            Path(name).unlink(missing_ok=True)
+            raise LabelingError(f"{self.path}: could not be written ({exc.strerror or exc}); "
+                                "free disk space (embeddings are recomputed if this "
+                                "folder is deleted)") from None
         except BaseException:
             Path(name).unlink(missing_ok=True)
             raise
