@@ -112,3 +112,14 @@ def test_cache_and_prune_on_a_multi_label_task(tmp_path):
     assert pruned.exit_code == 0, pruned.output
     assert "3 of the task's LFs, 0 of LFs edited or removed" in pruned.output
     assert len(list(cache.glob("*.npz"))) == 3 and keep.is_file()
+
+
+def test_cache_shows_an_unreadable_response_cache_instead_of_stopping(make_task):
+    config = make_task()
+    step_apply(load_task(config), progress=False)
+    responses = config.parent / "run" / "cache" / "llm_responses.sqlite"
+    responses.write_bytes(b"not a database " * 50)
+    result = cli("cache", config)
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("LLM responses"))
+    assert "unreadable" in line and "move it aside" in line

@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 
 from labeling.cli.common import CONFIG_ARG, RUN_DIR_OPT, app, holding, open_task, user_errors
+from labeling.errors import LabelingError
 
 
 def human_size(n: float) -> str:
@@ -93,11 +94,14 @@ def _llm_count(path: Path) -> str:
 
     if not path.is_file():
         return ""
-    cache = ResponseCache(path)
     try:
-        return f"{cache.count():,} responses (never pruned: paid for)"
-    finally:
-        cache.close()
+        cache = ResponseCache(path)
+        try:
+            return f"{cache.count():,} responses (never pruned: paid for)"
+        finally:
+            cache.close()
+    except LabelingError:  # shown here, not raised: this is where one looks
+        return "unreadable: not an SQLite database (move it aside to start an empty one)"
 
 
 @app.command("cache")
