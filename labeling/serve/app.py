@@ -36,8 +36,8 @@ from labeling.export.multilabel_io import multilabel_thresholds
 from labeling.serve.batcher import MicroBatcher
 from labeling.serve.model_process import ModelProcess
 from labeling.serve.protocol import (Limits, RequestError, infer_request, infer_response,
-                                     model_metadata, parse_json, predict_response,
-                                     predict_texts)
+                                     loopback_host, model_metadata, parse_json,
+                                     predict_response, predict_texts)
 
 log = logging.getLogger("labeling.serve")
 INFER_PATH = re.compile(r"/v2/models/([^/]+)(?:/versions/([^/]+))?/infer")
@@ -105,6 +105,14 @@ async def read_body(scope: dict, receive, limit: int, timeout_s: float = 30.0) -
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+async def _send(send, status: int, body: bytes) -> None:
+    """One complete JSON answer on plain ASGI."""
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-length", str(len(body)).encode()),
+                            (b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _content_type(scope: dict) -> str:
     """The request's media type (``multipart/form-data``), or "" when it sent none."""
     for name, value in scope["headers"]:
@@ -119,8 +127,13 @@ class ModelServer:
 
     def __init__(self, exported: ExportedModel, name: str, version: str,
                  limits: Limits | None = None, max_batch: int = 256, max_wait_ms: float = 2.0,
-                 max_queue: int = 16_384, model_process: ModelProcess | None = None):
+                 max_queue: int = 16_384, model_process: ModelProcess | None = None,
+                 local_only: bool = False):
         self.exported = exported
+        # answer only requests whose Host names the loopback (`labeling serve` without
+        # --allow-remote): a web page reaching the server by DNS rebinding names itself
+        self.local_only = local_only
+        self._local_hosts: set[bytes] = set()  # Host values seen to be loopback names
         # the model in a child process while the server runs (its lifespan), else in
         # this process's model thread
         self.model_process = model_process
@@ -154,6 +167,10 @@ class ModelServer:
 
     async def __call__(self, scope, receive, send) -> None:
         """ASGI: ``POST`` to an inference route on the hot path, the rest to Starlette."""
+        if self.local_only and scope["type"] == "http" and (
+                refused := self._foreign_host(scope)) is not None:
+            await _send(send, 403, dump(one_line(refused)))
+            return
         if scope["type"] == "http" and scope["method"] == "POST":
             path = scope["path"]
             if path == "/predict":
@@ -163,13 +180,24 @@ class ModelServer:
             else:
                 work = None
             if work is not None:
-                status, body = await self._answer(work, scope)
-                await send({"type": "http.response.start", "status": status,
-                            "headers": [(b"content-length", str(len(body)).encode()),
-                                        (b"content-type", b"application/json")]})
-                await send({"type": "http.response.body", "body": body})
+                await _send(send, *await self._answer(work, scope))
                 return
         await self.starlette(scope, receive, send)
+
+    def _foreign_host(self, scope: dict) -> str | None:
+        """Why the request's Host header is refused (it names no loopback), or None; a
+        request without one (HTTP/1.0; a browser always sends one) is answered."""
+        for name, value in scope["headers"]:
+            if name == b"host" and value not in self._local_hosts:
+                host = value.decode("latin-1")
+                if not loopback_host(host):
+                    return (f"Host {host!r} is not a loopback name, and this server "
+                            "answers only requests to 127.0.0.1 or localhost (a web page "
+                            "reaching it by DNS rebinding sends its own name); behind a "
+                            "reverse proxy passing another Host, serve with --allow-remote")
+                if len(self._local_hosts) < 64:
+                    self._local_hosts.add(value)
+        return None
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app):

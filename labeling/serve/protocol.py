@@ -13,6 +13,7 @@ Pure functions, no HTTP: tested without a server, reused by the server and the t
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 from dataclasses import dataclass
@@ -57,6 +58,27 @@ class Limits:
                 self.body_timeout_s, bool) or not self.body_timeout_s > 0):
             raise LabelingError(f"body_timeout_s (--body-timeout) must be a positive number "
                                 f"of seconds, not {self.body_timeout_s!r}")
+
+
+def loopback_host(host: str) -> bool:
+    """Whether a Host header names this machine's loopback: ``localhost`` or a loopback
+    IP (``127.0.0.1``, ``[::1]``), with or without a port. A page in a browser reaching a
+    loopback server through DNS rebinding sends its own name instead."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [IPv6]:port
+        name, bracket, port = host[1:].partition("]")
+        if not bracket or (port and not (port[0] == ":" and port[1:].isdigit())):
+            return False
+    else:
+        name, colon, port = host.partition(":")
+        if colon and not port.isdigit():
+            return False
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_json(body: bytes) -> dict:

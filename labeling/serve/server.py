@@ -81,10 +81,13 @@ def model_identity(exported: ExportedModel, model_dir: Path) -> tuple[str, str]:
 
 def build_server(model_dir: Path, runtime: str = "sklearn", name: str | None = None,
                  limits: Limits | None = None, max_batch: int = 256, max_wait_ms: float = 2.0,
-                 max_queue: int = 16_384, model_process: bool = False) -> ModelServer:
+                 max_queue: int = 16_384, model_process: bool = False,
+                 local_only: bool = False) -> ModelServer:
     """Load the exported model (card and hashes checked) and wrap it in a server;
     ``model_process``: while serving, the model runs in a child process of its own
-    (labeling.serve.model_process), which loads the folder again."""
+    (labeling.serve.model_process), which loads the folder again; ``local_only``: answer
+    only requests whose Host names the loopback (:func:`serve` sets it unless
+    ``allow_remote``)."""
     if max_batch < 1 or max_queue < 1 or not 0 <= max_wait_ms <= 1000:
         raise LabelingError("--max-batch and --max-queue must be >= 1 and --max-wait-ms in "
                             f"[0, 1000], not {max_batch}, {max_queue}, {max_wait_ms}")
@@ -94,7 +97,8 @@ def build_server(model_dir: Path, runtime: str = "sklearn", name: str | None = N
     if not name or "/" in name:
         raise LabelingError(f"--name {name!r}: a model name must be non-empty, without '/'")
     return ModelServer(exported, name, version, limits, max_batch, max_wait_ms, max_queue,
-                       ModelProcess(model_dir, runtime) if model_process else None)
+                       ModelProcess(model_dir, runtime) if model_process else None,
+                       local_only)
 
 
 @contextlib.contextmanager
@@ -120,6 +124,7 @@ def serve(server: ModelServer, host: str = DEFAULT_HOST, port: int = DEFAULT_POR
     """Listen on ``host:port`` and serve until SIGTERM/SIGINT; ``on_listen(url)`` once the
     socket is bound (the URL carries the actual port when ``port`` is 0)."""
     check_host(host, allow_remote)
+    server.local_only = not allow_remote  # loopback: only Host names of the loopback
     sock = bind(host, port)
     if on_listen is not None:
         on_listen(url_of(sock))
@@ -146,15 +151,59 @@ class JSONErrorsProtocol(HttpToolsProtocol):
     """uvicorn's HTTP protocol (httptools), but a request its parser refuses before the app
     sees it (a Content-Length that is not a number or given twice, with Transfer-Encoding
     too, a bad chunk size, a garbled request line) gets the server's one-line JSON error,
-    not uvicorn's plain-text "Invalid HTTP request received."."""
+    not uvicorn's plain-text "Invalid HTTP request received.".
+
+    And a request's headers have ``header_timeout`` seconds to arrive, from the connection
+    (or the previous answer on it): uvicorn has no such timeout, so a client holding
+    connections open while sending nothing, or a header byte now and then (slowloris),
+    kept each for ever, until the server had no file descriptor left to accept others."""
+
+    header_timeout: float = 30.0
+    _header_timer = None
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_late(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self._answer_and_close(b"408 Request Timeout", f"no complete request headers "
+                                   f"within {self.header_timeout:g} s (--body-timeout)")
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        waiting = bool(self.pipeline)  # a request whose headers arrived already
+        super().on_response_complete()
+        if not waiting and not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc) -> None:
+        self._disarm()
+        super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
         # called inside uvicorn's ``except httptools.HttpParserError``: its text says why
         reason = sys.exc_info()[1]
-        body = dump(one_line(f"invalid HTTP request: {reason or msg}"))
+        self._answer_and_close(b"400 Bad Request", f"invalid HTTP request: {reason or msg}")
+
+    def _answer_and_close(self, status: bytes, message: str) -> None:
+        body = dump(one_line(message))
         self.transport.write(b"".join([
-            b"HTTP/1.1 400 Bad Request\r\n", *(name + b": " + value + b"\r\n" for name, value
-                                               in self.server_state.default_headers),
+            b"HTTP/1.1 " + status + b"\r\n", *(name + b": " + value + b"\r\n" for name, value
+                                             in self.server_state.default_headers),
             b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body),
             b"connection: close\r\n\r\n", body]))
         self.transport.close()
@@ -163,7 +212,9 @@ class JSONErrorsProtocol(HttpToolsProtocol):
 def run_uvicorn(server: ModelServer, sock: socket.socket, access_log: bool = False,
                 graceful_seconds: float = 10) -> None:
     """uvicorn on the listening ``sock`` until SIGTERM/SIGINT (a graceful stop)."""
-    config = uvicorn.Config(server.app, http=JSONErrorsProtocol, log_level="warning",
+    protocol = type("JSONErrorsProtocol", (JSONErrorsProtocol,),
+                    {"header_timeout": server.limits.body_timeout_s})
+    config = uvicorn.Config(server.app, http=protocol, log_level="warning",
                             access_log=access_log,
                             timeout_graceful_shutdown=graceful_seconds, lifespan="on",
                             server_header=False, proxy_headers=False)

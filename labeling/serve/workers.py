@@ -244,7 +244,9 @@ def serve_workers(options: dict, workers: int, host: str, port: int,
     if options.get("model_process"):
         raise LabelingError("--workers and --model-process: choose one (each worker runs "
                             "its own model)")
-    options = {**options, "model_dir": Path(options["model_dir"])}
+    # on loopback, each worker answers only Host names of the loopback (DNS rebinding)
+    options = {**options, "model_dir": Path(options["model_dir"]),
+               "local_only": not allow_remote}
     listening = bind(host, port)  # no SO_REUSEPORT: a port in use fails here, in one line
     pool = WorkerPool(listening, options, workers, access_log, graceful_seconds)
 
