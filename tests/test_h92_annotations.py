@@ -154,3 +154,21 @@ def test_the_table_says_which_annotations_the_next_run_does_not_use(tiny_app_pro
         dev["id"][0]: "not used: names a label the task no longer has",
         "te0": "not used: test rows stay held out"}
     assert any(c.value.startswith("3 of them not used by the next run") for c in at.caption)
+
+
+def test_the_annotate_page_offers_every_example_of_a_split(tiny_app_project):
+    """Before: the single-label Annotate page offered only the four slices (uncovered,
+    conflicting, unsure, label model wrong), so a team could not label a dev set straight
+    through: on the tiny task no train row is uncovered and the page had nothing to show.
+    (The multi-label page has had "all".)"""
+    from labeling.review.project import load_run
+
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.run()
+    at.switch_page("views/annotate.py").run()
+    at.selectbox(key="ann_split").select("dev").run()
+    at.selectbox(key="ann_slice").select("all").run()
+    assert not at.exception and not at.error
+    dev = load_run(tiny_app_project).frames["dev"]["id"].tolist()
+    assert _shown(at) == dev[0]
+    assert at.get("progress")[0].proto.text == f"0 of {len(dev)} examples in this slice labeled"

@@ -18,8 +18,8 @@ with shared.guard():
     c1, c2, c3 = st.columns([1, 2, 1])
     split = c1.selectbox("split", [s for s in data.splits if s != "test"] or data.splits,
                          key="ann_split")
-    name = c2.selectbox("slice", list(slices.SLICES), key="ann_slice",
-                        format_func=lambda n: f"{n}: {slices.SLICES[n]}")
+    name = c2.selectbox("slice", list(slices.QUEUES), key="ann_slice",
+                        format_func=lambda n: f"{n}: {slices.QUEUES[n]}")
     skip_done = c3.toggle("hide labeled", value=True, key="ann_hide")
     margin = st.session_state.get("unsure_margin", slices.DEFAULT_MARGIN)  # the Slices page's
     ids = slices.slice_ids(data, split, name, margin)

@@ -20,6 +20,9 @@ SLICES = {
     "label_model_wrong": "the label model's prediction differs from the gold label",
 }
 DEFAULT_MARGIN = 0.2
+# the Annotate page's queues: the slices, and every example of the split (the way to
+# label a dev set straight through; before, only rows in one of the slices were offered)
+QUEUES = {**SLICES, "all": "every example of the split, in data order"}
 
 
 def slice_masks(run, split: str, margin: float = DEFAULT_MARGIN) -> dict[str, np.ndarray]:
@@ -42,7 +45,10 @@ def slice_counts(run, margin: float = DEFAULT_MARGIN) -> pd.DataFrame:
 
 
 def slice_ids(run, split: str, name: str, margin: float = DEFAULT_MARGIN) -> list[str]:
-    """Example ids in the slice, in data order (empty list when it does not apply)."""
+    """Example ids in the slice (or the :data:`QUEUES` ``all``), in data order (empty list
+    when it does not apply)."""
+    if name == "all":
+        return run.frames[split]["id"].tolist()
     mask = slice_masks(run, split, margin).get(name)
     if mask is None:
         return []
