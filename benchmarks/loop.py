@@ -1,7 +1,7 @@
 """The LF loop: seconds from saving an edit of one regex LF to the `labeling dev` table.
 
     python benchmarks/loop.py [--rows 100000] [--edits 3] [--skip-generated | --skip-bundled]
-                              [--json PATH]
+                              [--keyword-lfs 200] [--json PATH]
 
 Two tasks, each in a fresh temporary folder:
 
@@ -232,6 +232,27 @@ def generated(rows: int, edits: int) -> dict:
             "cold_apply_s": round(cold, 3), "fraction": round(mean / cold, 4)}
 
 
+def keyword_build(n: int) -> dict:
+    """Seconds to build ``n`` generated keyword LFs (a 300-LF task's families, rebuilt by
+    every save of its module), against the same alternations as plain ``regex_lf``s with
+    ASCII ``\\b`` boundaries, built in the same run: keyword_lf's Unicode rules (a long
+    boundary class) cost their ratio. In process, each set built once (fresh words:
+    nothing cached)."""
+    from labeling import keyword_lf, regex_lf
+
+    keyword_lf(["warm"], label=0)  # the Unicode class is built once a process: not timed
+    started = time.perf_counter()  # the baseline first: nothing of the other set alive
+    for i in range(n):
+        regex_lf(rf"\b(?:word{i}|other\s+{i}|x{i}y)\b", label=i % 2, name=f"re_{i}")
+    regex_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for i in range(n):
+        keyword_lf([f"word{i}", f"other {i}", f"x{i}y"], label=i % 2, name=f"kw_{i}")
+    keyword_s = time.perf_counter() - started
+    return {"n": n, "keyword_lf_s": round(keyword_s, 3), "regex_lf_s": round(regex_s, 3),
+            "ratio": round(keyword_s / regex_s, 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=100_000)
@@ -239,6 +260,9 @@ def main() -> None:
     ap.add_argument("--skip-generated", action="store_true")
     ap.add_argument("--skip-bundled", action="store_true",
                     help="only the generated task (a quick check with a small --rows)")
+    ap.add_argument("--keyword-lfs", type=int, default=200,
+                    help="also time building this many keyword LFs against regex LFs "
+                         "(0: skip)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     if not 1 <= args.edits <= len(BUNDLED_WORDS):
@@ -246,6 +270,10 @@ def main() -> None:
     started = time.perf_counter()
     # the machine is shared: its load says how far the seconds are from a quiet machine's
     out: dict = {"load_average_at_start": [round(x, 1) for x in os.getloadavg()]}
+    if args.keyword_lfs:
+        k = out["keyword_build"] = keyword_build(args.keyword_lfs)
+        print(f"building {k['n']} keyword LFs {k['keyword_lf_s']:.2f} s, the same as regex "
+              f"LFs {k['regex_lf_s']:.2f} s: ratio {k['ratio']:.2f}", flush=True)
     if not args.skip_bundled:
         b = out["bundled"] = bundled(args.edits)
         out["run_steps_s"] = b.pop("run_steps_s")
