@@ -59,6 +59,15 @@ from labeling.llm.settings import LLMSettings
 DEFAULT_CONFIG = "labeling.toml"
 
 
+def control_character(text: str) -> str | None:
+    """The first control character in ``text`` (a tab, a line break, an escape: what
+    rewrites a terminal or splits a one-line output), as Python writes it, or None."""
+    for char in text:
+        if unicodedata.category(char) == "Cc":
+            return repr(char)
+    return None
+
+
 class _Strict(BaseModel):
     # a refused value may be a key written in the wrong place: errors never quote it
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
@@ -131,6 +140,9 @@ class TaskConfig(_Strict):
                 raise ValueError(f"labels {ascii(twin)} and {ascii(name)} are one label "
                                  "written with its accents encoded two ways; keep one")
         for name in self.labels:  # gold values are stripped, and split on ";" (multi-label)
+            if (char := control_character(name)) is not None:
+                raise ValueError(f"label {name!r} holds a control character ({char}); "
+                                 "labels are printed one per field of one-line outputs")
             if not name.strip() or name != name.strip():
                 raise ValueError(f"label {name!r}: empty or with spaces around it; gold "
                                  "values are stripped, so no gold row could name it")

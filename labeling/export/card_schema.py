@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, \
     model_validator
 
+from labeling.config import control_character
 from labeling.errors import ModelLoadError
 
 MODEL_FILE = "model.skops"
@@ -90,6 +91,12 @@ class ModelCard(_Section):
     def _consistent(self) -> "ModelCard":
         if len(set(self.labels)) != len(self.labels):
             raise _FieldError("labels", f"labels must be unique, got {self.labels}")
+        # printed as they are by `labeling predict` and `labeling serve`: an escape
+        # sequence would rewrite the user's terminal, a tab or line break forge lines
+        for field, names in (("labels", self.labels), ("task", [self.task or ""])):
+            for name in names:
+                if (char := control_character(name)) is not None:
+                    raise _FieldError(field, f"{name!r} holds a control character ({char})")
         if self.positive_label is not None and self.positive_label not in self.labels:
             raise _FieldError("positive_label", f"{self.positive_label!r} is not one of the "
                                                 f"labels {self.labels}")
