@@ -22,6 +22,7 @@ from labeling.review.annotator import MAX_NAME, byline, changed_meanwhile, clean
 from labeling.review.detail import example_text
 from labeling.review.import_labels import import_labels
 from labeling.review.literal import literal
+from labeling.review.next_run import unknown_label_names
 from labeling.review.project import (annotation_key, annotations_path, lf_drift,
                                      lf_files_stamp, load_run, project_settings, run_stamp)
 
@@ -213,6 +214,21 @@ def import_box(data, annotations: AnnotationStore, multi_label: bool = False) ->
                                   multi_label, annotator())
                 st.success(literal(f"{n} labels imported from {upload.name} (each replaces "
                                    "the example's label, if it had one)."))
+
+
+def rename_box(data, annotations: AnnotationStore, names) -> None:
+    """When annotations (stored ``names``) name labels the task no longer has: say so, and
+    map such a name to one of the task's labels (a label renamed in labeling.toml)."""
+    if not (gone := unknown_label_names(names, data.labels)):
+        return
+    with st.expander(literal(f"Annotations name labels the task no longer has: "
+                             f"{', '.join(gone)} (the next run ignores them)")):
+        old = st.selectbox("label no longer in the task", gone, key="rename_old")
+        new = st.selectbox("its name now", data.labels, key="rename_new")
+        if st.button("Rename it in the annotations", key="rename_go"):
+            n = annotations.rename_label(data.config.name, old, new)
+            st.toast(literal(f"{n} annotations now say {new} instead of {old}"))
+            st.rerun()
 
 
 def every_label_axis(**kwargs):

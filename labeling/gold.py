@@ -205,6 +205,24 @@ class AnnotationStore:
             db.execute("DELETE FROM annotations WHERE task = ? AND split = ? AND example_id = ?",
                        (task, split, str(example_id)))
 
+    def rename_label(self, task: str, old: str, new: str) -> int:
+        """Make the annotations naming label ``old`` name ``new`` (a label renamed in
+        labeling.toml: they were ignored from then on); in a label set, that one name.
+        Returns how many annotations changed. Reads go by name, so ``label`` is left."""
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute("SELECT split, example_id, label_name FROM annotations WHERE"
+                              " task = ?", (task,)).fetchall()
+            changed = [(LABEL_SET_SEPARATOR.join(dict.fromkeys(new if n == old else n
+                                                               for n in names)), split, i)
+                       for split, i, name in rows
+                       if old in (names := [n.strip() for n in
+                                            (name or "").split(LABEL_SET_SEPARATOR)])]
+            db.executemany("UPDATE annotations SET label_name = ? WHERE task = ? AND split = ?"
+                           " AND example_id = ?", [(n, task, s, i) for n, s, i in changed])
+            db.execute("COMMIT")
+        return len(changed)
+
     def get(self, task: str, split: str, example_id: str, labels: list[str],
             text: str | None = None) -> int | None:
         texts = None if text is None else {str(example_id): text}

@@ -172,3 +172,40 @@ def test_the_annotate_page_offers_every_example_of_a_split(tiny_app_project):
     dev = load_run(tiny_app_project).frames["dev"]["id"].tolist()
     assert _shown(at) == dev[0]
     assert at.get("progress")[0].proto.text == f"0 of {len(dev)} examples in this slice labeled"
+
+
+def test_annotations_of_a_renamed_label_can_be_given_its_new_name(tiny_app_project, tmp_path):
+    """Before: after a label was renamed in labeling.toml, every annotation naming the old
+    name was ignored by the next run, and nothing in the app could carry them over: the
+    team had to label those examples again."""
+    from labeling.review.project import load_run
+
+    train = load_run(tiny_app_project).frames["train"]
+    store = AnnotationStore(tmp_path / "annotations.sqlite")
+    for i in range(3):  # labeled when the label was called "junk"
+        store.set("tiny", train["id"][i], 1, split="train", label_name="junk",
+                  text=train["text"][i])
+    store.set("tiny", train["id"][3], 0, split="train", label_name="ham", text=train["text"][3])
+    at = _annotate_page()
+    assert any("no longer has" in e.label and "junk" in e.label for e in at.expander)
+    at.selectbox(key="rename_old").select("junk").run()
+    at.selectbox(key="rename_new").select("spam").run()
+    at.button(key="rename_go").click().run()
+    assert not at.exception and not at.error
+    table = store.table("tiny").set_index("example_id")["label_name"]
+    assert sorted(table.tolist()) == ["ham", "spam", "spam", "spam"]
+    assert store.gold_for("tiny", "train", train["id"][:4], ["ham", "spam"]) == {
+        **{i: 1 for i in train["id"][:3]}, train["id"][3]: 0}
+    assert not any("no longer has" in e.label for e in at.expander)
+
+
+def test_renaming_a_label_inside_label_sets(tmp_path):
+    store = AnnotationStore(tmp_path / "a.sqlite")
+    store.set("t", "a", 3, split="train", label_name="joy;glee")
+    store.set("t", "b", 3, split="dev", label_name="glee")
+    store.set("t", "c", 3, split="dev", label_name="happiness;glee")  # both become joy
+    store.set("t", "d", 1, split="dev", label_name="anger")
+    assert store.rename_label("t", "glee", "happiness") == 3
+    names = store.table("t").set_index("example_id")["label_name"].to_dict()
+    assert names == {"a": "joy;happiness", "b": "happiness", "c": "happiness", "d": "anger"}
+    assert store.label_sets_for("t", "train", ["a"], ["happiness", "joy"]) == {"a": (0, 1)}

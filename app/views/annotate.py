@@ -67,6 +67,7 @@ with shared.guard():
     for col, r in zip(cols[1:], counts.itertuples()):
         col.metric(literal(r.label), r.count)
     table = with_next_run(store.table(task), store, data)
+    shared.rename_box(data, store, table["label_name"])
     if table.empty:
         st.caption("No annotations yet.")
     else:

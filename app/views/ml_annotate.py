@@ -59,6 +59,7 @@ with shared.guard():
     st.dataframe(counts.pivot(index="label", columns="split", values="count")
                  .reindex(["sets"] + data.labels), key="ml_ann_counts")
     table = ml_detail.annotation_table(store, data)
+    shared.rename_box(data, store, table["label_set"])
     if table.empty:
         st.caption("No annotations yet.")
     else:

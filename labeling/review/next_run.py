@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from labeling.data import LABEL_SET_SEPARATOR
 from labeling.gold import next_run_verdicts
 
 VERDICTS = {
@@ -46,3 +47,10 @@ def with_next_run(table: pd.DataFrame, store, data, multi_label: bool = False) -
     column = [VERDICTS[verdicts.get((s, str(i)), "ignored")]
               for s, i in zip(table["split"], table["example_id"])]
     return table.assign(next_run=column)
+
+
+def unknown_label_names(names, labels: list[str]) -> list[str]:
+    """The label names in ``names`` (stored ``label_name`` values; a set's names joined
+    by ";") that are not among the task's ``labels``: a label renamed or removed since."""
+    found = {n.strip() for name in names for n in str(name or "").split(LABEL_SET_SEPARATOR)}
+    return sorted(found - set(labels) - {""})
