@@ -19,8 +19,9 @@ An LF that raises stops the run with an :class:`LFError` naming the LF and the r
 unless ``fault_tolerant=True``: then it abstains there and the faults are counted.
 The error is also an instance of the LF's exception class (``except ValueError``
 still catches an LF's ValueError, as with snorkel). An LF returning something other
-than -1 or a class index always stops the run. A row taking long, and Ctrl+C, are
-reported with the LF and row (:mod:`labeling.apply.watch`).
+than -1 or a class index always stops the run. The gold column (``label``) is dropped
+before any LF sees a row. A row taking long, and Ctrl+C, are reported with the LF and
+row (:mod:`labeling.apply.watch`).
 
 >>> import pandas as pd
 >>> from labeling.lf import keyword_lf, labeling_function
@@ -48,7 +49,7 @@ from labeling.apply.row_labeler import CHUNK, label_rows
 from labeling.apply.votes import FaultLog, RowNames, check_vote, matrix_dtype
 from labeling.apply.watch import Watch
 from labeling.errors import LFError
-from labeling.lf.core import ABSTAIN, PatternLF, TextColumn
+from labeling.lf.core import ABSTAIN, GOLD_COLUMN, GOLD_HIDDEN, PatternLF, TextColumn
 
 ENGINES = ("local", "dask")
 
@@ -123,6 +124,9 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
     if dupes:
         raise LFError(f"LF names must be unique; repeated: {', '.join(dupes)}")
     faults = faults if faults is not None else FaultLog()
+    # Gold never reaches an LF: one reading x.label would score itself on its answer key
+    # on dev, and carry test gold into the test scores.
+    df = df.drop(columns=GOLD_COLUMN, errors="ignore")
     L = np.full((len(df), len(lfs)), ABSTAIN, dtype=matrix_dtype(cardinality))
     need = np.ones(L.shape, dtype=bool, order="F")  # read and written column by column
 
@@ -145,6 +149,8 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
                 continue
             watch.follow(lf.name)
             if _is_vectorizable(lf):
+                if lf.column == GOLD_COLUMN:
+                    raise LFError(f"LF '{lf.name}' reads column '{lf.column}': {GOLD_HIDDEN}")
                 if lf.column not in df.columns:
                     raise LFError(f"LF '{lf.name}' reads column '{lf.column}', which the data lacks")
                 if not ABSTAIN <= lf.label < cardinality:

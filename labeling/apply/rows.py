@@ -19,9 +19,18 @@ import weakref
 from types import SimpleNamespace
 from typing import Callable
 
+from labeling.lf.core import GOLD_COLUMN, GOLD_HIDDEN
+
 
 class Row(SimpleNamespace):
     """A data point: attribute access (``x.text``) and item access (``x["text"]``)."""
+
+    def __getattr__(self, name):  # only for a name the row lacks
+        if name.startswith("__"):  # pickle, copy and friends probe for these
+            raise AttributeError(name)
+        if name == GOLD_COLUMN:
+            raise AttributeError(f"x has no field {name!r}: {GOLD_HIDDEN}")
+        raise AttributeError(f"x has no field {name!r} (fields: {', '.join(self.__dict__)})")
 
     def __getitem__(self, key):
         try:

@@ -29,6 +29,10 @@ from labeling.lf.prefilter import required_literals
 ABSTAIN = -1
 
 APPLIES, DOES_NOT_APPLY = 1, 0  # multi-label votes on an LF's target label
+# The dev and test frames hold their gold here; no LF sees it (labeling.apply drops it):
+# an LF reading it would score itself on its own answer key.
+GOLD_COLUMN = "label"
+GOLD_HIDDEN = "the gold label is not shown to LFs"
 
 __all__ = ["ABSTAIN", "APPLIES", "DOES_NOT_APPLY", "PatternLF", "TextColumn", "for_label",
            "keyword_lf", "labeling_function", "regex_lf"]

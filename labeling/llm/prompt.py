@@ -40,6 +40,7 @@ from pydantic import ValidationError
 from snorkel.labeling import LabelingFunction
 
 from labeling.errors import LFError
+from labeling.lf.core import GOLD_COLUMN, GOLD_HIDDEN
 from labeling.llm.active import required
 from labeling.llm.settings import LLMSettings
 
@@ -158,6 +159,9 @@ class PromptLF(LabelingFunction):
     # --- prompts -------------------------------------------------------------
     def check_columns(self, columns) -> None:
         for field in self.fields:
+            if field == GOLD_COLUMN:  # the frames carry it on dev and test; apply drops it
+                raise LFError(f"prompt LF '{self.name}': template uses column '{field}': "
+                              f"{GOLD_HIDDEN}")
             if field not in columns:
                 raise LFError(f"prompt LF '{self.name}': template uses column '{field}', "
                               "which the data lacks")
