@@ -336,12 +336,20 @@ def write_end_probs(run_dir: Path, labels: list[str], frames: dict, proba: dict)
                               names=["split", "id"]))
              for split, p in proba.items()]
     _write_table(pd.concat(parts), Path(run_dir) / END_PROBS_FILE)
+    update_metrics(run_dir, end_probs_texts={split: _texts_digest(frames[split])
+                                             for split in proba if "text" in frames[split]})
+
+
+def _texts_digest(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(pd.util.hash_pandas_object(
+        frame["text"].astype(str), index=False).to_numpy().tobytes()).hexdigest()
 
 
 def read_end_probs(run_dir: Path, labels: list[str], frames: dict) -> dict | None:
     """Split -> (rows x classes) end-model probabilities as ``labeling train`` stored them,
     or None when the file is missing or does not match ``frames`` (other ids, labels or
-    splits): the caller then predicts instead of showing something stale."""
+    splits, or a text edited under the same id since: metrics.json's
+    ``end_probs_texts``): the caller then predicts instead of showing something stale."""
     path = Path(run_dir) / END_PROBS_FILE
     if not path.is_file():
         return None
@@ -349,12 +357,15 @@ def read_end_probs(run_dir: Path, labels: list[str], frames: dict) -> dict | Non
     columns = [f"p_{name}" for name in labels]
     if list(table.columns) != columns:
         return None
+    texts = read_metrics(run_dir).get("end_probs_texts") or {}  # absent: an older run
     out = {}
     for split, frame in frames.items():
         if split not in table.index.get_level_values("split"):
             return None
         part = table.xs(split, level="split")
         if list(part.index) != list(frame["id"]):
+            return None
+        if split in texts and "text" in frame and texts[split] != _texts_digest(frame):
             return None
         out[split] = part.to_numpy()
     return out
