@@ -20,7 +20,7 @@ from labeling.gold import AnnotationStore
 from labeling.review import queue
 from labeling.review.annotator import MAX_NAME, byline, changed_meanwhile, clean_name
 from labeling.review.detail import example_text
-from labeling.review.import_labels import import_labels
+from labeling.review.import_labels import export, import_labels
 from labeling.review.literal import literal
 from labeling.review.next_run import unknown_label_names
 from labeling.review.project import (annotation_key, annotations_path, lf_drift,
@@ -214,6 +214,15 @@ def import_box(data, annotations: AnnotationStore, multi_label: bool = False) ->
                                   multi_label, annotator())
                 st.success(literal(f"{n} labels imported from {upload.name} (each replaces "
                                    "the example's label, if it had one)."))
+
+
+def download_buttons(annotations: AnnotationStore, data) -> None:
+    """The Annotate pages' downloads: every annotation, with its text, as CSV and JSONL."""
+    for column, kind in zip(st.columns(2), ("csv", "jsonl")):
+        column.download_button(f"Download annotations ({kind.upper()})",
+                               export(annotations, data, kind), key=f"download_{kind}",
+                               file_name=f"{data.config.name}-annotations.{kind}",
+                               mime="text/csv" if kind == "csv" else "application/jsonl")
 
 
 def rename_box(data, annotations: AnnotationStore, names) -> None:

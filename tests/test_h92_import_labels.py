@@ -78,3 +78,27 @@ def test_a_file_of_another_kind_is_named(run, tmp_path):
         import_labels(store, run, "labels.xlsx", b"PK\x03\x04")
     with pytest.raises(DataError, match=r"labels\.jsonl: cannot be read as jsonl"):
         import_labels(store, run, "labels.jsonl", b"{not json\n")
+
+
+def test_the_download_has_each_example_text_and_jsonl_reads_back(run, tmp_path):
+    """Before: only CSV, with ids but no texts: a file given to a colleague or a
+    spreadsheet could not be read without the data files next to it."""
+    from labeling.review.import_labels import export
+
+    store = AnnotationStore(tmp_path / "a.sqlite")
+    dev = run.frames["dev"]
+    store.set("tiny", dev["id"][0], 1, split="dev", label_name="spam", annotator="ann")
+    store.set("tiny", "te1", 0, split="test", label_name="ham", annotator="ann")
+    rows = [json.loads(line) for line in export(store, run, "jsonl").decode().splitlines()]
+    texts = {r["example_id"]: r["text"] for r in rows}
+    test_text = run.frames["test"].set_index("id").at["te1", "text"]
+    assert texts == {dev["id"][0]: dev["text"][0], "te1": test_text}
+    assert all(r["updated_at"].endswith("+00:00") for r in rows)
+    csv = export(store, run, "csv").decode()
+    assert csv.splitlines()[0].split(",")[-1] == "text" and dev["text"][0] in csv
+
+    again = AnnotationStore(tmp_path / "b.sqlite")
+    assert import_labels(again, run, "a.jsonl", export(store, run, "jsonl")) == 2
+    columns = ["example_id", "split", "label_name", "annotator"]
+    assert sorted(again.table("tiny")[columns].values.tolist()) == sorted(
+        store.table("tiny")[columns].values.tolist())

@@ -77,7 +77,6 @@ with shared.guard():
         st.dataframe(table.drop(columns=["task"]), hide_index=True, key="ann_table",
                      column_config={"updated_at": st.column_config.DatetimeColumn(
                          "updated_at", format="YYYY-MM-DD HH:mm:ss")})
-        st.download_button("Download annotations (CSV)", store.to_csv(task),
-                           file_name=f"{task}-annotations.csv", mime="text/csv")
+        shared.download_buttons(store, data)
     st.caption(f"Stored in {literal(store.path)}; train and dev labels become dev gold in the "
                "next run.")

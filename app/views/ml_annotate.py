@@ -66,7 +66,6 @@ with shared.guard():
         st.dataframe(table, hide_index=True, key="ml_ann_table",
                      column_config={"updated_at": st.column_config.DatetimeColumn(
                          "updated_at", format="YYYY-MM-DD HH:mm:ss")})
-        st.download_button("Download annotations (CSV)", store.to_csv(data.config.name),
-                           file_name=f"{data.config.name}-annotations.csv", mime="text/csv")
+        shared.download_buttons(store, data)
     st.caption(f"Stored in {literal(store.path)} as the labels' names joined by \";\" (as in "
                "the data files); train and dev label sets become dev gold in the next run.")

@@ -99,3 +99,22 @@ def import_labels(store, data, name: str, content: bytes, multi_label: bool = Fa
             store.set(task, row["example_id"], k, split=row["split"], label_name=data.labels[k],
                       annotator=who, text=row["text"])
     return len(rows)
+
+
+def export(store, data, kind: str = "csv") -> bytes:
+    """The task's annotations as the Annotate pages download them (``csv`` or ``jsonl``),
+    latest first, each with its example's text (so the file reads on its own) and its
+    time in UTC; :func:`import_labels` reads either back."""
+    table = store.table(data.config.name).drop(columns=["task"])
+    splits = file_splits(data)
+    if "test" in data.frames:
+        splits["test"] = data.frames["test"]
+    texts = {s: dict(zip(df["id"].astype(str), df["text"].astype(str)))
+             for s, df in splits.items()}
+    table["text"] = [texts.get(s, {}).get(str(i)) for s, i in zip(table["split"],
+                                                                   table["example_id"])]
+    table["updated_at"] = pd.to_datetime(table["updated_at"], unit="s", utc=True).map(
+        lambda t: t.isoformat(timespec="seconds"))
+    if kind == "jsonl":
+        return table.to_json(orient="records", lines=True, force_ascii=False).encode("utf-8")
+    return table.to_csv(index=False).encode("utf-8")
