@@ -9,6 +9,7 @@ import contextlib
 import functools
 import importlib.util
 import os
+import time
 from pathlib import Path
 
 from labeling.llm.errors import LLMError
@@ -49,3 +50,49 @@ def quiet_transformers():
     finally:
         if was_enabled:
             hf_logging.enable_progress_bar()
+
+
+CHUNK = 2048                # texts embedded between two chances to save
+MIN_SAVE_INTERVAL_S = 60.0  # seconds of embedding between saves, at least,
+SAVE_COST_FACTOR = 4.0      # and this many times the last save's duration
+
+
+def encode_in_chunks(texts: list[str], encode, keys=None, stored=None, keep=None,
+                     desc: str | None = None, chunk: int = CHUNK) -> None:
+    """Embed ``texts`` with ``encode`` (texts -> vectors) ``chunk`` texts at a time:
+    ``keep(texts, vectors)`` gets each chunk's, and ``stored`` (an
+    :class:`labeling.llm.embedding_cache.EmbeddingCache`, or None) holds them under
+    ``keys``. ``stored`` is saved when a chunk ends at least ``MIN_SAVE_INTERVAL_S``
+    and ``SAVE_COST_FACTOR`` times the last save's duration after the last save
+    (rewriting the whole file grows with it: the saves stay under ~20% of the time), at
+    the end, and when the loop is left early (Ctrl+C, an error): a run stopped after
+    an hour of embedding keeps what it embedded. ``desc``: a progress bar with rate and
+    ETA on stderr, while more than one chunk is embedded."""
+    last_save, save_cost, unsaved = time.monotonic(), 0.0, False
+    bar = None
+    if desc and len(texts) > chunk:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(texts), desc=desc, unit="text", leave=False)
+    try:
+        for start in range(0, len(texts), chunk):
+            part = texts[start:start + chunk]
+            vectors = encode(part)
+            if keep is not None:
+                keep(part, vectors)
+            if stored is not None:
+                stored.table.update(zip(keys[start:start + chunk], vectors))
+                unsaved = True
+                now, last = time.monotonic(), start + chunk >= len(texts)
+                if last or now - last_save >= max(MIN_SAVE_INTERVAL_S,
+                                                   SAVE_COST_FACTOR * save_cost):
+                    stored.save()
+                    unsaved = False
+                    last_save, save_cost = time.monotonic(), time.monotonic() - now
+            if bar is not None:
+                bar.update(len(part))
+    finally:
+        if bar is not None:
+            bar.close()
+        if unsaved:  # left early: what was embedded is kept for the next run
+            stored.save()

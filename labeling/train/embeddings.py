@@ -9,7 +9,9 @@ installed package wherever the model is loaded.
 
 Embedding is the slow part (~80-400 texts/s on one core), so ``cache_dir`` keeps the
 vectors on disk, keyed by the text's SHA-1 and the model: a re-run over the same texts
-embeds nothing. The training code sets ``cache_dir`` while fitting and clears it before
+embeds nothing. Texts are embedded in chunks, with a progress bar (rate, ETA) when there
+is more than one, and the cache is saved as it goes and when the run is stopped (Ctrl+C),
+so an interrupted run's vectors are not embedded again. The training code sets ``cache_dir`` while fitting and clears it before
 the model is saved, so a model moved to another machine does not write to a path that
 only existed on the first one.
 """
@@ -20,7 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from labeling.llm.embedding_cache import DIM, EmbeddingCache, model_key, text_keys
-from labeling.llm.minilm import load_model
+from labeling.llm.minilm import CHUNK, encode_in_chunks, load_model
 from labeling.train.ensemble import text_list
 
 
@@ -33,6 +35,8 @@ class MiniLMEmbedder(TransformerMixin, BaseEstimator):
     disk cache). ``scale`` multiplies the vectors, which matters when they are
     concatenated with TF-IDF features under one regularised linear model.
     """
+
+    CHUNK = CHUNK  # texts embedded between two chances to save (and bar updates)
 
     def __init__(self, model_path: str | None = None, batch_size: int = 64,
                  cache_dir: str | None = None, scale: float = 1.0):
@@ -60,10 +64,10 @@ class MiniLMEmbedder(TransformerMixin, BaseEstimator):
         cache = EmbeddingCache(self.cache_dir, model_key(self.model_path))
         keys = text_keys(texts)
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache.table}.items())
-        if missing:
-            vectors = self._encode([t for _, t in missing])
-            cache.table.update(zip([k for k, _ in missing], vectors))
-            cache.save()
+        if missing:  # chunk by chunk: Ctrl+C after an hour keeps what was embedded
+            encode_in_chunks([t for _, t in missing], self._encode,
+                             [k for k, _ in missing], cache,
+                             desc="end model: embedding texts", chunk=self.CHUNK)
         return np.stack([cache.table[k] for k in keys]) * self.scale
 
     def __getstate__(self):
