@@ -40,8 +40,10 @@ def check_writable(directory: Path) -> None:
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / f".write-check-{os.getpid()}"
-        probe.write_bytes(b"")
+        # a new file of an unguessable name (O_EXCL): a fixed name was followed through a
+        # link another user of a shared folder planted there, emptying the file it named
+        probe = temporary_sibling(directory / ".write-check")
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         probe.unlink()
     except OSError as exc:
         raise LabelingError(f"{directory}: output folder is not writable "
@@ -92,9 +94,14 @@ def run_folder_lock(directory: Path, command: str, create: bool = True):
         yield
         return
     path = directory / LOCK_FILE
-    try:
-        handle = open(path, "a+", encoding="utf-8")
+    try:  # never through a link: another user of a shared run folder may have planted
+        # one at .lock, and the holder line below would overwrite the file it names
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        handle = open(fd, "r+", encoding="utf-8")
     except OSError as exc:
+        if path.is_symlink():
+            raise LabelingError(f"{path}: is a symbolic link; refusing to write the run "
+                                "folder's lock through it (remove it)") from None
         raise LabelingError(f"{path}: could not be opened ({_describe(exc)})") from None
     with handle:
         try:
