@@ -83,3 +83,17 @@ def test_regex_lf_still_rejects_a_bad_regex_when_built():
     lf = core.PatternLF("given", re.compile("Spam", re.IGNORECASE), label=1)
     assert lf.pattern.flags & re.IGNORECASE and lf(Row(text="SPAM")) == 1
     assert np.array_equal(lf.apply_column(["spam", "ham"]), [1, -1])
+
+
+def test_assigning_a_pattern_replaces_the_lfs_pattern_and_its_shortcuts():
+    """``lf.pattern = re.compile(...)`` (an attribute before it was compiled lazily) still
+    works, and drops the old pattern's prefilter and ASCII form, which would keep the
+    old votes."""
+    lf = keyword_lf(["subscribe"], label=1, name="kw")
+    before = lf_fingerprint(lf, 2)
+    lf.pattern = re.compile(r"free|gift", re.IGNORECASE)
+    assert lf(Row(text="FREE stuff")) == 1 and lf(Row(text="subscribe")) == ABSTAIN
+    assert lf.apply_column(["FREE stuff", "subscribe", "a gift"]).tolist() == [1, -1, 1]
+    assert lf_fingerprint(lf, 2) != before
+    with pytest.raises(TypeError, match="LF 'kw': pattern must be a compiled regex"):
+        lf.pattern = "free"

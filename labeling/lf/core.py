@@ -78,6 +78,14 @@ class PatternLF(LabelingFunction):
     def pattern(self) -> re.Pattern:
         return _compiled(self.source, self.flags)
 
+    @pattern.setter
+    def pattern(self, pattern: re.Pattern) -> None:  # ``lf.pattern = re.compile(...)``
+        if not isinstance(pattern, re.Pattern):
+            raise TypeError(f"LF '{self.name}': pattern must be a compiled regex "
+                            f"(re.compile), not {type(pattern).__name__}")
+        self.source, self.flags = pattern.pattern, pattern.flags
+        self.ascii_literals, self.ascii_lower_pattern = (), None  # they were the old one's
+
     def _vote(self, x) -> int:
         text = _text_of(getattr(x, self.column))
         if self.ascii_lower_pattern is not None and text.isascii():
