@@ -43,8 +43,8 @@ from labeling.train.cross_validation import (DEFAULT_DEV_WEIGHT, DEFAULT_N_REPEA
                                              fold_scores, nested_choice, oof_probabilities,
                                              oof_score, parse_key, resolve_params,
                                              successive_halving)
-from labeling.train.end_model import (LABEL_MODES, check_no_seed, make_end_model,
-                                      train_end_model)
+from labeling.train.end_model import (LABEL_MODES, cap_train_rows, check_no_seed,
+                                      make_end_model, train_end_model)
 from labeling.train.ensemble import apply_decision_bias
 from labeling.train.finetune import schedule_record
 
@@ -175,7 +175,8 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
                      min_gain=DEFAULT_MIN_GAIN, n_repeats=DEFAULT_N_REPEATS,
                      decision_bias=True, weak_weights=DEFAULT_WEAK_WEIGHTS,
                      halving_keep=DEFAULT_HALVING_KEEP, candidates=DEFAULT_CANDIDATES,
-                     fold_label_model=None, weight_rule=DEFAULT_WEIGHT_RULE):
+                     fold_label_model=None, weight_rule=DEFAULT_WEIGHT_RULE,
+                     max_train_rows=None):
     """Fit the end model the config asks for, choosing what is ``auto`` by dev CV.
 
     ``name``/``label_mode``: a fixed value or ``auto``; ``name = "auto"`` chooses among
@@ -210,9 +211,19 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
     (:func:`nested_gain`): the lead over gold-only with each fold's candidate chosen on
     the other folds, which the verdict states. A fit-once end model (:data:`FIT_ONCE`):
     ``cv_skipped`` and ``fit_seconds`` (its one fit, as its gold-only twin's).
+
+    ``max_train_rows``: at most this many covered train rows, a seeded sample
+    (:func:`labeling.train.end_model.cap_train_rows`), in the CV and the fit; the report's
+    ``train_rows_cap`` says how many of how many, and the learning curve uses the same.
     """
     params = params or {}
     check_weight_rule(weight_rule)
+    capped = cap_train_rows(covered, max_train_rows, seed)
+    cap = None
+    if capped.sum() < np.asarray(covered, dtype=bool).sum():
+        cap = {"max_train_rows": int(max_train_rows), "seed": seed,
+               "covered": int(np.asarray(covered, dtype=bool).sum()), "used": int(capped.sum())}
+        covered = capped
     names = list(candidates) if name == "auto" else [name]
     outside = [n for n in names if n not in AUTO_CANDIDATES]
     if name == "auto" and (outside or not names):
@@ -231,6 +242,8 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
     use_bias = bool(decision_bias) and metric == "f1" and has_dev
     report = {"candidates": keys, "metric": metric, "weight_rule": weight_rule,
               "dev_weight": dev_weight if has_dev else 0.0, "cv_scores": {}}
+    if cap:
+        report["train_rows_cap"] = cap
     best = keys[0] if len(keys) == 1 else candidate_key(names[0], modes[0], None)
     oofs = {}
     scores_gold_only = any(parse_key(key)[1] == GOLD_ONLY for key in keys)
@@ -295,7 +308,7 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
 
 
 OPTION_KEYS = ("label_mode", "dev_weight", "n_folds", "min_gain", "n_repeats", "decision_bias",
-               "weak_weights", "halving_keep", "candidates", "weight_rule")
+               "weak_weights", "halving_keep", "candidates", "weight_rule", "max_train_rows")
 
 
 def end_model_options(name: str, params: dict) -> dict:
@@ -304,8 +317,8 @@ def end_model_options(name: str, params: dict) -> dict:
     ``label_mode`` (soft/hard/auto; default soft), ``candidates`` (the end models ``auto``
     chooses among; default the average alone), ``weak_weights``, ``dev_weight`` (copies
     per dev gold row; 0 keeps dev out of training), ``n_folds``, ``n_repeats``,
-    ``halving_keep``, ``min_gain``, ``decision_bias`` (true/false) and ``weight_rule``
-    (best/one_se) are options of the choice; the other params go to the end model: flat
+    ``halving_keep``, ``min_gain``, ``decision_bias`` (true/false), ``weight_rule``
+    (best/one_se) and ``max_train_rows`` (a cap on the weak rows) are options of the choice; the other params go to the end model: flat
     (``C = 1.0``) for a named model, per candidate for ``auto``
     (``params = {tfidf_logreg = {C = 3.0}}``).
     """

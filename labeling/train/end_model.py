@@ -146,6 +146,26 @@ def expand_soft_labels(texts, probs: np.ndarray):
     return texts[rows], classes, probs[rows, classes]
 
 
+def cap_train_rows(covered, max_rows=None, seed: int = 0) -> np.ndarray:
+    """``covered`` with at most ``max_rows`` rows left: a seeded uniform sample of the
+    covered rows, the others left out of the end model's training as uncovered rows are
+    (``[end_model] params.max_train_rows``: the end model's fits, CV and learning curve
+    grow with the weak rows, and past ~50-100k rows more weak labels rarely move dev).
+    ``None``: every covered row."""
+    covered = np.asarray(covered, dtype=bool)
+    if max_rows is None:
+        return covered
+    if isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < 1:
+        raise ValueError(f"max_train_rows must be a positive whole number of rows, "
+                         f"got {max_rows!r}")
+    rows = np.flatnonzero(covered)
+    if len(rows) <= max_rows:
+        return covered
+    capped = np.zeros_like(covered)
+    capped[np.random.default_rng(seed).choice(rows, size=int(max_rows), replace=False)] = True
+    return capped
+
+
 def training_rows(texts, probs, covered, label_mode="soft", dev_texts=None, y_dev=None,
                   dev_weight: float = 0.0):
     """The (texts, targets) an end model is fit on: covered train rows with their soft or

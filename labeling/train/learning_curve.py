@@ -29,7 +29,8 @@ import numpy as np
 from labeling.metrics import score_predictions
 from labeling.train.blas import on_one_blas_thread
 from labeling.train.cross_validation import resolve_params
-from labeling.train.end_model import embedding_cache, predict_proba_full, train_end_model
+from labeling.train.end_model import (cap_train_rows, embedding_cache, predict_proba_full,
+                                      train_end_model)
 
 DEFAULT_FRACTIONS = (0.25, 0.5, 0.75)
 DEFAULT_CURVE_SEEDS = 3
@@ -81,6 +82,9 @@ def learning_curve(texts, probs, covered, dev_texts, y_dev, pipeline: dict, gold
     :func:`labels_worth`. Costs ``2 x len(sizes) x n_seeds`` end-model fits.
     """
     params, y_dev = params or {}, np.asarray(y_dev, dtype=int)
+    cap = pipeline.get("train_rows_cap")  # the rows the pipeline's model was fit on
+    if cap:
+        covered = cap_train_rows(covered, cap["max_train_rows"], cap["seed"])
     dev_texts = np.asarray(list(dev_texts), dtype=object)
     k = np.asarray(probs).shape[1]
     sizes = fraction_sizes(len(y_dev), fractions)
