@@ -176,7 +176,7 @@ def lf_warnings(L_train: np.ndarray, lf_names: list[str], cardinality: int,
         correct = ((np.asarray(L_dev) == np.asarray(y_dev)[:, None]) & voted).sum(axis=0)
         for name, k, t in zip(lf_names, correct, voted.sum(axis=0)):
             if t >= min_dev_votes and wilson_interval(int(k), int(t))[1] < chance:
-                out.append(f"LF '{name}' is worse than chance on dev ({k}/{t} correct)")
+                out.append(WORSE.format(name=name, correct=k, total=t))
     seen: dict[bytes, str] = {}
     for j, name in enumerate(lf_names):
         key = np.ascontiguousarray(L_train[:, j]).tobytes()
@@ -193,13 +193,16 @@ def lf_warnings(L_train: np.ndarray, lf_names: list[str], cardinality: int,
 # lf_warnings' sentences about one LF each (the app shows them in the LF's row)
 ZERO_COVERAGE = "LF '{name}' votes on no training example (zero coverage)"
 SAME_VOTES = "LF '{name}' gives the same votes as '{first}' on every training example"
+WORSE = "LF '{name}' is worse than chance on dev ({correct}/{total} correct)"
+_WORSE_RE = re.compile(r"LF '(.+)' is worse than chance on dev \((\d+/\d+) correct\)")
 _ZERO_RE = re.compile(r"LF '(.+)' votes on no training example \(zero coverage\)")
 _SAME_RE = re.compile(r"LF '(.+)' gives the same votes as '(.+)' on every training example")
 
 
 def grouped_warnings(warnings: list[str]) -> list[str]:
-    """``lf_warnings`` for a terminal: the LFs with zero coverage on one line, and the
-    copies of one LF on one line, so 300 generated LFs do not print 300 lines.
+    """``lf_warnings`` for a terminal: the LFs with zero coverage on one line, those
+    worse than chance on dev on one line, and the copies of one LF on one line, so 300
+    generated LFs do not print 300 lines.
 
     >>> grouped_warnings([ZERO_COVERAGE.format(name="a"), ZERO_COVERAGE.format(name="b"),
     ...                   SAME_VOTES.format(name="c", first="x"),
@@ -207,10 +210,12 @@ def grouped_warnings(warnings: list[str]) -> list[str]:
     ['2 LFs vote on no training example (zero coverage): a, b', \
 "2 LFs give the same votes as 'x' on every training example: c, d", 'other']
     """
-    zero, same, rest = [], {}, []
+    zero, worse, same, rest = [], [], {}, []
     for text in warnings:
         if (m := _ZERO_RE.fullmatch(text)):
             zero.append(m.group(1))
+        elif (m := _WORSE_RE.fullmatch(text)):
+            worse.append((text, f"{m.group(1)} ({m.group(2)})"))
         elif (m := _SAME_RE.fullmatch(text)):
             same.setdefault(m.group(2), []).append(m.group(1))
         else:
@@ -218,6 +223,10 @@ def grouped_warnings(warnings: list[str]) -> list[str]:
     out = [ZERO_COVERAGE.format(name=zero[0]) if len(zero) == 1 else
            f"{len(zero)} LFs vote on no training example (zero coverage): {', '.join(zero)}"
            ] if zero else []
+    if worse:
+        out.append(worse[0][0] if len(worse) == 1 else f"{len(worse)} LFs are worse than "
+                   f"chance on dev (correct of their dev votes): "
+                   + ", ".join(part for _, part in worse))
     out += [SAME_VOTES.format(name=names[0], first=first) if len(names) == 1 else
             f"{len(names)} LFs give the same votes as '{first}' on every training example: "
             + ", ".join(names) for first, names in same.items()]

@@ -55,3 +55,17 @@ def test_names_and_messages_are_not_markup(tmp_path, capsys):
     assert "LF 'kw[ham]' gives the same votes as 'kw[spam]'" in out
     assert "LF '[bold]never' votes on no training example" in out
     assert "faults: LF 'kw[spam]' raised on 3 rows; first: KeyError: '[red]x'" in out
+
+
+def test_lfs_worse_than_chance_are_one_line(tmp_path, capsys):
+    y = np.zeros(40, int)
+    wrong = np.where(np.arange(40) < 30, 1, -1)           # 0/30 correct on dev
+    columns = [wrong] * 12 + [np.where(np.arange(40) < 20, 0, -1)]
+    names = [f"kw_bad_{i}" for i in range(12)] + ["ok"]
+    L = np.stack(columns, axis=1).astype(np.int8)
+    from labeling.analysis import grouped_warnings
+    lines = grouped_warnings(lf_warnings(L, names, 2, L, y))
+    assert lines[0] == ("12 LFs are worse than chance on dev (correct of their dev votes): "
+                        + ", ".join(f"kw_bad_{i} (0/30)" for i in range(12)))
+    one = grouped_warnings(lf_warnings(L[:, [0, 12]], ["kw_bad_0", "ok"], 2, L[:, [0, 12]], y))
+    assert one == ["LF 'kw_bad_0' is worse than chance on dev (0/30 correct)"]
