@@ -53,8 +53,9 @@ def test_cache_shows_stale_columns_and_prune_keeps_what_the_next_apply_reads(mak
     assert len(after) == 3 and set(after) < set(before)
     # every current row is still cached for every current LF, and nothing else is
     cache = ColumnCache(config.parent / "run" / "cache" / "lf_columns")
-    rows = np.unique(np.concatenate([cache.frame_keys(df).hashes
-                                     for df in task.splits.values()]))
+    rows = np.unique(np.concatenate([cache.frame_keys(df.drop(columns="label",
+                                                              errors="ignore")).hashes
+                                     for df in task.splits.values()]))  # as apply keys
     for path in after:
         with np.load(path) as data:
             assert np.array_equal(np.sort(data["hashes"]), rows)
@@ -123,3 +124,25 @@ def test_cache_shows_an_unreadable_response_cache_instead_of_stopping(make_task)
     assert result.exit_code == 0, result.output
     line = next(x for x in result.output.splitlines() if x.startswith("LLM responses"))
     assert "unreadable" in line and "move it aside" in line
+
+
+def test_prune_removes_label_model_fits_from_before_the_last_apply(make_task):
+    from labeling.pipeline import step_fit
+
+    config = make_task()
+    fits = config.parent / "run" / "cache" / "label_models"
+    step_apply(load_task(config), progress=False)
+    step_fit(load_task(config))
+    first = set(fits.iterdir())
+    lfs = config.parent / "lfs.py"  # an edit that changes votes: a new fit
+    lfs.write_text(DEFAULT_LFS.replace('"subscribe", "channel", "free"', '"subscribe"'))
+    step_apply(load_task(config), progress=False)
+    step_fit(load_task(config))
+    current = set(fits.iterdir()) - first
+    assert first and current
+    result = cli("cache", config, "--prune")
+    assert result.exit_code == 0, result.output
+    assert f"{len(first)} fits from before the last apply removed" in result.output
+    assert set(fits.iterdir()) == current
+    step_fit(load_task(config))  # the current votes' fit is still cached: nothing new
+    assert set(fits.iterdir()) == current

@@ -311,7 +311,7 @@ class ColumnCache:
                 drop(path)
                 continue
             keep = np.isin(stored[0], rows)
-            if not keep.all():
+            if keep.any() and not keep.all():  # none: keys not taken as apply took them
                 before = path.stat().st_size
                 _write(path, hashes=stored[0][keep], votes=stored[1][keep])
                 out["rewritten"] += 1

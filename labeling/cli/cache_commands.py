@@ -70,12 +70,33 @@ def _prune(task, folder: Path) -> dict[str, int]:
     import numpy as np
 
     from labeling.apply.cache import ColumnCache, frame_digest
+    from labeling.lf.core import GOLD_COLUMN
 
-    frames = [df for df in task.splits.values() if df is not None]
+    # the frames as apply_lfs keys them: without the gold column, which no LF sees
+    frames = [df.drop(columns=GOLD_COLUMN, errors="ignore")
+              for df in task.splits.values() if df is not None]
     cache = ColumnCache(folder)
     rows = np.unique(np.concatenate([cache.frame_keys(df).hashes for df in frames]))
     digests = {d for d in (frame_digest(df) for df in frames) if d is not None}
     return cache.prune(_fingerprints(task), rows, digests, _cardinality(task))
+
+
+def _prune_fits(task) -> tuple[int, int]:
+    """Remove the label-model fits written before the last apply (every `labeling dev`
+    save that changed a vote added some): the next fit of votes seen before fits again,
+    in seconds. Returns files removed and bytes freed."""
+    from labeling.artifacts import L_FILE
+
+    applied = task.run_dir / L_FILE
+    if not applied.is_file():
+        return 0, 0
+    since = applied.stat().st_mtime_ns
+    old = [p for p in _files(task.run_dir / "cache" / "label_models")
+           if p.stat().st_mtime_ns < since]
+    freed = sum(p.stat().st_size for p in old)
+    for path in old:
+        path.unlink()
+    return len(old), freed
 
 
 def _caches(task) -> list[tuple[str, list[Path]]]:
@@ -109,8 +130,9 @@ def _llm_count(path: Path) -> str:
 def cache_command(config: Optional[Path] = CONFIG_ARG,
                   prune: bool = typer.Option(False, "--prune",
                                              help="Remove LF columns of LFs edited or removed "
-                                                  "since, and votes of rows no longer in the "
-                                                  "data."),
+                                                  "since, votes of rows no longer in the "
+                                                  "data and label-model fits from before "
+                                                  "the last apply."),
                   run_dir: Optional[Path] = RUN_DIR_OPT):
     """What the run folder's caches hold (files, size); --prune drops the LF-column
     cache's entries the task as it is now cannot use (docs/lf_cache.md)."""
@@ -122,8 +144,12 @@ def cache_command(config: Optional[Path] = CONFIG_ARG,
     if prune:
         with holding(task, "cache"):  # not while an apply writes the columns
             done = _prune(task, folder)
+            fits, freed = _prune_fits(task)
         typer.echo(f"pruned {folder}: {done['removed']} files removed, {done['rewritten']} "
                    f"rewritten without old rows, {human_size(done['bytes_freed'])} freed")
+        if fits:
+            typer.echo(f"pruned {task.run_dir / 'cache' / 'label_models'}: {fits} fits from "
+                       f"before the last apply removed, {human_size(freed)} freed")
     total = 0
     for name, files in _caches(task):
         size = sum(p.stat().st_size for p in files)
@@ -139,6 +165,7 @@ def cache_command(config: Optional[Path] = CONFIG_ARG,
         typer.echo(f"{name:<30} {len(files):>6} files {human_size(size):>10}  {note}".rstrip())
     typer.echo(f"{'total':<30} {'':>12} {human_size(total):>10}")
     if not prune:
-        typer.echo("`labeling cache --prune` removes the LF columns of LFs edited or removed "
-                   "and the votes of rows no longer in the data; deleting a cache folder is "
-                   "safe too (the next run recomputes it; LLM responses are asked again)")
+        typer.echo("`labeling cache --prune` removes the LF columns of LFs edited or removed, "
+                   "the votes of rows no longer in the data and label-model fits from before "
+                   "the last apply; deleting a cache folder is safe too (the next run "
+                   "recomputes it; LLM responses are asked again)")
