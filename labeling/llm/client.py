@@ -41,6 +41,7 @@ import email.utils
 import json
 import math
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import timezone
@@ -52,6 +53,7 @@ from labeling.llm.requests import Request
 from labeling.llm.settings import LLMSettings
 
 _MAX_RETRY_AFTER = 300.0
+_WARNED: set[str] = set()  # warnings printed already (a run makes a runner per prompt LF)
 
 
 def parse_reply(content: str | None, answers: list[str]) -> tuple[str | None, str | None]:
@@ -220,6 +222,10 @@ class EndpointRunner:
         from openai import AsyncOpenAI
 
         s = self.settings
+        warning = s.cleartext_key_warning()
+        if warning is not None and warning not in _WARNED:  # once per process
+            _WARNED.add(warning)
+            print(warning, file=sys.stderr, flush=True)
         return AsyncOpenAI(api_key=s.api_key(), base_url=s.endpoint_url(), max_retries=0,
                            timeout=s.timeout)
 

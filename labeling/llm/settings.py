@@ -17,6 +17,7 @@ metrics.json, a model card or an export) can never leak it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -140,6 +141,23 @@ class LLMSettings(BaseModel):
         env = os.environ if env is None else env
         return env.get(self.api_key_env) or "no-key"
 
+    def cleartext_key_warning(self, env: Mapping[str, str] | None = None) -> str | None:
+        """A warning line when the key (set in the environment) would be sent over plain
+        HTTP to another machine, readable on the way; None for HTTPS, a loopback endpoint
+        or no key set (a keyless server gets the placeholder)."""
+        env = os.environ if env is None else env
+        url = self.endpoint_url(env)
+        if not url or not env.get(self.api_key_env):
+            return None
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme.lower() != "http" or host == "localhost" or _loopback_ip(host):
+            return None
+        where = "[llm] base_url" if self.base_url else "$OPENAI_BASE_URL"
+        return (f"warning: {where} {_masked_url(url)} is plain http to another "
+                f"machine: ${self.shown_key_env(env)} is sent unencrypted with every "
+                "request (use https, or a tunnel)")
+
     def shown_key_env(self, env: Mapping[str, str] | None = None) -> str:
         """``api_key_env`` as it may be written or printed: a name in capitals (as
         environment variables are named) or one set in the environment; anything else
@@ -167,6 +185,13 @@ class LLMSettings(BaseModel):
         if out["base_url"]:
             out["base_url"] = _masked_url(out["base_url"])
         return out
+
+
+def _loopback_ip(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _looks_random(word: str) -> bool:
