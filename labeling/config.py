@@ -59,12 +59,18 @@ from labeling.llm.settings import LLMSettings
 DEFAULT_CONFIG = "labeling.toml"
 
 
+# the explicit direction marks, overrides and isolates: "\u202emaps" shows as "spam"
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                           "\u2066\u2067\u2068\u2069")
+
+
 def control_character(text: str) -> str | None:
     """The first control character in ``text`` (a tab, a line break, an escape: what
-    rewrites a terminal or splits a one-line output), as Python writes it, or None."""
+    rewrites a terminal or splits a one-line output; a bidirectional control, which
+    shows a name as another), as Python writes it, or None."""
     for char in text:
-        if unicodedata.category(char) == "Cc":
-            return repr(char)
+        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
+            return ascii(char)
     return None
 
 
