@@ -100,3 +100,22 @@ def test_lfs_changed_under_the_same_module_get_a_hint():
     lines = compare_lines(side("f1"), side("f2"))
     at = lines.index("LFs: 1 unchanged; changed: kw")
     assert "LF modules are the same" in lines[at + 1]
+
+
+def test_compare_two_multi_label_runs_shows_their_scores(tmp_path):
+    # before: only the single-label models' accuracy and f1 were read: a multi-label
+    # run's scores (metrics.json multi_label.scores, macro F1) printed no row at all
+    from test_multilabel import LFS, _rows, _toml
+
+    (tmp_path / "lfs.py").write_text(LFS, encoding="utf-8")
+    _rows(60, 1).drop(columns="labels").to_csv(tmp_path / "train.csv", index=False)
+    _rows(30, 2).to_csv(tmp_path / "dev.csv", index=False)
+    _rows(30, 3).to_csv(tmp_path / "test.csv", index=False)
+    config = _toml(tmp_path)
+    assert cli("run", config, "--no-progress").exit_code == 0
+    run = tmp_path / "runs" / "ml"
+    shutil.copytree(run, tmp_path / "last_week")
+    for a, b in ((tmp_path / "last_week", run), (tmp_path / "last_week" / "model", run)):
+        result = cli("compare", a, b)
+        assert result.exit_code == 0, result.output
+        assert "end_model test macro_f1" in result.output, result.output

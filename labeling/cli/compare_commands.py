@@ -50,14 +50,22 @@ def load_side(folder: Path) -> dict:
 def scores(side: dict) -> dict[tuple[str, str, str], str]:
     """``(model, split, metric) -> "0.9538"`` (``*`` marks in-sample scores)."""
     source = side["metrics"] or (side["card"] or {}).get("metrics") or {}
+    multi = isinstance(source.get("multi_label"), dict)
+    if multi:  # a multi-label run: every model it scored, by its macro/micro scores
+        source = source["multi_label"].get("scores") or {}
+    elif any(isinstance(v, dict) and "macro_f1" in (v.get("test") or {}) and "accuracy"
+             not in v["test"] for v in source.values()):
+        multi = True  # a multi-label model card
     out = {}
-    for model in MODELS:
+    for model in (list(source) if multi else MODELS):
         for split in ("dev", "test"):
             section = (source.get(model) or {}).get(split)
             if not isinstance(section, dict):
                 continue
-            for metric in ("accuracy", "f1"):
-                if isinstance(section.get(metric), (int, float)):
+            names = [k for k in section if k != "n"] if multi else ("accuracy", "f1")
+            for metric in names:
+                if isinstance(section.get(metric), (int, float)) and not isinstance(
+                        section[metric], bool):
                     out[(model, split, metric)] = (f"{section[metric]:.4f}"
                                                    + ("*" if section.get("in_sample") else ""))
     return out
@@ -101,8 +109,9 @@ def facts(side: dict) -> dict[str, str]:
                                                  end.get("label_mode") or
                                                  card_end.get("label_mode")) if v)
     weight = end.get("weak_weight", training.get("weak_weight"))
-    if weight is not None:
-        out["weak weight"] = f"{weight:g}"
+    if weight is not None:  # a multi-label card's: one per label
+        out["weak weight"] = (f"{weight:g}" if isinstance(weight, (int, float))
+                              else json.dumps(weight, sort_keys=True))
     trained = end.get("train_rows", training.get("weak_rows"))
     if trained is not None:
         out["weak rows trained on"] = str(trained)
