@@ -47,3 +47,20 @@ def test_names_repeated_by_a_loop_are_one_short_error(tmp_path):
     assert message.startswith("LF names must be unique across modules; repeated: kw_a "
                               "(lfs.py, 2 times); kw_b (lfs.py, 2 times);")
     assert "kw_f" not in message and "; and 1 more; give each LF its own name" in message
+
+
+def test_apply_lfs_names_repeated_names_briefly():
+    """The notebook path (apply_lfs on a list built in a loop): the first five repeated
+    names with their counts, not 150 names on one line."""
+    import pandas as pd
+
+    from labeling import keyword_lf
+    from labeling.apply.applier import apply_lfs
+    from labeling.errors import LFError
+
+    lfs = [keyword_lf([f"w{i}", f"v{i}"], label=1, name=f"kw_{i // 3}") for i in range(24)]
+    with pytest.raises(LFError) as err:
+        apply_lfs(pd.DataFrame({"text": ["w1"]}), lfs, 2)
+    assert str(err.value) == ("LF names must be unique; repeated: kw_0 (3 times), kw_1 (3 "
+                              "times), kw_2 (3 times), kw_3 (3 times), kw_4 (3 times), and 3 "
+                              "more; give each LF its own name (name=f\"...\" in a loop)")

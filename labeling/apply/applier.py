@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -119,10 +120,13 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
     for j, lf in enumerate(lfs):
         if not isinstance(lf, LabelingFunction):
             raise LFError(f"lfs[{j}] is a {type(lf).__name__}, not a labeling function")
-    names = [lf.name for lf in lfs]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise LFError(f"LF names must be unique; repeated: {', '.join(dupes)}")
+    counts = Counter(lf.name for lf in lfs)
+    dupes = sorted(n for n, c in counts.items() if c > 1)
+    if dupes:  # LFs made in a loop without a name each repeat theirs by the hundred
+        more = f", and {len(dupes) - 5} more" if len(dupes) > 5 else ""
+        raise LFError("LF names must be unique; repeated: "
+                      + ", ".join(f"{n} ({counts[n]} times)" for n in dupes[:5]) + more
+                      + "; give each LF its own name (name=f\"...\" in a loop)")
     faults = faults if faults is not None else FaultLog()
     # Gold never reaches an LF: one reading x.label would score itself on its answer key
     # on dev, and carry test gold into the test scores.
