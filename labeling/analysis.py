@@ -67,7 +67,7 @@ def lf_summary(L_train: np.ndarray, lf_names: list[str], label_names: list[str],
                            index=pd.Index(lf_names, name="lf"))
     if len(L_train):
         # snorkel's LFAnalysis definitions, counted in NumPy: its polarities slice a
-        # sparse column per LF (7 s for 340 LFs on 50k rows, against 0.1 s here)
+        # sparse column per LF (5.5 s for 340 LFs on 50k rows, against 0.17 s here)
         voted, n = L_train != -1, len(L_train)
         present = [(L_train == c).any(axis=0) for c in range(k)]
         summary["polarity"] = [", ".join(label_names[c] for c in range(k) if present[c][j])
