@@ -209,3 +209,12 @@ def test_renaming_a_label_inside_label_sets(tmp_path):
     names = store.table("t").set_index("example_id")["label_name"].to_dict()
     assert names == {"a": "joy;happiness", "b": "happiness", "c": "happiness", "d": "anger"}
     assert store.label_sets_for("t", "train", ["a"], ["happiness", "joy"]) == {"a": (0, 1)}
+
+
+def test_the_page_counts_annotations_per_annotator(tiny_app_project, tmp_path):
+    """Before: counts per label only; a team could not see who had labeled how many."""
+    store = AnnotationStore(tmp_path / "annotations.sqlite")
+    for i, who in enumerate(["bob", "dana", "dana", None]):
+        store.set("tiny", f"tr{i}", 0, split="train", label_name="ham", annotator=who)
+    at = _annotate_page()
+    assert any(c.value == "By annotator\\: dana 2 · bob 1 · no name 1" for c in at.caption)

@@ -5,6 +5,7 @@ import streamlit as st
 import shared
 from labeling.review import queue as queue_state
 from labeling.review import slices
+from labeling.review.annotator import by_annotator
 from labeling.review.detail import find_example, probabilities
 from labeling.review.literal import literal
 from labeling.review.next_run import with_next_run
@@ -71,6 +72,7 @@ with shared.guard():
     if table.empty:
         st.caption("No annotations yet.")
     else:
+        st.caption(literal(f"By annotator: {by_annotator(table['annotator'])}"))
         if unused := int((table["next_run"] != "used").sum()):
             st.caption(f"{unused} of them not used by the next run (the next_run column says "
                        "why).")

@@ -6,6 +6,7 @@ import ml_shared
 import shared
 from labeling.review import ml_detail, multilabel
 from labeling.review import queue as queue_state
+from labeling.review.annotator import by_annotator
 from labeling.review.literal import literal
 from labeling.review.project import stored_labels
 
@@ -63,6 +64,7 @@ with shared.guard():
     if table.empty:
         st.caption("No annotations yet.")
     else:
+        st.caption(literal(f"By annotator: {by_annotator(table['annotator'])}"))
         st.dataframe(table, hide_index=True, key="ml_ann_table",
                      column_config={"updated_at": st.column_config.DatetimeColumn(
                          "updated_at", format="YYYY-MM-DD HH:mm:ss")})

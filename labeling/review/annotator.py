@@ -48,3 +48,13 @@ def changed_meanwhile(example_id: str, seen: dict | None, now: dict | None,
     return (f"{example_id} was labeled {now.get('label_name')} by {who} at {when(now)} "
             "after this page showed it, so your label was not saved; save it again to "
             "replace theirs.")
+
+
+def by_annotator(names) -> str:
+    """``dana 12 · bob 3 · no name 2``: how many stored annotations each annotator gave
+    (``names``: the table's ``annotator`` column), most first."""
+    counts: dict[str, int] = {}
+    for name in names:
+        key = (clean_name(name) if isinstance(name, str) else None) or "no name"  # NaN: none
+        counts[key] = counts.get(key, 0) + 1
+    return " · ".join(f"{n} {c}" for n, c in sorted(counts.items(), key=lambda x: (-x[1], x[0])))
