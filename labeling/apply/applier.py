@@ -102,6 +102,12 @@ def _label_rows_parallel(df, positions, row_lfs, need, cardinality, fault_tolera
     return votes, faulted, [r for p in parts for r in p[2]]
 
 
+def as_lfs_see_it(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without its gold column: no LF reads the gold, and the LF column cache keys
+    rows by what LFs see (so a gold edit never recomputes votes)."""
+    return df.drop(columns=GOLD_COLUMN, errors="ignore")
+
+
 def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
               engine: str = "local", n_jobs: int = 1, cache_dir: Path | str | None = None,
               fault_tolerant: bool = False, faults: FaultLog | None = None,
@@ -130,7 +136,7 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
     faults = faults if faults is not None else FaultLog()
     # Gold never reaches an LF: one reading x.label would score itself on its answer key
     # on dev, and carry test gold into the test scores.
-    df = df.drop(columns=GOLD_COLUMN, errors="ignore")
+    df = as_lfs_see_it(df)
     L = np.full((len(df), len(lfs)), ABSTAIN, dtype=matrix_dtype(cardinality))
     need = np.ones(L.shape, dtype=bool, order="F")  # read and written column by column
 

@@ -69,12 +69,10 @@ def _fingerprints(task) -> set[str]:
 def _prune(task, folder: Path) -> dict[str, int]:
     import numpy as np
 
+    from labeling.apply import as_lfs_see_it
     from labeling.apply.cache import ColumnCache, frame_digest
-    from labeling.lf.core import GOLD_COLUMN
 
-    # the frames as apply_lfs keys them: without the gold column, which no LF sees
-    frames = [df.drop(columns=GOLD_COLUMN, errors="ignore")
-              for df in task.splits.values() if df is not None]
+    frames = [as_lfs_see_it(df) for df in task.splits.values() if df is not None]
     cache = ColumnCache(folder)
     rows = np.unique(np.concatenate([cache.frame_keys(df).hashes for df in frames]))
     digests = {d for d in (frame_digest(df) for df in frames) if d is not None}
