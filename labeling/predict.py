@@ -176,18 +176,22 @@ def _row(text: str, labels: list[str], rounded: list[float], k: int, p: float,
                   "probabilities": dict(zip(labels, rounded))}
 
 
-# a tab, and every character str.splitlines breaks at ("\r" alone ends a line for
-# Python's and spreadsheets' readers): one output line per input text
-_ONE_LINE = str.maketrans(dict.fromkeys("\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029", " "))
+# every control character (a tab, the line breaks: "\r" alone ends a line for Python's
+# and spreadsheets' readers; an escape, which a terminal would run: the texts come from
+# anywhere) and the other characters str.splitlines breaks at: one line per input text
+_CONTROLS = [chr(c) for c in (*range(0x20), *range(0x7f, 0xa0))]
+_ONE_LINE = str.maketrans(dict.fromkeys([*_CONTROLS, "\u2028", "\u2029"], " "))
 
 
 def _one_line(text: str) -> str:
     return text.translate(_ONE_LINE)
 
 
-# json.dumps escapes the C0 breaks but leaves these three raw with ensure_ascii=False;
-# str.splitlines (and so many JSONL readers) would split a record at them
-_JSON_BREAKS = str.maketrans({c: f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"})
+# json.dumps escapes the C0 controls but leaves DEL, the C1 controls (U+0085, a line break,
+# U+009B, a terminal's escape) and U+2028/9 raw with ensure_ascii=False; str.splitlines
+# (and so many JSONL readers) would split a record at the breaks
+_JSON_BREAKS = str.maketrans({c: f"\\u{ord(c):04x}" for c in
+                              [*_CONTROLS[0x20:], "\u2028", "\u2029"]})
 
 
 def _json_line(record: dict) -> str:
