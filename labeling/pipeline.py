@@ -90,7 +90,7 @@ class Task:
 def load_task(config_path: Path | str | None = None) -> Task:
     config = load_config(config_path)
     splits = {split: load_split(config, split) for split in SPLITS}
-    lfs = load_lfs(config.lfs, config.base_dir)
+    lfs = load_lfs(config.lfs, config.base_dir, None if config.multi_label else config.labels)
     check_task_lfs(lfs, config.labels, config.multi_label)
     path = config.annotations_path
     gold, skipped = valid_gold(AnnotationStore(path) if path.is_file() else None,

@@ -11,8 +11,10 @@ import traceback
 from pathlib import Path
 
 from snorkel.labeling import LabelingFunction
+from snorkel.slicing import SlicingFunction
 
 from labeling.errors import LFLoadError
+from labeling.lf.core import name_part
 
 
 def _import(entry: str, base_dir: Path):
@@ -53,6 +55,10 @@ def lfs_of_module(module, entry: str | None = None) -> list[LabelingFunction]:
             raise LFLoadError(f"{where}: LFS is a {type(module.LFS).__name__}, "
                               "not a list of labeling functions") from None
         for i, lf in enumerate(lfs):
+            if isinstance(lf, SlicingFunction):  # a LabelingFunction subclass in snorkel
+                raise LFLoadError(f"{where}: LFS[{i}] is a slicing function "
+                                  f"('{lf.name}', snorkel's @slicing_function), not a "
+                                  "labeling function")
             if not isinstance(lf, LabelingFunction):
                 hint = " (decorate it with @labeling_function())" if callable(lf) else ""
                 raise LFLoadError(f"{where}: LFS[{i}] is a {type(lf).__name__}, "
@@ -63,15 +69,18 @@ def lfs_of_module(module, entry: str | None = None) -> list[LabelingFunction]:
         items = (value.values() if isinstance(value, dict) else value
                  if isinstance(value, (list, tuple)) else (value,))
         for item in items:
-            if isinstance(item, LabelingFunction) and id(item) not in seen:
+            if (isinstance(item, LabelingFunction) and not isinstance(item, SlicingFunction)
+                    and id(item) not in seen):
                 seen.add(id(item))
                 lfs.append(item)
     return lfs
 
 
-def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
+def load_lfs(entries: list[str], base_dir: Path,
+             labels: list[str] | None = None) -> list[LabelingFunction]:
     """Import each module (a ``.py`` path or a dotted name) and collect its LFs (a
-    multi-label prompt LF as its label columns)."""
+    multi-label prompt LF as its label columns). Given a single-label task's ``labels``,
+    each module's label constants are checked against them (:func:`check_constants`)."""
     lfs: list[LabelingFunction] = []
     where: dict[str, list[str]] = {}  # LF name -> the modules defining it
     for entry in entries:
@@ -89,6 +98,8 @@ def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
             line = f" (line {frames[-1].lineno})" if frames else ""
             raise LFLoadError(f"{shown}: failed to import{line}: "
                               f"{type(exc).__name__}: {exc}") from None
+        if labels is not None:
+            check_constants(module, labels, shown)
         found = lfs_of_module(module, entry)
         if not found:
             raise LFLoadError(f"{shown}: defines no labeling functions")
@@ -106,6 +117,22 @@ def load_lfs(entries: list[str], base_dir: Path) -> list[LabelingFunction]:
                                       for name, entries in dupes[:5]) + more
                           + "; give each LF its own name (name=f\"...\" in a loop)")
     return lfs
+
+
+def check_constants(module, labels: list[str], where: str) -> None:
+    """A module's label constants must be the labels' positions: snorkel code carries
+    ``HAM, SPAM = 0, 1``, and a config listing ``["spam", "ham"]`` would swap the classes
+    without a word. A constant is an upper-case module name spelling a label
+    (``NOT_SPAM`` for "not spam") bound to another label's position."""
+    position = {name_part(label).upper(): k for k, label in enumerate(labels)}
+    for name, value in vars(module).items():
+        k = position.get(name)
+        if (k is not None and type(value) is int and 0 <= value < len(labels)
+                and value != k):
+            raise LFLoadError(f"{where}: {name} = {value}, but '{labels[k]}' is label {k} "
+                              f"in labeling.toml's labels {labels}: LFs voting {name} would "
+                              f"vote '{labels[value]}'; set {name} = {k} (a vote is a "
+                              "position in labels)")
 
 
 def _not_utf8(exc: SyntaxError, entry: str) -> str:
