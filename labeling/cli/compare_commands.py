@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from labeling.cli.common import app, user_errors
+from labeling.config import control_character
 from labeling.errors import LabelingError
 
 MODELS = ("majority_vote", "label_model", "end_model", "gold_only")
@@ -47,6 +48,14 @@ def load_side(folder: Path) -> dict:
     return side
 
 
+def shown(value) -> str:
+    """``value`` as compare prints it: as it is, or as Python writes it (``'x\\x1b]0;'``)
+    when it holds a control or bidirectional character: a handed-over card's names and
+    keys never reach the terminal as escape sequences."""
+    text = str(value)
+    return ascii(text) if control_character(text) else text
+
+
 def scores(side: dict) -> dict[tuple[str, str, str], str]:
     """``(model, split, metric) -> "0.9538"`` (``*`` marks in-sample scores)."""
     source = side["metrics"] or (side["card"] or {}).get("metrics") or {}
@@ -66,7 +75,7 @@ def scores(side: dict) -> dict[tuple[str, str, str], str]:
             for metric in names:
                 if isinstance(section.get(metric), (int, float)) and not isinstance(
                         section[metric], bool):
-                    out[(model, split, metric)] = (f"{section[metric]:.4f}"
+                    out[(shown(model), split, shown(metric))] = (f"{section[metric]:.4f}"
                                                    + ("*" if section.get("in_sample") else ""))
     return out
 
@@ -75,20 +84,20 @@ def sources(side: dict) -> dict[str, str]:
     """File -> sha256 of the data files, LF modules and config the model was made from."""
     metrics = side["metrics"] or {}
     if isinstance(metrics.get("sources_at_train"), dict):
-        out = dict(metrics["sources_at_train"])
+        out = {shown(k): v for k, v in metrics["sources_at_train"].items()}
         if metrics.get("config_at_train"):
             out["config"] = metrics["config_at_train"]
         return out
     files = (side["card"] or {}).get("training_files") or {}
-    return {role: f.get("sha256") for role, f in files.items() if isinstance(f, dict)}
+    return {shown(role): f.get("sha256") for role, f in files.items() if isinstance(f, dict)}
 
 
 def lfs(side: dict) -> dict[str, str]:
     """LF name -> its fingerprint (metrics.json) or its card description."""
     applied = (side["metrics"] or {}).get("applied_lfs")
     if isinstance(applied, dict):
-        return {name: str(fp) for name, fp in applied.items()}
-    return {d["name"]: d.get("fingerprint") or json.dumps(d, sort_keys=True)
+        return {shown(name): str(fp) for name, fp in applied.items()}
+    return {shown(d["name"]): d.get("fingerprint") or json.dumps(d, sort_keys=True)
             for d in (side["card"] or {}).get("lfs") or [] if isinstance(d, dict) and "name" in d}
 
 
@@ -98,14 +107,14 @@ def facts(side: dict) -> dict[str, str]:
     out = {}
     for split, data in (metrics.get("data") or {}).items():
         if isinstance(data, dict) and "n" in data:
-            out[f"{split} rows"] = str(data["n"])
+            out[f"{shown(split)} rows"] = shown(data["n"])
     lm, end = metrics.get("label_model") or {}, metrics.get("end_model") or {}
-    out["label model"] = " ".join(str(v) for v in (
+    out["label model"] = " ".join(shown(v) for v in (
         lm.get("name") or card.get("label_model"),
         lm.get("chosen") or card.get("label_model_chosen")) if v)
     card_end = card.get("end_model") or {}
     training = card.get("training") or {}
-    out["end model"] = " ".join(str(v) for v in (end.get("name") or card_end.get("name"),
+    out["end model"] = " ".join(shown(v) for v in (end.get("name") or card_end.get("name"),
                                                  end.get("label_mode") or
                                                  card_end.get("label_mode")) if v)
     weight = end.get("weak_weight", training.get("weak_weight"))
@@ -114,12 +123,12 @@ def facts(side: dict) -> dict[str, str]:
                               else json.dumps(weight, sort_keys=True))
     trained = end.get("train_rows", training.get("weak_rows"))
     if trained is not None:
-        out["weak rows trained on"] = str(trained)
+        out["weak rows trained on"] = shown(trained)
     if end.get("stale"):
         out["end model stale"] = "yes (trained before the last fit)"
     version = (card.get("versions") or {}).get("labeling")
     if version:
-        out["labeling version"] = version
+        out["labeling version"] = shown(version)
     return {k: v for k, v in out.items() if v}
 
 
@@ -150,8 +159,16 @@ def _stale(side: dict) -> str | None:
 
 def compare_lines(a: dict, b: dict) -> list[str]:
     """The report, line by line. Both sides are read the same way: from metrics.json
-    when both are run folders, else from their model cards."""
+    when both are run folders, else from their model cards (a run folder never exported
+    against a model folder stops: it has no card, and its metrics.json does not name
+    files, LFs and models as a card does)."""
     if a["metrics"] is None or b["metrics"] is None:
+        for name, side, other in (("A", a, "B"), ("B", b, "A")):
+            if side["card"] is None:
+                raise LabelingError(
+                    f"{name} ({side['folder']}) has no model card ({CARD}) to compare with "
+                    f"{other}'s: {other} is an exported model folder, read from its card; "
+                    f"run `labeling export` on {name}'s run folder, or compare two run folders")
         a, b = a | {"metrics": None}, b | {"metrics": None}
     notes = [f"note: {name}: {why}" for name, side in (("A", a), ("B", b))
              if side["metrics"] is not None and (why := _stale(side))]
