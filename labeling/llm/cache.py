@@ -87,6 +87,11 @@ class Entry:
     created: float = 0.0
 
 
+class UnreadableCache(LabelingError):
+    """The file is not a readable SQLite database (moving it aside is the recovery);
+    a locked or unopenable cache raises a plain :class:`LabelingError`."""
+
+
 class ResponseCache:
     """A SQLite response cache; ``path=None`` keeps it in memory (nothing persists).
 
@@ -117,7 +122,7 @@ class ResponseCache:
         except sqlite3.OperationalError as exc:  # locked past the timeout, cannot open
             raise LabelingError(f"{self.path}: LLM response cache: {exc}") from None
         except sqlite3.DatabaseError as exc:  # not a database, malformed, truncated
-            raise LabelingError(
+            raise UnreadableCache(
                 f"{self.path}: not a readable LLM response cache ({exc}); move it aside "
                 "(or delete it) to start an empty one: its prompts are then asked again "
                 "(`labeling plan` counts them)") from None
