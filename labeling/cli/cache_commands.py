@@ -109,7 +109,7 @@ def _caches(task) -> list[tuple[str, list[Path]]]:
 
 
 def _llm_count(path: Path) -> str:
-    from labeling.llm.cache import ResponseCache
+    from labeling.llm.cache import ResponseCache, UnreadableCache
 
     if not path.is_file():
         return ""
@@ -119,8 +119,12 @@ def _llm_count(path: Path) -> str:
             return f"{cache.count():,} responses (never pruned: paid for)"
         finally:
             cache.close()
-    except LabelingError:  # shown here, not raised: this is where one looks
+    except UnreadableCache:  # shown here, not raised: this is where one looks
         return "unreadable: not an SQLite database (move it aside to start an empty one)"
+    except LabelingError as exc:  # locked past the timeout, cannot open: the file is fine
+        why = str(exc).split("LLM response cache: ", 1)[-1]
+        return (f"not counted now ({why}): another process may be using it; "
+                "keep the file and try again")
 
 
 @app.command("cache")
