@@ -23,7 +23,7 @@ RANKS = {
     "lf": 1, "llm": 1, "__init__": 1,
     "config": 2, "data": 2, "artifacts": 2,
     "apply": 3,
-    "gold": 4, "analysis": 4,
+    "gold": 4, "gold_io": 4, "analysis": 4,
     "models": 5,
     "train": 6,
     "export": 7,
