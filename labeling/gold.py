@@ -23,8 +23,11 @@ multi_label=True)``) as a sorted tuple of class indices, the form
 >>> import tempfile, pathlib
 >>> store = AnnotationStore(pathlib.Path(tempfile.mkdtemp()) / "a.sqlite")
 >>> store.set("t", "x1", 1, split="train", label_name="spam")
+True
 >>> store.set("t", "x1", 0, split="train", label_name="ham")
+True
 >>> store.set("t", "x1", 1, split="test", label_name="spam")
+True
 >>> store.gold_for("t", "train", ["x1", "x2"], ["ham", "spam"])
 {'x1': 0}
 
@@ -38,36 +41,20 @@ no longer has is ignored, not guessed (:func:`single_label_index`):
 
 from __future__ import annotations
 
-import hashlib
 import io
 import sqlite3
-import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from labeling.data import LABEL_SET_SEPARATOR
 from labeling.errors import DataError
+from labeling.gold_io import (  # noqa: F401 (COLUMNS, text_digest: imported from here)
+    ANY, COLUMNS, SCHEMA, UPSERT, add_text_digest_column, migrate_unsplit_table, stored_record,
+    text_digest, upsert_values)
 
 USABLE_SPLITS = ("train", "dev")  # test annotations are stored, never used as gold
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS annotations (
-    task TEXT NOT NULL,
-    split TEXT NOT NULL,        -- where the example lives (train, dev, test): ids are per split
-    example_id TEXT NOT NULL,
-    label INTEGER NOT NULL,     -- class index in the task's labels (multi-label: bit mask)
-    label_name TEXT,            -- the label's name when it was given (a check on reorderings;
-                                -- multi-label: the set's names joined by ";", what is read)
-    annotator TEXT,
-    updated_at REAL NOT NULL,   -- unix time of the latest change
-    text_sha TEXT,              -- text_digest() of the example's text when it was given:
-                                -- a check on data files edited since (row-number ids)
-    PRIMARY KEY (task, split, example_id)
-)
-"""
-COLUMNS = ["task", "example_id", "split", "label", "label_name", "annotator", "updated_at"]
 
 
 def label_set_record(indices, labels: list[str]) -> tuple[int, str]:
@@ -102,36 +89,6 @@ def single_label_index(k: int, name: str | None, labels: list[str]) -> int | Non
     return int(k) if 0 <= int(k) < len(labels) else None
 
 
-def text_digest(text: str) -> str:
-    """What an annotation records of its example's text (sha256, 16 hex digits)."""
-    return hashlib.sha256(str(text).encode("utf-8")).hexdigest()[:16]
-
-
-def _add_text_digest_column(db: sqlite3.Connection) -> None:
-    """Files written before annotations recorded their text: their rows get NULL (not
-    checked), new ones the digest."""
-    if "text_sha" not in [row[1] for row in db.execute("PRAGMA table_info(annotations)")]:
-        db.execute("ALTER TABLE annotations ADD COLUMN text_sha TEXT")
-
-
-def _migrate_unsplit_table(db: sqlite3.Connection) -> None:
-    """Files written before annotations were keyed by split: rows that recorded their
-    split keep it; rows that did not get split '' and are never used as gold (which
-    split they meant cannot be known)."""
-    columns = [row[1] for row in db.execute("PRAGMA table_info(annotations)")]
-    keyed = [row[1] for row in db.execute("PRAGMA table_info(annotations)") if row[5]]
-    if not columns or "split" in keyed:
-        return
-    db.execute("BEGIN IMMEDIATE")
-    db.execute("ALTER TABLE annotations RENAME TO annotations_unsplit")
-    db.execute(_SCHEMA)
-    db.execute("INSERT INTO annotations (task, split, example_id, label, label_name, annotator,"
-               " updated_at) SELECT task, COALESCE(split, ''), example_id, label, label_name,"
-               " annotator, updated_at FROM annotations_unsplit")
-    db.execute("DROP TABLE annotations_unsplit")
-    db.execute("COMMIT")
-
-
 class AnnotationStore:
     """Annotations in a SQLite file (created on first use, with its folder)."""
 
@@ -140,39 +97,58 @@ class AnnotationStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
-            _migrate_unsplit_table(db)
-            db.execute(_SCHEMA)
-            _add_text_digest_column(db)
+            migrate_unsplit_table(db)
+            db.execute(SCHEMA)
+            add_text_digest_column(db)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10)
         db.execute("PRAGMA busy_timeout=10000")
         return db
 
+    @contextmanager
+    def _transaction(self):
+        """One write transaction (``BEGIN IMMEDIATE``): committed when the block ends,
+        rolled back (nothing written) when it raises."""
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
     def set(self, task: str, example_id: str, label: int, *, split: str,
             label_name: str | None = None, annotator: str | None = None,
-            text: str | None = None) -> None:
+            text: str | None = None, expect=ANY) -> bool:
         """Insert or replace the label of one example of ``split``; committed on return.
         ``text``: the example's text, recorded as :func:`text_digest` so that the next
-        run does not apply the label to another text under the same id."""
-        digest = text_digest(text) if text is not None else None
-        with closing(self._connect()) as db:
-            db.execute(
-                "INSERT INTO annotations (task, split, example_id, label, label_name, annotator,"
-                " updated_at, text_sha) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task, split,"
-                " example_id) DO UPDATE SET label = excluded.label, label_name ="
-                " excluded.label_name, annotator = excluded.annotator, updated_at ="
-                " excluded.updated_at, text_sha = excluded.text_sha",
-                (task, split, str(example_id), int(label), label_name, annotator, time.time(),
-                 digest))
+        run does not apply the label to another text under the same id. ``expect``: the
+        :meth:`record` (or None) the caller checked; the write happens only if the stored
+        row is still that one, checked and written in one transaction (False: not written)."""
+        with self._transaction() as db:
+            if expect is not ANY and stored_record(db, task, split, example_id) != expect:
+                return False
+            db.execute(UPSERT, upsert_values(task, example_id, label, split, label_name,
+                                        annotator, text))
+        return True
+
+    def set_many(self, task: str, rows) -> int:
+        """:meth:`set` for many rows (dicts of its arguments: example_id, label, split,
+        label_name, annotator, text) in one transaction: all are written or, when one
+        fails (or the process dies), none. Returns how many."""
+        with self._transaction() as db:
+            cursor = db.executemany(UPSERT, (upsert_values(task, **row) for row in rows))
+        return cursor.rowcount
 
     def set_label_set(self, task: str, example_id: str, indices, *, split: str,
                       labels: list[str], annotator: str | None = None,
-                      text: str | None = None) -> None:
-        """Store a multi-label annotation (:func:`label_set_record`); committed on return."""
+                      text: str | None = None, expect=ANY) -> bool:
+        """Store a multi-label annotation (:func:`label_set_record`) as :meth:`set` does."""
         mask, names = label_set_record(indices, labels)
-        self.set(task, example_id, mask, split=split, label_name=names, annotator=annotator,
-                 text=text)
+        return self.set(task, example_id, mask, split=split, label_name=names,
+                        annotator=annotator, text=text, expect=expect)
 
     def _rows(self, task: str, split: str, ids, texts: dict | None):
         """(example id, label, label_name) of those of ``ids`` annotated in ``split``; with
@@ -200,17 +176,20 @@ class AnnotationStore:
         return {example_id: parsed for example_id, _, name in self._rows(task, split, ids, texts)
                 if (parsed := parse_label_set(name, labels)) is not None}
 
-    def remove(self, task: str, split: str, example_id: str) -> None:
-        with closing(self._connect()) as db:
+    def remove(self, task: str, split: str, example_id: str, expect=ANY) -> bool:
+        """Delete the example's annotation (``expect``: as for :meth:`set`)."""
+        with self._transaction() as db:
+            if expect is not ANY and stored_record(db, task, split, example_id) != expect:
+                return False
             db.execute("DELETE FROM annotations WHERE task = ? AND split = ? AND example_id = ?",
                        (task, split, str(example_id)))
+        return True
 
     def rename_label(self, task: str, old: str, new: str) -> int:
         """Make the annotations naming label ``old`` name ``new`` (a label renamed in
         labeling.toml: they were ignored from then on); in a label set, that one name.
         Returns how many annotations changed. Reads go by name, so ``label`` is left."""
-        with closing(self._connect()) as db:
-            db.execute("BEGIN IMMEDIATE")
+        with self._transaction() as db:
             rows = db.execute("SELECT split, example_id, label_name FROM annotations WHERE"
                               " task = ?", (task,)).fetchall()
             changed = [(LABEL_SET_SEPARATOR.join(dict.fromkeys(new if n == old else n
@@ -220,7 +199,6 @@ class AnnotationStore:
                                             (name or "").split(LABEL_SET_SEPARATOR)])]
             db.executemany("UPDATE annotations SET label_name = ? WHERE task = ? AND split = ?"
                            " AND example_id = ?", [(n, task, s, i) for n, s, i in changed])
-            db.execute("COMMIT")
         return len(changed)
 
     def get(self, task: str, split: str, example_id: str, labels: list[str],
@@ -239,11 +217,7 @@ class AnnotationStore:
         """The stored row of one example (label_name, annotator, updated_at, text_sha),
         whatever it names; None when it has none. Who gave a label and when."""
         with closing(self._connect()) as db:
-            row = db.execute("SELECT label_name, annotator, updated_at, text_sha FROM annotations"
-                             " WHERE task = ? AND split = ? AND example_id = ?",
-                             (task, split, str(example_id))).fetchone()
-        return None if row is None else dict(zip(("label_name", "annotator", "updated_at",
-                                                  "text_sha"), row))
+            return stored_record(db, task, split, example_id)
 
     def table(self, task: str) -> pd.DataFrame:
         """Every annotation of ``task``, latest first."""

@@ -4,7 +4,8 @@ Why: the Annotate page downloads the annotations as CSV, but nothing read such a
 back: labels given in a spreadsheet, or by a colleague on another machine, had to be
 clicked in again one by one. A file with the download's columns -- ``example_id``,
 ``split``, ``label_name`` (a label set's names joined by ";"), ``annotator`` optional --
-as CSV or JSONL is checked whole before anything is written (all or nothing): a row
+as CSV or JSONL is checked whole before anything is written, then written in one
+transaction (all or nothing: an error or a killed process part-way writes none): a row
 naming a split, an example or a label the task does not have, or an example twice, is a
 one-line error naming the file, its row and column. Labels are read by name (the
 download's ``label`` index column is not read); each records its example's text now,
@@ -19,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from labeling.errors import DataError
-from labeling.gold import parse_label_set
+from labeling.gold import label_set_record, parse_label_set
 from labeling.review.annotator import clean_name
 from labeling.review.next_run import file_splits
 
@@ -78,9 +79,10 @@ def check_labels(name: str, frame: pd.DataFrame, first: int, texts: dict, labels
 
 def import_labels(store, data, name: str, content: bytes, multi_label: bool = False,
                   annotator: str | None = None) -> int:
-    """Check the file whole, then store every row (replacing an example's label); the
-    number stored. ``data``: the run (single- or multi-label); ``annotator``: recorded for
-    rows without one of their own."""
+    """Check the file whole, then store every row (replacing an example's label) in one
+    transaction (:meth:`AnnotationStore.set_many`: all or none); the number stored.
+    ``data``: the run (single- or multi-label); ``annotator``: recorded for rows without
+    one of their own."""
     frame, first = read_label_file(name, content)
     splits = file_splits(data)  # test is never changed by a run
     if "test" in data.frames:
@@ -88,16 +90,17 @@ def import_labels(store, data, name: str, content: bytes, multi_label: bool = Fa
     texts = {s: dict(zip(df["id"].astype(str), df["text"].astype(str)))
              for s, df in splits.items()}
     rows = check_labels(name, frame, first, texts, data.labels, multi_label)
-    task = data.config.name
+    records = []
     for row in rows:
         who = row["annotator"] or annotator
         if multi_label:
-            store.set_label_set(task, row["example_id"], row["indices"], split=row["split"],
-                                labels=data.labels, annotator=who, text=row["text"])
+            k, label_name = label_set_record(row["indices"], data.labels)
         else:
             k = row["indices"][0]
-            store.set(task, row["example_id"], k, split=row["split"], label_name=data.labels[k],
-                      annotator=who, text=row["text"])
+            label_name = data.labels[k]
+        records.append(dict(example_id=row["example_id"], label=k, split=row["split"],
+                            label_name=label_name, annotator=who, text=row["text"]))
+    store.set_many(data.config.name, records)  # one transaction: all rows or none
     return len(rows)
 
 
