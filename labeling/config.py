@@ -126,6 +126,7 @@ class TaskConfig(_Strict):
     lfs: list[str] = Field(min_length=1)
     data: DataConfig
     output_dir: Path | None = None
+    annotations: Path | None = None  # the app's annotation store; None: next to labeling.toml
     apply: ApplyConfig = Field(default_factory=ApplyConfig)
     label_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="auto"))
     end_model: ModelChoice = Field(default_factory=lambda: ModelChoice(name="auto"))
@@ -189,11 +190,19 @@ class TaskConfig(_Strict):
             return self
         return self.model_copy(update={"output_dir": Path(os.path.abspath(run_dir))})
 
+    def with_annotations(self, path: Path | str | None) -> "TaskConfig":
+        """This config reading and writing annotations at ``path`` (the app's
+        ``--annotations``, relative to the current folder), or itself when None."""
+        if path is None:
+            return self
+        return self.model_copy(update={"annotations": Path(os.path.abspath(path))})
+
     @property
     def annotations_path(self) -> Path:
-        """Gold labels made in the app, next to labeling.toml (human work: not in the
-        run folder, which is disposable); the next run uses them as dev gold."""
-        return self.base_dir / "annotations.sqlite"
+        """Gold labels made in the app: ``annotations`` (relative to labeling.toml), else
+        ``annotations.sqlite`` next to labeling.toml (human work: not in the run folder,
+        which is disposable); the next run uses them as dev gold."""
+        return self.resolve(self.annotations or "annotations.sqlite")
 
     @property
     def llm_cache_path(self) -> Path:

@@ -87,8 +87,8 @@ class Task:
         return None if df is None or "label" not in df else df["label"].to_numpy()
 
 
-def load_task(config_path: Path | str | None = None) -> Task:
-    config = load_config(config_path)
+def load_task(config_path: Path | str | None = None, annotations: Path | None = None) -> Task:
+    config = load_config(config_path).with_annotations(annotations)
     splits = {split: load_split(config, split) for split in SPLITS}
     lfs = load_lfs(config.lfs, config.base_dir, None if config.multi_label else config.labels)
     check_task_lfs(lfs, config.labels, config.multi_label)

@@ -22,7 +22,7 @@ if st.button("Run the pipeline", type="primary", key="run_pipeline"):
                      if step != "done" else "done")
 
     with shared.guard(), st.spinner("Running…"):
-        metrics = run_pipeline(project, on_step, run_dir)
+        metrics = run_pipeline(project, on_step, run_dir, shared.settings()["annotations"])
         st.session_state.pop("no_run_message", None)
         st.cache_data.clear()
         st.success(f"Run finished: {headline(metrics)}. "

@@ -17,16 +17,17 @@ STEPS = ("load", "apply", "fit", "train", "export")
 
 
 def run_pipeline(project: Path | str, on_step: Callable[[int, int, str], None] | None = None,
-                 run_dir: Path | str | None = None) -> dict:
+                 run_dir: Path | str | None = None, annotations: Path | None = None) -> dict:
     """Load the task and run apply, fit, train, export; ``on_step(done, total, next_step)``
     is called before each step and once at the end (next_step ``"done"``). Returns the
-    run's metrics."""
+    run's metrics. ``annotations``: the store the app writes (``--annotations``), else
+    the config's."""
     def report(i: int) -> None:
         if on_step is not None:
             on_step(i, len(STEPS), STEPS[i] if i < len(STEPS) else "done")
 
     report(0)
-    task = pipeline.load_task(project)
+    task = pipeline.load_task(project, annotations)
     task.config = task.config.with_run_dir(run_dir)
     steps = (lambda: pipeline.step_apply(task, progress=False), lambda: pipeline.step_fit(task),
              lambda: pipeline.step_train(task), lambda: pipeline.step_export(task))
