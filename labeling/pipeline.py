@@ -328,7 +328,7 @@ def step_train(task: Task):
                           cfg.positive_index, cfg.seed, curve_options, cache_dir,
                           options.get("params"), refit)
     section = {"config_name": cfg.end_model.name, "params": cfg.end_model.params, **report,
-               "train_rows": int(covered.sum()),
+               "train_rows": int(report.get("train_rows_cap", {}).get("used", covered.sum())),
                "train_rows_uncovered_dropped": int((~covered).sum()),
                "dev_rows_trained_on": int(len(y_dev)) if report["dev_weight"] else 0}
     if section["dev_rows_trained_on"]:

@@ -122,8 +122,13 @@ def training_summary(metrics: dict, annotations_used: dict, labels=None) -> dict
     weights = ("1 per row" if weak_weight is None
                else f"{weak_weight:g} x the gold rows' total weight")
     parts = []
+    cap = end.get("train_rows_cap") if weak else None
+    if cap:  # [end_model] params.max_train_rows
+        out["weak_rows_sampled_from"] = cap["covered"]
     if weak:
-        parts.append(f"{weak} train rows with the label model's "
+        sample = (f", a seeded sample of the {cap['covered']} covered ones (max_train_rows "
+                  f"{cap['max_train_rows']})" if cap else "")
+        parts.append(f"{weak} train rows{sample} with the label model's "
                      f"{end.get('label_mode', 'soft')} labels (weight {weights})")
     if dev_rows:
         notes = ", ".join(f"{n} from app annotations ({split})"
