@@ -71,12 +71,13 @@ def _prune(task, folder: Path) -> dict[str, int]:
 
     from labeling.apply import as_lfs_see_it
     from labeling.apply.cache import ColumnCache, frame_digest
+    from labeling.apply.cache_prune import prune
 
     frames = [as_lfs_see_it(df) for df in task.splits.values() if df is not None]
     cache = ColumnCache(folder)
     rows = np.unique(np.concatenate([cache.frame_keys(df).hashes for df in frames]))
     digests = {d for d in (frame_digest(df) for df in frames) if d is not None}
-    return cache.prune(_fingerprints(task), rows, digests, _cardinality(task))
+    return prune(cache, _fingerprints(task), rows, digests, _cardinality(task))
 
 
 def _prune_fits(task) -> tuple[int, int]:
