@@ -18,6 +18,8 @@ only existed on the first one.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -25,6 +27,30 @@ from labeling.llm.embedding_cache import DIM, EmbeddingCache, model_key, text_ke
 from labeling.llm.minilm import CHUNK, encode_in_chunks, load_model
 from labeling.train.ensemble import text_list
 
+
+# The cache file last read or written by this process, with its size and mtime then:
+# predicting 300k rows block by block read the whole file (~460 MB) once per block.
+_LOADED: list = []
+
+
+def _signature(path: Path):
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def open_cache(cache_dir, key: str) -> EmbeddingCache:
+    """The embedding cache in ``cache_dir``, read from disk only if the file changed
+    since this process last read or wrote it (one file kept: the last one)."""
+    path = Path(cache_dir) / f"{key}.npz"
+    if _LOADED and _LOADED[0][0] == path and _LOADED[0][1] is not None \
+            and _LOADED[0][1] == _signature(path):
+        return _LOADED[0][2]
+    cache = EmbeddingCache(cache_dir, key)
+    _LOADED[:] = [(path, _signature(path), cache)]
+    return cache
 
 
 class MiniLMEmbedder(TransformerMixin, BaseEstimator):
@@ -61,13 +87,14 @@ class MiniLMEmbedder(TransformerMixin, BaseEstimator):
             return np.zeros((0, DIM), dtype=np.float32)
         if self.cache_dir is None:
             return self._encode(texts) * self.scale
-        cache = EmbeddingCache(self.cache_dir, model_key(self.model_path))
+        cache = open_cache(self.cache_dir, model_key(self.model_path))
         keys = text_keys(texts)
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache.table}.items())
         if missing:  # chunk by chunk: Ctrl+C after an hour keeps what was embedded
             encode_in_chunks([t for _, t in missing], self._encode,
                              [k for k, _ in missing], cache,
                              desc="end model: embedding texts", chunk=self.CHUNK)
+            _LOADED[:] = [(cache.path, _signature(cache.path), cache)]
         return np.stack([cache.table[k] for k in keys]) * self.scale
 
     def __getstate__(self):
