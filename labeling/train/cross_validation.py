@@ -210,14 +210,21 @@ def cross_fit_proba(classifier, X_train, targets, X_dev, y_dev, fold_of, dev_wei
         if fold_features is not None:
             X_train, X_dev = fold_features(fit_idx)
         n_weak = X_train.shape[0]
-        X = (sparse.vstack([X_train, X_dev]).tocsr() if sparse.issparse(X_dev)
-             else np.vstack([X_train, X_dev]))
         weak = targets[f] if isinstance(targets, dict) else targets
         rows, weights = weighted_targets(np.arange(n_weak), weak, n_weak + fit_idx,
                                          y_dev[fit_idx], dev_weight, weak_weight)
-        _fit_predict(clone(classifier), X[rows.astype(int)], weights, X_dev[held_idx],
-                     held_idx, proba)
+        _fit_predict(clone(classifier), _stack_rows(X_train, X_dev, rows.astype(int)),
+                     weights, X_dev[held_idx], held_idx, proba)
     return proba
+
+
+def _stack_rows(X_train, X_dev, rows):
+    """Rows ``rows`` (ascending) of ``X_train`` stacked on ``X_dev``, in one copy: stacking
+    both whole and then taking the rows made two copies of the weak rows' features."""
+    n_weak = X_train.shape[0]
+    weak, gold = rows[rows < n_weak], rows[rows >= n_weak] - n_weak
+    parts = [X_train if len(weak) == n_weak else X_train[weak], X_dev[gold]]
+    return sparse.vstack(parts, format="csr") if sparse.issparse(X_dev) else np.vstack(parts)
 
 
 def _gold_only_oof(pipeline, dev_texts, y_dev, fold_of, dev_weight, k):
