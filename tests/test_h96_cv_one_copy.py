@@ -46,3 +46,25 @@ def test_cross_fit_proba_unchanged():
         model = SoftLogisticRegression().fit(np.vstack([X_train, X_dev])[rows.astype(int)], w)
         expected[held] = model.predict_proba(X_dev[held])
     np.testing.assert_array_equal(got, expected)
+
+
+def test_cv_shows_a_progress_bar_on_many_weak_rows(monkeypatch, capsys):
+    from labeling.train import cross_validation as cv
+    rng = np.random.default_rng(2)
+    words = [["refund", "invoice", "charge"], ["crash", "error", "login"]]
+    y = rng.integers(0, 2, 80)
+    texts = [" ".join(rng.choice(words[c], 3)) + f" n{i}" for i, c in enumerate(y)]
+    probs = np.eye(2)[y] * 0.8 + 0.1
+    dev_texts, y_dev = texts[:24], y[:24]
+
+    def run():
+        cv.oof_probabilities(texts, probs, np.ones(80, bool), dev_texts, y_dev,
+                             ["tfidf_logreg"], ["soft"], weak_weights=(0.3, 1.0),
+                             n_repeats=2)
+        return capsys.readouterr().err
+
+    assert "end model CV" not in run()  # 80 weak rows: seconds, no bar
+    monkeypatch.setattr(cv, "PROGRESS_MIN_ROWS", 50, raising=False)
+    err = run()
+    assert "end model CV (80 weak rows)" in err and "fit/s" in err
+    assert "0/12 [" in err  # 2 weak weights x 2 repeats x 3 folds

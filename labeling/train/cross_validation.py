@@ -121,8 +121,12 @@ def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label
             needed.setdefault(key, [])
             if (mode, w) not in needed[key]:
                 needed[key].append((mode, w))
+    train_texts = []
     if any(mode != GOLD_ONLY for fits in needed.values() for mode, _ in fits):
         train_texts, _ = training_rows(texts, probs, covered)
+    n_fits = sum(mode != GOLD_ONLY for fits in needed.values() for mode, _ in fits) \
+        * len(splits) * n_folds
+    bar = _bar(n_fits, len(train_texts))
     base_oof, weak_targets = {}, {}  # weak_targets: label mode -> fold_targets(...)
     for key, (base, base_params) in bases.items():
         pipeline = make_end_model(base, seed=seed, **base_params)
@@ -143,7 +147,9 @@ def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label
             classifier = pipeline.named_steps["classifier"]
             for w in (w for m, w in weak if m == mode):
                 base_oof[key, mode, w] = _oof_repeats(classifier, fold_x, targets, y_dev,
-                                                      splits, dev_weight, w, k, per_fold)
+                                                      splits, dev_weight, w, k, per_fold, bar)
+    if bar is not None:
+        bar.close()
     out = {}
     for cand in keys:
         name, mode, w = parse_key(cand)
@@ -172,8 +178,22 @@ def fold_targets(texts, probs, covered, mode, splits, fold_probs=None):
     return targets, None if same else per_fold
 
 
+PROGRESS_MIN_ROWS = 20_000  # weak rows from which the CV's fits get a progress bar
+
+
+def _bar(n_fits: int, n_rows: int):
+    """A progress bar (rate, ETA) over the CV's weak-candidate fits, on stderr, when there
+    are enough weak rows for them to take minutes; else None."""
+    if n_rows < PROGRESS_MIN_ROWS or not n_fits:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=n_fits, desc=f"end model CV ({n_rows:,} weak rows)", unit="fit",
+                leave=False)
+
+
 def _oof_repeats(classifier, fold_x, targets, y_dev, splits, dev_weight, weak_weight,
-                 k, per_fold=None):
+                 k, per_fold=None, bar=None):
     """:func:`cross_fit_proba` per repeat (``per_fold``: per repeat, each fold's own weak
     targets, :func:`fold_targets`; ``fold_x``: the features per fold,
     :class:`labeling.train.fold_features.FoldFeatures`); with no gold rows in training
@@ -183,24 +203,26 @@ def _oof_repeats(classifier, fold_x, targets, y_dev, splits, dev_weight, weak_we
         return [cross_fit_proba(classifier, None,
                                 targets if per_fold is None else per_fold[r],
                                 None, y_dev, fold_of, dev_weight, weak_weight, k,
-                                fold_x.matrices)
+                                fold_x.matrices, bar)
                 for r, fold_of in enumerate(splits)]
     X_train, X_dev = fold_x.fixed
     n_weak, proba = X_train.shape[0], np.zeros((len(y_dev), k))
     rows, weights = weighted_targets(np.arange(n_weak), targets, [], [], 0.0, weak_weight)
     _fit_predict(clone(classifier), X_train[rows.astype(int)], weights, X_dev,
                  np.arange(len(y_dev)), proba)
+    if bar is not None:  # one fit stands for every fold's
+        bar.update(sum(len(np.unique(fold_of)) for fold_of in splits))
     return [proba] * len(splits)
 
 
 def cross_fit_proba(classifier, X_train, targets, X_dev, y_dev, fold_of, dev_weight,
-                    weak_weight, k, fold_features=None):
+                    weak_weight, k, fold_features=None, bar=None):
     """Out-of-fold probabilities of ``classifier``, fit per fold on the weak
     rows (``X_train``/``targets``, weighted by ``weak_weight``; ``targets`` may be
     ``{fold: targets}``, each fold's own) + the other folds' gold. ``fold_features``:
     ``fit dev rows -> (X_train, X_dev)``, each fold's features fit without its held-out
     texts (:meth:`labeling.train.fold_features.FoldFeatures.matrices`), in place of
-    ``X_train``/``X_dev``.
+    ``X_train``/``X_dev``. ``bar``: a progress bar, moved one step per fit.
     Every fit starts cold: one warm-started from another fold's solution (fit on this
     fold's held-out rows) stops early near it, and its CV score is optimistic (measured
     on trec: +0.03 for the weak rows at full weight, a different choice)."""
@@ -215,6 +237,8 @@ def cross_fit_proba(classifier, X_train, targets, X_dev, y_dev, fold_of, dev_wei
                                          y_dev[fit_idx], dev_weight, weak_weight)
         _fit_predict(clone(classifier), _stack_rows(X_train, X_dev, rows.astype(int)),
                      weights, X_dev[held_idx], held_idx, proba)
+        if bar is not None:
+            bar.update(1)
     return proba
 
 
