@@ -14,8 +14,9 @@ import shared
 from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
 from labeling.review import ml_detail
-from labeling.review.annotator import byline, changed_meanwhile
+from labeling.review.annotator import byline, save_unless_changed
 from labeling.review.literal import literal
+from labeling.review.multilabel import set_names
 from labeling.review.ml_project import is_multi_label, load_multilabel_run
 from labeling.review.project import annotations_path, run_stamp
 
@@ -56,29 +57,36 @@ def _toggle(key: str) -> None:
 def _save_set(data, split: str, example_id: str, keys: list[str], clear: bool,
               seen: dict | None, key: str, on_saved, on_refused) -> None:
     """The save (``keys``: the checkboxes) or ``clear`` button's callback: refused once
-    when another annotator changed the set after the page showed it
-    (:func:`labeling.review.annotator.changed_meanwhile`)."""
+    when another annotator changed the set after the page showed it, checked and written
+    in one transaction (:func:`labeling.review.annotator.save_unless_changed`)."""
     annotations = store()
-    now = ml_detail.stored_record(annotations, data, split, example_id)
-    if note := changed_meanwhile(example_id, seen, now, shared.annotator()):
+    picked = [c for c, k in enumerate(keys) if st.session_state.get(k)]
+
+    def write(expect) -> bool:
+        if clear:
+            return ml_detail.clear_set(annotations, data, split, example_id, expect=expect)
+        return ml_detail.save_set(annotations, data, split, example_id, picked,
+                                  annotator=shared.annotator(), expect=expect)
+
+    try:
+        note = save_unless_changed(
+            example_id, seen, lambda: ml_detail.stored_record(annotations, data, split,
+                                                              example_id),
+            write, shared.annotator())
+    except LabelingError as exc:  # an empty set
+        st.session_state[f"{key}_note"] = str(exc)
+        return
+    if note:
         st.session_state[f"{key}_note"] = note
         if on_refused is not None:
             on_refused(example_id)
         return
     if clear:
-        ml_detail.clear_set(annotations, data, split, example_id)
         for k in keys:  # the checkboxes start again from the label model's set
             st.session_state.pop(k, None)
         st.toast(literal(f"{example_id}: label set removed"))
     else:
-        picked = [c for c, k in enumerate(keys) if st.session_state.get(k)]
-        try:
-            names = ml_detail.save_set(annotations, data, split, example_id, picked,
-                                       annotator=shared.annotator())
-        except LabelingError as exc:
-            st.session_state[f"{key}_note"] = str(exc)
-            return
-        st.toast(literal(f"{example_id}: {names} saved"))
+        st.toast(literal(f"{example_id}: {set_names(sorted(set(picked)), data.labels)} saved"))
     if on_saved is not None:
         on_saved(example_id)
 

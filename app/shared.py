@@ -18,7 +18,7 @@ from labeling.config import load_config
 from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
 from labeling.review import queue
-from labeling.review.annotator import MAX_NAME, byline, changed_meanwhile, clean_name
+from labeling.review.annotator import MAX_NAME, byline, clean_name, save_unless_changed
 from labeling.review.detail import example_text
 from labeling.review.import_labels import export, import_labels
 from labeling.review.literal import literal
@@ -148,21 +148,25 @@ def _save(task: str, where: str, stored_id: str, example_id: str, k: int | None,
           on_refused) -> None:
     """A label (or clear) button's callback: it runs before the rerun, on the example the
     page showed when clicked (the queue may have moved on since: another tab labeled it),
-    and refuses once when another annotator changed its label after the page showed it."""
+    and refuses once when another annotator changed its label after the page showed it
+    (checked and written in one transaction: :func:`save_unless_changed`)."""
     annotations = store()
-    if note := changed_meanwhile(example_id, seen, annotations.record(task, where, stored_id),
-                                 annotator()):
+
+    def write(expect) -> bool:
+        if k is None:
+            return annotations.remove(task, where, stored_id, expect=expect)
+        return annotations.set(task, stored_id, k, label_name=name, split=where,
+                               annotator=annotator(), text=text, expect=expect)
+
+    if note := save_unless_changed(example_id, seen,
+                                   lambda: annotations.record(task, where, stored_id), write,
+                                   annotator()):
         st.session_state[f"{key}_note"] = note
         if on_refused is not None:
             on_refused(example_id)
         return
-    if k is None:
-        annotations.remove(task, where, stored_id)
-        st.toast(literal(f"{example_id}: label removed"))
-    else:
-        annotations.set(task, stored_id, k, label_name=name, split=where,
-                        annotator=annotator(), text=text)
-        st.toast(literal(f"{example_id}: {name} saved"))
+    st.toast(literal(f"{example_id}: label removed" if k is None
+                     else f"{example_id}: {name} saved"))
     if on_saved is not None:
         on_saved(example_id)
 

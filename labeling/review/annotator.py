@@ -58,3 +58,22 @@ def by_annotator(names) -> str:
         key = (clean_name(name) if isinstance(name, str) else None) or "no name"  # NaN: none
         counts[key] = counts.get(key, 0) + 1
     return " · ".join(f"{n} {c}" for n, c in sorted(counts.items(), key=lambda x: (-x[1], x[0])))
+
+
+def save_unless_changed(example_id: str, seen: dict | None, read, write,
+                        me: str | None) -> str | None:
+    """A label button's save: None when saved, else the one line saying why not.
+
+    ``read()``: the example's record now; ``write(expect)``: the store's write made only
+    if the stored record is still ``expect`` (checked and written in one transaction,
+    :meth:`labeling.gold.AnnotationStore.set`), True when written. So two clicks close
+    together cannot both pass the check (:func:`changed_meanwhile`) with the later one
+    replacing the other unseen: the write of the one that lost is refused."""
+    now = read()
+    if note := changed_meanwhile(example_id, seen, now, me):
+        return note
+    if write(now):
+        return None
+    return changed_meanwhile(example_id, seen, read(), me) or (
+        f"{example_id} was changed while your click was being saved, so your label was not "
+        "saved; save it again.")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from labeling.errors import LabelingError
-from labeling.gold import AnnotationStore
+from labeling.gold import ANY, AnnotationStore
 from labeling.review.detail import example_text
 from labeling.review.ml_project import APPLIES, DOES_NOT_APPLY, MultiLabelRun
 from labeling.review.next_run import with_next_run
@@ -120,17 +120,20 @@ def suggested_set(store: AnnotationStore, run: MultiLabelRun, split: str,
 
 
 def save_set(store: AnnotationStore, run: MultiLabelRun, split: str, example_id: str,
-             indices, annotator: str | None = None) -> str:
-    """Store the label set (an empty one is refused); returns its names for a message."""
+             indices, annotator: str | None = None, expect=ANY) -> bool:
+    """Store the label set (an empty one is refused); ``expect``: as for
+    :meth:`AnnotationStore.set` (False: not written, the stored row changed)."""
     where, stored_id = annotation_key(run, split, str(example_id))
-    store.set_label_set(run.config.name, stored_id, indices, split=where, labels=run.labels,
-                        annotator=annotator, text=example_text(run, example_id, split))
-    return set_names(sorted(set(int(c) for c in indices)), run.labels)
+    return store.set_label_set(run.config.name, stored_id, indices, split=where,
+                               labels=run.labels, annotator=annotator,
+                               text=example_text(run, example_id, split), expect=expect)
 
 
-def clear_set(store: AnnotationStore, run: MultiLabelRun, split: str, example_id: str) -> None:
-    """Remove the example's stored label set (undo)."""
-    store.remove(run.config.name, *annotation_key(run, split, str(example_id)))
+def clear_set(store: AnnotationStore, run: MultiLabelRun, split: str, example_id: str,
+              expect=ANY) -> bool:
+    """Remove the example's stored label set (undo); ``expect``: as for ``save_set``."""
+    return store.remove(run.config.name, *annotation_key(run, split, str(example_id)),
+                        expect=expect)
 
 
 def stored_record(store: AnnotationStore, run: MultiLabelRun, split: str,
