@@ -33,11 +33,12 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from labeling import dev_loop_multilabel
 from labeling.analysis import shown_dev_accuracy
 from labeling.config import load_config
+from labeling.dev_loop_multilabel import (  # noqa: F401 (MANY_LFS: read from here too)
+    MANY_LFS, as_written, lfs_to_show, print_not_shown)
 from labeling.dev_loop_multilabel import change as _delta
 from labeling.dev_loop_multilabel import number as _num
 from labeling.errors import LabelingError
@@ -45,7 +46,7 @@ from labeling.pipeline import read_metrics
 from labeling.session import Session, _user_modules
 
 TABLE_DONE = "dev table"  # the line that ends each table (scripts wait for it)
-MANY_LFS = 40  # past this many LFs, a save's table shows only the LFs it changed
+COMPARED = ("coverage", "dev_correct", "dev_incorrect")  # what marks an LF changed
 
 
 @dataclass
@@ -76,15 +77,6 @@ def take_snapshot(session: Session) -> Snapshot:
     return Snapshot(summary[columns], scores, dev)
 
 
-def changed_lfs(lfs: pd.DataFrame, before: pd.DataFrame) -> pd.Series:
-    """Which LFs are new or have other train coverage or dev counts than ``before``
-    (exactly: on 50k rows a few votes move coverage by less than the 0.001 shown)."""
-    columns = [c for c in ("coverage", "dev_correct", "dev_incorrect")
-               if c in lfs.columns and c in before.columns]
-    old = before.reindex(lfs.index)[columns]
-    return old.isna().all(axis=1) | (old != lfs[columns]).any(axis=1)
-
-
 def render(current: Snapshot, previous: Snapshot | None, console: Console) -> None:
     """Print the LF table and the score lines, marking what changed since ``previous``."""
     if not isinstance(previous, Snapshot):
@@ -94,13 +86,11 @@ def render(current: Snapshot, previous: Snapshot | None, console: Console) -> No
                           ("dev acc", "right"), ("95% CI", "right"), ("Δacc", "right")):
         table.add_column(name, justify=justify, no_wrap=True)
     before = previous.lfs if previous is not None else None
-    shown = current.lfs
-    if before is not None and len(shown) > MANY_LFS:  # generated LFs: what this save changed
-        shown = shown[changed_lfs(shown, before)]
+    shown = lfs_to_show(current.lfs, before, COMPARED)  # many LFs: what this save changed
     for name, row in shown.iterrows():
         old = before.loc[name] if before is not None and name in before.index else None
         table.add_row(
-            Text(str(name)), _num(row.get("coverage")),
+            as_written(name), _num(row.get("coverage")),
             _delta(row.get("coverage"), None if old is None else old.get("coverage"))
             if previous is not None else "",
             _num(shown_dev_accuracy(row)),
@@ -109,12 +99,9 @@ def render(current: Snapshot, previous: Snapshot | None, console: Console) -> No
             if previous is not None else "")
     if before is not None:
         for name in before.index.difference(current.lfs.index):
-            table.add_row(Text(str(name), style="dim"), "", "removed", "", "", "")
+            table.add_row(as_written(name, "dim"), "", "removed", "", "", "")
     console.print(table)
-    if len(shown) < len(current.lfs):
-        console.print(f"{len(current.lfs) - len(shown)} of {len(current.lfs)} LFs unchanged "
-                      "since the last save, not shown (every LF: the first table, "
-                      "lf_summary.csv in the run folder)", markup=False)
+    print_not_shown(shown, current.lfs, console)
     for key, title in (("label_model", "label model"), ("majority_vote", "majority vote")):
         score = current.scores.get(key, {})
         f1 = "f1" if "f1" in score else "macro_f1"  # k classes, no positive_label: macro

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from labeling import multilabel_steps
 from labeling.analysis import wilson_interval
@@ -47,6 +48,41 @@ def change(new, old) -> str:
         return f"{moved:+.3f}"
     # a few votes of 50k rows: a change all the same, which +0.000 or nothing would hide
     return f"{moved:+.1e}" if abs(moved) > 1e-12 else ""
+
+
+MANY_LFS = 40  # past this many LFs, a save's table shows only the LFs it changed
+
+
+def changed_lfs(lfs: pd.DataFrame, before: pd.DataFrame, columns) -> pd.Series:
+    """Which LFs are new or have other ``columns`` (those both tables have) than
+    ``before``, exactly: on 50k rows a few votes move coverage by less than the 0.001
+    shown; NaN (no dev vote) equals NaN."""
+    columns = [c for c in columns if c in lfs.columns and c in before.columns]
+    old, new = before.reindex(lfs.index)[columns], lfs[columns]
+    differs = (old != new) & ~(old.isna() & new.isna())
+    return old.isna().all(axis=1) | differs.any(axis=1)
+
+
+def lfs_to_show(lfs: pd.DataFrame, before: pd.DataFrame | None, columns) -> pd.DataFrame:
+    """The rows of a save's LF table: every LF in the first table or with up to
+    ``MANY_LFS`` LFs; past that (generated LFs) only those this save changed
+    (:func:`changed_lfs`)."""
+    if before is None or len(lfs) <= MANY_LFS:
+        return lfs
+    return lfs[changed_lfs(lfs, before, columns)]
+
+
+def print_not_shown(shown: pd.DataFrame, lfs: pd.DataFrame, console: Console) -> None:
+    """The line after a table that left unchanged LFs out (:func:`lfs_to_show`)."""
+    if len(shown) < len(lfs):
+        console.print(f"{len(lfs) - len(shown)} of {len(lfs)} LFs unchanged since the last "
+                      "save, not shown (every LF: the first table, lf_summary.csv in the run "
+                      "folder)", markup=False)
+
+
+def as_written(name, style: str = "") -> Text:
+    """An LF or label name as written: ``kw[billing]`` is not a rich style tag."""
+    return Text(str(name), style=style)
 
 
 @dataclass
@@ -112,7 +148,11 @@ def _row(before: pd.DataFrame | None, name: str):
     return None if before is None or name not in before.index else before.loc[name]
 
 
-def _lf_table(current: MultiLabelSnapshot, previous: MultiLabelSnapshot | None) -> Table:
+ML_COMPARED = ("label", "coverage", "dev_applies", "dev_precision")  # what changed_lfs reads
+
+
+def _lf_table(current: MultiLabelSnapshot, previous: MultiLabelSnapshot | None,
+              shown: pd.DataFrame) -> Table:
     table = Table(title="LFs (coverage on train; precision of 'applies' votes on dev gold)",
                   title_justify="left")
     for name, justify in (("lf", "left"), ("label", "left"), ("cov", "right"),
@@ -120,11 +160,11 @@ def _lf_table(current: MultiLabelSnapshot, previous: MultiLabelSnapshot | None) 
                           ("95% CI", "right"), ("Δprec", "right")):
         table.add_column(name, justify=justify, no_wrap=True)
     before = previous.lfs if previous is not None else None
-    for name, row in current.lfs.iterrows():
+    for name, row in shown.iterrows():
         old = _row(before, name)
         moved = previous is not None
         table.add_row(
-            str(name), str(row["label"]), number(row["coverage"]),
+            as_written(name), as_written(row["label"]), number(row["coverage"]),
             change(row["coverage"], None if old is None else old["coverage"]) if moved else "",
             str(row["dev_applies"]), number(row["dev_precision"]),
             f"{number(row['low'], 2)}-{number(row['high'], 2)}" if row["dev_applies"] else "",
@@ -132,8 +172,8 @@ def _lf_table(current: MultiLabelSnapshot, previous: MultiLabelSnapshot | None) 
             if moved else "")
     if before is not None:
         for name in before.index.difference(current.lfs.index):
-            table.add_row(str(name), str(before.loc[name, "label"]), "", "removed",
-                          "", "", "", "")
+            table.add_row(as_written(name, "dim"), as_written(before.loc[name, "label"]), "",
+                          "removed", "", "", "", "")
     return table
 
 
@@ -150,7 +190,7 @@ def _label_table(current: MultiLabelSnapshot, previous: MultiLabelSnapshot | Non
     for name, row in current.labels.iterrows():
         old = _row(before, name)
         moved = previous is not None
-        cells = [str(name), str(row["lfs"]), str(row["dev_support"]),
+        cells = [as_written(name), str(row["lfs"]), str(row["dev_support"]),
                  number(row["label_model_f1"]),
                  change(row["label_model_f1"], None if old is None else old["label_model_f1"])
                  if moved else "", number(row["mv_f1"]),
@@ -187,7 +227,9 @@ def render(current: MultiLabelSnapshot, previous: MultiLabelSnapshot | None,
     """Print the LF and label tables and the score lines, marking what changed."""
     if not isinstance(previous, MultiLabelSnapshot):
         previous = None  # the task was single-label at the last save
-    console.print(_lf_table(current, previous))
+    shown = lfs_to_show(current.lfs, None if previous is None else previous.lfs, ML_COMPARED)
+    console.print(_lf_table(current, previous, shown))
+    print_not_shown(shown, current.lfs, console)
     console.print(_label_table(current, previous))
     for key in ("label_model", "majority_vote"):
         # markup=False: "[macro-F1 +0.012]" is not a style tag
