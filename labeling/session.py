@@ -34,6 +34,7 @@ from labeling.artifacts import (L_FILE, PROBS_FILE, check_step_order, gold_diges
                                 metrics_to_evaluate, read_label_matrices, read_lf_summary,
                                 read_probs)
 from labeling.errors import LabelingError
+from labeling.files import run_folder_lock
 from labeling.models import load as load_label_model
 from labeling.multilabel_steps.common import read_probs as read_label_probs
 from labeling.review.examples import example_table, refuse_test_split
@@ -182,13 +183,17 @@ class Session:
         self._fresh()
         if isinstance(lfs, str):  # one LF, not the characters of its name
             lfs = [lfs]
-        with _notebook_words():
+        with _notebook_words(), self._holding("apply"):
             if self.multi_label:
                 self.matrices = multilabel.apply(self.task, lfs, progress, **overrides)
             else:
                 self.matrices = pipeline.step_apply(self.task, progress=progress, only=lfs,
                                                     **overrides)
         return self.matrices
+
+    def _holding(self, step: str):
+        """The run folder held while ``step`` writes it, as the CLI's commands do."""
+        return run_folder_lock(self.task.run_dir, f"{step} (notebook)")
 
     def lf_summary(self) -> pd.DataFrame:
         """Per LF: polarity, coverage, overlaps, conflicts (train) and dev accuracy with
@@ -211,7 +216,7 @@ class Session:
     def fit(self) -> dict:
         """Fit the label model and majority vote; their dev scores (no test)."""
         self._fresh()
-        with _notebook_words():
+        with _notebook_words(), self._holding("fit"):
             if self.multi_label:
                 return multilabel.fit(self.task)
             metrics = pipeline.step_fit(self.task)
@@ -221,7 +226,7 @@ class Session:
     def train(self) -> dict:
         """Train the end model (and the gold-only baseline); dev and CV scores (no test)."""
         self._fresh()
-        with _notebook_words():
+        with _notebook_words(), self._holding("train"):
             self._ready("train")
             if self.multi_label:
                 return multilabel.train(self.task)
@@ -267,7 +272,7 @@ class Session:
     def export(self, out: Path | str | None = None) -> Path:
         """Export the end model (skops, ONNX, model card); returns the folder."""
         self._fresh()
-        with _notebook_words():
+        with _notebook_words(), self._holding("export"):
             if self.multi_label:
                 return multilabel.export(self.task, out)
             return pipeline.step_export(self.task, Path(out) if out else None)
