@@ -17,6 +17,7 @@ import pandas as pd
 from labeling.data import leakage_report, leakage_warnings
 from labeling.errors import LabelingError
 from labeling.files import atomic_write
+from labeling.lf.core import as_lfs_see_it
 
 L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
 END_PROBS_FILE = "end_probs.parquet"  # written with end_model.skops by `labeling train`
@@ -286,7 +287,7 @@ def rows_digests(task) -> dict[str, str]:
         if df is None:
             continue
         if split not in memo or memo[split][0] is not df:
-            seen = df.drop(columns="label", errors="ignore").astype(str)
+            seen = as_lfs_see_it(df).astype(str)
             memo[split] = (df, hashlib.sha256(pd.util.hash_pandas_object(
                 seen, index=False).to_numpy().tobytes()).hexdigest())
         out[split] = memo[split][1]

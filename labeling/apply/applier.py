@@ -50,7 +50,8 @@ from labeling.apply.row_labeler import CHUNK, label_rows
 from labeling.apply.votes import FaultLog, RowNames, check_vote, matrix_dtype
 from labeling.apply.watch import Watch
 from labeling.errors import LFError
-from labeling.lf.core import ABSTAIN, GOLD_COLUMN, GOLD_HIDDEN, PatternLF, TextColumn
+from labeling.lf.core import (ABSTAIN, GOLD_COLUMN, GOLD_HIDDEN, PatternLF, TextColumn,
+                              as_lfs_see_it)
 
 ENGINES = ("local", "dask")
 
@@ -100,12 +101,6 @@ def _label_rows_parallel(df, positions, row_lfs, need, cardinality, fault_tolera
     votes = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, len(row_lfs)), np.int16)
     faulted = np.concatenate([p[1] for p in parts]) if parts else np.zeros(votes.shape, bool)
     return votes, faulted, [r for p in parts for r in p[2]]
-
-
-def as_lfs_see_it(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` without its gold column: no LF reads the gold, and the LF column cache keys
-    rows by what LFs see (so a gold edit never recomputes votes)."""
-    return df.drop(columns=GOLD_COLUMN, errors="ignore")
 
 
 def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,

@@ -34,6 +34,13 @@ APPLIES, DOES_NOT_APPLY = 1, 0  # multi-label votes on an LF's target label
 GOLD_COLUMN = "label"
 GOLD_HIDDEN = "the gold label is not shown to LFs"
 
+
+def as_lfs_see_it(df):
+    """The DataFrame ``df`` without its gold column: no LF reads the gold, and what keys
+    rows by content (the LF column cache, the run's row digests) keys them by what LFs
+    see, so a gold edit never recomputes votes."""
+    return df.drop(columns=GOLD_COLUMN, errors="ignore")
+
 __all__ = ["ABSTAIN", "APPLIES", "DOES_NOT_APPLY", "PatternLF", "TextColumn", "for_label",
            "keyword_lf", "labeling_function", "regex_lf"]
 
