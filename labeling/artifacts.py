@@ -22,6 +22,7 @@ from labeling.lf.core import as_lfs_see_it
 L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
 END_PROBS_FILE = "end_probs.parquet"  # written with end_model.skops by `labeling train`
 ANNOTATIONS_USED_FILE = "annotations_used.json"
+LABEL_MODEL_FILE = "label_model.json"  # the fitted label model, written by fit
 
 
 def read_metrics(run_dir: Path) -> dict:

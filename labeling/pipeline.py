@@ -24,10 +24,9 @@ import pandas as pd
 from labeling import llm, models
 from labeling.analysis import coverage_stats, lf_summary, lf_warnings
 from labeling.apply import FaultLog, applied, apply_lfs
-from labeling.artifacts import (L_FILE, METRICS_FILE, PROBS_FILE,  # noqa: F401 (re-exported)
-                                _require, _write_table, check_dev_gold_at_fit,
-                                check_gold_unchanged,
-                                check_step_order, gold_digests, leakage_section,
+from labeling.artifacts import (L_FILE, LABEL_MODEL_FILE, METRICS_FILE,  # noqa: F401 (re-exported)
+                                PROBS_FILE, _require, _write_table, check_dev_gold_at_fit,
+                                check_gold_unchanged, check_step_order, gold_digests, leakage_section,
                                 made_from_another, read_label_matrices, read_metrics,
                                 read_probs, read_table, input_digests,
                                 record_annotations, record_export, record_inputs, rows_digests,
@@ -239,7 +238,7 @@ def step_fit(task: Task) -> dict:
         frames.append(frame)
     _write_table(pd.concat(frames), task.run_dir / PROBS_FILE)
     record_inputs(task.run_dir, PROBS_FILE, inputs)
-    label_model.save(task.run_dir / "label_model.json")  # JSON; labeling.models.load reads it
+    label_model.save(task.run_dir / LABEL_MODEL_FILE)  # JSON; labeling.models.load reads it
     record_annotations(task)
 
     learned = getattr(label_model, "lf_accuracies_", None)
@@ -273,7 +272,7 @@ def _fold_label_model(task: Task, proba, gold, y_dev):
     held-out fold's gold shapes its weak targets (docs/gold_budget.md); None if the
     saved model is missing, unreadable or not the one behind ``proba``."""
     try:
-        fitted = models.load(task.run_dir / "label_model.json")
+        fitted = models.load(task.run_dir / LABEL_MODEL_FILE)
     except (OSError, ValueError):
         return None
     L = read_label_matrices(task)

@@ -30,9 +30,9 @@ from labeling import pipeline
 from labeling import session_multilabel as multilabel
 from labeling import suggest as lf_suggest
 from labeling.apply import applied
-from labeling.artifacts import (L_FILE, PROBS_FILE, check_step_order, gold_digests,
-                                metrics_to_evaluate, read_label_matrices, read_lf_summary,
-                                read_probs)
+from labeling.artifacts import (L_FILE, LABEL_MODEL_FILE, PROBS_FILE, check_step_order,
+                                gold_digests, metrics_to_evaluate, read_label_matrices,
+                                read_lf_summary, read_probs)
 from labeling.errors import LabelingError
 from labeling.files import run_folder_lock
 from labeling.models import load as load_label_model
@@ -42,7 +42,6 @@ from labeling.review.project import NoRunError, load_run
 from labeling.suggest.show import frame as suggestion_frame
 
 EXAMPLE_KINDS = ("fires", "wrong", "conflicts", "abstains")
-LABEL_MODEL_FILE = "label_model.json"  # written by fit (pipeline.step_fit)
 
 
 @functools.lru_cache(maxsize=None)

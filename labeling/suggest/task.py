@@ -18,7 +18,7 @@ import pandas as pd
 
 from labeling import llm
 from labeling.apply import applied, apply_lfs
-from labeling.artifacts import PROBS_FILE, check_step_order
+from labeling.artifacts import LABEL_MODEL_FILE, PROBS_FILE, check_step_order
 from labeling.errors import LabelingError
 from labeling.lf.core import PatternLF
 from labeling.lf.loader import load_lfs
@@ -76,7 +76,7 @@ def context_for(task: Task, embeddings: bool = True) -> Context:
 def _chosen(task: Task, n_lfs: int) -> str | None:
     """The candidate ``auto`` chose at the last ``labeling fit``, if it fits these LFs
     (saves re-running its choice: up to a minute on 5k rows)."""
-    path = task.run_dir / "label_model.json"
+    path = task.run_dir / LABEL_MODEL_FILE
     if task.config.label_model.name != "auto" or not path.is_file():
         return None
     try:
