@@ -63,3 +63,23 @@ def test_progress_bar_with_rate_while_embedding_many(fake, tmp_path, capsys):
     fake(FakeModel())
     MiniLMEmbedder(cache_dir=str(tmp_path / "b")).transform(["one", "two"])  # one chunk
     assert "embedding texts" not in capsys.readouterr().err
+
+
+def test_a_save_that_fails_is_not_tried_again_on_the_way_out():
+    """A full disk failing the last chunk's save raised its one-line error, then the
+    clean-up saved again and raised a second one over it (r97)."""
+    from labeling.errors import LabelingError
+    from labeling.llm.minilm import encode_in_chunks
+
+    class Stored:
+        table, saves = {}, 0
+
+        def save(self):
+            Stored.saves += 1
+            raise LabelingError("cache.npz: could not be written (disk full)")
+
+    texts = [f"t{i}" for i in range(5)]
+    with pytest.raises(LabelingError, match="disk full") as err:
+        encode_in_chunks(texts, lambda part: np.zeros((len(part), 2)), keys=texts,
+                         stored=Stored(), chunk=10)
+    assert Stored.saves == 1 and err.value.__context__ is None

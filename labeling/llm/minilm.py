@@ -12,6 +12,8 @@ import os
 import time
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from labeling.llm.errors import LLMError
 
 
@@ -71,8 +73,6 @@ def encode_in_chunks(texts: list[str], encode, keys=None, stored=None, keep=None
     last_save, save_cost, unsaved = time.monotonic(), 0.0, False
     bar = None
     if desc and len(texts) > chunk:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=len(texts), desc=desc, unit="text", leave=False)
     try:
         for start in range(0, len(texts), chunk):
@@ -86,8 +86,8 @@ def encode_in_chunks(texts: list[str], encode, keys=None, stored=None, keep=None
                 now, last = time.monotonic(), start + chunk >= len(texts)
                 if last or now - last_save >= max(MIN_SAVE_INTERVAL_S,
                                                    SAVE_COST_FACTOR * save_cost):
+                    unsaved = False  # a save that fails is not tried again on the way out
                     stored.save()
-                    unsaved = False
                     last_save, save_cost = time.monotonic(), time.monotonic() - now
             if bar is not None:
                 bar.update(len(part))
