@@ -20,14 +20,13 @@ that close to the margin.
 from __future__ import annotations
 
 import functools
-import time
 from pathlib import Path
 
 import numpy as np
 
 from labeling.llm.embedding_cache import DIM, EmbeddingCache, model_key, text_keys
 from labeling.llm.errors import LLMError
-from labeling.llm.minilm import load_model
+from labeling.llm.minilm import CHUNK, encode_in_chunks, load_model
 from labeling.llm.multilabel import top_group
 
 ABSTAIN = -1
@@ -42,9 +41,7 @@ def _embedding_memo(model_path: str | None) -> dict[str, np.ndarray]:
 class LocalBackend:
     """Answers prompt LFs by embedding similarity; keeps embeddings of texts it has seen."""
 
-    CHUNK = 2048                # texts embedded between two chances to save
-    MIN_SAVE_INTERVAL_S = 60.0  # seconds of embedding between saves, at least,
-    SAVE_COST_FACTOR = 4.0      # and this many times the last save's duration
+    CHUNK = CHUNK  # texts embedded between two chances to save
 
     def __init__(self, model_path: Path | None = None, margin: float = 0.1,
                  batch_size: int = 64, cache_dir: Path | None = None, progress: bool = False):
@@ -77,40 +74,13 @@ class LocalBackend:
     def _encode_and_keep(self, todo: list[tuple[str, str | None]],
                          stored: EmbeddingCache | None) -> None:
         """Embed ``todo`` ((text, key) pairs) chunk by chunk, saving to ``stored`` (when
-        there is one) as it goes: a run stopped after an hour of embedding (Ctrl+C, a
-        crash; 500k rows take hours on one core) keeps what it embedded. Saved when a chunk ends at least
-        ``MIN_SAVE_INTERVAL_S`` and ``SAVE_COST_FACTOR`` times the last save's duration
-        after the last save (rewriting the whole file grows with it: the saves stay
-        under ~20% of the time), and at the end."""
-        last_save, save_cost = time.monotonic(), 0.0
-        bar = self._bar(len(todo))
-        try:
-            for start in range(0, len(todo), self.CHUNK):
-                chunk = todo[start:start + self.CHUNK]
-                vectors = self._encode([t for t, _ in chunk])
-                self._embeddings.update(zip([t for t, _ in chunk], vectors))
-                if stored is not None:
-                    stored.table.update(zip([k for _, k in chunk], vectors))
-                now, last = time.monotonic(), start + self.CHUNK >= len(todo)
-                wait = max(self.MIN_SAVE_INTERVAL_S, self.SAVE_COST_FACTOR * save_cost)
-                if stored is not None and (last or now - last_save >= wait):
-                    stored.save()
-                    last_save, save_cost = time.monotonic(), time.monotonic() - now
-                if bar is not None:
-                    bar.update(len(chunk))
-        finally:
-            if bar is not None:
-                bar.close()
-
-    def _bar(self, total: int):
-        """A progress bar for embedding ``total`` texts when it takes more than one chunk
-        (500k texts take hours on one core; a few thousand, seconds)."""
-        if not self.progress or total <= self.CHUNK:
-            return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc="local prompt LFs: embedding texts", unit="text",
-                    leave=False)
+        there is one) as it goes and when stopped (Ctrl+C, a crash; 500k rows take hours
+        on one core): :func:`labeling.llm.minilm.encode_in_chunks`."""
+        texts = [t for t, _ in todo]
+        encode_in_chunks(texts, self._encode, keys=[k for _, k in todo], stored=stored,
+                         keep=lambda part, vectors: self._embeddings.update(zip(part, vectors)),
+                         desc="local prompt LFs: embedding texts" if self.progress else None,
+                         chunk=self.CHUNK)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = load_model(self.model_path).encode(
