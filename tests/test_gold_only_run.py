@@ -19,8 +19,10 @@ from labeling import distill, pipeline  # noqa: E402
 from labeling.cli import app  # noqa: E402
 from labeling.review import overview  # noqa: E402
 
-# The tiny task's LFs with every vote flipped: the weak labels are all wrong.
-POISONED_LFS = DEFAULT_LFS.replace("HAM, SPAM = 0, 1", "HAM, SPAM = 1, 0")
+# The tiny task's LFs with every vote flipped: the weak labels are all wrong. (Under
+# other names: constants spelling a label must be its position, labeling.lf.loader.)
+POISONED_LFS = (DEFAULT_LFS.replace("SPAM", "FLIPPED_SPAM").replace("HAM", "FLIPPED_HAM")
+                .replace("FLIPPED_HAM, FLIPPED_SPAM = 0, 1", "FLIPPED_HAM, FLIPPED_SPAM = 1, 0"))
 CURVE = {"learning_curve": {"seeds": 2, "budget_s": 600}}
 
 
