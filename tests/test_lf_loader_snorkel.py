@@ -68,3 +68,15 @@ def test_the_pipeline_checks_constants_against_the_config(make_task):
     result = cli("apply", path)
     assert result.exit_code == 2
     one_error_line(result, "HAM = 0", "'ham' is label 1")
+
+
+def test_a_constant_two_labels_spell_is_not_checked(tmp_path):
+    """Labels "ok" and "OK" both spell OK: labeling suggest writes `OK, LABEL_1 = 0, 1`
+    for them, which the check refused (r100)."""
+    from labeling.suggest.codegen import label_constants
+
+    assert "OK" in label_constants(["ok", "OK"])
+    (tmp_path / "lfs.py").write_text("from labeling import keyword_lf\nOK = 0\n"
+                                     "kw = keyword_lf(['fine'], label=OK, name='kw_ok')\n")
+    assert len(load_lfs(["lfs.py"], tmp_path, labels=["ok", "OK"])) == 1
+    assert len(load_lfs(["lfs.py"], tmp_path, labels=["OK", "ok"])) == 1

@@ -124,7 +124,10 @@ def check_constants(module, labels: list[str], where: str) -> None:
     ``HAM, SPAM = 0, 1``, and a config listing ``["spam", "ham"]`` would swap the classes
     without a word. A constant is an upper-case module name spelling a label
     (``NOT_SPAM`` for "not spam") bound to another label's position."""
-    position = {name_part(label).upper(): k for k, label in enumerate(labels)}
+    spelled = [name_part(label).upper() for label in labels]
+    # a name two labels spell ("ok" and "OK") says nothing: labeling init and suggest
+    # give those labels other constants (OK_0, LABEL_1)
+    position = {name: k for k, name in enumerate(spelled) if spelled.count(name) == 1}
     for name, value in vars(module).items():
         k = position.get(name)
         if (k is not None and type(value) is int and 0 <= value < len(labels)
