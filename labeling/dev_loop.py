@@ -186,9 +186,11 @@ def watch(config: Path | str | None = None, interval: float = 0.3,
                 rounds += 1
                 started = time.perf_counter()
                 try:
-                    session = Session(config) if session is None else session.reload()
+                    session = (Session(config, holder="dev ({step})") if session is None
+                               else session.reload())
                     if session.task.config.multi_label:  # one label per LF, label sets
-                        current = dev_loop_multilabel.take_snapshot(session.task)
+                        with session.holding("apply and fit"):  # as Session's steps do
+                            current = dev_loop_multilabel.take_snapshot(session.task)
                         dev_loop_multilabel.render(current, previous, console)
                     else:
                         current = take_snapshot(session)

@@ -98,10 +98,14 @@ class Session:
 
     ``config``: a labeling.toml or its folder (default: ./labeling.toml). ``run_dir``
     overrides the config's ``output_dir`` (e.g. a scratch folder for experiments).
+    ``holder``: how a step names itself in the run folder's lock (what a second writer
+    is told is using it), ``{step}`` standing for the step.
     """
 
-    def __init__(self, config: Path | str | None = None, run_dir: Path | str | None = None):
+    def __init__(self, config: Path | str | None = None, run_dir: Path | str | None = None,
+                 holder: str = "{step} (notebook)"):
         self.config_path = config
+        self.holder = holder
         self.run_dir_override = Path(run_dir).resolve() if run_dir is not None else None
         self.task = self._load()
         self.matrices: dict[str, np.ndarray] | None = None
@@ -182,7 +186,7 @@ class Session:
         self._fresh()
         if isinstance(lfs, str):  # one LF, not the characters of its name
             lfs = [lfs]
-        with _notebook_words(), self._holding("apply"):
+        with _notebook_words(), self.holding("apply"):
             if self.multi_label:
                 self.matrices = multilabel.apply(self.task, lfs, progress, **overrides)
             else:
@@ -190,9 +194,9 @@ class Session:
                                                     **overrides)
         return self.matrices
 
-    def _holding(self, step: str):
+    def holding(self, step: str):
         """The run folder held while ``step`` writes it, as the CLI's commands do."""
-        return run_folder_lock(self.task.run_dir, f"{step} (notebook)")
+        return run_folder_lock(self.task.run_dir, self.holder.format(step=step))
 
     def lf_summary(self) -> pd.DataFrame:
         """Per LF: polarity, coverage, overlaps, conflicts (train) and dev accuracy with
@@ -215,7 +219,7 @@ class Session:
     def fit(self) -> dict:
         """Fit the label model and majority vote; their dev scores (no test)."""
         self._fresh()
-        with _notebook_words(), self._holding("fit"):
+        with _notebook_words(), self.holding("fit"):
             if self.multi_label:
                 return multilabel.fit(self.task)
             metrics = pipeline.step_fit(self.task)
@@ -225,7 +229,7 @@ class Session:
     def train(self) -> dict:
         """Train the end model (and the gold-only baseline); dev and CV scores (no test)."""
         self._fresh()
-        with _notebook_words(), self._holding("train"):
+        with _notebook_words(), self.holding("train"):
             self._ready("train")
             if self.multi_label:
                 return multilabel.train(self.task)
@@ -271,7 +275,7 @@ class Session:
     def export(self, out: Path | str | None = None) -> Path:
         """Export the end model (skops, ONNX, model card); returns the folder."""
         self._fresh()
-        with _notebook_words(), self._holding("export"):
+        with _notebook_words(), self.holding("export"):
             if self.multi_label:
                 return multilabel.export(self.task, out)
             return pipeline.step_export(self.task, Path(out) if out else None)
