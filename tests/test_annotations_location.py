@@ -48,3 +48,20 @@ def test_the_apps_run_reads_the_store_the_app_writes(make_task, tmp_path):
     run_pipeline(path, annotations=store)
     used = json.loads((task.run_dir / "annotations_used.json").read_text())
     assert used and any(used.values()), used
+
+
+def test_the_apps_suggest_page_reads_the_store_the_app_writes(make_task, tmp_path):
+    """After the app's Run pipeline moved an annotated train row to dev, its Suggest
+    page loaded the task with the config's store and stopped with "L.parquet: does not
+    match the current train data" (r100)."""
+    from labeling.review.suggestions import propose
+
+    path = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    store = tmp_path / "elsewhere" / "annotations.sqlite"
+    task = pipeline.load_task(path)
+    train = task.splits["train"]
+    AnnotationStore(store).set(task.config.name, train["id"][0], 1, split="train",
+                               label_name="spam", text=train["text"][0])
+    run_pipeline(path, annotations=store)
+    proposals, _ = propose(path, annotations=store, embeddings=False)
+    assert proposals is not None

@@ -8,7 +8,8 @@ from labeling.review.suggestions import accept_one, propose, reject_one
 
 st.title("Suggested LFs")
 data = shared.run()
-project, run_dir = shared.settings()["project"], shared.settings()["run_dir"]
+settings = shared.settings()
+project, run_dir, annotations = settings["project"], settings["run_dir"], settings["annotations"]
 st.caption("Proposed where the current LFs are weakest, mined offline from the dev gold and "
            "the label model's confident train rows, scored on dev only. Accepting appends "
            "the LF's code to your `<task>_suggested.py` (docs/suggest.md).")
@@ -20,7 +21,7 @@ clusters = right.checkbox("Clusters of uncovered rows (MiniLM: slower the first 
 if st.button("Suggest LFs", type="primary", key="suggest_go"):
     with shared.guard(), st.spinner("Mining and scoring on dev…"):
         st.session_state["suggestions"] = propose(
-            project, run_dir, None if label == "any label" else label, n, clusters)
+            project, run_dir, None if label == "any label" else label, n, clusters, annotations)
 found = st.session_state.get("suggestions")
 if found is not None:
     table, reasons = found
@@ -46,7 +47,7 @@ if found is not None:
             a, r = st.columns(2)
             if a.button("Accept", key=f"accept_{pid}"):
                 with shared.guard():
-                    st.success(literal(accept_one(project, pid, run_dir)))
+                    st.success(literal(accept_one(project, pid, run_dir, annotations)))
             if r.button("Reject", key=f"reject_{pid}"):
                 with shared.guard():
-                    st.success(literal(reject_one(project, pid, run_dir)))
+                    st.success(literal(reject_one(project, pid, run_dir, annotations)))

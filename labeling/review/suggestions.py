@@ -16,17 +16,21 @@ from labeling.suggest import accept, reject, suggest_for_task
 from labeling.suggest.show import frame
 
 
-def load_task(project: Path | str, run_dir: Path | str | None = None) -> pipeline.Task:
-    task = pipeline.load_task(project)
+def load_task(project: Path | str, run_dir: Path | str | None = None,
+              annotations: Path | None = None) -> pipeline.Task:
+    """The task as the app's runs see it: its run folder and annotation store."""
+    task = pipeline.load_task(project, annotations)
     task.config = task.config.with_run_dir(run_dir)
     return task
 
 
 def propose(project: Path | str, run_dir: Path | str | None = None, label: str | None = None,
-            n: int = 10, embeddings: bool = True) -> tuple[pd.DataFrame, dict[str, int]]:
+            n: int = 10, embeddings: bool = True,
+            annotations: Path | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
     """(the ranked proposals as :func:`labeling.suggest.show.frame` gives them, how many
-    were left out per reason). Offline sources only: the app makes no paid call."""
-    task = load_task(project, run_dir)
+    were left out per reason). Offline sources only: the app makes no paid call.
+    ``annotations``: the app's store (``--annotations``), else the config's."""
+    task = load_task(project, run_dir, annotations)
     result = suggest_for_task(task, n=n, label=label, embeddings=embeddings)
     reasons: dict[str, int] = {}
     for d in result.dropped:
@@ -35,12 +39,14 @@ def propose(project: Path | str, run_dir: Path | str | None = None, label: str |
     return frame(result, task.config.labels), reasons
 
 
-def accept_one(project: Path | str, proposal_id: str, run_dir: Path | str | None = None) -> str:
+def accept_one(project: Path | str, proposal_id: str, run_dir: Path | str | None = None,
+               annotations: Path | None = None) -> str:
     """Append the proposal's LF to the task's suggested-LF module; a one-line summary."""
-    name, entry = accept(load_task(project, run_dir), proposal_id)
+    name, entry = accept(load_task(project, run_dir, annotations), proposal_id)
     return f"LF {name} appended to {entry}; run the pipeline to apply it"
 
 
-def reject_one(project: Path | str, proposal_id: str, run_dir: Path | str | None = None) -> str:
-    rec = reject(load_task(project, run_dir), proposal_id)
+def reject_one(project: Path | str, proposal_id: str, run_dir: Path | str | None = None,
+               annotations: Path | None = None) -> str:
+    rec = reject(load_task(project, run_dir, annotations), proposal_id)
     return f"rejected {rec['what']}: it will not be proposed again"
