@@ -68,3 +68,21 @@ def test_prune_removes_temporary_part_files_of_killed_writes(make_task):
     assert not killed.exists() and not torn_npz.exists(), result.output
     assert mine.exists() and resumable.exists()
     assert "2 files removed" in result.output, result.output
+
+
+def test_a_cache_that_cannot_be_opened_does_not_blame_another_process(tmp_path,
+                                                                      monkeypatch):
+    """'another process may be using it' was said of every error, one that cannot be
+    opened (permissions) too (r100)."""
+    from labeling.cli import cache_commands
+    from labeling.errors import LabelingError
+    from labeling.llm import cache as llm_cache
+
+    def refuse(path):
+        raise LabelingError(f"{path}: LLM response cache: unable to open database file")
+
+    monkeypatch.setattr(llm_cache, "ResponseCache", refuse)
+    path = tmp_path / "responses.sqlite"
+    path.write_bytes(b"")
+    line = cache_commands._llm_count(path)
+    assert "unable to open" in line and "another process" not in line, line

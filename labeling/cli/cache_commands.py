@@ -124,8 +124,8 @@ def _llm_count(path: Path) -> str:
         return "unreadable: not an SQLite database (move it aside to start an empty one)"
     except LabelingError as exc:  # locked past the timeout, cannot open: the file is fine
         why = str(exc).split("LLM response cache: ", 1)[-1]
-        return (f"not counted now ({why}): another process may be using it; "
-                "keep the file and try again")
+        who = "another process may be using it; " if "locked" in why else ""
+        return f"not counted now ({why}): {who}keep the file and try again"
 
 
 @app.command("cache")
