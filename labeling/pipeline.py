@@ -24,7 +24,7 @@ import pandas as pd
 from labeling import llm, models
 from labeling.analysis import coverage_stats, lf_summary, lf_warnings
 from labeling.apply import FaultLog, applied, apply_lfs
-from labeling.artifacts import (L_FILE, LABEL_MODEL_FILE, METRICS_FILE,  # noqa: F401 (re-exported)
+from labeling.artifacts import (L_FILE, LABEL_MODEL_FILE, METRICS_FILE,  # noqa: F401
                                 PROBS_FILE, _require, _write_table, check_dev_gold_at_fit,
                                 check_gold_unchanged, check_step_order, gold_digests, leakage_section,
                                 made_from_another, read_label_matrices, read_metrics,

@@ -22,7 +22,8 @@ def test_notebook_steps_stop_while_another_command_writes_the_run_folder(make_ta
     run_dir = session.task.run_dir
     with run_folder_lock(run_dir, "run"):
         for step in (session.apply, session.fit, session.train, session.export):
-            with pytest.raises(LabelingError, match=rf"in use by `labeling run` \(pid {os.getpid()}"):
+            with pytest.raises(LabelingError,
+                               match=rf"in use by `labeling run` \(pid {os.getpid()}"):
                 step()
     assert not (run_dir / "L.parquet").exists()
     session.apply()  # held only while the step runs

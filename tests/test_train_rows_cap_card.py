@@ -28,4 +28,5 @@ def test_metrics_and_card_count_the_rows_the_model_was_fit_on(make_task):
     assert training["weak_rows"] == 10 and training["weak_rows_sampled_from"] == cap["covered"]
     assert training["text"].startswith(f"Trained on 10 train rows, a seeded sample of the "
                                        f"{cap['covered']} covered ones (max_train_rows 10)")
-    assert "Trained on 10 train rows, a seeded sample" in (run / "model" / "MODEL_CARD.md").read_text()
+    card_md = (run / "model" / "MODEL_CARD.md").read_text()
+    assert "Trained on 10 train rows, a seeded sample" in card_md

@@ -41,6 +41,7 @@ def as_lfs_see_it(df):
     see, so a gold edit never recomputes votes."""
     return df.drop(columns=GOLD_COLUMN, errors="ignore")
 
+
 __all__ = ["ABSTAIN", "APPLIES", "DOES_NOT_APPLY", "PatternLF", "TextColumn", "for_label",
            "keyword_lf", "labeling_function", "regex_lf"]
 
