@@ -6,6 +6,9 @@ import inspect
 import json
 import random
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,6 +17,9 @@ from labeling.models import (AutoLabelModel, DawidSkene, MajorityVote, SnorkelLa
                              VoteStacker, WeightedVote)
 from labeling.models.base import LabelModel
 from labeling.metrics import score_predictions
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import DEFAULT_LFS  # noqa: E402
 
 FAST = {"snorkel": {"epochs": 20}, "auto": {"snorkel_epochs": 20}}
 # snorkel is not one of auto's default candidates (too slow for what it wins); these add it.
@@ -438,7 +444,10 @@ def test_pipeline_auto_picks_by_the_tasks_metric(make_task, labels, positive, ex
     config = {"labels": labels, "positive_label": positive if positive else make_task.DELETE,
               "label_model": {"name": "auto", "params": {"epochs": make_task.DELETE,
                                                          "seed": make_task.DELETE}}}
-    task = pipeline.load_task(make_task(config=config))
+    # the LF module's constants follow the labels' order (labeling.lf.loader checks them)
+    lfs = DEFAULT_LFS.replace("HAM, SPAM = 0, 1",
+                              f"HAM, SPAM = {labels.index('ham')}, {labels.index('spam')}")
+    task = pipeline.load_task(make_task(config=config, lf_source=lfs))
     pipeline.step_apply(task, progress=False)
     params = pipeline.step_fit(task)["label_model"]["params"]
     assert (params["metric"], params["pos_label"]) == expected
