@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -30,6 +32,9 @@ from labeling.export.int8_per_text import per_text_activations
 from labeling.export.onnx_transformer import _quantize
 from labeling.export.transformer_runtime import TransformerOnnxModel
 from labeling.train.finetune_data import encode, model_dir
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import synthetic_int8_tolerance  # noqa: E402
 
 K, DIM, HIDDEN, MAX_SEQ_LEN = 3, 16, 32, 24
 WORDS = ("the quick brown fox jumps over a lazy dog while subscribers watch my new channel "
@@ -127,7 +132,7 @@ def test_int8_stays_close_to_fp32(folder, texts):
     fp32 = TransformerOnnxModel(folder, "model.onnx", INFO, threads=1).predict_proba_full(texts,
                                                                                           K)
     _, int8 = alone_and_batched(folder, "model.int8.onnx", texts, 8)
-    assert np.abs(fp32 - int8).max() <= 0.05
+    assert np.abs(fp32 - int8).max() <= synthetic_int8_tolerance()
 
 
 def test_padding_is_quantized_to_zero_and_never_reaches_a_real_token(folder):

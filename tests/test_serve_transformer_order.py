@@ -11,6 +11,8 @@ trait: one activation scale per call, answers that move a little with a row's ch
 from __future__ import annotations
 
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -19,6 +21,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from labeling.export.transformer_runtime import TransformerOnnxModel
 from labeling.train.finetune_data import encode, model_dir
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import synthetic_int8_tolerance  # noqa: E402
 
 K, DIM, MAX_SEQ_LEN = 3, 8, 24
 WORDS = "the quick brown fox jumps over a lazy dog while subscribers watch my new channel".split()
@@ -142,4 +147,4 @@ def test_int8_answers_move_with_the_chunk_within_tolerance(folder, texts):
     model = TransformerOnnxModel(folder, "model.int8.onnx", INFO, threads=1)
     sorted_answers = model.predict_proba_full(texts, K)
     unsorted = input_order(model, texts)
-    assert 0 < np.abs(sorted_answers - unsorted).max() <= 0.05
+    assert 0 < np.abs(sorted_answers - unsorted).max() <= synthetic_int8_tolerance()
