@@ -38,8 +38,14 @@ GOLD_HIDDEN = "the gold label is not shown to LFs"
 def as_lfs_see_it(df):
     """The DataFrame ``df`` without its gold column: no LF reads the gold, and what keys
     rows by content (the LF column cache, the run's row digests) keys them by what LFs
-    see, so a gold edit never recomputes votes."""
-    return df.drop(columns=GOLD_COLUMN, errors="ignore")
+    see, so a gold edit never recomputes votes.
+
+    A frame without a gold column is returned as it is, not copied (pandas before 3.0
+    copies every column in ``drop``, even when nothing is dropped): its callers only
+    read it."""
+    if GOLD_COLUMN not in df.columns:
+        return df
+    return df.drop(columns=GOLD_COLUMN)
 
 
 __all__ = ["ABSTAIN", "APPLIES", "DOES_NOT_APPLY", "PatternLF", "TextColumn", "for_label",
