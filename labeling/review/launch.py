@@ -24,19 +24,29 @@ import sys
 import time
 import urllib.request
 import webbrowser
+from importlib import metadata
 from pathlib import Path
 
 from labeling.errors import LabelingError
 from labeling.review.project import ENV_ANNOTATIONS, ENV_PROJECT, ENV_RUN_DIR
 
 
+SOURCE_APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
+INSTALLED_APP = "share/labeling/app/streamlit_app.py"  # pyproject.toml's data-files
+
+
 def app_file() -> Path:
-    """``app/streamlit_app.py`` of the source tree this package belongs to."""
-    path = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
-    if not path.is_file():
-        raise LabelingError(f"{path}: the app's entry file is missing (the app ships with the "
-                            "source tree; install the project with `pip install -e .`)")
-    return path
+    """``app/streamlit_app.py`` of the source tree this package belongs to (a checkout,
+    ``pip install -e .``), else the copy a wheel installed (under ``<prefix>/share``, found
+    through the installed files' record, wherever pip put them)."""
+    if SOURCE_APP.is_file():
+        return SOURCE_APP
+    for dist in metadata.distributions(name="labeling"):
+        for entry in dist.files or []:
+            if entry.as_posix().endswith(INSTALLED_APP) and Path(entry.locate()).is_file():
+                return Path(entry.locate()).resolve()
+    raise LabelingError(f"{SOURCE_APP}: the app's entry file is missing, and no installed "
+                        f"copy (.../{INSTALLED_APP}) is recorded: reinstall labeling")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
