@@ -70,15 +70,24 @@ def test_duplicate_ids_name_both_rows(make_task):
     assert "id '000001' appears more than once in column 'id' (rows 2 and 6)" in str(info.value)
 
 
-def test_a_semicolon_csv_says_so(make_task):
+def test_a_semicolon_csv_is_read_as_such(make_task):
     dev = make_task.frames()["dev"]
     dev.loc[0, "text"] = "hi, there"
     content = dev.to_csv(sep=";", index=False)
+    # before: an error hinting at the ';' (earlier: no hint); now its header says so
+    assert load_task(make_task(dev=content)).splits["dev"]["text"].tolist() == dev[
+        "text"].tolist()
+
+
+def test_a_pipe_separated_csv_says_so(make_task):
+    dev = make_task.frames()["dev"]
+    dev.loc[0, "text"] = "hi, there"
+    content = dev.to_csv(sep="|", index=False)
     with pytest.raises(DataError) as info:
         load_task(make_task(dev=content))
     message = str(info.value)
     assert "dev.csv: line 2: expected 1 fields" in message
-    assert "is the file ';'-separated?" in message  # before: no hint at the cause
+    assert "is the file '|'-separated?" in message
 
 
 def test_a_column_name_with_a_trailing_space_is_shown_quoted(make_task):

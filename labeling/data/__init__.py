@@ -15,6 +15,7 @@ with an earlier one. Both are importable from here.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
@@ -128,8 +129,12 @@ def check_unique_ids(ids: pd.Series, path: Path, column: str | None) -> None:
     if ids.duplicated().any():
         first = ids[ids.duplicated()].iloc[0]
         rows = (ids.index[ids == first] + 1).tolist()
+        excel = ("; a number in scientific notation, as a spreadsheet saves a long number "
+                 "it shows so: format the id column as Number with 0 decimals (over 15 "
+                 "digits: import it as Text) and save again"
+                 if re.fullmatch(r"[+-]?\d(?:[.,]\d+)?E[+-]?\d+", first, re.I) else "")
         raise DataError(f"{path}: id '{first}' appears more than once in column "
-                        f"'{column}' (rows {rows[0]} and {rows[1]})")
+                        f"'{column}' (rows {rows[0]} and {rows[1]}){excel}")
 
 
 def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:

@@ -49,11 +49,23 @@ def decode_text(data: bytes, source, encoding: str = "utf-8", hint: str = UTF8_H
         if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # Excel's "Unicode text"
             shown, hint = shown + "; it starts with a UTF-16 byte-order mark", hint.replace(
                 '"latin-1"', '"utf-16"')
+        elif codec == "utf-8-sig" and '"latin-1"' in hint and _decodes(data, "cp1252"):
+            # Excel's "CSV (Comma delimited)": cp1252, whose "€" latin-1 would refuse
+            hint = ("it reads as cp1252, as Windows and Excel save \"CSV (Comma "
+                    "delimited)\": " + hint.replace('"latin-1"', '"cp1252"'))
         raise DataError(f"{source}: not valid {shown} (byte {exc.start}, line {line}); "
                         f"{hint}") from None
     if codecs.lookup(codec).name == "iso8859-1":
         _check_latin1_text(data, text, source, encoding)
     return text
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _check_latin1_text(data: bytes, text: str, source, encoding: str) -> None:
@@ -68,14 +80,10 @@ def _check_latin1_text(data: bytes, text: str, source, encoding: str) -> None:
     byte = ord(found.group())
     where = (f"{source}: byte 0x{byte:02x} (byte {found.start()}, line "
              f"{text.count(chr(10), 0, found.start()) + 1}) is a control character in {encoding}")
-    for other in ("utf-8", "cp1252"):
-        try:
-            data.decode(other)
-        except UnicodeDecodeError:
-            continue
-        if other == "utf-8":
-            raise DataError(f"{where}, and the whole file is valid UTF-8: it is UTF-8; read "
-                            "it as \"utf-8\" (the default)")
+    if _decodes(data, "utf-8"):
+        raise DataError(f"{where}, and the whole file is valid UTF-8: it is UTF-8; read "
+                        "it as \"utf-8\" (the default)")
+    if _decodes(data, "cp1252"):
         shown = bytes([byte]).decode("cp1252")
         raise DataError(f"{where}, {shown!r} in cp1252 as Windows and Excel write it: read "
                         "the file as \"cp1252\"")
@@ -116,7 +124,7 @@ def _read_delimited(text: str, path: Path, dialect: dict) -> pd.DataFrame:
     try:
         for fields in reader:
             end = reader.line_num  # a quoted field may span lines: the row is start..end
-            if not fields:
+            if not any(fields):  # a blank line, or a spreadsheet's empty row (",,")
                 pass
             elif header is None:
                 repeated = sorted({f for f in fields if fields.count(f) > 1})
@@ -241,4 +249,21 @@ def read_table(path: Path, encoding: str = "utf-8", hint: str = UTF8_HINT) -> pd
     text = decode_text(path.read_bytes(), path, encoding, hint)
     if suffix in (".jsonl", ".ndjson"):
         return _read_jsonl(text, path)
-    return _read_tsv(text, path) if suffix == ".tsv" else _read_delimited(text, path, CSV_DIALECT)
+    return _read_tsv(text, path) if suffix == ".tsv" else _read_delimited(text, path,
+                                                                           _csv_dialect(text))
+
+
+def _csv_dialect(text: str) -> dict:
+    """CSV's dialect, ';'-separated when the header is: one field read with ',', several
+    with ';' (spreadsheets save CSV so where ',' is the decimal mark)."""
+    header = next((line for line in re.split(r"\r\n|\r|\n", text) if line.strip()), "")
+    if ";" not in header:
+        return CSV_DIALECT
+    semicolon = {**CSV_DIALECT, "delimiter": ";"}
+    fields = {}
+    for sep, dialect in ((",", CSV_DIALECT), (";", semicolon)):
+        try:
+            fields[sep] = len(next(csv.reader([header], **dialect)))
+        except csv.Error:
+            fields[sep] = 0
+    return semicolon if fields[","] <= 1 < fields[";"] else CSV_DIALECT
