@@ -244,6 +244,13 @@ def rename_box(data, annotations: AnnotationStore, names) -> None:
             st.rerun()
 
 
+def show_text(text: str, key: str | None = None) -> None:
+    """An example's whole text, as typed, in a read-only text area as tall as the text: a
+    disabled area cannot take focus, so a fixed height hid the rest of a long text from
+    anyone scrolling with the keyboard (or zoomed in, where it wraps to more lines)."""
+    st.text_area("text", text, disabled=True, height="content", key=key)
+
+
 def every_label_axis(**kwargs):
     """An Altair axis that draws every category's name, whole: by default Vega hides
     every other label when they come close and cuts long ones."""

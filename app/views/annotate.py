@@ -46,8 +46,7 @@ with shared.guard():
         predicted = data.labels[int(data.probs[sp]["label_model_pred"].iloc[row])]
         st.markdown(f"**{literal(example_id)}** ({where}) · "
                     f"label model says **{literal(predicted)}**")
-        st.text_area("text", data.frames[sp]["text"].iloc[row], disabled=True, height=110,
-                     key=f"ann_text_{example_id}")
+        shared.show_text(data.frames[sp]["text"].iloc[row], key=f"ann_text_{example_id}")
         st.dataframe(probabilities(data, sp, row).set_index("label").T, hide_index=True)
         st.caption("Keys: " + ", ".join(f"{k + 1} = {literal(n)}"
                                         for k, n in enumerate(data.labels[:9]))

@@ -60,8 +60,7 @@ with shared.guard():
     st.subheader("Label one of them")
     example = st.selectbox("example", table["id"].tolist(), key="conf_example",
                            format_func=lambda i: f"{i}: {table.set_index('id').at[i, 'text'][:80]}")
-    st.text_area("text", table.set_index("id").at[example, "text"], disabled=True, height=110,
-                 key=f"conf_text_{split}_{example}")
+    shared.show_text(table.set_index("id").at[example, "text"], key=f"conf_text_{split}_{example}")
     shared.annotate_buttons(data, example, split, key="conf_ann")
     st.session_state["detail_id"] = (split, example)
     st.page_link("views/example.py", label="Open in example detail", icon=":material/search:")

@@ -21,7 +21,7 @@ with shared.guard():
     info = detail.example_summary(data, split, row)
     st.markdown(f"**{literal(info['id'])}** · split **{split}** · "
                 f"gold **{literal(info['gold'] or '—')}**")
-    st.text_area("text", info["text"], disabled=True, height=120)
+    shared.show_text(info["text"])
     c1, c2, c3 = st.columns(3)
     c1.metric("label model", literal(info["label_model"]))
     c2.metric("majority vote", literal(info["majority_vote"]))

@@ -40,8 +40,7 @@ with shared.guard():
         st.markdown(f"**{literal(example_id)}** ({where}) · "
                     f"label model says **{literal(sets['label_model'])}** · LFs say "
                     f"**{literal(sets['lfs'])}**")
-        st.text_area("text", data.frames[split]["text"].iloc[row], disabled=True, height=110,
-                     key=f"ml_ann_text_{example_id}")
+        shared.show_text(data.frames[split]["text"].iloc[row], key=f"ml_ann_text_{example_id}")
         st.dataframe(ml_detail.label_table(data, split, row).set_index("label").T,
                      key="ml_ann_labels")
         st.caption("Keys: the one under each label ticks or unticks it (1-9, then "

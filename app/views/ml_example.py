@@ -18,7 +18,7 @@ with shared.guard():
     row = ml_detail.find_row(data, split, example_id)
     sets = ml_detail.summary(data, split, row)
     st.markdown(f"**{literal(example_id)}** · split **{split}**")
-    st.text_area("text", data.frames[split]["text"].iloc[row], disabled=True, height=120)
+    shared.show_text(data.frames[split]["text"].iloc[row])
     cols = st.columns(5)
     for col, (key, title) in zip(cols, [("gold", "gold"), ("lfs", "LFs say applies"),
                                         ("label_model", "label model"),

@@ -1,0 +1,51 @@
+"""The review app for a keyboard-only reviewer with low vision (walkthrough h101, 200% zoom,
+a screen reader part of the day): what she could not reach, read or tell apart.
+
+AppTest over the tiny task's real run (``tiny_app_project``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit
+from streamlit.testing.v1 import AppTest
+
+ENTRY = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+
+
+@pytest.fixture
+def app(tiny_app_project) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def page(at: AppTest, name: str) -> AppTest:
+    at.switch_page(f"views/{name}.py").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+@pytest.mark.parametrize("name", ["annotate", "conflicts", "example"])
+def test_an_examples_text_is_never_cut_at_a_fixed_height(app, monkeypatch, name):
+    # Before: a disabled text area 110-120 px high. A disabled area takes no focus, so
+    # the keyboard cannot scroll it: of a 1,200-character comment at 200% zoom she saw the
+    # first quarter (scrollHeight 357 px, clientHeight 90 px in chromium) and no more.
+    shown = []
+    real = streamlit.text_area
+
+    def recording(label, value="", *args, **kwargs):
+        shown.append((value, kwargs.get("disabled"), kwargs.get("height")))
+        return real(label, value, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "text_area", recording)
+    page(app, name)
+    if name == "annotate":
+        app.selectbox(key="ann_slice").select("all").run()
+    texts = [(v, h) for v, disabled, h in shown if disabled]
+    assert texts, f"no example text on the {name} page"
+    assert all(h == "content" for _, h in texts), texts
