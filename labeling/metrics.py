@@ -7,7 +7,9 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 
 
 def score_predictions(y_true, y_pred, metric: str = "accuracy", pos_label: int = 1) -> float:
-    """``accuracy``, ``f1`` (of ``pos_label``) or ``macro_f1``; a -1 prediction counts as wrong."""
+    """``accuracy``, ``f1`` (of ``pos_label``) or ``macro_f1``; a -1 prediction counts as wrong.
+    ``macro_f1`` is the mean F1 of the classes that have a gold row in ``y_true`` (a class
+    with none has no defined recall; it is left out, not counted as 0)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if metric == "accuracy":
         return float(accuracy_score(y_true, y_pred))
@@ -26,6 +28,31 @@ def per_class_scores(y_true, y_pred, cardinality: int) -> list[dict]:
                                                  zero_division=0)
     return [{"precision": float(p[c]), "recall": float(r[c]), "f1": float(f[c]),
              "support": int(n[c])} for c in range(cardinality)]
+
+
+def per_class_cell(entry: dict) -> str:
+    """One class's ``precision / recall / F1`` cell of a per-class table (``entry``: one
+    item of :func:`per_class_scores`); ``-`` for a class with no gold row in the split:
+    its recall and F1 are undefined (not 0), and ``macro_f1`` leaves it out."""
+    if not entry.get("support"):
+        return "-"
+    return f"{entry['precision']:.2f} / {entry['recall']:.2f} / {entry['f1']:.2f}"
+
+
+def classes_without_gold(per_class: list[dict]) -> list[int]:
+    """Class indices with no gold row (``support`` 0) in a split's ``per_class``."""
+    return [c for c, entry in enumerate(per_class) if not entry.get("support")]
+
+
+def missing_class_error(y, pos_label: int, what: str = "dev gold") -> str | None:
+    """Why F1 of class ``pos_label`` cannot be measured on gold ``y`` (no row of it:
+    every candidate scores 0, so a choice by it is arbitrary), or None when it can."""
+    y = np.asarray(y)
+    if len(y) == 0 or (y == pos_label).any():
+        return None
+    held = ", ".join(str(c) for c in np.unique(y))
+    return (f"F1 of class {pos_label} cannot be measured: no {what} row is of that class "
+            f"(it holds classes {held}); label some, or choose by accuracy")
 
 
 def classification_scores(y_true, y_pred, cardinality: int, pos_label: int | None) -> dict:

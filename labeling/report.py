@@ -15,6 +15,7 @@ from rich.text import Text
 
 from labeling.analysis import ABSTAIN_MARK, grouped_warnings, shown_dev_accuracy
 from labeling.artifacts import read_lf_summary
+from labeling.metrics import classes_without_gold, per_class_cell
 from labeling.train.gold_budget import dev_cv_text
 
 SCORE_ROWS = (("majority vote", "majority_vote"), ("label model", "label_model"),
@@ -204,13 +205,32 @@ def print_per_class(metrics: dict, split: str) -> None:
         return
     table = Table(title=f"per class on {split} (precision / recall / F1)")
     table.add_column("class")
+    table.add_column("gold rows", justify="right")  # the same gold for every model
     for title, _ in rows:
         table.add_column(title, justify="right")
-    for c in range(len(rows[0][1])):
-        name = labels[c] if labels and c < len(labels) else str(c)
-        table.add_row(name, *[f"{per[c]['precision']:.2f} / {per[c]['recall']:.2f} / "
-                              f"{per[c]['f1']:.2f}" for _, per in rows])
+    names = [labels[c] if labels and c < len(labels) else str(c)
+             for c in range(len(rows[0][1]))]
+    for c, name in enumerate(names):
+        table.add_row(Text(name), str(rows[0][1][c]["support"]),
+                      *[per_class_cell(per[c]) for _, per in rows])
     console().print(table)
+    absent = classes_without_gold(rows[0][1])
+    if absent:
+        console().print(absent_classes_note(split, [names[c] for c in absent], len(names)),
+                        markup=False)
+
+
+def absent_classes_note(split: str, absent: list[str], k: int) -> str:
+    """The line under a per-class table when some classes have no gold row in ``split``:
+    their cells are ``-`` and macro-F1 averages the other classes; on dev, the choices
+    dev cross-validation makes cannot see them either."""
+    names = ", ".join(repr(name) for name in absent)
+    line = (f"no {split} gold row of {names}: '-' above, and {split} macro-F1 is the mean "
+            f"of the other {k - len(absent)} classes")
+    if split == "dev":
+        line += ("; dev CV, which chooses the label model and the end model and compares "
+                 "them with the gold-only baseline, cannot measure them either")
+    return line
 
 
 def print_timings(metrics: dict) -> None:

@@ -21,7 +21,8 @@ import math
 import numpy as np
 
 from labeling.apply.votes import check_label_matrix
-from labeling.metrics import fit_decision_bias, score_predictions, shifted, stratified_folds
+from labeling.metrics import (fit_decision_bias, missing_class_error, score_predictions,
+                              shifted, stratified_folds)
 from labeling.models.base import LabelModel, check_dev_gold
 from labeling.models.dawid_skene import DawidSkene
 from labeling.models.majority import MajorityVote
@@ -73,7 +74,8 @@ class AutoLabelModel(LabelModel):
     score moves by a few points with the shuffle. Ties go to the candidate listed first
     (the default order runs from simplest to most flexible). Without dev gold (or with
     fewer than two dev rows) the choice is ``dawid_skene`` and every ``cv_scores_``
-    entry is NaN.
+    entry is NaN. With ``metric="f1"``, dev gold with no row of ``pos_label`` is refused
+    (a ValueError): every candidate would score F1 0 and the tie rule would choose.
 
     Default candidates: the models whose decisions do not rest on a class prior or
     vote pattern learned from dev gold (``mv``, ``dawid_skene``, ``weighted_vote``).
@@ -141,11 +143,14 @@ class AutoLabelModel(LabelModel):
 
         L_dev = check_label_matrix(L_dev, k)
         y_dev = check_dev_gold(y_dev, k, L_dev)
+        use_bias = self.metric == "f1" and 0 <= self.pos_label < k
+        missing = missing_class_error(y_dev, self.pos_label) if use_bias else None
+        if missing:  # every candidate would score 0: the choice would be the tie rule's
+            raise ValueError(f"auto: {missing} (metric='accuracy')")
         n_folds = max(2, min(self.n_folds, len(y_dev)))
         splits = [stratified_folds(y_dev, n_folds, self.seed + r)
                   for r in range(max(1, self.n_repeats))]
         scores, oofs = {n: [] for n in names}, {n: [] for n in names}
-        use_bias = self.metric == "f1" and 0 <= self.pos_label < k
         for name in names:
             uses = CANDIDATES[name][1]
             once = fit_candidate(name, k, L, None, None, self.seed,

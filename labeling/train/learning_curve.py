@@ -44,14 +44,20 @@ def nested_subsamples(y_dev, sizes, n_seeds: int = DEFAULT_CURVE_SEEDS,
     """``[seed][size] -> dev row indices``: per seed, the first ``size`` rows of one
     seeded order of dev, so each subsample contains every smaller one of its seed. The
     order starts with one row of every class (in shuffled order) so each subsample of
-    at least ``k`` rows has every class."""
+    at least ``k`` rows has every class, and ends with another row of every class that
+    has two or more, so the rest of dev each subsample is scored on has them too (else a
+    rare class's F1 there is 0 for both models whatever they do). The last row of a
+    common class is already past the largest subsample: those subsamples are as before."""
     y_dev = np.asarray(y_dev, dtype=int)
     out = []
     for s in range(n_seeds):
         order = np.random.default_rng(seed + s).permutation(len(y_dev))
         _, first = np.unique(y_dev[order], return_index=True)
-        front = order[np.sort(first)]
-        order = np.concatenate([front, order[~np.isin(order, front)]])
+        _, last = np.unique(y_dev[order][::-1], return_index=True)
+        last = len(order) - 1 - last
+        front, back = order[np.sort(first)], order[np.sort(last[last != first])]
+        order = np.concatenate([front, order[~np.isin(order, np.concatenate([front, back]))],
+                                back])
         out.append([order[:min(int(size), len(order))] for size in sizes])
     return out
 
@@ -152,6 +158,15 @@ def labels_worth(curve: dict) -> dict:
     None), "text": one line for the report}``.
     """
     sizes, budget = curve["sizes"], curve["sizes"][0]
+    if curve.get("metric") == "f1" and not np.any(curve["pipeline"] + curve["gold_only"]):
+        # every score 0: no row of the positive label was called right by either model
+        # outside any budget (with one dev row of it, none is ever outside): no comparison
+        return {"budget": int(budget), "labels": None, "low": None, "high": None,
+                "more_than": None, "gold_only_ahead": 0,
+                "text": ("the learning curve cannot say what your LFs and prompts are "
+                         "worth: both models scored F1 0 at every budget ("
+                         + ", ".join(map(str, sizes)) + " dev labels) on the dev rows "
+                         "outside it; too few dev rows of the positive label to compare on")}
     firsts = curve.get(FIRST_KEY) or [pipe[:1] for pipe in curve["pipeline"]]
     worth, beyond, losses = [], 0, 0
     for first, gold in zip(firsts, curve["gold_only"]):

@@ -1,0 +1,110 @@
+"""k-class tasks with rare classes (h102): a class with no gold row in a split, a positive
+label with no dev gold row, and a learning curve whose rest of dev would lose a rare class.
+
+- Per-class tables (`run`/`fit`, report.md) show `-` for a class with no gold row in the
+  split (its recall and F1 are undefined, not 0), the gold rows per class, and say that
+  macro-F1 leaves such classes out (and, on dev, that dev CV cannot see them).
+- `auto` choosing by F1 of a class dev has no row of refuses (every candidate scores 0).
+- The learning curve's rest of dev keeps a row of every class with two or more dev rows;
+  a curve of F1 0 everywhere says it cannot measure, not "worth about 0 hand labels".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labeling.distill_output import per_class_lines
+from labeling.metrics import per_class_scores, score_predictions
+from labeling.models.auto import AutoLabelModel
+from labeling.report import console, print_per_class
+from labeling.train.learning_curve import fraction_sizes, labels_worth, nested_subsamples
+
+LABELS = ["DESC", "place name", "1", "never seen"]
+Y_TRUE = np.array([0, 0, 0, 1, 1, 2, 2])   # no row of "never seen" (class 3)
+Y_PRED = np.array([0, 0, 1, 1, 1, 2, 0])
+
+
+def metrics_for(split: str) -> dict:
+    per = per_class_scores(Y_TRUE, Y_PRED, len(LABELS))
+    return {"labels": LABELS, "label_model": {split: {"per_class": per}},
+            "end_model": {split: {"per_class": per}}}
+
+
+def printed(fn, *args) -> str:
+    with console().capture() as capture:
+        fn(*args)
+    return capture.get()
+
+
+def test_per_class_table_shows_no_zeros_for_a_class_without_gold_rows():
+    out = printed(print_per_class, metrics_for("test"), "test")
+    row = next(line for line in out.splitlines() if "never seen" in line and "│" in line)
+    cells = [c.strip() for c in row.strip().strip("│").split("│")]
+    assert cells == ["never seen", "0", "-", "-"]  # gold rows 0; no 0.00 / 0.00 / 0.00
+    row = next(line for line in out.splitlines() if line.startswith("│ place name"))
+    assert [c.strip() for c in row.strip("│").split("│")][1] == "2"  # gold rows column
+    assert "gold rows" in out
+    note = " ".join(out.split())
+    assert "no test gold row of 'never seen'" in note
+    assert "macro-F1 is the mean of the other 3 classes" in note
+    assert "dev CV" not in note  # only said of dev
+
+
+def test_per_class_note_on_dev_says_dev_cv_cannot_see_the_class():
+    note = " ".join(printed(print_per_class, metrics_for("dev"), "dev").split())
+    assert "no dev gold row of 'never seen'" in note and "dev CV" in note
+
+
+def test_macro_f1_is_the_mean_of_the_classes_with_gold_rows():
+    per = per_class_scores(Y_TRUE, Y_PRED, len(LABELS))
+    present = [c["f1"] for c in per if c["support"]]
+    assert score_predictions(Y_TRUE, Y_PRED, "macro_f1") == pytest.approx(np.mean(present))
+
+
+def test_report_md_per_class_table_marks_a_class_without_gold_rows():
+    per = per_class_scores(Y_TRUE, Y_PRED, len(LABELS))
+    lines = per_class_lines({"labels": LABELS, "rows": [{"name": "end model",
+                                                         "per_class": per}]})
+    assert "| test gold rows | 3 | 2 | 2 | 0 |" in lines
+    end = next(line for line in lines if line.startswith("| end model"))
+    assert end.rstrip().endswith("| - |") and "0.00 / 0.00 / 0.00" not in end
+
+
+def test_auto_refuses_to_choose_by_f1_of_a_class_dev_has_no_row_of():
+    rng = np.random.default_rng(0)
+    L = rng.integers(-1, 4, size=(200, 5))
+    L_dev, y_dev = L[:30], np.array([0, 1, 2] * 10)  # no row of class 3
+    with pytest.raises(ValueError) as err:
+        AutoLabelModel(cardinality=4, metric="f1", pos_label=3).fit(L, y_dev=y_dev,
+                                                                    L_dev=L_dev)
+    message = str(err.value)
+    assert "\n" not in message and "class 3" in message and "accuracy" in message
+    # a dev row of it is enough to choose; accuracy needs none
+    y_dev[0] = 3
+    AutoLabelModel(cardinality=4, metric="f1", pos_label=3).fit(L, y_dev=y_dev, L_dev=L_dev)
+    AutoLabelModel(cardinality=4).fit(L, y_dev=np.array([0, 1, 2] * 10), L_dev=L_dev)
+
+
+def test_learning_curve_rest_of_dev_keeps_every_class_with_two_rows():
+    y = np.array([0] * 60 + [1] * 30 + [2] * 2 + [3])  # class 2: 2 rows; class 3: one
+    sizes = fraction_sizes(len(y))
+    for per_seed in nested_subsamples(y, sizes, n_seeds=20, seed=0):
+        for idx in per_seed:
+            rest = np.setdiff1d(np.arange(len(y)), idx)
+            assert {0, 1, 2} <= set(y[rest].tolist())  # the rare class is scored on
+            assert set(y[idx].tolist()) == {0, 1, 2, 3}  # and trained on
+        for small, large in zip(per_seed, per_seed[1:]):
+            assert set(small) <= set(large)
+
+
+def test_learning_curve_of_f1_zero_everywhere_is_not_worth_zero_labels():
+    curve = {"sizes": [10, 20, 30], "metric": "f1", "pipeline": [[0.0, 0.0, 0.0]] * 3,
+             "gold_only": [[0.0, 0.0, 0.0]] * 3,
+             "pipeline_first_budget": [[0.0, 0.0, 0.0]] * 3}
+    worth = labels_worth(curve)
+    assert worth["labels"] is None and "worth about" not in worth["text"]
+    assert "cannot say" in worth["text"]
+    # a curve with one non-zero F1 is read as before
+    curve["gold_only"] = [[0.0, 0.5, 0.5]] * 3
+    assert labels_worth(curve)["labels"] is not None
