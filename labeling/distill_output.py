@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from labeling.metrics import per_class_cell
 from labeling.report import console
 from labeling.train.gold_budget import dev_cv_text
 
@@ -78,13 +79,15 @@ def per_class_lines(report: dict) -> list[str]:
     rows = [r for r in report["rows"] if r.get("per_class")]
     if not rows:
         return []
-    lines = ["Per class on test (precision / recall / F1):", "",
+    lines = ["Per class on test (precision / recall / F1; '-': no test gold row of the "
+             "class, left out of macro-F1):", "",
              "| model | " + " | ".join(report["labels"]) + " |",
-             "|---|" + "---|" * len(report["labels"])]
+             "|---|" + "---|" * len(report["labels"]),
+             "| test gold rows | " + " | ".join(str(c["support"]) for c in rows[0]["per_class"])
+             + " |"]
     for r in rows:
-        lines.append(f"| {r['name']} | " + " | ".join(
-            f"{c['precision']:.2f} / {c['recall']:.2f} / {c['f1']:.2f}"
-            for c in r["per_class"]) + " |")
+        lines.append(f"| {r['name']} | " + " | ".join(per_class_cell(c) for c in r["per_class"])
+                     + " |")
     return lines + [""]
 
 
