@@ -164,6 +164,25 @@ class TaskConfig(_Strict):
                              "(every label is scored; remove it)")
         return self
 
+    @model_validator(mode="after")
+    def _paths_as_written_mean(self) -> "TaskConfig":
+        """``~/`` in a path is the home folder, as in a shell (not a folder named "~" next
+        to this file); ``[llm] local_model`` is relative to this file like every other
+        path, not to the current folder."""
+        try:
+            for owner, key in ((self.data, "train"), (self.data, "dev"), (self.data, "test"),
+                               (self, "output_dir"), (self, "annotations"),
+                               (self.llm, "cache_path"), (self.llm, "local_model")):
+                if getattr(owner, key) is not None:
+                    setattr(owner, key, Path(getattr(owner, key)).expanduser())
+            self.lfs = [str(Path(e).expanduser()) if e.startswith("~") else e
+                        for e in self.lfs]
+        except RuntimeError as exc:  # no HOME, or ~user of no such user
+            raise ValueError(f"a path starting with '~': {exc}") from None
+        if self.llm.local_model is not None:
+            self.llm.local_model = self.resolve(self.llm.local_model)
+        return self
+
     @property
     def cardinality(self) -> int:
         return len(self.labels)

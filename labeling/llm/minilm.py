@@ -31,6 +31,9 @@ def default_model_path() -> Path:
 @functools.lru_cache(maxsize=2)
 def load_model(path: str | None = None):
     """The SentenceTransformer, loaded once per process and path (CPU, offline)."""
+    if path is not None and not Path(path).is_dir():  # else a traceback about hub repo ids
+        raise LLMError(f"{path}: no such model folder (a SentenceTransformer model's "
+                       "folder: [llm] local_model, or model_path in [end_model] params)")
     with quiet_transformers():
         from sentence_transformers import SentenceTransformer
 

@@ -1,0 +1,105 @@
+"""labeling.toml's paths as a user writes them: `~/...`, relative to the config (also the
+local model's folder), a folder with spaces and accents, a file saved on Windows (CRLF)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labeling.config import load_config
+from labeling.llm.errors import LLMError
+from labeling.llm.local import LocalBackend
+from labeling.pipeline import load_task
+
+LF_MODULE = '''from labeling import keyword_lf
+spam = keyword_lf(["subscribe"], label=1, name="kw_sub")
+'''
+
+
+def _write_crlf(path: Path, text: str) -> None:
+    path.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "home é"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+def test_tilde_paths_are_the_home_folder(tmp_path, home, monkeypatch):
+    corpus, lfs = home / "corpus", home / "règles"
+    corpus.mkdir()
+    lfs.mkdir()
+    rows = "id,text,label\n" + "".join(f"r{i},subscribe now {i},{'ham spam'.split()[i % 2]}\n"
+                                       for i in range(6))
+    (corpus / "train.csv").write_text(rows, encoding="utf-8")
+    (lfs / "mes_lfs.py").write_text(LF_MODULE, encoding="utf-8")
+    project = tmp_path / "Projets clients" / "Données été"
+    project.mkdir(parents=True)
+    _write_crlf(project / "labeling.toml", '''name = "t"
+labels = ["ham", "spam"]
+lfs = ["~/règles/mes_lfs.py"]
+output_dir = "~/runs/t"
+annotations = "~/notes.sqlite"
+
+[data]
+train = "~/corpus/train.csv"
+dev = "~/corpus/train.csv"
+
+[llm]
+cache_path = "~/llm.sqlite"
+''')
+    monkeypatch.chdir(tmp_path)
+
+    config = load_config(project / "labeling.toml")
+    assert config.run_dir == home / "runs" / "t"
+    assert config.annotations_path == home / "notes.sqlite"
+    assert config.llm_cache_path == home / "llm.sqlite"
+    assert config.resolve(config.data.train) == corpus / "train.csv"
+
+    task = load_task(project / "labeling.toml")  # reads the data and imports the LFs
+    assert [lf.name for lf in task.lfs] == ["kw_sub"]
+    assert len(task.splits["train"]) == 6
+    assert not (project / "~").exists()
+
+
+def test_local_model_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    project = tmp_path / "Données été"
+    (project / "modèles" / "minilm").mkdir(parents=True)
+    _write_crlf(project / "labeling.toml", '''name = "t"
+labels = ["ham", "spam"]
+lfs = ["x.py"]
+[data]
+train = "train.csv"
+[llm]
+local_model = "modèles/minilm"
+''')
+    monkeypatch.chdir(tmp_path)  # not the project folder
+
+    config = load_config(project / "labeling.toml")
+    assert config.llm.local_model == project / "modèles" / "minilm"
+
+
+def test_a_missing_local_model_folder_is_one_line_naming_it(tmp_path, monkeypatch):
+    """Before: a traceback from huggingface_hub ("Repo id must use alphanumeric chars")."""
+    project = tmp_path / "Données été"
+    project.mkdir()
+    (project / "labeling.toml").write_text('''name = "t"
+labels = ["ham", "spam"]
+lfs = ["x.py"]
+[data]
+train = "train.csv"
+[llm]
+local_model = "modèles/minilm"
+''', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    config = load_config(project / "labeling.toml")  # loads: a task without prompt LFs runs
+
+    with pytest.raises(LLMError) as info:
+        LocalBackend(config.llm.local_model).embed(["a text"])
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{project / 'modèles' / 'minilm'}: no such model folder")
