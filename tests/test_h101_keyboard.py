@@ -49,3 +49,21 @@ def test_an_examples_text_is_never_cut_at_a_fixed_height(app, monkeypatch, name)
     texts = [(v, h) for v, disabled, h in shown if disabled]
     assert texts, f"no example text on the {name} page"
     assert all(h == "content" for _, h in texts), texts
+
+
+def test_each_confusion_matrix_cell_names_its_gold_and_predicted_label_in_text(app,
+                                                                               tiny_app_project):
+    # Before: each cell was a button reading only its count ("12"); the right cells were
+    # told from the wrong ones by colour alone, and at 200% zoom the columns stack, so
+    # "12" under "ham" could be either column; a screen reader said "12, button".
+    from labeling.review.project import load_run
+
+    labels = load_run(tiny_app_project).labels
+    page(app, "end_model")
+    for g, gold in enumerate(labels):
+        for p, pred in enumerate(labels):
+            label = app.button(key=f"cell-{g}-{p}").label
+            assert f"{gold} → {pred}" in label, label
+            assert label.startswith("✓" if g == p else "✗"), label
+    app.button(key="cell-0-1").click().run()  # still filters the examples
+    assert app.selectbox(key="em_cell").value == f"{labels[0]} → {labels[1]}"

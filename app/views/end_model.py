@@ -29,8 +29,9 @@ with shared.guard():
         st.warning(f"In-sample: the end model was trained on the {split} gold rows, so "
                    "its score and errors here overstate it; test (or the cross-validated "
                    "scores on the overview) is the estimate.")
-    st.markdown("Confusion matrix: rows are gold, columns predicted. **Click a cell** to "
-                "list its examples.")
+    st.markdown("Confusion matrix: rows are gold, columns predicted; each cell names both "
+                "(✓ where they agree, ✗ an error). **Click a cell** (or Tab to it and press "
+                "Enter) to list its examples.")
     header = st.columns(len(data.labels) + 1)
     header[0].markdown("gold \\ predicted")
     for k, name in enumerate(data.labels):
@@ -39,7 +40,11 @@ with shared.guard():
         row = st.columns(len(data.labels) + 1)
         row[0].markdown(f"**{literal(gname)}**")
         for p, pname in enumerate(data.labels):
-            if row[p + 1].button(f"{matrix.iat[g, p]}", key=f"cell-{g}-{p}",
+            # the count alone was all a screen reader (or a zoomed page, whose columns
+            # stack) had, and only the colour told a right cell from a wrong one
+            mark = "✓" if g == p else "✗"
+            if row[p + 1].button(f"{mark} {matrix.iat[g, p]} · {literal(gname)} → "
+                                 f"{literal(pname)}", key=f"cell-{g}-{p}",
                                  type="primary" if g == p else "secondary",
                                  width="stretch"):
                 st.session_state["em_cell"] = f"{gname} → {pname}"
