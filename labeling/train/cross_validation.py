@@ -72,10 +72,14 @@ def candidate_key(name: str, mode: str, weak_weight: float | None) -> str:
 
 def parse_key(key: str) -> tuple[str, str, float | None]:
     """``(name, label mode, weak weight)`` of a :func:`candidate_key`."""
-    name, mode, *weight = key.split("/")
-    if mode == GOLD_ONLY:
-        return name, mode, 0.0
-    return name, mode, float(weight[0][1:]) if weight else None
+    # from the right: a name of yours may hold "/" (models/svm.py:make_svm)
+    head, _, last = key.rpartition("/")
+    if last == GOLD_ONLY:
+        return head, last, 0.0
+    if last.startswith("w"):  # the weak weight (label modes: soft, hard)
+        name, _, mode = head.rpartition("/")
+        return name, mode, float(last[1:])
+    return head, last, None
 
 
 def candidate_keys(names, modes, weak_weights) -> list[str]:
