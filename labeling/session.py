@@ -18,7 +18,6 @@ walks through every step.
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 import sys
 from pathlib import Path
@@ -27,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from labeling import pipeline
+from labeling import session_models as own
+from labeling.session_sources import _file_stamp, _user_modules
 from labeling import session_multilabel as multilabel
 from labeling import suggest as lf_suggest
 from labeling.apply import applied
@@ -42,38 +43,6 @@ from labeling.review.project import NoRunError, load_run
 from labeling.suggest.show import frame as suggestion_frame
 
 EXAMPLE_KINDS = ("fires", "wrong", "conflicts", "abstains")
-
-
-@functools.lru_cache(maxsize=None)
-def _resolved(path: str) -> str:
-    """``path`` with symlinks resolved, once per process: `labeling dev` asks for every
-    loaded module's file (thousands) at each poll, and resolving them all took 0.3-0.5 s
-    of each save's answer (and of the idle loop's CPU)."""
-    return str(Path(path).resolve())
-
-
-def _user_modules(base_dir: Path) -> list[str]:
-    """Names of imported modules whose file lies under ``base_dir`` (the task's own
-    helper modules): re-imported on reload, so an edit to a helper takes effect."""
-    base = _resolved(str(base_dir)) + "/"
-    venv = _resolved(sys.prefix)
-    names = []
-    for name, module in list(sys.modules.items()):
-        path = getattr(module, "__file__", None)
-        if path and _resolved(path).startswith(base) and not _resolved(path).startswith(venv):
-            names.append(name)
-    return names
-
-
-def _file_stamp(paths) -> dict[str, tuple | None]:
-    # size and inode too: an edit within one timestamp tick, or a file copied in keeping
-    # its modification time, changes one of them (found in review)
-    return {str(p): ((s.st_mtime_ns, s.st_size, s.st_ino) if (s := _stat(p)) else None)
-            for p in paths}
-
-
-def _stat(path):
-    return Path(path).stat() if Path(path).is_file() else None
 
 
 @contextlib.contextmanager
@@ -216,20 +185,28 @@ class Session:
                                 "accuracies are the old gold's); call fit() again")
         return read_lf_summary(path)
 
-    def fit(self) -> dict:
-        """Fit the label model and majority vote; their dev scores (no test)."""
+    def fit(self, label_model=None) -> dict:
+        """Fit the label model and majority vote; their dev scores (no test).
+        ``label_model``: an unfitted model of yours in place of ``[label_model]``
+        (:mod:`labeling.session_models`)."""
         self._fresh()
-        with _notebook_words(), self.holding("fit"):
+        choice = own.label_model_choice(label_model, self.task.config.cardinality)
+        with _notebook_words(), self.holding("fit"), own.configured(self.task,
+                                                                     "label_model", choice):
             if self.multi_label:
                 return multilabel.fit(self.task)
             metrics = pipeline.step_fit(self.task)
         return {key: metrics[key].get("dev", {}) | {"name": metrics[key].get("name")}
                 for key in ("label_model", "majority_vote")}
 
-    def train(self) -> dict:
-        """Train the end model (and the gold-only baseline); dev and CV scores (no test)."""
+    def train(self, end_model=None, params: dict | None = None) -> dict:
+        """Train the end model (and the gold-only baseline); dev and CV scores (no test).
+        ``end_model``/``params``: yours in place of ``[end_model]``, a function returning
+        an unfitted estimator or the estimator (:mod:`labeling.session_models`)."""
         self._fresh()
-        with _notebook_words(), self.holding("train"):
+        choice = own.end_model_choice(end_model, params)
+        with _notebook_words(), self.holding("train"), own.configured(self.task,
+                                                                       "end_model", choice):
             self._ready("train")
             if self.multi_label:
                 return multilabel.train(self.task)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sklearn.exceptions import InconsistentVersionWarning
 
-from labeling.errors import ModelLoadError
+from labeling.errors import LabelingError, ModelLoadError
 from labeling.files import atomic_write, check_writable
 
 # skops lists its default trusted types with sklearn.utils.all_estimators(), which walks
@@ -72,6 +72,11 @@ ESTIMATOR_TYPES = [
     "labeling.train.multilabel_model.MultiLabelAverage",
     "labeling.train.finetune.MiniLMFineTuned",
     "labeling.train.finetune_multilabel.MiniLMFineTunedMultiLabel",  # multi-label tasks
+    "labeling.train.user_model.UserEndModel",  # an estimator of yours: its parts must be
+    # trusted too (save_model checks). CalibratedClassifierCV's fitted parts: skops trusts
+    # the public class only, and it is how a LinearSVC gets its predict_proba.
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
 ]
 TRUSTED_TYPES = BASE_TRUSTED_TYPES + ESTIMATOR_TYPES
 
@@ -89,6 +94,14 @@ def save_model(model, path: Path) -> str:
     buffer = io.BytesIO()
     # Deflated: a TF-IDF vocabulary is ~30 MB stored, under 1 MB compressed.
     sio.dump(model, buffer, compression=zipfile.ZIP_DEFLATED)
+    untrusted = [t for t in sio.get_untrusted_types(data=buffer.getvalue())
+                 if t not in TRUSTED_TYPES]
+    if untrusted:  # load_model would refuse the file: say so now, and why
+        raise LabelingError(f"{path}: cannot save the end model: it holds "
+                            f"{', '.join(untrusted)}, which labeling does not load (a "
+                            "model folder may hold skops' trusted scikit-learn and NumPy "
+                            "types and labeling's, so loading one never runs code of "
+                            "yours); build your end model from those")
     with atomic_write(path) as tmp:  # a crash or a full disk never leaves a partial model
         tmp.write_bytes(canonical_skops(buffer.getvalue()))
     return file_sha256(path)

@@ -22,7 +22,9 @@ from labeling.models.snorkel_lm import SnorkelLabelModel
 from labeling.models.stacker import VoteStacker
 from labeling.models.weighted_vote import WeightedVote
 
-
+# The built-in label models' names: a class of yours may not take one (docs/label_models.md,
+# "Your own label model"); a subclass with a name of its own is registered under it.
+BUILT_IN = frozenset(REGISTRY)
 
 # Label models whose fit reads the dev gold (the pipeline passes it to every fit): their
 # dev scores are in-sample. weighted_vote learns its weights on dev, stacker is a

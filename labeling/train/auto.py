@@ -47,6 +47,8 @@ from labeling.train.end_model import (LABEL_MODES, cap_train_rows, check_no_seed
                                       make_end_model, train_end_model)
 from labeling.train.ensemble import apply_decision_bias
 from labeling.train.finetune import schedule_record
+from labeling.train.user_cv import user_oof_probabilities
+from labeling.train.user_model import UserEndModel, is_user_model, resolve_reference
 
 AUTO_CANDIDATES = ("tfidf_logreg", "minilm_logreg", "tfidf_minilm_avg")  # auto may search
 # What auto searches by default: the average, soft labels, the weak weight by CV. With
@@ -231,7 +233,7 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
                          f"got {outside or list(names)}")
     modes = list(LABEL_MODES) if label_mode == "auto" else [label_mode]
     for n in names:
-        make_end_model(n, **resolve_params(n, params))  # unknown names, bad params fail here
+        make_end_model(n, seed=seed, **resolve_params(n, params))  # unknown names, bad params
     has_dev = y_dev is not None and len(y_dev) >= n_folds
     weights = tuple(weak_weights) if has_dev else (None,)
     fit_once = name in FIT_ONCE
@@ -250,10 +252,12 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
     if fit_once:
         report["cv_skipped"] = f"{name} is fit once, not cross-validated (a fit costs minutes)"
     elif has_dev and (len(keys) > 1 or use_bias or scores_gold_only):
+        oof = user_oof_probabilities if is_user_model(name) else oof_probabilities
+
         def cross_validate(keys=None, repeats=None):
-            return oof_probabilities(texts, probs, covered, dev_texts, y_dev, names, modes,
-                                     dev_weight, n_folds, n_repeats, seed, cache_dir, params,
-                                     weights, keys, repeats, fold_label_model)
+            return oof(texts, probs, covered, dev_texts, y_dev, names, modes, dev_weight,
+                       n_folds, n_repeats, seed, cache_dir, params, weights, keys, repeats,
+                       fold_label_model)
 
         def score(oof_list, splits):
             return oof_score(oof_list, splits, y_dev, metric, pos_label, use_bias)
@@ -301,7 +305,10 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
     if use_bias:
         bias = fit_decision_bias(np.vstack(oofs[best]), np.tile(np.asarray(y_dev, int),
                                  len(oofs[best])), metric, pos_label)
-        apply_decision_bias(model, bias[model.classes_.astype(int)])
+        if isinstance(model, UserEndModel):  # the wrapper shifts its estimator's output
+            model.decision_bias_ = model.decision_bias_ + bias[model.classes_.astype(int)]
+        else:
+            apply_decision_bias(model, bias[model.classes_.astype(int)])
     report.update(name=chosen_name, label_mode=chosen_mode, weak_weight=weak_weight,
                   decision_bias=[round(float(b), 2) for b in bias])
     return model, report
@@ -311,8 +318,10 @@ OPTION_KEYS = ("label_mode", "dev_weight", "n_folds", "min_gain", "n_repeats", "
                "weak_weights", "halving_keep", "candidates", "weight_rule", "max_train_rows")
 
 
-def end_model_options(name: str, params: dict) -> dict:
+def end_model_options(name: str, params: dict, base_dir=None) -> dict:
     """``choose_end_model`` kwargs from the config's ``[end_model] name`` and ``params``.
+    A ``file.py:function`` name of yours is read relative to ``base_dir`` (the config's
+    folder; :func:`labeling.train.user_model.resolve_reference`).
 
     ``label_mode`` (soft/hard/auto; default soft), ``candidates`` (the end models ``auto``
     chooses among; default the average alone), ``weak_weights``, ``dev_weight`` (copies
@@ -334,4 +343,5 @@ def end_model_options(name: str, params: dict) -> dict:
                              f"must be tables named after a candidate "
                              f"({', '.join(AUTO_CANDIDATES)}), got {unknown or list(rest)}")
         return {"name": name, "params": rest, **options}
+    name = resolve_reference(name, base_dir)
     return {"name": name, "params": {name: rest}, **options}

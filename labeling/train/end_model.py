@@ -57,6 +57,7 @@ from labeling.train.embeddings import MiniLMEmbedder
 from labeling.train.ensemble import ProbabilityAverage, text_list
 from labeling.train.finetune import MiniLMFineTuned, make_minilm_finetune
 from labeling.train.soft_logreg import SoftLogisticRegression
+from labeling.train.user_model import is_user_model, make_user_model
 
 MIN_WEIGHT = 1e-3  # copies lighter than this teach nothing and only cost time
 LABEL_MODES = ("soft", "hard")
@@ -102,10 +103,14 @@ MEMBERS = {"tfidf_minilm_avg": ("tfidf_logreg", "minilm_logreg")}
 
 
 def make_end_model(name: str, seed: int = 0, **params) -> Pipeline:
-    """The unfitted pipeline called ``name``; unknown names list the available ones."""
+    """The unfitted pipeline called ``name``, or for ``file.py:function`` /
+    ``module:function`` your factory's estimator (:mod:`labeling.train.user_model`);
+    unknown names list the available ones."""
+    if is_user_model(name):
+        return make_user_model(name, seed=seed, **params)
     if name not in END_MODELS:
         raise ValueError(f"unknown end model {name!r}; available: {', '.join(END_MODELS)}"
-                         " (or auto)")
+                         " (or auto), or a function of yours: file.py:function")
     return END_MODELS[name](seed=seed, **params)
 
 
@@ -274,7 +279,7 @@ def train_end_model(texts, probs: np.ndarray, covered: np.ndarray, name: str = "
             n_gold = len(y_dev) if dev_weight and y_dev is not None else 0  # the last rows
             model.fit(rows[row], y, sample_weight=targets[row, y],
                       gold=row >= len(rows) - n_gold)
-        else:  # a Pipeline or ProbabilityAverage ending in SoftLogisticRegression
+        else:  # ending in SoftLogisticRegression, or a UserEndModel: a target matrix
             model.fit(rows, targets)
     for step in _walk(model):
         # The terms min_df cut: only kept for introspection, and most of the file's size.

@@ -1,0 +1,67 @@
+"""Cross-validating an end model of yours (:mod:`labeling.train.user_model`) on dev.
+
+The same candidates, folds and scores as the built-in end models'
+(:func:`labeling.train.cross_validation.oof_probabilities`): per weak weight (``0``,
+the gold-only model, included) and label mode, per repeat (stratified folds of seed
+``seed + r``) and fold, a fresh clone of the whole estimator is fit on the weak rows
+plus the other folds' dev gold rows and predicts the held-out fold. Your estimator's
+features are fit inside each fold's fit, so a held-out text never shapes them (the
+built-ins reach the same by :class:`labeling.train.fold_features.FoldFeatures`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import clone
+
+from labeling.metrics import stratified_folds
+from labeling.train.cross_validation import (DEFAULT_DEV_WEIGHT, GOLD_ONLY, candidate_keys,
+                                             fold_targets, parse_key, resolve_params)
+from labeling.train.end_model import make_end_model, training_rows, weighted_targets
+
+
+def user_oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label_modes,
+                           dev_weight=DEFAULT_DEV_WEIGHT, n_folds=3, n_repeats=3, seed=0,
+                           cache_dir=None, params=None, weak_weights=(None,), keys=None,
+                           repeats=None, fold_probs=None):
+    """:func:`labeling.train.cross_validation.oof_probabilities` for end models of
+    yours (same arguments, same ``({key: [OOF probabilities per repeat]}, [fold ids per
+    repeat])``; ``cache_dir`` is not used)."""
+    params, y_dev = params or {}, np.asarray(y_dev, dtype=int)
+    dev_texts = np.asarray(list(dev_texts), dtype=object)
+    k = np.asarray(probs).shape[1]
+    repeats = list(range(n_repeats)) if repeats is None else list(repeats)
+    splits = [stratified_folds(y_dev, n_folds, seed + r) for r in repeats]
+    all_keys = candidate_keys(candidates, label_modes, weak_weights)
+    keys = all_keys if keys is None else [key for key in all_keys if key in set(keys)]
+    weak_texts = np.zeros(0, dtype=object)
+    if any(parse_key(key)[1] != GOLD_ONLY for key in keys):
+        weak_texts, _ = training_rows(texts, probs, covered)
+    targets = {}  # label mode -> fold_targets(...)
+    out = {}
+    for key in keys:
+        name, mode, w = parse_key(key)
+        model = make_end_model(name, seed=seed, **resolve_params(name, params))
+        if mode != GOLD_ONLY and mode not in targets:
+            targets[mode] = fold_targets(texts, probs, covered, mode, splits, fold_probs)
+        out[key] = []
+        for r, fold_of in enumerate(splits):
+            proba = np.zeros((len(y_dev), k))
+            for f in np.unique(fold_of):
+                fit_idx, held = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
+                if mode == GOLD_ONLY:
+                    rows, weak = np.zeros(0, dtype=object), np.zeros((0, k))
+                else:
+                    rows, (weak, per_fold) = weak_texts, targets[mode]
+                    weak = weak if per_fold is None else per_fold[r][f]
+                X, T = weighted_targets(rows, weak, dev_texts[fit_idx], y_dev[fit_idx],
+                                        dev_weight, w)
+                present = np.flatnonzero(T.sum(axis=0) > 0)
+                if len(present) < 2:  # one class to learn: all on it
+                    proba[np.ix_(held, present)] = 1.0
+                    continue
+                fitted = clone(model).fit(X, T)
+                proba[np.ix_(held, fitted.classes_.astype(int))] = fitted.predict_proba(
+                    dev_texts[held])
+            out[key].append(proba)
+    return out, splits
