@@ -31,7 +31,7 @@ RANKS = {
     "pipeline": 9, "multilabel_steps": 9, "report": 9, "distill_output": 9,
     "distill": 10, "distill_multilabel": 10, "scaffold": 10, "suggest": 10,
     "review": 11,
-    "session": 12, "session_multilabel": 12,
+    "session": 12, "session_multilabel": 12, "session_models": 12, "session_sources": 12,
     "dev_loop": 13, "dev_loop_multilabel": 13,
     "cli": 14, "__main__": 14,
 }
