@@ -308,7 +308,7 @@ def step_train(task: Task):
     try:
         params, curve_options = split_curve_options(cfg.end_model.params)
         params, with_gold_only = split_gold_only_option(params)
-        options = end_model_options(cfg.end_model.name, params)
+        options = end_model_options(cfg.end_model.name, params, cfg.base_dir)
         model, report = choose_end_model(texts, proba, covered, dev_texts, y_dev,
                                          metric=metric, pos_label=cfg.positive_index,
                                          seed=cfg.seed, cache_dir=cache_dir,
