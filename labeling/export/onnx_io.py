@@ -35,6 +35,7 @@ from labeling.export.card_schema import EMBEDDING_INPUT, TEXT_INPUT
 from labeling.export.fast_tfidf import WORD_PATTERN
 from labeling.files import atomic_write
 from labeling.train.soft_logreg import plain_logistic_regression
+from labeling.train.user_model import UserEndModel
 
 OPSET = 20  # StringConcat needs 20
 # ORT builds a C++ locale for StringNormalizer; en_US.UTF-8 (its default) is often not
@@ -179,6 +180,10 @@ def _head_onnx(classifier, n_features: int, double: bool):
 
 def to_onnx(model) -> tuple[onnx.ModelProto, dict]:
     """``model`` as ONNX, and what the file contains (for the model card)."""
+    if isinstance(model, UserEndModel):
+        raise ValueError(f"an end model of yours ({model.factory}) has no ONNX export "
+                         "(labeling converts its own TF-IDF and MiniLM models only); use "
+                         "the skops file (--runtime sklearn)")
     if not hasattr(model, "steps"):  # ProbabilityAverage: one member is a transformer
         raise ValueError(f"{type(model).__name__} (an average of end models) has no ONNX "
                          "export: the MiniLM encoder is not ONNX; use the skops file "
