@@ -12,6 +12,8 @@ import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
+from labeling.review.literal import literal
+
 ENTRY = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 
 
@@ -67,3 +69,18 @@ def test_each_confusion_matrix_cell_names_its_gold_and_predicted_label_in_text(a
             assert label.startswith("✓" if g == p else "✗"), label
     app.button(key="cell-0-1").click().run()  # still filters the examples
     assert app.selectbox(key="em_cell").value == f"{labels[0]} → {labels[1]}"
+
+
+def test_the_lf_tables_column_definitions_are_text_on_the_page(app):
+    # Before: each column's definition was the header's tooltip only, shown on mouse
+    # hover: from the keyboard or a screen reader there was no way to learn what
+    # "overlaps" or "learned_accuracy" measure.
+    from labeling.review.lf_table import COLUMN_HELP
+
+    page(app, "lfs")
+    columns = [c for c in app.dataframe[0].value.columns if c in COLUMN_HELP]
+    assert "coverage" in columns and "overlaps" in columns
+    box = next(e for e in app.expander if "columns mean" in e.label)
+    text = " ".join(m.value for m in box.markdown)
+    for column in columns:
+        assert literal(COLUMN_HELP[column]) in text, column

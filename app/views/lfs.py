@@ -32,10 +32,14 @@ with shared.guard():
         else:  # the LF's name stays in view when the table scrolls sideways
             config[column] = st.column_config.Column(column, help=help_text,
                                                      pinned=column == "lf" or None)
-    st.caption("Click a column header to sort; hover it for its definition.")
+    st.caption("Click a column header to sort; hover it for its definition, or open "
+               "“What the columns mean” below the table.")
     # every LF in view at once (the default height shows ten rows and scrolls the rest)
     st.dataframe(table, hide_index=True, column_config=config, key="lf_table", height="content")
     st.caption("Total over all LFs (not sortable with the rows above):")
     st.dataframe(total, hide_index=True, column_config=config, key="lf_total")
+    with st.expander("What the columns mean"):  # a header's tooltip needs a mouse
+        st.markdown("\n".join(f"- **{literal(c)}**: {literal(COLUMN_HELP[c])}"
+                              for c in table.columns if c in COLUMN_HELP))
     if not len(flagged) and not general:
         st.success("The run raised no LF warnings.")
