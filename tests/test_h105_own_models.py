@@ -256,3 +256,26 @@ def test_an_edited_label_model_of_yours_is_fit_again_not_read_from_the_cache(tmp
     edited = fit_cached(_prior_model([0.2, 0.8]), L, None, None, tmp_path)  # same name
     assert first.class_balance_.tolist() == [0.9, 0.1]
     assert edited.class_balance_.tolist() == [0.2, 0.8]
+
+
+def _doc_block(doc: str, section: str) -> str:
+    text = (Path(__file__).parents[1] / "docs" / doc).read_text(encoding="utf-8")
+    part = text[text.index(f"## {section}"):]
+    return part.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_docs_examples_work(tmp_path):
+    from labeling import models
+
+    space: dict = {}
+    exec(_doc_block("label_models.md", "Your own label model"), space)  # noqa: S102
+    L = np.array([[1, 1, 0], [0, -1, -1], [-1, -1, -1]])
+    model = space["HandVote"](weights=[1.0, 1.0, 3.0]).fit(L)
+    assert model.predict(L).tolist() == [0, 0, 0]
+    model.save(tmp_path / "lm.json")
+    assert models.load(tmp_path / "lm.json").weights == [1.0, 1.0, 3.0]
+    (tmp_path / "my_models.py").write_text(_doc_block("end_models.md", "Your own end model"),
+                                           encoding="utf-8")
+    name, params = own("my_models.py:make_svm", tmp_path, C=0.3)
+    fitted = make_end_model(name, **params[name]).fit(SPAM + HAM, [1] * 12 + [0] * 12)
+    assert fitted.predict_proba(HAM[:2]).shape == (2, 2)

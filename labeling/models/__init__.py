@@ -48,7 +48,9 @@ def make(name: str, cardinality: int, **params) -> LabelModel:
     try:
         cls = REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown label model {name!r}; available: {', '.join(available())}") from None
+        raise ValueError(f"unknown label model {name!r}; available: {', '.join(available())}"
+                         " (a class of yours: define or import it in an LF module, with "
+                         "name = ...; docs/label_models.md)") from None
     valid = [p for p in inspect.signature(cls.__init__).parameters
              if p not in ("self", "cardinality")]
     for param in params:
