@@ -108,3 +108,33 @@ def test_learning_curve_of_f1_zero_everywhere_is_not_worth_zero_labels():
     # a curve with one non-zero F1 is read as before
     curve["gold_only"] = [[0.0, 0.5, 0.5]] * 3
     assert labels_worth(curve)["labels"] is not None
+
+
+def test_auto_fits_no_decision_bias_on_fewer_rows_of_the_positive_label_than_folds():
+    """Two dev rows of a rare positive class, neither with a vote: a bias fit on them calls
+    the class on every row no LF voted on (dev F1 0.07 beats 0). Before: decision_bias_
+    of the class 3.2, and all 53 uncovered dev rows predicted as it."""
+    rng = np.random.default_rng(1)
+
+    def votes(y):
+        L = np.full((len(y), 3), -1)
+        for c in (0, 1):
+            fire = (y == c) & (rng.random(len(y)) < 0.5)
+            L[fire, c] = c
+        return L
+
+    y_train = rng.choice(3, size=600, p=[0.6, 0.37, 0.03])
+    L = votes(y_train)
+    L[(y_train == 2) & (rng.random(600) < 0.6), 2] = 2
+    y_dev = np.array([0] * 60 + [1] * 38 + [2, 2])
+    L_dev = votes(y_dev)  # the two class-2 rows have no vote
+    auto = AutoLabelModel(cardinality=3, metric="f1", pos_label=2).fit(L, y_dev=y_dev,
+                                                                       L_dev=L_dev)
+    assert not auto.decision_bias_.any()
+    uncovered = (L_dev < 0).all(axis=1)
+    assert not (auto.predict(L_dev)[uncovered] == 2).any()
+    # with a dev row of it in every fold, the bias is fit as before
+    y_dev5 = np.array([0] * 55 + [1] * 38 + [2] * 7)
+    L_dev5 = votes(y_dev5)
+    L_dev5[y_dev5 == 2, 2] = 2
+    AutoLabelModel(cardinality=3, metric="f1", pos_label=2).fit(L, y_dev=y_dev5, L_dev=L_dev5)

@@ -94,7 +94,10 @@ class AutoLabelModel(LabelModel):
     them (``decision_bias_``, applied by :meth:`decide`; ``predict_proba``, the soft
     labels, is unchanged): F1 of a rare class hinges on where the decision falls, and a
     candidate should not lose the choice for a threshold one number fixes. On WRENCH
-    sms this moved the choice from mv (CV 0.529) to weighted_vote (0.545).
+    sms this moved the choice from mv (CV 0.529) to weighted_vote (0.545). With fewer
+    dev rows of ``pos_label`` than folds there is no bias (zeros): some held-out folds
+    have none to check a bias on, and one fit on two rows of a rare class is one that
+    calls it on every row with no vote (F1 0.01 beats 0).
 
     ``snorkel`` never won dev CV on the bundled task or on WRENCH, and its fits
     (minutes each on trec-sized matrices, one per fold) made ``auto`` the slowest step
@@ -148,6 +151,7 @@ class AutoLabelModel(LabelModel):
         if missing:  # every candidate would score 0: the choice would be the tie rule's
             raise ValueError(f"auto: {missing} (metric='accuracy')")
         n_folds = max(2, min(self.n_folds, len(y_dev)))
+        use_bias = use_bias and np.count_nonzero(y_dev == self.pos_label) >= n_folds
         splits = [stratified_folds(y_dev, n_folds, self.seed + r)
                   for r in range(max(1, self.n_repeats))]
         scores, oofs = {n: [] for n in names}, {n: [] for n in names}
