@@ -279,3 +279,31 @@ def test_the_docs_examples_work(tmp_path):
     name, params = own("my_models.py:make_svm", tmp_path, C=0.3)
     fitted = make_end_model(name, **params[name]).fit(SPAM + HAM, [1] * 12 + [0] * 12)
     assert fitted.predict_proba(HAM[:2]).shape == (2, 2)
+
+
+def test_dev_scores_of_a_label_model_of_yours_are_in_sample_unless_it_says_otherwise():
+    from labeling.models import fit_on_dev
+
+    class ReadsDev(HandVote):
+        name = "h105_reads_dev"
+
+    class IgnoresDev(HandVote):
+        name = "h105_ignores_dev"
+        reads_dev_gold = False
+
+    assert fit_on_dev({"name": "h105_reads_dev"})  # its fit was given y_dev
+    assert fit_on_dev({"name": "h105_not_in_this_process"})
+    assert not fit_on_dev({"name": "h105_ignores_dev"})
+    assert not fit_on_dev({"name": "mv"}) and fit_on_dev({"name": "weighted_vote"})
+    assert fit_on_dev({"name": "auto", "chosen": "dawid_skene"})
+
+
+def test_an_estimator_that_cannot_fit_texts_says_so_in_one_line(factories):
+    (factories / "models" / "bare.py").write_text(
+        "from sklearn.linear_model import LogisticRegression\n\n\n"
+        "def make_lr():\n    return LogisticRegression()\n", encoding="utf-8")
+    name, params = own("models/bare.py:make_lr", factories)
+    with pytest.raises(ValueError, match=r"^end model 'models/bare.py:make_lr': fit on 24 "
+                                         r"texts raised ValueError: could not convert .*start "
+                                         r"it with a vectorizer\)$"):
+        make_end_model(name, **params[name]).fit(SPAM + HAM, [1] * 12 + [0] * 12)

@@ -34,8 +34,13 @@ DEV_FITTED_LABEL_MODELS = ("weighted_vote", "stacker", "dawid_skene")
 
 def fit_on_dev(section: dict) -> bool:
     """Whether the label model of a metrics.json ``label_model`` section (its ``name``,
-    or for ``auto`` the one it ``chosen``) learnt from the dev gold."""
-    return (section.get("chosen") or section.get("name")) in DEV_FITTED_LABEL_MODELS
+    or for ``auto`` the one it ``chosen``) learnt from the dev gold. A model of yours
+    may have (its ``fit`` is given ``y_dev``): yes, unless its class says
+    ``reads_dev_gold = False``, so its dev scores are not shown as held-out ones."""
+    name = section.get("chosen") or section.get("name")
+    if name in BUILT_IN:
+        return name in DEV_FITTED_LABEL_MODELS
+    return bool(getattr(REGISTRY.get(name), "reads_dev_gold", True))
 
 
 def available() -> list[str]:

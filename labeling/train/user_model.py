@@ -201,7 +201,13 @@ class UserEndModel(ClassifierMixin, BaseEstimator):
         fitted = clone(self.estimator)
         key = (f"{fitted.steps[-1][0]}__sample_weight" if isinstance(fitted, Pipeline)
                else "sample_weight")
-        fitted.fit(list(X), y, **{key: weights})
+        try:
+            fitted.fit(list(X), y, **{key: weights})
+        except Exception as exc:  # noqa: BLE001 - whatever the estimator raises, named
+            hint = (" (it is given a list of texts: start it with a vectorizer)"
+                    if "string" in str(exc) and "float" in str(exc) else "")
+            raise ValueError(f"end model {self.factory!r}: fit on {len(X)} texts raised "
+                             f"{type(exc).__name__}: {exc}{hint}") from exc
         trained = np.unique(y)
         classes = np.asarray(getattr(fitted, "classes_", []))
         if classes.tolist() != trained.tolist():
