@@ -1,11 +1,13 @@
 """The review app for a keyboard-only reviewer with low vision (walkthrough h101, 200% zoom,
 a screen reader part of the day): what she could not reach, read or tell apart.
 
-AppTest over the tiny task's real run (``tiny_app_project``).
+AppTest over the tiny task's real run (``tiny_app_project``) and the multi-label pages over
+tests/test_app_multilabel.py's run.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,11 @@ from streamlit.testing.v1 import AppTest
 
 from labeling.review.literal import literal
 
-ENTRY = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "tests"))
+from test_app_multilabel import ml_project  # noqa: E402, F401 -- the multi-label run
+
+ENTRY = str(REPO_ROOT / "app" / "streamlit_app.py")
 
 
 @pytest.fixture
@@ -84,3 +90,59 @@ def test_the_lf_tables_column_definitions_are_text_on_the_page(app):
     text = " ".join(m.value for m in box.markdown)
     for column in columns:
         assert literal(COLUMN_HELP[column]) in text, column
+
+
+SINGLE_PAGES = ["overview", "lfs", "conflicts", "slices", "example", "end_model", "suggest",
+                "annotate", "run"]
+
+
+def heading_levels(at: AppTest) -> list[int]:
+    """The page's heading levels (1 for h1...) in the order they are shown."""
+    return [int(node.proto.tag[1]) for node in at.main
+            if type(node).__name__ in ("Title", "Header", "Subheader")]
+
+
+def assert_no_level_skipped(levels: list[int], name: str) -> None:
+    assert levels and levels[0] == 1, (name, levels)
+    for before, after in zip(levels, levels[1:]):
+        assert after <= before + 1, f"{name}: h{before} then h{after} ({levels})"
+
+
+@pytest.mark.parametrize("name", SINGLE_PAGES)
+def test_headings_go_down_one_level_at_a_time(app, name):
+    # Before: every page went from its h1 title straight to h3 sections (st.subheader):
+    # a screen reader's list of headings had no level 2, and jumping by level-2 headings
+    # found nothing.
+    page(app, name)
+    if name == "annotate":
+        app.selectbox(key="ann_slice").select("all").run()
+    assert_no_level_skipped(heading_levels(app), name)
+
+
+ML_PAGES = ["ml_overview", "ml_labels", "ml_examples", "ml_example", "ml_annotate"]
+
+
+@pytest.fixture
+def ml_app(ml_project, tmp_path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("LABELING_PROJECT", str(ml_project))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_multi_label_pages_headings_and_whole_texts(ml_app, monkeypatch):
+    shown = []
+    real = streamlit.text_area
+
+    def recording(label, value="", *args, **kwargs):
+        shown.append(kwargs.get("height"))
+        return real(label, value, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "text_area", recording)
+    for name in ML_PAGES:
+        page(ml_app, name)
+        assert_no_level_skipped(heading_levels(ml_app), name)
+    assert shown and set(shown) == {"content"}, shown  # the detail and annotate texts

@@ -59,7 +59,7 @@ with shared.guard():
         shared.back_and_skip("ann", example_id, queue, key="ann")
 
     st.divider()
-    st.subheader("Annotations")
+    st.header("Annotations")
     shared.import_box(data, store)
     counts = store.counts(task, data.labels)
     cols = st.columns(len(counts) + 1)

@@ -57,7 +57,7 @@ with shared.guard():
         st.stop()
     st.dataframe(table, hide_index=True, column_config=shared.dataframe_config(data),
                  key="conf_examples")
-    st.subheader("Label one of them")
+    st.header("Label one of them")
     example = st.selectbox("example", table["id"].tolist(), key="conf_example",
                            format_func=lambda i: f"{i}: {table.set_index('id').at[i, 'text'][:80]}")
     shared.show_text(table.set_index("id").at[example, "text"], key=f"conf_text_{split}_{example}")

@@ -60,7 +60,7 @@ with shared.guard():
     st.dataframe(table, hide_index=True, column_config=shared.dataframe_config(data),
                  key="em_table")
     errors = end_model.errors_table(example_table(data, split, pred))
-    st.subheader(f"Errors ({len(errors)})")
+    st.header(f"Errors ({len(errors)})")
     if errors.empty:
         st.success("The end model gets every example of this split right.")
     else:

@@ -33,17 +33,17 @@ with shared.guard():
         c3.warning(f"End model unavailable: {literal(exc)}")
     left, right = st.columns(2)
     prompt_lfs = set(data.metrics.get("llm", {}).get("lfs", {}))
-    left.subheader("Votes")
+    left.header("Votes")
     left.dataframe(detail.votes_table(data, split, row, prompt_lfs), hide_index=True,
                    height="content")  # every LF's vote, not ten and a scrollbar
-    right.subheader("Label-model probabilities")
+    right.header("Label-model probabilities")
     right.dataframe(detail.probabilities(data, split, row), hide_index=True, column_config={
         "probability": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
                                                        format="%.3f")})
     if not info["covered"]:
         right.caption("No LF voted: these are the class prior.")
     if prompt_lfs:
-        st.subheader("Prompt LFs")
+        st.header("Prompt LFs")
         for item in detail.prompt_details(data, shared.lfs(), split, row):
             with st.expander(literal(f"{item['lf']} → {item['vote']} ({item['backend']})"),
                              expanded=True):
@@ -63,5 +63,5 @@ with shared.guard():
                 if "descriptions" in item:
                     st.code(json.dumps(item["descriptions"], indent=2), language="json",
                             wrap_lines=True)
-    st.subheader("Your label")
+    st.header("Your label")
     shared.annotate_buttons(data, example_id, split, key="detail_ann")

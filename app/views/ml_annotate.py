@@ -53,7 +53,7 @@ with shared.guard():
         shared.back_and_skip("ml_ann", example_id, queue, key="ml_ann")
 
     st.divider()
-    st.subheader("Annotations")
+    st.header("Annotations")
     shared.import_box(data, store, multi_label=True)
     counts = ml_detail.annotation_counts(store, data)
     st.dataframe(counts.pivot(index="label", columns="split", values="count")

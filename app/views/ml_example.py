@@ -26,15 +26,15 @@ with shared.guard():
                                         ("end_model", "end model")]):
         col.metric(title, literal(sets[key]))
     saved = ml_detail.current_set(ml_shared.store(), data, split, example_id)
-    st.subheader("Per label")
+    st.header("Per label")
     st.dataframe(ml_detail.label_table(data, split, row, saved), hide_index=True,
                  key="ml_detail_labels")
     st.caption("1 = in the set. Each model decides a label when its probability reaches "
                "that label's threshold (tuned on dev).")
-    st.subheader("Votes")
+    st.header("Votes")
     st.dataframe(ml_detail.votes_table(data, split, row), hide_index=True,
                  key="ml_detail_votes")
-    st.subheader("Your label set")
+    st.header("Your label set")
     if split == "test":
         st.warning("Test labels are stored but never used as dev gold (test stays held out).")
     ml_shared.label_set_editor(data, split, row, key="ml_detail_ann")

@@ -34,14 +34,14 @@ with shared.guard():
         color="measure:N", yOffset="measure:N",
         tooltip=["label", "measure", alt.Tooltip("share:Q", format=".3f")]), width="stretch")
 
-    st.subheader("LFs")
+    st.header("LFs")
     label = st.selectbox("label", ["(all)"] + data.labels, key="ml_lab_label")
     st.dataframe(multilabel.lf_table(data, None if label == "(all)" else label),
                  hide_index=True, key="ml_lab_lfs")
     st.caption("From lf_analysis.csv: train coverage, overlaps and conflicts with the other "
                "LFs on the same label; dev precision and recall of the LF's \"applies\" votes.")
 
-    st.subheader("Conflicting LF pairs")
+    st.header("Conflicting LF pairs")
     pairs = multilabel.conflict_pairs(data, split)
     if pairs.empty:
         st.info(f"No two LFs on the same label contradict each other on {split} (one "

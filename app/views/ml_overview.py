@@ -34,13 +34,13 @@ with shared.guard():
         st.info("No stored end-model probabilities match this run (run `labeling train`): "
                 "end-model sets are not shown.")
 
-    st.subheader("Scores on dev and test")
+    st.header("Scores on dev and test")
     st.dataframe(multilabel.score_table(data.metrics), hide_index=True)
     st.caption("Macro F1: the mean of the per-label F1s; micro F1 pools every (row, label) "
                "decision. Dev rows fit the label and end models and tuned their thresholds, "
                "so dev scores are in-sample; test is the held-out figure.")
 
-    st.subheader("Per label")
+    st.header("Per label")
     c1, c2 = st.columns(2)
     split = c1.radio("split", [s for s in ("test", "dev") if s in data.splits], horizontal=True,
                      key="ml_ov_split")

@@ -29,13 +29,13 @@ with shared.guard():
         "conflict_rate": st.column_config.NumberColumn(help="Share of rows with disagreeing "
                                                        "votes", format="%.3f")})
 
-    st.subheader("Scores on dev and test")
+    st.header("Scores on dev and test")
     st.dataframe(overview.score_table(data.metrics), hide_index=True, column_config={
         c: st.column_config.NumberColumn(c, format="%.3f") for c in ("accuracy", "f1", "macro_f1")})
 
     budget = overview.gold_budget(data.metrics)
     if budget:
-        st.subheader("Against the dev gold alone")
+        st.header("Against the dev gold alone")
         if budget["cv_text"]:  # a fit-once model's twin has no CV
             st.write(budget["cv_text"])
         (st.warning if budget["loud"] else st.info)(literal(budget["text"] or ""))
@@ -57,7 +57,7 @@ with shared.guard():
                        "on the weak labels), scored on the dev rows left out; mean and range "
                        "over seeds.")
 
-    st.subheader("Label distribution: gold vs predicted")
+    st.header("Label distribution: gold vs predicted")
     try:
         end_pred = shared.end_model_pred()
     except Exception as exc:  # noqa: BLE001 -- the distribution is still useful without it
@@ -78,7 +78,7 @@ with shared.guard():
         tooltip=["source", "label", "count", alt.Tooltip("share:Q", format=".3f")]),
         width="stretch")
 
-    st.subheader("Label-model confidence (train)")
+    st.header("Label-model confidence (train)")
     hist = overview.confidence_histogram(data, "train")
     long = hist.melt(id_vars="bin", var_name="rows", value_name="count")
     st.altair_chart(alt.Chart(long).mark_bar().encode(
