@@ -238,9 +238,14 @@ def load_config(path: Path | str | None = None) -> TaskConfig:
         path = path / DEFAULT_CONFIG
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found (pass the path to a labeling.toml)")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    data = path.read_bytes()
+    try:  # -sig: Windows editors may start a UTF-8 file with a byte-order mark
+        raw = tomllib.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:  # e.g. saved as Windows-1252 ("ANSI")
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}: not valid TOML: line {line} is not UTF-8 text (byte "
+                          f"0x{data[exc.start]:02x}); save the file as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
         return TaskConfig(**raw, base_dir=path.resolve().parent, source=path)

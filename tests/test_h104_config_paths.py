@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from labeling.config import load_config
+from labeling.errors import ConfigError
 from labeling.llm.errors import LLMError
 from labeling.llm.local import LocalBackend
 from labeling.pipeline import load_task
@@ -103,3 +104,22 @@ local_model = "modèles/minilm"
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith(f"{project / 'modèles' / 'minilm'}: no such model folder")
+
+
+def test_a_config_saved_with_a_byte_order_mark_loads(tmp_path):
+    """Windows editors (Notepad before 2019) save UTF-8 with a BOM; before: 'not valid
+    TOML: Invalid statement (at line 1, column 1)' for a file that looks right."""
+    path = tmp_path / "labeling.toml"
+    _write_crlf(path, '\ufeffname = "t"\nlabels = ["ham", "spam"]\nlfs = ["règles.py"]\n'
+                      '[data]\ntrain = "données.csv"\n')
+    config = load_config(path)
+    assert config.name == "t" and config.lfs == ["règles.py"]
+
+
+def test_a_config_in_a_windows_code_page_names_the_line(tmp_path):
+    path = tmp_path / "labeling.toml"
+    path.write_bytes('name = "t"\r\nlabels = ["ham", "spam"]\r\n# données\r\n'.encode("cp1252"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (f"{path}: not valid TOML: line 3 is not UTF-8 text (byte 0xe9); "
+                               "save the file as UTF-8")
