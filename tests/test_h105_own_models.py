@@ -24,7 +24,7 @@ from labeling.session import Session  # noqa: E402
 from labeling.train.auto import choose_end_model, end_model_options  # noqa: E402
 from labeling.train.cross_validation import candidate_key, parse_key  # noqa: E402
 from labeling.train.end_model import make_end_model  # noqa: E402
-from labeling.train.user_model import UserEndModel  # noqa: E402
+from labeling.train.user_model import UserEndModel, _load_function  # noqa: E402
 
 FACTORIES = '''
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -135,14 +135,16 @@ def test_cv_and_gold_only_baseline_are_the_same_family(factories):
     assert f"{name}/gold_only" in report["cv_scores"]
     assert report["gold_only"]["name"] == name  # the same factory on the dev gold alone
     assert report["gold_only"]["cv"] == report["cv_scores"][f"{name}/gold_only"]
-    assert sys.modules["mine"].FITS and set(sys.modules["mine"].FITS) == {3}  # task's seed
+    fits = _load_function(name).__globals__["FITS"]
+    assert fits and set(fits) == {3}  # the task's seed, every time
 
 
 def test_saving_refuses_a_class_of_yours_and_loads_scikit_learn_parts(factories, tmp_path):
     name, params = own("models/mine.py:make_own_class", factories)
     model = make_end_model(name, **params[name]).fit(SPAM + HAM, [1] * 12 + [0] * 12)
     with pytest.raises(LabelingError, match=r"cannot save the end model: it holds "
-                                            r"mine\.Lower, which labeling does not load"):
+                                            r"end_model_mine_[0-9a-f]{8}\.Lower, which labeling "
+                                            r"does not load"):
         save_model(model, tmp_path / "a.skops")
     assert not (tmp_path / "a.skops").exists()
     name, params = own("models/mine.py:make_svm", factories)
@@ -171,10 +173,20 @@ def test_config_names_a_factory_train_export_predict(make_task, factories):
     assert card["end_model"]["name"] == "models/mine.py:make_svm"
     assert "an end model of yours (models/mine.py:make_svm) has no ONNX export" in \
         card["onnx"]["error"]
-    sys.modules.pop("mine", None)  # loading runs nothing of the factory's file
+    for module in [m for m in sys.modules if m.startswith("end_model_mine")]:
+        del sys.modules[module]  # loading runs nothing of the factory's file
     exported = load_exported(out)
     assert exported.predict_proba(["subscribe to my channel"]).shape == (1, 2)
-    assert "mine" not in sys.modules
+    assert not [m for m in sys.modules if m.startswith("end_model_mine")]
+
+
+def test_a_factory_file_named_like_a_module_does_not_replace_it(tmp_path):
+    import json
+
+    (tmp_path / "json.py").write_text(FACTORIES, encoding="utf-8")
+    name, params = own("json.py:make_svm", tmp_path)
+    assert isinstance(make_end_model(name, **params[name]), UserEndModel)
+    assert sys.modules["json"] is json and json.dumps([1]) == "[1]"
 
 
 class HandVote(LabelModel):

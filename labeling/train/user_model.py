@@ -27,6 +27,7 @@ of yours when it is loaded, so a class defined in your file cannot be saved.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -65,6 +66,8 @@ def resolve_reference(name: str, base_dir) -> str:
     target, _, function = name.rpartition(":")
     if target.endswith(".py") and base_dir is not None and not Path(target).is_absolute():
         _RESOLVED[name] = f"{(Path(base_dir) / target).resolve()}:{function}"
+    elif base_dir is not None and str(base_dir) not in sys.path:  # a module of the task's
+        sys.path.append(str(base_dir))  # folder, as an LF module is (appended: no shadowing)
     return name
 
 
@@ -119,13 +122,19 @@ def _import_file(path: Path, name: str):
     key = str(path.resolve())
     if key in _FILES and _FILES[key][0] == stamp:
         return _FILES[key][1]
-    spec = importlib.util.spec_from_file_location(path.stem, path)
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:  # its helpers beside it import, as an LF module's do
+        sys.path.append(folder)
+    # a name of its own (as the LF loader's): my_models.py must not replace a module
+    # called my_models, nor json.py the standard library's json
+    digest = hashlib.sha1(key.encode()).hexdigest()[:8]
+    spec = importlib.util.spec_from_file_location(f"end_model_{path.stem}_{digest}", path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module  # as `import my_models` would: classes name it
+    sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # noqa: BLE001 - anything the user's module raises
-        del sys.modules[path.stem]
+        del sys.modules[spec.name]
         raise ValueError(f"end model {name!r}: importing {path} raised "
                          f"{type(exc).__name__}: {exc}") from None
     _FILES[key] = (stamp, module)
