@@ -18,11 +18,20 @@ from labeling.errors import LabelingError
 def export(config: Optional[Path] = CONFIG_ARG,
            out: Optional[Path] = typer.Option(None, help="Folder to export to "
                                                         "(default: <run dir>/model)."),
-           run_dir: Optional[Path] = RUN_DIR_OPT):
+           run_dir: Optional[Path] = RUN_DIR_OPT,
+           force: bool = typer.Option(False, "--force", help="Replace an earlier export "
+                                      "in --out.")):
     """Export the trained end model (skops and ONNX) with its model card."""
     from labeling import pipeline
+    from labeling.export.folder import check_replaceable, occupied
 
     task = open_task(config, run_dir)
+    if out is not None and occupied(out) and (  # the run's own model/ is always replaced
+            out.resolve() != (task.run_dir / pipeline.MODEL_DIR).resolve()):
+        check_replaceable(out)  # never a folder of other files, even with --force
+        if not force:
+            raise LabelingError(f"{out}: already holds an export; --force replaces it, or "
+                                "choose another --out")
     with holding(task, "export"):
         if not multilabel_step(task, "export", out=out):
             typer.echo(f"exported to {pipeline.step_export(task, out)}")

@@ -26,12 +26,12 @@ from labeling.export.card_schema import (CARD_FILE, MODEL_FILE, ONNX_FILE, TEXT_
                                          TOKENS_INPUT, card_error, check_model_classes,
                                          validate_card)
 from labeling.export.fast_tfidf import FastTfidfModel, supports
+from labeling.export.folder import CARD_MARKDOWN, whole_folder
 from labeling.export.onnx_io import OnnxModel, save_onnx
 from labeling.export.skops_io import file_sha256, load_model, save_model
 from labeling.export.transformer_runtime import TOKENIZER_FILE, TransformerOnnxModel
 from labeling.files import atomic_write
 
-CARD_MARKDOWN = "MODEL_CARD.md"
 RUNTIMES = ("sklearn", "onnx", "onnx_int8")  # onnx_int8: a fine-tuned transformer's int8 copy
 _VERSIONED = ("labeling", "scikit-learn", "skops", "skl2onnx", "onnx", "onnxruntime",
               "sentence-transformers", "numpy", "scipy", "snorkel", "pandas")
@@ -100,13 +100,14 @@ def export_model(model, out_dir: Path, card: dict, parity_texts: list[str] | Non
                               parity_texts=parity_texts, int8_scales=int8_scales)
 
 
+@whole_folder  # written into a new folder that then replaces out_dir: whole or not at all
 def write_model_folder(model, out_dir: Path, card: dict, *, save_onnx, onnx_parity, markdown,
                        parity_texts: list[str] | None = None,
                        int8_scales: str = "per_call") -> Path:
     """The export every end model shares: model.skops, the ONNX files ``save_onnx`` makes
     (a transformer's through :mod:`labeling.export.onnx_transformer`), checked by
     ``onnx_parity`` on ``parity_texts``, then the card (validated first) and its
-    ``markdown`` text, each written whole or not at all."""
+    ``markdown`` text."""
     # torch (tracing a transformer) only when exporting: loading a model, and so `labeling
     # predict` and `labeling serve`, never import it (seconds of start-up; docs/serve.md)
     from labeling.export.onnx_transformer import export_onnx

@@ -1,0 +1,92 @@
+"""An export folder is written whole or not at all, and `labeling export --out D` does
+not replace an earlier export in D without --force (labeling.export.folder)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import cli, one_error_line  # noqa: E402
+from labeling.errors import LabelingError  # noqa: E402
+from labeling.export.card import export_model, write_model_folder  # noqa: E402
+from labeling.export.card_schema import CARD_FILE, MODEL_FILE  # noqa: E402
+from labeling.train.end_model import train_end_model  # noqa: E402
+
+TEXTS = ["subscribe to my channel", "love this song", "check out my page", "great tune"]
+CARD = {"task": "t", "labels": ["ham", "spam"]}
+
+
+@pytest.fixture(scope="module")
+def model():
+    y = np.array([1, 0, 1, 0])
+    return train_end_model(TEXTS, np.eye(2)[y], np.ones(4, bool))
+
+
+def _contents(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_a_failed_export_leaves_the_earlier_one_as_it_was(model, tmp_path):
+    out = export_model(model, tmp_path / "m", CARD)
+    before = _contents(out)
+
+    def broken_markdown(card):  # fails after model.skops and the ONNX file are written
+        raise LabelingError(f"{out}/MODEL_CARD.md: disk full")
+
+    with pytest.raises(LabelingError, match="disk full"):
+        write_model_folder(model, out, CARD, save_onnx=lambda m, p: (_ for _ in ()).throw(
+            ValueError("no onnx")), onnx_parity=None, markdown=broken_markdown)
+    # before: a new model.skops beside the old card (its model_sha256 then refused it)
+    assert _contents(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no staged folder left
+
+
+def test_an_export_replaces_the_earlier_one_whole(model, tmp_path):
+    out = export_model(model, tmp_path / "m", CARD)
+    (out / "model.int8.onnx").write_bytes(b"an earlier transformer's")
+    export_model(model, out, CARD)
+    assert not (out / "model.int8.onnx").exists()
+    assert (out / MODEL_FILE).is_file() and (out / CARD_FILE).is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_a_folder_of_other_files_is_refused_and_kept(model, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(LabelingError, match=r"notes\.txt.*new or empty folder"):
+        export_model(model, tmp_path, CARD)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_an_empty_folder_is_exported_into(model, tmp_path):
+    (tmp_path / "m").mkdir()
+    assert (export_model(model, tmp_path / "m", CARD) / CARD_FILE).is_file()
+
+
+def test_cli_export_out_needs_force_to_replace_an_export(make_task):
+    from labeling import pipeline
+
+    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    task = pipeline.load_task(config)
+    for step in (pipeline.step_apply, pipeline.step_fit, pipeline.step_train):
+        step(task) if step is not pipeline.step_apply else step(task, progress=False)
+    out = config.parent / "shipped"
+    assert cli("export", config, "--out", out).exit_code == 0
+    card = (out / CARD_FILE).read_bytes()
+    one_error_line(cli("export", config, "--out", out), str(out), "already holds an export",
+                   "--force")
+    assert (out / CARD_FILE).read_bytes() == card
+    assert cli("export", config, "--out", out, "--force").exit_code == 0
+    assert (out / MODEL_FILE).is_file()
+    # the run's own model/ is replaced by every run and export, as before
+    assert cli("export", config).exit_code == 0
+    assert cli("export", config, "--out", task.run_dir / "model").exit_code == 0
+    # a folder of other files: refused even with --force, and left alone
+    (config.parent / "notes").mkdir()
+    (config.parent / "notes" / "a.txt").write_text("mine")
+    one_error_line(cli("export", config, "--out", config.parent / "notes", "--force"),
+                   "a.txt", "not an exported model's")
+    assert (config.parent / "notes" / "a.txt").read_text() == "mine"
