@@ -44,15 +44,21 @@ def classes_without_gold(per_class: list[dict]) -> list[int]:
     return [c for c, entry in enumerate(per_class) if not entry.get("support")]
 
 
-def missing_class_error(y, pos_label: int, what: str = "dev gold") -> str | None:
+def missing_class_error(y, pos_label: int, labels=None) -> str | None:
     """Why F1 of class ``pos_label`` cannot be measured on gold ``y`` (no row of it:
-    every candidate scores 0, so a choice by it is arbitrary), or None when it can."""
+    every candidate scores 0, so a choice by it is arbitrary), or None when it can.
+    ``labels``: the task's label names, to name classes by (else their indices)."""
     y = np.asarray(y)
+    y = y[y >= 0]  # rows without a gold label
     if len(y) == 0 or (y == pos_label).any():
         return None
-    held = ", ".join(str(c) for c in np.unique(y))
-    return (f"F1 of class {pos_label} cannot be measured: no {what} row is of that class "
-            f"(it holds classes {held}); label some, or choose by accuracy")
+
+    def name(c):
+        return repr(labels[c]) if labels is not None else str(c)
+
+    held = ", ".join(name(c) for c in np.unique(y))
+    return (f"F1 of class {name(pos_label)} cannot be measured: no dev gold row is of that "
+            f"class (the dev gold holds {held})")
 
 
 def classification_scores(y_true, y_pred, cardinality: int, pos_label: int | None) -> dict:

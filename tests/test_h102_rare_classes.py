@@ -138,3 +138,23 @@ def test_auto_fits_no_decision_bias_on_fewer_rows_of_the_positive_label_than_fol
     L_dev5 = votes(y_dev5)
     L_dev5[y_dev5 == 2, 2] = 2
     AutoLabelModel(cardinality=3, metric="f1", pos_label=2).fit(L, y_dev=y_dev5, L_dev=L_dev5)
+
+
+def test_fit_refuses_a_positive_label_the_dev_gold_has_no_row_of(make_task):
+    """Before: `labeling run` went on, every label model and end model scored dev CV F1 0,
+    the tie rule chose, and the gold-only model (which never predicts the label) became
+    the end model with 'dev CV found the weak labels made it worse'."""
+    from typer.testing import CliRunner
+
+    from labeling.cli import app
+
+    frames = make_task.frames()
+    dev = frames["dev"][frames["dev"]["label"] == "ham"]  # no spam row
+    config = make_task(dev=dev, config={"label_model": {"name": "mv",
+                                                        "params": make_task.DELETE}})
+    assert CliRunner().invoke(app, ["apply", str(config)]).exit_code == 0
+    result = CliRunner().invoke(app, ["fit", str(config)])
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert "\n" not in message and "positive_label" in message and "'spam'" in message
+    assert "no dev gold row" in message and "Traceback" not in message

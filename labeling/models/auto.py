@@ -149,7 +149,8 @@ class AutoLabelModel(LabelModel):
         use_bias = self.metric == "f1" and 0 <= self.pos_label < k
         missing = missing_class_error(y_dev, self.pos_label) if use_bias else None
         if missing:  # every candidate would score 0: the choice would be the tie rule's
-            raise ValueError(f"auto: {missing} (metric='accuracy')")
+            raise ValueError(f"auto: {missing}; label some, or choose by accuracy "
+                             "(metric='accuracy')")
         n_folds = max(2, min(self.n_folds, len(y_dev)))
         use_bias = use_bias and np.count_nonzero(y_dev == self.pos_label) >= n_folds
         splits = [stratified_folds(y_dev, n_folds, self.seed + r)
