@@ -44,7 +44,7 @@ from labeling.files import check_writable
 from labeling.gold import AnnotationStore, apply_gold, valid_gold
 from labeling.lf.loader import load_lfs
 from labeling.llm.multilabel import check_task_lfs, prompt_lfs
-from labeling.metrics import classification_scores
+from labeling.metrics import classification_scores, missing_class_error
 from labeling.models.fit_cache import fit_cached
 from labeling.train.auto import choose_end_model, end_model_options
 from labeling.train.end_model import embedding_cache, predict_proba_full
@@ -209,6 +209,10 @@ def step_fit(task: Task) -> dict:
     applied.check(task, "fit")  # the LFs L.parquet holds are the task's LFs now
     matrices = read_label_matrices(task, table)
     L_dev, y_dev = matrices.get("dev"), task.gold("dev")
+    if cfg.positive_label is not None and y_dev is not None and (missing := missing_class_error(
+            y_dev, cfg.positive_index, cfg.labels)):  # every model choice would be a tie at 0
+        raise LabelingError(f"{cfg.source}: positive_label: {missing}; label dev rows of it, "
+                            "or remove positive_label to choose by accuracy")
     choice = cfg.label_model
     try:
         label_model = models.make_for_task(
