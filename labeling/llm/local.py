@@ -114,9 +114,7 @@ class LocalBackend:
     def _similarities(self, lf, df, descriptions: list[str]) -> np.ndarray:
         """Cosine similarity of each row's text (its template columns joined by
         newlines) with each description: ``len(df) x len(descriptions)``."""
-        texts = ["\n".join(_cell(v) for v in row) for row in
-                 df[list(lf.fields)].itertuples(index=False, name=None)]
-        return self.embed(texts) @ self.embed(descriptions).T
+        return self.embed(row_texts(lf, df)) @ self.embed(descriptions).T
 
     def answer_sets(self, lf, df, labels) -> np.ndarray:
         """Votes of multi-label prompt LF ``lf`` on ``df``, one column per label it covers:
@@ -133,6 +131,13 @@ class LocalBackend:
         sims = self._similarities(lf, df, [descriptions[n] for n in names])
         margin = self.margin if lf.local_margin is None else lf.local_margin
         return top_group(sims, margin)
+
+
+def row_texts(lf, df) -> list[str]:
+    """What the local backend embeds of each row for ``lf``: its template's columns,
+    joined by newlines (also what ``labeling cache --prune`` keeps vectors of)."""
+    return ["\n".join(_cell(v) for v in row)
+            for row in df[list(lf.fields)].itertuples(index=False, name=None)]
 
 
 def _cell(value) -> str:
