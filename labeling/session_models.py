@@ -12,6 +12,9 @@ predict are the built-in models' own.
 from __future__ import annotations
 
 import contextlib
+import json
+
+import numpy as np
 
 from labeling.config import ModelChoice
 from labeling.errors import LabelingError
@@ -78,4 +81,25 @@ def label_model_choice(label_model, cardinality: int) -> ModelChoice | None:
     if params.pop("cardinality", cardinality) != cardinality:
         raise LabelingError(f"label_model={label_model!r}: cardinality "
                             f"{label_model.cardinality}, the task has {cardinality} labels")
+    for key, value in params.items():  # label_model.json and metrics.json hold them
+        params[key] = _plain(value)
+        try:
+            json.dumps(params[key])
+        except (TypeError, ValueError):
+            raise LabelingError(f"label_model={kind.__name__}(...): parameter {key} is a "
+                                f"{type(value).__name__}, which label_model.json cannot "
+                                "hold; pass numbers, strings, lists or dicts") from None
     return ModelChoice(name=label_model.name, params=params)
+
+
+def _plain(value):
+    """NumPy arrays and scalars as lists and numbers, inside lists and dicts too."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

@@ -218,14 +218,16 @@ def test_notebook_label_model_and_end_model_of_your_own(make_task, factories):
     session = Session(config)
     session.apply()
     n = len(session.lf_names)
-    scores = session.fit(label_model=HandVote(weights=[2.0] + [1.0] * (n - 1)))
+    scores = session.fit(label_model=HandVote(weights=np.array([2.0] + [1.0] * (n - 1))))
     assert scores["label_model"]["name"] == "h105_hand_vote"
     assert isinstance(session.label_model(), HandVote)
     assert session.label_model().weights == [2.0] + [1.0] * (n - 1)
     assert session.task.config.label_model.name == "mv"  # for that call only
     for bad, message in ((object(), "expected an instance of a labeling.models.LabelModel"),
                          (Unnamed(), "give the class a name of its own"),
-                         (HandVote(cardinality=3), "cardinality 3, the task has 2")):
+                         (HandVote(cardinality=3), "cardinality 3, the task has 2"),
+                         (HandVote(weights={1, 2}), "parameter weights is a set, which "
+                                                    "label_model.json cannot hold")):
         with pytest.raises(LabelingError, match=message):
             session.fit(label_model=bad)
 
