@@ -2,9 +2,11 @@
 task as it is now can no longer use (docs/lf_cache.md#inspecting-and-pruning).
 
 Why: every LF edit leaves the old fingerprint's column file behind, and every data
-refresh leaves the votes and frame keys of rows since removed or edited: months of a
-project grow the LF column cache without bound. Pruning keeps exactly what the next
-apply reads; the LLM responses (paid for) and the embeddings (slow) are only shown.
+refresh leaves the votes and frame keys of rows since removed or edited (and the
+embeddings of texts since removed): months of a project grow the caches without bound.
+Pruning keeps exactly what the next apply reads, and the embeddings of the texts the
+task embeds now; the LLM responses (paid for) are only shown. Showing the caches needs
+neither the data nor LF modules that import (a broken one is named under the table).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Optional
 import typer
 
 from labeling.cli.common import CONFIG_ARG, RUN_DIR_OPT, app, holding, open_task, user_errors
-from labeling.errors import LabelingError
+from labeling.errors import LabelingError, LFLoadError
 
 
 def human_size(n: float) -> str:
@@ -80,6 +82,52 @@ def _prune(task, folder: Path) -> dict[str, int]:
     return prune(cache, _fingerprints(task), rows, digests, _cardinality(task))
 
 
+def _embedding_folders(task) -> list[Path]:
+    """The run's MiniLM vector caches; the local prompt LFs' one only when it is in the
+    run folder: beside a response cache shared by tasks (``[llm] cache_path``) it holds
+    other tasks' vectors too."""
+    from labeling.pipeline import EMBEDDING_CACHE_DIR
+
+    local = task.config.llm_cache_path.parent / "local_embeddings"
+    return [task.run_dir / EMBEDDING_CACHE_DIR] + (
+        [local] if local.resolve().is_relative_to(task.run_dir.resolve()) else [])
+
+
+def _prune_embeddings(task) -> list[tuple[Path, dict[str, int]]]:
+    """Keep the vectors of what the task embeds now: the texts of the data, and of each
+    prompt LF its rows' template columns (labeling.llm.local.row_texts) and descriptions."""
+    from labeling.apply import as_lfs_see_it
+    from labeling.llm.embedding_cache import prune, text_keys
+    from labeling.llm.local import row_texts
+    from labeling.llm.multilabel import prompt_lfs
+
+    frames = [as_lfs_see_it(df) for df in task.splits.values() if df is not None]
+    texts = {str(t) for df in frames for t in df["text"]}
+    for lf in prompt_lfs(task.lfs):
+        texts.update(lf.local_descriptions(task.config.labels).values())
+        texts.update(t for df in frames if set(lf.fields) <= set(df.columns)
+                     for t in row_texts(lf, df))
+    keep = set(text_keys(sorted(texts)).tolist())
+    return [(folder, prune(folder, keep)) for folder in _embedding_folders(task)
+            if folder.is_dir()]
+
+
+def _without_data(config, run_dir):
+    """What showing the caches needs: the config, and the LFs when their modules import
+    (``(task, None)``; else ``(task without LFs, the loader's one-line error)``)."""
+    from types import SimpleNamespace
+
+    from labeling.config import load_config
+    from labeling.lf.loader import load_lfs
+
+    cfg = load_config(config).with_run_dir(run_dir)
+    try:
+        lfs, error = load_lfs(cfg.lfs, cfg.base_dir, None if cfg.multi_label else cfg.labels), None
+    except LFLoadError as exc:
+        lfs, error = [], str(exc)
+    return SimpleNamespace(config=cfg, run_dir=cfg.run_dir, lfs=lfs), error
+
+
 def _prune_fits(task) -> tuple[int, int]:
     """Remove the label-model fits written before the last apply (every `labeling dev`
     save that changed a vote added some): the next fit of votes seen before fits again,
@@ -134,12 +182,22 @@ def cache_command(config: Optional[Path] = CONFIG_ARG,
                   prune: bool = typer.Option(False, "--prune",
                                              help="Remove LF columns of LFs edited or removed "
                                                   "since, votes of rows no longer in the "
-                                                  "data and label-model fits from before "
-                                                  "the last apply."),
+                                                  "data, label-model fits from before "
+                                                  "the last apply and embeddings of texts "
+                                                  "no longer in the data."),
                   run_dir: Optional[Path] = RUN_DIR_OPT):
     """What the run folder's caches hold (files, size); --prune drops the LF-column
     cache's entries the task as it is now cannot use (docs/lf_cache.md)."""
-    task = open_task(config, run_dir)
+    unloaded = None
+    if prune:  # which columns to keep is the task's LFs' and data's: both are needed
+        try:
+            task = open_task(config, run_dir)
+        except LFLoadError as exc:
+            raise LFLoadError(f"{exc}; --prune keeps the columns of the task's LFs, so "
+                              "they must import (`labeling cache` alone shows the caches)"
+                              ) from None
+    else:
+        task, unloaded = _without_data(config, run_dir)
     if not task.run_dir.is_dir():
         typer.echo(f"{task.run_dir}: no run folder yet: nothing cached")
         return
@@ -148,17 +206,25 @@ def cache_command(config: Optional[Path] = CONFIG_ARG,
         with holding(task, "cache"):  # not while an apply writes the columns
             done = _prune(task, folder)
             fits, freed = _prune_fits(task)
+            vectors = _prune_embeddings(task)
         typer.echo(f"pruned {folder}: {done['removed']} files removed, {done['rewritten']} "
                    f"rewritten without old rows, {human_size(done['bytes_freed'])} freed")
         if fits:
             typer.echo(f"pruned {task.run_dir / 'cache' / 'label_models'}: {fits} fits from "
                        f"before the last apply removed, {human_size(freed)} freed")
+        for where, n in vectors:
+            if n["removed"] or n["rewritten"]:
+                typer.echo(f"pruned {where}: {n['removed']} files removed, {n['rewritten']} "
+                           f"rewritten without texts no longer embedded, "
+                           f"{human_size(n['bytes_freed'])} freed")
     total = 0
     for name, files in _caches(task):
         size = sum(p.stat().st_size for p in files)
         total += size
         note = ""
-        if name == "LF columns" and files:
+        if name == "LF columns" and files and unloaded:
+            note = "LF modules did not import (below): the task's LFs' columns not counted"
+        elif name == "LF columns" and files:
             fingerprints = _fingerprints(task)
             columns = [p for p in folder.glob("*.npz") if p.is_file()]
             stale = sum(p.stem not in fingerprints for p in columns)
@@ -167,8 +233,11 @@ def cache_command(config: Optional[Path] = CONFIG_ARG,
             note = _llm_count(task.config.llm_cache_path)
         typer.echo(f"{name:<30} {len(files):>6} files {human_size(size):>10}  {note}".rstrip())
     typer.echo(f"{'total':<30} {'':>12} {human_size(total):>10}")
+    if unloaded:
+        typer.echo(f"LF modules: {unloaded}")
     if not prune:
         typer.echo("`labeling cache --prune` removes the LF columns of LFs edited or removed, "
-                   "the votes of rows no longer in the data and label-model fits from before "
-                   "the last apply; deleting a cache folder is safe too (the next run "
-                   "recomputes it; LLM responses are asked again)")
+                   "the votes of rows no longer in the data, label-model fits from before "
+                   "the last apply and the embeddings of texts no longer in the data; "
+                   "deleting a cache folder is safe too (the next run recomputes it; LLM "
+                   "responses are asked again)")

@@ -72,3 +72,26 @@ class EmbeddingCache:
         except BaseException:
             Path(name).unlink(missing_ok=True)
             raise
+
+
+def prune(cache_dir, keep: set[str]) -> dict[str, int]:
+    """Keep in each model's file under ``cache_dir`` only the vectors of the text keys
+    ``keep`` (``labeling cache --prune``: the texts the task embeds now); a file left with
+    none, or unreadable, is removed. Returns files removed, files rewritten, bytes freed."""
+    out = {"removed": 0, "rewritten": 0, "bytes_freed": 0}
+    for path in sorted(Path(cache_dir).glob("*.npz")):
+        before = path.stat().st_size
+        with warnings.catch_warnings():  # unreadable: removed below, as apply would drop it
+            warnings.simplefilter("ignore")
+            cache = EmbeddingCache(path.parent, path.stem)
+        kept = {k: v for k, v in cache.table.items() if k in keep}
+        if not kept:
+            path.unlink()
+            out["removed"] += 1
+            out["bytes_freed"] += before
+        elif len(kept) < len(cache.table):
+            cache.table = kept
+            cache.save()
+            out["rewritten"] += 1
+            out["bytes_freed"] += before - path.stat().st_size
+    return out
