@@ -158,3 +158,14 @@ def test_fit_refuses_a_positive_label_the_dev_gold_has_no_row_of(make_task):
     message = result.output.strip()
     assert "\n" not in message and "positive_label" in message and "'spam'" in message
     assert "no dev gold row" in message and "Traceback" not in message
+
+
+def test_model_card_per_class_table_marks_a_class_without_gold_rows():
+    from labeling.export.card import _metrics_lines
+
+    per = per_class_scores(Y_TRUE, Y_PRED, len(LABELS))
+    lines = _metrics_lines({"labels": LABELS, "metrics": {"end_model": {"test": {
+        "accuracy": 0.7, "macro_f1": 0.6, "per_class": per}}}})
+    assert "| test gold rows | 3 | 2 | 2 | 0 |" in lines
+    end = [line for line in lines if line.startswith("| end_model |")][-1]
+    assert end.rstrip().endswith("| - |") and "0.00 / 0.00 / 0.00" not in end

@@ -31,6 +31,7 @@ from labeling.export.onnx_io import OnnxModel, save_onnx
 from labeling.export.skops_io import file_sha256, load_model, save_model
 from labeling.export.transformer_runtime import TOKENIZER_FILE, TransformerOnnxModel
 from labeling.files import atomic_write
+from labeling.metrics import per_class_cell
 
 RUNTIMES = ("sklearn", "onnx", "onnx_int8")  # onnx_int8: a fine-tuned transformer's int8 copy
 _VERSIONED = ("labeling", "scikit-learn", "skops", "skl2onnx", "onnx", "onnxruntime",
@@ -288,12 +289,15 @@ def _metrics_lines(card: dict) -> list[str]:
                       "scores say little about new texts; the end model's dev "
                       "cross-validation score below does."]
     if per_class:
-        lines += ["", "Per class on test (precision / recall / F1):", "",
+        lines += ["", "Per class on test (precision / recall / F1; '-': no test gold row of "
+                      "the class, left out of macro F1):", "",
                   "| model | " + " | ".join(card["labels"]) + " |",
-                  "|---|" + "---|" * len(card["labels"])]
+                  "|---|" + "---|" * len(card["labels"]),
+                  "| test gold rows | " + " | ".join(str(r["support"]) for r in per_class[0][1])
+                  + " |"]
         for model_name, rows in per_class:
-            lines.append(f"| {model_name} | " + " | ".join(
-                f"{r['precision']:.2f} / {r['recall']:.2f} / {r['f1']:.2f}" for r in rows) + " |")
+            lines.append(f"| {model_name} | " + " | ".join(per_class_cell(r) for r in rows)
+                         + " |")
     return lines
 
 
