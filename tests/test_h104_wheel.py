@@ -48,6 +48,12 @@ def test_the_wheel_carries_every_file_of_the_review_app(wheel):
     assert any(n.startswith("labeling/cli/") for n in names)  # the package, as before
 
 
+def test_the_wheel_marks_the_package_typed(wheel):
+    """PEP 561: without labeling/py.typed, mypy on a user's LF module says "module is
+    installed, but missing library stubs or py.typed marker" for every labeling import."""
+    assert "labeling/py.typed" in wheel.namelist()
+
+
 def test_app_file_finds_the_copy_a_wheel_installed(tmp_path, monkeypatch):
     """No source tree next to the package: the entry file is the one pip recorded."""
     site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
