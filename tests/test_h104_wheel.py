@@ -74,6 +74,17 @@ def test_app_file_finds_the_copy_a_wheel_installed(tmp_path, monkeypatch):
     assert str(entry.resolve()) in launch.streamlit_command(8501)
 
 
+def test_app_file_after_pip_install_target(tmp_path, monkeypatch):
+    """`pip install --target D` puts share/ in D but its record says ../../share."""
+    entry = tmp_path / "share" / "labeling" / "app" / "streamlit_app.py"
+    entry.parent.mkdir(parents=True)
+    entry.write_text("# the app\n")
+    monkeypatch.setattr(launch, "SOURCE_APP", tmp_path / "app" / "streamlit_app.py",
+                        raising=False)
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])  # the record of no installed copy
+    assert launch.app_file() == entry
+
+
 def test_app_file_without_any_copy_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(launch, "SOURCE_APP", tmp_path / "gone" / "streamlit_app.py",
                         raising=False)

@@ -45,6 +45,10 @@ def app_file() -> Path:
         for entry in dist.files or []:
             if entry.as_posix().endswith(INSTALLED_APP) and Path(entry.locate()).is_file():
                 return Path(entry.locate()).resolve()
+    # `pip install --target D` moves share/ into D, where its record no longer points
+    beside = SOURCE_APP.parents[1] / INSTALLED_APP
+    if beside.is_file():
+        return beside
     raise LabelingError(f"{SOURCE_APP}: the app's entry file is missing, and no installed "
                         f"copy (.../{INSTALLED_APP}) is recorded: reinstall labeling")
 
