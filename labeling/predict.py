@@ -13,8 +13,11 @@ it is still open.
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 import json
 import os
+import re
 import select
 import sys
 from pathlib import Path
@@ -22,7 +25,8 @@ from typing import BinaryIO, Iterable, Iterator, TextIO
 
 import numpy as np
 
-from labeling.data import UTF8_HINT, check_ids, check_texts, read_table
+from labeling.data import (UTF8_HINT, check_ids, check_texts, columns_note, near_column,
+                           read_table)
 from labeling.errors import DataError
 from labeling.export import ExportedModel
 from labeling.export.multilabel_io import multilabel_thresholds
@@ -149,12 +153,14 @@ def text_batches(source: str, text_column: str = "text", id_column: str | None =
     if len(table.columns) == 0:
         raise DataError(f"{path}: empty file (no header row, no texts)")
     if text_column not in table.columns:
-        raise DataError(f"{path}: no text column '{text_column}' (columns: "
-                        f"{', '.join(map(str, table.columns))}); pass --text-column")
+        raise DataError(f"{path}: no text column '{text_column}' "
+                        f"{columns_note(table.columns, text_column)}; pass --text-column")
     if id_column and id_required and id_column not in table.columns:
-        raise DataError(f"{path}: no id column '{id_column}' (columns: "
-                        f"{', '.join(map(str, table.columns))}); pass --id-column, or "
+        raise DataError(f"{path}: no id column '{id_column}' "
+                        f"{columns_note(table.columns, id_column)}; pass --id-column, or "
                         '--id-column "" for none')
+    if id_column and not id_required and id_column not in table.columns:
+        id_column = near_column(id_column, table.columns)  # the default `id` as "ID"
     check_texts(table[text_column], path, text_column)  # a number is not a text ("5.0")
     texts = table[text_column].fillna("").astype(str).tolist()
     if id_column and id_column in table.columns:
@@ -199,15 +205,64 @@ def _json_line(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False).translate(_JSON_BREAKS)
 
 
+# a spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...),
+# +cmd|...): OWASP's "CSV injection"; a leading "'" makes it text. A number stays one.
+_FORMULA_STARTS = ("=", "+", "-", "@")
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+def _cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as written: one line, never a formula."""
+    value = _one_line(value)
+    if value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _csv_rows(rows: list[list[str]]) -> str:
+    """RFC 4180 rows, CRLF as spreadsheets write them."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def csv_header(labels: list[str], ids: bool, multi_label: bool = False) -> str:
+    """The csv output's first line, after a UTF-8 byte-order mark (without it, Excel
+    reads a CSV in the machine's code page: "café" as "cafÃ©")."""
+    names = ["labels"] if multi_label else ["label", "probability"]
+    header = ["id"] * ids + names + [f"p_{label}" for label in labels] + ["text"]
+    return "\ufeff" + _csv_rows([[_cell(name) for name in header]])
+
+
+def _csv_batch(texts: list[str], proba: np.ndarray, labels: list[str],
+               ids: list[str] | None, chosen: np.ndarray | None = None) -> str:
+    """csv rows: the id, the top label and its probability (a multi-label model: the
+    ``chosen`` labels joined by ";"), every label's probability (6 decimals) and the
+    text, each a :func:`_cell`."""
+    rows = []
+    for k, (text, row) in enumerate(zip(texts, proba.tolist())):
+        if chosen is None:
+            best = int(np.argmax(row))
+            names = [labels[best], f"{row[best]:.6f}"]
+        else:
+            names = [";".join(labels[c] for c in np.flatnonzero(chosen[k]))]
+        rows.append([_cell(v) for v in ([] if ids is None else [ids[k]]) + names]
+                    + [f"{p:.6f}" for p in row] + [_cell(text)])
+    return _csv_rows(rows)
+
+
 def format_batch(texts: list[str], proba: np.ndarray, labels: list[str], fmt: str,
                  ids: list[str] | None = None) -> str:
     """The output lines of a batch, each ending in a newline: ``label<TAB>probability<TAB>text``
     (tsv; tabs and line breaks, a lone "\\r" too, in a text or id become spaces) or one
     JSON object per line (jsonl: text, label, probability, and every label's probability
-    rounded to 6 decimals). With ``ids`` (the input's id column), each line starts with
-    its id (jsonl: an ``id`` key)."""
+    rounded to 6 decimals), or csv rows (:func:`_csv_batch`; :func:`csv_header` is the
+    first line). With ``ids`` (the input's id column), each line starts with its id
+    (jsonl: an ``id`` key)."""
     if not texts:
         return ""
+    if fmt == "csv":
+        return _csv_batch(texts, proba, labels, ids)
     best = proba.argmax(axis=1)
     top = proba[np.arange(len(texts)), best].tolist()
     if fmt == "jsonl":
@@ -232,6 +287,8 @@ def format_label_sets(texts: list[str], proba: np.ndarray, labels: list[str],
     if not texts:
         return ""
     chosen = proba >= thresholds
+    if fmt == "csv":
+        return _csv_batch(texts, proba, labels, ids, chosen)
     ids = ids or [None] * len(texts)
     if fmt == "jsonl":
         return "".join(_json_line(({} if i is None else {"id": i}) | {
@@ -256,6 +313,8 @@ def write_batches(exported: ExportedModel, batches: Iterable[list[str]], out: Te
     thresholds = multilabel_thresholds(exported)
     for texts in batches:
         ids = getattr(texts, "ids", None)
+        if fmt == "csv" and not written and texts:
+            out.write(csv_header(exported.labels, ids is not None, thresholds is not None))
         for start in range(0, len(texts), BATCH):
             batch = texts[start:start + BATCH]
             batch_ids = None if ids is None else ids[start:start + BATCH]

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from labeling.data import (check_ids, check_some_text, check_texts, check_unique_ids,
-                           column_list, label_form, read_table)
+                           columns_note, label_form, near_column, read_table)
 from labeling.errors import LabelingError
 from labeling.lf.core import name_part
 
@@ -186,15 +186,15 @@ def init_task(data: Path, directory: Path, name: str | None = None,
                             '"utf-8", "latin-1", "cp1252")') from None
     frame = read_table(data, encoding, 'pass --encoding (e.g. "latin-1") or re-save it '
                                        "as UTF-8")
-    if id_column is None and "id" in frame.columns:  # the config's default id column
-        id_column = "id"
+    if id_column is None:  # the config's default id column; or Excel's "ID"
+        id_column = "id" if "id" in frame.columns else near_column("id", frame.columns)
     if not id_column and "id" in frame.columns:  # the task would refuse it (docs/data.md)
         raise LabelingError(f"{data}: --id-column \"\" (row-number ids), but the file has a "
                             "column 'id': rename it, or leave out --id-column to use it")
     for column, flag in ((text_column, "--text-column"), (id_column, "--id-column")):
         if column and column not in frame.columns:
-            raise LabelingError(f"{data}: no column {column!r} (columns: "
-                                f"{column_list(frame.columns)}); pass {flag}")
+            raise LabelingError(f"{data}: no column {column!r} "
+                                f"{columns_note(frame.columns, column)}; pass {flag}")
     for role, column in (("text", text_column), ("label", label_column)):
         if role in frame.columns and column != role:  # as the task would refuse it
             raise LabelingError(f"{data}: a column '{role}' besides --{role}-column "
@@ -213,8 +213,10 @@ def init_task(data: Path, directory: Path, name: str | None = None,
         labels = sorted(gold.unique())
         _check_distinct(labels, data, label_column)
     if len(labels) < 2:
+        missing = ("" if label_column in frame.columns else " "
+                   + columns_note(frame.columns, label_column))
         raise LabelingError(f"{data}: give the labels with --labels a,b,...: the file has "
-                            f"no column {label_column!r} with two or more values")
+                            f"no column {label_column!r}{missing} with two or more values")
     files, written = {"train": str(data)}, []
     if dev is not None:
         files["dev"] = str(Path(dev).resolve())

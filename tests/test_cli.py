@@ -246,7 +246,7 @@ def test_predict_format_jsonl(model_dir, exported):
 
 def test_predict_bad_format(model_dir):
     assert_user_error(invoke("predict", "-m", model_dir, "--format", "xml", "hi"),
-                      "--format must be tsv or jsonl")
+                      "--format must be tsv, jsonl or csv")
 
 
 @pytest.mark.parametrize("stdin", ["", "\n  \n"])

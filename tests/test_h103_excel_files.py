@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
 from labeling.data import check_unique_ids, read_table
 from labeling.data.readers import DATA_ENCODING_HINT
 from labeling.errors import DataError
+from labeling.pipeline import load_task
 
-import pandas as pd
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import cli  # noqa: E402
 
 # Excel in a ';' locale: BOM (CSV UTF-8) or cp1252, CRLF, quoted fields holding ';', ','
 # (a decimal mark) and a line break
@@ -75,3 +81,47 @@ def test_ids_excel_turned_into_scientific_notation_say_so(tmp_path):
     with pytest.raises(DataError) as info:
         check_unique_ids(pd.Series(["a7", "a7"]), tmp_path / "d.csv", "id")
     assert str(info.value).endswith("(rows 1 and 2)")
+
+
+# --- Excel's column names: "ID", "Text", " label " ------------------------------------
+
+def test_a_missing_column_names_the_one_differing_in_case_or_spaces(make_task):
+    dev = make_task.frames()["dev"].rename(columns={"text": "Text"})
+    with pytest.raises(DataError) as info:
+        load_task(make_task(dev=dev))
+    # before: "(columns: id, Text, label)" only
+    assert "no text column 'text' (columns: id, Text, label; did you mean 'Text'?)" in str(
+        info.value)
+
+
+def test_init_takes_excels_id_column_and_names_the_near_columns(tmp_path, make_task):
+    frames = make_task.frames()
+    data = pd.concat([frames["train"], frames["dev"], frames["test"]], ignore_index=True)
+    data["id"] = [f"{i:04d}" for i in range(len(data))]
+    data = data.rename(columns={"id": "ID", "text": "Text", "label": " label "})
+    source = tmp_path / "sheet.csv"
+    source.write_bytes(b"\xef\xbb\xbf" + data.to_csv(index=False).encode("utf-8"))
+    refused = cli("init", source, "--dir", tmp_path / "a", "--text-column", "Text")
+    assert refused.exit_code == 2
+    # before: "the file has no column 'label' with two or more values", ' label ' unnamed
+    assert "no column 'label' (columns: ID, Text, ' label '; did you mean ' label '?)" in (
+        " ".join(refused.output.split()))
+    done = cli("init", source, "--dir", tmp_path / "b", "--text-column", "Text",
+               "--label-column", " label ")
+    assert done.exit_code == 0, done.output
+    config = (tmp_path / "b" / "labeling.toml").read_text()
+    assert 'id_column = "ID"' in config  # before: id_column = "" (row numbers)
+    task = load_task(tmp_path / "b" / "labeling.toml")
+    assert set(task.splits["dev"]["id"]) <= set(data["ID"])  # "0042" kept as given
+
+
+def test_predict_takes_an_id_column_named_ID(tmp_path):
+    from labeling.predict import text_batches
+
+    path = tmp_path / "new.csv"
+    path.write_bytes(b"\xef\xbb\xbfID,text\r\n00042,hello\r\n")
+    (batch,) = list(text_batches(str(path)))
+    assert batch.ids == ["00042"]  # before: no ids in the output
+    path.write_bytes(b"ID,Text\r\n00042,hello\r\n")
+    with pytest.raises(DataError, match=r"\(columns: ID, Text; did you mean 'Text'\?\)"):
+        list(text_batches(str(path)))

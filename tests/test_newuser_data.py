@@ -94,7 +94,8 @@ def test_a_column_name_with_a_trailing_space_is_shown_quoted(make_task):
     dev = make_task.frames()["dev"].rename(columns={"text": "text "})
     with pytest.raises(DataError) as info:
         load_task(make_task(dev=dev))
-    assert "(columns: id, 'text ', label)" in str(info.value)  # before: "id, text , label"
+    # before: "id, text , label"
+    assert "(columns: id, 'text ', label; did you mean 'text '?)" in str(info.value)
 
 
 def test_leading_zero_ids_and_label_names_with_missing_train_labels(make_task):

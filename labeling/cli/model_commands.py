@@ -47,7 +47,9 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
             id_column: Optional[str] = typer.Option(
                 None, help="Id column of a table input: each output line starts with the "
                            "row's id (default: `id` when the table has one; \"\" for none)."),
-            fmt: str = typer.Option("tsv", "--format", help="tsv (label, probability, text; the id first when the input has one) or jsonl."),
+            fmt: str = typer.Option("tsv", "--format", help="tsv (label, probability, "
+                                    "text; the id first when the input has one), jsonl or "
+                                    "csv (a header, every label's probability; for Excel)."),
             encoding: str = typer.Option("utf-8", help="Text encoding of a CSV/TSV/JSONL "
                                                        "input, e.g. latin-1."),
             runtime: str = typer.Option("sklearn", "--runtime",
@@ -59,8 +61,10 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
     from labeling.export import load_exported
     from labeling.predict import text_batches, write_batches
 
-    if fmt not in ("tsv", "jsonl"):
-        raise LabelingError(f"--format must be tsv or jsonl, not {fmt!r}")
+    if fmt not in ("tsv", "jsonl", "csv"):
+        raise LabelingError(f"--format must be tsv, jsonl or csv, not {fmt!r}")
+    if fmt == "csv" and texts and input is not None:  # one table: one header, one columns set
+        raise LabelingError("--format csv: give texts or --input, not both")
     if runtime not in ("sklearn", "onnx", "onnx_int8"):
         raise LabelingError(f"--runtime must be sklearn, onnx or onnx_int8, not {runtime!r}")
     try:

@@ -25,7 +25,8 @@ from labeling.config import TaskConfig
 from labeling.data.leakage import (LEAKAGE_EXAMPLES, LEAKAGE_PAIRS, leakage_key,  # noqa: F401
                                    leakage_report, leakage_warnings)
 from labeling.data.readers import (DATA_ENCODING_HINT, UTF8_HINT, _is_missing,  # noqa: F401
-                                   _kind, column_list, decode_text, read_table)
+                                   _kind, column_list, columns_note, decode_text,
+                                   near_column, read_table)
 from labeling.errors import DataError
 
 SPLITS = ("train", "dev", "test")
@@ -156,8 +157,8 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
         needed[cols.id_column] = "id"
     for column, role in needed.items():
         if column not in df.columns:
-            raise DataError(f"{path}: no {role} column '{column}' (columns: "
-                            f"{column_list(df.columns)}); set data.{role}_column")
+            raise DataError(f"{path}: no {role} column '{column}' "
+                            f"{columns_note(df.columns, column)}; set data.{role}_column")
     check_texts(df[cols.text_column], path, cols.text_column)
     check_some_text(df[cols.text_column], path, cols.text_column, "(data.text_column)")
     if cols.id_column:

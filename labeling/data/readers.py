@@ -103,6 +103,22 @@ def column_list(columns) -> str:
     return ", ".join(repr(c) if c != c.strip() or not c else c for c in map(str, columns))
 
 
+def near_column(wanted: str, columns) -> str | None:
+    """The one column named ``wanted`` but for case and surrounding spaces (Excel's
+    ``Text`` or ``" label "`` for ``text``, ``label``), if any."""
+    near = [c for c in map(str, columns)
+            if c != wanted and c.strip().casefold() == wanted.strip().casefold()]
+    return near[0] if len(near) == 1 else None
+
+
+def columns_note(columns, wanted: str) -> str:
+    """``(columns: ...)`` for an error on a missing column ``wanted``, with the column it
+    was probably meant to be (:func:`near_column`)."""
+    near = near_column(wanted, columns)
+    return (f"(columns: {column_list(columns)}"
+            + (f"; did you mean {near!r}?)" if near is not None else ")"))
+
+
 def _is_missing(value) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
