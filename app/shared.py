@@ -200,9 +200,10 @@ def annotate_buttons(data, example_id: str, split: str, key: str,
             st.button(literal(name) + (f"  [{k + 1}]" if shortcuts else ""), key=f"{key}-{k}",
                       type="primary" if current == k else "secondary",
                       shortcut=str(k + 1) if shortcuts and k < 9 else None, **click(k, name))
-    if current is not None:
-        columns[-1].button("clear", key=f"{key}-clear", help="Remove your label (undo)",
-                           **click(None, None))
+    if current is not None:  # B then Backspace undoes a label from the keyboard alone
+        columns[-1].button("clear" + (" [Backspace]" if shortcuts else ""), key=f"{key}-clear",
+                           help="Remove your label (undo)",
+                           shortcut="Backspace" if shortcuts else None, **click(None, None))
 
 
 def import_box(data, annotations: AnnotationStore, multi_label: bool = False) -> None:

@@ -146,3 +146,23 @@ def test_multi_label_pages_headings_and_whole_texts(ml_app, monkeypatch):
         page(ml_app, name)
         assert_no_level_skipped(heading_levels(ml_app), name)
     assert shown and set(shown) == {"content"}, shown  # the detail and annotate texts
+
+
+def test_undo_from_the_keyboard_back_then_backspace_clears_the_label(app, tiny_app_project,
+                                                                     tmp_path):
+    # Before: "clear" had no key (only 1/2, S and B had): after B she had to Tab through
+    # the page to reach it, from wherever the focus was left by the rerun.
+    from labeling.gold import AnnotationStore
+
+    page(app, "annotate")
+    app.selectbox(key="ann_slice").select("all").run()
+    assert any("Backspace = clear" in c.value for c in app.caption)  # shown on screen
+    first = app.text_area[0].key
+    app.button(key="ann_btn-1").click().run()
+    app.button(key="ann_back").click().run()
+    assert app.text_area[0].key == first
+    clear = app.button(key="ann_btn-clear")
+    assert clear.proto.shortcut.lower() == "backspace" and "Backspace" in clear.label
+    clear.click().run()
+    assert not app.exception and not app.error
+    assert AnnotationStore(tmp_path / "annotations.sqlite").table("tiny").empty

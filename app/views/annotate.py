@@ -50,7 +50,7 @@ with shared.guard():
         st.dataframe(probabilities(data, sp, row).set_index("label").T, hide_index=True)
         st.caption("Keys: " + ", ".join(f"{k + 1} = {literal(n)}"
                                         for k, n in enumerate(data.labels[:9]))
-                   + ", S = skip, B = back")
+                   + ", S = skip, B = back, Backspace = clear your label")
         shared.annotate_buttons(data, example_id, sp, key="ann_btn", shortcuts=True,
                                 on_saved=lambda i: queue_state.moved_on(
                                     st.session_state, "ann", i, advance=not skip_done),
