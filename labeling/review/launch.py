@@ -39,16 +39,15 @@ def app_file() -> Path:
     """``app/streamlit_app.py`` of the source tree this package belongs to (a checkout,
     ``pip install -e .``), else the copy a wheel installed (under ``<prefix>/share``, found
     through the installed files' record, wherever pip put them)."""
-    if SOURCE_APP.is_file():
-        return SOURCE_APP
+    # `pip install --target D` moves share/ into D, where its record no longer points
+    beside = SOURCE_APP.parents[1] / INSTALLED_APP
+    for path in (SOURCE_APP, beside):
+        if path.is_file():
+            return path
     for dist in metadata.distributions(name="labeling"):
         for entry in dist.files or []:
             if entry.as_posix().endswith(INSTALLED_APP) and Path(entry.locate()).is_file():
                 return Path(entry.locate()).resolve()
-    # `pip install --target D` moves share/ into D, where its record no longer points
-    beside = SOURCE_APP.parents[1] / INSTALLED_APP
-    if beside.is_file():
-        return beside
     raise LabelingError(f"{SOURCE_APP}: the app's entry file is missing, and no installed "
                         f"copy (.../{INSTALLED_APP}) is recorded: reinstall labeling")
 
