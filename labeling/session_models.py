@@ -12,6 +12,7 @@ predict are the built-in models' own.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 
 import numpy as np
@@ -73,10 +74,12 @@ def label_model_choice(label_model, cardinality: int) -> ModelChoice | None:
         raise LabelingError(f"label_model={kind.__name__}(...): its name "
                             f"{label_model.name!r} is a built-in label model's; choose "
                             "another (yours replaced it in this process: restart the kernel)")
-    if REGISTRY.get(label_model.name) is not kind:
+    registered = REGISTRY.get(label_model.name)
+    if registered is not kind and not _same_class(registered, kind):
         raise LabelingError(f"label_model={kind.__name__}(...): its name "
                             f"{label_model.name!r} is taken by another class "
-                            f"({REGISTRY[label_model.name].__name__}); choose another")
+                            f"({registered.__module__}.{registered.__qualname__}); "
+                            "choose another")
     params = label_model.get_params()
     if params.pop("cardinality", cardinality) != cardinality:
         raise LabelingError(f"label_model={label_model!r}: cardinality "
@@ -90,6 +93,22 @@ def label_model_choice(label_model, cardinality: int) -> ModelChoice | None:
                                 f"{type(value).__name__}, which label_model.json cannot "
                                 "hold; pass numbers, strings, lists or dicts") from None
     return ModelChoice(name=label_model.name, params=params)
+
+
+def _same_class(a, b) -> bool:
+    """One class of one file imported twice (an LF module loads the file under a name of
+    its own; a notebook's ``from functions.my_lfs import HandVote`` under another): the
+    fit rebuilds the model from the registered one and the parameters."""
+    return a.__qualname__ == b.__qualname__ and _file(a) == _file(b) is not None
+
+
+def _file(cls) -> str | None:
+    """The file ``cls`` is defined in (None in a notebook cell)."""
+    try:
+        return inspect.getsourcefile(cls)
+    except TypeError:  # its module is not in sys.modules: its methods know the file
+        return next((v.__code__.co_filename for v in vars(cls).values()
+                     if hasattr(v, "__code__")), None)
 
 
 def _plain(value):

@@ -321,3 +321,23 @@ def test_an_estimator_that_cannot_fit_texts_says_so_in_one_line(factories):
                                          r"texts raised ValueError: could not convert .*start "
                                          r"it with a vectorizer\)$"):
         make_end_model(name, **params[name]).fit(SPAM + HAM, [1] * 12 + [0] * 12)
+
+
+def test_one_label_model_file_imported_twice_is_one_model(tmp_path):
+    import importlib.util
+
+    from labeling.session_models import label_model_choice
+
+    (tmp_path / "my_lfs.py").write_text(
+        "from labeling.models import LabelModel\n\n\n"
+        "class Twice(LabelModel):\n    name = 'h105_twice'\n\n"
+        "    def __init__(self, cardinality=2, w=1.0):\n"
+        "        self.cardinality = cardinality\n        self.w = w\n", encoding="utf-8")
+    classes = []
+    for module_name in ("lfs_my_lfs_0", "functions_my_lfs"):  # the LF loader's, a notebook's
+        spec = importlib.util.spec_from_file_location(module_name, tmp_path / "my_lfs.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        classes.append(module.Twice)
+    choice = label_model_choice(classes[0](w=2.0), 2)  # the registry holds the second
+    assert (choice.name, choice.params) == ("h105_twice", {"w": 2.0})
