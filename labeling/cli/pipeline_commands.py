@@ -4,6 +4,7 @@ evaluate), and scaffold a new task (init)."""
 from __future__ import annotations
 
 import contextlib
+import shlex
 from pathlib import Path
 from typing import Optional
 
@@ -191,4 +192,7 @@ def init(data: Path = typer.Argument(..., help="A CSV/TSV/JSONL/Parquet file of 
                         say=typer.echo)
     for path in written:
         typer.echo(f"wrote {path}")
-    typer.echo(f"next: cd {directory} && labeling dev   (edit {written[1].name} and save)")
+    # a line to paste into a shell: the folder quoted ("Données été"), no "cd ." for here
+    here = directory.resolve() == Path.cwd().resolve()
+    cd = "" if here else f"cd {shlex.quote(str(directory))} && "
+    typer.echo(f"next: {cd}labeling dev   (edit {written[1].name} and save)")
