@@ -106,14 +106,16 @@ def _label_rows_parallel(df, positions, row_lfs, need, cardinality, fault_tolera
 def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
               engine: str = "local", n_jobs: int = 1, cache_dir: Path | str | None = None,
               fault_tolerant: bool = False, faults: FaultLog | None = None,
-              split: str | None = None, progress: bool = False, **engine_options) -> np.ndarray:
+              split: str | None = None, progress: bool = False,
+              cache_use: dict | None = None, **engine_options) -> np.ndarray:
     """Label matrix of ``lfs`` over ``df`` (columns in ``lfs`` order).
 
     ``cardinality`` bounds the allowed votes (default: anything int8 holds).
     ``engine="dask"`` runs row-wise LFs on a dask.distributed cluster
     (``scheduler="tcp://host:port"``, else a LocalCluster with ``n_jobs`` workers).
     ``faults`` collects fault counts in fault-tolerant mode; ``split`` names the split
-    in messages.
+    in messages. ``cache_use`` (a dict) gets ``{split: {"reused": n, "computed": m}}``:
+    LF columns served whole by the cache, and the others (:func:`cache_use_line`).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
@@ -141,6 +143,9 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
              if cache_dir is not None else None)
     if cache is not None:
         cache.fill(L, need)
+    if cache_use is not None:
+        reused = int((~need.any(axis=0)).sum()) if cache is not None and len(df) else 0
+        cache_use[split or "data"] = {"reused": reused, "computed": len(lfs) - reused}
     faulted = np.zeros(L.shape, dtype=bool)
 
     row_names = RowNames(df, split)
@@ -211,3 +216,12 @@ def apply_lfs(df: pd.DataFrame, lfs: list, cardinality: int | None = None, *,
     if cache is not None:
         cache.finish(L, need, faulted)
     return L
+
+
+def cache_use_line(cache_use: dict) -> str:
+    """One line for ``labeling apply``: per split, the LF columns the cache served whole
+    and those computed (some of them for new or edited rows only)."""
+    if not cache_use:
+        return "LF columns: all computed (cache off)"
+    return "LF columns: " + "; ".join(f"{split} {n['reused']} from the cache, {n['computed']} "
+                                      "computed" for split, n in cache_use.items())
