@@ -146,7 +146,7 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
                             f"{exc.errors()[0]['msg']}") from None
     engine_options = {"scheduler": settings.scheduler} if settings.engine == "dask" else {}
     cache_dir = task.run_dir / "cache" / "lf_columns" if settings.cache else None
-    faults = FaultLog()
+    faults, cache_use = FaultLog(), {}
     names = [lf.name for lf in task.lfs]
     splits = {split: df for split, df in task.splits.items() if df is not None}
     matrices, frames = {}, []
@@ -162,7 +162,8 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
                 L = apply_lfs(df, lfs, cfg.cardinality, engine=settings.engine,
                               n_jobs=settings.n_jobs, cache_dir=cache_dir,
                               fault_tolerant=tolerant, faults=faults, split=split,
-                              progress=progress, **engine_options)
+                              progress=progress, cache_use=cache_use if cache_dir else None,
+                              **engine_options)
                 if previous is not None:  # splice the applied columns into the last L
                     full = previous[split].astype(L.dtype, copy=True)
                     full[:, [names.index(lf.name) for lf in lfs]] = L
@@ -186,6 +187,7 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
                    applied_lfs=task.applied_lfs, gold_at_summary=gold_digests(task),
                    leakage=leakage_section(task), rows_at_apply=rows_digests(task),
                    lfs={"n": len(names), "names": names, "fault_counts": faults.counts,
+                        "cache_use": cache_use,  # `labeling apply` prints it
                         "first_faults": faults.first,
                         "warnings": lf_warnings(matrices["train"], names, cfg.cardinality,
                                                 matrices.get("dev"), task.gold("dev"))})

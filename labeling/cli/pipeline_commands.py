@@ -75,6 +75,9 @@ def apply(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = 
                             engine=engine, n_jobs=n_jobs, scheduler=scheduler, cache=cache,
                             only=lf or None)
     report.print_lf_summary(task.run_dir)
+    from labeling.apply.applier import cache_use_line  # reused or computed, per split
+
+    typer.echo(cache_use_line(pipeline.read_metrics(task.run_dir)["lfs"].get("cache_use")))
     if getattr(task, "unapplied_edits", None):  # their rows above are the old votes
         report.console().print(f"[yellow]note:[/] kept the last apply's votes of LFs edited "
                                f"since: {', '.join(task.unapplied_edits)}; apply them too "
