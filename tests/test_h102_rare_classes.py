@@ -170,27 +170,3 @@ def test_model_card_per_class_table_marks_a_class_without_gold_rows():
     end = [line for line in lines if line.startswith("| end_model |")][-1]
     assert end.rstrip().endswith("| - |") and "0.00 / 0.00 / 0.00" not in end
 
-
-def test_end_model_fits_no_decision_bias_on_fewer_rows_of_the_positive_label_than_folds():
-    """The end models' F1 choice, as the label model's: two dev rows of the positive
-    label, three folds. Before: decision_bias [0, 0, 2.5]."""
-    from labeling.train.auto import choose_end_model
-
-    rng = np.random.default_rng(0)
-    words = {0: ["song", "love", "beat", "voice", "great"],
-             1: ["vote", "law", "minister", "election"], 2: ["stand", "abbreviation", "acronym"]}
-    every = sum(words.values(), [])
-
-    def make(n, p):
-        y = rng.choice(3, size=n, p=p)
-        return [" ".join(rng.choice(words[c], 3)) + " " + " ".join(rng.choice(every, 2))
-                for c in y], y
-
-    texts, y = make(300, [0.6, 0.37, 0.03])
-    probs, covered = np.eye(3)[y] * 0.7 + 0.1, np.ones(len(y), bool)
-    dev_texts, y_dev = make(60, [0.6, 0.4, 0.0])
-    dev_texts += ["what is the meaning of life", "tell me about the sky"]
-    y_dev = np.concatenate([y_dev, [2, 2]])
-    _, report = choose_end_model(np.asarray(texts, object), probs, covered, dev_texts, y_dev,
-                                 name="tfidf_logreg", metric="f1", pos_label=2, n_repeats=1)
-    assert report["decision_bias"] == [0.0, 0.0, 0.0]
