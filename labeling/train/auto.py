@@ -241,9 +241,7 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
         weights = weights if len(weights) == 1 else (None,)
         decision_bias = False
     keys = candidate_keys(names, modes, weights)
-    # fewer dev rows of the label than folds: no bias (labeling.models.auto says why)
-    use_bias = (bool(decision_bias) and metric == "f1" and has_dev
-                and np.count_nonzero(np.asarray(y_dev) == pos_label) >= n_folds)
+    use_bias = bool(decision_bias) and metric == "f1" and has_dev
     report = {"candidates": keys, "metric": metric, "weight_rule": weight_rule,
               "dev_weight": dev_weight if has_dev else 0.0, "cv_scores": {}}
     if cap:
