@@ -170,3 +170,18 @@ def test_model_card_per_class_table_marks_a_class_without_gold_rows():
     end = [line for line in lines if line.startswith("| end_model |")][-1]
     assert end.rstrip().endswith("| - |") and "0.00 / 0.00 / 0.00" not in end
 
+
+
+def test_gold_only_chosen_on_a_tie_does_not_say_the_weak_labels_made_it_worse():
+    """Two dev rows of a rare positive label that no candidate calls right: every one
+    scores dev CV F1 0 and the tie rule takes the gold-only model. Before: 'dev CV found
+    the weak labels made it worse (0.000 f1 ...)'."""
+    from labeling.train.gold_budget import verdict
+
+    choice = {"label_mode": "gold_only", "cv": 0.0, "metric": "f1",
+              "cv_scores": {"avg/gold_only": 0.0, "avg/soft/w0.1": 0.0, "avg/soft": 0.0}}
+    out = verdict(choice, 0.0, 305)
+    assert out["verdict"] == "gold_only_chosen" and out["loud"]
+    assert "made it worse" not in out["text"] and "tie" in out["text"]
+    choice["cv_scores"] = {"avg/gold_only": 0.2, "avg/soft": 0.1}  # a real loss keeps its words
+    assert "made it worse" in verdict(choice, 0.2, 305)["text"]
