@@ -123,6 +123,12 @@ def verdict(pipeline: dict, gold_cv: float, n_dev: int) -> dict:
         code = "pipeline_ahead" if lead > 0 else "tie" if lead == 0 else "gold_only_ahead"
     text = VERDICT_TEXT[code].format(gap=(cv or 0) - gold_cv, cv=cv or gold_cv, gold=gold_cv,
                                      n=n_dev, metric=pipeline.get("metric", "accuracy"))
+    scores = list((pipeline.get("cv_scores") or {}).values())
+    if code == "gold_only_chosen" and len(scores) > 1 and max(scores) - min(scores) < 1e-9:
+        text = (f"the end model IS the gold-only model: every candidate scored {gold_cv:.3f} "
+                f"{pipeline.get('metric', 'accuracy')} on dev CV (a tie, not a loss of the "
+                "weak labels), and ties go to the gold-only model, so no LF or prompt "
+                "trained it")
     se = nested["se"] if chosen_lead is not None else _paired_se(pipeline)
     if code == "pipeline_ahead" and se is not None:  # a lead inside its noise is no win
         text += (f" (paired SE {se:.3f}: inside one SE, not a clear win)"
