@@ -17,7 +17,6 @@ import csv
 import io
 import json
 import os
-import re
 import select
 import sys
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 
 from labeling.data import (UTF8_HINT, check_ids, check_texts, columns_note, near_column,
                            read_table)
+from labeling.data.spreadsheet import BOM, formula_safe
 from labeling.errors import DataError
 from labeling.export import ExportedModel
 from labeling.export.multilabel_io import multilabel_thresholds
@@ -205,18 +205,9 @@ def _json_line(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False).translate(_JSON_BREAKS)
 
 
-# a spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...),
-# +cmd|...): OWASP's "CSV injection"; a leading "'" makes it text. A number stays one.
-_FORMULA_STARTS = ("=", "+", "-", "@")
-_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
-
-
 def _cell(value: str) -> str:
     """A CSV cell a spreadsheet shows as written: one line, never a formula."""
-    value = _one_line(value)
-    if value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
+    return formula_safe(_one_line(value))
 
 
 def _csv_rows(rows: list[list[str]]) -> str:
@@ -231,7 +222,7 @@ def csv_header(labels: list[str], ids: bool, multi_label: bool = False) -> str:
     reads a CSV in the machine's code page: "café" as "cafÃ©")."""
     names = ["labels"] if multi_label else ["label", "probability"]
     header = ["id"] * ids + names + [f"p_{label}" for label in labels] + ["text"]
-    return "\ufeff" + _csv_rows([[_cell(name) for name in header]])
+    return BOM + _csv_rows([[_cell(name) for name in header]])
 
 
 def _csv_batch(texts: list[str], proba: np.ndarray, labels: list[str],

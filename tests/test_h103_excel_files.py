@@ -125,3 +125,14 @@ def test_predict_takes_an_id_column_named_ID(tmp_path):
     path.write_bytes(b"ID,Text\r\n00042,hello\r\n")
     with pytest.raises(DataError, match=r"\(columns: ID, Text; did you mean 'Text'\?\)"):
         list(text_batches(str(path)))
+
+
+def test_a_workbook_says_how_to_save_it_as_csv(tmp_path):
+    path = tmp_path / "labels.xlsx"
+    path.write_bytes(b"PK\x03\x04")
+    with pytest.raises(DataError) as info:
+        read_table(path)
+    # before: "unsupported file type '.xlsx' (use .csv, .tsv, .jsonl or .parquet)" only
+    assert str(info.value).endswith('(use .csv, .tsv, .jsonl or .parquet); in Excel, File > '
+                                    'Save As > "CSV UTF-8 (Comma delimited)" saves the sheet '
+                                    "as one")

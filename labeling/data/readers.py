@@ -247,8 +247,10 @@ def read_table(path: Path, encoding: str = "utf-8", hint: str = UTF8_HINT) -> pd
         raise DataError(f"{path}: data file not found")
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet"):
+        sheet = ("; in Excel, File > Save As > \"CSV UTF-8 (Comma delimited)\" saves the "
+                 "sheet as one" if suffix in (".xlsx", ".xlsm", ".xls", ".ods") else "")
         raise DataError(f"{path}: unsupported file type {suffix!r} "
-                        "(use .csv, .tsv, .jsonl or .parquet)")
+                        f"(use .csv, .tsv, .jsonl or .parquet){sheet}")
     if suffix == ".parquet":
         try:
             frame = pd.read_parquet(path)

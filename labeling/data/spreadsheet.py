@@ -1,0 +1,38 @@
+"""CSV for spreadsheets: what the CSVs written for people (``labeling predict --format
+csv``, the Annotate pages' download) share, and reading a CSV a spreadsheet saved back.
+
+Excel runs a cell starting with ``=``, ``+``, ``-`` or ``@`` as a formula
+(``=HYPERLINK(...)``, ``+cmd|' /C calc'!A0`` in a scraped comment: OWASP's "CSV
+injection"); :func:`formula_safe` makes such a text a text. Excel reads a CSV without a
+byte-order mark in the machine's code page, so those files start with :data:`BOM`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from labeling.data.readers import _csv_dialect, _decodes, _read_delimited, decode_text
+
+BOM = "\ufeff"
+_FORMULA_STARTS = ("=", "+", "-", "@")
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+def formula_safe(value: str) -> str:
+    """``value`` with a leading ``'`` when a spreadsheet would run it as a formula; a
+    number (``-5``, ``+44``) stays one."""
+    if value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def read_sheet_csv(content: bytes, name: str) -> pd.DataFrame:
+    """A CSV as a spreadsheet saves it, every value a string: UTF-8 (a BOM dropped), else
+    cp1252 (Excel's "CSV (Comma delimited)"), ',' or ';'-separated, empty rows skipped
+    (docs/data.md's rules)."""
+    encoding = "utf-8" if _decodes(content, "utf-8") else "cp1252"
+    text = decode_text(content, name, encoding, "re-save it as CSV UTF-8")
+    return _read_delimited(text, Path(name), _csv_dialect(text))
