@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from labeling.data.spreadsheet import BOM, formula_safe, read_sheet_csv
 from labeling.errors import DataError
 from labeling.gold import label_set_record, parse_label_set
 from labeling.review.annotator import clean_name
@@ -33,9 +34,8 @@ def read_label_file(name: str, content: bytes) -> tuple[pd.DataFrame, int]:
     if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise DataError(f"{name}: hand labels are read from .csv or .jsonl files")
     try:
-        if suffix == ".csv":
-            frame, first = pd.read_csv(io.BytesIO(content), dtype=str,
-                                       keep_default_na=False), 2
+        if suffix == ".csv":  # as Excel saves it: cp1252 or ';' too (the download, edited)
+            frame, first = read_sheet_csv(content, name), 2
         else:
             frame, first = pd.read_json(io.BytesIO(content), lines=True, dtype=False), 1
     except (ValueError, UnicodeDecodeError) as exc:
@@ -120,4 +120,7 @@ def export(store, data, kind: str = "csv") -> bytes:
         lambda t: t.isoformat(timespec="seconds"))
     if kind == "jsonl":
         return table.to_json(orient="records", lines=True, force_ascii=False).encode("utf-8")
-    return table.to_csv(index=False).encode("utf-8")
+    # for Excel: a BOM (else UTF-8 reads as cp1252), no text run as a formula (the texts
+    # are not read back by import_labels)
+    table["text"] = table["text"].map(lambda t: t if t is None else formula_safe(t))
+    return (BOM + table.to_csv(index=False)).encode("utf-8")
