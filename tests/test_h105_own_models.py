@@ -341,3 +341,26 @@ def test_one_label_model_file_imported_twice_is_one_model(tmp_path):
         classes.append(module.Twice)
     choice = label_model_choice(classes[0](w=2.0), 2)  # the registry holds the second
     assert (choice.name, choice.params) == ("h105_twice", {"w": 2.0})
+
+
+def test_auto_compares_a_function_of_yours_with_a_built_in_on_the_same_folds(factories):
+    options = end_model_options("auto", {"candidates": ["tfidf_logreg",
+                                                        "models/mine.py:make_svm"],
+                                         "models/mine.py:make_svm": {"C": 0.2},
+                                         "n_repeats": 2, "n_folds": 2}, factories)
+    texts = SPAM + HAM
+    probs = np.array([[0.1, 0.9]] * len(SPAM) + [[0.8, 0.2]] * len(HAM))
+    dev_texts = ["subscribe to my channel", "check out my page", "free video here",
+                 "visit my channel", "lovely song", "great tune", "nice voice", "so lovely"]
+    y_dev = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    _, report = choose_end_model(texts, probs, np.ones(len(texts), bool), dev_texts, y_dev,
+                                 seed=1, **options)
+    keys = list(report["cv_scores"])
+    assert keys[0] == "tfidf_logreg/gold_only" and "models/mine.py:make_svm/gold_only" in keys
+    assert any(k.startswith("models/mine.py:make_svm/soft/") for k in keys)
+    assert keys.index("tfidf_logreg/soft") < keys.index("models/mine.py:make_svm/gold_only")
+    alone, alone_report = choose_end_model(texts, probs, np.ones(len(texts), bool), dev_texts,
+                                           y_dev, seed=1, **{**options, "name": "auto",
+                                                             "candidates": ["tfidf_logreg"]})
+    for key, value in alone_report["cv_scores"].items():  # the built-in's folds unchanged
+        assert report["cv_scores"][key] == value

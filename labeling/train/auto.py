@@ -40,14 +40,14 @@ from labeling.metrics import fit_decision_bias
 from labeling.train.blas import on_one_blas_thread
 from labeling.train.cross_validation import (DEFAULT_DEV_WEIGHT, DEFAULT_N_REPEATS,
                                              GOLD_ONLY, candidate_key, candidate_keys,
-                                             fold_scores, nested_choice, oof_probabilities,
+                                             fold_scores, nested_choice,
                                              oof_score, parse_key, resolve_params,
                                              successive_halving)
 from labeling.train.end_model import (LABEL_MODES, cap_train_rows, check_no_seed,
                                       make_end_model, train_end_model)
 from labeling.train.ensemble import apply_decision_bias
 from labeling.train.finetune import schedule_record
-from labeling.train.user_cv import user_oof_probabilities
+from labeling.train.user_cv import any_oof_probabilities
 from labeling.train.user_model import UserEndModel, is_user_model, resolve_reference
 
 AUTO_CANDIDATES = ("tfidf_logreg", "minilm_logreg", "tfidf_minilm_avg")  # auto may search
@@ -227,10 +227,10 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
                "covered": int(np.asarray(covered, dtype=bool).sum()), "used": int(capped.sum())}
         covered = capped
     names = list(candidates) if name == "auto" else [name]
-    outside = [n for n in names if n not in AUTO_CANDIDATES]
+    outside = [n for n in names if n not in AUTO_CANDIDATES and not is_user_model(n)]
     if name == "auto" and (outside or not names):
-        raise ValueError(f"candidates must be some of {', '.join(AUTO_CANDIDATES)}, "
-                         f"got {outside or list(names)}")
+        raise ValueError(f"candidates must be some of {', '.join(AUTO_CANDIDATES)} or "
+                         f"functions of yours (file.py:function), got {outside or list(names)}")
     modes = list(LABEL_MODES) if label_mode == "auto" else [label_mode]
     for n in names:
         make_end_model(n, seed=seed, **resolve_params(n, params))  # unknown names, bad params
@@ -252,12 +252,11 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
     if fit_once:
         report["cv_skipped"] = f"{name} is fit once, not cross-validated (a fit costs minutes)"
     elif has_dev and (len(keys) > 1 or use_bias or scores_gold_only):
-        oof = user_oof_probabilities if is_user_model(name) else oof_probabilities
-
         def cross_validate(keys=None, repeats=None):
-            return oof(texts, probs, covered, dev_texts, y_dev, names, modes, dev_weight,
-                       n_folds, n_repeats, seed, cache_dir, params, weights, keys, repeats,
-                       fold_label_model)
+            return any_oof_probabilities(texts, probs, covered, dev_texts, y_dev, names,
+                                         modes, dev_weight, n_folds, n_repeats, seed,
+                                         cache_dir, params, weights, keys, repeats,
+                                         fold_label_model)
 
         def score(oof_list, splits):
             return oof_score(oof_list, splits, y_dev, metric, pos_label, use_bias)
@@ -337,11 +336,14 @@ def end_model_options(name: str, params: dict, base_dir=None) -> dict:
     options.setdefault("label_mode", DEFAULT_LABEL_MODE)
     check_weight_rule(options.get("weight_rule", DEFAULT_WEIGHT_RULE))
     if name == "auto":
-        unknown = [key for key in rest if key not in AUTO_CANDIDATES]
+        unknown = [key for key in rest if key not in AUTO_CANDIDATES and not is_user_model(key)]
         if unknown or not all(isinstance(v, dict) for v in rest.values()):
             raise ValueError(f"with name = auto, params other than {', '.join(OPTION_KEYS)} "
                              f"must be tables named after a candidate "
                              f"({', '.join(AUTO_CANDIDATES)}), got {unknown or list(rest)}")
+        if "candidates" in options and not isinstance(options["candidates"], str):
+            options["candidates"] = [resolve_reference(c, base_dir)
+                                     for c in options["candidates"]]
         return {"name": name, "params": rest, **options}
     name = resolve_reference(name, base_dir)
     return {"name": name, "params": {name: rest}, **options}

@@ -15,6 +15,8 @@ average of two, so it exports to skops with a fixed list of trusted types
 - ``minilm_finetune``: MiniLM itself fine-tuned with a linear head
   (:mod:`labeling.train.finetune`); minutes to fit on CPU, so ``auto`` never
   cross-validates it: it is fit once when named (docs/finetune.md).
+- ``file.py:function`` / ``module:function``: an estimator of yours, made by that
+  function (:mod:`labeling.train.user_model`; docs/end_models.md, "Your own end model").
 
 Soft labels are honoured by fitting each row's class distribution itself (cross-entropy
 against the soft target, :class:`labeling.train.soft_logreg.SoftLogisticRegression`), so

@@ -16,8 +16,29 @@ from sklearn.base import clone
 
 from labeling.metrics import stratified_folds
 from labeling.train.cross_validation import (DEFAULT_DEV_WEIGHT, GOLD_ONLY, candidate_keys,
-                                             fold_targets, parse_key, resolve_params)
+                                             fold_targets, oof_probabilities, parse_key,
+                                             resolve_params)
 from labeling.train.end_model import make_end_model, training_rows, weighted_targets
+from labeling.train.user_model import is_user_model
+
+
+def any_oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label_modes,
+                          dev_weight, n_folds, n_repeats, seed, cache_dir, params,
+                          weak_weights, keys=None, repeats=None, fold_probs=None):
+    """``oof_probabilities`` over built-in candidates and :func:`user_oof_probabilities`
+    over yours (``auto``'s ``candidates`` may mix them), on the same folds; keys in
+    :func:`candidate_keys` order (the order ties are broken in)."""
+    common = (dev_weight, n_folds, n_repeats, seed, cache_dir, params, weak_weights, keys,
+              repeats, fold_probs)
+    out, splits = {}, None
+    for cv, names in ((oof_probabilities, [n for n in candidates if not is_user_model(n)]),
+                      (user_oof_probabilities, [n for n in candidates if is_user_model(n)])):
+        if names:
+            part, splits = cv(texts, probs, covered, dev_texts, y_dev, names, label_modes,
+                              *common)
+            out.update(part)
+    order = candidate_keys(candidates, label_modes, weak_weights)
+    return {key: out[key] for key in order if key in out}, splits
 
 
 def user_oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label_modes,
