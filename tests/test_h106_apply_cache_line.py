@@ -48,3 +48,18 @@ def test_a_column_cached_for_some_rows_only_counts_as_computed(tmp_path):
     assert use == {"train": {"reused": 0, "computed": 1}}
     apply_lfs(grown, [lf], 2, cache_dir=tmp_path, split="train", cache_use=use)
     assert use == {"train": {"reused": 1, "computed": 0}}
+
+
+def test_a_multi_label_apply_says_it_too(tmp_path):
+    from test_multilabel import LFS, _rows, _toml
+
+    (tmp_path / "lfs.py").write_text(LFS, encoding="utf-8")
+    _rows(40, 1).drop(columns="labels").to_csv(tmp_path / "train.csv", index=False)
+    _rows(20, 2).to_csv(tmp_path / "dev.csv", index=False)
+    config = _toml(tmp_path)
+    text = config.read_text(encoding="utf-8").replace('test = "test.csv"\n', "")
+    config.write_text(text.replace("cache = false", "cache = true"), encoding="utf-8")
+    assert _line(cli("apply", config, "--no-progress")) == (
+        "LF columns: train 0 from the cache, 3 computed; dev 0 from the cache, 3 computed")
+    assert _line(cli("apply", config, "--no-progress")) == (
+        "LF columns: train 3 from the cache, 0 computed; dev 3 from the cache, 0 computed")

@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labeling import report
+from labeling.apply.applier import cache_use_line
 from labeling.artifacts import check_gold_unchanged, read_metrics
 from labeling.errors import LabelingError
 from labeling.multilabel_steps.apply import apply_all, lf_analysis, step_apply
@@ -77,6 +78,8 @@ def command(task, step: str, out: Path | None = None, **apply_overrides) -> None
     if step == "apply":
         step_apply(task, apply_overrides.pop("progress", True), **apply_overrides)
         report.print_multilabel_lfs(task.run_dir / LF_ANALYSIS_FILE)
+        report.console().print(cache_use_line(read_metrics(task.run_dir)["multi_label"]
+                                              .get("cache_use")), highlight=False)
         for kind, line in _warnings(read_metrics(task.run_dir)):  # as the single-label apply
             report.console().print(f"[yellow]{kind}:[/] {line}", highlight=False)
         return

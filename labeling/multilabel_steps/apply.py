@@ -21,7 +21,7 @@ from labeling.pipeline import llm_runtime
 
 
 def apply_all(task, progress: bool = False, lfs=None, faults: FaultLog | None = None,
-              **overrides) -> dict[str, np.ndarray]:
+              cache_use: dict | None = None, **overrides) -> dict[str, np.ndarray]:
     """``{split: L}`` of ``lfs`` (default: all the task's); votes outside {-1, 0, 1} are
     errors naming the LF and row. With ``fault_tolerant``, an LF raising abstains on that
     row and ``faults`` counts it.
@@ -44,7 +44,8 @@ def apply_all(task, progress: bool = False, lfs=None, faults: FaultLog | None = 
                 matrices[split] = apply_lfs(df, lfs, cardinality=2, engine=opts.engine,
                                             n_jobs=opts.n_jobs, cache_dir=cache,
                                             fault_tolerant=opts.fault_tolerant,
-                                            faults=faults, split=split, progress=progress)
+                                            faults=faults, split=split, progress=progress,
+                                            cache_use=cache_use if cache else None)
             return matrices
         finally:
             if runtime is not None:
@@ -96,8 +97,8 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
     targets = lf_targets(task.lfs, cfg.labels)
     names = [lf.name for lf in task.lfs]
     lfs, previous = applied.lfs_to_apply(task, only)
-    faults = FaultLog()
-    L = apply_all(task, progress, lfs, faults, **overrides)
+    faults, cache_use = FaultLog(), {}
+    L = apply_all(task, progress, lfs, faults, cache_use, **overrides)
     if previous is not None:  # splice the applied columns into the last full apply
         columns = [names.index(lf.name) for lf in lfs]
         for split, part in L.items():
@@ -121,5 +122,6 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
     update_metrics(task.run_dir, applied_lfs=task.applied_lfs, leakage=leakage_section(task),
                    gold_at_summary=gold_digests(task),  # the gold of lf_analysis.csv
                    rows_at_apply=rows_digests(task))
+    section["cache_use"] = cache_use  # `labeling apply` prints it
     save_section(task, section, "apply", time.perf_counter() - start)
     return L
