@@ -156,8 +156,8 @@ def _write_rows(rows: pd.DataFrame, path: Path) -> None:
             for row in rows.to_dict("records"):
                 out.write(json.dumps({k: v for k, v in row.items() if not _absent(v)},
                                      ensure_ascii=False) + "\n")
-    else:
-        rows.to_csv(path, index=False)
+    else:  # with a BOM, as Excel's "CSV UTF-8": without one, Excel shows "café" as "cafÃ©"
+        rows.to_csv(path, index=False, encoding="utf-8-sig")
 
 
 def _absent(value) -> bool:

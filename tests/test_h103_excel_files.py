@@ -136,3 +136,18 @@ def test_a_workbook_says_how_to_save_it_as_csv(tmp_path):
     assert str(info.value).endswith('(use .csv, .tsv, .jsonl or .parquet); in Excel, File > '
                                     'Save As > "CSV UTF-8 (Comma delimited)" saves the sheet '
                                     "as one")
+
+
+def test_init_writes_csv_splits_excel_opens_as_utf8(tmp_path, make_task):
+    frames = make_task.frames()
+    data = pd.concat([frames["train"], frames["dev"], frames["test"]], ignore_index=True)
+    data["text"] = data["text"] + " café €"
+    source = tmp_path / "all.csv"
+    data.to_csv(source, index=False)
+    assert cli("init", source, "--dir", tmp_path / "a").exit_code == 0
+    for split in ("train", "dev", "test"):
+        # before: no BOM, so Excel read the UTF-8 as cp1252: "cafÃ© â‚¬"
+        assert (tmp_path / "a" / "data" / f"{split}.csv").read_bytes().startswith(
+            b"\xef\xbb\xbfid,text,label\n")
+    task = load_task(tmp_path / "a" / "labeling.toml")
+    assert all(t.endswith(" café €") for t in task.splits["dev"]["text"])
