@@ -185,3 +185,24 @@ def test_gold_only_chosen_on_a_tie_does_not_say_the_weak_labels_made_it_worse():
     assert "made it worse" not in out["text"] and "tie" in out["text"]
     choice["cv_scores"] = {"avg/gold_only": 0.2, "avg/soft": 0.1}  # a real loss keeps its words
     assert "made it worse" in verdict(choice, 0.2, 305)["text"]
+
+
+def test_lf_table_warns_of_a_class_no_lf_votes_for(tmp_path):
+    """An 8-class intent task where no LF votes 'never seen': before, `apply`/`run`
+    said nothing (the per-class tables showed its zeros only after training)."""
+    import json
+
+    import pandas as pd
+
+    from labeling.report import print_lf_summary, unvoted_classes
+
+    pd.DataFrame({"lf": ["kw_place", "re_when", "kw_both", "kw_never_fires"], "j": [0, 1, 2, 3],
+                  "polarity": ["place name", "1", "place name, 1", None],
+                  "coverage": [0.1, 0.2, 0.1, 0.0]}).to_csv(tmp_path / "lf_summary.csv",
+                                                             index=False)
+    (tmp_path / "metrics.json").write_text(json.dumps({"labels": LABELS}))
+    out = " ".join(printed(print_lf_summary, tmp_path).split())
+    assert "no LF votes for 'DESC', 'never seen'" in out
+    assert unvoted_classes(["place name, 1", "DESC"], LABELS) == ["never seen"]
+    # one voted class: lf_warnings says 'every LF votes class ...' already
+    assert unvoted_classes(["1", "1"], LABELS) == []
