@@ -6,7 +6,6 @@ one-line errors where a part cannot work. Before: "unknown end model", no notebo
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -154,12 +153,12 @@ def test_saving_refuses_a_class_of_yours_and_loads_scikit_learn_parts(factories,
     assert np.allclose(loaded.predict_proba(HAM[:3]), model.predict_proba(HAM[:3]))
 
 
-def test_config_names_a_factory_train_export_predict(make_task, factories):
+def test_config_names_a_factory_train_export_predict(make_task, factories, monkeypatch):
     config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE},
                                "end_model": {"name": "models/mine.py:make_svm",
                                              "params": {"C": 0.4, "n_repeats": 1}}},
                        files={"models/mine.py": FACTORIES})
-    os.chdir(factories)  # another folder: the file is the config's
+    monkeypatch.chdir(factories)  # another folder: the file is the config's
     task = pipeline.load_task(config)
     pipeline.step_apply(task, progress=False)
     pipeline.step_fit(task)
