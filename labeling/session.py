@@ -190,7 +190,8 @@ class Session:
         ``label_model``: an unfitted model of yours in place of ``[label_model]``
         (:mod:`labeling.session_models`)."""
         self._fresh()
-        choice = own.label_model_choice(label_model, self.task.config.cardinality)
+        choice = own.label_model_choice(label_model, self.task.config.cardinality,
+                                        self.multi_label)
         with _notebook_words(), self.holding("fit"), own.configured(self.task,
                                                                      "label_model", choice):
             if self.multi_label:
@@ -204,7 +205,7 @@ class Session:
         ``end_model``/``params``: yours in place of ``[end_model]``, a function returning
         an unfitted estimator or the estimator (:mod:`labeling.session_models`)."""
         self._fresh()
-        choice = own.end_model_choice(end_model, params)
+        choice = own.end_model_choice(end_model, params, self.multi_label)
         with _notebook_words(), self.holding("train"), own.configured(self.task,
                                                                        "end_model", choice):
             self._ready("train")

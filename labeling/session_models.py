@@ -38,7 +38,14 @@ def configured(task, key: str, choice: ModelChoice | None):
         task.config = config
 
 
-def end_model_choice(end_model, params: dict | None) -> ModelChoice | None:
+def _single_label(multi_label: bool, what: str) -> None:
+    if multi_label:
+        raise LabelingError(f"{what}= is for single-label tasks; a multi-label task "
+                            "trains its own models (docs/multilabel.md)")
+
+
+def end_model_choice(end_model, params: dict | None,
+                     multi_label: bool = False) -> ModelChoice | None:
     """``[end_model]`` for ``Session.train(end_model=, params=)``: a name as the config
     takes it (``"tfidf_logreg"``, ``"my_models.py:make_svm"``, relative to the config's
     folder), a function returning an unfitted estimator, or an unfitted estimator."""
@@ -47,6 +54,7 @@ def end_model_choice(end_model, params: dict | None) -> ModelChoice | None:
             raise LabelingError("params= goes with end_model=; the config's [end_model] "
                                 "params are used otherwise")
         return None
+    _single_label(multi_label, "end_model")
     try:
         name = end_model if isinstance(end_model, str) else register(end_model)
     except ValueError as exc:
@@ -54,12 +62,14 @@ def end_model_choice(end_model, params: dict | None) -> ModelChoice | None:
     return ModelChoice(name=name, params=dict(params or {}))
 
 
-def label_model_choice(label_model, cardinality: int) -> ModelChoice | None:
+def label_model_choice(label_model, cardinality: int,
+                       multi_label: bool = False) -> ModelChoice | None:
     """``[label_model]`` for ``Session.fit(label_model=...)``: an unfitted instance of a
     :class:`labeling.models.LabelModel` subclass with a ``name`` of its own (how
     label_model.json names it), rebuilt from its ``get_params()`` for the fit."""
     if label_model is None:
         return None
+    _single_label(multi_label, "label_model")
     if isinstance(label_model, str):
         return ModelChoice(name=label_model)
     kind = type(label_model)

@@ -363,3 +363,13 @@ def test_auto_compares_a_function_of_yours_with_a_built_in_on_the_same_folds(fac
                                                              "candidates": ["tfidf_logreg"]})
     for key, value in alone_report["cv_scores"].items():  # the built-in's folds unchanged
         assert report["cv_scores"][key] == value
+
+
+def test_a_multi_label_task_refuses_models_of_yours_in_one_line(tmp_path):
+    from test_multilabel_loop import write_project
+
+    session = Session(write_project(tmp_path / "ml"))
+    with pytest.raises(LabelingError, match=r"^label_model= is for single-label tasks"):
+        session.fit(label_model=HandVote(cardinality=3))
+    with pytest.raises(LabelingError, match=r"^end_model= is for single-label tasks"):
+        session.train(end_model=lambda: None)
