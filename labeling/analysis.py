@@ -162,10 +162,11 @@ def slices(L: np.ndarray, proba: np.ndarray | None = None, y: np.ndarray | None 
 
 def lf_warnings(L_train: np.ndarray, lf_names: list[str], cardinality: int,
                 L_dev: np.ndarray | None = None, y_dev: np.ndarray | None = None,
-                min_dev_votes: int = 10) -> list[str]:
+                min_dev_votes: int = 10, labels: list[str] | None = None) -> list[str]:
     """Problems a practitioner should fix, one sentence each: LFs with zero coverage,
     LFs worse than chance on dev (with at least ``min_dev_votes`` votes and the Wilson
-    upper bound below chance), LFs identical to another, all LFs voting one class."""
+    upper bound below chance), LFs identical to another, all LFs voting one class (named
+    by ``labels[c]`` when given, else by its index)."""
     L_train = np.asarray(L_train)
     out = []
     coverage = (L_train != -1).mean(axis=0) if len(L_train) else np.zeros(len(lf_names))
@@ -185,7 +186,9 @@ def lf_warnings(L_train: np.ndarray, lf_names: list[str], cardinality: int,
         seen.setdefault(key, name)
     classes = np.unique(L_train[L_train != -1])
     if len(classes) == 1:
-        out.append(f"every LF votes class {int(classes[0])} or abstains: the label model "
+        c = int(classes[0])
+        named = f"'{labels[c]}'" if labels is not None and c < len(labels) else str(c)
+        out.append(f"every LF votes class {named} or abstains: the label model "
                    "cannot tell the classes apart; add LFs for the other classes")
     return out
 

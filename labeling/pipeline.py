@@ -190,7 +190,8 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
                         "cache_use": cache_use,  # `labeling apply` prints it
                         "first_faults": faults.first,
                         "warnings": lf_warnings(matrices["train"], names, cfg.cardinality,
-                                                matrices.get("dev"), task.gold("dev"))})
+                                                matrices.get("dev"), task.gold("dev"),
+                                                labels=cfg.labels)})
     return matrices
 
 
