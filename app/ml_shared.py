@@ -113,8 +113,9 @@ def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = Fal
             len(data.labels)))):
         with columns[c % len(columns)]:
             st.checkbox(literal(name), key=keys[c])
-            if shortcuts and shortcut is not None:  # under its checkbox: "key A"
-                st.button("key", key=f"{keys[c]}-key", shortcut=shortcut,
+            if shortcuts and shortcut is not None:  # under its checkbox: "key for joy A"
+                # named: a screen reader read 28 buttons "key, Shortcut A" and no label
+                st.button(f"key for {literal(name)}", key=f"{keys[c]}-key", shortcut=shortcut,
                           type="tertiary", on_click=_toggle, args=(keys[c],),
                           help=f"Key {shortcut} ticks or unticks {literal(name)}")
     common = dict(data=data, split=split, example_id=example_id, keys=keys, seen=seen,
@@ -124,6 +125,8 @@ def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = Fal
                 key=f"{key}-{split}-{example_id}-save", shortcut="Enter" if shortcuts else None,
                 on_click=_save_set, kwargs={**common, "clear": False})
     if saved:
-        clear.button("clear", key=f"{key}-{split}-{example_id}-clear",
+        clear.button("clear" + (" [Backspace]" if shortcuts else ""),
+                     key=f"{key}-{split}-{example_id}-clear",
                      help="Remove your saved label set (undo)", on_click=_save_set,
+                     shortcut="Backspace" if shortcuts else None,
                      kwargs={**common, "clear": True})

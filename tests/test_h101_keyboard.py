@@ -166,3 +166,24 @@ def test_undo_from_the_keyboard_back_then_backspace_clears_the_label(app, tiny_a
     clear.click().run()
     assert not app.exception and not app.error
     assert AnnotationStore(tmp_path / "annotations.sqlite").table("tiny").empty
+
+
+def test_multi_label_key_buttons_name_their_label_and_backspace_clears(ml_app, tmp_path):
+    # Before: under each checkbox a button read "key" (and its shortcut badge): a screen
+    # reader heard "key, Shortcut A" once per label with no label name; and "clear" (undo
+    # a saved set) had no key.
+    page(ml_app, "ml_annotate")
+    example_id = ml_app.text_area[0].key.removeprefix("ml_ann_text_")
+    split = ml_app.selectbox(key="ml_ann_split").value
+    prefix = f"ml_ann-{split}-{example_id}"
+    names = [box.label for box in ml_app.checkbox if box.key.startswith(prefix)]
+    assert len(names) == 7
+    for c, name in enumerate(names):
+        assert ml_app.button(key=f"{prefix}-{c}-key").label == f"key for {name}"
+    assert any("Backspace clears" in c.value for c in ml_app.caption)
+    ml_app.button(key=f"{prefix}-0-key").click().run()
+    ml_app.button(key=f"{prefix}-save").click().run()
+    ml_app.button(key="ml_ann_back").click().run()
+    assert ml_app.text_area[0].key == f"ml_ann_text_{example_id}"
+    clear = ml_app.button(key=f"{prefix}-clear")
+    assert clear.proto.shortcut.lower() == "backspace" and "Backspace" in clear.label

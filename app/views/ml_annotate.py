@@ -44,7 +44,8 @@ with shared.guard():
         st.dataframe(ml_detail.label_table(data, split, row).set_index("label").T,
                      key="ml_ann_labels")
         st.caption("Keys: the one under each label ticks or unticks it (1-9, then "
-                   "letters), Enter saves, S skip, B back. A set needs at least one label.")
+                   "letters), Enter saves, S skip, B back, Backspace clears your saved set. "
+                   "A set needs at least one label.")
         ml_shared.label_set_editor(data, split, row, key="ml_ann", shortcuts=True,
                                    on_saved=lambda i: queue_state.moved_on(
                                        st.session_state, "ml_ann", i, advance=not skip_done),
