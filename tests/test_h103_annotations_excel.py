@@ -9,6 +9,7 @@ import io
 
 import pytest
 
+from labeling.errors import DataError
 from labeling.gold import AnnotationStore
 from labeling.review.import_labels import export, import_labels
 from labeling.review.project import load_run
@@ -54,3 +55,13 @@ def test_the_download_saved_by_excel_imports_back(run, tmp_path, sep, encoding):
     assert import_labels(target, run, "labels.csv", content) == 2
     stored = dict(target.table("tiny")[["example_id", "label_name"]].values.tolist())
     assert stored[rows[1][rows[0].index("example_id")]] == rows[1][label]
+
+
+def test_an_id_excel_stripped_of_its_zeros_says_so(run, tmp_path):
+    run.frames["dev"].loc[0, "id"] = "00042"
+    content = b"example_id,split,label_name\r\n42,dev,spam\r\n"
+    with pytest.raises(DataError) as info:
+        import_labels(AnnotationStore(tmp_path / "c.sqlite"), run, "labels.csv", content)
+    # before: "dev has no example '42'" only
+    assert str(info.value).startswith("labels.csv row 2, column example_id: dev has no "
+                                      "example '42' ('00042' without its leading zeros")

@@ -61,7 +61,7 @@ def check_labels(name: str, frame: pd.DataFrame, first: int, texts: dict, labels
                             f"({', '.join(texts)})")
         if example_id not in texts[split]:
             raise DataError(f"{where}, column example_id: {split} has no example "
-                            f"{example_id!r}")
+                            f"{example_id!r}{_zeros_lost(example_id, texts[split])}")
         if (split, example_id) in seen:
             raise DataError(f"{where}: {split} example {example_id!r} is labeled on row "
                             f"{seen[split, example_id]} too")
@@ -75,6 +75,18 @@ def check_labels(name: str, frame: pd.DataFrame, first: int, texts: dict, labels
                      "text": texts[split][example_id],
                      "annotator": clean_name(row.get("annotator"))})
     return rows
+
+
+def _zeros_lost(example_id: str, ids) -> str:
+    """A hint when ``example_id`` is one of ``ids`` without its leading zeros, as Excel
+    saves an id it read as a number ("00042" -> "42")."""
+    if example_id.isdigit():
+        padded = [i for i in ids if i.isdigit() and i.lstrip("0") == example_id.lstrip("0")]
+        if padded:
+            return (f" ({padded[0]!r} without its leading zeros, as Excel saves an id it "
+                    "read as a number: import the file into Excel with Data > From Text/CSV, "
+                    "the example_id column as Text)")
+    return ""
 
 
 def import_labels(store, data, name: str, content: bytes, multi_label: bool = False,
