@@ -167,8 +167,8 @@ class TaskConfig(_Strict):
     @model_validator(mode="after")
     def _paths_as_written_mean(self) -> "TaskConfig":
         """``~/`` in a path is the home folder, as in a shell (not a folder named "~" next
-        to this file); ``[llm] local_model`` is relative to this file like every other
-        path, not to the current folder."""
+        to this file); ``[llm] local_model`` and ``[end_model] params.model_path`` are
+        relative to this file like every other path, not to the current folder."""
         try:
             for owner, key in ((self.data, "train"), (self.data, "dev"), (self.data, "test"),
                                (self, "output_dir"), (self, "annotations"),
@@ -177,10 +177,12 @@ class TaskConfig(_Strict):
                     setattr(owner, key, Path(getattr(owner, key)).expanduser())
             self.lfs = [str(Path(e).expanduser()) if e.startswith("~") else e
                         for e in self.lfs]
+            if self.llm.local_model is not None:
+                self.llm.local_model = self.resolve(self.llm.local_model)
+            if isinstance(folder := self.end_model.params.get("model_path"), str):  # MiniLM
+                self.end_model.params["model_path"] = str(self.resolve(folder))
         except RuntimeError as exc:  # no HOME, or ~user of no such user
             raise ValueError(f"a path starting with '~': {exc}") from None
-        if self.llm.local_model is not None:
-            self.llm.local_model = self.resolve(self.llm.local_model)
         return self
 
     @property
@@ -195,7 +197,7 @@ class TaskConfig(_Strict):
         return 1 if self.cardinality == 2 else None
 
     def resolve(self, path: Path | str) -> Path:
-        path = Path(path)
+        path = Path(path).expanduser()
         return path if path.is_absolute() else self.base_dir / path
 
     @property

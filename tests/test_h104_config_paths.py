@@ -123,3 +123,26 @@ def test_a_config_in_a_windows_code_page_names_the_line(tmp_path):
         load_config(path)
     assert str(info.value) == (f"{path}: not valid TOML: line 3 is not UTF-8 text (byte 0xe9); "
                                "save the file as UTF-8")
+
+
+def test_end_model_path_is_relative_to_the_config_file(tmp_path, home, monkeypatch):
+    project = tmp_path / "Données été"
+    project.mkdir()
+    (project / "labeling.toml").write_text('''name = "t"
+labels = ["ham", "spam"]
+lfs = ["x.py"]
+[data]
+train = "train.csv"
+[end_model]
+name = "minilm_logreg"
+params = { model_path = "modèles/minilm", C = 2.0 }
+''', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    config = load_config(project / "labeling.toml")
+    assert config.end_model.params == {"model_path": str(project / "modèles" / "minilm"),
+                                       "C": 2.0}
+    (project / "labeling.toml").write_text(
+        (project / "labeling.toml").read_text(encoding="utf-8").replace(
+            '"modèles/minilm"', '"~/minilm"'), encoding="utf-8")
+    assert load_config(project / "labeling.toml").end_model.params["model_path"] == str(
+        home / "minilm")
