@@ -151,3 +151,15 @@ def test_init_writes_csv_splits_excel_opens_as_utf8(tmp_path, make_task):
             b"\xef\xbb\xbfid,text,label\n")
     task = load_task(tmp_path / "a" / "labeling.toml")
     assert all(t.endswith(" café €") for t in task.splits["dev"]["text"])
+
+
+def test_a_spreadsheets_empty_unnamed_columns_are_dropped(tmp_path):
+    path = tmp_path / "sheet.csv"
+    path.write_bytes(b"\xef\xbb\xbfid;text;label;;\r\n007;hi;ham;;\r\n008;yo;spam;;\r\n;;;;\r\n")
+    # before: "column '' appears more than once in the header", columns Excel shows empty
+    assert read_table(path).to_dict("list") == {"id": ["007", "008"], "text": ["hi", "yo"],
+                                                "label": ["ham", "spam"]}
+    path.write_text(",id,text\n0,a,b\n1,c,d\n", encoding="utf-8")  # pandas' unnamed index
+    assert read_table(path).columns.tolist() == ["", "id", "text"]
+    path.write_text("id,text,,\n1,a,x,\n", encoding="utf-8")  # one unnamed column holds a value
+    assert read_table(path).to_dict("list") == {"id": ["1"], "text": ["a"], "": ["x"]}

@@ -213,10 +213,13 @@ def test_a_parquet_saved_with_its_id_as_index_keeps_the_id_column(tmp_path):
 
 def test_repeated_empty_header_names_hint_at_trailing_separators(tmp_path):
     path = tmp_path / "excel.csv"
-    path.write_text("id,text,label,,\n001,a,ham,,\n", encoding="utf-8")
+    path.write_text("id,text,label,,\n001,a,ham,x,y\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"column '' appears more than once in the header "
                                         r"\(empty names: trailing separators\?\)"):
         read_table(path)
+    # empty in every row, as a spreadsheet saves columns once formatted: dropped (h103)
+    path.write_text("id,text,label,,\n001,a,ham,,\n", encoding="utf-8")
+    assert read_table(path).columns.tolist() == ["id", "text", "label"]
 
 
 def test_init_checks_the_users_ids_and_texts_before_writing(tmp_path, make_task):

@@ -143,12 +143,11 @@ def _read_delimited(text: str, path: Path, dialect: dict) -> pd.DataFrame:
             if not any(fields):  # a blank line, or a spreadsheet's empty row (",,")
                 pass
             elif header is None:
-                repeated = sorted({f for f in fields if fields.count(f) > 1})
+                repeated = sorted({f for f in fields if fields.count(f) > 1 and f})
                 if repeated:
-                    empty = " (empty names: trailing separators?)" if not repeated[0] else ""
                     raise DataError(f"{path}: line {start}: column '{repeated[0]}' appears "
-                                    f"more than once in the header{empty}")
-                header = fields
+                                    "more than once in the header")
+                header, header_line = fields, start
             elif len(fields) != len(header):
                 spans = (f"; this row spans lines {start}-{end}: is a '\"' unbalanced?"
                          if end > start else _separator_hint(header, dialect))
@@ -165,7 +164,23 @@ def _read_delimited(text: str, path: Path, dialect: dict) -> pd.DataFrame:
         raise DataError(f"{path}: line {start}: {exc}") from None
     if header is None:
         return pd.DataFrame()
-    return pd.DataFrame(rows, columns=header, dtype=str)
+    return _drop_empty_unnamed(pd.DataFrame(rows, columns=range(len(header)), dtype=str),
+                               header, path, header_line)
+
+
+def _drop_empty_unnamed(frame: pd.DataFrame, header: list[str], path: Path,
+                        line: int) -> pd.DataFrame:
+    """The columns with their names, less those unnamed and empty in every row (the
+    trailing separators of columns a spreadsheet once formatted: "id,text,,")."""
+    unnamed = [k for k, name in enumerate(header) if not name]
+    empty = {k for k in unnamed if not frame[k].str.len().any()}
+    if len(unnamed) - len(empty) > 1:
+        raise DataError(f"{path}: line {line}: column '' appears more than once in the "
+                        "header (empty names: trailing separators?)")
+    keep = [k for k in range(len(header)) if k not in empty]
+    frame = frame[keep] if empty else frame
+    frame.columns = [header[k] for k in keep]
+    return frame
 
 
 def _csv_quoted(frame: pd.DataFrame) -> bool:
