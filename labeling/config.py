@@ -206,17 +206,18 @@ class TaskConfig(_Strict):
 
     def with_run_dir(self, run_dir: Path | str | None) -> "TaskConfig":
         """This config with its run folder at ``run_dir`` (``--run-dir``, relative to the
-        current folder), or itself when None."""
+        current folder; ``~/`` when quoted, as a folder with spaces is), or itself when
+        None."""
         if run_dir is None:
             return self
-        return self.model_copy(update={"output_dir": Path(os.path.abspath(run_dir))})
+        return self.model_copy(update={"output_dir": _absolute(run_dir)})
 
     def with_annotations(self, path: Path | str | None) -> "TaskConfig":
         """This config reading and writing annotations at ``path`` (the app's
         ``--annotations``, relative to the current folder), or itself when None."""
         if path is None:
             return self
-        return self.model_copy(update={"annotations": Path(os.path.abspath(path))})
+        return self.model_copy(update={"annotations": _absolute(path)})
 
     @property
     def annotations_path(self) -> Path:
@@ -231,6 +232,15 @@ class TaskConfig(_Strict):
         if self.llm.cache_path is not None:
             return self.resolve(self.llm.cache_path)
         return self.run_dir / "cache" / "llm_responses.sqlite"
+
+
+def _absolute(path: Path | str) -> Path:
+    """A path given on the command line, from the current folder; ``~`` is the home
+    folder also when the shell did not expand it (quoted: "~/Runs clients")."""
+    try:
+        return Path(os.path.abspath(os.path.expanduser(path)))
+    except RuntimeError as exc:  # no HOME
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def load_config(path: Path | str | None = None) -> TaskConfig:

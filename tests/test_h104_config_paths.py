@@ -146,3 +146,16 @@ params = { model_path = "modèles/minilm", C = 2.0 }
             '"modèles/minilm"', '"~/minilm"'), encoding="utf-8")
     assert load_config(project / "labeling.toml").end_model.params["model_path"] == str(
         home / "minilm")
+
+
+def test_a_quoted_tilde_run_dir_is_the_home_folder(tmp_path, home, monkeypatch):
+    """`labeling run --run-dir "~/Runs clients/t"`: quoted for its space, so the shell
+    leaves the ~; before, a folder named "~" was made in the current folder."""
+    (tmp_path / "labeling.toml").write_text(
+        'name = "t"\nlabels = ["ham", "spam"]\nlfs = ["x.py"]\n[data]\ntrain = "t.csv"\n',
+        encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    config = load_config(tmp_path / "labeling.toml")
+    assert config.with_run_dir("~/Runs clients/t").run_dir == home / "Runs clients" / "t"
+    assert config.with_run_dir("runs/x").run_dir == tmp_path / "runs" / "x"
+    assert config.with_annotations("~/notes.sqlite").annotations_path == home / "notes.sqlite"
