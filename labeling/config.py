@@ -237,10 +237,7 @@ class TaskConfig(_Strict):
 def _absolute(path: Path | str) -> Path:
     """A path given on the command line, from the current folder; ``~`` is the home
     folder also when the shell did not expand it (quoted: "~/Runs clients")."""
-    try:
-        return Path(os.path.abspath(os.path.expanduser(path)))
-    except RuntimeError as exc:  # no HOME
-        raise ConfigError(f"{path}: {exc}") from None
+    return Path(os.path.abspath(os.path.expanduser(path)))
 
 
 def load_config(path: Path | str | None = None) -> TaskConfig:
