@@ -19,7 +19,7 @@ L = np.where(rng.random((120, 5)) < 0.4, -1,
              np.where(rng.random((120, 5)) < 0.8, Y[:, None], 1 - Y[:, None]))
 L_DEV, Y_DEV = L[:60], Y[:60]
 FAST = {"snorkel": {"epochs": 20}, "auto": {"n_folds": 3, "n_repeats": 1}}
-NAMES = models.available()
+NAMES = sorted(models.BUILT_IN)
 
 
 def make(name, **params):

@@ -146,7 +146,11 @@ def model_from_dict(d: dict, registry: dict, _nested: int = 0):
     if name not in registry:
         raise ValueError(f"unknown label model type {name!r}; known: {', '.join(sorted(registry))}")
     cls = registry[name]
-    params = dict(d.get("params") or {})
+    params = d.get("params") or {}
+    if not isinstance(params, dict):
+        raise ValueError(f"{name}: params must be an object, got {type(params).__name__}")
+    params = {key: _decode(value, registry, f"{name}.params.{key}", nested=_nested)
+              for key, value in params.items()}  # arrays were saved as {"__ndarray__": ..}
     signature = inspect.signature(cls.__init__).parameters
     unknown = sorted(set(params) - set(signature))
     if unknown:
