@@ -20,6 +20,11 @@ from labeling.review.literal import literal  # noqa: E402
 from labeling.review.project import NoRunError, gold_drift  # noqa: E402
 
 st.set_page_config(page_title="labeling review", page_icon=":material/label:", layout="wide")
+# Streamlit slides a collapsed sidebar (the default below ~768 px: a laptop at 200% zoom)
+# off screen but leaves its links and name box in the Tab order: a dozen invisible stops
+# before the page. Hidden, they leave it; "Expand sidebar" shows them again.
+_COLLAPSED = '[data-testid="stSidebar"][data-collapsed="true"]'  # (a label sets "visible")
+st.html(f"<style>{_COLLAPSED}, {_COLLAPSED} * {{visibility: hidden !important}}</style>")
 
 VIEWS = Path(__file__).resolve().parent / "views"
 FULL = [("overview.py", "Overview", ":material/dashboard:", "overview"), ("lfs.py", "LF table", ":material/table:", "lfs"),
