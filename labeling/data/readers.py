@@ -289,7 +289,7 @@ def read_table(path: Path, encoding: str = "utf-8", hint: str = UTF8_HINT) -> pd
 def _csv_dialect(text: str) -> dict:
     """CSV's dialect, ';'-separated when the header is: one field read with ',', several
     with ';' (spreadsheets save CSV so where ',' is the decimal mark)."""
-    header = next((line for line in re.split(r"\r\n|\r|\n", text) if line.strip()), "")
+    header = next((m[0] for m in re.finditer(r"[^\r\n]+", text) if m[0].strip()), "")
     if ";" not in header:
         return CSV_DIALECT
     semicolon = {**CSV_DIALECT, "delimiter": ";"}
