@@ -3,8 +3,9 @@
 The files are written into a new sibling folder, which then takes the place of the
 target: a failed export (a converter error, a full disk, Ctrl+C) leaves the earlier export
 as it was, never a new ``model.skops`` beside an old card. The target is replaced only
-when it is new, empty, or an export folder (it holds export files only): a folder holding
-anything else (``--out .``) is refused, never deleted.
+when it is new, empty, or an export folder (it holds export files only, and perhaps the
+files an OS file browser leaves, such as ``.DS_Store``): a folder holding anything else
+(``--out .``) is refused, never deleted.
 """
 
 from __future__ import annotations
@@ -22,20 +23,28 @@ from labeling.files import check_writable, temporary_sibling
 CARD_MARKDOWN = "MODEL_CARD.md"
 EXPORT_FILES = frozenset({MODEL_FILE, ONNX_FILE, INT8_FILE, TOKENIZER_FILE, CARD_FILE,
                           CARD_MARKDOWN})
+# Files a file browser writes into any folder it shows (macOS, Windows): replaced with it
+OS_METADATA_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
+
+
+def _os_metadata(name: str) -> bool:
+    return name.lower() in OS_METADATA_FILES or name.startswith("._")
 
 
 def _foreign(folder: Path) -> list[str]:
     """Names in ``folder`` that no export writes (a leftover of an atomic write of an
-    export file, ``model.skops.<pid>.<random>.tmp``, counts as the export's)."""
+    export file, ``model.skops.<pid>.<random>.tmp``, counts as the export's, and an OS
+    metadata file as nobody's)."""
     return sorted(p.name for p in folder.iterdir()
-                  if p.name not in EXPORT_FILES and not (
+                  if p.name not in EXPORT_FILES and not _os_metadata(p.name) and not (
                       p.name.endswith(".tmp") and p.name.rsplit(".", 3)[0] in EXPORT_FILES))
 
 
 def occupied(folder: Path) -> bool:
-    """Whether ``folder`` exists and holds anything (an export would replace it)."""
+    """Whether ``folder`` exists and holds anything but OS metadata files (an export
+    would replace it)."""
     folder = Path(folder)
-    return folder.is_dir() and any(folder.iterdir())
+    return folder.is_dir() and any(not _os_metadata(p.name) for p in folder.iterdir())
 
 
 def check_replaceable(folder: Path) -> None:
@@ -47,10 +56,13 @@ def check_replaceable(folder: Path) -> None:
         foreign = _foreign(folder)
         if foreign:
             more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+            # an earlier export (the run's own model/): the file is the one out of place
+            fix = ("move them out of it" if (folder / CARD_FILE).exists()
+                   else "export to a new or empty folder")
             raise LabelingError(
                 f"{folder}: holds files that are not an exported model's "
                 f"({', '.join(foreign[:3])}{more}); an export replaces its folder whole: "
-                "export to a new or empty folder")
+                f"{fix}")
 
 
 def whole_folder(write):
@@ -97,9 +109,12 @@ def _replace(stage: Path, target: Path) -> None:
             old = temporary_sibling(target)
             target.rename(old)
         stage.rename(target)
-    except OSError as exc:
+    except BaseException as exc:  # also Ctrl+C, and SIGTERM (labeling.cli: an interrupt)
         if old is not None and not target.exists():
             old.rename(target)  # put the earlier export back
-        raise LabelingError(f"{target}: could not be replaced ({exc.strerror or exc})") from None
+        if isinstance(exc, OSError):
+            raise LabelingError(f"{target}: could not be replaced "
+                                f"({exc.strerror or exc})") from None
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

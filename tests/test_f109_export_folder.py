@@ -1,0 +1,88 @@
+"""An export folder holding an OS file browser's metadata file (.DS_Store, ._x,
+Thumbs.db, desktop.ini) is still replaced; another file in an earlier export is named,
+with the advice to move it out; an export interrupted between its two renames (an
+OSError, Ctrl+C or SIGTERM) puts the earlier export back (labeling.export.folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from labeling.errors import LabelingError
+from labeling.export.card import export_model
+from labeling.export.card_schema import CARD_FILE, MODEL_FILE
+from labeling.export.folder import occupied
+from labeling.train.end_model import train_end_model
+
+TEXTS = ["subscribe to my channel", "love this song", "check out my page", "great tune"]
+CARD = {"task": "t", "labels": ["ham", "spam"]}
+
+
+@pytest.fixture(scope="module")
+def model():
+    y = np.array([1, 0, 1, 0])
+    return train_end_model(TEXTS, np.eye(2)[y], np.ones(4, bool))
+
+
+def _contents(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("name", [".DS_Store", "._model.skops", "Thumbs.db", "desktop.ini"])
+def test_an_export_with_an_os_metadata_file_is_replaced(model, tmp_path, name):
+    out = export_model(model, tmp_path / "model", CARD)
+    (out / name).write_bytes(b"\x00\x00\x00\x01Bud1")  # the file browser showed it
+    export_model(model, out, CARD)  # before: "export to a new or empty folder"
+    assert (out / MODEL_FILE).is_file() and not (out / name).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_folder_of_metadata_files_only_is_not_occupied(tmp_path):
+    (tmp_path / ".DS_Store").write_bytes(b"")
+    assert not occupied(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    assert occupied(tmp_path)
+
+
+def test_another_file_in_an_earlier_export_is_named_with_the_advice_to_move_it(model,
+                                                                              tmp_path):
+    out = export_model(model, tmp_path / "model", CARD)
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(LabelingError, match=r"notes\.txt.*move them out of it") as info:
+        export_model(model, out, CARD)
+    assert "new or empty folder" not in str(info.value) and "\n" not in str(info.value)
+    assert (out / "notes.txt").read_text() == "mine" and (out / CARD_FILE).is_file()
+
+
+def _rename_into_target_raises(monkeypatch, target: Path, error: BaseException):
+    """The staged folder's rename onto ``target`` (the first rename onto it) raises."""
+    rename, calls = Path.rename, []
+
+    def failing(self, dst):
+        if Path(dst) == target and not calls:
+            calls.append(self)
+            raise error
+        return rename(self, dst)
+
+    monkeypatch.setattr(Path, "rename", failing)
+    return calls
+
+
+@pytest.mark.parametrize("error, raised", [(OSError(28, "No space left on device"),
+                                            LabelingError),
+                                           (KeyboardInterrupt(), KeyboardInterrupt)])
+def test_a_failed_rename_puts_the_earlier_export_back(model, tmp_path, monkeypatch, error,
+                                                      raised):
+    out = export_model(model, tmp_path / "model", CARD)
+    before = _contents(out)
+    calls = _rename_into_target_raises(monkeypatch, out.resolve(), error)
+    with pytest.raises(raised) as info:
+        export_model(model, out, CARD)
+    assert calls  # the rename that failed was the staged folder's
+    if raised is LabelingError:
+        assert str(info.value) == f"{out.resolve()}: could not be replaced (No space left on device)"
+    # before, on an interrupt: no model/, and the old export in model.<pid>.<hex>.tmp
+    assert _contents(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
