@@ -101,6 +101,11 @@ def one_hot_votes(L: np.ndarray, cardinality: int):
 REGISTRY: dict[str, type] = {}  # name -> class, filled as each model class is defined
 
 
+def _built_in(cls: type) -> bool:
+    """Whether ``cls`` is defined in the labeling.models package (a built-in model)."""
+    return cls.__module__ == __package__ or cls.__module__.startswith(f"{__package__}.")
+
+
 class LabelModel:
     """Base class: subclasses implement ``fit`` and ``predict_proba``."""
 
@@ -113,6 +118,10 @@ class LabelModel:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:  # a model with a name of its own is loadable by it
+            taken = REGISTRY.get(cls.name)
+            if taken is not None and _built_in(taken) and not _built_in(cls):
+                raise TypeError(f"{cls.__qualname__}: name = {cls.name!r} is a built-in "
+                                "label model's; choose another (docs/label_models.md)")
             REGISTRY[cls.name] = cls
 
     def __init__(self, cardinality: int = 2):
