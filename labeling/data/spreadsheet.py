@@ -3,7 +3,9 @@ csv``, the Annotate pages' download) share, and reading a CSV a spreadsheet save
 
 Excel runs a cell starting with ``=``, ``+``, ``-`` or ``@`` as a formula
 (``=HYPERLINK(...)``, ``+cmd|' /C calc'!A0`` in a scraped comment: OWASP's "CSV
-injection"); :func:`formula_safe` makes such a text a text. Excel reads a CSV without a
+injection"; OWASP lists a leading tab or carriage return too, which some spreadsheets
+strip before reading the rest); :func:`formula_safe` makes such a text a text, and
+:func:`formula_unsafe` undoes it for a column read back (``reversible=True``). Excel reads a CSV without a
 byte-order mark in the machine's code page, so those files start with :data:`BOM`.
 """
 
@@ -17,16 +19,23 @@ import pandas as pd
 from labeling.data.readers import _csv_dialect, _decodes, _read_delimited, decode_text
 
 BOM = "\ufeff"
-_FORMULA_STARTS = ("=", "+", "-", "@")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 
 
-def formula_safe(value: str) -> str:
+def formula_safe(value: str, reversible: bool = False) -> str:
     """``value`` with a leading ``'`` when a spreadsheet would run it as a formula; a
-    number (``-5``, ``+44``) stays one."""
-    if value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+    number (``-5``, ``+44``) stays one. ``reversible``: a value starting with ``'`` gets
+    one too, so that :func:`formula_unsafe` gives back every value exactly."""
+    if (value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value)
+            or reversible and value.startswith("'")):
         return "'" + value
     return value
+
+
+def formula_unsafe(value: str) -> str:
+    """A value written by ``formula_safe(value, reversible=True)``, as it was."""
+    return value[1:] if value.startswith("'") else value
 
 
 def read_sheet_csv(content: bytes, name: str) -> pd.DataFrame:

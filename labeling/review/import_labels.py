@@ -9,7 +9,9 @@ transaction (all or nothing: an error or a killed process part-way writes none):
 naming a split, an example or a label the task does not have, or an example twice, is a
 one-line error naming the file, its row and column. Labels are read by name (the
 download's ``label`` index column is not read); each records its example's text now,
-as a label given in the app does.
+as a label given in the app does. The CSV download's free-text cells never start a
+formula in a spreadsheet: the ``'`` it adds to an id, a label name or an annotator's name
+(``'@user``, and ``''x`` for ``'x``) is taken off again by the import.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from labeling.data.spreadsheet import BOM, formula_safe, read_sheet_csv
+from labeling.data.spreadsheet import BOM, formula_safe, formula_unsafe, read_sheet_csv
 from labeling.errors import DataError
 from labeling.gold import label_set_record, parse_label_set
 from labeling.review.annotator import clean_name
 from labeling.review.next_run import file_splits
 
 COLUMNS = ("example_id", "split", "label_name")
+# the CSV download's columns read back, each written by formula_safe(reversible=True)
+READ_BACK = ("example_id", "label_name", "annotator")
 
 
 def read_label_file(name: str, content: bytes) -> tuple[pd.DataFrame, int]:
@@ -45,7 +49,12 @@ def read_label_file(name: str, content: bytes) -> tuple[pd.DataFrame, int]:
         raise DataError(f"{name}: no column {', '.join(missing)} (a file of hand labels "
                         "has the download's columns example_id, split, label_name; "
                         "annotator is optional)")
-    return frame.fillna("").astype(str), first
+    frame = frame.fillna("").astype(str)
+    if suffix == ".csv":  # the "'" the download put before "@user", "-x", "'x"
+        for column in READ_BACK:
+            if column in frame.columns:
+                frame[column] = frame[column].map(formula_unsafe)
+    return frame, first
 
 
 def check_labels(name: str, frame: pd.DataFrame, first: int, texts: dict, labels: list[str],
@@ -132,7 +141,10 @@ def export(store, data, kind: str = "csv") -> bytes:
         lambda t: t.isoformat(timespec="seconds"))
     if kind == "jsonl":
         return table.to_json(orient="records", lines=True, force_ascii=False).encode("utf-8")
-    # for Excel: a BOM (else UTF-8 reads as cp1252), no text run as a formula (the texts
-    # are not read back by import_labels)
-    table["text"] = table["text"].map(lambda t: t if t is None else formula_safe(t))
+    # for Excel: a BOM (else UTF-8 reads as cp1252), no free text run as a formula (ids
+    # come from the data, names are typed by anyone in the app); the texts are not read back
+    for column in (*READ_BACK, "text"):
+        reversible = column in READ_BACK
+        table[column] = table[column].map(
+            lambda v: v if v is None else formula_safe(str(v), reversible))
     return (BOM + table.to_csv(index=False)).encode("utf-8")
