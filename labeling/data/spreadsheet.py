@@ -4,9 +4,11 @@ csv``, the Annotate pages' download) share, and reading a CSV a spreadsheet save
 Excel runs a cell starting with ``=``, ``+``, ``-`` or ``@`` as a formula
 (``=HYPERLINK(...)``, ``+cmd|' /C calc'!A0`` in a scraped comment: OWASP's "CSV
 injection"; OWASP lists a leading tab or carriage return too, which some spreadsheets
-strip before reading the rest); :func:`formula_safe` makes such a text a text, and
-:func:`formula_unsafe` undoes it for a column read back (``reversible=True``). Excel reads a CSV without a
-byte-order mark in the machine's code page, so those files start with :data:`BOM`.
+strip before reading the rest); :func:`formula_safe` makes such a text a text (the one
+guard of both CSVs: predict's turns control characters into spaces first), and
+:func:`formula_unsafe` undoes it for a column read back (``reversible=True``). Excel
+reads a CSV without a byte-order mark in the machine's code page, so those files start
+with :data:`BOM`.
 """
 
 from __future__ import annotations
