@@ -46,9 +46,9 @@ from labeling.lf.loader import load_lfs
 from labeling.llm.multilabel import check_task_lfs, prompt_lfs
 from labeling.metrics import classification_scores, missing_class_error
 from labeling.models.fit_cache import fit_cached
-from labeling.train.auto import choose_end_model, end_model_options
+from labeling.train.auto import choose_end_model, end_model_cv_runs, end_model_options
 from labeling.train.end_model import embedding_cache, predict_proba_full
-from labeling.train.fold_label_model import fold_label_model_for
+from labeling.train.fold_label_model import saved_fold_label_model
 from labeling.train.gold_budget import (curve_section, frozen_section, gold_only_section,
                                         split_curve_options, split_gold_only_option)
 
@@ -212,8 +212,11 @@ def step_fit(task: Task) -> dict:
     applied.check(task, "fit")  # the LFs L.parquet holds are the task's LFs now
     matrices = read_label_matrices(task, table)
     L_dev, y_dev = matrices.get("dev"), task.gold("dev")
-    if cfg.positive_label is not None and y_dev is not None and (missing := missing_class_error(
-            y_dev, cfg.positive_index, cfg.labels)):  # every model choice would be a tie at 0
+    n_gold = 0 if y_dev is None else int(np.count_nonzero(np.asarray(y_dev) >= 0))
+    cv = ((cfg.label_model.name == "auto" and n_gold >= 2)  # as labeling.models.auto's fit
+          or end_model_cv_runs(cfg.end_model.name, cfg.end_model.params, n_gold))
+    if cfg.positive_label is not None and cv and (missing := missing_class_error(
+            y_dev, cfg.positive_index, cfg.labels)):  # every CV choice would be a tie at 0
         raise LabelingError(f"{cfg.source}: positive_label: {missing}; label dev rows of it, "
                             "or remove positive_label to choose by accuracy")
     choice = cfg.label_model
@@ -274,19 +277,6 @@ def step_fit(task: Task) -> dict:
                           gold_at_fit=gold, gold_at_summary=gold, **stale)
 
 
-def _fold_label_model(task: Task, proba, gold, y_dev):
-    """The fit step's label model, refit per fold of the end model's dev CV so no
-    held-out fold's gold shapes its weak targets (docs/gold_budget.md); None if the
-    saved model is missing, unreadable or not the one behind ``proba``."""
-    try:
-        fitted = models.load(task.run_dir / LABEL_MODEL_FILE)
-    except (OSError, ValueError):
-        return None
-    L = read_label_matrices(task)
-    return fold_label_model_for(fitted, L["train"], L["dev"][gold], y_dev, proba,
-                                task.run_dir / "cache" / "label_models")
-
-
 @timed("train")
 def step_train(task: Task):
     """Train the end model on the train split's soft labels (+ dev gold rows, if any),
@@ -307,7 +297,7 @@ def step_train(task: Task):
     if dev is not None and y_dev is not None:
         gold = np.asarray(y_dev) >= 0  # dev rows without a gold label cannot train or score
         dev_texts, y_dev = dev["text"][gold].tolist(), np.asarray(y_dev)[gold]
-        refit = _fold_label_model(task, proba, gold, y_dev)
+        refit = saved_fold_label_model(task, proba, gold, y_dev)
     else:
         y_dev = None
     cache_dir, texts = task.run_dir / EMBEDDING_CACHE_DIR, task.splits["train"]["text"]

@@ -71,6 +71,7 @@ DEFAULT_HALVING_KEEP = 6
 # the weak rows at weight 1 (or the one ``weak_weights`` value given) and get no
 # decision bias (it is fit on CV predictions). docs/finetune.md: why not in auto.
 FIT_ONCE = ("minilm_finetune",)
+DEFAULT_N_FOLDS = 3
 # How the weak weight is chosen from the CV scores: "best" (the highest) or "one_se" (the
 # lightest within N_SE standard errors of it; docs/gold_budget.md). N_SE fixed at 1 (the
 # classic one-standard-error rule) before it was measured, not tuned.
@@ -172,7 +173,7 @@ def nested_gain(oofs, splits, y_dev, metric, pos_label, bias, min_gain, n_folds)
 @on_one_blas_thread
 def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
                      label_mode=DEFAULT_LABEL_MODE,
-                     dev_weight=DEFAULT_DEV_WEIGHT, n_folds=3, metric="accuracy",
+                     dev_weight=DEFAULT_DEV_WEIGHT, n_folds=DEFAULT_N_FOLDS, metric="accuracy",
                      pos_label=1, seed=0, cache_dir=None, params=None,
                      min_gain=DEFAULT_MIN_GAIN, n_repeats=DEFAULT_N_REPEATS,
                      decision_bias=True, weak_weights=DEFAULT_WEAK_WEIGHTS,
@@ -311,6 +312,15 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
     report.update(name=chosen_name, label_mode=chosen_mode, weak_weight=weak_weight,
                   decision_bias=[round(float(b), 2) for b in bias])
     return model, report
+
+
+def end_model_cv_runs(name: str, params: dict, n_dev_gold: int) -> bool:
+    """Whether :func:`choose_end_model` may cross-validate on dev for ``[end_model]``
+    ``name`` and ``params`` with ``n_dev_gold`` dev gold rows: ``n_folds`` of them or
+    more, and not a model fit once."""
+    n_folds = params.get("n_folds", DEFAULT_N_FOLDS)
+    n_folds = n_folds if isinstance(n_folds, int) else DEFAULT_N_FOLDS  # refused at train
+    return name not in FIT_ONCE and n_dev_gold >= n_folds
 
 
 OPTION_KEYS = ("label_mode", "dev_weight", "n_folds", "min_gain", "n_repeats", "decision_bias",

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labeling import models
+from labeling.artifacts import LABEL_MODEL_FILE, read_label_matrices
 from labeling.models.auto import CANDIDATES, AutoLabelModel
 from labeling.models.base import LabelModel
 from labeling.models.fit_cache import fit_cached
@@ -148,3 +150,17 @@ def multilabel_fold_model_for(label_model: PerLabelModel, L_train, L_dev, Y_dev,
     if not np.allclose(label_model.predict_proba(L_train), P_weak, atol=1e-9):
         return None
     return MultiLabelFoldModel(label_model, L_train, L_dev, Y_dev)
+
+
+def saved_fold_label_model(task, proba, gold, y_dev) -> FoldLabelModel | None:
+    """The fit step's label model (the run folder's ``label_model.json``), refit per fold
+    of the end model's dev CV so no held-out fold's gold shapes its weak targets
+    (docs/gold_budget.md); None if the saved model is missing, unreadable or not the one
+    behind ``proba``. ``gold``: which dev rows have gold (``y_dev``'s rows)."""
+    try:
+        fitted = models.load(task.run_dir / LABEL_MODEL_FILE)
+    except (OSError, ValueError):
+        return None
+    L = read_label_matrices(task)
+    return fold_label_model_for(fitted, L["train"], L["dev"][gold], y_dev, proba,
+                                task.run_dir / "cache" / "label_models")
