@@ -134,14 +134,19 @@ def _separator_hint(header: list[str], dialect: dict) -> str:
 
 def _read_delimited(text: str, path: Path, dialect: dict) -> pd.DataFrame:
     """Rows of a CSV/TSV text: every row has the header's number of fields, blank lines
-    are skipped, and every value stays the exact string in the file."""
+    are skipped, so are rows of only empty fields after the last row with a value (a
+    spreadsheet's formatted rows, ",,"), and every value stays the exact string in the
+    file. A ",," row between rows is kept: row-number ids count it, as they always did."""
     reader = csv.reader(io.StringIO(text, newline=""), **dialect)
-    header, rows, start = None, [], 1
+    header, rows, start, empty = None, [], 1, []
     try:
         for fields in reader:
             end = reader.line_num  # a quoted field may span lines: the row is start..end
-            if not any(fields):  # a blank line, or a spreadsheet's empty row (",,")
+            if not fields:  # a blank line
                 pass
+            elif not any(fields):  # ",,": kept only if a row with a value follows
+                if header is not None and len(fields) == len(header):
+                    empty.append(fields)
             elif header is None:
                 repeated = sorted({f for f in fields if fields.count(f) > 1 and f})
                 if repeated:
@@ -154,7 +159,8 @@ def _read_delimited(text: str, path: Path, dialect: dict) -> pd.DataFrame:
                 raise DataError(f"{path}: line {start}: expected {len(header)} fields (as in "
                                 f"the header), found {len(fields)}{spans}")
             else:
-                rows.append(fields)
+                rows += empty + [fields]
+                empty = []
             start = end + 1
     except csv.Error as exc:
         if reader.line_num > start or "end of data" in str(exc):

@@ -42,8 +42,8 @@ def formula_unsafe(value: str) -> str:
 
 def read_sheet_csv(content: bytes, name: str) -> pd.DataFrame:
     """A CSV as a spreadsheet saves it, every value a string: UTF-8 (a BOM dropped), else
-    cp1252 (Excel's "CSV (Comma delimited)"), ',' or ';'-separated, empty rows skipped
-    (docs/data.md's rules)."""
+    cp1252 (Excel's "CSV (Comma delimited)"), ',' or ';'-separated, empty rows after the
+    data skipped (docs/data.md's rules)."""
     encoding = "utf-8" if _decodes(content, "utf-8") else "cp1252"
     text = decode_text(content, name, encoding, "re-save it as CSV UTF-8")
     return _read_delimited(text, Path(name), _csv_dialect(text))
