@@ -32,6 +32,7 @@ optimism does not decide the choice. Set ``decision_bias = false`` to keep the a
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -345,13 +346,16 @@ def end_model_options(name: str, params: dict, base_dir=None) -> dict:
     rest = {key: value for key, value in params.items() if key not in OPTION_KEYS}
     options.setdefault("label_mode", DEFAULT_LABEL_MODE)
     check_weight_rule(options.get("weight_rule", DEFAULT_WEIGHT_RULE))
+    if isinstance(options.get("candidates"), str):  # not its letters
+        raise ValueError(f"candidates = {json.dumps(options['candidates'])} is one name; write "
+                         f"a list: candidates = [{json.dumps(options['candidates'])}]")
     if name == "auto":
         unknown = [key for key in rest if key not in AUTO_CANDIDATES and not is_user_model(key)]
         if unknown or not all(isinstance(v, dict) for v in rest.values()):
             raise ValueError(f"with name = auto, params other than {', '.join(OPTION_KEYS)} "
                              f"must be tables named after a candidate "
                              f"({', '.join(AUTO_CANDIDATES)}), got {unknown or list(rest)}")
-        if "candidates" in options and not isinstance(options["candidates"], str):
+        if "candidates" in options:
             options["candidates"] = [resolve_reference(c, base_dir)
                                      for c in options["candidates"]]
         return {"name": name, "params": rest, **options}

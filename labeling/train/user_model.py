@@ -145,6 +145,9 @@ def make_user_model(name: str, seed: int = 0, **params) -> "UserEndModel":
     """The unfitted :class:`UserEndModel` of factory ``name`` called with ``params``
     (and ``seed=seed`` if it takes a ``seed``), checked as the module doc says."""
     factory = _load_function(name)
+    if inspect.isclass(factory):  # as register() refuses it
+        raise ValueError(f"end model {name!r}: pass a function returning an estimator "
+                         f"(def make(): return {factory.__name__}()), not the class")
     if callable(factory) and not hasattr(factory, "fit"):
         takes = inspect.signature(factory).parameters
         if "seed" in takes and "seed" not in params:
