@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 import webbrowser
 from importlib import metadata
@@ -37,19 +38,31 @@ INSTALLED_APP = "share/labeling/app/streamlit_app.py"  # pyproject.toml's data-f
 
 def app_file() -> Path:
     """``app/streamlit_app.py`` of the source tree this package belongs to (a checkout,
-    ``pip install -e .``), else the copy a wheel installed (under ``<prefix>/share``, found
-    through the installed files' record, wherever pip put them)."""
-    # `pip install --target D` moves share/ into D, where its record no longer points
-    beside = SOURCE_APP.parents[1] / INSTALLED_APP
-    for path in (SOURCE_APP, beside):
-        if path.is_file():
-            return path
+    ``pip install -e .``: a pyproject.toml beside it names the project "labeling"), else
+    the copy a wheel installed (under ``<prefix>/share``, found through the installed
+    files' record, wherever pip put them). For a wheel, ``SOURCE_APP`` is
+    ``site-packages/app/streamlit_app.py``: another project's top-level ``app``, if any."""
+    if SOURCE_APP.is_file() and _is_labeling_checkout(SOURCE_APP.parents[1]):
+        return SOURCE_APP
     for dist in metadata.distributions(name="labeling"):
         for entry in dist.files or []:
             if entry.as_posix().endswith(INSTALLED_APP) and Path(entry.locate()).is_file():
                 return Path(entry.locate()).resolve()
+    # `pip install --target D` moves share/ into D, where its record no longer points
+    beside = SOURCE_APP.parents[1] / INSTALLED_APP
+    if beside.is_file():
+        return beside
     raise LabelingError(f"{SOURCE_APP}: the app's entry file is missing, and no installed "
                         f"copy (.../{INSTALLED_APP}) is recorded: reinstall labeling")
+
+
+def _is_labeling_checkout(root: Path) -> bool:
+    """Whether ``root`` holds labeling's own pyproject.toml."""
+    try:
+        with open(root / "pyproject.toml", "rb") as file:
+            return tomllib.load(file).get("project", {}).get("name") == "labeling"
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        return False
 
 
 def free_port(host: str = "127.0.0.1") -> int:
