@@ -137,7 +137,10 @@ def test_auto_fits_no_decision_bias_on_fewer_rows_of_the_positive_label_than_fol
     y_dev5 = np.array([0] * 55 + [1] * 38 + [2] * 7)
     L_dev5 = votes(y_dev5)
     L_dev5[y_dev5 == 2, 2] = 2
-    AutoLabelModel(cardinality=3, metric="f1", pos_label=2).fit(L, y_dev=y_dev5, L_dev=L_dev5)
+    L_dev5[y_dev5 == 2, 0] = 0  # a tie with class 0 on each of its rows: a bias breaks it
+    auto5 = AutoLabelModel(cardinality=3, metric="f1", pos_label=2).fit(L, y_dev=y_dev5,
+                                                                        L_dev=L_dev5)
+    assert auto5.decision_bias_[2] > 0 and not auto5.decision_bias_[:2].any()
 
 
 def test_fit_refuses_a_positive_label_the_dev_gold_has_no_row_of(make_task):
