@@ -97,6 +97,21 @@ def candidate_keys(names, modes, weak_weights) -> list[str]:
     return keys
 
 
+def cv_setup(params, y_dev, dev_texts, probs, candidates, label_modes, weak_weights, keys,
+             n_folds, n_repeats, seed, repeats):
+    """What :func:`oof_probabilities` and the CV of end models of yours
+    (:mod:`labeling.train.user_cv`) start from: ``params`` (a dict), ``y_dev`` and
+    ``dev_texts`` as arrays, the class count ``k``, the stratified folds of each repeat
+    (seed ``seed + r``) and the candidate keys to score."""
+    params, y_dev = params or {}, np.asarray(y_dev, dtype=int)
+    dev_texts = np.asarray(list(dev_texts), dtype=object)
+    repeats = list(range(n_repeats)) if repeats is None else list(repeats)
+    splits = [stratified_folds(y_dev, n_folds, seed + r) for r in repeats]
+    all_keys = candidate_keys(candidates, label_modes, weak_weights)
+    keys = all_keys if keys is None else [key for key in all_keys if key in set(keys)]
+    return params, y_dev, dev_texts, np.asarray(probs).shape[1], splits, keys
+
+
 def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label_modes,
                       dev_weight=DEFAULT_DEV_WEIGHT, n_folds=3, n_repeats=DEFAULT_N_REPEATS,
                       seed=0, cache_dir=None, params=None, weak_weights=(None,), keys=None,
@@ -110,13 +125,9 @@ def oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, label
     for successive halving. ``fold_probs``: an object whose ``probs(dev rows)`` gives
     the train rows' label-model probabilities refit on those dev rows (module doc);
     None: every fold's weak rows get ``probs``."""
-    params, y_dev = params or {}, np.asarray(y_dev, dtype=int)
-    dev_texts = np.asarray(list(dev_texts), dtype=object)
-    k = np.asarray(probs).shape[1]
-    repeats = list(range(n_repeats)) if repeats is None else list(repeats)
-    splits = [stratified_folds(y_dev, n_folds, seed + r) for r in repeats]
-    all_keys = candidate_keys(candidates, label_modes, weak_weights)
-    keys = all_keys if keys is None else [key for key in all_keys if key in set(keys)]
+    params, y_dev, dev_texts, k, splits, keys = cv_setup(
+        params, y_dev, dev_texts, probs, candidates, label_modes, weak_weights, keys,
+        n_folds, n_repeats, seed, repeats)
     bases, needed = {}, {}  # base key -> (base model, params); base key -> [(mode, w)]
     for cand in keys:
         name, mode, w = parse_key(cand)

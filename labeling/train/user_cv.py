@@ -14,10 +14,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from labeling.metrics import stratified_folds
 from labeling.train.cross_validation import (DEFAULT_DEV_WEIGHT, GOLD_ONLY, candidate_keys,
-                                             fold_targets, oof_probabilities, parse_key,
-                                             resolve_params)
+                                             cv_setup, fold_targets, oof_probabilities,
+                                             parse_key, resolve_params)
 from labeling.train.end_model import make_end_model, training_rows, weighted_targets
 from labeling.train.user_model import is_user_model
 
@@ -48,13 +47,9 @@ def user_oof_probabilities(texts, probs, covered, dev_texts, y_dev, candidates, 
     """:func:`labeling.train.cross_validation.oof_probabilities` for end models of
     yours (same arguments, same ``({key: [OOF probabilities per repeat]}, [fold ids per
     repeat])``; ``cache_dir`` is not used)."""
-    params, y_dev = params or {}, np.asarray(y_dev, dtype=int)
-    dev_texts = np.asarray(list(dev_texts), dtype=object)
-    k = np.asarray(probs).shape[1]
-    repeats = list(range(n_repeats)) if repeats is None else list(repeats)
-    splits = [stratified_folds(y_dev, n_folds, seed + r) for r in repeats]
-    all_keys = candidate_keys(candidates, label_modes, weak_weights)
-    keys = all_keys if keys is None else [key for key in all_keys if key in set(keys)]
+    params, y_dev, dev_texts, k, splits, keys = cv_setup(
+        params, y_dev, dev_texts, probs, candidates, label_modes, weak_weights, keys,
+        n_folds, n_repeats, seed, repeats)
     weak_texts = np.zeros(0, dtype=object)
     if any(parse_key(key)[1] != GOLD_ONLY for key in keys):
         weak_texts, _ = training_rows(texts, probs, covered)
