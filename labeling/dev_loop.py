@@ -43,7 +43,8 @@ from labeling.dev_loop_multilabel import change as _delta
 from labeling.dev_loop_multilabel import number as _num
 from labeling.errors import LabelingError
 from labeling.pipeline import read_metrics
-from labeling.session import Session, _user_modules
+from labeling.session import Session
+from labeling.session_sources import user_modules
 
 TABLE_DONE = "dev table"  # the line that ends each table (scripts wait for it)
 COMPARED = ("coverage", "dev_correct", "dev_incorrect")  # what marks an LF changed
@@ -142,7 +143,7 @@ def watched_files(session: Session | None, config: Path) -> list[Path]:
     except LabelingError:
         pass  # a broken config: watch it until it is fixed
     if session is not None:
-        for name in _user_modules(session.task.config.base_dir):
+        for name in user_modules(session.task.config.base_dir):
             path = getattr(sys.modules.get(name), "__file__", None)
             if path and path.endswith(".py") and Path(path).is_file():
                 files.add(Path(path))

@@ -27,7 +27,7 @@ import pandas as pd
 
 from labeling import pipeline
 from labeling import session_models as own
-from labeling.session_sources import _file_stamp, _user_modules
+from labeling.session_sources import file_stamp, user_modules
 from labeling import session_multilabel as multilabel
 from labeling import suggest as lf_suggest
 from labeling.apply import applied
@@ -90,13 +90,13 @@ class Session:
         """Modification times of the config, the LF files, the task's own modules, the
         data files and the app's annotations (SQLite writes its -wal file first)."""
         config = task.config
-        modules = [sys.modules[n].__file__ for n in _user_modules(config.base_dir)
+        modules = [sys.modules[n].__file__ for n in user_modules(config.base_dir)
                    if n.split(".")[0] != "labeling"]  # a task in this repo's own folder
         data = [config.resolve(p) for p in (config.data.train, config.data.dev,
                                             config.data.test) if p]
         annotations = config.annotations_path
-        return _file_stamp([config.source, *map(config.resolve, config.lfs), *modules,
-                            *data, annotations, f"{annotations}-wal"])
+        return file_stamp([config.source, *map(config.resolve, config.lfs), *modules,
+                           *data, annotations, f"{annotations}-wal"])
 
     def _fresh(self) -> None:
         """Reload when the config, an LF file, a task module, a data file or the
@@ -122,7 +122,7 @@ class Session:
     def reload(self) -> "Session":
         """Re-read the config, the data and the LF modules (and the task's own helper
         modules they import), after an edit."""
-        for name in _user_modules(self.task.config.base_dir):
+        for name in user_modules(self.task.config.base_dir):
             del sys.modules[name]
         self.task = self._load()
         return self

@@ -16,7 +16,7 @@ def _resolved(path: str) -> str:
     return str(Path(path).resolve())
 
 
-def _user_modules(base_dir: Path) -> list[str]:
+def user_modules(base_dir: Path) -> list[str]:
     """Names of imported modules whose file lies under ``base_dir`` (the task's own
     helper modules): re-imported on reload, so an edit to a helper takes effect."""
     base = _resolved(str(base_dir)) + "/"
@@ -29,7 +29,7 @@ def _user_modules(base_dir: Path) -> list[str]:
     return names
 
 
-def _file_stamp(paths) -> dict[str, tuple | None]:
+def file_stamp(paths) -> dict[str, tuple | None]:
     # size and inode too: an edit within one timestamp tick, or a file copied in keeping
     # its modification time, changes one of them (found in review)
     return {str(p): ((s.st_mtime_ns, s.st_size, s.st_ino) if (s := _stat(p)) else None)
