@@ -237,7 +237,13 @@ class TaskConfig(_Strict):
 def _absolute(path: Path | str) -> Path:
     """A path given on the command line, from the current folder; ``~`` is the home
     folder also when the shell did not expand it (quoted: "~/Runs clients")."""
-    return Path(os.path.abspath(os.path.expanduser(path)))
+    return Path(os.path.abspath(home_path(path)))
+
+
+def home_path(path: Path | str) -> Path:
+    """A path given on the command line with a leading ``~`` the home folder, also when
+    the shell did not expand it (quoted, as a folder with spaces is: "~/My models/m")."""
+    return Path(os.path.expanduser(path))
 
 
 def load_config(path: Path | str | None = None) -> TaskConfig:

@@ -23,8 +23,10 @@ def export(config: Optional[Path] = CONFIG_ARG,
                                       "in --out.")):
     """Export the trained end model (skops and ONNX) with its model card."""
     from labeling import pipeline
+    from labeling.config import home_path
     from labeling.export.folder import check_replaceable, occupied
 
+    out = None if out is None else home_path(out)  # "~/m" quoted: the home folder
     task = open_task(config, run_dir)
     if out is not None and occupied(out) and (  # the run's own model/ is always replaced
             out.resolve() != (task.run_dir / pipeline.MODEL_DIR).resolve()):
@@ -58,6 +60,7 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
                                              "transformers).")):
     """Print each text's label and its probability (multi-label: its label set and every
     label's probability), from arguments, a file or stdin."""
+    from labeling.config import home_path
     from labeling.export import load_exported
     from labeling.predict import text_batches, write_batches
 
@@ -71,12 +74,13 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
         "".encode(encoding)
     except LookupError:
         raise LabelingError(f"--encoding: unknown text encoding {encoding!r}") from None
-    exported = load_exported(model, runtime)
+    exported = load_exported(home_path(model), runtime)  # "~/m" quoted: the home folder
     written = write_batches(exported, [list(texts)] if texts else [], sys.stdout, fmt)
     ids = dict(id_column="id" if id_column is None else id_column,
                id_required=id_column is not None)
     if input is not None:
-        written += write_batches(exported, text_batches(input, text_column, encoding=encoding,
+        source = input if input == "-" else str(home_path(input))
+        written += write_batches(exported, text_batches(source, text_column, encoding=encoding,
                                                         **ids), sys.stdout, fmt)
     elif not texts and not sys.stdin.isatty():  # streamed: answers while the pipe is open
         written += write_batches(exported, text_batches("-", **ids), sys.stdout, fmt)
@@ -115,11 +119,12 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
                                           help="Log every request (uvicorn's access log).")):
     """Serve an exported model over HTTP (Open Inference Protocol v2 and POST /predict)
     until SIGTERM or Ctrl+C (docs/serve.md)."""
+    from labeling.config import home_path
     from labeling.serve import Limits, build_server, check_host, listening_message
     from labeling.serve import serve as run_server, serve_workers
 
     check_host(host, allow_remote)  # before loading the model: fail fast
-    options = dict(model_dir=model, runtime=runtime, name=name, limits=Limits(
+    options = dict(model_dir=home_path(model), runtime=runtime, name=name, limits=Limits(
         max_body_bytes, max_texts, max_text_chars, body_timeout), max_batch=max_batch,
         max_wait_ms=max_wait_ms, max_queue=max_queue, model_process=model_process)
     if workers != 1:  # each worker process loads the model itself

@@ -28,6 +28,7 @@ import webbrowser
 from importlib import metadata
 from pathlib import Path
 
+from labeling.config import home_path
 from labeling.errors import LabelingError
 from labeling.review.project import ENV_ANNOTATIONS, ENV_PROJECT, ENV_RUN_DIR
 
@@ -91,10 +92,10 @@ def app_environment(project: Path, run_dir: Path | None = None,
                     annotations: Path | None = None, env=None) -> dict[str, str]:
     """``env`` (default: this process's) plus the app's ``LABELING_*`` variables."""
     out = dict(os.environ if env is None else env)
-    out[ENV_PROJECT] = str(Path(project).resolve())
+    out[ENV_PROJECT] = str(home_path(project).resolve())
     for var, value in ((ENV_RUN_DIR, run_dir), (ENV_ANNOTATIONS, annotations)):
-        if value is not None:
-            out[var] = str(Path(value).resolve())
+        if value is not None:  # "~/runs" quoted: the home folder, as --run-dir elsewhere
+            out[var] = str(home_path(value).resolve())
     return out
 
 
