@@ -164,6 +164,21 @@ def _absent(value) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
+# letters NFKD does not split into a Latin letter and a mark
+_LATIN = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o",
+                        "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "þ": "th"})
+
+
+def task_name(stem: str) -> str:
+    """A task name (``[A-Za-z0-9_.-]+``) for a data file's name: accents dropped
+    ("commentaires été" -> "commentaires_ete"), other characters "_"; "task" for a name
+    of no Latin letter or digit ("σχόλια", "評論")."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", stem.translate(_LATIN))
+                    if not unicodedata.combining(c))
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", plain)
+    return name if name.strip("_.-") else "task"
+
+
 def init_task(data: Path, directory: Path, name: str | None = None,
               labels: list[str] | None = None, text_column: str = "text",
               label_column: str = "label", id_column: str | None = None,
@@ -173,7 +188,7 @@ def init_task(data: Path, directory: Path, name: str | None = None,
     returns the files written. The dev/test split it writes is UTF-8; ``say`` (a
     callable) gets one line saying how the rows were split."""
     data, directory = Path(data).resolve(), Path(directory).resolve()
-    name = name or re.sub(r"[^A-Za-z0-9_.-]+", "_", data.stem)
+    name = name or task_name(data.stem)
     config = directory / "labeling.toml"
     lf_file = directory / "functions" / f"{name}.py"
     for path in (config, lf_file):

@@ -173,7 +173,8 @@ def evaluate(config: Optional[Path] = CONFIG_ARG, run_dir: Optional[Path] = RUN_
 @user_errors
 def init(data: Path = typer.Argument(..., help="A CSV/TSV/JSONL/Parquet file of texts."),
          directory: Path = typer.Option(Path("."), "--dir", help="Where to write the task."),
-         name: Optional[str] = typer.Option(None, help="Task name (default: the file's name)."),
+         name: Optional[str] = typer.Option(None, help="Task name (default: the file's "
+                                                       "name, accents dropped)."),
          labels: Optional[str] = typer.Option(None, help="Comma-separated labels (default: "
                                                          "the label column's values)."),
          text_column: str = typer.Option("text", help="The file's text column."),
