@@ -56,6 +56,19 @@ def test_another_file_in_an_earlier_export_is_named_with_the_advice_to_move_it(m
     assert (out / "notes.txt").read_text() == "mine" and (out / CARD_FILE).is_file()
 
 
+def test_a_file_in_a_run_folders_own_model_folder_is_named_with_the_advice_to_move_it(
+        model, tmp_path):
+    (tmp_path / "metrics.json").write_text("{}")  # a run folder, before its first export
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "notes.txt").write_text("mine")
+    with pytest.raises(LabelingError, match=r"model: holds files .*\(notes\.txt\).*move them "
+                                            r"out of it$"):
+        export_model(model, tmp_path / "model", CARD)
+    (tmp_path / "metrics.json").unlink()  # any other folder: choose another
+    with pytest.raises(LabelingError, match=r"notes\.txt.*new or empty folder$"):
+        export_model(model, tmp_path / "model", CARD)
+
+
 def _rename_into_target_raises(monkeypatch, target: Path, error: BaseException):
     """The staged folder's rename onto ``target`` (the first rename onto it) raises."""
     rename, calls = Path.rename, []

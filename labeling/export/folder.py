@@ -55,9 +55,12 @@ def check_replaceable(folder: Path) -> None:
     if folder.is_dir():
         foreign = _foreign(folder)
         if foreign:
+            from labeling.artifacts import METRICS_FILE  # here: predict and serve need not
+
             more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-            # an earlier export (the run's own model/): the file is the one out of place
+            # an earlier export, or a run folder's own model/ (the user chose no folder)
             fix = ("move them out of it" if (folder / CARD_FILE).exists()
+                   or (folder.parent / METRICS_FILE).is_file()
                    else "export to a new or empty folder")
             raise LabelingError(
                 f"{folder}: holds files that are not an exported model's "
