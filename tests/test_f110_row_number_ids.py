@@ -47,3 +47,14 @@ def test_an_empty_row_between_rows_with_ids_is_named(tmp_path):
     assert frame["id"].tolist() == ["1", "", "2"]
     with pytest.raises(DataError, match=r"d\.csv: row 2, column 'id': missing id"):
         check_ids(frame["id"], path, "id")
+
+
+def test_an_empty_row_between_rows_with_too_many_fields_is_named(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("id,text\n1,a\n,,,\n2,b\n,,,\n", encoding="utf-8")
+    # as at 536dfc8 (before: skipped, and the ids of row-number files after it moved)
+    with pytest.raises(DataError, match=r"d\.csv: line 3: expected 2 fields \(as in the "
+                                        r"header\), found 4$"):
+        read_table(path)
+    path.write_text("id,text\n1,a\n2,b\n,,,\n", encoding="utf-8")
+    assert read_table(path)["id"].tolist() == ["1", "2"]  # after the data: skipped

@@ -145,8 +145,8 @@ def _read_delimited(text: str, path: Path, dialect: dict) -> pd.DataFrame:
             if not fields:  # a blank line
                 pass
             elif not any(fields):  # ",,": kept only if a row with a value follows
-                if header is not None and len(fields) == len(header):
-                    empty.append(fields)
+                if header is not None:
+                    empty.append((fields, start))
             elif header is None:
                 repeated = sorted({f for f in fields if fields.count(f) > 1 and f})
                 if repeated:
@@ -159,7 +159,11 @@ def _read_delimited(text: str, path: Path, dialect: dict) -> pd.DataFrame:
                 raise DataError(f"{path}: line {start}: expected {len(header)} fields (as in "
                                 f"the header), found {len(fields)}{spans}")
             else:
-                rows += empty + [fields]
+                for kept, line in empty:  # a row between rows: checked as any row
+                    if len(kept) != len(header):
+                        raise DataError(f"{path}: line {line}: expected {len(header)} fields "
+                                        f"(as in the header), found {len(kept)}")
+                rows += [kept for kept, _ in empty] + [fields]
                 empty = []
             start = end + 1
     except csv.Error as exc:
