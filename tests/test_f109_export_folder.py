@@ -5,16 +5,20 @@ OSError, Ctrl+C or SIGTERM) puts the earlier export back (labeling.export.folder
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from labeling.errors import LabelingError
-from labeling.export.card import export_model
-from labeling.export.card_schema import CARD_FILE, MODEL_FILE
-from labeling.export.folder import occupied
-from labeling.train.end_model import train_end_model
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import cli  # noqa: E402
+from labeling import pipeline  # noqa: E402
+from labeling.errors import LabelingError  # noqa: E402
+from labeling.export.card import export_model  # noqa: E402
+from labeling.export.card_schema import CARD_FILE, MODEL_FILE  # noqa: E402
+from labeling.export.folder import occupied  # noqa: E402
+from labeling.train.end_model import train_end_model  # noqa: E402
 
 TEXTS = ["subscribe to my channel", "love this song", "check out my page", "great tune"]
 CARD = {"task": "t", "labels": ["ham", "spam"]}
@@ -99,3 +103,16 @@ def test_a_failed_rename_puts_the_earlier_export_back(model, tmp_path, monkeypat
     # before, on an interrupt: no model/, and the old export in model.<pid>.<hex>.tmp
     assert _contents(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_cli_export_replaces_the_runs_model_folder_with_a_ds_store_in_it(make_task):
+    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    task = pipeline.load_task(config)
+    pipeline.step_apply(task, progress=False)
+    pipeline.step_fit(task)
+    pipeline.step_train(task)
+    assert cli("export", config).exit_code == 0
+    (task.run_dir / "model" / ".DS_Store").write_bytes(b"Bud1")  # Finder opened it
+    result = cli("export", config)  # before: "export to a new or empty folder"
+    assert result.exit_code == 0, result.output
+    assert not (task.run_dir / "model" / ".DS_Store").exists()
