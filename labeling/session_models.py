@@ -83,7 +83,7 @@ def label_model_choice(label_model, cardinality: int,
     if label_model.name in BUILT_IN and not kind.__module__.startswith("labeling."):
         raise LabelingError(f"label_model={kind.__name__}(...): its name "
                             f"{label_model.name!r} is a built-in label model's; choose "
-                            "another (yours replaced it in this process: restart the kernel)")
+                            "another")
     registered = REGISTRY.get(label_model.name)
     if registered is not kind and not _same_class(registered, kind):
         raise LabelingError(f"label_model={kind.__name__}(...): its name "

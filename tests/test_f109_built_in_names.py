@@ -45,3 +45,21 @@ def test_a_subclass_of_a_built_in_with_a_name_of_its_own_is_registered():
         assert REGISTRY["f109_slow_vote"] is kind and REGISTRY["mv"] is MajorityVote
     finally:
         del REGISTRY["f109_slow_vote"]
+
+
+def test_a_built_in_name_set_after_the_class_is_refused_by_session_fit():
+    from labeling.session_models import label_model_choice
+
+    class Later(LabelModel):
+        name = "f109_later"
+
+    Later.name = "mv"  # not through the class body: the registry keeps the built-in
+    try:
+        with pytest.raises(LabelingError) as info:
+            label_model_choice(Later(), 2)
+        # before: "(yours replaced it in this process: restart the kernel)", which it had not
+        assert str(info.value) == ("label_model=Later(...): its name 'mv' is a built-in label "
+                                   "model's; choose another")
+        assert REGISTRY["mv"] is MajorityVote
+    finally:
+        del REGISTRY["f109_later"]
