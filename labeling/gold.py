@@ -41,7 +41,6 @@ no longer has is ignored, not guessed (:func:`single_label_index`):
 
 from __future__ import annotations
 
-import io
 import sqlite3
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -235,14 +234,6 @@ class AnnotationStore:
         indices = [single_label_index(k, name, labels) for k, name in rows]
         return pd.DataFrame({"label": labels,
                              "count": [indices.count(k) for k in range(len(labels))]})
-
-    def to_csv(self, task: str) -> bytes:
-        """The task's annotations as CSV (for ``st.download_button``)."""
-        buffer = io.StringIO()
-        table = self.table(task)
-        table["updated_at"] = pd.to_datetime(table["updated_at"], unit="s", utc=True)
-        table.to_csv(buffer, index=False)
-        return buffer.getvalue().encode("utf-8")
 
 
 def valid_gold(store: "AnnotationStore | None", task: str, labels: list[str],

@@ -13,7 +13,7 @@ import pytest
 from labeling import pipeline
 from labeling.errors import DataError
 from labeling.gold import AnnotationStore
-from labeling.review.import_labels import import_labels
+from labeling.review.import_labels import export, import_labels
 from labeling.review.project import load_run
 
 
@@ -28,7 +28,7 @@ def test_the_download_imports_back_and_the_next_run_uses_it(tiny_app_project, ru
     store.set("tiny", train["id"][0], 1, split="train", label_name="spam", annotator="ann")
     store.set("tiny", dev["id"][1], 0, split="dev", label_name="ham", annotator="ann")
     store.set("tiny", "te0", 1, split="test", label_name="spam")
-    exported = store.to_csv("tiny")
+    exported = export(store, run)  # as the Annotate page downloads it
 
     target = AnnotationStore(tiny_app_project.parent / "annotations.sqlite")
     assert import_labels(target, run, "tiny-annotations.csv", exported, annotator="bob") == 3

@@ -145,6 +145,6 @@ def export(store, data, kind: str = "csv") -> bytes:
     # come from the data, names are typed by anyone in the app); the texts are not read back
     for column in (*READ_BACK, "text"):
         reversible = column in READ_BACK
-        table[column] = table[column].map(
-            lambda v: v if v is None else formula_safe(str(v), reversible))
+        table[column] = table[column].map(  # a missing name stays empty, not "nan"
+            lambda v: formula_safe(str(v), reversible), na_action="ignore")
     return (BOM + table.to_csv(index=False)).encode("utf-8")
