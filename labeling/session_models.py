@@ -38,10 +38,13 @@ def configured(task, key: str, choice: ModelChoice | None):
         task.config = config
 
 
-def _single_label(multi_label: bool, what: str) -> None:
-    if multi_label:
-        raise LabelingError(f"{what}= is for single-label tasks; a multi-label task "
-                            "trains its own models (docs/multilabel.md)")
+def _single_label(multi_label: bool, what: str, model) -> None:
+    """A multi-label task takes a built-in model's name (as its config would), not a
+    model of yours: an instance, a function, a ``file.py:function``."""
+    if multi_label and (not isinstance(model, str) or ":" in model):
+        raise LabelingError(f"{what}= is for single-label tasks when it is a model of "
+                            "yours; a multi-label task takes a built-in model's name, as "
+                            "its config does (docs/multilabel.md)")
 
 
 def end_model_choice(end_model, params: dict | None,
@@ -54,7 +57,7 @@ def end_model_choice(end_model, params: dict | None,
             raise LabelingError("params= goes with end_model=; the config's [end_model] "
                                 "params are used otherwise")
         return None
-    _single_label(multi_label, "end_model")
+    _single_label(multi_label, "end_model", end_model)
     try:
         name = end_model if isinstance(end_model, str) else register(end_model)
     except ValueError as exc:
@@ -69,7 +72,7 @@ def label_model_choice(label_model, cardinality: int,
     label_model.json names it), rebuilt from its ``get_params()`` for the fit."""
     if label_model is None:
         return None
-    _single_label(multi_label, "label_model")
+    _single_label(multi_label, "label_model", label_model)
     if isinstance(label_model, str):
         return ModelChoice(name=label_model)
     kind = type(label_model)

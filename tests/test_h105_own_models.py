@@ -373,3 +373,26 @@ def test_a_multi_label_task_refuses_models_of_yours_in_one_line(tmp_path):
         session.fit(label_model=HandVote(cardinality=3))
     with pytest.raises(LabelingError, match=r"^end_model= is for single-label tasks"):
         session.train(end_model=lambda: None)
+    with pytest.raises(LabelingError, match=r"^end_model= is for single-label tasks"):
+        session.train(end_model="models.py:make_svm")
+
+
+def test_a_multi_label_task_takes_a_built_in_name_in_the_notebook(tmp_path):
+    """fit(label_model="dawid_skene") and train(end_model="tfidf_logreg") on a
+    multi-label task were refused as models of yours; the config takes these names."""
+    from test_multilabel_loop import write_project
+
+    config = write_project(tmp_path / "ml")
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        'name = "tfidf_logreg"', 'name = "minilm_logreg"'), encoding="utf-8")
+    session = Session(config)
+    session.apply()
+    session.fit(label_model="dawid_skene")
+    fitted = json.loads((session.task.run_dir / "metrics.json").read_text())[
+        "multi_label"]["label_model"]
+    assert fitted["name"] == "dawid_skene"
+    assert set(fitted["chosen_per_label"].values()) == {"dawid_skene"}
+    session.train(end_model="tfidf_logreg")
+    trained = json.loads((session.task.run_dir / "metrics.json").read_text())[
+        "multi_label"]["end_model"]
+    assert trained["name"] == "tfidf_logreg"
