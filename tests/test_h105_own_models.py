@@ -317,7 +317,7 @@ def test_an_estimator_that_cannot_fit_texts_says_so_in_one_line(factories):
         "def make_lr():\n    return LogisticRegression()\n", encoding="utf-8")
     name, params = own("models/bare.py:make_lr", factories)
     with pytest.raises(ValueError, match=r"^end model 'models/bare.py:make_lr': fit on 24 "
-                                         r"texts raised ValueError: could not convert .*start "
+                                         r"rows raised ValueError: could not convert .*start "
                                          r"it with a vectorizer\)$"):
         make_end_model(name, **params[name]).fit(SPAM + HAM, [1] * 12 + [0] * 12)
 

@@ -218,7 +218,7 @@ class UserEndModel(ClassifierMixin, BaseEstimator):
         except Exception as exc:  # noqa: BLE001 - whatever the estimator raises, named
             hint = (" (it is given a list of texts: start it with a vectorizer)"
                     if "string" in str(exc) and "float" in str(exc) else "")
-            raise ValueError(f"end model {self.factory!r}: fit on {len(X)} texts raised "
+            raise ValueError(f"end model {self.factory!r}: fit on {len(X)} rows raised "
                              f"{type(exc).__name__}: {exc}{hint}") from exc
         trained = np.unique(y)
         classes = np.asarray(getattr(fitted, "classes_", []))
