@@ -168,6 +168,29 @@ def test_a_failed_rename_puts_the_earlier_export_back(model, tmp_path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
+def test_an_interrupt_while_removing_the_earlier_export_leaves_no_tmp_folder(model, tmp_path,
+                                                                            monkeypatch):
+    import shutil
+
+    out = export_model(model, tmp_path / "model", CARD)
+    (out / "model.int8.onnx").write_bytes(b"an earlier transformer's")
+    rmtree, calls = shutil.rmtree, []
+
+    def interrupted(path, *args, **kwargs):  # Ctrl+C in the first removal of model.*.tmp
+        if Path(path).name.endswith(".tmp") and not calls:
+            calls.append(path)
+            raise KeyboardInterrupt
+        return rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_model(model, out, CARD)
+    assert calls
+    # before: the earlier export stayed behind in model.<pid>.<hex>.tmp for good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert not (out / "model.int8.onnx").exists() and (out / MODEL_FILE).is_file()
+
+
 def test_cli_export_replaces_the_runs_model_folder_with_a_ds_store_in_it(make_task):
     from labeling import pipeline
 

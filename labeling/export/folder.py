@@ -115,9 +115,14 @@ def _replace(stage: Path, target: Path) -> None:
     except BaseException as exc:  # also Ctrl+C, and SIGTERM (labeling.cli: an interrupt)
         if old is not None and not target.exists():
             old.rename(target)  # put the earlier export back
+            old = None
         if isinstance(exc, OSError):
             raise LabelingError(f"{target}: could not be replaced "
                                 f"({exc.strerror or exc})") from None
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    finally:  # the new export is in place: the earlier one goes, even on an interrupt
+        if old is not None and target.exists():
+            try:
+                shutil.rmtree(old, ignore_errors=True)
+            finally:  # a Ctrl+C during the removal: it is finished, then the interrupt raised
+                shutil.rmtree(old, ignore_errors=True)
