@@ -58,3 +58,33 @@ def test_an_empty_row_between_rows_with_too_many_fields_is_named(tmp_path):
         read_table(path)
     path.write_text("id,text\n1,a\n2,b\n,,,\n", encoding="utf-8")
     assert read_table(path)["id"].tolist() == ["1", "2"]  # after the data: skipped
+
+
+def _dev(tmp_path, body: str, id_column: str = "id", multi: bool = False):
+    (tmp_path / "dev.csv").write_text(body, encoding="utf-8")
+    (tmp_path / "lfs.py").write_text("", encoding="utf-8")
+    (tmp_path / "task.toml").write_text(
+        f'name = "t"\nlabels = ["a", "b"]\nlfs = ["lfs.py"]\nmulti_label = {str(multi).lower()}'
+        f'\n[data]\ntrain = "dev.csv"\ndev = "dev.csv"\nid_column = "{id_column}"\n',
+        encoding="utf-8")
+    return load_split(load_config(tmp_path / "task.toml"), "dev")
+
+
+EMPTY = r" \(the row is empty: delete it in the spreadsheet\)"
+
+
+@pytest.mark.parametrize("id_column, multi, error", [
+    ("id", False, r"row 2, column 'key': missing id" + EMPTY + "$"),
+    ("", False, r"row 2, column 'label': unknown label" + EMPTY + r" \(labels: a, b\)$"),
+    ("", True, r"row 2, column 'label': empty label set" + EMPTY + "$"),
+])
+def test_an_empty_row_between_rows_says_it_is_empty(tmp_path, id_column, multi, error):
+    """Before: 'missing id' or 'unknown label (empty)', as for a row with a text."""
+    with pytest.raises(DataError, match=r"dev\.csv: " + error):
+        _dev(tmp_path, "key,text,label\n1,x,a\n,,\n2,y,b\n", id_column and "key", multi)
+
+
+def test_a_row_with_a_text_and_no_label_is_not_called_empty(tmp_path):
+    with pytest.raises(DataError, match=r"row 2, column 'label': unknown label \(empty\) "
+                                        r"\(labels: a, b\)$"):
+        _dev(tmp_path, "id,text,label\n1,x,a\n2,y,\n3,z,b\n")

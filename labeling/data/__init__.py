@@ -30,10 +30,18 @@ from labeling.data.readers import (DATA_ENCODING_HINT, UTF8_HINT, _is_missing,  
 from labeling.errors import DataError
 
 SPLITS = ("train", "dev", "test")
+EMPTY_ROW = "(the row is empty: delete it in the spreadsheet)"  # a ",," row between rows
+
+
+def empty_rows(df: pd.DataFrame) -> frozenset[int]:
+    """Rows (1-based) whose every field is empty: a ``,,`` row between rows is kept as a
+    row (row-number ids count it), so its missing id or label says it is empty."""
+    blank = (df.isna() | df.astype(str).eq("")).all(axis=1).to_numpy()
+    return frozenset(int(i) + 1 for i in blank.nonzero()[0]) if len(df.columns) else frozenset()
 
 
 def label_indices(values: pd.Series, labels: list[str], path: Path,
-                  column: str = "label") -> pd.Series:
+                  column: str = "label", empty: frozenset[int] = frozenset()) -> pd.Series:
     """Map gold values (names or indices) to class indices, or name the bad row.
 
     When a label's name is itself an integer (star ratings ``["1", "2", "3"]``), values
@@ -52,7 +60,8 @@ def label_indices(values: pd.Series, labels: list[str], path: Path,
         out.append(by_name[key])
     if bad:  # the first, and how many more: a partly labeled dev file has many
         (row, value, key), more = bad[0], f"; {len(bad)} rows in all" if len(bad) > 1 else ""
-        shown = "(empty)" if key in ("", "nan", "None") else repr(value)
+        shown = ((EMPTY_ROW if row in empty else "(empty)") if key in ("", "nan", "None")
+                 else repr(value))
         raise DataError(f"{path}: row {row}, column '{column}': unknown label {shown} "
                         f"(labels: {', '.join(labels)}){more}")
     return pd.Series(out, index=values.index, dtype="int64")
@@ -76,7 +85,7 @@ LABEL_SET_SEPARATOR = ";"
 
 
 def label_sets(values: pd.Series, labels: list[str], path: Path,
-               column: str = "label") -> pd.Series:
+               column: str = "label", empty: frozenset[int] = frozenset()) -> pd.Series:
     """Multi-label gold: each cell names its labels joined by ";" ("joy;surprise") and
     becomes a sorted tuple of class indices; an unknown or missing name names its row."""
     out, index = [], {label_form(label): i for i, label in enumerate(labels)}
@@ -84,8 +93,8 @@ def label_sets(values: pd.Series, labels: list[str], path: Path,
         names = [] if _is_missing(value) else str(value).split(LABEL_SET_SEPARATOR)
         names = [label_form(n.strip()) for n in names if n.strip()]
         if not names:
-            raise DataError(f"{path}: row {row}, column '{column}': empty label set "
-                            f"(name at least one of: {', '.join(labels)})")
+            hint = EMPTY_ROW if row in empty else f"(name at least one of: {', '.join(labels)})"
+            raise DataError(f"{path}: row {row}, column '{column}': empty label set {hint}")
         unknown = [n for n in names if n not in index]
         if unknown:
             raise DataError(f"{path}: row {row}, column '{column}': unknown label "
@@ -113,12 +122,14 @@ def check_some_text(values: pd.Series, path: Path, column: str, hint: str) -> No
                         f"the column holding the texts? {hint}")
 
 
-def check_ids(values: pd.Series, path: Path, column: str) -> None:
+def check_ids(values: pd.Series, path: Path, column: str,
+              empty: frozenset[int] = frozenset()) -> None:
     """Ids are non-empty strings or integers: a missing id would become "nan", an integer
     column with a gap reads as floats ("3.0")."""
     for row, value in enumerate(values.tolist(), start=1):
         if _is_missing(value) or (isinstance(value, str) and not value):
-            raise DataError(f"{path}: row {row}, column '{column}': missing id")
+            raise DataError(f"{path}: row {row}, column '{column}': missing id"
+                            + (f" {EMPTY_ROW}" if row in empty else ""))
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise DataError(f"{path}: row {row}, column '{column}': expected a string or "
                             f"integer id, got {_kind(value)} {str(value)[:40]!r}")
@@ -150,6 +161,7 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
     df = read_table(path, cols.encoding, DATA_ENCODING_HINT)
     if df.empty:
         raise DataError(f"{path}: no rows (data.{split} must hold at least one example)")
+    empty = empty_rows(df)
     needed = {cols.text_column: "text"}
     if split != "train":
         needed[cols.label_column] = "label"
@@ -162,7 +174,7 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
     check_texts(df[cols.text_column], path, cols.text_column)
     check_some_text(df[cols.text_column], path, cols.text_column, "(data.text_column)")
     if cols.id_column:
-        check_ids(df[cols.id_column], path, cols.id_column)
+        check_ids(df[cols.id_column], path, cols.id_column, empty)
     if split == "train" and cols.label_column in df.columns:
         df = df.drop(columns=cols.label_column)  # train gold is never used
     for role, column in (("text", cols.text_column), ("id", cols.id_column or ""),
@@ -177,7 +189,7 @@ def load_split(config: TaskConfig, split: str) -> pd.DataFrame | None:
     if split != "train":
         df = df.rename(columns={cols.label_column: "label"})
         to_gold = label_sets if config.multi_label else label_indices
-        df["label"] = to_gold(df["label"], config.labels, path, cols.label_column)
+        df["label"] = to_gold(df["label"], config.labels, path, cols.label_column, empty)
     if "id" not in df.columns:
         df.insert(0, "id", [f"{split}-{i}" for i in range(len(df))])
     df["id"] = df["id"].astype(str)
