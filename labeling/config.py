@@ -57,6 +57,9 @@ from labeling.errors import ConfigError
 from labeling.llm.settings import LLMSettings
 
 DEFAULT_CONFIG = "labeling.toml"
+# labeling.train.auto.AUTO_CANDIDATES, written out: config sits below train (tests check
+# the two agree); their params tables' model_path is relative to the config file
+_AUTO_CANDIDATES = ("tfidf_logreg", "minilm_logreg", "tfidf_minilm_avg")
 
 
 # the explicit direction marks, overrides and isolates: "\u202emaps" shows as "spam"
@@ -179,11 +182,21 @@ class TaskConfig(_Strict):
                         for e in self.lfs]
             if self.llm.local_model is not None:
                 self.llm.local_model = self.resolve(self.llm.local_model)
-            if isinstance(folder := self.end_model.params.get("model_path"), str):  # MiniLM
-                self.end_model.params["model_path"] = str(self.resolve(folder))
+            for table in self._builtin_end_model_params():  # MiniLM's folder
+                if isinstance(folder := table.get("model_path"), str):
+                    table["model_path"] = str(self.resolve(folder))
         except RuntimeError as exc:  # no HOME, or ~user of no such user
             raise ValueError(f"a path starting with '~': {exc}") from None
         return self
+
+    def _builtin_end_model_params(self) -> list[dict]:
+        """The ``[end_model] params`` tables a built-in end model reads: flat for a named
+        one, per candidate for ``auto``; never those of a model of yours (``file.py:fn``:
+        its ``model_path`` may be a hub id, or mean what its author wants)."""
+        params, name = self.end_model.params, self.end_model.name
+        if name == "auto":  # labeling.train.auto.AUTO_CANDIDATES (train imports config)
+            return [params[c] for c in _AUTO_CANDIDATES if isinstance(params.get(c), dict)]
+        return [] if ":" in name else [params]  # labeling.train.user_model.is_user_model
 
     @property
     def cardinality(self) -> int:

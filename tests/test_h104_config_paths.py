@@ -148,6 +148,42 @@ params = { model_path = "modèles/minilm", C = 2.0 }
         home / "minilm")
 
 
+def _end_model_params(tmp_path, end_model: str) -> dict:
+    (tmp_path / "labeling.toml").write_text('name = "t"\nlabels = ["ham", "spam"]\n'
+                                            'lfs = ["x.py"]\n[data]\ntrain = "train.csv"\n'
+                                            f'[end_model]\n{end_model}\n', encoding="utf-8")
+    return load_config(tmp_path / "labeling.toml").end_model.params
+
+
+def test_auto_candidates_model_path_is_relative_to_the_config_file(tmp_path, home,
+                                                                   monkeypatch):
+    """docs/config.md: before, a candidate's table under name = "auto" kept
+    "models/minilm", read from whatever folder the command ran in."""
+    monkeypatch.chdir(tmp_path.parent)
+    params = _end_model_params(tmp_path, 'name = "auto"\nparams = { candidates = '
+                               '["minilm_logreg", "tfidf_minilm_avg", "mine.py:make"], '
+                               'minilm_logreg = { model_path = "models/minilm" }, '
+                               'tfidf_minilm_avg = { model_path = "~/minilm", C = 2.0 }, '
+                               '"mine.py:make" = { model_path = "org/bert" } }')
+    assert params["minilm_logreg"] == {"model_path": str(tmp_path / "models" / "minilm")}
+    assert params["tfidf_minilm_avg"] == {"model_path": str(home / "minilm"), "C": 2.0}
+    assert params["mine.py:make"] == {"model_path": "org/bert"}  # yours: as written
+
+
+def test_an_end_model_of_yours_keeps_its_model_path_as_written(tmp_path):
+    """Before: a hub id of a model of yours became <config folder>/distilbert-base-uncased."""
+    params = _end_model_params(tmp_path, 'name = "models.py:make_bert"\n'
+                               'params = { model_path = "distilbert-base-uncased" }')
+    assert params == {"model_path": "distilbert-base-uncased"}
+
+
+def test_configs_auto_candidates_are_the_trainers():
+    from labeling.config import _AUTO_CANDIDATES
+    from labeling.train.auto import AUTO_CANDIDATES
+
+    assert _AUTO_CANDIDATES == AUTO_CANDIDATES
+
+
 def test_a_quoted_tilde_run_dir_is_the_home_folder(tmp_path, home, monkeypatch):
     """`labeling run --run-dir "~/Runs clients/t"`: quoted for its space, so the shell
     leaves the ~; before, a folder named "~" was made in the current folder."""
