@@ -202,6 +202,15 @@ _ZERO_RE = re.compile(r"LF '(.+)' votes on no training example \(zero coverage\)
 _SAME_RE = re.compile(r"LF '(.+)' gives the same votes as '(.+)' on every training example")
 
 
+def unvoted_classes(L_train: np.ndarray, labels: list[str]) -> list[str]:
+    """The labels no LF votes on train, from the label matrix (a label may hold ", ", so
+    not from the summary's joined polarity cells); none when fewer than two labels get
+    votes (``lf_warnings`` already says every LF votes one class)."""
+    L_train = np.asarray(L_train)
+    voted = set(np.unique(L_train[L_train != -1]).tolist())
+    return [name for c, name in enumerate(labels) if c not in voted] if len(voted) >= 2 else []
+
+
 def grouped_warnings(warnings: list[str]) -> list[str]:
     """``lf_warnings`` for a terminal: the LFs with zero coverage on one line, those
     worse than chance on dev on one line, and the copies of one LF on one line, so 300

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from labeling import llm, models
-from labeling.analysis import coverage_stats, lf_summary, lf_warnings
+from labeling.analysis import coverage_stats, lf_summary, lf_warnings, unvoted_classes
 from labeling.apply import FaultLog, applied, apply_lfs
 from labeling.artifacts import (L_FILE, LABEL_MODEL_FILE, METRICS_FILE,  # noqa: F401
                                 PROBS_FILE, _require, _write_table, check_dev_gold_at_fit,
@@ -189,6 +189,7 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
                    lfs={"n": len(names), "names": names, "fault_counts": faults.counts,
                         "cache_use": cache_use,  # `labeling apply` prints it
                         "first_faults": faults.first,
+                        "unvoted": unvoted_classes(matrices["train"], cfg.labels),  # warned of
                         "warnings": lf_warnings(matrices["train"], names, cfg.cardinality,
                                                 matrices.get("dev"), task.gold("dev"),
                                                 labels=cfg.labels)})

@@ -69,7 +69,7 @@ def print_lf_summary(run_dir: Path) -> None:
                             "since; with row-number ids, rows inserted or removed shift "
                             "them); label those rows again in the app", highlight=False)
         lfs = metrics.get("lfs", {})
-        unvoted = unvoted_classes(summary.get("polarity", []), metrics.get("labels") or [])
+        unvoted = lfs.get("unvoted") or []  # labeling.pipeline.step_apply
         if unvoted:
             console().print(f"[yellow]warning:[/] no LF votes for "
                             f"{escape(', '.join(repr(n) for n in unvoted))}: the label model "
@@ -83,20 +83,6 @@ def print_lf_summary(run_dir: Path) -> None:
             console().print(f"[yellow]faults:[/] LF '{escape(name)}' raised on "
                             f"{lfs['fault_counts'][name]} rows; first: {escape(first)}",
                             highlight=False)
-
-
-def unvoted_classes(polarities, labels: list[str]) -> list[str]:
-    """The labels no LF votes, from ``lf_summary.csv``'s ``polarity`` cells (each the
-    label names an LF votes, joined by ", "); none when fewer than two labels get votes
-    (``lf_warnings`` already says every LF votes one class)."""
-    cells = [cell for cell in polarities if isinstance(cell, str)]  # NaN: votes nothing
-
-    def votes(cell: str, name: str) -> bool:
-        return (cell == name or cell.startswith(f"{name}, ") or cell.endswith(f", {name}")
-                or f", {name}, " in cell)
-
-    voted = [name for name in labels if any(votes(cell, name) for cell in cells)]
-    return [name for name in labels if name not in voted] if len(voted) >= 2 else []
 
 
 def _f1_key(metrics: dict) -> tuple[str, str]:

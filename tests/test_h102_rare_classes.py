@@ -197,15 +197,33 @@ def test_lf_table_warns_of_a_class_no_lf_votes_for(tmp_path):
 
     import pandas as pd
 
-    from labeling.report import print_lf_summary, unvoted_classes
+    from labeling.analysis import unvoted_classes
+    from labeling.report import print_lf_summary
 
-    pd.DataFrame({"lf": ["kw_place", "re_when", "kw_both", "kw_never_fires"], "j": [0, 1, 2, 3],
-                  "polarity": ["place name", "1", "place name, 1", None],
-                  "coverage": [0.1, 0.2, 0.1, 0.0]}).to_csv(tmp_path / "lf_summary.csv",
-                                                             index=False)
-    (tmp_path / "metrics.json").write_text(json.dumps({"labels": LABELS}))
+    pd.DataFrame({"lf": ["kw_place", "re_when"], "j": [0, 1], "polarity": ["place name", "1"],
+                  "coverage": [0.1, 0.2]}).to_csv(tmp_path / "lf_summary.csv", index=False)
+    (tmp_path / "metrics.json").write_text(json.dumps(
+        {"labels": LABELS, "lfs": {"unvoted": ["DESC", "never seen"]}}))
     out = " ".join(printed(print_lf_summary, tmp_path).split())
     assert "no LF votes for 'DESC', 'never seen'" in out
-    assert unvoted_classes(["place name, 1", "DESC"], LABELS) == ["never seen"]
+    L = np.array([[1, -1], [-1, 2], [0, 2]])  # place name; 1; DESC and 1
+    assert unvoted_classes(L, LABELS) == ["never seen"]
     # one voted class: lf_warnings says 'every LF votes class ...' already
-    assert unvoted_classes(["1", "1"], LABELS) == []
+    assert unvoted_classes(np.array([[1, -1], [1, 1]]), LABELS) == []
+
+
+def test_a_label_holding_a_comma_is_not_taken_for_two_voted_labels(make_task):
+    """Labels "ham", "ham, spam", "spam" with LFs voting the last two: before, the LF
+    summary's polarity cell "ham, spam" counted "ham" as voted, and no warning came."""
+    from labeling import pipeline
+    from labeling.report import print_lf_summary
+
+    config = make_task(config={"labels": ["ham", "ham, spam", "spam"],
+                               "positive_label": make_task.DELETE},
+                       lf_source="from labeling import keyword_lf\n"
+                                 "a = keyword_lf(['subscribe'], label=2, name='kw_spam')\n"
+                                 "b = keyword_lf(['song'], label=1, name='kw_both')\n")
+    task = pipeline.load_task(config)
+    pipeline.step_apply(task)
+    out = " ".join(printed(print_lf_summary, task.run_dir).split())
+    assert "no LF votes for 'ham': the label model" in out
