@@ -49,7 +49,7 @@ from labeling.train.end_model import (LABEL_MODES, cap_train_rows, check_no_seed
 from labeling.train.ensemble import apply_decision_bias
 from labeling.train.finetune import schedule_record
 from labeling.train.user_cv import any_oof_probabilities
-from labeling.train.user_model import UserEndModel, is_user_model, resolve_reference
+from labeling.train.user_model import is_user_model, resolve_reference
 
 AUTO_CANDIDATES = ("tfidf_logreg", "minilm_logreg", "tfidf_minilm_avg")  # auto may search
 # What auto searches by default: the average, soft labels, the weak weight by CV. With
@@ -306,10 +306,7 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
     if use_bias:
         bias = fit_decision_bias(np.vstack(oofs[best]), np.tile(np.asarray(y_dev, int),
                                  len(oofs[best])), metric, pos_label)
-        if isinstance(model, UserEndModel):  # the wrapper shifts its estimator's output
-            model.decision_bias_ = model.decision_bias_ + bias[model.classes_.astype(int)]
-        else:
-            apply_decision_bias(model, bias[model.classes_.astype(int)])
+        apply_decision_bias(model, bias[model.classes_.astype(int)])
     report.update(name=chosen_name, label_mode=chosen_mode, weak_weight=weak_weight,
                   decision_bias=[round(float(b), 2) for b in bias])
     return model, report

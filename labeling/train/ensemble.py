@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from labeling.metrics import shifted
@@ -78,7 +79,8 @@ class ProbabilityAverage(ClassifierMixin, BaseEstimator):
 def apply_decision_bias(model, bias) -> None:
     """Fold ``bias`` (one entry per class in ``model.classes_``) into the fitted ``model``."""
     bias = np.asarray(bias, float)
-    if isinstance(model, ProbabilityAverage):
+    if not isinstance(model, Pipeline) and hasattr(model, "decision_bias_"):
+        # a model that shifts its own probabilities (ProbabilityAverage, UserEndModel)
         model.decision_bias_ = model.decision_bias_ + bias
         return
     classifier = model.steps[-1][1]
