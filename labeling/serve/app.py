@@ -22,6 +22,7 @@ import gc
 import json
 import logging
 import re
+import secrets
 
 import numpy as np
 import orjson
@@ -67,6 +68,15 @@ def finite(proba: np.ndarray) -> np.ndarray:
 
 def one_line(message) -> dict:
     return {"error": " ".join(str(message).split())}
+
+
+def internal_error(method: str, path: str) -> str:
+    """Log the exception being handled, with its traceback, under a fresh reference, and
+    return the client's one line, which names the reference but not the exception: its
+    text can hold a path, a text of another request or the model's internals."""
+    reference = secrets.token_hex(6)
+    log.exception("internal error %s serving %s %s", reference, method, path)
+    return f"internal error (reference {reference}; the server log has the details)"
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -237,8 +247,7 @@ class ModelServer:
         return error(exc.status, str(exc))
 
     async def server_error(self, request: Request, exc: Exception) -> JSONResponse:
-        log.exception("error serving %s %s", request.method, request.url.path)
-        return error(500, f"internal error: {type(exc).__name__}: {exc}")
+        return error(500, internal_error(request.method, request.url.path))
 
     # --- health and metadata --------------------------------------------------------
 
@@ -281,9 +290,8 @@ class ModelServer:
             return 200, orjson.dumps(await work)
         except RequestError as exc:
             return exc.status, dump(one_line(exc))
-        except Exception as exc:  # noqa: BLE001 - a bug or a model failure: a JSON 500
-            log.exception("error serving %s %s", scope["method"], scope["path"])
-            return 500, dump(one_line(f"internal error: {type(exc).__name__}: {exc}"))
+        except Exception:  # noqa: BLE001 - a bug or a model failure: a JSON 500
+            return 500, dump(one_line(internal_error(scope["method"], scope["path"])))
 
     async def _payload(self, scope: dict, receive) -> dict:
         with self.batcher.arriving():
