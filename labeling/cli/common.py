@@ -58,6 +58,15 @@ class OneLineUsageErrors(TyperGroup):
         except UsageError as exc:
             raise _one_line(exc, (exc.ctx or ctx).command_path) from None
 
+    def get_command(self, ctx, cmd_name):
+        """The command, its one-line summary in `labeling --help` being its docstring's
+        first paragraph on one line (typer's rich list kept the docstring's line breaks:
+        "each kind, and a" / "dev/test split")."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and command.help and not command.short_help:
+            command.short_help = " ".join(command.help.split("\n\n")[0].split())
+        return command
+
 
 # Help texts are rich markup: a literal "[" is written "\\[" ("\\[apply]").
 app = typer.Typer(cls=OneLineUsageErrors, add_completion=False, no_args_is_help=True,
