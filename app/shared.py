@@ -23,7 +23,7 @@ from labeling.review.detail import example_text
 from labeling.review.import_labels import export, import_labels
 from labeling.review.literal import literal
 from labeling.review.next_run import unknown_label_names
-from labeling.review.project import (annotation_key, annotations_path, lf_drift,
+from labeling.review.project import (annotation_key, annotations_path, busy_note, lf_drift,
                                      lf_files_stamp, load_run, project_settings, run_stamp)
 
 
@@ -105,6 +105,13 @@ def drift_note(data) -> str | None:
     except Exception as exc:  # noqa: BLE001 -- a broken LF module must not hide the run
         return (f"cannot load the task's LFs ({type(exc).__name__}: {exc}); every page "
                 "shows the last run's results.")
+
+
+def busy() -> str | None:
+    """One line while another command writes the run folder (never cached: asked anew
+    on every rerun, so it goes when that command ends)."""
+    s = settings()
+    return busy_note(s["project"], s["run_dir"])
 
 
 def store() -> AnnotationStore:

@@ -129,6 +129,52 @@ def run_folder_lock(directory: Path, command: str, create: bool = True):
             _HELD_LOCKS.discard(handle.fileno())
 
 
+def run_folder_holder(directory: Path) -> str | None:
+    """Who is writing ``directory`` (a run folder) now: its ``.lock`` line (``"`labeling
+    run` (pid 4242, since ...)"``), or None when no command holds its lock. Read without
+    taking the lock (Linux: ``/proc/locks``), so a command starting at that moment is
+    never refused because someone looked (the app asks on every rerun)."""
+    path = Path(directory) / LOCK_FILE
+    try:
+        stat = path.lstat()
+    except OSError:
+        return None
+    if path.is_symlink() or not _flocked(path, stat):
+        return None
+    try:
+        holder = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        holder = ""
+    return holder or "another process"
+
+
+def _flocked(path: Path, stat: os.stat_result) -> bool:
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
+            lines = locks.read().splitlines()
+    except OSError:
+        lines = None
+    if lines is not None:
+        key = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+        return any("FLOCK" in (parts := line.replace("->", " ").split()) and key in parts
+                   for line in lines)
+    if fcntl is None:
+        return False
+    try:  # elsewhere (macOS): a shared lock, taken and dropped at once
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
+
+
 # The fds of the run-folder locks this process holds. A forked child (apply --n-jobs)
 # shares the lock with its copy of the fd: after a SIGKILL of the parent, orphaned
 # workers would hold it until they end. The child points its copy at /dev/null instead
