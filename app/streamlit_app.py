@@ -45,6 +45,8 @@ except LabelingError as exc:
 except Exception as exc:  # noqa: BLE001 -- never a raw traceback in the UI
     state, message = "error", f"cannot load the run ({type(exc).__name__}): {exc}"
 
+if busy := shared.busy():  # a run writing the folder: what loads may be half old, half new
+    st.info(literal(busy), icon=":material/hourglass_top:")
 if state == "ok":
     pages = [st.Page(VIEWS / f, title=t, icon=i, url_path=u, default=(u == "overview"))
              for f, t, i, u in (ml_shared.PAGES if multi else FULL)]
@@ -61,8 +63,9 @@ elif state == "no-run":
 else:
     st.title("labeling review")
     st.error(literal(message))
-    st.info("Fix the config (or point the app at another project with "
-            "`labeling app PATH`) and reload the page.")
+    if not busy:
+        st.info("Fix the config (or point the app at another project with "
+                "`labeling app PATH`) and reload the page.")
     pages = []
 
 if pages:
