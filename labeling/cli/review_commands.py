@@ -94,12 +94,13 @@ def suggest_command(config: Optional[Path] = CONFIG_ARG,
                     accept: list[str] = typer.Option([], help="Accept proposal ID (of the last "
                                                               "suggestions): append its LF."),
                     reject: list[str] = typer.Option([], help="Reject proposal ID: never "
-                                                              "proposed again.")):
+                                                              "proposed again."),
+                    run_dir: Optional[Path] = RUN_DIR_OPT):
     """Propose LFs where the current ones are weakest, scored on dev (never test); accept
     or reject them (docs/suggest.md)."""
     from labeling.suggest.show import command
 
-    command(open_task(config), label, n, source, accept, reject)
+    command(open_task(config, run_dir), label, n, source, accept, reject)
 
 
 @app.command("app")
