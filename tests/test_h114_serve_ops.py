@@ -63,3 +63,91 @@ def test_two_500s_get_two_references(model_dir, caplog):  # noqa: F811
     assert first[0] == second[0] == 500
     assert first[1]["error"] != second[1]["error"]
     assert "boom" not in first[1]["error"] + second[1]["error"]
+
+
+def test_ready_only_once_the_model_has_answered_a_text(model_dir):  # noqa: F811
+    # before: a MiniLM model loaded its encoder on its first call, so the first request
+    # after /v2/health/ready answered 200 waited 10-25 s for it (found by the h114
+    # walkthrough); now one text goes through the model before the server is ready
+    server = build_server(model_dir)
+    real, calls = server.exported.model.predict_proba, []
+
+    def first_call_loads(features):  # stands in for a MiniLM model loading on first use
+        calls.append(len(features))
+        return real(features)
+
+    server.exported._fast = None  # the estimator itself, not the TF-IDF fast path
+    server.exported.model.predict_proba = first_call_loads
+    with ThreadServer(server) as running:
+        assert request(running.url, "GET", "/v2/health/ready")[0] == 200
+        assert calls == [1]  # the warm-up, before any request
+        assert post(running.url, "/predict", {"texts": ["a", "b"]})[0] == 200
+    assert calls == [1, 2]
+
+
+def test_a_request_cut_off_by_the_graceful_timeout_gets_a_json_503(model_dir, caplog):  # noqa: F811
+    # before: uvicorn cancelled it and answered a plain-text "Internal Server Error", and
+    # logged a traceback ("Exception in ASGI application")
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import uvicorn
+
+    from labeling.serve.server import bind
+
+    server = build_server(model_dir)
+    real, entered, release = server.exported.predict_proba, threading.Event(), threading.Event()
+
+    def blocking(texts):
+        entered.set()
+        release.wait(60)
+        return real(texts)
+
+    server.batcher.predict_proba = blocking
+    sock = bind("127.0.0.1", 0)
+    url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+    uv = uvicorn.Server(uvicorn.Config(server.app, log_level="warning", lifespan="on",
+                                       timeout_graceful_shutdown=0.5))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(1200):
+            if uv.started:
+                break
+            thread.join(0.05)
+        with caplog.at_level(logging.WARNING, logger="labeling.serve"):
+            with ThreadPoolExecutor(1) as pool:
+                pending = pool.submit(request, url, "POST", "/predict", {"texts": ["a"]})
+                assert entered.wait(60)
+                uv.should_exit = True  # SIGTERM, while the model holds the request
+                status, kind, raw = pending.result(60)
+    finally:
+        release.set()
+        thread.join(60)
+        sock.close()
+    assert not thread.is_alive()
+    assert (status, kind) == (503, "application/json"), raw
+    assert json.loads(raw) == {"error": "the server stopped before the model answered this "
+                                        "request; retry (on another server)"}
+    assert any("cut off" in r.getMessage() for r in caplog.records)
+
+
+def test_graceful_timeout_reaches_the_server_and_must_be_positive(model_dir, monkeypatch):  # noqa: F811
+    from typer.testing import CliRunner
+
+    import labeling.serve as serve_module
+    from labeling.cli import app
+
+    got = {}
+    monkeypatch.setattr(serve_module, "build_server", lambda **options: type(
+        "S", (), {"name": "m", "exported": type("E", (), {"runtime": "sklearn"})})())
+    monkeypatch.setattr(serve_module, "serve", lambda *args, **kw: got.update(args=args))
+    result = CliRunner().invoke(app, ["serve", "-m", str(model_dir), "--graceful-timeout",
+                                      "25"])
+    assert result.exit_code == 0, result.output
+    assert 25.0 in got["args"]
+    for bad in ("0", "-1", "nan"):
+        result = CliRunner().invoke(app, ["serve", "-m", str(model_dir),
+                                          "--graceful-timeout", bad])
+        assert result.exit_code == 2 and "--graceful-timeout must be a number of seconds > 0" \
+            in result.output, result.output

@@ -116,7 +116,10 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
           workers: int = typer.Option(1, help="Server processes on the port, each loading "
                                               "the model (docs/serve.md)."),
           access_log: bool = typer.Option(False, "--access-log/--no-access-log",
-                                          help="Log every request (uvicorn's access log).")):
+                                          help="Log every request (uvicorn's access log)."),
+          graceful_timeout: float = typer.Option(
+              10.0, help="On SIGTERM/Ctrl+C, seconds the requests in flight have to finish "
+                         "(then 503); keep it under your orchestrator's kill timeout.")):
     """Serve an exported model over HTTP (Open Inference Protocol v2 and POST /predict)
     until SIGTERM or Ctrl+C (docs/serve.md)."""
     from labeling.config import home_path
@@ -124,14 +127,19 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
     from labeling.serve import serve as run_server, serve_workers
 
     check_host(host, allow_remote)  # before loading the model: fail fast
+    if not graceful_timeout > 0:
+        raise LabelingError(f"--graceful-timeout must be a number of seconds > 0, not "
+                            f"{graceful_timeout:g}")
     options = dict(model_dir=home_path(model), runtime=runtime, name=name, limits=Limits(
         max_body_bytes, max_texts, max_text_chars, body_timeout), max_batch=max_batch,
         max_wait_ms=max_wait_ms, max_queue=max_queue, model_process=model_process)
     if workers != 1:  # each worker process loads the model itself
-        serve_workers(options, workers, host, port, allow_remote, access_log, on_listen=lambda
-                      url, name, runtime: typer.echo(listening_message(name, runtime, url)))
+        serve_workers(options, workers, host, port, allow_remote, access_log,
+                      graceful_seconds=graceful_timeout, on_listen=lambda url, name, runtime:
+                      typer.echo(listening_message(name, runtime, url)))
     else:
         server = build_server(**options)
-        run_server(server, host, port, allow_remote, access_log, on_listen=lambda url:
-                   typer.echo(listening_message(server.name, server.exported.runtime, url)))
+        run_server(server, host, port, allow_remote, access_log, graceful_timeout,
+                   on_listen=lambda url: typer.echo(listening_message(
+                       server.name, server.exported.runtime, url)))
     typer.echo("stopped")

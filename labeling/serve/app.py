@@ -35,7 +35,7 @@ from starlette.routing import Route
 from labeling.export import ExportedModel
 from labeling.export.multilabel_io import multilabel_thresholds
 from labeling.serve.batcher import MicroBatcher
-from labeling.serve.model_process import ModelProcess
+from labeling.serve.model_process import ModelProcess, warm_up
 from labeling.serve.protocol import (Limits, RequestError, infer_request, infer_response,
                                      loopback_host, model_metadata, parse_json,
                                      predict_response, predict_texts)
@@ -190,7 +190,11 @@ class ModelServer:
             else:
                 work = None
             if work is not None:
-                await _send(send, *await self._answer(work, scope))
+                try:
+                    answer = await self._answer(work, scope)
+                except asyncio.CancelledError:  # uvicorn's graceful stop ran out of time
+                    answer = self._cut_off(scope)
+                await _send(send, *answer)
                 return
         await self.starlette(scope, receive, send)
 
@@ -214,10 +218,13 @@ class ModelServer:
         # The loaded model and its libraries are ~300k objects the garbage collector would
         # walk on every full collection (0.1-0.5 s, a p99 latency spike under load); they
         # live as long as the server, so they are moved out of its sight once.
+        loop = asyncio.get_running_loop()
+        if self.model_process is None:  # (a model process warms its model up itself)
+            await loop.run_in_executor(None, warm_up, self.exported)
         gc.collect()
         gc.freeze()
         if self.model_process is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.model_process.start)
+            await loop.run_in_executor(None, self.model_process.start)
             self.batcher.predict_proba = self.model_process.predict_proba
         await self.batcher.start()
         self.ready = True
@@ -233,6 +240,15 @@ class ModelServer:
             gc.unfreeze()  # an app run inside another program hands its objects back
 
     # --- errors ---------------------------------------------------------------------
+
+    def _cut_off(self, scope: dict) -> tuple[int, bytes]:
+        """A JSON 503 (one log line) for a request still waiting for the model when a stop
+        by signal ran out of time (--graceful-timeout): uvicorn cancels it, and used to
+        answer a plain-text 500 and log a traceback."""
+        log.warning("%s %s cut off: the server stopped before the model answered it "
+                    "(--graceful-timeout); answered 503", scope["method"], scope["path"])
+        return 503, dump(one_line("the server stopped before the model answered this "
+                                  "request; retry (on another server)"))
 
     async def http_error(self, request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 404:

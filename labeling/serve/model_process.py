@@ -32,6 +32,13 @@ from labeling.export import load_exported
 START_SECONDS = 600  # a hang guard for loading the model in the child, not a budget
 
 
+def warm_up(exported) -> None:
+    """One text through the model before the server calls itself ready: a MiniLM model
+    loads its encoder on its first call (10-25 s), which the first request used to wait
+    for after /v2/health/ready had answered 200."""
+    exported.predict_proba(["warm-up"])
+
+
 class ModelProcessError(LabelingError):
     """The model failed in its process (the reason is the child's exception), or the
     process is gone; the batch's requests get a 500 naming it."""
@@ -43,6 +50,7 @@ def _serve_model(conn, model_dir: str, runtime: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         exported = load_exported(Path(model_dir), runtime)
+        warm_up(exported)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
