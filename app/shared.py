@@ -224,8 +224,16 @@ def import_box(data, annotations: AnnotationStore, multi_label: bool = False) ->
             with guard():
                 n = import_labels(annotations, data, upload.name, upload.getvalue(),
                                   multi_label, annotator())
+                same = f"; {n.unchanged} already had that label" if n.unchanged else ""
                 st.success(literal(f"{n} labels imported from {upload.name} (each replaces "
-                                   "the example's label, if it had one)."))
+                                   f"the example's label, if it had one){same}."))
+                if n.kept:
+                    st.warning(literal(
+                        f"{len(n.kept)} rows of {upload.name} not imported: relabeled in the "
+                        "app after this file's updated_at, so the newer label is kept: "
+                        + "; ".join(n.kept[:5]) + (" ..." if len(n.kept) > 5 else "")
+                        + ". To replace them, edit a fresh download (or delete the file's "
+                        "updated_at column)."))
 
 
 def download_buttons(annotations: AnnotationStore, data) -> None:

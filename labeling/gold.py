@@ -133,13 +133,19 @@ class AnnotationStore:
                                         annotator, text))
         return True
 
-    def set_many(self, task: str, rows) -> int:
+    def set_many(self, task: str, rows, merge=None) -> int:
         """:meth:`set` for many rows (dicts of its arguments: example_id, label, split,
         label_name, annotator, text) in one transaction: all are written or, when one
-        fails (or the process dies), none. Returns how many."""
+        fails (or the process dies), none. Returns how many. ``merge(row, stored)``:
+        called in the transaction with each row and the example's :meth:`record` (or
+        None), returns the row to write or None to leave the stored one (an import does
+        not revert a label given in the app since the file was downloaded)."""
         with self._transaction() as db:
+            if merge is not None:
+                rows = [kept for row in rows if (kept := merge(row, stored_record(
+                    db, task, row["split"], row["example_id"]))) is not None]
             cursor = db.executemany(UPSERT, (upsert_values(task, **row) for row in rows))
-        return cursor.rowcount
+        return max(cursor.rowcount, 0)
 
     def set_label_set(self, task: str, example_id: str, indices, *, split: str,
                       labels: list[str], annotator: str | None = None,

@@ -9,7 +9,13 @@ transaction (all or nothing: an error or a killed process part-way writes none):
 naming a split, an example or a label the task does not have, or an example twice, is a
 one-line error naming the file, its row and column. Labels are read by name (the
 download's ``label`` index column is not read); each records its example's text now,
-as a label given in the app does. The CSV download's free-text cells never start a
+as a label given in the app does. A row naming the label the example already has is left
+as it is (who gave it and when are kept), and a row of a download whose example was
+relabeled in the app after that download (the stored label is newer than the row's
+``updated_at``) is not imported: the newer label is kept and the import says so, rather
+than a spreadsheet made an hour ago reverting a teammate's label under their name. A
+label edited in the downloaded file is recorded as the importer's, not as the name the
+download had for the label it replaces. The CSV download's free-text cells never start a
 formula in a spreadsheet: the ``'`` it adds to an id, a label name or an annotator's name
 (``'@user``, and ``''x`` for ``'x``) is taken off again by the import.
 """
@@ -23,8 +29,8 @@ import pandas as pd
 
 from labeling.data.spreadsheet import BOM, formula_safe, formula_unsafe, read_sheet_csv
 from labeling.errors import DataError
-from labeling.gold import label_set_record, parse_label_set
-from labeling.review.annotator import clean_name
+from labeling.gold import label_set_record, parse_label_set, text_digest
+from labeling.review.annotator import clean_name, when
 from labeling.review.next_run import file_splits
 
 COLUMNS = ("example_id", "split", "label_name")
@@ -82,8 +88,48 @@ def check_labels(name: str, frame: pd.DataFrame, first: int, texts: dict, labels
                             f"({', '.join(labels)})")
         rows.append({"split": split, "example_id": example_id, "indices": indices,
                      "text": texts[split][example_id],
-                     "annotator": clean_name(row.get("annotator"))})
+                     "annotator": clean_name(row.get("annotator")),
+                     "updated_at": _seconds(row.get("updated_at"))})
     return rows
+
+
+def _seconds(value) -> int | None:
+    """A download's ``updated_at`` (``2026-12-07T08:01:09+00:00``) as whole unix seconds;
+    None when absent or not a time (a file made by hand)."""
+    stamp = pd.to_datetime(value or None, utc=True, errors="coerce")
+    return None if stamp is None or pd.isna(stamp) else int(stamp.timestamp())
+
+
+class Imported(int):
+    """How many rows an import wrote (an int), and what it left: ``unchanged`` (the
+    example already had that label) and ``kept`` (one line per example relabeled in the
+    app after the file's ``updated_at``: the newer label stays)."""
+
+    unchanged: int = 0
+    kept: tuple[str, ...] = ()
+
+
+def _merge(row: dict, stored: dict | None, importer: str | None, left: dict) -> dict | None:
+    """The row to write over ``stored`` (the example's record now, read in the write's
+    transaction), or None to leave it (counted in ``left``)."""
+    seen = row.pop("seen")  # the row's updated_at in the file: a download's
+    if stored is None:
+        return row
+    if stored["label_name"] == row["label_name"] and stored["text_sha"] in (
+            None, text_digest(row["text"])):
+        left["unchanged"] += 1
+        return None
+    then = int(stored["updated_at"])
+    if seen is not None and seen % 60 == 0:  # the seconds dropped by a spreadsheet
+        then -= then % 60
+    if seen is not None and then > seen:
+        left["kept"].append(f"{row['split']} {row['example_id']} ({stored['label_name']} by "
+                            f"{stored['annotator'] or 'someone without a name'} at "
+                            f"{when(stored)})")
+        return None
+    if seen is not None and then == seen and stored["annotator"] == row["annotator"]:
+        row["annotator"] = importer  # edited in the file: not the download's annotator's
+    return row
 
 
 def _zeros_lost(example_id: str, ids) -> str:
@@ -100,10 +146,10 @@ def _zeros_lost(example_id: str, ids) -> str:
 
 def import_labels(store, data, name: str, content: bytes, multi_label: bool = False,
                   annotator: str | None = None) -> int:
-    """Check the file whole, then store every row (replacing an example's label) in one
-    transaction (:meth:`AnnotationStore.set_many`: all or none); the number stored.
-    ``data``: the run (single- or multi-label); ``annotator``: recorded for rows without
-    one of their own."""
+    """Check the file whole, then store its rows (replacing an example's label, except as
+    :func:`_merge` says) in one transaction (:meth:`AnnotationStore.set_many`: all or
+    none); the number stored, an :class:`Imported`. ``data``: the run (single- or
+    multi-label); ``annotator``: recorded for rows without one of their own."""
     frame, first = read_label_file(name, content)
     splits = file_splits(data)  # test is never changed by a run
     if "test" in data.frames:
@@ -120,9 +166,13 @@ def import_labels(store, data, name: str, content: bytes, multi_label: bool = Fa
             k = row["indices"][0]
             label_name = data.labels[k]
         records.append(dict(example_id=row["example_id"], label=k, split=row["split"],
-                            label_name=label_name, annotator=who, text=row["text"]))
-    store.set_many(data.config.name, records)  # one transaction: all rows or none
-    return len(rows)
+                            label_name=label_name, annotator=who, text=row["text"],
+                            seen=row["updated_at"]))
+    left = {"unchanged": 0, "kept": []}
+    written = Imported(store.set_many(  # one transaction: all rows or none
+        data.config.name, records, merge=lambda r, s: _merge(r, s, annotator, left)))
+    written.unchanged, written.kept = left["unchanged"], tuple(left["kept"])
+    return written
 
 
 def export(store, data, kind: str = "csv") -> bytes:
