@@ -20,6 +20,7 @@ body), ``"offlabel"`` (answers ``"maybe"``), ``"400"`` (bad request), ``"401"`` 
 ``{"refusal": text}``: no content and that refusal, as OpenAI refuses under structured
 output). ``server.latency``
 delays every answer; ``server.completion_tokens`` is each reply's billed output (6);
+``server.finish_reason`` each reply's (``"stop"``; ``"length"``: cut at the token limit);
 ``server.block_after = k`` lets k requests through and makes the later ones hang until
 shutdown (never answered), for the kill-and-resume test.
 
@@ -50,6 +51,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.latency = 0.0
         self.completion_tokens = 6  # billed per reply (a reasoning model bills hundreds)
+        self.finish_reason = "stop"  # "length": a reply cut at the token limit
         self.retry_after = "0"
         self.hang_s = 5.0
         self.block_after: int | None = None
@@ -206,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
         reply = {
             "id": "chatcmpl-fake", "object": "chat.completion", "created": 0,
             "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "finish_reason": "stop",
+            "choices": [{"index": 0, "finish_reason": srv.finish_reason,
                          "message": {"role": "assistant", "content": content}
                          if not isinstance(content, dict) else
                          {"role": "assistant", "content": None, **content}}],
