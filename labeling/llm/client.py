@@ -83,7 +83,17 @@ def read_cached(req: Request, entry) -> tuple[str | None, str | None]:
     gives the votes a fresh one gives; a refusal stays one."""
     if entry.reason in ("off_label", "bad_json", "empty"):
         return (parse_labels if req.many else parse_reply)(entry.reply, list(req.answers))
-    return entry.answer, entry.reason
+    return entry.answer, entry.reason  # a refusal or a truncated reply stays one
+
+
+def truncated(content: str | None, finish_reason, answer: str | None, many: bool) -> bool:
+    """Whether a reply cut at the token limit (``finish_reason == "length"``) is no whole
+    answer: it did not parse, or it is a multi-label plain-text list (``spam, ha`` cut
+    from ``spam, hate``: its first names would vote without the rest). A one-word answer
+    that parsed stands (``max_tokens = 1`` replying ``Yes`` is cut before its period)."""
+    if finish_reason != "length":
+        return False
+    return answer is None or (many and not (content or "").strip().startswith(("{", "[")))
 
 
 @dataclass
@@ -165,9 +175,9 @@ class _Malformed(Exception):
 
 
 def _content_of(resp):
-    """The reply's text (or None), its token counts (None unless both are counts) and the
+    """The reply's text (or None), its token counts (None unless both are counts), the
     model's refusal (with structured output, OpenAI gives a refusal's text in ``refusal``
-    and no content)."""
+    and no content) and the finish reason (``length``: cut at the token limit)."""
     try:
         message, usage = resp.choices[0].message, resp.usage
         content = message.content
@@ -179,7 +189,8 @@ def _content_of(resp):
     refusal = refusal if content is None and isinstance(refusal, str) and refusal else None
     tokens = (getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
     counts = all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in tokens)
-    return content, (tokens if counts else None), refusal
+    finish = getattr(resp.choices[0], "finish_reason", None)
+    return content, (tokens if counts else None), refusal, finish
 
 
 class DeadEndpoint:
@@ -289,7 +300,7 @@ class EndpointRunner:
                     resp = await client.post("/chat/completions", body={
                         "model": req.model, "messages": req.messages, **req.params, **extra},
                         cast_to=ChatCompletion)
-                content, usage, refusal = _content_of(resp)
+                content, usage, refusal, finish = _content_of(resp)
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 if status in (401, 403):
@@ -312,6 +323,8 @@ class EndpointRunner:
                 out.reply = content
                 parse = parse_labels if req.many else parse_reply
                 out.answer, out.reason = parse(content, list(req.answers))
+                if truncated(content, finish, out.answer, req.many):  # raise max_tokens
+                    out.answer, out.reason = None, "truncated"
                 if refusal is not None:  # kept as the reply: the app shows it
                     out.reply, out.reason = refusal, "refusal"
                 if usage is not None:

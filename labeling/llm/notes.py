@@ -64,6 +64,10 @@ def outcome_note(lf: str, reqs, df, stats, answers: dict, rejected: dict,
         parts.append(f"{len(rejected)} replies were not an allowed answer "
                      f"({_counts(stats.rejected)}) and abstain; first: {_row(df, first.rows[0])} "
                      f"replied {shown!r} ({reason})")
+        if stats.rejected.get("truncated"):
+            parts.append("truncated: cut at the token limit (finish_reason length); raise "
+                         "max_tokens (or max_completion_tokens) in [llm] params or the LF's "
+                         "params (its prompts are then asked again, at their cost)")
     where = f" on {split}" if split else ""
     return f"prompt LF '{lf}'{where}: " + "; ".join(parts) if parts else None
 

@@ -1,0 +1,74 @@
+"""A cost-conscious user of prompt LFs against a paid endpoint (walkthrough h113): replies
+cut at the token limit, a run interrupted mid-LF, and what the caches hold in dollars."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
+
+from labeling.llm import LLMSettings, multilabel_prompt_lf, prompt_lf, use  # noqa: E402
+
+SPAM, ABSTAIN = 1, -1
+LABELS = ["ham", "spam"]
+TEXTS = ["please subscribe to my channel", "i love this song", "subscribe for free stuff"]
+
+
+def frame(texts=TEXTS) -> pd.DataFrame:
+    return pd.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts})
+
+
+def settings(server, tmp_path, **kw) -> LLMSettings:
+    return LLMSettings(**{**dict(backend="openai", base_url=server.base_url,
+                                 cache_path=tmp_path / "cache.sqlite", progress=False,
+                                 backoff_base=0.01, timeout=5, max_retries=1), **kw})
+
+
+def test_a_reply_cut_at_the_token_limit_says_truncated_and_how_to_fix_it(
+        fake_openai, tmp_path, capsys):
+    fake_openai.finish_reason = "length"
+    fake_openai.content = lambda prompt, body: '{"answer'
+    lf = prompt_lf("promo", "Does this comment promote something?\nComment: {text}",
+                   answers={"yes": SPAM, "no": ABSTAIN}, params={"max_tokens": 2})
+    with use(settings(fake_openai, tmp_path), labels=LABELS) as rt:
+        assert lf.apply_frame(frame()).tolist() == [ABSTAIN] * 3
+        report = rt.report()
+    assert report["lfs"]["promo"]["rejected"] == {"truncated": 3}
+    err = capsys.readouterr().err
+    assert "(truncated: 3)" in err and "raise max_tokens" in err
+    # read back from the cache as it was: truncated, not asked again
+    with use(settings(fake_openai, tmp_path), labels=LABELS) as rt:
+        assert lf.apply_frame(frame()).tolist() == [ABSTAIN] * 3
+        assert rt.report()["lfs"]["promo"]["rejected"] == {"truncated": 3}
+    assert fake_openai.received == 3
+
+
+def test_a_one_word_answer_cut_before_its_period_still_votes(fake_openai, tmp_path):
+    # max_tokens = 1 is a common way to pay for one token: "Yes" then the limit
+    fake_openai.finish_reason = "length"
+    fake_openai.content = lambda prompt, body: "Yes" if "subscribe" in prompt else "No"
+    lf = prompt_lf("promo", "Does this comment promote something?\nComment: {text}",
+                   answers={"yes": SPAM, "no": ABSTAIN}, params={"max_tokens": 1})
+    with use(settings(fake_openai, tmp_path, structured_output=False), labels=LABELS) as rt:
+        assert lf.apply_frame(frame()).tolist() == [SPAM, ABSTAIN, SPAM]
+        assert rt.report()["lfs"]["promo"]["rejected"] == {}
+
+
+def test_a_multilabel_list_cut_at_the_token_limit_votes_nothing(fake_openai, tmp_path):
+    # "toxic, spa" cut from "toxic, spam": its first name must not vote alone (and every
+    # other label 0)
+    fake_openai.finish_reason = "length"
+    fake_openai.content = lambda prompt, body: "toxic"
+    labels = ["toxic", "spam", "funny"]
+    lf = multilabel_prompt_lf("kinds", "Which apply?\nComment: {text}",
+                              labels={name: name for name in labels})
+    with use(settings(fake_openai, tmp_path, structured_output=False), labels=labels) as rt:
+        votes = rt.label_sets(lf, frame())
+        assert (votes == ABSTAIN).all()
+        assert rt.report()["lfs"]["kinds"]["rejected"] == {"truncated": 3}
+    assert json.loads(json.dumps(rt.report()))  # still JSON for metrics.json
