@@ -151,3 +151,22 @@ def test_graceful_timeout_reaches_the_server_and_must_be_positive(model_dir, mon
                                           "--graceful-timeout", bad])
         assert result.exit_code == 2 and "--graceful-timeout must be a number of seconds > 0" \
             in result.output, result.output
+
+
+def test_model_metadata_says_which_model_answers(model_dir):  # noqa: F811
+    # before: only the 12-digit version; the model file's full sha256 (to compare with
+    # the card handed over), the export time and the versions were not visible over HTTP
+    import labeling
+    from labeling.export.card import read_card
+
+    card = read_card(model_dir)
+    server = build_server(model_dir)
+    with ThreadServer(server) as running:
+        status, _, raw = request(running.url, "GET", "/v2/models/youtube")
+    about = json.loads(raw)["parameters"]["provenance"]
+    assert status == 200 and about == {
+        "model_sha256": card["model_sha256"], "exported_at": card["exported_at"],
+        "task": "youtube", "end_model": card.get("end_model", {}).get("name"),
+        "exported_with": card["versions"]["labeling"], "served_with": labeling.__version__,
+        "runtime": "sklearn"}
+    assert about["model_sha256"].startswith(json.loads(raw)["versions"][0])

@@ -32,13 +32,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from labeling import __version__
 from labeling.export import ExportedModel
 from labeling.export.multilabel_io import multilabel_thresholds
 from labeling.serve.batcher import MicroBatcher
 from labeling.serve.model_process import ModelProcess, warm_up
 from labeling.serve.protocol import (Limits, RequestError, infer_request, infer_response,
                                      loopback_host, model_metadata, parse_json,
-                                     predict_response, predict_texts)
+                                     predict_response, predict_texts, provenance)
 
 log = logging.getLogger("labeling.serve")
 INFER_PATH = re.compile(r"/v2/models/([^/]+)(?:/versions/([^/]+))?/infer")
@@ -290,7 +291,9 @@ class ModelServer:
     async def metadata(self, request: Request) -> JSONResponse:
         self._check_request_model(request)
         return JSONResponse(model_metadata(self.name, self.version, self.exported.labels,
-                                           self.platform, self.thresholds))
+                                           self.platform, self.thresholds, provenance(
+                                               self.exported.card, self.exported.runtime,
+                                               __version__)))
 
     async def model_ready(self, request: Request) -> JSONResponse:
         self._check_request_model(request)

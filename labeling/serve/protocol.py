@@ -280,13 +280,31 @@ def infer_response(request: InferRequest, proba: np.ndarray, labels: list[str],
     return response
 
 
+def provenance(card: dict, runtime: str, served_with: str) -> dict:
+    """What model is answering, from its card: the model file's full sha256 (the version
+    is its first 12 digits), when it was exported, which end model and labeling version
+    made it; the runtime and labeling version serving it."""
+    end_model = card.get("end_model")
+    versions = card.get("versions")
+    return {"model_sha256": card.get("model_sha256"), "exported_at": card.get("exported_at"),
+            "task": card.get("task"),
+            "end_model": end_model.get("name") if isinstance(end_model, dict) else None,
+            "exported_with": (versions.get("labeling") if isinstance(versions, dict)
+                              else None),
+            "served_with": served_with, "runtime": runtime}
+
+
 def model_metadata(model_name: str, model_version: str, labels: list[str],
-                   platform: str, thresholds: np.ndarray | None = None) -> dict:
+                   platform: str, thresholds: np.ndarray | None = None,
+                   about: dict | None = None) -> dict:
     """``GET /v2/models/{name}``: the tensors a client sends and gets back; ``parameters``
-    says whether the model is multi-label (with its per-label thresholds)."""
+    says whether the model is multi-label (with its per-label thresholds) and, as
+    ``provenance``, ``about`` (:func:`provenance`)."""
     parameters = {"labels": list(labels), "multi_label": thresholds is not None}
     if thresholds is not None:
         parameters["thresholds"] = [float(t) for t in thresholds]
+    if about is not None:
+        parameters["provenance"] = about
     return {"name": model_name, "versions": [model_version], "platform": platform,
             "inputs": [{"name": TEXT_INPUT, "datatype": "BYTES", "shape": [-1]}],
             "outputs": [{"name": LABEL_OUTPUT, "datatype": "BYTES", "shape": [-1]},
