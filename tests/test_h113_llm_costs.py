@@ -4,6 +4,9 @@ cut at the token limit, a run interrupted mid-LF, and what the caches hold in do
 from __future__ import annotations
 
 import json
+import re
+import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -72,3 +75,56 @@ def test_a_multilabel_list_cut_at_the_token_limit_votes_nothing(fake_openai, tmp
         assert (votes == ABSTAIN).all()
         assert rt.report()["lfs"]["kinds"]["rejected"] == {"truncated": 3}
     assert json.loads(json.dumps(rt.report()))  # still JSON for metrics.json
+
+
+INTERRUPTED = r'''
+import signal, sys
+import pandas as pd
+from labeling.llm import LLMSettings, prompt_lf, use
+signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with it ignored
+base_url, cache = sys.argv[1], sys.argv[2]
+texts = [f"comment {i}: " + ("please subscribe" if i % 3 == 0 else "nice song") for i in range(40)]
+lf = prompt_lf("promo", "Does this comment promote something?\nComment: {text}",
+               answers={"yes": 1, "no": -1})
+s = LLMSettings(backend="openai", base_url=base_url, cache_path=cache, concurrency=4,
+                progress=False, max_retries=0)
+with use(s, labels=["ham", "spam"]) as rt:
+    rt.split = "train"
+    print("started", flush=True)
+    lf.apply_frame(pd.DataFrame({"text": texts}))
+'''
+
+
+def _cached_rows(path: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+    except sqlite3.OperationalError:  # no file, or no table yet
+        return 0
+
+
+def test_ctrl_c_mid_prompt_lf_says_what_was_answered_and_kept(fake_openai, tmp_path):
+    import subprocess
+    import time
+
+    script, cache = tmp_path / "label.py", tmp_path / "cache.sqlite"
+    script.write_text(INTERRUPTED, encoding="utf-8")
+    fake_openai.block_after = 15  # later requests hang: the Ctrl+C lands mid-run
+    child = subprocess.Popen([sys.executable, str(script), fake_openai.base_url, str(cache)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60  # a hang guard, not a timing assertion
+        while fake_openai.received <= 15 or _cached_rows(cache) < 15:
+            assert time.monotonic() < deadline and child.poll() is None, "no request came"
+            time.sleep(0.02)
+        child.send_signal(signal.SIGINT)  # as Ctrl+C
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode != 0 and "KeyboardInterrupt" in err
+    line = next(x for x in err.splitlines() if x.startswith("prompt LF 'promo' interrupted"))
+    assert "15 of the 40 prompts it needs on train were answered in this run" in line, line
+    assert "kept in the response cache; 25 not answered: run again to ask only those" in line
+    spent = float(re.search(r"interrupted \(spent \$([0-9.]+) in this run\)", line)[1])
+    assert 0 < spent < 0.001  # 15 short replies at gpt-4o-mini's prices

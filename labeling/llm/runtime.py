@@ -234,6 +234,10 @@ class Runtime:
             named = said if said.startswith("prompt LF") else f"prompt LF '{lf.name}': {said}"
             exc.args = (f"{named}; {how_far(reqs, len(hits), answers, self._on_split())}",)
             raise
+        except KeyboardInterrupt:  # Ctrl+C, or SIGTERM (the CLI's): what was paid is kept
+            tqdm_write(f"prompt LF '{lf.name}' interrupted (spent ${self.spent:.4f} in this "
+                       f"run); {how_far(reqs, len(hits), answers, self._on_split())}")
+            raise
         finally:
             if bar is not None:
                 bar.close()
