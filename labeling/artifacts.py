@@ -108,6 +108,11 @@ def check_gold_unchanged(task, metrics: dict) -> None:
     for key, step in (("gold_at_fit", "fit"), ("gold_at_train", "train")):
         recorded = metrics.get(key) or {}  # absent: a run from before the record
         changed = [s for s in recorded if current.get(s) != recorded[s]]
+        if changed and changed[0] == "dev" and _annotated_since(task):  # in the app
+            raise LabelingError(f"{task.config.annotations_path}: annotations given since "
+                                f"the last `labeling {step}` change the dev gold, and its "
+                                f"scores are the old gold's; run `labeling {step}` again "
+                                "(or `labeling run`)")
         if changed:
             path = task.config.resolve(getattr(task.config.data, changed[0]))
             raise LabelingError(f"{path}: the {changed[0]} gold changed since the last "

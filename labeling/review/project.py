@@ -204,8 +204,13 @@ def gold_drift(data) -> str | None:
     applied) is not the gold the run's fit or train scored against (``gold_at_fit``,
     ``gold_at_train`` in metrics.json; single- or multi-label ``data``): its scores are
     then the old gold's, as ``labeling evaluate`` would refuse to reprint them."""
+    try:  # the frames hold the annotations the run applied: none given "since" it
+        record = json.loads((Path(data.run_dir) / ANNOTATIONS_USED_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        record = {}
     try:
-        check_gold_unchanged(Task(data.config, [], dict(data.frames)), data.metrics)
+        check_gold_unchanged(Task(data.config, [], dict(data.frames), annotation_gold=record),
+                             data.metrics)
     except LabelingError as exc:
         return (f"{exc}. Until then every page shows the run's scores against the old "
                 "gold (the Run pipeline page runs it).")
