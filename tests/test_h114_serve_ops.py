@@ -170,3 +170,32 @@ def test_model_metadata_says_which_model_answers(model_dir):  # noqa: F811
         "exported_with": card["versions"]["labeling"], "served_with": labeling.__version__,
         "runtime": "sklearn"}
     assert about["model_sha256"].startswith(json.loads(raw)["versions"][0])
+
+
+def test_stats_count_the_answers_per_label_for_drift_monitoring(model_dir):  # noqa: F811
+    # before: nothing over HTTP said which labels the server had been answering; a monitor
+    # now reads these counters now and then (GET /stats), an interval's label distribution
+    # being the difference of two reads
+    server = build_server(model_dir)
+    texts = ["check out my channel", "subscribe to my channel", "lovely song", "", "nice"]
+    with ThreadServer(server) as running:
+        status, _, raw = request(running.url, "GET", "/stats")
+        before = json.loads(raw)
+        assert status == 200 and before["requests"] == before["texts"] == 0
+        assert before["labels"] == {"ham": 0, "spam": 0} and "no_label" not in before
+        first = post(running.url, "/predict", {"texts": texts})[1]["labels"]
+        second = post(running.url, "/v2/models/youtube/infer", {"inputs": [
+            {"name": "text", "shape": [2], "datatype": "BYTES", "data": texts[:2]}]})[1]
+        post(running.url, "/predict", {"texts": []})
+        after = json.loads(request(running.url, "GET", "/stats")[2])
+    answered = first + second["outputs"][0]["data"]
+    assert after["requests"] == 3 and after["texts"] == 7
+    assert after["labels"] == {label: answered.count(label) for label in ("ham", "spam")}
+    assert after["since"] == before["since"] and after["version"] == second["model_version"]
+
+
+def test_stats_of_a_multi_label_model_count_each_label_and_the_empty_sets(model_dir):  # noqa: F811
+    server = build_server(model_dir)
+    server.thresholds = np.array([0.5, 0.5])  # as a multi-label card's
+    server._count(np.array([[0.6, 0.7], [0.1, 0.2], [0.9, 0.1]]))
+    assert server.counts.tolist() == [2, 1] and server.no_label == 1 and server.texts == 3

@@ -21,8 +21,10 @@ import contextlib
 import gc
 import json
 import logging
+import os
 import re
 import secrets
+from datetime import datetime, timezone
 
 import numpy as np
 import orjson
@@ -154,12 +156,18 @@ class ModelServer:
         # as by `labeling predict`, when card and model are of different kinds)
         self.thresholds = multilabel_thresholds(exported)
         self.batcher = MicroBatcher(exported.predict_proba, max_batch, max_wait_ms, max_queue)
+        # answers since the start, per label (multi-label: texts whose set holds it, and
+        # texts given none), for watching the label distribution (GET /stats)
+        self.counts = np.zeros(len(exported.labels), dtype=np.int64)
+        self.requests = self.texts = self.no_label = 0
+        self.since = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.ready = False
         self.on_ready = None  # called once the model runs (a worker process tells its parent)
         self.platform = f"labeling-{exported.runtime}"
         routes = [  # POSTs to the inference routes are answered by __call__ first
             Route("/predict", self.predict, methods=["POST"]),
             Route("/v2/models/{name}/infer", self.infer, methods=["POST"]),
+            Route("/stats", self.stats, methods=["GET"]),
             Route("/v2/health/live", self.live, methods=["GET"]),
             Route("/v2/health/ready", self.server_ready, methods=["GET"]),
             Route("/v2", self.server_metadata, methods=["GET"]),
@@ -295,6 +303,28 @@ class ModelServer:
                                                self.exported.card, self.exported.runtime,
                                                __version__)))
 
+    async def stats(self, request: Request) -> JSONResponse:
+        """The answers given since this process started, per label: counters a monitor
+        reads now and then, the label distribution of an interval being the difference."""
+        answer = {"name": self.name, "version": self.version, "since": self.since,
+                  "pid": os.getpid(), "requests": self.requests, "texts": self.texts,
+                  "labels": dict(zip(self.exported.labels, self.counts.tolist()))}
+        if self.thresholds is not None:
+            answer["no_label"] = self.no_label
+        return JSONResponse(answer)
+
+    def _count(self, proba: np.ndarray) -> None:
+        self.requests += 1
+        self.texts += len(proba)
+        if not len(proba):
+            return
+        if self.thresholds is None:  # the answer: the first most probable label
+            self.counts += np.bincount(proba.argmax(axis=1), minlength=len(self.counts))
+        else:
+            chosen = proba >= self.thresholds
+            self.counts += chosen.sum(axis=0)
+            self.no_label += int((~chosen.any(axis=1)).sum())
+
     async def model_ready(self, request: Request) -> JSONResponse:
         self._check_request_model(request)
         return JSONResponse({"name": self.name, "ready": self.ready},
@@ -329,12 +359,14 @@ class ModelServer:
         self._check_model(name, version)
         parsed = infer_request(await self._payload(scope, receive), self.limits)
         proba = finite(await self.batcher.predict(parsed.texts))
+        self._count(proba)
         return infer_response(parsed, proba, self.exported.labels, self.name, self.version,
                               self.thresholds)
 
     async def _predict(self, scope: dict, receive) -> dict:
         texts = predict_texts(await self._payload(scope, receive), self.limits)
         proba = finite(await self.batcher.predict(texts))
+        self._count(proba)
         return predict_response(proba, self.exported.labels, self.thresholds)
 
     # The same answers through Starlette's routing: only reached when the Starlette app is
