@@ -128,3 +128,33 @@ def test_ctrl_c_mid_prompt_lf_says_what_was_answered_and_kept(fake_openai, tmp_p
     assert "kept in the response cache; 25 not answered: run again to ask only those" in line
     spent = float(re.search(r"interrupted \(spent \$([0-9.]+) in this run\)", line)[1])
     assert 0 < spent < 0.001  # 15 short replies at gpt-4o-mini's prices
+
+
+def test_the_app_shows_the_reply_of_the_model_the_run_asked_not_the_configs_now(tmp_path):
+    """Before: after `model = "gpt-4o-mini"` was written back into labeling.toml, the
+    app showed gpt-4o-mini's cached reply as the raw answer behind a gpt-4.1-nano vote."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from labeling.llm.cache import Entry, ResponseCache
+    from labeling.llm.requests import build_requests
+    from labeling.review import detail
+
+    lf = prompt_lf("promo", "Is this spam?\nComment: {text}", answers={"yes": SPAM, "no": 0})
+    df = frame(["please subscribe"])
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    for model, reply in (("gpt-4o-mini", '{"answer": "no"}'), ("gpt-4.1-nano", '{"answer": "yes"}')):
+        s = LLMSettings(backend="openai", model=model, params={"temperature": 0.5})
+        (req,) = build_requests(lf, df, s, LABELS)
+        cache.put(Entry(req.key, "promo", model, "[]", reply, json.loads(reply)["answer"], None))
+    cache.close()
+    now = LLMSettings(backend="openai", model="gpt-4o-mini", params={"temperature": 0})
+    used = LLMSettings(backend="openai", model="gpt-4.1-nano", params={"temperature": 0.5})
+    config = SimpleNamespace(llm_cache_path=tmp_path / "cache.sqlite", llm=now, labels=LABELS)
+    run = SimpleNamespace(config=config, frames={"dev": df}, L={"dev": np.array([[SPAM]])},
+                          lf_names=["promo"], labels=LABELS,
+                          metrics={"llm": {"backend": "openai", "settings": used.public()}})
+    (item,) = detail.prompt_details(run, [lf], "dev", 0)
+    assert (item["model"], item["vote"], item["reply"], item["answer"]) == (
+        "gpt-4.1-nano", "spam", '{"answer": "yes"}', "yes")
