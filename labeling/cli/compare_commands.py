@@ -93,8 +93,11 @@ def sources(side: dict) -> dict[str, str]:
 
 
 def lfs(side: dict) -> dict[str, str]:
-    """LF name -> its fingerprint (metrics.json) or its card description."""
-    applied = (side["metrics"] or {}).get("applied_lfs")
+    """LF name -> its fingerprint (metrics.json) or its card description. A run folder's
+    are the LFs its end model was trained on (``lfs_at_train``), as its files are
+    (``sources_at_train``): an ``apply`` since then gets a note (:func:`_applied_since`)."""
+    metrics = side["metrics"] or {}
+    applied = metrics.get("lfs_at_train", metrics.get("applied_lfs"))
     if isinstance(applied, dict):
         return {shown(name): str(fp) for name, fp in applied.items()}
     return {shown(d["name"]): d.get("fingerprint") or json.dumps(d, sort_keys=True)
@@ -157,6 +160,20 @@ def _stale(side: dict) -> str | None:
     return None
 
 
+def _applied_since(side: dict) -> str | None:
+    """Which LFs the last ``apply`` changed since the end model was trained, or None."""
+    metrics = side["metrics"] or {}
+    then, now = metrics.get("lfs_at_train"), metrics.get("applied_lfs")
+    if not isinstance(then, dict) or not isinstance(now, dict) or then == now:
+        return None
+    changed = [shown(n) for n in now if n in then and now[n] != then[n]]
+    parts = [f"{what}: {', '.join(names)}" for what, names in (
+        ("changed", changed), ("added", [shown(n) for n in now if n not in then]),
+        ("removed", [shown(n) for n in then if n not in now])) if names]
+    return (f"applied since its last `labeling train` with other LFs ({'; '.join(parts)}); "
+            "the LFs and files below are those its end model was trained on")
+
+
 def compare_lines(a: dict, b: dict) -> list[str]:
     """The report, line by line. Both sides are read the same way: from metrics.json
     when both are run folders, else from their model cards (a run folder never exported
@@ -171,7 +188,8 @@ def compare_lines(a: dict, b: dict) -> list[str]:
                     f"run `labeling export` on {name}'s run folder, or compare two run folders")
         a, b = a | {"metrics": None}, b | {"metrics": None}
     notes = [f"note: {name}: {why}" for name, side in (("A", a), ("B", b))
-             if side["metrics"] is not None and (why := _stale(side))]
+             if side["metrics"] is not None for why in (_stale(side), _applied_since(side))
+             if why]
     lines = notes + [f"{'scores (* in-sample)':<32} {'A':>9} {'B':>9} {'B-A':>8}"]
     sa, sb = scores(a), scores(b)
     for key in list(sa) + [k for k in sb if k not in sa]:
