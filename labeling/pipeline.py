@@ -358,7 +358,8 @@ def step_train(task: Task):
     record_annotations(task)
     update_metrics(task.run_dir, end_model=section, gold_only=gold, gold_only_frozen=frozen,
                    learning_curve=curve, gold_at_train=gold_digests(task),
-                   sources_at_train=sources, config_at_train=config_sha256)
+                   sources_at_train=sources, config_at_train=config_sha256,
+                   lfs_at_train=read_metrics(task.run_dir).get("applied_lfs"))  # compare
     return model
 
 

@@ -10,8 +10,8 @@ import numpy as np
 
 from labeling.apply import applied
 from labeling.artifacts import (L_FILE, PROBS_FILE, check_dev_gold_at_fit, check_step_order,
-                                gold_digests, input_digests, record_annotations, record_inputs,
-                                update_metrics, write_end_probs)
+                                gold_digests, input_digests, read_metrics, record_annotations,
+                                record_inputs, update_metrics, write_end_probs)
 from labeling.errors import LabelingError
 from labeling.export import save_model
 from labeling.export.multilabel_card import gold_only_summary
@@ -78,7 +78,8 @@ def step_train(task):
     save_section(task, section, "end_model", time.perf_counter() - start)
     record_annotations(task)  # the gold train scored against, as the app rebuilds it
     update_metrics(task.run_dir, gold_at_train=gold_digests(task),  # checked by evaluate
-                   sources_at_train=sources, config_at_train=config_sha256)
+                   sources_at_train=sources, config_at_train=config_sha256,
+                   lfs_at_train=read_metrics(task.run_dir).get("applied_lfs"))  # compare
     return model
 
 
