@@ -98,8 +98,8 @@ def plan(config: Optional[Path] = CONFIG_ARG, run_dir: Optional[Path] = RUN_DIR_
     settings = task.config.llm
     typer.echo(f"backend: {settings.resolve_backend()}"
                + (f", model {settings.model}" if settings.resolve_backend() == "openai" else "")
-               + (f", budget ${settings.budget:.2f}" if settings.budget is not None else ""))
-    typer.echo(format_plan(pipeline.plan(task)))
+               + (f", budget ${settings.budget:.4f}" if settings.budget is not None else ""))
+    typer.echo(format_plan(pipeline.plan(task), settings.budget))
 
 
 @app.command()
@@ -126,7 +126,8 @@ def fit(config: Optional[Path] = CONFIG_ARG, run_dir: Optional[Path] = RUN_DIR_O
 @app.command()
 @user_errors
 def train(config: Optional[Path] = CONFIG_ARG, run_dir: Optional[Path] = RUN_DIR_OPT):
-    """Train and evaluate the end model on the label model's soft labels."""
+    """Train the end model on the label model's soft labels, and the gold-only baseline;
+    dev scores only (test: `labeling evaluate`)."""
     task = open_task(config, run_dir)
     with holding(task, "train"):
         if multilabel_step(task, "train"):
