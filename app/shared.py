@@ -165,9 +165,13 @@ def _save(task: str, where: str, stored_id: str, example_id: str, k: int | None,
         return annotations.set(task, stored_id, k, label_name=name, split=where,
                                annotator=annotator(), text=text, expect=expect)
 
-    if note := save_unless_changed(example_id, seen,
+    try:
+        note = save_unless_changed(example_id, seen,
                                    lambda: annotations.record(task, where, stored_id), write,
-                                   annotator()):
+                                   annotator())
+    except LabelingError as exc:  # the store locked by another writer: not saved, say so
+        note = f"{example_id}: your label was not saved: {exc}"
+    if note:
         st.session_state[f"{key}_note"] = note
         if on_refused is not None:
             on_refused(example_id)
@@ -255,9 +259,10 @@ def rename_box(data, annotations: AnnotationStore, names) -> None:
         old = st.selectbox("label no longer in the task", gone, key="rename_old")
         new = st.selectbox("its name now", data.labels, key="rename_new")
         if st.button("Rename it in the annotations", key="rename_go"):
-            n = annotations.rename_label(data.config.name, old, new)
-            st.toast(literal(f"{n} annotations now say {new} instead of {old}"))
-            st.rerun()
+            with guard():
+                n = annotations.rename_label(data.config.name, old, new)
+                st.toast(literal(f"{n} annotations now say {new} instead of {old}"))
+                st.rerun()
 
 
 def show_text(text: str, key: str | None = None) -> None:

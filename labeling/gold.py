@@ -48,12 +48,18 @@ from pathlib import Path
 import pandas as pd
 
 from labeling.data import LABEL_SET_SEPARATOR
-from labeling.errors import DataError
+from labeling.errors import DataError, LabelingError
 from labeling.gold_io import (  # noqa: F401 (COLUMNS, text_digest: imported from here)
     ANY, COLUMNS, SCHEMA, UPSERT, add_text_digest_column, migrate_unsplit_table, stored_record,
     text_digest, upsert_values)
 
 USABLE_SPLITS = ("train", "dev")  # test annotations are stored, never used as gold
+BUSY_SECONDS = 10  # how long a write waits for another writer of the store
+
+
+class AnnotationStoreError(LabelingError):
+    """The annotation store cannot be written now (locked by another writer, read-only):
+    one line naming it, shown by the app's pages instead of a traceback."""
 
 
 def label_set_record(indices, labels: list[str]) -> tuple[int, str]:
@@ -101,22 +107,32 @@ class AnnotationStore:
             add_text_digest_column(db)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10)
-        db.execute("PRAGMA busy_timeout=10000")
+        db = sqlite3.connect(str(self.path), isolation_level=None, timeout=BUSY_SECONDS)
+        db.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
         return db
 
     @contextmanager
     def _transaction(self):
         """One write transaction (``BEGIN IMMEDIATE``): committed when the block ends,
-        rolled back (nothing written) when it raises."""
-        with closing(self._connect()) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        rolled back (nothing written) when it raises. A store SQLite cannot write (held
+        by another writer for the whole busy timeout, read-only, disk full) is one line
+        naming it (:class:`AnnotationStoreError`), which the pages show as a note."""
+        try:
+            with closing(self._connect()) as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            why = (f"busy: another program kept it locked for over {BUSY_SECONDS:g} s (a long "
+                   "import, an open sqlite3 shell)" if "locked" in str(exc)
+                   else f"cannot be written ({exc})")
+            raise AnnotationStoreError(f"{self.path}: {why}; nothing was saved, try "
+                                       "again") from None
 
     def set(self, task: str, example_id: str, label: int, *, split: str,
             label_name: str | None = None, annotator: str | None = None,
