@@ -158,3 +158,25 @@ def test_the_app_shows_the_reply_of_the_model_the_run_asked_not_the_configs_now(
     (item,) = detail.prompt_details(run, [lf], "dev", 0)
     assert (item["model"], item["vote"], item["reply"], item["answer"]) == (
         "gpt-4.1-nano", "spam", '{"answer": "yes"}', "yes")
+
+
+def _plan(model="gpt-4o-mini", cost=0.03):
+    return [{"split": split, "lf": "llm_promo", "model": model, "calls": n, "cached": 0,
+             "to_call": n, "tokens_in": 10 * n, "tokens_out": n, "cost": cost}
+            for split, n in (("train", 1232), ("dev", 264))]
+
+
+def test_plan_says_whether_the_run_fits_in_the_budget():
+    """Before: `labeling plan` showed `budget $0.00` (for 0.0001) and a total over it with
+    no word that `labeling apply` would then stop before any call."""
+    from labeling.llm import format_plan
+
+    assert format_plan(_plan()).splitlines()[-1] == "total cost: $0.0600"  # no budget set
+    over = format_plan(_plan(), budget=0.05).splitlines()[-1]
+    assert over == ("budget $0.0500: OVER it by $0.0100: `labeling apply` stops before any "
+                    "call; raise [llm] budget, or apply fewer prompt LFs")
+    assert format_plan(_plan(), budget=0.5).splitlines()[-1] == \
+        "budget $0.5000: fits ($0.4400 to spare)"
+    unpriced = format_plan(_plan("llama3", None), budget=0.5).splitlines()[-1]
+    assert unpriced.startswith("budget $0.5000: `labeling apply` stops before any call, as "
+                               "there is no price for llama3; add it under [llm] prices")

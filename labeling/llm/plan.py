@@ -140,9 +140,10 @@ def total_cost(plans: list[dict]) -> float | None:
     return sum(p["cost"] or 0.0 for p in plans)
 
 
-def format_plan(plans: list[dict]) -> str:
+def format_plan(plans: list[dict], budget: float | None = None) -> str:
     """A plain-text table for the CLI: one line per prompt LF and split (a plan of one
-    frame has no split)."""
+    frame has no split); with a ``budget``, a last line says whether the run fits in it
+    (the run checks the same total before any call)."""
     split = any("split" in p for p in plans)
     head = (f"{'LF':<28} " + (f"{'split':<6} " if split else "")
             + f"{'model':<16} {'calls':>7} {'cached':>7} {'tok in':>9} {'tok out':>8} {'cost $':>9}")
@@ -159,4 +160,19 @@ def format_plan(plans: list[dict]) -> str:
     total = total_cost(plans)
     shown = "unknown (no price for a model)" if total is None else f"${total:.4f}"
     lines.append(f"total cost: {shown}")
+    if budget is not None:
+        lines.append(budget_note(plans, total, budget))
     return "\n".join(lines)
+
+
+def budget_note(plans: list[dict], total: float | None, budget: float) -> str:
+    """Whether the planned total fits in ``budget``, as `labeling apply` will judge it."""
+    if total is None:
+        models = sorted({p["model"] for p in plans if p["cost"] is None and p["to_call"]})
+        return (f"budget ${budget:.4f}: `labeling apply` stops before any call, as there is "
+                f"no price for {', '.join(models)}; add it under [llm] prices "
+                '(prices = { "name" = { input = ..., output = ... } }, USD per 1M tokens)')
+    if total > budget:
+        return (f"budget ${budget:.4f}: OVER it by ${total - budget:.4f}: `labeling apply` "
+                "stops before any call; raise [llm] budget, or apply fewer prompt LFs")
+    return f"budget ${budget:.4f}: fits (${budget - total:.4f} to spare)"
