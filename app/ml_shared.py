@@ -50,17 +50,38 @@ def store() -> AnnotationStore:
     return AnnotationStore(annotations_path(run().config, shared.settings()["annotations"]))
 
 
-def _toggle(key: str) -> None:
-    st.session_state[key] = not st.session_state.get(key, False)
+# The ticked labels live in session state under f"{base}-ticked", not in the checkboxes.
+# A checkbox whose value the server changes (a label's key) keeps its old value in the
+# browser until that rerun's answer arrives; a key pressed before then sent the old value
+# back, Streamlit took it for a click, and the first key was undone (a quick typist's
+# set came out wrong). So a key also renames the checkboxes (f"{base}-version"), and a
+# change reported for a checkbox of a name older than the page last drew
+# (f"{base}-shown") is that stale echo, not a click.
 
 
-def _save_set(data, split: str, example_id: str, keys: list[str], clear: bool,
+def _checkbox_key(base: str, c: int, version: int) -> str:
+    return f"{base}-{c}" + (f"-v{version}" if version else "")
+
+
+def _key_pressed(base: str, c: int) -> None:
+    st.session_state[f"{base}-ticked"] ^= {c}
+    st.session_state[f"{base}-version"] = st.session_state.get(f"{base}-version", 0) + 1
+
+
+def _box_clicked(base: str, c: int, box: str) -> None:
+    if box != _checkbox_key(base, c, st.session_state.get(f"{base}-shown", 0)):
+        return
+    ticked = st.session_state[f"{base}-ticked"]
+    (ticked.add if st.session_state[box] else ticked.discard)(c)
+
+
+def _save_set(data, split: str, example_id: str, base: str, clear: bool,
               seen: dict | None, key: str, on_saved, on_refused) -> None:
-    """The save (``keys``: the checkboxes) or ``clear`` button's callback: refused once
-    when another annotator changed the set after the page showed it, checked and written
-    in one transaction (:func:`labeling.review.annotator.save_unless_changed`)."""
+    """The save (the ticked labels of ``base``) or ``clear`` button's callback: refused
+    once when another annotator changed the set after the page showed it, checked and
+    written in one transaction (:func:`labeling.review.annotator.save_unless_changed`)."""
     annotations = store()
-    picked = [c for c, k in enumerate(keys) if st.session_state.get(k)]
+    picked = sorted(st.session_state[f"{base}-ticked"])
 
     def write(expect) -> bool:
         if clear:
@@ -81,9 +102,9 @@ def _save_set(data, split: str, example_id: str, keys: list[str], clear: bool,
         if on_refused is not None:
             on_refused(example_id)
         return
-    if clear:
-        for k in keys:  # the checkboxes start again from the label model's set
-            st.session_state.pop(k, None)
+    if clear:  # the checkboxes start again from the label model's set
+        del st.session_state[f"{base}-ticked"]
+        st.session_state[f"{base}-version"] = st.session_state.get(f"{base}-version", 0) + 1
         st.toast(literal(f"{example_id}: label set removed"))
     else:
         st.toast(literal(f"{example_id}: {set_names(sorted(set(picked)), data.labels)} saved"))
@@ -105,20 +126,22 @@ def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = Fal
         st.warning(literal(note))
     saved = ml_detail.current_set(store(), data, split, example_id) is not None
     st.caption(f"Ticked to start: {why}{literal(byline(seen)) if saved else ''}.")
-    keys = [f"{key}-{split}-{example_id}-{c}" for c in range(len(data.labels))]
-    for c, k in enumerate(keys):  # the state, not value=, so the key buttons can flip it
-        st.session_state.setdefault(k, c in start)
+    base = f"{key}-{split}-{example_id}"
+    ticked = st.session_state.setdefault(f"{base}-ticked", set(start))
+    version = st.session_state[f"{base}-shown"] = st.session_state.get(f"{base}-version", 0)
     columns = st.columns(min(len(data.labels), 7))
     for c, (name, shortcut) in enumerate(zip(data.labels, ml_detail.label_keys(
             len(data.labels)))):
         with columns[c % len(columns)]:
-            st.checkbox(literal(name), key=keys[c])
+            box = _checkbox_key(base, c, version)
+            st.checkbox(literal(name), value=c in ticked, key=box, on_change=_box_clicked,
+                        args=(base, c, box))
             if shortcuts and shortcut is not None:  # under its checkbox: "key for joy A"
                 # named: a screen reader read 28 buttons "key, Shortcut A" and no label
-                st.button(f"key for {literal(name)}", key=f"{keys[c]}-key", shortcut=shortcut,
-                          type="tertiary", on_click=_toggle, args=(keys[c],),
+                st.button(f"key for {literal(name)}", key=f"{base}-{c}-key", shortcut=shortcut,
+                          type="tertiary", on_click=_key_pressed, args=(base, c),
                           help=f"Key {shortcut} ticks or unticks {literal(name)}")
-    common = dict(data=data, split=split, example_id=example_id, keys=keys, seen=seen,
+    common = dict(data=data, split=split, example_id=example_id, base=base, seen=seen,
                   key=key, on_saved=on_saved, on_refused=on_refused)
     save, clear = st.columns([3, 1])
     save.button("Save label set" + (" [Enter]" if shortcuts else ""), type="primary",
