@@ -180,3 +180,24 @@ def test_plan_says_whether_the_run_fits_in_the_budget():
     unpriced = format_plan(_plan("llama3", None), budget=0.5).splitlines()[-1]
     assert unpriced.startswith("budget $0.5000: `labeling apply` stops before any call, as "
                                "there is no price for llama3; add it under [llm] prices")
+
+
+def test_labeling_cache_shows_what_the_responses_cost_per_model(make_task):
+    """Before: `12,754 responses (never pruned: paid for)`; what the task paid over its
+    runs (metrics.json holds the last run's only) was nowhere."""
+    from conftest import cli
+
+    from labeling.llm.cache import Entry, ResponseCache
+
+    config = make_task()
+    cache = ResponseCache(config.parent / "run" / "cache" / "llm_responses.sqlite")
+    for i, (model, cost) in enumerate([("gpt-4o-mini", 0.001), ("gpt-4o-mini", 0.002),
+                                       ("llama-local", 0.0)]):
+        cache.put(Entry(f"k{i}", "lf", model, "p", "yes", "yes", None, tokens_in=10,
+                        tokens_out=5, cost=cost))
+    cache.close()
+    result = cli("cache", config)
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("LLM responses"))
+    assert line.endswith("3 responses (never pruned: paid for): gpt-4o-mini 2 (30 tokens, "
+                         "$0.0030), llama-local 1 (15 tokens, $? no price)"), line

@@ -157,17 +157,25 @@ def _caches(task) -> list[tuple[str, list[Path]]]:
             ("embeddings (end model)", _files(task.run_dir / EMBEDDING_CACHE_DIR))]
 
 
-def _llm_count(path: Path) -> str:
+def _llm_count(path: Path, prices: dict | None = None) -> str:
+    """How many replies the response cache holds and what they cost, per model: the
+    ledger of what the task paid over all its runs (metrics.json holds the last run's)."""
     from labeling.llm.cache import ResponseCache, UnreadableCache
+    from labeling.llm.plan import price_of
 
     if not path.is_file():
         return ""
     try:
         cache = ResponseCache(path)
         try:
-            return f"{cache.count():,} responses (never pruned: paid for)"
+            models = cache.spend()
         finally:
             cache.close()
+        n = sum(m[1] for m in models)
+        paid = ", ".join(f"{model} {k:,} ({tokens:,} tokens, "
+                         + (f"${cost:.4f})" if price_of(model, prices or {}) is not None or cost
+                            else "$? no price)") for model, k, tokens, cost in models)
+        return f"{n:,} responses (never pruned: paid for)" + (f": {paid}" if paid else "")
     except UnreadableCache:  # shown here, not raised: this is where one looks
         return "unreadable: not an SQLite database (move it aside to start an empty one)"
     except LabelingError as exc:  # locked past the timeout, cannot open: the file is fine
@@ -230,7 +238,7 @@ def cache_command(config: Optional[Path] = CONFIG_ARG,
             stale = sum(p.stem not in fingerprints for p in columns)
             note = f"{len(columns) - stale} of the task's LFs, {stale} of LFs edited or removed"
         elif name == "LLM responses":
-            note = _llm_count(task.config.llm_cache_path)
+            note = _llm_count(task.config.llm_cache_path, task.config.llm.prices)
         typer.echo(f"{name:<30} {len(files):>6} files {human_size(size):>10}  {note}".rstrip())
     typer.echo(f"{'total':<30} {'':>12} {human_size(total):>10}")
     if unloaded:

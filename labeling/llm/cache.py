@@ -158,6 +158,14 @@ class ResponseCache:
                 "(answer IS NOT NULL OR reason IS NOT NULL)", (model,)).fetchone()
         return float(mean) if n else None
 
+    def spend(self) -> list[tuple[str, int, int, float]]:
+        """Per model, costliest first: (model, replies, tokens billed in and out, USD paid
+        as recorded at the time: 0 for a model that had no price)."""
+        with self._errors():
+            return [tuple(row) for row in self.db.execute(
+                "SELECT model, COUNT(*), SUM(tokens_in + tokens_out), SUM(cost) FROM responses "
+                "GROUP BY model ORDER BY SUM(cost) DESC, model")]
+
     def count(self) -> int:
         with self._errors():
             return self.db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
