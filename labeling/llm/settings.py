@@ -176,6 +176,14 @@ class LLMSettings(BaseModel):
             _looks_random(word) for word in name.split("_")) and not _mostly_digits(name)
         return name if looks_like_a_name else "***"
 
+    def as_asked(self, used: Mapping[str, Any] | None) -> "LLMSettings":
+        """These settings with the model, params and output mode a run recorded
+        (metrics.json ``llm.settings``, from :meth:`public`): the ones its cached replies
+        are keyed by, also after labeling.toml was edited since."""
+        used = used or {}
+        return self.model_copy(update={k: used[k] for k in
+                                       ("model", "params", "structured_output") if k in used})
+
     def public(self) -> dict:
         """What may be written to run artifacts: no key field, ``api_key_env`` as
         :meth:`shown_key_env` shows it, and a base_url's password and query values (where
