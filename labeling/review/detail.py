@@ -81,7 +81,8 @@ def prompt_details(run, lfs, split: str, row: int) -> list[dict]:
                           run.labels)[0] if lf.name in run.lf_names else None
         item = {"lf": lf.name, "backend": backend or "unknown",
                 "vote": "abstain" if vote == ABSTAIN_MARK else vote}
-        request = build_requests(lf, frame, _run_settings(config.llm, stats), config.labels)[0]
+        request = build_requests(lf, frame, config.llm.as_asked(stats.get("settings")),
+                                 config.labels)[0]
         item["messages"] = request.messages
         item["model"] = request.model
         if backend == "local":
@@ -107,15 +108,6 @@ def prompt_details(run, lfs, split: str, row: int) -> list[dict]:
                             cost=round(entry.cost, 6), latency_s=round(entry.latency, 3))
         out.append(item)
     return out
-
-
-def _run_settings(settings, stats: dict):
-    """The [llm] model, params and output mode the run asked with (metrics.json), over the
-    config's now: after an edit of those, the reply shown beside a vote is the one that
-    cast it, never another model's cached for the same prompt."""
-    used = stats.get("settings") or {}
-    return settings.model_copy(update={k: used[k] for k in
-                                       ("model", "params", "structured_output") if k in used})
 
 
 def render_messages(messages: list[dict]) -> str:
