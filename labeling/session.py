@@ -35,6 +35,7 @@ from labeling.artifacts import (L_FILE, LABEL_MODEL_FILE, PROBS_FILE, check_step
                                 gold_digests, metrics_to_evaluate, read_label_matrices,
                                 read_lf_summary, read_probs)
 from labeling.errors import LabelingError
+from labeling.export.folder import check_target
 from labeling.files import run_folder_lock
 from labeling.models import load as load_label_model
 from labeling.multilabel_steps.common import read_probs as read_label_probs
@@ -250,9 +251,13 @@ class Session:
                         rows.setdefault(key, {})[f"{split}_{metric}"] = value
         return pd.DataFrame.from_dict(rows, orient="index")
 
-    def export(self, out: Path | str | None = None) -> Path:
-        """Export the end model (skops, ONNX, model card); returns the folder."""
+    def export(self, out: Path | str | None = None, force: bool = False) -> Path:
+        """Export the end model (skops, ONNX, model card); returns the folder. An ``out``
+        holding an earlier export is replaced only with ``force=True`` (as the CLI's
+        ``--force``); the run's own model/ folder always is."""
         self._fresh()
+        if out is not None:
+            check_target(Path(out), self.task.run_dir / pipeline.MODEL_DIR, force)
         with _notebook_words(), self.holding("export"):
             if self.multi_label:
                 return multilabel.export(self.task, out)

@@ -97,6 +97,31 @@ def test_cli_export_out_needs_force_to_replace_an_export(make_task):
     assert (config.parent / "notes" / "a.txt").read_text() == "mine"
 
 
+def test_session_export_out_needs_force_to_replace_an_export(make_task):
+    # Before: Session.export(out) replaced an earlier export in out without a word, where
+    # `labeling export --out` asks for --force
+    from labeling.session import Session
+
+    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    session = Session(config)
+    session.apply()
+    session.fit()
+    session.train()
+    out = config.parent / "shipped"
+    session.export(out)
+    card = (out / CARD_FILE).read_bytes()
+    with pytest.raises(LabelingError, match="already holds an export.*force=True"):
+        session.export(out)
+    assert (out / CARD_FILE).read_bytes() == card
+    assert session.export(out, force=True) == out and (out / MODEL_FILE).is_file()
+    session.export()  # the run's own model/: replaced every time, as before
+    (config.parent / "notes").mkdir()
+    (config.parent / "notes" / "a.txt").write_text("mine")
+    with pytest.raises(LabelingError, match="not an exported model's"):
+        session.export(config.parent / "notes", force=True)
+    assert (config.parent / "notes" / "a.txt").read_text() == "mine"
+
+
 @pytest.mark.parametrize("name", [".DS_Store", "._model.skops", "Thumbs.db", "desktop.ini"])
 def test_an_export_with_an_os_metadata_file_is_replaced(model, tmp_path, name):
     out = export_model(model, tmp_path / "model", CARD)

@@ -24,16 +24,12 @@ def export(config: Optional[Path] = CONFIG_ARG,
     """Export the trained end model (skops and ONNX) with its model card."""
     from labeling import pipeline
     from labeling.config import home_path
-    from labeling.export.folder import check_replaceable, occupied
+    from labeling.export.folder import check_target
 
     out = None if out is None else home_path(out)  # "~/m" quoted: the home folder
     task = open_task(config, run_dir)
-    if out is not None and occupied(out) and (  # the run's own model/ is always replaced
-            out.resolve() != (task.run_dir / pipeline.MODEL_DIR).resolve()):
-        check_replaceable(out)  # never a folder of other files, even with --force
-        if not force:
-            raise LabelingError(f"{out}: already holds an export; --force replaces it, or "
-                                "choose another --out")
+    if out is not None:
+        check_target(out, task.run_dir / pipeline.MODEL_DIR, force)
     with holding(task, "export"):
         if not multilabel_step(task, "export", out=out):
             typer.echo(f"exported to {pipeline.step_export(task, out)}")

@@ -68,6 +68,17 @@ def check_replaceable(folder: Path) -> None:
                 f"{fix}")
 
 
+def check_target(out: Path, own: Path, force: bool) -> None:
+    """Refuse, in one line, exporting to ``out`` when it holds an earlier export and
+    ``force`` is not set (``own``, the run's model/ folder, is always replaced), and
+    always when it holds files that are not an export's (:func:`check_replaceable`)."""
+    if occupied(out) and Path(out).resolve() != Path(own).resolve():
+        check_replaceable(out)
+        if not force:
+            raise LabelingError(f"{out}: already holds an export; --force (force=True in "
+                                "the notebook) replaces it, or choose another folder")
+
+
 def whole_folder(write):
     """Decorates ``write(model, out_dir, ...)``, which then writes into a staged folder
     (:func:`staged_folder`) that replaces ``out_dir`` once ``write`` returns; returns
