@@ -201,3 +201,18 @@ def test_labeling_cache_shows_what_the_responses_cost_per_model(make_task):
     line = next(x for x in result.output.splitlines() if x.startswith("LLM responses"))
     assert line.endswith("3 responses (never pruned: paid for): gpt-4o-mini 2 (30 tokens, "
                          "$0.0030), llama-local 1 (15 tokens, $? no price)"), line
+
+
+def test_the_report_says_how_much_slower_with_a_decimal_below_10x():
+    """Before: a prompt LF answering in 89 ms beside an end model's 264 ms one at a time
+    (a busy machine) was '0x slower', and 237 ms '1x'."""
+    from labeling.distill_output import _cells
+
+    def row(ratio):
+        return {"kind": "prompt_lf", "name": "prompt LF p", "accuracy": 0.9, "f1": 0.9,
+                "coverage": 1.0, "covered_accuracy": 0.9, "latency_s": 0.089,
+                "cost_per_1m_docs": 8.64, "saves_per_1m_docs": 8.64,
+                "latency_vs_end_model": ratio}
+
+    assert [_cells(row(r))[-1] for r in (0.336, 0.9, 2.25, 1234.4, None)] == [
+        "0.3x", "0.9x", "2.2x", "1,234x", "-"]
