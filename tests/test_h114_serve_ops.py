@@ -199,3 +199,33 @@ def test_stats_of_a_multi_label_model_count_each_label_and_the_empty_sets(model_
     server.thresholds = np.array([0.5, 0.5])  # as a multi-label card's
     server._count(np.array([[0.6, 0.7], [0.1, 0.2], [0.9, 0.1]]))
     assert server.counts.tolist() == [2, 1] and server.no_label == 1 and server.texts == 3
+
+
+def test_access_log_logs_each_request(model_dir, capsys):  # noqa: F811
+    # before: uvicorn's access logger was set to the server's log level (warning), so
+    # `labeling serve --access-log` printed nothing at all
+    import threading
+
+    import uvicorn
+
+    from labeling.serve.server import bind, uvicorn_config
+
+    server = build_server(model_dir)
+    sock = bind("127.0.0.1", 0)
+    url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+    uv = uvicorn.Server(uvicorn_config(server, access_log=True))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(2400):
+            if uv.started:
+                break
+            thread.join(0.05)
+        assert post(url, "/predict", {"texts": ["a"]})[0] == 200
+        assert request(url, "GET", "/nope")[0] == 404
+    finally:
+        uv.should_exit = True
+        thread.join(60)
+        sock.close()
+    output = "".join(capsys.readouterr())
+    assert '"POST /predict HTTP/1.1" 200' in output and '"GET /nope HTTP/1.1" 404' in output

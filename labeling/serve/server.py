@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import signal
 import socket
 import sys
@@ -209,16 +210,24 @@ class JSONErrorsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def run_uvicorn(server: ModelServer, sock: socket.socket, access_log: bool = False,
-                graceful_seconds: float = 10) -> None:
-    """uvicorn on the listening ``sock`` until SIGTERM/SIGINT (a graceful stop)."""
+def uvicorn_config(server: ModelServer, access_log: bool = False,
+                   graceful_seconds: float = 10) -> uvicorn.Config:
+    """uvicorn's settings for ``server`` (it configures logging when made)."""
     protocol = type("JSONErrorsProtocol", (JSONErrorsProtocol,),
                     {"header_timeout": server.limits.body_timeout_s})
     config = uvicorn.Config(server.app, http=protocol, log_level="warning",
                             access_log=access_log,
                             timeout_graceful_shutdown=graceful_seconds, lifespan="on",
                             server_header=False, proxy_headers=False)
-    uv = uvicorn.Server(config)
+    if access_log:  # uvicorn set its access logger to log_level, which hid every line
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    return config
+
+
+def run_uvicorn(server: ModelServer, sock: socket.socket, access_log: bool = False,
+                graceful_seconds: float = 10) -> None:
+    """uvicorn on the listening ``sock`` until SIGTERM/SIGINT (a graceful stop)."""
+    uv = uvicorn.Server(uvicorn_config(server, access_log, graceful_seconds))
     with _quiet_signals():
         uv.run(sockets=[sock])
     if not uv.started:  # the lifespan failed (uvicorn logged why)
