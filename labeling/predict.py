@@ -305,18 +305,32 @@ def write_batches(exported: ExportedModel, batches: Iterable[list[str]], out: Te
     for texts in batches:
         ids = getattr(texts, "ids", None)
         if fmt == "csv" and not written and texts:
-            out.write(csv_header(exported.labels, ids is not None, thresholds is not None))
+            _write(out, csv_header(exported.labels, ids is not None, thresholds is not None))
         for start in range(0, len(texts), BATCH):
             batch = texts[start:start + BATCH]
             batch_ids = None if ids is None else ids[start:start + BATCH]
             proba = exported.predict_proba(batch)
-            out.write(format_batch(batch, proba, exported.labels, fmt, batch_ids)
-                      if thresholds is None else
-                      format_label_sets(batch, proba, exported.labels, thresholds, fmt,
-                                        batch_ids))
-        out.flush()
+            _write(out, format_batch(batch, proba, exported.labels, fmt, batch_ids)
+                   if thresholds is None else
+                   format_label_sets(batch, proba, exported.labels, thresholds, fmt,
+                                     batch_ids))
+        _write(out, None)
         written += len(texts)
     return written
+
+
+def _write(out: TextIO, text: str | None) -> None:
+    """``out.write(text)`` (None: ``out.flush()``); a failed write (a full disk, a quota)
+    is a one-line error, not a traceback. A reader that went away (``| head``) is left
+    to the caller, as before."""
+    try:
+        out.write(text) if text is not None else out.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        where = getattr(out, "name", None) or "the output"
+        raise DataError(f"cannot write the predictions to {where}: {exc.strerror or exc}; "
+                        "the output is incomplete") from None
 
 
 def write_predictions(exported: ExportedModel, texts: list[str], out: TextIO,
