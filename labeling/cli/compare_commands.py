@@ -199,9 +199,16 @@ def compare_lines(a: dict, b: dict) -> list[str]:
             delta = f"{float(vb.rstrip('*')) - float(va.rstrip('*')):+.4f}"
         lines.append(f"{' '.join(key):<32} {va:>9} {vb:>9} {delta:>8}")
     lines.append("data, LF modules and config (sha256):")
-    files = _pair_lines(sources(a), sources(b))
+    if not all(isinstance((s["metrics"] or {}).get("sources_at_train"), dict) for s in (a, b)):
+        # a run from before the record (2026-12-06) against a newer one: paths against
+        # the card's roles would all be 'only in' one side; both cards name files by role
+        # and LFs by their descriptions, not a fingerprint against a description
+        ca, cb = (s | {"metrics": None} if s["card"] else s for s in (a, b))
+    else:
+        ca, cb = a, b
+    files = _pair_lines(sources(ca), sources(cb))
     lines += files or ["  not recorded"]
-    la, lb = lfs(a), lfs(b)
+    la, lb = lfs(ca), lfs(cb)
     added, removed = sorted(set(lb) - set(la)), sorted(set(la) - set(lb))
     changed = sorted(n for n in set(la) & set(lb) if la[n] != lb[n])
     lines.append(f"LFs: {len(set(la) & set(lb)) - len(changed)} unchanged"
