@@ -229,3 +229,27 @@ def test_access_log_logs_each_request(model_dir, capsys):  # noqa: F811
         sock.close()
     output = "".join(capsys.readouterr())
     assert '"POST /predict HTTP/1.1" 200' in output and '"GET /nope HTTP/1.1" 404' in output
+
+
+def test_the_servers_own_log_lines_carry_time_and_level(model_dir, capsys):  # noqa: F811
+    # before: Python's last-resort handler printed a 500's reference line bare, with no
+    # time to find it by in a container's log
+    import re
+
+    from labeling.serve.app import internal_error
+    from labeling.serve.server import uvicorn_config
+
+    served = logging.getLogger("labeling.serve")
+    served.handlers.clear()  # one an earlier test's server added writes to its capture
+    uvicorn_config(build_server(model_dir))
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        line = internal_error("POST", "/predict")
+    finally:
+        served.handlers.clear()
+    reference = line.split("reference ")[1].split(";")[0]
+    err = capsys.readouterr().err
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ERROR labeling.serve: internal "
+                     rf"error {reference} serving POST /predict$", err, re.M), err
+    assert "RuntimeError: boom" in err

@@ -221,6 +221,12 @@ def uvicorn_config(server: ModelServer, access_log: bool = False,
                             server_header=False, proxy_headers=False)
     if access_log:  # uvicorn set its access logger to log_level, which hid every line
         logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    served = logging.getLogger("labeling.serve")  # a 500's reference, a cut-off request
+    if not served.handlers:  # (else Python's last-resort handler: the message, no time)
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
+                                               "%(message)s"))
+        served.addHandler(handler)
     return config
 
 
