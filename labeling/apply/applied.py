@@ -100,7 +100,9 @@ def lfs_to_apply(task, only: list[str] | None):
                             f"{', '.join(names)}")
     path = task.run_dir / L_FILE
     table = pd.read_parquet(path) if path.is_file() else None
-    if table is None or list(table.columns) != names:
+    # a run from before the record: the other LFs' columns are of unknown (older) code
+    if table is None or list(table.columns) != names or read_metrics(
+            task.run_dir).get("applied_lfs") is None:
         raise LabelingError(f"{path}: applying some LFs needs a full apply of the current "
                             "LFs first (run `labeling apply`)")
     lfs = record(task, [lf for lf in task.lfs if lf.name in only])
@@ -125,8 +127,12 @@ def check(task, step: str) -> None:
     memoizing in a global no longer fingerprints as it did before it ran), except those
     its partial apply kept with their old votes after an edit (``unapplied_edits``)."""
     recorded = read_metrics(task.run_dir).get("applied_lfs")
-    if recorded is None:  # a run from before the record
-        return
+    if recorded is None:  # a run from before the record (2026-12-06): whose votes it holds
+        # cannot be told, and an upgrade changes LFs' votes (keyword_lf's spacing rules)
+        raise LabelingError(f"{Path(task.run_dir) / L_FILE}: applied by an older version "
+                            "of labeling, which did not record the LFs it applied (this "
+                            "version's LFs may vote otherwise); run `labeling apply` before "
+                            f"`labeling {step}`")
     if recorded == task.applied_lfs:
         edited = getattr(task, "unapplied_edits", None)  # edited, kept by a partial apply
         parts = [f"changed: {', '.join(edited)}"] if edited else []
