@@ -14,12 +14,12 @@ TRAIN, DEV = "a" * 64, "b" * 64
 SCORES = {"end_model": {"test": {"accuracy": 0.9, "f1": 0.8}}}
 
 
-def _run(folder: Path, metrics: dict, files: dict) -> Path:
+def _run(folder: Path, metrics: dict, files: dict, lfs=()) -> Path:
     (folder / "model").mkdir(parents=True)
     (folder / "metrics.json").write_text(json.dumps(SCORES | metrics), encoding="utf-8")
     card = {"task": "t", "labels": ["ham", "spam"], "metrics": SCORES,
             "training_files": {role: {"file": name, "sha256": sha}
-                               for role, (name, sha) in files.items()}}
+                               for role, (name, sha) in files.items()}, "lfs": list(lfs)}
     (folder / "model" / "model_card.json").write_text(json.dumps(card), encoding="utf-8")
     return folder
 
@@ -33,3 +33,17 @@ def test_an_old_run_against_a_new_one_compares_the_same_files_as_same(tmp_path):
     assert result.exit_code == 0, result.output
     assert "  train: same" in result.output and "  dev: same" in result.output, result.output
     assert "only in" not in result.output, result.output
+
+
+def test_its_lfs_are_compared_by_description_not_as_all_changed(tmp_path):
+    """The old card describes each LF, the new one adds its fingerprint (and the new run's
+    metrics.json records fingerprints): all 17 LFs of the bundled task showed 'changed'."""
+    lf = {"name": "re_link", "kind": "pattern", "pattern": "http", "label": 1}
+    files = {"train": ("train.csv", TRAIN)}
+    old = _run(tmp_path / "old", {}, files, [lf])
+    new = _run(tmp_path / "new", {"sources_at_train": {"data/train.csv": TRAIN},
+                                  "applied_lfs": {"re_link": "f" * 64}},
+               files, [lf | {"fingerprint": "f" * 64}])
+    result = cli("compare", old, new)
+    assert result.exit_code == 0, result.output
+    assert "LFs: 1 unchanged" in result.output, result.output

@@ -92,16 +92,20 @@ def sources(side: dict) -> dict[str, str]:
     return {shown(role): f.get("sha256") for role, f in files.items() if isinstance(f, dict)}
 
 
-def lfs(side: dict) -> dict[str, str]:
+def lfs(side: dict, described: bool = False) -> dict[str, str]:
     """LF name -> its fingerprint (metrics.json) or its card description. A run folder's
     are the LFs its end model was trained on (``lfs_at_train``), as its files are
-    (``sources_at_train``): an ``apply`` since then gets a note (:func:`_applied_since`)."""
+    (``sources_at_train``): an ``apply`` since then gets a note (:func:`_applied_since`).
+    ``described``: a card's LFs by their descriptions alone (the other card's have no
+    fingerprint)."""
     metrics = side["metrics"] or {}
     applied = metrics.get("lfs_at_train", metrics.get("applied_lfs"))
     if isinstance(applied, dict):
         return {shown(name): str(fp) for name, fp in applied.items()}
-    return {shown(d["name"]): d.get("fingerprint") or json.dumps(d, sort_keys=True)
-            for d in (side["card"] or {}).get("lfs") or [] if isinstance(d, dict) and "name" in d}
+    entries = [d for d in (side["card"] or {}).get("lfs") or [] if isinstance(d, dict)
+               and "name" in d]
+    return {shown(d["name"]): (None if described else d.get("fingerprint")) or json.dumps(
+        {k: v for k, v in d.items() if k != "fingerprint"}, sort_keys=True) for d in entries}
 
 
 def facts(side: dict) -> dict[str, str]:
@@ -208,7 +212,9 @@ def compare_lines(a: dict, b: dict) -> list[str]:
         ca, cb = a, b
     files = _pair_lines(sources(ca), sources(cb))
     lines += files or ["  not recorded"]
-    la, lb = lfs(ca), lfs(cb)
+    described = any(not d.get("fingerprint") for s in (ca, cb) if s["metrics"] is None
+                    for d in (s["card"] or {}).get("lfs") or [] if isinstance(d, dict))
+    la, lb = lfs(ca, described), lfs(cb, described)
     added, removed = sorted(set(lb) - set(la)), sorted(set(la) - set(lb))
     changed = sorted(n for n in set(la) & set(lb) if la[n] != lb[n])
     lines.append(f"LFs: {len(set(la) & set(lb)) - len(changed)} unchanged"
