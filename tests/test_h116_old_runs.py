@@ -48,3 +48,18 @@ def test_a_partial_apply_on_it_asks_for_a_full_apply_then_all_works(make_task):
     assert cli("apply", config).exit_code == 0
     result = cli("fit", config)
     assert result.exit_code == 0, result.output
+
+
+def test_cache_says_an_upgrade_may_have_changed_the_columns_it_cannot_use(make_task):
+    """After an upgrade, `labeling cache` said '11 of LFs edited or removed' of a project
+    whose LFs nobody edited: keyword_lf's code had changed their fingerprints."""
+    config = make_task(config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    task = pipeline.load_task(config)
+    pipeline.step_apply(task, progress=False)
+    columns = task.run_dir / "cache" / "lf_columns"
+    first = sorted(columns.glob("*.npz"))[0]
+    (columns / f"{'0' * 64}.npz").write_bytes(first.read_bytes())  # an older version's
+    result = cli("cache", config)
+    assert result.exit_code == 0, result.output
+    assert "1 of LFs edited or removed (or whose labeling code an upgrade changed)" in \
+        result.output, result.output

@@ -236,7 +236,8 @@ def cache_command(config: Optional[Path] = CONFIG_ARG,
             fingerprints = _fingerprints(task)
             columns = [p for p in folder.glob("*.npz") if p.is_file()]
             stale = sum(p.stem not in fingerprints for p in columns)
-            note = f"{len(columns) - stale} of the task's LFs, {stale} of LFs edited or removed"
+            note = (f"{len(columns) - stale} of the task's LFs, {stale} of LFs edited or "
+                    "removed (or whose labeling code an upgrade changed)")
         elif name == "LLM responses":
             note = _llm_count(task.config.llm_cache_path, task.config.llm.prices)
         typer.echo(f"{name:<30} {len(files):>6} files {human_size(size):>10}  {note}".rstrip())
