@@ -105,7 +105,7 @@ def run_folder_lock(directory: Path, command: str, create: bool = True):
         raise LabelingError(f"{path}: could not be opened ({_describe(exc)})") from None
     with handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock_soon(handle)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
@@ -129,6 +129,20 @@ def run_folder_lock(directory: Path, command: str, create: bool = True):
             _HELD_LOCKS.discard(handle.fileno())
 
 
+def _lock_soon(handle) -> None:
+    """flock ``handle`` exclusively, trying again for a moment: where the kernel does not
+    list its locks (macOS), :func:`run_folder_holder` looks by taking a shared lock for an
+    instant, which a command starting then must not take for a writer's."""
+    for attempt in range(5):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if attempt == 4:
+                raise
+            time.sleep(0.05)
+
+
 def run_folder_holder(directory: Path) -> str | None:
     """Who is writing ``directory`` (a run folder) now: its ``.lock`` line (``"`labeling
     run` (pid 4242, since ...)"``), or None when no command holds its lock. Read without
@@ -148,6 +162,28 @@ def run_folder_holder(directory: Path) -> str | None:
     return holder or "another process"
 
 
+def _holds(line: str, path: Path, stat: os.stat_result) -> bool:
+    """Whether a ``/proc/locks`` line (``1: FLOCK ADVISORY WRITE <pid> <maj:min:inode>
+    0 EOF``) is a lock on ``path``: its inode, and its device or else the pid the
+    ``.lock`` line names. The device alone missed on btrfs, whose stat() gives a
+    subvolume's device and /proc/locks the file system's; on NFS a flock is listed as
+    POSIX."""
+    parts = line.replace("->", " ").split()
+    if not ({"FLOCK", "POSIX"} & set(parts)):
+        return False
+    device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}"
+    for pid, where in zip(parts, parts[1:]):
+        major_minor, _, inode = where.rpartition(":")
+        if inode == str(stat.st_ino) and major_minor.count(":") == 1:
+            if major_minor == device:
+                return True
+            try:
+                return f"(pid {pid}," in path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return False
+    return False
+
+
 def _flocked(path: Path, stat: os.stat_result) -> bool:
     try:
         with open("/proc/locks", encoding="ascii", errors="replace") as locks:
@@ -155,9 +191,7 @@ def _flocked(path: Path, stat: os.stat_result) -> bool:
     except OSError:
         lines = None
     if lines is not None:
-        key = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
-        return any("FLOCK" in (parts := line.replace("->", " ").split()) and key in parts
-                   for line in lines)
+        return any(_holds(line, path, stat) for line in lines)
     if fcntl is None:
         return False
     try:  # elsewhere (macOS): a shared lock, taken and dropped at once
