@@ -216,3 +216,14 @@ def test_the_report_says_how_much_slower_with_a_decimal_below_10x():
 
     assert [_cells(row(r))[-1] for r in (0.336, 0.9, 2.25, 1234.4, None)] == [
         "0.3x", "0.9x", "2.2x", "1,234x", "-"]
+
+
+def test_an_interrupt_with_a_model_without_a_price_does_not_say_it_spent_nothing():
+    # Before: "interrupted (spent $0.0000 in this run)" for a model with no price
+    from labeling.llm.runtime import Runtime
+    from labeling.llm.stats import LFStats
+
+    runtime, stats = Runtime(), LFStats("promo")
+    assert runtime._spent_words(stats) == "spent $0.0000 in this run"
+    stats.add_cost(None)
+    assert runtime._spent_words(stats).startswith("spent: unknown")

@@ -235,8 +235,8 @@ class Runtime:
             exc.args = (f"{named}; {how_far(reqs, len(hits), answers, self._on_split())}",)
             raise
         except KeyboardInterrupt:  # Ctrl+C, or SIGTERM (the CLI's): what was paid is kept
-            tqdm_write(f"prompt LF '{lf.name}' interrupted (spent ${self.spent:.4f} in this "
-                       f"run); {how_far(reqs, len(hits), answers, self._on_split())}")
+            tqdm_write(f"prompt LF '{lf.name}' interrupted ({self._spent_words(stats)}); "
+                       f"{how_far(reqs, len(hits), answers, self._on_split())}")
             raise
         finally:
             if bar is not None:
@@ -246,6 +246,13 @@ class Runtime:
         if note:
             tqdm_write(note)
         return reqs, answers
+
+    def _spent_words(self, stats: LFStats) -> str:
+        """What this run spent, or that it is unknown: a model without a price counts
+        $0 in ``spent``, which "spent $0.0000" would state as a fact."""
+        if stats.cost is None:
+            return "spent: unknown, the model has no price under [llm] prices"
+        return f"spent ${self.spent:.4f} in this run"
 
     @staticmethod
     def _cached_answers(reqs: list[Request], hits: dict) -> tuple[dict, dict]:
