@@ -50,13 +50,15 @@ def store() -> AnnotationStore:
     return AnnotationStore(annotations_path(run().config, shared.settings()["annotations"]))
 
 
-# The ticked labels live in session state under f"{base}-ticked", not in the checkboxes.
-# A checkbox whose value the server changes (a label's key) keeps its old value in the
+# The ticked labels live in session state (f"{base}-ticked"), not in the checkboxes. A
+# checkbox whose value the server changes (a label's key) keeps its old value in the
 # browser until that rerun's answer arrives; a key pressed before then sent the old value
-# back, Streamlit took it for a click, and the first key was undone (a quick typist's
-# set came out wrong). So a key also renames the checkboxes (f"{base}-version"), and a
-# change reported for a checkbox of a name older than the page last drew
-# (f"{base}-shown") is that stale echo, not a click.
+# back, Streamlit took it for a click, and the first key was undone (a quick typist's set
+# came out wrong). So a key also renames the checkboxes (f"{base}-version"), and a value
+# reported for a checkbox is a click only when it differs from what the server last
+# knew that checkbox to show (f"{base}-known"): a stale echo never does, a click on a
+# checkbox the browser has not renamed yet still does.
+_LAST_SHOWN = "label_set_editor_last_shown"
 
 
 def _checkbox_key(base: str, c: int, version: int) -> str:
@@ -64,24 +66,54 @@ def _checkbox_key(base: str, c: int, version: int) -> str:
 
 
 def _key_pressed(base: str, c: int) -> None:
+    if f"{base}-ticked" not in st.session_state:  # a key of an example the page left
+        return
     st.session_state[f"{base}-ticked"] ^= {c}
-    st.session_state[f"{base}-version"] = st.session_state.get(f"{base}-version", 0) + 1
+    st.session_state[f"{base}-version"] += 1
 
 
 def _box_clicked(base: str, c: int, box: str) -> None:
-    if box != _checkbox_key(base, c, st.session_state.get(f"{base}-shown", 0)):
+    known = st.session_state.get(f"{base}-known")
+    if known is None or st.session_state.get(box) == known.get(box):
         return
-    ticked = st.session_state[f"{base}-ticked"]
-    (ticked.add if st.session_state[box] else ticked.discard)(c)
+    value = st.session_state[box]
+    known[box] = value
+    (st.session_state[f"{base}-ticked"].add if value else
+     st.session_state[f"{base}-ticked"].discard)(c)
 
 
-def _save_set(data, split: str, example_id: str, base: str, clear: bool,
-              seen: dict | None, key: str, on_saved, on_refused) -> None:
+def _ticked(base: str, start, seen: dict | None) -> set[int]:
+    """The example's ticked labels: kept across reruns while the page shows it, started
+    again (from ``start``) when it shows another example first or after "clear". When the
+    stored set changed since they started (``seen``: a teammate's save, an import, your
+    other tab), untouched ticks follow it; changed ones stay, and their save is refused
+    once with a note naming who changed it (:func:`_save_set`)."""
+    state = st.session_state
+    last = state.get(_LAST_SHOWN)
+    if last is not None and last != base:  # unsaved ticks go with the example left
+        for part in ("ticked", "start", "seen", "known"):
+            state.pop(f"{last}-{part}", None)
+    untouched = state.get(f"{base}-ticked") == state.get(f"{base}-start")
+    if f"{base}-ticked" not in state or (state[f"{base}-seen"] != seen and untouched):
+        state[f"{base}-ticked"], state[f"{base}-start"] = set(start), set(start)
+        state[f"{base}-seen"] = seen
+        state.setdefault(f"{base}-known", {})
+        state[f"{base}-version"] = state.get(f"{base}-version", -1) + 1  # new boxes
+    state[_LAST_SHOWN] = base
+    return state[f"{base}-ticked"]
+
+
+def _save_set(data, split: str, example_id: str, base: str, clear: bool, key: str,
+              on_saved, on_refused) -> None:
     """The save (the ticked labels of ``base``) or ``clear`` button's callback: refused
-    once when another annotator changed the set after the page showed it, checked and
+    once when another annotator changed the set after the ticks started, checked and
     written in one transaction (:func:`labeling.review.annotator.save_unless_changed`)."""
+    state = st.session_state
+    if f"{base}-ticked" not in state:  # a second Enter after the page moved on
+        return
     annotations = store()
-    picked = sorted(st.session_state[f"{base}-ticked"])
+    picked, seen = sorted(state[f"{base}-ticked"]), state[f"{base}-seen"]
+    record = lambda: ml_detail.stored_record(annotations, data, split, example_id)  # noqa: E731
 
     def write(expect) -> bool:
         if clear:
@@ -90,21 +122,18 @@ def _save_set(data, split: str, example_id: str, base: str, clear: bool,
                                   annotator=shared.annotator(), expect=expect)
 
     try:
-        note = save_unless_changed(
-            example_id, seen, lambda: ml_detail.stored_record(annotations, data, split,
-                                                              example_id),
-            write, shared.annotator())
-    except LabelingError as exc:  # an empty set
-        st.session_state[f"{key}_note"] = str(exc)
+        note = save_unless_changed(example_id, seen, record, write, shared.annotator())
+    except LabelingError as exc:  # an empty set, or the store locked by another writer
+        state[f"{key}_note"] = f"{example_id}: your label set was not saved: {exc}"
         return
     if note:
-        st.session_state[f"{key}_note"] = note
+        state[f"{key}_note"] = note
+        state[f"{base}-seen"] = record()  # "save it again to replace theirs" then does
         if on_refused is not None:
             on_refused(example_id)
         return
     if clear:  # the checkboxes start again from the label model's set
-        del st.session_state[f"{base}-ticked"]
-        st.session_state[f"{base}-version"] = st.session_state.get(f"{base}-version", 0) + 1
+        state.pop(f"{base}-ticked")
         st.toast(literal(f"{example_id}: label set removed"))
     else:
         st.toast(literal(f"{example_id}: {set_names(sorted(set(picked)), data.labels)} saved"))
@@ -127,13 +156,14 @@ def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = Fal
     saved = ml_detail.current_set(store(), data, split, example_id) is not None
     st.caption(f"Ticked to start: {why}{literal(byline(seen)) if saved else ''}.")
     base = f"{key}-{split}-{example_id}"
-    ticked = st.session_state.setdefault(f"{base}-ticked", set(start))
-    version = st.session_state[f"{base}-shown"] = st.session_state.get(f"{base}-version", 0)
+    ticked = _ticked(base, start, seen)
+    version, known = st.session_state[f"{base}-version"], st.session_state[f"{base}-known"]
     columns = st.columns(min(len(data.labels), 7))
     for c, (name, shortcut) in enumerate(zip(data.labels, ml_detail.label_keys(
             len(data.labels)))):
         with columns[c % len(columns)]:
             box = _checkbox_key(base, c, version)
+            known[box] = c in ticked
             st.checkbox(literal(name), value=c in ticked, key=box, on_change=_box_clicked,
                         args=(base, c, box))
             if shortcuts and shortcut is not None:  # under its checkbox: "key for joy A"
@@ -141,8 +171,8 @@ def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = Fal
                 st.button(f"key for {literal(name)}", key=f"{base}-{c}-key", shortcut=shortcut,
                           type="tertiary", on_click=_key_pressed, args=(base, c),
                           help=f"Key {shortcut} ticks or unticks {literal(name)}")
-    common = dict(data=data, split=split, example_id=example_id, base=base, seen=seen,
-                  key=key, on_saved=on_saved, on_refused=on_refused)
+    common = dict(data=data, split=split, example_id=example_id, base=base, key=key,
+                  on_saved=on_saved, on_refused=on_refused)
     save, clear = st.columns([3, 1])
     save.button("Save label set" + (" [Enter]" if shortcuts else ""), type="primary",
                 key=f"{key}-{split}-{example_id}-save", shortcut="Enter" if shortcuts else None,
