@@ -253,3 +253,26 @@ def test_the_servers_own_log_lines_carry_time_and_level(model_dir, capsys):  # n
     assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ERROR labeling.serve: internal "
                      rf"error {reference} serving POST /predict$", err, re.M), err
     assert "RuntimeError: boom" in err
+
+
+def test_a_model_failing_on_its_first_text_stops_the_start_with_one_line(model_dir):  # noqa: F811
+    # before: uvicorn's traceback, then its sys.exit(3) went past run_uvicorn's own line
+    # ("the server did not start; see the log above"), so nothing named the model
+    from labeling.errors import LabelingError
+    from labeling.serve.server import bind, run_uvicorn
+
+    server = build_server(model_dir)
+
+    def broken(texts):
+        raise RuntimeError("cannot load encoder\nfrom /models/x")
+
+    server.exported.predict_proba = broken
+    sock = bind("127.0.0.1", 0)
+    try:
+        with pytest.raises(LabelingError) as raised:
+            run_uvicorn(server, sock)
+    finally:
+        sock.close()
+    assert str(raised.value) == (f"the server did not start: model {server.name!r} failed on "
+                                 "its first text (RuntimeError: cannot load encoder from "
+                                 "/models/x)")

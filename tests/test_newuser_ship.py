@@ -97,7 +97,8 @@ def test_the_card_says_rows_left_out_and_the_decision_bias():
 # --- serve: a form or file upload is told to send JSON -----------------------------------
 
 CLI = [sys.executable, "-c", "from labeling.cli import main; main()"]  # `labeling ...`
-TIMEOUT = 60  # seconds: a hang guard, never a performance bound
+# seconds: a hang guard, never a performance bound (serve warms its model up first)
+TIMEOUT = 120
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,8 @@ from labeling.serve.server import bind
 from labeling.train.end_model import train_end_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 60  # seconds: a hang guard, never a performance bound
+# seconds: a hang guard, never a performance bound (serve warms its model up first)
+TIMEOUT = 120
 CLI = [sys.executable, "-c", "from labeling.cli import main; main()"]  # `labeling ...`
 LIMITS = {"--max-body-bytes": 200_000, "--max-texts": 300, "--max-text-chars": 5_000}
 EDGE = ["", " ", "a", "tab\there", "new\nline", "ÜNÏCODE café 🔥 İ", "x" * 5_000,

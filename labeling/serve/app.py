@@ -162,6 +162,7 @@ class ModelServer:
         self.requests = self.texts = self.no_label = 0
         self.since = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.ready = False
+        self.startup_error: str | None = None  # why the lifespan failed, for one line
         self.on_ready = None  # called once the model runs (a worker process tells its parent)
         self.platform = f"labeling-{exported.runtime}"
         routes = [  # POSTs to the inference routes are answered by __call__ first
@@ -228,13 +229,18 @@ class ModelServer:
         # walk on every full collection (0.1-0.5 s, a p99 latency spike under load); they
         # live as long as the server, so they are moved out of its sight once.
         loop = asyncio.get_running_loop()
-        if self.model_process is None:  # (a model process warms its model up itself)
-            await loop.run_in_executor(None, warm_up, self.exported)
-        gc.collect()
-        gc.freeze()
-        if self.model_process is not None:
-            await loop.run_in_executor(None, self.model_process.start)
-            self.batcher.predict_proba = self.model_process.predict_proba
+        try:
+            if self.model_process is None:  # (a model process warms its model up itself)
+                await loop.run_in_executor(None, warm_up, self.exported)
+            gc.collect()
+            gc.freeze()
+            if self.model_process is not None:
+                await loop.run_in_executor(None, self.model_process.start)
+                self.batcher.predict_proba = self.model_process.predict_proba
+        except Exception as exc:
+            self.startup_error = (f"model {self.name!r} failed on its first text "
+                                  f"({type(exc).__name__}: {' '.join(str(exc).split())})")
+            raise
         await self.batcher.start()
         self.ready = True
         if self.on_ready is not None:

@@ -41,7 +41,7 @@ def warm_up(exported) -> None:
 
 class ModelProcessError(LabelingError):
     """The model failed in its process (the reason is the child's exception), or the
-    process is gone; the batch's requests get a 500 naming it."""
+    process is gone; the batch's requests get a 500 with a reference to the log."""
 
 
 def _serve_model(conn, model_dir: str, runtime: str) -> None:

@@ -235,6 +235,11 @@ def run_uvicorn(server: ModelServer, sock: socket.socket, access_log: bool = Fal
     """uvicorn on the listening ``sock`` until SIGTERM/SIGINT (a graceful stop)."""
     uv = uvicorn.Server(uvicorn_config(server, access_log, graceful_seconds))
     with _quiet_signals():
-        uv.run(sockets=[sock])
-    if not uv.started:  # the lifespan failed (uvicorn logged why)
-        raise LabelingError("the server did not start; see the log above")
+        try:
+            uv.run(sockets=[sock])
+        except SystemExit:  # uvicorn's exit(3) when the lifespan failed: said below
+            if uv.started:
+                raise
+    if not uv.started:  # the lifespan failed (uvicorn logged its traceback)
+        raise LabelingError("the server did not start: " + (
+            server.startup_error or "see the log above"))
