@@ -227,3 +227,14 @@ def test_an_interrupt_with_a_model_without_a_price_does_not_say_it_spent_nothing
     assert runtime._spent_words(stats) == "spent $0.0000 in this run"
     stats.add_cost(None)
     assert runtime._spent_words(stats).startswith("spent: unknown")
+
+
+def test_a_fenced_json_list_that_parsed_is_whole_though_cut_at_the_limit():
+    # Before: a multi-label reply in a ```json fence that parsed was taken for a cut
+    # plain-text list (it does not start with "[") and asked again
+    from labeling.llm.client import truncated
+
+    fenced = '```json\n["spam", "hate"]\n```'
+    assert not truncated(fenced, "length", "spam;hate", many=True)
+    assert truncated("spam, ha", "length", "spam", many=True)  # plain text: cut
+    assert truncated('```json\n["spam", "ha', "length", None, many=True)  # did not parse

@@ -21,7 +21,7 @@ def export(config: Optional[Path] = CONFIG_ARG,
            run_dir: Optional[Path] = RUN_DIR_OPT,
            force: bool = typer.Option(False, "--force", help="Replace an earlier export "
                                       "in --out.")):
-    """Export the trained end model (skops and ONNX) with its model card."""
+    """Export the trained end model (skops; ONNX too where it has one) with its model card."""
     from labeling import pipeline
     from labeling.config import home_path
     from labeling.export.folder import check_target

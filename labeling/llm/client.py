@@ -93,7 +93,10 @@ def truncated(content: str | None, finish_reason, answer: str | None, many: bool
     that parsed stands (``max_tokens = 1`` replying ``Yes`` is cut before its period)."""
     if finish_reason != "length":
         return False
-    return answer is None or (many and not (content or "").strip().startswith(("{", "[")))
+    text = (content or "").strip()
+    if text.startswith("```"):  # a fenced JSON reply (```json): its body decides
+        text = text.partition("\n")[2].lstrip()
+    return answer is None or (many and not text.startswith(("{", "[")))
 
 
 @dataclass
