@@ -129,6 +129,8 @@ def check(task, step: str) -> None:
     recorded = read_metrics(task.run_dir).get("applied_lfs")
     if recorded is None:  # a run from before the record (2026-12-06): whose votes it holds
         # cannot be told, and an upgrade changes LFs' votes (keyword_lf's spacing rules)
+        if not (Path(task.run_dir) / L_FILE).is_file():
+            return  # nothing applied yet: the step's own check says to run apply
         raise LabelingError(f"{Path(task.run_dir) / L_FILE}: applied by an older version "
                             "of labeling, which did not record the LFs it applied (this "
                             "version's LFs may vote otherwise); run `labeling apply` before "
