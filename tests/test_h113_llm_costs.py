@@ -14,6 +14,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from llm_server import fake_openai  # noqa: E402,F401  (the fixture)
+from test_llm_prompt_iteration import settings  # noqa: E402
 
 from labeling.llm import LLMSettings, multilabel_prompt_lf, prompt_lf, use  # noqa: E402
 
@@ -24,12 +25,6 @@ TEXTS = ["please subscribe to my channel", "i love this song", "subscribe for fr
 
 def frame(texts=TEXTS) -> pd.DataFrame:
     return pd.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts})
-
-
-def settings(server, tmp_path, **kw) -> LLMSettings:
-    return LLMSettings(**{**dict(backend="openai", base_url=server.base_url,
-                                 cache_path=tmp_path / "cache.sqlite", progress=False,
-                                 backoff_base=0.01, timeout=5, max_retries=1), **kw})
 
 
 def test_a_reply_cut_at_the_token_limit_says_truncated_and_how_to_fix_it(
