@@ -80,9 +80,15 @@ def print_lf_summary(run_dir: Path) -> None:
         for warning in grouped_warnings(lfs.get("warnings", [])):
             console().print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         for name, first in lfs.get("first_faults", {}).items():
-            console().print(f"[yellow]faults:[/] LF '{escape(name)}' raised on "
-                            f"{lfs['fault_counts'][name]} rows; first: {escape(first)}",
+            line = raised_on(name, lfs["fault_counts"][name])
+            console().print(f"[yellow]faults:[/] {escape(line)}; first: {escape(first)}",
                             highlight=False)
+
+
+def raised_on(name: str, count: int) -> str:
+    """``LF 'x' raised on 3 rows`` (``1 row``): the fault line's start, single- and
+    multi-label."""
+    return f"LF '{name}' raised on {count} row{'' if count == 1 else 's'}"
 
 
 def _f1_key(metrics: dict) -> tuple[str, str]:

@@ -124,6 +124,6 @@ def _warnings(metrics: dict) -> list[tuple[str, str]]:
     that raised in a fault-tolerant apply: its count and first error)."""
     out = [("warning", w) for w in (metrics.get("leakage") or {}).get("warnings", [])]
     faults = (metrics.get("multi_label") or {}).get("faults") or {}
-    return out + [("faults", f"LF '{name}' raised on {faults['counts'][name]} rows "
+    return out + [("faults", f"{report.raised_on(name, faults['counts'][name])} "
                              f"(abstained there); first: {first}")
                   for name, first in (faults.get("first") or {}).items()]
