@@ -18,6 +18,9 @@ How numbers are made (also written into the report, so nobody has to read this):
   else (a rerun answered from the cache) read from the response cache for the test
   prompts, else (local backend: no LLM answered) tokens *estimated* from the rendered
   test prompts with :func:`labeling.llm.plan.estimate_request` and flagged as such;
+* the model, params and output mode are the ones the run asked with (metrics.json
+  ``llm.settings``), also when labeling.toml's ``[llm]`` model was edited since (a note
+  says so);
 * cost per 1M docs: tokens per doc x the model's price per 1M tokens (``[llm.prices]``
   over the built-in table); one request per distinct doc (duplicates share one);
 * label model and majority vote: the sum of the prompt LFs' costs and latencies (the
@@ -26,6 +29,7 @@ How numbers are made (also written into the report, so nobody has to read this):
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import time
 from pathlib import Path
@@ -51,7 +55,24 @@ from labeling.train.gold_budget import curve_means
 RUN_FILES = (pipeline.L_FILE, pipeline.PROBS_FILE, pipeline.END_MODEL_FILE)
 
 
-def _check_run(task) -> None:
+def asked_settings(task, metrics: dict):
+    """The ``[llm]`` settings the run asked its prompt LFs with: labeling.toml's, with the
+    model, params and output mode the run recorded (metrics.json ``llm.settings``), which
+    its measured tokens, cached replies and L columns are of, also after the config's
+    model was edited since; and a note for the report when they differ from the
+    config's now (else None)."""
+    now = task.config.llm
+    asked = now.as_asked((metrics.get("llm") or {}).get("settings"))
+    changed = [f"{key} {getattr(asked, key)!r} (labeling.toml: {getattr(now, key)!r} now)"
+               for key in ("model", "params", "structured_output")
+               if getattr(asked, key) != getattr(now, key)]
+    note = (f"Prompt LFs as the run asked them: {'; '.join(changed)}; its votes, tokens "
+            "and costs are of those settings (`labeling run` to report on the new ones)."
+            if changed else None)
+    return asked, note
+
+
+def _check_run(task, asked) -> None:
     missing = [name for name in RUN_FILES if not (task.run_dir / name).is_file()]
     if missing:
         raise LabelingError(f"{task.run_dir}: no finished run (missing {', '.join(missing)}); "
@@ -65,7 +86,11 @@ def _check_run(task) -> None:
     check_step_order(task.run_dir, [*zip(RUN_FILES, ("apply", "fit", "train")),
                                     (f"{pipeline.MODEL_DIR}/model_card.json", "export")],
                      "report")
-    applied.check(task, "report")
+    # the LFs as the run asked them: an [llm] model edited since does not make its
+    # columns another LF's (the report is of the run), an edited prompt or LF still does
+    as_run = copy.copy(task)
+    as_run.config = task.config.model_copy(update={"llm": asked})
+    applied.check(as_run, "report")
     check_gold_unchanged(task, pipeline.read_metrics(task.run_dir))
 
 
@@ -260,7 +285,9 @@ def _all_lfs_cost(prompt_rows: list[dict]) -> dict:
 
 def build_report(task, n_single: int = 200) -> dict:
     """The report of ``task``'s finished run (see the module doc); nothing is written."""
-    _check_run(task)
+    metrics = pipeline.read_metrics(task.run_dir)
+    asked, asked_note = asked_settings(task, metrics)
+    _check_run(task, asked)
     cfg = task.config
     k, pos = cfg.cardinality, cfg.positive_index
     test_df, y = task.splits["test"], np.asarray(task.gold("test"))
@@ -269,7 +296,6 @@ def build_report(task, n_single: int = 200) -> dict:
     probs_test = pipeline.read_probs(task, "test")
     train_p = pipeline.read_probs(task, "train")[[f"p_{n}" for n in cfg.labels]].to_numpy()
     fallback = int(train_p.mean(axis=0).argmax())
-    metrics = pipeline.read_metrics(task.run_dir)
     llm_stats = (metrics.get("llm") or {}).get("lfs", {})
 
     predict_proba, served = end_model_predictor(task)
@@ -291,7 +317,7 @@ def build_report(task, n_single: int = 200) -> dict:
         if lf.name not in names:
             raise LabelingError(f"{task.run_dir / pipeline.L_FILE}: no column for prompt LF "
                                 f"'{lf.name}'; run `labeling run` again")
-        cost = prompt_lf_cost(lf, llm_stats.get(lf.name), cfg.llm, cfg.labels, test_df,
+        cost = prompt_lf_cost(lf, llm_stats.get(lf.name), asked, cfg.labels, test_df,
                               cfg.llm_cache_path)
         votes = L_test[:, names.index(lf.name)].astype(int)
         voted = voted_classes(lf, cfg.labels)
@@ -346,5 +372,6 @@ def build_report(task, n_single: int = 200) -> dict:
             "'x slower' = per-doc latency / the end model's one-at-a-time latency.",
         ] + (["Costs marked ~ are estimated: token rule above, on the rendered test prompts."]
              if any(r["estimated"] for r in rows) else [])
-        + ([ONE_VS_REST_NOTE] if any(r.get("scored_as") == "one_vs_rest" for r in rows) else []),
+        + ([ONE_VS_REST_NOTE] if any(r.get("scored_as") == "one_vs_rest" for r in rows) else [])
+        + ([asked_note] if asked_note and prompt_rows else []),
     }
