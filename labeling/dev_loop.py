@@ -170,8 +170,10 @@ def _error_line(exc: BaseException) -> str:
 
 
 def watch(config: Path | str | None = None, interval: float = 0.3,
-          console: Console | None = None, max_rounds: int | None = None) -> int:
-    """Run the loop until Ctrl+C (or ``max_rounds`` tables/errors, for tests)."""
+          console: Console | None = None, max_rounds: int | None = None,
+          run_dir: Path | str | None = None) -> int:
+    """Run the loop until Ctrl+C (or ``max_rounds`` tables/errors, for tests); ``run_dir``
+    (``--run-dir``, relative to the current folder) instead of the config's output_dir."""
     console = console or Console(highlight=False)
     config = Path(config or "labeling.toml")
     config = (config / "labeling.toml" if config.is_dir() else config).resolve()
@@ -187,8 +189,8 @@ def watch(config: Path | str | None = None, interval: float = 0.3,
                 rounds += 1
                 started = time.perf_counter()
                 try:
-                    session = (Session(config, holder="dev ({step})") if session is None
-                               else session.reload())
+                    session = (Session(config, run_dir, holder="dev ({step})")
+                               if session is None else session.reload())
                     if session.task.config.multi_label:  # one label per LF, label sets
                         with session.holding("apply and fit"):  # as Session's steps do
                             current = dev_loop_multilabel.take_snapshot(session.task)

@@ -16,12 +16,13 @@ from labeling.errors import LabelingError
 @app.command()
 @user_errors
 def dev(config: Optional[Path] = CONFIG_ARG,
-        interval: float = typer.Option(0.3, help="Seconds between checks for saved files.")):
+        interval: float = typer.Option(0.3, help="Seconds between checks for saved files."),
+        run_dir: Optional[Path] = RUN_DIR_OPT):
     """Watch the LF modules and the config: on each save re-apply what changed, refit
     the label model and print the dev table (never test). Ctrl+C stops."""
     from labeling.dev_loop import watch
 
-    raise typer.Exit(watch(config, interval=interval))
+    raise typer.Exit(watch(config, interval=interval, run_dir=run_dir))
 
 
 @app.command()
