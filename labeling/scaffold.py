@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import shlex
 import unicodedata
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from labeling.data import (check_ids, check_some_text, check_texts, check_unique_ids,
-                           columns_note, label_form, near_column, read_table)
+                           column_list, columns_note, label_form, near_column, read_table)
 from labeling.errors import LabelingError
 from labeling.lf.core import name_part
 
@@ -179,14 +180,40 @@ def task_name(stem: str) -> str:
     return name if name.strip("_.-") else "task"
 
 
+def found_column(frame: pd.DataFrame, default: str, flag: str, data: Path) -> str:
+    """The column named ``default`` in any case (a spreadsheet's ``Text``, ``LABEL``), for
+    a role whose flag was not given; ``default`` when the file has none, for the caller's
+    check to name the file's columns. Two spellings of it are refused."""
+    found = [c for c in map(str, frame.columns) if c.casefold() == default]
+    if default in found or not found:
+        return default
+    if len(found) > 1:
+        raise LabelingError(f"{data}: columns {', '.join(map(repr, found))} both read as "
+                            f"'{default}': pass {flag} with the one to use")
+    return found[0]
+
+
+def _text_hint(frame: pd.DataFrame, others) -> str:
+    """``, e.g. --text-column body (the longest texts)`` for an error on a missing text
+    column: the column of strings, not the id or label one, with the longest values."""
+    lengths = {str(c): frame[c].map(lambda v: len(v) if isinstance(v, str) else 0).mean()
+               for c in frame.columns if str(c) not in others}
+    lengths = {c: n for c, n in lengths.items() if n > 0}
+    if not lengths:
+        return ""
+    best = max(lengths, key=lengths.get)
+    return f", e.g. --text-column {shlex.quote(best)} (the longest texts)"
+
+
 def init_task(data: Path, directory: Path, name: str | None = None,
-              labels: list[str] | None = None, text_column: str = "text",
-              label_column: str = "label", id_column: str | None = None,
+              labels: list[str] | None = None, text_column: str | None = None,
+              label_column: str | None = None, id_column: str | None = None,
               dev: Path | None = None, seed: int = 0,
               encoding: str = "utf-8", say=None) -> list[Path]:
     """Write a new task in ``directory`` for ``data`` (CSV/TSV/JSONL in ``encoding``);
     returns the files written. The dev/test split it writes is UTF-8; ``say`` (a
-    callable) gets one line saying how the rows were split."""
+    callable) gets one line saying how the rows were split, and one naming a text or
+    label column found under another case than ``text``/``label``."""
     data, directory = Path(data).resolve(), Path(directory).resolve()
     name = name or task_name(data.stem)
     config = directory / "labeling.toml"
@@ -201,11 +228,23 @@ def init_task(data: Path, directory: Path, name: str | None = None,
                             '"utf-8", "latin-1", "cp1252")') from None
     frame = read_table(data, encoding, 'pass --encoding (e.g. "latin-1") or re-save it '
                                        "as UTF-8")
+    given = text_column
+    found = {role: found_column(frame, role, f"--{role}-column", data)
+             for role, column in (("text", text_column), ("label", label_column))
+             if column is None}  # not given: the role's name, in any case
+    for role, column in found.items():
+        if column != role and say is not None:
+            say(f"{role} column: {column!r} (--{role}-column to choose another)")
+    text_column, label_column = found.get("text", text_column), found.get("label", label_column)
     if id_column is None:  # the config's default id column; or Excel's "ID"
         id_column = "id" if "id" in frame.columns else near_column("id", frame.columns)
     if not id_column and "id" in frame.columns:  # the task would refuse it (docs/data.md)
         raise LabelingError(f"{data}: --id-column \"\" (row-number ids), but the file has a "
                             "column 'id': rename it, or leave out --id-column to use it")
+    if text_column not in frame.columns and given is None:  # none fits: name the columns
+        raise LabelingError(f"{data}: no column 'text' in any case (columns: "
+                            f"{column_list(frame.columns)}); pass --text-column NAME"
+                            + _text_hint(frame, {id_column, label_column}))
     for column, flag in ((text_column, "--text-column"), (id_column, "--id-column")):
         if column and column not in frame.columns:
             raise LabelingError(f"{data}: no column {column!r} "

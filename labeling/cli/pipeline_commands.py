@@ -178,9 +178,11 @@ def init(data: Path = typer.Argument(..., help="A CSV/TSV/JSONL/Parquet file of 
                                                        "name, accents dropped)."),
          labels: Optional[str] = typer.Option(None, help="Comma-separated labels (default: "
                                                          "the label column's values)."),
-         text_column: str = typer.Option("text", help="The file's text column."),
-         label_column: str = typer.Option("label", help="The file's gold label column "
-                                          "(empty cells: unlabeled rows)."),
+         text_column: Optional[str] = typer.Option(None, help="The file's text column "
+                                                   "(default: 'text', in any case)."),
+         label_column: Optional[str] = typer.Option(None, help="The file's gold label "
+                                                    "column (default: 'label', in any "
+                                                    "case; empty cells: unlabeled rows)."),
          id_column: Optional[str] = typer.Option(None, help="Id column (default: 'id' when "
                                                  "the file has one; \"\" for none)."),
          dev_file: Optional[Path] = typer.Option(None, "--dev", help="A dev file with gold "
