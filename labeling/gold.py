@@ -50,16 +50,17 @@ import pandas as pd
 from labeling.data import LABEL_SET_SEPARATOR
 from labeling.errors import DataError, LabelingError
 from labeling.gold_io import (  # noqa: F401 (COLUMNS, text_digest: imported from here)
-    ANY, COLUMNS, SCHEMA, UPSERT, add_text_digest_column, migrate_unsplit_table, stored_record,
-    text_digest, upsert_values)
+    ANY, CLEARED, COLUMNS, UNCLEAR, UPSERT, prepare, record_clear, store_problem, stored_clear,
+    stored_record, text_digest, upsert_values)
 
 USABLE_SPLITS = ("train", "dev")  # test annotations are stored, never used as gold
 BUSY_SECONDS = 10  # how long a write waits for another writer of the store
 
 
 class AnnotationStoreError(LabelingError):
-    """The annotation store cannot be written now (locked by another writer, read-only):
-    one line naming it, shown by the app's pages instead of a traceback."""
+    """The annotation store cannot be read or written (locked by another writer past the
+    busy timeout, read-only, disk full, damaged): one line naming it and saying which
+    (:func:`labeling.gold_io.store_problem`), shown instead of a traceback."""
 
 
 def label_set_record(indices, labels: list[str]) -> tuple[int, str]:
@@ -100,11 +101,8 @@ class AnnotationStore:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            migrate_unsplit_table(db)
-            db.execute(SCHEMA)
-            add_text_digest_column(db)
+        with self._read() as db:
+            prepare(db)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), isolation_level=None, timeout=BUSY_SECONDS)
@@ -112,27 +110,37 @@ class AnnotationStore:
         return db
 
     @contextmanager
+    def _reported(self, writing: bool):
+        """An SQLite error about the file as one line naming it and saying what it is
+        (:func:`store_problem`: only a lock held past the busy timeout is "busy")."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if (why := store_problem(exc, BUSY_SECONDS, writing)) is None:
+                raise
+            raise AnnotationStoreError(f"{self.path}: {why}") from None
+
+    @contextmanager
+    def _read(self):
+        """A connection for reading (errors: :meth:`_reported`)."""
+        with self._reported(writing=False), closing(self._connect()) as db:
+            yield db
+
+    @contextmanager
     def _transaction(self):
         """One write transaction (``BEGIN IMMEDIATE``): committed when the block ends,
-        rolled back (nothing written) when it raises. A store SQLite cannot write (held
-        by another writer for the whole busy timeout, read-only, disk full) is one line
-        naming it (:class:`AnnotationStoreError`), which the pages show as a note."""
-        try:
-            with closing(self._connect()) as db:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            why = (f"busy: another program kept it locked for over {BUSY_SECONDS:g} s (a long "
-                   "import, an open sqlite3 shell)" if "locked" in str(exc)
-                   else f"cannot be written ({exc})")
-            raise AnnotationStoreError(f"{self.path}: {why}; nothing was saved, try "
-                                       "again") from None
+        rolled back (nothing written) when it raises. A store SQLite cannot write is one
+        line naming it (:class:`AnnotationStoreError`), which the pages show as a note."""
+        with self._reported(writing=True), closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(CLEARED)  # a store of older code gets it on its first write
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def set(self, task: str, example_id: str, label: int, *, split: str,
             label_name: str | None = None, annotator: str | None = None,
@@ -147,20 +155,27 @@ class AnnotationStore:
                 return False
             db.execute(UPSERT, upsert_values(task, example_id, label, split, label_name,
                                         annotator, text))
+            db.execute(UNCLEAR, (task, split, str(example_id)))
         return True
 
     def set_many(self, task: str, rows, merge=None) -> int:
         """:meth:`set` for many rows (dicts of its arguments: example_id, label, split,
         label_name, annotator, text) in one transaction: all are written or, when one
         fails (or the process dies), none. Returns how many. ``merge(row, stored)``:
-        called in the transaction with each row and the example's :meth:`record` (or
-        None), returns the row to write or None to leave the stored one (an import does
-        not revert a label given in the app since the file was downloaded)."""
+        called in the transaction with a copy of each row (``rows`` are left as they are)
+        and the example's :meth:`record`, or when its label was cleared the clear's
+        (:func:`stored_clear`: label_name None, ``cleared`` True), or None; returns the
+        row to write or None to leave the stored one (an import does not revert a label
+        given, or cleared, in the app since the file was downloaded)."""
         with self._transaction() as db:
+            rows = [dict(row) for row in rows]
             if merge is not None:
                 rows = [kept for row in rows if (kept := merge(row, stored_record(
+                    db, task, row["split"], row["example_id"]) or stored_clear(
                     db, task, row["split"], row["example_id"]))) is not None]
             cursor = db.executemany(UPSERT, (upsert_values(task, **row) for row in rows))
+            db.executemany(UNCLEAR, ((task, row["split"], str(row["example_id"]))
+                                     for row in rows))
         return max(cursor.rowcount, 0)
 
     def set_label_set(self, task: str, example_id: str, indices, *, split: str,
@@ -178,7 +193,7 @@ class AnnotationStore:
         (:func:`valid_gold`: ``text_changed``)."""
         ids = [str(i) for i in ids]
         texts = texts or {}
-        with closing(self._connect()) as db:
+        with self._read() as db:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
                 marks = ",".join("?" * len(chunk))
@@ -197,13 +212,17 @@ class AnnotationStore:
         return {example_id: parsed for example_id, _, name in self._rows(task, split, ids, texts)
                 if (parsed := parse_label_set(name, labels)) is not None}
 
-    def remove(self, task: str, split: str, example_id: str, expect=ANY) -> bool:
-        """Delete the example's annotation (``expect``: as for :meth:`set`)."""
+    def remove(self, task: str, split: str, example_id: str, expect=ANY,
+               annotator: str | None = None) -> bool:
+        """Delete the example's annotation (``expect``: as for :meth:`set`), recording
+        when and by whom (:func:`record_clear`) so that an import of an older file does
+        not put it back."""
         with self._transaction() as db:
             if expect is not ANY and stored_record(db, task, split, example_id) != expect:
                 return False
-            db.execute("DELETE FROM annotations WHERE task = ? AND split = ? AND example_id = ?",
-                       (task, split, str(example_id)))
+            if db.execute("DELETE FROM annotations WHERE task = ? AND split = ? AND"
+                          " example_id = ?", (task, split, str(example_id))).rowcount:
+                record_clear(db, task, split, example_id, annotator)
         return True
 
     def rename_label(self, task: str, old: str, new: str) -> int:
@@ -237,12 +256,12 @@ class AnnotationStore:
     def record(self, task: str, split: str, example_id: str) -> dict | None:
         """The stored row of one example (label_name, annotator, updated_at, text_sha),
         whatever it names; None when it has none. Who gave a label and when."""
-        with closing(self._connect()) as db:
+        with self._read() as db:
             return stored_record(db, task, split, example_id)
 
     def table(self, task: str) -> pd.DataFrame:
         """Every annotation of ``task``, latest first."""
-        with closing(self._connect()) as db:
+        with self._read() as db:
             rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM annotations WHERE task = ?"
                               " ORDER BY updated_at DESC", (task,)).fetchall()
         return pd.DataFrame(rows, columns=COLUMNS)
@@ -250,7 +269,7 @@ class AnnotationStore:
     def counts(self, task: str, labels: list[str]) -> pd.DataFrame:
         """Annotations per label, read by name as the next run reads them (every label
         listed, zero included; annotations of labels the task no longer has not counted)."""
-        with closing(self._connect()) as db:
+        with self._read() as db:
             rows = db.execute("SELECT label, label_name FROM annotations WHERE task = ?",
                               (task,)).fetchall()
         indices = [single_label_index(k, name, labels) for k, name in rows]
@@ -286,7 +305,7 @@ def _verdicts(store, task: str, labels: list[str], multi_label: bool, splits: di
     verdict is ``used`` or why the next run skips it (:func:`valid_gold`)."""
     if store is None or not store.path.is_file():
         return
-    with closing(store._connect()) as db:
+    with store._read() as db:
         rows = db.execute("SELECT split, example_id, label, label_name, text_sha FROM"
                           " annotations WHERE task = ?", (task,)).fetchall()
     texts = {s: dict(zip(df["id"], df["text"])) for s, df in (splits or {}).items()

@@ -1,7 +1,8 @@
 """The annotation store's SQLite layer (:mod:`labeling.gold`): its schema and the
 migrations of files written before, the one upsert every write uses (a single
-annotation or a whole import, :meth:`AnnotationStore.set_many`), and the text digest an
-annotation records."""
+annotation or a whole import, :meth:`AnnotationStore.set_many`), the record of cleared
+labels, the text digest an annotation records, and what an SQLite error says about the
+store's file."""
 
 from __future__ import annotations
 
@@ -24,6 +25,20 @@ CREATE TABLE IF NOT EXISTS annotations (
     PRIMARY KEY (task, split, example_id)
 )
 """
+# Examples whose label was cleared (the latest change: a label given since deletes the
+# row), so that an import of a file made before the clear does not put the label back.
+# Created by the first write of this version (a store of older code is read as it is).
+CLEARED = """
+CREATE TABLE IF NOT EXISTS cleared (
+    task TEXT NOT NULL,
+    split TEXT NOT NULL,
+    example_id TEXT NOT NULL,
+    annotator TEXT,             -- who cleared it (None: not known)
+    cleared_at REAL NOT NULL,   -- unix time of the clear
+    PRIMARY KEY (task, split, example_id)
+)
+"""
+UNCLEAR = "DELETE FROM cleared WHERE task = ? AND split = ? AND example_id = ?"
 COLUMNS = ["task", "example_id", "split", "label", "label_name", "annotator", "updated_at"]
 ANY = object()  # AnnotationStore.set(expect=ANY): write whatever is stored
 UPSERT = ("INSERT INTO annotations (task, split, example_id, label, label_name, annotator,"
@@ -51,9 +66,75 @@ def stored_record(db: sqlite3.Connection, task: str, split: str,
                                               "text_sha"), row))
 
 
+def record_clear(db: sqlite3.Connection, task: str, split: str, example_id: str,
+                 annotator: str | None) -> None:
+    """Record that the example's label was cleared now, by ``annotator``."""
+    db.execute("INSERT OR REPLACE INTO cleared (task, split, example_id, annotator, cleared_at)"
+               " VALUES (?, ?, ?, ?, ?)", (task, split, str(example_id), annotator, time.time()))
+
+
+def stored_clear(db: sqlite3.Connection, task: str, split: str,
+                 example_id: str) -> dict | None:
+    """The example's clear as a record (label_name None, who cleared it, ``updated_at``:
+    when, ``cleared`` True); None: none recorded."""
+    row = db.execute("SELECT annotator, cleared_at FROM cleared WHERE task = ? AND split = ?"
+                     " AND example_id = ?", (task, split, str(example_id))).fetchone()
+    return None if row is None else {"label_name": None, "annotator": row[0],
+                                     "updated_at": row[1], "text_sha": None, "cleared": True}
+
+
+def store_problem(exc: sqlite3.Error, busy_seconds: float, writing: bool) -> str | None:
+    """What an SQLite error says about the store's file, for a one-line message (after
+    its path), ending "nothing was saved" for a write; None for one that is not about
+    the file (a bug, raised as it is). Only a lock held by another connection is busy."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = -1 if code is None else code & 0xFF  # an extended code's primary one
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or (
+            code is None and "database is locked" in str(exc)):
+        why = (f"busy: another program kept it locked for over {busy_seconds:g} s (a long "
+               "import, an open sqlite3 shell)")
+    elif (why := _file_problem(exc, primary)) is None:
+        return None
+    again = primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL)
+    end = ("; nothing was saved" if writing else "") + (
+        (", try again" if writing else "; try again") if again else "")
+    return why + end
+
+
+def _file_problem(exc: sqlite3.Error, primary: int) -> str | None:
+    said = " ".join(str(exc).split())
+    why = {sqlite3.SQLITE_READONLY: "read-only: this user cannot write it, or create its "
+                                    "-wal and -shm files in its folder",
+           sqlite3.SQLITE_PERM: "not permitted",
+           sqlite3.SQLITE_FULL: "the disk is full",
+           sqlite3.SQLITE_IOERR: "a disk I/O error",
+           sqlite3.SQLITE_CANTOPEN: "cannot be opened: its folder is missing or this user "
+                                    "cannot open it",
+           sqlite3.SQLITE_CORRUPT: "damaged (not a readable SQLite database): restore it "
+                                   "from a backup, or move it away to start an empty store",
+           sqlite3.SQLITE_NOTADB: "not an SQLite database (another file under its name?): "
+                                  "move it away to start an empty store"}.get(primary)
+    if why is not None:
+        return f"{why} ({said})"
+    return f"SQLite error ({said})" if isinstance(exc, sqlite3.OperationalError) else None
+
+
 def text_digest(text: str) -> str:
     """What an annotation records of its example's text (sha256, 16 hex digits)."""
     return hashlib.sha256(str(text).encode("utf-8")).hexdigest()[:16]
+
+
+def prepare(db: sqlite3.Connection) -> None:
+    """Make the file a store of this version (WAL, the table, the migrations of files
+    written before); a store this user cannot write is read as it is."""
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        migrate_unsplit_table(db)
+        db.execute(SCHEMA)
+        add_text_digest_column(db)
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_READONLY:
+            raise
 
 
 def add_text_digest_column(db: sqlite3.Connection) -> None:

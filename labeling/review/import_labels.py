@@ -11,9 +11,11 @@ one-line error naming the file, its row and column. Labels are read by name (the
 download's ``label`` index column is not read); each records its example's text now,
 as a label given in the app does. A row naming the label the example already has is left
 as it is (who gave it and when are kept), and a row of a download whose example was
-relabeled in the app after that download (the stored label is newer than the row's
-``updated_at``) is not imported: the newer label is kept and the import says so, rather
-than a spreadsheet made an hour ago reverting a teammate's label under their name. A
+relabeled, or its label cleared, in the app after that download (the stored label or
+clear is newer than the row's ``updated_at``, compared to the precision the file writes
+it: the download's milliseconds, a spreadsheet's seconds or minutes) is not imported: the
+newer label (or none) is kept and the import says so, rather than a spreadsheet made an
+hour ago reverting a teammate's label under their name. A
 label edited in the downloaded file is recorded as the importer's, not as the name the
 download had for the label it replaces. The CSV download's free-text cells never start a
 formula in a spreadsheet: the ``'`` it adds to an id, a label name or an annotator's name
@@ -23,6 +25,8 @@ formula in a spreadsheet: the ``'`` it adds to an id, a label name or an annotat
 from __future__ import annotations
 
 import io
+import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -89,15 +93,27 @@ def check_labels(name: str, frame: pd.DataFrame, first: int, texts: dict, labels
         rows.append({"split": split, "example_id": example_id, "indices": indices,
                      "text": texts[split][example_id],
                      "annotator": clean_name(row.get("annotator")),
-                     "updated_at": _seconds(row.get("updated_at"))})
+                     "updated_at": _stamp(row.get("updated_at"))})
     return rows
 
 
-def _seconds(value) -> int | None:
-    """A download's ``updated_at`` (``2026-12-07T08:01:09+00:00``) as whole unix seconds;
-    None when absent or not a time (a file made by hand)."""
+def _stamp(value) -> tuple[int, int] | None:
+    """A row's ``updated_at`` (the download's ``2026-12-07T08:01:09.250+00:00``) as unix
+    milliseconds and the precision its text has, in milliseconds: 1 with a fraction of a
+    second, 1000 with seconds, 60000 without (a spreadsheet that kept minutes), a day
+    without a time; None when absent or not a time (a file made by hand)."""
     stamp = pd.to_datetime(value or None, utc=True, errors="coerce")
-    return None if stamp is None or pd.isna(stamp) else int(stamp.timestamp())
+    if stamp is None or pd.isna(stamp):
+        return None
+    clock = re.search(r"\d:\d\d(:\d\d([.,]\d)?)?", str(value))  # the first: a time, not a zone
+    unit = (86_400_000 if clock is None else 60_000 if clock[1] is None
+            else 1000 if clock[2] is None else 1)
+    return stamp.value // 1_000_000, unit
+
+
+def _millis(seconds: float) -> int:
+    """A stored ``updated_at`` in whole milliseconds, as :func:`export` writes it."""
+    return math.floor(seconds * 1000)
 
 
 class Imported(int):
@@ -112,22 +128,25 @@ class Imported(int):
 def _merge(row: dict, stored: dict | None, importer: str | None, left: dict) -> dict | None:
     """The row to write over ``stored`` (the example's record now, read in the write's
     transaction), or None to leave it (counted in ``left``)."""
-    seen = row.pop("seen")  # the row's updated_at in the file: a download's
+    seen = row.pop("seen")  # the row's updated_at in the file (_stamp): a download's
     if stored is None:
         return row
     if stored["label_name"] == row["label_name"] and stored["text_sha"] in (
             None, text_digest(row["text"])):
         left["unchanged"] += 1
         return None
-    then = int(stored["updated_at"])
-    if seen is not None and seen % 60 == 0:  # the seconds dropped by a spreadsheet
-        then -= then % 60
-    if seen is not None and then > seen:
-        left["kept"].append(f"{row['split']} {row['example_id']} ({stored['label_name']} by "
-                            f"{stored['annotator'] or 'someone without a name'} at "
-                            f"{when(stored)})")
+    if seen is None:  # a file made by hand: replaces the label
+        return row
+    millis, unit = seen
+    then = _millis(stored["updated_at"]) // unit * unit  # to the file's precision
+    if then > millis:
+        who = stored["annotator"] or ("someone without a name" if not stored.get("cleared")
+                                      else None)
+        left["kept"].append(f"{row['split']} {row['example_id']} ("
+                            + ("cleared" if stored.get("cleared") else stored["label_name"])
+                            + (f" by {who}" if who else "") + f" at {when(stored)})")
         return None
-    if seen is not None and then == seen and stored["annotator"] == row["annotator"]:
+    if then == millis and stored["annotator"] == row["annotator"]:
         row["annotator"] = importer  # edited in the file: not the download's annotator's
     return row
 
@@ -187,8 +206,9 @@ def export(store, data, kind: str = "csv") -> bytes:
              for s, df in splits.items()}
     table["text"] = [texts.get(s, {}).get(str(i)) for s, i in zip(table["split"],
                                                                    table["example_id"])]
-    table["updated_at"] = pd.to_datetime(table["updated_at"], unit="s", utc=True).map(
-        lambda t: t.isoformat(timespec="seconds"))
+    table["updated_at"] = pd.to_datetime(table["updated_at"].map(_millis), unit="ms",
+                                         utc=True).map(
+        lambda t: t.isoformat(timespec="milliseconds"))
     if kind == "jsonl":
         return table.to_json(orient="records", lines=True, force_ascii=False).encode("utf-8")
     # for Excel: a BOM (else UTF-8 reads as cp1252), no free text run as a formula (ids
