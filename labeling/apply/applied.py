@@ -10,6 +10,7 @@ applied. A prompt LF is recorded by what its requests are made of
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -17,8 +18,58 @@ from pathlib import Path
 import pandas as pd
 
 from labeling.apply.fingerprint import NotFingerprintable, lf_fingerprint
-from labeling.artifacts import L_FILE, read_label_matrices, read_metrics
+from labeling.artifacts import L_FILE, read_label_matrices, read_metrics, update_metrics
 from labeling.errors import LabelingError
+
+# metrics.json: {fingerprint: {"labeling": build, "own": own part, "modules": sha256}}, the
+# build of labeling (code_identity) each recorded fingerprint was taken with: a
+# fingerprint covers labeling's code too, so an upgrade alone changes it
+CODE_KEY = "applied_code"
+
+
+@functools.lru_cache(maxsize=1)
+def code_identity() -> str:
+    """This build of labeling: its version and a digest of its package's source files,
+    ``0.1.0+3f2a9c1d04be`` (the version number alone stays the same across builds).
+    Read once per process."""
+    from labeling import __version__
+
+    return f"{__version__}+{source_digest(Path(__file__).resolve().parents[1])[:12]}"
+
+
+def source_digest(root: Path) -> str:
+    """sha256 of the ``.py`` files under ``root``, by path and content."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        for part in (path.relative_to(root).as_posix().encode(), path.read_bytes()):
+            digest.update(len(part).to_bytes(8, "little") + part)
+    return digest.hexdigest()
+
+
+def modules_digest(config) -> str:
+    """sha256 of the task's LF module files (what a user edits to change an LF)."""
+    digest = hashlib.sha256()
+    for entry in getattr(config, "lfs", None) or []:
+        path = config.resolve(entry)
+        digest.update(path.read_bytes() if path.is_file() else str(entry).encode())
+    return digest.hexdigest()
+
+
+def code_records(lfs, fps: dict, config) -> dict[str, dict]:
+    """{fingerprint: its :data:`CODE_KEY` entry} for ``lfs`` (fingerprints ``fps``) now;
+    prompt LFs and LFs without a fingerprint have none."""
+    out, build, modules = {}, code_identity(), None
+    for lf in lfs:
+        fp = fps.get(lf.name)
+        if fp is None or fp.startswith("prompt:"):
+            continue
+        try:
+            own = lf_fingerprint(lf, config.cardinality, own=True)
+        except NotFingerprintable:
+            own = None
+        modules = modules or modules_digest(config)
+        out[fp] = {"labeling": build, "own": own, "modules": modules}
+    return out
 
 
 def fingerprints(lfs, config) -> dict[str, str | None]:
@@ -64,12 +115,20 @@ def record(task, applied: list) -> list:
     a subset of ``task.lfs`` when only some LFs are re-applied: the others keep what the
     last apply recorded. Taken before the LFs run, as a fresh load sees them. Returns
     ``applied``."""
-    before = read_metrics(task.run_dir).get("applied_lfs") or {}
+    metrics = read_metrics(task.run_dir)
+    before = metrics.get("applied_lfs") or {}
     now = fingerprints(applied, task.config)
     rest = [lf for lf in task.lfs if lf.name not in now]
     task.unapplied_edits = _edited_since(task, rest, before) if before else []
     task.applied_lfs = {lf.name: now[lf.name] if lf.name in now else before.get(lf.name)
                         for lf in task.lfs}
+    # which build took each fingerprint: those of the last record (the apply may still
+    # fail) and of the last train (compare) are kept, with this apply's
+    keep = {fp for fps in (before, metrics.get("lfs_at_train"), task.applied_lfs)
+            if isinstance(fps, dict) for fp in fps.values()}
+    known = {fp: e for fp, e in (metrics.get(CODE_KEY) or {}).items() if fp in keep}
+    Path(task.run_dir).mkdir(parents=True, exist_ok=True)
+    update_metrics(task.run_dir, **{CODE_KEY: known | code_records(applied, now, task.config)})
     return applied
 
 
@@ -109,16 +168,51 @@ def lfs_to_apply(task, only: list[str] | None):
     return lfs, read_label_matrices(task, table)
 
 
-def differences(recorded: dict, lfs, config) -> list[str]:
+def differences(recorded: dict, lfs, config, code: dict | None = None) -> list[str]:
     """``["changed: a, b", "new: c", "gone: d"]``: how ``lfs`` (of the task ``config``)
     differ from the ``recorded`` {name: fingerprint or None} (None: compared by name
-    only); empty when they do not."""
+    only); empty when they do not. With ``code`` (the run's :data:`CODE_KEY`), LFs
+    that differ through a labeling upgrade are told from edited ones
+    (:func:`explain`)."""
     now = fingerprints(lfs, config)
     changed = [n for n, fp in now.items() if n in recorded
                and None not in (fp, recorded[n]) and fp != recorded[n]]
-    return [f"{what}: {', '.join(names)}" for what, names in (
-        ("changed", changed), ("new", [n for n in now if n not in recorded]),
+    parts = [f"changed: {', '.join(changed)}"] if changed else []
+    if changed and code is not None:
+        records = code_records([lf for lf in lfs if lf.name in changed], now, config)
+        parts = explain(changed, {n: code.get(recorded[n]) for n in changed},
+                        {n: records.get(now[n]) for n in changed})
+    return parts + [f"{what}: {', '.join(names)}" for what, names in (
+        ("new", [n for n in now if n not in recorded]),
         ("gone", [n for n in recorded if n not in now])) if names]
+
+
+def _build(entry) -> str | None:
+    return entry.get("labeling") if isinstance(entry, dict) else None
+
+
+def explain(changed: list[str], then: dict, now: dict, modules_same: bool = False) -> list[str]:
+    """The ``changed`` LFs (their fingerprints differ) told apart by the :data:`CODE_KEY`
+    entries of ``then`` and ``now`` ({name: entry or None}; None: taken by a build that
+    recorded none, older than this record): an LF whose own part (or whose LF modules,
+    or ``modules_same``) is the same while labeling's build is not changed with the
+    upgrade, not by an edit: ``["labeling was upgraded (x -> y); these LFs' votes may
+    differ: a", "changed: b"]``."""
+    upgraded, unsure, edited, builds = [], [], [], {}
+    for name in changed:
+        a, b = then.get(name), now.get(name)
+        if _build(a) == _build(b):  # the same build, or neither recorded one
+            edited.append(name)
+            continue
+        builds.setdefault(f"{_build(a) or 'an earlier build'} -> "
+                          f"{_build(b) or 'an earlier build'}", None)
+        same = modules_same or a and b and any(
+            a.get(key) and a.get(key) == b.get(key) for key in ("own", "modules"))
+        (upgraded if same else unsure if not (a and b) else edited).append(name)
+    upgrade = f"labeling was upgraded ({', '.join(builds)}); these LFs' votes may differ"
+    return [text for text, names in (
+        (upgrade, upgraded), (upgrade + " (or they were edited)", unsure),
+        ("changed", edited)) if names for text in [f"{text}: {', '.join(names)}"]]
 
 
 def check(task, step: str) -> None:
@@ -126,7 +220,8 @@ def check(task, step: str) -> None:
     For the task that ran that apply itself, its LFs are the applied ones (and an LF
     memoizing in a global no longer fingerprints as it did before it ran), except those
     its partial apply kept with their old votes after an edit (``unapplied_edits``)."""
-    recorded = read_metrics(task.run_dir).get("applied_lfs")
+    metrics = read_metrics(task.run_dir)
+    recorded = metrics.get("applied_lfs")
     if recorded is None:  # a run from before the record (2026-12-06): whose votes it holds
         # cannot be told, and an upgrade changes LFs' votes (keyword_lf's spacing rules)
         if not (Path(task.run_dir) / L_FILE).is_file():
@@ -139,8 +234,10 @@ def check(task, step: str) -> None:
         edited = getattr(task, "unapplied_edits", None)  # edited, kept by a partial apply
         parts = [f"changed: {', '.join(edited)}"] if edited else []
     else:
-        parts = differences(recorded, task.lfs, task.config)
+        parts = differences(recorded, task.lfs, task.config, metrics.get(CODE_KEY) or {})
     if parts:
-        raise LabelingError(f"{Path(task.run_dir) / L_FILE}: applied with other LFs than "
-                            f"the task's now ({'; '.join(parts)}); run `labeling apply` "
+        what = "; ".join(parts)  # an upgrade alone: no "other LFs", the user's are the same
+        if not all(p.startswith("labeling was upgraded") for p in parts):
+            what = f"applied with other LFs than the task's now ({what})"
+        raise LabelingError(f"{Path(task.run_dir) / L_FILE}: {what}; run `labeling apply` "
                             f"before `labeling {step}`")

@@ -7,7 +7,8 @@ methods and preprocessors; the content of the values they read (containers, rege
 dataclasses, enums, NumPy/pandas data, user objects); resources; the label count;
 and for spaCy LFs the pipeline's identity (:func:`labeling.lf.nlp.spacy_content`).
 Code from the standard library or an installed package is named by its package's
-version instead of being read.
+version instead of being read. ``own=True`` takes an LF's own part: labeling's code is
+named too (without a version), so that part stays the same across labeling upgrades.
 
 What has no content to hash (a lock, a C object, a generator) raises
 :class:`NotFingerprintable`: the applier then does not cache that LF and says so. A file
@@ -66,12 +67,13 @@ class NotFingerprintable(Exception):
     """Something an LF reads has no content to hash: the LF is not cached."""
 
 
-def lf_fingerprint(lf, cardinality: int | None = None) -> str:
-    """sha256 of everything ``lf``'s votes depend on, given ``cardinality`` classes.
+def lf_fingerprint(lf, cardinality: int | None = None, own: bool = False) -> str:
+    """sha256 of everything ``lf``'s votes depend on, given ``cardinality`` classes;
+    ``own``: all but labeling's own code (what the LF's author wrote and set).
 
     Raises :class:`NotFingerprintable` naming what it could not hash.
     """
-    encoder = _Encoder()
+    encoder = _Encoder(own)
     encoder.emit("lf", FORMAT, sys.version, repr(cardinality))
     try:
         encoder.value(lf)
@@ -85,7 +87,8 @@ class _Encoder:
     (later visits emit a back reference), so cycles terminate; encoded objects are kept
     alive until the end, so their ids are never reused for another object meanwhile."""
 
-    def __init__(self):
+    def __init__(self, own: bool = False):
+        self.own = own
         self._hash = hashlib.sha256()
         self._seen: dict = {}
         self._alive: list = []
@@ -222,7 +225,7 @@ class _Encoder:
             return
         digests = []
         for item in obj:
-            encoder = _Encoder()
+            encoder = _Encoder(self.own)
             encoder._where = [*self._where, "set item"]
             encoder.value(item)
             digests.append(encoder.hexdigest())
@@ -277,10 +280,17 @@ class _Encoder:
             else:
                 self.value(const)
 
+    def _library(self, module_name) -> str | None:
+        """The version code of ``module_name`` is named by (not read), or None."""
+        if self.own and str(module_name).partition(".")[0] == "labeling":
+            return "labeling"  # installed or not: its build is not the LF's own part
+        top = library_top(module_name)
+        return None if top is None else library_version(top)
+
     def _function(self, f: types.FunctionType) -> None:
-        top = library_top(f.__module__)
-        if top is not None:
-            self.emit("library function", str(f.__module__), f.__qualname__, library_version(top))
+        version = self._library(f.__module__)
+        if version is not None:
+            self.emit("library function", str(f.__module__), f.__qualname__, version)
             return
         code = f.__code__
         self.emit("function", f.__qualname__)
@@ -311,9 +321,9 @@ class _Encoder:
             self.value(bound, "bound to")  # e.g. WORDS.get: the dict's content matters
 
     def _module(self, module: types.ModuleType, names: frozenset | None) -> None:
-        top = library_top(module.__name__)
-        if top is not None:
-            self.emit("library module", module.__name__, library_version(top))
+        version = self._library(module.__name__)
+        if version is not None:
+            self.emit("library module", module.__name__, version)
             return
         attributes = vars(module)
         if names is None:  # reached as data, not from code: all of it
@@ -325,9 +335,9 @@ class _Encoder:
                 self.value(attributes[name], name, names)
 
     def _class(self, cls: type) -> None:
-        top = library_top(cls.__module__)
-        if top is not None:
-            self.emit("library class", cls.__module__, cls.__qualname__, library_version(top))
+        version = self._library(cls.__module__)
+        if version is not None:
+            self.emit("library class", cls.__module__, cls.__qualname__, version)
             return
         self.emit("class", cls.__qualname__)
         for base in cls.__bases__:

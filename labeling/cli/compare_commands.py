@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from labeling.apply.applied import CODE_KEY, explain
 from labeling.cli.common import app, user_errors
 from labeling.config import control_character
 from labeling.errors import LabelingError
@@ -105,7 +106,29 @@ def lfs(side: dict, described: bool = False) -> dict[str, str]:
     entries = [d for d in (side["card"] or {}).get("lfs") or [] if isinstance(d, dict)
                and "name" in d]
     return {shown(d["name"]): (None if described else d.get("fingerprint")) or json.dumps(
-        {k: v for k, v in d.items() if k != "fingerprint"}, sort_keys=True) for d in entries}
+        {k: v for k, v in d.items() if k not in ("fingerprint", "code")}, sort_keys=True)
+        for d in entries}
+
+
+def code_entries(side: dict, names) -> dict:
+    """LF name -> the build of labeling that applied it, with its own part (the
+    :data:`~labeling.apply.applied.CODE_KEY` entry of its fingerprint), or None when
+    not recorded (a run or card from before the record)."""
+    metrics = side["metrics"]
+    if metrics is not None:
+        code = metrics.get(CODE_KEY) if isinstance(metrics.get(CODE_KEY), dict) else {}
+        fps = metrics.get("lfs_at_train", metrics.get("applied_lfs")) or {}
+        return {shown(n): code.get(fp) for n, fp in fps.items() if shown(n) in names}
+    return {shown(d["name"]): d.get("code") for d in (side["card"] or {}).get("lfs") or []
+            if isinstance(d, dict) and "name" in d and shown(d["name"]) in names}
+
+
+def builds(side: dict) -> str | None:
+    """The builds of labeling (:func:`~labeling.apply.applied.code_identity`) that
+    applied a side's LFs, or None when none is recorded."""
+    entries = code_entries(side, lfs(side)).values()
+    found = sorted({e["labeling"] for e in entries if isinstance(e, dict) and e.get("labeling")})
+    return ", ".join(shown(b) for b in found) or None
 
 
 def facts(side: dict) -> dict[str, str]:
@@ -136,6 +159,8 @@ def facts(side: dict) -> dict[str, str]:
     version = (card.get("versions") or {}).get("labeling")
     if version:
         out["labeling version"] = shown(version)
+    # the version number stays the same across builds: the build that applied the LFs
+    out["labeling build (apply)"] = builds(side) or "not recorded"
     return {k: v for k, v in out.items() if v}
 
 
@@ -217,13 +242,17 @@ def compare_lines(a: dict, b: dict) -> list[str]:
     la, lb = lfs(ca, described), lfs(cb, described)
     added, removed = sorted(set(lb) - set(la)), sorted(set(la) - set(lb))
     changed = sorted(n for n in set(la) & set(lb) if la[n] != lb[n])
-    lines.append(f"LFs: {len(set(la) & set(lb)) - len(changed)} unchanged"
-                 + "".join(f"; {what}: {', '.join(names)}" for what, names in
-                           (("changed", changed), ("added", added), ("removed", removed))
-                           if names))
     modules = [line for line in files if line.strip().startswith("lf module")
                or line.split(":")[0].endswith(".py")]
-    if changed and modules and all(line.endswith(": same") for line in modules):
+    modules_same = bool(modules) and all(line.endswith(": same") for line in modules)
+    # an LF changed with a labeling upgrade is not one its author edited
+    parts = explain(changed, code_entries(ca, changed), code_entries(cb, changed),
+                    modules_same) if changed else []
+    lines.append(f"LFs: {len(set(la) & set(lb)) - len(changed)} unchanged"
+                 + "".join(f"; {part}" for part in parts)
+                 + "".join(f"; {what}: {', '.join(names)}" for what, names in
+                           (("added", added), ("removed", removed)) if names))
+    if any(p.startswith("changed:") for p in parts) and modules_same:
         lines.append("  (their LF modules are the same: what those LFs call changed, e.g. "
                      "an installed library, labeling itself or the label set)")
     fa, fb = facts(a), facts(b)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from labeling.apply.applied import CODE_KEY, code_identity
 from labeling.errors import LabelingError
 from labeling.export.skops_io import file_sha256
 from labeling.lf.core import PatternLF
@@ -194,6 +195,13 @@ def in_sample(metrics: dict) -> list[str]:
     return out
 
 
+def _code(code: dict, fingerprint) -> dict:
+    """An LF's card entry's ``code``: the build of labeling that applied it and its own
+    part (``labeling compare`` tells a labeling upgrade from an edit), when recorded."""
+    entry = code.get(fingerprint) if isinstance(fingerprint, str) else None
+    return {"code": entry} if isinstance(entry, dict) else {}
+
+
 def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_used: dict) -> dict:
     """The model card's content (export_model adds files, formats, versions)."""
     end = metrics.get("end_model", {})
@@ -201,6 +209,7 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
     frozen = metrics.get("gold_only_frozen") or {}
     worth = (metrics.get("learning_curve") or {}).get("worth") or {}
     applied = metrics.get("applied_lfs") or {}
+    code = metrics.get(CODE_KEY) if isinstance(metrics.get(CODE_KEY), dict) else {}
     return {
         "task": cfg.name,
         "labels": cfg.labels,
@@ -231,6 +240,9 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
         # with the fingerprint apply took (metrics.json's applied_lfs): `labeling compare`
         # tells an edited LF from the same one in two model cards, code LFs too
         "lfs": [lf_description(lf) | ({"fingerprint": applied[lf.name]}
-                                      if lf.name in applied else {}) for lf in lfs],
+                                      if lf.name in applied else {})
+                | _code(code, applied.get(lf.name)) for lf in lfs],
+        # the build of labeling that exported the model (each LF's "code": that applied it)
+        "labeling_build": code_identity(),
         "calibration": end.get("calibration", {}),
     }
