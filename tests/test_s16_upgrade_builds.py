@@ -25,6 +25,7 @@ from labeling import keyword_lf, labeling_function, pipeline
 from labeling.apply import applied
 from labeling.apply.fingerprint import lf_fingerprint
 from labeling.cli import app
+from labeling.errors import LabelingError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import one_error_line  # noqa: E402
@@ -192,3 +193,25 @@ def test_the_card_records_the_builds_and_compare_reads_an_old_card(tmp_path):
     assert (f"LFs: 1 unchanged; labeling was upgraded (an earlier build -> {build}); "
             "these LFs' votes may differ: kw_money\n") in out.output, out.output
     assert f"labeling build (apply): not recorded -> {build}" in out.output
+
+
+def test_a_partial_apply_after_an_upgrade_keeps_no_lf_it_calls_edited(tmp_path):
+    """`labeling apply --lf kw_song` after an upgrade keeps kw_money's old build's votes;
+    the same task's `fit` said 'applied with other LFs than the task's now (changed:
+    kw_money)'."""
+    config = _task(tmp_path)
+    run = _steps(config, "apply").run_dir
+    _edit_metrics(run, lambda m: _as_another_build_applied(m, ["kw_money", "kw_song"]))
+    task = pipeline.load_task(config)
+    pipeline.step_apply(task, only=["kw_song"], progress=False)
+    assert task.unapplied_edits == ["kw_money"]  # the apply's note names it
+    assert applied.kept_changed(task) == [
+        f"labeling was upgraded ({OLD_BUILD} -> {applied.code_identity()}); these LFs' "
+        "votes may differ: kw_money"]
+    try:
+        pipeline.step_fit(task)
+    except LabelingError as exc:
+        message = str(exc)
+    assert message.endswith("L.parquet: labeling was upgraded "
+                            f"({OLD_BUILD} -> {applied.code_identity()}); these LFs' votes "
+                            "may differ: kw_money; run `labeling apply` before `labeling fit`")

@@ -179,12 +179,32 @@ def differences(recorded: dict, lfs, config, code: dict | None = None) -> list[s
                and None not in (fp, recorded[n]) and fp != recorded[n]]
     parts = [f"changed: {', '.join(changed)}"] if changed else []
     if changed and code is not None:
-        records = code_records([lf for lf in lfs if lf.name in changed], now, config)
-        parts = explain(changed, {n: code.get(recorded[n]) for n in changed},
-                        {n: records.get(now[n]) for n in changed})
+        parts = _told_apart(changed, recorded, [lf for lf in lfs if lf.name in changed],
+                            now, config, code)
     return parts + [f"{what}: {', '.join(names)}" for what, names in (
         ("new", [n for n in now if n not in recorded]),
         ("gone", [n for n in recorded if n not in now])) if names]
+
+
+def _told_apart(names, recorded: dict, lfs, now: dict, config, code: dict) -> list[str]:
+    """:func:`explain` of ``names``, whose ``recorded`` fingerprints are not ``now``'s."""
+    records = code_records(lfs, now, config)
+    return explain(names, {n: code.get(recorded.get(n)) for n in names},
+                   {n: records.get(now.get(n)) for n in names})
+
+
+def kept_changed(task, metrics: dict | None = None) -> list[str]:
+    """The LFs a partial apply kept with their old votes although they changed since
+    (``unapplied_edits``), told apart as :func:`explain` does: an edit, or a labeling
+    upgrade (``["labeling was upgraded (x -> y); these LFs' votes may differ: a"]``)."""
+    kept = list(getattr(task, "unapplied_edits", None) or [])
+    if not kept:
+        return []
+    metrics = read_metrics(task.run_dir) if metrics is None else metrics
+    lfs = [lf for lf in task.lfs if lf.name in kept]
+    return _told_apart(kept, metrics.get("applied_lfs") or {}, lfs,
+                       fingerprints(lfs, task.config), task.config,
+                       metrics.get(CODE_KEY) or {})
 
 
 def _build(entry) -> str | None:
@@ -230,9 +250,8 @@ def check(task, step: str) -> None:
                             "of labeling, which did not record the LFs it applied (this "
                             "version's LFs may vote otherwise); run `labeling apply` before "
                             f"`labeling {step}`")
-    if recorded == task.applied_lfs:
-        edited = getattr(task, "unapplied_edits", None)  # edited, kept by a partial apply
-        parts = [f"changed: {', '.join(edited)}"] if edited else []
+    if recorded == task.applied_lfs:  # but those a partial apply kept, changed
+        parts = kept_changed(task, metrics)
     else:
         parts = differences(recorded, task.lfs, task.config, metrics.get(CODE_KEY) or {})
     if parts:
