@@ -185,8 +185,9 @@ def prompt_lf_cost(lf: PromptLF, stats: dict | None, settings, labels, test_df: 
             raise LabelingError(f"prompt LF '{lf.name}': the test split has no rows to cost")
     out["estimated"] = out["source"].startswith("estimated")
     out["cost_per_1m_docs"] = _per_doc(out["tokens_in"], out["tokens_out"], price)
-    if price is None:
-        out["cost_note"] = f"no price for model {model!r}: add it under [llm.prices]"
+    out["cost_note"] = (f"no price for model {model!r}: add it under [llm.prices]"
+                        if price is None else f"priced as {model}: ${price.input:g} in, "
+                        f"${price.output:g} out per 1M tokens")
     return out
 
 

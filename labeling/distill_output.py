@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from labeling.metrics import per_class_cell
 from labeling.report import console
@@ -100,25 +102,36 @@ def format_markdown(report: dict) -> str:
     lines += ["| " + " | ".join(_cells(row)) + " |" for row in report["rows"]]
     lines += [""] + gold_budget_lines(report) + per_class_lines(report)
     lines += ["", "Sources per row:", ""]
-    for row in report["rows"]:
-        bits = [row.get("source"), row.get("latency_note"), row.get("cost_note")]
-        lines.append(f"- {row['name']}: " + "; ".join(b for b in bits if b))
+    lines += [f"- {source_line(row)}" for row in report["rows"]]
     lines += ["", f"Token rule for estimates: {report['token_rule']}.", ""]
     lines += [f"- {note}" for note in report["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def source_line(row: dict) -> str:
+    """``name: where its numbers come from; latency note; cost note``."""
+    bits = [row.get("source"), row.get("latency_note"), row.get("cost_note")]
+    return f"{row['name']}: " + "; ".join(b for b in bits if b)
 
 
 def print_report(report: dict) -> None:
     table = Table(title=f"distillation report: {report['task']} (test, {report['n']} docs)")
     for column in columns(report):
         table.add_column(column, justify="left" if column == "model" else "right")
-    for row in report["rows"]:
-        table.add_row(*_cells(row))
+    for row in report["rows"]:  # a name is not markup: "ask[spam]" stays
+        table.add_row(*map(Text, _cells(row)))
     console().print(table)
     for line in gold_budget_lines(report) + per_class_lines(report):
         if line.startswith("**WARNING"):
             console().print(f"[bold red]{line.strip('*')}[/]", markup=True)
         elif line:
             console().print(line, markup=False)
+    # what a prompt LF's cost is made of (report.md has every row's): a local-backend
+    # run's dollars are an estimate at the endpoint model's price, nothing spent
+    for row in report["rows"]:
+        if row["kind"] == "prompt_lf":
+            console().print(f"[dim]{escape(source_line(row))}[/]")
+    if any(row.get("estimated") for row in report["rows"]):
+        console().print(f"[dim]Token rule for estimates: {escape(report['token_rule'])}.[/]")
     for note in report["notes"]:
-        console().print(f"[dim]{note}[/]")
+        console().print(f"[dim]{escape(note)}[/]")
