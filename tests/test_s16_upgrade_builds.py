@@ -193,6 +193,7 @@ def test_the_card_records_the_builds_and_compare_reads_an_old_card(tmp_path):
     assert (f"LFs: 1 unchanged; labeling was upgraded (an earlier build -> {build}); "
             "these LFs' votes may differ: kw_money\n") in out.output, out.output
     assert f"labeling build (apply): not recorded -> {build}" in out.output
+    assert f"labeling build (export): - -> {build}" in out.output
 
 
 def test_a_partial_apply_after_an_upgrade_keeps_no_lf_it_calls_edited(tmp_path):

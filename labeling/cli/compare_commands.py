@@ -161,6 +161,8 @@ def facts(side: dict) -> dict[str, str]:
         out["labeling version"] = shown(version)
     # the version number stays the same across builds: the build that applied the LFs
     out["labeling build (apply)"] = builds(side) or "not recorded"
+    if card.get("labeling_build"):
+        out["labeling build (export)"] = shown(card["labeling_build"])
     return {k: v for k, v in out.items() if v}
 
 
