@@ -2,7 +2,9 @@
 
 Layout only: the numbers come from :mod:`labeling.review`. Tables are cached with
 ``st.cache_data`` and the end model and LF objects with ``st.cache_resource``, keyed by
-a stamp of the run's files, so a new run is picked up on the next rerun.
+a stamp of the run's files, so a new run is picked up on the next rerun. While a run
+writes the folder (:func:`busy`), every page shows the last run loaded before it began
+(:class:`_Finished`), not the half-rewritten folder.
 """
 
 from __future__ import annotations
@@ -10,20 +12,22 @@ from __future__ import annotations
 import contextlib
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from labeling.config import load_config
+from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
-from labeling.review import queue
+from labeling.review import queue, runner
 from labeling.review.annotator import MAX_NAME, byline, clean_name, save_unless_changed
 from labeling.review.detail import example_text
 from labeling.review.import_labels import export, import_labels
 from labeling.review.literal import literal
 from labeling.review.next_run import unknown_label_names
-from labeling.review.project import (annotation_key, annotations_path, busy_note, lf_drift,
+from labeling.review.project import (annotation_key, annotations_path, gold_drift, lf_drift,
                                      lf_files_stamp, load_run, project_settings, run_stamp)
 
 
@@ -42,9 +46,49 @@ def _run(project: str, run_dir: str | None, stamp: str):
     return load_run(project, run_dir)
 
 
+@dataclass
+class _Finished:
+    """A run as loaded while no command wrote its folder: what the pages show while the
+    next one does (its end-model predictions once asked, and its gold note)."""
+
+    stamp: str
+    data: object
+    end_inputs: str  # end_model.inputs_stamp when loaded
+    gold: str | None
+    end: dict | None = None
+
+
+@st.cache_resource(show_spinner=False)
+def _finished() -> dict:
+    """(project, run_dir) -> :class:`_Finished`, shared by every session of the app."""
+    return {}
+
+
+def _writing(project: str, run_dir: str | None) -> str | None:
+    return runner.writer(project, run_dir)
+
+
 def run():
-    """The current run (RunData); raises LabelingError / NoRunError."""
-    return _run(*_key())
+    """The current run (RunData); raises LabelingError / NoRunError. While a run writes
+    the folder: the last run loaded before it began (else what the folder holds)."""
+    project, run_dir, stamp = _key()
+    last = _finished().get((project, run_dir))
+    if _writing(project, run_dir):
+        return last.data if last is not None else _run(project, run_dir, stamp)
+    data = _run(project, run_dir, stamp)
+    if (last is None or last.stamp != stamp) and not _writing(project, run_dir):
+        from labeling.review.end_model import inputs_stamp
+
+        _finished()[(project, run_dir)] = _Finished(stamp, data, inputs_stamp(data.run_dir),
+                                                    gold_drift(data))
+    return data
+
+
+def gold_note(data) -> str | None:
+    """:func:`gold_drift` of ``data``; of the last finished run, as it was, while a run
+    writes the folder (its annotations_used.json may already be the new run's)."""
+    last = _finished().get(_key()[:2])
+    return last.gold if last is not None and last.data is data else gold_drift(data)
 
 
 @st.cache_resource(show_spinner="Loading the end model…", max_entries=2)
@@ -62,9 +106,45 @@ def _end_predictions(project: str, run_dir: str | None, stamp: str) -> dict:
     return all_predictions(data, lambda: _end_model(str(data.run_dir), stamp))
 
 
+class RunGoing(LabelingError):
+    """A run writes the folder and the last finished run's predictions are not at hand."""
+
+
 def end_model_proba() -> dict:
-    """Split -> end-model probabilities (rows x classes)."""
-    return _end_predictions(*_key())
+    """Split -> end-model probabilities (rows x classes); while a run writes the folder,
+    the last finished run's, predicted at most once (:class:`RunGoing` when its files
+    are already rewritten)."""
+    from labeling.review.end_model import all_predictions, inputs_stamp, load_end_model
+
+    project, run_dir, stamp = _key()
+    last = _finished().get((project, run_dir))
+    if not _writing(project, run_dir):
+        proba = _end_predictions(project, run_dir, stamp)
+        if last is not None and last.stamp == stamp:
+            last.end = proba
+        return proba
+    if last is not None and last.end is None and inputs_stamp(last.data.run_dir) == last.end_inputs:
+        end = all_predictions(last.data, lambda: load_end_model(last.data.run_dir))
+        if inputs_stamp(last.data.run_dir) == last.end_inputs:  # not rewritten meanwhile
+            last.end = end
+    if last is None or last.end is None:
+        raise RunGoing(f"{runner.run_folder(project, run_dir)}: a run is writing this folder"
+                       + ("" if last is None else " and has replaced the end model's files "
+                          "already") + ": the end model's predictions show when it has "
+                       "finished (reload the page then)")
+    return last.end
+
+
+def inputs_error() -> str | None:
+    """The one line loading the task's config and data files stops with, or None: a page
+    that does not load while a run writes the folder may be the run's doing, or these."""
+    try:
+        config = load_config(settings()["project"])
+        for split in SPLITS:
+            load_split(config, split)
+    except LabelingError as exc:
+        return str(exc)
+    return None
 
 
 def end_model_pred() -> dict:
@@ -100,6 +180,9 @@ def drift_note(data) -> str | None:
     """One line when the task's LFs are not the ones the run ``data`` applied (or cannot
     be loaded): the pages then show old results, and say so."""
     project, run_dir, stamp = _key()
+    last = _finished().get((project, run_dir))
+    if last is not None and last.data is data:  # a run is writing: the last finished one
+        stamp = last.stamp
     try:
         return _drift(data, project, run_dir, stamp, _lf_key(project, stamp))
     except Exception as exc:  # noqa: BLE001 -- a broken LF module must not hide the run
@@ -108,10 +191,19 @@ def drift_note(data) -> str | None:
 
 
 def busy() -> str | None:
-    """One line while another command writes the run folder (never cached: asked anew
-    on every rerun, so it goes when that command ends)."""
-    s = settings()
-    return busy_note(s["project"], s["run_dir"])
+    """One line while a command writes the run folder, naming it (never cached: asked
+    anew on every rerun, so it goes when that command ends)."""
+    project, run_dir, _ = _key()
+    if (holder := _writing(project, run_dir)) is None:
+        return None
+    shown = ("every page shows the last finished run, as it was before this one began"
+             if (project, run_dir) in _finished() else
+             "what the pages show mixes the steps it has finished with the old run's (or "
+             "does not load)")
+    return (f"{runner.run_folder(project, run_dir)}: being written by {holder}. Until it "
+            f"ends, {shown}; reload the page when it has finished. Annotations are saved "
+            "as usual; the run reads them when it starts, so those given now go to the "
+            "next run.")
 
 
 def store() -> AnnotationStore:

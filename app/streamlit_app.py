@@ -45,7 +45,7 @@ except LabelingError as exc:
 except Exception as exc:  # noqa: BLE001 -- never a raw traceback in the UI
     state, message = "error", f"cannot load the run ({type(exc).__name__}): {exc}"
 
-if busy := shared.busy():  # a run writing the folder: what loads may be half old, half new
+if busy := shared.busy():  # a run writing the folder: the pages show the last finished run
     st.info(literal(busy), icon=":material/hourglass_top:")
 if state == "ok":
     pages = [st.Page(VIEWS / f, title=t, icon=i, url_path=u, default=(u == "overview"))
@@ -54,16 +54,17 @@ if state == "ok":
     shared.annotator_field()
     if drift := shared.drift_note(data):  # stale results are never shown as current
         st.warning(literal(drift), icon=":material/history:")
-    if gold_note := gold_drift(data):
+    if gold_note := (gold_drift(data) if multi else shared.gold_note(data)):
         st.warning(literal(gold_note), icon=":material/history:")
 elif state == "no-run":
     st.session_state["no_run_message"] = message
+    shared.annotator_field()  # the name a run started from here is shown with
     pages = [st.Page(VIEWS / "run.py", title="Run pipeline", icon=":material/play_arrow:", url_path="run",
                      default=True)]
 else:
     st.title("labeling review")
     st.error(literal(message))
-    if not busy:
+    if not busy or shared.inputs_error():  # busy: the run's doing, unless these fail
         st.info("Fix the config (or point the app at another project with "
                 "`labeling app PATH`) and reload the page.")
     pages = []

@@ -16,7 +16,11 @@ with shared.guard():
         st.stop()
     split = st.radio("split", splits, horizontal=True, key="em_split",
                      index=splits.index("test") if "test" in splits else 0)
-    pred = shared.end_model_pred()[split]
+    try:
+        pred = shared.end_model_pred()[split]
+    except shared.RunGoing as exc:  # a run is replacing the model: never half its files
+        st.info(literal(exc), icon=":material/hourglass_top:")
+        st.stop()
     gold = data.gold(split)
     matrix = end_model.confusion(gold, pred, data.labels)
     scores = data.metrics.get("end_model", {}).get(split, {})

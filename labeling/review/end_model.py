@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeling.artifacts import read_end_probs
+from labeling.artifacts import END_PROBS_FILE, read_end_probs
 from labeling.errors import LabelingError
 from labeling.export import load_model
-from labeling.pipeline import EMBEDDING_CACHE_DIR, END_MODEL_FILE
+from labeling.pipeline import EMBEDDING_CACHE_DIR, END_MODEL_FILE, METRICS_FILE
 from labeling.train.end_model import embedding_cache, predict_proba_full
 
 
@@ -26,6 +26,17 @@ def load_end_model(run_dir: Path):
     if not path.is_file():
         raise LabelingError(f"{path}: no end model in this run; run `labeling train`")
     return load_model(path)
+
+
+def inputs_stamp(run_dir: Path) -> str:
+    """Changes when a run rewrites what :func:`all_predictions` reads (the model, its
+    stored predictions, metrics.json): while a run is going, the app predicts for the
+    last finished run only while this is what it was then."""
+    parts = []
+    for name in (END_MODEL_FILE, END_PROBS_FILE, METRICS_FILE):
+        path = Path(run_dir) / name
+        parts.append(str(path.stat().st_mtime_ns) if path.is_file() else "-")
+    return ":".join(parts)
 
 
 def predict(model, run, split: str) -> np.ndarray:
