@@ -216,3 +216,21 @@ def test_a_partial_apply_after_an_upgrade_keeps_no_lf_it_calls_edited(tmp_path):
     assert message.endswith("L.parquet: labeling was upgraded "
                             f"({OLD_BUILD} -> {applied.code_identity()}); these LFs' votes "
                             "may differ: kw_money; run `labeling apply` before `labeling fit`")
+
+
+def test_compares_note_on_an_apply_since_the_train_tells_an_upgrade(tmp_path):
+    """An apply after an upgrade, no train since: the note said 'applied since its last
+    `labeling train` with other LFs (changed: kw_money)'."""
+    config = _task(tmp_path)
+    run = _steps(config, "apply", "fit", "train").run_dir
+
+    def trained_by_another_build(metrics):
+        _as_another_build_applied(metrics, ["kw_money"])  # both records
+        fp = json.loads((run / "metrics.json").read_text())["applied_lfs"]["kw_money"]
+        metrics["applied_lfs"]["kw_money"] = fp  # applied again by this build since
+    _edit_metrics(run, trained_by_another_build)
+    out = CliRunner().invoke(app, ["compare", str(run), str(run)])
+    assert out.exit_code == 0, out.output
+    assert ("note: A: applied since its last `labeling train` by another build of labeling "
+            f"(labeling was upgraded ({OLD_BUILD} -> {applied.code_identity()}); these "
+            "LFs' votes may differ: kw_money)") in out.output, out.output

@@ -197,11 +197,16 @@ def _applied_since(side: dict) -> str | None:
     then, now = metrics.get("lfs_at_train"), metrics.get("applied_lfs")
     if not isinstance(then, dict) or not isinstance(now, dict) or then == now:
         return None
-    changed = [shown(n) for n in now if n in then and now[n] != then[n]]
-    parts = [f"{what}: {', '.join(names)}" for what, names in (
-        ("changed", changed), ("added", [shown(n) for n in now if n not in then]),
+    changed = [n for n in now if n in then and now[n] != then[n]]
+    code = metrics.get(CODE_KEY) if isinstance(metrics.get(CODE_KEY), dict) else {}
+    parts = explain([shown(n) for n in changed], *({shown(n): code.get(fps[n]) for n in changed}
+                                                   for fps in (then, now)))
+    parts += [f"{what}: {', '.join(names)}" for what, names in (
+        ("added", [shown(n) for n in now if n not in then]),
         ("removed", [shown(n) for n in then if n not in now])) if names]
-    return (f"applied since its last `labeling train` with other LFs ({'; '.join(parts)}); "
+    what = ("by another build of labeling" if all(p.startswith("labeling was upgraded")
+                                                  for p in parts) else "with other LFs")
+    return (f"applied since its last `labeling train` {what} ({'; '.join(parts)}); "
             "the LFs and files below are those its end model was trained on")
 
 
