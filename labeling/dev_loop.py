@@ -177,6 +177,8 @@ def watch(config: Path | str | None = None, interval: float = 0.3,
     console = console or Console(highlight=False)
     config = Path(config or "labeling.toml")
     config = (config / "labeling.toml" if config.is_dir() else config).resolve()
+    if not config.is_file():  # a wrong folder: nothing to watch, as other commands stop
+        load_config(config)  # its one-line error
     session: Session | None = None
     previous: Snapshot | None = None
     seen: dict | None = None
