@@ -205,6 +205,22 @@ def _text_hint(frame: pd.DataFrame, others) -> str:
     return f", e.g. --text-column {shlex.quote(best)} (the longest texts)"
 
 
+def _too_few_labels(data: Path, frame: pd.DataFrame, column: str, labels: list[str],
+                    given: bool) -> str:
+    """The one line for fewer than two labels: given so, or a label column missing (its
+    flag named beside --labels: a user with a ``category`` column wants --label-column,
+    --labels would make every row unlabeled) or holding fewer than two values."""
+    if given:
+        return f"--labels {','.join(labels)}: a task needs two or more labels"
+    if column not in frame.columns:
+        return (f"{data}: no column {column!r} {columns_note(frame.columns, column)}: pass "
+                "--label-column NAME for the file's gold labels, or --labels a,b,... for a "
+                "file without any")
+    held = f"only {labels[0]!r}" if labels else "no label (all cells empty)"
+    return (f"{data}: column {column!r} holds {held}: a task needs two or more labels; "
+            "give them with --labels a,b,...")
+
+
 def init_task(data: Path, directory: Path, name: str | None = None,
               labels: list[str] | None = None, text_column: str | None = None,
               label_column: str | None = None, id_column: str | None = None,
@@ -263,14 +279,12 @@ def init_task(data: Path, directory: Path, name: str | None = None,
     gold = (frame[label_column].dropna().astype(str).str.strip() if label_column in frame
             else pd.Series(dtype=str))
     gold = gold[gold != ""]  # an empty cell is an unlabeled row
+    given_labels = bool(labels)
     if not labels:
         labels = sorted(gold.unique())
         _check_distinct(labels, data, label_column)
     if len(labels) < 2:
-        missing = ("" if label_column in frame.columns else " "
-                   + columns_note(frame.columns, label_column))
-        raise LabelingError(f"{data}: give the labels with --labels a,b,...: the file has "
-                            f"no column {label_column!r}{missing} with two or more values")
+        raise LabelingError(_too_few_labels(data, frame, label_column, labels, given_labels))
     files, written = {"train": str(data)}, []
     if dev is not None:
         files["dev"] = str(Path(dev).resolve())

@@ -67,3 +67,21 @@ def test_init_refuses_two_spellings_of_the_text_column(tmp_path, make_task):
     ok = _invoke("init", source, "--dir", tmp_path / "t", "--text-column", "TEXT")
     assert ok.exit_code == 0, ok.output
     assert load_config(tmp_path / "t").data.text_column == "TEXT"
+
+
+def test_init_without_a_label_column_names_both_ways_on(tmp_path, make_task):
+    source = tmp_path / "cat.csv"
+    _sheet(make_task, {"label": "category"}).to_csv(source, index=False)
+    # before: only "give the labels with --labels a,b,...", which makes every row
+    # unlabeled (no dev split) when the gold is in 'category'
+    _one_error_line(_invoke("init", source, "--dir", tmp_path / "t"),
+                    "cat.csv: no column 'label' (columns: id, text, category): pass "
+                    "--label-column NAME for the file's gold labels, or --labels a,b,... "
+                    "for a file without any")
+    _one_error_line(_invoke("init", source, "--dir", tmp_path / "t", "--labels", "spam"),
+                    "--labels spam: a task needs two or more labels")
+    one = tmp_path / "one.csv"
+    one.write_text("text,label\nhello,x\nthere,x\nyou,\n", encoding="utf-8")
+    _one_error_line(_invoke("init", one, "--dir", tmp_path / "t"),
+                    "one.csv: column 'label' holds only 'x': a task needs two or more "
+                    "labels; give them with --labels a,b,...")
