@@ -4,6 +4,7 @@
 - ``protocol``: request bodies -> texts, probabilities -> response bodies; the limits.
 - ``batcher``: concurrent requests -> one model call in one worker thread.
 - ``app``: the Starlette application (routes, body limit, errors, lifespan).
+- ``replies``: JSON answers and one-line errors, reading a body within its limits.
 - ``server``: loopback check, socket, uvicorn, graceful stop.
 - ``model_process``: the model in a child process (``--model-process``).
 - ``workers``: several server processes on one port (``--workers N``).

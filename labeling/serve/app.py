@@ -19,11 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
-import logging
 import os
 import re
-import secrets
 from datetime import datetime, timezone
 
 import numpy as np
@@ -42,96 +39,18 @@ from labeling.serve.model_process import ModelProcess, warm_up
 from labeling.serve.protocol import (Limits, RequestError, infer_request, infer_response,
                                      loopback_host, model_metadata, parse_json,
                                      predict_response, predict_texts, provenance)
+from labeling.serve.replies import (JSONResponse, content_type, cut_off, dump, error, finite,
+                                    internal_error, one_line, read_body, send_json)
 
-log = logging.getLogger("labeling.serve")
+__all__ = ["ModelServer", "dump", "finite", "internal_error", "one_line"]
 INFER_PATH = re.compile(r"/v2/models/([^/]+)(?:/versions/([^/]+))?/infer")
 
 
-class JSONResponse(Response):
-    """Compact JSON (no spaces); ``allow_nan=False``: a NaN probability is a bug, not JSON."""
-
-    media_type = "application/json"
-
-    def render(self, content) -> bytes:
-        return dump(content)
-
-
-def dump(content) -> bytes:
-    return json.dumps(content, separators=(",", ":"), allow_nan=False).encode("utf-8")
-
-
-def finite(proba: np.ndarray) -> np.ndarray:
-    """``proba`` if every number is finite. The answers are written by orjson (several
-    times faster than json.dumps on them, the same JSON values), which would write a NaN
-    as null where json.dumps refuses it: a NaN probability is a bug, answered as a 500."""
-    if not np.isfinite(proba).all():
-        raise ValueError("the model returned a probability that is not a finite number")
-    return proba
-
-
-def one_line(message) -> dict:
-    return {"error": " ".join(str(message).split())}
-
-
-def internal_error(method: str, path: str) -> str:
-    """Log the exception being handled, with its traceback, under a fresh reference, and
-    return the client's one line, which names the reference but not the exception: its
-    text can hold a path, a text of another request or the model's internals."""
-    reference = secrets.token_hex(6)
-    log.exception("internal error %s serving %s %s", reference, method, path)
-    return f"internal error (reference {reference}; the server log has the details)"
-
-
-def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse(one_line(message), status_code=status)
-
-
-async def read_body(scope: dict, receive, limit: int, timeout_s: float = 30.0) -> bytes:
-    """The request body, refused (413) as soon as it exceeds ``limit`` bytes: by its
-    Content-Length before reading, and while reading a chunked body; and (408) when no
-    byte of it arrives for ``timeout_s`` seconds (a slow upload that keeps sending is
-    read to its end)."""
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            if not value.isdigit():
-                raise RequestError(400, "invalid Content-Length header "
-                                        f"{value.decode('latin-1')!r}")
-            if int(value) > limit:
-                raise RequestError(413, f"request body of {int(value)} bytes; at most "
-                                        f"{limit} (--max-body-bytes)")
-    chunks, size = [], 0
-    while True:
-        try:
-            async with asyncio.timeout(timeout_s):
-                message = await receive()
-        except TimeoutError:
-            raise RequestError(408, f"no byte of the request body for {timeout_s:g} s "
-                                    f"({size} bytes received)") from None
-        if message["type"] != "http.request":  # http.disconnect
-            raise RequestError(400, "client disconnected before sending the whole body")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(413, f"request body over {limit} bytes (--max-body-bytes)")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-async def _send(send, status: int, body: bytes) -> None:
-    """One complete JSON answer on plain ASGI."""
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-length", str(len(body)).encode()),
-                            (b"content-type", b"application/json")]})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _content_type(scope: dict) -> str:
-    """The request's media type (``multipart/form-data``), or "" when it sent none."""
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return value.decode("latin-1").split(";")[0].strip().lower()
-    return ""
+def client_gone(receive):
+    """``gone()`` for the batcher: whether the request's client has disconnected, read
+    from uvicorn's request cycle (``receive`` is its method); None on another server."""
+    cycle = getattr(receive, "__self__", None)
+    return (lambda: cycle.disconnected) if hasattr(cycle, "disconnected") else None
 
 
 class ModelServer:
@@ -151,6 +70,9 @@ class ModelServer:
         # this process's model thread
         self.model_process = model_process
         self.name, self.version = name, version
+        # the version a URL may also name: the model file's sha256 prefix (the version
+        # before it was the export time; a client that pinned it keeps working)
+        self.sha12 = str(exported.card.get("model_sha256") or "")[:12] or version
         self.limits = limits or Limits()
         # a multi-label model answers label sets with its card's thresholds (refused here,
         # as by `labeling predict`, when card and model are of different kinds)
@@ -189,7 +111,7 @@ class ModelServer:
         """ASGI: ``POST`` to an inference route on the hot path, the rest to Starlette."""
         if self.local_only and scope["type"] == "http" and (
                 refused := self._foreign_host(scope)) is not None:
-            await _send(send, 403, dump(one_line(refused)))
+            await send_json(send, 403, dump(one_line(refused)))
             return
         if scope["type"] == "http" and scope["method"] == "POST":
             path = scope["path"]
@@ -203,10 +125,36 @@ class ModelServer:
                 try:
                     answer = await self._answer(work, scope)
                 except asyncio.CancelledError:  # uvicorn's graceful stop ran out of time
-                    answer = self._cut_off(scope)
-                await _send(send, *answer)
+                    answer = cut_off(scope)
+                await send_json(send, *answer)
                 return
-        await self.starlette(scope, receive, send)
+        if scope["type"] != "http":  # the lifespan
+            await self.starlette(scope, receive, send)
+            return
+        await self._starlette(scope, receive, send)
+
+    async def _starlette(self, scope, receive, send) -> None:
+        """Starlette's answer, but nothing escapes to uvicorn: Starlette re-raises every
+        exception after its 500 handler has answered (uvicorn then logged a second
+        traceback, without the reference, and closed the connection), and one escaping
+        before any answer, or a cancellation (a stop out of time), got uvicorn's plain-text
+        500. Here either gets the JSON error of the inference routes, once."""
+        started = False
+
+        async def sending(message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.starlette(scope, receive, sending)
+        except asyncio.CancelledError:
+            if not started:
+                await send_json(send, *cut_off(scope))
+        except Exception:  # noqa: BLE001 - answered (and logged) by server_error, or now
+            if not started:
+                await send_json(send, 500, dump(one_line(internal_error(
+                    scope["method"], scope["path"]))))
 
     def _foreign_host(self, scope: dict) -> str | None:
         """Why the request's Host header is refused (it names no loopback), or None; a
@@ -256,15 +204,6 @@ class ModelServer:
 
     # --- errors ---------------------------------------------------------------------
 
-    def _cut_off(self, scope: dict) -> tuple[int, bytes]:
-        """A JSON 503 (one log line) for a request still waiting for the model when a stop
-        by signal ran out of time (--graceful-timeout): uvicorn cancels it, and used to
-        answer a plain-text 500 and log a traceback."""
-        log.warning("%s %s cut off: the server stopped before the model answered it "
-                    "(--graceful-timeout); answered 503", scope["method"], scope["path"])
-        return 503, dump(one_line("the server stopped before the model answered this "
-                                  "request; retry (on another server)"))
-
     async def http_error(self, request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 404:
             return error(404, f"no route {request.method} {request.url.path}; see "
@@ -285,7 +224,7 @@ class ModelServer:
     def _check_model(self, name: str, version: str | None = None) -> None:
         if name != self.name:
             raise RequestError(404, f"unknown model {name!r}; this server serves {self.name!r}")
-        if version is not None and version != self.version:
+        if version is not None and version != self.version and version != self.sha12:
             raise RequestError(404, f"unknown version {version!r} of model {self.name!r}; "
                                     f"it has {self.version!r}")
 
@@ -299,7 +238,8 @@ class ModelServer:
         return JSONResponse({"ready": self.ready}, status_code=200 if self.ready else 503)
 
     async def server_metadata(self, request: Request) -> JSONResponse:
-        return JSONResponse({"name": "labeling", "version": self.version, "extensions": [],
+        # the protocol's server metadata: the server's own version, not the model's
+        return JSONResponse({"name": "labeling", "version": __version__, "extensions": [],
                              "models": [self.name]})
 
     async def metadata(self, request: Request) -> JSONResponse:
@@ -355,7 +295,7 @@ class ModelServer:
             try:
                 return parse_json(body)
             except RequestError as exc:  # a form or a file upload: say what was sent
-                kind = _content_type(scope)
+                kind = content_type(scope)
                 if kind and "json" not in kind and not body.lstrip()[:1] in (b"{", b"["):
                     raise RequestError(exc.status, f"{exc} (Content-Type: {kind}; send a JSON "
                                                    "body as application/json)") from None
@@ -364,14 +304,14 @@ class ModelServer:
     async def _infer(self, scope: dict, receive, name: str, version: str | None) -> dict:
         self._check_model(name, version)
         parsed = infer_request(await self._payload(scope, receive), self.limits)
-        proba = finite(await self.batcher.predict(parsed.texts))
+        proba = finite(await self.batcher.predict(parsed.texts, client_gone(receive)))
         self._count(proba)
         return infer_response(parsed, proba, self.exported.labels, self.name, self.version,
                               self.thresholds)
 
     async def _predict(self, scope: dict, receive) -> dict:
         texts = predict_texts(await self._payload(scope, receive), self.limits)
-        proba = finite(await self.batcher.predict(texts))
+        proba = finite(await self.batcher.predict(texts, client_gone(receive)))
         self._count(proba)
         return predict_response(proba, self.exported.labels, self.thresholds)
 

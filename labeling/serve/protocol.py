@@ -281,9 +281,9 @@ def infer_response(request: InferRequest, proba: np.ndarray, labels: list[str],
 
 
 def provenance(card: dict, runtime: str, served_with: str) -> dict:
-    """What model is answering, from its card: the model file's full sha256 (the version
-    is its first 12 digits), when it was exported, which end model and labeling version
-    made it; the runtime and labeling version serving it."""
+    """What model is answering, from its card: the model file's full sha256 (the one
+    identity of the model; the version is its export time), when it was exported, which
+    end model and labeling version made it; the runtime and labeling version serving it."""
     end_model = card.get("end_model")
     versions = card.get("versions")
     return {"model_sha256": card.get("model_sha256"), "exported_at": card.get("exported_at"),

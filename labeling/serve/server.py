@@ -20,6 +20,7 @@ import signal
 import socket
 import sys
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -28,9 +29,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from labeling.errors import LabelingError
 from labeling.export import ExportedModel, load_exported
-from labeling.serve.app import ModelServer, dump, one_line
+from labeling.serve.app import ModelServer
+from labeling.serve.logs import check_log_format, configure_server_log, uvicorn_log_config
 from labeling.serve.model_process import ModelProcess
 from labeling.serve.protocol import Limits
+from labeling.serve.replies import dump, one_line
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 
@@ -74,10 +77,25 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def model_identity(exported: ExportedModel, model_dir: Path) -> tuple[str, str]:
-    """The v2 model name (the card's task, else the folder's name) and version (the
-    first 12 hex digits of the model file's sha256: a new export is a new version)."""
+    """The v2 model name (the card's task, else the folder's name) and version (when it
+    was exported, :func:`export_version`)."""
     name = exported.card.get("task") or Path(model_dir).resolve().name
-    return str(name), str(exported.card.get("model_sha256", "1"))[:12]
+    return str(name), export_version(exported.card)
+
+
+def export_version(card: dict) -> str:
+    """A model's v2 version: its export time in UTC, ``20261207T141608Z`` (ISO 8601's
+    basic form: a URL path segment, a file name or an image tag as it is), which a person
+    reads and a later export sorts after; the model file's sha256, which says exactly
+    which model it is, is in the metadata's provenance. A card without a readable export
+    time (written by hand) gets the first 12 hex digits of that sha256, as before."""
+    try:
+        when = datetime.fromisoformat(str(card["exported_at"]))
+    except (KeyError, ValueError):
+        return str(card.get("model_sha256") or "1")[:12]
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%Y%m%dT%H%M%SZ")
 
 
 def build_server(model_dir: Path, runtime: str = "sklearn", name: str | None = None,
@@ -121,16 +139,18 @@ def _quiet_signals():
 
 def serve(server: ModelServer, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           allow_remote: bool = False, access_log: bool = False, graceful_seconds: float = 10,
-          on_listen: Callable[[str], None] | None = None) -> None:
+          on_listen: Callable[[str], None] | None = None, log_format: str = "text") -> None:
     """Listen on ``host:port`` and serve until SIGTERM/SIGINT; ``on_listen(url)`` once the
-    socket is bound (the URL carries the actual port when ``port`` is 0)."""
+    socket is bound (the URL carries the actual port when ``port`` is 0); ``log_format``:
+    ``text`` or ``json`` (one JSON object per log line)."""
     check_host(host, allow_remote)
+    check_log_format(log_format)
     server.local_only = not allow_remote  # loopback: only Host names of the loopback
     sock = bind(host, port)
     if on_listen is not None:
         on_listen(url_of(sock))
     try:
-        run_uvicorn(server, sock, access_log, graceful_seconds)
+        run_uvicorn(server, sock, access_log, graceful_seconds, log_format)
     finally:
         sock.close()
 
@@ -211,29 +231,25 @@ class JSONErrorsProtocol(HttpToolsProtocol):
 
 
 def uvicorn_config(server: ModelServer, access_log: bool = False,
-                   graceful_seconds: float = 10) -> uvicorn.Config:
-    """uvicorn's settings for ``server`` (it configures logging when made)."""
+                   graceful_seconds: float = 10, log_format: str = "text") -> uvicorn.Config:
+    """uvicorn's settings for ``server`` (it configures logging when made: text, or JSON
+    lines for ``log_format="json"``, labeling.serve.logs)."""
     protocol = type("JSONErrorsProtocol", (JSONErrorsProtocol,),
                     {"header_timeout": server.limits.body_timeout_s})
     config = uvicorn.Config(server.app, http=protocol, log_level="warning",
-                            access_log=access_log,
+                            access_log=access_log, log_config=uvicorn_log_config(log_format),
                             timeout_graceful_shutdown=graceful_seconds, lifespan="on",
                             server_header=False, proxy_headers=False)
     if access_log:  # uvicorn set its access logger to log_level, which hid every line
         logging.getLogger("uvicorn.access").setLevel(logging.INFO)
-    served = logging.getLogger("labeling.serve")  # a 500's reference, a cut-off request
-    if not served.handlers:  # (else Python's last-resort handler: the message, no time)
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
-                                               "%(message)s"))
-        served.addHandler(handler)
+    configure_server_log(log_format)  # a 500's reference, a cut-off request
     return config
 
 
 def run_uvicorn(server: ModelServer, sock: socket.socket, access_log: bool = False,
-                graceful_seconds: float = 10) -> None:
+                graceful_seconds: float = 10, log_format: str = "text") -> None:
     """uvicorn on the listening ``sock`` until SIGTERM/SIGINT (a graceful stop)."""
-    uv = uvicorn.Server(uvicorn_config(server, access_log, graceful_seconds))
+    uv = uvicorn.Server(uvicorn_config(server, access_log, graceful_seconds, log_format))
     with _quiet_signals():
         try:
             uv.run(sockets=[sock])

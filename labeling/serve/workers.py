@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Callable
 
 from labeling.errors import LabelingError
+from labeling.serve.logs import check_log_format
 from labeling.serve.server import bind, build_server, check_host, run_uvicorn, url_of
 
 START_SECONDS = 600  # a hang guard for one worker loading its model, not a budget
@@ -76,7 +77,8 @@ def _watch_parent(conn) -> None:
     os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful stop
 
 
-def _worker(conn, sock, options: dict, access_log: bool, graceful_seconds: float) -> None:
+def _worker(conn, sock, options: dict, access_log: bool, graceful_seconds: float,
+            log_format: str = "text") -> None:
     """One worker process: load the model, serve on the parent's listening ``sock`` until
     SIGTERM. Reports ``("ready", name, runtime)`` or ``("error", one line)``."""
     # A Ctrl+C reaches the whole process group: SIGINT is ignored from the process's start
@@ -97,7 +99,7 @@ def _worker(conn, sock, options: dict, access_log: bool, graceful_seconds: float
 
     server.on_ready = lambda: conn.send(("ready", server.name, server.exported.runtime))
     try:
-        run_uvicorn(server, sock, access_log, graceful_seconds)
+        run_uvicorn(server, sock, access_log, graceful_seconds, log_format)
     except LabelingError as exc:  # the lifespan failed: uvicorn logged why
         sys.exit(f"error: {exc}")
     finally:
@@ -126,8 +128,9 @@ class WorkerPool:
     """The parent's side: start, watch, replace and stop the worker processes."""
 
     def __init__(self, sock, options: dict, workers: int,
-                 access_log: bool = False, graceful_seconds: float = 10):
-        self.sock, self.options = sock, options
+                 access_log: bool = False, graceful_seconds: float = 10,
+                 log_format: str = "text"):
+        self.sock, self.options, self.log_format = sock, options, log_format
         self.count, self.access_log, self.graceful_seconds = workers, access_log, graceful_seconds
         self.context = multiprocessing.get_context("spawn")
         self.workers: list[_Worker] = []
@@ -140,7 +143,8 @@ class WorkerPool:
         process = self.context.Process(
             target=_worker, name="labeling-serve-worker", daemon=True,
             # the socket is pickled as a duplicate of its descriptor, passed to the child
-            args=(child, self.sock, self.options, self.access_log, self.graceful_seconds))
+            args=(child, self.sock, self.options, self.access_log, self.graceful_seconds,
+                  self.log_format))
         start_ignoring_sigint(process)
         child.close()
         return _Worker(process, parent)
@@ -233,7 +237,8 @@ class WorkerPool:
 def serve_workers(options: dict, workers: int, host: str, port: int,
                   allow_remote: bool = False, access_log: bool = False,
                   graceful_seconds: float = 10,
-                  on_listen: Callable[[str, str, str], None] | None = None) -> None:
+                  on_listen: Callable[[str, str, str], None] | None = None,
+                  log_format: str = "text") -> None:
     """Serve with ``workers`` processes on ``host:port`` until SIGTERM/SIGINT.
 
     ``options``: :func:`labeling.serve.server.build_server`'s keyword arguments (each
@@ -241,6 +246,7 @@ def serve_workers(options: dict, workers: int, host: str, port: int,
     worker is ready. Call from the main thread (it handles the stop signals)."""
     check_host(host, allow_remote)
     check_workers(workers)
+    check_log_format(log_format)
     if options.get("model_process"):
         raise LabelingError("--workers and --model-process: choose one (each worker runs "
                             "its own model)")
@@ -248,7 +254,7 @@ def serve_workers(options: dict, workers: int, host: str, port: int,
     options = {**options, "model_dir": Path(options["model_dir"]),
                "local_only": not allow_remote}
     listening = bind(host, port)  # no SO_REUSEPORT: a port in use fails here, in one line
-    pool = WorkerPool(listening, options, workers, access_log, graceful_seconds)
+    pool = WorkerPool(listening, options, workers, access_log, graceful_seconds, log_format)
 
     def on_signal(signum, frame) -> None:
         pool.stopping = True
