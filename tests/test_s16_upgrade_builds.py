@@ -234,3 +234,15 @@ def test_compares_note_on_an_apply_since_the_train_tells_an_upgrade(tmp_path):
     assert ("note: A: applied since its last `labeling train` by another build of labeling "
             f"(labeling was upgraded ({OLD_BUILD} -> {applied.code_identity()}); these "
             "LFs' votes may differ: kw_money)") in out.output, out.output
+
+
+def test_an_lf_turned_into_a_prompt_lf_across_an_upgrade_is_changed():
+    """A prompt LF has no build record: it is this build's, not 'an earlier build'
+    (before: 'labeling was upgraded (0.1.0+000000000000 -> an earlier build)...')."""
+    from types import SimpleNamespace
+
+    config = SimpleNamespace(cardinality=2, lfs=[])
+    lf = keyword_lf(["cash"], label=1, name="kw")
+    old = {"labeling": OLD_BUILD, "own": "1" * 64, "modules": "2" * 64}
+    assert applied._told_apart(["kw"], {"kw": "f" * 64}, [lf], {"kw": "prompt:" + "a" * 64},
+                               config, {"f" * 64: old}) == ["changed: kw"]

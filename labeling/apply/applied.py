@@ -188,9 +188,9 @@ def differences(recorded: dict, lfs, config, code: dict | None = None) -> list[s
 
 def _told_apart(names, recorded: dict, lfs, now: dict, config, code: dict) -> list[str]:
     """:func:`explain` of ``names``, whose ``recorded`` fingerprints are not ``now``'s."""
-    records = code_records(lfs, now, config)
+    records = code_records(lfs, now, config)  # none for a prompt LF: this build, no more
     return explain(names, {n: code.get(recorded.get(n)) for n in names},
-                   {n: records.get(now.get(n)) for n in names})
+                   {n: records.get(now.get(n)) or {"labeling": code_identity()} for n in names})
 
 
 def kept_changed(task, metrics: dict | None = None) -> list[str]:
