@@ -246,3 +246,14 @@ def test_an_lf_turned_into_a_prompt_lf_across_an_upgrade_is_changed():
     old = {"labeling": OLD_BUILD, "own": "1" * 64, "modules": "2" * 64}
     assert applied._told_apart(["kw"], {"kw": "f" * 64}, [lf], {"kw": "prompt:" + "a" * 64},
                                config, {"f" * 64: old}) == ["changed: kw"]
+
+
+def test_compare_takes_a_prompt_lf_for_its_runs_build(tmp_path):
+    """A prompt LF has no build record: compare took it for 'an earlier build's'."""
+    from labeling.cli.compare_commands import code_entries
+
+    entry = {"labeling": OLD_BUILD, "own": "1" * 64, "modules": "2" * 64}
+    side = {"metrics": {"applied_lfs": {"kw": "a" * 64, "llm": "prompt:" + "b" * 64},
+                        "applied_code": {"a" * 64: entry}}, "card": None}
+    assert code_entries(side, ["llm"]) == {"llm": {"labeling": OLD_BUILD}}
+    assert code_entries(side) == {"kw": entry, "llm": {"labeling": OLD_BUILD}}

@@ -110,24 +110,30 @@ def lfs(side: dict, described: bool = False) -> dict[str, str]:
         for d in entries}
 
 
-def code_entries(side: dict, names) -> dict:
+def code_entries(side: dict, names=None) -> dict:
     """LF name -> the build of labeling that applied it, with its own part (the
     :data:`~labeling.apply.applied.CODE_KEY` entry of its fingerprint), or None when
-    not recorded (a run or card from before the record)."""
+    not recorded (a run or card from before the record). A prompt LF has none: where
+    one build applied the others, it is that build's."""
     metrics = side["metrics"]
     if metrics is not None:
         code = metrics.get(CODE_KEY) if isinstance(metrics.get(CODE_KEY), dict) else {}
         fps = metrics.get("lfs_at_train", metrics.get("applied_lfs")) or {}
-        return {shown(n): code.get(fp) for n, fp in fps.items() if shown(n) in names}
-    return {shown(d["name"]): d.get("code") for d in (side["card"] or {}).get("lfs") or []
-            if isinstance(d, dict) and "name" in d and shown(d["name"]) in names}
+        out = {shown(n): code.get(fp) for n, fp in fps.items()}
+    else:
+        out = {shown(d["name"]): d.get("code") for d in (side["card"] or {}).get("lfs") or []
+               if isinstance(d, dict) and "name" in d}
+    out = {n: e if isinstance(e, dict) else None for n, e in out.items()}
+    found = {e.get("labeling") for e in out.values() if e}
+    only = {"labeling": found.pop()} if len(found) == 1 else None
+    return {n: e or only for n, e in out.items() if names is None or n in names}
 
 
 def builds(side: dict) -> str | None:
     """The builds of labeling (:func:`~labeling.apply.applied.code_identity`) that
     applied a side's LFs, or None when none is recorded."""
-    entries = code_entries(side, lfs(side)).values()
-    found = sorted({e["labeling"] for e in entries if isinstance(e, dict) and e.get("labeling")})
+    found = sorted({e["labeling"] for e in code_entries(side).values()
+                    if e and e.get("labeling")})
     return ", ".join(shown(b) for b in found) or None
 
 
