@@ -103,6 +103,15 @@ def render(current: Snapshot, previous: Snapshot | None, console: Console) -> No
             table.add_row(as_written(name, "dim"), "", "removed", "", "", "")
     console.print(table)
     print_not_shown(shown, current.lfs, console)
+    if not any("accuracy" in current.scores.get(k, {}) for k in ("label_model", "majority_vote")):
+        # no dev gold: the lines below would read "on dev: cv -" and "on dev: " (h121)
+        name = current.scores.get("label_model", {}).get("name", "label model")
+        chosen = current.scores.get("label_model", {}).get("chosen")
+        console.print(f"label model ({name}{f': chose {chosen}' if chosen else ''}) and "
+                      "majority vote: not scored, no dev gold labels (no data.dev, or no "
+                      "label in it): label dev rows (data.dev, or in `labeling app`) for "
+                      "dev accuracy and scores", markup=False)
+        return
     for key, title in (("label_model", "label model"), ("majority_vote", "majority vote")):
         score = current.scores.get(key, {})
         f1 = "f1" if "f1" in score else "macro_f1"  # k classes, no positive_label: macro
