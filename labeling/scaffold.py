@@ -325,6 +325,9 @@ def init_task(data: Path, directory: Path, name: str | None = None,
             _write_rows(rows, path)
             files[split] = f"data/{path.name}"
             written.append(path)
+    elif say is not None:  # `labeling dev` would score nothing: say so before it does
+        say(f"no gold label in {data.name}: no dev or test split; LF accuracy and scores "
+            "need labeled dev rows (--dev FILE, or label rows in `labeling app`)")
     lf_file.parent.mkdir(parents=True, exist_ok=True)
     lf_file.write_text(lf_module(name, labels), encoding="utf-8")
     # the split files are written as UTF-8; unsplit, the task reads the user's files

@@ -85,3 +85,14 @@ def test_init_without_a_label_column_names_both_ways_on(tmp_path, make_task):
     _one_error_line(_invoke("init", one, "--dir", tmp_path / "t"),
                     "one.csv: column 'label' holds only 'x': a task needs two or more "
                     "labels; give them with --labels a,b,...")
+
+
+def test_init_of_texts_without_gold_says_there_is_no_dev_split(tmp_path):
+    source = tmp_path / "texts.csv"
+    source.write_text("text\nhello\nsubscribe now\n", encoding="utf-8")
+    result = _invoke("init", source, "--dir", tmp_path / "t", "--labels", "ham,spam")
+    assert result.exit_code == 0, result.output
+    # before: nothing said, and `labeling dev` then scored nothing
+    assert ("no gold label in texts.csv: no dev or test split; LF accuracy and scores need "
+            "labeled dev rows (--dev FILE, or label rows in `labeling app`)") in " ".join(
+        result.output.split())
