@@ -257,3 +257,13 @@ def test_compare_takes_a_prompt_lf_for_its_runs_build(tmp_path):
                         "applied_code": {"a" * 64: entry}}, "card": None}
     assert code_entries(side, ["llm"]) == {"llm": {"labeling": OLD_BUILD}}
     assert code_entries(side) == {"kw": entry, "llm": {"labeling": OLD_BUILD}}
+
+
+def test_an_edited_prompt_lf_is_changed_whatever_the_build():
+    """Prompt LFs have no build record on either side: an edit is 'changed'."""
+    from types import SimpleNamespace
+
+    lf = keyword_lf(["cash"], label=1, name="llm")  # stands for it: its fingerprint is given
+    assert applied._told_apart(["llm"], {"llm": "prompt:" + "f" * 64}, [lf],
+                               {"llm": "prompt:" + "a" * 64}, SimpleNamespace(cardinality=2),
+                               {}) == ["changed: llm"]

@@ -188,9 +188,11 @@ def differences(recorded: dict, lfs, config, code: dict | None = None) -> list[s
 
 def _told_apart(names, recorded: dict, lfs, now: dict, config, code: dict) -> list[str]:
     """:func:`explain` of ``names``, whose ``recorded`` fingerprints are not ``now``'s."""
-    records = code_records(lfs, now, config)  # none for a prompt LF: this build, no more
-    return explain(names, {n: code.get(recorded.get(n)) for n in names},
-                   {n: records.get(now.get(n)) or {"labeling": code_identity()} for n in names})
+    records = code_records(lfs, now, config)
+    then = {n: code.get(recorded.get(n)) for n in names}
+    # a prompt LF has no record: this build's when it was a code LF with one, else none
+    return explain(names, then, {n: records.get(now.get(n)) or (
+        {"labeling": code_identity()} if then[n] else None) for n in names})
 
 
 def kept_changed(task, metrics: dict | None = None) -> list[str]:
