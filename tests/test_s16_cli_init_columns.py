@@ -96,3 +96,10 @@ def test_init_of_texts_without_gold_says_there_is_no_dev_split(tmp_path):
     assert ("no gold label in texts.csv: no dev or test split; LF accuracy and scores need "
             "labeled dev rows (--dev FILE, or label rows in `labeling app`)") in " ".join(
         result.output.split())
+
+
+def test_init_help_says_the_columns_are_found_in_any_case():
+    result = CliRunner().invoke(app, ["init", "--help"], env={"COLUMNS": "400"})
+    text = " ".join(result.output.split())
+    for role in ("text", "label", "id"):  # before: the id column's "when the file has
+        assert f"(default: '{role}', in any case" in text, role  # one" only, as 'ID' is

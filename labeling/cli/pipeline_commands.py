@@ -183,8 +183,9 @@ def init(data: Path = typer.Argument(..., help="A CSV/TSV/JSONL/Parquet file of 
          label_column: Optional[str] = typer.Option(None, help="The file's gold label "
                                                     "column (default: 'label', in any "
                                                     "case; empty cells: unlabeled rows)."),
-         id_column: Optional[str] = typer.Option(None, help="Id column (default: 'id' when "
-                                                 "the file has one; \"\" for none)."),
+         id_column: Optional[str] = typer.Option(None, help="Id column (default: 'id', in any "
+                                                 "case, when the file has one; \"\" for "
+                                                 "none)."),
          dev_file: Optional[Path] = typer.Option(None, "--dev", help="A dev file with gold "
                                                 "labels (default: split one off the data)."),
          seed: int = typer.Option(0, help="Seed of the dev/test split."),
