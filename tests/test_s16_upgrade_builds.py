@@ -267,3 +267,17 @@ def test_an_edited_prompt_lf_is_changed_whatever_the_build():
     assert applied._told_apart(["llm"], {"llm": "prompt:" + "f" * 64}, [lf],
                                {"llm": "prompt:" + "a" * 64}, SimpleNamespace(cardinality=2),
                                {}) == ["changed: llm"]
+
+
+def test_compare_calls_an_edited_prompt_lf_changed_beside_an_older_run(tmp_path):
+    """A prompt LF's fingerprint is its requests: against a run of an earlier build it
+    was 'labeling was upgraded (an earlier build -> y); ... (or they were edited)'."""
+    from labeling.cli.compare_commands import compare_lines
+
+    entry = {"labeling": OLD_BUILD, "own": "1" * 64, "modules": "2" * 64}
+    old = {"metrics": {"applied_lfs": {"llm": "prompt:" + "a" * 64}}, "card": None,
+           "folder": tmp_path}
+    new = {"metrics": {"applied_lfs": {"llm": "prompt:" + "b" * 64, "kw": "c" * 64},
+                       "applied_code": {"c" * 64: entry}}, "card": None, "folder": tmp_path}
+    lines = compare_lines(old, new)
+    assert "LFs: 0 unchanged; changed: llm; added: kw" in lines, lines

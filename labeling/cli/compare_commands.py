@@ -259,8 +259,11 @@ def compare_lines(a: dict, b: dict) -> list[str]:
                or line.split(":")[0].endswith(".py")]
     modules_same = bool(modules) and all(line.endswith(": same") for line in modules)
     # an LF changed with a labeling upgrade is not one its author edited
-    parts = explain(changed, code_entries(ca, changed), code_entries(cb, changed),
-                    modules_same) if changed else []
+    ea, eb = code_entries(ca, changed), code_entries(cb, changed)
+    for name in changed:  # a prompt LF's record is its requests, whatever the build
+        if any(str(side.get(name)).startswith("prompt:") for side in (la, lb)):
+            ea[name] = eb[name] = None
+    parts = explain(changed, ea, eb, modules_same) if changed else []
     lines.append(f"LFs: {len(set(la) & set(lb)) - len(changed)} unchanged"
                  + "".join(f"; {part}" for part in parts)
                  + "".join(f"; {what}: {', '.join(names)}" for what, names in
