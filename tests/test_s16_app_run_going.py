@@ -158,6 +158,25 @@ def test_a_second_click_follows_the_run_going(tiny_app_project, monkeypatch, blo
     other.run()
     assert other.button(key="run_pipeline")
     assert any("Run finished" in s.value for s in other.success)
+    assert any(c.startswith("Last run from the app: started by dana at ")
+               for c in _plain(other.caption))
+
+
+def test_a_first_run_going_is_not_offered_again(make_task, tmp_path, monkeypatch):
+    """No run yet, and one going: the page said 'no finished run ...; run `labeling
+    apply`. Run the pipeline to create it.' under a button starting a second one."""
+    config = make_task()
+    monkeypatch.setenv("LABELING_PROJECT", str(config))
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "a.sqlite"))
+    proc = _holder(load_config(config).run_dir)
+    try:
+        at = AppTest.from_file(ENTRY, default_timeout=60).run()
+        assert not at.exception and not at.error
+        assert not [b for b in at.button if b.key == "run_pipeline"]
+        assert not any("create it" in n for n in _plain(at.info))
+        assert any(n.startswith("A run is going: `labeling run` (pid") for n in _plain(at.info))
+    finally:
+        _release(proc)
 
 
 def test_a_broken_data_file_is_reported_with_its_hint_while_busy(tiny_app_project):

@@ -72,5 +72,5 @@ with shared.guard():
         else:  # another process: no progress to show
             st.button("Check again", key="run_check")
     elif last is not None:
-        st.caption(literal(f"Last run from the app: {last.who()}, {last.where()}."))
+        st.caption(literal(f"Last run from the app: {last.summary()}."))
         result(last)

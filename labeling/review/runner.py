@@ -94,6 +94,11 @@ class AppRun:
         return (f"`labeling run` from the app{_by(self.started_by)} (since "
                 f"{clock(self.started_at)})")
 
+    def summary(self) -> str:
+        """``"started by dana at 2026-12-07 18:01:02, finished at 2026-12-07 18:03:10"``."""
+        by = _by(self.started_by).removeprefix(", ")
+        return f"{by or 'started'} at {clock(self.started_at)}, {self.where()}"
+
     def where(self) -> str:
         """``"step 2/5: apply"``."""
         if not self.running:
