@@ -3,7 +3,8 @@
     streamlit run app/streamlit_app.py -- --project PATH [--run-dir DIR]
     (or LABELING_PROJECT=PATH; ``labeling app PATH`` does this for you)
 
-A broken config shows its one-line error; a task without a run shows the run page only.
+A broken config (or data file) shows its one-line error; a task without a run, or whose
+run folder does not load (a run stopped half-way, or one going), the run page only.
 """
 
 import sys
@@ -34,6 +35,13 @@ FULL = [("overview.py", "Overview", ":material/dashboard:", "overview"), ("lfs.p
         ("suggest.py", "Suggested LFs", ":material/lightbulb:", "suggest"),
         ("annotate.py", "Annotate", ":material/edit_note:", "annotate"), ("run.py", "Run pipeline", ":material/play_arrow:", "run")]
 
+
+def RUN_ONLY() -> list:  # noqa: N802 -- the page list, as FULL; the name box for the run's line
+    shared.annotator_field()
+    return [st.Page(VIEWS / "run.py", title="Run pipeline", icon=":material/play_arrow:",
+                    url_path="run", default=True)]
+
+
 state, multi = "ok", False
 try:
     multi = ml_shared.multi_label()  # multi_label = true: ml_shared.PAGES instead of FULL
@@ -58,16 +66,16 @@ if state == "ok":
         st.warning(literal(gold_note), icon=":material/history:")
 elif state == "no-run":
     st.session_state["no_run_message"] = message
-    shared.annotator_field()  # the name a run started from here is shown with
-    pages = [st.Page(VIEWS / "run.py", title="Run pipeline", icon=":material/play_arrow:", url_path="run",
-                     default=True)]
-else:
+    pages = RUN_ONLY()
+elif shared.inputs_error():  # the config or a data file: for the user to fix
     st.title("labeling review")
     st.error(literal(message))
-    if not busy or shared.inputs_error():  # busy: the run's doing, unless these fail
-        st.info("Fix the config (or point the app at another project with "
-                "`labeling app PATH`) and reload the page.")
+    st.info("Fix the config (or point the app at another project with "
+            "`labeling app PATH`) and reload the page.")
     pages = []
+else:  # the run folder's (a run stopped half-way, or one going): a new run mends it
+    st.error(literal(message))
+    pages = RUN_ONLY()
 
 if pages:
     st.navigation(pages).run()

@@ -189,3 +189,22 @@ def test_a_broken_data_file_is_reported_with_its_hint_while_busy(tiny_app_projec
         assert any("Fix the config" in n for n in _plain(at.info))
     finally:
         _release(proc)
+
+
+def test_a_run_folder_left_half_written_offers_a_new_run(tiny_app_project):
+    """A run stopped between apply and fit (an error, a kill): the folder does not load.
+    Before: "Fix the config (or point the app at another project ...)", the config being
+    fine, and no page to run the pipeline from."""
+    import pandas as pd
+
+    run_dir = load_config(tiny_app_project).run_dir
+    probs = pd.read_parquet(run_dir / "probs.parquet")
+    probs.iloc[1:].to_parquet(run_dir / "probs.parquet")
+    at = AppTest.from_file(ENTRY, default_timeout=60).run()
+    assert not at.exception
+    assert any("does not match the current" in e for e in _plain(at.error))
+    assert not any("Fix the config" in n for n in _plain(at.info))
+    at.button(key="run_pipeline").click().run()
+    assert any("Run finished" in s.value for s in at.success)
+    at.run().switch_page("views/overview.py").run()
+    assert not at.exception and not at.error
