@@ -208,3 +208,27 @@ def test_a_run_folder_left_half_written_offers_a_new_run(tiny_app_project):
     assert any("Run finished" in s.value for s in at.success)
     at.run().switch_page("views/overview.py").run()
     assert not at.exception and not at.error
+
+
+def test_end_model_page_waits_when_the_run_has_replaced_the_model(tiny_app_project,
+                                                                  monkeypatch):
+    """The last finished run's predictions never asked for before a run rewrote the end
+    model's files: the page says they show when it has finished (it predicted from the
+    new files beside the old run's rows)."""
+    config = load_config(tiny_app_project)
+    at = AppTest.from_file(ENTRY, default_timeout=60).run()
+    shared = sys.modules["shared"]  # the app's module, as its pages import it
+    (last,) = [f for (project, _), f in shared._finished().items()
+               if project == str(tiny_app_project)]
+    last.end = None  # as if no page had asked for them yet
+    monkeypatch.setattr(end_model, "predict", lambda *args: pytest.fail("predicted"))
+    proc = _holder(config.run_dir)
+    try:
+        probs = config.run_dir / "end_probs.parquet"
+        probs.write_bytes(probs.read_bytes())  # train's new file
+        at.switch_page("views/end_model.py").run()
+        assert not at.exception and not at.error
+        assert any("has replaced the end model's files already" in n for n in _plain(at.info))
+        assert not _cells(at)
+    finally:
+        _release(proc)
