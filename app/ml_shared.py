@@ -8,6 +8,9 @@ tasks (:func:`shared.settings`).
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import streamlit as st
 
 import shared
@@ -50,26 +53,25 @@ def store() -> AnnotationStore:
     return AnnotationStore(annotations_path(run().config, shared.settings()["annotations"]))
 
 
-# The ticked labels live in session state (f"{base}-ticked"), not in the checkboxes. A
-# checkbox whose value the server changes (a label's key) keeps its old value in the
-# browser until that rerun's answer arrives; a key pressed before then sent the old value
-# back, Streamlit took it for a click, and the first key was undone (a quick typist's set
-# came out wrong). So a key also renames the checkboxes (f"{base}-version"), and a value
+# The ticked labels live in session state (f"{base}-ticked"), fed by the checkboxes'
+# callbacks. A label's key clicks its checkbox in the browser (app/label_keys.js), so a
+# key is a checkbox value like a click, never lost in a quick burst (as Streamlit
+# button shortcuts were). When the server starts the ticks again (another example, a
+# teammate's newer set) it renames the checkboxes (f"{base}-version"), and a value
 # reported for a checkbox is a click only when it differs from what the server last
-# knew that checkbox to show (f"{base}-known"): a stale echo never does, a click on a
-# checkbox the browser has not renamed yet still does.
+# knew that checkbox to show (f"{base}-known"): an echo of an old box never does.
 _LAST_SHOWN = "label_set_editor_last_shown"
+_KEYS = st.components.v2.component(
+    "labeling_label_keys", js=(Path(__file__).with_name("label_keys.js")).read_text())
 
 
 def _checkbox_key(base: str, c: int, version: int) -> str:
     return f"{base}-{c}" + (f"-v{version}" if version else "")
 
 
-def _key_pressed(base: str, c: int) -> None:
-    if f"{base}-ticked" not in st.session_state:  # a key of an example the page left
-        return
-    st.session_state[f"{base}-ticked"] ^= {c}
-    st.session_state[f"{base}-version"] += 1
+def _css_class(widget_key: str) -> str:
+    """The class Streamlit gives a keyed widget's container (its frontend's rule)."""
+    return "st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", widget_key.strip())
 
 
 def _box_clicked(base: str, c: int, box: str) -> None:
@@ -103,7 +105,7 @@ def _ticked(base: str, start, seen: dict | None) -> set[int]:
     return state[f"{base}-ticked"]
 
 
-def _save_set(data, split: str, example_id: str, base: str, clear: bool, key: str,
+def _save_set(data, split: str, example_id: str, base: str, boxes, clear: bool, key: str,
               on_saved, on_refused) -> None:
     """The save (the ticked labels of ``base``) or ``clear`` button's callback: refused
     once when another annotator changed the set after the ticks started, checked and
@@ -111,6 +113,8 @@ def _save_set(data, split: str, example_id: str, base: str, clear: bool, key: st
     state = st.session_state
     if f"{base}-ticked" not in state:  # a second Enter after the page moved on
         return
+    for c, box in boxes:  # a tick that came with Enter, its callback not run yet
+        _box_clicked(base, c, box)
     annotations = store()
     picked, seen = sorted(state[f"{base}-ticked"]), state[f"{base}-seen"]
     record = lambda: ml_detail.stored_record(annotations, data, split, example_id)  # noqa: E731
@@ -159,20 +163,22 @@ def label_set_editor(data, split: str, row: int, key: str, shortcuts: bool = Fal
     ticked = _ticked(base, start, seen)
     version, known = st.session_state[f"{base}-version"], st.session_state[f"{base}-known"]
     columns = st.columns(min(len(data.labels), 7))
+    keys, boxes = {}, []
     for c, (name, shortcut) in enumerate(zip(data.labels, ml_detail.label_keys(
             len(data.labels)))):
         with columns[c % len(columns)]:
             box = _checkbox_key(base, c, version)
+            boxes.append((c, box))
             known[box] = c in ticked
             st.checkbox(literal(name), value=c in ticked, key=box, on_change=_box_clicked,
                         args=(base, c, box))
-            if shortcuts and shortcut is not None:  # under its checkbox: "key for joy A"
-                # named: a screen reader read 28 buttons "key, Shortcut A" and no label
-                st.button(f"key for {literal(name)}", key=f"{base}-{c}-key", shortcut=shortcut,
-                          type="tertiary", on_click=_key_pressed, args=(base, c),
-                          help=f"Key {shortcut} ticks or unticks {literal(name)}")
-    common = dict(data=data, split=split, example_id=example_id, base=base, key=key,
-                  on_saved=on_saved, on_refused=on_refused)
+            if shortcuts and shortcut is not None:  # under its checkbox: "key A"
+                st.caption(f"key {shortcut}")
+                keys[shortcut.lower()] = _css_class(box)
+    if keys:
+        _KEYS(key=f"{base}-keys", data={"keys": keys}, height=0)
+    common = dict(data=data, split=split, example_id=example_id, base=base, boxes=boxes,
+                  key=key, on_saved=on_saved, on_refused=on_refused)
     save, clear = st.columns([3, 1])
     save.button("Save label set" + (" [Enter]" if shortcuts else ""), type="primary",
                 key=f"{key}-{split}-{example_id}-save", shortcut="Enter" if shortcuts else None,

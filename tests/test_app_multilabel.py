@@ -302,7 +302,7 @@ def test_annotating_a_label_set_reaches_the_next_runs_gold(own_project, monkeypa
         page(at, name)
 
 
-def test_annotate_page_keys_toggle_labels_and_an_empty_set_is_refused(app, ml_project,
+def test_annotate_page_ticks_labels_and_an_empty_set_is_refused(app, ml_project,
                                                                       tmp_path):
     run = load_multilabel_run(ml_project)
     page(app, "ml_annotate")
@@ -313,8 +313,8 @@ def test_annotate_page_keys_toggle_labels_and_an_empty_set_is_refused(app, ml_pr
     assert any("at least one label" in w.value for w in app.warning)
     store = AnnotationStore(tmp_path / "annotations.sqlite")
     assert store.table(run.config.name).empty
-    app.button(key=f"ml_ann-{split}-{example_id}-3-key").click().run()  # key 4: joy
-    app.button(key=f"ml_ann-{split}-{example_id}-6-key").click().run()  # key 7: neutral
+    app.checkbox(key=f"ml_ann-{split}-{example_id}-3").check().run()  # what key 4 does: joy
+    app.checkbox(key=f"ml_ann-{split}-{example_id}-6").check().run()  # key 7's: neutral
     app.button(key=f"ml_ann-{split}-{example_id}-save").click().run()
     assert not app.exception and not app.error
     assert store.label_sets_for(run.config.name, split, [example_id], LABELS) == {

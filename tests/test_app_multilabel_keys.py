@@ -1,12 +1,14 @@
 """Annotating label sets by key on a task with more labels than digits (#15): the 28-label
 GoEmotions task gets a key for every label (1-9, then letters, then Shift+letter), each
 shown under its checkbox, none taken by Streamlit (C, R) or by the page (B back, S skip,
-Enter save). AppTest over a small sample run; tests/test_browser_multilabel.py presses
+Enter save). A key clicks its checkbox in the browser (app/label_keys.js): here AppTest
+checks which checkbox each key is given to; tests/test_browser_multilabel.py presses
 the keys in a real browser.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -36,6 +38,13 @@ def ml28(tmp_path_factory) -> Path:
     return project28(tmp_path_factory)
 
 
+def key_targets(at: AppTest, prefix: str) -> dict[str, str]:
+    """The page's label keys: key -> the class of the checkbox it clicks (app/label_keys.js)."""
+    mounted = [e for e in at.get("bidi_component") if e.key == f"{prefix}-keys"]
+    assert len(mounted) == 1 and mounted[0].proto.component_name == "labeling_label_keys"
+    return json.loads(mounted[0].proto.json)["keys"]
+
+
 def test_every_label_has_its_own_key():
     keys = label_keys(60)
     assert keys[:9] == [str(i) for i in range(1, 10)]
@@ -59,17 +68,18 @@ def test_annotate_page_has_a_key_for_all_28_labels(ml28, tmp_path, monkeypatch):
     example_id = at.text_area[0].key.removeprefix("ml_ann_text_")
     split = at.selectbox(key="ml_ann_split").value
     prefix = f"ml_ann-{split}-{example_id}"
-    keyed = [at.button(key=f"{prefix}-{c}-key") for c in range(len(labels))]
-    # Streamlit shows each button's shortcut after its label: "key A" under a checkbox
-    assert [b.proto.shortcut for b in keyed] == [k.lower() for k in label_keys(28)]
-    shortcuts = [b.proto.shortcut.lower() for b in at.button if b.proto.shortcut]
-    assert len(shortcuts) == len(set(shortcuts)) == 28 + 3  # + Enter, S, B
-    assert not {s for s in shortcuts if s in ("c", "r")}
+    # each label's key, as the page hands it to the browser: the class of its checkbox
+    assert key_targets(at, prefix) == {
+        k.lower(): f"st-key-{prefix}-{c}" for c, k in enumerate(label_keys(28))}
+    assert sorted(c.value for c in at.caption if c.value.startswith("key ")) == sorted(
+        f"key {k}" for k in label_keys(28))  # tree order is column by column
+    shortcuts = {b.proto.shortcut.lower() for b in at.button if b.proto.shortcut}
+    assert shortcuts == {"enter", "s", "b"} and not shortcuts & set(key_targets(at, prefix))
 
     for box in at.checkbox:
         box.set_value(False)
-    at.button(key=f"{prefix}-9-key").click().run()   # A: disappointment
-    at.button(key=f"{prefix}-27-key").click().run()  # the 28th key: neutral
+    at.checkbox(key=f"{prefix}-9").check().run()   # what key A does: disappointment
+    at.checkbox(key=f"{prefix}-27").check().run()  # the 28th key's: neutral
     at.button(key=f"{prefix}-save").click().run()
     assert not at.exception and not at.error
     store = AnnotationStore(tmp_path / "a.sqlite")

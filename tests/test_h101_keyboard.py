@@ -15,6 +15,7 @@ import streamlit
 from streamlit.testing.v1 import AppTest
 
 from labeling.review.literal import literal
+from labeling.review.ml_detail import label_keys
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests"))
@@ -168,20 +169,22 @@ def test_undo_from_the_keyboard_back_then_backspace_clears_the_label(app, tiny_a
     assert AnnotationStore(tmp_path / "annotations.sqlite").table("tiny").empty
 
 
-def test_multi_label_key_buttons_name_their_label_and_backspace_clears(ml_app, tmp_path):
+def test_multi_label_keys_are_shown_under_their_label_and_backspace_clears(ml_app, tmp_path):
     # Before: under each checkbox a button read "key" (and its shortcut badge): a screen
     # reader heard "key, Shortcut A" once per label with no label name; and "clear" (undo
-    # a saved set) had no key.
+    # a saved set) had no key. Now the key is a caption under its checkbox (the key
+    # clicks that checkbox: app/label_keys.js), so it is read right after the label.
     page(ml_app, "ml_annotate")
     example_id = ml_app.text_area[0].key.removeprefix("ml_ann_text_")
     split = ml_app.selectbox(key="ml_ann_split").value
     prefix = f"ml_ann-{split}-{example_id}"
     names = [box.label for box in ml_app.checkbox if box.key.startswith(prefix)]
     assert len(names) == 7
-    for c, name in enumerate(names):
-        assert ml_app.button(key=f"{prefix}-{c}-key").label == f"key for {name}"
+    assert not [b for b in ml_app.button if b.key.startswith(prefix) and "key" in b.label]
+    assert sorted(c.value for c in ml_app.caption if c.value.startswith("key ")) == sorted(
+        f"key {k}" for k in label_keys(7))
     assert any("Backspace clears" in c.value for c in ml_app.caption)
-    ml_app.button(key=f"{prefix}-0-key").click().run()
+    ml_app.checkbox(key=f"{prefix}-0").set_value(not ml_app.checkbox(key=f"{prefix}-0").value)
     ml_app.button(key=f"{prefix}-save").click().run()
     ml_app.button(key="ml_ann_back").click().run()
     assert ml_app.text_area[0].key == f"ml_ann_text_{example_id}"

@@ -39,8 +39,9 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
 
 def test_the_wheel_carries_every_file_of_the_review_app(wheel):
     names = set(wheel.namelist())
-    app = sorted(p.relative_to(ROOT / "app").as_posix() for p in (ROOT / "app").rglob("*.py")
-                 if "__pycache__" not in p.parts)
+    app = sorted(p.relative_to(ROOT / "app").as_posix() for p in (ROOT / "app").rglob("*")
+                 if p.suffix in (".py", ".js") and "__pycache__" not in p.parts)
+    assert "label_keys.js" in app  # the multi-label Annotate page's keys
     assert "streamlit_app.py" in app
     missing = [f for f in app
                if not any(n.endswith(f"/data/share/labeling/app/{f}") for n in names)]
