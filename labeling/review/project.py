@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeling.apply.applied import differences
+from labeling.apply.applied import CODE_KEY, differences
 from labeling.artifacts import ANNOTATIONS_USED_FILE, check_gold_unchanged, read_lf_summary
 from labeling.config import TaskConfig, load_config
 from labeling.data import SPLITS, load_split
@@ -189,9 +189,10 @@ def lf_drift(data: RunData, lfs) -> str | None:
     """One line when ``lfs`` (the task's LFs now) are not the LFs the run applied:
     an LF edited, added or removed since, so the run's votes, tables and scores are
     not the current LFs'. None when they are the same (by name, and by fingerprint
-    where the run recorded one: ``applied_lfs`` in metrics.json)."""
+    where the run recorded one: ``applied_lfs`` in metrics.json; with its build record,
+    ``applied_code``, an LF that differs by a labeling upgrade is told from an edit)."""
     recorded = data.metrics.get("applied_lfs") or dict.fromkeys(data.lf_names)
-    parts = differences(recorded, lfs, data.config)
+    parts = differences(recorded, lfs, data.config, data.metrics.get(CODE_KEY) or {})
     if not parts:
         return None
     return (f"{data.run_dir / L_FILE}: the task's LFs changed since this run "
