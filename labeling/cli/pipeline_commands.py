@@ -78,10 +78,15 @@ def apply(config: Optional[Path] = CONFIG_ARG, fault_tolerant: Optional[bool] = 
     from labeling.apply.applier import cache_use_line  # reused or computed, per split
 
     typer.echo(cache_use_line(pipeline.read_metrics(task.run_dir)["lfs"].get("cache_use")))
-    if getattr(task, "unapplied_edits", None):  # their rows above are the old votes
-        report.console().print(f"[yellow]note:[/] kept the last apply's votes of LFs edited "
-                               f"since: {', '.join(task.unapplied_edits)}; apply them too "
-                               "(--lf) before `labeling fit`", highlight=False)
+    from labeling.apply.applied import kept_changed
+
+    parts = kept_changed(task)  # their rows above are the old votes: edited, or upgraded
+    if parts:
+        edited = parts == [f"changed: {parts[0].removeprefix('changed: ')}"]
+        what = ("edited since: " + parts[0].removeprefix("changed: ") if edited
+                else f"that changed since ({'; '.join(parts)})")
+        report.console().print(f"[yellow]note:[/] kept the last apply's votes of LFs {what}; "
+                               "apply them too (--lf) before `labeling fit`", highlight=False)
 
 
 @app.command()
