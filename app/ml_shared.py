@@ -121,7 +121,8 @@ def _save_set(data, split: str, example_id: str, base: str, boxes, clear: bool, 
 
     def write(expect) -> bool:
         if clear:
-            return ml_detail.clear_set(annotations, data, split, example_id, expect=expect)
+            return ml_detail.clear_set(annotations, data, split, example_id, expect=expect,
+                                       annotator=shared.annotator())
         return ml_detail.save_set(annotations, data, split, example_id, picked,
                                   annotator=shared.annotator(), expect=expect)
 

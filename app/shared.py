@@ -253,7 +253,8 @@ def _save(task: str, where: str, stored_id: str, example_id: str, k: int | None,
 
     def write(expect) -> bool:
         if k is None:
-            return annotations.remove(task, where, stored_id, expect=expect)
+            return annotations.remove(task, where, stored_id, expect=expect,
+                                      annotator=annotator())
         return annotations.set(task, stored_id, k, label_name=name, split=where,
                                annotator=annotator(), text=text, expect=expect)
 

@@ -130,10 +130,11 @@ def save_set(store: AnnotationStore, run: MultiLabelRun, split: str, example_id:
 
 
 def clear_set(store: AnnotationStore, run: MultiLabelRun, split: str, example_id: str,
-              expect=ANY) -> bool:
-    """Remove the example's stored label set (undo); ``expect``: as for ``save_set``."""
+              expect=ANY, annotator: str | None = None) -> bool:
+    """Remove the example's stored label set (undo), recording that ``annotator``
+    cleared it; ``expect``: as for ``save_set``."""
     return store.remove(run.config.name, *annotation_key(run, split, str(example_id)),
-                        expect=expect)
+                        expect=expect, annotator=annotator)
 
 
 def stored_record(store: AnnotationStore, run: MultiLabelRun, split: str,
