@@ -7,6 +7,7 @@ asserts (timeouts only guard against a hang)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -20,6 +21,39 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_serve import TIMEOUT, ThreadServer, model_dir, post, request  # noqa: E402,F401
 
 from labeling.serve import Limits, MicroBatcher, build_server  # noqa: E402
+
+
+@contextlib.contextmanager
+def uvicorn_thread(config_of, logged=contextlib.nullcontext()):
+    """uvicorn in a thread on a free 127.0.0.1 port, ``config_of()``'s settings; yields
+    (uvicorn server, URL); a stop on leaving (a hang guard, no time bound). ``logged``
+    (a context manager) is entered once uvicorn has set its loggers up (which removes
+    any handler given to them before) and left after the thread ended."""
+    import uvicorn
+
+    from labeling.serve.server import bind
+
+    sock = bind("127.0.0.1", 0)
+    uv = uvicorn.Server(config_of())
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    with logged:
+        yield from _running(uv, thread, sock)
+
+
+def _running(uv, thread, sock):
+    thread.start()
+    try:
+        for _ in range(TIMEOUT * 20):
+            if uv.started:
+                break
+            thread.join(0.05)
+        assert uv.started
+        yield uv, "http://127.0.0.1:%d" % sock.getsockname()[1]
+    finally:
+        uv.should_exit = True
+        thread.join(TIMEOUT)
+        sock.close()
+    assert not thread.is_alive()
 
 
 def rows(texts):
@@ -141,10 +175,6 @@ def test_requests_cut_off_by_a_stop_leave_no_model_work_behind(model_dir, caplog
     # out (each got its 503), but the lifespan's stop then ran every queued text through
     # the model anyway (up to --max-queue texts), for answers nobody would read, before
     # the process could exit
-    import uvicorn
-
-    from labeling.serve.server import bind
-
     server = build_server(model_dir, max_batch=4, limits=Limits(max_texts=50))
     real, calls = server.exported.predict_proba, []
     entered, release = threading.Event(), threading.Event()
@@ -155,22 +185,16 @@ def test_requests_cut_off_by_a_stop_leave_no_model_work_behind(model_dir, caplog
         release.wait(TIMEOUT)
         return real(texts)
 
-    sock = bind("127.0.0.1", 0)
-    url = "http://127.0.0.1:%d" % sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(server.app, log_level="warning", lifespan="on",
-                                       timeout_graceful_shutdown=0.5))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
+    import uvicorn
+
     bodies = [{"texts": [f"first {i}" for i in range(10)]}] + [
         {"texts": [f"queued {r} {i}" for i in range(3)]} for r in range(4)]
-    try:
-        for _ in range(TIMEOUT * 20):
-            if uv.started:
-                break
-            thread.join(0.05)
+    config = lambda: uvicorn.Config(server.app, log_level="warning",  # noqa: E731
+                                    lifespan="on", timeout_graceful_shutdown=0.5)
+    with uvicorn_thread(config) as (uv, url), ThreadPoolExecutor(len(bodies)) as pool:
         server.batcher.predict_proba = blocking  # after the warm-up
-        with caplog.at_level(logging.WARNING, logger="labeling.serve"):
-            with ThreadPoolExecutor(len(bodies)) as pool:
+        try:
+            with caplog.at_level(logging.WARNING, logger="labeling.serve"):
                 first = pool.submit(request, url, "POST", "/predict", bodies[0])
                 assert entered.wait(TIMEOUT)
                 pending = [pool.submit(request, url, "POST", "/predict", body)
@@ -178,16 +202,12 @@ def test_requests_cut_off_by_a_stop_leave_no_model_work_behind(model_dir, caplog
                 for _ in range(TIMEOUT * 20):  # every text queued behind the running call
                     if server.batcher._queued_texts == 22:
                         break
-                    thread.join(0.05)
+                    release.wait(0.05)
                 assert server.batcher._queued_texts == 22
                 uv.should_exit = True  # SIGTERM, while the model holds the first call
                 answers = [f.result(TIMEOUT) for f in [first, *pending]]
-                release.set()
-    finally:
-        release.set()
-        thread.join(TIMEOUT)
-        sock.close()
-    assert not thread.is_alive()
+        finally:
+            release.set()
     for status, kind, raw in answers:
         assert (status, kind) == (503, "application/json"), raw
         assert json.loads(raw)["error"].startswith("the server stopped before the model")

@@ -12,10 +12,28 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_s16_serve_batching import uvicorn_thread  # noqa: E402
 from test_serve import TIMEOUT, ThreadServer, model_dir, post, request  # noqa: E402,F401
 
 import labeling  # noqa: E402
 from labeling.serve import build_server  # noqa: E402
+
+
+class _Records(logging.Handler):
+    """Every record of uvicorn's loggers (they do not propagate to caplog's) and ours."""
+
+    def __enter__(self):
+        self.records = []
+        for name in ("uvicorn", "labeling.serve"):
+            logging.getLogger(name).addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        for name in ("uvicorn", "labeling.serve"):
+            logging.getLogger(name).removeHandler(self)
+
+    def emit(self, record):
+        self.records.append(record)
 
 
 def _broken_provenance(*args, **kwargs):
@@ -23,7 +41,7 @@ def _broken_provenance(*args, **kwargs):
 
 
 def test_a_get_failing_inside_gets_one_json_500_logged_once_and_keeps_its_connection(
-        model_dir, caplog, monkeypatch):  # noqa: F811
+        model_dir, monkeypatch):  # noqa: F811
     # before: the JSON 500 went out, then Starlette re-raised the exception: uvicorn
     # logged it a second time ("Exception in ASGI application", no reference) and closed
     # the keep-alive connection
@@ -31,19 +49,19 @@ def test_a_get_failing_inside_gets_one_json_500_logged_once_and_keeps_its_connec
 
     server = build_server(model_dir)
     monkeypatch.setattr(app_module, "provenance", _broken_provenance)
-    with caplog.at_level(logging.INFO):
-        with ThreadServer(server) as running:
-            host, port = running.url.removeprefix("http://").rsplit(":", 1)
-            connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
-            try:
-                connection.request("GET", "/v2/models/youtube")
-                first = connection.getresponse()
-                status, kind, raw = first.status, first.getheader("content-type"), first.read()
-                connection.request("GET", "/v2/health/live")  # the same connection
-                again = connection.getresponse()
-                live = again.status, again.read()
-            finally:
-                connection.close()
+    running = ThreadServer(server)  # (uvicorn's loggers set up: then the records')
+    with _Records() as caplog, running:
+        host, port = running.url.removeprefix("http://").rsplit(":", 1)
+        connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+        try:
+            connection.request("GET", "/v2/models/youtube")
+            first = connection.getresponse()
+            status, kind, raw = first.status, first.getheader("content-type"), first.read()
+            connection.request("GET", "/v2/health/live")  # the same connection
+            again = connection.getresponse()
+            live = again.status, again.read()
+        finally:
+            connection.close()
     assert (status, kind) == (500, "application/json") and b"\n" not in raw.strip()
     message = json.loads(raw)["error"]
     assert message.startswith("internal error (reference ") and "alice" not in message
@@ -56,7 +74,7 @@ def test_a_get_failing_inside_gets_one_json_500_logged_once_and_keeps_its_connec
 
 
 def test_an_error_escaping_the_starlette_routes_is_a_json_500_not_plain_text(
-        model_dir, caplog):  # noqa: F811
+        model_dir):  # noqa: F811
     # before: uvicorn's own "Internal Server Error" (text/plain) and its traceback
     server = build_server(model_dir)
 
@@ -66,10 +84,10 @@ def test_an_error_escaping_the_starlette_routes_is_a_json_500_not_plain_text(
         raise RuntimeError("/home/alice/secret.csv")
 
     starlette, server.starlette = server.starlette, broken
-    with caplog.at_level(logging.ERROR):
-        with ThreadServer(server) as running:
-            status, kind, raw = request(running.url, "GET", "/stats")
-            posted = post(running.url, "/predict", {"texts": ["a"]})  # the hot path
+    running = ThreadServer(server)  # (uvicorn's loggers set up: then the records')
+    with _Records() as caplog, running:
+        status, kind, raw = request(running.url, "GET", "/stats")
+        posted = post(running.url, "/predict", {"texts": ["a"]})  # the hot path
     assert (status, kind) == (500, "application/json"), raw
     assert json.loads(raw)["error"].startswith("internal error (reference ")
     assert posted[0] == 200
@@ -157,3 +175,36 @@ def test_a_compressed_body_is_a_415_naming_its_encoding(model_dir):  # noqa: F81
                                         "uncompressed JSON bodies; send it without "
                                         "compression"}
     assert plain[0] == 200
+
+
+def test_a_second_signal_stops_without_a_traceback_and_answers_json(model_dir):  # noqa: F811
+    # before: on a second SIGTERM/Ctrl+C (uvicorn's force exit) the waiting request got
+    # its JSON 503, but the lifespan, cancelled by the event loop's end, was logged as a
+    # failed shutdown with a CancelledError traceback
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import uvicorn
+
+    server = build_server(model_dir)
+    real, entered, release = server.exported.predict_proba, threading.Event(), threading.Event()
+
+    def blocking(texts):
+        entered.set()
+        release.wait(TIMEOUT)
+        return real(texts)
+
+    config = lambda: uvicorn.Config(server.app, log_level="warning",  # noqa: E731
+                                    lifespan="on")
+    caplog = _Records()
+    with uvicorn_thread(config, logged=caplog) as (uv, url), ThreadPoolExecutor(1) as pool:
+        server.batcher.predict_proba = blocking
+        try:
+            pending = pool.submit(request, url, "POST", "/predict", {"texts": ["a"]})
+            assert entered.wait(TIMEOUT)
+            uv.force_exit = uv.should_exit = True  # SIGTERM, then another
+            status, kind, raw = pending.result(TIMEOUT)
+        finally:
+            release.set()
+    assert (status, kind) == (503, "application/json"), raw
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]

@@ -7,38 +7,27 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_serve import TIMEOUT, model_dir, post, request  # noqa: E402,F401
+from test_s16_serve_batching import uvicorn_thread  # noqa: E402
+from test_serve import model_dir, post, request  # noqa: E402,F401
 
 from labeling.errors import LabelingError  # noqa: E402
 from labeling.serve import build_server  # noqa: E402
-from labeling.serve.server import bind, serve, uvicorn_config  # noqa: E402
+from labeling.serve.server import serve, uvicorn_config  # noqa: E402
 
 SECRET = "tok3n-s3cret"
 
 
 def _served(server, log_format, calls):
-    sock = bind("127.0.0.1", 0)
-    url = "http://127.0.0.1:%d" % sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn_config(server, access_log=True, log_format=log_format))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     try:
-        for _ in range(TIMEOUT * 20):
-            if uv.started:
-                break
-            thread.join(0.05)
-        return [call(url) for call in calls]
+        with uvicorn_thread(lambda: uvicorn_config(server, access_log=True,
+                                                   log_format=log_format)) as (_, url):
+            return [call(url) for call in calls]
     finally:
-        uv.should_exit = True
-        thread.join(TIMEOUT)
-        sock.close()
         logging.getLogger("labeling.serve").handlers.clear()  # the next test's own
 
 

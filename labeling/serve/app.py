@@ -195,6 +195,11 @@ class ModelServer:
             self.on_ready()
         try:
             yield
+        except asyncio.CancelledError:
+            # a second SIGTERM/Ctrl+C during a stop: uvicorn skips the lifespan's exit and
+            # the event loop's end cancels it here instead; the stop below still runs, and
+            # Starlette no longer logs the cancellation as a failed shutdown's traceback
+            pass
         finally:  # SIGTERM/SIGINT: uvicorn has stopped accepting and let requests finish
             self.ready = False
             await self.batcher.stop()  # every queued text answered first

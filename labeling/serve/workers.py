@@ -265,7 +265,10 @@ def serve_workers(options: dict, workers: int, host: str, port: int,
             on_listen(url_of(listening), pool.name, pool.runtime)
         pool.watch()
     finally:
-        pool.stop()
+        # closed first: once the workers have closed theirs (at once, on their SIGTERM),
+        # a new connection is refused, instead of waiting in the socket's backlog, which
+        # no worker accepts from any more, for the whole stop, and then being reset
         listening.close()
+        pool.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
