@@ -326,8 +326,9 @@ def import_box(data, annotations: AnnotationStore, multi_label: bool = False) ->
                                    f"the example's label, if it had one){same}."))
                 if n.kept:
                     st.warning(literal(
-                        f"{len(n.kept)} rows of {upload.name} not imported: relabeled in the "
-                        "app after this file's updated_at, so the newer label is kept: "
+                        f"{len(n.kept)} rows of {upload.name} not imported: relabeled or "
+                        "cleared in the app after this file's updated_at, so the newer label "
+                        "(or none) is kept: "
                         + "; ".join(n.kept[:5]) + (" ..." if len(n.kept) > 5 else "")
                         + ". To replace them, edit a fresh download (or delete the file's "
                         "updated_at column)."))
