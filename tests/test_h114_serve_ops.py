@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_serve import ThreadServer, model_dir, post, request  # noqa: E402,F401
 
 from labeling.serve import build_server  # noqa: E402
+from labeling.serve.server import export_version  # noqa: E402
 
 SECRET = "/home/alice/private/texts.csv: row 7 'my card number is 4111'"
 
@@ -169,7 +170,8 @@ def test_model_metadata_says_which_model_answers(model_dir):  # noqa: F811
         "task": "youtube", "end_model": card.get("end_model", {}).get("name"),
         "exported_with": card["versions"]["labeling"], "served_with": labeling.__version__,
         "runtime": "sklearn"}
-    assert about["model_sha256"].startswith(json.loads(raw)["versions"][0])
+    # the version users read is the export time (s16); the hash stays in the provenance
+    assert json.loads(raw)["versions"] == [export_version(card)]
 
 
 def test_stats_count_the_answers_per_label_for_drift_monitoring(model_dir):  # noqa: F811

@@ -115,14 +115,18 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
                                           help="Log every request (uvicorn's access log)."),
           graceful_timeout: float = typer.Option(
               10.0, help="On SIGTERM/Ctrl+C, seconds the requests in flight have to finish "
-                         "(then 503); keep it under your orchestrator's kill timeout.")):
+                         "(then 503); keep it under your orchestrator's kill timeout."),
+          log_format: str = typer.Option("text", help="Log lines as text, or json (one "
+                                                      "object per line).")):
     """Serve an exported model over HTTP (Open Inference Protocol v2 and POST /predict)
     until SIGTERM or Ctrl+C (docs/serve.md)."""
     from labeling.config import home_path
     from labeling.serve import Limits, build_server, check_host, listening_message
     from labeling.serve import serve as run_server, serve_workers
+    from labeling.serve.logs import check_log_format
 
     check_host(host, allow_remote)  # before loading the model: fail fast
+    check_log_format(log_format)
     if not graceful_timeout > 0:
         raise LabelingError(f"--graceful-timeout must be a number of seconds > 0, not "
                             f"{graceful_timeout:g}")
@@ -132,10 +136,10 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
     if workers != 1:  # each worker process loads the model itself
         serve_workers(options, workers, host, port, allow_remote, access_log,
                       graceful_seconds=graceful_timeout, on_listen=lambda url, name, runtime:
-                      typer.echo(listening_message(name, runtime, url)))
+                      typer.echo(listening_message(name, runtime, url)), log_format=log_format)
     else:
         server = build_server(**options)
         run_server(server, host, port, allow_remote, access_log, graceful_timeout,
                    on_listen=lambda url: typer.echo(listening_message(
-                       server.name, server.exported.runtime, url)))
+                       server.name, server.exported.runtime, url)), log_format=log_format)
     typer.echo("stopped")
