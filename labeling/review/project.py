@@ -21,7 +21,6 @@ from labeling.artifacts import ANNOTATIONS_USED_FILE, check_gold_unchanged, read
 from labeling.config import TaskConfig, load_config
 from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
-from labeling.files import run_folder_holder
 from labeling.gold import apply_gold
 from labeling.pipeline import (L_FILE, METRICS_FILE, PROBS_FILE, SUMMARY_FILE, Task,
                                read_label_matrices, read_metrics, read_probs)
@@ -216,23 +215,6 @@ def gold_drift(data) -> str | None:
         return (f"{exc}. Until then every page shows the run's scores against the old "
                 "gold (the Run pipeline page runs it).")
     return None
-
-
-def busy_note(project: Path | str, run_dir: Path | str | None = None) -> str | None:
-    """One line while a command (a `labeling run` in a shell, another session's Run
-    pipeline) holds the run folder's lock: it rewrites the files one step after another,
-    so until it ends a page may show the new label model beside the old end model and
-    scores, or fail to load ("does not match the current data; run `labeling apply`")."""
-    try:
-        run = load_config(project).with_run_dir(run_dir).run_dir
-    except LabelingError:
-        return None
-    if (holder := run_folder_holder(run)) is None:
-        return None
-    return (f"{run}: being written by {holder}. Until it ends, what the pages show mixes "
-            "the steps it has finished with the old run's (or does not load); reload the "
-            "page when it has finished. Annotations are saved as usual; the run reads "
-            "them when it starts, so those given now go to the next run.")
 
 
 def run_stamp(project: Path | str, run_dir: Path | str | None = None) -> str:
