@@ -168,22 +168,44 @@ def lfs_to_apply(task, only: list[str] | None):
     return lfs, read_label_matrices(task, table)
 
 
-def differences(recorded: dict, lfs, config, code: dict | None = None) -> list[str]:
+def differences(recorded: dict, lfs, config, code: dict | None = None,
+                llm_used: dict | None = None) -> list[str]:
     """``["changed: a, b", "new: c", "gone: d"]``: how ``lfs`` (of the task ``config``)
     differ from the ``recorded`` {name: fingerprint or None} (None: compared by name
     only); empty when they do not. With ``code`` (the run's :data:`CODE_KEY`), LFs
     that differ through a labeling upgrade are told from edited ones
-    (:func:`explain`)."""
+    (:func:`explain`); with ``llm_used`` (the run's metrics.json ``llm.settings``),
+    prompt LFs that differ only by the ``[llm]`` settings say which (:func:`_llm_edit`)."""
     now = fingerprints(lfs, config)
     changed = [n for n, fp in now.items() if n in recorded
                and None not in (fp, recorded[n]) and fp != recorded[n]]
     parts = [f"changed: {', '.join(changed)}"] if changed else []
-    if changed and code is not None:
+    edit = _llm_edit(changed, recorded, lfs, config, llm_used)
+    if edit:  # prompt LFs only: none has a code record to tell an upgrade by
+        parts = [f"changed: {', '.join(changed)} ({edit})"]
+    elif changed and code is not None:
         parts = _told_apart(changed, recorded, [lf for lf in lfs if lf.name in changed],
                             now, config, code)
     return parts + [f"{what}: {', '.join(names)}" for what, names in (
         ("new", [n for n in now if n not in recorded]),
         ("gone", [n for n in recorded if n not in now])) if names]
+
+
+def _llm_edit(names, recorded: dict, lfs, config, used: dict | None) -> str | None:
+    """``"the [llm] model: a -> b"`` when the LFs ``names`` are prompt LFs whose
+    ``recorded`` fingerprints are theirs with the ``[llm]`` settings the run ``used``
+    (:meth:`LLMSettings.as_asked`): only those settings were edited since; else None."""
+    llm = getattr(config, "llm", None)
+    if not (names and used and llm):
+        return None
+    then = llm.as_asked(used)
+    keys = [k for k in ("model", "params", "structured_output")
+            if getattr(then, k) != getattr(llm, k)]
+    by_name = {lf.name: lf for lf in lfs}
+    if not keys or any(n not in by_name or prompt_definition(
+            by_name[n], config.cardinality, then) != recorded[n] for n in names):
+        return None
+    return "; ".join(f"the [llm] {k}: {getattr(then, k)} -> {getattr(llm, k)}" for k in keys)
 
 
 def _told_apart(names, recorded: dict, lfs, now: dict, config, code: dict) -> list[str]:
@@ -255,7 +277,8 @@ def check(task, step: str) -> None:
     if recorded == task.applied_lfs:  # but those a partial apply kept, changed
         parts = kept_changed(task, metrics)
     else:
-        parts = differences(recorded, task.lfs, task.config, metrics.get(CODE_KEY) or {})
+        parts = differences(recorded, task.lfs, task.config, metrics.get(CODE_KEY) or {},
+                            (metrics.get("llm") or {}).get("settings"))
     if parts:
         what = "; ".join(parts)  # an upgrade alone: no "other LFs", the user's are the same
         if not all(p.startswith("labeling was upgraded") for p in parts):
