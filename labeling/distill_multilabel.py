@@ -25,7 +25,7 @@ from labeling import multilabel_steps as steps
 from labeling.apply import applied
 from labeling.artifacts import (L_FILE, PROBS_FILE, check_gold_unchanged, check_step_order,
                                 read_metrics)
-from labeling.distill import _all_lfs_cost, prompt_lf_cost
+from labeling.distill import _all_lfs_cost, asked_settings, prompt_lf_cost
 from labeling.distill_output import REPORT_JSON, REPORT_MD
 from labeling.errors import LabelingError
 from labeling.export import load_exported, load_model
@@ -88,6 +88,8 @@ def build_report(task, n_single: int = 200) -> dict:
         raise LabelingError(f"{cfg.source}: the report needs a test split with gold label "
                             "sets (data.test with a label column)")
     metrics = read_metrics(task.run_dir)
+    # the prompt LFs as the run asked them (an [llm] model edited since), as distill.py
+    asked, asked_note = asked_settings(task, metrics)
     # the rows come from different steps (the label models' decisions from fit, the
     # gold-only scores from train, the end model from export): all of the same run,
     # of the LFs applied and against the test gold they were scored on
@@ -117,7 +119,7 @@ def build_report(task, n_single: int = 200) -> dict:
             continue
         c = labels.index(lf.target_label)
         if prompt.name not in costs:  # a multi-label prompt's columns share its requests
-            costs[prompt.name] = prompt_lf_cost(prompt, llm_stats.get(prompt.name), cfg.llm,
+            costs[prompt.name] = prompt_lf_cost(prompt, llm_stats.get(prompt.name), asked,
                                                 labels, test_df, cfg.llm_cache_path)
         shared = {"shared_with": prompt.name} if prompt is not lf else {}
         prompt_rows.append({"name": f"prompt LF {lf.name} (detector of {labels[c]})",
@@ -155,7 +157,8 @@ def build_report(task, n_single: int = 200) -> dict:
                       "per doc: each shows the prompt's whole cost, counted once in the "
                       "label model's.",
                       "Cost per 1M docs = tokens per doc x price per 1M tokens; end model: "
-                      "$0 of LLM, CPU time noted."]}
+                      "$0 of LLM, CPU time noted."]
+            + ([asked_note] if asked_note and prompt_rows else [])}
 
 
 def _cells(row: dict) -> list[str]:
