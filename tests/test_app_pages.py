@@ -183,7 +183,7 @@ def test_no_run_offers_the_pipeline(make_task, monkeypatch, tmp_path):
     at = AppTest.from_file(ENTRY, default_timeout=60).run()
     assert not at.exception
     assert any("no finished run" in i.value for i in at.info)
-    at.button(key="run_pipeline").click().run()
+    at.button(key="run_pipeline").click().run(timeout=600)  # a bound on the run
     assert not at.exception and not at.error
     assert any("Run finished" in s.value for s in at.success)
 

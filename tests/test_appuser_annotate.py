@@ -91,7 +91,7 @@ def test_running_the_pipeline_from_the_app_without_a_test_split(make_task, tmp_p
     monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
     at = AppTest.from_file(ENTRY, default_timeout=120)
     at.run()
-    at.button(key="run_pipeline").click().run()
+    at.button(key="run_pipeline").click().run(timeout=600)  # a bound on the run
     assert not at.exception and not at.error, [e.value for e in at.error]
     finished = [s.value for s in at.success if "Run finished" in s.value]
     assert len(finished) == 1 and "nan" not in finished[0] and "no test split" in finished[0]

@@ -204,7 +204,7 @@ def test_a_run_folder_left_half_written_offers_a_new_run(tiny_app_project):
     assert not at.exception
     assert any("does not match the current" in e for e in _plain(at.error))
     assert not any("Fix the config" in n for n in _plain(at.info))
-    at.button(key="run_pipeline").click().run()
+    at.button(key="run_pipeline").click().run(timeout=GUARD_S)  # a bound
     assert any("Run finished" in s.value for s in at.success)
     at.run().switch_page("views/overview.py").run()
     assert not at.exception and not at.error

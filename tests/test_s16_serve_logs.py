@@ -70,6 +70,15 @@ def test_text_log_lines_are_unchanged_by_default(model_dir, capsys):  # noqa: F8
     assert '"GET /nope HTTP/1.1" 404' in out and not out.lstrip().startswith("{")
 
 
+def test_text_access_lines_leave_the_query_string_out(model_dir, capsys):  # noqa: F811
+    # before: only the JSON lines stripped it; the text access line kept "?token=..."
+    server = build_server(model_dir)
+    logging.getLogger("labeling.serve").handlers.clear()
+    _served(server, "text", [lambda url: request(url, "GET", f"/v2?token={SECRET}")])
+    out, err = capsys.readouterr()
+    assert '"GET /v2 HTTP/1.1" 200' in out and SECRET not in out + err
+
+
 def test_an_unknown_log_format_is_one_line(model_dir):  # noqa: F811
     with pytest.raises(LabelingError, match=r"--log-format 'xml': must be one of text, json"):
         serve(build_server(model_dir), port=0, log_format="xml")

@@ -33,6 +33,20 @@ def check_log_format(log_format: str) -> None:
                             f"{', '.join(LOG_FORMATS)}")
 
 
+def _without_query(path) -> str:
+    return str(path).split("?", 1)[0]
+
+
+class QueryStripper(logging.Filter):
+    """uvicorn's access line without the query string, in either format."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.name == "uvicorn.access" and len(args) == 5:
+            record.args = args[:2] + (_without_query(args[2]),) + args[3:]
+        return True
+
+
 class JSONFormatter(logging.Formatter):
     """One JSON object per record, on one line (a traceback is a JSON string in it)."""
 
@@ -43,7 +57,7 @@ class JSONFormatter(logging.Formatter):
         args = record.args if isinstance(record.args, tuple) else ()
         if record.name == "uvicorn.access" and len(args) == 5:  # uvicorn's access line
             client, method, path, _, status = args
-            path = str(path).split("?", 1)[0]
+            path = _without_query(path)
             entry.update(message=f"{method} {path} {status}", client=client, method=method,
                          path=path, status=status)
         else:
@@ -56,13 +70,15 @@ class JSONFormatter(logging.Formatter):
 
 
 def uvicorn_log_config(log_format: str = "text") -> dict:
-    """uvicorn's logging setup (its own, for text), with every line JSON for ``json``."""
+    """uvicorn's logging setup (its own, for text), with every line JSON for ``json``;
+    the access line's path without its query string in both."""
     check_log_format(log_format)
-    if log_format == "text":
-        return LOGGING_CONFIG
     config = copy.deepcopy(LOGGING_CONFIG)
-    for name in ("default", "access"):
-        config["formatters"][name] = {"()": JSONFormatter}
+    config.setdefault("filters", {})["no_query"] = {"()": QueryStripper}
+    config["handlers"]["access"]["filters"] = ["no_query"]
+    if log_format == "json":
+        for name in ("default", "access"):
+            config["formatters"][name] = {"()": JSONFormatter}
     return config
 
 
