@@ -281,3 +281,16 @@ def test_compare_calls_an_edited_prompt_lf_changed_beside_an_older_run(tmp_path)
                        "applied_code": {"c" * 64: entry}}, "card": None, "folder": tmp_path}
     lines = compare_lines(old, new)
     assert "LFs: 0 unchanged; changed: llm; added: kw" in lines, lines
+
+
+def test_an_lf_whose_own_part_changed_but_not_its_modules_may_have_been_edited():
+    # r128: its keywords read from a helper module or data file the config does not list
+    # changed across an upgrade: "labeling was upgraded ... may differ: a" called the
+    # edit an upgrade; now the message says it may have been edited
+    then = {"a": {"labeling": "x", "own": "o1", "modules": "m"}}
+    now = {"a": {"labeling": "y", "own": "o2", "modules": "m"}}
+    assert applied.explain(["a"], then, now) == [
+        "labeling was upgraded (x -> y); these LFs' votes may differ (or they were edited): a"]
+    same_own = {"a": {"labeling": "y", "own": "o1", "modules": "m2"}}
+    assert applied.explain(["a"], then, same_own) == [
+        "labeling was upgraded (x -> y); these LFs' votes may differ: a"]

@@ -252,6 +252,9 @@ def explain(changed: list[str], then: dict, now: dict, modules_same: bool = Fals
                           f"{_build(b) or 'an earlier build'}", None)
         same = modules_same or a and b and any(
             a.get(key) and a.get(key) == b.get(key) for key in ("own", "modules"))
+        if same and a and b and a.get("own") and b.get("own") and a["own"] != b["own"]:
+            unsure.append(name)  # own part changed, LF modules not: a helper or data file
+            continue             # edited, as much as labeling's LF classes (r128)
         (upgraded if same else unsure if not (a and b) else edited).append(name)
     upgrade = f"labeling was upgraded ({', '.join(builds)}); these LFs' votes may differ"
     return [text for text, names in (
