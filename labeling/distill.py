@@ -86,12 +86,17 @@ def _check_run(task, asked) -> None:
     check_step_order(task.run_dir, [*zip(RUN_FILES, ("apply", "fit", "train")),
                                     (f"{pipeline.MODEL_DIR}/model_card.json", "export")],
                      "report")
-    # the LFs as the run asked them: an [llm] model edited since does not make its
-    # columns another LF's (the report is of the run), an edited prompt or LF still does
+    check_lfs_as_asked(task, asked)
+    check_gold_unchanged(task, pipeline.read_metrics(task.run_dir))
+
+
+def check_lfs_as_asked(task, asked) -> None:
+    """:func:`applied.check` of the LFs as the run asked them (``asked``:
+    :func:`asked_settings`): an [llm] model edited since does not make its columns
+    another LF's (the report is of the run), an edited prompt or LF still does."""
     as_run = copy.copy(task)
     as_run.config = task.config.model_copy(update={"llm": asked})
     applied.check(as_run, "report")
-    check_gold_unchanged(task, pipeline.read_metrics(task.run_dir))
 
 
 def _scores(y, pred, covered, cardinality: int, pos: int | None) -> dict:

@@ -22,10 +22,9 @@ import numpy as np
 import pandas as pd
 
 from labeling import multilabel_steps as steps
-from labeling.apply import applied
 from labeling.artifacts import (L_FILE, PROBS_FILE, check_gold_unchanged, check_step_order,
                                 read_metrics)
-from labeling.distill import _all_lfs_cost, asked_settings, prompt_lf_cost
+from labeling.distill import _all_lfs_cost, asked_settings, check_lfs_as_asked, prompt_lf_cost
 from labeling.distill_output import REPORT_JSON, REPORT_MD
 from labeling.errors import LabelingError
 from labeling.export import load_exported, load_model
@@ -97,7 +96,7 @@ def build_report(task, n_single: int = 200) -> dict:
                                     (steps.END_MODEL_FILE, "train"),
                                     (f"{steps.MODEL_DIR}/model_card.json", "export")],
                      "report")
-    applied.check(task, "report")
+    check_lfs_as_asked(task, asked)
     check_gold_unchanged(task, metrics)
     section = metrics.get("multi_label") or {}
     test_df = task.splits["test"]

@@ -100,12 +100,13 @@ def prompt_definition(lf, cardinality: int, llm=None) -> str | None:
     edited question or another model is a changed LF; None for other LFs. Its code reads
     the LLM runtime's lock, which has no fingerprint, and its answers are cached per
     request, not per column."""
+    asked = getattr(lf, "prompt_lf", lf)  # a multi-label prompt's column: its prompt's
     if not callable(getattr(lf, "apply_frame", None)) or not isinstance(
-            getattr(lf, "template", None), str):
+            getattr(asked, "template", None), str):
         return None
     settings = {key: getattr(llm, key, None) for key in LLM_ANSWER_SETTINGS} if llm else {}
     definition = [type(lf).__qualname__, lf.name, cardinality,
-                  {field: getattr(lf, field, None) for field in PROMPT_FIELDS}, settings]
+                  {field: getattr(asked, field, None) for field in PROMPT_FIELDS}, settings]
     text = json.dumps(definition, sort_keys=True, default=repr, ensure_ascii=False)
     return "prompt:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
