@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import labeling
+from labeling.apply.applied import code_identity
 from labeling.errors import LabelingError
 from labeling.files import run_folder_lock
 
@@ -29,14 +30,16 @@ def _labeling(*args, module="labeling.cli"):
 
 
 def test_version_prints_one_line_and_exits_0():
+    # the build runs and cards record (s16: it printed 0.1.0, the same for every build)
     result = _labeling("--version")
     assert (result.returncode, result.stdout, result.stderr) == (
-        0, f"labeling {labeling.__version__}\n", "")
+        0, f"labeling {code_identity()}\n", "")
+    assert code_identity().startswith(f"{labeling.__version__}+")
 
 
 def test_python_m_labeling_is_the_command():
     result = _labeling("--version", module="labeling")
-    assert result.returncode == 0 and result.stdout == f"labeling {labeling.__version__}\n"
+    assert result.returncode == 0 and result.stdout == f"labeling {code_identity()}\n"
 
 
 def test_an_unknown_option_before_the_command_is_one_line():

@@ -22,7 +22,6 @@ from typing import Optional
 import typer
 from typer.core import TyperGroup
 
-from labeling import __version__
 from labeling.errors import LabelingError
 from labeling.files import run_folder_lock
 
@@ -74,8 +73,12 @@ app = typer.Typer(cls=OneLineUsageErrors, add_completion=False, no_args_is_help=
 
 
 def _print_version(value: bool) -> None:
+    """``labeling 0.1.0+3f2a9c1d04be``: the build a run records (the version number alone
+    stays the same across builds)."""
     if value:
-        typer.echo(f"labeling {__version__}")
+        from labeling.apply.applied import code_identity  # only here: it loads pandas
+
+        typer.echo(f"labeling {code_identity()}")
         raise typer.Exit()
 
 
