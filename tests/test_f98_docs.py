@@ -19,7 +19,8 @@ def test_the_compare_example_holds_only_lines_compare_prints():
               r"data, LF modules and config \(sha256\):", r"runs:",
               r"  [^:]+: (same|changed|only in A|only in B)",
               r"LFs: \d+ unchanged(; (changed|added|removed): [\w, ]+)*",
-              r"  \(their LF modules are the same: .*\)", r"  [\w ]+: \S.*", r"note: [AB]: .*"]
+              r"  \(their LF modules are the same: .*\)", r"  [\w ]+: \S.*", r"note: [AB]: .*",
+              r"  labeling build \((apply|export)\): \S.*"]  # as compare_commands.py prints
     lines = block.splitlines()
     assert len(lines) > 20
     for line in lines:
