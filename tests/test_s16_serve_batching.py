@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_serve import TIMEOUT, ThreadServer, model_dir, post, request  # noqa: E402,F401
+from test_serve import (TIMEOUT, HeldModel, ThreadServer, model_dir, post,  # noqa: E402,F401
+                        request)
 
 from labeling.serve import Limits, MicroBatcher, build_server  # noqa: E402
 
@@ -176,14 +177,8 @@ def test_requests_cut_off_by_a_stop_leave_no_model_work_behind(model_dir, caplog
     # the model anyway (up to --max-queue texts), for answers nobody would read, before
     # the process could exit
     server = build_server(model_dir, max_batch=4, limits=Limits(max_texts=50))
-    real, calls = server.exported.predict_proba, []
-    entered, release = threading.Event(), threading.Event()
-
-    def blocking(texts):
-        calls.append(len(texts))
-        entered.set()
-        release.wait(TIMEOUT)
-        return real(texts)
+    blocking = HeldModel(server)
+    entered, release = blocking.entered, blocking.release
 
     import uvicorn
 
@@ -211,7 +206,7 @@ def test_requests_cut_off_by_a_stop_leave_no_model_work_behind(model_dir, caplog
     for status, kind, raw in answers:
         assert (status, kind) == (503, "application/json"), raw
         assert json.loads(raw)["error"].startswith("the server stopped before the model")
-    assert calls == [4]  # the call running; nothing after it
+    assert [len(texts) for texts in blocking.calls] == [4]  # the call running; nothing after
     assert server.batcher._queued_texts == 0
     assert sum("cut off" in r.getMessage() for r in caplog.records) == len(bodies)
 
@@ -222,14 +217,8 @@ def test_a_request_whose_client_disconnected_is_not_run(model_dir):  # noqa: F81
     import socket
 
     server = build_server(model_dir)
-    real, calls = server.exported.predict_proba, []
-    entered, release = threading.Event(), threading.Event()
-
-    def blocking(texts):
-        calls.append(list(texts))
-        entered.set()
-        release.wait(TIMEOUT)
-        return real(texts)
+    blocking = HeldModel(server)
+    entered, release = blocking.entered, blocking.release
 
     with ThreadServer(server) as running, ThreadPoolExecutor(1) as pool:
         server.batcher.predict_proba = blocking  # after the warm-up
@@ -257,5 +246,5 @@ def test_a_request_whose_client_disconnected_is_not_run(model_dir):  # noqa: F81
             release.set()
         assert first.result(TIMEOUT)[0] == 200
         after = post(running.url, "/predict", {"texts": ["after"]})
-    assert calls == [["first"], ["after"]] and after[0] == 200
+    assert blocking.calls == [["first"], ["after"]] and after[0] == 200
     assert server.batcher._queued_texts == 0

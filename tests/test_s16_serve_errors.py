@@ -13,7 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_s16_serve_batching import uvicorn_thread  # noqa: E402
-from test_serve import TIMEOUT, ThreadServer, model_dir, post, request  # noqa: E402,F401
+from test_serve import (TIMEOUT, HeldModel, ThreadServer, model_dir, post,  # noqa: E402,F401
+                        request)
 
 import labeling  # noqa: E402
 from labeling.serve import build_server  # noqa: E402
@@ -181,18 +182,13 @@ def test_a_second_signal_stops_without_a_traceback_and_answers_json(model_dir): 
     # before: on a second SIGTERM/Ctrl+C (uvicorn's force exit) the waiting request got
     # its JSON 503, but the lifespan, cancelled by the event loop's end, was logged as a
     # failed shutdown with a CancelledError traceback
-    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     import uvicorn
 
     server = build_server(model_dir)
-    real, entered, release = server.exported.predict_proba, threading.Event(), threading.Event()
-
-    def blocking(texts):
-        entered.set()
-        release.wait(TIMEOUT)
-        return real(texts)
+    blocking = HeldModel(server)
+    entered, release = blocking.entered, blocking.release
 
     config = lambda: uvicorn.Config(server.app, log_level="warning",  # noqa: E731
                                     lifespan="on")

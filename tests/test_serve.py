@@ -390,15 +390,25 @@ class ThreadServer:
         assert not self.thread.is_alive()
 
 
+class HeldModel:
+    """A server's model held on each call until ``release`` is set: ``entered`` once a call
+    has started, ``calls`` the texts of each call. Set it as ``server.batcher.predict_proba``."""
+
+    def __init__(self, server):
+        self.real = server.exported.predict_proba
+        self.calls, self.entered, self.release = [], threading.Event(), threading.Event()
+
+    def __call__(self, texts):
+        self.calls.append(list(texts))
+        self.entered.set()
+        self.release.wait(TIMEOUT)
+        return self.real(texts)
+
+
 def test_model_runs_off_the_event_loop_and_stop_drains_the_queue(model_dir):
     server = build_server(model_dir)
-    real, entered, release = server.exported.predict_proba, threading.Event(), threading.Event()
-
-    def blocking(texts):
-        entered.set()
-        release.wait(TIMEOUT)
-        return real(texts)
-
+    blocking = HeldModel(server)
+    real, entered, release = blocking.real, blocking.entered, blocking.release
     server.batcher.predict_proba = blocking
     with ThreadServer(server) as running:
         with ThreadPoolExecutor(1) as pool:
