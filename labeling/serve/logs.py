@@ -56,8 +56,7 @@ class JSONFormatter(logging.Formatter):
                  "level": record.levelname, "logger": record.name}
         args = record.args if isinstance(record.args, tuple) else ()
         if record.name == "uvicorn.access" and len(args) == 5:  # uvicorn's access line
-            client, method, path, _, status = args
-            path = _without_query(path)
+            client, method, path, _, status = args  # path: QueryStripper took the query
             entry.update(message=f"{method} {path} {status}", client=client, method=method,
                          path=path, status=status)
         else:
