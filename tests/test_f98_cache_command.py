@@ -60,14 +60,21 @@ def test_prune_removes_temporary_part_files_of_killed_writes(make_task):
     torn_npz.write_bytes(bytes(50))
     mine = parts / f"4567ef.part.npy.{os.getpid()}.tmp"  # a live writer's: left alone
     mine.write_bytes(bytes(10))
-    resumable = parts / "89ab.part.npy"  # an unfinished apply's part: resumed from
-    part = np.empty(1, dtype=[("hash", "<u8"), ("f" * 16, "<i2")])
+    # an unfinished apply's part with a vote of a current LF on a current row: resumed
+    # from (a made-up fingerprint's part goes: tests/test_s17_cache_prune.py)
+    column = next(p for p in sorted(parts.parent.glob("*.npz")) if ".tmp" not in p.name)
+    with np.load(column) as data:
+        row = data["hashes"][0]
+    resumable = parts / "89ab.part.npy"
+    part = np.empty(1, dtype=[("hash", "<u8"), (column.stem, "<i2")])
+    part["hash"], part[column.stem] = row, 1
     np.save(resumable, part, allow_pickle=False)
     result = cli("cache", config, "--prune")
     assert result.exit_code == 0, result.output
     assert not killed.exists() and not torn_npz.exists(), result.output
     assert mine.exists() and resumable.exists()
-    assert "2 files removed" in result.output, result.output
+    assert "2 files removed (2 temporary files)" in result.output, result.output
+    assert np.load(resumable).tolist() == part.tolist()  # kept as it was
 
 
 def test_a_cache_that_cannot_be_opened_does_not_blame_another_process(tmp_path,

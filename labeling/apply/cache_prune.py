@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from labeling.apply.cache import ColumnCache, _read, _valid_votes, _write
+from labeling.apply.cache import (UNSAVED, ColumnCache, _read, _read_part, _valid_votes,
+                                  _write, _write_part)
 
 
 def prune(cache: ColumnCache, fingerprints: set[str], rows: np.ndarray, frames: set[str],
@@ -17,14 +18,18 @@ def prune(cache: ColumnCache, fingerprints: set[str], rows: np.ndarray, frames: 
     ``fingerprints`` (the task's LFs now), holding only the row hashes ``rows`` (the
     data's rows now), and the frame-key files ``frames`` (digests of the splits now);
     unreadable files and temporary files of killed writes (their process gone) go too.
-    Parts of an unfinished apply stay (the next apply resumes from them). Returns files
-    removed, files rewritten and bytes freed."""
-    out = {"removed": 0, "rewritten": 0, "bytes_freed": 0}
+    Parts of an unfinished apply keep what the next apply resumes from: the votes of
+    ``fingerprints`` on ``rows`` (:func:`_prune_part`). Returns files removed, files
+    rewritten and bytes freed, and per kind the files removed (``columns``, ``frames``,
+    ``parts``, ``temporary``)."""
+    out = {"removed": 0, "rewritten": 0, "bytes_freed": 0,
+           "columns": 0, "frames": 0, "parts": 0, "temporary": 0}
 
-    def drop(path: Path) -> None:
+    def drop(path: Path, kind: str = "columns") -> None:
         out["bytes_freed"] += path.stat().st_size
         path.unlink()
         out["removed"] += 1
+        out[kind if not path.name.endswith((".tmp", ".tmp.npz")) else "temporary"] += 1
 
     for path in sorted(cache.dir.glob("*.npz")):
         if path.stem not in fingerprints:
@@ -43,11 +48,42 @@ def prune(cache: ColumnCache, fingerprints: set[str], rows: np.ndarray, frames: 
             out["bytes_freed"] += before - path.stat().st_size
     for path in sorted((cache.dir / "frames").glob("*.npz")):
         if path.stem not in frames and _writer_gone(path):
-            drop(path)
+            drop(path, "frames")
     for path in sorted((cache.dir / "parts").glob("*.part.npy.*.tmp")):
         if _writer_gone(path):  # a part's write killed (the part itself is resumed)
-            drop(path)
+            drop(path, "parts")
+    for path in sorted((cache.dir / "parts").glob("*.part.npy")):
+        before = path.stat().st_size
+        if _prune_part(path, fingerprints, rows):
+            out["rewritten"] += 1
+            out["bytes_freed"] += before - path.stat().st_size
+        elif not path.exists():
+            out["removed"] += 1
+            out["parts"] += 1
+            out["bytes_freed"] += before
     return out
+
+
+def _prune_part(path: Path, fingerprints: set[str], rows: np.ndarray) -> bool:
+    """Keep of a part file (an unfinished apply's chunk) only what the next apply reads
+    from it: the votes of ``fingerprints`` (an LF edited or removed since is never looked
+    up again) on the row hashes ``rows``. Removes the file when nothing is left, or when
+    it does not read back (the next apply ignores it); True when it was rewritten."""
+    part = _read_part(path)
+    if part is None:
+        path.unlink()
+        return False
+    kept = [name for name in part.dtype.names if name in fingerprints]
+    keep = np.isin(part["hash"], rows)
+    if kept:
+        keep &= (np.stack([part[name] for name in kept]) != UNSAVED).any(axis=0)
+    if not kept or not keep.any():
+        path.unlink()
+        return False
+    if keep.all() and len(kept) == len(part.dtype.names) - 1:
+        return False  # all of it is still of use
+    _write_part(path, part["hash"][keep], {name: part[name][keep] for name in kept})
+    return True
 
 
 def _writer_gone(path: Path) -> bool:

@@ -68,6 +68,11 @@ def _fingerprints(task) -> set[str]:
     return out
 
 
+# what `--prune` says it removed from the LF columns, by kind (cache_prune.prune's counts)
+_KINDS = (("columns", "column files"), ("frames", "frame keys"),
+          ("parts", "parts of an unfinished apply"), ("temporary", "temporary files"))
+
+
 def _prune(task, folder: Path) -> dict[str, int]:
     import numpy as np
 
@@ -215,8 +220,10 @@ def cache_command(config: Optional[Path] = CONFIG_ARG,
             done = _prune(task, folder)
             fits, freed = _prune_fits(task)
             vectors = _prune_embeddings(task)
-        typer.echo(f"pruned {folder}: {done['removed']} files removed, {done['rewritten']} "
-                   f"rewritten without old rows, {human_size(done['bytes_freed'])} freed")
+        kinds = ", ".join(f"{done[k]} {what}" for k, what in _KINDS if done.get(k))
+        typer.echo(f"pruned {folder}: {done['removed']} files removed"
+                   + (f" ({kinds})" if kinds else "") + f", {done['rewritten']} rewritten "
+                   f"without old rows or LFs, {human_size(done['bytes_freed'])} freed")
         if fits:
             typer.echo(f"pruned {task.run_dir / 'cache' / 'label_models'}: {fits} fits from "
                        f"before the last apply removed, {human_size(freed)} freed")
