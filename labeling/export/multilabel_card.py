@@ -21,7 +21,7 @@ import hashlib
 
 import numpy as np
 
-from labeling.export.provenance import lf_description, training_files
+from labeling.export.provenance import build_record, lf_records, training_files
 from labeling.export.skops_io import file_sha256
 
 THRESHOLD_RULE = ("per label, the cut with the best F1 on out-of-fold dev probabilities "
@@ -87,18 +87,19 @@ def weak_weight_text(end: dict) -> str:
 
 
 def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
-               annotations_used: dict | None = None, config_sha256: str | None = None) -> dict:
+               annotations_used: dict | None = None, config_sha256: str | None = None,
+               metrics: dict | None = None) -> dict:
     """The card's content (``export_multilabel`` adds files, formats, versions).
     ``section``: metrics.json's ``multi_label``; ``thresholds``: the model's;
-    ``config_sha256``: the config as ``labeling train`` read it."""
+    ``config_sha256``: the config as ``labeling train`` read it; ``metrics``: all of
+    metrics.json (the fingerprints apply took and the builds that took them, as the
+    single-label card records them: :func:`labeling.export.provenance.lf_records`)."""
     labels, end = cfg.labels, section["end_model"]
     scores = section.get("scores", {})
     n_dev = int(section.get("n_dev") or 0)
     gold = gold_only_summary(section)
-    descriptions = []
-    for lf in lfs:
-        descriptions.append(lf_description(lf) | {"target_label": getattr(lf, "target_label",
-                                                                          None)})
+    descriptions = [record | {"target_label": getattr(lf, "target_label", None)}
+                    for lf, record in zip(lfs, lf_records(lfs, metrics or {}))]
     return {
         "task": cfg.name, "labels": labels, "positive_label": None,
         "multi_label": {"thresholds": [float(t) for t in thresholds],
@@ -136,6 +137,7 @@ def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
         "training_labels_sha256": hashlib.sha256(
             np.ascontiguousarray(train_probs).tobytes()).hexdigest(),
         "lfs": descriptions,
+        **build_record(),
     }
 
 

@@ -202,14 +202,30 @@ def _code(code: dict, fingerprint) -> dict:
     return {"code": entry} if isinstance(entry, dict) else {}
 
 
+def lf_records(lfs, metrics: dict) -> list[dict]:
+    """The card's ``lfs``: per LF its description, with the fingerprint apply took
+    (metrics.json's applied_lfs: `labeling compare` tells an edited LF from the same one
+    in two model cards, code LFs too) and the build that applied it (``code``). Single-
+    and multi-label cards alike."""
+    applied = metrics.get("applied_lfs") or {}
+    code = metrics.get(CODE_KEY) if isinstance(metrics.get(CODE_KEY), dict) else {}
+    return [lf_description(lf) | ({"fingerprint": applied[lf.name]}
+                                  if lf.name in applied else {})
+            | _code(code, applied.get(lf.name)) for lf in lfs]
+
+
+def build_record() -> dict:
+    """The card's build of labeling that exported the model (each LF's ``code``: the one
+    that applied it): ``{"labeling_build": "0.1.0+3f2a9c1d04be"}``."""
+    return {"labeling_build": code_identity()}
+
+
 def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_used: dict) -> dict:
     """The model card's content (export_model adds files, formats, versions)."""
     end = metrics.get("end_model", {})
     gold = metrics.get("gold_only") or {}
     frozen = metrics.get("gold_only_frozen") or {}
     worth = (metrics.get("learning_curve") or {}).get("worth") or {}
-    applied = metrics.get("applied_lfs") or {}
-    code = metrics.get(CODE_KEY) if isinstance(metrics.get(CODE_KEY), dict) else {}
     return {
         "task": cfg.name,
         "labels": cfg.labels,
@@ -237,12 +253,7 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
         "training_data_sha256": file_sha256(cfg.resolve(cfg.data.train)),
         "training_labels_sha256": hashlib.sha256(
             np.ascontiguousarray(train_labels).tobytes()).hexdigest(),
-        # with the fingerprint apply took (metrics.json's applied_lfs): `labeling compare`
-        # tells an edited LF from the same one in two model cards, code LFs too
-        "lfs": [lf_description(lf) | ({"fingerprint": applied[lf.name]}
-                                      if lf.name in applied else {})
-                | _code(code, applied.get(lf.name)) for lf in lfs],
-        # the build of labeling that exported the model (each LF's "code": that applied it)
-        "labeling_build": code_identity(),
+        "lfs": lf_records(lfs, metrics),
+        **build_record(),
         "calibration": end.get("calibration", {}),
     }

@@ -42,7 +42,7 @@ def step_export(task, out_dir: Path | None = None) -> Path:
                             "run `labeling train` first")
     card = build_card(task.config, section, task.lfs, thresholds_of(model),
                       read_probs(task, "train"), task.annotation_gold,
-                      metrics.get("config_at_train"))
+                      metrics.get("config_at_train"), metrics)
     parity = [t for s in ("dev", "test") if task.splits.get(s) is not None
               for t in task.splits[s]["text"]]
     with embedding_cache(model, task.run_dir / EMBEDDING_CACHE_DIR):  # parity re-predicts
