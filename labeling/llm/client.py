@@ -251,10 +251,12 @@ class EndpointRunner:
         sem = asyncio.Semaphore(self.settings.concurrency)
         limiter = RateLimiter(self.settings.rpm, self.clock, self.sleep)
         stop: list[BaseException] = []
+        interrupted: list[KeyboardInterrupt] = []
         client = self._client()
         down = DeadEndpoint(self.settings)
+        tasks: list[asyncio.Future] = []
 
-        async def one(req: Request) -> None:
+        async def answer(req: Request) -> None:
             async with sem:
                 if stop:
                     return
@@ -272,11 +274,31 @@ class EndpointRunner:
                 if down.dead_after(outcome) and not stop:
                     stop.append(LLMError(down.message()))
 
+        async def one(req: Request) -> None:
+            try:
+                await answer(req)
+            except KeyboardInterrupt as exc:
+                # a SIGTERM the CLI raises as one (Terminated) lands in whatever frame
+                # runs, often this task's: left to asyncio it escapes the loop and the
+                # run's task later logs "Task exception was never retrieved" with a
+                # traceback; instead the other requests are cancelled (no reply of
+                # theirs will be read) and run() raises it
+                interrupted.append(exc)
+                for task in tasks:
+                    if task is not asyncio.current_task():
+                        task.cancel()
+
         try:
-            tasks = [asyncio.ensure_future(one(r)) for r in requests]
-            await asyncio.gather(*tasks)
+            tasks.extend(asyncio.ensure_future(one(r)) for r in requests)
+            try:
+                await asyncio.gather(*tasks)
+            except asyncio.CancelledError:
+                if not interrupted:
+                    raise
         finally:
             await client.close()
+        if interrupted:
+            raise interrupted[0]
         if stop:
             raise stop[0]
 
