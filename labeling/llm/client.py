@@ -112,6 +112,7 @@ class Outcome:
     latency: float = 0.0
     requests: int = 0
     errors: list[str] = field(default_factory=list)
+    said: str | None = None  # what the server said of its last refusal (HTTP status, message)
 
     @property
     def failed(self) -> bool:
@@ -173,6 +174,19 @@ def _retry_after(headers) -> float | None:
     return None if wait is None else min(wait, _MAX_RETRY_AFTER)
 
 
+def _server_said(exc, key: str) -> str:
+    """``HTTP 404: The model `x` does not exist ...``: a refusal's status and the server's
+    message (OpenAI's ``error.message``, else the body's text) on one line, cut at 160
+    characters, the API key masked should the server echo it."""
+    body = exc.body
+    message = body.get("message") if isinstance(body, dict) else body
+    text = " ".join(str(message).split()) if message else ""
+    if len(key) >= 8:
+        text = text.replace(key, "***")
+    text = text[:160] + ("..." if len(text) > 160 else "")
+    return f"HTTP {exc.status_code}" + (f": {text}" if text else "")
+
+
 class _Malformed(Exception):
     """A 200 reply without the fields of a chat completion."""
 
@@ -208,21 +222,25 @@ class DeadEndpoint:
         self.limit = max(20, 2 * settings.concurrency)
         self.in_a_row = 0
         self.kinds: dict[str, int] = {}
+        self.said: str | None = None
 
     def dead_after(self, outcome: Outcome) -> bool:
         if not outcome.failed:
-            self.in_a_row, self.kinds = 0, {}
+            self.in_a_row, self.kinds, self.said = 0, {}, None
             return False
         self.in_a_row += 1
+        self.said = outcome.said or self.said
         for kind in outcome.errors:
             self.kinds[kind] = self.kinds.get(kind, 0) + 1
         return self.in_a_row >= self.limit
 
     def message(self) -> str:
         kinds = ", ".join(f"{k}: {n}" for k, n in sorted(self.kinds.items()))
+        said = f"; the last said {self.said}" if self.said else ""
         return (f"the endpoint answered none of {self.in_a_row} prompts in a row (failed "
-                f"attempts, retries included: {kinds}): stopped; check that it is up ([llm] "
-                "base_url, timeout; for rate_limited: rpm, concurrency, max_retries)")
+                f"attempts, retries included: {kinds}{said}): stopped; check that it is up "
+                "([llm] base_url, model, timeout; for rate_limited: rpm, concurrency, "
+                "max_retries)")
 
 
 class EndpointRunner:
@@ -338,6 +356,7 @@ class EndpointRunner:
                         else "timeout" if status == 408 else "client_error")
                 retryable = status in (408, 409, 429) or status >= 500
                 wait = _retry_after(exc.response.headers)
+                out.said = _server_said(exc, s.api_key())
             except (openai.APITimeoutError, asyncio.TimeoutError):
                 kind, retryable = "timeout", True
             except openai.APIConnectionError:

@@ -46,17 +46,22 @@ def _counts(counter) -> str:
 
 
 def outcome_note(lf: str, reqs, df, stats, answers: dict, rejected: dict,
-                 max_retries: int, split: str | None = None) -> str | None:
+                 max_retries: int, split: str | None = None,
+                 said: dict | None = None) -> str | None:
     """One line when prompts of ``lf`` got no answer (not in ``answers``) or a reply that
     is not an allowed answer (``rejected``: key -> (reason, reply)); None when every
-    prompt was answered. ``split`` (when known) is named: rows are numbered in it."""
+    prompt was answered. ``split`` (when known) is named: rows are numbered in it;
+    ``said`` (key -> what the server said refusing it: ``HTTP 400: ...``) is shown for
+    the first row left unanswered."""
     parts = []
     if stats.failed:
         first = next((r for r in reqs if r.key not in answers), None)
+        reason = (said or {}).get(first.key) if first is not None else None
         parts.append(f"{stats.failed} of {len(reqs)} prompts got no answer after up to "
                      f"{max_retries} retries ({_counts(stats.errors)}); they abstain and are "
                      f"not cached, the next apply asks them again"
-                     + (f"; first: {_row(df, first.rows[0])}" if first is not None else ""))
+                     + (f"; first: {_row(df, first.rows[0])}" if first is not None else "")
+                     + (f", refused with {reason}" if reason else ""))
     if rejected:
         first = next(r for r in reqs if r.key in rejected)
         reason, reply = rejected[first.key]
