@@ -54,6 +54,7 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valid
                       field_validator, model_validator)
 
 from labeling.errors import ConfigError
+from labeling.files import file_in_the_way
 from labeling.llm.settings import LLMSettings
 
 DEFAULT_CONFIG = "labeling.toml"
@@ -223,7 +224,13 @@ class TaskConfig(_Strict):
         None."""
         if run_dir is None:
             return self
-        return self.model_copy(update={"output_dir": _absolute(run_dir)})
+        folder = _absolute(run_dir)
+        file = file_in_the_way(folder)
+        if file is not None:  # not "output folder is not writable (File exists)"
+            raise ConfigError(f"--run-dir {run_dir}: "
+                              + ("a file" if file == folder else f"{file} is a file")
+                              + ", not a folder; give a folder (it is created when missing)")
+        return self.model_copy(update={"output_dir": folder})
 
     def with_annotations(self, path: Path | str | None) -> "TaskConfig":
         """This config reading and writing annotations at ``path`` (the app's

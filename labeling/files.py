@@ -46,8 +46,19 @@ def check_writable(directory: Path) -> None:
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         probe.unlink()
     except OSError as exc:
+        file = file_in_the_way(directory)
+        if file is not None:  # mkdir's "File exists" read as a permission problem
+            raise LabelingError(f"{directory}: output folder"
+                                + ("" if file == directory else f" under {file}, which")
+                                + " is a file, not a folder") from None
         raise LabelingError(f"{directory}: output folder is not writable "
                             f"({_describe(exc)})") from None
+
+
+def file_in_the_way(folder: Path) -> Path | None:
+    """``folder`` or the first of its parents that exists as a file, not a folder."""
+    return next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()),
+                None)
 
 
 def temporary_sibling(path: Path) -> Path:
