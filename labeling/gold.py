@@ -49,9 +49,10 @@ import pandas as pd
 
 from labeling.data import LABEL_SET_SEPARATOR
 from labeling.errors import DataError, LabelingError
-from labeling.gold_io import (  # noqa: F401 (COLUMNS, text_digest: imported from here)
-    ANY, CLEARED, COLUMNS, UNCLEAR, UPSERT, prepare, record_clear, store_problem, stored_clear,
-    stored_record, text_digest, upsert_values)
+from labeling.gold_io import (  # noqa: F401 (COLUMNS, text_digest, label_set_record: from here)
+    ANY, CLEARED, COLUMNS, UNCLEAR, UPSERT, label_set_record, open_to_read, parse_label_set,
+    prepare, record_clear, single_label_index, store_problem, stored_clear, stored_record,
+    text_digest, upsert_values)
 
 USABLE_SPLITS = ("train", "dev")  # test annotations are stored, never used as gold
 BUSY_SECONDS = 10  # how long a write waits for another writer of the store
@@ -63,45 +64,13 @@ class AnnotationStoreError(LabelingError):
     (:func:`labeling.gold_io.store_problem`), shown instead of a traceback."""
 
 
-def label_set_record(indices, labels: list[str]) -> tuple[int, str]:
-    """``(label, label_name)`` stored for a multi-label annotation: the bit mask of the
-    classes and their names joined by ";" in the task's label order. An empty set is an
-    error, as an empty gold cell is in the data files (name a label such as neutral)."""
-    chosen = sorted({int(i) for i in indices})
-    if not chosen:
-        raise DataError("a label set needs at least one label (as in the data files; "
-                        "use an explicit label such as neutral for none)")
-    if chosen[0] < 0 or chosen[-1] >= len(labels):
-        raise DataError(f"label index out of range 0..{len(labels) - 1}: {chosen}")
-    return sum(1 << i for i in chosen), LABEL_SET_SEPARATOR.join(labels[i] for i in chosen)
-
-
-def parse_label_set(name: str | None, labels: list[str]) -> tuple[int, ...] | None:
-    """The sorted class indices a stored ``label_name`` names; None when it names no label
-    or one the task no longer has (such an annotation is skipped, not guessed)."""
-    names = [n.strip() for n in (name or "").split(LABEL_SET_SEPARATOR) if n.strip()]
-    if not names or any(n not in labels for n in names):
-        return None
-    return tuple(sorted({labels.index(n) for n in names}))
-
-
-def single_label_index(k: int, name: str | None, labels: list[str]) -> int | None:
-    """The class index a single-label annotation means for ``labels``: where its recorded
-    label name is now (the labels may have been reordered since it was given), or for a
-    row stored without a name the index itself; None for a name the task no longer has,
-    a label set of several names, or an index out of range."""
-    if name is not None:
-        return labels.index(name) if name in labels else None
-    return int(k) if 0 <= int(k) < len(labels) else None
-
-
 class AnnotationStore:
     """Annotations in a SQLite file (created on first use, with its folder)."""
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._read() as db:
+        with self._reported(writing=False), closing(self._connect()) as db:
             prepare(db)
 
     def _connect(self) -> sqlite3.Connection:
@@ -122,8 +91,10 @@ class AnnotationStore:
 
     @contextmanager
     def _read(self):
-        """A connection for reading (errors: :meth:`_reported`)."""
-        with self._reported(writing=False), closing(self._connect()) as db:
+        """A connection for reading, also of a store this user cannot write
+        (:func:`open_to_read`; errors: :meth:`_reported`)."""
+        with self._reported(writing=False), closing(open_to_read(self._connect,
+                                                                 self.path)) as db:
             yield db
 
     @contextmanager

@@ -1,14 +1,19 @@
 """The annotation store's SQLite layer (:mod:`labeling.gold`): its schema and the
-migrations of files written before, the one upsert every write uses (a single
-annotation or a whole import, :meth:`AnnotationStore.set_many`), the record of cleared
-labels, the text digest an annotation records, and what an SQLite error says about the
-store's file."""
+migrations of files written before (or, for a store this user cannot write, a view of it
+as it is), the one upsert every write uses (a single annotation or a whole import,
+:meth:`AnnotationStore.set_many`), the record of cleared labels, the stored form of a
+label (``label``, ``label_name``) and how it is read back, the text digest an annotation
+records, and what an SQLite error says about the store's file."""
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
 import time
+from pathlib import Path
+
+from labeling.data import LABEL_SET_SEPARATOR
+from labeling.errors import DataError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS annotations (
@@ -40,12 +45,46 @@ CREATE TABLE IF NOT EXISTS cleared (
 """
 UNCLEAR = "DELETE FROM cleared WHERE task = ? AND split = ? AND example_id = ?"
 COLUMNS = ["task", "example_id", "split", "label", "label_name", "annotator", "updated_at"]
+ALL_COLUMNS = ("task", "split", "example_id", "label", "label_name", "annotator", "updated_at",
+               "text_sha")  # SCHEMA's, in its order
 ANY = object()  # AnnotationStore.set(expect=ANY): write whatever is stored
 UPSERT = ("INSERT INTO annotations (task, split, example_id, label, label_name, annotator,"
           " updated_at, text_sha) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task, split,"
           " example_id) DO UPDATE SET label = excluded.label, label_name = excluded.label_name,"
           " annotator = excluded.annotator, updated_at = excluded.updated_at, text_sha ="
           " excluded.text_sha")
+
+
+def label_set_record(indices, labels: list[str]) -> tuple[int, str]:
+    """``(label, label_name)`` stored for a multi-label annotation: the bit mask of the
+    classes and their names joined by ";" in the task's label order. An empty set is an
+    error, as an empty gold cell is in the data files (name a label such as neutral)."""
+    chosen = sorted({int(i) for i in indices})
+    if not chosen:
+        raise DataError("a label set needs at least one label (as in the data files; "
+                        "use an explicit label such as neutral for none)")
+    if chosen[0] < 0 or chosen[-1] >= len(labels):
+        raise DataError(f"label index out of range 0..{len(labels) - 1}: {chosen}")
+    return sum(1 << i for i in chosen), LABEL_SET_SEPARATOR.join(labels[i] for i in chosen)
+
+
+def parse_label_set(name: str | None, labels: list[str]) -> tuple[int, ...] | None:
+    """The sorted class indices a stored ``label_name`` names; None when it names no label
+    or one the task no longer has (such an annotation is skipped, not guessed)."""
+    names = [n.strip() for n in (name or "").split(LABEL_SET_SEPARATOR) if n.strip()]
+    if not names or any(n not in labels for n in names):
+        return None
+    return tuple(sorted({labels.index(n) for n in names}))
+
+
+def single_label_index(k: int, name: str | None, labels: list[str]) -> int | None:
+    """The class index a single-label annotation means for ``labels``: where its recorded
+    label name is now (the labels may have been reordered since it was given), or for a
+    row stored without a name the index itself; None for a name the task no longer has,
+    a label set of several names, or an index out of range."""
+    if name is not None:
+        return labels.index(name) if name in labels else None
+    return int(k) if 0 <= int(k) < len(labels) else None
 
 
 def upsert_values(task: str, example_id: str, label: int, split: str,
@@ -135,6 +174,48 @@ def prepare(db: sqlite3.Connection) -> None:
     except sqlite3.OperationalError as exc:
         if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_READONLY:
             raise
+
+
+def open_to_read(connect, path: Path) -> sqlite3.Connection:
+    """``connect()``, ready for the reads (:func:`read_as_is`). A store in WAL mode in a
+    folder this user cannot write (a read-only checkout) cannot be opened so: SQLite must
+    create its -shm file to read it. With no -wal file (nothing written that is not yet
+    in the file: the last writer closed it) it is read as it is, unlocked (``immutable``);
+    a -wal file holding labels is not skipped (the read-only error stands)."""
+    db = connect()
+    try:
+        read_as_is(db)
+        return db
+    except sqlite3.OperationalError as exc:
+        db.close()
+        wal = Path(f"{path}-wal")
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF not in (sqlite3.SQLITE_READONLY,
+                                                               sqlite3.SQLITE_CANTOPEN)
+                or wal.is_file() and wal.stat().st_size):
+            raise
+    db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1", uri=True,
+                         isolation_level=None)
+    try:
+        read_as_is(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def read_as_is(db: sqlite3.Connection) -> None:
+    """Make a store that :func:`prepare` could not bring up to date (this user cannot
+    write it) readable without writing it: a TEMP view ``annotations`` (read before the
+    file's table) with this version's columns, NULL for a text digest it never recorded,
+    split '' where it recorded none (never used as gold, as the migration does)."""
+    keyed = {row[1]: row[5] for row in db.execute("PRAGMA main.table_info(annotations)")}
+    if not keyed:  # an empty file: no annotations
+        db.execute(SCHEMA.replace("CREATE TABLE", "CREATE TEMP TABLE"))
+    elif "text_sha" not in keyed or not keyed.get("split"):
+        made = {"split": "COALESCE(split, '')" if "split" in keyed else "''"}
+        db.execute("CREATE TEMP VIEW annotations AS SELECT " + ", ".join(
+            f"{made.get(c, c if c in keyed else 'NULL')} AS {c}" for c in ALL_COLUMNS)
+            + " FROM main.annotations")
 
 
 def add_text_digest_column(db: sqlite3.Connection) -> None:
