@@ -64,7 +64,9 @@ def test_a_row_edited_in_the_download_is_imported_under_the_importers_name(run, 
 @pytest.mark.parametrize("written, kept", [
     ("2026-12-07 08:00", False),  # minutes only (a spreadsheet): the same minute, not newer
     ("2026-12-07 08:00:09", True),  # seconds: the label at 08:00:45 is newer
-    ("12/7/2026 8:00:45 AM", False),  # the same second, as Excel writes it
+    ("07.12.2026 08:00:45", False),  # the same second, as a German Excel writes it
+    # (Excel's 12/7/2026 8:00:45 AM alone is refused: 7 December or 12 July,
+    # tests/test_s17_store_sheet_dates.py)
 ])
 def test_a_spreadsheets_time_is_compared_to_its_own_precision(run, tmp_path, written, kept):
     store = AnnotationStore(tmp_path / "team.sqlite")

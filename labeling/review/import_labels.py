@@ -15,9 +15,11 @@ relabeled, or its label cleared, in the app after that download (the stored labe
 clear is newer than the row's ``updated_at``, compared to the precision the file writes
 it: the download's milliseconds, a spreadsheet's seconds or minutes) is not imported: the
 newer label (or none) is kept and the import says so, rather than a spreadsheet made an
-hour ago reverting a teammate's label under their name. A
-label edited in the downloaded file is recorded as the importer's, not as the name the
-download had for the label it replaces. The CSV download's free-text cells never start a
+hour ago reverting a teammate's label under their name; a label or clear it does
+overwrite is named (``Imported.replaced``), with who gave it and when. The times are read
+as :func:`labeling.data.spreadsheet.sheet_times` says (no zone: UTC; a day/month order the
+column does not show is an error, not a guess). A label edited in the downloaded file is
+recorded as the importer's, not as the name the download had for the label it replaces. The CSV download's free-text cells never start a
 formula in a spreadsheet: the ``'`` it adds to an id, a label name or an annotator's name
 (``'@user``, and ``''x`` for ``'x``) is taken off again by the import.
 """
@@ -26,12 +28,12 @@ from __future__ import annotations
 
 import io
 import math
-import re
 from pathlib import Path
 
 import pandas as pd
 
-from labeling.data.spreadsheet import BOM, formula_safe, formula_unsafe, read_sheet_csv
+from labeling.data.spreadsheet import (BOM, formula_safe, formula_unsafe, read_sheet_csv,
+                                       sheet_times)
 from labeling.errors import DataError
 from labeling.gold import label_set_record, parse_label_set, text_digest
 from labeling.review.annotator import clean_name, when
@@ -72,6 +74,7 @@ def check_labels(name: str, frame: pd.DataFrame, first: int, texts: dict, labels
     """One dict per row (split, example_id, indices, text, annotator); DataError at the
     first bad row. ``texts``: split -> {id: text} of the task's data files."""
     rows, seen = [], {}
+    stamps = sheet_times(frame.get("updated_at", [None] * len(frame)), name, first, "updated_at")
     for n, row in enumerate(frame.to_dict("records"), start=first):
         split, example_id = row["split"].strip(), row["example_id"].strip()
         where = f"{name} row {n}"
@@ -93,22 +96,8 @@ def check_labels(name: str, frame: pd.DataFrame, first: int, texts: dict, labels
         rows.append({"split": split, "example_id": example_id, "indices": indices,
                      "text": texts[split][example_id],
                      "annotator": clean_name(row.get("annotator")),
-                     "updated_at": _stamp(row.get("updated_at"))})
+                     "updated_at": stamps[n - first]})
     return rows
-
-
-def _stamp(value) -> tuple[int, int] | None:
-    """A row's ``updated_at`` (the download's ``2026-12-07T08:01:09.250+00:00``) as unix
-    milliseconds and the precision its text has, in milliseconds: 1 with a fraction of a
-    second, 1000 with seconds, 60000 without (a spreadsheet that kept minutes), a day
-    without a time; None when absent or not a time (a file made by hand)."""
-    stamp = pd.to_datetime(value or None, utc=True, errors="coerce")
-    if stamp is None or pd.isna(stamp):
-        return None
-    clock = re.search(r"\d:\d\d(:\d\d([.,]\d)?)?", str(value))  # the first: a time, not a zone
-    unit = (86_400_000 if clock is None else 60_000 if clock[1] is None
-            else 1000 if clock[2] is None else 1)
-    return stamp.value // 1_000_000, unit
 
 
 def _millis(seconds: float) -> int:
@@ -117,37 +106,55 @@ def _millis(seconds: float) -> int:
 
 
 class Imported(int):
-    """How many rows an import wrote (an int), and what it left: ``unchanged`` (the
-    example already had that label) and ``kept`` (one line per example relabeled in the
-    app after the file's ``updated_at``: the newer label stays)."""
+    """How many rows an import wrote (an int), what it left: ``unchanged`` (the example
+    already had that label) and ``kept`` (one line per example relabeled or cleared in the
+    app after the file's ``updated_at``: the newer label, or none, stays), and what it
+    overwrote: ``replaced`` (one line per example whose label, or clear, it replaced:
+    which, by whom and when; :func:`replaced_note`)."""
 
     unchanged: int = 0
     kept: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+
+
+def replaced_note(imported: Imported, name: str, shown: int = 5) -> str | None:
+    """One line saying what the import of ``name`` overwrote, from whom; None: nothing."""
+    if not imported.replaced:
+        return None
+    more = " ..." if len(imported.replaced) > shown else ""
+    return (f"{len(imported.replaced)} labels of {name} replaced a label (or a clear) given "
+            f"in the app: " + "; ".join(imported.replaced[:shown]) + more)
+
+
+def _stored(row: dict, stored: dict) -> str:
+    """``train 7 (spam by bob at 2026-12-07 08:01 UTC)``: the example's stored label or
+    clear, who gave it and when."""
+    cleared = stored.get("cleared")
+    who = stored["annotator"] or (None if cleared else "someone without a name")
+    return (f"{row['split']} {row['example_id']} ("
+            + ("cleared" if cleared else stored["label_name"])
+            + (f" by {who}" if who else "") + f" at {when(stored)})")
 
 
 def _merge(row: dict, stored: dict | None, importer: str | None, left: dict) -> dict | None:
     """The row to write over ``stored`` (the example's record now, read in the write's
     transaction), or None to leave it (counted in ``left``)."""
-    seen = row.pop("seen")  # the row's updated_at in the file (_stamp): a download's
+    seen = row.pop("seen")  # the row's updated_at in the file (sheet_times): a download's
     if stored is None:
         return row
     if stored["label_name"] == row["label_name"] and stored["text_sha"] in (
             None, text_digest(row["text"])):
         left["unchanged"] += 1
         return None
-    if seen is None:  # a file made by hand: replaces the label
-        return row
-    millis, unit = seen
-    then = _millis(stored["updated_at"]) // unit * unit  # to the file's precision
-    if then > millis:
-        who = stored["annotator"] or ("someone without a name" if not stored.get("cleared")
-                                      else None)
-        left["kept"].append(f"{row['split']} {row['example_id']} ("
-                            + ("cleared" if stored.get("cleared") else stored["label_name"])
-                            + (f" by {who}" if who else "") + f" at {when(stored)})")
-        return None
-    if then == millis and stored["annotator"] == row["annotator"]:
-        row["annotator"] = importer  # edited in the file: not the download's annotator's
+    if seen is not None:  # else a file made by hand: replaces the label
+        millis, unit = seen
+        then = _millis(stored["updated_at"]) // unit * unit  # to the file's precision
+        if then > millis:
+            left["kept"].append(_stored(row, stored))
+            return None
+        if then == millis and stored["annotator"] == row["annotator"]:
+            row["annotator"] = importer  # edited in the file: not the download's annotator's
+    left["replaced"].append(_stored(row, stored))
     return row
 
 
@@ -187,10 +194,11 @@ def import_labels(store, data, name: str, content: bytes, multi_label: bool = Fa
         records.append(dict(example_id=row["example_id"], label=k, split=row["split"],
                             label_name=label_name, annotator=who, text=row["text"],
                             seen=row["updated_at"]))
-    left = {"unchanged": 0, "kept": []}
+    left = {"unchanged": 0, "kept": [], "replaced": []}
     written = Imported(store.set_many(  # one transaction: all rows or none
         data.config.name, records, merge=lambda r, s: _merge(r, s, annotator, left)))
     written.unchanged, written.kept = left["unchanged"], tuple(left["kept"])
+    written.replaced = tuple(left["replaced"])
     return written
 
 
