@@ -143,7 +143,7 @@ def config_text(name: str, labels: list[str], files: dict[str, str], text_column
     lines += [f"text_column = {_toml_string(text_column)}",
               f"label_column = {_toml_string(label_column)}"]
     lines.append(f"id_column = {_toml_string(id_column)}" if id_column else
-                 'id_column = ""   # none in the file: ids are <split>-<row number>')
+                 'id_column = ""   # no column \'id\': ids are <split>-<row number>')
     lines += ["", "[label_model]", 'name = "auto"', "", "[end_model]", 'name = "auto"', ""]
     return "\n".join(lines)
 
@@ -221,6 +221,50 @@ def _too_few_labels(data: Path, frame: pd.DataFrame, column: str, labels: list[s
             "give them with --labels a,b,...")
 
 
+def _id_hint(frame: pd.DataFrame, id_column: str | None, others) -> str:
+    """With no ``id`` column, a line naming the file's columns that look like ids
+    (``msg_id``, ``DocID``: a name ending in "id", its values distinct): row-number ids
+    would silently replace them."""
+    if id_column:
+        return ""
+    named = [c for c in map(str, frame.columns) if c not in others
+             and re.search(r"id$", c.strip(), re.IGNORECASE) and frame[c].notna().all()
+             and frame[c].is_unique]
+    return (f"ids: row numbers (<split>-<n>), as the file has no column 'id'; pass "
+            f"--id-column {shlex.quote(named[0])} to use its {named[0]!r}" if named else "")
+
+
+def _check_known(gold: pd.Series, labels: list[str], path: Path, column: str) -> None:
+    known = {label_form(label) for label in labels}  # as load_split matches them
+    unknown = sorted(g for g in set(gold) if label_form(g) not in known)
+    if unknown:
+        raise LabelingError(f"{path}: column {column!r} has labels not in --labels: "
+                            f"{', '.join(unknown)}")
+
+
+def _dev_gold(frame: pd.DataFrame, dev: Path, text_column: str, label_column: str,
+              id_column: str | None) -> pd.Series:
+    """The gold labels of the ``--dev`` file, once it has the columns the config will
+    name (the data file's): else the task's first step would stop on it."""
+    for column, flag in ((text_column, "--text-column"), (label_column, "--label-column"),
+                         (id_column, "--id-column")):
+        if column and column not in frame.columns:
+            raise LabelingError(f"{dev}: no column {column!r} "
+                                f"{columns_note(frame.columns, column)}; pass {flag} NAME"
+                                + (" for its gold labels" if flag == "--label-column" else
+                                   ": the --dev file needs the data file's columns"))
+    check_texts(frame[text_column], dev, text_column)
+    if id_column:
+        check_ids(frame[id_column], dev, id_column)
+        check_unique_ids(frame[id_column], dev, id_column)
+    gold = frame[label_column].dropna().astype(str).str.strip()
+    gold = gold[gold != ""]
+    if gold.empty:
+        raise LabelingError(f"{dev}: column {label_column!r} holds no gold label: the --dev "
+                            "file's rows need one each")
+    return gold
+
+
 def init_task(data: Path, directory: Path, name: str | None = None,
               labels: list[str] | None = None, text_column: str | None = None,
               label_column: str | None = None, id_column: str | None = None,
@@ -252,8 +296,21 @@ def init_task(data: Path, directory: Path, name: str | None = None,
         if column != role and say is not None:
             say(f"{role} column: {column!r} (--{role}-column to choose another)")
     text_column, label_column = found.get("text", text_column), found.get("label", label_column)
+    dev_frame = None
+    if dev is not None:  # read now: the config must fit it too (its gold, its columns)
+        dev = Path(dev).resolve()
+        dev_frame = read_table(dev, encoding, 'pass --encoding (e.g. "latin-1") or re-save '
+                                              "it as UTF-8")
+        if "label" in found and label_column not in frame.columns:  # gold in dev only
+            label_column = found_column(dev_frame, "label", "--label-column", dev)
+            if label_column != "label" and say is not None:
+                say(f"label column: {label_column!r} of {dev.name} (--label-column to "
+                    "choose another)")
     if id_column is None:  # the config's default id column; or Excel's "ID"
         id_column = "id" if "id" in frame.columns else near_column("id", frame.columns)
+        hint = _id_hint(frame, id_column, {text_column, label_column})
+        if hint and say is not None:
+            say(hint)
     if not id_column and "id" in frame.columns:  # the task would refuse it (docs/data.md)
         raise LabelingError(f"{data}: --id-column \"\" (row-number ids), but the file has a "
                             "column 'id': rename it, or leave out --id-column to use it")
@@ -280,20 +337,22 @@ def init_task(data: Path, directory: Path, name: str | None = None,
             else pd.Series(dtype=str))
     gold = gold[gold != ""]  # an empty cell is an unlabeled row
     given_labels = bool(labels)
+    dev_gold = (_dev_gold(dev_frame, dev, text_column, label_column, id_column)
+                if dev_frame is not None else pd.Series(dtype=str))
     if not labels:
-        labels = sorted(gold.unique())
-        _check_distinct(labels, data, label_column)
+        labels = sorted(set(gold) | set(dev_gold))
+        _check_distinct(labels, data if dev_frame is None else f"{data} and {dev}",
+                        label_column)
     if len(labels) < 2:
-        raise LabelingError(_too_few_labels(data, frame, label_column, labels, given_labels))
+        raise LabelingError(_too_few_labels(data if dev_frame is None else dev,
+                                            frame if dev_frame is None else dev_frame,
+                                            label_column, labels, given_labels))
     files, written = {"train": str(data)}, []
     if dev is not None:
-        files["dev"] = str(Path(dev).resolve())
+        _check_known(dev_gold, labels, dev, label_column)
+        files["dev"] = str(dev)
     elif len(gold):
-        known = {label_form(label) for label in labels}  # as load_split matches them
-        unknown = sorted(g for g in set(gold) if label_form(g) not in known)
-        if unknown:
-            raise LabelingError(f"{data}: column {label_column!r} has labels not in --labels: "
-                                f"{', '.join(unknown)}")
+        _check_known(gold, labels, data, label_column)
         labeled = frame.loc[gold.index]
         n_dev = min(MAX_DEV, max(len(labels) * 2, int(len(labeled) * DEV_SHARE)))
         if len(labeled) < 2 * n_dev:  # dev, then test from the rest: sklearn's traceback
