@@ -77,3 +77,20 @@ def test_only_what_was_overwritten_is_named(run, tmp_path):
     n = import_labels(store, run, "mine.csv", body.encode(), annotator="dana")
     assert (n, n.unchanged, len(n.kept), n.replaced) == (1, 1, 1, ())
     assert replaced_note(n, "mine.csv") is None
+
+
+def test_a_label_set_stored_in_another_order_is_the_same_label(run, tmp_path):
+    """A label set given before the task's labels were reordered is stored with its names
+    in that order ("spam;ham"); the import writes them in today's ("ham;spam"). Before,
+    its own download read back took them for a label edited in the file: recorded as the
+    importer's, stamped now (bob's label became dana's)."""
+    store = AnnotationStore(tmp_path / "team.sqlite")
+    example_id = run.frames["train"]["id"][0]
+    text = run.frames["train"].set_index("id").at[example_id, "text"]
+    store.set("tiny", example_id, 3, split="train", label_name="spam;ham", annotator="bob",
+              text=text)
+    before = store.record("tiny", "train", example_id)
+    n = import_labels(store, run, "dana.csv", export(store, run), multi_label=True,
+                      annotator="dana")
+    assert (n, n.unchanged, n.replaced) == (0, 1, ())
+    assert store.record("tiny", "train", example_id) == before

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from labeling.data import LABEL_SET_SEPARATOR
 from labeling.data.spreadsheet import (BOM, formula_safe, formula_unsafe, read_sheet_csv,
                                        sheet_times)
 from labeling.errors import DataError
@@ -142,7 +143,7 @@ def _merge(row: dict, stored: dict | None, importer: str | None, left: dict) -> 
     seen = row.pop("seen")  # the row's updated_at in the file (sheet_times): a download's
     if stored is None:
         return row
-    if stored["label_name"] == row["label_name"] and stored["text_sha"] in (
+    if _names(stored["label_name"]) == _names(row["label_name"]) and stored["text_sha"] in (
             None, text_digest(row["text"])):
         left["unchanged"] += 1
         return None
@@ -156,6 +157,13 @@ def _merge(row: dict, stored: dict | None, importer: str | None, left: dict) -> 
             row["annotator"] = importer  # edited in the file: not the download's annotator's
     left["replaced"].append(_stored(row, stored))
     return row
+
+
+def _names(label_name: str | None) -> frozenset:
+    """The names a stored ``label_name`` gives: a label set stored before the task's
+    labels were reordered ("spam;ham") is the label the import writes as "ham;spam"."""
+    return frozenset(n.strip() for n in (label_name or "").split(LABEL_SET_SEPARATOR)
+                     if n.strip())
 
 
 def _zeros_lost(example_id: str, ids) -> str:
