@@ -225,15 +225,22 @@ def add_text_digest_column(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE annotations ADD COLUMN text_sha TEXT")
 
 
+def _unsplit(db: sqlite3.Connection) -> bool:
+    """Whether the annotations table is one of before the split was part of its key."""
+    keyed = {row[1]: row[5] for row in db.execute("PRAGMA table_info(annotations)")}
+    return bool(keyed) and not keyed.get("split")
+
+
 def migrate_unsplit_table(db: sqlite3.Connection) -> None:
     """Files written before annotations were keyed by split: rows that recorded their
     split keep it; rows that did not get split '' and are never used as gold (which
     split they meant cannot be known)."""
-    columns = [row[1] for row in db.execute("PRAGMA table_info(annotations)")]
-    keyed = [row[1] for row in db.execute("PRAGMA table_info(annotations)") if row[5]]
-    if not columns or "split" in keyed:
+    if not _unsplit(db):
         return
     db.execute("BEGIN IMMEDIATE")
+    if not _unsplit(db):  # another process migrated it while this one waited for the lock
+        db.execute("COMMIT")
+        return
     db.execute("ALTER TABLE annotations RENAME TO annotations_unsplit")
     db.execute(SCHEMA)
     db.execute("INSERT INTO annotations (task, split, example_id, label, label_name, annotator,"
