@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from snorkel.map.core import BaseMapper
 
+from labeling.apply.fingerprint_imports import function_imports
 from labeling.apply.libraries import library_top, library_version
 from labeling.lf import nlp as spacy_lfs
 
@@ -303,6 +304,9 @@ class _Encoder:
         for name in sorted(names & module_globals.keys()):
             self.emit("global", name)
             self.value(module_globals[name], f"global {name} of {f.__qualname__}", names)
+        for name, module in function_imports(f):  # `from my_words import WORDS` in its body
+            self.emit("import", name)
+            self.value(module, f"import {name} in {f.__qualname__}", names)
         for name, cell in zip(code.co_freevars, f.__closure__ or ()):
             try:
                 contents = cell.cell_contents
