@@ -36,7 +36,7 @@ def _cells(row: dict) -> list[str]:
         return "-" if value is None else fmt.format(value)
 
     if row["kind"] == "end_model":
-        ms = f"{row['latency_s'] * 1e3:.3f} (1-by-1 {row['latency_single_s'] * 1e3:.3f})"
+        ms = end_model_ms(row)
     else:
         ms = "not measured" if row["latency_s"] is None else f"{row['latency_s'] * 1e3:.1f}"
     tilde = "~" if row.get("estimated") else ""
@@ -48,6 +48,31 @@ def _cells(row: dict) -> list[str]:
             "?" if row["saves_per_1m_docs"] is None else f"{tilde}{row['saves_per_1m_docs']:,.2f}",
             num(row["latency_vs_end_model"],  # 0.3x, not "0x", for a prompt LF faster
                 "{:,.0f}x" if (row["latency_vs_end_model"] or 0) >= 10 else "{:.1f}x")]
+
+
+def end_model_ms(row: dict) -> str:
+    """The end model's two per-doc latencies, each named by how it was timed:
+    ``0.417 in a batch of 264; 31.204 one at a time`` (a bare ``0.417 (1-by-1 31.204)``
+    read as two measures of one thing, or the first as a batch's time)."""
+    batch = f" of {row['n_batch']}" if row.get("n_batch") else ""
+    return (f"{row['latency_s'] * 1e3:.3f} in a batch{batch}; "
+            f"{row['latency_single_s'] * 1e3:.3f} one at a time")
+
+
+def timing_notes(row: dict) -> list[str]:
+    """A note when the end model's batch took longer per doc than one text alone: most
+    likely wall clock on a busy machine, so with the CPU time per doc of each, which
+    other processes do not inflate."""
+    batch, one = row.get("latency_s"), row.get("latency_single_s")
+    if batch is None or one is None or batch <= one:
+        return []
+    cpu_batch, cpu_one = row.get("cpu_s_per_1m_docs"), row.get("cpu_single_s")
+    cpu = (f" (CPU time per doc: {cpu_batch / 1e3:.3f} ms in the batch, {cpu_one * 1e3:.3f} "
+           "ms one at a time)" if cpu_batch is not None and cpu_one is not None else "")
+    return [f"End model timing: a doc took longer in the batch ({batch * 1e3:.3f} ms) than "
+            f"alone ({one * 1e3:.3f} ms) in wall-clock time, most likely as the machine was "
+            f"busy while it was timed{cpu}; run `labeling report` again on a quiet machine for latencies "
+            "to rely on."]
 
 
 def columns(report: dict) -> tuple[str, ...]:
@@ -128,8 +153,8 @@ def print_report(report: dict) -> None:
             console().print(line, markup=False)
     # what a prompt LF's cost is made of (report.md has every row's): a local-backend
     # run's dollars are an estimate at the endpoint model's price, nothing spent
-    for row in report["rows"]:
-        if row["kind"] == "prompt_lf":
+    for row in report["rows"]:  # the end model's: what its two latencies are
+        if row["kind"] in ("end_model", "prompt_lf"):
             console().print(f"[dim]{escape(source_line(row))}[/]")
     if any(row.get("estimated") for row in report["rows"]):
         console().print(f"[dim]Token rule for estimates: {escape(report['token_rule'])}.[/]")
