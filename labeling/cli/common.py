@@ -163,7 +163,8 @@ def sigterm_as_interrupt(command: str):
     """A SIGTERM (a CI job's timeout or cancel, `kill`) stops ``command`` as Ctrl+C does:
     its ``finally`` blocks run (temporary files removed, what prompt LFs spent recorded),
     apply says which LF and row it was on, and the exit status is still 143. Python's
-    default ends the process on the spot. Forked workers (apply's ``--n-jobs``) keep the
+    default ends the process on the spot. Either ends with one line saying the command
+    did not finish (`stopped by Ctrl+C: ...`, status 130). Forked workers (apply's ``--n-jobs``) keep the
     default: the parent ends them with SIGTERM."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -180,10 +181,12 @@ def sigterm_as_interrupt(command: str):
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         yield
-    except Terminated:
-        typer.echo(f"stopped by SIGTERM: `labeling {command}` did not finish; the files "
+    except KeyboardInterrupt as exc:  # Ctrl+C too: typer's own exit 130 says nothing
+        how, status = (("SIGTERM", 128 + signal.SIGTERM) if isinstance(exc, Terminated)
+                       else ("Ctrl+C", 128 + signal.SIGINT))
+        typer.echo(f"stopped by {how}: `labeling {command}` did not finish; the files "
                    "of the steps it finished are kept", err=True)
-        raise typer.Exit(128 + signal.SIGTERM) from None
+        raise typer.Exit(status) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
