@@ -221,8 +221,14 @@ def read_as_is(db: sqlite3.Connection) -> None:
 def add_text_digest_column(db: sqlite3.Connection) -> None:
     """Files written before annotations recorded their text: their rows get NULL (not
     checked), new ones the digest."""
-    if "text_sha" not in [row[1] for row in db.execute("PRAGMA table_info(annotations)")]:
-        db.execute("ALTER TABLE annotations ADD COLUMN text_sha TEXT")
+    def missing() -> bool:
+        return "text_sha" not in [row[1] for row in db.execute("PRAGMA table_info(annotations)")]
+
+    if missing():
+        db.execute("BEGIN IMMEDIATE")
+        if missing():  # else added by another process while this one waited for the lock
+            db.execute("ALTER TABLE annotations ADD COLUMN text_sha TEXT")
+        db.execute("COMMIT")
 
 
 def _unsplit(db: sqlite3.Connection) -> bool:
