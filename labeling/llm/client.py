@@ -49,10 +49,12 @@ from typing import Awaitable, Callable
 
 from labeling.llm.errors import LLMError
 from labeling.llm.multilabel import norm_answer, parse_labels
+from labeling.llm.notes import server_said, tqdm_write
 from labeling.llm.requests import Request
 from labeling.llm.settings import LLMSettings
 
 _MAX_RETRY_AFTER = 300.0
+_SAY_WAIT = 5.0  # a wait the server asks for from this long on is announced (once a runner)
 _WARNED: set[str] = set()  # warnings printed already (a run makes a runner per prompt LF)
 
 
@@ -174,19 +176,6 @@ def _retry_after(headers) -> float | None:
     return None if wait is None else min(wait, _MAX_RETRY_AFTER)
 
 
-def _server_said(exc, key: str) -> str:
-    """``HTTP 404: The model `x` does not exist ...``: a refusal's status and the server's
-    message (OpenAI's ``error.message``, else the body's text) on one line, cut at 160
-    characters, the API key masked should the server echo it."""
-    body = exc.body
-    message = body.get("message") if isinstance(body, dict) else body
-    text = " ".join(str(message).split()) if message else ""
-    if len(key) >= 8:
-        text = text.replace(key, "***")
-    text = text[:160] + ("..." if len(text) > 160 else "")
-    return f"HTTP {exc.status_code}" + (f": {text}" if text else "")
-
-
 class _Malformed(Exception):
     """A 200 reply without the fields of a chat completion."""
 
@@ -249,6 +238,7 @@ class EndpointRunner:
     def __init__(self, settings: LLMSettings, sleep=asyncio.sleep, clock=time.monotonic):
         self.settings = settings
         self.sleep, self.clock = sleep, clock
+        self._said_wait = False
 
     def _client(self):
         from openai import AsyncOpenAI
@@ -356,7 +346,7 @@ class EndpointRunner:
                         else "timeout" if status == 408 else "client_error")
                 retryable = status in (408, 409, 429) or status >= 500
                 wait = _retry_after(exc.response.headers)
-                out.said = _server_said(exc, s.api_key())
+                out.said = server_said(exc, s.api_key())
             except (openai.APITimeoutError, asyncio.TimeoutError):
                 kind, retryable = "timeout", True
             except openai.APIConnectionError:
@@ -381,6 +371,12 @@ class EndpointRunner:
                 break
             if wait is not None:
                 delay = wait
+                if wait >= _SAY_WAIT and not self._said_wait:  # else a silent stall
+                    self._said_wait = True
+                    tqdm_write(f"prompt LF '{req.lf}': the endpoint asked to wait {wait:.0f} s "
+                               f"before a retry (HTTP {status} with Retry-After); waiting (at "
+                               f"most {_MAX_RETRY_AFTER:.0f} s a retry, up to [llm] max_retries "
+                               f"= {s.max_retries} retries a prompt)")
             else:
                 delay = min(s.backoff_base * 2 ** attempt, s.backoff_max) * random.uniform(0.5, 1)
             await self.sleep(delay)

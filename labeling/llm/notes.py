@@ -26,6 +26,19 @@ def tqdm_write(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
+def server_said(exc, key: str) -> str:
+    """``HTTP 404: The model `x` does not exist ...``: a refusal's status and the server's
+    message (OpenAI's ``error.message``, else the body's text) on one line, cut at 160
+    characters, the API key masked should the server echo it."""
+    body = exc.body
+    message = body.get("message") if isinstance(body, dict) else body
+    text = " ".join(str(message).split()) if message else ""
+    if len(key) >= 8:
+        text = text.replace(key, "***")
+    text = text[:160] + ("..." if len(text) > 160 else "")
+    return f"HTTP {exc.status_code}" + (f": {text}" if text else "")
+
+
 def how_far(reqs, cached: int, answers: dict, split: str = "this split") -> str:
     """For a run stopped part-way: prompts answered (kept) and left, of those needed."""
     answered = sum(r.key in answers for r in reqs)
