@@ -290,8 +290,9 @@ class _Encoder:
 
     def _function(self, f: types.FunctionType) -> None:
         version = self._library(f.__module__)
-        if version is not None:
+        if version is not None:  # its code is named; what a factory made it with is not
             self.emit("library function", str(f.__module__), f.__qualname__, version)
+            self._cells(f, _names(f.__code__))  # entity_lf's labels, installed or not
             return
         code = f.__code__
         self.emit("function", f.__qualname__)
@@ -307,7 +308,10 @@ class _Encoder:
         for name, module in function_imports(f):  # `from my_words import WORDS` in its body
             self.emit("import", name)
             self.value(module, f"import {name} in {f.__qualname__}", names)
-        for name, cell in zip(code.co_freevars, f.__closure__ or ()):
+        self._cells(f, names)
+
+    def _cells(self, f: types.FunctionType, names: frozenset) -> None:
+        for name, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
             try:
                 contents = cell.cell_contents
             except ValueError:  # not assigned yet
