@@ -164,6 +164,7 @@ def _train(task):
 def evaluate(config: Optional[Path] = CONFIG_ARG, run_dir: Optional[Path] = RUN_DIR_OPT):
     """The final scores on dev and test (the LF loop's commands show dev only)."""
     from labeling import pipeline, report
+    from labeling.apply import applied
     from labeling.artifacts import metrics_to_evaluate
 
     task = open_task(config, run_dir)
@@ -171,6 +172,12 @@ def evaluate(config: Optional[Path] = CONFIG_ARG, run_dir: Optional[Path] = RUN_
         return
     if not pipeline.read_metrics(task.run_dir).get("label_model"):
         raise LabelingError(f"{task.run_dir}: nothing to evaluate; run `labeling fit` first")
+    try:  # the scores are of the LFs as applied: after an edit, not of the LFs on disk
+        applied.check(task, "evaluate")
+    except LabelingError as exc:
+        typer.echo("note: " + str(exc).replace(
+            "run `labeling apply` before `labeling evaluate`", "the scores below are of the "
+            "LFs it applied; `labeling run` scores the LFs now"))
     report.print_scores(metrics_to_evaluate(task, pipeline.END_MODEL_FILE,
                                             pipeline.STALE_END_MODEL))
 
