@@ -19,8 +19,8 @@ before each request, which the client cannot do.
   capped at 300 s) when the reply gives one we can read, else ``backoff_base * 2**attempt``
   (jittered, capped at ``backoff_max``);
 * ``max(20, 2 * concurrency)`` prompts in a row with no reply after their retries stop
-  the run (:class:`DeadEndpoint`): an endpoint that is down would otherwise cost every
-  prompt its retries and timeouts;
+  the run (:class:`labeling.llm.errors.DeadEndpoint`): an endpoint that is down would
+  otherwise cost every prompt its retries and timeouts;
 * a 401/403 aborts the run (:class:`LLMError`): every other call would fail the same way;
   so does a 400 naming ``response_format`` (set ``structured_output = false``).
 
@@ -37,6 +37,7 @@ allowed answers is rejected with a reason, never mapped to a guessed label.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import math
@@ -47,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from typing import Awaitable, Callable
 
-from labeling.llm.errors import LLMError
+from labeling.llm.errors import DeadEndpoint, LLMError
 from labeling.llm.multilabel import norm_answer, parse_labels
 from labeling.llm.notes import server_said, tqdm_write
 from labeling.llm.requests import Request
@@ -197,39 +198,6 @@ def _content_of(resp):
     counts = all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in tokens)
     finish = getattr(resp.choices[0], "finish_reason", None)
     return content, (tokens if counts else None), refusal, finish
-
-
-class DeadEndpoint:
-    """Stops a run whose endpoint answers nothing: ``max(20, 2 * concurrency)`` prompts
-    in a row without a reply, each after all its retries (a server down, a gateway
-    answering 500, every request timing out). Without it a dead endpoint would cost
-    every prompt ``(max_retries + 1) * timeout`` seconds and leave the LF abstaining
-    on every row; a reply of any kind, even a rejected one, resets the count."""
-
-    def __init__(self, settings: LLMSettings):
-        self.settings = settings
-        self.limit = max(20, 2 * settings.concurrency)
-        self.in_a_row = 0
-        self.kinds: dict[str, int] = {}
-        self.said: str | None = None
-
-    def dead_after(self, outcome: Outcome) -> bool:
-        if not outcome.failed:
-            self.in_a_row, self.kinds, self.said = 0, {}, None
-            return False
-        self.in_a_row += 1
-        self.said = outcome.said or self.said
-        for kind in outcome.errors:
-            self.kinds[kind] = self.kinds.get(kind, 0) + 1
-        return self.in_a_row >= self.limit
-
-    def message(self) -> str:
-        kinds = ", ".join(f"{k}: {n}" for k, n in sorted(self.kinds.items()))
-        said = f"; the last said {self.said}" if self.said else ""
-        return (f"the endpoint answered none of {self.in_a_row} prompts in a row (failed "
-                f"attempts, retries included: {kinds}{said}): stopped; check that it is up "
-                "([llm] base_url, model, timeout; for rate_limited: rpm, concurrency, "
-                "max_retries)")
 
 
 class EndpointRunner:
@@ -386,12 +354,29 @@ class EndpointRunner:
 
 def run_sync(coro_factory: Callable[[], Awaitable]):
     """Run a coroutine from sync code, also when the caller already has an event loop
-    (notebooks, Streamlit): then on a helper thread with its own loop."""
+    (notebooks, Streamlit): then on a helper thread with its own loop. A Ctrl+C there
+    (a notebook's interrupt) lands in this thread's wait: the helper's run is cancelled
+    (no new request; the replies so far are kept) before it is raised, where leaving the
+    pool would have waited for every remaining prompt to be asked, and paid for."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coro_factory())
     import concurrent.futures
 
+    running: concurrent.futures.Future = concurrent.futures.Future()
+
+    async def main():
+        running.set_result((asyncio.get_running_loop(), asyncio.current_task()))
+        return await coro_factory()
+
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(coro_factory())).result()
+        future = pool.submit(asyncio.run, main())
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            loop, task = running.result()
+            with contextlib.suppress(RuntimeError):  # its loop closed: it ended meanwhile
+                loop.call_soon_threadsafe(task.cancel)
+            concurrent.futures.wait([future])
+            raise
