@@ -21,7 +21,7 @@ from labeling.review.annotator import byline, save_unless_changed
 from labeling.review.literal import literal
 from labeling.review.multilabel import set_names
 from labeling.review.ml_project import is_multi_label, load_multilabel_run
-from labeling.review.project import annotations_path, run_stamp
+from labeling.review.project import annotations_path
 
 PAGES = [("ml_overview.py", "Overview", ":material/dashboard:", "overview"),
          ("ml_labels.py", "Per label", ":material/table:", "labels"),
@@ -42,11 +42,13 @@ def _run(project: str, run_dir: str | None, annotations: str | None, stamp: str)
 
 
 def run():
-    """The current multi-label run (MultiLabelRun); raises LabelingError / NoRunError."""
-    s = shared.settings()
-    run_dir = str(s["run_dir"]) if s["run_dir"] else None
-    annotations = str(s["annotations"]) if s["annotations"] else None
-    return _run(str(s["project"]), run_dir, annotations, run_stamp(s["project"], run_dir))
+    """The current multi-label run (MultiLabelRun); raises LabelingError / NoRunError.
+    While a run writes the folder: the last finished run, as for single-label tasks
+    (:func:`shared.current`)."""
+    annotations = shared.settings()["annotations"]
+    annotations = str(annotations) if annotations else None
+    return shared.current(lambda project, run_dir, stamp: _run(project, run_dir, annotations,
+                                                               stamp))
 
 
 def store() -> AnnotationStore:

@@ -27,8 +27,9 @@ from labeling.review.detail import example_text
 from labeling.review.import_labels import export, import_labels
 from labeling.review.literal import literal
 from labeling.review.next_run import unknown_label_names
-from labeling.review.project import (annotation_key, annotations_path, gold_drift, lf_drift,
-                                     lf_files_stamp, load_run, project_settings, run_stamp)
+from labeling.review.project import (NoRunError, annotation_key, annotations_path, gold_drift,
+                                     lf_drift, lf_files_stamp, load_run, project_settings,
+                                     run_stamp)
 
 
 def settings() -> dict:
@@ -68,20 +69,35 @@ def _writing(project: str, run_dir: str | None) -> str | None:
     return runner.writer(project, run_dir)
 
 
-def run():
-    """The current run (RunData); raises LabelingError / NoRunError. While a run writes
-    the folder: the last run loaded before it began (else what the folder holds)."""
+class RunGoing(NoRunError):
+    """A run writes the folder and the last finished run (:func:`current`: the app shows
+    the Run pipeline page alone), or its predictions, are not at hand."""
+
+
+def current(load):
+    """The run ``load(project, run_dir, stamp)`` (single- or multi-label) returns. While a
+    run writes the folder: the last one loaded before (:class:`_Finished`), else the
+    folder if it loaded whole and unchanged, else :class:`RunGoing`."""
     project, run_dir, stamp = _key()
     last = _finished().get((project, run_dir))
-    if _writing(project, run_dir):
-        return last.data if last is not None else _run(project, run_dir, stamp)
-    data = _run(project, run_dir, stamp)
-    if (last is None or last.stamp != stamp) and not _writing(project, run_dir):
+    if _writing(project, run_dir) and last is not None:
+        return last.data
+    data = load(project, run_dir, stamp)
+    fresh = None  # taken before the check below: what the folder held when loaded
+    if last is None or last.stamp != stamp:
         from labeling.review.end_model import inputs_stamp
-
-        _finished()[(project, run_dir)] = _Finished(stamp, data, inputs_stamp(data.run_dir),
-                                                    gold_drift(data))
+        fresh = _Finished(stamp, data, inputs_stamp(data.run_dir), gold_drift(data))
+    if _writing(project, run_dir) and (data.mixed or run_stamp(project, run_dir) != stamp):
+        raise RunGoing(f"{runner.run_folder(project, run_dir)}: a run is writing this "
+                       "folder; the pages show the run when it has finished")
+    if fresh is not None:
+        _finished()[(project, run_dir)] = fresh
     return data
+
+
+def run():
+    """The current run (RunData): :func:`current`."""
+    return current(_run)
 
 
 def gold_note(data) -> str | None:
@@ -104,10 +120,6 @@ def _end_predictions(project: str, run_dir: str | None, stamp: str) -> dict:
 
     data = _run(project, run_dir, stamp)
     return all_predictions(data, lambda: _end_model(str(data.run_dir), stamp))
-
-
-class RunGoing(LabelingError):
-    """A run writes the folder and the last finished run's predictions are not at hand."""
 
 
 def end_model_proba() -> dict:
@@ -177,8 +189,10 @@ def _drift(_data, project: str, run_dir: str | None, stamp: str, lf_key: str) ->
 
 
 def drift_note(data) -> str | None:
-    """One line when the task's LFs are not the ones the run ``data`` applied (or cannot
-    be loaded): the pages then show old results, and say so."""
+    """One line when the run ``data`` mixes two runs' steps (``data.mixed``), else when
+    the task's LFs are not the ones it applied (or do not load): old results, said so."""
+    if data.mixed:  # first: the run it asks for also brings the LFs' votes up to date
+        return data.mixed
     project, run_dir, stamp = _key()
     last = _finished().get((project, run_dir))
     if last is not None and last.data is data:  # a run is writing: the last finished one
@@ -196,14 +210,12 @@ def busy() -> str | None:
     project, run_dir, _ = _key()
     if (holder := _writing(project, run_dir)) is None:
         return None
-    shown = ("every page shows the last finished run, as it was before this one began"
-             if (project, run_dir) in _finished() else
-             "what the pages show mixes the steps it has finished with the old run's (or "
-             "does not load)")
-    return (f"{runner.run_folder(project, run_dir)}: being written by {holder}. Until it "
-            f"ends, {shown}; reload the page when it has finished. Annotations are saved "
-            "as usual; the run reads them when it starts, so those given now go to the "
-            "next run.")
+    shown = ("Until it ends, every page shows the last finished run, as it was before this "
+             "one began; reload the page when it has finished" if (project, run_dir) in
+             _finished() else "The pages show the run when it has finished (reload the page then)")
+    return (f"{runner.run_folder(project, run_dir)}: being written by {holder}. {shown}. "
+            "Annotations are saved as usual; the run reads them when it starts, so those "
+            "given now go to the next run.")
 
 
 def store() -> AnnotationStore:

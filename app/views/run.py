@@ -14,8 +14,8 @@ from labeling.review.literal import literal
 
 def result(run: runner.AppRun) -> None:
     if run.error is not None:
-        st.error(literal(f"The run started at {runner.clock(run.started_at)} stopped: "
-                         f"{run.error}"))
+        st.error(literal(f"The run started at {runner.clock(run.started_at)} stopped at "
+                         f"its {run.step} step: {run.error}"))
         return
     st.success(f"Run finished: {literal(runner.headline(run.metrics))}. "
                "Reload the page (or click below) to see it.")
@@ -47,7 +47,9 @@ project = shared.settings()["project"]
 run_dir = shared.settings()["run_dir"]
 last = runner.last_run(project, run_dir)
 writer = runner.writer(project, run_dir)
-message = st.session_state.get("no_run_message")
+# set anew on each rerun that finds no run (streamlit_app.py): a run made since, from
+# another process, leaves no stale "Run the pipeline to create it" behind
+message = st.session_state.pop("no_run_message", None)
 if message and writer is None:  # (a run going: what it lacks is what it is writing)
     st.info(f"{literal(message)}. Run the pipeline to create it.")
 st.caption(f"Project {literal(project)}: applies the LFs, fits the label model, trains and exports "

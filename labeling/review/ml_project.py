@@ -24,7 +24,7 @@ from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore, apply_gold, valid_gold
 from labeling.models.multilabel import indicator
 from labeling.multilabel_steps import LF_ANALYSIS_FILE
-from labeling.review.project import NoRunError, moved_from_train
+from labeling.review.project import NoRunError, mixed_steps, moved_from_train
 
 ML_FILES = (L_FILE, PROBS_FILE, METRICS_FILE, LF_ANALYSIS_FILE)
 APPLIES, DOES_NOT_APPLY, ABSTAIN = 1, 0, -1
@@ -47,6 +47,7 @@ class MultiLabelRun:
     analysis: pd.DataFrame              # lf_analysis.csv, as the run wrote it
     gold_source: str                    # where the merged annotations came from
     moved: dict[str, str] = field(default_factory=dict)  # dev id in the run -> its train id
+    mixed: str | None = None  # :func:`~labeling.review.project.mixed_steps` when loaded
 
     @property
     def labels(self) -> list[str]:
@@ -191,7 +192,7 @@ def load_multilabel_run(project: Path | str, run_dir: Path | str | None = None,
              for s, df in frames.items()}
     end_proba = read_end_probs(run, config.labels, frames)  # None: missing or stale
     return MultiLabelRun(config, run, frames, L, probs, end_proba, metrics, lf_names, targets,
-                         analysis, source, moved)
+                         analysis, source, moved, mixed_steps(config, run_dir))
 
 
 def is_multi_label(project: Path | str) -> bool:

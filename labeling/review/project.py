@@ -17,13 +17,15 @@ import numpy as np
 import pandas as pd
 
 from labeling.apply.applied import CODE_KEY, differences
-from labeling.artifacts import ANNOTATIONS_USED_FILE, check_gold_unchanged, read_lf_summary
+from labeling.artifacts import (ANNOTATIONS_USED_FILE, check_gold_unchanged, made_from_another,
+                                read_lf_summary)
 from labeling.config import TaskConfig, load_config
 from labeling.data import SPLITS, load_split
 from labeling.errors import LabelingError
 from labeling.gold import apply_gold
-from labeling.pipeline import (L_FILE, METRICS_FILE, PROBS_FILE, SUMMARY_FILE, Task,
-                               read_label_matrices, read_metrics, read_probs)
+from labeling.pipeline import (END_MODEL_FILE, L_FILE, METRICS_FILE, MODEL_DIR, PROBS_FILE,
+                               SUMMARY_FILE, Task, read_label_matrices, read_metrics,
+                               read_probs)
 
 ENV_PROJECT = "LABELING_PROJECT"          # labeling.toml, or the folder holding it
 ENV_RUN_DIR = "LABELING_RUN_DIR"          # optional: another run folder of the same task
@@ -77,6 +79,7 @@ class RunData:
     lf_names: list[str]
     summary: pd.DataFrame                # lf_summary.csv, index lf
     moved: dict[str, str] = field(default_factory=dict)  # dev id in the run -> its train id
+    mixed: str | None = None  # :func:`mixed_steps` when loaded
 
     @property
     def labels(self) -> list[str]:
@@ -131,7 +134,35 @@ def load_run(project: Path | str, run_dir: Path | str | None = None,
         raise LabelingError(f"{run / PROBS_FILE}: lacks a split; run `labeling fit` again") from None
     lf_names = list(pd.read_parquet(run / L_FILE).columns)
     summary = read_lf_summary(run / SUMMARY_FILE)
-    return RunData(config, run, frames, L, probs, metrics, lf_names, summary, moved)
+    return RunData(config, run, frames, L, probs, metrics, lf_names, summary, moved,
+                   mixed_steps(config, run_dir))
+
+
+# the run's steps in order, each with the file it writes from the one before's
+STEP_CHAIN = ((L_FILE, "apply"), (PROBS_FILE, "fit"), (END_MODEL_FILE, "train"),
+              (f"{MODEL_DIR}/model_card.json", "export"))
+
+
+def mixed_steps(config: TaskConfig, run_dir: Path | str | None = None) -> str | None:
+    """One line when the run folder holds the output of a step made from another version
+    of the step before's than the one there now (the link
+    :func:`~labeling.artifacts.check_step_order` checks before a step): a run stopped or
+    failed half-way, so its first steps are new and the later ones the run before's.
+    Single- and multi-label runs write the same chain of files; ``config`` has the run
+    folder ``run_dir`` (the app's ``--run-dir``, named in the command to run)."""
+    run = config.run_dir
+    steps = [step for _, step in STEP_CHAIN]
+    for i, ((earlier, done), (later, stopped)) in enumerate(zip(STEP_CHAIN, STEP_CHAIN[1:])):
+        if made_from_another(run, earlier, later):
+            old = steps[i + 1:]
+            old = ", ".join(old[:-1]) + f" and {old[-1]}" if len(old) > 1 else old[0]
+            again = f"`labeling run {config.source}" + (f" --run-dir {run}`" if run_dir else "`")
+            return (f"{run}: this run folder mixes two runs: its {old} results are older "
+                    f"than its last `labeling {done}` (a run stopped or failed at "
+                    f"`labeling {stopped}`, or it was not run since), so the pages show them "
+                    "beside newer results they were not made from. Run the pipeline again "
+                    f"(Run pipeline page, or {again}) to make it whole.")
+    return None
 
 
 def moved_from_train(before: dict, after: dict, record: dict) -> dict[str, str]:
