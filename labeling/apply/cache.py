@@ -59,10 +59,14 @@ class FrameKeys(NamedTuple):
 
 
 def row_hashes(df: pd.DataFrame) -> np.ndarray:
-    """A uint64 content hash per row (all columns, not the index)."""
+    """A uint64 content hash per row (all columns and their names, not the index): pandas
+    hashes the values only, so a column renamed in the data (which an LF reading
+    ``getattr(x, "author", None)`` then no longer finds) kept every row's key."""
     if len(df) == 0:
         return np.zeros(0, dtype=np.uint64)
-    return pd.util.hash_pandas_object(df, index=False).to_numpy(dtype=np.uint64)
+    names = hashlib.blake2b(repr([str(c) for c in df.columns]).encode(), digest_size=8)
+    salt = np.frombuffer(names.digest(), dtype=np.uint64)[0]
+    return pd.util.hash_pandas_object(df, index=False).to_numpy(dtype=np.uint64) ^ salt
 
 
 def frame_digest(df: pd.DataFrame) -> str | None:
