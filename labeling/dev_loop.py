@@ -170,9 +170,15 @@ def _stamp(files: list[Path]) -> dict:
     return out
 
 
+# the notebook's words for an LF raising on a row (labeling.session), as the loop says them
+_NOTEBOOK_FAULTS = ("call apply(fault_tolerant=True) (or set [apply] fault_tolerant = true, "
+                    "which `labeling dev` reads)")
+_LOOP_FAULTS = "set [apply] fault_tolerant = true in the config (the loop reads it on save)"
+
+
 def _error_line(exc: BaseException) -> str:
     if isinstance(exc, (LabelingError, SyntaxError)):
-        return f"error: {exc}"
+        return f"error: {exc}".replace(_NOTEBOOK_FAULTS, _LOOP_FAULTS)
     where = traceback.extract_tb(exc.__traceback__)[-1:]  # the LF's own line, usually
     at = f" ({where[0].filename}:{where[0].lineno})" if where else ""
     return f"error: {type(exc).__name__}: {exc}{at}"
