@@ -193,7 +193,8 @@ def _llm_count(path: Path, prices: dict | None = None) -> str:
 @user_errors
 def cache_command(config: Optional[Path] = CONFIG_ARG,
                   prune: bool = typer.Option(False, "--prune",
-                                             help="Remove LF columns of LFs edited or removed "
+                                             help="Remove LF columns (and parts of an "
+                                                  "unfinished apply) of LFs edited or removed "
                                                   "since, votes of rows no longer in the "
                                                   "data, label-model fits from before "
                                                   "the last apply and embeddings of texts "
@@ -252,7 +253,8 @@ def cache_command(config: Optional[Path] = CONFIG_ARG,
     if unloaded:
         typer.echo(f"LF modules: {unloaded}")
     if not prune:
-        typer.echo("`labeling cache --prune` removes the LF columns of LFs edited or removed, "
+        typer.echo("`labeling cache --prune` removes the LF columns (and unfinished applies' "
+                   "parts) of LFs edited or removed, "
                    "the votes of rows no longer in the data, label-model fits from before "
                    "the last apply and the embeddings of texts no longer in the data; "
                    "deleting a cache folder is safe too (the next run recomputes it; LLM "
