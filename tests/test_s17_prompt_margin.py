@@ -52,8 +52,6 @@ def test_the_configs_local_margin_changes_the_prompt_lfs(applied):
     _refused_then_recomputed(config)
 
 
-@pytest.mark.xfail(strict=True, reason="labeling/apply/applied.py PROMPT_FIELDS lacks the "
-                   "LF's local_margin (outside h133's files): fit takes the old votes")
 def test_the_lfs_own_local_margin_changes_it(applied):
     config = applied
     lfs = config.parent / "lfs.py"

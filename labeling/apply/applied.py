@@ -95,8 +95,8 @@ LLM_ANSWER_SETTINGS = ("backend", "base_url", "model", "params", "structured_out
 
 def prompt_definition(lf, cardinality: int, llm=None) -> str | None:
     """A prompt LF's record: a hash of what its requests are made of (the template,
-    answers, descriptions, model, params and system message, and the task's ``llm``
-    settings that shape its answers: the model it falls back to, the backend), so an
+    answers, descriptions, model, params, system message and local margin, and the task's
+    ``llm`` settings that shape its answers: the model it falls back to, the backend), so an
     edited question or another model is a changed LF; None for other LFs. Its code reads
     the LLM runtime's lock, which has no fingerprint, and its answers are cached per
     request, not per column."""
@@ -105,8 +105,11 @@ def prompt_definition(lf, cardinality: int, llm=None) -> str | None:
             getattr(asked, "template", None), str):
         return None
     settings = {key: getattr(llm, key, None) for key in LLM_ANSWER_SETTINGS} if llm else {}
-    definition = [type(lf).__qualname__, lf.name, cardinality,
-                  {field: getattr(asked, field, None) for field in PROMPT_FIELDS}, settings]
+    fields = {field: getattr(asked, field, None) for field in PROMPT_FIELDS}
+    if getattr(asked, "local_margin", None) is not None:
+        # only when set (multi-label prompts): every other prompt keeps its fingerprint
+        fields["local_margin"] = asked.local_margin
+    definition = [type(lf).__qualname__, lf.name, cardinality, fields, settings]
     text = json.dumps(definition, sort_keys=True, default=repr, ensure_ascii=False)
     return "prompt:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
