@@ -21,6 +21,7 @@ from sklearn.model_selection import train_test_split
 from labeling.data import (check_ids, check_some_text, check_texts, check_unique_ids,
                            column_list, columns_note, label_form, near_column, read_table)
 from labeling.errors import LabelingError
+from labeling.files import file_in_the_way
 from labeling.lf.core import name_part
 
 DEV_SHARE, TEST_SHARE, MAX_DEV = 0.2, 0.2, 500
@@ -281,6 +282,9 @@ def init_task(data: Path, directory: Path, name: str | None = None,
     for path in (config, lf_file):
         if path.exists():
             raise LabelingError(f"{path}: already exists; init never overwrites")
+    if (file := file_in_the_way(directory)) is not None:  # not "<dir>/data: Not a directory"
+        raise LabelingError(f"--dir {directory}: " + ("a file" if file == directory else
+                                                      f"{file} is a file") + ", not a folder")
     try:
         "".encode(encoding)
     except LookupError:
@@ -288,6 +292,9 @@ def init_task(data: Path, directory: Path, name: str | None = None,
                             '"utf-8", "latin-1", "cp1252")') from None
     frame = read_table(data, encoding, 'pass --encoding (e.g. "latin-1") or re-save it '
                                        "as UTF-8")
+    if frame.empty:  # not "no column 'text' (columns: )" or "'body' is empty in all 0 rows"
+        raise LabelingError(f"{data}: no rows (" + (f"only the header: {column_list(frame.columns)}"
+                                                   if len(frame.columns) else "empty") + ")")
     given = text_column
     found = {role: found_column(frame, role, f"--{role}-column", data)
              for role, column in (("text", text_column), ("label", label_column))
