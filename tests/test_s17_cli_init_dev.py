@@ -5,24 +5,17 @@ stopped on the dev file; `--label-column category` (in the dev file only) stoppe
 with "no column 'category'"; a dev label outside --labels passed. A file with no `id`
 column but a `msg_id` one got row-number ids without a word."""
 
-import pandas as pd
-from typer.testing import CliRunner
+import sys
+from pathlib import Path
 
-from labeling.cli import app
+import pandas as pd
+
 from labeling.config import load_config
 from labeling.pipeline import load_task
 
-
-def _invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def _one_error_line(result, *parts):
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for part in parts:
-        assert part in lines[0], lines[0]
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import cli as _invoke  # noqa: E402
+from conftest import one_error_line as _one_error_line  # noqa: E402
 
 
 def _files(tmp_path, make_task, dev_labels=None):

@@ -4,22 +4,14 @@ an empty file said `no column 'text' in any case (columns: )`, a header-only one
 --dir naming a file printed the split's line ("dev 60, test 60") and then
 `<dir>/data: Not a directory`."""
 
+import sys
+from pathlib import Path
+
 import pandas as pd
-from typer.testing import CliRunner
 
-from labeling.cli import app
-
-
-def _invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def _one_error_line(result, *parts):
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for part in parts:
-        assert part in lines[0], lines[0]
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import cli as _invoke  # noqa: E402
+from conftest import one_error_line as _one_error_line  # noqa: E402
 
 
 def test_empty_and_header_only_files(tmp_path):

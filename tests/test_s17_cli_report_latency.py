@@ -4,7 +4,13 @@ divided by its size) had no name, the terminal left out the end model's source l
 says so, and a batch slower per doc than one text at a time (a busy shared machine:
 115 against 50 ms) was shown without a word."""
 
-from labeling import distill, distill_output, report
+import sys
+from pathlib import Path
+
+from labeling import distill, distill_output
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_s16_cli_report_console import _printed  # noqa: E402
 
 
 def _end_row(batch_s, single_s):
@@ -25,13 +31,6 @@ def _report(row):
             "created": "now", "notes": distill_output.timing_notes(row)}
 
 
-def _printed(capsys, result) -> str:
-    report.console.cache_clear()
-    try:
-        distill_output.print_report(result)
-    finally:
-        report.console.cache_clear()
-    return " ".join(capsys.readouterr().out.split())
 
 
 def test_the_cell_names_both_latencies():
