@@ -58,6 +58,7 @@ def test_interrupt_with_a_running_loop_stops_the_requests(fake_openai, tmp_path,
     assert "prompt LF 'llm_ad' interrupted" in capsys.readouterr().err
     kept = ResponseCache(tmp_path / "cache.sqlite")
     try:
-        assert 10 <= kept.count() <= asked  # the replies that came back are kept
+        # the replies that came back are kept (but the <= concurrency in flight)
+        assert 10 - 2 <= kept.count() <= asked
     finally:
         kept.close()

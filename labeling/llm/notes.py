@@ -17,6 +17,7 @@ the first row concerned, as it happens, on stderr above any progress bar.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 
 
 def tqdm_write(message: str) -> None:
@@ -60,18 +61,21 @@ def _counts(counter) -> str:
 
 def outcome_note(lf: str, reqs, df, stats, answers: dict, rejected: dict,
                  max_retries: int, split: str | None = None,
-                 said: dict | None = None) -> str | None:
+                 unanswered: dict | None = None) -> str | None:
     """One line when prompts of ``lf`` got no answer (not in ``answers``) or a reply that
     is not an allowed answer (``rejected``: key -> (reason, reply)); None when every
-    prompt was answered. ``split`` (when known) is named: rows are numbered in it;
-    ``said`` (key -> what the server said refusing it: ``HTTP 400: ...``) is shown for
-    the first row left unanswered."""
+    prompt was answered. ``split`` (when known) is named: rows are numbered in it.
+    ``unanswered`` (key -> the failed ``Outcome``): their failed attempts are counted
+    (not those of prompts retried and answered, in ``stats.errors`` too) and what the
+    server said refusing the first row's (``HTTP 400: ...``) is shown."""
     parts = []
     if stats.failed:
         first = next((r for r in reqs if r.key not in answers), None)
-        reason = (said or {}).get(first.key) if first is not None else None
+        failed = unanswered or {}
+        reason = getattr(failed.get(first.key), "said", None) if first is not None else None
+        kinds = Counter(k for out in failed.values() for k in out.errors) or stats.errors
         parts.append(f"{stats.failed} of {len(reqs)} prompts got no answer after up to "
-                     f"{max_retries} retries ({_counts(stats.errors)}); they abstain and are "
+                     f"{max_retries} retries ({_counts(kinds)}); they abstain and are "
                      f"not cached, the next apply asks them again"
                      + (f"; first: {_row(df, first.rows[0])}" if first is not None else "")
                      + (f", refused with {reason}" if reason else ""))

@@ -182,7 +182,7 @@ class Runtime:
         if self.settings.budget is not None and todo:
             self._check_lf_budget(lf.name, todo)
         answers, rejected = self._cached_answers(reqs, hits)
-        said: dict[str, str] = {}  # key -> what the server said of a prompt left unanswered
+        unanswered: dict = {}  # key -> the Outcome of a prompt left without a reply
         for reason, _ in rejected.values():
             stats.rejected[reason] += 1
         bar = self._progress(lf.name, len(reqs), stats.cache_hits)
@@ -210,8 +210,7 @@ class Runtime:
                 stats.error(kind)
             if out.failed:
                 stats.failed += 1
-                if out.said:
-                    said[req.key] = out.said
+                unanswered[req.key] = out
             else:
                 cost = self._record(req, out, stats)
                 if self.settings.budget is not None:
@@ -245,7 +244,7 @@ class Runtime:
             if bar is not None:
                 bar.close()
         note = outcome_note(lf.name, reqs, df, stats, answers, rejected,
-                            self.settings.max_retries, self.split, said)
+                            self.settings.max_retries, self.split, unanswered)
         if note:
             tqdm_write(note)
         return reqs, answers
