@@ -16,7 +16,8 @@ from labeling.errors import LabelingError
 @app.command()
 @user_errors
 def dev(config: Optional[Path] = CONFIG_ARG,
-        interval: float = typer.Option(0.3, help="Seconds between checks for saved files."),
+        interval: float = typer.Option(0.3, min=0.01,
+                                       help="Seconds between checks for saved files."),
         run_dir: Optional[Path] = RUN_DIR_OPT):
     """Watch the LF modules and the config: on each save re-apply what changed, refit
     the label model and print the dev table (never test). Ctrl+C stops."""
@@ -36,7 +37,7 @@ def show(lf: str = typer.Argument(..., help="The LF's name."),
                                                  help="Only rows where it disagrees with this "
                                                       "LF (or 'any')."),
          split: str = typer.Option("dev", help="train or dev (test is for the final score)."),
-         limit: int = typer.Option(20, help="Rows to print at most."),
+         limit: int = typer.Option(20, min=1, help="Rows to print at most."),
          run_dir: Optional[Path] = RUN_DIR_OPT):
     """The rows an LF fires on (or gets wrong, or conflicts on), with gold and the label
     model's label, from the last fit."""
