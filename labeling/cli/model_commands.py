@@ -124,6 +124,7 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
     from labeling.serve import Limits, build_server, check_host, listening_message
     from labeling.serve import serve as run_server, serve_workers
     from labeling.serve.logs import check_log_format
+    from labeling.serve.server import process_ending
 
     check_host(host, allow_remote)  # before loading the model: fail fast
     check_log_format(log_format)
@@ -142,4 +143,5 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
         run_server(server, host, port, allow_remote, access_log, graceful_timeout,
                    on_listen=lambda url: typer.echo(listening_message(
                        server.name, server.exported.runtime, url)), log_format=log_format)
+    process_ending()  # the exit that follows skips walking the model's objects
     typer.echo("stopped")

@@ -48,7 +48,8 @@ from typing import Callable
 
 from labeling.errors import LabelingError
 from labeling.serve.logs import check_log_format
-from labeling.serve.server import bind, build_server, check_host, run_uvicorn, url_of
+from labeling.serve.server import (bind, build_server, check_host, process_ending, run_uvicorn,
+                                   url_of)
 
 START_SECONDS = 600  # a hang guard for one worker loading its model, not a budget
 STOP_SECONDS = 120  # after the graceful stop's own limit: time to answer queued texts
@@ -104,6 +105,7 @@ def _worker(conn, sock, options: dict, access_log: bool, graceful_seconds: float
         sys.exit(f"error: {exc}")
     finally:
         sock.close()
+    process_ending()
 
 
 def start_ignoring_sigint(process: multiprocessing.Process) -> None:
