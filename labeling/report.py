@@ -199,10 +199,25 @@ def weight_rule_text(end: dict) -> str:
               if end.get("weak_weight") is None else f"{end['weak_weight']:g}")
     # "X +0.021" and "leads X by, Y by" both read as X's (Y's) own gain; each is the
     # best's lead over X, so every number says "over" whom
-    leads = ", ".join(f"{p['gain']:+.3f} over {key.split('/', 1)[1]} (SE {p['se']:.3f})"
+    models = {key.split("/", 1)[0] for key in cv["paired"]}
+    leads = ", ".join(f"{p['gain']:+.3f} over {_weight_name(key, models)} (SE {p['se']:.3f})"
                       for key, p in cv["paired"].items() if key != cv["best"])
+    shares = any("/w" in key for key in cv["paired"])
     return (f"end model weak weight: {weight} (rule {end.get('weight_rule', 'best')}); on dev "
-            f"CV {cv['best'].split('/', 1)[1]} scored best: {leads}")
+            f"CV {_weight_name(cv['best'], models)} scored best: {leads}"
+            + (" (weights: the weak rows' total weight as a share of the gold rows')"
+               if shares else ""))
+
+
+def _weight_name(key: str, models: set) -> str:
+    """A CV candidate (``model/soft/w0.3``) named as the weak weight is: ``0.3``,
+    ``1 per row`` (``soft``), ``gold only``; its mode when not soft and its model when
+    the candidates' models differ (``soft`` read as another option than "1 per row")."""
+    model, _, rest = key.partition("/")
+    mode, _, share = rest.partition("/w")
+    name = ("gold only" if mode == "gold_only" else share or "1 per row") + (
+        f" ({mode})" if mode not in ("soft", "gold_only") else "")
+    return f"{model} {name}" if len(models) > 1 else name
 
 
 def print_per_class(metrics: dict, split: str) -> None:

@@ -142,12 +142,14 @@ def test_metrics_json_and_labeling_report_carry_the_rule(make_task, capsys, rule
     assert set(report["weight_rule_cv"]) == {"best", "n_se", "paired", "fold_scores"}
     capsys.readouterr()
     print_gold_budget(json.loads((task.run_dir / "metrics.json").read_text()))
-    assert "(rule one_se); on dev CV soft/" in capsys.readouterr().out
+    assert "(rule one_se); on dev CV " in capsys.readouterr().out
 
 
 def test_labeling_report_names_the_rule_and_its_gains():
     end = {"label_mode": "gold_only", "weak_weight": 0.0, "weight_rule": "one_se",
            "weight_rule_cv": {"best": "m/soft/w1", "n_se": 1.0, "paired": {
                "m/gold_only": {"gain": 0.04, "se": 0.1}, "m/soft/w1": {"gain": 0.0, "se": 0.0}}}}
-    assert weight_rule_text(end) == ("end model weak weight: gold only (rule one_se); on dev "
-                                     "CV soft/w1 scored best: +0.040 over gold_only (SE 0.100)")
+    assert weight_rule_text(end) == (
+        "end model weak weight: gold only (rule one_se); on dev CV 1 scored best: +0.040 over "
+        "gold only (SE 0.100) (weights: the weak rows' total weight as a share of the gold "
+        "rows')")
