@@ -145,3 +145,26 @@ def test_a_sigterm_right_after_the_serving_line_is_a_graceful_stop(model_dir):  
     # process: status -15, no "stopped"
     proc, _, out, err = _serve_then_sigterm(model_dir)
     assert proc.returncode == 0 and out == "stopped\n" and "Traceback" not in err, (out, err)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--port", "-1"], "error: --port -1: must be between 0 and 65535 (0: any free port)"),
+    (["--runtime", "tf"], "error: --runtime must be sklearn, onnx or onnx_int8, not 'tf'"),
+])
+def test_a_bad_port_or_runtime_is_one_line_naming_the_option(model_dir, args, message):  # noqa: F811
+    # before: --port -1 said "--host 127.0.0.1: cannot resolve: Servname not supported",
+    # --runtime tf named no option
+    from typer.testing import CliRunner
+
+    from labeling.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--model", str(model_dir), *args])
+    assert result.exit_code == 2 and result.stderr.strip() == message, result.output
+
+
+def test_a_port_beyond_65535_is_refused_not_wrapped_around():
+    # before: the resolver took 70000 as 70000 - 65536: the server listened on port 4464
+    from labeling.errors import LabelingError
+
+    with pytest.raises(LabelingError, match=r"^--port 70000: must be between 0 and 65535"):
+        bind("127.0.0.1", 70000).close()

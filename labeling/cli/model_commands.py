@@ -124,10 +124,13 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
     from labeling.serve import Limits, build_server, check_host, listening_message
     from labeling.serve import serve as run_server, serve_workers
     from labeling.serve.logs import check_log_format
-    from labeling.serve.server import process_ending
+    from labeling.serve.server import check_port, process_ending
 
     check_host(host, allow_remote)  # before loading the model: fail fast
+    check_port(port)
     check_log_format(log_format)
+    if runtime not in ("sklearn", "onnx", "onnx_int8"):  # (as predict says it)
+        raise LabelingError(f"--runtime must be sklearn, onnx or onnx_int8, not {runtime!r}")
     if not graceful_timeout > 0:
         raise LabelingError(f"--graceful-timeout must be a number of seconds > 0, not "
                             f"{graceful_timeout:g}")

@@ -57,10 +57,18 @@ def check_host(host: str, allow_remote: bool = False) -> None:
                             "authentication; pass --allow-remote to listen on it anyway")
 
 
+def check_port(port: int) -> None:
+    """Refuse a port outside 0-65535: the resolver took 70000 as 70000 - 65536 (the server
+    then listened on port 4464) and -1 as a service name it blamed on the host."""
+    if not 0 <= port <= 65535:
+        raise LabelingError(f"--port {port}: must be between 0 and 65535 (0: any free port)")
+
+
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host:port`` (port 0: any free port). Never SO_REUSEPORT:
     a port something else listens on is an error, not shared (``--workers`` shares this
     one socket with its worker processes instead)."""
+    check_port(port)
     host = host.strip("[]")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
