@@ -185,7 +185,7 @@ def prompt_lf_cost(lf: PromptLF, stats: dict | None, settings, labels, test_df: 
             out.update(source=f"estimated: {why}; tokens from the rendered test prompts",
                        n=len(reqs), tokens_in=float(np.mean([i for i, _ in est])),
                        tokens_out=float(np.mean([o for _, o in est])), latency_s=None,
-                       latency_mean_s=None, latency_note=f"not measured: {why}")
+                       latency_mean_s=None, latency_note="latency not measured")
         else:
             raise LabelingError(f"prompt LF '{lf.name}': the test split has no rows to cost")
     out["estimated"] = out["source"].startswith("estimated")

@@ -67,3 +67,20 @@ def test_time_end_model_records_what_the_cells_name():
     assert calls == [3, 3, 3, 1, 1]
     assert timing["n_batch"] == 3 and timing["n_single"] == 2
     assert timing["cpu_single_s"] >= 0 and timing["latency_single_s"] > 0
+
+
+def test_a_local_prompt_lfs_source_line_gives_its_reason_once():
+    """Before: 'estimated: the run used the local backend; tokens from the rendered test
+    prompts; not measured: the run used the local backend; priced as ...'."""
+    import pandas as pd
+
+    from labeling.llm.prompt import prompt_lf
+    from labeling.llm.settings import LLMSettings
+
+    lf = prompt_lf("ask", "Is this spam? {text}", answers={"yes": 1, "no": -1})
+    test = pd.DataFrame({"id": ["a", "b"], "text": ["win money", "see you"]})
+    cost = distill.prompt_lf_cost(lf, {"backend": "local"}, LLMSettings(), ["ham", "spam"],
+                                  test, None)
+    line = distill_output.source_line({"name": "prompt LF ask", **cost})
+    assert line.count("the run used the local backend") == 1, line
+    assert "latency not measured" in line
