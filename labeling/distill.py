@@ -314,8 +314,8 @@ def build_report(task, n_single: int = 200) -> dict:
                                              "cpu_single_s")},
              "source": f"predictions and latency of the {served}",
              "latency_note": f"measured now, wall-clock ms per doc: the test set in one "
-                             f"batch of {len(y)} (best of 3) over {len(y)}, and one text "
-                             f"at a time (mean over {timing['n_single']} texts)",
+                             f"batch of {len(y)} (best of 3) divided by {len(y)}, and one "
+                             f"text at a time (mean over {timing['n_single']} texts)",
              "cost_per_1m_docs": 0.0, "estimated": False,
              "cost_note": f"no LLM call; ~{timing['cpu_s_per_1m_docs']:.0f} CPU-seconds per "
                           "1M docs on this machine",

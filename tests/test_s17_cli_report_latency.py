@@ -21,7 +21,7 @@ def _end_row(batch_s, single_s):
             "saves_per_1m_docs": 0.0, "latency_vs_end_model": None, "estimated": False,
             "source": "predictions and latency of the exported model model/",
             "latency_note": "measured now, wall-clock ms per doc: the test set in one batch "
-                            "of 500 (best of 3) over 500, and one text at a time (mean over "
+                            "of 500 (best of 3) divided by 500, and one text at a time (mean over "
                             "200 texts)"}
 
 
