@@ -35,6 +35,12 @@ def export(config: Optional[Path] = CONFIG_ARG,
             typer.echo(f"exported to {pipeline.step_export(task, out)}")
 
 
+def check_runtime(runtime: str) -> None:
+    """``--runtime`` of predict and serve, refused in one line naming the option."""
+    if runtime not in ("sklearn", "onnx", "onnx_int8"):
+        raise LabelingError(f"--runtime must be sklearn, onnx or onnx_int8, not {runtime!r}")
+
+
 @app.command()
 @user_errors
 def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
@@ -64,8 +70,7 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
         raise LabelingError(f"--format must be tsv, jsonl or csv, not {fmt!r}")
     if fmt == "csv" and texts and input is not None:  # one table: one header, one columns set
         raise LabelingError("--format csv: give texts or --input, not both")
-    if runtime not in ("sklearn", "onnx", "onnx_int8"):
-        raise LabelingError(f"--runtime must be sklearn, onnx or onnx_int8, not {runtime!r}")
+    check_runtime(runtime)
     try:
         "".encode(encoding)
     except LookupError:
@@ -129,8 +134,7 @@ def serve(model: Path = typer.Option(..., "--model", "-m", help="Exported model 
     check_host(host, allow_remote)  # before loading the model: fail fast
     check_port(port)
     check_log_format(log_format)
-    if runtime not in ("sklearn", "onnx", "onnx_int8"):  # (as predict says it)
-        raise LabelingError(f"--runtime must be sklearn, onnx or onnx_int8, not {runtime!r}")
+    check_runtime(runtime)
     if not graceful_timeout > 0:
         raise LabelingError(f"--graceful-timeout must be a number of seconds > 0, not "
                             f"{graceful_timeout:g}")
