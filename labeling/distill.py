@@ -185,7 +185,7 @@ def prompt_lf_cost(lf: PromptLF, stats: dict | None, settings, labels, test_df: 
             out.update(source=f"estimated: {why}; tokens from the rendered test prompts",
                        n=len(reqs), tokens_in=float(np.mean([i for i, _ in est])),
                        tokens_out=float(np.mean([o for _, o in est])), latency_s=None,
-                       latency_mean_s=None, latency_note="latency not measured")
+                       latency_mean_s=None, latency_note=f"not measured: {why}")
         else:
             raise LabelingError(f"prompt LF '{lf.name}': the test split has no rows to cost")
     out["estimated"] = out["source"].startswith("estimated")
@@ -379,8 +379,9 @@ def build_report(task, n_single: int = 200) -> dict:
             "Cost per 1M docs = tokens per doc x price per 1M tokens; one request per "
             "distinct doc. End model: $0 of LLM, CPU time noted.",
             "'x slower' = per-doc latency / the end model's one-at-a-time latency.",
-        ] + timing_notes(rows[0]) + (["Costs marked ~ are estimated: token rule above, on the rendered test prompts."]
-             if any(r["estimated"] for r in rows) else [])
+        ] + timing_notes(rows[0])
+        + (["Costs marked ~ are estimated: token rule above, on the rendered test prompts."]
+           if any(r["estimated"] for r in rows) else [])
         + ([ONE_VS_REST_NOTE] if any(r.get("scored_as") == "one_vs_rest" for r in rows) else [])
         + ([asked_note] if asked_note and prompt_rows else []),
     }

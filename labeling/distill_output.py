@@ -71,8 +71,8 @@ def timing_notes(row: dict) -> list[str]:
            "ms one at a time)" if cpu_batch is not None and cpu_one is not None else "")
     return [f"End model timing: a doc took longer in the batch ({batch * 1e3:.3f} ms) than "
             f"alone ({one * 1e3:.3f} ms) in wall-clock time, most likely as the machine was "
-            f"busy while it was timed{cpu}; run `labeling report` again on a quiet machine for latencies "
-            "to rely on."]
+            f"busy while it was timed{cpu}; run `labeling report` again on a quiet machine "
+            "for latencies to rely on."]
 
 
 def columns(report: dict) -> tuple[str, ...]:
@@ -135,7 +135,10 @@ def format_markdown(report: dict) -> str:
 
 def source_line(row: dict) -> str:
     """``name: where its numbers come from; latency note; cost note``."""
-    bits = [row.get("source"), row.get("latency_note"), row.get("cost_note")]
+    source, latency = row.get("source") or "", row.get("latency_note") or ""
+    if latency.startswith("not measured: ") and latency.split(": ", 1)[1] in source:
+        latency = "latency not measured"  # its reason, said once ("the run used the local ...")
+    bits = (source, latency, row.get("cost_note"))
     return f"{row['name']}: " + "; ".join(b for b in bits if b)
 
 

@@ -164,8 +164,8 @@ def sigterm_as_interrupt(command: str):
     its ``finally`` blocks run (temporary files removed, what prompt LFs spent recorded),
     apply says which LF and row it was on, and the exit status is still 143. Python's
     default ends the process on the spot. Either ends with one line saying the command
-    did not finish (`stopped by Ctrl+C: ...`, status 130). Forked workers (apply's ``--n-jobs``) keep the
-    default: the parent ends them with SIGTERM."""
+    did not finish (`stopped by Ctrl+C: ...`, status 130). Forked workers (apply's
+    ``--n-jobs``) keep the default: the parent ends them with SIGTERM."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
