@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
+import annotating
 import shared
 from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
@@ -124,12 +125,12 @@ def _save_set(data, split: str, example_id: str, base: str, boxes, clear: bool, 
     def write(expect) -> bool:
         if clear:
             return ml_detail.clear_set(annotations, data, split, example_id, expect=expect,
-                                       annotator=shared.annotator())
+                                       annotator=annotating.annotator())
         return ml_detail.save_set(annotations, data, split, example_id, picked,
-                                  annotator=shared.annotator(), expect=expect)
+                                  annotator=annotating.annotator(), expect=expect)
 
     try:
-        note = save_unless_changed(example_id, seen, record, write, shared.annotator())
+        note = save_unless_changed(example_id, seen, record, write, annotating.annotator())
     except LabelingError as exc:  # an empty set, or the store locked by another writer
         state[f"{key}_note"] = f"{example_id}: your label set was not saved: {exc}"
         return

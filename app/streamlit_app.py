@@ -14,11 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import shared` from
 
 import streamlit as st  # noqa: E402
 
+import annotating  # noqa: E402
 import ml_shared  # noqa: E402 -- the pages of multi-label tasks
 import shared  # noqa: E402
 from labeling.errors import LabelingError  # noqa: E402
 from labeling.review.literal import literal  # noqa: E402
-from labeling.review.project import NoRunError, gold_drift  # noqa: E402
+from labeling.review.project import NoRunError  # noqa: E402
 
 st.set_page_config(page_title="labeling review", page_icon=":material/label:", layout="wide")
 # Streamlit slides a collapsed sidebar (the default below ~768 px: a laptop at 200% zoom)
@@ -37,7 +38,7 @@ FULL = [("overview.py", "Overview", ":material/dashboard:", "overview"), ("lfs.p
 
 
 def RUN_ONLY() -> list:  # noqa: N802 -- the page list, as FULL; the name box for the run's line
-    shared.annotator_field()
+    annotating.annotator_field()
     return [st.Page(VIEWS / "run.py", title="Run pipeline", icon=":material/play_arrow:",
                     url_path="run", default=True)]
 
@@ -59,10 +60,10 @@ if state == "ok":
     pages = [st.Page(VIEWS / f, title=t, icon=i, url_path=u, default=(u == "overview"))
              for f, t, i, u in (ml_shared.PAGES if multi else FULL)]
     st.sidebar.caption(f"task **{literal(data.config.name)}** · run {literal(data.run_dir)}")
-    shared.annotator_field()
+    annotating.annotator_field()
     if drift := shared.drift_note(data):  # stale results are never shown as current
         st.warning(literal(drift), icon=":material/history:")
-    if gold_note := (gold_drift(data) if multi else shared.gold_note(data)):
+    if gold_note := shared.gold_note(data):  # the last finished run's while one goes on
         st.warning(literal(gold_note), icon=":material/history:")
 elif state == "no-run":
     st.session_state["no_run_message"] = message

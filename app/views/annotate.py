@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import annotating
 import shared
 from labeling.review import queue as queue_state
 from labeling.review import slices
@@ -51,23 +52,23 @@ with shared.guard():
         st.caption("Keys: " + ", ".join(f"{k + 1} = {literal(n)}"
                                         for k, n in enumerate(data.labels[:9]))
                    + ", S = skip, B = back, Backspace = clear your label")
-        shared.annotate_buttons(data, example_id, sp, key="ann_btn", shortcuts=True,
+        annotating.annotate_buttons(data, example_id, sp, key="ann_btn", shortcuts=True,
                                 on_saved=lambda i: queue_state.moved_on(
                                     st.session_state, "ann", i, advance=not skip_done),
                                 on_refused=lambda i: queue_state.show_again(
                                     st.session_state, "ann", i))
-        shared.back_and_skip("ann", example_id, queue, key="ann")
+        annotating.back_and_skip("ann", example_id, queue, key="ann")
 
     st.divider()
     st.header("Annotations")
-    shared.import_box(data, store)
+    annotating.import_box(data, store)
     counts = store.counts(task, data.labels)
     cols = st.columns(len(counts) + 1)
     cols[0].metric("total", int(counts["count"].sum()))
     for col, r in zip(cols[1:], counts.itertuples()):
         col.metric(literal(r.label), r.count)
     table = with_next_run(store.table(task), store, data)
-    shared.rename_box(data, store, table["label_name"])
+    annotating.rename_box(data, store, table["label_name"])
     if table.empty:
         st.caption("No annotations yet.")
     else:
@@ -78,6 +79,6 @@ with shared.guard():
         st.dataframe(table.drop(columns=["task"]), hide_index=True, key="ann_table",
                      column_config={"updated_at": st.column_config.DatetimeColumn(
                          "updated_at", format="YYYY-MM-DD HH:mm:ss")})
-        shared.download_buttons(store, data)
+        annotating.download_buttons(store, data)
     st.caption(f"Stored in {literal(store.path)}; train and dev labels become dev gold in the "
                "next run.")

@@ -3,6 +3,7 @@
 import altair as alt
 import streamlit as st
 
+import annotating
 import shared
 from labeling.review import conflicts
 from labeling.review.literal import literal
@@ -61,6 +62,6 @@ with shared.guard():
     example = st.selectbox("example", table["id"].tolist(), key="conf_example",
                            format_func=lambda i: f"{i}: {table.set_index('id').at[i, 'text'][:80]}")
     shared.show_text(table.set_index("id").at[example, "text"], key=f"conf_text_{split}_{example}")
-    shared.annotate_buttons(data, example, split, key="conf_ann")
+    annotating.annotate_buttons(data, example, split, key="conf_ann")
     st.session_state["detail_id"] = (split, example)
     st.page_link("views/example.py", label="Open in example detail", icon=":material/search:")

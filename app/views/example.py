@@ -4,6 +4,7 @@ import json
 
 import streamlit as st
 
+import annotating
 import shared
 from labeling.review import detail
 from labeling.review.literal import literal
@@ -64,4 +65,4 @@ with shared.guard():
                     st.code(json.dumps(item["descriptions"], indent=2), language="json",
                             wrap_lines=True)
     st.header("Your label")
-    shared.annotate_buttons(data, example_id, split, key="detail_ann")
+    annotating.annotate_buttons(data, example_id, split, key="detail_ann")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 import ml_shared
+import annotating
 import shared
 from labeling.review import ml_detail, multilabel
 from labeling.review import queue as queue_state
@@ -51,16 +52,16 @@ with shared.guard():
                                        st.session_state, "ml_ann", i, advance=not skip_done),
                                    on_refused=lambda i: queue_state.show_again(
                                        st.session_state, "ml_ann", i))
-        shared.back_and_skip("ml_ann", example_id, queue, key="ml_ann")
+        annotating.back_and_skip("ml_ann", example_id, queue, key="ml_ann")
 
     st.divider()
     st.header("Annotations")
-    shared.import_box(data, store, multi_label=True)
+    annotating.import_box(data, store, multi_label=True)
     counts = ml_detail.annotation_counts(store, data)
     st.dataframe(counts.pivot(index="label", columns="split", values="count")
                  .reindex(["sets"] + data.labels), key="ml_ann_counts")
     table = ml_detail.annotation_table(store, data)
-    shared.rename_box(data, store, table["label_set"])
+    annotating.rename_box(data, store, table["label_set"])
     if table.empty:
         st.caption("No annotations yet.")
     else:
@@ -68,6 +69,6 @@ with shared.guard():
         st.dataframe(table, hide_index=True, key="ml_ann_table",
                      column_config={"updated_at": st.column_config.DatetimeColumn(
                          "updated_at", format="YYYY-MM-DD HH:mm:ss")})
-        shared.download_buttons(store, data)
+        annotating.download_buttons(store, data)
     st.caption(f"Stored in {literal(store.path)} as the labels' names joined by \";\" (as in "
                "the data files); train and dev label sets become dev gold in the next run.")

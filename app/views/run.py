@@ -7,6 +7,7 @@ writes the run folder the button is not offered: the page names the writer inste
 
 import streamlit as st
 
+import annotating
 import shared
 from labeling.review import runner
 from labeling.review.literal import literal
@@ -60,7 +61,7 @@ with shared.guard():
                                            key="run_pipeline")
     if clicked:
         last, started = runner.start(project, run_dir, shared.settings()["annotations"],
-                                     shared.annotator())
+                                     annotating.annotator())
         if not started:  # another tab clicked first
             st.info(literal(f"Not started: {last.who()} is going; following it."))
         follow(last)
