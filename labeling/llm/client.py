@@ -49,7 +49,7 @@ from datetime import timezone
 from typing import Awaitable, Callable
 
 from labeling.llm.errors import DeadEndpoint, LLMError
-from labeling.llm.multilabel import norm_answer, parse_labels
+from labeling.llm.multilabel import norm_answer, parse_labels, unfence
 from labeling.llm.notes import server_said, tqdm_write
 from labeling.llm.requests import Request
 from labeling.llm.settings import LLMSettings
@@ -61,12 +61,15 @@ _WARNED: set[str] = set()  # warnings printed already (a run makes a runner per 
 
 def parse_reply(content: str | None, answers: list[str]) -> tuple[str | None, str | None]:
     """(answer, None) when ``content`` is exactly an allowed answer -- as JSON
-    ``{"answer": ...}`` or as bare text, ignoring case, quotes, markdown emphasis and a
-    final period (:func:`norm_answer`) -- else
+    ``{"answer": ...}`` (in a markdown code fence or not: :func:`unfence`) or as bare
+    text, ignoring case, quotes, markdown emphasis and a final period
+    (:func:`norm_answer`) -- else
     (None, reason) with reason ``empty``, ``off_label`` or ``bad_json``."""
     if content is None or not content.strip():
         return None, "empty"
-    text = content.strip()
+    text = unfence(content.strip())
+    if not text:
+        return None, "empty"
     if text.startswith("{"):
         try:
             value = json.loads(text)

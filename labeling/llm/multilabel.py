@@ -217,6 +217,21 @@ def norm_answer(text: str) -> str:
     return text.strip(marks).rstrip(".!").strip(marks).lower()
 
 
+# ```, an info string (json) when a space or line follows it, the body, ```
+_FENCE = re.compile(r"```(?:[A-Za-z0-9_+-]+(?=\s))?(.*?)```", re.DOTALL)
+
+
+def unfence(text: str) -> str:
+    r"""A reply wrapped whole in a markdown code fence (```` ```json ... ``` ````, as chat
+    models often send JSON), unwrapped; any other text as it is.
+
+    >>> unfence('```json\n{"answer": "yes"}\n```'), unfence('```yes```'), unfence('a ```b```')
+    ('{"answer": "yes"}', 'yes', 'a ```b```')
+    """
+    found = _FENCE.fullmatch(text.strip())
+    return found.group(1).strip() if found else text
+
+
 def parse_labels(content: str | None, answers: list[str]) -> tuple[str | None, str | None]:
     """(answer, None) for a valid reply, else (None, reason). ``answers``: the allowed
     names (lower case), ``abstain`` among them. A valid reply is ``{"answer": [...]}``,
@@ -227,7 +242,9 @@ def parse_labels(content: str | None, answers: list[str]) -> tuple[str | None, s
     that is not an allowed label)."""
     if content is None or not content.strip():
         return None, "empty"
-    text = content.strip()
+    text = unfence(content.strip())
+    if not text:
+        return None, "empty"
     if text[0] in "{[":
         try:
             value = json.loads(text)
