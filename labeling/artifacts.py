@@ -282,9 +282,11 @@ def check_step_order(run_dir, chain: list[tuple[str, str]], step: str) -> None:
 
 
 def rows_digests(task) -> dict[str, str]:
-    """sha256 of each split's rows as the LFs see them (every column but the gold label),
-    recorded by apply (metrics.json's ``rows_at_apply``): ids alone do not tell that a
-    row's text was edited under the same id, and its votes are the old text's."""
+    """sha256 of each split's rows as the LFs see them (every column but the gold label,
+    and the columns' names), recorded by apply (metrics.json's ``rows_at_apply``): ids
+    alone do not tell that a row's text was edited under the same id, and its votes are
+    the old text's; pandas hashes values only, so a column renamed in the data (which an
+    LF reading ``getattr(x, "author", None)`` no longer finds) needs its name hashed too."""
     # kept on the task per frame object: ~3.7 s on 500k rows, and every step reading the
     # votes checks them (the LF loop twice per save)
     memo = task.__dict__.setdefault("_rows_digests", {})
@@ -294,8 +296,9 @@ def rows_digests(task) -> dict[str, str]:
             continue
         if split not in memo or memo[split][0] is not df:
             seen = as_lfs_see_it(df).astype(str)
-            memo[split] = (df, hashlib.sha256(pd.util.hash_pandas_object(
-                seen, index=False).to_numpy().tobytes()).hexdigest())
+            digest = hashlib.sha256(repr([str(c) for c in seen.columns]).encode())
+            digest.update(pd.util.hash_pandas_object(seen, index=False).to_numpy().tobytes())
+            memo[split] = (df, digest.hexdigest())
         out[split] = memo[split][1]
     return out
 
@@ -317,7 +320,7 @@ def read_label_matrices(task, table: pd.DataFrame | None = None) -> dict[str, np
                                 "data; run `labeling apply` again")
         if split in applied_rows and applied_rows[split] != now[split]:
             raise LabelingError(f"{task.run_dir / L_FILE}: a {split} row's text (or another "
-                                "field) changed since the apply, under the same id; run "
+                                "field, or a column's name) changed since the apply; run "
                                 "`labeling apply` again")
         matrices[split] = part.to_numpy()
     return matrices
