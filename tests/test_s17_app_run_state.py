@@ -29,7 +29,7 @@ GUARD_S = 600  # a bound on waiting for a run, never a measure
 PAGES = ("overview", "lfs", "conflicts", "slices", "example", "end_model", "suggest",
          "annotate", "run")
 ML_PAGES = ("ml_overview", "ml_labels", "ml_examples", "ml_example", "ml_annotate", "run")
-MIXED = "this run folder mixes two runs"
+MIXED = "results are older than its last `labeling "
 
 
 def _plain(elements) -> list[str]:
@@ -87,7 +87,7 @@ def test_a_run_that_failed_at_a_step_says_on_every_page_the_folder_mixes_runs(
         _page(at, page)
         notes = _mixed(at)
         assert len(notes) == 1, (page, _plain(at.warning))
-        assert f"a run stopped or failed at `labeling {step}`" in notes[0], notes
+        assert f"a run stopped or failed at `labeling {step}`)" in notes[0], notes
         assert f"`labeling run {tiny_app_project}`" in notes[0], notes
         assert "Run the pipeline again" in notes[0]
     failing.clear()  # the run again makes it whole
@@ -127,7 +127,7 @@ def test_a_multilabel_run_stopped_after_apply_says_so_on_every_page(project):
     for page in ML_PAGES:
         notes = _mixed(_page(at, page))
         assert len(notes) == 1, (page, _plain(at.warning))
-        assert "a run stopped or failed at `labeling fit`" in notes[0], notes
+        assert "a run stopped or failed at `labeling fit`)" in notes[0], notes
 
 
 def test_multilabel_pages_show_the_last_finished_run_while_a_run_writes(project):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,8 +147,9 @@ STEP_CHAIN = ((L_FILE, "apply"), (PROBS_FILE, "fit"), (END_MODEL_FILE, "train"),
 def mixed_steps(config: TaskConfig, run_dir: Path | str | None = None) -> str | None:
     """One line when the run folder holds the output of a step made from another version
     of the step before's than the one there now (the link
-    :func:`~labeling.artifacts.check_step_order` checks before a step): a run stopped or
-    failed half-way, so its first steps are new and the later ones the run before's.
+    :func:`~labeling.artifacts.check_step_order` checks before a step): the LF loop
+    (apply and fit alone), or a run stopped or failed half-way, so its first steps are
+    new and the later ones the run before's.
     Single- and multi-label runs write the same chain of files; ``config`` has the run
     folder ``run_dir`` (the app's ``--run-dir``, named in the command to run)."""
     run = config.run_dir
@@ -156,12 +158,15 @@ def mixed_steps(config: TaskConfig, run_dir: Path | str | None = None) -> str | 
         if made_from_another(run, earlier, later):
             old = steps[i + 1:]
             old = ", ".join(old[:-1]) + f" and {old[-1]}" if len(old) > 1 else old[0]
-            again = f"`labeling run {config.source}" + (f" --run-dir {run}`" if run_dir else "`")
-            return (f"{run}: this run folder mixes two runs: its {old} results are older "
-                    f"than its last `labeling {done}` (a run stopped or failed at "
-                    f"`labeling {stopped}`, or it was not run since), so the pages show them "
-                    "beside newer results they were not made from. Run the pipeline again "
-                    f"(Run pipeline page, or {again}) to make it whole.")
+            again = f"`labeling run {shlex.quote(str(config.source))}" + (
+                f" --run-dir {shlex.quote(str(run))}`" if run_dir else "`")
+            # the LF loop (`labeling dev`: apply and fit) leaves this too: said as a fact,
+            # not as a failure
+            return (f"{run}: its {old} results are older than its last `labeling {done}` "
+                    f"(`labeling dev` or `labeling {done}` run alone since, or a run stopped "
+                    f"or failed at `labeling {stopped}`): the pages show them beside newer "
+                    "results they were not made from. Run the pipeline again (Run pipeline "
+                    f"page, or {again}) to bring them up to date.")
     return None
 
 
