@@ -15,6 +15,7 @@ from rich.text import Text
 
 from labeling.analysis import ABSTAIN_MARK, grouped_warnings, shown_dev_accuracy
 from labeling.artifacts import read_lf_summary
+from labeling.llm.runtime import spent_words
 from labeling.metrics import classes_without_gold, per_class_cell
 from labeling.train.gold_budget import dev_cv_text
 
@@ -275,7 +276,7 @@ def print_llm_stats(metrics: dict) -> None:
     section = metrics.get("llm")
     if not section or not section.get("lfs"):
         return
-    table = Table(title=f"prompt LFs (backend: {section['backend']}, spent ${section['spent']:.4f})")
+    table = Table(title=escape(f"prompt LFs (backend: {section['backend']}, {spent_words(section)})"))
     # "no answer": prompts unanswered after their retries; "rejected": replies that are no
     # allowed answer (both abstain); "failed tries": by kind, the retried ones included
     for column in ("lf", "model", "calls", "cached", "tokens in", "tokens out", "cost $",

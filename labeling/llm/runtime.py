@@ -345,8 +345,11 @@ class Runtime:
     def report(self) -> dict:
         """JSON-ready stats for metrics.json (settings included; they hold no key)."""
         lfs = {name: s.to_dict() for name, s in self.stats.items()}
+        # ``spent`` counts the priced models only: those without a price are named, so
+        # that $0 of them is never read as nothing spent
+        unpriced = sorted({s.model for s in self.stats.values() if s.cost is None})
         return {"backend": self.backend, "settings": self.settings.public(),
-                "spent": round(self.spent, 6), "lfs": lfs}
+                "spent": round(self.spent, 6), "unpriced_models": unpriced, "lfs": lfs}
 
 
 @contextlib.contextmanager
@@ -360,3 +363,14 @@ def use(settings: LLMSettings | None = None, *, labels: list[str] | None = None,
     finally:
         deactivate(rt)
         rt.close()
+
+
+def spent_words(section: dict) -> str:
+    """What the prompt LFs spent (metrics.json's ``llm``), never $0 for models with no
+    price under ``[llm] prices``: their calls were paid for at a price we do not know."""
+    unpriced = ", ".join(section.get("unpriced_models") or [])
+    if not unpriced:
+        return f"spent ${section['spent']:.4f}"
+    if not section["spent"]:
+        return f"spent: unknown, no price under [llm] prices for {unpriced}"
+    return f"spent ${section['spent']:.4f} + calls to {unpriced} (no price under [llm] prices)"
