@@ -276,7 +276,8 @@ def print_llm_stats(metrics: dict) -> None:
     section = metrics.get("llm")
     if not section or not section.get("lfs"):
         return
-    table = Table(title=escape(f"prompt LFs (backend: {section['backend']}, {spent_words(section)})"))
+    title = f"prompt LFs (backend: {section['backend']}, {spent_words(section)})"
+    table = Table(title=escape(title))  # "[llm] prices" is no markup
     # "no answer": prompts unanswered after their retries; "rejected": replies that are no
     # allowed answer (both abstain); "failed tries": by kind, the retried ones included
     for column in ("lf", "model", "calls", "cached", "tokens in", "tokens out", "cost $",
