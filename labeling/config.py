@@ -216,7 +216,16 @@ class TaskConfig(_Strict):
 
     @property
     def run_dir(self) -> Path:
-        return self.resolve(self.output_dir or Path("runs") / self.name)
+        """The run folder; a file there (or in place of a folder above it) stops every
+        command with one line, not "no finished run" or "nothing cached" (exit 0)."""
+        folder = self.resolve(self.output_dir or Path("runs") / self.name)
+        if (file := file_in_the_way(folder)) is not None:
+            where = (f"output_dir {self.output_dir}" if self.output_dir is not None
+                     else f"the run folder {folder} (output_dir not set)")
+            raise ConfigError(f"{self.source}: {where}: "
+                              + ("a file" if file == folder else f"{file} is a file")
+                              + ", not a folder; give a folder (it is created when missing)")
+        return folder
 
     def with_run_dir(self, run_dir: Path | str | None) -> "TaskConfig":
         """This config with its run folder at ``run_dir`` (``--run-dir``, relative to the

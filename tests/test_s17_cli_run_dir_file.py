@@ -39,3 +39,20 @@ def test_output_folder_that_is_a_file(tmp_path):
 def test_a_folder_is_still_created(tmp_path):
     check_writable(tmp_path / "a" / "b")
     assert (tmp_path / "a" / "b").is_dir()
+
+
+@pytest.mark.parametrize("command", [["report", "C"], ["cache", "C"], ["evaluate", "C"],
+                                     ["suggest", "C"], ["show", "kw_spam", "C"],
+                                     ["apply", "C", "--no-progress"]])
+@pytest.mark.parametrize("under", [False, True])
+def test_output_dir_in_the_config_naming_a_file_says_so(make_task, command, under):
+    # f138: only apply said so; report said "no finished run", cache "nothing cached"
+    # (exit 0), evaluate "nothing to evaluate" and suggest "not found"
+    afile_name = "notes.txt"
+    output_dir = f"{afile_name}/run" if under else afile_name
+    config = make_task(config={"output_dir": output_dir})
+    (config.parent / afile_name).write_text("not a folder")
+    result = cli(*[config if arg == "C" else arg for arg in command])
+    one_error_line(result, f"{config}: output_dir {output_dir}: ",
+                   "a file, not a folder" if not under else "notes.txt is a file, not a folder")
+    assert (config.parent / afile_name).read_text() == "not a folder"
