@@ -36,6 +36,7 @@ from rich.table import Table
 
 from labeling import dev_loop_multilabel
 from labeling.analysis import shown_dev_accuracy
+from labeling.apply.row_labeler import fault_advice_for
 from labeling.config import load_config
 from labeling.dev_loop_multilabel import (  # noqa: F401 (MANY_LFS: read from here too)
     MANY_LFS, as_written, lfs_to_show, print_not_shown)
@@ -170,15 +171,11 @@ def _stamp(files: list[Path]) -> dict:
     return out
 
 
-# the notebook's words for an LF raising on a row (labeling.session), as the loop says them
-_NOTEBOOK_FAULTS = ("call apply(fault_tolerant=True) (or set [apply] fault_tolerant = true, "
-                    "which `labeling dev` reads)")
-_LOOP_FAULTS = "set [apply] fault_tolerant = true in the config (the loop reads it on save)"
-
-
 def _error_line(exc: BaseException) -> str:
     if isinstance(exc, (LabelingError, SyntaxError)):
-        return f"error: {exc}".replace(_NOTEBOOK_FAULTS, _LOOP_FAULTS)
+        # an LF raising on a row: the loop's words, from the notebook's (a single-label
+        # task's steps run through Session) or the CLI's (a multi-label task's)
+        return fault_advice_for(f"error: {exc}", "dev")
     where = traceback.extract_tb(exc.__traceback__)[-1:]  # the LF's own line, usually
     at = f" ({where[0].filename}:{where[0].lineno})" if where else ""
     return f"error: {type(exc).__name__}: {exc}{at}"

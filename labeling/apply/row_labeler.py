@@ -16,6 +16,25 @@ from labeling.apply.watch import Watch
 from labeling.errors import lf_error_from
 from labeling.lf.core import ABSTAIN
 
+# What to do about an LF raising on a row, in the words of where it ran: the error says
+# the CLI's; the notebook (labeling.session) and `labeling dev` say theirs instead.
+FAULT_ADVICE = {
+    "cli": "use --fault-tolerant (or [apply] fault_tolerant = true, which `labeling dev` "
+           "reads)",
+    "notebook": "call apply(fault_tolerant=True) (or set [apply] fault_tolerant = true, "
+                "which `labeling dev` reads)",
+    "dev": "set [apply] fault_tolerant = true in the config (the loop reads it on save)",
+}
+
+
+def fault_advice_for(text: str, where: str) -> str:
+    """``text`` (an error's) with any other place's fault advice said as ``where`` says it."""
+    for place, words in FAULT_ADVICE.items():
+        if place != where:
+            text = text.replace(words, FAULT_ADVICE[where])
+    return text
+
+
 CHUNK = 2000  # rows per spaCy batch and per unit of work for worker processes
 
 
@@ -104,8 +123,7 @@ def _label_slowly(call, lf, rows, indices, chunk, names, cardinality, fault_tole
                 # Also an instance of the LF's exception class: snorkel code catches that.
                 raise lf_error_from(exc, (
                     f"LF '{lf.name}' raised {type(exc).__name__}: {exc} on {where}; "
-                    "use --fault-tolerant (or [apply] fault_tolerant = true, which "
-                    "`labeling dev` reads) to count such faults and abstain instead"
+                    f"{FAULT_ADVICE['cli']} to count such faults and abstain instead"
                 )) from exc
             faulted[i] = True
             records.append((lf.name, where, f"{type(exc).__name__}: {exc}"))
