@@ -112,10 +112,18 @@ def import_box(data, annotations: AnnotationStore, multi_label: bool = False) ->
         upload = st.file_uploader(
             "example_id, split, label_name (a set's names joined by \";\"); annotator "
             "optional, else your name", type=["csv", "jsonl", "ndjson"], key="import_labels")
+        order = st.radio(  # sheet_times' date_order: None, the column's dates decide
+            "Dates like 03/04/2026 are", ("day first", "month first"), index=None,
+            horizontal=True, key="import_date_order",
+            help="For an updated_at column whose dates never have a day over 12 (Excel "
+                 "in the US re-saves the download month first: 12/7/2026 8:01). Unset, "
+                 "such a column is refused; a column with a day over 12 is read in the "
+                 "order it shows.")
         if upload is not None and st.button("Import", key="import_labels_go"):
             with shared.guard():
                 n = import_labels(annotations, data, upload.name, upload.getvalue(),
-                                  multi_label, annotator())
+                                  multi_label, annotator(),
+                                  date_order=order and order.replace(" ", "_"))
                 same = f"; {n.unchanged} already had that label" if n.unchanged else ""
                 st.success(literal(f"{n} labels imported from {upload.name} (each replaces "
                                    f"the example's label, if it had one){same}."))

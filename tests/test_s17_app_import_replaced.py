@@ -34,6 +34,6 @@ def test_the_import_box_names_the_label_it_replaced(tiny_app_project, tmp_path):
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
     notes = [i.value.replace("\\", "") for i in at.info if "replaced" in i.value]
     assert len(notes) == 1, [i.value for i in at.info]
-    assert notes[0].startswith("1 labels of hand.csv replaced a label (or a clear) given in "
+    assert notes[0].startswith("1 label of hand.csv replaced a label (or a clear) given in "
                                "the app: "), notes[0]
     assert f"train {first} ({given} " in notes[0], notes[0]

@@ -49,7 +49,7 @@ def test_a_newer_download_that_wipes_a_clear_says_so(run, tmp_path):
     assert n == 1 and store.record("tiny", "train", example_id)["label_name"] == "ham"
     assert n.replaced == (f"train {example_id} (cleared by bob at 2026-12-07 08:01 UTC)",)
     note = replaced_note(n, "carol.csv")
-    assert note.startswith("1 labels of carol.csv replaced") and "cleared by bob" in note
+    assert note.startswith("1 label of carol.csv replaced") and "cleared by bob" in note
 
 
 def test_a_file_made_by_hand_over_a_clear_says_so(run, tmp_path):

@@ -9,7 +9,8 @@ guard of both CSVs: predict's turns control characters into spaces first), and
 :func:`formula_unsafe` undoes it for a column read back (``reversible=True``). Excel
 reads a CSV without a byte-order mark in the machine's code page, so those files start
 with :data:`BOM`. :func:`sheet_times` reads the times of such a CSV back (ISO 8601, or the
-day/month/year a spreadsheet re-saved them in, when the column shows which order).
+day/month/year a spreadsheet re-saved them in, in the order the column shows or the
+user says).
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ _NUMERIC_DATE = re.compile(r"\s*(\d{1,4})([/.-])(\d{1,2})\2(\d{1,4})(?!\d)(.*)",
 _CLOCK = re.compile(r"\d:\d\d(:\d\d([.,]\d)?)?")  # the first: a time, not a zone
 _FIX = ("write the times year first, as 2026-12-07 08:01 (ISO 8601), or delete the column "
         "(each row then replaces the stored label)")
+# the order a d/m or m/d column is read in when its dates do not show it (date_order)
+DATE_ORDERS = {"day_first": "day first", "month_first": "month first"}
+_CHOOSE = ('say which (the Import box\'s "Dates like 03/04/2026 are": day first or month '
+           'first; import_labels(date_order="day_first" or "month_first"))')
 
 
 def formula_safe(value: str, reversible: bool = False) -> str:
@@ -56,7 +61,8 @@ def read_sheet_csv(content: bytes, name: str) -> pd.DataFrame:
     return _read_delimited(text, Path(name), _csv_dialect(text))
 
 
-def sheet_times(values, name: str, first: int, column: str) -> list[tuple[int, int] | None]:
+def sheet_times(values, name: str, first: int, column: str,
+                date_order: str | None = None) -> list[tuple[int, int] | None]:
     """A column of times as unix milliseconds and the precision each one's text has (ms:
     1 with a fraction of a second, 1000 with seconds, 60000 without, a day without a
     time); None for an empty cell. ``name``: the file, ``first``: the row number of the
@@ -66,9 +72,16 @@ def sheet_times(values, name: str, first: int, column: str) -> list[tuple[int, i
     as written). Dates in numbers: year first is ISO 8601 (2026-12-07, 2026/12/07); with
     dots, day first (07.12.2026); with "/" or "-" and the year last, the column's order
     is the one its dates show (a day over 12: 13/02/2026 is day first, 02/13/2026 month
-    first), as a spreadsheet writes a column in one format. A DataError, one line naming
-    the cell: a date whose column does not show its order (03/02/2026 alone: 3 February
-    or 2 March), a column showing both orders, a two-digit year, or no date and time."""
+    first), as a spreadsheet writes a column in one format; a column that does not show
+    it is read in ``date_order`` ("day_first" or "month_first", :data:`DATE_ORDERS`: the
+    user's word for it, e.g. US Excel's re-save is month first). A DataError, one line
+    naming the cell: a date whose column does not show its order and no ``date_order``
+    (03/02/2026 alone: 3 February or 2 March), a column showing both orders or the other
+    one than ``date_order``, a two-digit year, or no date and time. A year past 2262
+    (9999-12-31, a "never") is read as written."""
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise ValueError(f"date_order is one of {', '.join(DATE_ORDERS)}, not {date_order!r}")
+    chosen = DATE_ORDERS.get(date_order)
     values = ["" if v is None else str(v).strip() for v in values]
 
     def where(i: int) -> str:
@@ -85,7 +98,13 @@ def sheet_times(values, name: str, first: int, column: str) -> list[tuple[int, i
         i, j = sorted(shown.values())
         raise DataError(f"{where(j)}: {values[j]!r} and row {first + i}'s {values[i]!r} "
                         f"write the day and the month in different orders: {_FIX}")
-    return [None if not value else _sheet_time(value, date, next(iter(shown), None), where(i))
+    if chosen and shown and chosen not in shown:
+        (order, i), = shown.items()
+        raise DataError(f"{where(i)}: {values[i]!r} writes the {order} (a day over 12), "
+                        f"but the dates were said to be {chosen} (\"Dates like 03/04/2026 "
+                        f"are\", date_order={date_order!r}): choose {order}, or nothing and "
+                        "the column's dates decide")
+    return [None if not value else _sheet_time(value, date, next(iter(shown), chosen), where(i))
             for i, (value, date) in enumerate(zip(values, dates))]
 
 
@@ -106,7 +125,7 @@ def _sheet_time(value: str, date, order: str | None, where: str) -> tuple[int, i
         else:
             raise DataError(
                 f"{where}: {value!r} could be day/month or month/day, and no date of the "
-                f"column has a day over 12 to tell: {_FIX}")
+                f"column has a day over 12 to tell: {_CHOOSE}, or {_FIX}")
         text = f"{int(year):04d}-{int(month):02d}-{int(day):02d}{rest}"
     stamp = pd.to_datetime(text, utc=True, errors="coerce")
     if stamp is None or pd.isna(stamp):
@@ -114,4 +133,5 @@ def _sheet_time(value: str, date, order: str | None, where: str) -> tuple[int, i
     clock = _CLOCK.search(value)
     unit = (86_400_000 if clock is None else 60_000 if clock[1] is None
             else 1000 if clock[2] is None else 1)
-    return stamp.value // 1_000_000, unit
+    # in ms (floored, as the stored times are): a year past 2262 has no nanoseconds
+    return int(stamp.as_unit("ms").asm8.astype("int64")), unit

@@ -18,8 +18,9 @@ newer label (or none) is kept and the import says so, rather than a spreadsheet 
 hour ago reverting a teammate's label under their name; a label or clear it does
 overwrite is named (``Imported.replaced``), with who gave it and when. The times are read
 as :func:`labeling.data.spreadsheet.sheet_times` says (no zone: UTC; a day/month order the
-column does not show is an error, not a guess). A label edited in the downloaded file is
-recorded as the importer's, not as the name the download had for the label it replaces. The CSV download's free-text cells never start a
+column does not show is an error, not a guess, unless the user says it: ``date_order``).
+A label edited in the downloaded file is recorded as the importer's, not as the name the
+download had for the label it replaces. The CSV download's free-text cells never start a
 formula in a spreadsheet: the ``'`` it adds to an id, a label name or an annotator's name
 (``'@user``, and ``''x`` for ``'x``) is taken off again by the import.
 """
@@ -71,11 +72,13 @@ def read_label_file(name: str, content: bytes) -> tuple[pd.DataFrame, int]:
 
 
 def check_labels(name: str, frame: pd.DataFrame, first: int, texts: dict, labels: list[str],
-                 multi_label: bool) -> list[dict]:
+                 multi_label: bool, date_order: str | None = None) -> list[dict]:
     """One dict per row (split, example_id, indices, text, annotator); DataError at the
-    first bad row. ``texts``: split -> {id: text} of the task's data files."""
+    first bad row. ``texts``: split -> {id: text} of the task's data files; ``date_order``:
+    :func:`sheet_times`'s, for an ``updated_at`` column whose dates do not show it."""
     rows, seen = [], {}
-    stamps = sheet_times(frame.get("updated_at", [None] * len(frame)), name, first, "updated_at")
+    stamps = sheet_times(frame.get("updated_at", [None] * len(frame)), name, first,
+                         "updated_at", date_order)
     for n, row in enumerate(frame.to_dict("records"), start=first):
         split, example_id = row["split"].strip(), row["example_id"].strip()
         where = f"{name} row {n}"
@@ -118,13 +121,18 @@ class Imported(int):
     replaced: tuple[str, ...] = ()
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 label``, ``2 labels``: ``n`` and ``noun`` in the plural unless ``n`` is 1."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def replaced_note(imported: Imported, name: str, shown: int = 5) -> str | None:
     """One line saying what the import of ``name`` overwrote, from whom; None: nothing."""
     if not imported.replaced:
         return None
     more = " ..." if len(imported.replaced) > shown else ""
-    return (f"{len(imported.replaced)} labels of {name} replaced a label (or a clear) given "
-            f"in the app: " + "; ".join(imported.replaced[:shown]) + more)
+    return (f"{counted(len(imported.replaced), 'label')} of {name} replaced a label (or a "
+            f"clear) given in the app: " + "; ".join(imported.replaced[:shown]) + more)
 
 
 def _stored(row: dict, stored: dict) -> str:
@@ -179,18 +187,22 @@ def _zeros_lost(example_id: str, ids) -> str:
 
 
 def import_labels(store, data, name: str, content: bytes, multi_label: bool = False,
-                  annotator: str | None = None) -> int:
+                  annotator: str | None = None, date_order: str | None = None) -> int:
     """Check the file whole, then store its rows (replacing an example's label, except as
     :func:`_merge` says) in one transaction (:meth:`AnnotationStore.set_many`: all or
     none); the number stored, an :class:`Imported`. ``data``: the run (single- or
-    multi-label); ``annotator``: recorded for rows without one of their own."""
+    multi-label); ``annotator``: recorded for rows without one of their own;
+    ``date_order`` ("day_first", "month_first" or None): how to read an ``updated_at``
+    column of d/m or m/d dates none of which has a day over 12 (a US Excel re-save:
+    month first); a column whose dates show the order is read in it (the other one given
+    is an error)."""
     frame, first = read_label_file(name, content)
     splits = file_splits(data)  # test is never changed by a run
     if "test" in data.frames:
         splits["test"] = data.frames["test"]
     texts = {s: dict(zip(df["id"].astype(str), df["text"].astype(str)))
              for s, df in splits.items()}
-    rows = check_labels(name, frame, first, texts, data.labels, multi_label)
+    rows = check_labels(name, frame, first, texts, data.labels, multi_label, date_order)
     records = []
     for row in rows:
         who = row["annotator"] or annotator
