@@ -74,3 +74,16 @@ def test_an_id_like_column_is_named_when_ids_are_row_numbers(tmp_path, make_task
     assert "pass --id-column msg_id to use its 'msg_id'" in result.output
     text = (tmp_path / "t" / "labeling.toml").read_text()
     assert "none in the file" not in text and "id_column = \"\"" in text
+
+
+def test_dev_file_without_the_data_files_id_column_says_to_add_it(tmp_path, make_task):
+    # f138: it said "pass --id-column NAME", which renames the data file's id column too
+    frames = make_task.frames()
+    frames["train"].to_csv(tmp_path / "train.csv", index=False)
+    dev = tmp_path / "dev.csv"
+    frames["dev"].drop(columns=["id"]).to_csv(dev, index=False)
+    result = _invoke("init", tmp_path / "train.csv", "--dev", dev, "--dir", tmp_path / "t")
+    _one_error_line(result, f"{dev}: no column 'id'",
+                    "add a column 'id' to dev.csv (its examples' ids)")
+    assert "--id-column" not in result.output
+    assert not (tmp_path / "t" / "labeling.toml").exists()

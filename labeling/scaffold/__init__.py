@@ -23,6 +23,7 @@ from labeling.data import (check_ids, check_some_text, check_texts, check_unique
 from labeling.errors import LabelingError
 from labeling.files import file_in_the_way
 from labeling.lf.core import name_part
+from labeling.scaffold.dev_file import dev_gold as _dev_gold
 
 DEV_SHARE, TEST_SHARE, MAX_DEV = 0.2, 0.2, 500
 SPLIT_FILES = ("train", "dev", "test")
@@ -241,29 +242,6 @@ def _check_known(gold: pd.Series, labels: list[str], path: Path, column: str) ->
     if unknown:
         raise LabelingError(f"{path}: column {column!r} has labels not in --labels: "
                             f"{', '.join(unknown)}")
-
-
-def _dev_gold(frame: pd.DataFrame, dev: Path, text_column: str, label_column: str,
-              id_column: str | None) -> pd.Series:
-    """The gold labels of the ``--dev`` file, once it has the columns the config will
-    name (the data file's): else the task's first step would stop on it."""
-    for column, flag in ((text_column, "--text-column"), (label_column, "--label-column"),
-                         (id_column, "--id-column")):
-        if column and column not in frame.columns:
-            raise LabelingError(f"{dev}: no column {column!r} "
-                                f"{columns_note(frame.columns, column)}; pass {flag} NAME"
-                                + (" for its gold labels" if flag == "--label-column" else
-                                   ": the --dev file needs the data file's columns"))
-    check_texts(frame[text_column], dev, text_column)
-    if id_column:
-        check_ids(frame[id_column], dev, id_column)
-        check_unique_ids(frame[id_column], dev, id_column)
-    gold = frame[label_column].dropna().astype(str).str.strip()
-    gold = gold[gold != ""]
-    if gold.empty:
-        raise LabelingError(f"{dev}: column {label_column!r} holds no gold label: the --dev "
-                            "file's rows need one each")
-    return gold
 
 
 def init_task(data: Path, directory: Path, name: str | None = None,
