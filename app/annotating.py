@@ -13,7 +13,7 @@ from labeling.gold import AnnotationStore
 from labeling.review import queue
 from labeling.review.annotator import MAX_NAME, byline, clean_name, save_unless_changed
 from labeling.review.detail import example_text
-from labeling.review.import_labels import export, import_labels, replaced_note
+from labeling.review.import_labels import counted, export, import_labels, replaced_note
 from labeling.review.literal import literal
 from labeling.review.next_run import unknown_label_names
 from labeling.review.project import annotation_key
@@ -125,15 +125,15 @@ def import_box(data, annotations: AnnotationStore, multi_label: bool = False) ->
                                   multi_label, annotator(),
                                   date_order=order and order.replace(" ", "_"))
                 same = f"; {n.unchanged} already had that label" if n.unchanged else ""
-                st.success(literal(f"{n} labels imported from {upload.name} (each replaces "
-                                   f"the example's label, if it had one){same}."))
+                st.success(literal(f"{counted(n, 'label')} imported from {upload.name} (each "
+                                   f"replaces the example's label, if it had one){same}."))
                 if note := replaced_note(n, upload.name):  # whose labels it replaced
                     st.info(literal(note))
                 if n.kept:
                     st.warning(literal(
-                        f"{len(n.kept)} rows of {upload.name} not imported: relabeled or "
-                        "cleared in the app after this file's updated_at, so the newer label "
-                        "(or none) is kept: "
+                        f"{counted(len(n.kept), 'row')} of {upload.name} not imported: "
+                        "relabeled or cleared in the app after this file's updated_at, so the "
+                        "newer label (or none) is kept: "
                         + "; ".join(n.kept[:5]) + (" ..." if len(n.kept) > 5 else "")
                         + ". To replace them, edit a fresh download (or delete the file's "
                         "updated_at column)."))

@@ -39,7 +39,7 @@ def test_name_from_the_url_and_an_imported_file_are_recorded(tiny_app_project, t
             _idle(page)
             page.get_by_role("button", name="Import", exact=True).click()
             _idle(page)
-            page.get_by_text("1 labels imported from hand.csv").wait_for()
+            page.get_by_text("1 label imported from hand.csv").wait_for()
 
             page.goto(f"{url}/example?annotator=dana")  # a new session: the name again
             page.wait_for_selector("h1:has-text('Example detail')", timeout=60_000)

@@ -31,5 +31,5 @@ def test_a_row_cleared_after_the_download_is_not_called_relabeled(tiny_app_proje
                 for w in at.warning if "not imported" in w.value]
     assert len(warnings) == 1, [w.value for w in at.warning]
     assert f"train {first} (cleared at " in warnings[0], warnings[0]
-    assert ("1 rows of old.csv not imported: relabeled or cleared in the app after this "
+    assert ("1 row of old.csv not imported: relabeled or cleared in the app after this "
             "file's updated_at, so the newer label (or none) is kept: ") in warnings[0]
