@@ -27,38 +27,57 @@ from labeling.llm import LLMSettings, prompt_lf, use  # noqa: E402
 from labeling.llm.cache import ResponseCache  # noqa: E402
 
 ROWS = 120
+ANSWERED = 10  # replies the server gives before it stops answering
+CONCURRENCY = 2
 
 
 def test_interrupt_with_a_running_loop_stops_the_requests(fake_openai, tmp_path, capsys):
-    fake_openai.latency = 0.02
+    # No timing: the server answers ANSWERED prompts, then holds every later request
+    # unanswered until the interrupt has landed in the main thread (its SIGINT handler
+    # ran); from then on it answers at once. The interrupt is sent when CONCURRENCY
+    # requests are held: nothing more can be sent before it lands (the semaphore is held
+    # across a request). After it lands the held requests must be cancelled and no new
+    # one sent; before the fix the helper thread waited for the held ones to time out,
+    # then asked all the remaining prompts (answered at once).
+    fake_openai.block_after = ANSWERED
     lf = prompt_lf("llm_ad", "Is it an ad?\n{text}", answers={"yes": 1, "no": 0})
     s = LLMSettings(backend="openai", base_url=fake_openai.base_url, progress=False,
-                    cache_path=tmp_path / "cache.sqlite", concurrency=2, timeout=5,
-                    max_retries=0)
+                    cache_path=tmp_path / "cache.sqlite", concurrency=CONCURRENCY,
+                    timeout=20, max_retries=0)  # timeout: only the old code waits for it
     df = pd.DataFrame({"text": [f"comment {i}" for i in range(ROWS)]})
 
-    def press_ctrl_c():  # once some replies are in, as a user would
-        while fake_openai.answered < 10:
+    def press_ctrl_c():  # once the held requests fill every slot
+        while fake_openai.received < ANSWERED + CONCURRENCY:
             time.sleep(0.01)
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    def landed(signum, frame):  # the interrupt reached the main thread
+        with fake_openai.lock:
+            fake_openai.block_after = None  # later requests are answered at once
+        raise KeyboardInterrupt
 
     async def cell():  # a notebook cell: sync code while the kernel's loop runs
         with use(s, labels=["ham", "spam"]):
             return lf.apply_frame(df)
 
     loop = asyncio.new_event_loop()  # no asyncio.run: it would trap SIGINT itself
+    previous = signal.signal(signal.SIGINT, landed)
     threading.Thread(target=press_ctrl_c, daemon=True).start()
     try:
         with pytest.raises(KeyboardInterrupt):
             loop.run_until_complete(cell())
     finally:
+        signal.signal(signal.SIGINT, previous)
         loop.close()
     asked = fake_openai.received
-    assert asked < ROWS / 2, asked  # before: all 120 asked after the interrupt
+    # the held ones, none after the interrupt (before: all 120 asked)
+    assert asked <= ANSWERED + CONCURRENCY, asked
+    assert fake_openai.answered == ANSWERED
     assert "prompt LF 'llm_ad' interrupted" in capsys.readouterr().err
     kept = ResponseCache(tmp_path / "cache.sqlite")
     try:
-        # the replies that came back are kept (but the <= concurrency in flight)
-        assert 10 - 2 <= kept.count() <= asked
+        # every reply that came back is kept: the held requests were sent only after
+        # ANSWERED replies had been handled (a slot frees when its reply is)
+        assert kept.count() == ANSWERED
     finally:
         kept.close()
