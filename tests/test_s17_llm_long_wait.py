@@ -45,7 +45,7 @@ def test_a_long_retry_after_is_announced_once(fake_openai, tmp_path, capsys, ret
     lines = [x for x in capsys.readouterr().err.splitlines() if "asked to wait" in x]
     if said:
         assert lines == ["prompt LF 'llm_sub': the endpoint asked to wait 45 s before a "
-                         "retry (HTTP 429 with Retry-After); waiting (at most 300 s a retry, "
+                         "retry (HTTP 429 with Retry-After); waiting 45 s (at most 300 s a retry, "
                          "up to [llm] max_retries = 3 retries a prompt)"], lines
     else:  # a short wait goes unmentioned
         assert lines == []

@@ -41,6 +41,7 @@ import contextlib
 import email.utils
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -165,19 +166,30 @@ def _http_date_wait(value: str) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _retry_after(headers) -> float | None:
-    """The wait the reply asks for (``retry-after-ms``, else ``Retry-After`` in seconds
-    or as an HTTP-date), capped at ``_MAX_RETRY_AFTER``; None when absent or unreadable,
-    so the caller backs off as if no header had been sent."""
+def _retry_after(headers) -> tuple[float, str] | None:
+    """The wait the reply asks for, not capped, and the header that asked it
+    (``retry-after-ms``, else ``Retry-After`` in seconds or as an HTTP-date); None when
+    absent or unreadable, so the caller backs off as if no header had been sent."""
     if headers is None:
         return None
     wait = _seconds(headers.get("retry-after-ms"), 1 / 1000)
-    if wait is None:
-        value = (headers.get("retry-after") or "").strip()
-        wait = _seconds(value) if value else None
-        if wait is None and value:
-            wait = _http_date_wait(value)
-    return None if wait is None else min(wait, _MAX_RETRY_AFTER)
+    if wait is not None:
+        return wait, "retry-after-ms"
+    value = (headers.get("retry-after") or "").strip()
+    wait = _seconds(value) if value else None
+    if wait is None and value:
+        wait = _http_date_wait(value)
+    return None if wait is None else (wait, "Retry-After")
+
+
+def _wait_line(lf: str, status: int, header: str, asked: float, delay: float,
+               max_retries: int) -> str:
+    """The line for a long wait the server asked: the wait asked, the header that asked
+    it and the wait we make (``asked`` capped at ``_MAX_RETRY_AFTER``)."""
+    cap = "the most" if delay < asked else f"at most {_MAX_RETRY_AFTER:.0f} s"
+    return (f"prompt LF '{lf}': the endpoint asked to wait {asked:.0f} s before a retry "
+            f"(HTTP {status} with {header}); waiting {delay:.0f} s ({cap} a retry, up to "
+            f"[llm] max_retries = {max_retries} retries a prompt)")
 
 
 class _Malformed(Exception):
@@ -294,7 +306,7 @@ class EndpointRunner:
         for attempt in range(s.max_retries + 1):
             await limiter.acquire()
             out.requests += 1
-            wait = None
+            wait, out.said = None, None  # what the server said of this attempt, if any
             try:
                 # the whole request, also a reply trickling in (the client's own timeout
                 # bounds each read, not the sum of them); asyncio.timeout, not wait_for,
@@ -317,7 +329,7 @@ class EndpointRunner:
                         else "timeout" if status == 408 else "client_error")
                 retryable = status in (408, 409, 429) or status >= 500
                 wait = _retry_after(exc.response.headers)
-                out.said = server_said(exc, s.api_key())
+                out.said = server_said(exc, os.environ.get(s.api_key_env, ""))
             except (openai.APITimeoutError, asyncio.TimeoutError):
                 kind, retryable = "timeout", True
             except openai.APIConnectionError:
@@ -341,13 +353,11 @@ class EndpointRunner:
             if not retryable or attempt == s.max_retries:
                 break
             if wait is not None:
-                delay = wait
-                if wait >= _SAY_WAIT and not self._said_wait:  # else a silent stall
+                asked, header = wait
+                delay = min(asked, _MAX_RETRY_AFTER)
+                if delay >= _SAY_WAIT and not self._said_wait:  # else a silent stall
                     self._said_wait = True
-                    tqdm_write(f"prompt LF '{req.lf}': the endpoint asked to wait {wait:.0f} s "
-                               f"before a retry (HTTP {status} with Retry-After); waiting (at "
-                               f"most {_MAX_RETRY_AFTER:.0f} s a retry, up to [llm] max_retries "
-                               f"= {s.max_retries} retries a prompt)")
+                    tqdm_write(_wait_line(req.lf, status, header, asked, delay, s.max_retries))
             else:
                 delay = min(s.backoff_base * 2 ** attempt, s.backoff_max) * random.uniform(0.5, 1)
             await self.sleep(delay)

@@ -16,6 +16,7 @@ the first row concerned, as it happens, on stderr above any progress bar.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 
@@ -27,15 +28,29 @@ def tqdm_write(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
+def mask_key(text: str, key: str) -> str:
+    """``text`` with the API ``key`` replaced by ``***``, whatever its length (local
+    servers take short keys); none when no key is set. A key of 8 characters or more is
+    masked wherever it occurs, a shorter one only as a whole token (not next to a letter
+    or digit), so a key ``ab`` does not mask every word holding ``ab``.
+
+    >>> mask_key("bad key abc for about abc-1", "abc"), mask_key("k=sk-12345678x", "sk-12345678")
+    ('bad key *** for about ***-1', 'k=***x')
+    """
+    if not key:
+        return text
+    if len(key) >= 8:
+        return text.replace(key, "***")
+    return re.sub(rf"(?<![0-9A-Za-z]){re.escape(key)}(?![0-9A-Za-z])", "***", text)
+
+
 def server_said(exc, key: str) -> str:
     """``HTTP 404: The model `x` does not exist ...``: a refusal's status and the server's
     message (OpenAI's ``error.message``, else the body's text) on one line, cut at 160
-    characters, the API key masked should the server echo it."""
+    characters, the API key masked should the server echo it (:func:`mask_key`)."""
     body = exc.body
     message = body.get("message") if isinstance(body, dict) else body
-    text = " ".join(str(message).split()) if message else ""
-    if len(key) >= 8:
-        text = text.replace(key, "***")
+    text = mask_key(" ".join(str(message).split()) if message else "", key)
     text = text[:160] + ("..." if len(text) > 160 else "")
     return f"HTTP {exc.status_code}" + (f": {text}" if text else "")
 
