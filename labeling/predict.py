@@ -124,9 +124,11 @@ class TextBatch(list):
 
 
 def text_batches(source: str, text_column: str = "text", id_column: str | None = "id",
-                 encoding: str = "utf-8", id_required: bool = False) -> Iterator[list[str]]:
-    """Texts from a CSV/TSV/JSONL/Parquet file (its ``text_column``, read whole, in
-    ``encoding``; a :class:`TextBatch` with the ``id_column`` values when the table has
+                 encoding: str = "utf-8", id_required: bool = False,
+                 trained_on: str | None = None) -> Iterator[list[str]]:
+    """Texts from a CSV/TSV/JSONL/Parquet file (its ``text_column``, else ``trained_on``,
+    the model's task's text column, when the file has that one and not the other; read
+    whole, in ``encoding``; a :class:`TextBatch` with the ``id_column`` values when the table has
     that column, an error naming the columns when it has not and ``id_required``: a
     --id-column asked for), a .txt file (one text per line) or ``-`` (stdin, one text
     per line), in batches; the line inputs are UTF-8 and streamed (``line_batches``)."""
@@ -152,8 +154,12 @@ def text_batches(source: str, text_column: str = "text", id_column: str | None =
                                        "UTF-8")
     if len(table.columns) == 0:
         raise DataError(f"{path}: empty file (no header row, no texts)")
+    if text_column not in table.columns and trained_on in table.columns:
+        text_column = trained_on  # the test file of the task the model was trained on
     if text_column not in table.columns:
-        raise DataError(f"{path}: no text column '{text_column}' "
+        also = (f" (nor '{trained_on}', the text column of the model's task)"
+                if trained_on and trained_on != text_column else "")
+        raise DataError(f"{path}: no text column '{text_column}'{also} "
                         f"{columns_note(table.columns, text_column)}; pass --text-column")
     if id_column and id_required and id_column not in table.columns:
         raise DataError(f"{path}: no id column '{id_column}' "

@@ -47,7 +47,9 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
             model: Path = typer.Option(..., "--model", "-m", help="Exported model folder."),
             input: Optional[str] = typer.Option(None, "--input", "-i",
                                                 help="CSV/TSV/JSONL/Parquet/.txt file, or - for stdin."),
-            text_column: str = typer.Option("text", help="Text column of a table input."),
+            text_column: Optional[str] = typer.Option(
+                None, help="Text column of a table input (default: `text`; a file without "
+                           "it: the column the model's task read, named in its card)."),
             id_column: Optional[str] = typer.Option(
                 None, help="Id column of a table input: each output line starts with the "
                            "row's id (default: `id` when the table has one; \"\" for none)."),
@@ -81,8 +83,10 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
                id_required=id_column is not None)
     if input is not None:
         source = input if input == "-" else str(home_path(input))
-        written += write_batches(exported, text_batches(source, text_column, encoding=encoding,
-                                                        **ids), sys.stdout, fmt)
+        trained_on = None if text_column else exported.card.get("text_column")
+        written += write_batches(exported, text_batches(
+            source, text_column or "text", encoding=encoding, trained_on=trained_on, **ids),
+            sys.stdout, fmt)
     elif not texts and not sys.stdin.isatty():  # streamed: answers while the pipe is open
         written += write_batches(exported, text_batches("-", **ids), sys.stdout, fmt)
     if not written:

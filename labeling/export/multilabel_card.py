@@ -101,7 +101,8 @@ def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
     descriptions = [record | {"target_label": getattr(lf, "target_label", None)}
                     for lf, record in zip(lfs, lf_records(lfs, metrics or {}))]
     return {
-        "task": cfg.name, "labels": labels, "positive_label": None,
+        "task": cfg.name, "labels": labels, "text_column": cfg.data.text_column,
+        "positive_label": None,
         "multi_label": {"thresholds": [float(t) for t in thresholds],
                         "threshold_rule": end.get("threshold_rule", THRESHOLD_RULE),
                         "dev_cv_f1": end.get("dev_cv_f1"),

@@ -229,6 +229,7 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
     return {
         "task": cfg.name,
         "labels": cfg.labels,
+        "text_column": cfg.data.text_column,
         "positive_label": cfg.positive_label,
         "intended_use": f"Classifying texts like those of the '{cfg.name}' task into "
                         f"{', '.join(cfg.labels)}. Check the test metrics before relying on it; "
