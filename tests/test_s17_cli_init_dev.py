@@ -63,7 +63,10 @@ def test_dev_file_without_the_text_column_stops_init(tmp_path, make_task):
     pd.read_csv(dev).rename(columns={"body": "message"}).to_csv(dev, index=False)
     result = _invoke("init", train, "--dev", dev, "--text-column", "body", "--label-column",
                      "category", "--id-column", "msg_id", "--dir", tmp_path / "t")
-    _one_error_line(result, f"{dev}: no column 'body'", "message", "--text-column")
+    # it said "pass --text-column NAME", which would rename the data file's column too
+    _one_error_line(result, f"{dev}: no column 'body'", "message",
+                    "name its texts' column 'body' in dev.csv, as in the data file")
+    assert "--text-column" not in result.output.split(": no column")[1]
 
 
 def test_an_id_like_column_is_named_when_ids_are_row_numbers(tmp_path, make_task):

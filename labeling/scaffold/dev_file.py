@@ -13,15 +13,16 @@ from labeling.errors import LabelingError
 
 
 def _missing_column(frame: pd.DataFrame, dev: Path, column: str, flag: str) -> str:
-    """The line for a dev file without ``column`` (``flag``'s): a text or label column
-    may be named by its flag; the id column is the data file's, so the dev file needs it
-    (--id-column would rename it in the data file too, which has it)."""
+    """The line for a dev file without ``column`` (``flag``'s): a label column may be
+    named by its flag; the text and id columns are the data file's, so the dev file needs
+    them (their flags would rename them in the data file too, which has them)."""
     if flag == "--id-column":
         advice = f"add a column {column!r} to {dev.name} (its examples' ids)"
     elif flag == "--label-column":
         advice = f"pass {flag} NAME for its gold labels"
     else:
-        advice = f"pass {flag} NAME: the --dev file needs the data file's columns"
+        advice = (f"name its texts' column {column!r} in {dev.name}, as in the data file "
+                  "(the config names one text column for every split)")
     return f"{dev}: no column {column!r} {columns_note(frame.columns, column)}; {advice}"
 
 
