@@ -7,7 +7,8 @@ process kill (only an OS crash may lose the last commits). Readers (the app, ``p
 do not block the writer.
 
 The key is the sha256 of what determines the reply: model, generation params, the
-rendered messages and the answer schema. Stored with it: the raw prompt and raw reply
+rendered messages, the answer schema and the endpoint (unless OpenAI's own or
+``cache_by_endpoint = false``). Stored with it: the raw prompt and raw reply
 (for the app), the parsed answer or the reason it was rejected, tokens, cost, latency.
 Never headers, never the client's options: the API key cannot get in here.
 
@@ -50,12 +51,19 @@ CREATE TABLE IF NOT EXISTS responses (
 """
 
 
-def cache_key(model: str, params: dict, messages: list[dict], schema: dict | None) -> str:
+def cache_key(model: str, params: dict, messages: list[dict], schema: dict | None,
+              endpoint: str | None = None) -> str:
     """sha256 over a canonical JSON of everything that determines the reply; a param's
     whole-number float is its int (``temperature = 0.0`` in TOML is ``0`` in Python:
-    the same request, which must not be paid for again)."""
-    blob = json.dumps({"model": model, "params": _numbers(params), "messages": messages,
-                       "schema": schema},
+    the same request, which must not be paid for again). ``endpoint``: the server asked
+    (:meth:`labeling.llm.settings.LLMSettings.cache_endpoint`), as two servers may serve
+    other models under one name; None (OpenAI's, or not keyed by endpoint) keeps the key
+    it had before endpoints were in it."""
+    fields = {"model": model, "params": _numbers(params), "messages": messages,
+              "schema": schema}
+    if endpoint is not None:
+        fields["endpoint"] = endpoint
+    blob = json.dumps(fields,
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

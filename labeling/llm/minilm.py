@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import importlib.util
 import os
 import time
@@ -28,12 +29,61 @@ def default_model_path() -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=2)
-def load_model(path: str | None = None):
-    """The SentenceTransformer, loaded once per process and path (CPU, offline)."""
-    if path is not None and not Path(path).is_dir():  # else a traceback about hub repo ids
+# files of a model folder that no SentenceTransformer load reads: its model card, and the
+# exports for other backends (onnx, openvino: hundreds of MB in a hub download)
+_NOT_READ = {"README.md", "onnx", "openvino"}
+_FILE_DIGESTS: dict[tuple, str] = {}  # (file, size, mtime, ctime, inode) -> sha256
+
+
+def model_files(path: Path) -> list[Path]:
+    """The files of the model folder ``path`` that its vectors depend on: weights,
+    configs, tokenizer (not hidden files, the README or other backends' exports)."""
+    out = []
+    for file in sorted(path.rglob("*")):
+        parts = file.relative_to(path).parts
+        if any(p.startswith(".") or p in _NOT_READ for p in parts) or not file.is_file():
+            continue
+        out.append(file)
+    return out
+
+
+def file_sha256(file: Path) -> str:
+    """sha256 of ``file``'s content, read once per process while its size, mtime, ctime
+    and inode stay the same (a retrained model written in place changes them)."""
+    stat = file.stat()
+    memo = (str(file), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    if memo not in _FILE_DIGESTS:
+        digest = hashlib.sha256()
+        with open(file, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        _FILE_DIGESTS[memo] = digest.hexdigest()
+    return _FILE_DIGESTS[memo]
+
+
+def model_digest(path: str | Path | None = None) -> str:
+    """sha256 of what the model folder ``path`` (None: the shipped one) holds: each of
+    its :func:`model_files` by relative path and content. A model retrained or replaced
+    in place (same folder) has another digest; a copy of the same model elsewhere, the
+    same. The shipped model's 90 MB are hashed once per process (0.56 s on a busy core)."""
+    if path and not Path(path).is_dir():  # else a traceback about hub repo ids
         raise LLMError(f"{path}: no such model folder (a SentenceTransformer model's "
                        "folder: [llm] local_model, or model_path in [end_model] params)")
+    path = Path(path or default_model_path()).resolve()
+    digest = hashlib.sha256()
+    for file in model_files(path):
+        digest.update(f"{file.relative_to(path).as_posix()}\0{file_sha256(file)}\0".encode())
+    return digest.hexdigest()
+
+
+def load_model(path: str | None = None):
+    """The SentenceTransformer, loaded once per process and model (CPU, offline): per
+    folder and :func:`model_digest`, so a model retrained in place is loaded again."""
+    return _load(str(path) if path else None, model_digest(path))
+
+
+@functools.lru_cache(maxsize=2)
+def _load(path: str | None, digest: str):
     with quiet_transformers():
         from sentence_transformers import SentenceTransformer
 

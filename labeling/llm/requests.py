@@ -40,12 +40,13 @@ def build_requests(lf: PromptLF, df, settings: LLMSettings,
     model, params = lf_model(lf, settings)
     answers = lf.resolve(labels)
     schema = lf.schema(labels) if settings.structured_output else None
+    endpoint = settings.cache_endpoint()
     by_key: dict[str, Request] = {}
     columns = list(lf.fields)
     records = df[columns].to_dict("records") if len(df) else []
     for position, row in enumerate(records):
         messages = lf.messages(row, labels)
-        key = cache_key(model, params, messages, schema)
+        key = cache_key(model, params, messages, schema, endpoint)
         req = by_key.get(key)
         if req is None:
             req = by_key[key] = Request(key, lf.name, model, params, messages, schema, answers,

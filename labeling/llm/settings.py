@@ -90,6 +90,10 @@ class LLMSettings(BaseModel):
     backoff_max: StrictFloat = Field(default=30.0, ge=0)   # cap of our backoff; Retry-After: 300 s
     # --- run control ---
     cache_path: Path | None = None       # SQLite response cache; None: no cache
+    # replies cached per endpoint (base_url, else $OPENAI_BASE_URL; OpenAI's own counts as
+    # none): two servers serving other models under one name never share answers; false:
+    # shared by every endpoint of the model name (the key before 2026-12-08)
+    cache_by_endpoint: StrictBool = True
     budget: StrictFloat | None = Field(default=None, ge=0)  # USD for the calls of one run
     prices: dict[str, Price] = Field(default_factory=dict)  # overrides the built-in table
     progress: StrictBool = True
@@ -135,6 +139,19 @@ class LLMSettings(BaseModel):
     def endpoint_url(self, env: Mapping[str, str] | None = None) -> str | None:
         env = os.environ if env is None else env
         return self.base_url or env.get("OPENAI_BASE_URL") or None
+
+    def cache_endpoint(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The endpoint the response cache keys replies by (:func:`endpoint_identity` of
+        :meth:`endpoint_url`); None for OpenAI's default endpoint, or with
+        ``cache_by_endpoint = false``: the key is then as before endpoints were in it.
+
+        >>> LLMSettings(base_url="HTTP://me:sk-1@GPU-Box:80/v1/?key=sk-2").cache_endpoint()
+        'http://gpu-box/v1'
+        >>> LLMSettings(base_url="https://api.openai.com/v1/").cache_endpoint() is None
+        True
+        """
+        url = self.endpoint_url(env)
+        return endpoint_identity(url) if url and self.cache_by_endpoint else None
 
     def api_key(self, env: Mapping[str, str] | None = None) -> str:
         """The key from the environment; a placeholder for keyless local servers."""
@@ -193,6 +210,28 @@ class LLMSettings(BaseModel):
         if out["base_url"]:
             out["base_url"] = _masked_url(out["base_url"])
         return out
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+OPENAI_ENDPOINT = "https://api.openai.com/v1"  # the client's default: keys as without one
+
+
+def endpoint_identity(url: str) -> str | None:
+    """``url`` as the response cache names an endpoint: scheme, host and path in one
+    spelling (lower-case scheme and host, no default port, no trailing slash), without
+    the user, password or query, where some gateways take a key (a key rotated is the
+    same endpoint); None for OpenAI's own endpoint."""
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:  # not a number: the client refuses it before any request
+        port = None
+    host = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host += f":{port}"
+    out = f"{scheme}://{host}{parts.path.rstrip('/')}"
+    return None if out == OPENAI_ENDPOINT else out
 
 
 def _loopback_ip(host: str) -> bool:

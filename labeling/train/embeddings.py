@@ -8,7 +8,7 @@ a few strings and numbers, not 90 MB of weights, and the weights come from the
 installed package wherever the model is loaded.
 
 Embedding is the slow part (~80-400 texts/s on one core), so ``cache_dir`` keeps the
-vectors on disk, keyed by the text's SHA-1 and the model: a re-run over the same texts
+vectors on disk, keyed by the text's SHA-1 and the model's files: a re-run over the same texts
 embeds nothing. Texts are embedded in chunks, with a progress bar (rate, ETA) when there
 is more than one, and the cache is saved as it goes and when the run is stopped (Ctrl+C),
 so an interrupted run's vectors are not embedded again. The training code sets ``cache_dir`` while fitting and clears it before
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from labeling.llm.embedding_cache import DIM, EmbeddingCache, model_key, text_keys
+from labeling.llm.embedding_cache import DIM, EmbeddingCache, store_key, text_keys
 from labeling.llm.minilm import CHUNK, encode_in_chunks, load_model
 from labeling.train.ensemble import text_list
 
@@ -87,7 +87,7 @@ class MiniLMEmbedder(TransformerMixin, BaseEstimator):
             return np.zeros((0, DIM), dtype=np.float32)
         if self.cache_dir is None:
             return self._encode(texts) * self.scale
-        cache = open_cache(self.cache_dir, model_key(self.model_path))
+        cache = open_cache(self.cache_dir, store_key(self.cache_dir, self.model_path))
         keys = text_keys(texts)
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache.table}.items())
         if missing:  # chunk by chunk: Ctrl+C after an hour keeps what was embedded
