@@ -109,12 +109,17 @@ FAULT_OPT = typer.Option(None, "--fault-tolerant/--strict",
 def user_errors(command):
     """Turn a LabelingError, an OSError naming a file (a full disk, a read-only
     folder) or pyarrow's error on a damaged Parquet file into a one-line message and
-    exit status 2."""
+    exit status 2; a Ctrl+C (or SIGTERM) outside a step's :func:`holding` into one line
+    saying the command did not finish, and status 130 (143)."""
+
+    name = command.__name__.removesuffix("_command")  # suggest_command: `labeling suggest`
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except KeyboardInterrupt as exc:  # not in a step (holding's): loading, reading
+            raise interrupted(exc, name, "did not finish") from None
         except LabelingError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
@@ -136,9 +141,14 @@ def open_task(config: Optional[Path], run_dir: Optional[Path] = None):
     """The task of ``config`` (a labeling.toml or its folder; default ./labeling.toml),
     with its run folder moved to ``run_dir`` (``--run-dir``: relative to the current
     folder) when given."""
-    from labeling.pipeline import load_task
+    try:
+        with sigterm_raises():  # seconds: torch, the data, the LF modules (spaCy)
+            from labeling.pipeline import load_task
 
-    task = load_task(config)
+            task = load_task(config)
+    except KeyboardInterrupt as exc:  # said by user_errors, naming what it was doing
+        exc.during = f"loading the task ({config or 'labeling.toml'}, its data and LF modules)"
+        raise
     task.config = task.config.with_run_dir(run_dir)
     return task
 
@@ -159,13 +169,13 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt(command: str):
-    """A SIGTERM (a CI job's timeout or cancel, `kill`) stops ``command`` as Ctrl+C does:
-    its ``finally`` blocks run (temporary files removed, what prompt LFs spent recorded),
-    apply says which LF and row it was on, and the exit status is still 143. Python's
-    default ends the process on the spot. Either ends with one line saying the command
-    did not finish (`stopped by Ctrl+C: ...`, status 130). Forked workers (apply's
-    ``--n-jobs``) keep the default: the parent ends them with SIGTERM."""
+def sigterm_raises():
+    """Meanwhile a SIGTERM (a CI job's timeout or cancel, `kill`) raises
+    :class:`Terminated` where the main thread is, as Ctrl+C raises KeyboardInterrupt:
+    ``finally`` blocks run (temporary files removed, what prompt LFs spent recorded),
+    apply says which LF and row it was on. Python's default ends the process on the
+    spot. Forked workers (apply's ``--n-jobs``) keep the default: the parent ends them
+    with SIGTERM."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -181,14 +191,35 @@ def sigterm_as_interrupt(command: str):
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         yield
-    except KeyboardInterrupt as exc:  # Ctrl+C too: typer's own exit 130 says nothing
-        how, status = (("SIGTERM", 128 + signal.SIGTERM) if isinstance(exc, Terminated)
-                       else ("Ctrl+C", 128 + signal.SIGINT))
-        typer.echo(f"stopped by {how}: `labeling {command}` did not finish; the files "
-                   "of the steps it finished are kept", err=True)
-        raise typer.Exit(status) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted(exc: KeyboardInterrupt, command: str,
+                outcome: str = "did not finish; the files of the steps it finished are kept"):
+    """The one line a Ctrl+C or SIGTERM ends ``command`` with, and its exit (130, 143):
+    ``stopped by Ctrl+C: `labeling run` did not finish; ...``; when it came while
+    loading the task (``exc.during``, set by :func:`open_task`), that and that nothing
+    was written. typer's own exit 130 says nothing."""
+    how, status = (("SIGTERM", 128 + signal.SIGTERM) if isinstance(exc, Terminated)
+                   else ("Ctrl+C", 128 + signal.SIGINT))
+    during = getattr(exc, "during", None)
+    typer.echo(f"stopped by {how} while {during}: `labeling {command}` did not start; "
+               "nothing was written" if during else
+               f"stopped by {how}: `labeling {command}` {outcome}", err=True)
+    return typer.Exit(status)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt(command: str):
+    """A SIGTERM stops ``command`` as Ctrl+C does (:func:`sigterm_raises`), the exit
+    status still 143; either ends with one line saying the command did not finish
+    (`stopped by Ctrl+C: ...`, status 130: :func:`interrupted`)."""
+    with sigterm_raises():
+        try:
+            yield
+        except KeyboardInterrupt as exc:
+            raise interrupted(exc, command) from None
 
 
 def multilabel_step(task, step: str, **options) -> bool:
