@@ -226,14 +226,18 @@ def print_per_class(metrics: dict, split: str) -> None:
     test) the gold-only baseline on ``split``, for tasks with more than two classes (where
     one F1 hides which class fails, and which class the LFs help against the dev labels
     alone)."""
-    rows = [(title, (metrics.get(key) or {}).get(split, {}).get("per_class"))
+    rows = [(title + ("*" if scores.get("in_sample") else ""), scores.get("per_class"))
             for title, key in SCORE_ROWS + BASELINE_ROWS
-            if not (metrics.get(key) or {}).get("stale")]
+            if not (metrics.get(key) or {}).get("stale")
+            for scores in [(metrics.get(key) or {}).get(split) or {}]]
     rows = [(title, per) for title, per in rows if per]
     labels = metrics.get("labels")
     if not rows:
         return
-    table = Table(title=f"per class on {split} (precision / recall / F1)")
+    # a model fit on these rows (the end model, a label model learning from dev) scores
+    # them in-sample: marked `*` as in the scores table, whose footnote says so
+    table = Table(title=f"per class on {split} (precision / recall / F1"
+                  + ("; *: in-sample" if any(t.endswith("*") for t, _ in rows) else "") + ")")
     table.add_column("class")
     table.add_column("gold rows", justify="right")  # the same gold for every model
     for title, _ in rows:
