@@ -6,7 +6,7 @@ import annotating
 import shared
 from labeling.review import queue as queue_state
 from labeling.review import slices
-from labeling.review.annotator import by_annotator
+from labeling.review.annotator import by_annotator, with_times
 from labeling.review.detail import find_example, probabilities
 from labeling.review.literal import literal
 from labeling.review.next_run import with_next_run
@@ -76,9 +76,9 @@ with shared.guard():
         if unused := int((table["next_run"] != "used").sum()):
             st.caption(f"{unused} of them not used by the next run (the next_run column says "
                        "why).")
-        st.dataframe(table.drop(columns=["task"]), hide_index=True, key="ann_table",
+        st.dataframe(with_times(table.drop(columns=["task"])), hide_index=True, key="ann_table",
                      column_config={"updated_at": st.column_config.DatetimeColumn(
-                         "updated_at", format="YYYY-MM-DD HH:mm:ss")})
+                         "updated_at (UTC)", format="YYYY-MM-DD HH:mm:ss")})
         annotating.download_buttons(store, data)
     st.caption(f"Stored in {literal(store.path)}; train and dev labels become dev gold in the "
                "next run.")

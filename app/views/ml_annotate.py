@@ -7,7 +7,7 @@ import annotating
 import shared
 from labeling.review import ml_detail, multilabel
 from labeling.review import queue as queue_state
-from labeling.review.annotator import by_annotator
+from labeling.review.annotator import by_annotator, with_times
 from labeling.review.literal import literal
 from labeling.review.project import stored_labels
 
@@ -66,9 +66,9 @@ with shared.guard():
         st.caption("No annotations yet.")
     else:
         st.caption(literal(f"By annotator: {by_annotator(table['annotator'])}"))
-        st.dataframe(table, hide_index=True, key="ml_ann_table",
+        st.dataframe(with_times(table), hide_index=True, key="ml_ann_table",
                      column_config={"updated_at": st.column_config.DatetimeColumn(
-                         "updated_at", format="YYYY-MM-DD HH:mm:ss")})
+                         "updated_at (UTC)", format="YYYY-MM-DD HH:mm:ss")})
         annotating.download_buttons(store, data)
     st.caption(f"Stored in {literal(store.path)} as the labels' names joined by \";\" (as in "
                "the data files); train and dev label sets become dev gold in the next run.")

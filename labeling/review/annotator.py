@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
+
 MAX_NAME = 60
 
 
@@ -26,6 +28,13 @@ def clean_name(value) -> str | None:
 
 def when(record: dict) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(record["updated_at"]))
+
+
+def with_times(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (rows of :meth:`labeling.gold.AnnotationStore.table`) with ``updated_at``
+    as UTC datetimes: the store keeps seconds since 1970, which the app's table column
+    read as milliseconds (every label "given" on 1970-01-21)."""
+    return table.assign(updated_at=pd.to_datetime(table["updated_at"], unit="s", utc=True))
 
 
 def byline(record: dict | None) -> str:

@@ -1,0 +1,46 @@
+"""A clinician annotating in the app (walkthrough h142, 2026-12-08): what the Annotate
+page's table says of the labels given.
+
+Before: the table's ``updated_at`` held the store's seconds since 1970, which Streamlit's
+date column reads as milliseconds: every label, just given, showed as given on
+1970-01-21.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+ENTRY = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+
+
+def _annotate_page(project: Path) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.run()
+    at.switch_page("views/annotate.py").run()
+    at.selectbox(key="ann_split").select("dev").run()
+    at.selectbox(key="ann_slice").select("all").run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    return at
+
+
+def _table(at: AppTest) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if "next_run" in d.value.columns)
+
+
+def test_the_annotation_table_shows_when_each_label_was_given(tiny_app_project):
+    at = _annotate_page(tiny_app_project)
+    before = pd.Timestamp.now(tz="UTC").floor("s")
+    at.button(key="ann_btn-1").click().run()
+    at.button(key="ann_btn-0").click().run()
+    assert not at.exception and not at.error
+    times = _table(at)["updated_at"]
+    assert len(times) == 2
+    assert pd.api.types.is_datetime64_any_dtype(times), times.dtype  # was float seconds
+    assert str(times.dt.tz) == "UTC"
+    after = pd.Timestamp.now(tz="UTC").ceil("s")
+    assert ((times >= before) & (times <= after)).all(), times
+    assert time.gmtime().tm_year in set(times.dt.year)
