@@ -31,6 +31,7 @@ from labeling.session_sources import file_stamp, user_modules
 from labeling import session_multilabel as multilabel
 from labeling import suggest as lf_suggest
 from labeling.apply import applied
+from labeling.apply.row_labeler import fault_advice_for
 from labeling.artifacts import (L_FILE, LABEL_MODEL_FILE, PROBS_FILE, check_step_order,
                                 gold_digests, metrics_to_evaluate, read_label_matrices,
                                 read_lf_summary, read_probs)
@@ -56,8 +57,7 @@ def _notebook_words():
     except LabelingError as exc:
         if exc.args and isinstance(exc.args[0], str):
             text = re.sub(r"before `labeling (\w+)`", r"before \1()", exc.args[0])
-            text = text.replace("use --fault-tolerant (or ",  # an LF raised on a row
-                                "call apply(fault_tolerant=True) (or set ")
+            text = fault_advice_for(text, "notebook")  # an LF raised on a row
             exc.args = (re.sub(r"run `labeling (\w+)`( \(Session\.\w+\(\)\))?",
                                r"call \1() (`labeling \1`)", text),)
         raise
