@@ -1,6 +1,7 @@
 """Whether code belongs to the standard library or an installed package, and which
-version: LF fingerprints (:mod:`labeling.apply.fingerprint`) name such code by its
-version instead of reading it, so upgrading a library invalidates the LFs using it."""
+build: LF fingerprints (:mod:`labeling.apply.fingerprint`) name such code by its version
+and files' hashes instead of reading it, so upgrading or rebuilding a library
+invalidates the LFs using it."""
 
 from __future__ import annotations
 
@@ -57,11 +58,13 @@ def _distribution_version(distribution: str) -> str | None:
         dist = importlib.metadata.distribution(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
-    if distribution == "labeling":  # a wheel built from a newer checkout keeps its version
-        # number: the hashes of its files (its RECORD) tell the builds apart
-        record = (dist.read_text("RECORD") or "").encode("utf-8")
-        return f"labeling {dist.version} {hashlib.sha256(record).hexdigest()[:16]}"
-    return f"{distribution} {dist.version}"
+    # a wheel built from changed code may keep its version number (labeling's own, a
+    # team's rules package kept at 0.1.0): the hashes of its files (its RECORD, as
+    # installers write it) tell the builds apart; none (some installers): the version
+    record = dist.read_text("RECORD")
+    if not record:
+        return f"{distribution} {dist.version}"
+    return f"{distribution} {dist.version} {hashlib.sha256(record.encode()).hexdigest()[:16]}"
 
 
 @functools.lru_cache(maxsize=1)
