@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import time
 
 import numpy as np
 import pandas as pd
@@ -24,8 +23,10 @@ import pandas as pd
 from labeling import multilabel_steps as steps
 from labeling.artifacts import (L_FILE, PROBS_FILE, check_gold_unchanged, check_step_order,
                                 read_metrics)
-from labeling.distill import _all_lfs_cost, asked_settings, check_lfs_as_asked, prompt_lf_cost
-from labeling.distill_output import REPORT_JSON, REPORT_MD
+from labeling.distill import (_all_lfs_cost, asked_settings, check_lfs_as_asked,
+                              prompt_lf_cost, time_end_model)
+from labeling.distill_output import (REPORT_JSON, REPORT_MD, end_model_ms, source_line,
+                                     timing_notes)
 from labeling.errors import LabelingError
 from labeling.export import load_exported, load_model
 from labeling.export.multilabel_io import multilabel_thresholds
@@ -34,6 +35,7 @@ from labeling.llm.prompt import PromptLF
 from labeling.models.multilabel import multilabel_scores
 from labeling.report import console
 from labeling.train.multilabel_model import thresholds_of
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -50,18 +52,19 @@ def _end_model(task):
 
 
 def _timed(predict_proba, texts: list[str], n_single: int = 200) -> tuple[np.ndarray, dict]:
-    best, cpu = float("inf"), float("inf")
-    for _ in range(3):  # best of 3: the machine is shared
-        t0, c0 = time.perf_counter(), time.process_time()
-        proba = predict_proba(texts)
-        best, cpu = min(best, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
-    single = texts[:n_single]
-    t0 = time.perf_counter()
-    for text in single:
-        predict_proba([text])
-    return proba, {"latency_s": best / len(texts),
-                   "latency_single_s": (time.perf_counter() - t0) / max(len(single), 1),
-                   "n_single": len(single), "cpu_s_per_1m_docs": cpu / len(texts) * 1e6}
+    """The test set's probabilities and the end model timed as the single-label report
+    times it (:func:`labeling.distill.time_end_model`: batch best of 3, one at a time)."""
+    kept = {}
+
+    def keep(batch):  # the batch's probabilities, not time_end_model's argmax
+        proba = predict_proba(batch)
+        if len(batch) == len(texts):
+            kept["proba"] = proba
+        return proba
+
+    timing = time_end_model(keep, texts, n_single)
+    timing.pop("pred")
+    return kept["proba"], timing
 
 
 def _detector(Y: np.ndarray, votes: np.ndarray, c: int) -> dict:
@@ -106,6 +109,9 @@ def build_report(task, n_single: int = 200) -> dict:
              "kind": "end_model", **multilabel_scores(Y, (proba >= thresholds).astype(int),
                                                       labels),
              **timing, "source": f"label sets and latency of the {served}",
+             "latency_note": f"measured now, wall-clock ms per doc: the test set in one "
+                             f"batch of {len(Y)} (best of 3) divided by {len(Y)}, and one "
+                             f"text at a time (mean over {timing['n_single']} texts)",
              "cost_per_1m_docs": 0.0, "estimated": False,
              "cost_note": f"no LLM call; ~{timing['cpu_s_per_1m_docs']:.0f} CPU-seconds per "
                           "1M docs on this machine"}]
@@ -156,7 +162,7 @@ def build_report(task, n_single: int = 200) -> dict:
                       "per doc: each shows the prompt's whole cost, counted once in the "
                       "label model's.",
                       "Cost per 1M docs = tokens per doc x price per 1M tokens; end model: "
-                      "$0 of LLM, CPU time noted."]
+                      "$0 of LLM, CPU time noted."] + timing_notes(rows[0])
             + ([asked_note] if asked_note and prompt_rows else [])}
 
 
@@ -169,7 +175,7 @@ def _cells(row: dict) -> list[str]:
     else:
         f1s = [num(row["macro_f1"]), num(row["micro_f1"])]
     if row["kind"] == "end_model":
-        ms = f"{row['latency_s'] * 1e3:.3f} (1-by-1 {row['latency_single_s'] * 1e3:.3f})"
+        ms = end_model_ms(row)  # as the single-label report: each latency named
     else:
         ms = "not measured" if row.get("latency_s") is None else f"{row['latency_s'] * 1e3:.1f}"
     cost = row.get("cost_per_1m_docs")
@@ -202,9 +208,7 @@ def format_markdown(report: dict) -> str:
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(_cells(r)) + " |" for r in report["rows"]]
     lines += [""] + per_label_lines(report) + ["", "Sources per row:", ""]
-    for row in report["rows"]:
-        bits = [row.get("source"), row.get("latency_note"), row.get("cost_note")]
-        lines.append(f"- {row['name']}: " + "; ".join(b for b in bits if b))
+    lines += [f"- {source_line(row)}" for row in report["rows"]]
     lines += ["", f"Token rule for estimates: {report['token_rule']}.", ""]
     return "\n".join(lines + [f"- {n}" for n in report["notes"]]) + "\n"
 
@@ -215,6 +219,12 @@ def command(task) -> None:
     (task.run_dir / REPORT_JSON).write_text(json.dumps(report, indent=2) + "\n",
                                             encoding="utf-8")
     (task.run_dir / REPORT_MD).write_text(format_markdown(report), encoding="utf-8")
+    print_report(report)
+    console().print(f"written: {task.run_dir / REPORT_JSON}, {task.run_dir / REPORT_MD}")
+
+
+def print_report(report: dict) -> None:
+    """The terminal's report: the table, the per-label table, the sources and notes."""
     table = Table(title=f"distillation report: {report['task']} (multi-label, test, "
                         f"{report['n']} docs)")
     for column in COLUMNS:
@@ -224,6 +234,12 @@ def command(task) -> None:
     console().print(table)
     for line in per_label_lines(report):
         console().print(line, markup=False, highlight=False)
+    # as the single-label report: what the end model's two latencies are, and what a
+    # prompt LF's cost is made of (a local-backend run's dollars: an estimate, none spent)
+    for row in report["rows"]:
+        if row["kind"] in ("end_model", "prompt_lf"):
+            console().print(f"[dim]{escape(source_line(row))}[/]")
+    if any(row.get("estimated") for row in report["rows"]):
+        console().print(f"[dim]Token rule for estimates: {escape(report['token_rule'])}.[/]")
     for note in report["notes"]:
-        console().print(f"[dim]{note}[/]")
-    console().print(f"written: {task.run_dir / REPORT_JSON}, {task.run_dir / REPORT_MD}")
+        console().print(f"[dim]{escape(note)}[/]")
