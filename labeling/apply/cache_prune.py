@@ -16,12 +16,12 @@ def prune(cache: ColumnCache, fingerprints: set[str], rows: np.ndarray, frames: 
           cardinality: int) -> dict[str, int]:
     """Keep only what the next apply can use of ``cache``: the column files of
     ``fingerprints`` (the task's LFs now), holding only the row hashes ``rows`` (the
-    data's rows now), and the frame-key files ``frames`` (digests of the splits now);
-    unreadable files and temporary files of killed writes (their process gone) go too.
-    Parts of an unfinished apply keep what the next apply resumes from: the votes of
-    ``fingerprints`` on ``rows`` (:func:`_prune_part`). Returns files removed, files
-    rewritten and bytes freed, and per kind the files removed (``columns``, ``frames``,
-    ``parts``, ``temporary``)."""
+    data's rows now; a file left with none is removed), and the frame-key files
+    ``frames`` (digests of the splits now); unreadable files and temporary files of
+    killed writes (their process gone) go too. Parts of an unfinished apply keep what
+    the next apply resumes from: the votes of ``fingerprints`` on ``rows``
+    (:func:`_prune_part`). Returns files removed, files rewritten and bytes freed, and
+    per kind the files removed (``columns``, ``frames``, ``parts``, ``temporary``)."""
     out = {"removed": 0, "rewritten": 0, "bytes_freed": 0,
            "columns": 0, "frames": 0, "parts": 0, "temporary": 0}
 
@@ -41,7 +41,9 @@ def prune(cache: ColumnCache, fingerprints: set[str], rows: np.ndarray, frames: 
             drop(path)
             continue
         keep = np.isin(stored[0], rows)
-        if keep.any() and not keep.all():  # none: keys not taken as apply took them
+        if not keep.any():  # every row it holds is gone (all re-keyed): as a part would
+            drop(path)
+        elif not keep.all():
             before = path.stat().st_size
             _write(path, hashes=stored[0][keep], votes=stored[1][keep])
             out["rewritten"] += 1

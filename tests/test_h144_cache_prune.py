@@ -1,0 +1,41 @@
+"""`labeling cache --prune` on a corpus whose rows all changed (h144): a column file of a
+current LF holding no row of the data now is removed, as a part holding no such row is;
+the next apply reads nothing from either."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import cli  # noqa: E402
+
+from labeling.pipeline import load_task, step_apply  # noqa: E402
+
+
+def test_prune_removes_a_current_lfs_column_that_holds_no_current_row(make_task):
+    # before: kept ("never empties a current column"), though a part of the same LF on
+    # the same gone rows was removed: after a data refresh that re-keyed every row (a
+    # column added to the export, every text re-cleaned), --prune freed nothing of the
+    # old corpus's votes until a later apply merged new rows in and a second prune ran
+    config = make_task()
+    step_apply(load_task(config), progress=False)
+    folder = config.parent / "run" / "cache" / "lf_columns"
+    columns = sorted(folder.glob("*.npz"))
+    assert len(columns) == 3
+    for split in ("train", "dev", "test"):
+        path = config.parent / f"{split}.csv"
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame.assign(lang="en").to_csv(path, index=False)  # every row's key changes
+    pruned = cli("cache", config, "--prune")
+    assert pruned.exit_code == 0, pruned.output
+    assert not any(p.exists() for p in columns), pruned.output
+    assert "3 column files" in pruned.output, pruned.output
+    # what the next apply computes is what a cold apply computes
+    step_apply(load_task(config), progress=False)
+    L = pd.read_parquet(config.parent / "run" / "L.parquet")
+    cold = cli("apply", config, "--no-cache", "--no-progress")
+    assert cold.exit_code == 0, cold.output
+    pd.testing.assert_frame_equal(pd.read_parquet(config.parent / "run" / "L.parquet"), L)
