@@ -7,6 +7,7 @@ import ml_shared
 import shared
 from labeling.review import multilabel
 from labeling.review.literal import literal
+from labeling.review.next_run import since_run
 
 st.title("Overview")
 with shared.guard():
@@ -35,6 +36,8 @@ with shared.guard():
                 "end-model sets are not shown.")
 
     st.header("Scores on dev and test")
+    if since := since_run(ml_shared.store(), data, multi_label=True):
+        st.info(literal(since), icon=":material/history:")
     st.dataframe(multilabel.score_table(data.metrics), hide_index=True)
     st.caption("Macro F1: the mean of the per-label F1s; micro F1 pools every (row, label) "
                "decision. Dev rows fit the label and end models and tuned their thresholds, "

@@ -6,6 +6,7 @@ import streamlit as st
 import shared
 from labeling.review import overview
 from labeling.review.literal import literal
+from labeling.review.next_run import since_run
 
 st.title("Overview")
 with shared.guard():
@@ -30,6 +31,8 @@ with shared.guard():
                                                        "votes", format="%.3f")})
 
     st.header("Scores on dev and test")
+    if since := since_run(shared.store(), data):  # the run's scores, not the gold's now
+        st.info(literal(since), icon=":material/history:")
     st.dataframe(overview.score_table(data.metrics), hide_index=True, column_config={
         c: st.column_config.NumberColumn(c, format="%.3f") for c in ("accuracy", "f1", "macro_f1")})
 

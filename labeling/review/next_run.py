@@ -10,10 +10,14 @@ not tell which of their labels had stopped counting. Now each row says it, as
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
+from labeling.artifacts import ANNOTATIONS_USED_FILE
 from labeling.data import LABEL_SET_SEPARATOR
-from labeling.gold import next_run_verdicts
+from labeling.gold import next_run_verdicts, valid_gold
 
 VERDICTS = {
     "used": "used",
@@ -54,3 +58,35 @@ def unknown_label_names(names, labels: list[str]) -> list[str]:
     by ";") that are not among the task's ``labels``: a label renamed or removed since."""
     found = {n.strip() for name in names for n in str(name or "").split(LABEL_SET_SEPARATOR)}
     return sorted(found - set(labels) - {""})
+
+
+def since_run(store, data, multi_label: bool = False) -> str | None:
+    """One line when the annotations the next run would use as dev gold are not the ones
+    the run ``data`` used (its ``annotations_used.json``): labels given, changed or cleared
+    since, which its scores do not count yet (``labeling evaluate`` refuses to reprint them
+    then). None when they are the same, or the run kept no record to compare with."""
+    try:
+        used = json.loads((Path(data.run_dir) / ANNOTATIONS_USED_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(used, dict) or any(not isinstance(v, dict) for v in used.values()):
+        return None
+    gold, _ = valid_gold(store, data.config.name, data.labels, multi_label, file_splits(data))
+    now = json.loads(json.dumps(gold))  # ids as JSON keys and sets as lists, as recorded
+    counts = {"new": 0, "changed": 0, "cleared": 0}
+    splits: dict[str, int] = {}
+    for split in sorted(set(used) | set(now)):
+        before, after = used.get(split) or {}, now.get(split) or {}
+        for example_id in set(before) | set(after):
+            kind = ("new" if example_id not in before else "cleared" if example_id not in after
+                    else "changed" if before[example_id] != after[example_id] else None)
+            if kind is not None:
+                counts[kind] += 1
+                splits[split] = splits.get(split, 0) + 1
+    if not splits:
+        return None
+    what = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+    where = ", ".join(f"{split} {n}" for split, n in splits.items())
+    return (f"Annotations since this run ({what}; {where}) are not in these scores: they are "
+            "the run's, against the gold it had. The next run uses them as dev gold (Run "
+            "pipeline page).")
