@@ -111,7 +111,7 @@ def render(current: Snapshot, previous: Snapshot | None, console: Console) -> No
         console.print(f"label model ({name}{f': chose {chosen}' if chosen else ''}) and "
                       "majority vote: not scored, no dev gold labels (no data.dev, or no "
                       "label in it): label dev rows (data.dev, or in `labeling app`) for "
-                      "dev accuracy and scores", markup=False)
+                      "dev accuracy and scores", markup=False, soft_wrap=True)
         return
     for key, title in (("label_model", "label model"), ("majority_vote", "majority vote")):
         score = current.scores.get(key, {})
@@ -129,9 +129,11 @@ def render(current: Snapshot, previous: Snapshot | None, console: Console) -> No
         # a label model fit on the dev gold (weighted vote, Dawid-Skene + dev) is scored on
         # the rows it learned from, as `labeling fit` marks it; cv is the held-out figure
         where = "dev (in-sample: fit on these labels)" if score.get("in_sample") else "dev"
-        # markup=False: rich took "[accuracy +0.012]" for a style tag and printed nothing
+        # markup=False: rich took "[accuracy +0.012]" for a style tag and printed nothing;
+        # soft_wrap: one line also at a pipe's 80 columns (a script reads it whole)
         console.print(f"{title} ({name}) on {where}: " + ", ".join(parts)
-                      + (f"  [{'; '.join(changes)}]" if changes else ""), markup=False)
+                      + (f"  [{'; '.join(changes)}]" if changes else ""), markup=False,
+                      soft_wrap=True)
     if previous is not None and len(previous.dev_predictions):
         common = current.dev_predictions.index.intersection(previous.dev_predictions.index)
         changed = int((current.dev_predictions[common] != previous.dev_predictions[common]).sum())
@@ -215,7 +217,7 @@ def watch(config: Path | str | None = None, interval: float = 0.3,
                     previous = current
                     outcome = ""
                 except Exception as exc:  # noqa: BLE001 -- any error in user code: show it, keep watching
-                    console.print(_error_line(exc), markup=False)
+                    console.print(_error_line(exc), markup=False, soft_wrap=True)  # one line
                     outcome = " (error)"
                 # files this load found (a new helper import): stamped now; the others
                 # keep their stamp from before the load, so a save during it is not lost
