@@ -68,7 +68,16 @@ def test_a_model_retrained_in_place_has_another_key(tmp_path):
     (folder / "model.safetensors").write_bytes(b"weights v1")  # the same weights again
     assert model_key(str(folder)) == before
     (folder / "tokenizer.json").write_text("{}")  # a tokenizer changes vectors too
-    assert model_key(str(folder)) != before
+    with_tokenizer = model_key(str(folder))
+    assert with_tokenizer != before
+    (folder / "2_Dense").mkdir()  # a module's weights in its subfolder
+    (folder / "2_Dense" / "model.safetensors").write_bytes(b"dense v1")
+    dense = model_key(str(folder))
+    (folder / "2_Dense" / "model.safetensors").write_bytes(b"dense v2")
+    dense_v2 = model_key(str(folder))
+    assert len({with_tokenizer, dense, dense_v2}) == 3
+    (folder / "README.md").write_text("a new model card")  # read by no load
+    assert model_key(str(folder)) == dense_v2
 
 
 def test_local_prompt_lfs_embed_again_after_the_model_is_retrained_in_place(
