@@ -333,7 +333,8 @@ class Session:
         (never test), indexed by id: dev precision with its interval, coverage, conflicts,
         the label model's dev score with each added, examples. Needs a fitted run of the
         current LFs. ``source``: offline, llm (the task's runtime: cache, budget) or all."""
-        with lf_suggest.runtime_for(self.task, source) as runtime:
+        self._fresh()  # an LF saved since: refused as changed, not scored as it was
+        with _notebook_words(), lf_suggest.runtime_for(self.task, source) as runtime:
             result = lf_suggest.suggest_for_task(self.task, n, label, source, runtime,
                                                  embeddings)
         self.suggestion_notes = result.notes
@@ -342,13 +343,16 @@ class Session:
     def accept_suggestion(self, proposal_id: str) -> str:
         """Append the proposal's LF to ``functions/<task>_suggested.py`` (loaded by the
         config from then on) and reload; returns the LF's name. Apply and fit next."""
-        name, _ = lf_suggest.accept(self.task, proposal_id)
+        self._fresh()
+        with _notebook_words():
+            name, _ = lf_suggest.accept(self.task, proposal_id)
         self.reload()
         return name
 
     def reject_suggestion(self, proposal_id: str) -> None:
         """Never propose this one again."""
-        lf_suggest.reject(self.task, proposal_id)
+        with _notebook_words():
+            lf_suggest.reject(self.task, proposal_id)
 
 
 def lf_examples(run, lf: str, kind: str = "fires", split: str = "dev",
