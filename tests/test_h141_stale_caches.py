@@ -197,3 +197,23 @@ def test_the_endpoint_in_the_key_holds_no_credentials():
     named = LLMSettings(base_url="https://api.openai.com/v1").cache_endpoint(env={})
     assert named is None and LLMSettings().cache_endpoint(env={}) is None
     assert cache_key("m", {}, [], None, None) == cache_key("m", {}, [], None)
+
+
+def test_a_cached_truncated_reply_is_read_as_a_fresh_reply_is_read():
+    # 103b63a: a multi-label reply in a ```json fence that parsed is a whole answer at
+    # the token limit; the replies cached as 'truncated' before it stayed so (the
+    # cache served the old reading: the LF abstained where a fresh reading votes)
+    from labeling.llm.cache import Entry
+    from labeling.llm.client import read_cached, truncated
+    from labeling.llm.multilabel import parse_labels
+    from labeling.llm.requests import Request
+
+    answers = {"spam": 1, "hate": 1, "abstain": -1}
+    req = Request("k", "kinds", "m", {}, [], None, answers, many=True)
+    fenced = '```json\n{"answer": ["spam", "hate"]}\n```'
+    fresh = parse_labels(fenced, list(answers))
+    assert fresh[0] is not None and not truncated(fenced, "length", fresh[0], many=True)
+    old = Entry("k", "kinds", "m", "[]", fenced, None, "truncated")
+    assert read_cached(req, old) == fresh
+    cut = Entry("k", "kinds", "m", "[]", "spam, ha", None, "truncated")  # still cut
+    assert read_cached(req, cut) == (None, "truncated")

@@ -86,11 +86,16 @@ def parse_reply(content: str | None, answers: list[str]) -> tuple[str | None, st
 
 def read_cached(req: Request, entry) -> tuple[str | None, str | None]:
     """(answer, reason) of cache ``entry`` for ``req``: a reply rejected as no answer is
-    read again, as the reading may have learned it since (``**No**``), so a cached apply
-    gives the votes a fresh one gives; a refusal stays one."""
-    if entry.reason in ("off_label", "bad_json", "empty"):
-        return (parse_labels if req.many else parse_reply)(entry.reply, list(req.answers))
-    return entry.answer, entry.reason  # a refusal or a truncated reply stays one
+    read again, as the reading may have learned it since (``**No**``, a fenced
+    multi-label list at the token limit), so a cached apply gives the votes a fresh one
+    gives; a refusal stays one, and a truncated reply while :func:`truncated` holds."""
+    if entry.reason in ("off_label", "bad_json", "empty", "truncated"):
+        answer, reason = (parse_labels if req.many else parse_reply)(entry.reply,
+                                                                     list(req.answers))
+        if entry.reason == "truncated" and truncated(entry.reply, "length", answer, req.many):
+            return None, "truncated"  # only a reply cut at the token limit was marked so
+        return answer, reason
+    return entry.answer, entry.reason
 
 
 def truncated(content: str | None, finish_reason, answer: str | None, many: bool) -> bool:
