@@ -119,11 +119,14 @@ def _without_end_model(metrics: dict) -> dict:
 
 
 def _warnings(metrics: dict) -> list[tuple[str, str]]:
-    """What the last apply found, as ``(kind, line)``: leakage (dev or test rows whose id
-    or text is also in an earlier split, labeling.data.leakage_report) and faults (an LF
-    that raised in a fault-tolerant apply: its count and first error)."""
-    out = [("warning", w) for w in (metrics.get("leakage") or {}).get("warnings", [])]
-    faults = (metrics.get("multi_label") or {}).get("faults") or {}
+    """What the last apply found, as ``(kind, line)``: labels the run cannot learn
+    (:func:`labeling.multilabel_steps.apply.label_warnings`), leakage (dev or test rows
+    whose id or text is also in an earlier split, labeling.data.leakage_report) and
+    faults (an LF that raised in a fault-tolerant apply: its count and first error)."""
+    section = metrics.get("multi_label") or {}
+    out = [("warning", w) for w in section.get("label_warnings", [])]
+    out += [("warning", w) for w in (metrics.get("leakage") or {}).get("warnings", [])]
+    faults = section.get("faults") or {}
     return out + [("faults", f"{report.raised_on(name, faults['counts'][name])} "
                              f"(abstained there); first: {first}")
                   for name, first in (faults.get("first") or {}).items()]

@@ -83,6 +83,34 @@ def lf_analysis(L: dict, targets, Y_dev, lfs, labels,
     return pd.DataFrame(rows).round(4)
 
 
+def label_warnings(targets, Y_dev: np.ndarray, labels: list[str], dev) -> list[str]:
+    """What makes a label unlearnable or the task not multi-label, one line each: labels
+    no LF targets (the label model gives every row the label's dev prevalence), labels
+    no dev gold set names (nothing tunes their threshold or weak weight), and dev gold
+    sets that all name one label (a single-label task declared ``multi_label``)."""
+    out = []
+    untargeted = [n for c, n in enumerate(labels) if c not in set(np.asarray(targets).tolist())]
+    if untargeted:
+        names = ", ".join(map(repr, untargeted))
+        out.append(f"no LF targets {names}: the label model gives every row its dev "
+                   "prevalence, so its label-model decision is the same on every row; add "
+                   f"an LF for it (for_label({untargeted[0]!r}, ...)), or only its dev gold "
+                   "rows teach it to the end model")
+    absent = [n for c, n in enumerate(labels) if not Y_dev[:, c].any()]
+    if absent:
+        out.append(f"{dev}: no dev gold label set names {', '.join(map(repr, absent))}: its "
+                   "dev F1 is 0 whatever is predicted, so dev CV cannot tune its threshold "
+                   "or its weak weight and the end model learns it from the gold alone, "
+                   "where it has no row (it will almost never be predicted); add dev rows "
+                   "that carry it")
+    if len(Y_dev) >= 20 and (Y_dev.sum(axis=1) == 1).all():
+        out.append(f"{dev}: every one of the {len(Y_dev)} dev gold label sets names exactly "
+                   "one label: if each row has one label, drop `multi_label = true` (a "
+                   "single-label task weighs the LFs of all labels against each other and "
+                   "predicts one label per row)")
+    return out
+
+
 def step_apply(task, progress: bool = False, only: list[str] | None = None,
                **overrides) -> dict[str, np.ndarray]:
     """Apply every LF to every split: L.parquet and lf_analysis.csv. ``only``: apply just
@@ -123,5 +151,7 @@ def step_apply(task, progress: bool = False, only: list[str] | None = None,
                    gold_at_summary=gold_digests(task),  # the gold of lf_analysis.csv
                    rows_at_apply=rows_digests(task))
     section["cache_use"] = cache_use  # `labeling apply` prints it
+    section["label_warnings"] = label_warnings(targets, gold(task)["dev"], cfg.labels,
+                                               cfg.data.dev)  # apply and run print them
     save_section(task, section, "apply", time.perf_counter() - start)
     return L
