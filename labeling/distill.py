@@ -50,7 +50,7 @@ from labeling.llm.prompt import PromptLF
 from labeling.llm.requests import build_requests, lf_model
 from labeling.metrics import classification_scores
 from labeling.train.end_model import predict_proba_full
-from labeling.train.gold_budget import curve_means
+from labeling.train.gold_budget import curve_means, nested_end_cv
 
 RUN_FILES = (pipeline.L_FILE, pipeline.PROBS_FILE, pipeline.END_MODEL_FILE)
 
@@ -228,7 +228,8 @@ def gold_budget(metrics: dict) -> dict:
     """The dev-CV comparison with the gold-only baseline and what the LFs are worth."""
     gold, end = metrics.get("gold_only") or {}, metrics.get("end_model") or {}
     curve = metrics.get("learning_curve") or {}
-    out = {"end_model_cv": end.get("cv"), "gold_only_cv": gold.get("cv"),
+    out = {"end_model_cv": end.get("cv"), "end_model_cv_nested": nested_end_cv(end),
+           "gold_only_cv": gold.get("cv"),
            "metric": gold.get("metric"), "n_dev": gold.get("n_dev"),
            "verdict": gold.get("verdict"), "text": gold.get("text"),
            "loud": bool(gold.get("loud")), "worth": (curve.get("worth") or {}).get("text")}

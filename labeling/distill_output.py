@@ -85,7 +85,7 @@ def gold_budget_lines(report: dict) -> list[str]:
     lines = []
     if budget.get("gold_only_cv") is not None:
         lines += [dev_cv_text(budget["metric"], budget["end_model_cv"], budget["gold_only_cv"],
-                              budget["n_dev"]) + "."]
+                              budget["n_dev"], budget.get("end_model_cv_nested")) + "."]
     if budget.get("text"):
         lines += [("**WARNING: " + budget["text"] + "**") if budget["loud"] else budget["text"]]
     if budget.get("worth"):

@@ -17,7 +17,7 @@ from labeling.analysis import ABSTAIN_MARK, grouped_warnings, shown_dev_accuracy
 from labeling.artifacts import read_lf_summary
 from labeling.llm.runtime import spent_words
 from labeling.metrics import classes_without_gold, per_class_cell
-from labeling.train.gold_budget import dev_cv_text
+from labeling.train.gold_budget import dev_cv_text, nested_end_cv
 
 SCORE_ROWS = (("majority vote", "majority_vote"), ("label model", "label_model"),
               ("end model", "end_model"))
@@ -173,7 +173,7 @@ def print_gold_budget(metrics: dict) -> None:
             console().print(section["stopped_text"], markup=False)
     if "cv" in gold:
         console().print(dev_cv_text(gold.get("metric"), end.get("cv"), gold["cv"],
-                                    gold.get("n_dev")), markup=False)
+                                    gold.get("n_dev"), nested_end_cv(end)), markup=False)
     if end.get("weight_rule_cv"):
         console().print(weight_rule_text(end), markup=False)
     if gold.get("text"):

@@ -38,3 +38,36 @@ def test_per_class_dev_table_marks_models_fit_on_dev_as_in_sample():
     out = _printed(report.print_per_class, metrics, "test")
     assert _header(out) == ["class", "gold rows", "majority vote", "label model", "end model"]
     assert "in-sample" not in out
+
+
+def _budget_metrics() -> dict:
+    """A run whose end model's own CV (0.947, its weak weight picked on the folds that
+    score it) is not the nested score the verdict states (0.943): the bundled task's."""
+    return {"end_model": {"name": "tfidf_minilm_avg", "label_mode": "soft", "cv": 0.9473,
+                          "cv_nested": {"end_model": 0.9426, "gold_only": 0.9421,
+                                        "gain": 0.0005, "se": 0.0191}},
+            "gold_only": {"cv": 0.9421, "metric": "f1", "n_dev": 264, "verdict": "tie",
+                          "text": "the pipeline only ties the gold-only baseline on dev CV "
+                                  "(0.943 vs 0.942 f1)"}}
+
+
+def test_dev_cv_line_says_which_end_model_cv_the_verdict_states():
+    out = " ".join(_printed(report.print_gold_budget, _budget_metrics()).split())
+    assert ("Dev CV (f1): end model 0.947 (its weak weight picked on these folds; on folds "
+            "it was not picked on: 0.943), gold-only baseline 0.942") in out
+    assert "(0.943 vs 0.942 f1)" in out  # the verdict's numbers: both on the line above
+
+
+def test_report_md_dev_cv_line_says_which_end_model_cv_the_verdict_states():
+    from labeling.distill import gold_budget
+    from labeling.distill_output import gold_budget_lines
+    line = gold_budget_lines({"gold_budget": gold_budget(_budget_metrics())})[0]
+    assert "end model 0.947 (its weak weight picked on these folds; on folds it was not " \
+           "picked on: 0.943), gold-only baseline 0.942" in line
+
+
+def test_dev_cv_line_of_the_gold_only_choice_has_no_nested_score():
+    metrics = _budget_metrics()
+    metrics["end_model"]["label_mode"] = "gold_only"
+    out = " ".join(_printed(report.print_gold_budget, metrics).split())
+    assert "Dev CV (f1): end model 0.947, gold-only baseline 0.942" in out

@@ -92,16 +92,33 @@ def split_gold_only_option(params: dict) -> tuple[dict, bool]:
     return params, raw
 
 
-def dev_cv_text(metric: str, end_cv: float | None, gold_cv: float, n_dev: int) -> str:
+def dev_cv_text(metric: str, end_cv: float | None, gold_cv: float, n_dev: int,
+                nested_cv: float | None = None) -> str:
     """The line every output gives the two dev CV scores in (run, report.md, the app),
-    three digits each.
+    three digits each. ``nested_cv``: the choice's nested score (:func:`nested_end_cv`),
+    which the verdict states: the end model's ``cv`` is then said to be of a weak weight
+    picked on the very folds that score it, so two end-model CV scores on adjacent lines
+    do not read as one number printed twice, differently.
 
     >>> dev_cv_text("accuracy", 0.79, 0.7578, 300)
     'Dev CV (accuracy): end model 0.790, gold-only baseline 0.758 (300 dev labels, same model family and folds)'
+    >>> dev_cv_text("f1", 0.9473, 0.9421, 264, 0.9426)[:106]
+    'Dev CV (f1): end model 0.947 (its weak weight picked on these folds; on folds it was not picked on: 0.943)'
     """
     end = "-" if end_cv is None else f"{end_cv:.3f}"
+    if end_cv is not None and nested_cv is not None:
+        end += (" (its weak weight picked on these folds; on folds it was not picked on: "
+                f"{nested_cv:.3f})")
     return (f"Dev CV ({metric}): end model {end}, gold-only baseline {gold_cv:.3f} "
             f"({n_dev} dev labels, same model family and folds)")
+
+
+def nested_end_cv(end: dict) -> float | None:
+    """The end model's nested dev CV score (metrics.json ``end_model.cv_nested``) where
+    :func:`verdict` states it instead of ``cv`` (not for the gold-only choice), else None."""
+    if end.get("label_mode") == "gold_only" or end.get("cv") is None:
+        return None
+    return (end.get("cv_nested") or {}).get("end_model")
 
 
 def verdict(pipeline: dict, gold_cv: float, n_dev: int) -> dict:
