@@ -40,6 +40,24 @@ def _import(entry: str, base_dir: Path):
     return importlib.import_module(entry)
 
 
+def _module_file(entry: str, base_dir: Path) -> Path | None:
+    """The file ``entry`` (a config's ``lfs`` item) is imported from, when it is known."""
+    if entry.endswith(".py"):
+        return (Path(entry) if Path(entry).is_absolute() else base_dir / entry).resolve()
+    try:
+        spec = importlib.util.find_spec(entry)
+    except Exception:  # noqa: BLE001 (a parent package failing to import again)
+        return None
+    return Path(spec.origin).resolve() if spec is not None and spec.origin else None
+
+
+def _same_file(filename: str, path: Path) -> bool:
+    try:
+        return Path(filename).resolve() == path
+    except OSError:
+        return False
+
+
 def lfs_of_module(module, entry: str | None = None) -> list[LabelingFunction]:
     """The module's ``LFS`` list if it defines one, else every LF in definition order:
     its LF variables and the LFs in its top-level lists, tuples and dicts (a family
@@ -93,8 +111,11 @@ def load_lfs(entries: list[str], base_dir: Path,
         except Exception as exc:
             if isinstance(exc, SyntaxError) and "codec can't decode" in str(exc):
                 raise LFLoadError(_not_utf8(exc, shown)) from None
+            # the module's own line: not a library's file of the same name (snorkel's
+            # preprocess/nlp.py raising for functions/nlp.py's SpacyPreprocessor)
+            own = _module_file(entry, base_dir)
             frames = [f for f in traceback.extract_tb(exc.__traceback__)
-                      if Path(f.filename).name == Path(entry).name]
+                      if own is not None and _same_file(f.filename, own)]
             line = f" (line {frames[-1].lineno})" if frames else ""
             raise LFLoadError(f"{shown}: failed to import{line}: "
                               f"{type(exc).__name__}: {exc}") from None
