@@ -5,6 +5,8 @@ annotator changed it is refused once (:func:`labeling.review.annotator.save_unle
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 import shared
@@ -17,6 +19,17 @@ from labeling.review.import_labels import counted, export, import_labels, replac
 from labeling.review.literal import literal
 from labeling.review.next_run import unknown_label_names
 from labeling.review.project import annotation_key
+
+
+_PICKS = st.components.v2.component(
+    "labeling_keys_after_picks", js=Path(__file__).with_name("keys_after_picks.js").read_text())
+
+
+def keys_after_picks() -> None:
+    """A pick made with the mouse (a split, a slice, "hide labeled", a label's checkbox)
+    leaves the keys to the page (``app/keys_after_picks.js``): Streamlit ignores its key
+    shortcuts while such an input has the focus, and a select box took the keys typed."""
+    _PICKS(key="keys_after_picks", height=0)
 
 
 def annotator_field() -> None:

@@ -13,6 +13,7 @@ from labeling.review.next_run import with_next_run
 from labeling.review.project import stored_labels
 
 st.title("Annotate")
+annotating.keys_after_picks()  # keys work after a pick with the mouse
 with shared.guard():
     data = shared.run()
     store = shared.store()

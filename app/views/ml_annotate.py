@@ -12,6 +12,7 @@ from labeling.review.literal import literal
 from labeling.review.project import stored_labels
 
 st.title("Annotate label sets")
+annotating.keys_after_picks()  # keys work after a pick with the mouse
 with shared.guard():
     data = ml_shared.run()
     store = ml_shared.store()
