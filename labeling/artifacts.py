@@ -23,6 +23,7 @@ L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
 END_PROBS_FILE = "end_probs.parquet"  # written with end_model.skops by `labeling train`
 ANNOTATIONS_USED_FILE = "annotations_used.json"
 LABEL_MODEL_FILE = "label_model.json"  # the fitted label model, written by fit
+EMBEDDING_CACHE_DIR = "embedding_cache"  # the end model's MiniLM vectors by text hash
 
 
 def read_metrics(run_dir: Path) -> dict:

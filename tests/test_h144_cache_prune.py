@@ -39,3 +39,22 @@ def test_prune_removes_a_current_lfs_column_that_holds_no_current_row(make_task)
     cold = cli("apply", config, "--no-cache", "--no-progress")
     assert cold.exit_code == 0, cold.output
     pd.testing.assert_frame_equal(pd.read_parquet(config.parent / "run" / "L.parquet"), L)
+
+
+def test_showing_the_caches_does_not_import_the_training_pipeline(make_task):
+    # before: `labeling cache` imported labeling.pipeline (the end models, export, ONNX)
+    # for the name of one folder: 37 s on a busy core for a table of file sizes, about
+    # 10 s of it that import
+    import subprocess
+
+    config = make_task()
+    step_apply(load_task(config), progress=False)
+    probe = ("import sys\nfrom labeling.cli import main\nsys.argv = ['labeling', 'cache', "
+             f"{str(config)!r}]\ntry:\n    main()\nexcept SystemExit as exc:\n"
+             "    assert not exc.code, exc.code\n"
+             "print('pipeline imported:', 'labeling.pipeline' in sys.modules)\n")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           cwd=config.parent)
+    assert shown.returncode == 0, shown.stderr
+    assert "embeddings (end model)" in shown.stdout
+    assert "pipeline imported: False" in shown.stdout, shown.stdout

@@ -91,7 +91,7 @@ def _embedding_folders(task) -> list[Path]:
     """The run's MiniLM vector caches; the local prompt LFs' one only when it is in the
     run folder: beside a response cache shared by tasks (``[llm] cache_path``) it holds
     other tasks' vectors too."""
-    from labeling.pipeline import EMBEDDING_CACHE_DIR
+    from labeling.artifacts import EMBEDDING_CACHE_DIR  # not pipeline: seconds of imports
 
     local = task.config.llm_cache_path.parent / "local_embeddings"
     return [task.run_dir / EMBEDDING_CACHE_DIR] + (
@@ -153,7 +153,7 @@ def _prune_fits(task) -> tuple[int, int]:
 
 def _caches(task) -> list[tuple[str, list[Path]]]:
     cache, llm = task.run_dir / "cache", task.config.llm_cache_path
-    from labeling.pipeline import EMBEDDING_CACHE_DIR
+    from labeling.artifacts import EMBEDDING_CACHE_DIR  # not pipeline: seconds of imports
 
     return [("LF columns", _column_files(_column_dir(task))),
             ("label-model fits", _files(cache / "label_models")),
