@@ -308,7 +308,10 @@ def test_dev_scores_of_a_label_model_of_yours_are_in_sample_unless_it_says_other
     assert fit_on_dev({"name": "h105_not_in_this_process"})
     assert not fit_on_dev({"name": "h105_ignores_dev"})
     assert not fit_on_dev({"name": "mv"}) and fit_on_dev({"name": "weighted_vote"})
-    assert fit_on_dev({"name": "auto", "chosen": "dawid_skene"})
+    assert fit_on_dev({"name": "dawid_skene"})  # named: its EM clamps the dev rows
+    # auto's dawid_skene is fit on the train votes alone (h147)
+    assert not fit_on_dev({"name": "auto", "chosen": "dawid_skene"})
+    assert fit_on_dev({"name": "auto", "chosen": "dawid_skene+dev"})
 
 
 def test_an_estimator_that_cannot_fit_texts_says_so_in_one_line(factories):

@@ -71,3 +71,25 @@ def test_dev_cv_line_of_the_gold_only_choice_has_no_nested_score():
     metrics["end_model"]["label_mode"] = "gold_only"
     out = " ".join(_printed(report.print_gold_budget, metrics).split())
     assert "Dev CV (f1): end model 0.947, gold-only baseline 0.942" in out
+
+
+def test_auto_choosing_dawid_skene_learns_nothing_from_dev_so_its_dev_scores_are_held_out():
+    import numpy as np
+
+    from labeling.models import fit_on_dev
+    from labeling.models.auto import AutoLabelModel
+    from labeling.models.dawid_skene import DawidSkene
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300)
+    L = np.where(rng.random((300, 4)) < 0.6, np.where(rng.random((300, 4)) < 0.8, y[:, None],
+                                                       1 - y[:, None]), -1)
+    L_dev, y_dev = L[:60], y[:60]
+    auto = AutoLabelModel(cardinality=2, candidates=("dawid_skene",)).fit(L[60:], y_dev, L_dev)
+    assert auto.chosen_ == "dawid_skene"  # over mv, which is always scored too
+    alone = DawidSkene(cardinality=2).fit(L[60:])  # no dev gold at all
+    assert np.allclose(auto.predict_proba(L_dev), alone.predict_proba(L_dev))
+    assert not fit_on_dev({"name": "auto", "chosen": "dawid_skene", "dev": {}})
+    assert fit_on_dev({"name": "dawid_skene", "dev": {}})  # named: dev rows enter its EM
+    assert fit_on_dev({"name": "auto", "chosen": "weighted_vote", "dev": {}})
+    assert not fit_on_dev({"name": "auto", "chosen": "mv", "dev": {}})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import inspect
 
+from labeling.models.auto import CANDIDATES as AUTO_CANDIDATES
 from labeling.models.auto import AutoLabelModel
 from labeling.models.base import ABSTAIN, REGISTRY, LabelModel
 from labeling.models.dawid_skene import DawidSkene
@@ -38,6 +39,11 @@ def fit_on_dev(section: dict) -> bool:
     may have (its ``fit`` is given ``y_dev``): yes, unless its class says
     ``reads_dev_gold = False``, so its dev scores are not shown as held-out ones."""
     name = section.get("chosen") or section.get("name")
+    if section.get("name") == "auto" and name in AUTO_CANDIDATES:
+        # auto refits its choice as its CV scored it: on the dev rows only where the
+        # candidate says "rows" (weighted_vote, stacker, dawid_skene+dev); its plain
+        # dawid_skene is fit on the train votes alone, mv and snorkel take dev's class mix
+        return AUTO_CANDIDATES[name][1] == "rows"
     if name in BUILT_IN:
         return name in DEV_FITTED_LABEL_MODELS
     return bool(getattr(REGISTRY.get(name), "reads_dev_gold", True))
