@@ -20,6 +20,8 @@ import pandas as pd
 from labeling.apply.fingerprint import NotFingerprintable, lf_fingerprint
 from labeling.artifacts import L_FILE, read_label_matrices, read_metrics, update_metrics
 from labeling.errors import LabelingError
+from labeling.llm.embedding_cache import model_key
+from labeling.llm.errors import LLMError
 
 # metrics.json: {fingerprint: {"labeling": build, "own": own part, "modules": sha256}}, the
 # build of labeling (code_identity) each recorded fingerprint was taken with: a
@@ -76,7 +78,7 @@ def fingerprints(lfs, config) -> dict[str, str | None]:
     """{LF name: fingerprint or None} for the task ``config`` (a TaskConfig)."""
     out = {}
     for lf in lfs:
-        out[lf.name] = prompt_definition(lf, config.cardinality, config.llm)
+        out[lf.name] = prompt_definition(lf, config.cardinality, config.llm, config.labels)
         if out[lf.name] is None:
             try:
                 out[lf.name] = lf_fingerprint(lf, config.cardinality)
@@ -93,13 +95,15 @@ LLM_ANSWER_SETTINGS = ("backend", "base_url", "model", "params", "structured_out
                        "local_model", "local_margin")
 
 
-def prompt_definition(lf, cardinality: int, llm=None) -> str | None:
+def prompt_definition(lf, cardinality: int, llm=None, labels=None) -> str | None:
     """A prompt LF's record: a hash of what its requests are made of (the template,
     answers, descriptions, model, params, system message and local margin, and the task's
     ``llm`` settings that shape its answers: the model it falls back to, the backend), so an
     edited question or another model is a changed LF; None for other LFs. Its code reads
     the LLM runtime's lock, which has no fingerprint, and its answers are cached per
-    request, not per column."""
+    request, not per column. A prompt answering by label name also records the task's
+    ``labels`` in their order (a reordered or renamed label moves its votes), and a
+    ``local_model`` folder its files (a model retrained in place answers otherwise)."""
     asked = getattr(lf, "prompt_lf", lf)  # a multi-label prompt's column: its prompt's
     if not callable(getattr(lf, "apply_frame", None)) or not isinstance(
             getattr(asked, "template", None), str):
@@ -109,9 +113,30 @@ def prompt_definition(lf, cardinality: int, llm=None) -> str | None:
     if getattr(asked, "local_margin", None) is not None:
         # only when set (multi-label prompts): every other prompt keeps its fingerprint
         fields["local_margin"] = asked.local_margin
+    if labels is not None and _answers_by_name(asked):
+        fields["labels"] = [str(name) for name in labels]
+    if settings.get("local_model") and settings.get("backend") in ("local", "auto"):
+        # only when set: the shipped model's files never change, and the key costs a read
+        settings["local_model_files"] = _model_files(settings["local_model"])
     definition = [type(lf).__qualname__, lf.name, cardinality, fields, settings]
     text = json.dumps(definition, sort_keys=True, default=repr, ensure_ascii=False)
     return "prompt:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _model_files(folder) -> str | None:
+    """The local model folder's files (:func:`model_key`); None when it is gone (apply
+    names the folder then; a record taken with its files differs, as it should)."""
+    try:
+        return model_key(str(folder))
+    except LLMError:
+        return None
+
+
+def _answers_by_name(asked) -> bool:
+    """Whether a prompt's votes depend on the task's label names and order: it names
+    the labels it answers (``labels={...}``), or an answer votes a label by name."""
+    return bool(getattr(asked, "multiclass", False)) or any(
+        isinstance(vote, str) for vote in (getattr(asked, "raw_answers", None) or {}).values())
 
 
 def record(task, applied: list) -> list:
@@ -207,7 +232,7 @@ def _llm_edit(names, recorded: dict, lfs, config, used: dict | None) -> str | No
             if getattr(then, k) != getattr(llm, k)]
     by_name = {lf.name: lf for lf in lfs}
     if not keys or any(n not in by_name or prompt_definition(
-            by_name[n], config.cardinality, then) != recorded[n] for n in names):
+            by_name[n], config.cardinality, then, config.labels) != recorded[n] for n in names):
         return None
     return "; ".join(f"the [llm] {k}: {getattr(then, k)} -> {getattr(llm, k)}" for k in keys)
 
