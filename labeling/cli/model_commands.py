@@ -89,7 +89,10 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
             sys.stdout, fmt)
     elif not texts and not sys.stdin.isatty():  # streamed: answers while the pipe is open
         written += write_batches(exported, text_batches("-", **ids), sys.stdout, fmt)
-    if not written:
+    if not written and input is not None:  # an empty file: nothing to answer, not an error
+        typer.echo(f"{'<stdin>' if input == '-' else input}: no texts to classify (no row, "
+                   "or only blank lines)", err=True)
+    elif not written:
         typer.echo("no texts to classify (pass texts, --input FILE, or pipe lines to stdin)",
                    err=True)
 

@@ -27,6 +27,7 @@ from labeling.export.card_schema import (CARD_FILE, MODEL_FILE, ONNX_FILE, TEXT_
                                          validate_card)
 from labeling.export.fast_tfidf import FastTfidfModel, supports
 from labeling.export.folder import CARD_MARKDOWN, whole_folder
+from labeling.export.folder_checks import checked_file, verify_files, warn_other_version
 from labeling.export.onnx_io import OnnxModel, save_onnx
 from labeling.export.skops_io import file_sha256, load_model, save_model
 from labeling.export.transformer_runtime import TOKENIZER_FILE, TransformerOnnxModel
@@ -181,23 +182,6 @@ def _no_card(model_dir: Path) -> str:
     return f"{model_dir}: no {CARD_FILE}; is this an exported model folder?"
 
 
-def checked_file(model_dir: Path, card: dict, name: str) -> Path:
-    """``model_dir / name`` after checking it against the sha256 the card records."""
-    path = Path(model_dir) / name
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: model file not found")
-    expected = card.get("files", {}).get(name)
-    if expected is None and name == card.get("model_file", MODEL_FILE):
-        expected = card.get("model_sha256")  # cards written before "files"
-    if expected is None:
-        raise ModelLoadError(f"{path}: {CARD_FILE} records no sha256 for it; refusing to load")
-    if file_sha256(path) != expected:
-        raise ModelLoadError(f"{path}: sha256 differs from {CARD_FILE}; the model file "
-                             "was changed after export, or an export into this folder stopped "
-                             "before writing its card: export again")
-    return path
-
-
 def _load_classifier(model_dir: Path, card: dict):
     """The skops estimator, checked to be a classifier whose classes the card labels."""
     path = checked_file(model_dir, card, card.get("model_file", MODEL_FILE))
@@ -248,11 +232,13 @@ def _load_onnx(model_dir: Path, card: dict, runtime: str = "onnx"):
 
 def load_exported(model_dir: Path, runtime: str = "sklearn") -> ExportedModel:
     """Load a model folder for ``runtime`` (sklearn or onnx), after validating its card
-    and checking every file it reads against the card's hashes."""
+    and checking every file it lists against the card's hashes (folder_checks)."""
     if runtime not in RUNTIMES:
         raise ModelLoadError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
     model_dir = Path(model_dir)
     card = read_card(model_dir)
+    verify_files(model_dir, card)  # every listed file present, not only the one read
+    warn_other_version(card, model_dir / CARD_FILE)
     if runtime == "sklearn":
         return ExportedModel(_load_classifier(model_dir, card), card, model_dir=model_dir)
     return ExportedModel(_load_onnx(model_dir, card, runtime), card, runtime=runtime,

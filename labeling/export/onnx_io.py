@@ -31,6 +31,7 @@ import onnx
 from onnx import TensorProto, compose, helper, numpy_helper, version_converter
 
 from labeling.errors import ModelLoadError
+from labeling.export.folder_checks import onnx_load_error
 from labeling.export.card_schema import EMBEDDING_INPUT, TEXT_INPUT
 from labeling.export.fast_tfidf import WORD_PATTERN
 from labeling.files import atomic_write
@@ -257,7 +258,7 @@ class OnnxModel:
             self.session = ort.InferenceSession(str(path), options,
                                                 providers=["CPUExecutionProvider"])
         except Exception as exc:
-            raise ModelLoadError(f"{path}: cannot load ONNX model: {exc}") from None
+            raise onnx_load_error(path, exc) from None
         self.classes = np.asarray(info["classes"], dtype=int)
         self.input = info["input"]
         self.prefix = prefix

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from labeling.errors import ModelLoadError
+from labeling.export.folder_checks import onnx_load_error
 from labeling.train.finetune_data import encode, load_tokenizer
 
 INT8_FILE = "model.int8.onnx"
@@ -49,7 +50,7 @@ class TransformerOnnxModel:
             self.session = ort.InferenceSession(str(path), options,
                                                 providers=["CPUExecutionProvider"])
         except Exception as exc:
-            raise ModelLoadError(f"{path}: cannot load ONNX model: {exc}") from None
+            raise onnx_load_error(path, exc) from None
         names = [i.name for i in self.session.get_inputs()]
         outputs = [o.name for o in self.session.get_outputs()]
         if sorted(names) != sorted(INPUTS) or len(outputs) != 2:
