@@ -44,6 +44,7 @@ from labeling.dev_loop_multilabel import change as _delta
 from labeling.dev_loop_multilabel import number as _num
 from labeling.errors import LabelingError
 from labeling.pipeline import read_metrics
+from labeling.report import raised_on
 from labeling.session import Session
 from labeling.session_sources import user_modules
 
@@ -59,12 +60,17 @@ class Snapshot:
                                            # dev_correct, dev_incorrect
     scores: dict                           # label_model / majority_vote dev scores
     dev_predictions: pd.Series = field(default_factory=pd.Series)  # id -> label-model class
+    faults: dict = field(default_factory=dict)  # LF -> (rows it raised on, the first one)
 
 
 def take_snapshot(session: Session) -> Snapshot:
     session.apply()
     scores = session.fit()
-    section = read_metrics(session.task.run_dir)["label_model"]
+    metrics = read_metrics(session.task.run_dir)
+    section = metrics["label_model"]
+    lfs = metrics.get("lfs", {})  # [apply] fault_tolerant: rows an LF raised on abstain
+    faults = {name: (lfs["fault_counts"][name], first)
+              for name, first in (lfs.get("first_faults") or {}).items()}
     chosen = section.get("chosen") or section.get("name")
     if isinstance(section.get("cv_scores"), dict) and chosen in section["cv_scores"]:
         scores["label_model"]["cv"] = section["cv_scores"][chosen]
@@ -76,7 +82,7 @@ def take_snapshot(session: Session) -> Snapshot:
     probs = pd.read_parquet(session.task.run_dir / "probs.parquet")
     dev = (probs.xs("dev", level="split")["label_model_pred"]
            if "dev" in probs.index.get_level_values("split") else pd.Series(dtype=int))
-    return Snapshot(summary[columns], scores, dev)
+    return Snapshot(summary[columns], scores, dev, faults)
 
 
 def render(current: Snapshot, previous: Snapshot | None, console: Console) -> None:
@@ -104,6 +110,9 @@ def render(current: Snapshot, previous: Snapshot | None, console: Console) -> No
             table.add_row(as_written(name, "dim"), "", "removed", "", "", "")
     console.print(table)
     print_not_shown(shown, current.lfs, console)
+    for name, (count, first) in current.faults.items():  # silent abstains otherwise
+        console.print(f"faults: {raised_on(name, count)} (abstains there: [apply] "
+                      f"fault_tolerant); first: {first}", markup=False, soft_wrap=True)
     if not any("accuracy" in current.scores.get(k, {}) for k in ("label_model", "majority_vote")):
         # no dev gold: the lines below would read "on dev: cv -" and "on dev: " (h121)
         name = current.scores.get("label_model", {}).get("name", "label model")

@@ -46,3 +46,20 @@ def test_a_score_line_with_its_changes_is_one_line_at_60_columns():
     lines = out.getvalue().splitlines()
     line = next(line for line in lines if line.startswith("label model (snorkel)"))
     assert line.endswith("[accuracy +0.011; f1 +0.015]"), lines
+
+
+def test_the_table_says_which_lfs_raised_and_abstained(make_task):
+    """With [apply] fault_tolerant = true, an LF raising on rows abstains there: the dev
+    table said nothing of it (the LF just showed low coverage); `labeling apply` prints a
+    faults line, and so does the loop now."""
+    config = make_task(lf_source=BROKEN.replace(
+        'raise ValueError', 'if "song" in x.text:\n        raise ValueError') + "    return ABSTAIN\n",
+        config={"label_model": {"name": "mv", "params": make_task.DELETE},
+                "apply": {"fault_tolerant": True}})
+    out = io.StringIO()
+    watch(config, console=Console(file=out, width=80, highlight=False), max_rounds=1)
+    lines = out.getvalue().splitlines()
+    fault = [line for line in lines if line.startswith("faults:")]
+    assert len(fault) == 1, lines
+    assert fault[0].startswith("faults: LF 'fragile_lf_with_a_long_name' raised on "), fault
+    assert "ValueError: this LF cannot handle" in fault[0], fault
