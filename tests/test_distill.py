@@ -46,7 +46,8 @@ def _write_task(root: Path, **overrides) -> Path:
 
 @pytest.fixture(scope="module")
 def endpoint_run(tmp_path_factory):
-    """One pipeline run of the tiny task with three prompt LFs against the fake server."""
+    """One pipeline run of the tiny task with three prompt LFs against the fake server
+    (the server is the fourth item: it runs until the module's tests are done)."""
     server = FakeOpenAI().start()
     try:
         with pytest.MonkeyPatch.context() as mp:
@@ -55,7 +56,7 @@ def endpoint_run(tmp_path_factory):
             config = _write_task(tmp_path_factory.mktemp("distill") / "task")
             task = pipeline.load_task(config)
             pipeline.run(task, progress=False)
-        yield config, task, distill.build_report(task, n_single=5)
+        yield config, task, distill.build_report(task, n_single=5), server
     finally:
         server.stop()
 
@@ -65,7 +66,7 @@ def _row(report, name):
 
 
 def test_prompt_lf_rows_score_their_L_column_on_test(endpoint_run):
-    _, task, report = endpoint_run
+    _, task, report, _ = endpoint_run
     L = pd.read_parquet(task.run_dir / "L.parquet").xs("test", level="split")
     y = np.asarray(task.gold("test"))
     labels = task.config.labels
@@ -87,7 +88,7 @@ def test_prompt_lf_rows_score_their_L_column_on_test(endpoint_run):
 
 
 def test_prompt_lf_cost_is_measured_tokens_per_doc_times_price(endpoint_run):
-    _, task, report = endpoint_run
+    _, task, report, _ = endpoint_run
     stats = pipeline.read_metrics(task.run_dir)["llm"]["lfs"]
     price_in, price_out = DEFAULT_PRICES["gpt-4o-mini"]
     costs = []
@@ -109,7 +110,7 @@ def test_prompt_lf_cost_is_measured_tokens_per_doc_times_price(endpoint_run):
 
 
 def test_cli_report_writes_json_and_markdown(endpoint_run):
-    config, task, _ = endpoint_run
+    config, task, _, _ = endpoint_run
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("OPENAI_API_KEY", "sk-test-distill")
         result = CliRunner().invoke(app, ["report", "--config", str(config)])
@@ -126,7 +127,7 @@ def test_cli_report_writes_json_and_markdown(endpoint_run):
 
 
 def test_cost_is_estimated_and_flagged_when_tokens_were_not_measured(endpoint_run):
-    _, task, _ = endpoint_run
+    _, task, _, _ = endpoint_run
     lf = next(lf for lf in task.lfs if lf.name == "llm_promo")
     test_df = task.splits["test"]
     local_stats = {"backend": "local", "model": "all-MiniLM-L6-v2", "calls": len(test_df),
@@ -147,16 +148,19 @@ def test_cost_is_estimated_and_flagged_when_tokens_were_not_measured(endpoint_ru
 
 
 def test_cached_rerun_reads_measured_tokens_from_the_response_cache(endpoint_run, tmp_path):
-    config, _, first = endpoint_run
-    # A second task on the same response cache: every prompt is a cache hit, so this
-    # run's stats have no tokens; the report must still use measured ones.
+    config, _, first, server = endpoint_run
+    # A second task on the same response cache and endpoint (replies are cached per
+    # endpoint): every prompt is a cache hit, so this run's stats have no tokens; the
+    # report must still use measured ones.
     cache = pipeline.load_task(config).config.llm_cache_path
     task = pipeline.load_task(_write_task(tmp_path / "again", llm={"progress": False,
                                                                     "cache_path": str(cache)}))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("OPENAI_API_KEY", "sk-test-distill")
-        mp.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing may be called
+        mp.setenv("OPENAI_BASE_URL", server.base_url)
+        asked = server.received
         pipeline.run(task, progress=False)
+    assert server.received == asked  # nothing was called
     stats = pipeline.read_metrics(task.run_dir)["llm"]["lfs"]["llm_promo"]
     assert stats["cache_hits"] == stats["calls"] and stats["tokens_in"] == 0
     row = _row(distill.build_report(task, n_single=5), "prompt LF llm_promo")

@@ -348,7 +348,7 @@ class Runtime:
         # ``spent`` counts the priced models only: those without a price are named, so
         # that $0 of them is never read as nothing spent
         unpriced = sorted({s.model for s in self.stats.values() if s.cost is None})
-        return {"backend": self.backend, "settings": self.settings.public(),
+        return {"backend": self.backend, "settings": self.settings.recorded(),
                 "spent": round(self.spent, 6), "unpriced_models": unpriced, "lfs": lfs}
 
 

