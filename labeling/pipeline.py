@@ -24,8 +24,8 @@ import pandas as pd
 from labeling import llm, models
 from labeling.analysis import coverage_stats, lf_summary, lf_warnings, unvoted_classes
 from labeling.apply import FaultLog, applied, apply_lfs
-from labeling.artifacts import (L_FILE, LABEL_MODEL_FILE, METRICS_FILE,  # noqa: F401
-                                PROBS_FILE, _require, _write_table, check_dev_gold_at_fit,
+from labeling.artifacts import (EMBEDDING_CACHE_DIR, L_FILE, LABEL_MODEL_FILE,  # noqa: F401
+                                METRICS_FILE, PROBS_FILE, _require, _write_table, check_dev_gold_at_fit,
                                 check_gold_unchanged, check_step_order, gold_digests, leakage_section,
                                 made_from_another, read_label_matrices, read_metrics,
                                 read_probs, read_table, input_digests,
@@ -53,7 +53,6 @@ from labeling.train.gold_budget import (curve_section, frozen_section, gold_only
                                         split_curve_options, split_gold_only_option)
 
 SUMMARY_FILE, END_MODEL_FILE, MODEL_DIR = "lf_summary.csv", "end_model.skops", "model"
-EMBEDDING_CACHE_DIR = "embedding_cache"  # MiniLM vectors by text hash, reused by re-runs
 STALE_END_MODEL = "trained before the latest `labeling fit`; run `labeling train` to update it"
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from labeling.artifacts import (L_FILE, PROBS_FILE, _require, read_label_matrices, read_metrics,
-                                update_metrics)
+from labeling.artifacts import (EMBEDDING_CACHE_DIR, L_FILE, PROBS_FILE, _require,  # noqa: F401
+                                read_label_matrices, read_metrics, update_metrics)
 from labeling.errors import LabelingError, LFError
 from labeling.models.multilabel import indicator, multilabel_scores
 
 LF_ANALYSIS_FILE = "lf_analysis.csv"
-END_MODEL_FILE, MODEL_DIR, EMBEDDING_CACHE_DIR = "end_model.skops", "model", "embedding_cache"
+END_MODEL_FILE, MODEL_DIR = "end_model.skops", "model"
 STALE = "trained before the latest `labeling fit`; run `labeling train` to update it"
 
 
