@@ -13,7 +13,8 @@ import pandas as pd
 
 from labeling.analysis import coverage_stats
 
-from labeling.train.gold_budget import curve_means, dev_cv_text
+from labeling.train.gold_budget import curve_means, dev_cv_text, nested_end_cv
+from labeling.train.learning_curve import FIRST_KEY, crossing
 
 MODELS = (("majority_vote", "majority vote"), ("label_model", "label model"),
           ("end_model", "end model"), ("gold_only", "gold-only baseline"),
@@ -100,9 +101,30 @@ def gold_budget(metrics: dict) -> dict:
         return {}  # a fit-once model's twin or a skipped baseline: its text, no CV
     curve = (metrics.get("learning_curve") or {}).get("curve")
     cv_text = None if gold.get("cv") is None else dev_cv_text(
-        gold.get("metric"), end.get("cv"), gold["cv"], gold.get("n_dev")) + "."
+        gold.get("metric"), end.get("cv"), gold["cv"], gold.get("n_dev"),
+        nested_end_cv(end)) + "."  # the nested score the verdict states, as `labeling run`
     return {"end_model_cv": end.get("cv"), "gold_only_cv": gold.get("cv"), "cv_text": cv_text,
             "metric": gold.get("metric"), "n_dev": gold.get("n_dev"),
             "text": gold.get("text"), "loud": bool(gold.get("loud")),
-            "worth": ((metrics.get("learning_curve") or {}).get("worth") or {}).get("text"),
+            "worth": worth_text(metrics.get("learning_curve") or {}),
             "curve": pd.DataFrame(curve_means(curve)) if curve else None}
+
+
+def worth_text(learning_curve: dict) -> str | None:
+    """The learning curve's line on what the LFs are worth in hand labels, said plainly
+    when they are worth nothing: gold-only as good or better, on the same labels, in
+    every subsample (its own line there reads "worth about 0 hand labels (0 to 0 in 3
+    of 3 subsamples; ...)")."""
+    worth, curve = learning_curve.get("worth") or {}, learning_curve.get("curve") or {}
+    n = len(curve.get("gold_only") or [])
+    if worth.get("labels") != 0 or not n:
+        return worth.get("text")
+    sizes = curve["sizes"]
+    firsts = curve.get(FIRST_KEY) or [pipe[:1] for pipe in curve["pipeline"]]
+    level = sum(crossing(sizes, gold, first if len(first) == len(sizes) else first[0])
+                == sizes[0] for first, gold in zip(firsts, curve["gold_only"]))
+    if level < n:
+        return worth.get("text")
+    return (f"on these subsamples of {sizes[0]} dev labels, your LFs and prompts added "
+            f"nothing over the dev labels alone: a model trained on those labels only "
+            f"was as good or better in {level} of {n}")
