@@ -282,10 +282,13 @@ def _all_lfs_cost(prompt_rows: list[dict]) -> dict:
         return {"latency_s": None, "latency_note": "no prompt LFs: not timed",
                 "cost_per_1m_docs": 0.0, "estimated": False, "cost_note": "no prompt LFs"}
     latency = _sum(r["latency_s"] for r in prompt_rows)
+    unmeasured = [r["name"] for r in prompt_rows if r["latency_s"] is None]
     return {"latency_s": latency,
-            "latency_note": "not measured: a prompt LF's latency is not" if latency is None
-            else "sum of the prompt LFs' per-call latency; rule LFs and the label model "
-                 "not timed",
+            "latency_note": "sum of the prompt LFs' per-call latency; rule LFs and the label "
+                            "model not timed" if not unmeasured
+            else f"not measured: it is the sum of the prompt LFs' per-call latency, and "
+                 f"{', '.join(unmeasured)} {'has' if len(unmeasured) == 1 else 'have'} no "
+                 f"measured latency",
             "cost_per_1m_docs": _sum(r["cost_per_1m_docs"] for r in prompt_rows),
             "estimated": any(r["estimated"] for r in prompt_rows),
             "cost_note": "sum of its prompt LFs' costs"}
