@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -20,8 +21,7 @@ import pandas as pd
 from labeling.apply.fingerprint import NotFingerprintable, lf_fingerprint
 from labeling.artifacts import L_FILE, read_label_matrices, read_metrics, update_metrics
 from labeling.errors import LabelingError
-from labeling.llm.embedding_cache import model_key
-from labeling.llm.errors import LLMError
+from labeling.llm.minilm import model_files
 
 # metrics.json: {fingerprint: {"labeling": build, "own": own part, "modules": sha256}}, the
 # build of labeling (code_identity) each recorded fingerprint was taken with: a
@@ -124,12 +124,16 @@ def prompt_definition(lf, cardinality: int, llm=None, labels=None) -> str | None
 
 
 def _model_files(folder) -> str | None:
-    """The local model folder's files (:func:`model_key`); None when it is gone (apply
-    names the folder then; a record taken with its files differs, as it should)."""
+    """The local model folder's files by name, size and modification time: read at every
+    step's check, so not their content (the embedding cache's key hashes it); a
+    model retrained or replaced in place changes them. None when the folder cannot be
+    read (apply names it then; a record taken with its files differs, as it should)."""
     try:
-        return model_key(str(folder))
-    except LLMError:
+        stats = [(name, os.stat(os.path.join(folder, name))) for name in model_files(folder)]
+    except OSError:
         return None
+    listing = [(name, st.st_size, st.st_mtime_ns) for name, st in stats]
+    return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
 
 
 def _answers_by_name(asked) -> bool:

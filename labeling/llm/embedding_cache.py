@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from labeling.errors import LabelingError
+from labeling.llm.errors import LLMError
 from labeling.llm.minilm import default_model_path, file_sha256, model_digest
 
 DIM = 384  # all-MiniLM-L6-v2's embedding size
@@ -52,7 +53,7 @@ def store_key(cache_dir, model_path: str | None) -> str:
     key = model_key(model_path)
     path = Path(model_path or default_model_path()).resolve()
     new, old = Path(cache_dir) / f"{key}.npz", Path(cache_dir) / f"{legacy_key(model_path)}.npz"
-    if (not new.exists() and old.is_file() and path == default_model_path().resolve()
+    if (not new.exists() and old.is_file() and _is_shipped_folder(path)
             and (path / "model.safetensors").is_file()
             and file_sha256(path / "model.safetensors") == SHIPPED_WEIGHTS):
         try:
@@ -60,6 +61,15 @@ def store_key(cache_dir, model_path: str | None) -> str:
         except OSError:  # another process took it over first, or a read-only folder
             pass
     return key
+
+
+def _is_shipped_folder(path: Path) -> bool:
+    """Whether ``path`` is the shipped package's model folder (False without the package:
+    a user's own model needs none)."""
+    try:
+        return path == default_model_path().resolve()
+    except LLMError:
+        return False
 
 
 def text_keys(texts) -> np.ndarray:

@@ -33,6 +33,7 @@ def default_model_path() -> Path:
 # exports for other backends (onnx, openvino: hundreds of MB in a hub download)
 _NOT_READ = {"README.md", "onnx", "openvino"}
 _FILE_DIGESTS: dict[tuple, str] = {}  # (file, size, mtime, ctime, inode) -> sha256
+_RACY_NS = 3_000_000_000  # a file modified less than this ago is hashed on every call
 
 
 def model_files(path: Path) -> list[str]:
@@ -40,12 +41,18 @@ def model_files(path: Path) -> list[str]:
     depend on: weights, configs, tokenizer (not hidden files, the README or other
     backends' exports). os.walk: a tenth of rglob's time, paid on every load_model call
     (each prediction of a served model)."""
-    out = []
+    out, seen = [], set()
     for folder, dirs, names in os.walk(path, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a symlink loop: its folder once
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _NOT_READ)
         where = os.path.relpath(folder, path)
         out += [n if where == "." else f"{where}/{n}" for n in sorted(names)
-                if not n.startswith(".") and n not in _NOT_READ]
+                if not n.startswith(".") and n not in _NOT_READ
+                and os.path.isfile(os.path.join(folder, n))]  # not a dangling link
     return out
 
 
@@ -54,13 +61,18 @@ def file_sha256(file: str | Path) -> str:
     and inode stay the same (a retrained model written in place changes them)."""
     stat = os.stat(file)
     memo = (str(file), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-    if memo not in _FILE_DIGESTS:
-        digest = hashlib.sha256()
-        with open(file, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+    if memo in _FILE_DIGESTS:
+        return _FILE_DIGESTS[memo]
+    digest = hashlib.sha256()
+    with open(file, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    # git's "racy" rule: a file written within the clock's granularity (a tick on older
+    # kernels, a second on some filesystems) of now may be rewritten with the same size
+    # and times: such a hash is not remembered, so the next call reads the file again
+    if time.time_ns() - stat.st_mtime_ns > _RACY_NS:
         _FILE_DIGESTS[memo] = digest.hexdigest()
-    return _FILE_DIGESTS[memo]
+    return digest.hexdigest()
 
 
 def model_digest(path: str | Path | None = None) -> str:
