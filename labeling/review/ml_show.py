@@ -94,6 +94,8 @@ def print_examples(table: pd.DataFrame, lf: str, label: str, kind: str, split: s
     report.console().print(
         f"{lf} (votes on {label}: +{label} applies, -{label} does not) {what} {len(table)} "
         f"{split} rows" + (f" (first {limit})" if len(table) > limit else ""), markup=False)
+    if table.empty:  # the headline says 0 rows: no empty table under it
+        return
     out = Table(show_lines=False)
     for column in table.columns:
         out.add_column(column, overflow="fold")
