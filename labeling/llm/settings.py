@@ -17,6 +17,7 @@ metrics.json, a model card or an export) can never leak it.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import re
@@ -143,19 +144,24 @@ class LLMSettings(BaseModel):
         return self.base_url or env.get("OPENAI_BASE_URL") or None
 
     def cache_endpoint(self, env: Mapping[str, str] | None = None) -> str | None:
-        """The endpoint the response cache keys replies by (:func:`endpoint_identity` of
-        :meth:`endpoint_url`); None for OpenAI's default endpoint, or with
-        ``cache_by_endpoint = false``: the key is then as before endpoints were in it.
+        """The endpoint the response cache keys replies by: a digest of
+        :func:`endpoint_identity` of :meth:`endpoint_url` (a run records it in metrics.json,
+        and a token in a gateway's path must not reach disk); None for OpenAI's default
+        endpoint, or with ``cache_by_endpoint = false``: the key is then as before
+        endpoints were in it.
 
-        >>> LLMSettings(base_url="HTTP://me:sk-1@GPU-Box:80/v1/?key=sk-2").cache_endpoint()
-        'http://gpu-box/v1'
+        >>> a = LLMSettings(base_url="HTTP://me:sk-1@GPU-Box:80/v1/?key=sk-2").cache_endpoint()
+        >>> a == LLMSettings(base_url="http://gpu-box/v1").cache_endpoint(), a[:7]
+        (True, 'sha256:')
         >>> LLMSettings(base_url="https://api.openai.com/v1/").cache_endpoint() is None
         True
         """
         if self._asked_endpoint is not None:  # a run's, as recorded (:meth:`as_asked`)
             return self._asked_endpoint[0]
         url = self.endpoint_url(env)
-        return endpoint_identity(url) if url and self.cache_by_endpoint else None
+        identity = endpoint_identity(url) if url and self.cache_by_endpoint else None
+        return None if identity is None else (
+            "sha256:" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32])
 
     def api_key(self, env: Mapping[str, str] | None = None) -> str:
         """The key from the environment; a placeholder for keyless local servers."""
@@ -211,7 +217,7 @@ class LLMSettings(BaseModel):
 
     def recorded(self) -> dict:
         """:meth:`public` and the endpoint the run's replies are cached by (its
-        :meth:`cache_endpoint`, which holds no user, password or query)."""
+        :meth:`cache_endpoint`: a digest, not the URL)."""
         return {**self.public(), "cache_endpoint": self.cache_endpoint()}
 
     def public(self) -> dict:
