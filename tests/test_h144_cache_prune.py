@@ -58,3 +58,18 @@ def test_showing_the_caches_does_not_import_the_training_pipeline(make_task):
     assert shown.returncode == 0, shown.stderr
     assert "embeddings (end model)" in shown.stdout
     assert "pipeline imported: False" in shown.stdout, shown.stdout
+
+
+def test_prune_right_after_an_apply_removes_no_current_column(make_task):
+    # the net e290bfc took away ("never empties a current column") guarded against prune
+    # keying rows otherwise than apply (9d3c710 deleted every current vote): with the data
+    # as applied, every current LF's column file and part survives, byte for byte (r148)
+    config = make_task()
+    step_apply(load_task(config), progress=False)
+    folder = config.parent / "run" / "cache" / "lf_columns"
+    before = {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    assert before
+    pruned = cli("cache", config, "--prune")
+    assert pruned.exit_code == 0, pruned.output
+    after = {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    assert after == before, pruned.output
