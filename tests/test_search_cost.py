@@ -50,8 +50,11 @@ def fits(monkeypatch):
 
 
 def weak_task():
-    probs = np.array([[0.2, 0.8]] * len(SPAM) + [[0.85, 0.15]] * len(HAM))
-    return SPAM + HAM, probs, np.ones(len(probs), bool)
+    """32 weak rows, more than a fold's 8 gold rows weigh (24): each weak weight is its
+    own fit (weight 1 would otherwise be capped at 1 per row, the same fit, dropped)."""
+    texts = [f"{t}{suffix}" for suffix in ("", " !") for t in SPAM + HAM]
+    probs = np.array(([[0.2, 0.8]] * len(SPAM) + [[0.85, 0.15]] * len(HAM)) * 2)
+    return texts, probs, np.ones(len(probs), bool)
 
 
 def search(**options):

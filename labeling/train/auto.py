@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from labeling.metrics import fit_decision_bias
+from labeling.metrics import fit_decision_bias, stratified_folds
 from labeling.train.blas import on_one_blas_thread
 from labeling.train.cross_validation import (DEFAULT_DEV_WEIGHT, DEFAULT_N_REPEATS,
                                              GOLD_ONLY, candidate_key, candidate_keys,
@@ -117,6 +117,34 @@ def choose_candidate(scores: dict[str, float], min_gain: float = DEFAULT_MIN_GAI
     if gold and scores[best] < max(gold):
         best = max(scores, key=scores.get)  # the first of the best, in candidate order
     return best
+
+
+def same_fit_as(keys, n_weak: int, y_dev, dev_weight: float, n_folds: int,
+                n_repeats: int, seed: int) -> dict[str, str]:
+    """``{key: an earlier key it fits exactly as}``: a weak weight whose scale
+    (:func:`labeling.train.end_model.weak_scale`) is capped at 1 in every CV fold of
+    every repeat and in the final fit weighs each weak row 1, as ``None`` (1 per row)
+    and any other such weight do. Judged on an upper bound of the weak rows' total
+    weight (``n_weak``: each row's targets sum to at most 1) and the smallest gold part
+    a fold trains on, so only candidates certain to be the same fit are named."""
+    y_dev = np.asarray(y_dev, dtype=int)
+    smallest = min(int(np.sum(folds != f)) for r in range(n_repeats)
+                   for folds in [stratified_folds(y_dev, n_folds, seed + r)]
+                   for f in np.unique(folds))
+    gold = float(dev_weight) * smallest
+
+    def full_weight(w):
+        return w is None or gold <= 0 or (w > 0 and w * gold >= n_weak)
+
+    first, same = {}, {}
+    for key in keys:
+        name, mode, w = parse_key(key)
+        if mode != GOLD_ONLY and full_weight(w):
+            if (name, mode) in first:
+                same[key] = first[name, mode]
+            else:
+                first[name, mode] = key
+    return same
 
 
 def paired_gains(scores: dict[str, float], per_fold: dict, best: str,
@@ -243,9 +271,14 @@ def choose_end_model(texts, probs, covered, dev_texts, y_dev, name="auto",
         weights = weights if len(weights) == 1 else (None,)
         decision_bias = False
     keys = candidate_keys(names, modes, weights)
+    same = same_fit_as(keys, int(np.asarray(covered, dtype=bool).sum()), y_dev, dev_weight,
+                       n_folds, n_repeats, seed) if has_dev and not fit_once else {}
+    keys = [key for key in keys if key not in same]  # one fit and score for both
     use_bias = bool(decision_bias) and metric == "f1" and has_dev
     report = {"candidates": keys, "metric": metric, "weight_rule": weight_rule,
               "dev_weight": dev_weight if has_dev else 0.0, "cv_scores": {}}
+    if same:
+        report["candidates_same_fit"] = same
     if cap:
         report["train_rows_cap"] = cap
     best = keys[0] if len(keys) == 1 else candidate_key(names[0], modes[0], None)
