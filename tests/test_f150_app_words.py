@@ -52,3 +52,69 @@ def test_one_subsample_where_lfs_help_keeps_the_curve_line():
     worth = metrics["learning_curve"]["worth"]
     assert worth["labels"] == 0 and worth["high"] > 0
     assert overview.gold_budget(metrics)["worth"] == worth["text"]
+
+
+def test_multilabel_show_with_no_rows_prints_one_line(capsys):
+    """Before: `labeling show LF --wrong` with 0 matching rows printed an empty table
+    (its header and borders) under 'is wrong on 0 dev rows'."""
+    import pandas as pd
+
+    from labeling.review import ml_show
+
+    empty = pd.DataFrame(columns=["id", "vote", "gold", "label_model", "p_joy", "text"])
+    ml_show.print_examples(empty, "kw_joy", "joy", "wrong", "dev", 20)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert lines == ["kw_joy (votes on joy: +joy applies, -joy does not) is wrong on 0 dev "
+                     "rows"], lines
+
+
+ALWAYS_LFS = '''\
+from labeling import ABSTAIN, keyword_lf, labeling_function
+
+HAM, SPAM = 0, 1
+
+spam_words = keyword_lf(["subscribe", "channel", "free"], label=SPAM, name="kw_spam")
+
+
+@labeling_function()
+def always_ham(x):  # a prompt LF that always answers: no row uncovered
+    return HAM
+'''
+
+
+def _annotate_page(make_task, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from labeling import pipeline
+
+    config = make_task(lf_source=ALWAYS_LFS,
+                       config={"label_model": {"name": "mv", "params": make_task.DELETE}})
+    pipeline.run(pipeline.load_task(config), progress=False)
+    monkeypatch.setenv("LABELING_PROJECT", str(config))
+    monkeypatch.delenv("LABELING_RUN_DIR", raising=False)
+    monkeypatch.setenv("LABELING_ANNOTATIONS", str(tmp_path / "annotations.sqlite"))
+    entry = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+    at = AppTest.from_file(entry, default_timeout=60)
+    at.run()
+    at.switch_page("views/annotate.py").run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    return at
+
+
+def test_annotate_opens_on_a_slice_with_rows(make_task, tmp_path, monkeypatch):
+    """Before: with an LF answering every row, the page opened on train's 'uncovered'
+    slice: 'Nothing to label here' and '0 of 0 examples'; the picker said no counts."""
+    at = _annotate_page(make_task, tmp_path, monkeypatch)
+    picker = at.selectbox(key="ann_slice")
+    assert picker.value != "uncovered", picker.value
+    assert not [i.value for i in at.info if "Nothing to label here" in i.value]
+    assert "of 0 examples" not in at.get("progress")[0].proto.text
+    assert any(o.startswith("uncovered (0 rows)") for o in picker.options), picker.options
+    assert any(o.startswith("all (") and "rows)" in o for o in picker.options), picker.options
+    # the user's pick is kept, empty or not
+    picker.select("uncovered").run()
+    at.selectbox(key="ann_split").select("dev").run()
+    assert at.selectbox(key="ann_slice").value == "uncovered"
+    assert [i.value for i in at.info if "Nothing to label here" in i.value]

@@ -21,10 +21,13 @@ with shared.guard():
     c1, c2, c3 = st.columns([1, 2, 1])
     split = c1.selectbox("split", [s for s in data.splits if s != "test"] or data.splits,
                          key="ann_split")
-    name = c2.selectbox("slice", list(slices.QUEUES), key="ann_slice",
-                        format_func=lambda n: f"{n}: {slices.QUEUES[n]}")
-    skip_done = c3.toggle("hide labeled", value=True, key="ann_hide")
     margin = st.session_state.get("unsure_margin", slices.DEFAULT_MARGIN)  # the Slices page's
+    rows = slices.queue_counts(data, split, margin)
+    if "ann_slice" not in st.session_state:  # opens on a slice with rows; a pick is kept
+        st.session_state["ann_slice"] = slices.first_with_rows(rows)
+    name = c2.selectbox("slice", list(slices.QUEUES), key="ann_slice",
+                        format_func=lambda n, rows=rows: slices.queue_choice(n, rows))
+    skip_done = c3.toggle("hide labeled", value=True, key="ann_hide")
     ids = slices.slice_ids(data, split, name, margin)
     if name == "unsure":
         st.caption(f"Unsure: top-two probability gap below {margin:.2f} (set on the Slices "

@@ -55,6 +55,28 @@ def slice_ids(run, split: str, name: str, margin: float = DEFAULT_MARGIN) -> lis
     return run.frames[split]["id"][mask].tolist()
 
 
+def queue_counts(run, split: str, margin: float = DEFAULT_MARGIN) -> dict[str, int | None]:
+    """Rows of ``split`` in each of the Annotate page's :data:`QUEUES` (None: a slice
+    needing gold on a split without it)."""
+    masks = slice_masks(run, split, margin)
+    return {name: len(run.frames[split]) if name == "all"
+            else None if masks.get(name) is None else int(masks[name].sum())
+            for name in QUEUES}
+
+
+def first_with_rows(counts: dict[str, int | None]) -> str:
+    """The first queue of ``counts`` holding a row (the first queue when none does): what
+    the Annotate page opens on, so a prompt LF answering every row (no row uncovered)
+    does not open it on an empty slice."""
+    return next((name for name, n in counts.items() if n), next(iter(counts)))
+
+
+def queue_choice(name: str, counts: dict[str, int | None]) -> str:
+    """The slice picker's entry: name, rows, meaning."""
+    n = counts.get(name)
+    return f"{name} ({'needs gold' if n is None else f'{n} rows'}): {QUEUES[name]}"
+
+
 def slice_table(run, split: str, name: str, margin: float = DEFAULT_MARGIN,
                 end_model_pred: np.ndarray | None = None) -> pd.DataFrame | None:
     """The slice's examples (see :func:`labeling.review.examples.example_table`), or None
