@@ -24,6 +24,7 @@ import pandas as pd
 from labeling import llm, models
 from labeling.analysis import coverage_stats, lf_summary, lf_warnings, unvoted_classes
 from labeling.apply import FaultLog, applied, apply_lfs
+from labeling.apply.dask_engine import one_local_cluster  # dask itself: only if used
 from labeling.artifacts import (EMBEDDING_CACHE_DIR, L_FILE, LABEL_MODEL_FILE,  # noqa: F401
                                 METRICS_FILE, PROBS_FILE, _require, _write_table, check_dev_gold_at_fit,
                                 check_gold_unchanged, check_step_order, gold_digests, leakage_section,
@@ -151,7 +152,8 @@ def step_apply(task: Task, fault_tolerant: bool | None = None, progress: bool = 
     matrices, frames = {}, []
     check_writable(task.run_dir)  # before any work, not after it
     lfs, previous = applied.lfs_to_apply(task, only)
-    with llm_runtime(task, progress) as runtime:
+    # --engine dask: one LocalCluster for every split (its workers import torch: seconds)
+    with llm_runtime(task, progress) as runtime, one_local_cluster():
         if runtime is not None:
             runtime.check_budget(runtime.plan(lfs, splits))  # before any call
         try:

@@ -11,6 +11,7 @@ the row by its number in the split.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.machinery
 import inspect
 import sys
@@ -26,6 +27,7 @@ from labeling.errors import LabelingError, LFError
 PARTITION = 20_000
 WORKER_WAIT = 30.0  # seconds for a scheduler to have a worker
 POLL = 2.0  # seconds between checks that a cluster still has workers
+_SHARED: list[dict] = []  # the LocalCluster of the apply in progress (one_local_cluster)
 
 
 def _importable_elsewhere(module) -> bool:
@@ -60,6 +62,34 @@ def local_cluster(n_workers: int):
         return LocalCluster(n_workers=max(n_workers, 1), threads_per_worker=1,
                             processes=True, dashboard_address="127.0.0.1:0",
                             scheduler_kwargs={"dashboard": False})
+
+
+@contextlib.contextmanager
+def one_local_cluster():
+    """Within it, every :func:`label_rows_dask` with no scheduler uses one LocalCluster,
+    started when a split first has rows for it and closed on leaving (an error, Ctrl+C
+    too). Why: each worker process imports labeling and torch, seconds each; a cluster
+    per split took dev and test (264 rows) 9-14 s each."""
+    holder: dict = {"cluster": None}
+    _SHARED.append(holder)
+    try:
+        yield
+    finally:
+        _SHARED.remove(holder)
+        if holder["cluster"] is not None:
+            holder["cluster"].close()
+
+
+def _cluster_for(scheduler: str | None, n_jobs: int):
+    """(the LocalCluster to use, whether the caller closes it): None with a scheduler;
+    the shared one inside :func:`one_local_cluster`, else one of its own."""
+    if scheduler is not None:
+        return None, False
+    if not _SHARED:
+        return local_cluster(n_jobs), True
+    if _SHARED[-1]["cluster"] is None:
+        _SHARED[-1]["cluster"] = local_cluster(n_jobs)
+    return _SHARED[-1]["cluster"], False
 
 
 def _label_partition(part, lfs: bytes, need, cardinality, fault_tolerant, split, row_numbers):
@@ -149,11 +179,11 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
     import cloudpickle
 
     _ship_user_modules_by_value(row_lfs)
-    cluster = local_cluster(n_jobs) if scheduler is None else None
+    cluster, owned = _cluster_for(scheduler, n_jobs)
     try:
         client = _connect(scheduler, cluster)
     except BaseException:
-        if cluster is not None:
+        if owned:
             cluster.close()
         raise
     results: dict[int, tuple] = {}
@@ -224,7 +254,7 @@ def label_rows_dask(df, positions, row_lfs, need, cardinality, fault_tolerant, s
                 "in the LF cache (when on): re-run to resume")
     finally:
         client.close()
-        if cluster is not None:
+        if owned:
             cluster.close()
     if not results:
         return (np.zeros((0, len(row_lfs)), np.int16), np.zeros((0, len(row_lfs)), bool), [])
