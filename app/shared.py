@@ -24,7 +24,7 @@ from labeling.errors import LabelingError
 from labeling.gold import AnnotationStore
 from labeling.review import runner
 from labeling.review.literal import literal
-from labeling.review.project import (NoRunError, annotations_path, gold_drift, lf_drift,
+from labeling.review.project import (NoRunError, annotations_path, gold_drift, lf_drift_note,
                                      lf_files_stamp, load_run, project_settings, run_stamp)
 
 
@@ -178,17 +178,19 @@ def lfs():
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _drift(_data, project: str, run_dir: str | None, stamp: str, lf_key: str) -> str | None:
+def _drift(_data, project: str, run_dir: str | None, stamp: str,
+           lf_key: str) -> tuple[str, list[str]] | None:
     # fingerprinting every LF costs ~1 ms each: once per run and LF-file state, not per
     # rerun (``_data``, single- or multi-label, is not hashed: the stamps identify it)
-    return lf_drift(_data, _lfs(project, lf_key))
+    return lf_drift_note(_data, _lfs(project, lf_key))
 
 
-def drift_note(data) -> str | None:
-    """One line when the run ``data`` mixes two runs' steps (``data.mixed``), else when
-    the task's LFs are not the ones it applied (or do not load): old results, said so."""
+def drift_note(data) -> tuple[str, list[str]] | None:
+    """One short line, and its details (what changed, for an expander; may be empty), when
+    the run ``data`` mixes two runs' steps (``data.mixed``), else when the task's LFs are
+    not the ones it applied (or do not load): old results, said so."""
     if data.mixed:  # first: the run it asks for also brings the LFs' votes up to date
-        return data.mixed
+        return data.mixed, []
     project, run_dir, stamp = _key()
     last = _finished().get((project, run_dir))
     if last is not None and last.data is data:  # a run is writing: the last finished one
@@ -197,7 +199,7 @@ def drift_note(data) -> str | None:
         return _drift(data, project, run_dir, stamp, _lf_key(project, stamp))
     except Exception as exc:  # noqa: BLE001 -- a broken LF module must not hide the run
         return (f"cannot load the task's LFs ({type(exc).__name__}: {exc}); every page "
-                "shows the last run's results.")
+                "shows the last run's results."), []
 
 
 def busy() -> str | None:

@@ -62,7 +62,10 @@ if state == "ok":
     st.sidebar.caption(f"task **{literal(data.config.name)}** · run {literal(data.run_dir)}")
     annotating.annotator_field()
     if drift := shared.drift_note(data):  # stale results are never shown as current
-        st.warning(literal(drift), icon=":material/history:")
+        st.warning(literal(drift[0]), icon=":material/history:")
+        if drift[1]:  # after an upgrade, most LFs: names behind an expander, not in the line
+            with st.expander("Which LFs changed"):
+                st.markdown("\n".join(f"- {literal(part)}" for part in drift[1]))
     if gold_note := shared.gold_note(data):  # the last finished run's while one goes on
         st.warning(literal(gold_note), icon=":material/history:")
 elif state == "no-run":

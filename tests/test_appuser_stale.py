@@ -42,6 +42,12 @@ def _stale_warnings(at: AppTest) -> list[str]:
     return [w.value for w in at.warning if "changed since this run" in w.value]
 
 
+def _changed(at: AppTest) -> list[str]:
+    """What the expander under the stale warning lists (the LFs' names)."""
+    return [m.value.replace("\\", "") for e in at.expander  # Markdown-escaped: kw\\_ham
+            if e.label == "Which LFs changed" for m in e.markdown]
+
+
 def test_a_fresh_run_has_no_stale_warning(project):
     at = _open()
     for page in PAGES:
@@ -58,7 +64,9 @@ def test_a_removed_lf_marks_every_page_as_the_old_run(project):
         at.switch_page(f"views/{page}.py").run()
         assert not at.exception, (page, at.exception)
         warnings = _stale_warnings(at)
-        assert len(warnings) == 1 and "gone" in warnings[0] and "kw" in warnings[0], page
+        assert len(warnings) == 1 and warnings[0].startswith("1 of the task's LFs"), page
+        assert "labeling run" in warnings[0] and "kw" not in warnings[0], warnings
+        assert len(_changed(at)) == 1 and "gone: kw" in _changed(at)[0], page
 
 
 def test_an_lf_edited_while_the_app_is_open_is_noticed_on_the_next_rerun(project):
@@ -68,8 +76,9 @@ def test_an_lf_edited_while_the_app_is_open_is_noticed_on_the_next_rerun(project
     lfs.write_text(lfs.read_text().replace('["song", "love"]', '["love"]'))
     at.run()
     warnings = _stale_warnings(at)
-    assert len(warnings) == 1 and "changed" in warnings[0] and "kw" in warnings[0]
-    assert "ham" in warnings[0]  # kw_ham, escaped for Markdown (kw\_ham)
+    assert len(warnings) == 1 and warnings[0].startswith("1 of the task's LFs changed")
+    changed = _changed(at)
+    assert len(changed) == 1 and "changed: kw" in changed[0] and "ham" in changed[0]
 
 
 def test_the_end_model_page_says_a_dev_score_is_in_sample(make_task, tmp_path, monkeypatch):
@@ -109,7 +118,8 @@ def test_a_multi_label_run_with_an_lf_added_since(ml_project):
                    "label=APPLIES, name='kw_meh'))\n")
     at.run()
     warnings = _stale_warnings(at)
-    assert len(warnings) == 1 and "new" in warnings[0] and "meh" in warnings[0]
+    assert len(warnings) == 1 and warnings[0].startswith("1 of the task's LFs changed")
+    assert len(_changed(at)) == 1 and "new: kw" in _changed(at)[0] and "meh" in _changed(at)[0]
 
 
 def test_labels_reordered_since_the_run_offer_a_new_run(project):

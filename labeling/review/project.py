@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeling.apply.applied import CODE_KEY, differences
+from labeling.apply.applied import CODE_KEY, differences, fingerprints
 from labeling.artifacts import (ANNOTATIONS_USED_FILE, check_gold_unchanged, made_from_another,
                                 read_lf_summary)
 from labeling.config import TaskConfig, load_config
@@ -226,13 +226,27 @@ def lf_drift(data: RunData, lfs) -> str | None:
     not the current LFs'. None when they are the same (by name, and by fingerprint
     where the run recorded one: ``applied_lfs`` in metrics.json; with its build record,
     ``applied_code``, an LF that differs by a labeling upgrade is told from an edit)."""
+    note = lf_drift_note(data, lfs)
+    return None if note is None else (f"{data.run_dir / L_FILE}: the task's LFs changed "
+                                      f"since this run ({'; '.join(note[1])}); every page "
+                                      "shows the run's old results. Run the pipeline again "
+                                      "(Run pipeline page or `labeling run`).")
+
+
+def lf_drift_note(data: RunData, lfs) -> tuple[str, list[str]] | None:
+    """:func:`lf_drift` for the app's pages: one short line with how many LFs differ
+    and the command that fixes it, and what differs (``["changed: a, b", "new: c"]``,
+    for an expander: after a labeling upgrade that list names most LFs)."""
     recorded = data.metrics.get("applied_lfs") or dict.fromkeys(data.lf_names)
     parts = differences(recorded, lfs, data.config, data.metrics.get(CODE_KEY) or {})
     if not parts:
         return None
-    return (f"{data.run_dir / L_FILE}: the task's LFs changed since this run "
-            f"({'; '.join(parts)}); every page shows the run's old results. Run the "
-            "pipeline again (Run pipeline page or `labeling run`).")
+    now = fingerprints(lfs, data.config)
+    n = sum(name not in recorded or None not in (fp, recorded[name]) and fp != recorded[name]
+            for name, fp in now.items()) + sum(name not in now for name in recorded)
+    return (f"{n} of the task's LFs changed since this run (edited, added, removed or "
+            "changed by a labeling upgrade): every page shows the run's old results until "
+            "you run the pipeline again (`labeling run`, or the Run pipeline page).", parts)
 
 
 def gold_drift(data) -> str | None:
