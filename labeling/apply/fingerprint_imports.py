@@ -55,12 +55,16 @@ def _imported_names(code: types.CodeType) -> tuple[tuple[str, int], ...]:
 
 
 def _module_or_version(name: str):
-    module = sys.modules.get(name)
-    if module is not None:
-        return module
+    # a library is named by its version whether or not it was imported yet: `import
+    # spacy` in an LF's body fingerprinted otherwise before and after the first parse
     top = name.partition(".")[0]
     if top in sys.stdlib_module_names or top in sys.builtin_module_names:
         return library_version(top)
+    module = sys.modules.get(name)
+    if module is not None:
+        file = getattr(module, "__file__", None)
+        where = [file] if file else list(getattr(module, "__path__", None) or [])
+        return library_version(top) if _in_libraries(where) else module
     try:
         spec = importlib.util.find_spec(top)  # a top-level name: nothing is imported
     except (ImportError, ValueError):
@@ -68,9 +72,14 @@ def _module_or_version(name: str):
     if spec is None:
         return None
     where = [spec.origin] if spec.origin else list(spec.submodule_search_locations or [])
-    if where and all(os.path.realpath(p).startswith(_library_dirs()) for p in where):
+    if _in_libraries(where):
         return library_version(top)
     try:
         return importlib.import_module(name)
     except Exception:  # noqa: BLE001 (any error of user code): the LF raises it too
         return None
+
+
+def _in_libraries(where: list) -> bool:
+    """Whether every one of the paths ``where`` is in site-packages or the standard library."""
+    return bool(where) and all(os.path.realpath(p).startswith(_library_dirs()) for p in where)
