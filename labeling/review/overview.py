@@ -126,5 +126,5 @@ def worth_text(learning_curve: dict) -> str | None:
     if level < n:
         return worth.get("text")
     return (f"on these subsamples of {sizes[0]} dev labels, your LFs and prompts added "
-            f"nothing over the dev labels alone: a model trained on those labels only "
-            f"was as good or better in {level} of {n}")
+            f"nothing over the dev labels alone (they are worth no hand labels): a model "
+            f"trained on those labels only was as good or better in {level} of {n}")
