@@ -65,3 +65,33 @@ def test_a_call_outside_an_apply_still_closes_its_own(make_task, started):
     assert not dask_engine._SHARED
     np.testing.assert_array_equal(  # and votes as the local engine gives
         apply_lfs(frame, task.lfs, 2), apply_lfs(frame, task.lfs, 2, engine="dask"))
+
+
+MULTI_LABEL_LFS = '''
+from labeling import ABSTAIN, labeling_function
+from labeling.lf.core import APPLIES, for_label
+
+
+@labeling_function()
+def says_happy(x):
+    return APPLIES if "happy" in x.text else ABSTAIN
+
+
+joy = for_label("joy", says_happy)
+'''
+
+
+def test_a_multi_label_apply_starts_one_cluster_too(tmp_path, started):
+    # session 18: the multi-label apply still started one per split
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_multilabel_prompts import _task
+
+    from labeling.multilabel_steps.apply import step_apply
+
+    task = pipeline.load_task(_task(tmp_path / "t", lfs=MULTI_LABEL_LFS))
+    step_apply(task, progress=False, engine="dask", n_jobs=2, cache=False)
+    assert len(started) == 1
+    assert started[0].status.name == "closed"

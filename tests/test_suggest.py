@@ -498,6 +498,25 @@ def test_llm_proposals_are_validated_data(fake_openai, monkeypatch, tmp_path):
     assert [r["proposal"].id for r in again.rows] == [r["proposal"].id for r in result.rows]
 
 
+def test_llm_proposals_are_cached_per_endpoint(fake_openai, monkeypatch, tmp_path):
+    # two servers serving other models under one name never share proposals, as prompt
+    # LFs' replies do not (session 18: the suggestion's key had no endpoint, so the second
+    # server was never asked and its proposals were the first's)
+    from llm_server import FakeOpenAI
+
+    task = _llm_task(_fitted(tmp_path), fake_openai, monkeypatch)
+    fake_openai.content = _reply(GOOD)
+    _suggest_llm(task)
+    other = FakeOpenAI().start()
+    try:
+        other.content = _reply({**GOOD, "keywords": ["check out"]})
+        monkeypatch.setenv("OPENAI_BASE_URL", other.base_url)
+        again = _suggest_llm(task)
+        assert other.received == 1 and not again.llm["cached"]
+    finally:
+        other.stop()
+
+
 def test_malformed_llm_reply_is_a_note_not_a_crash(fake_openai, monkeypatch, tmp_path):
     task = _llm_task(_fitted(tmp_path), fake_openai, monkeypatch)
     fake_openai.content = lambda prompt, body: '{"proposals": [{"kind": "keyword", '

@@ -10,6 +10,7 @@ import pandas as pd
 
 from labeling.apply import applied
 from labeling.apply.applier import apply_lfs
+from labeling.apply.dask_engine import one_local_cluster  # dask itself: only if used
 from labeling.apply.votes import FaultLog
 from labeling.artifacts import (L_FILE, _write_table, gold_digests, leakage_section,
                                 record_annotations, rows_digests, update_metrics)
@@ -33,7 +34,7 @@ def apply_all(task, progress: bool = False, lfs=None, faults: FaultLog | None = 
         update={k: v for k, v in overrides.items() if v is not None})
     cache = task.run_dir / "cache" if opts.cache else None
     splits = {split: df for split, df in task.splits.items() if df is not None}
-    with llm_runtime(task, progress) as runtime:
+    with llm_runtime(task, progress) as runtime, one_local_cluster():
         if runtime is not None:
             runtime.check_budget(runtime.plan(lfs, splits))
         try:

@@ -182,8 +182,8 @@ class LLMSource:
         s = rt.settings
         msgs = messages(ctx, pred_dev, targets, self.n)
         shape = schema(ctx.labels) if s.structured_output else None
-        req = Request(cache_key(s.model, s.params, msgs, shape), "suggest", s.model,
-                      dict(s.params), msgs, shape, {})
+        key = cache_key(s.model, s.params, msgs, shape, s.cache_endpoint())
+        req = Request(key, "suggest", s.model, dict(s.params), msgs, shape, {})
         tokens_in = estimate_request(msgs, [], shape is not None)[0]
         tokens_out = output_tokens(self.n)
         self.report = {"model": s.model, "calls": 0, "cached": False}
