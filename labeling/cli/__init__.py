@@ -10,6 +10,8 @@ pipeline, the LF loop, the exported model, the caches, two runs); importing them
 registers them on ``app``.
 """
 
+import gc
+
 # Registration order is the order of `labeling --help`: the pipeline, the loop, the model.
 from labeling.cli import pipeline_commands  # noqa: F401  isort: skip
 from labeling.cli import review_commands  # noqa: F401  isort: skip
@@ -22,4 +24,11 @@ __all__ = ["app", "main", "user_errors"]
 
 
 def main() -> None:
-    app(prog_name="labeling")  # also under `python -m labeling.cli`, for its messages
+    try:
+        app(prog_name="labeling")  # also under `python -m labeling.cli`, for its messages
+    finally:
+        # every write is finished (and atomic) by now: the libraries' ~300k objects are
+        # moved out of the garbage collector's sight, so the interpreter's exit does not
+        # walk them in a last collection (3-4 s after the last line of a step on a busy
+        # core; 0.5-0.7 s with it), as `labeling serve` does when it stops
+        gc.freeze()
