@@ -125,12 +125,14 @@ class TextBatch(list):
 
 def text_batches(source: str, text_column: str = "text", id_column: str | None = "id",
                  encoding: str = "utf-8", id_required: bool = False,
-                 trained_on: str | None = None) -> Iterator[list[str]]:
+                 trained_on: str | None = None, trained_ids: str | None = None
+                 ) -> Iterator[list[str]]:
     """Texts from a CSV/TSV/JSONL/Parquet file (its ``text_column``, else ``trained_on``,
     the model's task's text column, when the file has that one and not the other; read
     whole, in ``encoding``; a :class:`TextBatch` with the ``id_column`` values when the table has
     that column, an error naming the columns when it has not and ``id_required``: a
-    --id-column asked for), a .txt file (one text per line) or ``-`` (stdin, one text
+    --id-column asked for; not asked for, ``trained_ids``, the model's task's id column,
+    when the table has it), a .txt file (one text per line) or ``-`` (stdin, one text
     per line), in batches; the line inputs are UTF-8 and streamed (``line_batches``)."""
     line_input = source == "-" or Path(source).suffix.lower() in (".txt", "")
     if line_input and codecs.lookup(encoding).name != "utf-8":
@@ -152,8 +154,8 @@ def text_batches(source: str, text_column: str = "text", id_column: str | None =
         return
     table = read_table(path, encoding, 'pass --encoding (e.g. "latin-1") or re-save it as '
                                        "UTF-8")
-    if len(table.columns) == 0:
-        raise DataError(f"{path}: empty file (no header row, no texts)")
+    if len(table.columns) == 0:  # a 0-byte file: no rows, as a header-only one or an
+        return  # empty .txt (the caller notes a file with no texts)
     if text_column not in table.columns and trained_on in table.columns:
         text_column = trained_on  # the test file of the task the model was trained on
     if text_column not in table.columns:
@@ -165,6 +167,8 @@ def text_batches(source: str, text_column: str = "text", id_column: str | None =
         raise DataError(f"{path}: no id column '{id_column}' "
                         f"{columns_note(table.columns, id_column)}; pass --id-column, or "
                         '--id-column "" for none')
+    if not id_required and trained_ids and trained_ids in table.columns:  # none asked for
+        id_column = trained_ids  # the id column of the model's task, in its test file
     if id_column and not id_required and id_column not in table.columns:
         id_column = near_column(id_column, table.columns)  # the default `id` as "ID"
     check_texts(table[text_column], path, text_column)  # a number is not a text ("5.0")
@@ -252,7 +256,7 @@ def format_batch(texts: list[str], proba: np.ndarray, labels: list[str], fmt: st
                  ids: list[str] | None = None) -> str:
     """The output lines of a batch, each ending in a newline: ``label<TAB>probability<TAB>text``
     (tsv; tabs and line breaks, a lone "\\r" too, in a text or id become spaces) or one
-    JSON object per line (jsonl: text, label, probability, and every label's probability
+    JSON object per line (jsonl: text, label, its probability and every label's, all
     rounded to 6 decimals), or csv rows (:func:`_csv_batch`; :func:`csv_header` is the
     first line). With ``ids`` (the input's id column), each line starts with its id
     (jsonl: an ``id`` key)."""
@@ -261,13 +265,14 @@ def format_batch(texts: list[str], proba: np.ndarray, labels: list[str], fmt: st
     if fmt == "csv":
         return _csv_batch(texts, proba, labels, ids)
     best = proba.argmax(axis=1)
-    top = proba[np.arange(len(texts)), best].tolist()
-    if fmt == "jsonl":
-        lines = [_json_line(_row(t, labels, r, k, p, i))
-                 for t, r, k, p, i in zip(texts, np.round(proba, 6).tolist(), best.tolist(),
-                                          top, ids or [None] * len(texts))]
+    if fmt == "jsonl":  # probability rounded as probabilities: it is one of them
+        rounded = np.round(proba, 6)
+        lines = [_json_line(_row(t, labels, r, k, r[k], i))
+                 for t, r, k, i in zip(texts, rounded.tolist(), best.tolist(),
+                                       ids or [None] * len(texts))]
     else:
         names = [labels[k] for k in best.tolist()]
+        top = proba[np.arange(len(texts)), best].tolist()
         lines = [f"{name}\t{p:.4f}\t{_one_line(t)}" for name, p, t in zip(names, top, texts)]
         if ids is not None:
             lines = [f"{_one_line(i)}\t{line}" for i, line in zip(ids, lines)]

@@ -105,9 +105,9 @@ def test_dev_cv_numbers_print_with_three_digits_in_report_and_card():
                                             "family and folds).")
     card = {"cv": {"metric": "accuracy", "end_model": 0.79, "gold_only": 0.7578},
             "gold_only": {"n_dev": 300}}
-    assert _baseline_lines(card)[2] == ("Dev cross-validation (accuracy): this model 0.790, "
-                                        "the same model family trained on the 300 dev gold "
-                                        "rows alone 0.758.")
+    assert _baseline_lines(card)[2] == ("Dev CV (accuracy): end model 0.790, gold-only "
+                                        "baseline 0.758 (300 dev labels, same model "
+                                        "family and folds).")
 
 
 def test_app_overview_says_the_dev_cv_scores_with_three_digits():

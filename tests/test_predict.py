@@ -100,7 +100,7 @@ def test_batch_format_equals_per_row_format(model_dir, texts, fmt, monkeypatch):
     for text, row in zip(texts, exported.predict_proba(texts)):  # the format, row by row
         k = int(row.argmax())
         if fmt == "jsonl":
-            per_row += json.dumps({"text": text, "label": labels[k], "probability": float(row[k]),
+            per_row += json.dumps({"text": text, "label": labels[k], "probability": np.round(row, 6).tolist()[k],
                                    "probabilities": dict(zip(labels, np.round(row, 6).tolist()))},
                                   ensure_ascii=False) + "\n"
         else:

@@ -52,7 +52,8 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
                            "it: the column the model's task read, named in its card)."),
             id_column: Optional[str] = typer.Option(
                 None, help="Id column of a table input: each output line starts with the "
-                           "row's id (default: `id` when the table has one; \"\" for none)."),
+                           "row's id (default: the model's task's id column, else `id`, "
+                           "when the table has it; \"\" for none)."),
             fmt: str = typer.Option("tsv", "--format", help="tsv (label, probability, "
                                     "text; the id first when the input has one), jsonl or "
                                     "csv (a header, every label's probability; for Excel)."),
@@ -85,8 +86,8 @@ def predict(texts: list[str] = typer.Argument(None, help="Texts to classify."),
         source = input if input == "-" else str(home_path(input))
         trained_on = None if text_column else exported.card.get("text_column")
         written += write_batches(exported, text_batches(
-            source, text_column or "text", encoding=encoding, trained_on=trained_on, **ids),
-            sys.stdout, fmt)
+            source, text_column or "text", encoding=encoding, trained_on=trained_on,
+            trained_ids=exported.card.get("id_column"), **ids), sys.stdout, fmt)
     elif not texts and not sys.stdin.isatty():  # streamed: answers while the pipe is open
         written += write_batches(exported, text_batches("-", **ids), sys.stdout, fmt)
     if not written and input is not None:  # an empty file: nothing to answer, not an error

@@ -288,12 +288,14 @@ def _metrics_lines(card: dict) -> list[str]:
 
 
 def _baseline_lines(card: dict) -> list[str]:
+    # the line run, report and the app print (here, not at the top: predict loads card.py)
+    from labeling.train.gold_budget import dev_cv_text
+
     cv, gold = card.get("cv") or {}, card.get("gold_only") or {}
-    if cv.get("gold_only") is not None:
+    if cv.get("gold_only") is not None:  # the end model's nested score: the verdict's
         lines = ["## Against the dev gold alone", "",
-                 f"Dev cross-validation ({cv.get('metric')}): this model "
-                 f"{_score(cv, 'end_model')}, the same model family trained on the "
-                 f"{gold.get('n_dev')} dev gold rows alone {_score(cv, 'gold_only')}."]
+                 dev_cv_text(cv.get("metric"), cv.get("end_model"), cv["gold_only"],
+                             gold.get("n_dev"), cv.get("end_model_nested")) + "."]
     elif gold.get("text"):  # a fit-once model's twin (no CV), or the baseline skipped
         lines = ["## Against the dev gold alone", ""] + _twin_test_line(card)
     else:

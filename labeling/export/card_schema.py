@@ -73,6 +73,7 @@ class ModelCard(_Section):
     labels: list[str] = Field(min_length=2)
     task: str | None = None
     text_column: str | None = None  # the task's: what `labeling predict -i` reads
+    id_column: str | None = None  # the task's: the ids `labeling predict -i` prints
     positive_label: str | None = None
     model_file: FileName = MODEL_FILE
     model_sha256: Sha256 | None = None

@@ -102,6 +102,7 @@ def build_card(cfg, section: dict, lfs, thresholds, train_probs: np.ndarray,
                     for lf, record in zip(lfs, lf_records(lfs, metrics or {}))]
     return {
         "task": cfg.name, "labels": labels, "text_column": cfg.data.text_column,
+        "id_column": cfg.data.id_column,
         "positive_label": None,
         "multi_label": {"thresholds": [float(t) for t in thresholds],
                         "threshold_rule": end.get("threshold_rule", THRESHOLD_RULE),

@@ -22,6 +22,7 @@ from labeling.lf.core import PatternLF
 from labeling.models import fit_on_dev
 from labeling.llm.prompt import PromptLF
 from labeling.train.finetune_data import DEFAULT_GOLD_LR
+from labeling.train.gold_budget import nested_end_cv
 
 SCORED = ("majority_vote", "label_model", "end_model")
 
@@ -230,6 +231,7 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
         "task": cfg.name,
         "labels": cfg.labels,
         "text_column": cfg.data.text_column,
+        "id_column": cfg.data.id_column,
         "positive_label": cfg.positive_label,
         "intended_use": f"Classifying texts like those of the '{cfg.name}' task into "
                         f"{', '.join(cfg.labels)}. Check the test metrics before relying on it; "
@@ -242,6 +244,7 @@ def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_us
         "metrics": card_metrics(metrics),
         "in_sample": in_sample(metrics),
         "cv": {"end_model": end.get("cv"), "gold_only": gold.get("cv"),
+               "end_model_nested": nested_end_cv(end),  # the score the verdict states
                "metric": end.get("metric")},
         "gold_only": {k: gold[k] for k in ("name", "n_dev", "cv", "verdict", "text", "loud",
                                             "fit", "fit_seconds", "skipped") if k in gold},
