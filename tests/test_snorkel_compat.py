@@ -184,9 +184,9 @@ def test_lf_summary_emits_no_future_warning():
 def test_loading_the_local_model_prints_no_progress_bar(capfd):
     from transformers.utils import logging as hf_logging
 
-    from labeling.llm.minilm import load_model
+    from labeling.llm.minilm import _load
 
     before = hf_logging.is_progress_bar_enabled()
-    load_model.__wrapped__(None)  # bypass the per-process cache: really load it
+    _load.__wrapped__(None, "")  # bypass the per-process cache: really load it
     assert "Loading weights" not in capfd.readouterr().err
     assert hf_logging.is_progress_bar_enabled() == before  # restored for the caller

@@ -22,7 +22,6 @@ from labeling.lf.core import PatternLF
 from labeling.models import fit_on_dev
 from labeling.llm.prompt import PromptLF
 from labeling.train.finetune_data import DEFAULT_GOLD_LR
-from labeling.train.gold_budget import nested_end_cv
 
 SCORED = ("majority_vote", "label_model", "end_model")
 
@@ -223,6 +222,10 @@ def build_record() -> dict:
 
 def build_card(cfg, metrics: dict, lfs, train_labels: np.ndarray, annotations_used: dict) -> dict:
     """The model card's content (export_model adds files, formats, versions)."""
+    # here, not at the top: loading a model folder imports this module, and the training
+    # modules pull in torch (a served TF-IDF model must start without it)
+    from labeling.train.gold_budget import nested_end_cv
+
     end = metrics.get("end_model", {})
     gold = metrics.get("gold_only") or {}
     frozen = metrics.get("gold_only_frozen") or {}
