@@ -16,7 +16,7 @@ import pandas as pd
 
 from labeling.data import leakage_report, leakage_warnings
 from labeling.errors import LabelingError
-from labeling.files import atomic_write
+from labeling.files import atomic_write, file_sha256
 from labeling.lf.core import as_lfs_see_it
 
 L_FILE, PROBS_FILE, METRICS_FILE = "L.parquet", "probs.parquet", "metrics.json"
@@ -207,20 +207,12 @@ def read_table(task, name: str, step: str) -> pd.DataFrame:
                             "again") from None
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def input_digests(run_dir, names: list[str]) -> dict[str, str]:
     """sha256 of the files ``names`` of ``run_dir`` a step is about to read: taken before
     reading, so that a file rewritten meanwhile (a refit in the app during a train) is
     recorded as the version the step did not read, and the next check refuses."""
     run_dir = Path(run_dir)
-    return {name: file_digest(run_dir / name) for name in names if (run_dir / name).is_file()}
+    return {name: file_sha256(run_dir / name) for name in names if (run_dir / name).is_file()}
 
 
 def record_inputs(run_dir, output: str, inputs: dict[str, str]) -> None:
@@ -229,7 +221,7 @@ def record_inputs(run_dir, output: str, inputs: dict[str, str]) -> None:
     (metrics.json's ``inputs_sha256``), for :func:`check_step_order`."""
     run_dir = Path(run_dir)
     lineage = read_metrics(run_dir).get("inputs_sha256") or {}
-    lineage[output] = {output: file_digest(run_dir / output), **inputs}
+    lineage[output] = {output: file_sha256(run_dir / output), **inputs}
     update_metrics(run_dir, inputs_sha256=lineage)
 
 
@@ -249,8 +241,8 @@ def _made_from_another(run_dir: Path, earlier: str, later: str, lineage: dict) -
     before the record) by modification time."""
     a, b = run_dir / earlier, run_dir / later
     recorded = lineage.get(later) or {}
-    if earlier in recorded and recorded.get(later) == file_digest(b):
-        return recorded[earlier] != file_digest(a)
+    if earlier in recorded and recorded.get(later) == file_sha256(b):
+        return recorded[earlier] != file_sha256(a)
     return b.stat().st_mtime_ns < a.stat().st_mtime_ns
 
 

@@ -17,6 +17,7 @@ temporary sibling that replaces the target only when complete (:func:`atomic_wri
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import sys
@@ -29,6 +30,16 @@ except ImportError:  # Windows: no run-folder lock
     fcntl = None
 
 from labeling.errors import LabelingError
+
+
+def file_sha256(path: Path | str) -> str:
+    """sha256 of a file's bytes, read in 1 MB blocks (a model file of hundreds of MB is
+    never whole in memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _describe(exc: OSError) -> str:

@@ -34,7 +34,6 @@ first step, e.g. TF-IDF + SVD, keeps :mod:`labeling.export.onnx_io`'s head-only 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import warnings
@@ -49,7 +48,7 @@ from torch import nn
 
 from labeling.export.card_schema import ONNX_FILE, TOKENS_INPUT
 from labeling.export.int8_per_text import per_text_activations
-from labeling.files import atomic_write
+from labeling.files import atomic_write, file_sha256
 from labeling.train.embeddings import MiniLMEmbedder
 from labeling.train.finetune import MiniLMFineTuned
 from labeling.export.transformer_runtime import (INPUTS, INT8_FILE, TOKENIZER_FILE,
@@ -134,10 +133,6 @@ def _thresholds(model):
     return model.thresholds_ if getattr(model, "OUTPUT", None) == "sigmoid" else None
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _export_fp32(graph, path: Path) -> None:
     # two rows of different lengths: the trace sees padding in the mask
     ids = torch.tensor([[101, 7592, 2088, 102, 0, 0], [101, 2023, 2003, 1037, 3231, 102]])
@@ -200,7 +195,7 @@ def save_transformer_onnx(model, out_dir: Path, int8_scales: str = "per_call") -
     quantization = _quantize(out_dir / ONNX_FILE, out_dir / INT8_FILE, int8_scales)
     with atomic_write(out_dir / TOKENIZER_FILE) as tmp:
         tokenizer.save(str(tmp))
-    files = {name: _sha256(out_dir / name) for name in (ONNX_FILE, INT8_FILE, TOKENIZER_FILE)}
+    files = {name: file_sha256(out_dir / name) for name in (ONNX_FILE, INT8_FILE, TOKENIZER_FILE)}
     classes = [int(c) for c in model.classes_]
     multi = _thresholds(model) is not None
     outputs = ("label (int64 [N, labels]: 1 where the label's trained threshold is reached, "

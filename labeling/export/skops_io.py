@@ -9,7 +9,6 @@ how CVE-2025-54412-style bypasses happen).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
@@ -22,7 +21,7 @@ from pathlib import Path
 from sklearn.exceptions import InconsistentVersionWarning
 
 from labeling.errors import LabelingError, ModelLoadError
-from labeling.files import atomic_write, check_writable
+from labeling.files import atomic_write, check_writable, file_sha256  # noqa: F401 (re-exported)
 
 # skops lists its default trusted types with sklearn.utils.all_estimators(), which walks
 # every scikit-learn package (pkgutil.walk_packages imports each one to look inside),
@@ -79,10 +78,6 @@ ESTIMATOR_TYPES = [
     "sklearn.calibration._SigmoidCalibration",
 ]
 TRUSTED_TYPES = BASE_TRUSTED_TYPES + ESTIMATOR_TYPES
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def save_model(model, path: Path) -> str:

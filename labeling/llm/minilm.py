@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from labeling.files import file_sha256 as read_sha256
 from labeling.llm.errors import LLMError
 
 
@@ -63,16 +64,13 @@ def file_sha256(file: str | Path) -> str:
     memo = (str(file), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
     if memo in _FILE_DIGESTS:
         return _FILE_DIGESTS[memo]
-    digest = hashlib.sha256()
-    with open(file, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    digest = read_sha256(file)
     # git's "racy" rule: a file written within the clock's granularity (a tick on older
     # kernels, a second on some filesystems) of now may be rewritten with the same size
     # and times: such a hash is not remembered, so the next call reads the file again
     if time.time_ns() - stat.st_mtime_ns > _RACY_NS:
-        _FILE_DIGESTS[memo] = digest.hexdigest()
-    return digest.hexdigest()
+        _FILE_DIGESTS[memo] = digest
+    return digest
 
 
 def model_digest(path: str | Path | None = None) -> str:
