@@ -202,14 +202,15 @@ def lfs_to_apply(task, only: list[str] | None):
 
 
 def differences(recorded: dict, lfs, config, code: dict | None = None,
-                llm_used: dict | None = None) -> list[str]:
+                llm_used: dict | None = None, now: dict | None = None) -> list[str]:
     """``["changed: a, b", "new: c", "gone: d"]``: how ``lfs`` (of the task ``config``)
     differ from the ``recorded`` {name: fingerprint or None} (None: compared by name
     only); empty when they do not. With ``code`` (the run's :data:`CODE_KEY`), LFs
     that differ through a labeling upgrade are told from edited ones
     (:func:`explain`); with ``llm_used`` (the run's metrics.json ``llm.settings``),
-    prompt LFs that differ only by the ``[llm]`` settings say which (:func:`_llm_edit`)."""
-    now = fingerprints(lfs, config)
+    prompt LFs that differ only by the ``[llm]`` settings say which (:func:`_llm_edit`).
+    ``now``: :func:`fingerprints` of ``lfs``, when the caller has them."""
+    now = fingerprints(lfs, config) if now is None else now
     changed = [n for n, fp in now.items() if n in recorded
                and None not in (fp, recorded[n]) and fp != recorded[n]]
     parts = [f"changed: {', '.join(changed)}"] if changed else []

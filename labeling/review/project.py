@@ -238,10 +238,10 @@ def lf_drift_note(data: RunData, lfs) -> tuple[str, list[str]] | None:
     and the command that fixes it, and what differs (``["changed: a, b", "new: c"]``,
     for an expander: after a labeling upgrade that list names most LFs)."""
     recorded = data.metrics.get("applied_lfs") or dict.fromkeys(data.lf_names)
-    parts = differences(recorded, lfs, data.config, data.metrics.get(CODE_KEY) or {})
+    now = fingerprints(lfs, data.config)  # once: every page asks, and it reads every LF
+    parts = differences(recorded, lfs, data.config, data.metrics.get(CODE_KEY) or {}, now=now)
     if not parts:
         return None
-    now = fingerprints(lfs, data.config)
     n = sum(name not in recorded or None not in (fp, recorded[name]) and fp != recorded[name]
             for name, fp in now.items()) + sum(name not in now for name in recorded)
     return (f"{n} of the task's LFs changed since this run (edited, added, removed or "
